@@ -1,0 +1,103 @@
+/**
+ * One stats shape for v1, v2 and hybrid, in the units operators think in: bytes,
+ * microseconds, counts. `null` means "no limit"; a missing section means the host has no
+ * such controller (or, for PSI, the kernel has pressure accounting off).
+ */
+import type { IoDeviceStats, Pressure } from "./stats-parse.ts";
+
+export interface CpuStats {
+  usageUsec: number;
+  userUsec: number;
+  systemUsec: number;
+  nrPeriods: number;
+  nrThrottled: number;
+  throttledUsec: number;
+  nrBursts?: number;
+  burstUsec?: number;
+  /** the configured limit in CPUs (quota/period), null when unlimited */
+  limitCpus: number | null;
+}
+
+/** memory.events on v2. v1 has no such file: only oom_kill from memory.oom_control. */
+export interface MemoryEvents {
+  low: number;
+  high: number;
+  max: number;
+  oom: number;
+  oom_kill: number;
+  oom_group_kill: number;
+}
+
+export interface MemoryLevel {
+  /** cgroup path of this level (the container, then each ancestor up to the root) */
+  path: string;
+  limit: number | null;
+  usage: number;
+  peak?: number;
+  /** v2: memory.events of the level (hierarchical: kills below are counted too) */
+  events?: MemoryEvents;
+  /** v1: memory.oom_control's oom_kill — counts only kills whose victim sat in this very cgroup */
+  oomKill?: number;
+}
+
+export interface MemoryStats {
+  usage: number;
+  limit: number | null;
+  /** memory.peak (v2, Linux 5.19+) / memory.max_usage_in_bytes (v1) */
+  peak?: number;
+  swapUsage?: number;
+  swapLimit?: number | null;
+  /** memory.high (v2) / memory.soft_limit_in_bytes (v1) */
+  high?: number | null;
+  anon: number;
+  file: number;
+  inactiveFile: number;
+  /** usage − inactive_file, floored at 0: what the kubelet and docker stats call "used" */
+  workingSet: number;
+  /** every memory.stat field as the kernel names it */
+  stat: Record<string, number>;
+  events?: MemoryEvents;
+  /** v1: failcnt of the memory limit */
+  failcnt?: number;
+  oomKill: number;
+  /** this cgroup and its ancestors, innermost first, to tell which limit was hit */
+  levels: MemoryLevel[];
+}
+
+export interface PidsStats {
+  current: number;
+  limit: number | null;
+  /** times fork/clone failed because pids.max was reached */
+  eventsMax: number;
+}
+
+export interface HugetlbStats {
+  usage: number;
+  limit: number | null;
+  /** allocations that failed against the limit (v2 events max / v1 failcnt) */
+  failcnt: number;
+}
+
+export interface CgroupStats {
+  cpu?: CpuStats;
+  memory?: MemoryStats;
+  pids?: PidsStats;
+  io?: IoDeviceStats[];
+  hugetlb?: Record<string, HugetlbStats>;
+  psi?: { cpu?: Pressure; memory?: Pressure; io?: Pressure };
+}
+
+/** usage − inactive_file, floored at 0 (cAdvisor's working set; docker's "MEM USAGE"). */
+export function workingSet(usage: number, inactiveFile: number): number {
+  return Math.max(0, usage - inactiveFile);
+}
+
+export function emptyMemoryEvents(): MemoryEvents {
+  return { low: 0, high: 0, max: 0, oom: 0, oom_kill: 0, oom_group_kill: 0 };
+}
+
+export function memoryEventsFrom(flat: Record<string, number>): MemoryEvents {
+  const e = emptyMemoryEvents();
+  for (const k of Object.keys(e) as (keyof MemoryEvents)[]) e[k] = flat[k] ?? 0;
+  return e;
+}

@@ -1,0 +1,171 @@
+/**
+ * Shape and range checks for `linux.resources`, before anything touches a cgroup.
+ * Pure: unknown JSON in, typed LinuxResources out, or a BerthError naming the exact
+ * field (`linux.resources.blockIO.throttleReadBpsDevice[1].rate`) and the accepted form.
+ */
+import { BerthError } from "../errors.ts";
+import type { LinuxResources } from "../spec/linux-resources.ts";
+import { validateDeviceRules } from "./devices.ts";
+
+type Kind = "int" | "uint" | "bool" | "string";
+
+const FORMS: Record<Kind, string> = {
+  int: "a whole number",
+  uint: "a whole number ≥ 0",
+  bool: "true or false",
+  string: "a string",
+};
+
+function check(value: unknown, kind: Kind, field: string): void {
+  const ok =
+    kind === "bool" ? typeof value === "boolean"
+    : kind === "string" ? typeof value === "string"
+    : typeof value === "number" && Number.isInteger(value) && (kind === "int" || value >= 0);
+  if (!ok) throw new BerthError(`got ${JSON.stringify(value)}; use ${FORMS[kind]}`, { field });
+}
+
+function object(value: unknown, field: string): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new BerthError(`got ${JSON.stringify(value)}; use a JSON object`, { field });
+  }
+  return value as Record<string, unknown>;
+}
+
+function array(value: unknown, field: string): unknown[] {
+  if (!Array.isArray(value)) throw new BerthError(`got ${JSON.stringify(value)}; use a JSON array`, { field });
+  return value;
+}
+
+/** Check the listed keys of `obj`; unknown keys are left alone (newer spec versions add fields). */
+function fields(obj: Record<string, unknown>, base: string, spec: Record<string, Kind>, required: string[] = []): void {
+  for (const key of required) {
+    if (obj[key] === undefined) throw new BerthError(`is required`, { field: `${base}.${key}` });
+  }
+  for (const [key, kind] of Object.entries(spec)) {
+    if (obj[key] !== undefined && obj[key] !== null) check(obj[key], kind, `${base}.${key}`);
+  }
+}
+
+function range(value: number | undefined, lo: number, hi: number, field: string, note = ""): void {
+  if (value !== undefined && value !== 0 && (value < lo || value > hi)) {
+    throw new BerthError(`${value} is out of range; use ${lo}…${hi}${note}`, { field });
+  }
+}
+
+const DEVICE_NUMBERS: Record<string, Kind> = { major: "uint", minor: "uint" };
+
+export function validateResources(raw: unknown, base = "linux.resources"): LinuxResources {
+  const r = object(raw, base);
+  if (r.devices !== undefined && r.devices !== null) r.devices = validateDeviceRules(r.devices, `${base}.devices`);
+
+  if (r.memory != null) {
+    const m = object(r.memory, `${base}.memory`);
+    fields(m, `${base}.memory`, {
+      limit: "int", reservation: "int", swap: "int", kernel: "int", kernelTCP: "int",
+      swappiness: "int", disableOOMKiller: "bool", useHierarchy: "bool", checkBeforeUpdate: "bool",
+    });
+    for (const key of ["limit", "reservation", "swap", "kernel", "kernelTCP"] as const) {
+      const v = m[key] as number | undefined;
+      if (v !== undefined && v < -1) throw new BerthError(`${v} is not a size; use bytes, or -1 for unlimited`, { field: `${base}.memory.${key}` });
+    }
+    // -1 is how old docker configs said "unset"; 0…100 are real values.
+    const sw = m.swappiness as number | undefined;
+    if (sw !== undefined && sw !== -1 && (sw < 0 || sw > 100)) {
+      throw new BerthError(`${sw} is out of range; use 0…100`, { field: `${base}.memory.swappiness` });
+    }
+  }
+
+  if (r.cpu != null) {
+    const c = object(r.cpu, `${base}.cpu`);
+    fields(c, `${base}.cpu`, {
+      shares: "uint", quota: "int", burst: "uint", period: "uint", realtimeRuntime: "int",
+      realtimePeriod: "uint", cpus: "string", mems: "string", idle: "int",
+    });
+    range(c.shares as number | undefined, 2, 262144, `${base}.cpu.shares`);
+    range(c.period as number | undefined, 1000, 1_000_000, `${base}.cpu.period`, " microseconds");
+    if (c.idle !== undefined && c.idle !== 0 && c.idle !== 1) {
+      throw new BerthError(`${c.idle} is not allowed; use 0 (normal) or 1 (SCHED_IDLE)`, { field: `${base}.cpu.idle` });
+    }
+    const quota = c.quota as number | undefined;
+    if (quota !== undefined && quota !== -1 && quota !== 0 && quota < 1000) {
+      throw new BerthError(`${quota} is too small; use at least 1000 microseconds, or -1 for no limit`, { field: `${base}.cpu.quota` });
+    }
+    const burst = c.burst as number | undefined;
+    if (burst !== undefined && burst > 0 && quota !== undefined && quota > 0 && burst > quota) {
+      throw new BerthError(`burst ${burst} is larger than quota ${quota}; the spec requires burst ≤ quota`, { field: `${base}.cpu.burst` });
+    }
+  }
+
+  if (r.pids != null) {
+    const p = object(r.pids, `${base}.pids`);
+    fields(p, `${base}.pids`, { limit: "int" }, ["limit"]);
+  }
+
+  if (r.blockIO != null) {
+    const b = object(r.blockIO, `${base}.blockIO`);
+    fields(b, `${base}.blockIO`, { weight: "uint", leafWeight: "uint" });
+    range(b.weight as number | undefined, 10, 1000, `${base}.blockIO.weight`);
+    range(b.leafWeight as number | undefined, 10, 1000, `${base}.blockIO.leafWeight`);
+    if (b.weightDevice != null) {
+      array(b.weightDevice, `${base}.blockIO.weightDevice`).forEach((d, i) => {
+        const f = `${base}.blockIO.weightDevice[${i}]`;
+        const dev = object(d, f);
+        fields(dev, f, { ...DEVICE_NUMBERS, weight: "uint", leafWeight: "uint" }, ["major", "minor"]);
+        if (dev.weight === undefined && dev.leafWeight === undefined) {
+          throw new BerthError("needs weight or leafWeight (10…1000)", { field: f });
+        }
+        range(dev.weight as number | undefined, 10, 1000, `${f}.weight`);
+        range(dev.leafWeight as number | undefined, 10, 1000, `${f}.leafWeight`);
+      });
+    }
+    for (const key of ["throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"]) {
+      if (b[key] == null) continue;
+      array(b[key], `${base}.blockIO.${key}`).forEach((d, i) => {
+        const f = `${base}.blockIO.${key}[${i}]`;
+        fields(object(d, f), f, { ...DEVICE_NUMBERS, rate: "uint" }, ["major", "minor", "rate"]);
+      });
+    }
+  }
+
+  if (r.hugepageLimits != null) {
+    array(r.hugepageLimits, `${base}.hugepageLimits`).forEach((h, i) => {
+      const f = `${base}.hugepageLimits[${i}]`;
+      const o = object(h, f);
+      fields(o, f, { pageSize: "string", limit: "uint" }, ["pageSize", "limit"]);
+      if (!/^\d+[KMG]B$/.test(o.pageSize as string)) {
+        throw new BerthError(`${JSON.stringify(o.pageSize)} is not a page size; use <number>KB, MB or GB, e.g. "2MB"`, { field: `${f}.pageSize` });
+      }
+    });
+  }
+
+  if (r.network != null) {
+    const n = object(r.network, `${base}.network`);
+    fields(n, `${base}.network`, { classID: "uint" });
+    if (n.priorities != null) {
+      array(n.priorities, `${base}.network.priorities`).forEach((p, i) => {
+        const f = `${base}.network.priorities[${i}]`;
+        fields(object(p, f), f, { name: "string", priority: "uint" }, ["name", "priority"]);
+      });
+    }
+  }
+
+  if (r.rdma != null) {
+    for (const [dev, limits] of Object.entries(object(r.rdma, `${base}.rdma`))) {
+      const f = `${base}.rdma[${JSON.stringify(dev)}]`;
+      const o = object(limits, f);
+      fields(o, f, { hcaHandles: "uint", hcaObjects: "uint" });
+      if (o.hcaHandles === undefined && o.hcaObjects === undefined) throw new BerthError("needs hcaHandles or hcaObjects", { field: f });
+    }
+  }
+
+  if (r.unified != null) {
+    for (const [key, value] of Object.entries(object(r.unified, `${base}.unified`))) {
+      const f = `${base}.unified[${JSON.stringify(key)}]`;
+      if (!/^[a-z_]+\.[a-z0-9_.]+$/i.test(key) || key.includes("/")) {
+        throw new BerthError(`is not a cgroup file name; use "<controller>.<file>", e.g. "memory.high"`, { field: f });
+      }
+      check(value, "string", f);
+    }
+  }
+  return r as LinuxResources;
+}

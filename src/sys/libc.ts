@@ -1,0 +1,45 @@
+/**
+ * The project's one handle on libc.so.6, through Bun's FFI: raw syscall(2) for the
+ * calls Bun has no API for (bpf, and later others), errno, close.
+ *
+ * Opened on first use, never at import: the runtime CLI is exec'd several times per
+ * container and most of its commands never need it.
+ */
+import { dlopen, read, type Pointer } from "bun:ffi";
+
+const I64 = "i64" as const;
+
+function open() {
+  return dlopen("libc.so.6", {
+    // long syscall(long nr, ...): variadic in C, but on x86_64 every integer argument
+    // travels in a register either way, so a fixed six-i64 signature is the same call.
+    syscall: { args: [I64, I64, I64, I64, I64, I64], returns: I64 },
+    __errno_location: { args: [], returns: "ptr" },
+    close: { args: ["i32"], returns: "i32" },
+  }).symbols;
+}
+
+let lib: ReturnType<typeof open> | undefined;
+const libc = () => (lib ??= open());
+
+export type SyscallArg = number | bigint | Pointer;
+
+/**
+ * syscall(2): the raw return value, -1 on failure with the reason in {@link errno}.
+ * Read errno right after, before anything else can call into libc.
+ */
+export function syscall(nr: number, a1: SyscallArg = 0, a2: SyscallArg = 0, a3: SyscallArg = 0, a4: SyscallArg = 0, a5: SyscallArg = 0): number {
+  return Number(libc().syscall(nr, a1, a2, a3, a4, a5));
+}
+
+/** The calling thread's errno: the reason the last failed libc call gave. */
+export function errno(): number {
+  const at = libc().__errno_location();
+  if (at === null) throw new Error("__errno_location returned NULL");
+  return read.i32(at as Pointer);
+}
+
+/** close(2); returns 0, or -1 with {@link errno} set. */
+export function close(fd: number): number {
+  return libc().close(fd);
+}

@@ -57,12 +57,12 @@ export function spawnGated(argv: string[], opts: GatedSpawnOptions = {}): GatedP
     },
     exited: proc.exited.then((code) => {
       close();
-      return proc.signalCode ? 128 + (signalNumber(proc.signalCode) ?? 0) : code;
+      return proc.signalCode ? 128 + signalNumber(proc.signalCode) : code;
     }),
-    signal: () => proc.signalCode ?? null,
+    signal: () => (proc.signalCode === null ? null : String(proc.signalCode)),
   };
 }
 
-function signalNumber(name: string): number | undefined {
-  return constants.signals[name as NodeJS.Signals];
+function signalNumber(sig: NodeJS.Signals | number): number {
+  return typeof sig === "number" ? sig : (constants.signals[sig] ?? 0);
 }

@@ -1,0 +1,29 @@
+/**
+ * How the berth CLI ends: docker's exit codes (125: berth itself failed, 126: the
+ * command cannot run, 127: not found, else the command's own code) and one line on
+ * stderr naming what failed and how to fix it.
+ */
+import { BerthError } from "../errors.ts";
+
+export const EXIT_BERTH_FAILED = 125;
+
+export class ExitError extends Error {
+  constructor(readonly code: number, message = "") {
+    super(message);
+  }
+}
+
+/** Print `err` as one line and return the exit code for it. */
+export function reportError(err: unknown, debug = false): number {
+  if (err instanceof ExitError) {
+    if (err.message) process.stderr.write(`berth: ${err.message}\n`);
+    return err.code;
+  }
+  if (err instanceof BerthError) {
+    process.stderr.write(`berth: ${err.message}\n`);
+    if (debug && err.cause) process.stderr.write(`${(err.cause as Error).stack ?? err.cause}\n`);
+    return EXIT_BERTH_FAILED;
+  }
+  process.stderr.write(`berth: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  return EXIT_BERTH_FAILED;
+}

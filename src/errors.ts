@@ -28,8 +28,13 @@ export interface Warning {
   message: string;
 }
 
-/** The errno name of a Node/Bun system error (`err.code`), if it has one. */
+/**
+ * The errno name of a Node/Bun system error (`err.code`), if it has one. Linux's
+ * EOPNOTSUPP and ENOTSUP are one number (95); Node names it ENOTSUP, the kernel docs
+ * EOPNOTSUPP — berth uses the kernel's name.
+ */
 export function errnoOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
+  if (code === "ENOTSUP") return "EOPNOTSUPP";
   return typeof code === "string" && code.startsWith("E") ? code : undefined;
 }

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Install what berth and its tests need on a fresh Debian 12 machine (run as root).
+#   - Node/npm to install Bun and TypeScript from npm (package-lock.json pins them)
+#   - qemu, a Debian kernel and a static busybox for ../shared/tools/cgv2-vm, where the
+#     cgroup v2 suite runs on a pure v2 kernel
+set -eu
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends \
+  ca-certificates procps util-linux coreutils \
+  qemu-system-x86 linux-image-amd64 busybox-static binutils cpio zstd xz-utils
+command -v npm >/dev/null 2>&1 || apt-get install -y --no-install-recommends nodejs npm
+npm ci --no-audit --no-fund

@@ -1,0 +1,42 @@
+#!/bin/sh
+# All of berth's tests: type-check, the host suite (this host's cgroup layout), and the
+# cgroup v2 suite inside a throw-away pure-v2 VM (../shared/tools/cgv2-vm). Ends with
+# one line "N passed, N failed" summed over all of them. Run as root.
+set -u
+cd "$(dirname "$0")/.."
+bun=./node_modules/.bin/bun
+vm=${CGV2_VM:-../shared/tools/cgv2-vm}
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+passed=0
+failed=0
+
+count() { # file → adds bun test's " N pass" / " N fail" summary to the totals
+  p=$(grep -E '^ *[0-9]+ pass$' "$1" | tail -1 | tr -dc 0-9)
+  f=$(grep -E '^ *[0-9]+ fail$' "$1" | tail -1 | tr -dc 0-9)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  # a run that died before its summary is a failure too
+  [ -n "$p" ] || failed=$((failed + 1))
+}
+
+echo "== type-check (tsc --noEmit)"
+if ./node_modules/.bin/tsc --noEmit; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+echo "== host suite (bun test)"
+$bun test 2>&1 | tee "$log/host"
+count "$log/host"
+
+# The files whose tests need a pure cgroup v2 kernel (they skip themselves elsewhere).
+V2_TESTS="src/cgroups/v2.test.ts src/sys/bpf.test.ts src/cli/cgroup/cgroup-cli.test.ts"
+echo "== cgroup v2 suite in cgv2-vm ($V2_TESTS)"
+if [ -x "$vm" ]; then
+  "$vm" --mem 4G --timeout 1800 -- $bun test $V2_TESTS 2>&1 | tee "$log/v2"
+  count "$log/v2"
+else
+  echo "cgv2-vm not found at $vm: the v2 suite did not run"
+  failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

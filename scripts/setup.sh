@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
-  ca-certificates procps util-linux coreutils \
+  ca-certificates procps util-linux bsdutils coreutils \
   qemu-system-x86 linux-image-amd64 busybox-static binutils cpio zstd xz-utils
 command -v npm >/dev/null 2>&1 || apt-get install -y --no-install-recommends nodejs npm
 npm ci --no-audit --no-fund

@@ -27,7 +27,7 @@ export function sharesToWeight(shares: number): number {
  * blkio.weight (10…1000) → io.weight (1…10000), linear as runc and crun convert it.
  * (io.bfq.weight takes the blkio value unchanged: it has the same 1…1000 range.)
  *
- * @example blkioWeightToIoWeight(500) // → 5049
+ * @example blkioWeightToIoWeight(500) // → 4950
  */
 export function blkioWeightToIoWeight(weight: number): number {
   if (weight === 0) return 0;

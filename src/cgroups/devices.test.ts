@@ -1,25 +1,18 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { BerthError } from "../errors.ts";
+import { errorOf } from "../../test/berth-error.ts";
 import type { LinuxDeviceCgroup } from "../spec/linux-resources.ts";
 import { deviceFilterProgram, v1DeviceWrites, validateDeviceRules } from "./devices.ts";
+import { CLIENT_SPECS_DIR } from "../../test/client-specs.ts";
 
 const F = "linux.resources.devices";
 
 function clientRules(name: string): unknown {
-  const spec = JSON.parse(readFileSync(`/work/shared/reference/client-specs/${name}.json`, "utf8"));
+  const spec = JSON.parse(readFileSync(`${CLIENT_SPECS_DIR}${name}.json`, "utf8"));
   return spec.linux.resources.devices;
 }
 
-function errorOf(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BerthError);
-    return err as BerthError;
-  }
-  throw new Error("expected a BerthError");
-}
 
 describe("validateDeviceRules", () => {
   const cases: [string, unknown, string, string][] = [

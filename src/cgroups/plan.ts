@@ -166,7 +166,9 @@ function planMemory(p: Planner, r: LinuxResources): void {
   }
   const wanted = [m.limit, m.reservation, m.swap, m.kernelTCP, m.swappiness, m.disableOOMKiller, m.useHierarchy]
     .some((v) => v !== undefined && v !== null && v !== 0 && v !== false && v !== -1)
-    || m.limit === -1 || m.swap === -1 || m.useHierarchy === false;
+    || m.limit === -1 || m.swap === -1 || m.useHierarchy === false
+    // swappiness 0 is a real value (never swap), not "unset"
+    || (m.swappiness !== undefined && m.swappiness !== null && m.swappiness !== -1);
   if (!wanted) return;
   const on = hierarchyFor(p.ctx, "memory", f);
   if (on === "v1") {
@@ -227,7 +229,8 @@ function planBlockIO(p: Planner, r: LinuxResources): void {
   const f = `${R}.blockIO`;
   const any = b.weight || b.leafWeight || b.weightDevice?.length || THROTTLES.some(([k]) => b[k]?.length);
   if (!any) return;
-  const on = hierarchyFor(p.ctx, p.ctx.v1 ? "blkio" : "io", f);
+  // A hybrid host may leave blkio unmounted on v1 and offer io on the unified hierarchy.
+  const on = hierarchyFor(p.ctx, p.ctx.v1?.controllers.includes("blkio") || !p.ctx.v2 ? "blkio" : "io", f);
   if (on === "v1") {
     const why = "no proportional-weight I/O scheduler (BFQ) on this kernel";
     if (b.weight) p.write(on, "blkio", p.pick(on, ["blkio.weight", "blkio.bfq.weight"], `${f}.weight`, why), b.weight, `${f}.weight`);

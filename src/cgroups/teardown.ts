@@ -44,6 +44,24 @@ export function signalAll(pids: number[], signal: NodeJS.Signals | number): void
 }
 
 /**
+ * Signal every process of a cgroup while it is frozen (when it can be), so that nothing
+ * forks between listing the pids and signalling them. SIGKILL reaches frozen tasks as
+ * soon as they are thawed.
+ */
+export function signalWhileFrozen(
+  cg: { freeze(): void; thaw(): void; pids(): number[] },
+  canFreeze: boolean,
+  signal: NodeJS.Signals | number,
+): void {
+  if (canFreeze) cg.freeze();
+  try {
+    signalAll(cg.pids(), signal);
+  } finally {
+    if (canFreeze) cg.thaw();
+  }
+}
+
+/**
  * rmdir every dir (each dir's subtree, deepest first), retrying while processes leave.
  */
 export function removeTrees(dirs: string[], timeoutMs = 2000): void {

@@ -109,7 +109,7 @@ export function hugepageSizeName(kib: number): string {
 
 /** Bytes in binary units with 4 significant digits, as docker stats prints them (go-units BytesSize). */
 export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
   let v = n;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {

@@ -49,9 +49,9 @@ describe.skipIf(!onV1)("cgroup v1/hybrid manager", () => {
   test.skipIf(layout.mode !== "hybrid")("hybrid: the process is in the cgroup2 directory too, which gives it PSI", async () => {
     const cg = track(openCgroup(testPath("hybrid-psi")));
     cg.create();
-    const { startIn } = await import("./manager.case.ts");
+    const { startIn, waitForPids } = await import("./manager.case.ts");
     const pid = startIn(cg, "exec sleep 60");
-    await Bun.sleep(100);
+    await waitForPids(cg, 1);
     const v2line = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.startsWith("0::"));
     expect(v2line).toBe(`0::${cg.path}`);
     expect(cg.stats().psi?.cpu).toBeDefined();

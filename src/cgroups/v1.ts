@@ -14,7 +14,7 @@ import type { ApplyOptions, ApplyResult, AppliedWrite, CgroupManager, DestroyOpt
 import { planResources, type CgroupOp, type HierarchyFacts, type ResourcePlan } from "./plan.ts";
 import { workingSet, type CgroupStats, type HugetlbStats, type MemoryLevel } from "./stats.ts";
 import { parseBlkioV1, parseFlatKeyed, parseLimit, parseNumber, ticksToUsec } from "./stats-parse.ts";
-import { pidsInSubtree, removeTrees, signalAll } from "./teardown.ts";
+import { pidsInSubtree, removeTrees, signalWhileFrozen } from "./teardown.ts";
 import type { V2Manager } from "./v2.ts";
 
 export interface V1Dir {
@@ -192,14 +192,7 @@ export class V1Manager implements CgroupManager {
   }
 
   kill(signal: NodeJS.Signals | number = "SIGKILL"): void {
-    // Freeze so that nothing forks between listing the pids and signalling them.
-    const canFreeze = this.dirOf("freezer") !== undefined && this.exists();
-    if (canFreeze) this.freeze();
-    try {
-      signalAll(this.pids(), signal);
-    } finally {
-      if (canFreeze) this.thaw();
-    }
+    signalWhileFrozen(this, this.dirOf("freezer") !== undefined && this.exists(), signal);
   }
 
   destroy(opts: DestroyOptions = {}): void {

@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { detectHostCgroups } from "./layout.ts";
 import { openCgroup } from "./manager.ts";
-import { runManagerSuite, SLOW, startIn, testPath, track } from "./manager.case.ts";
+import { runManagerSuite, SLOW, startIn, testPath, track, waitForPids } from "./manager.case.ts";
 import { attachedDeviceFilterCount } from "../sys/bpf.ts";
 
 const { layout, own } = detectHostCgroups();
@@ -37,7 +37,7 @@ describe.skipIf(!onV2)("cgroup v2 manager", () => {
     const parent = track(openCgroup(testPath("internal")));
     parent.create();
     startIn(parent, "exec sleep 60");
-    await Bun.sleep(100);
+    await waitForPids(parent, 1);
     const child = openCgroup(`${parent.path}/child`);
     expect(() => child.create()).toThrow(/no internal processes/);
     expect(child.exists()).toBe(false);
@@ -71,7 +71,7 @@ describe.skipIf(!onV2)("cgroup v2 manager", () => {
     const cg = track(openCgroup(testPath("check")));
     cg.create();
     startIn(cg, "exec sleep 60");
-    await Bun.sleep(100);
+    await waitForPids(cg, 1);
     expect(() => cg.apply({ memory: { limit: 4096, checkBeforeUpdate: true } }, { update: true })).toThrow(/below current usage/);
   }, SLOW);
 

@@ -15,7 +15,7 @@ import type { ApplyOptions, ApplyResult, AppliedWrite, CgroupManager, DestroyOpt
 import { planResources, type CgroupOp, type HierarchyFacts, type PlanContext, type ResourcePlan } from "./plan.ts";
 import { memoryEventsFrom, workingSet, type CgroupStats, type HugetlbStats, type MemoryLevel } from "./stats.ts";
 import { parseFlatKeyed, parseIoStat, parseLimit, parseNumber, parsePressure } from "./stats-parse.ts";
-import { pidsInSubtree, removeTrees, signalAll } from "./teardown.ts";
+import { pidsInSubtree, removeTrees, signalWhileFrozen } from "./teardown.ts";
 
 const FREEZE_TIMEOUT_MS = 5000;
 
@@ -192,14 +192,7 @@ export class V2Manager implements CgroupManager {
       writeCgroupFile(this.dir, "cgroup.kill", "1");
       return;
     }
-    // Freeze first so that nothing forks between reading the pids and signalling them.
-    const canFreeze = existsSync(`${this.dir}/cgroup.freeze`);
-    if (canFreeze) this.freeze();
-    try {
-      signalAll(this.pids(), signal);
-    } finally {
-      if (canFreeze) this.thaw();
-    }
+    signalWhileFrozen(this, existsSync(`${this.dir}/cgroup.freeze`), signal);
   }
 
   destroy(opts: DestroyOptions = {}): void {

@@ -42,7 +42,9 @@ function fields(obj: Record<string, unknown>, base: string, spec: Record<string,
     if (obj[key] === undefined) throw new BerthError(`is required`, { field: `${base}.${key}` });
   }
   for (const [key, kind] of Object.entries(spec)) {
-    if (obj[key] !== undefined && obj[key] !== null) check(obj[key], kind, `${base}.${key}`);
+    // JSON null means unset: drop it so the range checks and the planner see it as omitted.
+    if (obj[key] === null) delete obj[key];
+    else if (obj[key] !== undefined) check(obj[key], kind, `${base}.${key}`);
   }
 }
 

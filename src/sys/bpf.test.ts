@@ -9,6 +9,7 @@ import type { Subprocess } from "bun";
 import { deviceFilterProgram, validateDeviceRules } from "../cgroups/devices.ts";
 import { BerthError } from "../errors.ts";
 import { attachedDeviceFilterCount, replaceDeviceFilter } from "./bpf.ts";
+import { CLIENT_SPECS_DIR } from "../../test/client-specs.ts";
 
 /** The first cgroup2 mount in /proc/self/mountinfo: `… mountpoint … - cgroup2 …`. */
 function cgroup2Mount(): string | undefined {
@@ -119,7 +120,7 @@ describe.skipIf(!canRun)(`cgroup device filters on ${mount}`, () => {
   test("the verifier accepts the programs for real clients' rule lists", () => {
     const dir = makeCgroup();
     const lists: unknown[] = ["docker-run", "ctr-run", "podman-run"].map(
-      (name) => JSON.parse(readFileSync(`/work/shared/reference/client-specs/${name}.json`, "utf8")).linux.resources.devices,
+      (name) => JSON.parse(readFileSync(`${CLIENT_SPECS_DIR}${name}.json`, "utf8")).linux.resources.devices,
     );
     lists.push([], [{ allow: false }, { allow: true, type: "b", major: 8, access: "r" }, { allow: false, type: "b", major: 8, minor: 0, access: "w" }]);
     for (const rules of lists) {

@@ -108,6 +108,31 @@ describe("berth cgroup", () => {
     expect(berth("cgroup", "rm", "/").stderr).toMatch(/^berth: PATH: refusing to remove the root cgroup/);
   }, SLOW);
 
+  test("stat --watch prints a new sample each interval, with rates, until interrupted", async () => {
+    const path = `${base}/watch`;
+    expect(berth("cgroup", "create", "-q", path).code).toBe(0);
+    const watch = Bun.spawn([BERTH, "cgroup", "stat", "--watch", "--interval", "200", path], { stdout: "pipe", stderr: "ignore" });
+    await Bun.sleep(layout.mode === "v2" ? 6000 : 1200);
+    watch.kill("SIGINT");
+    const out = await new Response(watch.stdout).text();
+    expect(out.split(`cgroup ${path}\n`).length - 1).toBeGreaterThanOrEqual(2);
+    expect(out).toMatch(/now {7}\d+\.\d{2} CPUs/);
+    expect(out).not.toContain("\x1b[2J");
+    expect(berth("cgroup", "rm", path).code).toBe(0);
+  }, SLOW);
+
+  test("stat --watch on a terminal redraws in place", async () => {
+    const path = `${base}/tty`;
+    expect(berth("cgroup", "create", "-q", path).code).toBe(0);
+    // script(1) gives the command a real pty, as an operator's terminal would.
+    const tty = Bun.spawn(["script", "-qfec", `${BERTH} cgroup stat --watch --interval 200 ${path}`, "/dev/null"], { stdout: "pipe", stderr: "ignore", stdin: "pipe" });
+    await Bun.sleep(layout.mode === "v2" ? 6000 : 1200);
+    tty.kill("SIGTERM");
+    const out = await new Response(tty.stdout).text();
+    expect(out).toContain("\x1b[H\x1b[2Jcgroup " + path);
+    expect(berth("cgroup", "rm", path).code).toBe(0);
+  }, SLOW);
+
   test("set changes a limit in place and names the file", () => {
     const path = `${base}/set`;
     expect(berth("cgroup", "create", "-q", path, "--pids", "10").code).toBe(0);

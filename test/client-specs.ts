@@ -1,0 +1,15 @@
+/**
+ * Test support: the real config.json files podman, containerd, docker and the CRI
+ * generated (../shared/reference/client-specs, beside the checkout as in CI).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+export const CLIENT_SPECS_DIR = new URL("../../shared/reference/client-specs/", import.meta.url).pathname;
+
+export function clientSpec(name: string): { linux?: { resources?: Record<string, unknown> } } {
+  return JSON.parse(readFileSync(`${CLIENT_SPECS_DIR}${name.endsWith(".json") ? name : `${name}.json`}`, "utf8"));
+}
+
+export function clientSpecNames(): string[] {
+  return readdirSync(CLIENT_SPECS_DIR).filter((f) => f.endsWith(".json")).sort();
+}

@@ -6,6 +6,10 @@ set -u
 cd "$(dirname "$0")/.."
 bun=./node_modules/.bin/bun
 vm=${CGV2_VM:-../shared/tools/cgv2-vm}
+# Tests read ../shared/reference; the VM sees only the checkout and what is shared with
+# it (its /tmp is fresh), so hand it the physical path of ../shared explicitly.
+BERTH_SHARED=$(cd ../shared 2>/dev/null && pwd -P || echo "")
+export BERTH_SHARED
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 passed=0
@@ -31,7 +35,7 @@ count "$log/host"
 V2_TESTS="src/cgroups/v2.test.ts src/sys/bpf.test.ts src/cli/cgroup/cgroup-cli.test.ts"
 echo "== cgroup v2 suite in cgv2-vm ($V2_TESTS)"
 if [ -x "$vm" ]; then
-  "$vm" --mem 4G --timeout 1800 -- $bun test $V2_TESTS 2>&1 | tee "$log/v2"
+  "$vm" --mem 4G --timeout 1800 ${BERTH_SHARED:+--share "$BERTH_SHARED:ro"} -- $bun test $V2_TESTS 2>&1 | tee "$log/v2"
   count "$log/v2"
 else
   echo "cgv2-vm not found at $vm: the v2 suite did not run"

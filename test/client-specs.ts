@@ -4,7 +4,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 
-export const CLIENT_SPECS_DIR = new URL("../../shared/reference/client-specs/", import.meta.url).pathname;
+/** BERTH_SHARED is set by scripts/test-all.sh, for the v2 VM where ../shared may be hidden. */
+const SHARED = process.env.BERTH_SHARED || new URL("../../shared", import.meta.url).pathname;
+export const CLIENT_SPECS_DIR = `${SHARED}/reference/client-specs/`;
 
 export function clientSpec(name: string): { linux?: { resources?: Record<string, unknown> } } {
   return JSON.parse(readFileSync(`${CLIENT_SPECS_DIR}${name.endsWith(".json") ? name : `${name}.json`}`, "utf8"));

@@ -279,7 +279,11 @@ export class V1Manager implements CgroupManager {
         peak: parseNumber(readOptional(memDir, "memory.max_usage_in_bytes") ?? "0"),
         ...(memsw !== undefined && {
           swapUsage: Math.max(0, parseNumber(memsw) - usage),
-          swapLimit: parseLimit(readOptional(memDir, "memory.memsw.limit_in_bytes") ?? "max"),
+          // memsw is memory+swap; report swap alone, as v2's memory.swap.max does.
+          swapLimit: ((memswLimit, limit) => (memswLimit === null || limit === null ? null : Math.max(0, memswLimit - limit)))(
+            parseLimit(readOptional(memDir, "memory.memsw.limit_in_bytes") ?? "max"),
+            parseLimit(readOptional(memDir, "memory.limit_in_bytes") ?? "max"),
+          ),
         }),
         high: parseLimit(readOptional(memDir, "memory.soft_limit_in_bytes") ?? "max"),
         anon: stat.total_rss ?? stat.rss ?? 0,

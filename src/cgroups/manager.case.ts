@@ -285,9 +285,14 @@ export function runManagerSuite(opts: SuiteOptions): void {
   test("stats read memory.stat figures and a working set of usage minus inactive_file", async () => {
     const cg = track(openCgroup(testPath("memstat")));
     cg.create();
+    // The pid joins before it execs; memory is charged once `sleep` has touched pages.
     startIn(cg, "exec sleep 60");
-    await waitForPids(cg, 1);
-    const m = cg.stats().memory!;
+    const deadline = Date.now() + 30_000;
+    let m = cg.stats().memory!;
+    while (m.usage === 0 && Date.now() < deadline) {
+      await Bun.sleep(20);
+      m = cg.stats().memory!;
+    }
     expect(m.usage).toBeGreaterThan(0);
     expect(m.workingSet).toBe(Math.max(0, m.usage - m.inactiveFile));
     expect(Object.keys(m.stat).length).toBeGreaterThan(10);

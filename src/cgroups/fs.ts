@@ -9,14 +9,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync, constants } from "node:fs";
 import { BerthError, errnoOf } from "../errors.ts";
 
-export function readCgroupFile(dir: string, file: string): string {
-  try {
-    return readFileSync(`${dir}/${file}`, "utf8");
-  } catch (err) {
-    throw new BerthError(`cannot read ${dir}/${file}: ${errnoOf(err) ?? String(err)}`, { errno: errnoOf(err), cause: err });
-  }
-}
-
 /** Read a file that may legitimately be absent (a controller not enabled, an old kernel). */
 export function readOptional(dir: string, file: string): string | undefined {
   try {

@@ -16,6 +16,8 @@ function open() {
     syscall: { args: [I64, I64, I64, I64, I64, I64], returns: I64 },
     __errno_location: { args: [], returns: "ptr" },
     close: { args: ["i32"], returns: "i32" },
+    flock: { args: ["i32", "i32"], returns: "i32" },
+    mkfifo: { args: ["cstring", "u32"], returns: "i32" },
   }).symbols;
 }
 
@@ -42,4 +44,18 @@ export function errno(): number {
 /** close(2); returns 0, or -1 with {@link errno} set. */
 export function close(fd: number): number {
   return libc().close(fd);
+}
+
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** flock(2) on an open fd; returns 0, or -1 with {@link errno} set. */
+export function flock(fd: number, op: number): number {
+  return libc().flock(fd, op);
+}
+
+/** mkfifo(3); returns 0, or -1 with {@link errno} set. */
+export function mkfifo(path: string, mode: number): number {
+  return libc().mkfifo(Buffer.from(`${path}\0`), mode);
 }

@@ -1,0 +1,396 @@
+/**
+ * config.json → the init plan: every decision about how a container is built, as a flat
+ * list of steps for native/berth-init. Pure: the facts it needs about the host (cgroup
+ * mounts, the kernel's last capability, whether /proc/kcore exists, the image's HOME)
+ * come in through PlanContext, so every branch is unit-tested without root.
+ *
+ * The order is runc's: join and create namespaces, fork into the new pid namespace,
+ * build the root filesystem (propagation, rootfs bind, mounts, /dev, sysctls, readonly
+ * and masked paths), pivot_root, then hostname, rlimits, cwd, identity, capabilities,
+ * READY, wait for `start`, exec.
+ */
+import { BerthError, type Warning } from "../errors.ts";
+import { capabilityMask, CAPABILITY_SETS } from "../security/capabilities.ts";
+import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
+import type { Device, Mount, NamespaceType, Spec } from "../spec/runtime-spec.ts";
+import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
+import { CLONE, CREATE, MS, type InitPlan, type OpArg, type OpName, type PlanOp } from "./ops.ts";
+import { rlimitNumber } from "./rlimits.ts";
+
+/** The cgroup filesystems a `cgroup` mount shows inside the container. */
+export interface CgroupMountFacts {
+  mode: "v1" | "v2" | "hybrid";
+  /** one per v1 hierarchy: its directory name under the mount, controllers, and the container's cgroup dir on the host */
+  v1: { name: string; controllers: string[]; hostDir: string }[];
+  /** the cgroup2 hierarchy: the container's cgroup dir on the host */
+  unified?: { hostDir: string };
+}
+
+export interface PlanContext {
+  id: string;
+  /** absolute bundle directory */
+  bundle: string;
+  /** absolute root filesystem */
+  rootfs: string;
+  /** directory holding exec.fifo (the runtime's state dir for this container) */
+  stateDir: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  /** `run` without --detach: the helper's first process stays as the init's parent and passes its exit status on */
+  foreground?: boolean;
+  cgroup?: CgroupMountFacts;
+  /** highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap) */
+  lastCap?: number;
+  /** /proc/kcore exists on the host (runc links /dev/core to it) */
+  hasKcore?: boolean;
+  /** the home directory of process.user.uid from the image's /etc/passwd, for a missing HOME */
+  home?: string;
+}
+
+export interface CompiledPlan extends InitPlan {
+  /** namespaces the helper creates */
+  newNamespaces: Set<NamespaceType>;
+  /** uid/gid maps the runtime writes when the helper reports `map` */
+  userns?: { uidMap: string; gidMap: string };
+  /** linux.resources plus allow rules for the devices the container gets */
+  resources: LinuxResources;
+  warnings: Warning[];
+}
+
+/** Namespaces joined before the others: a user namespace owns the rest; mnt last so ns paths still resolve. */
+const JOIN_ORDER: NamespaceType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
+
+const NS_FLAG: Record<NamespaceType, number> = {
+  pid: CLONE.NEWPID, network: CLONE.NEWNET, mount: CLONE.NEWNS, ipc: CLONE.NEWIPC,
+  uts: CLONE.NEWUTS, user: CLONE.NEWUSER, cgroup: CLONE.NEWCGROUP, time: CLONE.NEWTIME,
+};
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The devices every container gets (runc's default set), made unless /dev is bind-mounted. */
+export const DEFAULT_DEVICES: Required<Pick<Device, "path" | "type" | "major" | "minor" | "fileMode">>[] = [
+  { path: "/dev/null", type: "c", major: 1, minor: 3, fileMode: 0o666 },
+  { path: "/dev/zero", type: "c", major: 1, minor: 5, fileMode: 0o666 },
+  { path: "/dev/full", type: "c", major: 1, minor: 7, fileMode: 0o666 },
+  { path: "/dev/random", type: "c", major: 1, minor: 8, fileMode: 0o666 },
+  { path: "/dev/urandom", type: "c", major: 1, minor: 9, fileMode: 0o666 },
+  { path: "/dev/tty", type: "c", major: 5, minor: 0, fileMode: 0o666 },
+];
+
+/** Device cgroup rules runc appends for every container: the default devices, ptys, tun, mknod. */
+export const DEFAULT_DEVICE_RULES: LinuxDeviceCgroup[] = [
+  { allow: true, type: "c", major: null, minor: null, access: "m" },
+  { allow: true, type: "b", major: null, minor: null, access: "m" },
+  ...DEFAULT_DEVICES.map((d) => ({ allow: true, type: "c", major: d.major, minor: d.minor, access: "rwm" })),
+  { allow: true, type: "c", major: 5, minor: 1, access: "rwm" }, // /dev/console
+  { allow: true, type: "c", major: 136, minor: null, access: "rwm" }, // /dev/pts/*
+  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // /dev/ptmx
+  { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, // /dev/net/tun
+];
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+/** sysctl keys that belong to a namespace, and which (runc's validator). */
+function sysctlNamespace(key: string): NamespaceType | undefined {
+  if (key.startsWith("net.")) return "network";
+  if (key.startsWith("fs.mqueue.")) return "ipc";
+  if (["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"].includes(key)) return "ipc";
+  if (key === "kernel.hostname" || key === "kernel.domainname") return "uts";
+  return undefined;
+}
+
+function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
+
+function idMap(maps: { containerID: number; hostID: number; size: number }[] | undefined): string {
+  return (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+}
+
+function mapsId(maps: { containerID: number; size: number }[] | undefined, id: number): boolean {
+  return (maps ?? []).some((m) => id >= m.containerID && id < m.containerID + m.size);
+}
+
+/** Candidates for process.args[0], in the order execvp would try them. */
+export function execCandidates(arg0: string, env: string[]): { candidates: string[]; searched?: string } {
+  if (arg0.includes("/")) return { candidates: [arg0] };
+  const pathEnv = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+  const dirs = pathEnv.split(":").map((d) => (d === "" ? "." : d));
+  return { candidates: dirs.map((d) => `${d.replace(/\/$/, "")}/${arg0}`), searched: pathEnv };
+}
+
+class PlanBuilder {
+  readonly ops: PlanOp[] = [];
+  add(op: OpName, args: OpArg[], field: string, what: string): void {
+    this.ops.push({ op, args, field, what });
+  }
+}
+
+export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
+  const warnings: Warning[] = [];
+  const b = new PlanBuilder();
+  const process = spec.process;
+  if (!process) throw new BerthError("is required to create a container", { field: "process" });
+  const linux = spec.linux ?? {};
+  const namespaces = linux.namespaces ?? [];
+  const nsIndex = new Map(namespaces.map((n, i) => [n.type, i]));
+  const has = (t: NamespaceType) => nsIndex.has(t);
+  const newNs = new Set(namespaces.filter((n) => !n.path).map((n) => n.type));
+  const nsField = (t: NamespaceType) => `linux.namespaces[${nsIndex.get(t)}]`;
+
+  if (!has("mount")) {
+    throw new BerthError('needs a mount namespace to build the root filesystem in; add {"type": "mount"}', { field: "linux.namespaces" });
+  }
+  if ((linux.uidMappings || linux.gidMappings) && !has("user")) {
+    throw new BerthError('need a user namespace; add {"type": "user"} to linux.namespaces', { field: linux.uidMappings ? "linux.uidMappings" : "linux.gidMappings" });
+  }
+  if (newNs.has("user") && (!linux.uidMappings?.length || !linux.gidMappings?.length)) {
+    throw new BerthError("a new user namespace needs linux.uidMappings and linux.gidMappings", { field: nsField("user") });
+  }
+  if (spec.hostname !== undefined && spec.hostname !== "" && !newNs.has("uts")) {
+    throw new BerthError('cannot be set without a new uts namespace; add {"type": "uts"} to linux.namespaces', { field: "hostname" });
+  }
+  if (spec.domainname !== undefined && spec.domainname !== "" && !newNs.has("uts")) {
+    throw new BerthError('cannot be set without a new uts namespace; add {"type": "uts"} to linux.namespaces', { field: "domainname" });
+  }
+  if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0 && !newNs.has("time")) {
+    throw new BerthError('need a new time namespace; add {"type": "time"} to linux.namespaces', { field: "linux.timeOffsets" });
+  }
+  for (const key of Object.keys(linux.sysctl ?? {})) {
+    const ns = sysctlNamespace(key);
+    if (!ns) throw new BerthError("is not a namespaced sysctl: setting it would change the host; remove it or set it on the host", { field: `linux.sysctl.${key}` });
+    if (!has(ns)) throw new BerthError(`needs the container's own ${ns} namespace (it would change the host's); add {"type": "${ns}"} to linux.namespaces`, { field: `linux.sysctl.${key}` });
+  }
+
+  // --- stage 0: namespaces, in the helper's first process -------------------------------
+  for (const t of JOIN_ORDER) {
+    const i = nsIndex.get(t);
+    const ns = i === undefined ? undefined : namespaces[i];
+    if (ns?.path) b.add("SETNS", [ns.path, NS_FLAG[t]], `linux.namespaces[${i}]`, `join ${t} namespace ${ns.path}`);
+  }
+  let userns: CompiledPlan["userns"];
+  if (newNs.has("user")) {
+    b.add("UNSHARE", [CLONE.NEWUSER], nsField("user"), "create user namespace");
+    b.add("USERNS_SYNC", [], "linux.uidMappings", "wait for the uid and gid maps");
+    userns = { uidMap: idMap(linux.uidMappings), gidMap: idMap(linux.gidMappings) };
+    // Become the namespace's root so the namespaces made next are owned by it.
+    if (mapsId(linux.gidMappings, 0)) b.add("SETRESGID", [0], "linux.gidMappings", "become gid 0 in the user namespace");
+    if (mapsId(linux.uidMappings, 0)) b.add("SETRESUID", [0], "linux.uidMappings", "become uid 0 in the user namespace");
+  }
+  let flags = 0;
+  for (const t of newNs) if (t !== "user") flags |= NS_FLAG[t];
+  if (flags) b.add("UNSHARE", [flags], "linux.namespaces", `create ${[...newNs].filter((t) => t !== "user").join(", ")} namespaces`);
+  if (newNs.has("time") && linux.timeOffsets) {
+    const lines = Object.entries(linux.timeOffsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`);
+    if (lines.length) b.add("WRITE_FILE", ["/proc/self/timens_offsets", lines.join("")], "linux.timeOffsets", "write /proc/self/timens_offsets");
+  }
+  b.add("FORK", [ctx.foreground ? 1 : 0], "linux.namespaces", "fork the container's init");
+
+  // --- the init ------------------------------------------------------------------------
+  b.add("SETSID", [], "process", "start a new session");
+  b.add("OPEN_DIR", [ctx.stateDir], "process", `open the state directory ${ctx.stateDir}`);
+  if (!ctx.noNewKeyring) b.add("JOIN_KEYRING", [ctx.id], "process", "create a session keyring");
+  if (newNs.has("network")) b.add("LOOPBACK_UP", [], nsField("network"), "bring up lo");
+
+  const resources: LinuxResources = structuredClone(linux.resources ?? {});
+  const buildsRootfs = newNs.has("mount");
+  if (buildsRootfs) buildRootfs(b, spec, ctx, newNs, resources);
+
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    b.add("WRITE_FILE", [`/proc/sys/${key.replace(/\./g, "/")}`, value], `linux.sysctl.${key}`, `set sysctl ${key}=${value}`);
+  }
+  if (process.oomScoreAdj !== undefined) {
+    b.add("WRITE_FILE", ["/proc/self/oom_score_adj", String(process.oomScoreAdj)], "process.oomScoreAdj", `set oom_score_adj ${process.oomScoreAdj}`);
+  }
+
+  if (buildsRootfs) {
+    for (const [i, p] of (linux.readonlyPaths ?? []).entries()) {
+      const f = `linux.readonlyPaths[${i}]`;
+      b.add("BIND_SELF_IN_ROOT", [ctx.rootfs, p, 1], f, `bind ${p} onto itself`);
+      b.add("MOUNT_IN_ROOT", [ctx.rootfs, p, "", "", MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, "", CREATE.NONE, 1], f, `remount ${p} read-only`);
+    }
+    for (const [i, p] of (linux.maskedPaths ?? []).entries()) {
+      b.add("MASK_PATH", [ctx.rootfs, p], `linux.maskedPaths[${i}]`, `mask ${p}`);
+    }
+    if (ctx.noPivot) b.add("MOVE_CHROOT", [ctx.rootfs], "root.path", `move ${ctx.rootfs} to / and chroot`);
+    else b.add("PIVOT_ROOT", [ctx.rootfs], "root.path", `pivot_root to ${ctx.rootfs}`);
+    if (spec.root?.readonly) b.add("MOUNT", ["", "/", "", MS.REMOUNT | MS.BIND | MS.RDONLY, ""], "root.readonly", "remount / read-only");
+    if (linux.rootfsPropagation) {
+      b.add("MOUNT", ["", "/", "", PROPAGATION[linux.rootfsPropagation]!, ""], "linux.rootfsPropagation", `make / ${linux.rootfsPropagation}`);
+    }
+  }
+
+  if (spec.hostname) b.add("SETHOSTNAME", [spec.hostname], "hostname", `set hostname ${JSON.stringify(spec.hostname)}`);
+  if (spec.domainname) b.add("SETDOMAINNAME", [spec.domainname], "domainname", `set domainname ${JSON.stringify(spec.domainname)}`);
+
+  for (const [i, r] of (process.rlimits ?? []).entries()) {
+    const n = rlimitNumber(r.type, `process.rlimits[${i}].type`);
+    b.add("SETRLIMIT", [n, r.soft, r.hard], `process.rlimits[${i}]`, `set ${r.type} to ${r.soft}/${r.hard}`);
+  }
+
+  b.add("CHDIR", [process.cwd], "process.cwd", `chdir to ${process.cwd}`);
+
+  const env = [...(process.env ?? [])];
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${ctx.home ?? "/"}`);
+  const args = process.args ?? [];
+  const { candidates } = execCandidates(args[0]!, env);
+  b.add("FIND_EXEC", candidates, "process.args[0]", `find ${JSON.stringify(args[0])}`);
+
+  const caps = process.capabilities;
+  const uid = process.user.uid;
+  const gid = process.user.gid;
+  const changesUser = uid !== 0 || gid !== 0 || (process.user.additionalGids?.length ?? 0) > 0;
+  if (caps && uid !== 0) b.add("KEEPCAPS", [1], "process.capabilities", "keep capabilities across setuid");
+  // setgroups is refused in a user namespace whose setgroups file says deny; leave the list alone there
+  if (!newNs.has("user") || (process.user.additionalGids?.length ?? 0) > 0) {
+    b.add("SETGROUPS", process.user.additionalGids ?? [], "process.user.additionalGids", "set supplementary groups");
+  }
+  if (changesUser || newNs.has("user")) {
+    b.add("SETRESGID", [gid], "process.user.gid", `set gid ${gid}`);
+    b.add("SETRESUID", [uid], "process.user.uid", `set uid ${uid}`);
+  }
+  if (caps && uid !== 0) b.add("KEEPCAPS", [0], "process.capabilities", "stop keeping capabilities");
+  if (caps) {
+    const masks = CAPABILITY_SETS.map((set) => capabilityMask(caps[set] ?? [], `process.capabilities.${set}`, ctx.lastCap ?? 40, warnings));
+    b.add("CAPS", masks, "process.capabilities", "set capabilities");
+  }
+  if (process.noNewPrivileges) b.add("NO_NEW_PRIVS", [], "process.noNewPrivileges", "set no_new_privs");
+  if (linux.seccomp) {
+    throw new BerthError("is not supported by this berth-runtime yet; remove it to run without a syscall filter", { field: "linux.seccomp" });
+  }
+
+  b.add("UMASK", [process.user.umask ?? 0o022], "process.user.umask", "set umask");
+  b.add("CLOSE_FROM", [3 + (ctx.preserveFds ?? 0)], "process", "close the runtime's file descriptors");
+  b.add("RESET_SIGNALS", [], "process", "reset signal handling");
+  b.add("READY", [], "process", "report ready");
+  b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
+  b.add("EXEC", [args.length, ...args, ...env], "process.args", `exec ${JSON.stringify(args[0])}`);
+
+  return { ops: b.ops, newNamespaces: newNs, userns, resources, warnings };
+}
+
+function bundlePath(ctx: PlanContext, source: string): string {
+  return source.startsWith("/") ? source : `${ctx.bundle}/${source}`;
+}
+
+function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<NamespaceType>, resources: LinuxResources): void {
+  const root = ctx.rootfs;
+  const linux = spec.linux ?? {};
+  const propagation = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : MS.SLAVE | MS.REC;
+  // Slave (not private) by default so host unmounts still reach the container, as runc does;
+  // "shared" would leak the container's mounts to the host, so / itself is made rslave first.
+  const first = propagation & MS.SHARED ? MS.SLAVE | MS.REC : propagation | MS.REC;
+  b.add("MOUNT", ["", "/", "", first, ""], "linux.rootfsPropagation", "make / " + (first & MS.PRIVATE ? "rprivate" : "rslave"));
+  b.add("MOUNT", [root, root, "", MS.BIND | MS.REC, ""], "root.path", `bind ${root} onto itself`);
+
+  const mounts = spec.mounts ?? [];
+  const devBound = mounts.some((m) => m.destination === "/dev" && (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind")));
+  mounts.forEach((m, i) => mountOps(b, m, i, ctx, newNs));
+
+  if (!devBound) {
+    const devices = new Map<string, Device & { field: string }>();
+    for (const d of DEFAULT_DEVICES) devices.set(d.path, { ...d, uid: 0, gid: 0, field: `default device ${d.path}` });
+    (linux.devices ?? []).forEach((d, i) => devices.set(d.path, { ...d, field: `linux.devices[${i}]` }));
+    for (const d of devices.values()) {
+      if (newNs.has("user")) {
+        // mknod is refused in a user namespace: bind the host's node instead, as runc does
+        b.add("MOUNT_IN_ROOT", [root, d.path, d.path, "", MS.BIND, "", CREATE.FILE, 0], d.field, `bind ${d.path} from the host`);
+      } else {
+        const kind = d.type === "b" ? S_IFBLK : d.type === "p" ? S_IFIFO : S_IFCHR;
+        const mode = kind | ((d.fileMode ?? 0o666) & 0o7777);
+        const dev = d.type === "p" ? 0n : makedev(d.major ?? 0, d.minor ?? 0);
+        b.add("MKNOD_IN_ROOT", [root, d.path, mode, dev, d.uid ?? 0, d.gid ?? 0], d.field, `mknod ${d.path}`);
+      }
+    }
+    const links: [string, string][] = [
+      ["/proc/self/fd", "/dev/fd"], ["/proc/self/fd/0", "/dev/stdin"], ["/proc/self/fd/1", "/dev/stdout"], ["/proc/self/fd/2", "/dev/stderr"],
+    ];
+    if (ctx.hasKcore) links.push(["/proc/kcore", "/dev/core"]);
+    for (const [target, link] of links) b.add("SYMLINK_IN_ROOT", [root, target, link], "linux.devices", `symlink ${link} -> ${target}`);
+    b.add("SYMLINK_IN_ROOT", [root, "pts/ptmx", "/dev/ptmx"], "linux.devices", "symlink /dev/ptmx -> pts/ptmx");
+  }
+
+  // Every device the container is given must also be usable: allow it in the device cgroup.
+  const rules = resources.devices ?? [];
+  for (const d of linux.devices ?? []) {
+    if (d.type === "p") continue;
+    rules.push({ allow: true, type: d.type === "b" ? "b" : "c", major: d.major, minor: d.minor, access: "rwm" });
+  }
+  resources.devices = [...rules, ...DEFAULT_DEVICE_RULES];
+
+  if (spec.process?.cwd && spec.process.cwd !== "/") {
+    b.add("MKDIR_IN_ROOT", [root, spec.process.cwd, 0o755], "process.cwd", `create ${spec.process.cwd}`);
+  }
+}
+
+function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: Set<NamespaceType>): void {
+  const root = ctx.rootfs;
+  const f = `mounts[${i}]`;
+  const field = `${f} (${m.destination})`;
+  const opts = parseMountOptions(m.options);
+  const type = m.type ?? (opts.bind ? "bind" : "");
+  if (m.uidMappings || m.gidMappings) {
+    throw new BerthError("idmapped mounts are not supported by this berth-runtime yet; remove uidMappings/gidMappings", { field: f });
+  }
+  if (type === "cgroup" || type === "cgroup2") return cgroupMountOps(b, m, f, field, opts, ctx, newNs);
+
+  if (opts.bind || type === "bind") {
+    if (!m.source) throw new BerthError("a bind mount needs a source; set the host path to bind", { field: `${f}.source` });
+    const source = bundlePath(ctx, m.source);
+    const rec = opts.flags & MS.REC;
+    b.add("MOUNT_IN_ROOT", [root, m.destination, source, "", MS.BIND | rec, "", CREATE.LIKE_SOURCE, 0], field, `bind ${source} on ${m.destination}`);
+    const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
+    if (extra) {
+      b.add("MOUNT_IN_ROOT", [root, m.destination, "", "", MS.BIND | MS.REMOUNT | extra, "", CREATE.NONE, 0], field, `remount ${m.destination} with ${(m.options ?? []).join(",")}`);
+    }
+  } else {
+    if (!type) throw new BerthError("has no type; set type (e.g. tmpfs, proc) or use the bind option", { field: `${f}.type` });
+    if (type === "sysfs" && !newNs.has("network") && newNs.has("user")) {
+      throw new BerthError("sysfs cannot be mounted in a user namespace without a new network namespace; add {\"type\": \"network\"} or bind /sys", { field: `${f}.type` });
+    }
+    const source = m.source ?? type;
+    b.add("MOUNT_IN_ROOT", [root, m.destination, source, type, opts.flags & ~MS.REMOUNT, opts.data, CREATE.DIR, 0], field, `mount ${type} on ${m.destination}`);
+  }
+  for (const p of opts.propagation) {
+    b.add("MOUNT_IN_ROOT", [root, m.destination, "", "", p, "", CREATE.NONE, 0], field, `set propagation of ${m.destination}`);
+  }
+  if (opts.attrSet || opts.attrClr) {
+    b.add("MOUNT_SETATTR", [root, m.destination, opts.attrSet, opts.attrClr, 0, 1], field, `set recursive attributes on ${m.destination}`);
+  }
+}
+
+function cgroupMountOps(b: PlanBuilder, m: Mount, f: string, field: string, opts: ReturnType<typeof parseMountOptions>, ctx: PlanContext, newNs: Set<NamespaceType>): void {
+  const root = ctx.rootfs;
+  const cg = ctx.cgroup;
+  if (!cg) throw new BerthError("needs the host's cgroup layout", { field: f });
+  const dest = m.destination;
+  const flags = opts.flags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME | MS.NOATIME | MS.STRICTATIME);
+  const own = newNs.has("cgroup");
+  const mountOne = (target: string, fstype: string, data: string, hostDir: string) => {
+    if (own) {
+      // In its own cgroup namespace the container mounts the hierarchy fresh: its root is the container's cgroup.
+      b.add("MOUNT_IN_ROOT", [root, target, "cgroup", fstype, flags, data, CREATE.DIR, 0], field, `mount ${fstype} on ${target}`);
+    } else {
+      // Without one it sees its own cgroup directory from the host, bound in.
+      b.add("MOUNT_IN_ROOT", [root, target, hostDir, "", MS.BIND | MS.REC, "", CREATE.DIR, 0], field, `bind ${hostDir} on ${target}`);
+      if (flags) b.add("MOUNT_IN_ROOT", [root, target, "", "", MS.BIND | MS.REMOUNT | flags, "", CREATE.NONE, 0], field, `remount ${target} with ${(m.options ?? []).join(",")}`);
+    }
+  };
+  if (cg.mode === "v2") {
+    if (!cg.unified) throw new BerthError("host has no cgroup2 hierarchy", { field: f });
+    mountOne(dest, "cgroup2", "", cg.unified.hostDir);
+  } else {
+    // v1: a tmpfs holding one directory per hierarchy, like the host's /sys/fs/cgroup
+    b.add("MOUNT_IN_ROOT", [root, dest, "tmpfs", "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755", CREATE.DIR, 0], field, `mount tmpfs on ${dest}`);
+    for (const h of cg.v1) mountOne(`${dest}/${h.name}`, "cgroup", h.controllers.join(","), h.hostDir);
+    if (cg.unified) mountOne(`${dest}/unified`, "cgroup2", "", cg.unified.hostDir);
+    if (flags & MS.RDONLY) {
+      b.add("MOUNT_IN_ROOT", [root, dest, "", "", MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755", CREATE.NONE, 0], field, `remount ${dest} read-only`);
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Start native/berth-init with a plan and talk to it over one AF_UNIX socket
+ * (native/PROTOCOL.md). The runtime's fds 0/1/2 and --preserve-fds go to the helper
+ * unchanged; the socket sits right above them.
+ *
+ * Reads are blocking: a runtime command is a short synchronous program, and the helper
+ * always either reports or exits (EOF).
+ */
+import { dlopen, ptr } from "bun:ffi";
+import { closeSync, readSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+/** Where `npm install` (scripts/build-native.sh) puts the helper; BERTH_INIT overrides. */
+export function helperPath(): string {
+  return process.env.BERTH_INIT ?? join(dirname(dirname(import.meta.dir)), "native", "build", "berth-init");
+}
+
+export type Report =
+  | { kind: "pid"; pid: number }
+  | { kind: "map"; pid: number }
+  | { kind: "ready" }
+  | { kind: "error"; step: number; errno: number; syscall: string; detail: string }
+  | { kind: "eof" };
+
+/** Parse one report line from the helper. */
+export function parseReport(line: string): Report {
+  const [kind, ...rest] = line.split(" ");
+  if (kind === "pid" || kind === "map") return { kind, pid: Number(rest[0]) };
+  if (kind === "ready") return { kind };
+  if (kind === "error") {
+    return { kind, step: Number(rest[0]), errno: Number(rest[1]), syscall: rest[2] ?? "", detail: rest.slice(3).join(" ") };
+  }
+  throw new Error(`berth-init sent an unknown report: ${JSON.stringify(line)}`);
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0x80000;
+
+function socketPair(): [number, number] {
+  const { symbols } = dlopen("libc.so.6", { socketpair: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" } });
+  const fds = new Int32Array(2);
+  if (symbols.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptr(fds)) !== 0) throw new Error("socketpair failed");
+  return [fds[0]!, fds[1]!];
+}
+
+export interface HelperOptions {
+  /** pass fds 3 … 3+n-1 of this process into the container (--preserve-fds) */
+  preserveFds?: number;
+  /** the helper's stdio; default: this process's own 0/1/2 */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec];
+  /**
+   * Called with the helper's pid after it started and before it has the plan, i.e.
+   * before it has done anything: the runtime puts it in the container's cgroup here, so
+   * the cgroup namespace it creates is rooted there and the init is born inside.
+   */
+  beforePlan?: (pid: number) => void;
+}
+type StdioSpec = "inherit" | "ignore" | "pipe" | number;
+
+export class HelperSession {
+  readonly proc: Bun.Subprocess;
+  private readonly fd: number;
+  private buffered = "";
+  private closed = false;
+
+  constructor(plan: Uint8Array, opts: HelperOptions = {}) {
+    const preserve = opts.preserveFds ?? 0;
+    const [ours, theirs] = socketPair();
+    const stdio: StdioSpec[] = [...(opts.stdio ?? ["inherit", "inherit", "inherit"])];
+    for (let fd = 3; fd < 3 + preserve; fd++) stdio.push(fd);
+    const sockFd = 3 + preserve;
+    stdio.push(theirs);
+    try {
+      this.proc = Bun.spawn([helperPath(), String(sockFd)], { stdio: stdio as never, env: {} });
+    } finally {
+      closeSync(theirs);
+    }
+    this.fd = ours;
+    if (opts.beforePlan) {
+      try {
+        opts.beforePlan(this.proc.pid);
+      } catch (err) {
+        this.close();
+        this.proc.kill("SIGKILL");
+        throw err;
+      }
+    }
+    this.send(plan);
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  send(bytes: Uint8Array | string): void {
+    const buf = typeof bytes === "string" ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    while (at < buf.length) at += writeSync(this.fd, buf, at);
+  }
+
+  /** The next report; `eof` once every copy of the helper's end is closed. */
+  next(): Report {
+    for (;;) {
+      const nl = this.buffered.indexOf("\n");
+      if (nl >= 0) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        return parseReport(line);
+      }
+      if (this.closed) return { kind: "eof" };
+      const chunk = Buffer.alloc(4096);
+      let n: number;
+      try {
+        n = readSync(this.fd, chunk);
+      } catch (err) {
+        if ((err as { code?: string }).code === "ECONNRESET") n = 0;
+        else throw err;
+      }
+      if (n === 0) {
+        this.closed = true;
+        continue;
+      }
+      this.buffered += chunk.subarray(0, n).toString();
+    }
+  }
+
+  /** Answer a `map` report: the runtime has written the id maps. */
+  go(): void {
+    this.send("g");
+  }
+
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    this.closed = true;
+  }
+}

@@ -1,0 +1,9 @@
+/** `delete [--force] ID`: remove a stopped container; --force kills a running one first. */
+import { deleteContainer } from "../../runtime/lifecycle.ts";
+import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
+
+export function run(args: string[], g: Globals): number {
+  const { values: v, positionals } = parseVerb(args, { force: { type: "boolean", short: "f" } });
+  deleteContainer({ root: g.root, id: idArg(positionals, "delete [--force] ID") }, v.force);
+  return 0;
+}

@@ -1,0 +1,43 @@
+/**
+ * `run [create flags] [--detach] ID`: create + start. In the foreground the helper's
+ * first process stays as the init's parent and hands its exit status (128+N for a
+ * signal) to us; signals sent to berth-runtime are passed on to the container's init,
+ * and the container is deleted when it exits, as `runc run` does.
+ */
+import { createContainer } from "../../runtime/create.ts";
+import { deleteContainer, startContainer } from "../../runtime/lifecycle.ts";
+import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
+import { BerthError } from "../../errors.ts";
+import { CREATE_OPTIONS, preserveFds } from "./create.ts";
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+
+export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
+  const { values: v, positionals } = parseVerb(args, { ...CREATE_OPTIONS, detach: { type: "boolean", short: "d" }, "no-subreaper": { type: "boolean" }, keep: { type: "boolean" } });
+  const id = idArg(positionals, "run [flags] ID");
+  if (v["console-socket"] !== undefined) throw new BerthError("terminals (--console-socket) are not supported by this berth-runtime yet", { field: "--console-socket" });
+  const target = { root: g.root, id };
+  const created = createContainer({
+    root: g.root, id, bundle: v.bundle, pidFile: v["pid-file"], noPivot: v["no-pivot"], noNewKeyring: v["no-new-keyring"],
+    preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, foreground: !v.detach, warn: log.warn,
+  });
+  try {
+    startContainer(target);
+  } catch (err) {
+    deleteContainer(target, true);
+    throw err;
+  }
+  if (v.detach) return 0;
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(created.pid, sig);
+    } catch {
+      // the init is gone; its exit status is on its way
+    }
+  };
+  for (const sig of FORWARDED) process.on(sig, forward);
+  const code = await created.helper.exited;
+  for (const sig of FORWARDED) process.off(sig, forward);
+  if (!v.keep) deleteContainer(target, true);
+  return code;
+}

@@ -1,0 +1,203 @@
+/**
+ * `create`: config.json → a container init that sits in its namespaces and cgroup,
+ * blocked on exec.fifo until `start`. Returns only then; the helper's first process has
+ * exited, so the init's parent is the caller's subreaper (conmon, the containerd shim),
+ * never a berth process.
+ *
+ * Anything that fails after the id is claimed is undone before the error is thrown: the
+ * init is killed, the cgroup removed, the state directory deleted. Mounts live only in
+ * the container's mount namespace and go with it.
+ */
+import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
+import { BerthError, type Warning } from "../errors.ts";
+import { compilePlan, type CgroupMountFacts, type CompiledPlan } from "../plan/compile.ts";
+import { encodePlan } from "../plan/encode.ts";
+import type { Spec } from "../spec/runtime-spec.ts";
+import { validateSpec } from "../spec/validate-config.ts";
+import { HelperSession } from "../sys/init-helper.ts";
+import { errno, mkfifo } from "../sys/libc.ts";
+import { describeFailure } from "./init-error.ts";
+import {
+  checkId, claimDir, fifoPath, lockDir, OCI_VERSION, removeDir, startTimeOf, writePidFile, writeState, type SavedState,
+} from "./state.ts";
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle?: string;
+  pidFile?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  systemdCgroup?: boolean;
+  /** `run` in the foreground: the helper's first process waits for the init and exits with its status */
+  foreground?: boolean;
+  warn?: (w: Warning) => void;
+}
+
+export interface Created {
+  pid: number;
+  state: SavedState;
+  /** the helper's first process: in foreground mode its exit status is the container's */
+  helper: Bun.Subprocess;
+  cgroup: CgroupManager;
+}
+
+/** Load and validate `<bundle>/config.json`. */
+export function loadBundle(bundleArg: string | undefined): { bundle: string; spec: Spec; rootfs: string } {
+  const bundle = resolve(bundleArg ?? ".");
+  let text: string;
+  try {
+    text = readFileSync(`${bundle}/config.json`, "utf8");
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ENOENT") throw new BerthError(`${bundle}/config.json: no such file or directory; point --bundle at a directory holding config.json`, { field: "bundle" });
+    throw new BerthError(`${bundle}/config.json: ${(err as Error).message}`, { field: "bundle" });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new BerthError(`${bundle}/config.json is not valid JSON: ${(err as Error).message}`, { field: "config.json" });
+  }
+  const spec = validateSpec(raw, { needProcess: true });
+  const rootfs = resolve(bundle, spec.root!.path);
+  let st;
+  try {
+    st = statSync(rootfs);
+  } catch {
+    throw new BerthError(`${rootfs} does not exist; unpack the image's root filesystem there or fix the path`, { field: "root.path" });
+  }
+  if (!st.isDirectory()) throw new BerthError(`${rootfs} is not a directory`, { field: "root.path" });
+  return { bundle, spec, rootfs };
+}
+
+/** HOME for process.user.uid from the image's /etc/passwd, read without following symlinks out of the rootfs. */
+function homeOf(rootfs: string, uid: number): string | undefined {
+  try {
+    for (const p of [`${rootfs}/etc`, `${rootfs}/etc/passwd`]) if (lstatSync(p).isSymbolicLink()) return undefined;
+    for (const line of readFileSync(`${rootfs}/etc/passwd`, "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f.length >= 6 && Number(f[2]) === uid && f[2] !== "") return f[5] || undefined;
+    }
+  } catch {
+    // no passwd in the image: HOME falls back to /
+  }
+  return undefined;
+}
+
+function lastCap(): number {
+  try {
+    return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+  } catch {
+    return 40;
+  }
+}
+
+function cgroupFacts(cg: CgroupManager): CgroupMountFacts {
+  const dirs = cg.dirs();
+  return {
+    mode: cg.layout.mode,
+    v1: cg.layout.v1.map((h) => {
+      const key = h.controllers.join(",");
+      return { name: key, controllers: h.controllers, hostDir: dirs[key]! };
+    }),
+    unified: dirs.unified ? { hostDir: dirs.unified } : undefined,
+  };
+}
+
+function writeIdMaps(pid: number, userns: NonNullable<CompiledPlan["userns"]>): void {
+  try {
+    writeFileSync(`/proc/${pid}/uid_map`, userns.uidMap);
+  } catch (err) {
+    throw new BerthError(`writing /proc/${pid}/uid_map: ${(err as Error).message}`, { field: "linux.uidMappings" });
+  }
+  try {
+    writeFileSync(`/proc/${pid}/gid_map`, userns.gidMap);
+  } catch (err) {
+    throw new BerthError(`writing /proc/${pid}/gid_map: ${(err as Error).message}`, { field: "linux.gidMappings" });
+  }
+}
+
+export function createContainer(opts: CreateOptions): Created {
+  const id = checkId(opts.id);
+  const { bundle, spec, rootfs } = loadBundle(opts.bundle);
+  const linux = spec.linux ?? {};
+  const cgroupsPath = linux.cgroupsPath ?? (opts.systemdCgroup ? `system.slice:berth:${id}` : `/berth/${id}`);
+
+  const dir = claimDir(opts.root, id);
+  const lock = lockDir(dir);
+  let cg: CgroupManager | undefined;
+  let helper: HelperSession | undefined;
+  let initPid = 0;
+  try {
+    if (mkfifo(fifoPath(opts.root, id), 0o622) !== 0) throw new Error(`mkfifo ${fifoPath(opts.root, id)}: errno ${errno()}`);
+    const opened = openCgroup(cgroupsPath, { systemd: opts.systemdCgroup, field: "linux.cgroupsPath" });
+    // Never adopt (and on failure kill) processes that are not ours.
+    if (opened.exists() && opened.pids().length > 0) {
+      throw new BerthError(`cgroup ${opened.path} already has processes in it; use a cgroupsPath of its own`, { field: "linux.cgroupsPath" });
+    }
+    opened.create();
+    cg = opened;
+    const plan = compilePlan(spec, {
+      id, bundle, rootfs, stateDir: dir,
+      noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
+      cgroup: cgroupFacts(cg), lastCap: lastCap(), hasKcore: existsSync("/proc/kcore"),
+      home: homeOf(rootfs, spec.process!.user.uid),
+    });
+    for (const w of plan.warnings) opts.warn?.(w);
+    const applied = cg.apply(plan.resources);
+    for (const w of applied.warnings) opts.warn?.(w);
+
+    const manager = cg;
+    helper = new HelperSession(encodePlan(plan), { preserveFds: opts.preserveFds, beforePlan: (pid) => manager.addProcess(pid) });
+    for (;;) {
+      const r = helper.next();
+      if (r.kind === "pid") initPid = r.pid;
+      else if (r.kind === "map") {
+        writeIdMaps(r.pid, plan.userns!);
+        helper.go();
+      } else if (r.kind === "ready") break;
+      else if (r.kind === "error") throw describeFailure(plan.ops, r);
+      else throw new BerthError("container init exited before it was ready; see the runtime's stderr for its last words");
+    }
+    helper.close();
+
+    const state: SavedState = {
+      ociVersion: OCI_VERSION, id, pid: initPid, bundle, rootfs, created: new Date().toISOString(),
+      annotations: spec.annotations, owner: "", startTime: startTimeOf(initPid),
+      cgroupsPath, systemdCgroup: !!opts.systemdCgroup,
+    };
+    writeState(opts.root, state);
+    if (opts.pidFile) writePidFile(resolve(opts.pidFile), initPid);
+    lock.release();
+    return { pid: initPid, state, helper: helper.proc, cgroup: cg };
+  } catch (err) {
+    helper?.close();
+    helper?.proc.kill("SIGKILL");
+    if (initPid > 0) {
+      try {
+        process.kill(initPid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    if (cg) {
+      try {
+        cg.kill("SIGKILL");
+        cg.destroy({ timeoutMs: 3000 });
+      } catch {
+        try {
+          cg.rollback();
+        } catch {
+          // reported below with the original error; nothing better to do
+        }
+      }
+    }
+    removeDir(opts.root, id);
+    lock.release();
+    throw err;
+  }
+}

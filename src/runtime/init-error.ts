@@ -1,0 +1,66 @@
+/**
+ * A helper failure (step index, errno, system call, detail) → one line naming the spec
+ * field, what the step was doing and why it failed. Pure.
+ *
+ * Callers match words in this line: podman maps "permission denied" / "operation not
+ * permitted" to exit 126 and "executable file not found in" / "no such file or
+ * directory" to 127 (runc-cli-contract.md §5), so those phrases are kept verbatim.
+ */
+import { getSystemErrorMessage, getSystemErrorName } from "node:util";
+import { BerthError } from "../errors.ts";
+import type { PlanOp } from "../plan/ops.ts";
+
+export interface HelperFailure {
+  step: number;
+  errno: number;
+  syscall: string;
+  detail: string;
+}
+
+function strerror(errno: number): string {
+  try {
+    return getSystemErrorMessage(-errno).toLowerCase();
+  } catch {
+    return `errno ${errno}`;
+  }
+}
+
+function errnoName(errno: number): string | undefined {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return undefined;
+  }
+}
+
+const ENOENT = 2;
+const EACCES = 13;
+const EINVAL = 22;
+
+export function describeFailure(ops: PlanOp[], f: HelperFailure): BerthError {
+  const op = ops[f.step];
+  const name = errnoName(f.errno);
+  if (!op) return new BerthError(`container init failed at step ${f.step}: ${f.syscall}: ${strerror(f.errno)}`, { errno: name });
+  const reason = strerror(f.errno);
+  if (op.op === "FIND_EXEC") {
+    // `what` is `find "<args[0]>"` (compile.ts)
+    const arg0 = op.what.slice("find ".length);
+    const where = (JSON.parse(arg0) as string).includes("/") ? "the root filesystem" : "$PATH";
+    if (f.errno === ENOENT) {
+      return new BerthError(`${arg0}: executable file not found in ${where}: no such file or directory`, { field: op.field, errno: name });
+    }
+    if (f.errno === EACCES) {
+      return new BerthError(`${arg0}: permission denied: ${f.detail || "it"} is not an executable file`, { field: op.field, errno: name });
+    }
+  }
+  if (op.op === "SETNS" && f.errno === EINVAL) {
+    const [path] = op.args as [string];
+    const type = op.what.split(" ")[1];
+    return new BerthError(`${JSON.stringify(path)} is not a ${type} namespace: setns: ${reason}`, { field: `${op.field}.path`, errno: name });
+  }
+  if (op.op === "SETNS" && f.errno === ENOENT) {
+    return new BerthError(`${JSON.stringify(op.args[0])}: no such file or directory; use a namespace file such as /proc/PID/ns/TYPE`, { field: `${op.field}.path`, errno: name });
+  }
+  const how = op.what.split(" ")[0] === f.syscall || !f.syscall ? "" : ` (${f.syscall}${f.detail ? ` ${f.detail}` : ""})`;
+  return new BerthError(`${op.what}${how}: ${reason}`, { field: op.field, errno: name });
+}

@@ -1,0 +1,184 @@
+/**
+ * start, kill, delete, state and list: the commands that act on an existing container
+ * through its state directory. Wording and exit behaviour follow runc 1.1, because
+ * containerd and podman match on it (../shared/reference/runc-cli-contract.md).
+ */
+import { closeSync, constants, existsSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
+import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
+import { BerthError } from "../errors.ts";
+import {
+  baseStatus, containerDir, fifoPath, initAlive, lockDir, notExist, ociState, readState, removeDir,
+  type OciState, type SavedState, type Status,
+} from "./state.ts";
+
+export interface Target {
+  root: string;
+  id: string;
+}
+
+function load(t: Target): SavedState {
+  const s = readState(t.root, t.id);
+  if (!s) throw notExist(t.id);
+  return s;
+}
+
+function cgroupOf(s: SavedState): CgroupManager {
+  return openCgroup(s.cgroupsPath, { systemd: s.systemdCgroup });
+}
+
+export function statusOf(root: string, s: SavedState): Status {
+  const base = baseStatus(root, s);
+  if (base !== "running") return base;
+  try {
+    return cgroupOf(s).frozen() ? "paused" : "running";
+  } catch {
+    return base;
+  }
+}
+
+export function stateOf(t: Target): OciState {
+  const s = load(t);
+  return ociState(s, statusOf(t.root, s));
+}
+
+export function listStates(root: string): OciState[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const out: OciState[] = [];
+  for (const id of ids.sort()) {
+    const s = readState(root, id);
+    if (s) out.push(ociState(s, statusOf(root, s)));
+  }
+  return out;
+}
+
+/** Let the init exec the user's program: read the byte it writes into exec.fifo. */
+export function startContainer(t: Target): void {
+  const dir = containerDir(t.root, t.id);
+  if (!existsSync(dir)) throw notExist(t.id);
+  const lock = lockDir(dir);
+  try {
+    const s = load(t);
+    const status = statusOf(t.root, s);
+    if (status === "stopped") throw new BerthError("cannot start a container that has stopped");
+    if (status !== "created") throw new BerthError("cannot start an already running container");
+    const fifo = fifoPath(t.root, t.id);
+    // Non-blocking: if the init died after `create`, a blocking open would wait forever.
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const buf = Buffer.alloc(1);
+      for (;;) {
+        let n = 0;
+        try {
+          n = readSync(fd, buf);
+        } catch (err) {
+          if ((err as { code?: string }).code !== "EAGAIN") throw err;
+        }
+        if (n === 1) break;
+        if (!initAlive(s)) throw new BerthError("cannot start a container that has stopped");
+        Bun.sleepSync(1);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    unlinkSync(fifo);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Signal numbers by name (without SIG), for `kill ID TERM|SIGTERM|15`. */
+const SIGNALS: Record<string, number> = {
+  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11,
+  USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21,
+  TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
+};
+
+export function parseSignal(raw: string | undefined): number {
+  const s = (raw ?? "SIGTERM").toUpperCase();
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = s.startsWith("SIG") ? s.slice(3) : s;
+    const rt = /^RTMIN(\+(\d+))?$/.exec(name);
+    if (rt) return 34 + Number(rt[2] ?? 0);
+    if (SIGNALS[name] !== undefined) return SIGNALS[name]!;
+  }
+  throw new BerthError(`${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`, { field: "signal" });
+}
+
+export function killContainer(t: Target, signal: number, all = false): void {
+  const s = load(t);
+  const status = statusOf(t.root, s);
+  if (all) {
+    // runc: --all on a stopped container signals nobody and succeeds
+    const cg = cgroupOf(s);
+    if (cg.exists()) {
+      if (status === "paused" && signal === 9) cg.kill(signal);
+      else for (const pid of cg.pids()) signalPid(pid, signal);
+    }
+    return;
+  }
+  if (status === "stopped") throw new BerthError("container not running");
+  signalPid(s.pid, signal);
+}
+
+function signalPid(pid: number, signal: number): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ESRCH") throw err;
+  }
+}
+
+/** Wait (bounded) until the init is gone, so the cgroup can be removed. */
+function waitGone(s: SavedState, ms: number): void {
+  const deadline = Date.now() + ms;
+  while (initAlive(s) && Date.now() < deadline) Bun.sleepSync(2);
+}
+
+export function deleteContainer(t: Target, force = false): void {
+  const dir = containerDir(t.root, t.id);
+  if (!existsSync(dir)) {
+    if (force) return;
+    throw notExist(t.id);
+  }
+  let lock;
+  try {
+    lock = lockDir(dir);
+  } catch (err) {
+    if ((err as BerthError).errno === "ENOENT") {
+      if (force) return;
+      throw notExist(t.id);
+    }
+    throw err;
+  }
+  try {
+    const s = readState(t.root, t.id);
+    if (!s) {
+      // a create that died half-way, or a racing delete: nothing to stop
+      removeDir(t.root, t.id);
+      return;
+    }
+    const status = statusOf(t.root, s);
+    if ((status === "running" || status === "paused") && !force) {
+      throw new BerthError(`cannot delete container ${t.id} that is not stopped: ${status}`);
+    }
+    const cg = cgroupOf(s);
+    if (status !== "stopped") {
+      // runc deletes a `created` container without --force, killing its waiting init
+      if (cg.exists()) cg.kill("SIGKILL");
+      signalPid(s.pid, 9);
+      waitGone(s, 5000);
+    }
+    if (cg.exists()) cg.destroy({ timeoutMs: 5000 });
+    removeDir(t.root, t.id);
+  } finally {
+    lock.release();
+  }
+}

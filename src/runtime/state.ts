@@ -1,0 +1,166 @@
+/**
+ * berth-runtime's state directory: `<root>/<id>/state.json` (written atomically: temp
+ * file + rename), `exec.fifo` (present until `start`), and a lock (flock on the
+ * directory) that serialises commands on one id. `mkdir` of the directory is what makes
+ * exactly one of two concurrent `create`s win.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from "node:fs";
+import { BerthError } from "../errors.ts";
+import { errno, flock, LOCK_EX } from "../sys/libc.ts";
+
+export type Status = "creating" | "created" | "running" | "stopped" | "paused";
+
+/** What state.json holds: OCI state fields plus what later commands need. */
+export interface SavedState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations?: Record<string, string>;
+  owner: string;
+  /** /proc/<pid>/stat start time: tells our init from a later process that reused its pid */
+  startTime: number;
+  cgroupsPath: string;
+  systemdCgroup: boolean;
+}
+
+/** The OCI state (`berth-runtime state`), in runc's key order. */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: Status;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations?: Record<string, string>;
+  owner: string;
+}
+
+export const OCI_VERSION = "1.0.2-dev";
+const ID = /^[\w+.-]+$/;
+
+export function checkId(id: string | undefined): string {
+  if (!id) throw new BerthError("container id cannot be empty");
+  if (!ID.test(id) || id === "." || id === "..") throw new BerthError(`invalid container id ${JSON.stringify(id)}: use letters, digits, _ + - .`);
+  return id;
+}
+
+export function containerDir(root: string, id: string): string {
+  return `${root}/${id}`;
+}
+
+export function fifoPath(root: string, id: string): string {
+  return `${root}/${id}/exec.fifo`;
+}
+
+/** runc's wording: callers (containerd, podman) match "does not exist". */
+export function notExist(id: string): BerthError {
+  return new BerthError(`container ${id} does not exist`, { errno: "ENOENT" });
+}
+
+/**
+ * Make the container's directory; the one `create` whose mkdir succeeds owns the id.
+ * 0711: the init, once it runs as the container's user, must still reach exec.fifo.
+ */
+export function claimDir(root: string, id: string): string {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const dir = containerDir(root, id);
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (err) {
+    if ((err as { code?: string }).code === "EEXIST") throw new BerthError(`container with id exists: ${id}`, { errno: "EEXIST" });
+    throw err;
+  }
+  return dir;
+}
+
+/** Hold an exclusive lock on the container's directory until the process exits or release() is called. */
+export function lockDir(dir: string): { release(): void } {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") throw new BerthError("gone", { errno: "ENOENT" });
+    throw err;
+  }
+  if (flock(fd, LOCK_EX) !== 0) {
+    const e = errno();
+    closeSync(fd);
+    throw new Error(`flock ${dir}: errno ${e}`);
+  }
+  return { release: () => closeSync(fd) };
+}
+
+export function writeState(root: string, state: SavedState): void {
+  const dir = containerDir(root, state.id);
+  const tmp = `${dir}/.state.json.tmp`;
+  writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
+  renameSync(tmp, `${dir}/state.json`);
+}
+
+/** The saved state, or undefined when the container does not exist (or is half-created). */
+export function readState(root: string, id: string): SavedState | undefined {
+  try {
+    return JSON.parse(readFileSync(`${containerDir(root, id)}/state.json`, "utf8")) as SavedState;
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return undefined;
+    throw new BerthError(`state of container ${id} is unreadable: ${(err as Error).message}; delete it with --force`);
+  }
+}
+
+export function removeDir(root: string, id: string): void {
+  rmSync(containerDir(root, id), { recursive: true, force: true });
+}
+
+/** Write the pid file the way go-runc reads it: decimal, no newline, atomically. */
+export function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.berth-tmp`;
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, path);
+}
+
+/** Fields of /proc/<pid>/stat after the command name: [state, ppid, …]; undefined if gone. */
+function procStat(pid: number): string[] | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return s.slice(s.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process start time (clock ticks since boot), 0 if it is gone. */
+export function startTimeOf(pid: number): number {
+  return Number(procStat(pid)?.[19] ?? 0);
+}
+
+/** Is our init still alive: same pid, same start time, not a zombie. */
+export function initAlive(state: SavedState): boolean {
+  if (state.pid <= 0) return false;
+  const stat = procStat(state.pid);
+  if (!stat || stat[0] === "Z" || stat[0] === "X") return false;
+  return Number(stat[19]) === state.startTime;
+}
+
+/** created / running / stopped; `paused` is decided by the caller, who knows the cgroup. */
+export function baseStatus(root: string, state: SavedState): Status {
+  if (!initAlive(state)) return "stopped";
+  return existsSync(fifoPath(root, state.id)) ? "created" : "running";
+}
+
+export function ociState(state: SavedState, status: Status): OciState {
+  return {
+    ociVersion: state.ociVersion,
+    id: state.id,
+    pid: status === "stopped" ? 0 : state.pid,
+    status,
+    bundle: state.bundle,
+    rootfs: state.rootfs,
+    created: state.created,
+    ...(state.annotations && Object.keys(state.annotations).length ? { annotations: state.annotations } : {}),
+    owner: state.owner,
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * Shape and consistency checks for a whole config.json, before anything is created.
+ * Pure: JSON in, a typed Spec out, or a BerthError naming the field
+ * (`mounts[3].destination`, `linux.namespaces[1].type`) and what would fix it.
+ */
+import { BerthError } from "../errors.ts";
+import { validateResources } from "../cgroups/validate.ts";
+import type { Spec, NamespaceType } from "./runtime-spec.ts";
+import { array, check, fields, object } from "./shape.ts";
+
+export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
+
+const PROPAGATIONS = ["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"];
+
+function absolute(value: string, field: string): void {
+  if (!value.startsWith("/")) throw new BerthError(`${JSON.stringify(value)} is not an absolute path; start it with /`, { field });
+}
+
+function strings(value: unknown, field: string): string[] {
+  return array(value, field).map((v, i) => {
+    check(v, "string", `${field}[${i}]`);
+    return v as string;
+  });
+}
+
+function idMappings(value: unknown, field: string): void {
+  const seen: [number, number, string][] = [];
+  array(value, field).forEach((m, i) => {
+    const f = `${field}[${i}]`;
+    const o = object(m, f);
+    fields(o, f, { containerID: "uint", hostID: "uint", size: "uint" }, ["containerID", "hostID", "size"]);
+    if ((o.size as number) === 0) throw new BerthError("is 0; a mapping needs size ≥ 1", { field: `${f}.size` });
+    const lo = o.containerID as number;
+    const hi = lo + (o.size as number);
+    for (const [l, h, other] of seen) {
+      if (lo < h && l < hi) throw new BerthError(`container ids ${lo}…${hi - 1} overlap ${other}`, { field: f });
+    }
+    seen.push([lo, hi, f]);
+  });
+}
+
+/**
+ * Validate a parsed config.json. `needProcess` is true for create/run (the spec may
+ * omit `process` only for other uses).
+ */
+export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {}): Spec {
+  const spec = object(raw, "config.json");
+  if (spec.ociVersion === undefined) throw new BerthError("is required (e.g. \"1.0.2\")", { field: "ociVersion" });
+  check(spec.ociVersion, "string", "ociVersion");
+  if (!/^1\.\d+\.\d+/.test(spec.ociVersion as string)) {
+    throw new BerthError(`${JSON.stringify(spec.ociVersion)} is not a 1.x runtime-spec version; use e.g. "1.0.2"`, { field: "ociVersion" });
+  }
+
+  if (spec.root === undefined) throw new BerthError("is required: { \"path\": \"rootfs\" }", { field: "root" });
+  const root = object(spec.root, "root");
+  fields(root, "root", { path: "string", readonly: "bool" }, ["path"]);
+  if (root.path === "") throw new BerthError("is empty; name the root filesystem directory", { field: "root.path" });
+
+  for (const key of ["hostname", "domainname"]) if (spec[key] != null) check(spec[key], "string", key);
+
+  if (spec.process === undefined) {
+    if (opts.needProcess) throw new BerthError("is required to create a container", { field: "process" });
+  } else {
+    validateProcess(spec.process);
+  }
+
+  if (spec.mounts != null) {
+    array(spec.mounts, "mounts").forEach((m, i) => {
+      const f = `mounts[${i}]`;
+      const o = object(m, f);
+      fields(o, f, { destination: "string", type: "string", source: "string" }, ["destination"]);
+      absolute(o.destination as string, `${f}.destination`);
+      if (o.options != null) strings(o.options, `${f}.options`);
+      if (o.uidMappings != null) idMappings(o.uidMappings, `${f}.uidMappings`);
+      if (o.gidMappings != null) idMappings(o.gidMappings, `${f}.gidMappings`);
+    });
+  }
+
+  if (spec.annotations != null) {
+    const a = object(spec.annotations, "annotations");
+    for (const [k, v] of Object.entries(a)) check(v, "string", `annotations.${k}`);
+  }
+  if (spec.hooks != null) object(spec.hooks, "hooks");
+
+  if (spec.linux != null) validateLinux(object(spec.linux, "linux"));
+  return spec as unknown as Spec;
+}
+
+function validateProcess(raw: unknown): void {
+  const p = object(raw, "process");
+  fields(p, "process", { terminal: "bool", cwd: "string", noNewPrivileges: "bool", oomScoreAdj: "int", apparmorProfile: "string", selinuxLabel: "string", commandLine: "string" }, ["cwd"]);
+  absolute(p.cwd as string, "process.cwd");
+  if (p.args === undefined) throw new BerthError("is required: the program to run and its arguments", { field: "process.args" });
+  const args = strings(p.args, "process.args");
+  if (args.length === 0 || args[0] === "") throw new BerthError("is empty; name the program to run", { field: "process.args" });
+  if (p.env != null) {
+    strings(p.env, "process.env").forEach((e, i) => {
+      if (!e.includes("=") || e.startsWith("=")) throw new BerthError(`${JSON.stringify(e)} is not NAME=value`, { field: `process.env[${i}]` });
+    });
+  }
+  if (p.user === undefined) throw new BerthError("is required: { \"uid\": 0, \"gid\": 0 }", { field: "process.user" });
+  const u = object(p.user, "process.user");
+  fields(u, "process.user", { uid: "uint", gid: "uint", umask: "uint", username: "string" }, ["uid", "gid"]);
+  for (const key of ["uid", "gid"]) {
+    if ((u[key] as number) > 0xfffffffe) throw new BerthError(`${u[key]} is out of range; use 0…4294967294`, { field: `process.user.${key}` });
+  }
+  if (u.umask !== undefined && (u.umask as number) > 0o777) throw new BerthError(`${u.umask} is out of range; use 0…511 (0o777)`, { field: "process.user.umask" });
+  if (u.additionalGids != null) {
+    array(u.additionalGids, "process.user.additionalGids").forEach((g, i) => check(g, "uint", `process.user.additionalGids[${i}]`));
+  }
+  const adj = p.oomScoreAdj as number | undefined;
+  if (adj !== undefined && (adj < -1000 || adj > 1000)) throw new BerthError(`${adj} is out of range; use -1000…1000`, { field: "process.oomScoreAdj" });
+  if (p.rlimits != null) {
+    const seen = new Set<string>();
+    array(p.rlimits, "process.rlimits").forEach((r, i) => {
+      const f = `process.rlimits[${i}]`;
+      const o = object(r, f);
+      fields(o, f, { type: "string", soft: "uint", hard: "uint" }, ["type", "soft", "hard"]);
+      if (seen.has(o.type as string)) throw new BerthError(`${o.type} is set twice; keep one entry`, { field: `${f}.type` });
+      seen.add(o.type as string);
+      if ((o.soft as number) > (o.hard as number)) throw new BerthError(`soft ${o.soft} is above hard ${o.hard}`, { field: f });
+    });
+  }
+  if (p.capabilities != null) {
+    const c = object(p.capabilities, "process.capabilities");
+    for (const set of ["bounding", "effective", "inheritable", "permitted", "ambient"]) {
+      if (c[set] != null) strings(c[set], `process.capabilities.${set}`);
+    }
+  }
+  if (p.consoleSize != null) fields(object(p.consoleSize, "process.consoleSize"), "process.consoleSize", { height: "uint", width: "uint" }, ["height", "width"]);
+}
+
+function validateLinux(l: Record<string, unknown>): void {
+  fields(l, "linux", { cgroupsPath: "string", rootfsPropagation: "string", mountLabel: "string" });
+  if (l.rootfsPropagation !== undefined && !PROPAGATIONS.includes(l.rootfsPropagation as string)) {
+    throw new BerthError(`${JSON.stringify(l.rootfsPropagation)} is not a propagation; use one of ${PROPAGATIONS.join(", ")}`, { field: "linux.rootfsPropagation" });
+  }
+  if (l.namespaces != null) {
+    const seen = new Set<string>();
+    array(l.namespaces, "linux.namespaces").forEach((n, i) => {
+      const f = `linux.namespaces[${i}]`;
+      const o = object(n, f);
+      fields(o, f, { type: "string", path: "string" }, ["type"]);
+      if (!NAMESPACE_TYPES.includes(o.type as NamespaceType)) {
+        throw new BerthError(`${JSON.stringify(o.type)} is not a namespace type; use one of ${NAMESPACE_TYPES.join(", ")}`, { field: `${f}.type` });
+      }
+      if (seen.has(o.type as string)) throw new BerthError(`${o.type} is listed twice; keep one entry`, { field: `${f}.type` });
+      seen.add(o.type as string);
+      if (o.path !== undefined) absolute(o.path as string, `${f}.path`);
+    });
+  }
+  if (l.uidMappings != null) idMappings(l.uidMappings, "linux.uidMappings");
+  if (l.gidMappings != null) idMappings(l.gidMappings, "linux.gidMappings");
+  if (l.devices != null) {
+    array(l.devices, "linux.devices").forEach((d, i) => {
+      const f = `linux.devices[${i}]`;
+      const o = object(d, f);
+      fields(o, f, { type: "string", path: "string", major: "int", minor: "int", fileMode: "uint", uid: "uint", gid: "uint" }, ["type", "path"]);
+      absolute(o.path as string, `${f}.path`);
+      if (!["c", "b", "u", "p"].includes(o.type as string)) {
+        throw new BerthError(`${JSON.stringify(o.type)} is not a device type; use c (char), b (block), u (unbuffered char) or p (fifo)`, { field: `${f}.type` });
+      }
+      if (o.type !== "p") {
+        for (const k of ["major", "minor"]) {
+          if (o[k] === undefined) throw new BerthError(`is required for a ${o.type === "b" ? "block" : "character"} device`, { field: `${f}.${k}` });
+          if ((o[k] as number) < 0) throw new BerthError(`${o[k]} is negative; use the device's number from ls -l /dev`, { field: `${f}.${k}` });
+        }
+      }
+    });
+  }
+  if (l.sysctl != null) {
+    const s = object(l.sysctl, "linux.sysctl");
+    for (const [k, v] of Object.entries(s)) check(v, "string", `linux.sysctl.${k}`);
+  }
+  for (const key of ["maskedPaths", "readonlyPaths"]) {
+    if (l[key] != null) strings(l[key], `linux.${key}`).forEach((p, i) => absolute(p, `linux.${key}[${i}]`));
+  }
+  if (l.timeOffsets != null) {
+    const t = object(l.timeOffsets, "linux.timeOffsets");
+    for (const [clock, off] of Object.entries(t)) {
+      if (clock !== "monotonic" && clock !== "boottime") {
+        throw new BerthError(`${JSON.stringify(clock)} is not a clock a time namespace can offset; use monotonic or boottime`, { field: `linux.timeOffsets.${clock}` });
+      }
+      fields(object(off, `linux.timeOffsets.${clock}`), `linux.timeOffsets.${clock}`, { secs: "int", nanosecs: "uint" });
+    }
+  }
+  if (l.resources != null) l.resources = validateResources(l.resources);
+}

@@ -1,0 +1,134 @@
+/**
+ * Run the real berth-runtime binary against real bundles, as containerd and podman do:
+ * a busybox root filesystem (Debian's busybox-static), a config.json from the default
+ * spec with the test's changes, a private --root per test file, and a cleanup that
+ * force-deletes whatever the test left (cgroups, state dirs, processes) even when it
+ * failed.
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultSpec } from "../src/spec/default-spec.ts";
+import type { Spec } from "../src/spec/runtime-spec.ts";
+
+export const REPO = join(import.meta.dir, "..");
+export const RUNTIME = join(REPO, "bin", "berth-runtime");
+const BUSYBOX = "/bin/busybox";
+
+export const canRunContainers = process.getuid?.() === 0 && existsSync(BUSYBOX) && existsSync(join(REPO, "native", "build", "berth-init"));
+
+/** A busybox rootfs built once per machine boot and shared read-only by the tests. */
+export function sharedRootfs(): string {
+  const dir = join(tmpdir(), "berth-test-rootfs-v1");
+  if (existsSync(join(dir, "bin", "busybox"))) return dir;
+  const tmp = mkdtempSync(join(tmpdir(), "berth-rootfs-build-"));
+  buildRootfs(tmp);
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another test file won the race
+  }
+  return dir;
+}
+
+/** A busybox root filesystem at `dir`: /bin/busybox, applet links, /etc/passwd, mount points. */
+export function buildRootfs(dir: string): void {
+  for (const d of ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root"]) mkdirSync(join(dir, d), { recursive: true });
+  cpSync(BUSYBOX, join(dir, "bin", "busybox"));
+  const list = Bun.spawnSync([BUSYBOX, "--list-full"]).stdout.toString().split("\n").filter(Boolean);
+  for (const applet of list) {
+    if (!existsSync(join(dir, applet))) symlinkSync("/bin/busybox", join(dir, applet));
+  }
+  writeFileSync(join(dir, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+  writeFileSync(join(dir, "etc", "group"), "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n");
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let counter = 0;
+
+export class RuntimeFixture {
+  readonly dir: string;
+  readonly root: string;
+  private readonly ids = new Set<string>();
+
+  constructor(readonly name: string) {
+    this.dir = mkdtempSync(join(tmpdir(), `berth-rt-${name}-`));
+    this.root = join(this.dir, "state");
+  }
+
+  /** A fresh container id, remembered for cleanup. */
+  id(prefix = this.name): string {
+    const id = `${prefix}-${process.pid}-${++counter}`;
+    this.ids.add(id);
+    return id;
+  }
+
+  /** The default spec made quiet and testable: no terminal, the shared rootfs, a cgroup under /berth-test. */
+  spec(id: string, change?: (s: Spec) => void): Spec {
+    const s = defaultSpec();
+    s.process!.terminal = false;
+    s.root = { path: sharedRootfs(), readonly: true };
+    s.hostname = id.slice(0, 60);
+    s.linux!.cgroupsPath = `/berth-test/${id}`;
+    change?.(s);
+    return s;
+  }
+
+  /** Write a bundle directory for `spec` (or raw text for broken-JSON tests). */
+  bundle(id: string, spec: Spec | string): string {
+    const b = join(this.dir, `bundle-${id}`);
+    mkdirSync(b, { recursive: true });
+    writeFileSync(join(b, "config.json"), typeof spec === "string" ? spec : JSON.stringify(spec));
+    return b;
+  }
+
+  /** berth-runtime --root <ours> ARGS, synchronously. */
+  rt(args: string[], opts: { stdin?: "ignore" | "inherit"; env?: Record<string, string>; globals?: string[] } = {}): Result {
+    const p = Bun.spawnSync([RUNTIME, "--root", this.root, ...(opts.globals ?? []), ...args], {
+      stdin: opts.stdin ?? "ignore",
+      env: { ...process.env, ...opts.env },
+    });
+    return { code: p.exitCode ?? 128, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+  }
+
+  /** `run` a spec in the foreground and collect its output. */
+  runSpec(id: string, spec: Spec, extra: string[] = []): Result {
+    return this.rt(["run", "--bundle", this.bundle(id, spec), ...extra, id]);
+  }
+
+  state(id: string): { status: string; pid: number } & Record<string, unknown> {
+    const r = this.rt(["state", id]);
+    if (r.code !== 0) throw new Error(`state ${id}: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  }
+
+  /** Force-delete every container this fixture made and remove its files. */
+  cleanup(): void {
+    const present = existsSync(this.root) ? readdirSync(this.root) : [];
+    for (const id of new Set([...this.ids, ...present])) this.rt(["delete", "--force", id]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The cgroup directories a test container would have on this host (v1 hierarchies and unified). */
+export function cgroupDirsFor(id: string): string[] {
+  const base = "/sys/fs/cgroup";
+  return readdirSync(base)
+    .map((h) => join(base, h, "berth-test", id))
+    .filter((d) => existsSync(d));
+}
+
+/** Poll until `check` holds or the deadline passes (never a fixed sleep). */
+export async function until(check: () => boolean, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await Bun.sleep(10);
+  }
+  return check();
+}

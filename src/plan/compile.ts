@@ -10,7 +10,7 @@
  * READY, wait for `start`, exec.
  */
 import { BerthError, type Warning } from "../errors.ts";
-import { capabilityMask, CAPABILITY_SETS } from "../security/capabilities.ts";
+import { capabilityMask, type CapabilitySet } from "../security/capabilities.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
 import type { Device, Mount, NamespaceType, Spec } from "../spec/runtime-spec.ts";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
@@ -65,6 +65,8 @@ const NS_FLAG: Record<NamespaceType, number> = {
   pid: CLONE.NEWPID, network: CLONE.NEWNET, mount: CLONE.NEWNS, ipc: CLONE.NEWIPC,
   uts: CLONE.NEWUTS, user: CLONE.NEWUSER, cgroup: CLONE.NEWCGROUP, time: CLONE.NEWTIME,
 };
+
+const CAPS_ARG_ORDER: readonly CapabilitySet[] = ["bounding", "effective", "permitted", "inheritable", "ambient"];
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -256,7 +258,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
   if (caps && uid !== 0) b.add("KEEPCAPS", [0], "process.capabilities", "stop keeping capabilities");
   if (caps) {
-    const masks = CAPABILITY_SETS.map((set) => capabilityMask(caps[set] ?? [], `process.capabilities.${set}`, ctx.lastCap ?? 40, warnings));
+    // the CAPS op's argument order (native/PROTOCOL.md): bounding, effective, permitted, inheritable, ambient
+    const masks = CAPS_ARG_ORDER.map((set) => capabilityMask(caps[set] ?? [], `process.capabilities.${set}`, ctx.lastCap ?? 40, warnings));
     b.add("CAPS", masks, "process.capabilities", "set capabilities");
   }
   if (process.noNewPrivileges) b.add("NO_NEW_PRIVS", [], "process.noNewPrivileges", "set no_new_privs");
@@ -285,7 +288,8 @@ function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<Na
   // Slave (not private) by default so host unmounts still reach the container, as runc does;
   // "shared" would leak the container's mounts to the host, so / itself is made rslave first.
   const first = propagation & MS.SHARED ? MS.SLAVE | MS.REC : propagation | MS.REC;
-  b.add("MOUNT", ["", "/", "", first, ""], "linux.rootfsPropagation", "make / " + (first & MS.PRIVATE ? "rprivate" : "rslave"));
+  const firstName = Object.keys(PROPAGATION).find((k) => PROPAGATION[k] === first) ?? "rslave";
+  b.add("MOUNT", ["", "/", "", first, ""], "linux.rootfsPropagation", `make / ${firstName}`);
   b.add("MOUNT", [root, root, "", MS.BIND | MS.REC, ""], "root.path", `bind ${root} onto itself`);
 
   const mounts = spec.mounts ?? [];

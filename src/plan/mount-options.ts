@@ -88,6 +88,8 @@ export function parseMountOptions(options: string[] = []): ParsedMountOptions {
     if (r) {
       if (ATIME.has(opt)) out.attrClr |= MOUNT_ATTR.ATIME_MASK;
       if (r[0]) {
+        // one access-time mode at a time: a later rnoatime/rstrictatime/rrelatime replaces an earlier one
+        if (ATIME.has(opt)) out.attrSet &= ~MOUNT_ATTR.ATIME_MASK;
         out.attrSet |= r[1];
         out.attrClr &= ~r[1] | (ATIME.has(opt) ? MOUNT_ATTR.ATIME_MASK : 0);
       } else {

@@ -106,7 +106,8 @@ export function parseSignal(raw: string | undefined): number {
   } else {
     const name = s.startsWith("SIG") ? s.slice(3) : s;
     const rt = /^RTMIN(\+(\d+))?$/.exec(name);
-    if (rt) return 34 + Number(rt[2] ?? 0);
+    // SIGRTMIN is 34 (glibc keeps 32 and 33); SIGRTMAX is 64
+    if (rt && 34 + Number(rt[2] ?? 0) <= 64) return 34 + Number(rt[2] ?? 0);
     if (SIGNALS[name] !== undefined) return SIGNALS[name]!;
   }
   throw new BerthError(`${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`, { field: "signal" });

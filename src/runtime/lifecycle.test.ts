@@ -1,0 +1,130 @@
+/**
+ * The lifecycle as containerd and podman drive it, on the real kernel: create leaves an
+ * init blocked before the user's program, start lets it run, state/kill/delete answer
+ * with runc's words and exit codes, and nothing is left behind.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { canRunContainers, cgroupDirsFor, RuntimeFixture, until } from "../../test/runtime-harness.ts";
+
+const fx = new RuntimeFixture("life");
+afterAll(() => fx.cleanup());
+
+describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
+  test("run: the program is PID 1 in its own namespaces and its exit code comes back", () => {
+    const id = fx.id();
+    const r = fx.runSpec(id, fx.spec(id, (s) => {
+      s.process!.args = ["sh", "-c", "echo pid=$$; hostname; exit 7"];
+    }));
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`pid=1\n${id}\n`);
+    expect(r.code).toBe(7);
+    expect(existsSync(join(fx.root, id))).toBe(false);
+    expect(cgroupDirsFor(id)).toEqual([]);
+  });
+
+  test("create waits before the program; start runs it; the pid file has no newline", async () => {
+    const id = fx.id();
+    const proof = join(fx.dir, `proof-${id}`);
+    mkdirSync(proof);
+    const spec = fx.spec(id, (s) => {
+      s.process!.args = ["sh", "-c", "echo ran > /proof/ran; sleep 30"];
+      s.mounts!.push({ destination: "/proof", type: "bind", source: proof, options: ["rbind", "rw"] });
+    });
+    const pidFile = join(fx.dir, `${id}.pid`);
+    const c = fx.rt(["create", "--bundle", fx.bundle(id, spec), "--pid-file", pidFile, id]);
+    expect(c.stderr).toBe("");
+    expect(c.code).toBe(0);
+    const pidText = readFileSync(pidFile, "utf8");
+    expect(pidText).toMatch(/^\d+$/);
+    const pid = Number(pidText);
+    const st = fx.state(id);
+    expect(st).toMatchObject({ ociVersion: "1.0.2-dev", id, pid, status: "created", owner: "" });
+    expect(st.bundle).toBe(join(fx.dir, `bundle-${id}`));
+    expect(Date.parse(st.created as string)).toBeGreaterThan(0);
+    // in its cgroup before start, and the program has not run
+    for (const dir of cgroupDirsFor(id)) {
+      expect(readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
+    }
+    expect(existsSync(join(proof, "ran"))).toBe(false);
+
+    expect(fx.rt(["start", id]).code).toBe(0);
+    expect(await until(() => existsSync(join(proof, "ran")))).toBe(true);
+    expect(fx.state(id).status).toBe("running");
+    expect(fx.rt(["start", id]).stderr).toContain("cannot start an already running container");
+
+    expect(fx.rt(["delete", id])).toMatchObject({ code: 1 });
+    expect(fx.rt(["delete", id]).stderr).toContain(`cannot delete container ${id} that is not stopped: running`);
+    expect(fx.rt(["kill", id, "KILL"]).code).toBe(0);
+    expect(await until(() => fx.state(id).status === "stopped")).toBe(true);
+    expect(fx.state(id).pid).toBe(0);
+
+    const k = fx.rt(["kill", id, "TERM"]);
+    expect(k.code).toBe(1);
+    expect(k.stderr).toContain("container not running");
+    expect(fx.rt(["kill", "--all", id, "9"]).code).toBe(0);
+
+    expect(fx.rt(["delete", id]).code).toBe(0);
+    expect(existsSync(join(fx.root, id))).toBe(false);
+    expect(cgroupDirsFor(id)).toEqual([]);
+  });
+
+  test("unknown ids: runc's words and exit codes", () => {
+    for (const verb of [["kill", "nope-x"], ["delete", "nope-x"], ["state", "nope-x"], ["start", "nope-x"]]) {
+      const r = fx.rt(verb);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("container nope-x does not exist");
+    }
+    expect(fx.rt(["delete", "--force", "nope-x"]).code).toBe(0);
+  });
+
+  test("delete of a created container kills its waiting init", async () => {
+    const id = fx.id();
+    expect(fx.rt(["create", "--bundle", fx.bundle(id, fx.spec(id)), id]).code).toBe(0);
+    const pid = fx.state(id).pid;
+    expect(fx.rt(["delete", id]).code).toBe(0);
+    expect(await until(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"))).toBe(true);
+    expect(cgroupDirsFor(id)).toEqual([]);
+  });
+
+  test("two creates of one id: exactly one wins", async () => {
+    const id = fx.id();
+    const b = fx.bundle(id, fx.spec(id));
+    const spawn = () => Bun.spawn([join(import.meta.dir, "../../bin/berth-runtime"), "--root", fx.root, "create", "--bundle", b, id], { stderr: "pipe" });
+    const [p1, p2] = [spawn(), spawn()];
+    const codes = [await p1.exited, await p2.exited].sort();
+    expect(codes).toEqual([0, 1]);
+    expect(fx.state(id).status).toBe("created");
+    expect(fx.rt(["delete", "--force", id]).code).toBe(0);
+  });
+
+  test("list shows containers in runc's columns and as JSON", () => {
+    const id = fx.id();
+    expect(fx.rt(["create", "--bundle", fx.bundle(id, fx.spec(id)), id]).code).toBe(0);
+    const table = fx.rt(["list"]).stdout.split("\n");
+    expect(table[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
+    expect(table.some((l) => l.startsWith(id) && l.includes("created"))).toBe(true);
+    const json = JSON.parse(fx.rt(["list", "--format", "json"]).stdout) as { id: string; status: string }[];
+    expect(json.find((s) => s.id === id)?.status).toBe("created");
+    expect(fx.rt(["list", "-q"]).stdout.split("\n")).toContain(id);
+    fx.rt(["delete", "--force", id]);
+  });
+
+  test("--log-format json: a failed create leaves exactly one error record with an RFC 3339 time", () => {
+    const id = fx.id();
+    const log = join(fx.dir, `${id}.log`);
+    const r = fx.rt(["create", "--bundle", fx.bundle(id, fx.spec(id, (s) => { s.process!.args = ["/no/such/program"]; })), id], {
+      globals: ["--log", log, "--log-format=json"],
+    });
+    expect(r.code).toBe(1);
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(1);
+    const rec = JSON.parse(lines[0]!);
+    expect(rec.level).toBe("error");
+    expect(rec.msg).toContain('process.args[0]: "/no/such/program": executable file not found');
+    expect(new Date(rec.time).toISOString()).toBe(rec.time);
+    expect(existsSync(join(fx.root, id))).toBe(false);
+    expect(cgroupDirsFor(id)).toEqual([]);
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, test } from "bun:test";
+import { errorOf } from "../../test/berth-error.ts";
+import { parseSignal } from "./lifecycle.ts";
+
+describe("parseSignal: what `kill ID SIGNAL` accepts", () => {
+  test("no signal means SIGTERM (15)", () => {
+    expect(parseSignal(undefined)).toBe(15);
+  });
+
+  test("a number", () => {
+    expect(parseSignal("9")).toBe(9);
+    expect(parseSignal("15")).toBe(15);
+    expect(parseSignal("1")).toBe(1);
+    expect(parseSignal("64")).toBe(64);
+  });
+
+  test("a name without SIG", () => {
+    expect(parseSignal("KILL")).toBe(9);
+    expect(parseSignal("TERM")).toBe(15);
+    expect(parseSignal("HUP")).toBe(1);
+  });
+
+  test("a name with SIG", () => {
+    expect(parseSignal("SIGKILL")).toBe(9);
+    expect(parseSignal("SIGTERM")).toBe(15);
+  });
+
+  test("names in any case", () => {
+    expect(parseSignal("sigterm")).toBe(15);
+    expect(parseSignal("Kill")).toBe(9);
+    expect(parseSignal("sigusr1")).toBe(10);
+  });
+
+  test("the Linux numbers of the common signals", () => {
+    const table: [string, number][] = [
+      ["INT", 2], ["QUIT", 3], ["ABRT", 6], ["USR1", 10], ["SEGV", 11], ["USR2", 12], ["PIPE", 13],
+      ["ALRM", 14], ["CHLD", 17], ["CONT", 18], ["STOP", 19], ["TSTP", 20], ["WINCH", 28], ["SYS", 31],
+    ];
+    for (const [name, n] of table) expect(parseSignal(name)).toBe(n);
+  });
+
+  test("real-time signals count from SIGRTMIN = 34", () => {
+    expect(parseSignal("RTMIN")).toBe(34);
+    expect(parseSignal("RTMIN+2")).toBe(36);
+    expect(parseSignal("SIGRTMIN+30")).toBe(64);
+    expect(parseSignal("sigrtmin+1")).toBe(35);
+  });
+});
+
+describe("parseSignal refuses what is not a signal", () => {
+  const bad = ["0", "65", "-9", "9.5", "", "BOGUS", "SIG", "SIGFOO", "RTMIN+31", "RTMIN-1", "TERM ", "constructor"];
+  for (const raw of bad) {
+    test(JSON.stringify(raw), () => {
+      const err = errorOf(() => parseSignal(raw));
+      expect(err.field).toBe("signal");
+      expect(err.message).toBe(`signal: ${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`);
+    });
+  }
+});

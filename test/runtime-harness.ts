@@ -5,7 +5,7 @@
  * force-deletes whatever the test left (cgroups, state dirs, processes) even when it
  * failed.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../src/spec/default-spec.ts";
@@ -22,6 +22,7 @@ export function sharedRootfs(): string {
   const dir = join(tmpdir(), "berth-test-rootfs-v1");
   if (existsSync(join(dir, "bin", "busybox"))) return dir;
   const tmp = mkdtempSync(join(tmpdir(), "berth-rootfs-build-"));
+  chmodSync(tmp, 0o755); // it becomes the containers' /: every user must reach it
   buildRootfs(tmp);
   try {
     renameSync(tmp, dir);
@@ -58,6 +59,8 @@ export class RuntimeFixture {
 
   constructor(readonly name: string) {
     this.dir = mkdtempSync(join(tmpdir(), `berth-rt-${name}-`));
+    // searchable by a container root mapped to an unprivileged host uid (user namespace tests)
+    chmodSync(this.dir, 0o711);
     this.root = join(this.dir, "state");
   }
 
@@ -87,13 +90,30 @@ export class RuntimeFixture {
     return b;
   }
 
-  /** berth-runtime --root <ours> ARGS, synchronously. */
+  /**
+   * berth-runtime --root <ours> ARGS, synchronously. Output goes through files, not
+   * pipes: after `create` the container's init holds the runtime's stdout and stderr
+   * (they are its stdio), so a pipe would not see EOF until the container exits.
+   */
   rt(args: string[], opts: { stdin?: "ignore" | "inherit"; env?: Record<string, string>; globals?: string[] } = {}): Result {
-    const p = Bun.spawnSync([RUNTIME, "--root", this.root, ...(opts.globals ?? []), ...args], {
-      stdin: opts.stdin ?? "ignore",
-      env: { ...process.env, ...opts.env },
-    });
-    return { code: p.exitCode ?? 128, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+    const out = join(this.dir, `.out-${process.pid}-${++counter}`);
+    const err = `${out}.err`;
+    const outFd = openSync(out, "w");
+    const errFd = openSync(err, "w");
+    try {
+      const p = Bun.spawnSync([RUNTIME, "--root", this.root, ...(opts.globals ?? []), ...args], {
+        stdin: opts.stdin ?? "ignore",
+        stdout: outFd,
+        stderr: errFd,
+        env: { ...process.env, ...opts.env },
+      });
+      return { code: p.exitCode ?? 128, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
+    } finally {
+      closeSync(outFd);
+      closeSync(errFd);
+      rmSync(out, { force: true });
+      rmSync(err, { force: true });
+    }
   }
 
   /** `run` a spec in the foreground and collect its output. */

@@ -118,8 +118,8 @@ describe("compilePlan: the default spec, step by step", () => {
   test("the whole op sequence, in runc's order", () => {
     const p = plan();
     expect(names(p)).toEqual([
-      "UNSHARE", "FORK",
-      "SETSID", "OPEN_DIR", "JOIN_KEYRING", "LOOPBACK_UP",
+      "OPEN_DIR", "UNSHARE", "FORK",
+      "SETSID", "JOIN_KEYRING", "LOOPBACK_UP",
       "MOUNT", "MOUNT",
       // proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys
       "MOUNT_IN_ROOT", "MOUNT_IN_ROOT", "MOUNT_IN_ROOT", "MOUNT_IN_ROOT", "MOUNT_IN_ROOT", "MOUNT_IN_ROOT",
@@ -132,7 +132,7 @@ describe("compilePlan: the default spec, step by step", () => {
       "MASK_PATH", "MASK_PATH", "MASK_PATH", "MASK_PATH", "MASK_PATH",
       "MASK_PATH", "MASK_PATH", "MASK_PATH", "MASK_PATH", "MASK_PATH",
       "PIVOT_ROOT", "MOUNT",
-      "SETHOSTNAME", "SETRLIMIT", "CHDIR", "FIND_EXEC", "SETGROUPS", "CAPS", "NO_NEW_PRIVS",
+      "SETHOSTNAME", "SETRLIMIT", "CHDIR", "SETGROUPS", "CAPS", "NO_NEW_PRIVS", "FIND_EXEC",
       "UMASK", "CLOSE_FROM", "RESET_SIGNALS", "READY", "WAIT_START", "EXEC",
     ]);
   });
@@ -478,7 +478,7 @@ describe("compilePlan: joining namespaces by path", () => {
 
   test("the joins come first, then one unshare for the new ones only", () => {
     const p = plan(joined);
-    expect(names(p).slice(0, 6)).toEqual(["SETNS", "SETNS", "SETNS", "SETNS", "UNSHARE", "FORK"]);
+    expect(names(p).slice(0, 7)).toEqual(["OPEN_DIR", "SETNS", "SETNS", "SETNS", "SETNS", "UNSHARE", "FORK"]);
     expect(one(p, "UNSHARE").args).toEqual([CLONE_NEWPID | CLONE_NEWUTS]);
     expect([...p.newNamespaces]).toEqual(["pid", "uts"]);
   });
@@ -504,7 +504,8 @@ describe("compilePlan: joining namespaces by path", () => {
 describe("compilePlan: a new user namespace", () => {
   test("unshare the user namespace alone, wait for the maps, become root in it, then unshare the rest", () => {
     const p = plan(withUserns);
-    expect(p.ops.slice(0, 6).map((o) => [o.op, ...o.args])).toEqual([
+    expect(p.ops.slice(0, 7).map((o) => [o.op, ...o.args])).toEqual([
+      ["OPEN_DIR", "/run/berth/t"],
       ["UNSHARE", CLONE_NEWUSER],
       ["USERNS_SYNC"],
       ["SETRESGID", 0],
@@ -512,7 +513,7 @@ describe("compilePlan: a new user namespace", () => {
       ["UNSHARE", CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS],
       ["FORK", 0],
     ]);
-    expect(p.ops[0]!.field).toBe("linux.namespaces[5]");
+    expect(p.ops[1]!.field).toBe("linux.namespaces[5]");
   });
 
   test("the uid and gid maps are the text /proc/PID/uid_map takes", () => {
@@ -530,7 +531,7 @@ describe("compilePlan: a new user namespace", () => {
       s.linux!.gidMappings = [{ containerID: 1000, hostID: 1000, size: 1 }];
       s.process!.user = { uid: 1000, gid: 1000 };
     });
-    expect(names(p).slice(0, 4)).toEqual(["UNSHARE", "USERNS_SYNC", "UNSHARE", "FORK"]);
+    expect(names(p).slice(0, 5)).toEqual(["OPEN_DIR", "UNSHARE", "USERNS_SYNC", "UNSHARE", "FORK"]);
   });
 
   test("devices are bind-mounted from the host instead of mknod", () => {
@@ -566,7 +567,7 @@ describe("compilePlan: time namespace", () => {
       s.linux!.timeOffsets = { monotonic: { secs: 86400 }, boottime: { secs: 3600, nanosecs: 500 } };
     });
     expect(one(p, "UNSHARE").args[0]).toBe(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWTIME);
-    expect(names(p).slice(0, 3)).toEqual(["UNSHARE", "WRITE_FILE", "FORK"]);
+    expect(names(p).slice(0, 4)).toEqual(["OPEN_DIR", "UNSHARE", "WRITE_FILE", "FORK"]);
     expect(one(p, "WRITE_FILE").args).toEqual(["/proc/self/timens_offsets", "monotonic 86400 0\nboottime 3600 500\n"]);
   });
 

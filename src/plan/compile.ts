@@ -170,6 +170,9 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
 
   // --- stage 0: namespaces, in the helper's first process -------------------------------
+  // Opened first, as host root: once in a user namespace or another user, the path to
+  // the state directory may not be searchable; the fd (and exec.fifo's 0622) still is.
+  b.add("OPEN_DIR", [ctx.stateDir], "process", `open the state directory ${ctx.stateDir}`);
   for (const t of JOIN_ORDER) {
     const i = nsIndex.get(t);
     const ns = i === undefined ? undefined : namespaces[i];
@@ -195,7 +198,6 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
 
   // --- the init ------------------------------------------------------------------------
   b.add("SETSID", [], "process", "start a new session");
-  b.add("OPEN_DIR", [ctx.stateDir], "process", `open the state directory ${ctx.stateDir}`);
   if (!ctx.noNewKeyring) b.add("JOIN_KEYRING", [ctx.id], "process", "create a session keyring");
   if (newNs.has("network")) b.add("LOOPBACK_UP", [], nsField("network"), "bring up lo");
 
@@ -240,8 +242,6 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const env = [...(process.env ?? [])];
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${ctx.home ?? "/"}`);
   const args = process.args ?? [];
-  const { candidates } = execCandidates(args[0]!, env);
-  b.add("FIND_EXEC", candidates, "process.args[0]", `find ${JSON.stringify(args[0])}`);
 
   const caps = process.capabilities;
   const uid = process.user.uid;
@@ -263,6 +263,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     b.add("CAPS", masks, "process.capabilities", "set capabilities");
   }
   if (process.noNewPrivileges) b.add("NO_NEW_PRIVS", [], "process.noNewPrivileges", "set no_new_privs");
+  // Looked up as the container's user, with its capabilities, as runc does: a program
+  // only root could reach must fail at create, not after start.
+  const { candidates } = execCandidates(args[0]!, env);
+  b.add("FIND_EXEC", candidates, "process.args[0]", `find ${JSON.stringify(args[0])}`);
   if (linux.seccomp) {
     throw new BerthError("is not supported by this berth-runtime yet; remove it to run without a syscall filter", { field: "linux.seccomp" });
   }

@@ -8,7 +8,7 @@
  * init is killed, the cgroup removed, the state directory deleted. Mounts live only in
  * the container's mount namespace and go with it.
  */
-import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, type Warning } from "../errors.ts";
@@ -134,6 +134,8 @@ export function createContainer(opts: CreateOptions): Created {
   let initPid = 0;
   try {
     if (mkfifo(fifoPath(opts.root, id), 0o622) !== 0) throw new Error(`mkfifo ${fifoPath(opts.root, id)}: errno ${errno()}`);
+    // past the umask: the init may open it for writing as the container's (non-root) user
+    chmodSync(fifoPath(opts.root, id), 0o622);
     const opened = openCgroup(cgroupsPath, { systemd: opts.systemdCgroup, field: "linux.cgroupsPath" });
     // Never adopt (and on failure kill) processes that are not ours.
     if (opened.exists() && opened.pids().length > 0) {

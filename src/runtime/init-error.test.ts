@@ -94,7 +94,7 @@ describe("describeFailure: joining a namespace", () => {
   test("EPERM from setns is the generic line", () => {
     const list = ops(joinNet);
     const err = describeFailure(list, { step: stepOf(list, (o) => o.op === "SETNS"), errno: EPERM, syscall: "setns", detail: "" });
-    expect(err.message).toBe("linux.namespaces[1]: join network namespace /proc/42/ns/ipc (setns): operation not permitted");
+    expect(err.message).toBe("linux.namespaces[1]: join network namespace /proc/42/ns/ipc: operation not permitted");
   });
 });
 

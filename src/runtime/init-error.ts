@@ -37,6 +37,14 @@ const ENOENT = 2;
 const EACCES = 13;
 const EINVAL = 22;
 
+/** The system call each op is made of: naming it again in the error would only repeat the step. */
+const NATURAL: Partial<Record<PlanOp["op"], string[]>> = {
+  MOUNT: ["mount"], MOUNT_IN_ROOT: ["mount"], MOUNT_SETATTR: ["mount_setattr"], SETRLIMIT: ["setrlimit"],
+  SETHOSTNAME: ["sethostname"], SETDOMAINNAME: ["setdomainname"], MKNOD_IN_ROOT: ["mknodat"], SYMLINK_IN_ROOT: ["symlinkat"],
+  PIVOT_ROOT: ["pivot_root"], CHDIR: ["chdir"], SETGROUPS: ["setgroups"], SETRESUID: ["setresuid"], SETRESGID: ["setresgid"],
+  UNSHARE: ["unshare"], SETNS: ["setns"], WRITE_FILE: ["open", "write"], CAPS: ["capset", "prctl"], UMASK: ["umask"],
+};
+
 export function describeFailure(ops: PlanOp[], f: HelperFailure): BerthError {
   const op = ops[f.step];
   const name = errnoName(f.errno);
@@ -61,6 +69,7 @@ export function describeFailure(ops: PlanOp[], f: HelperFailure): BerthError {
   if (op.op === "SETNS" && f.errno === ENOENT) {
     return new BerthError(`${JSON.stringify(op.args[0])}: no such file or directory; use a namespace file such as /proc/PID/ns/TYPE`, { field: `${op.field}.path`, errno: name });
   }
-  const how = op.what.split(" ")[0] === f.syscall || !f.syscall ? "" : ` (${f.syscall}${f.detail ? ` ${f.detail}` : ""})`;
+  const natural = !f.syscall || op.what.split(" ")[0] === f.syscall || (NATURAL[op.op] ?? []).includes(f.syscall);
+  const how = natural && (!f.detail || op.what.includes(f.detail)) ? "" : ` (${f.syscall}${f.detail ? ` ${f.detail}` : ""})`;
   return new BerthError(`${op.what}${how}: ${reason}`, { field: op.field, errno: name });
 }

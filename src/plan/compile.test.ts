@@ -373,7 +373,10 @@ describe("compilePlan: the default spec, step by step", () => {
   test("CAPS: bit masks in the wire order bounding, effective, permitted, inheritable, ambient", () => {
     const three = bit(CAP_KILL) | bit(CAP_NET_BIND_SERVICE) | bit(CAP_AUDIT_WRITE);
     expect(three).toBe(536871968n);
-    expect(one(plan(), "CAPS").args).toEqual([three, three, three, 0n, three]);
+    // ambient needs inheritable too: runc's default lists none, so none are raised
+    expect(one(plan(), "CAPS").args).toEqual([three, three, three, 0n, 0n]);
+    const withInh = plan((s) => (s.process!.capabilities!.inheritable = ["CAP_KILL"]));
+    expect(one(withInh, "CAPS").args).toEqual([three, three, three, bit(CAP_KILL), bit(CAP_KILL)]);
   });
 
   test("CAPS: inheritable is the fourth mask and permitted the third", () => {

@@ -260,6 +260,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (caps) {
     // the CAPS op's argument order (native/PROTOCOL.md): bounding, effective, permitted, inheritable, ambient
     const masks = CAPS_ARG_ORDER.map((set) => capabilityMask(caps[set] ?? [], `process.capabilities.${set}`, ctx.lastCap ?? 40, warnings));
+    // The kernel raises an ambient capability only if it is permitted and inheritable too.
+    // runc's own default spec lists ambient caps without inheritable ones and runs anyway,
+    // so the others are dropped quietly rather than failing or warning on every container.
+    const [, , permitted, inheritable, ambient] = masks as [bigint, bigint, bigint, bigint, bigint];
+    masks[4] = ambient & permitted & inheritable;
     b.add("CAPS", masks, "process.capabilities", "set capabilities");
   }
   if (process.noNewPrivileges) b.add("NO_NEW_PRIVS", [], "process.noNewPrivileges", "set no_new_privs");

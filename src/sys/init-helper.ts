@@ -61,7 +61,7 @@ type StdioSpec = "inherit" | "ignore" | "pipe" | number;
 export class HelperSession {
   readonly proc: Bun.Subprocess;
   private readonly fd: number;
-  private buffered = "";
+  private buffered = Buffer.alloc(0);
   private closed = false;
 
   constructor(plan: Uint8Array, opts: HelperOptions = {}) {
@@ -73,6 +73,9 @@ export class HelperSession {
     stdio.push(theirs);
     try {
       this.proc = Bun.spawn([helperPath(), String(sockFd)], { stdio: stdio as never, env: {} });
+    } catch (err) {
+      closeSync(ours);
+      throw err;
     } finally {
       closeSync(theirs);
     }
@@ -102,10 +105,11 @@ export class HelperSession {
   /** The next report; `eof` once every copy of the helper's end is closed. */
   next(): Report {
     for (;;) {
-      const nl = this.buffered.indexOf("\n");
+      // bytes, not strings, until a whole line is here: a detail may split a UTF-8 character across reads
+      const nl = this.buffered.indexOf(10);
       if (nl >= 0) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
+        const line = this.buffered.subarray(0, nl).toString();
+        this.buffered = this.buffered.subarray(nl + 1);
         return parseReport(line);
       }
       if (this.closed) return { kind: "eof" };
@@ -121,7 +125,7 @@ export class HelperSession {
         this.closed = true;
         continue;
       }
-      this.buffered += chunk.subarray(0, n).toString();
+      this.buffered = Buffer.concat([this.buffered, chunk.subarray(0, n)]);
     }
   }
 

@@ -24,8 +24,8 @@ count() { # file → adds bun test's " N pass" / " N fail" summary to the totals
   [ -n "$p" ] || failed=$((failed + 1))
 }
 
-echo "== build native/berth-init"
-if sh scripts/build-native.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+echo "== build native/berth-init and the berth-runtime bundle"
+if sh scripts/build-native.sh && sh scripts/build-runtime.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 echo "== type-check (tsc --noEmit)"
 if ./node_modules/.bin/tsc --noEmit; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

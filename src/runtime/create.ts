@@ -108,6 +108,13 @@ function cgroupFacts(cg: CgroupManager): CgroupMountFacts {
   };
 }
 
+function freezerFile(cg: CgroupManager): string | undefined {
+  const dirs = cg.dirs();
+  const v1 = Object.entries(dirs).find(([key]) => key.split(",").includes("freezer"));
+  if (v1) return `${v1[1]}/freezer.state`;
+  return cg.layout.mode === "v2" && dirs.unified ? `${dirs.unified}/cgroup.events` : undefined;
+}
+
 function writeIdMaps(pid: number, userns: NonNullable<CompiledPlan["userns"]>): void {
   try {
     writeFileSync(`/proc/${pid}/uid_map`, userns.uidMap);
@@ -170,7 +177,7 @@ export function createContainer(opts: CreateOptions): Created {
     const state: SavedState = {
       ociVersion: OCI_VERSION, id, pid: initPid, bundle, rootfs, created: new Date().toISOString(),
       annotations: spec.annotations, owner: "", startTime: startTimeOf(initPid),
-      cgroupsPath, systemdCgroup: !!opts.systemdCgroup,
+      cgroupsPath, systemdCgroup: !!opts.systemdCgroup, freezerFile: freezerFile(cg),
     };
     writeState(opts.root, state);
     if (opts.pidFile) writePidFile(resolve(opts.pidFile), initPid);

@@ -1,15 +1,12 @@
 /**
- * start, kill, delete, state and list: the commands that act on an existing container
- * through its state directory. Wording and exit behaviour follow runc 1.1, because
+ * start, kill and delete: the commands that change an existing container through its
+ * state directory (state and list, which only read, are in query.ts). Wording and exit behaviour follow runc 1.1, because
  * containerd and podman match on it (../shared/reference/runc-cli-contract.md).
  */
-import { closeSync, constants, existsSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from "node:fs";
 import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
 import { BerthError } from "../errors.ts";
-import {
-  baseStatus, containerDir, fifoPath, initAlive, lockDir, notExist, ociState, readState, removeDir,
-  type OciState, type SavedState, type Status,
-} from "./state.ts";
+import { containerDir, fifoPath, initAlive, lockDir, notExist, readState, removeDir, statusOf, type SavedState } from "./state.ts";
 
 export interface Target {
   root: string;
@@ -24,36 +21,6 @@ function load(t: Target): SavedState {
 
 function cgroupOf(s: SavedState): CgroupManager {
   return openCgroup(s.cgroupsPath, { systemd: s.systemdCgroup });
-}
-
-export function statusOf(root: string, s: SavedState): Status {
-  const base = baseStatus(root, s);
-  if (base !== "running") return base;
-  try {
-    return cgroupOf(s).frozen() ? "paused" : "running";
-  } catch {
-    return base;
-  }
-}
-
-export function stateOf(t: Target): OciState {
-  const s = load(t);
-  return ociState(s, statusOf(t.root, s));
-}
-
-export function listStates(root: string): OciState[] {
-  let ids: string[];
-  try {
-    ids = readdirSync(root);
-  } catch {
-    return [];
-  }
-  const out: OciState[] = [];
-  for (const id of ids.sort()) {
-    const s = readState(root, id);
-    if (s) out.push(ociState(s, statusOf(root, s)));
-  }
-  return out;
 }
 
 /** Let the init exec the user's program: read the byte it writes into exec.fifo. */

@@ -24,6 +24,11 @@ export interface SavedState {
   startTime: number;
   cgroupsPath: string;
   systemdCgroup: boolean;
+  /**
+   * The file that says whether the cgroup is frozen (v1 `freezer.state`, v2
+   * `cgroup.events`), so `state` answers "paused" without loading the cgroup layer.
+   */
+  freezerFile?: string;
 }
 
 /** The OCI state (`berth-runtime state`), in runc's key order. */
@@ -145,10 +150,22 @@ export function initAlive(state: SavedState): boolean {
   return Number(stat[19]) === state.startTime;
 }
 
-/** created / running / stopped; `paused` is decided by the caller, who knows the cgroup. */
-export function baseStatus(root: string, state: SavedState): Status {
+/** created / running / stopped / paused, from /proc, exec.fifo and the freezer file. */
+export function statusOf(root: string, state: SavedState): Status {
   if (!initAlive(state)) return "stopped";
-  return existsSync(fifoPath(root, state.id)) ? "created" : "running";
+  if (existsSync(fifoPath(root, state.id))) return "created";
+  return state.freezerFile && isFrozen(state.freezerFile) ? "paused" : "running";
+}
+
+function isFrozen(file: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return false;
+  }
+  if (file.endsWith("freezer.state")) return text.trim() === "FROZEN";
+  return /^frozen 1$/m.test(text);
 }
 
 export function ociState(state: SavedState, status: Status): OciState {

@@ -7,12 +7,23 @@
  * always either reports or exits (EOF).
  */
 import { dlopen, ptr } from "bun:ffi";
-import { closeSync, readSync, writeSync } from "node:fs";
+import { closeSync, existsSync, readSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** Where `npm install` (scripts/build-native.sh) puts the helper; BERTH_INIT overrides. */
+/**
+ * Where `npm install` (scripts/build-native.sh) puts the helper: native/build/ of the
+ * checkout this module runs from — as TypeScript (src/sys/) or bundled
+ * (native/build/runtime/). BERTH_INIT overrides.
+ */
 export function helperPath(): string {
-  return process.env.BERTH_INIT ?? join(dirname(dirname(import.meta.dir)), "native", "build", "berth-init");
+  if (process.env.BERTH_INIT) return process.env.BERTH_INIT;
+  let dir = import.meta.dir;
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, "native", "build", "berth-init");
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return join(dirname(dirname(import.meta.dir)), "native", "build", "berth-init");
 }
 
 export type Report =

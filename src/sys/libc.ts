@@ -5,12 +5,16 @@
  * Opened on first use, never at import: the runtime CLI is exec'd several times per
  * container and most of its commands never need it.
  */
-import { dlopen, read, type Pointer } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
+
+// bun:ffi is required on first use, not imported: loading it costs a few ms, and
+// `berth-runtime state` (exec'd by callers in loops) never needs it.
+const ffi = () => require("bun:ffi") as typeof import("bun:ffi");
 
 const I64 = "i64" as const;
 
 function open() {
-  return dlopen("libc.so.6", {
+  return ffi().dlopen("libc.so.6", {
     // long syscall(long nr, ...): variadic in C, but on x86_64 every integer argument
     // travels in a register either way, so a fixed six-i64 signature is the same call.
     syscall: { args: [I64, I64, I64, I64, I64, I64], returns: I64 },
@@ -38,7 +42,7 @@ export function syscall(nr: number, a1: SyscallArg = 0, a2: SyscallArg = 0, a3: 
 export function errno(): number {
   const at = libc().__errno_location();
   if (at === null) throw new Error("__errno_location returned NULL");
-  return read.i32(at as Pointer);
+  return ffi().read.i32(at as Pointer);
 }
 
 /** close(2); returns 0, or -1 with {@link errno} set. */

@@ -1,9 +1,9 @@
 /** `state ID`: the OCI state as JSON on stdout, nothing else (go-runc reads stdout+stderr combined). */
-import { stateOf } from "../../runtime/lifecycle.ts";
-import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
+import { stateOf } from "../../runtime/query.ts";
+import { idArg, parseVerb, type Globals, writeOut } from "../berth-runtime.ts";
 
 export function run(args: string[], g: Globals): number {
   const { positionals } = parseVerb(args, {});
-  process.stdout.write(JSON.stringify(stateOf({ root: g.root, id: idArg(positionals, "state ID") }), null, 2) + "\n");
+  writeOut(JSON.stringify(stateOf({ root: g.root, id: idArg(positionals, "state ID") }), null, 2) + "\n");
   return 0;
 }

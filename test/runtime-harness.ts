@@ -5,15 +5,19 @@
  * force-deletes whatever the test left (cgroups, state dirs, processes) even when it
  * failed.
  */
-import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setDefaultTimeout } from "bun:test";
 import { defaultSpec } from "../src/spec/default-spec.ts";
 import type { Spec } from "../src/spec/runtime-spec.ts";
 
 export const REPO = join(import.meta.dir, "..");
 export const RUNTIME = join(REPO, "bin", "berth-runtime");
 const BUSYBOX = "/bin/busybox";
+
+// Each test execs the runtime several times; in the cgroup v2 VM that is slow.
+setDefaultTimeout(30_000);
 
 // Tests run what users run: the bundle, rebuilt from the current sources once per test process.
 if (process.getuid?.() === 0) Bun.spawnSync(["sh", join(REPO, "scripts", "build-runtime.sh")], { stdout: "ignore", stderr: "inherit" });
@@ -135,15 +139,27 @@ export class RuntimeFixture {
     const present = existsSync(this.root) ? readdirSync(this.root) : [];
     for (const id of new Set([...this.ids, ...present])) this.rt(["delete", "--force", id]);
     rmSync(this.dir, { recursive: true, force: true });
+    // the shared parent goes once no test file's container is left in it
+    for (const parent of testCgroupParents()) {
+      try {
+        rmdirSync(parent);
+      } catch {
+        // absent, or another test file still has containers there
+      }
+    }
   }
 }
 
 /** The cgroup directories a test container would have on this host (v1 hierarchies and unified). */
 export function cgroupDirsFor(id: string): string[] {
+  return testCgroupParents().map((p) => join(p, id)).filter((d) => existsSync(d));
+}
+
+/** /berth-test in every hierarchy: one on pure v2, one per v1 hierarchy (and unified) elsewhere. */
+function testCgroupParents(): string[] {
   const base = "/sys/fs/cgroup";
-  return readdirSync(base)
-    .map((h) => join(base, h, "berth-test", id))
-    .filter((d) => existsSync(d));
+  if (existsSync(join(base, "cgroup.controllers"))) return [join(base, "berth-test")];
+  return readdirSync(base).map((h) => join(base, h, "berth-test"));
 }
 
 /** Poll until `check` holds or the deadline passes (never a fixed sleep). */

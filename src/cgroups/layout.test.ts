@@ -132,3 +132,22 @@ describe("layoutFromMounts edge cases", () => {
     expect(() => layoutFromMounts(mounts)).toThrow(BerthError);
   });
 });
+
+describe("a cgroup mount something was mounted over", () => {
+  test("is not part of the layout (a tmpfs over /sys/fs/cgroup/unified makes the host v1)", () => {
+    const hybrid = parseMountinfo(fixture("hybrid-mountinfo.txt"));
+    expect(layoutFromMounts(hybrid, "hugetlb").mode).toBe("hybrid");
+    const unified = hybrid.find((m) => m.fsType === "cgroup2")!;
+    const covered = [...hybrid, { ...unified, mountId: 9999, fsType: "tmpfs", source: "none", superOptions: ["rw"] }];
+    const layout = layoutFromMounts(covered, "hugetlb");
+    expect(layout.mode).toBe("v1");
+    expect(layout.unified).toBeUndefined();
+  });
+
+  test("a tmpfs over /sys/fs/cgroup hides every hierarchy under it", () => {
+    const hybrid = parseMountinfo(fixture("hybrid-mountinfo.txt"));
+    const base = hybrid.find((m) => m.fsType === "tmpfs" && m.mountPoint === "/sys/fs/cgroup") ?? hybrid[0]!;
+    const covered = [...hybrid, { ...base, mountId: 9999, mountPoint: "/sys/fs/cgroup", fsType: "tmpfs" }];
+    expect(() => layoutFromMounts(covered, "")).toThrow("no cgroup filesystem is mounted");
+  });
+});

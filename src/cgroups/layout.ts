@@ -46,7 +46,10 @@ export function layoutFromMounts(mounts: MountInfo[], unifiedControllers = ""): 
   const v1: V1Hierarchy[] = [];
   const seen = new Set<string>();
   let unified: UnifiedHierarchy | undefined;
-  for (const m of mounts) {
+  // mountinfo still lists a mount that something was mounted over later (e.g. a tmpfs
+  // over /sys/fs/cgroup/unified in a private mount namespace): it is not reachable
+  // by path, so it is not part of the layout. runc and crun check the path's fs type.
+  for (const m of visibleMounts(mounts)) {
     if (m.fsType === "cgroup2" && !unified) {
       unified = {
         mountPoint: m.mountPoint,
@@ -70,6 +73,12 @@ export function layoutFromMounts(mounts: MountInfo[], unifiedControllers = ""): 
   return { mode, v1, unified };
 }
 
+/** The mounts reachable by path: those no later mount sits on or above. */
+export function visibleMounts(mounts: MountInfo[]): MountInfo[] {
+  const covers = (upper: string, lower: string) => upper === lower || (upper !== "/" && lower.startsWith(`${upper}/`));
+  return mounts.filter((m, i) => !mounts.slice(i + 1).some((later) => covers(later.mountPoint, m.mountPoint)));
+}
+
 /** Where a controller lives: its v1 hierarchy, the unified hierarchy, or nowhere. */
 export function placeOf(layout: CgroupLayout, controller: string): V1Hierarchy | "unified" | undefined {
   const h = layout.v1.find((x) => x.controllers.includes(controller));
@@ -90,7 +99,7 @@ let cached: HostCgroups | undefined;
 export function detectHostCgroups(): HostCgroups {
   if (cached) return cached;
   const mounts = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"));
-  const cg2 = mounts.find((m) => m.fsType === "cgroup2");
+  const cg2 = visibleMounts(mounts).find((m) => m.fsType === "cgroup2");
   let controllers = "";
   if (cg2) {
     try {

@@ -4,13 +4,13 @@
  * no cgroup, no process.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../spec/runtime-spec.ts";
 import { canRunContainers, cgroupDirsFor, RuntimeFixture, sharedRootfs } from "../../test/runtime-harness.ts";
 
 const fx = new RuntimeFixture("broken");
-afterAll(() => fx.cleanup());
+afterAll(() => fx.cleanup(), 60_000);
 
 /** A private copy of the busybox rootfs the test may change. */
 function ownRootfs(name: string): string {
@@ -62,8 +62,12 @@ const CASES: Case[] = [
   { name: "bad --preserve-fds", change: () => undefined, flags: ["--preserve-fds", "x"], error: "--preserve-fds: \"x\" is not a count" },
 ];
 
+/** Root without CAP_SYS_RESOURCE (this project's CI host) cannot lower oom_score_adj; the v2 VM's root can. */
+const hasSysResource = (BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0"}`) & (1n << 24n)) !== 0n;
+
 describe.skipIf(!canRunContainers)("broken bundles: one clear line, exit 1, nothing left", () => {
   for (const c of CASES) {
+    if (c.name.startsWith("negative oomScoreAdj") && hasSysResource) continue;
     test(c.name, () => {
       const id = fx.id("broken");
       const spec = fx.spec(id);

@@ -150,6 +150,13 @@ export function createContainer(opts: CreateOptions): Created {
     }
     opened.create();
     cg = opened;
+    // Recorded before any process exists, so `delete --force` can still find and clean
+    // the cgroup if this create is itself killed half-way (pid 0 reads as "stopped").
+    const early: SavedState = {
+      ociVersion: OCI_VERSION, id, pid: 0, bundle, rootfs, created: new Date().toISOString(),
+      annotations: spec.annotations, owner: "", startTime: 0, cgroupsPath, systemdCgroup: !!opts.systemdCgroup,
+    };
+    writeState(opts.root, early);
     const plan = compilePlan(spec, {
       id, bundle, rootfs, stateDir: dir,
       noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
@@ -174,11 +181,7 @@ export function createContainer(opts: CreateOptions): Created {
     }
     helper.close();
 
-    const state: SavedState = {
-      ociVersion: OCI_VERSION, id, pid: initPid, bundle, rootfs, created: new Date().toISOString(),
-      annotations: spec.annotations, owner: "", startTime: startTimeOf(initPid),
-      cgroupsPath, systemdCgroup: !!opts.systemdCgroup, freezerFile: freezerFile(cg),
-    };
+    const state: SavedState = { ...early, pid: initPid, startTime: startTimeOf(initPid), freezerFile: freezerFile(cg), created: new Date().toISOString() };
     writeState(opts.root, state);
     if (opts.pidFile) writePidFile(resolve(opts.pidFile), initPid);
     lock.release();

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { canRunContainers, cgroupDirsFor, RuntimeFixture, until } from "../../test/runtime-harness.ts";
 
 const fx = new RuntimeFixture("life");
-afterAll(() => fx.cleanup());
+afterAll(() => fx.cleanup(), 60_000);
 
 describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
   test("run: the program is PID 1 in its own namespaces and its exit code comes back", () => {

@@ -144,7 +144,11 @@ export function deleteContainer(t: Target, force = false): void {
       signalPid(s.pid, 9);
       waitGone(s, 5000);
     }
-    if (cg.exists()) cg.destroy({ timeoutMs: 5000 });
+    if (cg.exists()) {
+      // a create killed half-way leaves a helper or init that state.json never named
+      if (cg.pids().length > 0) cg.kill("SIGKILL");
+      cg.destroy({ timeoutMs: 5000 });
+    }
     removeDir(t.root, t.id);
   } finally {
     lock.release();

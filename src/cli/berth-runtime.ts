@@ -78,6 +78,11 @@ export class RuntimeLog {
     this.warnings = [];
   }
 
+  /** `--debug`: each phase with the milliseconds since the process started */
+  trace = (phase: string): void => {
+    if (this.g.debug) this.debug(`${performance.now().toFixed(1)} ms: ${phase}`);
+  };
+
   debug(msg: string): void {
     if (!this.g.debug) return;
     this.toLog("debug", msg);

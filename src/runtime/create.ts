@@ -35,6 +35,8 @@ export interface CreateOptions {
   /** `run` in the foreground: the helper's first process waits for the init and exits with its status */
   foreground?: boolean;
   warn?: (w: Warning) => void;
+  /** called at each phase boundary (`--debug` prints them with their times) */
+  trace?: (phase: string) => void;
 }
 
 export interface Created {
@@ -130,12 +132,15 @@ function writeIdMaps(pid: number, userns: NonNullable<CompiledPlan["userns"]>): 
 
 export function createContainer(opts: CreateOptions): Created {
   const id = checkId(opts.id);
+  const trace = opts.trace ?? (() => {});
   const { bundle, spec, rootfs } = loadBundle(opts.bundle);
+  trace("config.json loaded and validated");
   const linux = spec.linux ?? {};
   const cgroupsPath = linux.cgroupsPath ?? (opts.systemdCgroup ? `system.slice:berth:${id}` : `/berth/${id}`);
 
   const dir = claimDir(opts.root, id);
   const lock = lockDir(dir);
+  trace("id claimed and locked");
   let cg: CgroupManager | undefined;
   let helper: HelperSession | undefined;
   let initPid = 0;
@@ -157,6 +162,7 @@ export function createContainer(opts: CreateOptions): Created {
       annotations: spec.annotations, owner: "", startTime: 0, cgroupsPath, systemdCgroup: !!opts.systemdCgroup,
     };
     writeState(opts.root, early);
+    trace("cgroup created");
     const plan = compilePlan(spec, {
       id, bundle, rootfs, stateDir: dir,
       noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
@@ -164,18 +170,33 @@ export function createContainer(opts: CreateOptions): Created {
       home: homeOf(rootfs, spec.process!.user.uid),
     });
     for (const w of plan.warnings) opts.warn?.(w);
+    trace(`plan compiled: ${plan.ops.length} steps`);
     const applied = cg.apply(plan.resources);
     for (const w of applied.warnings) opts.warn?.(w);
+    trace(`linux.resources applied: ${applied.writes.length} writes`);
 
     const manager = cg;
-    helper = new HelperSession(encodePlan(plan), { preserveFds: opts.preserveFds, beforePlan: (pid) => manager.addProcess(pid) });
+    helper = new HelperSession(encodePlan(plan), {
+      preserveFds: opts.preserveFds,
+      beforePlan: (pid) => {
+        trace("helper started");
+        manager.addProcess(pid);
+        trace("helper in the cgroup");
+      },
+    });
     for (;;) {
       const r = helper.next();
-      if (r.kind === "pid") initPid = r.pid;
+      if (r.kind === "pid") {
+        initPid = r.pid;
+        trace(`init forked: pid ${initPid}`);
+      }
       else if (r.kind === "map") {
         writeIdMaps(r.pid, plan.userns!);
         helper.go();
-      } else if (r.kind === "ready") break;
+      } else if (r.kind === "ready") {
+        trace("init ready");
+        break;
+      }
       else if (r.kind === "error") throw describeFailure(plan.ops, r);
       else throw new BerthError("container init exited before it was ready; see the runtime's stderr for its last words");
     }
@@ -184,6 +205,7 @@ export function createContainer(opts: CreateOptions): Created {
     const state: SavedState = { ...early, pid: initPid, startTime: startTimeOf(initPid), freezerFile: freezerFile(cg), created: new Date().toISOString() };
     writeState(opts.root, state);
     if (opts.pidFile) writePidFile(resolve(opts.pidFile), initPid);
+    trace("state and pid file written");
     lock.release();
     return { pid: initPid, state, helper: helper.proc, cgroup: cg };
   } catch (err) {

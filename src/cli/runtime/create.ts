@@ -25,7 +25,7 @@ export function run(args: string[], g: Globals, log: RuntimeLog): number {
   if (v["console-socket"] !== undefined) throw new BerthError("terminals (--console-socket) are not supported by this berth-runtime yet", { field: "--console-socket" });
   createContainer({
     root: g.root, id, bundle: v.bundle, pidFile: v["pid-file"], noPivot: v["no-pivot"], noNewKeyring: v["no-new-keyring"],
-    preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, warn: log.warn,
+    preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, warn: log.warn, trace: log.trace,
   });
   return 0;
 }

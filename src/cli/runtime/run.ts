@@ -19,7 +19,7 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
   const target = { root: g.root, id };
   const created = createContainer({
     root: g.root, id, bundle: v.bundle, pidFile: v["pid-file"], noPivot: v["no-pivot"], noNewKeyring: v["no-new-keyring"],
-    preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, foreground: !v.detach, warn: log.warn,
+    preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, foreground: !v.detach, warn: log.warn, trace: log.trace,
   });
   try {
     startContainer(target);

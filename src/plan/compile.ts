@@ -145,6 +145,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const newNs = new Set(namespaces.filter((n) => !n.path).map((n) => n.type));
   const nsField = (t: NamespaceType) => `linux.namespaces[${nsIndex.get(t)}]`;
 
+  if (process.terminal) {
+    // runc would allocate a pty (and /dev/console); running without one would silently
+    // hand an interactive program a pipe instead
+    throw new BerthError("terminals are not supported by this berth-runtime yet; set process.terminal to false", { field: "process.terminal" });
+  }
   if (!has("mount")) {
     throw new BerthError('needs a mount namespace to build the root filesystem in; add {"type": "mount"}', { field: "linux.namespaces" });
   }

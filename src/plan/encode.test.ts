@@ -61,7 +61,9 @@ describe("encodePlan: the header", () => {
   });
 
   test("a whole compiled plan decodes back to its ops' codes and argument counts", () => {
-    const plan = compilePlan(defaultSpec(), {
+    const spec = defaultSpec();
+    spec.process!.terminal = false;
+    const plan = compilePlan(spec, {
       id: "t", bundle: "/b", rootfs: "/b/rootfs", stateDir: "/run/berth/t",
       cgroup: { mode: "v2", v1: [], unified: { hostDir: "/sys/fs/cgroup/t" } },
     });

@@ -48,6 +48,9 @@ describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
       expect(readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
     }
     expect(existsSync(join(proof, "ran"))).toBe(false);
+    // no berth process stays behind as the init's parent: it went to the nearest subreaper (or PID 1)
+    const ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+    expect(readFileSync(`/proc/${ppid}/comm`, "utf8").trim()).not.toMatch(/berth|bun/);
 
     expect(fx.rt(["start", id]).code).toBe(0);
     expect(await until(() => existsSync(join(proof, "ran")))).toBe(true);
@@ -86,6 +89,22 @@ describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
     expect(fx.rt(["delete", id]).code).toBe(0);
     expect(await until(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"))).toBe(true);
     expect(cgroupDirsFor(id)).toEqual([]);
+  });
+
+  test("a create killed half-way: delete --force still leaves nothing", async () => {
+    for (let round = 0; round < 3; round++) {
+      const id = fx.id();
+      const b = fx.bundle(id, fx.spec(id, (s) => { s.process!.args = ["sleep", "60"]; }));
+      const p = Bun.spawn([join(import.meta.dir, "../../bin/berth-runtime"), "--root", fx.root, "create", "--bundle", b, id], { stdio: ["ignore", "ignore", "ignore"] });
+      // kill it at a different point each round: as soon as its state directory exists, a bit later, later still
+      await until(() => existsSync(join(fx.root, id)), 5000);
+      if (round > 0) await Bun.sleep(round * 15);
+      p.kill("SIGKILL");
+      await p.exited;
+      expect(fx.rt(["delete", "--force", id]).code).toBe(0);
+      expect(existsSync(join(fx.root, id))).toBe(false);
+      expect(await until(() => cgroupDirsFor(id).length === 0)).toBe(true);
+    }
   });
 
   test("two creates of one id: exactly one wins", async () => {

@@ -772,12 +772,22 @@ static void run(const struct op *op)
 		close(rootfd);
 		break;
 	}
-	case PIVOT_ROOT:
-		/* runc's way: pivot onto itself, then detach the old root stacked under "." */
+	case PIVOT_ROOT: {
+		/* runc's way: pivot onto itself, so the old root ends up stacked on "/", then make
+		 * it rslave (our unmount must not reach the host) and detach it. "." after
+		 * pivot_root is the new root, not the old one, so the old root is reached through
+		 * an fd opened before: making "." rslave would undo the container's own shared
+		 * mounts. */
+		int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (oldroot < 0)
+			die("open", "/");
 		if (chdir(S(0)) < 0)
 			die("chdir", S(0));
 		if (syscall(SYS_pivot_root, ".", ".") < 0)
 			die("pivot_root", S(0));
+		if (fchdir(oldroot) < 0)
+			die("fchdir", "old root");
+		close(oldroot);
 		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 			die("mount", "old root");
 		if (umount2(".", MNT_DETACH) < 0)
@@ -785,6 +795,7 @@ static void run(const struct op *op)
 		if (chdir("/") < 0)
 			die("chdir", "/");
 		break;
+	}
 	case MOVE_CHROOT:
 		if (chdir(S(0)) < 0)
 			die("chdir", S(0));

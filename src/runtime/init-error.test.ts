@@ -18,6 +18,7 @@ const CTX: PlanContext = {
 
 function ops(edit?: (s: Spec) => void): PlanOp[] {
   const s = defaultSpec();
+  s.process!.terminal = false;
   edit?.(s);
   return compilePlan(s, CTX).ops;
 }

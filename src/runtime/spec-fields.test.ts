@@ -192,6 +192,29 @@ int main(void) {
     expect(lines[7]).toBe("sub-rw");
   });
 
+  test("propagation: mounts from the host arrive as slaves by default; rootfsPropagation and rshared are applied", () => {
+    // mountinfo's optional fields: "master:N" = receives mounts from a peer group, "shared:N" = propagates them
+    const src = join(fx.dir, "propsrc");
+    mkdirSync(src, { recursive: true });
+    // a shared mount of the test's own, so there is propagation to observe (this host's / is private)
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "berth-prop-test", src]).exitCode).toBe(0);
+    try {
+      expect(Bun.spawnSync(["mount", "--make-shared", src]).exitCode).toBe(0);
+      const line = (out: string, dest: string) => out.split("\n").find((l) => l.split(" ")[4] === dest) ?? "";
+      const bind = (opts: string[]) => (s: Spec) => { s.mounts!.push({ destination: "/p", type: "bind", source: src, options: ["rbind", ...opts] }); };
+      // default: / is made rslave before anything is mounted, so the container receives but never sends
+      expect(line(sh("cat /proc/self/mountinfo", bind([])).out, "/p")).toMatch(/ master:\d+/);
+      expect(line(sh("cat /proc/self/mountinfo", bind([])).out, "/p")).not.toMatch(/ shared:\d+/);
+      // rshared on the mount: it propagates (in its own peer group)
+      expect(line(sh("cat /proc/self/mountinfo", bind(["rshared"])).out, "/p")).toMatch(/ shared:\d+/);
+      // rootfsPropagation private: nothing from the host reaches the container
+      const priv = sh("cat /proc/self/mountinfo", (s) => { bind([])(s); s.linux!.rootfsPropagation = "rprivate"; });
+      expect(line(priv.out, "/p")).not.toMatch(/ (master|shared):\d+/);
+    } finally {
+      Bun.spawnSync(["umount", src]);
+    }
+  });
+
   test("cgroup mount: the container's own cgroup, read-only", () => {
     const limitFile = pureV2 ? "/sys/fs/cgroup/memory.max" : "/sys/fs/cgroup/memory/memory.limit_in_bytes";
     const r = sh(`ls /sys/fs/cgroup; cat ${limitFile}; touch /sys/fs/cgroup/x 2>/dev/null && echo rw || echo ro`, (s) => {

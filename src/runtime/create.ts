@@ -160,6 +160,7 @@ export function createContainer(opts: CreateOptions): Created {
     const early: SavedState = {
       ociVersion: OCI_VERSION, id, pid: 0, bundle, rootfs, created: new Date().toISOString(),
       annotations: spec.annotations, owner: "", startTime: 0, cgroupsPath, systemdCgroup: !!opts.systemdCgroup,
+      cgroupDirs: Object.values(cg.dirs()),
     };
     writeState(opts.root, early);
     trace("cgroup created");

@@ -1,17 +1,19 @@
 /**
- * start, kill and delete: the commands that change an existing container through its
- * state directory (state and list, which only read, are in query.ts). Wording and exit behaviour follow runc 1.1, because
- * containerd and podman match on it (../shared/reference/runc-cli-contract.md).
+ * kill and delete: the commands that stop and remove an existing container (start is in
+ * start.ts; state and list, which only read, in query.ts). Wording and exit behaviour
+ * follow runc 1.1, because containerd and podman match on it
+ * (../shared/reference/runc-cli-contract.md).
+ *
+ * The cgroup layer is loaded only when a cgroup has processes to signal or directories
+ * that a plain rmdir cannot remove: removing a stopped container's empty cgroup
+ * directories, recorded at create, needs none of it.
  */
-import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from "node:fs";
-import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
+import { existsSync, rmdirSync } from "node:fs";
+import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError } from "../errors.ts";
-import { containerDir, fifoPath, initAlive, lockDir, notExist, readState, removeDir, statusOf, type SavedState } from "./state.ts";
+import { containerDir, initAlive, lockDir, notExist, readState, removeDir, statusOf, type SavedState, type Target } from "./state.ts";
 
-export interface Target {
-  root: string;
-  id: string;
-}
+export type { Target };
 
 function load(t: Target): SavedState {
   const s = readState(t.root, t.id);
@@ -19,43 +21,22 @@ function load(t: Target): SavedState {
   return s;
 }
 
-function cgroupOf(s: SavedState): CgroupManager {
+async function cgroupOf(s: SavedState): Promise<CgroupManager> {
+  const { openCgroup } = await import("../cgroups/manager.ts");
   return openCgroup(s.cgroupsPath, { systemd: s.systemdCgroup });
 }
 
-/** Let the init exec the user's program: read the byte it writes into exec.fifo. */
-export function startContainer(t: Target): void {
-  const dir = containerDir(t.root, t.id);
-  if (!existsSync(dir)) throw notExist(t.id);
-  const lock = lockDir(dir);
-  try {
-    const s = load(t);
-    const status = statusOf(t.root, s);
-    if (status === "stopped") throw new BerthError("cannot start a container that has stopped");
-    if (status !== "created") throw new BerthError("cannot start an already running container");
-    const fifo = fifoPath(t.root, t.id);
-    // Non-blocking: if the init died after `create`, a blocking open would wait forever.
-    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+/** rmdir the container's own cgroup directories; false if any is still busy or has children. */
+function removeEmptyCgroups(s: SavedState): boolean {
+  if (!s.cgroupDirs) return false;
+  for (const dir of s.cgroupDirs) {
     try {
-      const buf = Buffer.alloc(1);
-      for (;;) {
-        let n = 0;
-        try {
-          n = readSync(fd, buf);
-        } catch (err) {
-          if ((err as { code?: string }).code !== "EAGAIN") throw err;
-        }
-        if (n === 1) break;
-        if (!initAlive(s)) throw new BerthError("cannot start a container that has stopped");
-        Bun.sleepSync(1);
-      }
-    } finally {
-      closeSync(fd);
+      rmdirSync(dir);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ENOENT") return false;
     }
-    unlinkSync(fifo);
-  } finally {
-    lock.release();
   }
+  return true;
 }
 
 /** Signal numbers by name (without SIG), for `kill ID TERM|SIGTERM|15`. */
@@ -80,12 +61,12 @@ export function parseSignal(raw: string | undefined): number {
   throw new BerthError(`${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`, { field: "signal" });
 }
 
-export function killContainer(t: Target, signal: number, all = false): void {
+export async function killContainer(t: Target, signal: number, all = false): Promise<void> {
   const s = load(t);
   const status = statusOf(t.root, s);
   if (all) {
     // runc: --all on a stopped container signals nobody and succeeds
-    const cg = cgroupOf(s);
+    const cg = await cgroupOf(s);
     if (cg.exists()) {
       if (status === "paused" && signal === 9) cg.kill(signal);
       else for (const pid of cg.pids()) signalPid(pid, signal);
@@ -110,7 +91,7 @@ function waitGone(s: SavedState, ms: number): void {
   while (initAlive(s) && Date.now() < deadline) Bun.sleepSync(2);
 }
 
-export function deleteContainer(t: Target, force = false): void {
+export async function deleteContainer(t: Target, force = false): Promise<void> {
   const dir = containerDir(t.root, t.id);
   if (!existsSync(dir)) {
     if (force) return;
@@ -137,7 +118,11 @@ export function deleteContainer(t: Target, force = false): void {
     if ((status === "running" || status === "paused") && !force) {
       throw new BerthError(`cannot delete container ${t.id} that is not stopped: ${status}`);
     }
-    const cg = cgroupOf(s);
+    if (status === "stopped" && removeEmptyCgroups(s)) {
+      removeDir(t.root, t.id);
+      return;
+    }
+    const cg = await cgroupOf(s);
     if (status !== "stopped") {
       // runc deletes a `created` container without --force, killing its waiting init
       if (cg.exists()) cg.kill("SIGKILL");

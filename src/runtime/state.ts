@@ -8,6 +8,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { BerthError } from "../errors.ts";
 import { errno, flock, LOCK_EX } from "../sys/libc.ts";
 
+/** Which container: its --root and id. */
+export interface Target {
+  root: string;
+  id: string;
+}
+
 export type Status = "creating" | "created" | "running" | "stopped" | "paused";
 
 /** What state.json holds: OCI state fields plus what later commands need. */
@@ -29,6 +35,8 @@ export interface SavedState {
    * `cgroup.events`), so `state` answers "paused" without loading the cgroup layer.
    */
   freezerFile?: string;
+  /** the container's cgroup directories (one per hierarchy), so a stopped one is removed with rmdir alone */
+  cgroupDirs?: string[];
 }
 
 /** The OCI state (`berth-runtime state`), in runc's key order. */

@@ -2,8 +2,8 @@
 import { deleteContainer } from "../../runtime/lifecycle.ts";
 import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
 
-export function run(args: string[], g: Globals): number {
+export async function run(args: string[], g: Globals): Promise<number> {
   const { values: v, positionals } = parseVerb(args, { force: { type: "boolean", short: "f" } });
-  deleteContainer({ root: g.root, id: idArg(positionals, "delete [--force] ID") }, v.force);
+  await deleteContainer({ root: g.root, id: idArg(positionals, "delete [--force] ID") }, v.force);
   return 0;
 }

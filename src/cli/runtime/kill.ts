@@ -2,9 +2,9 @@
 import { killContainer, parseSignal } from "../../runtime/lifecycle.ts";
 import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
 
-export function run(args: string[], g: Globals): number {
+export async function run(args: string[], g: Globals): Promise<number> {
   const { values: v, positionals } = parseVerb(args, { all: { type: "boolean", short: "a" } });
   const id = idArg(positionals, "kill [--all] ID [SIGNAL]");
-  killContainer({ root: g.root, id }, parseSignal(positionals[1]), v.all);
+  await killContainer({ root: g.root, id }, parseSignal(positionals[1]), v.all);
   return 0;
 }

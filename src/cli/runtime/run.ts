@@ -5,7 +5,8 @@
  * and the container is deleted when it exits, as `runc run` does.
  */
 import { createContainer } from "../../runtime/create.ts";
-import { deleteContainer, startContainer } from "../../runtime/lifecycle.ts";
+import { deleteContainer } from "../../runtime/lifecycle.ts";
+import { startContainer } from "../../runtime/start.ts";
 import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
 import { BerthError } from "../../errors.ts";
 import { CREATE_OPTIONS, preserveFds } from "./create.ts";
@@ -24,7 +25,7 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
   try {
     startContainer(target);
   } catch (err) {
-    deleteContainer(target, true);
+    await deleteContainer(target, true);
     throw err;
   }
   if (v.detach) return 0;
@@ -38,6 +39,6 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
   for (const sig of FORWARDED) process.on(sig, forward);
   const code = await created.helper.exited;
   for (const sig of FORWARDED) process.off(sig, forward);
-  if (!v.keep) deleteContainer(target, true);
+  if (!v.keep) await deleteContainer(target, true);
   return code;
 }

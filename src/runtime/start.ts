@@ -1,0 +1,44 @@
+/**
+ * `start`: let a created container's init exec the user's program. Loads only the state
+ * store: callers exec it once per container, and it never needs the cgroup layer.
+ */
+import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from "node:fs";
+import { BerthError } from "../errors.ts";
+import { containerDir, fifoPath, initAlive, lockDir, notExist, readState, statusOf, type Target } from "./state.ts";
+
+/** Let the init exec the user's program: read the byte it writes into exec.fifo. */
+export function startContainer(t: Target): void {
+  const dir = containerDir(t.root, t.id);
+  if (!existsSync(dir)) throw notExist(t.id);
+  const lock = lockDir(dir);
+  try {
+    const s = readState(t.root, t.id);
+    if (!s) throw notExist(t.id);
+    const status = statusOf(t.root, s);
+    if (status === "stopped") throw new BerthError("cannot start a container that has stopped");
+    if (status !== "created") throw new BerthError("cannot start an already running container");
+    const fifo = fifoPath(t.root, t.id);
+    // Non-blocking: if the init died after `create`, a blocking open would wait forever.
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const buf = Buffer.alloc(1);
+      for (;;) {
+        let n = 0;
+        try {
+          n = readSync(fd, buf);
+        } catch (err) {
+          if ((err as { code?: string }).code !== "EAGAIN") throw err;
+        }
+        if (n === 1) break;
+        if (!initAlive(s)) throw new BerthError("cannot start a container that has stopped");
+        Bun.sleepSync(1);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    unlinkSync(fifo);
+  } finally {
+    lock.release();
+  }
+}
+

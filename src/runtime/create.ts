@@ -153,16 +153,16 @@ export function createContainer(opts: CreateOptions): Created {
     if (opened.exists() && opened.pids().length > 0) {
       throw new BerthError(`cgroup ${opened.path} already has processes in it; use a cgroupsPath of its own`, { field: "linux.cgroupsPath" });
     }
-    opened.create();
-    cg = opened;
-    // Recorded before any process exists, so `delete --force` can still find and clean
-    // the cgroup if this create is itself killed half-way (pid 0 reads as "stopped").
+    // Recorded before the cgroup or any process exists, so `delete --force` can still
+    // find and clean them if this create is itself killed half-way (pid 0 reads as "stopped").
     const early: SavedState = {
       ociVersion: OCI_VERSION, id, pid: 0, bundle, rootfs, created: new Date().toISOString(),
       annotations: spec.annotations, owner: "", startTime: 0, cgroupsPath, systemdCgroup: !!opts.systemdCgroup,
-      cgroupDirs: Object.values(cg.dirs()),
+      cgroupDirs: Object.values(opened.dirs()),
     };
     writeState(opts.root, early);
+    opened.create();
+    cg = opened;
     trace("cgroup created");
     const plan = compilePlan(spec, {
       id, bundle, rootfs, stateDir: dir,

@@ -8,16 +8,12 @@
 import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setDefaultTimeout } from "bun:test";
 import { defaultSpec } from "../src/spec/default-spec.ts";
 import type { Spec } from "../src/spec/runtime-spec.ts";
 
 export const REPO = join(import.meta.dir, "..");
 export const RUNTIME = join(REPO, "bin", "berth-runtime");
 const BUSYBOX = "/bin/busybox";
-
-// Each test execs the runtime several times; in the cgroup v2 VM that is slow.
-setDefaultTimeout(30_000);
 
 // Tests run what users run: the bundle, rebuilt from the current sources once per test process.
 if (process.getuid?.() === 0) Bun.spawnSync(["sh", join(REPO, "scripts", "build-runtime.sh")], { stdout: "ignore", stderr: "inherit" });

@@ -3,11 +3,14 @@
  * line naming the field and the cause, and leaves nothing behind — no state directory,
  * no cgroup, no process.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../spec/runtime-spec.ts";
 import { canRunContainers, cgroupDirsFor, RuntimeFixture, sharedRootfs } from "../../test/runtime-harness.ts";
+
+// each test execs the runtime several times; in the cgroup v2 VM that takes seconds
+setDefaultTimeout(30_000);
 
 const fx = new RuntimeFixture("broken");
 afterAll(() => fx.cleanup(), 60_000);

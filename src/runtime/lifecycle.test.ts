@@ -3,10 +3,13 @@
  * init blocked before the user's program, start lets it run, state/kill/delete answer
  * with runc's words and exit codes, and nothing is left behind.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { canRunContainers, cgroupDirsFor, RuntimeFixture, until } from "../../test/runtime-harness.ts";
+
+// each test execs the runtime several times; in the cgroup v2 VM that takes seconds
+setDefaultTimeout(30_000);
 
 const fx = new RuntimeFixture("life");
 afterAll(() => fx.cleanup(), 60_000);

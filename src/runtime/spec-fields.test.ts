@@ -2,11 +2,14 @@
  * Each config.json field, checked from inside a real container the way a user would:
  * what /proc, the mount table, `id`, `ulimit`, `hostname` and the cgroup files say.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { canRunContainers, cgroupDirsFor, RuntimeFixture, sharedRootfs, until } from "../../test/runtime-harness.ts";
 import type { Spec } from "../spec/runtime-spec.ts";
+
+// each test execs the runtime several times; in the cgroup v2 VM that takes seconds
+setDefaultTimeout(30_000);
 
 const fx = new RuntimeFixture("fields");
 afterAll(() => fx.cleanup(), 60_000);

@@ -4,7 +4,7 @@
 #   - qemu, a Debian kernel and a static busybox for ../shared/tools/cgv2-vm, where the
 #     cgroup v2 suite runs on a pure v2 kernel
 #   - gcc and static glibc to build native/berth-init (npm ci runs scripts/build-native.sh)
-#   - runc, crun, hyperfine and GNU time: bench/ compares berth-runtime with its peers
+#   - runc, crun, hyperfine, GNU time and jq: bench/ compares berth-runtime with its peers
 set -eu
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -12,6 +12,6 @@ apt-get update
 apt-get install -y --no-install-recommends \
   ca-certificates procps util-linux bsdutils coreutils \
   qemu-system-x86 linux-image-amd64 busybox-static binutils cpio zstd xz-utils \
-  gcc libc6-dev runc crun hyperfine time
+  gcc libc6-dev runc crun hyperfine time jq
 command -v npm >/dev/null 2>&1 || apt-get install -y --no-install-recommends nodejs npm
 npm ci --no-audit --no-fund

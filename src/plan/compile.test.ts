@@ -879,6 +879,11 @@ describe("compilePlan: rootfsPropagation", () => {
 });
 
 describe("compilePlan refuses configs it cannot build, naming the field", () => {
+  test("hooks (not supported yet) are refused, not skipped; empty lists are fine", () => {
+    expect(() => plan((s) => (s.hooks = { poststart: [{ path: "/bin/true" }] }))).toThrow("hooks.poststart: are not supported by this berth-runtime yet");
+    expect(() => plan((s) => (s.hooks = { prestart: [] }))).not.toThrow();
+  });
+
   test("a terminal (not supported yet)", () => {
     expect(() => compilePlan(defaultSpec(), CTX)).toThrow("process.terminal: terminals are not supported by this berth-runtime yet; set process.terminal to false");
   });
@@ -1014,8 +1019,10 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
 
 describe("compilePlan: the reference client configs", () => {
   for (const name of clientSpecNames().filter((n) => !n.includes("exec-process"))) {
-    test(`${name} compiles once its seccomp profile is removed (seccomp is refused until supported)`, () => {
+    test(`${name} compiles once its seccomp profile and hooks are removed (both refused until supported)`, () => {
       const s = validateSpec(clientSpec(name), { needProcess: true });
+      if (s.hooks?.prestart?.length) expect(errorOf(() => compilePlan(s, CTX)).field).toBe("hooks.prestart");
+      delete s.hooks;
       if (s.linux?.seccomp) expect(errorOf(() => compilePlan(s, CTX)).field).toBe("linux.seccomp");
       delete s.linux!.seccomp;
       const p = compilePlan(s, CTX);

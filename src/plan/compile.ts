@@ -150,6 +150,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     // hand an interactive program a pipe instead
     throw new BerthError("terminals are not supported by this berth-runtime yet; set process.terminal to false", { field: "process.terminal" });
   }
+  const hooks = Object.entries(spec.hooks ?? {}).find(([, list]) => Array.isArray(list) && list.length > 0);
+  if (hooks) {
+    // skipping them would leave a container without what its engine set up there (docker's network)
+    throw new BerthError("are not supported by this berth-runtime yet; remove them or use runc", { field: `hooks.${hooks[0]}` });
+  }
   if (!has("mount")) {
     throw new BerthError('needs a mount namespace to build the root filesystem in; add {"type": "mount"}', { field: "linux.namespaces" });
   }

@@ -63,6 +63,7 @@ const CASES: Case[] = [
   { name: "bad memory limit", change: (s) => { s.linux!.resources = { memory: { limit: -5 } }; }, error: "linux.resources.memory.limit: -5 is not a size" },
   { name: "empty cgroupsPath", change: (s) => { s.linux!.cgroupsPath = ""; }, error: "linux.cgroupsPath: is empty" },
   { name: "terminal without terminal support", change: (s) => { s.process!.terminal = true; }, error: "process.terminal: terminals are not supported by this berth-runtime yet" },
+  { name: "hooks (not supported yet)", change: (s) => { s.hooks = { prestart: [{ path: "/bin/true" }] }; }, error: "hooks.prestart: are not supported by this berth-runtime yet" },
   { name: "bad --preserve-fds", change: () => undefined, flags: ["--preserve-fds", "x"], error: "--preserve-fds: \"x\" is not a count" },
 ];
 

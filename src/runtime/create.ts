@@ -44,7 +44,6 @@ export interface Created {
   state: SavedState;
   /** the helper's first process: in foreground mode its exit status is the container's */
   helper: Bun.Subprocess;
-  cgroup: CgroupManager;
 }
 
 /** Load and validate `<bundle>/config.json`. */
@@ -145,7 +144,9 @@ export function createContainer(opts: CreateOptions): Created {
   let helper: HelperSession | undefined;
   let initPid = 0;
   try {
-    if (mkfifo(fifoPath(opts.root, id), 0o622) !== 0) throw new Error(`mkfifo ${fifoPath(opts.root, id)}: errno ${errno()}`);
+    if (mkfifo(fifoPath(opts.root, id), 0o622) !== 0) {
+      throw new BerthError(`cannot make ${fifoPath(opts.root, id)} (errno ${errno()}); --root must be a local filesystem that can hold FIFOs`, { field: "--root" });
+    }
     // past the umask: the init may open it for writing as the container's (non-root) user
     chmodSync(fifoPath(opts.root, id), 0o622);
     const opened = openCgroup(cgroupsPath, { systemd: opts.systemdCgroup, field: "linux.cgroupsPath" });
@@ -208,7 +209,7 @@ export function createContainer(opts: CreateOptions): Created {
     if (opts.pidFile) writePidFile(resolve(opts.pidFile), initPid);
     trace("state and pid file written");
     lock.release();
-    return { pid: initPid, state, helper: helper.proc, cgroup: cg };
+    return { pid: initPid, state, helper: helper.proc };
   } catch (err) {
     helper?.close();
     helper?.proc.kill("SIGKILL");

@@ -13,8 +13,6 @@ import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError } from "../errors.ts";
 import { containerDir, initAlive, lockDir, notExist, readState, removeDir, statusOf, type SavedState, type Target } from "./state.ts";
 
-export type { Target };
-
 function load(t: Target): SavedState {
   const s = readState(t.root, t.id);
   if (!s) throw notExist(t.id);

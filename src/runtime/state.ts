@@ -102,7 +102,7 @@ export function lockDir(dir: string): { release(): void } {
   if (flock(fd, LOCK_EX) !== 0) {
     const e = errno();
     closeSync(fd);
-    throw new Error(`flock ${dir}: errno ${e}`);
+    throw new BerthError(`cannot lock ${dir} (flock errno ${e}); --root must be a local filesystem that supports flock`, { field: "--root" });
   }
   return { release: () => closeSync(fd) };
 }

@@ -6,9 +6,9 @@
  * Reads are blocking: a runtime command is a short synchronous program, and the helper
  * always either reports or exits (EOF).
  */
-import { dlopen, ptr } from "bun:ffi";
 import { closeSync, existsSync, readSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { errno, socketPair } from "./libc.ts";
 
 /**
  * Where `npm install` (scripts/build-native.sh) puts the helper: native/build/ of the
@@ -44,17 +44,6 @@ export function parseReport(line: string): Report {
   throw new Error(`berth-init sent an unknown report: ${JSON.stringify(line)}`);
 }
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0x80000;
-
-function socketPair(): [number, number] {
-  const { symbols } = dlopen("libc.so.6", { socketpair: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" } });
-  const fds = new Int32Array(2);
-  if (symbols.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptr(fds)) !== 0) throw new Error("socketpair failed");
-  return [fds[0]!, fds[1]!];
-}
-
 export interface HelperOptions {
   /** pass fds 3 … 3+n-1 of this process into the container (--preserve-fds) */
   preserveFds?: number;
@@ -77,7 +66,9 @@ export class HelperSession {
 
   constructor(plan: Uint8Array, opts: HelperOptions = {}) {
     const preserve = opts.preserveFds ?? 0;
-    const [ours, theirs] = socketPair();
+    const pair = socketPair();
+    if (pair === -1) throw new Error(`socketpair for berth-init failed: errno ${errno()}`);
+    const [ours, theirs] = pair;
     const stdio: StdioSpec[] = [...(opts.stdio ?? ["inherit", "inherit", "inherit"])];
     for (let fd = 3; fd < 3 + preserve; fd++) stdio.push(fd);
     const sockFd = 3 + preserve;

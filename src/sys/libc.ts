@@ -22,6 +22,7 @@ function open() {
     close: { args: ["i32"], returns: "i32" },
     flock: { args: ["i32", "i32"], returns: "i32" },
     mkfifo: { args: ["cstring", "u32"], returns: "i32" },
+    socketpair: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
   }).symbols;
 }
 
@@ -62,4 +63,15 @@ export function flock(fd: number, op: number): number {
 /** mkfifo(3); returns 0, or -1 with {@link errno} set. */
 export function mkfifo(path: string, mode: number): number {
   return libc().mkfifo(Buffer.from(`${path}\0`), mode);
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0x80000;
+
+/** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): two connected fds, or -1 with {@link errno} set. */
+export function socketPair(): [number, number] | -1 {
+  const fds = new Int32Array(2);
+  if (libc().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ffi().ptr(fds)) !== 0) return -1;
+  return [fds[0]!, fds[1]!];
 }

@@ -6,30 +6,9 @@ import { defaultSpec } from "../spec/default-spec.ts";
 import type { Mount, Spec } from "../spec/runtime-spec.ts";
 import { compilePlan, DEFAULT_DEVICE_RULES, DEFAULT_PATH, execCandidates, type CompiledPlan, type PlanContext } from "./compile.ts";
 import type { OpName, PlanOp } from "./ops.ts";
-
-// Kernel numbers, written out so a wrong table in ops.ts fails here.
-const MS_RDONLY = 1;
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MS_NOEXEC = 8;
-const MS_REMOUNT = 32;
-const MS_BIND = 4096;
-const MS_REC = 16384;
-const MS_UNBINDABLE = 1 << 17;
-const MS_PRIVATE = 1 << 18;
-const MS_SLAVE = 1 << 19;
-const MS_SHARED = 1 << 20;
-const MS_RELATIME = 1 << 21;
-const MS_STRICTATIME = 1 << 24;
-
-const CLONE_NEWTIME = 0x80;
-const CLONE_NEWNS = 0x20000;
-const CLONE_NEWCGROUP = 0x02000000;
-const CLONE_NEWUTS = 0x04000000;
-const CLONE_NEWIPC = 0x08000000;
-const CLONE_NEWUSER = 0x10000000;
-const CLONE_NEWPID = 0x20000000;
-const CLONE_NEWNET = 0x40000000;
+import {
+  MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_RELATIME, MS_STRICTATIME, CLONE_NEWTIME, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+} from "../../test/kernel-constants.ts";
 
 const S_IFIFO = 0o010000;
 const S_IFCHR = 0o020000;

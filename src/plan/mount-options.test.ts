@@ -1,39 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
-
-// The kernel's numbers, written out (include/uapi/linux/mount.h), so a wrong table fails.
-const MS_RDONLY = 1;
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MS_NOEXEC = 8;
-const MS_SYNCHRONOUS = 16;
-const MS_REMOUNT = 32;
-const MS_MANDLOCK = 64;
-const MS_DIRSYNC = 128;
-const MS_NOSYMFOLLOW = 256;
-const MS_NOATIME = 1024;
-const MS_NODIRATIME = 2048;
-const MS_BIND = 4096;
-const MS_REC = 16384;
-const MS_SILENT = 32768;
-const MS_UNBINDABLE = 1 << 17;
-const MS_PRIVATE = 1 << 18;
-const MS_SLAVE = 1 << 19;
-const MS_SHARED = 1 << 20;
-const MS_RELATIME = 1 << 21;
-const MS_STRICTATIME = 1 << 24;
-const MS_LAZYTIME = 1 << 25;
-
-const MOUNT_ATTR_RDONLY = 0x1;
-const MOUNT_ATTR_NOSUID = 0x2;
-const MOUNT_ATTR_NODEV = 0x4;
-const MOUNT_ATTR_NOEXEC = 0x8;
-const MOUNT_ATTR__ATIME = 0x70;
-const MOUNT_ATTR_RELATIME = 0x0;
-const MOUNT_ATTR_NOATIME = 0x10;
-const MOUNT_ATTR_STRICTATIME = 0x20;
-const MOUNT_ATTR_NODIRATIME = 0x80;
-const MOUNT_ATTR_NOSYMFOLLOW = 0x200000;
+import {
+  MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_SYNCHRONOUS, MS_REMOUNT, MS_MANDLOCK, MS_DIRSYNC, MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_SILENT, MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_RELATIME, MS_STRICTATIME, MS_LAZYTIME, MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NOSYMFOLLOW,
+} from "../../test/kernel-constants.ts";
 
 describe("parseMountOptions: nothing given", () => {
   test("no options is no flags, no propagation, no data", () => {

@@ -31,12 +31,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,8 +48,13 @@ enum {
 	MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_CHROOT, SETHOSTNAME, SETDOMAINNAME,
 	SETRLIMIT, LOOPBACK_UP, CHDIR, SETGROUPS, SETRESGID, SETRESUID, UMASK, KEEPCAPS, CAPS,
 	NO_NEW_PRIVS, SECCOMP, OPEN_DIR, READY, WAIT_START, FIND_EXEC, EXEC, CLOSE_FROM,
-	RESET_SIGNALS, SETSID, JOIN_KEYRING, MASK_PATH, BIND_SELF_IN_ROOT, MKDIR_IN_ROOT, NOPS
+	RESET_SIGNALS, SETSID, JOIN_KEYRING, MASK_PATH, BIND_SELF_IN_ROOT, MKDIR_IN_ROOT,
+	PERSONALITY, IOPRIO, SCHED_SETATTR, IDMAP_TREE, MOVE_TREE_IN_ROOT, CONNECT_UNIX,
+	SECCOMP_NOTIFY, NOPS
 };
+
+/* Fds an op keeps for a later op (an idmapped tree, a connected socket), by slot. */
+#define NSLOTS 64
 
 /*
  * Argument types per op: s = string (NUL-terminated, no NUL inside), i = 8-byte integer,
@@ -66,6 +73,8 @@ static const char *const SIGNATURE[NOPS] = {
 	[READY] = "", [WAIT_START] = "s", [FIND_EXEC] = "s+", [EXEC] = "us*",
 	[CLOSE_FROM] = "u", [RESET_SIGNALS] = "", [SETSID] = "", [JOIN_KEYRING] = "s",
 	[MASK_PATH] = "ss", [BIND_SELF_IN_ROOT] = "ssu", [MKDIR_IN_ROOT] = "ssu",
+	[PERSONALITY] = "u", [IOPRIO] = "u", [SCHED_SETATTR] = "b", [IDMAP_TREE] = "usssu",
+	[MOVE_TREE_IN_ROOT] = "usss", [CONNECT_UNIX] = "us", [SECCOMP_NOTIFY] = "ubu",
 };
 
 /* A plan bigger than this is a runtime bug, not a container: refuse it before malloc. */
@@ -87,6 +96,7 @@ static int sock = -1;		/* closed by FORK (parent) and READY */
 static long step = -1;		/* the op being run, for error reports; -1 = the header */
 static int startdir = -1;	/* OPEN_DIR, for WAIT_START after pivot_root */
 static const char *found;	/* FIND_EXEC's winner, for EXEC */
+static int slots[NSLOTS];	/* kept fds + 1 (0 = empty) */
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -222,7 +232,13 @@ static void validate(const struct op *op)
 	}
 	if (op->code == MOUNT_IN_ROOT && get64(op->args[6].p) > 3)
 		bad_plan("create", (long)get64(op->args[6].p));
-	if (op->code == SECCOMP) {
+	if ((op->code == IDMAP_TREE || op->code == MOVE_TREE_IN_ROOT || op->code == CONNECT_UNIX) && get64(op->args[0].p) >= NSLOTS)
+		bad_plan("slot", (long)get64(op->args[0].p));
+	if (op->code == SECCOMP_NOTIFY && get64(op->args[2].p) >= NSLOTS)
+		bad_plan("slot", (long)get64(op->args[2].p));
+	if (op->code == SCHED_SETATTR && op->args[0].len < 48)
+		bad_plan("sched_attr size", op->args[0].len);
+	if (op->code == SECCOMP || op->code == SECCOMP_NOTIFY) {
 		uint32_t len = op->args[1].len;
 		if (len == 0 || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > USHRT_MAX)
 			bad_plan("program length", len);
@@ -536,26 +552,51 @@ static void do_fork(uint64_t wait)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
+/* WRITE_FILE: proc and sys files take a value in one write or not at all. */
+static void write_file(const char *path, const char *data)
+{
+	size_t len = strlen(data);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open", path);
+	ssize_t n = write(fd, data, len);
+	if (n >= 0 && (size_t)n != len)
+		errno = EIO;
+	if (n < 0 || (size_t)n != len)
+		die("write", path);
+	close(fd);
+}
+
+/* dest resolved in root, made when missing as MOUNT_IN_ROOT's `create` says; -1 when it
+ * is missing and create is 0 (errno ENOENT). */
+static int dest_in_root(int rootfd, const char *dest, uint64_t create, const char *src)
+{
+	int fd = open_in_root(rootfd, dest);
+	if (fd >= 0 || errno != ENOENT || create == 0) {
+		if (fd < 0 && errno != ENOENT)
+			die("openat2", dest);
+		return fd;
+	}
+	int file = create == 2;
+	if (create == 3) {
+		struct stat st;
+		if (stat(src, &st) < 0)
+			die("stat", src);
+		file = !S_ISDIR(st.st_mode);
+	}
+	return make_in_root(rootfd, dest, file, file ? 0644 : 0755);
+}
+
 static void do_mount_in_root(const struct op *op)
 {
 	const char *dest = S(1), *src = S(2);
 	uint64_t flags = I(4), create = I(6), optional = I(7);
 	int rootfd = open_root(S(0));
-	int fd = open_in_root(rootfd, dest);
-	if (fd < 0 && (errno != ENOENT || create == 0)) {
-		if (errno == ENOENT && optional)
+	int fd = dest_in_root(rootfd, dest, create, src);
+	if (fd < 0) {
+		if (optional)
 			goto out;
 		die("openat2", dest);
-	}
-	if (fd < 0) {
-		int file = create == 2;
-		if (create == 3) {
-			struct stat st;
-			if (stat(src, &st) < 0)
-				die("stat", src);
-			file = !S_ISDIR(st.st_mode);
-		}
-		fd = make_in_root(rootfd, dest, file, file ? 0644 : 0755);
 	}
 	if (mount_locked(or_null(src), fd_path(fd), or_null(S(3)), flags, or_null(S(5))) < 0) {
 		if (!(errno == ENOENT && optional))
@@ -686,6 +727,149 @@ static void do_exec(const struct op *op)
 	_exit(err == ENOENT ? 127 : 126);
 }
 
+/*
+ * IDMAP_TREE: a detached copy of source (open_tree) whose ids go through a user namespace
+ * made for it, with the mount's uid/gid maps: a file owned by containerID on disk shows
+ * as hostID. Made here, in the host's user and mount namespaces (the maps are host ids),
+ * and attached inside the root later by MOVE_TREE_IN_ROOT.
+ */
+static void do_idmap_tree(const struct op *op)
+{
+	const char *source = S(1);
+	unsigned int rec = I(4) ? AT_RECURSIVE : 0;
+	int ready[2], hold[2];
+	char c = 0, path[64];
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(hold, O_CLOEXEC) < 0)
+		die("pipe2", NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork", NULL);
+	if (pid == 0) { /* holds the namespace open until the parent has its fd */
+		close(ready[0]);
+		close(hold[1]);
+		c = unshare(CLONE_NEWUSER) == 0 ? 'u' : 'x';
+		if (write(ready[1], &c, 1) < 0)
+			_exit(1);
+		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	while (read(ready[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(ready[0]);
+	if (c != 'u') {
+		errno = EPERM;
+		die("unshare", "user namespace for the idmapped mount");
+	}
+	snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+	write_file(path, S(2));
+	snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+	write_file(path, S(3));
+	snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+	int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		die("open", path);
+	close(hold[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+	if (tree < 0)
+		die("open_tree", source);
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr) < 0)
+		die("mount_setattr", source);
+	close(ns);
+	slots[I(0)] = tree + 1;
+}
+
+/* MOVE_TREE_IN_ROOT: attach the tree IDMAP_TREE made at dest (created like source). */
+static void do_move_tree(const struct op *op)
+{
+	int tree = slots[I(0)] - 1;
+	if (tree < 0) {
+		errno = EBADF;
+		die("move_mount", "no tree in slot");
+	}
+	int rootfd = open_root(S(1));
+	int fd = dest_in_root(rootfd, S(2), 3, S(3));
+	if (fd < 0)
+		die("openat2", S(2));
+	if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		die("move_mount", S(2));
+	close(fd);
+	close(rootfd);
+	close(tree);
+	slots[I(0)] = 0;
+}
+
+/* CONNECT_UNIX: connected early, while the path is still the host's. */
+static void do_connect_unix(const struct op *op)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(S(1)) >= sizeof sa.sun_path) {
+		errno = ENAMETOOLONG;
+		die("connect", S(1));
+	}
+	strcpy(sa.sun_path, S(1));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket", S(1));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		die("connect", S(1));
+	slots[I(0)] = fd + 1;
+}
+
+/*
+ * SECCOMP_NOTIFY: report `seccomp`, read the container process state the runtime sends
+ * back (u32 length, bytes), load the filter with a listener, and send the state with the
+ * listener fd as SCM_RIGHTS on the socket in `slot` (runtime-spec's seccomp agent
+ * protocol). The state is fetched before the filter exists: only sendmsg and close run
+ * under it before the agent holds the listener.
+ */
+static void do_seccomp_notify(const struct op *op)
+{
+	int conn = slots[I(2)] - 1;
+	unsigned char len[4];
+	report("seccomp\n");
+	if (read_all(sock, len, sizeof len) < 0)
+		_exit(1); /* the runtime gave up; it reports why */
+	uint32_t n = get32(len);
+	if (n > (1u << 20))
+		bad_plan("state length", n);
+	char *state = malloc(n + 1);
+	if (!state)
+		die("malloc", NULL);
+	if (n && read_all(sock, state, n) < 0)
+		_exit(1);
+	struct sock_fprog prog = {
+		.len = (unsigned short)(op->args[1].len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)op->args[1].p,
+	};
+	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)I(0) | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (fd < 0)
+		die("seccomp", NULL);
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+	memset(&ctl, 0, sizeof ctl);
+	struct iovec iov = { state, n };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	ssize_t sent;
+	while ((sent = sendmsg(conn, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (sent < 0)
+		die("sendmsg", "seccomp listener");
+	close(fd);
+	close(conn);
+	slots[I(2)] = 0;
+	free(state);
+}
+
 static void run(const struct op *op)
 {
 	int fd, rootfd;
@@ -714,18 +898,9 @@ static void run(const struct op *op)
 	case FORK:
 		do_fork(I(0));
 		break;
-	case WRITE_FILE: {
-		size_t len = op->args[1].len - 1;
-		if ((fd = open(S(0), O_WRONLY | O_CLOEXEC)) < 0)
-			die("open", S(0));
-		ssize_t n = write(fd, S(1), len);
-		if (n >= 0 && (size_t)n != len)
-			errno = EIO; /* proc and sys files take a value in one write or not at all */
-		if (n < 0 || (size_t)n != len)
-			die("write", S(0));
-		close(fd);
+	case WRITE_FILE:
+		write_file(S(0), S(1));
 		break;
-	}
 	case MOUNT:
 		if (mount_locked(or_null(S(0)), S(1), or_null(S(2)), I(3), or_null(S(4))) < 0)
 			die("mount", S(1));
@@ -957,6 +1132,32 @@ static void run(const struct op *op)
 		close(rootfd);
 		break;
 	}
+	case PERSONALITY:
+		if (personality((unsigned long)I(0)) < 0)
+			die("personality", NULL);
+		break;
+	case IOPRIO:
+		if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)I(0)) < 0)
+			die("ioprio_set", NULL);
+		break;
+	case SCHED_SETATTR: {
+		/* the kernel reads attr.size from the bytes: the planner writes the struct whole */
+		if (syscall(SYS_sched_setattr, 0, op->args[0].p, 0) < 0)
+			die("sched_setattr", NULL);
+		break;
+	}
+	case IDMAP_TREE:
+		do_idmap_tree(op);
+		break;
+	case MOVE_TREE_IN_ROOT:
+		do_move_tree(op);
+		break;
+	case CONNECT_UNIX:
+		do_connect_unix(op);
+		break;
+	case SECCOMP_NOTIFY:
+		do_seccomp_notify(op);
+		break;
 	}
 }
 

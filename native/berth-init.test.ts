@@ -566,6 +566,10 @@ describe.skipIf(!isRoot)("berth-init", () => {
         [["SETRESUID", [-1]], "argument 0"], // -1 would mean "unchanged" to setresuid
         [["SETRESGID", [2 ** 32]], "argument 0"],
         [["MOUNT_IN_ROOT", ["/", "/x", "", "", 0, "", 4, 0]], "create 4"],
+        [["IDMAP_TREE", [64, "/", "0 0 1\n", "0 0 1\n", 0]], "slot 64"],
+        [["CONNECT_UNIX", [99, "/x.sock"]], "slot 99"],
+        [["SECCOMP_NOTIFY", [0, new Uint8Array(8), 64]], "slot 64"],
+        [["SCHED_SETATTR", [new Uint8Array(40)]], "sched_attr size 40"],
       ];
       for (const [step, detail] of cases) {
         const r = await run([["WRITE_FILE", [f, "changed"]], step]);

@@ -158,6 +158,14 @@ function testCgroupParents(): string[] {
   return readdirSync(base).map((h) => join(base, h, "berth-test"));
 }
 
+/** A small static C program from test/probes/, built into `dir` with the machine's gcc (as native/ is). */
+export function buildProbe(name: string, dir: string): string {
+  const out = join(dir, name);
+  const p = Bun.spawnSync(["gcc", "-static", "-O2", "-Wall", "-o", out, join(REPO, "test", "probes", `${name}.c`)], { stderr: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`building test/probes/${name}.c: ${p.stderr.toString()}`);
+  return out;
+}
+
 /** Poll until `check` holds or the deadline passes (never a fixed sleep). */
 export async function until(check: () => boolean, ms = 5000): Promise<boolean> {
   const deadline = Date.now() + ms;

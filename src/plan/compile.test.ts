@@ -981,31 +981,21 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
     expect(err.message).toStartWith("mounts[7].type: has no type; set type (e.g. tmpfs, proc) or use the bind option");
   });
 
-  test("an idmapped mount", () => {
-    const err = compileError((s) =>
-      addMount(s, { destination: "/data", type: "bind", source: "/srv", options: ["rbind"], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }),
-    );
-    expect(err.field).toBe("mounts[7]");
-    expect(err.message).toStartWith("mounts[7]: idmapped mounts are not supported by this berth-runtime yet");
-  });
-
-  test("a seccomp profile", () => {
-    const err = compileError((s) => (s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW" }));
-    expect(err.field).toBe("linux.seccomp");
-    expect(err.message).toStartWith("linux.seccomp: is not supported by this berth-runtime yet");
+  test("a seccomp profile the caller did not compile is a programming error, not a user one", () => {
+    expect(() => plan((s) => (s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW" }))).toThrow("PlanContext.seccomp");
   });
 });
 
 describe("compilePlan: the reference client configs", () => {
   for (const name of clientSpecNames().filter((n) => !n.includes("exec-process"))) {
-    test(`${name} compiles once its seccomp profile and hooks are removed (both refused until supported)`, () => {
+    test(`${name} compiles once its hooks are removed (refused until supported)`, () => {
       const s = validateSpec(clientSpec(name), { needProcess: true });
       if (s.hooks?.prestart?.length) expect(errorOf(() => compilePlan(s, CTX)).field).toBe("hooks.prestart");
       delete s.hooks;
-      if (s.linux?.seccomp) expect(errorOf(() => compilePlan(s, CTX)).field).toBe("linux.seccomp");
-      delete s.linux!.seccomp;
-      const p = compilePlan(s, CTX);
-      expect(names(p).slice(-3)).toEqual(["READY", "WAIT_START", "EXEC"]);
+      const p = compilePlan(s, { ...CTX, seccomp: s.linux?.seccomp ? FAKE_PROGRAM : undefined });
+      // with no_new_privs the filter is the last thing before exec
+      const tail: OpName[] = s.process?.noNewPrivileges && s.linux?.seccomp ? ["READY", "WAIT_START", "SECCOMP", "EXEC"] : ["READY", "WAIT_START", "EXEC"];
+      expect(names(p).slice(-tail.length)).toEqual(tail);
       expect(p.warnings).toEqual([]);
     });
   }
@@ -1037,5 +1027,125 @@ describe("execCandidates", () => {
 
   test("a variable that only starts like PATH is not PATH", () => {
     expect(execCandidates("sh", ["PATHS=/nope"]).searched).toBe(DEFAULT_PATH);
+  });
+});
+
+/** A stand-in for what security/seccomp.ts would compile: the planner only places it. */
+const FAKE_PROGRAM = { program: new Uint8Array(16), flags: 0, notify: false };
+const ALLOW_ALL = { defaultAction: "SCMP_ACT_ALLOW" } as NonNullable<NonNullable<Spec["linux"]>["seccomp"]>;
+
+describe("compilePlan: seccomp placement", () => {
+  test("with no_new_privs the filter is loaded last, after WAIT_START, right before EXEC", () => {
+    const p = plan((s) => (s.linux!.seccomp = ALLOW_ALL), { seccomp: { ...FAKE_PROGRAM, flags: 2 } });
+    expect(names(p).slice(-4)).toEqual(["READY", "WAIT_START", "SECCOMP", "EXEC"]);
+    expect(one(p, "SECCOMP").args).toEqual([2, FAKE_PROGRAM.program]);
+  });
+
+  test("without no_new_privs it is loaded while the process still has CAP_SYS_ADMIN: before the user and capabilities change", () => {
+    const p = plan((s) => {
+      s.linux!.seccomp = ALLOW_ALL;
+      s.process!.noNewPrivileges = false;
+      s.process!.user = { uid: 1000, gid: 1000 };
+    }, { seccomp: FAKE_PROGRAM });
+    expect(indexOf(p, "SECCOMP")).toBeLessThan(indexOf(p, "SETRESUID"));
+    expect(indexOf(p, "SECCOMP")).toBeLessThan(indexOf(p, "CAPS"));
+  });
+
+  test("SCMP_ACT_NOTIFY: the agent socket is connected first, in the host's namespaces; the filter goes before READY", () => {
+    const p = plan((s) => (s.linux!.seccomp = { ...ALLOW_ALL, listenerPath: "/run/agent.sock", listenerMetadata: "m" }), { seccomp: { ...FAKE_PROGRAM, notify: true } });
+    expect(one(p, "CONNECT_UNIX").args).toEqual([0, "/run/agent.sock"]);
+    expect(indexOf(p, "CONNECT_UNIX")).toBeLessThan(indexOf(p, "UNSHARE"));
+    expect(one(p, "SECCOMP_NOTIFY").args).toEqual([0, FAKE_PROGRAM.program, 0]);
+    expect(indexOf(p, "SECCOMP_NOTIFY")).toBeGreaterThan(indexOf(p, "NO_NEW_PRIVS"));
+    expect(indexOf(p, "SECCOMP_NOTIFY")).toBeLessThan(indexOf(p, "READY"));
+    expect(p.seccompAgent).toEqual({ listenerPath: "/run/agent.sock", metadata: "m" });
+  });
+
+  test("SCMP_ACT_NOTIFY without listenerPath is refused", () => {
+    const err = compileError((s) => (s.linux!.seccomp = ALLOW_ALL), { seccomp: { ...FAKE_PROGRAM, notify: true } });
+    expect(err.field).toBe("linux.seccomp.listenerPath");
+  });
+});
+
+describe("compilePlan: idmapped mounts", () => {
+  const idmapped = (options: string[]): Mount => ({
+    destination: "/data", type: "bind", source: "/srv/data", options,
+    uidMappings: [{ containerID: 0, hostID: 1000, size: 10 }], gidMappings: [{ containerID: 0, hostID: 2000, size: 10 }],
+  });
+
+  test("the idmapped tree is made first, in the host's namespaces, and attached where the bind would be", () => {
+    const p = plan((s) => addMount(s, idmapped(["rbind", "ro"])));
+    expect(one(p, "IDMAP_TREE").args).toEqual([0, "/srv/data", "0 1000 10\n", "0 2000 10\n", 1]);
+    expect(indexOf(p, "IDMAP_TREE")).toBeLessThan(indexOf(p, "UNSHARE"));
+    expect(mountArgs(p, 7).slice(1)).toEqual([
+      ["MOVE_TREE_IN_ROOT", 0, R, "/data", "/srv/data"],
+      ["MOUNT_IN_ROOT", R, "/data", "", "", MS_BIND | MS_REMOUNT | MS_RDONLY, "", CREATE_NONE, 0],
+    ]);
+  });
+
+  test("bind without rbind or ridmap maps only the top mount; ridmap maps submounts too", () => {
+    expect(one(plan((s) => addMount(s, idmapped(["bind"]))), "IDMAP_TREE").args[4]).toBe(0);
+    expect(one(plan((s) => addMount(s, idmapped(["bind", "ridmap"]))), "IDMAP_TREE").args[4]).toBe(1);
+    expect(one(plan((s) => addMount(s, idmapped(["rbind", "idmap"]))), "IDMAP_TREE").args[4]).toBe(0);
+  });
+
+  test("two idmapped mounts get slots 0 and 1, and a seccomp agent the next one", () => {
+    const p = plan((s) => {
+      addMount(s, idmapped(["rbind"]));
+      addMount(s, { ...idmapped(["rbind"]), destination: "/more" });
+      s.linux!.seccomp = { ...ALLOW_ALL, listenerPath: "/a.sock" };
+    }, { seccomp: { ...FAKE_PROGRAM, notify: true } });
+    expect(all(p, "IDMAP_TREE").map((o) => o.args[0])).toEqual([0, 1]);
+    expect(all(p, "MOVE_TREE_IN_ROOT").map((o) => o.args[0])).toEqual([0, 1]);
+    expect(one(p, "CONNECT_UNIX").args[0]).toBe(2);
+  });
+
+  test("needs a bind mount and both maps", () => {
+    expect(compileError((s) => addMount(s, { ...idmapped([]), type: "tmpfs" })).message).toBe("mounts[7]: uidMappings/gidMappings need a bind mount; add the bind or rbind option");
+    expect(compileError((s) => addMount(s, { ...idmapped(["rbind"]), gidMappings: undefined })).message).toBe("mounts[7]: an idmapped mount needs both uidMappings and gidMappings");
+  });
+});
+
+describe("compilePlan: personality, I/O priority, scheduler, Intel RDT", () => {
+  test("each becomes one op before the identity changes", () => {
+    const p = plan((s) => {
+      s.linux!.personality = { domain: "LINUX32" };
+      s.process!.ioPriority = { class: "IOPRIO_CLASS_BE", priority: 3 };
+      s.process!.scheduler = { policy: "SCHED_BATCH", nice: 5 };
+    });
+    expect(one(p, "PERSONALITY").args).toEqual([8]);
+    expect(one(p, "IOPRIO").args).toEqual([(2 << 13) | 3]);
+    expect((one(p, "SCHED_SETATTR").args[0] as Uint8Array).length).toBe(56);
+    for (const op of ["PERSONALITY", "IOPRIO", "SCHED_SETATTR"] as const) expect(indexOf(p, op)).toBeLessThan(indexOf(p, "CAPS"));
+  });
+
+  test("linux.intelRdt is refused: berth does not drive resctrl", () => {
+    expect(compileError((s) => (s.linux!.intelRdt = { closID: "c" })).field).toBe("linux.intelRdt");
+  });
+});
+
+describe("compilePlan: AppArmor and SELinux", () => {
+  const ON = { lsm: { apparmor: true, selinux: true } };
+  test("with the LSM active, the profile and label are written for the next exec, before the identity changes", () => {
+    const p = plan((s) => {
+      s.process!.apparmorProfile = "berth-default";
+      s.process!.selinuxLabel = "system_u:system_r:container_t:s0";
+    }, ON);
+    const writes = all(p, "WRITE_FILE").map((o) => o.args);
+    expect(writes).toContainEqual(["/proc/self/attr/apparmor/exec", "exec berth-default"]);
+    expect(writes).toContainEqual(["/proc/self/attr/exec", "system_u:system_r:container_t:s0"]);
+  });
+
+  test("mountLabel becomes context= on the tmpfs, devpts and mqueue mounts only", () => {
+    const p = plan((s) => (s.linux!.mountLabel = "system_u:object_r:container_file_t:s0"), ON);
+    expect(mountArgs(p, 3)[0]![6]).toBe('nosuid,noexec,nodev,mode=1777,size=65536k,context="system_u:object_r:container_file_t:s0"'.replace("nosuid,noexec,nodev,", ""));
+    expect(mountArgs(p, 0)[0]![6]).toBe(""); // proc
+  });
+
+  test("without the LSM, a profile or label is an error, unconfined is fine, mountLabel a warning", () => {
+    expect(compileError((s) => (s.process!.apparmorProfile = "p")).field).toBe("process.apparmorProfile");
+    expect(compileError((s) => (s.process!.selinuxLabel = "l")).field).toBe("process.selinuxLabel");
+    expect(() => plan((s) => (s.process!.apparmorProfile = "unconfined"))).not.toThrow();
+    expect(plan((s) => (s.linux!.mountLabel = "l")).warnings.map((w) => w.field)).toEqual(["linux.mountLabel"]);
   });
 });

@@ -16,6 +16,7 @@ import type { Device, Mount, NamespaceType, Spec } from "../spec/runtime-spec.ts
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
 import { CLONE, CREATE, MS, type InitPlan, type OpArg, type OpName, type PlanOp } from "./ops.ts";
 import { rlimitNumber } from "./rlimits.ts";
+import { ioPriorityValue, personalityValue, schedAttrBytes } from "./scheduling.ts";
 
 /** The cgroup filesystems a `cgroup` mount shows inside the container. */
 export interface CgroupMountFacts {
@@ -46,6 +47,10 @@ export interface PlanContext {
   hasKcore?: boolean;
   /** the home directory of process.user.uid from the image's /etc/passwd, for a missing HOME */
   home?: string;
+  /** the Linux security modules active on the host: they decide what apparmorProfile, selinuxLabel and mountLabel can do */
+  lsm?: { apparmor: boolean; selinux: boolean };
+  /** linux.seccomp compiled to BPF (security/seccomp.ts does it, with libseccomp, outside this pure module) */
+  seccomp?: { program: Uint8Array; flags: number; notify: boolean };
 }
 
 export interface CompiledPlan extends InitPlan {
@@ -55,6 +60,8 @@ export interface CompiledPlan extends InitPlan {
   userns?: { uidMap: string; gidMap: string };
   /** linux.resources plus allow rules for the devices the container gets */
   resources: LinuxResources;
+  /** SCMP_ACT_NOTIFY: the helper reports `seccomp` and the runtime answers with the container process state for this agent */
+  seccompAgent?: { listenerPath: string; metadata?: string };
   warnings: Warning[];
 }
 
@@ -128,8 +135,10 @@ export function execCandidates(arg0: string, env: string[]): { candidates: strin
 
 class PlanBuilder {
   readonly ops: PlanOp[] = [];
-  add(op: OpName, args: OpArg[], field: string, what: string): void {
-    this.ops.push({ op, args, field, what });
+  add(op: OpName, args: OpArg[], field: string, what: string): PlanOp {
+    const step = { op, args, field, what };
+    this.ops.push(step);
+    return step;
   }
 }
 
@@ -173,6 +182,23 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0 && !newNs.has("time")) {
     throw new BerthError('need a new time namespace; add {"type": "time"} to linux.namespaces', { field: "linux.timeOffsets" });
   }
+  if (linux.intelRdt != null) {
+    throw new BerthError("Intel RDT (resctrl) is not supported by berth-runtime; remove linux.intelRdt or use runc on a host with resctrl", { field: "linux.intelRdt" });
+  }
+  if (linux.seccomp && !ctx.seccomp) throw new Error("compilePlan: linux.seccomp must be compiled by the caller (PlanContext.seccomp)");
+  const seccomp = linux.seccomp ? ctx.seccomp : undefined;
+  const lsm = ctx.lsm ?? { apparmor: false, selinux: false };
+  const apparmor = process.apparmorProfile;
+  if (apparmor && !lsm.apparmor && apparmor !== "unconfined") {
+    throw new BerthError(`AppArmor is not enabled on this host, so profile ${JSON.stringify(apparmor)} cannot confine the container; remove apparmorProfile or enable AppArmor`, { field: "process.apparmorProfile" });
+  }
+  if (process.selinuxLabel && !lsm.selinux) {
+    throw new BerthError(`SELinux is not enabled on this host, so label ${JSON.stringify(process.selinuxLabel)} cannot confine the container; remove selinuxLabel or enable SELinux`, { field: "process.selinuxLabel" });
+  }
+  if (linux.mountLabel && !lsm.selinux) {
+    // runc ignores it too: a label on a mount means nothing without SELinux
+    warnings.push({ field: "linux.mountLabel", message: "SELinux is not enabled on this host; mount labels are ignored" });
+  }
   for (const key of Object.keys(linux.sysctl ?? {})) {
     const ns = sysctlNamespace(key);
     if (!ns) throw new BerthError("is not a namespaced sysctl: setting it would change the host; remove it or set it on the host", { field: `linux.sysctl.${key}` });
@@ -183,6 +209,29 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   // Opened first, as host root: once in a user namespace or another user, the path to
   // the state directory may not be searchable; the fd (and exec.fifo's 0622) still is.
   b.add("OPEN_DIR", [ctx.stateDir], "process", `open the state directory ${ctx.stateDir}`);
+  // Idmapped trees and the seccomp agent's socket are made here, in the host's user and
+  // mount namespaces: the maps are host ids, the paths host paths.
+  const slots = new Map<number, number>();
+  for (const [i, m] of (spec.mounts ?? []).entries()) {
+    if (!m.uidMappings && !m.gidMappings) continue;
+    const f = `mounts[${i}]`;
+    const opts = parseMountOptions(m.options);
+    if (!(opts.bind || m.type === "bind")) throw new BerthError("uidMappings/gidMappings need a bind mount; add the bind or rbind option", { field: f });
+    if (!m.uidMappings?.length || !m.gidMappings?.length) throw new BerthError("an idmapped mount needs both uidMappings and gidMappings", { field: f });
+    if (!m.source) throw new BerthError("a bind mount needs a source; set the host path to bind", { field: `${f}.source` });
+    const recursive = opts.idmap === "ridmap" || (opts.idmap === undefined && (opts.flags & MS.REC) !== 0) ? 1 : 0;
+    const slot = slots.size;
+    slots.set(i, slot);
+    b.add("IDMAP_TREE", [slot, bundlePath(ctx, m.source), idMap(m.uidMappings), idMap(m.gidMappings), recursive], `${f} (${m.destination})`, `make an idmapped copy of ${m.source}`);
+  }
+  const agentSlot = slots.size;
+  let seccompAgent: CompiledPlan["seccompAgent"];
+  if (seccomp?.notify) {
+    const path = linux.seccomp!.listenerPath;
+    if (!path) throw new BerthError("SCMP_ACT_NOTIFY needs listenerPath, the seccomp agent's socket", { field: "linux.seccomp.listenerPath" });
+    seccompAgent = { listenerPath: path, metadata: linux.seccomp!.listenerMetadata };
+    b.add("CONNECT_UNIX", [agentSlot, path], "linux.seccomp.listenerPath", `connect to the seccomp agent at ${path}`);
+  }
   for (const t of JOIN_ORDER) {
     const i = nsIndex.get(t);
     const ns = i === undefined ? undefined : namespaces[i];
@@ -213,7 +262,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
 
   const resources: LinuxResources = structuredClone(linux.resources ?? {});
   const buildsRootfs = newNs.has("mount");
-  if (buildsRootfs) buildRootfs(b, spec, ctx, newNs, resources);
+  if (buildsRootfs) buildRootfs(b, spec, ctx, newNs, resources, slots);
 
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     b.add("WRITE_FILE", [`/proc/sys/${key.replace(/\./g, "/")}`, value], `linux.sysctl.${key}`, `set sysctl ${key}=${value}`);
@@ -247,11 +296,37 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     b.add("SETRLIMIT", [n, r.soft, r.hard], `process.rlimits[${i}]`, `set ${r.type} to ${r.soft}/${r.hard}`);
   }
 
+  if (process.ioPriority) {
+    b.add("IOPRIO", [ioPriorityValue(process.ioPriority)], "process.ioPriority", `set I/O priority ${process.ioPriority.class} ${process.ioPriority.priority ?? 0}`);
+  }
+  if (process.scheduler) {
+    b.add("SCHED_SETATTR", [schedAttrBytes(process.scheduler)], "process.scheduler", `set scheduling policy ${process.scheduler.policy}`);
+  }
+  if (linux.personality) {
+    b.add("PERSONALITY", [personalityValue(linux.personality)], "linux.personality", `set personality ${linux.personality.domain}`);
+  }
+
   b.add("CHDIR", [process.cwd], "process.cwd", `chdir to ${process.cwd}`);
 
   const env = [...(process.env ?? [])];
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${ctx.home ?? "/"}`);
   const args = process.args ?? [];
+
+  if (apparmor && lsm.apparmor) {
+    b.add("WRITE_FILE", ["/proc/self/attr/apparmor/exec", `exec ${apparmor}`], "process.apparmorProfile", `apply AppArmor profile ${apparmor} at exec`);
+  }
+  if (process.selinuxLabel && lsm.selinux) {
+    b.add("WRITE_FILE", ["/proc/self/attr/exec", process.selinuxLabel], "process.selinuxLabel", `apply SELinux label ${process.selinuxLabel} at exec`);
+  }
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
+  // identity and capabilities change (runc's order); with it, as late as possible.
+  const nnp = process.noNewPrivileges === true;
+  const addSeccomp = () => {
+    if (!seccomp) return;
+    if (seccomp.notify) b.add("SECCOMP_NOTIFY", [seccomp.flags, seccomp.program, agentSlot], "linux.seccomp", "load the seccomp filter and hand its listener to the agent");
+    else b.add("SECCOMP", [seccomp.flags, seccomp.program], "linux.seccomp", "load the seccomp filter");
+  };
+  if (!nnp) addSeccomp();
 
   const caps = process.capabilities;
   const uid = process.user.uid;
@@ -277,30 +352,30 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     masks[4] = ambient & permitted & inheritable;
     b.add("CAPS", masks, "process.capabilities", "set capabilities");
   }
-  if (process.noNewPrivileges) b.add("NO_NEW_PRIVS", [], "process.noNewPrivileges", "set no_new_privs");
+  if (nnp) b.add("NO_NEW_PRIVS", [], "process.noNewPrivileges", "set no_new_privs");
+  // The agent's state goes over the runtime's socket, which READY closes.
+  if (nnp && seccomp?.notify) addSeccomp();
   // Looked up as the container's user, with its capabilities, as runc does: a program
   // only root could reach must fail at create, not after start.
   const { candidates } = execCandidates(args[0]!, env);
   b.add("FIND_EXEC", candidates, "process.args[0]", `find ${JSON.stringify(args[0])}`);
-  if (linux.seccomp) {
-    throw new BerthError("is not supported by this berth-runtime yet; remove it to run without a syscall filter", { field: "linux.seccomp" });
-  }
 
   b.add("UMASK", [process.user.umask ?? 0o022], "process.user.umask", "set umask");
   b.add("CLOSE_FROM", [3 + (ctx.preserveFds ?? 0)], "process", "close the runtime's file descriptors");
   b.add("RESET_SIGNALS", [], "process", "reset signal handling");
   b.add("READY", [], "process", "report ready");
   b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
+  if (nnp && seccomp && !seccomp.notify) addSeccomp();
   b.add("EXEC", [args.length, ...args, ...env], "process.args", `exec ${JSON.stringify(args[0])}`);
 
-  return { ops: b.ops, newNamespaces: newNs, userns, resources, warnings };
+  return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent, warnings };
 }
 
 function bundlePath(ctx: PlanContext, source: string): string {
   return source.startsWith("/") ? source : `${ctx.bundle}/${source}`;
 }
 
-function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<NamespaceType>, resources: LinuxResources): void {
+function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<NamespaceType>, resources: LinuxResources, slots: Map<number, number>): void {
   const root = ctx.rootfs;
   const linux = spec.linux ?? {};
   const propagation = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : MS.SLAVE | MS.REC;
@@ -313,7 +388,8 @@ function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<Na
 
   const mounts = spec.mounts ?? [];
   const devBound = mounts.some((m) => m.destination === "/dev" && (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind")));
-  mounts.forEach((m, i) => mountOps(b, m, i, ctx, newNs));
+  const mountLabel = ctx.lsm?.selinux ? linux.mountLabel : undefined;
+  mounts.forEach((m, i) => mountOps(b, m, i, ctx, newNs, slots.get(i), mountLabel));
 
   if (!devBound) {
     const devices = new Map<string, Device & { field: string }>();
@@ -351,22 +427,20 @@ function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<Na
   }
 }
 
-function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: Set<NamespaceType>): void {
+function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: Set<NamespaceType>, idmapSlot?: number, mountLabel?: string): void {
   const root = ctx.rootfs;
   const f = `mounts[${i}]`;
   const field = `${f} (${m.destination})`;
   const opts = parseMountOptions(m.options);
   const type = m.type ?? (opts.bind ? "bind" : "");
-  if (m.uidMappings || m.gidMappings) {
-    throw new BerthError("idmapped mounts are not supported by this berth-runtime yet; remove uidMappings/gidMappings", { field: f });
-  }
   if (type === "cgroup" || type === "cgroup2") return cgroupMountOps(b, m, f, field, opts, ctx, newNs);
 
   if (opts.bind || type === "bind") {
     if (!m.source) throw new BerthError("a bind mount needs a source; set the host path to bind", { field: `${f}.source` });
     const source = bundlePath(ctx, m.source);
     const rec = opts.flags & MS.REC;
-    b.add("MOUNT_IN_ROOT", [root, m.destination, source, "", MS.BIND | rec, "", CREATE.LIKE_SOURCE, 0], field, `bind ${source} on ${m.destination}`);
+    if (idmapSlot !== undefined) b.add("MOVE_TREE_IN_ROOT", [idmapSlot, root, m.destination, source], field, `attach the idmapped copy of ${source} on ${m.destination}`);
+    else b.add("MOUNT_IN_ROOT", [root, m.destination, source, "", MS.BIND | rec, "", CREATE.LIKE_SOURCE, 0], field, `bind ${source} on ${m.destination}`);
     const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
     if (extra) {
       b.add("MOUNT_IN_ROOT", [root, m.destination, "", "", MS.BIND | MS.REMOUNT | extra, "", CREATE.NONE, 0], field, `remount ${m.destination} with ${(m.options ?? []).join(",")}`);
@@ -377,7 +451,13 @@ function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: 
       throw new BerthError("sysfs cannot be mounted in a user namespace without a new network namespace; add {\"type\": \"network\"} or bind /sys", { field: `${f}.type` });
     }
     const source = m.source ?? type;
-    b.add("MOUNT_IN_ROOT", [root, m.destination, source, type, opts.flags & ~MS.REMOUNT, opts.data, CREATE.DIR, 0], field, `mount ${type} on ${m.destination}`);
+    // SELinux labels the files of filesystems made here through their context= option
+    const labelled = mountLabel && ["tmpfs", "devpts", "mqueue"].includes(type);
+    const data = labelled ? [opts.data, `context="${mountLabel}"`].filter(Boolean).join(",") : opts.data;
+    const step = b.add("MOUNT_IN_ROOT", [root, m.destination, source, type, opts.flags & ~MS.REMOUNT, data, CREATE.DIR, 0], field, `mount ${type} on ${m.destination}`);
+    if (newNs.has("user")) {
+      step.hintOnEperm = `the kernel lets a user namespace mount only filesystems marked safe for it (tmpfs, proc, sysfs, devpts, mqueue, overlay…), not ${type}; bind-mount it from the host instead`;
+    }
   }
   for (const p of opts.propagation) {
     b.add("MOUNT_IN_ROOT", [root, m.destination, "", "", p, "", CREATE.NONE, 0], field, `set propagation of ${m.destination}`);

@@ -84,7 +84,9 @@ describe("encodePlan: op codes", () => {
       ["UMASK", 21], ["KEEPCAPS", 22], ["CAPS", 23], ["NO_NEW_PRIVS", 24], ["SECCOMP", 25], ["OPEN_DIR", 26],
       ["READY", 27], ["WAIT_START", 28], ["FIND_EXEC", 29], ["EXEC", 30], ["CLOSE_FROM", 31],
       ["RESET_SIGNALS", 32], ["SETSID", 33], ["JOIN_KEYRING", 34], ["MASK_PATH", 35],
-      ["BIND_SELF_IN_ROOT", 36], ["MKDIR_IN_ROOT", 37],
+      ["BIND_SELF_IN_ROOT", 36], ["MKDIR_IN_ROOT", 37], ["PERSONALITY", 38], ["IOPRIO", 39],
+      ["SCHED_SETATTR", 40], ["IDMAP_TREE", 41], ["MOVE_TREE_IN_ROOT", 42], ["CONNECT_UNIX", 43],
+      ["SECCOMP_NOTIFY", 44],
     ];
     expect(Object.keys(OP).length).toBe(table.length);
     const d = decode(encodePlan(planOf(...table.map(([op]): [OpName, OpArg[]] => [op, []]))));

@@ -15,6 +15,8 @@ export interface ParsedMountOptions {
   /** recursive attributes for mount_setattr(AT_RECURSIVE) (`rro`, `rnosuid` …) */
   attrSet: number;
   attrClr: number;
+  /** `idmap`/`ridmap`: how mounts[].uidMappings apply (ridmap: to submounts as well) */
+  idmap?: "idmap" | "ridmap";
   /** what the filesystem gets as its data argument (`size=64m,mode=755`) */
   data: string;
   bind: boolean;
@@ -67,6 +69,11 @@ export function parseMountOptions(options: string[] = []): ParsedMountOptions {
   const out: ParsedMountOptions = { flags: 0, clear: 0, propagation: [], attrSet: 0, attrClr: 0, data: "", bind: false };
   const data: string[] = [];
   for (const opt of options) {
+    // runc 1.2's options for a bind mount with uidMappings/gidMappings: ridmap maps the submounts too
+    if (opt === "idmap" || opt === "ridmap") {
+      out.idmap = opt;
+      continue;
+    }
     const f = FLAGS[opt];
     if (f) {
       if (f[0]) {

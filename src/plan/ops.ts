@@ -49,6 +49,13 @@ export const OP = {
   MASK_PATH: 35,
   BIND_SELF_IN_ROOT: 36,
   MKDIR_IN_ROOT: 37,
+  PERSONALITY: 38,
+  IOPRIO: 39,
+  SCHED_SETATTR: 40,
+  IDMAP_TREE: 41,
+  MOVE_TREE_IN_ROOT: 42,
+  CONNECT_UNIX: 43,
+  SECCOMP_NOTIFY: 44,
 } as const;
 
 export type OpName = keyof typeof OP;
@@ -66,6 +73,8 @@ export interface PlanOp {
   field: string;
   /** what the step does, for the error line (`mount proc on /proc`) */
   what: string;
+  /** what to do when the kernel says EPERM here (a mount a user namespace may not make) */
+  hintOnEperm?: string;
 }
 
 export interface InitPlan {

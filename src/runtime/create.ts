@@ -109,6 +109,31 @@ function cgroupFacts(cg: CgroupManager): CgroupMountFacts {
   };
 }
 
+/** Which LSMs confine processes here (runc's apparmor.IsEnabled and selinux.GetEnabled read the same files). */
+function activeLsms(): { apparmor: boolean; selinux: boolean } {
+  let apparmor = false;
+  try {
+    apparmor = readFileSync("/sys/module/apparmor/parameters/enabled", "utf8").startsWith("Y");
+  } catch {
+    // no AppArmor module
+  }
+  return { apparmor, selinux: existsSync("/sys/fs/selinux/enforce") };
+}
+
+/**
+ * runtime-spec's container process state, sent to a seccomp agent with the listener fd
+ * (config-linux.md, "seccomp"): status is still "creating".
+ */
+function agentState(st: SavedState, pid: number, agent: NonNullable<CompiledPlan["seccompAgent"]>): string {
+  return JSON.stringify({
+    ociVersion: OCI_VERSION,
+    fds: ["seccompFd"],
+    pid,
+    metadata: agent.metadata ?? "",
+    state: { ociVersion: OCI_VERSION, id: st.id, status: "creating", pid, bundle: st.bundle, annotations: st.annotations ?? {} },
+  });
+}
+
 function freezerFile(cg: CgroupManager): string | undefined {
   const dirs = cg.dirs();
   const v1 = Object.entries(dirs).find(([key]) => key.split(",").includes("freezer"));
@@ -129,7 +154,7 @@ function writeIdMaps(pid: number, userns: NonNullable<CompiledPlan["userns"]>): 
   }
 }
 
-export function createContainer(opts: CreateOptions): Created {
+export async function createContainer(opts: CreateOptions): Promise<Created> {
   const id = checkId(opts.id);
   const trace = opts.trace ?? (() => {});
   const { bundle, spec, rootfs } = loadBundle(opts.bundle);
@@ -165,11 +190,16 @@ export function createContainer(opts: CreateOptions): Created {
     opened.create();
     cg = opened;
     trace("cgroup created");
+    // Compiled (or read from the cache under --root) before anything runs: a profile
+    // libseccomp rejects fails the create with nothing started.
+    const seccomp = linux.seccomp ? (await import("../security/seccomp.ts")).compileSeccompCached(linux.seccomp, `${opts.root}/.seccomp-cache`) : undefined;
+    if (seccomp) trace(`seccomp program ready: ${seccomp.program.length / 8} instructions`);
     const plan = compilePlan(spec, {
       id, bundle, rootfs, stateDir: dir,
       noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
       cgroup: cgroupFacts(cg), lastCap: lastCap(), hasKcore: existsSync("/proc/kcore"),
       home: homeOf(rootfs, spec.process!.user.uid),
+      lsm: activeLsms(), seccomp,
     });
     for (const w of plan.warnings) opts.warn?.(w);
     trace(`plan compiled: ${plan.ops.length} steps`);
@@ -192,7 +222,9 @@ export function createContainer(opts: CreateOptions): Created {
         initPid = r.pid;
         trace(`init forked: pid ${initPid}`);
       }
-      else if (r.kind === "map") {
+      else if (r.kind === "seccomp") {
+        helper.sendAgentState(agentState(early, initPid, plan.seccompAgent!));
+      } else if (r.kind === "map") {
         writeIdMaps(r.pid, plan.userns!);
         helper.go();
       } else if (r.kind === "ready") {

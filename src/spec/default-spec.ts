@@ -42,3 +42,27 @@ export function defaultSpec(): Spec {
     },
   };
 }
+
+/**
+ * `spec --rootless`: runc's ToRootless. A user namespace mapping container root to the
+ * calling user (nothing else is theirs to map without newuidmap), no network namespace
+ * (an unprivileged user could not configure one), /sys bound from the host instead of a
+ * sysfs the kernel would refuse, no uid=/gid= mount options naming unmapped ids, and no
+ * cgroup limits (an unprivileged user cannot write them without delegation).
+ */
+export function rootlessSpec(spec: Spec, uid: number, gid: number): Spec {
+  const linux = spec.linux ?? {};
+  linux.namespaces = [...(linux.namespaces ?? []).filter((n) => n.type !== "network" && n.type !== "user"), { type: "user" }];
+  linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
+  linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
+  delete linux.resources;
+  spec.linux = linux;
+  spec.mounts = (spec.mounts ?? []).map((m) => {
+    if (m.destination.replace(/\/+$/, "") === "/sys") {
+      return { destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] };
+    }
+    const options = m.options?.filter((o) => !o.startsWith("uid=") && !o.startsWith("gid="));
+    return options ? { ...m, options } : m;
+  });
+  return spec;
+}

@@ -3,6 +3,7 @@
  * it. One model only: validation checks these shapes, the planner reads them.
  */
 import type { LinuxDeviceCgroup, LinuxResources } from "./linux-resources.ts";
+import type { LinuxSeccomp } from "../security/seccomp.ts";
 
 export interface Spec {
   ociVersion: string;
@@ -62,6 +63,28 @@ export interface Process {
   apparmorProfile?: string;
   oomScoreAdj?: number;
   selinuxLabel?: string;
+  ioPriority?: IoPriority;
+  scheduler?: Scheduler;
+}
+
+export interface IoPriority {
+  class: string;
+  priority?: number;
+}
+
+export interface Scheduler {
+  policy: string;
+  nice?: number;
+  priority?: number;
+  flags?: string[];
+  runtime?: number;
+  deadline?: number;
+  period?: number;
+}
+
+export interface Personality {
+  domain: string;
+  flags?: string[];
 }
 
 export interface Mount {
@@ -126,13 +149,13 @@ export interface Linux {
   cgroupsPath?: string;
   resources?: LinuxResources;
   rootfsPropagation?: string;
-  seccomp?: unknown;
+  seccomp?: LinuxSeccomp;
   sysctl?: Record<string, string>;
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
   intelRdt?: unknown;
-  personality?: unknown;
+  personality?: Personality;
 }
 
 export type { LinuxDeviceCgroup, LinuxResources };

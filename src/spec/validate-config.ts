@@ -5,6 +5,7 @@
  */
 import { BerthError } from "../errors.ts";
 import { validateResources } from "../cgroups/validate.ts";
+import { validateSeccomp } from "../security/seccomp.ts";
 import type { Spec, NamespaceType } from "./runtime-spec.ts";
 import { array, check, fields, object } from "./shape.ts";
 
@@ -23,19 +24,36 @@ function strings(value: unknown, field: string): string[] {
   });
 }
 
+/** The kernel's limit on lines in uid_map/gid_map (user_namespaces(7), since Linux 4.15). */
+const MAX_ID_MAP_LINES = 340;
+
+/** The checks the kernel makes when the map is written, so a bad map fails before anything exists. */
 function idMappings(value: unknown, field: string): void {
-  const seen: [number, number, string][] = [];
-  array(value, field).forEach((m, i) => {
+  const seen: { inside: [number, number]; outside: [number, number]; f: string }[] = [];
+  const maps = array(value, field);
+  if (maps.length > MAX_ID_MAP_LINES) throw new BerthError(`has ${maps.length} entries; the kernel takes at most ${MAX_ID_MAP_LINES}`, { field });
+  maps.forEach((m, i) => {
     const f = `${field}[${i}]`;
     const o = object(m, f);
     fields(o, f, { containerID: "uint", hostID: "uint", size: "uint" }, ["containerID", "hostID", "size"]);
-    if ((o.size as number) === 0) throw new BerthError("is 0; a mapping needs size ≥ 1", { field: `${f}.size` });
-    const lo = o.containerID as number;
-    const hi = lo + (o.size as number);
-    for (const [l, h, other] of seen) {
-      if (lo < h && l < hi) throw new BerthError(`container ids ${lo}…${hi - 1} overlap ${other}`, { field: f });
+    const size = o.size as number;
+    if (size === 0) throw new BerthError("is 0; a mapping needs size ≥ 1", { field: `${f}.size` });
+    for (const key of ["containerID", "hostID"]) {
+      if ((o[key] as number) + size > 2 ** 32 - 1) {
+        throw new BerthError(`${key} ${o[key]} + size ${size} runs past 4294967294, the highest id; shrink size`, { field: f });
+      }
     }
-    seen.push([lo, hi, f]);
+    const inside: [number, number] = [o.containerID as number, (o.containerID as number) + size];
+    const outside: [number, number] = [o.hostID as number, (o.hostID as number) + size];
+    for (const other of seen) {
+      if (inside[0] < other.inside[1] && other.inside[0] < inside[1]) {
+        throw new BerthError(`container ids ${inside[0]}…${inside[1] - 1} overlap ${other.f}; each id may be mapped once`, { field: f });
+      }
+      if (outside[0] < other.outside[1] && other.outside[0] < outside[1]) {
+        throw new BerthError(`host ids ${outside[0]}…${outside[1] - 1} overlap ${other.f}; each host id may be mapped once`, { field: f });
+      }
+    }
+    seen.push({ inside, outside, f });
   });
 }
 
@@ -127,6 +145,14 @@ function validateProcess(raw: unknown): void {
       if (c[set] != null) strings(c[set], `process.capabilities.${set}`);
     }
   }
+  if (p.ioPriority != null) {
+    fields(object(p.ioPriority, "process.ioPriority"), "process.ioPriority", { class: "string", priority: "int" }, ["class"]);
+  }
+  if (p.scheduler != null) {
+    const s = object(p.scheduler, "process.scheduler");
+    fields(s, "process.scheduler", { policy: "string", nice: "int", priority: "int", runtime: "uint", deadline: "uint", period: "uint" }, ["policy"]);
+    if (s.flags != null) strings(s.flags, "process.scheduler.flags");
+  }
   if (p.consoleSize != null) fields(object(p.consoleSize, "process.consoleSize"), "process.consoleSize", { height: "uint", width: "uint" }, ["height", "width"]);
 }
 
@@ -184,5 +210,11 @@ function validateLinux(l: Record<string, unknown>): void {
       fields(object(off, `linux.timeOffsets.${clock}`), `linux.timeOffsets.${clock}`, { secs: "int", nanosecs: "uint" });
     }
   }
+  if (l.personality != null) {
+    const per = object(l.personality, "linux.personality");
+    fields(per, "linux.personality", { domain: "string" }, ["domain"]);
+    if (per.flags != null) strings(per.flags, "linux.personality.flags");
+  }
   if (l.resources != null) l.resources = validateResources(l.resources);
+  if (l.seccomp != null) l.seccomp = validateSeccomp(l.seccomp);
 }

@@ -30,6 +30,7 @@ export type Report =
   | { kind: "pid"; pid: number }
   | { kind: "map"; pid: number }
   | { kind: "ready" }
+  | { kind: "seccomp" }
   | { kind: "error"; step: number; errno: number; syscall: string; detail: string }
   | { kind: "eof" };
 
@@ -37,7 +38,7 @@ export type Report =
 export function parseReport(line: string): Report {
   const [kind, ...rest] = line.split(" ");
   if (kind === "pid" || kind === "map") return { kind, pid: Number(rest[0]) };
-  if (kind === "ready") return { kind };
+  if (kind === "ready" || kind === "seccomp") return { kind };
   if (kind === "error") {
     return { kind, step: Number(rest[0]), errno: Number(rest[1]), syscall: rest[2] ?? "", detail: rest.slice(3).join(" ") };
   }
@@ -129,6 +130,14 @@ export class HelperSession {
       }
       this.buffered = Buffer.concat([this.buffered, chunk.subarray(0, n)]);
     }
+  }
+
+  /** Answer a `seccomp` report: the container process state for the agent, length-prefixed. */
+  sendAgentState(json: string): void {
+    const body = Buffer.from(json);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(body.length);
+    this.send(Buffer.concat([len, body]));
   }
 
   /** Answer a `map` report: the runtime has written the id maps. */

@@ -19,11 +19,11 @@ export function preserveFds(raw: string | undefined): number {
   return Number(raw);
 }
 
-export function run(args: string[], g: Globals, log: RuntimeLog): number {
+export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, CREATE_OPTIONS);
   const id = idArg(positionals, "create [flags] ID");
   if (v["console-socket"] !== undefined) throw new BerthError("terminals (--console-socket) are not supported by this berth-runtime yet", { field: "--console-socket" });
-  createContainer({
+  await createContainer({
     root: g.root, id, bundle: v.bundle, pidFile: v["pid-file"], noPivot: v["no-pivot"], noNewKeyring: v["no-new-keyring"],
     preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, warn: log.warn, trace: log.trace,
   });

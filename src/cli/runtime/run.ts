@@ -18,7 +18,7 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
   const id = idArg(positionals, "run [flags] ID");
   if (v["console-socket"] !== undefined) throw new BerthError("terminals (--console-socket) are not supported by this berth-runtime yet", { field: "--console-socket" });
   const target = { root: g.root, id };
-  const created = createContainer({
+  const created = await createContainer({
     root: g.root, id, bundle: v.bundle, pidFile: v["pid-file"], noPivot: v["no-pivot"], noNewKeyring: v["no-new-keyring"],
     preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, foreground: !v.detach, warn: log.warn, trace: log.trace,
   });

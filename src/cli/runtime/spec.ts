@@ -1,15 +1,15 @@
-/** `spec [--bundle DIR]`: write runc's default config.json (tab-indented, as runc does). */
+/** `spec [--bundle DIR] [--rootless]`: write runc's default config.json (tab-indented, as runc does). */
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError } from "../../errors.ts";
-import { defaultSpec } from "../../spec/default-spec.ts";
+import { defaultSpec, rootlessSpec } from "../../spec/default-spec.ts";
 import { parseVerb, type Globals } from "../berth-runtime.ts";
 
 export function run(args: string[], _g: Globals): number {
   const { values: v } = parseVerb(args, { bundle: { type: "string", short: "b" }, rootless: { type: "boolean" } });
-  if (v.rootless) throw new BerthError("the rootless default is not supported by this berth-runtime yet", { field: "--rootless" });
   const path = resolve(v.bundle ?? ".", "config.json");
   if (existsSync(path)) throw new BerthError(`${path} exists; remove it first or choose another --bundle`, { field: "spec" });
-  writeFileSync(path, JSON.stringify(defaultSpec(), null, "\t"));
+  const spec = v.rootless ? rootlessSpec(defaultSpec(), process.geteuid!(), process.getegid!()) : defaultSpec();
+  writeFileSync(path, JSON.stringify(spec, null, "\t"));
   return 0;
 }

@@ -1,0 +1,600 @@
+/**
+ * OCI `linux.seccomp` → a classic BPF program for seccomp(2), with libseccomp, the way
+ * runc builds it (libcontainer/specconv SetupSeccomp, libcontainer/seccomp
+ * InitSeccomp/matchCall, patchbpf's -ENOSYS stub). The program is loaded later by
+ * native/berth-init (its SECCOMP op); nothing here installs a filter.
+ *
+ * validateSeccomp is pure; compileSeccomp calls libseccomp through sys/libseccomp.ts;
+ * compileSeccompCached skips libseccomp entirely when the program is already on disk,
+ * as crun does (src/libcrun/seccomp.c): that is most of a fast `create`.
+ */
+import { lstatSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { machine, release, version } from "node:os";
+import { join } from "node:path";
+import { BerthError } from "../errors.ts";
+import {
+  type ArgCmp, findLibseccomp, libseccompApiLevel, libseccompVersion, NR_SCMP_ERROR, nativeArch, resolveArch, resolveSyscall,
+  SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, SCMP_ACT_TRAP, SCMP_CMP,
+  SCMP_FLTATR_CTL_LOG, SCMP_FLTATR_CTL_OPTIMIZE, SCMP_FLTATR_CTL_SSB, scmpActErrno, scmpActTrace, SeccompFilter,
+} from "../sys/libseccomp.ts";
+
+export const SECCOMP_ACTIONS = [
+  "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
+  "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY",
+] as const;
+export type SeccompAction = (typeof SECCOMP_ACTIONS)[number];
+
+export const SECCOMP_OPERATORS = [
+  "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
+] as const;
+export type SeccompOperator = (typeof SECCOMP_OPERATORS)[number];
+
+/** The runtime-spec's list; which of them work is up to the installed libseccomp (checked when compiling). */
+export const SECCOMP_ARCHITECTURES = [
+  "SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",
+  "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32",
+  "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_PARISC",
+  "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64", "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K", "SCMP_ARCH_SH", "SCMP_ARCH_SHEB",
+] as const;
+
+export const SECCOMP_FLAGS = [
+  "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+  "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+] as const;
+export type SeccompFlag = (typeof SECCOMP_FLAGS)[number];
+
+/** seccomp(2) SECCOMP_FILTER_FLAG_* bits (include/uapi/linux/seccomp.h) */
+export const FILTER_FLAG_TSYNC = 1;
+export const FILTER_FLAG_LOG = 2;
+export const FILTER_FLAG_SPEC_ALLOW = 4;
+export const FILTER_FLAG_NEW_LISTENER = 8;
+export const FILTER_FLAG_WAIT_KILLABLE_RECV = 32;
+
+/** The kernel's BPF_MAXINSNS: seccomp(2) refuses a longer program with EINVAL. */
+export const MAX_INSTRUCTIONS = 4096;
+
+export interface LinuxSeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: SeccompOperator;
+}
+
+export interface LinuxSyscall {
+  names: string[];
+  action: SeccompAction;
+  errnoRet?: number;
+  args?: LinuxSeccompArg[];
+}
+
+export interface LinuxSeccomp {
+  defaultAction: SeccompAction;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: SeccompFlag[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: LinuxSyscall[];
+}
+
+export interface CompiledSeccomp {
+  /** `struct sock_filter[]` in host byte order, ready for seccomp(SECCOMP_SET_MODE_FILTER) */
+  program: Uint8Array;
+  /** SECCOMP_FILTER_FLAG_* bits to pass with it */
+  flags: number;
+  /** a rule uses SCMP_ACT_NOTIFY: loading returns a listener fd for listenerPath's agent */
+  notify: boolean;
+  /** syscall names this architecture does not have, left out as runc does */
+  skipped: string[];
+}
+
+export interface CompileOptions {
+  /** the spec path errors name; `linux.seccomp` unless the profile came from elsewhere */
+  field?: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation (pure)
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const show = (v: unknown) => (v === undefined ? "undefined" : JSON.stringify(v));
+const TAKES_ERRNO: readonly string[] = ["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"];
+// libseccomp refuses SCMP_ACT_ERRNO(n) for n >= MAX_ERRNO (4095); TRACE's data is 16 bits.
+const ERRNO_LIMIT = 4094;
+const TRACE_LIMIT = 0xffff;
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], what: string, field: string): T {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  const head = value === undefined ? "is required" : `${show(value)} is not ${what}`;
+  throw new BerthError(`${head}; use one of ${allowed.join(", ")}`, { field });
+}
+
+function errnoRet(value: unknown, action: SeccompAction, field: string, actionField: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new BerthError(`${show(value)} is not an errno number; use a non-negative integer such as 1 (EPERM)`, { field });
+  }
+  if (!TAKES_ERRNO.includes(action)) {
+    // runtime-spec: "When the action doesn't support an errno, the runtime MUST print an error and fail" (crun does; runc ignores it).
+    throw new BerthError(`${action} (${actionField}) takes no errno; remove it or use SCMP_ACT_ERRNO or SCMP_ACT_TRACE`, { field });
+  }
+  const limit = action === "SCMP_ACT_ERRNO" ? ERRNO_LIMIT : TRACE_LIMIT;
+  if (value > limit) throw new BerthError(`${value} is too large for ${action}; use a value from 0 to ${limit}`, { field });
+}
+
+function uint64(value: unknown, field: string): void {
+  // JSON numbers past 2^53 are already rounded; 2^64 itself is out of range.
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value >= 2 ** 64) {
+    throw new BerthError(`${show(value)} is not a 64-bit unsigned integer; use a number from 0 to 18446744073709551615`, { field });
+  }
+}
+
+function stringList(value: unknown, field: string, what: string): unknown[] {
+  if (value !== undefined && !Array.isArray(value)) throw new BerthError(`must be an array of ${what}`, { field });
+  return value ?? [];
+}
+
+/**
+ * Check `linux.seccomp` field by field; the first problem throws a one-line BerthError
+ * naming the exact field. Pure: no libseccomp, so `berth-runtime create` fails on a bad
+ * profile before any work. Returns undefined for a profile with neither defaultAction
+ * nor syscalls, which runc reads as "no seccomp".
+ *
+ * @example
+ * validateSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] });
+ * validateSeccomp({ defaultAction: "SCMP_ACT_FOO" });
+ * // throws linux.seccomp.defaultAction: "SCMP_ACT_FOO" is not a seccomp action; use one of SCMP_ACT_KILL, …
+ */
+export function validateSeccomp(seccomp: unknown, field = "linux.seccomp"): LinuxSeccomp | undefined {
+  if (!isObject(seccomp)) {
+    throw new BerthError(`must be an object like {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [...]}`, { field });
+  }
+  const syscalls = seccomp.syscalls;
+  if (syscalls !== undefined && !Array.isArray(syscalls)) {
+    throw new BerthError(`must be an array of {"names": [...], "action": "SCMP_ACT_..."} entries`, { field: `${field}.syscalls` });
+  }
+  // runc (specconv.SetupSeccomp): no default action and no syscalls means seccomp is off.
+  if ((seccomp.defaultAction === undefined || seccomp.defaultAction === "") && (syscalls ?? []).length === 0) return undefined;
+
+  const defaultAction = oneOf(seccomp.defaultAction, SECCOMP_ACTIONS, "a seccomp action", `${field}.defaultAction`);
+  if (defaultAction === "SCMP_ACT_NOTIFY") {
+    // runc: the runtime's own syscalls after loading the filter would wait on an agent that has no fd yet.
+    throw new BerthError("SCMP_ACT_NOTIFY cannot be the default action; use it in syscalls[] for the calls the agent handles", { field: `${field}.defaultAction` });
+  }
+  errnoRet(seccomp.defaultErrnoRet, defaultAction, `${field}.defaultErrnoRet`, `${field}.defaultAction`);
+
+  stringList(seccomp.architectures, `${field}.architectures`, "SCMP_ARCH_* names").forEach((arch, i) =>
+    oneOf(arch, SECCOMP_ARCHITECTURES, "a seccomp architecture", `${field}.architectures[${i}]`));
+  stringList(seccomp.flags, `${field}.flags`, "SECCOMP_FILTER_FLAG_* names").forEach((flag, i) =>
+    oneOf(flag, SECCOMP_FLAGS, "a seccomp flag", `${field}.flags[${i}]`));
+
+  const { listenerPath, listenerMetadata } = seccomp;
+  if (listenerPath !== undefined && (typeof listenerPath !== "string" || listenerPath === "")) {
+    throw new BerthError("must be the path of the seccomp agent's unix socket", { field: `${field}.listenerPath` });
+  }
+  if (listenerMetadata !== undefined) {
+    if (typeof listenerMetadata !== "string") throw new BerthError(`${show(listenerMetadata)} is not a string; pass the agent's metadata as a string`, { field: `${field}.listenerMetadata` });
+    // runtime-spec: "This field MUST NOT be set if listenerPath is not set".
+    if (!listenerPath) throw new BerthError("is set without listenerPath; set listenerPath to the agent's socket or remove listenerMetadata", { field: `${field}.listenerMetadata` });
+  }
+
+  (syscalls ?? []).forEach((entry: unknown, i: number) => validateSyscall(entry, `${field}.syscalls[${i}]`, field, Boolean(listenerPath)));
+  return seccomp as unknown as LinuxSeccomp;
+}
+
+function validateSyscall(entry: unknown, at: string, field: string, hasListener: boolean): void {
+  if (!isObject(entry)) throw new BerthError(`must be an object like {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}`, { field: at });
+  const names = entry.names;
+  if (!Array.isArray(names) || names.length === 0) {
+    throw new BerthError(`must list at least one syscall name, like ["mkdir"]`, { field: `${at}.names` });
+  }
+  names.forEach((name: unknown, j: number) => {
+    if (typeof name !== "string" || name === "") throw new BerthError(`${show(name)} is not a syscall name; use a name like "mkdirat"`, { field: `${at}.names[${j}]` });
+  });
+  const action = oneOf(entry.action, SECCOMP_ACTIONS, "a seccomp action", `${at}.action`);
+  if (action === "SCMP_ACT_NOTIFY") {
+    // runc refuses this when the process starts ("seccomp listenerPath is not set"); here it is refused up front.
+    if (!hasListener) throw new BerthError(`SCMP_ACT_NOTIFY needs ${field}.listenerPath, the seccomp agent's socket; set it or use another action`, { field: `${at}.action` });
+    const write = names.indexOf("write");
+    // runc: the runtime writes the listener fd to its parent after loading the filter; a
+    // notifying write would wait for an agent that never gets the fd.
+    if (write >= 0) throw new BerthError(`SCMP_ACT_NOTIFY cannot be used for "write"; remove it from this entry`, { field: `${at}.names[${write}]` });
+  }
+  errnoRet(entry.errnoRet, action, `${at}.errnoRet`, `${at}.action`);
+
+  const args = entry.args;
+  if (args !== undefined && !Array.isArray(args)) throw new BerthError(`must be an array of {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"} objects`, { field: `${at}.args` });
+  (args ?? []).forEach((arg: unknown, k: number) => {
+    const af = `${at}.args[${k}]`;
+    if (!isObject(arg)) throw new BerthError(`must be an object like {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}`, { field: af });
+    const index = arg.index;
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index > 5) {
+      throw new BerthError(`${show(index)} is not a syscall argument index; use 0 to 5`, { field: `${af}.index` });
+    }
+    uint64(arg.value, `${af}.value`);
+    if (arg.valueTwo !== undefined) uint64(arg.valueTwo, `${af}.valueTwo`);
+    oneOf(arg.op, SECCOMP_OPERATORS, "a seccomp comparison", `${af}.op`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Compilation (libseccomp)
+
+const EPERM = 1;
+const ENOSYS = 38;
+const EOPNOTSUPP = 95;
+
+/** runc's getAction: KILL is KILL_THREAD; ERRNO and TRACE default to EPERM. */
+function actionValue(action: SeccompAction, ret: number | undefined): number {
+  switch (action) {
+    case "SCMP_ACT_KILL":
+    case "SCMP_ACT_KILL_THREAD": return SCMP_ACT_KILL_THREAD;
+    case "SCMP_ACT_KILL_PROCESS": return SCMP_ACT_KILL_PROCESS;
+    case "SCMP_ACT_TRAP": return SCMP_ACT_TRAP;
+    case "SCMP_ACT_ERRNO": return scmpActErrno(ret ?? EPERM);
+    case "SCMP_ACT_TRACE": return scmpActTrace(ret ?? EPERM);
+    case "SCMP_ACT_ALLOW": return SCMP_ACT_ALLOW;
+    case "SCMP_ACT_LOG": return SCMP_ACT_LOG;
+    case "SCMP_ACT_NOTIFY": return SCMP_ACT_NOTIFY;
+  }
+}
+
+const OPERATOR: Record<SeccompOperator, number> = {
+  SCMP_CMP_NE: SCMP_CMP.NE, SCMP_CMP_LT: SCMP_CMP.LT, SCMP_CMP_LE: SCMP_CMP.LE, SCMP_CMP_EQ: SCMP_CMP.EQ,
+  SCMP_CMP_GE: SCMP_CMP.GE, SCMP_CMP_GT: SCMP_CMP.GT, SCMP_CMP_MASKED_EQ: SCMP_CMP.MASKED_EQ,
+};
+
+/** `SCMP_ARCH_X86_64` → `x86_64`, the name seccomp_arch_resolve_name takes (crun does the same). */
+const archName = (arch: string) => arch.slice("SCMP_ARCH_".length).toLowerCase();
+
+/**
+ * Build the BPF program for a validated profile with libseccomp, following runc:
+ * - KILL is KILL_THREAD; ERRNO/TRACE take errnoRet (default EPERM) — for TRACE it is the tracer's message
+ * - the native architecture is always in the filter, plus `architectures`
+ * - a rule whose action equals the default action is left out (libseccomp refuses it)
+ * - a name this architecture does not know is skipped (listed in `skipped`)
+ * - args: one rule with every condition ANDed, unless an argument index repeats — then
+ *   one rule per condition (runc's matchCall)
+ * - flags unset → SPEC_ALLOW when the kernel has it; TSYNC is accepted and ignored
+ * - with a non-allowing default action, runc's -ENOSYS stub is prepended: syscalls newer
+ *   than any the profile names fail with ENOSYS, so libc falls back instead of failing
+ *
+ * @example
+ * const { program, flags } = compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] });
+ */
+export function compileSeccomp(seccomp: LinuxSeccomp, options: CompileOptions = {}): CompiledSeccomp {
+  const field = options.field ?? "linux.seccomp";
+  const syscalls = seccomp.syscalls ?? [];
+  const notify = syscalls.some((s) => s.action === "SCMP_ACT_NOTIFY");
+  if (notify && libseccompApiLevel() < 6) {
+    throw new BerthError(`SCMP_ACT_NOTIFY needs libseccomp >= 2.5.0 and Linux >= 5.7 (libseccomp ${libseccompVersion()} reports API level ${libseccompApiLevel()}); use another action`, { field: `${field}.syscalls[${syscalls.findIndex((s) => s.action === "SCMP_ACT_NOTIFY")}].action` });
+  }
+
+  const defaultAction = actionValue(seccomp.defaultAction, seccomp.defaultErrnoRet);
+  const filter = new SeccompFilter(defaultAction, `${field}.defaultAction`);
+  try {
+    const native = nativeArch();
+    const arches: number[] = [native];
+    (seccomp.architectures ?? []).forEach((arch, i) => {
+      const token = resolveArch(archName(arch));
+      if (token === 0) throw new BerthError(`${arch} is not supported by libseccomp ${libseccompVersion()}; remove it or install a newer libseccomp`, { field: `${field}.architectures[${i}]` });
+      filter.addArch(token, `${field}.architectures[${i}]`);
+      if (!arches.includes(token)) arches.push(token);
+    });
+
+    const flags = filterFlags(filter, seccomp, notify, field);
+
+    // runc turns on libseccomp's binary-tree layout past 32 rules: libseccomp <= 2.5.4
+    // misbehaves with it and no rules, and a short list gains nothing from it. The
+    // attribute is new in 2.5.0, so an older library just keeps the linear layout.
+    if (syscalls.reduce((n, s) => n + s.names.length, 0) > 32) filter.setAttr(SCMP_FLTATR_CTL_OPTIMIZE, 2);
+
+    const skipped = new Set<string>();
+    syscalls.forEach((entry, i) => {
+      const action = actionValue(entry.action, entry.errnoRet);
+      if (action === defaultAction) return; // runc: redundant, and libseccomp would refuse it
+      const conditions: ArgCmp[] = (entry.args ?? []).map((a) => ({
+        arg: a.index, op: OPERATOR[a.op], datumA: BigInt(a.value), datumB: BigInt(a.valueTwo ?? 0),
+      }));
+      const repeats = new Set(conditions.map((c) => c.arg)).size !== conditions.length;
+      for (const name of entry.names) {
+        const nr = resolveSyscall(0, name);
+        if (nr === NR_SCMP_ERROR) {
+          skipped.add(name);
+          continue;
+        }
+        const at = `${field}.syscalls[${i}]`;
+        if (repeats) for (const c of conditions) filter.addRule(action, nr, [c], at, name);
+        else filter.addRule(action, nr, conditions, at, name);
+      }
+    });
+
+    let program = filter.exportBpf(field);
+    if (needsEnosysStub(seccomp, defaultAction)) program = concat(enosysStub(lastSyscalls(syscalls, arches)), program);
+    const count = program.length / 8;
+    if (count > MAX_INSTRUCTIONS) {
+      throw new BerthError(`compiles to ${count} BPF instructions, more than the kernel's ${MAX_INSTRUCTIONS}; merge rules that share an action or drop architectures`, { field });
+    }
+    return { program, flags, notify, skipped: [...skipped] };
+  } finally {
+    filter.release();
+  }
+}
+
+/**
+ * The SECCOMP_FILTER_FLAG_* bits. LOG and SPEC_ALLOW are set on the libseccomp filter
+ * only because that is how libseccomp reports whether this kernel has them (runc's
+ * FlagSupported); the bits themselves go to berth-init with the program.
+ */
+function filterFlags(filter: SeccompFilter, seccomp: LinuxSeccomp, notify: boolean, field: string): number {
+  let flags = notify ? FILTER_FLAG_NEW_LISTENER : 0;
+  if (seccomp.flags === undefined) {
+    // runc: no flags at all (not even []) means SPEC_ALLOW where it is supported.
+    if (filter.setAttr(SCMP_FLTATR_CTL_SSB, 1) === 0) flags |= FILTER_FLAG_SPEC_ALLOW;
+    return flags;
+  }
+  seccomp.flags.forEach((flag, i) => {
+    const at = `${field}.flags[${i}]`;
+    switch (flag) {
+      case "SECCOMP_FILTER_FLAG_TSYNC":
+        // runc ignores it: the filter goes on a single-threaded init right before execve,
+        // and TSYNC with NEW_LISTENER is EINVAL.
+        return;
+      case "SECCOMP_FILTER_FLAG_LOG":
+        flags |= supported(filter.setAttr(SCMP_FLTATR_CTL_LOG, 1), flag, "4.14", at) ? FILTER_FLAG_LOG : 0;
+        return;
+      case "SECCOMP_FILTER_FLAG_SPEC_ALLOW":
+        flags |= supported(filter.setAttr(SCMP_FLTATR_CTL_SSB, 1), flag, "4.17", at) ? FILTER_FLAG_SPEC_ALLOW : 0;
+        return;
+      case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV":
+        // The kernel refuses it without NEW_LISTENER; libseccomp 2.6 likewise passes it only
+        // when the filter has a notify rule.
+        if (notify) flags |= FILTER_FLAG_WAIT_KILLABLE_RECV;
+        return;
+    }
+  });
+  return flags;
+}
+
+function supported(rc: number, flag: string, linux: string, field: string): true {
+  if (rc === -EOPNOTSUPP) throw new BerthError(`${flag} is not supported by this kernel (needs Linux ${linux}); remove it`, { field });
+  if (rc < 0) throw new BerthError(`${flag}: libseccomp ${libseccompVersion()} cannot set it (error ${-rc}); remove it or upgrade libseccomp`, { field });
+  return true;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// runc's -ENOSYS stub (libcontainer/seccomp/patchbpf/enosys_linux.go)
+//
+// With a deny-by-default profile, a syscall newer than the profile gets the default
+// action (EPERM), and libc only falls back to an older call on ENOSYS (clone3 → clone,
+// fchmodat2 → fchmodat, …). The stub answers ENOSYS for any syscall number above the
+// largest one the profile names, per architecture, before libseccomp's filter runs.
+
+const AUDIT_ARCH_X86_64 = 0xc000003e;
+const SCMP_ARCH_X32 = 0x4000003e;
+const SCMP_ARCH_S390 = 0x16;
+const SCMP_ARCH_S390X = 0x80000016;
+const X32_SYSCALL_BIT = 0x40000000;
+
+function needsEnosysStub(seccomp: LinuxSeccomp, defaultAction: number): boolean {
+  // runc's isAllowAction: TRACE counts as allowing, a tracer handles new syscalls itself.
+  if (["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"].includes(seccomp.defaultAction)) return false;
+  // A default of ERRNO(ENOSYS) already says what the stub would.
+  return defaultAction !== scmpActErrno(ENOSYS);
+}
+
+/** AUDIT_ARCH → (libseccomp arch token → largest syscall number named), as runc's findLastSyscalls. */
+type LastSyscalls = Map<number, Map<number, number>>;
+
+function lastSyscalls(syscalls: LinuxSyscall[], arches: number[]): LastSyscalls {
+  const last: LastSyscalls = new Map();
+  for (const arch of arches) {
+    // x32 shares x86_64's AUDIT_ARCH; its syscalls are told apart by bit 30 of the number.
+    const audit = arch === SCMP_ARCH_X32 ? AUDIT_ARCH_X86_64 : arch;
+    let largest = 0;
+    for (const entry of syscalls) for (const name of entry.names) largest = Math.max(largest, resolveSyscall(arch, name));
+    if (largest <= 0) continue; // runc: no known syscall for this arch, nothing to compare against
+    if (!last.has(audit)) last.set(audit, new Map());
+    last.get(audit)!.set(arch, largest);
+  }
+  return last;
+}
+
+type Insn = [code: number, jt: number, jf: number, k: number];
+const LD_W_ABS = 0x20, JMP_JA = 0x05, JMP_JEQ_K = 0x15, JMP_JGT_K = 0x25, JMP_JSET_K = 0x45, RET_K = 0x06;
+const load = (offset: number): Insn => [LD_W_ABS, 0, 0, offset];
+const ja = (skip: number): Insn => [JMP_JA, 0, 0, skip];
+const jeq = (k: number, jt: number, jf = 0): Insn => [JMP_JEQ_K, jt, jf, k >>> 0];
+const jgt = (k: number, jt: number, jf = 0): Insn => [JMP_JGT_K, jt, jf, k >>> 0];
+const jset = (k: number, jt: number, jf = 0): Insn => [JMP_JSET_K, jt, jf, k >>> 0];
+const retEnosys = (): Insn => [RET_K, 0, 0, scmpActErrno(ENOSYS)];
+const OFFSET_NR = 0, OFFSET_ARCH = 4; // struct seccomp_data
+
+/**
+ * The stub, instruction for instruction as runc's generateEnosysStub (its jumps count
+ * from the end of the stub, so sections are built back to front), but in a fixed
+ * order so the same profile always gives the same bytes.
+ */
+function enosysStub(last: LastSyscalls): Uint8Array {
+  if (last.size === 0) return new Uint8Array(0);
+  let tail: Insn[] = [ja(1), retEnosys()];
+  const jumpTable = new Map<number, number>();
+
+  for (const [audit, maxes] of last) {
+    const toEnosys = tail.length - 1;
+    const toFilter = toEnosys + 1;
+    const section: Insn[] = [load(OFFSET_NR)];
+    if (maxes.size === 1) {
+      const [[arch, nr]] = [...maxes] as [[number, number]];
+      // s390: an unknown syscall arrives as setup(2), number 0.
+      if (arch === SCMP_ARCH_S390 || arch === SCMP_ARCH_S390X) section.push(jeq(0, 0, 1), retEnosys());
+      let sectionTail: Insn[] = toEnosys + 1 <= 255
+        ? [jgt(nr, toEnosys + 1), ja(toFilter)]
+        : [jgt(nr, 0, 1), retEnosys(), ja(toFilter)];
+      if (audit === AUDIT_ARCH_X86_64) {
+        // x86_64 and x32 share the AUDIT_ARCH: skip to the filter when the call is the other ABI's.
+        sectionTail = arch === SCMP_ARCH_X32
+          ? [jset(X32_SYSCALL_BIT, 0, sectionTail.length - 1), ...sectionTail]
+          : [jset(X32_SYSCALL_BIT, sectionTail.length - 1), ...sectionTail];
+      }
+      section.push(...sectionTail);
+    } else {
+      // Two tokens on one AUDIT_ARCH is only x86_64 + x32 (lastSyscalls never makes another pair).
+      const x86 = maxes.get(AUDIT_ARCH_X86_64)!, x32 = maxes.get(SCMP_ARCH_X32)!;
+      section.push(...(toEnosys + 2 <= 255
+        ? [jset(X32_SYSCALL_BIT, 1), jgt(x86, toEnosys + 2, 1), jgt(x32, toEnosys + 1), ja(toFilter)]
+        : [jset(X32_SYSCALL_BIT, 1), jgt(x86, 1, 2), jgt(x32, 0, 1), retEnosys(), ja(toFilter)]));
+    }
+    tail = [...section, ...tail];
+    jumpTable.set(audit, tail.length);
+  }
+
+  // An architecture not listed above falls through to the filter (which has its own bad-arch action).
+  tail = [ja(tail.length), ...tail];
+  for (const audit of last.keys()) {
+    const jump = tail.length - jumpTable.get(audit)!;
+    tail = jump <= 255 ? [jeq(audit, jump), ...tail] : [jeq(audit, 0, 1), ja(jump), ...tail];
+  }
+  tail = [load(OFFSET_ARCH), ...tail];
+
+  // struct sock_filter { u16 code; u8 jt, jf; u32 k; } in host order; Bun runs on little-endian hosts only.
+  const out = new Uint8Array(tail.length * 8);
+  const view = new DataView(out.buffer);
+  tail.forEach(([code, jt, jf, k], i) => {
+    view.setUint16(i * 8, code, true);
+    view.setUint8(i * 8 + 2, jt);
+    view.setUint8(i * 8 + 3, jf);
+    view.setUint32(i * 8 + 4, k, true);
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Cache (crun's idea: a compiled program keyed by everything that shaped it)
+
+/** Bump when the cache file layout or anything compileSeccomp emits changes. */
+const CACHE_FORMAT = 1;
+const MAGIC = "berth-sc";
+const SUMMED = 8 + 4 * 5; // magic, format, flags, notify, program bytes, skipped bytes
+const HEADER = SUMMED + 32; // then sha256 over those fields and the body
+
+export interface CachedSeccomp extends CompiledSeccomp {
+  /** hit: read from cacheDir, libseccomp never loaded; stored: compiled and written; uncached: compiled, not written */
+  cache: "hit" | "stored" | "uncached";
+}
+
+/** JSON with object keys sorted, so the same profile always hashes the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(",")}]`;
+  if (isObject(value)) {
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const sha256 = (data: string | Uint8Array) => new Bun.CryptoHasher("sha256").update(data).digest();
+
+/**
+ * The cache file name for a profile: sha256 over the profile, the libseccomp file, the
+ * machine and the kernel (libseccomp's answers about flags and actions depend on it),
+ * and the cache format. Undefined when libseccomp cannot be found (then nothing is cached).
+ */
+export function seccompCacheKey(seccomp: LinuxSeccomp): string | undefined {
+  const lib = findLibseccomp();
+  if (!lib) return undefined;
+  const input = [`berth-seccomp/${CACHE_FORMAT}`, canonicalJson(seccomp), lib.identity, machine(), release(), version()].join("\0");
+  return sha256(input).toString("hex");
+}
+
+/** sha256 over a cache file's fields and body: everything but the checksum itself. */
+const checksum = (file: Uint8Array) => sha256(concat(file.subarray(0, SUMMED), file.subarray(HEADER)));
+
+function encodeEntry(c: CompiledSeccomp): Uint8Array {
+  const skipped = new TextEncoder().encode(c.skipped.join("\n"));
+  const body = concat(c.program, skipped);
+  const out = new Uint8Array(HEADER + body.length);
+  const view = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(MAGIC));
+  view.setUint32(8, CACHE_FORMAT, true);
+  view.setUint32(12, c.flags, true);
+  view.setUint32(16, c.notify ? 1 : 0, true);
+  view.setUint32(20, c.program.length, true);
+  view.setUint32(24, skipped.length, true);
+  out.set(body, HEADER);
+  out.set(checksum(out), SUMMED);
+  return out;
+}
+
+/** A cache file back into a result; undefined for anything short, foreign or damaged. */
+function decodeEntry(data: Uint8Array): CompiledSeccomp | undefined {
+  if (data.length < HEADER || new TextDecoder().decode(data.subarray(0, 8)) !== MAGIC) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const [format, flags, notify, programBytes, skippedBytes] = [8, 12, 16, 20, 24].map((o) => view.getUint32(o, true)) as [number, number, number, number, number];
+  if (format !== CACHE_FORMAT || notify > 1 || programBytes === 0 || programBytes % 8 !== 0) return undefined;
+  if (HEADER + programBytes + skippedBytes !== data.length) return undefined;
+  if (!checksum(data).equals(data.subarray(SUMMED, HEADER))) return undefined;
+  const body = data.subarray(HEADER);
+  const skipped = new TextDecoder().decode(body.subarray(programBytes));
+  return { program: body.slice(0, programBytes), flags, notify: notify === 1, skipped: skipped ? skipped.split("\n") : [] };
+}
+
+/**
+ * Our own 0700 directory, or not usable: a program read from a directory others can
+ * write to could be anybody's filter.
+ */
+function trustedDir(dir: string): "yes" | "missing" | "no" {
+  try {
+    const st = lstatSync(dir);
+    return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o022) === 0 ? "yes" : "no";
+  } catch (err) {
+    return (err as { code?: string }).code === "ENOENT" ? "missing" : "no";
+  }
+}
+
+/**
+ * {@link compileSeccomp} behind an on-disk cache: `<cacheDir>/<key>.bpf` (see
+ * {@link seccompCacheKey}). A hit reads one file and never loads libseccomp. A missing,
+ * short or damaged file is compiled afresh and replaced (temp file + rename, so a reader
+ * never sees half a program). cacheDir is created 0700; one that is not ours and private
+ * is not used. Failing to write the cache does not fail the compile.
+ *
+ * @example
+ * const { program, flags, cache } = compileSeccompCached(spec.linux.seccomp, "/run/berth/seccomp");
+ */
+export function compileSeccompCached(seccomp: LinuxSeccomp, cacheDir: string, options: CompileOptions = {}): CachedSeccomp {
+  const key = seccompCacheKey(seccomp);
+  const trust = key ? trustedDir(cacheDir) : "no";
+  const path = key ? join(cacheDir, `${key}.bpf`) : "";
+  if (trust === "yes") {
+    let data: Uint8Array | undefined;
+    try {
+      data = readFileSync(path);
+    } catch {} // missing or unreadable: compile
+    const hit = data && decodeEntry(data);
+    if (hit) return { ...hit, cache: "hit" };
+  }
+
+  const compiled = compileSeccomp(seccomp, options);
+  if (trust === "no") return { ...compiled, cache: "uncached" };
+  const tmp = join(cacheDir, `.${key}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  try {
+    if (trust === "missing") mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    // No fsync: a file torn by a crash fails its checksum and is compiled again.
+    writeFileSync(tmp, encodeEntry(compiled), { flag: "wx", mode: 0o600 });
+    renameSync(tmp, path);
+    return { ...compiled, cache: "stored" };
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {} // never created
+    return { ...compiled, cache: "uncached" };
+  }
+}

@@ -40,8 +40,19 @@ describe.skipIf(!canRunContainers)("seed 002 security checklist, with the defaul
     const rootfs = join(fx.dir, "rootfs-rootless");
     cpSync(sharedRootfs(), rootfs, { recursive: true, verbatimSymlinks: true });
     Bun.spawnSync(["chown", "-R", "100000:100000", rootfs]);
-    const r = run("id -u; cat /proc/self/uid_map; touch /tmp/x 2>/dev/null; readlink /proc/self/ns/user", (s) => {
-      rootlessSpec(s, 100000, 100000);
+    // what `berth-runtime spec --rootless` writes, with the mapping moved from the caller (root here) to an unprivileged uid
+    const dir = join(fx.dir, "spec-rootless");
+    Bun.spawnSync(["mkdir", "-p", dir]);
+    expect(fx.rt(["spec", "--rootless", "--bundle", dir]).code).toBe(0);
+    const written: Spec = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    expect(written).toEqual(rootlessSpec(defaultFromCli(), 0, 0));
+    expect(written.linux!.namespaces!.map((n) => n.type)).not.toContain("network");
+    expect(written.linux!.resources).toBeUndefined();
+    const r = run("id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user", (s) => {
+      Object.assign(s, { ...written, process: { ...written.process, args: s.process!.args, terminal: false } });
+      s.linux!.cgroupsPath = `/berth-test/${fx.id("rootless")}`;
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 1 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 1 }];
       s.root = { path: rootfs, readonly: true };
     });
     const [uid, map, ns] = r.out.trim().split("\n");

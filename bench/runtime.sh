@@ -2,9 +2,10 @@
 # Benchmark berth-runtime against runc and crun, side by side, with hyperfine; then the
 # peak RSS of each CLI call (bench/rss.ts). See bench/README.md.
 #
-#   sudo bench/runtime.sh [--only berth-runtime,runc,crun] [--runs N] [--rss-reps N] [--keep DIR] [--no-tmpfs]
+#   sudo bench/runtime.sh [--only berth-runtime,runc,crun] [--bench LIST] [--runs N] [--rss-reps N] [--keep DIR] [--no-tmpfs]
 #
 #   --only LIST    runtimes to compare, comma-separated (default: berth-runtime,runc,crun)
+#   --bench LIST   benchmarks, comma-separated (default: run,lifecycle,state,version,seccomp,rss)
 #   --runs N       minimum hyperfine runs for run and lifecycle (default 30; state and
 #                  --version get 4N); hyperfine also runs each command for at least 3 s
 #   --rss-reps N   repetitions of each call for the RSS measurement (default 10)
@@ -21,7 +22,7 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 self="$here/bench/runtime.sh"
 
-usage() { sed -n '5,12p' "$self" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,13p' "$self" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # Remove /berth-bench in every cgroup hierarchy this mount namespace can see.
 rmdir_cgroups() {
@@ -47,6 +48,7 @@ fi
 
 # ----------------------------------------------------------------- inside the namespace
 only=berth-runtime,runc,crun
+benches=run,lifecycle,state,version,seccomp,rss
 runs=30
 rss_reps=10
 keep=
@@ -54,6 +56,7 @@ tmpfs=yes
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only=${2:?}; shift 2 ;;
+    --bench) benches=${2:?}; shift 2 ;;
     --runs) runs=${2:?}; shift 2 ;;
     --rss-reps) rss_reps=${2:?}; shift 2 ;;
     --keep) keep=${2:?}; shift 2 ;;
@@ -62,6 +65,13 @@ while [ $# -gt 0 ]; do
     *) echo "runtime.sh: unknown argument $1" >&2; usage ;;
   esac
 done
+
+wants() { case ",$benches," in *",$1,"*) return 0 ;; esac; return 1; }
+# docker's default seccomp profile, as dockerd hands it to the runtime (a real config.json)
+docker_spec="$here/../shared/reference/client-specs/docker-run.json"
+if wants seccomp && [ ! -f "$docker_spec" ]; then
+  echo "runtime.sh: $docker_spec not found; the seccomp benchmark needs ../shared beside the checkout (or drop it from --bench)" >&2; exit 1
+fi
 
 bun="$here/node_modules/.bin/bun"
 [ -x "$bun" ] || { echo "runtime.sh: $bun not found; run npm install" >&2; exit 1; }
@@ -96,7 +106,7 @@ tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
 cleanup() {
   trap - EXIT INT TERM
   for rt in $rts; do
-    for id in bench-run bench-life bench-state; do
+    for id in bench-run bench-life bench-state bench-seccomp; do
       "$(bin_of "$rt")" --root "$tmp/$rt/root" delete --force "$id" >/dev/null 2>&1 || true
     done
     for st in "$tmp/$rt/root"/*; do  # whatever else is left (an interrupted RSS pass)
@@ -113,7 +123,7 @@ trap 'exit 143' TERM
 echo "== bundle"
 "$here/scripts/make-busybox-bundle.sh" "$tmp/base" >/dev/null
 for rt in $rts; do
-  mkdir -p "$tmp/$rt/root" "$tmp/$rt/true" "$tmp/$rt/sleep"
+  mkdir -p "$tmp/$rt/root" "$tmp/$rt/true" "$tmp/$rt/sleep" "$tmp/$rt/seccomp"
   chmod 700 "$tmp/$rt/root"
   jq --arg root "$tmp/base/rootfs" --arg cg "/berth-bench/$rt" \
     '.root.path = $root | .root.readonly = true | .process.terminal = false | .process.args = ["/bin/true"] | .linux.cgroupsPath = $cg' \
@@ -121,7 +131,15 @@ for rt in $rts; do
   jq --arg root "$tmp/base/rootfs" --arg cg "/berth-bench/$rt-state" \
     '.root.path = $root | .root.readonly = true | .process.terminal = false | .process.args = ["/bin/sleep", "1000"] | .linux.cgroupsPath = $cg' \
     "$tmp/base/config.json" >"$tmp/$rt/sleep/config.json"
+  if wants seccomp; then
+    jq --slurpfile docker "$docker_spec" --arg cg "/berth-bench/$rt-seccomp" '.linux.seccomp = $docker[0].linux.seccomp | .linux.cgroupsPath = $cg' \
+      "$tmp/$rt/true/config.json" >"$tmp/$rt/seccomp/config.json"
+  fi
 done
+
+# berth-runtime with its seccomp cache emptied first, and the same through sh for a fair comparison
+printf '%s\n' 'rm -rf "$1/.seccomp-cache"; exec "$2" --root "$1" run --bundle "$3" bench-seccomp' >"$tmp/seccomp-cold.sh"
+printf '%s\n' 'exec "$2" --root "$1" run --bundle "$3" bench-seccomp' >"$tmp/seccomp-warm.sh"
 
 # create → start → wait until stopped → delete, as one command for hyperfine.
 cat >"$tmp/lifecycle.sh" <<'EOF'
@@ -155,6 +173,13 @@ cmds() {  # cmds KIND: hyperfine -n/command pairs for every runtime
     b=$(bin_of "$rt") r="$tmp/$rt/root"
     case "$1" in
       run) printf '%s\n%s\n' "$rt" "$b --root $r run --bundle $tmp/$rt/true bench-run" ;;
+      seccomp)
+        if [ "$rt" = berth-runtime ]; then
+          printf '%s\n%s\n' "berth-runtime (cached BPF)" "sh $tmp/seccomp-warm.sh $r $b $tmp/$rt/seccomp"
+          printf '%s\n%s\n' "berth-runtime (cache cleared)" "sh $tmp/seccomp-cold.sh $r $b $tmp/$rt/seccomp"
+        else
+          printf '%s\n%s\n' "$rt" "$b --root $r run --bundle $tmp/$rt/seccomp bench-seccomp"
+        fi ;;
       lifecycle) printf '%s\n%s\n' "$rt" "sh $tmp/lifecycle.sh $b $r $tmp/$rt/true bench-life" ;;
       state) printf '%s\n%s\n' "$rt" "$b --root $r state bench-state" ;;
       version) printf '%s\n%s\n' "$rt" "$b --version" ;;
@@ -172,17 +197,21 @@ run_bench() {  # run_bench NAME MINRUNS KIND [extra LABEL CMD]
   bench "$name" "$min" "$@"
 }
 
-run_bench run "$runs" run
-run_bench lifecycle "$runs" lifecycle
-for rt in $rts; do
-  "$(bin_of "$rt")" --root "$tmp/$rt/root" create --bundle "$tmp/$rt/sleep" bench-state </dev/null
-done
-run_bench state "$((runs * 4))" state
-for rt in $rts; do
-  "$(bin_of "$rt")" --root "$tmp/$rt/root" delete --force bench-state
-done
-run_bench version "$((runs * 4))" version "bun -e 0" "$bun -e 0"
+! wants run || run_bench run "$runs" run
+! wants lifecycle || run_bench lifecycle "$runs" lifecycle
+if wants state; then
+  for rt in $rts; do
+    "$(bin_of "$rt")" --root "$tmp/$rt/root" create --bundle "$tmp/$rt/sleep" bench-state </dev/null
+  done
+  run_bench state "$((runs * 4))" state
+  for rt in $rts; do
+    "$(bin_of "$rt")" --root "$tmp/$rt/root" delete --force bench-state
+  done
+fi
+! wants version || run_bench version "$((runs * 4))" version "bun -e 0" "$bun -e 0"
+! wants seccomp || run_bench seccomp "$runs" seccomp
 
+if wants rss; then
 echo
 echo "== peak RSS ($rss_reps repetitions)"
 {
@@ -196,6 +225,7 @@ echo "== peak RSS ($rss_reps repetitions)"
 } >"$tmp/rss-config.json"
 "$bun" "$here/bench/rss.ts" "$tmp/rss-config.json" >"$tmp/rss.md"
 cat "$tmp/rss.md"
+fi
 
 # ------------------------------------------------------------------------------ summary
 ref=$(echo $rts | cut -d' ' -f1)
@@ -222,12 +252,13 @@ table() {  # table NAME TITLE: one markdown row per command, ratio to the refere
   echo
   echo "| benchmark | runtime | mean ± σ (ms) | × $ref |"
   echo "|---|---|---:|---:|"
-  table run '`run` /bin/true'
-  table lifecycle 'create → start → wait → delete'
-  table state '`state` (created)'
-  table version '`--version`'
+  ! wants run || table run '`run` /bin/true'
+  ! wants lifecycle || table lifecycle 'create → start → wait → delete'
+  ! wants state || table state '`state` (created)'
+  ! wants version || table version '`--version`'
+  ! wants seccomp || table seccomp '`run` /bin/true, docker'"'"'s seccomp profile'
   echo
-  cat "$tmp/rss.md"
+  ! wants rss || cat "$tmp/rss.md"
 } >"$tmp/summary.md"
 
 echo
@@ -236,6 +267,7 @@ cat "$tmp/summary.md"
 
 if [ -n "$keep" ]; then
   mkdir -p "$keep"
-  cp "$tmp"/run.json "$tmp"/lifecycle.json "$tmp"/state.json "$tmp"/version.json "$tmp"/rss.json "$tmp"/summary.md "$keep"/
+  for f in run lifecycle state version seccomp rss; do [ ! -f "$tmp/$f.json" ] || cp "$tmp/$f.json" "$keep"/; done
+  cp "$tmp"/summary.md "$keep"/
   echo "(JSON exports and summary.md copied to $keep)"
 fi

@@ -12,6 +12,6 @@ apt-get update
 apt-get install -y --no-install-recommends \
   ca-certificates procps util-linux bsdutils coreutils \
   qemu-system-x86 linux-image-amd64 busybox-static binutils cpio zstd xz-utils \
-  gcc libc6-dev libseccomp2 runc crun hyperfine time jq
+  gcc libc6-dev libseccomp2 uidmap runc crun hyperfine time jq
 command -v npm >/dev/null 2>&1 || apt-get install -y --no-install-recommends nodejs npm
 npm ci --no-audit --no-fund

@@ -117,6 +117,12 @@ const COMMANDS: Record<string, () => Promise<{ run(args: string[], g: Globals, l
   delete: () => import("./runtime/delete.ts"),
   list: () => import("./runtime/list.ts"),
   spec: () => import("./runtime/spec.ts"),
+  pause: () => import("./runtime/pause.ts"),
+  resume: () => import("./runtime/resume.ts"),
+  ps: () => import("./runtime/ps.ts"),
+  update: () => import("./runtime/update.ts"),
+  events: () => import("./runtime/events.ts"),
+  features: () => import("./runtime/features.ts"),
 };
 
 const USAGE = `usage: berth-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--systemd-cgroup] COMMAND [flags] ID
@@ -128,7 +134,13 @@ commands:
   state    print a container's OCI state as JSON
   kill     send a signal to a container's init (or --all processes)
   delete   remove a stopped container (--force: any container)
-  list     list containers
+  list     list containers (--format table|json, -q for ids only)
+  pause    freeze every process of a container
+  resume   thaw a paused container
+  ps       the container's processes (--format json: host PIDs)
+  update   change a container's cgroup limits (--resources FILE|- or runc's flags)
+  events   cgroup stats as JSON events (--stats: once; else every --interval, and oom)
+  features what this runtime supports, as the runtime-spec features JSON
   spec     write a default config.json
 `;
 

@@ -642,10 +642,10 @@ describe("compilePlan: cgroup mounts", () => {
     expect(mountArgs(p, 6)[0]!.slice(0, 5)).toEqual(["MOUNT_IN_ROOT", R, "/sys/fs/cgroup", "/sys/fs/cgroup/berth/t", ""]);
   });
 
-  test("without the host's cgroup layout a cgroup mount cannot be planned", () => {
-    const err = compileError(() => {}, { cgroup: undefined });
-    expect(err.field).toBe("mounts[6]");
-    expect(err.message).toBe("mounts[6]: needs the host's cgroup layout");
+  test("without a cgroup of its own (rootless, no delegation) the cgroup mount is skipped with a warning", () => {
+    const p = plan(() => {}, { cgroup: undefined });
+    expect(mountArgs(p, 6)).toEqual([]);
+    expect(p.warnings).toEqual([{ field: "mounts[6]", message: "the container has no cgroup of its own; /sys/fs/cgroup is left as the image has it" }]);
   });
 
   test("a v2 host without a cgroup2 hierarchy is an error", () => {

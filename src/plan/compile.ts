@@ -98,6 +98,8 @@ export const DEFAULT_DEVICE_RULES: LinuxDeviceCgroup[] = [
   { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, // /dev/net/tun
 ];
 
+const EPERM = 1;
+const EINVAL = 22;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
@@ -135,6 +137,7 @@ export function execCandidates(arg0: string, env: string[]): { candidates: strin
 
 class PlanBuilder {
   readonly ops: PlanOp[] = [];
+  readonly warnings: Warning[] = [];
   add(op: OpName, args: OpArg[], field: string, what: string): PlanOp {
     const step = { op, args, field, what };
     this.ops.push(step);
@@ -222,7 +225,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     const recursive = opts.idmap === "ridmap" || (opts.idmap === undefined && (opts.flags & MS.REC) !== 0) ? 1 : 0;
     const slot = slots.size;
     slots.set(i, slot);
-    b.add("IDMAP_TREE", [slot, bundlePath(ctx, m.source), idMap(m.uidMappings), idMap(m.gidMappings), recursive], `${f} (${m.destination})`, `make an idmapped copy of ${m.source}`);
+    const step = b.add("IDMAP_TREE", [slot, bundlePath(ctx, m.source), idMap(m.uidMappings), idMap(m.gidMappings), recursive], `${f} (${m.destination})`, `make an idmapped copy of ${m.source}`);
+    step.hint = { errno: EINVAL, text: "this kernel or the source's filesystem cannot idmap mounts (tmpfs needs Linux 6.3, ext4/xfs/btrfs 5.12+); drop uidMappings/gidMappings and chown the files instead" };
   }
   const agentSlot = slots.size;
   let seccompAgent: CompiledPlan["seccompAgent"];
@@ -368,7 +372,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (nnp && seccomp && !seccomp.notify) addSeccomp();
   b.add("EXEC", [args.length, ...args, ...env], "process.args", `exec ${JSON.stringify(args[0])}`);
 
-  return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent, warnings };
+  return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent, warnings: [...warnings, ...b.warnings] };
 }
 
 function bundlePath(ctx: PlanContext, source: string): string {
@@ -456,7 +460,7 @@ function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: 
     const data = labelled ? [opts.data, `context="${mountLabel}"`].filter(Boolean).join(",") : opts.data;
     const step = b.add("MOUNT_IN_ROOT", [root, m.destination, source, type, opts.flags & ~MS.REMOUNT, data, CREATE.DIR, 0], field, `mount ${type} on ${m.destination}`);
     if (newNs.has("user")) {
-      step.hintOnEperm = `the kernel lets a user namespace mount only filesystems marked safe for it (tmpfs, proc, sysfs, devpts, mqueue, overlay…), not ${type}; bind-mount it from the host instead`;
+      step.hint = { errno: EPERM, text: `the kernel lets a user namespace mount only filesystems marked safe for it (tmpfs, proc, sysfs, devpts, mqueue, overlay…), not ${type}; bind-mount it from the host instead` };
     }
   }
   for (const p of opts.propagation) {
@@ -470,7 +474,11 @@ function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: 
 function cgroupMountOps(b: PlanBuilder, m: Mount, f: string, field: string, opts: ReturnType<typeof parseMountOptions>, ctx: PlanContext, newNs: Set<NamespaceType>): void {
   const root = ctx.rootfs;
   const cg = ctx.cgroup;
-  if (!cg) throw new BerthError("needs the host's cgroup layout", { field: f });
+  if (!cg) {
+    // a rootless container without delegation has no cgroup of its own to show
+    b.warnings.push({ field: f, message: `the container has no cgroup of its own; ${m.destination} is left as the image has it` });
+    return;
+  }
   const dest = m.destination;
   const flags = opts.flags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME | MS.NOATIME | MS.STRICTATIME);
   const own = newNs.has("cgroup");

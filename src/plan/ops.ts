@@ -73,8 +73,8 @@ export interface PlanOp {
   field: string;
   /** what the step does, for the error line (`mount proc on /proc`) */
   what: string;
-  /** what to do when the kernel says EPERM here (a mount a user namespace may not make) */
-  hintOnEperm?: string;
+  /** what to do when the kernel fails this step with `errno` (a mount a user namespace may not make …) */
+  hint?: { errno: number; text: string };
 }
 
 export interface InitPlan {

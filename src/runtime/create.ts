@@ -11,7 +11,8 @@
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
-import { BerthError, type Warning } from "../errors.ts";
+import { BerthError, errnoOf, type Warning } from "../errors.ts";
+import type { LinuxResources } from "../spec/runtime-spec.ts";
 import { compilePlan, type CgroupMountFacts, type CompiledPlan } from "../plan/compile.ts";
 import { encodePlan } from "../plan/encode.ts";
 import type { Spec } from "../spec/runtime-spec.ts";
@@ -109,6 +110,11 @@ function cgroupFacts(cg: CgroupManager): CgroupMountFacts {
   };
 }
 
+/** Whether linux.resources asks for anything beyond the device rules every container gets. */
+function hasLimits(r: LinuxResources | undefined): boolean {
+  return Object.entries(r ?? {}).some(([k, v]) => k !== "devices" && v != null && !(typeof v === "object" && Object.keys(v).length === 0));
+}
+
 /** Which LSMs confine processes here (runc's apparmor.IsEnabled and selinux.GetEnabled read the same files). */
 function activeLsms(): { apparmor: boolean; selinux: boolean } {
   let apparmor = false;
@@ -141,7 +147,28 @@ function freezerFile(cg: CgroupManager): string | undefined {
   return cg.layout.mode === "v2" && dirs.unified ? `${dirs.unified}/cgroup.events` : undefined;
 }
 
+/**
+ * A non-root caller may map only its own uid by itself; ranges from /etc/subuid and
+ * /etc/subgid go through the setuid newuidmap/newgidmap (shadow's uidmap package).
+ */
+function writeIdMapsWithShadow(pid: number, userns: NonNullable<CompiledPlan["userns"]>): void {
+  for (const [tool, map, field] of [["newuidmap", userns.uidMap, "linux.uidMappings"], ["newgidmap", userns.gidMap, "linux.gidMappings"]] as const) {
+    const args = map.trim().split(/\s+/).filter(Boolean);
+    let p;
+    try {
+      p = Bun.spawnSync([tool, String(pid), ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    } catch {
+      throw new BerthError(`${tool} is not installed; a non-root user needs it to map ids (apt-get install uidmap) and a range in /etc/${tool === "newuidmap" ? "subuid" : "subgid"}`, { field });
+    }
+    if (p.exitCode !== 0) {
+      const why = p.stderr.toString().trim().split("\n").pop() ?? "";
+      throw new BerthError(`${tool} ${pid} ${args.join(" ")} failed: ${why}; the ranges must be yours in /etc/${tool === "newuidmap" ? "subuid" : "subgid"}`, { field });
+    }
+  }
+}
+
 function writeIdMaps(pid: number, userns: NonNullable<CompiledPlan["userns"]>): void {
+  if (process.geteuid?.() !== 0) return writeIdMapsWithShadow(pid, userns);
   try {
     writeFileSync(`/proc/${pid}/uid_map`, userns.uidMap);
   } catch (err) {
@@ -187,9 +214,16 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       cgroupDirs: Object.values(opened.dirs()),
     };
     writeState(opts.root, early);
-    opened.create();
-    cg = opened;
-    trace("cgroup created");
+    try {
+      opened.create();
+      cg = opened;
+      trace("cgroup created");
+    } catch (err) {
+      // runc's rootless rule: without delegation a non-root caller has no cgroup to make,
+      // which is fine as long as the spec asks for no limits
+      if (process.geteuid?.() === 0 || hasLimits(linux.resources) || !["EACCES", "EPERM", "EROFS"].includes(errnoOf(err) ?? (err as BerthError).errno ?? "")) throw err;
+      opts.warn?.({ field: "linux.cgroupsPath", message: `cannot create ${opened.path} as uid ${process.geteuid?.()}; running without a cgroup of its own, as runc does for rootless containers without limits` });
+    }
     // Compiled (or read from the cache under --root) before anything runs: a profile
     // libseccomp rejects fails the create with nothing started.
     const seccomp = linux.seccomp ? (await import("../security/seccomp.ts")).compileSeccompCached(linux.seccomp, `${opts.root}/.seccomp-cache`) : undefined;
@@ -197,22 +231,24 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const plan = compilePlan(spec, {
       id, bundle, rootfs, stateDir: dir,
       noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
-      cgroup: cgroupFacts(cg), lastCap: lastCap(), hasKcore: existsSync("/proc/kcore"),
+      cgroup: cg && cgroupFacts(cg), lastCap: lastCap(), hasKcore: existsSync("/proc/kcore"),
       home: homeOf(rootfs, spec.process!.user.uid),
       lsm: activeLsms(), seccomp,
     });
     for (const w of plan.warnings) opts.warn?.(w);
     trace(`plan compiled: ${plan.ops.length} steps`);
-    const applied = cg.apply(plan.resources);
-    for (const w of applied.warnings) opts.warn?.(w);
-    trace(`linux.resources applied: ${applied.writes.length} writes`);
+    if (cg) {
+      const applied = cg.apply(plan.resources);
+      for (const w of applied.warnings) opts.warn?.(w);
+      trace(`linux.resources applied: ${applied.writes.length} writes`);
+    }
 
     const manager = cg;
     helper = new HelperSession(encodePlan(plan), {
       preserveFds: opts.preserveFds,
       beforePlan: (pid) => {
         trace("helper started");
-        manager.addProcess(pid);
+        manager?.addProcess(pid);
         trace("helper in the cgroup");
       },
     });
@@ -236,7 +272,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     }
     helper.close();
 
-    const state: SavedState = { ...early, pid: initPid, startTime: startTimeOf(initPid), freezerFile: freezerFile(cg), created: new Date().toISOString() };
+    const state: SavedState = {
+      ...early, pid: initPid, startTime: startTimeOf(initPid), freezerFile: cg && freezerFile(cg), created: new Date().toISOString(),
+      cgroupDirs: cg ? early.cgroupDirs : [],
+    };
     writeState(opts.root, state);
     if (opts.pidFile) writePidFile(resolve(opts.pidFile), initPid);
     trace("state and pid file written");

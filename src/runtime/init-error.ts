@@ -36,7 +36,6 @@ function errnoName(errno: number): string | undefined {
 const ENOENT = 2;
 const EACCES = 13;
 const EINVAL = 22;
-const EPERM = 1;
 
 /** The system call each op is made of: naming it again in the error would only repeat the step. */
 const NATURAL: Partial<Record<PlanOp["op"], string[]>> = {
@@ -70,7 +69,7 @@ export function describeFailure(ops: PlanOp[], f: HelperFailure): BerthError {
   if (op.op === "SETNS" && f.errno === ENOENT) {
     return new BerthError(`${JSON.stringify(op.args[0])}: no such file or directory; use a namespace file such as /proc/PID/ns/TYPE`, { field: `${op.field}.path`, errno: name });
   }
-  const hint = f.errno === EPERM && op.hintOnEperm ? `; ${op.hintOnEperm}` : "";
+  const hint = op.hint && f.errno === op.hint.errno ? `; ${op.hint.text}` : "";
   const natural = !f.syscall || op.what.split(" ")[0] === f.syscall || (NATURAL[op.op] ?? []).includes(f.syscall);
   const how = natural && (!f.detail || op.what.includes(f.detail)) ? "" : ` (${f.syscall}${f.detail ? ` ${f.detail}` : ""})`;
   return new BerthError(`${op.what}${how}: ${reason}${hint}`, { field: op.field, errno: name });

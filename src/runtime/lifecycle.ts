@@ -73,6 +73,8 @@ export async function killContainer(t: Target, signal: number, all = false): Pro
   }
   if (status === "stopped") throw new BerthError("container not running");
   signalPid(s.pid, signal);
+  // A v1-frozen task does not die until thawed: thaw after SIGKILL, as runc does.
+  if (status === "paused" && signal === 9) (await cgroupOf(s)).thaw();
 }
 
 function signalPid(pid: number, signal: number): void {

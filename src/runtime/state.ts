@@ -158,11 +158,14 @@ export function initAlive(state: SavedState): boolean {
   return Number(stat[19]) === state.startTime;
 }
 
-/** created / running / stopped / paused, from /proc, exec.fifo and the freezer file. */
+/**
+ * created / running / stopped / paused, from /proc, the freezer file and exec.fifo.
+ * Frozen wins over created, as in runc: `pause` accepts a created container too.
+ */
 export function statusOf(root: string, state: SavedState): Status {
   if (!initAlive(state)) return "stopped";
-  if (existsSync(fifoPath(root, state.id))) return "created";
-  return state.freezerFile && isFrozen(state.freezerFile) ? "paused" : "running";
+  if (state.freezerFile && isFrozen(state.freezerFile)) return "paused";
+  return existsSync(fifoPath(root, state.id)) ? "created" : "running";
 }
 
 function isFrozen(file: string): boolean {

@@ -1,21 +1,76 @@
-/** `list [--format table|json] [-q]`: runc's columns. */
+/**
+ * `list [--format table|json] [-q]`, printed as runc prints it: a tabwriter table
+ * (ID PID STATUS BUNDLE CREATED OWNER, columns at least 12 wide with 3 spaces of
+ * padding), a JSON array of state objects — `null` when there are none, as Go encodes
+ * an empty list — or the ids alone. The owner is the user owning the container's state
+ * directory and times are RFC 3339 with nanoseconds, trailing zeros dropped, as in Go.
+ */
+import { readFileSync, statSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
 import { listStates } from "../../runtime/query.ts";
 import { parseVerb, type Globals, writeOut } from "../berth-runtime.ts";
 
+/**
+ * Go's text/tabwriter with runc's settings (minwidth 12, padding 3, spaces): every cell
+ * but a line's last is padded to its column's widest cell plus 3, and to at least 12.
+ */
+export function tabwrite(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.slice(0, -1).forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 12, [...cell].length + 3);
+    });
+  }
+  return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell + " ".repeat(widths[i]! - [...cell].length) : cell)).join("") + "\n").join("");
+}
+
+/**
+ * Go's RFC3339Nano: the fraction of a second without trailing zeros (and without the dot
+ * when it is all zeros). @example goTime("2026-01-02T03:04:05.120Z") // → "2026-01-02T03:04:05.12Z"
+ */
+export function goTime(iso: string): string {
+  return iso.replace(/\.(\d*?)0+Z$/, (_, digits: string) => (digits ? `.${digits}Z` : "Z"));
+}
+
+/** The user name of `uid` from /etc/passwd, or `#uid` as runc writes an unknown one. */
+function userName(uid: number, passwd: string | undefined): string {
+  for (const line of (passwd ?? "").split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 3 && f[2] === String(uid)) return f[0]!;
+  }
+  return `#${uid}`;
+}
+
 export function run(args: string[], g: Globals): number {
-  const { values: v } = parseVerb(args, { format: { type: "string", short: "f" }, quiet: { type: "boolean", short: "q" } });
+  const { values: v, positionals } = parseVerb(args, { format: { type: "string", short: "f" }, quiet: { type: "boolean", short: "q" } });
+  if (positionals.length > 0) throw new BerthError(`list takes no arguments, got ${JSON.stringify(positionals[0])}; use --root to choose where to list`);
   const format = v.format ?? "table";
   if (format !== "table" && format !== "json") throw new BerthError(`${JSON.stringify(format)} is not a format; use table or json`, { field: "--format" });
   const states = listStates(g.root);
   if (v.quiet) {
     writeOut(states.map((s) => `${s.id}\n`).join(""));
-  } else if (format === "json") {
-    writeOut(JSON.stringify(states) + "\n");
-  } else {
-    const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    writeOut(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("").trimEnd() + "\n").join(""));
+    return 0;
   }
+  let passwd: string | undefined;
+  try {
+    passwd = readFileSync("/etc/passwd", "utf8");
+  } catch {
+    // no passwd: owners print as #uid
+  }
+  const shown = states.map((s) => {
+    let owner = s.owner;
+    try {
+      owner = userName(statSync(`${g.root}/${s.id}`).uid, passwd);
+    } catch {
+      // deleted while listing: keep what state.json says
+    }
+    return { ...s, created: goTime(s.created), owner };
+  });
+  if (format === "json") {
+    writeOut(`${shown.length > 0 ? JSON.stringify(shown) : "null"}\n`);
+    return 0;
+  }
+  const header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"];
+  writeOut(tabwrite([header, ...shown.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])]));
   return 0;
 }

@@ -1,0 +1,47 @@
+/**
+ * `update [--resources FILE|-] [runc's single flags] ID`: change a live container's
+ * limits. The body is an OCI LinuxResources object (containerd: `--resources=-` with
+ * stdin; podman: a file). Errors about a value set by a flag name the flag.
+ */
+import { readFileSync } from "node:fs";
+import { BerthError } from "../../errors.ts";
+import { parseResourcesJson, REFUSED_UPDATE_FLAGS, renameToFlag, resourcesFromFlags, UPDATE_FLAGS, updateContainer } from "../../runtime/update.ts";
+import { idArg, parseVerb, type Globals, type Options, type RuntimeLog } from "../berth-runtime.ts";
+
+const OPTIONS: Options = {
+  resources: { type: "string", short: "r" },
+  ...Object.fromEntries([...Object.keys(UPDATE_FLAGS), ...Object.keys(REFUSED_UPDATE_FLAGS)].map((f) => [f, { type: "string" as const }])),
+};
+
+function readBody(source: string): string {
+  try {
+    return readFileSync(source === "-" ? 0 : source, "utf8");
+  } catch (err) {
+    const what = source === "-" ? "standard input" : source;
+    throw new BerthError(`cannot read ${what}: ${(err as Error).message}`, { field: "--resources" });
+  }
+}
+
+export function run(args: string[], g: Globals, log: RuntimeLog): number {
+  const { values: v, positionals } = parseVerb(args, OPTIONS);
+  const id = idArg(positionals, "update [--resources FILE|-] [flags] ID");
+  const flags: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (k !== "resources" && typeof x === "string") flags[k] = x;
+  let warnings;
+  if (typeof v.resources === "string") {
+    // runc silently ignores the flags next to --resources; saying so is kinder than dropping a limit
+    const extra = Object.keys(flags);
+    if (extra.length > 0) throw new BerthError(`cannot be combined with --${extra[0]}; put the value in the JSON body instead`, { field: "--resources" });
+    const source = v.resources;
+    warnings = updateContainer({ root: g.root, id }, parseResourcesJson(readBody(source), source === "-" ? "standard input" : source));
+  } else {
+    try {
+      const resources = resourcesFromFlags(flags);
+      warnings = updateContainer({ root: g.root, id }, resources);
+    } catch (err) {
+      renameToFlag(err);
+    }
+  }
+  for (const w of warnings ?? []) log.warn(w);
+  return 0;
+}

@@ -50,7 +50,7 @@ enum {
 	NO_NEW_PRIVS, SECCOMP, OPEN_DIR, READY, WAIT_START, FIND_EXEC, EXEC, CLOSE_FROM,
 	RESET_SIGNALS, SETSID, JOIN_KEYRING, MASK_PATH, BIND_SELF_IN_ROOT, MKDIR_IN_ROOT,
 	PERSONALITY, IOPRIO, SCHED_SETATTR, IDMAP_TREE, MOVE_TREE_IN_ROOT, CONNECT_UNIX,
-	SECCOMP_NOTIFY, NOPS
+	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, NOPS
 };
 
 /* Fds an op keeps for a later op (an idmapped tree, a connected socket), by slot. */
@@ -75,6 +75,7 @@ static const char *const SIGNATURE[NOPS] = {
 	[MASK_PATH] = "ss", [BIND_SELF_IN_ROOT] = "ssu", [MKDIR_IN_ROOT] = "ssu",
 	[PERSONALITY] = "u", [IOPRIO] = "u", [SCHED_SETATTR] = "b", [IDMAP_TREE] = "usssu",
 	[MOVE_TREE_IN_ROOT] = "usss", [CONNECT_UNIX] = "us", [SECCOMP_NOTIFY] = "ubu",
+	[HOOK_SYNC] = "", [RUN_HOOK] = "usus*",
 };
 
 /* A plan bigger than this is a runtime bug, not a container: refuse it before malloc. */
@@ -97,6 +98,8 @@ static long step = -1;		/* the op being run, for error reports; -1 = the header 
 static int startdir = -1;	/* OPEN_DIR, for WAIT_START after pivot_root */
 static const char *found;	/* FIND_EXEC's winner, for EXEC */
 static int slots[NSLOTS];	/* kept fds + 1 (0 = empty) */
+static char *hook_state;	/* HOOK_SYNC: the state JSON hooks read on stdin */
+static uint32_t hook_state_len;
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -228,6 +231,11 @@ static void validate(const struct op *op)
 	if (op->code == EXEC) {
 		uint64_t argc = get64(op->args[0].p);
 		if (argc < 1 || argc > op->argc - 1)
+			bad_plan("argc", (long)argc);
+	}
+	if (op->code == RUN_HOOK) {
+		uint64_t argc = get64(op->args[2].p);
+		if (argc < 1 || argc > op->argc - 3)
 			bad_plan("argc", (long)argc);
 	}
 	if (op->code == MOUNT_IN_ROOT && get64(op->args[6].p) > 3)
@@ -870,6 +878,86 @@ static void do_seccomp_notify(const struct op *op)
 	free(state);
 }
 
+/* HOOK_SYNC: the runtime runs the create-time hooks while the init waits here, and
+ * answers with the state JSON that startContainer hooks will read. */
+static void do_hook_sync(void)
+{
+	unsigned char len[4];
+	report("hooks\n");
+	if (read_all(sock, len, sizeof len) < 0)
+		_exit(1); /* the runtime gave up (a hook failed); it reports why */
+	hook_state_len = get32(len);
+	if (hook_state_len > (1u << 20))
+		bad_plan("state length", hook_state_len);
+	hook_state = malloc(hook_state_len + 1);
+	if (!hook_state)
+		die("malloc", NULL);
+	if (hook_state_len && read_all(sock, hook_state, hook_state_len) < 0)
+		_exit(1);
+}
+
+/*
+ * RUN_HOOK (startContainer): run the hook in the container, the state JSON on its stdin,
+ * killed after `timeout` seconds (0: no limit). It runs after READY, so a failure is
+ * said on the container's stderr and the init exits 1 before the program ever runs.
+ */
+static void do_run_hook(const struct op *op)
+{
+	uint64_t timeout = I(0);
+	const char *path = S(1);
+	uint32_t argc = (uint32_t)I(2), envc = op->argc - 3 - argc;
+	char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(envc + 1, sizeof *envp);
+	if (!argv || !envp)
+		die("malloc", NULL);
+	for (uint32_t i = 0; i < argc; i++)
+		argv[i] = (char *)S(3 + i);
+	for (uint32_t i = 0; i < envc; i++)
+		envp[i] = (char *)S(3 + argc + i);
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		die("pipe2", path);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork", path);
+	if (pid == 0) {
+		if (dup2(in[0], 0) < 0)
+			_exit(127);
+		execve(path, argv, envp);
+		complain("berth-init: startContainer hook %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	signal(SIGPIPE, SIG_IGN); /* a hook that does not read its stdin is fine */
+	if (hook_state_len)
+		(void)write_all(in[1], hook_state, hook_state_len);
+	close(in[1]);
+	int status = 0;
+	for (uint64_t waited = 0;; waited += 10) {
+		pid_t r = waitpid(pid, &status, timeout ? WNOHANG : 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			die("waitpid", path);
+		if (timeout && waited >= timeout * 1000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			complain("berth-init: startContainer hook %s timed out after %llu s\n", path, (unsigned long long)timeout);
+			_exit(1);
+		}
+		usleep(10000);
+	}
+	signal(SIGPIPE, SIG_DFL);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (WIFEXITED(status))
+			complain("berth-init: startContainer hook %s exited with status %d\n", path, WEXITSTATUS(status));
+		else
+			complain("berth-init: startContainer hook %s killed by signal %d\n", path, WTERMSIG(status));
+		_exit(1);
+	}
+	free(argv);
+	free(envp);
+}
+
 static void run(const struct op *op)
 {
 	int fd, rootfd;
@@ -1157,6 +1245,12 @@ static void run(const struct op *op)
 		break;
 	case SECCOMP_NOTIFY:
 		do_seccomp_notify(op);
+		break;
+	case HOOK_SYNC:
+		do_hook_sync();
+		break;
+	case RUN_HOOK:
+		do_run_hook(op);
 		break;
 	}
 }

@@ -858,11 +858,6 @@ describe("compilePlan: rootfsPropagation", () => {
 });
 
 describe("compilePlan refuses configs it cannot build, naming the field", () => {
-  test("hooks (not supported yet) are refused, not skipped; empty lists are fine", () => {
-    expect(() => plan((s) => (s.hooks = { poststart: [{ path: "/bin/true" }] }))).toThrow("hooks.poststart: are not supported by this berth-runtime yet");
-    expect(() => plan((s) => (s.hooks = { prestart: [] }))).not.toThrow();
-  });
-
   test("a terminal (not supported yet)", () => {
     expect(() => compilePlan(defaultSpec(), CTX)).toThrow("process.terminal: terminals are not supported by this berth-runtime yet; set process.terminal to false");
   });
@@ -988,10 +983,8 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
 
 describe("compilePlan: the reference client configs", () => {
   for (const name of clientSpecNames().filter((n) => !n.includes("exec-process"))) {
-    test(`${name} compiles once its hooks are removed (refused until supported)`, () => {
+    test(`${name} compiles`, () => {
       const s = validateSpec(clientSpec(name), { needProcess: true });
-      if (s.hooks?.prestart?.length) expect(errorOf(() => compilePlan(s, CTX)).field).toBe("hooks.prestart");
-      delete s.hooks;
       const p = compilePlan(s, { ...CTX, seccomp: s.linux?.seccomp ? FAKE_PROGRAM : undefined });
       // with no_new_privs the filter is the last thing before exec
       const tail: OpName[] = s.process?.noNewPrivileges && s.linux?.seccomp ? ["READY", "WAIT_START", "SECCOMP", "EXEC"] : ["READY", "WAIT_START", "EXEC"];
@@ -1147,5 +1140,31 @@ describe("compilePlan: AppArmor and SELinux", () => {
     expect(compileError((s) => (s.process!.selinuxLabel = "l")).field).toBe("process.selinuxLabel");
     expect(() => plan((s) => (s.process!.apparmorProfile = "unconfined"))).not.toThrow();
     expect(plan((s) => (s.linux!.mountLabel = "l")).warnings.map((w) => w.field)).toEqual(["linux.mountLabel"]);
+  });
+});
+
+describe("compilePlan: hooks", () => {
+  test("create-time hooks: one HOOK_SYNC after the mounts and before the masks and pivot_root", () => {
+    const p = plan((s) => (s.hooks = { prestart: [{ path: "/usr/bin/netsetup" }] }));
+    expect(one(p, "HOOK_SYNC").args).toEqual([]);
+    expect(indexOf(p, "HOOK_SYNC")).toBeGreaterThan(p.ops.findLastIndex((o) => o.field.startsWith("mounts[")));
+    expect(indexOf(p, "HOOK_SYNC")).toBeLessThan(indexOf(p, "MASK_PATH"));
+    expect(indexOf(p, "HOOK_SYNC")).toBeLessThan(indexOf(p, "PIVOT_ROOT"));
+  });
+
+  test("startContainer hooks run in the init after start, before the filter and exec: timeout, path, argc, argv, env", () => {
+    const p = plan((s) => {
+      s.hooks = { startContainer: [{ path: "/bin/hook", args: ["hook", "-v"], env: ["A=1"], timeout: 5 }, { path: "/bin/two" }] };
+      s.linux!.seccomp = ALLOW_ALL;
+    }, { seccomp: FAKE_PROGRAM });
+    expect(names(p).slice(-6)).toEqual(["READY", "WAIT_START", "RUN_HOOK", "RUN_HOOK", "SECCOMP", "EXEC"]);
+    expect(all(p, "RUN_HOOK").map((o) => o.args)).toEqual([[5, "/bin/hook", 2, "hook", "-v", "A=1"], [0, "/bin/two", 1, "/bin/two"]]);
+    expect(all(p, "RUN_HOOK").map((o) => o.field)).toEqual(["hooks.startContainer[0]", "hooks.startContainer[1]"]);
+    // the state they read comes through HOOK_SYNC
+    expect(all(p, "HOOK_SYNC")).toHaveLength(1);
+  });
+
+  test("poststart and poststop alone need nothing from the init; empty lists neither", () => {
+    expect(all(plan((s) => (s.hooks = { poststart: [{ path: "/x" }], poststop: [{ path: "/y" }], prestart: [] })), "HOOK_SYNC")).toEqual([]);
   });
 });

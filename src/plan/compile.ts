@@ -162,11 +162,9 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     // hand an interactive program a pipe instead
     throw new BerthError("terminals are not supported by this berth-runtime yet; set process.terminal to false", { field: "process.terminal" });
   }
-  const hooks = Object.entries(spec.hooks ?? {}).find(([, list]) => Array.isArray(list) && list.length > 0);
-  if (hooks) {
-    // skipping them would leave a container without what its engine set up there (docker's network)
-    throw new BerthError("are not supported by this berth-runtime yet; remove them or use runc", { field: `hooks.${hooks[0]}` });
-  }
+  const hooks = spec.hooks ?? {};
+  // the runtime runs the create-time hooks while the init waits; startContainer hooks read the state it sends then
+  const hookSync = [hooks.prestart, hooks.createRuntime, hooks.createContainer, hooks.startContainer].some((l) => (l?.length ?? 0) > 0);
   if (!has("mount")) {
     throw new BerthError('needs a mount namespace to build the root filesystem in; add {"type": "mount"}', { field: "linux.namespaces" });
   }
@@ -275,6 +273,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     b.add("WRITE_FILE", ["/proc/self/oom_score_adj", String(process.oomScoreAdj)], "process.oomScoreAdj", `set oom_score_adj ${process.oomScoreAdj}`);
   }
 
+  if (hookSync) b.add("HOOK_SYNC", [], "hooks", "wait for the prestart, createRuntime and createContainer hooks");
+
   if (buildsRootfs) {
     for (const [i, p] of (linux.readonlyPaths ?? []).entries()) {
       const f = `linux.readonlyPaths[${i}]`;
@@ -369,6 +369,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   b.add("RESET_SIGNALS", [], "process", "reset signal handling");
   b.add("READY", [], "process", "report ready");
   b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
+  for (const [i, h] of (hooks.startContainer ?? []).entries()) {
+    const argv = h.args?.length ? h.args : [h.path];
+    b.add("RUN_HOOK", [h.timeout ?? 0, h.path, argv.length, ...argv, ...(h.env ?? [])], `hooks.startContainer[${i}]`, `run startContainer hook ${h.path}`);
+  }
   if (nnp && seccomp && !seccomp.notify) addSeccomp();
   b.add("EXEC", [args.length, ...args, ...env], "process.args", `exec ${JSON.stringify(args[0])}`);
 

@@ -56,6 +56,8 @@ export const OP = {
   MOVE_TREE_IN_ROOT: 42,
   CONNECT_UNIX: 43,
   SECCOMP_NOTIFY: 44,
+  HOOK_SYNC: 45,
+  RUN_HOOK: 46,
 } as const;
 
 export type OpName = keyof typeof OP;

@@ -19,9 +19,10 @@ import type { Spec } from "../spec/runtime-spec.ts";
 import { validateSpec } from "../spec/validate-config.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import { errno, mkfifo } from "../sys/libc.ts";
+import { runHooks } from "./hooks.ts";
 import { describeFailure } from "./init-error.ts";
 import {
-  checkId, claimDir, fifoPath, lockDir, OCI_VERSION, removeDir, startTimeOf, writePidFile, writeState, type SavedState,
+  checkId, claimDir, fifoPath, lockDir, OCI_VERSION, ociState, removeDir, startTimeOf, writePidFile, writeState, type SavedState,
 } from "./state.ts";
 
 export interface CreateOptions {
@@ -212,6 +213,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ociVersion: OCI_VERSION, id, pid: 0, bundle, rootfs, created: new Date().toISOString(),
       annotations: spec.annotations, owner: "", startTime: 0, cgroupsPath, systemdCgroup: !!opts.systemdCgroup,
       cgroupDirs: Object.values(opened.dirs()),
+      // start and delete run these; the bundle's config.json may be gone or changed by then
+      hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
     };
     writeState(opts.root, early);
     try {
@@ -259,7 +262,15 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         trace(`init forked: pid ${initPid}`);
       }
       else if (r.kind === "seccomp") {
-        helper.sendAgentState(agentState(early, initPid, plan.seccompAgent!));
+        helper.sendLengthPrefixed(agentState(early, initPid, plan.seccompAgent!));
+      } else if (r.kind === "hooks") {
+        const now = { ...early, pid: initPid };
+        const creating = JSON.stringify(ociState(now, "creating"));
+        runHooks("prestart", spec.hooks?.prestart, { state: creating });
+        runHooks("createRuntime", spec.hooks?.createRuntime, { state: creating });
+        runHooks("createContainer", spec.hooks?.createContainer, { state: creating, enter: { pid: initPid } });
+        trace("create-time hooks ran");
+        helper.sendLengthPrefixed(JSON.stringify(ociState(now, "created")));
       } else if (r.kind === "map") {
         writeIdMaps(r.pid, plan.userns!);
         helper.go();

@@ -4,8 +4,7 @@
  * without any global flag: it refuses idmapped mounts unless
  * linux.mountExtensions.idmap.enabled is true, and its CRI plugin looks for `rro` in
  * mountOptions. So every list comes from the table the runtime itself uses, and
- * whatever berth refuses (hooks, Intel RDT) is
- * reported as not there. Hooks are listed once they run.
+ * whatever berth refuses (Intel RDT) is reported as not there.
  */
 import { parseMountOptions } from "../plan/mount-options.ts";
 import { CAPABILITIES } from "../security/capabilities.ts";
@@ -51,8 +50,8 @@ export function runtimeFeatures(opts: FeaturesOptions) {
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: opts.specVersion,
-    // config.json hooks are refused until they run (src/plan/compile.ts): none is supported
-    hooks: [] as string[],
+    // every runtime-spec hook kind runs (src/runtime/hooks.ts)
+    hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
     mountOptions: knownMountOptions(),
     linux: {
       namespaces: [...NAMESPACE_TYPES].sort(),

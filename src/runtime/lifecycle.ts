@@ -10,8 +10,9 @@
  */
 import { existsSync, rmdirSync } from "node:fs";
 import type { CgroupManager } from "../cgroups/manager.ts";
-import { BerthError } from "../errors.ts";
-import { containerDir, initAlive, lockDir, notExist, readState, removeDir, statusOf, type SavedState, type Target } from "./state.ts";
+import { BerthError, type Warning } from "../errors.ts";
+import { runHooks } from "./hooks.ts";
+import { containerDir, initAlive, lockDir, notExist, ociState, readState, removeDir, statusOf, type SavedState, type Target } from "./state.ts";
 
 function load(t: Target): SavedState {
   const s = readState(t.root, t.id);
@@ -91,10 +92,24 @@ function waitGone(s: SavedState, ms: number): void {
   while (initAlive(s) && Date.now() < deadline) Bun.sleepSync(2);
 }
 
-export async function deleteContainer(t: Target, force = false): Promise<void> {
+export async function deleteContainer(t: Target, force = false, warn?: (w: Warning) => void): Promise<void> {
+  const s = await removeContainer(t, force);
+  // after the container is gone, before delete returns; a failure is only a warning (runtime-spec)
+  if (s?.hooks?.poststop?.length) {
+    try {
+      runHooks("poststop", s.hooks.poststop, { state: JSON.stringify(ociState(s, "stopped")) });
+    } catch (err) {
+      if (!(err instanceof BerthError)) throw err;
+      warn?.({ field: err.field ?? "hooks.poststop", message: err.message.slice((err.field ?? "").length + 2) });
+    }
+  }
+}
+
+/** Stop (with force) and remove a container; its last saved state, when there was one. */
+async function removeContainer(t: Target, force: boolean): Promise<SavedState | undefined> {
   const dir = containerDir(t.root, t.id);
   if (!existsSync(dir)) {
-    if (force) return;
+    if (force) return undefined;
     throw notExist(t.id);
   }
   let lock;
@@ -102,7 +117,7 @@ export async function deleteContainer(t: Target, force = false): Promise<void> {
     lock = lockDir(dir);
   } catch (err) {
     if ((err as BerthError).errno === "ENOENT") {
-      if (force) return;
+      if (force) return undefined;
       throw notExist(t.id);
     }
     throw err;
@@ -112,7 +127,7 @@ export async function deleteContainer(t: Target, force = false): Promise<void> {
     if (!s) {
       // a create that died half-way, or a racing delete: nothing to stop
       removeDir(t.root, t.id);
-      return;
+      return undefined;
     }
     const status = statusOf(t.root, s);
     if ((status === "running" || status === "paused") && !force) {
@@ -120,7 +135,7 @@ export async function deleteContainer(t: Target, force = false): Promise<void> {
     }
     if (status === "stopped" && removeEmptyCgroups(s)) {
       removeDir(t.root, t.id);
-      return;
+      return s;
     }
     const cg = await cgroupOf(s);
     if (status !== "stopped") {
@@ -135,6 +150,7 @@ export async function deleteContainer(t: Target, force = false): Promise<void> {
       cg.destroy({ timeoutMs: 5000 });
     }
     removeDir(t.root, t.id);
+    return s;
   } finally {
     lock.release();
   }

@@ -3,11 +3,15 @@
  * store: callers exec it once per container, and it never needs the cgroup layer.
  */
 import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from "node:fs";
-import { BerthError } from "../errors.ts";
-import { containerDir, fifoPath, initAlive, lockDir, notExist, readState, statusOf, type Target } from "./state.ts";
+import { BerthError, type Warning } from "../errors.ts";
+import { runHooks } from "./hooks.ts";
+import { containerDir, fifoPath, initAlive, lockDir, notExist, ociState, readState, statusOf, type Target } from "./state.ts";
 
-/** Let the init exec the user's program: read the byte it writes into exec.fifo. */
-export function startContainer(t: Target): void {
+/**
+ * Let the init exec the user's program: read the byte it writes into exec.fifo. Then the
+ * poststart hooks, whose failure is only a warning (runtime-spec: the program runs on).
+ */
+export function startContainer(t: Target, warn?: (w: Warning) => void): void {
   const dir = containerDir(t.root, t.id);
   if (!existsSync(dir)) throw notExist(t.id);
   const lock = lockDir(dir);
@@ -37,6 +41,14 @@ export function startContainer(t: Target): void {
       closeSync(fd);
     }
     unlinkSync(fifo);
+    if (s.hooks?.poststart?.length) {
+      try {
+        runHooks("poststart", s.hooks.poststart, { state: JSON.stringify(ociState(s, "running")) });
+      } catch (err) {
+        if (!(err instanceof BerthError)) throw err;
+        warn?.({ field: err.field ?? "hooks.poststart", message: err.message.slice((err.field ?? "").length + 2) });
+      }
+    }
   } finally {
     lock.release();
   }

@@ -7,6 +7,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from "node:fs";
 import { BerthError } from "../errors.ts";
 import { errno, flock, LOCK_EX } from "../sys/libc.ts";
+import type { Hooks } from "../spec/runtime-spec.ts";
 
 /** Which container: its --root and id. */
 export interface Target {
@@ -37,6 +38,8 @@ export interface SavedState {
   freezerFile?: string;
   /** the container's cgroup directories (one per hierarchy), so a stopped one is removed with rmdir alone */
   cgroupDirs?: string[];
+  /** config.json's poststart and poststop hooks, run by `start` and `delete` */
+  hooks?: Pick<Hooks, "poststart" | "poststop">;
 }
 
 /** The OCI state (`berth-runtime state`), in runc's key order. */

@@ -311,7 +311,7 @@ describe.skipIf(!canRunContainers)("berth-runtime pause, resume, ps, update, eve
     const f = JSON.parse(p.stdout.toString());
     expect(Object.keys(f)).toEqual(["ociVersionMin", "ociVersionMax", "hooks", "mountOptions", "linux", "annotations"]);
     expect(f.ociVersionMin).toBe("1.0.0");
-    expect(f.hooks).toEqual([]);
+    expect(f.hooks).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
     expect(f.mountOptions).toEqual(expect.arrayContaining(["rbind", "ro", "rro", "nosuid", "rprivate"]));
     expect(f.mountOptions).not.toContain("tmpcopyup");
     expect(f.linux.namespaces).toEqual(["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]);

@@ -11,6 +11,8 @@ import { array, check, fields, object } from "./shape.ts";
 
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
 
+const HOOK_KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+
 const PROPAGATIONS = ["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"];
 
 function absolute(value: string, field: string): void {
@@ -98,7 +100,21 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
     const a = object(spec.annotations, "annotations");
     for (const [k, v] of Object.entries(a)) check(v, "string", `annotations.${k}`);
   }
-  if (spec.hooks != null) object(spec.hooks, "hooks");
+  if (spec.hooks != null) {
+    const hooks = object(spec.hooks, "hooks");
+    for (const kind of HOOK_KINDS) {
+      if (hooks[kind] == null) continue;
+      array(hooks[kind], `hooks.${kind}`).forEach((h, i) => {
+        const f = `hooks.${kind}[${i}]`;
+        const o = object(h, f);
+        fields(o, f, { path: "string", timeout: "int" }, ["path"]);
+        absolute(o.path as string, `${f}.path`);
+        if (o.args != null) strings(o.args, `${f}.args`);
+        if (o.env != null) strings(o.env, `${f}.env`);
+        if (o.timeout !== undefined && (o.timeout as number) <= 0) throw new BerthError(`${o.timeout} is not a timeout; use a number of seconds > 0, or leave it out`, { field: `${f}.timeout` });
+      });
+    }
+  }
 
   if (spec.linux != null) validateLinux(object(spec.linux, "linux"));
   return spec as unknown as Spec;

@@ -31,6 +31,7 @@ export type Report =
   | { kind: "map"; pid: number }
   | { kind: "ready" }
   | { kind: "seccomp" }
+  | { kind: "hooks" }
   | { kind: "error"; step: number; errno: number; syscall: string; detail: string }
   | { kind: "eof" };
 
@@ -38,7 +39,7 @@ export type Report =
 export function parseReport(line: string): Report {
   const [kind, ...rest] = line.split(" ");
   if (kind === "pid" || kind === "map") return { kind, pid: Number(rest[0]) };
-  if (kind === "ready" || kind === "seccomp") return { kind };
+  if (kind === "ready" || kind === "seccomp" || kind === "hooks") return { kind };
   if (kind === "error") {
     return { kind, step: Number(rest[0]), errno: Number(rest[1]), syscall: rest[2] ?? "", detail: rest.slice(3).join(" ") };
   }
@@ -132,8 +133,8 @@ export class HelperSession {
     }
   }
 
-  /** Answer a `seccomp` report: the container process state for the agent, length-prefixed. */
-  sendAgentState(json: string): void {
+  /** Answer a `seccomp` or `hooks` report: a state JSON, length-prefixed. */
+  sendLengthPrefixed(json: string): void {
     const body = Buffer.from(json);
     const len = Buffer.alloc(4);
     len.writeUInt32LE(body.length);

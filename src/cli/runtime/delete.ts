@@ -1,9 +1,9 @@
 /** `delete [--force] ID`: remove a stopped container; --force kills a running one first. */
 import { deleteContainer } from "../../runtime/lifecycle.ts";
-import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
 
-export async function run(args: string[], g: Globals): Promise<number> {
+export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, { force: { type: "boolean", short: "f" } });
-  await deleteContainer({ root: g.root, id: idArg(positionals, "delete [--force] ID") }, v.force);
+  await deleteContainer({ root: g.root, id: idArg(positionals, "delete [--force] ID") }, v.force, log.warn);
   return 0;
 }

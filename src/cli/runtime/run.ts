@@ -23,7 +23,7 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
     preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, foreground: !v.detach, warn: log.warn, trace: log.trace,
   });
   try {
-    startContainer(target);
+    startContainer(target, log.warn);
   } catch (err) {
     await deleteContainer(target, true);
     throw err;
@@ -39,6 +39,6 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
   for (const sig of FORWARDED) process.on(sig, forward);
   const code = await created.helper.exited;
   for (const sig of FORWARDED) process.off(sig, forward);
-  if (!v.keep) await deleteContainer(target, true);
+  if (!v.keep) await deleteContainer(target, true, log.warn);
   return code;
 }

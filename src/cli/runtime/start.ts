@@ -1,9 +1,9 @@
 /** `start ID`: let a created container's init exec the user's program. */
 import { startContainer } from "../../runtime/start.ts";
-import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
 
-export function run(args: string[], g: Globals): number {
+export function run(args: string[], g: Globals, log: RuntimeLog): number {
   const { positionals } = parseVerb(args, {});
-  startContainer({ root: g.root, id: idArg(positionals, "start ID") });
+  startContainer({ root: g.root, id: idArg(positionals, "start ID") }, log.warn);
   return 0;
 }

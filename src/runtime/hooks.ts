@@ -1,0 +1,62 @@
+/**
+ * OCI hooks (config.md "POSIX-platform Hooks"): each runs with the container's state JSON
+ * on its stdin, the hook's own args and env, killed after `timeout` seconds. Which hooks
+ * run where, and what a failure does, is the runtime-spec's lifecycle:
+ *
+ *   prestart, createRuntime   create, in the runtime's namespaces, before pivot_root — a failure fails create
+ *   createContainer           create, in the container's namespaces, before pivot_root — likewise
+ *   startContainer            start, in the container, before the program (native RUN_HOOK op)
+ *   poststart                 start, after the program started — a failure is a warning
+ *   poststop                  delete, after the container is gone — a failure is a warning
+ */
+import { BerthError } from "../errors.ts";
+import type { Hook } from "../spec/runtime-spec.ts";
+
+export type HookKind = "prestart" | "createRuntime" | "createContainer" | "startContainer" | "poststart" | "poststop";
+
+export interface HookRun {
+  /** the container state JSON written to the hook's stdin */
+  state: string;
+  /** run it in these namespaces of this pid (createContainer), through util-linux's nsenter */
+  enter?: { pid: number };
+}
+
+/** The last lines of a hook's stderr, for the one-line error. */
+function tail(text: string): string {
+  const lines = text.trim().split("\n").filter(Boolean);
+  return lines.slice(-3).join(" / ");
+}
+
+/** Run the hooks of one kind in order; the first failure throws, naming `hooks.KIND[i]`. */
+export function runHooks(kind: HookKind, hooks: Hook[] | undefined, run: HookRun): void {
+  (hooks ?? []).forEach((h, i) => {
+    const field = `hooks.${kind}[${i}]`;
+    const argv = h.args?.length ? h.args : [h.path];
+    const cmd = run.enter
+      ? ["nsenter", `--target=${run.enter.pid}`, "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--", h.path, ...argv.slice(1)]
+      : [h.path, ...argv.slice(1)];
+    let p;
+    try {
+      p = Bun.spawnSync(cmd, {
+        // args[0] is the hook's argv[0] (runtime-spec); Bun's argv0 sets it apart from the path
+        argv0: run.enter ? undefined : argv[0],
+        // no env given: the runtime's own, as runc's exec.Cmd does with a nil Env
+        env: h.env ? Object.fromEntries(h.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) : process.env,
+        stdin: Buffer.from(run.state),
+        stdout: "pipe",
+        stderr: "pipe",
+        timeout: h.timeout ? h.timeout * 1000 : undefined,
+        killSignal: "SIGKILL",
+      });
+    } catch (err) {
+      throw new BerthError(`${h.path}: ${(err as Error).message}; the hook must be an executable path in the runtime's filesystem`, { field });
+    }
+    if (p.exitCode === 0) return;
+    const stderr = tail(p.stderr.toString());
+    if (h.timeout && p.signalCode === "SIGKILL") {
+      throw new BerthError(`${h.path} timed out after ${h.timeout} s${stderr ? `: ${stderr}` : ""}`, { field });
+    }
+    const how = p.exitCode === null ? `was killed by ${p.signalCode}` : `exited with status ${p.exitCode}`;
+    throw new BerthError(`${h.path} ${how}${stderr ? `: ${stderr}` : ""}`, { field });
+  });
+}

@@ -138,8 +138,8 @@ int main(void) {
       "ls -A /sys/firmware | wc -l",
     ].join("; "));
     const lines = r.out.trim().split("\n");
-    // only the container's processes: sh as PID 1 and the two it started for the pipe
-    expect(lines[1]!.trim().split(" ")).toHaveLength(3);
+    // only the container's processes: sh as PID 1, ls, and tr if sh had forked it yet (a race)
+    expect([2, 3]).toContain(lines[1]!.trim().split(" ").length);
     expect(lines[1]!.trim().split(" ")[0]).toBe("/proc/1");
     expect([lines[0], ...lines.slice(2)]).toEqual(["root-ro", "sys-ro", "procsys-ro", "0", "0"]);
   });

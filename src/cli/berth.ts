@@ -5,6 +5,10 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerCgroup } from "./cgroup/index.ts";
+import { registerEnter } from "./enter.ts";
+import { registerNs } from "./ns.ts";
+import { registerStats } from "./stats.ts";
+import { registerTop } from "./top.ts";
 import { EXIT_BERTH_FAILED, reportError } from "./exit.ts";
 import pkg from "../../package.json" with { type: "json" };
 
@@ -19,6 +23,7 @@ const program = new Command("berth")
     writeErr: (s) => process.stderr.write(s.replace(/^error: /, "berth: ")),
   });
 registerCgroup(program);
+for (const register of [registerStats, registerTop, registerNs, registerEnter]) register(program);
 for (const cmd of program.commands) {
   cmd.exitOverride();
   for (const sub of cmd.commands) sub.exitOverride();

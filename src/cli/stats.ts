@@ -1,0 +1,68 @@
+/**
+ * `berth stats [TARGET…]`: docker's stats table for any container on the host, plus
+ * throttling, pressure and OOM kills. Without targets: every running container discovery
+ * finds (re-scanned each refresh, so new ones appear).
+ */
+import type { Command } from "commander";
+import { parseCount } from "../cgroups/units.ts";
+import { containerSubject, type Subject } from "../observe/discovery.ts";
+import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
+import { DEFAULT_STATS_FORMAT, STATS_HEADINGS, statsFields, type StatsRecord } from "../observe/stats.ts";
+import { StatsSampler } from "../observe/stats-sample.ts";
+import { alignColumns, parseTemplate } from "../observe/template.ts";
+import { cgroupPathFromArg } from "./cgroup/target.ts";
+
+interface StatsFlags {
+  all?: boolean;
+  stream: boolean;
+  format: string;
+  interval: string;
+  trunc: boolean;
+  root: string;
+}
+
+export function registerStats(program: Command): void {
+  program.command("stats").argument("[targets...]", "container ids or names, PIDs or cgroup paths (default: every running container)")
+    .description("CPU, memory, network, block I/O, pids, throttling, pressure and OOM kills of containers, refreshed in place")
+    .option("-a, --all", "also show containers with no process left (found in the cgroup tree)")
+    .option("--no-stream", "print one sample (taken over --interval) and exit")
+    .option("--format <format>", "table, json (one object per line per container), or a template such as 'table {{.Name}}\\t{{.CPUPerc}}'", "table")
+    .option("--interval <ms>", "the sample window and refresh period; 0 with --no-stream: averages since each container started, without waiting", "1000")
+    .option("--no-trunc", "show whole container ids")
+    .option("--root <dir>", "berth-runtime's state directory, where berth container ids come from", BERTH_ROOT)
+    .action(async (targets: string[], opts: StatsFlags) => {
+      const intervalMs = parseCount(opts.interval, "--interval", { min: opts.stream ? 10 : 0 });
+      const json = opts.format === "json";
+      const template = json ? undefined : parseTemplate(opts.format === "table" ? DEFAULT_STATS_FORMAT : opts.format, Object.keys(STATS_HEADINGS));
+      const pick = (): Subject[] => {
+        const host = scanHost({ root: opts.root, all: opts.all });
+        if (targets.length > 0) return targets.map((t) => resolveOnHost(t, host, { cgroupPath: cgroupPathFromArg }));
+        return host.containers.filter((c) => opts.all || c.pids.length > 0).map((c) => containerSubject(c));
+      };
+      const render = (records: StatsRecord[]): string => {
+        if (!template) return records.map((r) => JSON.stringify(r)).join("\n");
+        const rows = records.map((r) => template.render(statsFields(r, { noTrunc: !opts.trunc }), r));
+        return template.table ? alignColumns([template.header(STATS_HEADINGS), ...rows]) : rows.join("\n");
+      };
+      const sampler = new StatsSampler();
+      let subjects = pick();
+      if (intervalMs === 0) {
+        const text = render(sampler.sinceStart(subjects));
+        if (text !== "") process.stdout.write(`${text}\n`);
+        return;
+      }
+      sampler.sample(subjects);
+      for (;;) {
+        await Bun.sleep(intervalMs);
+        const text = render(sampler.sample(subjects));
+        if (!opts.stream) {
+          if (text !== "") process.stdout.write(`${text}\n`);
+          return;
+        }
+        // In place on a terminal (home, clear); elsewhere one block per sample, as docker does.
+        if (process.stdout.isTTY && !json) process.stdout.write(`\x1b[H\x1b[2J${text}\n`);
+        else if (text !== "") process.stdout.write(`${text}\n`);
+        if (targets.length === 0) subjects = pick();
+      }
+    });
+}

@@ -112,6 +112,7 @@ const COMMANDS: Record<string, () => Promise<{ run(args: string[], g: Globals, l
   create: () => import("./runtime/create.ts"),
   run: () => import("./runtime/run.ts"),
   start: () => import("./runtime/start.ts"),
+  exec: () => import("./runtime/exec.ts"),
   state: () => import("./runtime/state.ts"),
   kill: () => import("./runtime/kill.ts"),
   delete: () => import("./runtime/delete.ts"),
@@ -130,6 +131,7 @@ const USAGE = `usage: berth-runtime [--root DIR] [--log FILE] [--log-format text
 commands:
   create   create a container from a bundle; it waits for start
   start    run the user process of a created container
+  exec     run another process in a running container
   run      create and start a container (and wait for it unless --detach)
   state    print a container's OCI state as JSON
   kill     send a signal to a container's init (or --all processes)

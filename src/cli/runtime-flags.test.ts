@@ -58,3 +58,15 @@ describe("runc's flag grammar", () => {
     expect(parseFlags(["--bundle", "-odd", "id"], CREATE).values.bundle).toBe("-odd");
   });
 });
+
+describe("parseFlags: repeated flags", () => {
+  test("a multiple flag collects every value in order, in both spellings", () => {
+    const r = parseFlags(["-e", "A=1", "--env=B=2", "--env", "C=3", "id"], { env: { type: "string", short: "e", multiple: true } });
+    expect(r.values.env).toEqual(["A=1", "B=2", "C=3"]);
+    expect(r.positionals).toEqual(["id"]);
+  });
+
+  test("a single-valued flag keeps the last value", () => {
+    expect(parseFlags(["--cwd", "/a", "--cwd", "/b"], { cwd: { type: "string" } }).values.cwd).toBe("/b");
+  });
+});

@@ -12,12 +12,14 @@
 export interface FlagSpec {
   type: "string" | "boolean";
   short?: string;
+  /** a string flag that may be given again (`-e A=1 -e B=2`): its value is the list */
+  multiple?: boolean;
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
 
 export type FlagValues<S extends FlagSpecs> = {
-  [K in keyof S]?: S[K]["type"] extends "string" ? string : boolean;
+  [K in keyof S]?: S[K]["type"] extends "string" ? (S[K]["multiple"] extends true ? string[] : string) : boolean;
 };
 
 export interface ParsedFlags<S extends FlagSpecs> {
@@ -37,7 +39,11 @@ export class FlagError extends Error {}
  */
 export function parseFlags<S extends FlagSpecs>(args: string[], specs: S, opts: { strict?: boolean } = {}): ParsedFlags<S> {
   const strict = opts.strict ?? true;
-  const values: Record<string, string | boolean> = {};
+  const values: Record<string, string | boolean | string[]> = {};
+  const set = (name: string, value: string) => {
+    if (specs[name]!.multiple) values[name] = [...((values[name] as string[] | undefined) ?? []), value];
+    else values[name] = value;
+  };
   const unknown: string[] = [];
   const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([name, s]) => [s.short!, name]));
   let i = 0;
@@ -66,12 +72,12 @@ export function parseFlags<S extends FlagSpecs>(args: string[], specs: S, opts: 
       continue;
     }
     if (inline !== undefined) {
-      values[name] = inline;
+      set(name, inline);
       continue;
     }
     const next = args[i + 1];
     if (next === undefined) throw new FlagError(`--${name} needs a value`);
-    values[name] = next;
+    set(name, next);
     i++;
   }
   return { values: values as FlagValues<S>, positionals: args.slice(i), unknown };

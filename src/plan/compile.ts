@@ -10,13 +10,13 @@
  * READY, wait for `start`, exec.
  */
 import { BerthError, type Warning } from "../errors.ts";
-import { capabilityMask, type CapabilitySet } from "../security/capabilities.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
 import type { Device, Mount, NamespaceType, Spec } from "../spec/runtime-spec.ts";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
 import { CLONE, CREATE, MS, type InitPlan, type OpArg, type OpName, type PlanOp } from "./ops.ts";
-import { rlimitNumber } from "./rlimits.ts";
-import { ioPriorityValue, personalityValue, schedAttrBytes } from "./scheduling.ts";
+import { PlanBuilder, processOps } from "./process-ops.ts";
+
+export { DEFAULT_PATH, execCandidates } from "./process-ops.ts";
 
 /** The cgroup filesystems a `cgroup` mount shows inside the container. */
 export interface CgroupMountFacts {
@@ -73,9 +73,6 @@ const NS_FLAG: Record<NamespaceType, number> = {
   uts: CLONE.NEWUTS, user: CLONE.NEWUSER, cgroup: CLONE.NEWCGROUP, time: CLONE.NEWTIME,
 };
 
-const CAPS_ARG_ORDER: readonly CapabilitySet[] = ["bounding", "effective", "permitted", "inheritable", "ambient"];
-
-export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** The devices every container gets (runc's default set), made unless /dev is bind-mounted. */
 export const DEFAULT_DEVICES: Required<Pick<Device, "path" | "type" | "major" | "minor" | "fileMode">>[] = [
@@ -127,23 +124,7 @@ function mapsId(maps: { containerID: number; size: number }[] | undefined, id: n
   return (maps ?? []).some((m) => id >= m.containerID && id < m.containerID + m.size);
 }
 
-/** Candidates for process.args[0], in the order execvp would try them. */
-export function execCandidates(arg0: string, env: string[]): { candidates: string[]; searched?: string } {
-  if (arg0.includes("/")) return { candidates: [arg0] };
-  const pathEnv = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
-  const dirs = pathEnv.split(":").map((d) => (d === "" ? "." : d));
-  return { candidates: dirs.map((d) => `${d.replace(/\/$/, "")}/${arg0}`), searched: pathEnv };
-}
 
-class PlanBuilder {
-  readonly ops: PlanOp[] = [];
-  readonly warnings: Warning[] = [];
-  add(op: OpName, args: OpArg[], field: string, what: string): PlanOp {
-    const step = { op, args, field, what };
-    this.ops.push(step);
-    return step;
-  }
-}
 
 export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const warnings: Warning[] = [];
@@ -295,86 +276,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (spec.hostname) b.add("SETHOSTNAME", [spec.hostname], "hostname", `set hostname ${JSON.stringify(spec.hostname)}`);
   if (spec.domainname) b.add("SETDOMAINNAME", [spec.domainname], "domainname", `set domainname ${JSON.stringify(spec.domainname)}`);
 
-  for (const [i, r] of (process.rlimits ?? []).entries()) {
-    const n = rlimitNumber(r.type, `process.rlimits[${i}].type`);
-    b.add("SETRLIMIT", [n, r.soft, r.hard], `process.rlimits[${i}]`, `set ${r.type} to ${r.soft}/${r.hard}`);
-  }
-
-  if (process.ioPriority) {
-    b.add("IOPRIO", [ioPriorityValue(process.ioPriority)], "process.ioPriority", `set I/O priority ${process.ioPriority.class} ${process.ioPriority.priority ?? 0}`);
-  }
-  if (process.scheduler) {
-    b.add("SCHED_SETATTR", [schedAttrBytes(process.scheduler)], "process.scheduler", `set scheduling policy ${process.scheduler.policy}`);
-  }
-  if (linux.personality) {
-    b.add("PERSONALITY", [personalityValue(linux.personality)], "linux.personality", `set personality ${linux.personality.domain}`);
-  }
-
-  b.add("CHDIR", [process.cwd], "process.cwd", `chdir to ${process.cwd}`);
-
-  const env = [...(process.env ?? [])];
-  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${ctx.home ?? "/"}`);
-  const args = process.args ?? [];
-
-  if (apparmor && lsm.apparmor) {
-    b.add("WRITE_FILE", ["/proc/self/attr/apparmor/exec", `exec ${apparmor}`], "process.apparmorProfile", `apply AppArmor profile ${apparmor} at exec`);
-  }
-  if (process.selinuxLabel && lsm.selinux) {
-    b.add("WRITE_FILE", ["/proc/self/attr/exec", process.selinuxLabel], "process.selinuxLabel", `apply SELinux label ${process.selinuxLabel} at exec`);
-  }
-  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
-  // identity and capabilities change (runc's order); with it, as late as possible.
-  const nnp = process.noNewPrivileges === true;
-  const addSeccomp = () => {
-    if (!seccomp) return;
-    if (seccomp.notify) b.add("SECCOMP_NOTIFY", [seccomp.flags, seccomp.program, agentSlot], "linux.seccomp", "load the seccomp filter and hand its listener to the agent");
-    else b.add("SECCOMP", [seccomp.flags, seccomp.program], "linux.seccomp", "load the seccomp filter");
-  };
-  if (!nnp) addSeccomp();
-
-  const caps = process.capabilities;
-  const uid = process.user.uid;
-  const gid = process.user.gid;
-  const changesUser = uid !== 0 || gid !== 0 || (process.user.additionalGids?.length ?? 0) > 0;
-  if (caps && uid !== 0) b.add("KEEPCAPS", [1], "process.capabilities", "keep capabilities across setuid");
-  // setgroups is refused in a user namespace whose setgroups file says deny; leave the list alone there
-  if (!newNs.has("user") || (process.user.additionalGids?.length ?? 0) > 0) {
-    b.add("SETGROUPS", process.user.additionalGids ?? [], "process.user.additionalGids", "set supplementary groups");
-  }
-  if (changesUser || newNs.has("user")) {
-    b.add("SETRESGID", [gid], "process.user.gid", `set gid ${gid}`);
-    b.add("SETRESUID", [uid], "process.user.uid", `set uid ${uid}`);
-  }
-  if (caps && uid !== 0) b.add("KEEPCAPS", [0], "process.capabilities", "stop keeping capabilities");
-  if (caps) {
-    // the CAPS op's argument order (native/PROTOCOL.md): bounding, effective, permitted, inheritable, ambient
-    const masks = CAPS_ARG_ORDER.map((set) => capabilityMask(caps[set] ?? [], `process.capabilities.${set}`, ctx.lastCap ?? 40, warnings));
-    // The kernel raises an ambient capability only if it is permitted and inheritable too.
-    // runc's own default spec lists ambient caps without inheritable ones and runs anyway,
-    // so the others are dropped quietly rather than failing or warning on every container.
-    const [, , permitted, inheritable, ambient] = masks as [bigint, bigint, bigint, bigint, bigint];
-    masks[4] = ambient & permitted & inheritable;
-    b.add("CAPS", masks, "process.capabilities", "set capabilities");
-  }
-  if (nnp) b.add("NO_NEW_PRIVS", [], "process.noNewPrivileges", "set no_new_privs");
-  // The agent's state goes over the runtime's socket, which READY closes.
-  if (nnp && seccomp?.notify) addSeccomp();
-  // Looked up as the container's user, with its capabilities, as runc does: a program
-  // only root could reach must fail at create, not after start.
-  const { candidates } = execCandidates(args[0]!, env);
-  b.add("FIND_EXEC", candidates, "process.args[0]", `find ${JSON.stringify(args[0])}`);
-
-  b.add("UMASK", [process.user.umask ?? 0o022], "process.user.umask", "set umask");
-  b.add("CLOSE_FROM", [3 + (ctx.preserveFds ?? 0)], "process", "close the runtime's file descriptors");
-  b.add("RESET_SIGNALS", [], "process", "reset signal handling");
-  b.add("READY", [], "process", "report ready");
-  b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
-  for (const [i, h] of (hooks.startContainer ?? []).entries()) {
-    const argv = h.args?.length ? h.args : [h.path];
-    b.add("RUN_HOOK", [h.timeout ?? 0, h.path, argv.length, ...argv, ...(h.env ?? [])], `hooks.startContainer[${i}]`, `run startContainer hook ${h.path}`);
-  }
-  if (nnp && seccomp && !seccomp.notify) addSeccomp();
-  b.add("EXEC", [args.length, ...args, ...env], "process.args", `exec ${JSON.stringify(args[0])}`);
+  processOps(b, process, linux, {
+    lastCap: ctx.lastCap, home: ctx.home, lsm, seccomp, agentSlot, joinedUserns: newNs.has("user"),
+    preserveFds: ctx.preserveFds, waitStart: true, startHooks: hooks.startContainer, warnings,
+  });
 
   return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent, warnings: [...warnings, ...b.warnings] };
 }

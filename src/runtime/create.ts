@@ -78,7 +78,7 @@ export function loadBundle(bundleArg: string | undefined): { bundle: string; spe
 }
 
 /** HOME for process.user.uid from the image's /etc/passwd, read without following symlinks out of the rootfs. */
-function homeOf(rootfs: string, uid: number): string | undefined {
+export function homeOf(rootfs: string, uid: number): string | undefined {
   try {
     for (const p of [`${rootfs}/etc`, `${rootfs}/etc/passwd`]) if (lstatSync(p).isSymbolicLink()) return undefined;
     for (const line of readFileSync(`${rootfs}/etc/passwd`, "utf8").split("\n")) {
@@ -91,7 +91,7 @@ function homeOf(rootfs: string, uid: number): string | undefined {
   return undefined;
 }
 
-function lastCap(): number {
+export function lastCap(): number {
   try {
     return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
   } catch {
@@ -117,7 +117,7 @@ function hasLimits(r: LinuxResources | undefined): boolean {
 }
 
 /** Which LSMs confine processes here (runc's apparmor.IsEnabled and selinux.GetEnabled read the same files). */
-function activeLsms(): { apparmor: boolean; selinux: boolean } {
+export function activeLsms(): { apparmor: boolean; selinux: boolean } {
   let apparmor = false;
   try {
     apparmor = readFileSync("/sys/module/apparmor/parameters/enabled", "utf8").startsWith("Y");
@@ -131,7 +131,7 @@ function activeLsms(): { apparmor: boolean; selinux: boolean } {
  * runtime-spec's container process state, sent to a seccomp agent with the listener fd
  * (config-linux.md, "seccomp"): status is still "creating".
  */
-function agentState(st: SavedState, pid: number, agent: NonNullable<CompiledPlan["seccompAgent"]>): string {
+export function agentState(st: SavedState, pid: number, agent: NonNullable<CompiledPlan["seccompAgent"]>): string {
   return JSON.stringify({
     ociVersion: OCI_VERSION,
     fds: ["seccompFd"],

@@ -120,7 +120,7 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
   return spec as unknown as Spec;
 }
 
-function validateProcess(raw: unknown): void {
+export function validateProcess(raw: unknown): void {
   const p = object(raw, "process");
   fields(p, "process", { terminal: "bool", cwd: "string", noNewPrivileges: "bool", oomScoreAdj: "int", apparmorProfile: "string", selinuxLabel: "string", commandLine: "string" }, ["cwd"]);
   absolute(p.cwd as string, "process.cwd");

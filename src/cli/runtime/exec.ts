@@ -1,0 +1,98 @@
+/**
+ * `exec [flags] ID [COMMAND ARGS…]`: run a process in a running container. The process
+ * is `--process FILE` (a runtime-spec Process: what containerd and conmon send) or built
+ * from the container's own process with runc's inline flags (`-e`, `--cwd`, `-u`, `--cap`…).
+ * Without --detach the runtime waits and exits with the process's status.
+ */
+import { BerthError } from "../../errors.ts";
+import { execProcess, execTarget, readProcessFile } from "../../runtime/exec.ts";
+import type { Process } from "../../spec/runtime-spec.ts";
+import { validateProcess } from "../../spec/validate-config.ts";
+import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
+import { preserveFds } from "./create.ts";
+
+const EXEC_OPTIONS = {
+  process: { type: "string", short: "p" },
+  detach: { type: "boolean", short: "d" },
+  "pid-file": { type: "string" },
+  "console-socket": { type: "string" },
+  "pidfd-socket": { type: "string" },
+  "preserve-fds": { type: "string" },
+  cwd: { type: "string" },
+  env: { type: "string", short: "e", multiple: true },
+  tty: { type: "boolean", short: "t" },
+  user: { type: "string", short: "u" },
+  "additional-gids": { type: "string", short: "g", multiple: true },
+  cap: { type: "string", short: "c", multiple: true },
+  "no-new-privs": { type: "boolean" },
+  apparmor: { type: "string" },
+  "process-label": { type: "string" },
+  cgroup: { type: "string", multiple: true },
+  "ignore-paused": { type: "boolean" },
+} as const;
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+
+function uint(raw: string, flag: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) > 0xfffffffe) throw new BerthError(`${JSON.stringify(raw)} is not an id; use a number`, { field: flag });
+  return Number(raw);
+}
+
+/** runc's inline form: the container's process, changed by the flags. */
+function inlineProcess(base: Process, v: ReturnType<typeof parseVerb<typeof EXEC_OPTIONS>>["values"], args: string[]): Process {
+  if (args.length === 0) throw new BerthError("exec needs a command (or --process FILE); usage: berth-runtime exec [flags] ID COMMAND [ARGS…]");
+  const p: Process = structuredClone(base);
+  p.args = args;
+  p.terminal = v.tty === true;
+  if (v.cwd !== undefined) p.cwd = v.cwd;
+  for (const e of v.env ?? []) {
+    if (!e.includes("=")) throw new BerthError(`${JSON.stringify(e)} is not NAME=value`, { field: "--env" });
+    const name = e.slice(0, e.indexOf("="));
+    p.env = [...(p.env ?? []).filter((x) => !x.startsWith(`${name}=`)), e];
+  }
+  if (v.user !== undefined) {
+    const [uid, gid] = v.user.split(":");
+    p.user = { ...p.user, uid: uint(uid!, "--user"), gid: gid === undefined ? p.user.gid : uint(gid, "--user") };
+  }
+  if (v["additional-gids"]?.length) p.user.additionalGids = v["additional-gids"].map((g) => uint(g, "--additional-gids"));
+  if (v.cap?.length && p.capabilities) {
+    // runc 1.1: bounding, effective, permitted and ambient (not inheritable: CVE-2022-29162)
+    for (const set of ["bounding", "effective", "permitted", "ambient"] as const) p.capabilities[set] = [...(p.capabilities[set] ?? []), ...v.cap];
+  }
+  if (v["no-new-privs"]) p.noNewPrivileges = true;
+  if (v.apparmor !== undefined) p.apparmorProfile = v.apparmor;
+  if (v["process-label"] !== undefined) p.selinuxLabel = v["process-label"];
+  return p;
+}
+
+export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
+  const { values: v, positionals } = parseVerb(args, EXEC_OPTIONS);
+  const id = idArg(positionals, "exec [flags] ID COMMAND [ARGS…]");
+  if (v["console-socket"] !== undefined) throw new BerthError("terminals (--console-socket) are not supported by this berth-runtime yet", { field: "--console-socket" });
+  if (v.cgroup?.length) throw new BerthError("joining a sub-cgroup is not supported; leave --cgroup out to join the container's cgroup", { field: "--cgroup" });
+  const target = { root: g.root, id };
+  let proc: Process;
+  if (v.process !== undefined) {
+    proc = readProcessFile(v.process);
+  } else {
+    const { spec } = execTarget(target, v["ignore-paused"]);
+    proc = inlineProcess(spec.process!, v, positionals.slice(1));
+  }
+  validateProcess(proc);
+  const execed = await execProcess(target, {
+    process: proc, detach: v.detach, pidFile: v["pid-file"], preserveFds: preserveFds(v["preserve-fds"]),
+    ignorePaused: v["ignore-paused"], warn: log.warn,
+  });
+  if (v.detach) return 0;
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(execed.pid, sig);
+    } catch {
+      // the process is gone; its exit status is on its way
+    }
+  };
+  for (const sig of FORWARDED) process.on(sig, forward);
+  const code = await execed.helper.exited;
+  for (const sig of FORWARDED) process.off(sig, forward);
+  return code;
+}

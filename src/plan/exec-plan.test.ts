@@ -1,0 +1,51 @@
+import { describe, expect, test } from "bun:test";
+import { defaultSpec } from "../spec/default-spec.ts";
+import type { Linux, Process } from "../spec/runtime-spec.ts";
+import { compileExecPlan, type ExecContext } from "./exec-plan.ts";
+
+const CLONE_NEWUSER = 0x10000000;
+const CLONE_NEWNS = 0x20000;
+
+function ctx(linux: Linux, more: Partial<ExecContext> = {}): ExecContext {
+  return { initPid: 42, linux, detach: false, lsm: { apparmor: false, selinux: false }, ...more };
+}
+function proc(): Process {
+  const p = defaultSpec().process!;
+  p.terminal = false;
+  p.args = ["ps"];
+  return p;
+}
+
+describe("compileExecPlan", () => {
+  test("joins each of the container's namespaces through the init's /proc files, user first and mount last, then forks", () => {
+    const linux = { namespaces: [{ type: "mount" as const }, { type: "pid" as const }, { type: "user" as const }, { type: "network" as const }] };
+    const p = compileExecPlan(proc(), ctx(linux));
+    const joins = p.ops.filter((o) => o.op === "SETNS").map((o) => o.args);
+    expect(joins).toEqual([
+      ["/proc/42/ns/user", CLONE_NEWUSER], ["/proc/42/ns/net", 0x40000000], ["/proc/42/ns/pid", 0x20000000], ["/proc/42/ns/mnt", CLONE_NEWNS],
+    ]);
+    expect(p.ops[4]!.op).toBe("FORK");
+    expect(p.ops[4]!.args).toEqual([1]);
+  });
+
+  test("no rootfs, no WAIT_START: the process is ready, then it execs; --detach forks without waiting", () => {
+    const p = compileExecPlan(proc(), ctx({ namespaces: [{ type: "mount" }] }, { detach: true }));
+    const names = p.ops.map((o) => o.op);
+    expect(names).not.toContain("PIVOT_ROOT");
+    expect(names).not.toContain("WAIT_START");
+    expect(names.slice(-2)).toEqual(["READY", "EXEC"]);
+    expect(p.ops.find((o) => o.op === "FORK")!.args).toEqual([0]);
+  });
+
+  test("the process's capabilities and the container's seccomp filter, loaded last with no_new_privs", () => {
+    const program = new Uint8Array(8);
+    const p = compileExecPlan(proc(), ctx({ namespaces: [{ type: "mount" }] }, { seccomp: { program, flags: 0, notify: false } }));
+    const names = p.ops.map((o) => o.op);
+    expect(names).toContain("CAPS");
+    expect(names.slice(-3)).toEqual(["READY", "SECCOMP", "EXEC"]);
+  });
+
+  test("a terminal is refused until terminals are supported", () => {
+    expect(() => compileExecPlan({ ...proc(), terminal: true }, ctx({}))).toThrow("process.terminal");
+  });
+});

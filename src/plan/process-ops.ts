@@ -1,0 +1,141 @@
+/**
+ * The steps that turn a process in the container's namespaces into the spec's process:
+ * scheduling, cwd, LSM labels, identity, capabilities, no_new_privs, seccomp, then exec.
+ * Shared by the container's init (compile.ts, which waits for `start` in the middle) and
+ * by `exec` (exec-plan.ts). Pure.
+ */
+import { type Warning } from "../errors.ts";
+import { capabilityMask, type CapabilitySet } from "../security/capabilities.ts";
+import type { Hook, Linux, Process } from "../spec/runtime-spec.ts";
+import type { OpArg, OpName, PlanOp } from "./ops.ts";
+import { rlimitNumber } from "./rlimits.ts";
+import { ioPriorityValue, personalityValue, schedAttrBytes } from "./scheduling.ts";
+
+export class PlanBuilder {
+  readonly ops: PlanOp[] = [];
+  readonly warnings: Warning[] = [];
+  add(op: OpName, args: OpArg[], field: string, what: string): PlanOp {
+    const step = { op, args, field, what };
+    this.ops.push(step);
+    return step;
+  }
+}
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Candidates for process.args[0], in the order execvp would try them. */
+export function execCandidates(arg0: string, env: string[]): { candidates: string[]; searched?: string } {
+  if (arg0.includes("/")) return { candidates: [arg0] };
+  const pathEnv = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+  const dirs = pathEnv.split(":").map((d) => (d === "" ? "." : d));
+  return { candidates: dirs.map((d) => `${d.replace(/\/$/, "")}/${arg0}`), searched: pathEnv };
+}
+
+const CAPS_ARG_ORDER: readonly CapabilitySet[] = ["bounding", "effective", "permitted", "inheritable", "ambient"];
+
+export interface ProcessOpsOptions {
+  /** highest capability number the kernel knows */
+  lastCap?: number;
+  /** HOME for the process's uid from the image, when env has none */
+  home?: string;
+  lsm: { apparmor: boolean; selinux: boolean };
+  seccomp?: { program: Uint8Array; flags: number; notify: boolean };
+  /** the slot of the seccomp agent's connected socket (CONNECT_UNIX) */
+  agentSlot: number;
+  /** the process is in a user namespace the runtime made: setgroups may be denied there */
+  joinedUserns: boolean;
+  preserveFds?: number;
+  /** the init: report READY, then wait for `start` (and run startContainer hooks) before exec */
+  waitStart: boolean;
+  startHooks?: Hook[];
+  /** set up by the caller before CLOSE_FROM (a terminal): op steps to add right before READY */
+  beforeReady?: (b: PlanBuilder) => void;
+  warnings: Warning[];
+}
+
+export function processOps(b: PlanBuilder, process: Process, linux: Linux, o: ProcessOpsOptions): void {
+  for (const [i, r] of (process.rlimits ?? []).entries()) {
+    const n = rlimitNumber(r.type, `process.rlimits[${i}].type`);
+    b.add("SETRLIMIT", [n, r.soft, r.hard], `process.rlimits[${i}]`, `set ${r.type} to ${r.soft}/${r.hard}`);
+  }
+  if (process.ioPriority) {
+    b.add("IOPRIO", [ioPriorityValue(process.ioPriority)], "process.ioPriority", `set I/O priority ${process.ioPriority.class} ${process.ioPriority.priority ?? 0}`);
+  }
+  if (process.scheduler) {
+    b.add("SCHED_SETATTR", [schedAttrBytes(process.scheduler)], "process.scheduler", `set scheduling policy ${process.scheduler.policy}`);
+  }
+  if (linux.personality) {
+    b.add("PERSONALITY", [personalityValue(linux.personality)], "linux.personality", `set personality ${linux.personality.domain}`);
+  }
+
+  b.add("CHDIR", [process.cwd], "process.cwd", `chdir to ${process.cwd}`);
+
+  const env = [...(process.env ?? [])];
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${o.home ?? "/"}`);
+  const args = process.args ?? [];
+
+  const apparmor = process.apparmorProfile;
+  if (apparmor && o.lsm.apparmor) {
+    b.add("WRITE_FILE", ["/proc/self/attr/apparmor/exec", `exec ${apparmor}`], "process.apparmorProfile", `apply AppArmor profile ${apparmor} at exec`);
+  }
+  if (process.selinuxLabel && o.lsm.selinux) {
+    b.add("WRITE_FILE", ["/proc/self/attr/exec", process.selinuxLabel], "process.selinuxLabel", `apply SELinux label ${process.selinuxLabel} at exec`);
+  }
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
+  // identity and capabilities change (runc's order); with it, as late as possible.
+  const nnp = process.noNewPrivileges === true;
+  const seccomp = o.seccomp;
+  const addSeccomp = () => {
+    if (!seccomp) return;
+    if (seccomp.notify) b.add("SECCOMP_NOTIFY", [seccomp.flags, seccomp.program, o.agentSlot], "linux.seccomp", "load the seccomp filter and hand its listener to the agent");
+    else b.add("SECCOMP", [seccomp.flags, seccomp.program], "linux.seccomp", "load the seccomp filter");
+  };
+  if (!nnp) addSeccomp();
+
+  const caps = process.capabilities;
+  const uid = process.user.uid;
+  const gid = process.user.gid;
+  const changesUser = uid !== 0 || gid !== 0 || (process.user.additionalGids?.length ?? 0) > 0;
+  if (caps && uid !== 0) b.add("KEEPCAPS", [1], "process.capabilities", "keep capabilities across setuid");
+  // setgroups is refused in a user namespace whose setgroups file says deny; leave the list alone there
+  if (!o.joinedUserns || (process.user.additionalGids?.length ?? 0) > 0) {
+    b.add("SETGROUPS", process.user.additionalGids ?? [], "process.user.additionalGids", "set supplementary groups");
+  }
+  if (changesUser || o.joinedUserns) {
+    b.add("SETRESGID", [gid], "process.user.gid", `set gid ${gid}`);
+    b.add("SETRESUID", [uid], "process.user.uid", `set uid ${uid}`);
+  }
+  if (caps && uid !== 0) b.add("KEEPCAPS", [0], "process.capabilities", "stop keeping capabilities");
+  if (caps) {
+    // the CAPS op's argument order (native/PROTOCOL.md): bounding, effective, permitted, inheritable, ambient
+    const masks = CAPS_ARG_ORDER.map((set) => capabilityMask(caps[set] ?? [], `process.capabilities.${set}`, o.lastCap ?? 40, o.warnings));
+    // The kernel raises an ambient capability only if it is permitted and inheritable too.
+    // runc's own default spec lists ambient caps without inheritable ones and runs anyway,
+    // so the others are dropped quietly rather than failing or warning on every container.
+    const [, , permitted, inheritable, ambient] = masks as [bigint, bigint, bigint, bigint, bigint];
+    masks[4] = ambient & permitted & inheritable;
+    b.add("CAPS", masks, "process.capabilities", "set capabilities");
+  }
+  if (nnp) b.add("NO_NEW_PRIVS", [], "process.noNewPrivileges", "set no_new_privs");
+  // The agent's state goes over the runtime's socket, which READY closes.
+  if (nnp && seccomp?.notify) addSeccomp();
+  // Looked up as the container's user, with its capabilities, as runc does: a program
+  // only root could reach must fail at create, not after start.
+  const { candidates } = execCandidates(args[0]!, env);
+  b.add("FIND_EXEC", candidates, "process.args[0]", `find ${JSON.stringify(args[0])}`);
+
+  b.add("UMASK", [process.user.umask ?? 0o022], "process.user.umask", "set umask");
+  o.beforeReady?.(b);
+  b.add("CLOSE_FROM", [3 + (o.preserveFds ?? 0)], "process", "close the runtime's file descriptors");
+  b.add("RESET_SIGNALS", [], "process", "reset signal handling");
+  b.add("READY", [], "process", "report ready");
+  if (o.waitStart) {
+    b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
+    for (const [i, h] of (o.startHooks ?? []).entries()) {
+      const argv = h.args?.length ? h.args : [h.path];
+      b.add("RUN_HOOK", [h.timeout ?? 0, h.path, argv.length, ...argv, ...(h.env ?? [])], `hooks.startContainer[${i}]`, `run startContainer hook ${h.path}`);
+    }
+  }
+  if (nnp && seccomp && !seccomp.notify) addSeccomp();
+  b.add("EXEC", [args.length, ...args, ...env], "process.args", `exec ${JSON.stringify(args[0])}`);
+}

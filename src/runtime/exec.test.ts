@@ -1,0 +1,99 @@
+/**
+ * `exec` into real running containers: the process is in every one of the container's
+ * namespaces and its cgroup, with the capabilities and seccomp filter the spec gives
+ * (not the runtime's), its exit status comes back, --detach and --pid-file work, and its
+ * errors read like create's.
+ */
+import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
+import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { canRunContainers, cgroupDirsFor, RuntimeFixture, until } from "../../test/runtime-harness.ts";
+import type { Spec } from "../spec/runtime-spec.ts";
+
+setDefaultTimeout(30_000);
+
+const fx = new RuntimeFixture("exec");
+afterAll(() => fx.cleanup(), 60_000);
+
+/** A running container (sleep) made from the test spec plus `change`; returns its id and init pid. */
+function running(change?: (s: Spec) => void): { id: string; pid: number } {
+  const id = fx.id();
+  const spec = fx.spec(id, (s) => {
+    s.process!.args = ["sleep", "300"];
+    change?.(s);
+  });
+  expect(fx.rt(["create", "--bundle", fx.bundle(id, spec), id]).code).toBe(0);
+  expect(fx.rt(["start", id]).code).toBe(0);
+  return { id, pid: fx.state(id).pid };
+}
+
+describe.skipIf(!canRunContainers)("exec", () => {
+  test("the process is in each of the container's namespaces and its cgroup, and its status comes back", () => {
+    const { id, pid } = running((s) => s.linux!.namespaces!.push({ type: "cgroup" }));
+    const r = fx.rt(["exec", id, "sh", "-c", "for t in pid net ipc uts mnt cgroup; do readlink /proc/self/ns/$t; done; hostname; echo $$; exit 7"]);
+    expect(r.code).toBe(7);
+    const lines = r.stdout.trim().split("\n");
+    ["pid", "net", "ipc", "uts", "mnt", "cgroup"].forEach((t, i) => expect(lines[i]).toBe(readlinkSync(`/proc/${pid}/ns/${t}`)));
+    expect(lines[6]).toBe(id.slice(0, 60));
+    // in the container's pid namespace: a small pid, not the host's
+    expect(Number(lines[7])).toBeLessThan(100);
+    // and its root is the container's: busybox's sh, not the host's
+    expect(fx.rt(["exec", id, "sh", "-c", "readlink /bin/sh"]).stdout.trim()).toBe("/bin/busybox");
+  });
+
+  test("--detach with --pid-file: the process runs in the container's cgroup, and the pid file holds its host pid", async () => {
+    const { id } = running();
+    const pidFile = join(fx.dir, `${id}.exec.pid`);
+    const r = fx.rt(["exec", "--detach", "--pid-file", pidFile, id, "sleep", "200"]);
+    expect(r.code).toBe(0);
+    const text = readFileSync(pidFile, "utf8");
+    expect(text).toMatch(/^\d+$/);
+    const pid = Number(text);
+    expect(await until(() => readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep"))).toBe(true);
+    for (const dir of cgroupDirsFor(id)) {
+      if (readFileSync(join(dir, "cgroup.procs"), "utf8").length === 0) continue;
+      expect(readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
+    }
+  });
+
+  test("capabilities are the process's, not the runtime's; --cap adds one; the container's seccomp filter applies", () => {
+    const { id } = running((s) => {
+      s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO" }] } as never;
+    });
+    const caps = fx.rt(["exec", id, "sh", "-c", "grep CapEff /proc/self/status"]).stdout.trim();
+    expect(caps).toBe("CapEff:\t0000000020000420"); // the spec's three, not root's full set
+    const more = fx.rt(["exec", "--cap", "CAP_CHOWN", id, "sh", "-c", "grep CapEff /proc/self/status"]).stdout.trim();
+    expect(more).toBe("CapEff:\t0000000020000421");
+    const denied = fx.rt(["exec", id, "mkdir", "/dev/shm/x"]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain("Operation not permitted");
+  });
+
+  test("inline flags: -e, --cwd, -u uid:gid, --additional-gids; --process FILE as containerd sends it", () => {
+    const { id } = running();
+    const r = fx.rt(["exec", "-e", "GREETING=hi", "--cwd", "/dev", "-u", "1000:1001", "-g", "7", id, "sh", "-c", "echo $GREETING; pwd; id -u; id -g; id -G"]);
+    expect(r.stdout).toBe("hi\n/dev\n1000\n1001\n1001 7\n");
+    const processFile = join(fx.dir, `${id}.process.json`);
+    writeFileSync(processFile, JSON.stringify({ terminal: false, user: { uid: 0, gid: 0 }, args: ["sh", "-c", "echo from-file $X"], env: ["X=1", "PATH=/bin"], cwd: "/" }));
+    expect(fx.rt(["exec", "--process", processFile, id]).stdout).toBe("from-file 1\n");
+  });
+
+  test("errors read like create's, and unknown containers are refused in runc's words", () => {
+    const { id } = running();
+    const missing = fx.rt(["exec", id, "/no/such/program"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('process.args[0]: "/no/such/program": executable file not found in the root filesystem: no such file or directory');
+    expect(fx.rt(["exec", id]).stderr).toContain("exec needs a command");
+    expect(fx.rt(["exec", "no-such-container", "true"]).stderr).toContain("does not exist");
+  });
+
+  test("a stopped container refuses exec; a paused one unless --ignore-paused", async () => {
+    const { id } = running();
+    expect(fx.rt(["pause", id]).code).toBe(0);
+    expect(fx.rt(["exec", id, "true"]).stderr.trim()).toBe("cannot exec in a paused container (use --ignore-paused to override)");
+    expect(fx.rt(["resume", id]).code).toBe(0);
+    fx.rt(["kill", id, "KILL"]);
+    expect(await until(() => fx.state(id).status === "stopped")).toBe(true);
+    expect(fx.rt(["exec", id, "true"]).stderr.trim()).toBe("cannot exec in a stopped container");
+  });
+});

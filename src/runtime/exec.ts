@@ -1,0 +1,107 @@
+/**
+ * `exec`: run another process in a running container. It joins every namespace the
+ * container has through its init's /proc/PID/ns files and its cgroup, and gets the
+ * container's seccomp filter and the process's own capabilities — never the runtime's.
+ * Errors read like create's: the failing step is mapped back to the process field.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { BerthError, type Warning } from "../errors.ts";
+import { compileExecPlan } from "../plan/exec-plan.ts";
+import { encodePlan } from "../plan/encode.ts";
+import type { Process, Spec } from "../spec/runtime-spec.ts";
+import { HelperSession } from "../sys/init-helper.ts";
+import { activeLsms, agentState, homeOf, lastCap, loadBundle } from "./create.ts";
+import { describeFailure } from "./init-error.ts";
+import { containerDir, notExist, readState, statusOf, writePidFile, type Target } from "./state.ts";
+
+export interface ExecOptions {
+  /** the process to run; undefined fields come from nowhere: build it with execProcess() */
+  process: Process;
+  detach?: boolean;
+  pidFile?: string;
+  preserveFds?: number;
+  ignorePaused?: boolean;
+  warn?: (w: Warning) => void;
+}
+
+export interface Execed {
+  pid: number;
+  /** the helper's first process: without --detach it exits with the process's status */
+  helper: Bun.Subprocess;
+}
+
+/** The container's saved state and config.json, for exec's checks and defaults. */
+export function execTarget(t: Target, ignorePaused = false): { spec: Spec; rootfs: string; pid: number; cgroupDirs: string[]; state: NonNullable<ReturnType<typeof readState>> } {
+  if (!existsSync(containerDir(t.root, t.id))) throw notExist(t.id);
+  const s = readState(t.root, t.id);
+  if (!s) throw notExist(t.id);
+  const status = statusOf(t.root, s);
+  if (status === "stopped") throw new BerthError("cannot exec in a stopped container");
+  if (status === "paused" && !ignorePaused) throw new BerthError("cannot exec in a paused container (use --ignore-paused to override)");
+  const { spec, rootfs } = loadBundle(s.bundle);
+  return { spec, rootfs, pid: s.pid, cgroupDirs: s.cgroupDirs ?? [], state: s };
+}
+
+/** Put a process into each of the container's cgroup directories (v1 hierarchies and unified). */
+function joinCgroup(dirs: string[], pid: number): void {
+  for (const dir of dirs) {
+    try {
+      writeFileSync(`${dir}/cgroup.procs`, String(pid));
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") continue; // a hierarchy the container has no directory in
+      throw new BerthError(`cannot join the container's cgroup ${dir}: ${(err as Error).message}`, { field: "linux.cgroupsPath" });
+    }
+  }
+}
+
+export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed> {
+  const c = execTarget(t, opts.ignorePaused);
+  const linux = c.spec.linux ?? {};
+  const seccomp = linux.seccomp ? (await import("../security/seccomp.ts")).compileSeccompCached(linux.seccomp, `${t.root}/.seccomp-cache`) : undefined;
+  const plan = compileExecPlan(opts.process, {
+    initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds,
+    lastCap: lastCap(), home: homeOf(c.rootfs, opts.process.user.uid), lsm: activeLsms(), seccomp,
+  });
+  for (const w of plan.warnings) opts.warn?.(w);
+  const helper = new HelperSession(encodePlan(plan), {
+    preserveFds: opts.preserveFds,
+    beforePlan: (pid) => joinCgroup(c.cgroupDirs, pid),
+  });
+  let pid = 0;
+  try {
+    for (;;) {
+      const r = helper.next();
+      if (r.kind === "pid") pid = r.pid;
+      else if (r.kind === "seccomp") helper.sendLengthPrefixed(agentState(c.state, pid, plan.seccompAgent!));
+      else if (r.kind === "ready") break;
+      else if (r.kind === "error") throw describeFailure(plan.ops, r);
+      else throw new BerthError("the exec'd process exited before it was ready; see the runtime's stderr");
+    }
+  } catch (err) {
+    helper.close();
+    helper.proc.kill("SIGKILL");
+    if (pid > 0) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    throw err;
+  }
+  helper.close();
+  if (opts.pidFile) writePidFile(resolve(opts.pidFile), pid);
+  return { pid, helper: helper.proc };
+}
+
+/** --process FILE: a runtime-spec Process object (what containerd and conmon send). */
+export function readProcessFile(path: string): Process {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new BerthError(`${path}: ${(err as Error).message}`, { field: "--process" });
+  }
+  return raw as Process;
+}

@@ -22,6 +22,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,6 +41,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* Op codes: the wire interface with src/plan/ops.ts. */
@@ -50,7 +52,7 @@ enum {
 	NO_NEW_PRIVS, SECCOMP, OPEN_DIR, READY, WAIT_START, FIND_EXEC, EXEC, CLOSE_FROM,
 	RESET_SIGNALS, SETSID, JOIN_KEYRING, MASK_PATH, BIND_SELF_IN_ROOT, MKDIR_IN_ROOT,
 	PERSONALITY, IOPRIO, SCHED_SETATTR, IDMAP_TREE, MOVE_TREE_IN_ROOT, CONNECT_UNIX,
-	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, NOPS
+	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, CONSOLE, CONSOLE_STDIO, NOPS
 };
 
 /* Fds an op keeps for a later op (an idmapped tree, a connected socket), by slot. */
@@ -63,7 +65,7 @@ enum {
  * b = raw bytes. A trailing * repeats the type before it zero or more times, + one or more.
  */
 static const char *const SIGNATURE[NOPS] = {
-	[SETNS] = "su", [UNSHARE] = "u", [USERNS_SYNC] = "", [FORK] = "u",
+	[SETNS] = "su", [UNSHARE] = "u", [USERNS_SYNC] = "", [FORK] = "uu",
 	[WRITE_FILE] = "ss", [MOUNT] = "sssis", [MOUNT_IN_ROOT] = "ssssisuu",
 	[MOUNT_SETATTR] = "ssiiiu", [MKNOD_IN_ROOT] = "ssuiuu", [SYMLINK_IN_ROOT] = "sss",
 	[PIVOT_ROOT] = "s", [MOVE_CHROOT] = "s", [SETHOSTNAME] = "s", [SETDOMAINNAME] = "s",
@@ -75,7 +77,7 @@ static const char *const SIGNATURE[NOPS] = {
 	[MASK_PATH] = "ss", [BIND_SELF_IN_ROOT] = "ssu", [MKDIR_IN_ROOT] = "ssu",
 	[PERSONALITY] = "u", [IOPRIO] = "u", [SCHED_SETATTR] = "b", [IDMAP_TREE] = "usssu",
 	[MOVE_TREE_IN_ROOT] = "usss", [CONNECT_UNIX] = "us", [SECCOMP_NOTIFY] = "ubu",
-	[HOOK_SYNC] = "", [RUN_HOOK] = "usus*",
+	[HOOK_SYNC] = "", [RUN_HOOK] = "usus*", [CONSOLE] = "suuu", [CONSOLE_STDIO] = "",
 };
 
 /* A plan bigger than this is a runtime bug, not a container: refuse it before malloc. */
@@ -99,6 +101,9 @@ static int startdir = -1;	/* OPEN_DIR, for WAIT_START after pivot_root */
 static const char *found;	/* FIND_EXEC's winner, for EXEC */
 static int slots[NSLOTS];	/* kept fds + 1 (0 = empty) */
 static char *hook_state;	/* HOOK_SYNC: the state JSON hooks read on stdin */
+static int console_peer = -1;	/* FORK with a console: the child's end, where CONSOLE sends the master */
+static int console_slave = -1;	/* CONSOLE: the pty's slave, for CONSOLE_STDIO */
+static int proxy_status = -1;	/* the proxied process's wait status, once reaped by the proxy */
 static uint32_t hook_state_len;
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -242,6 +247,8 @@ static void validate(const struct op *op)
 		bad_plan("create", (long)get64(op->args[6].p));
 	if ((op->code == IDMAP_TREE || op->code == MOVE_TREE_IN_ROOT || op->code == CONNECT_UNIX) && get64(op->args[0].p) >= NSLOTS)
 		bad_plan("slot", (long)get64(op->args[0].p));
+	if (op->code == CONSOLE && get64(op->args[1].p) > NSLOTS)
+		bad_plan("slot", (long)get64(op->args[1].p));
 	if (op->code == SECCOMP_NOTIFY && get64(op->args[2].p) >= NSLOTS)
 		bad_plan("slot", (long)get64(op->args[2].p));
 	if (op->code == SCHED_SETATTR && op->args[0].len < 48)
@@ -523,18 +530,27 @@ static int mount_locked(const char *src, const char *target, const char *fstype,
 #define S(i) ((const char *)op->args[i].p)
 #define I(i) get64(op->args[i].p)
 
-static void do_fork(uint64_t wait)
+static void proxy_console(int master, pid_t pid);
+static int recv_fd(int from);
+
+static void do_fork(uint64_t wait, uint64_t console)
 {
 	/* The child waits for this pipe's EOF so that `pid N` is on the socket before anything
 	 * the child reports: the runtime must know the init's pid before `ready` or `error`. */
-	int gate[2];
+	int gate[2], peer[2] = { -1, -1 };
 	if (pipe2(gate, O_CLOEXEC) < 0)
 		die("pipe2", NULL);
+	if (console && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, peer) < 0)
+		die("socketpair", "console");
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork", NULL);
 	if (pid == 0) {
 		char c;
+		if (console) {
+			close(peer[0]);
+			console_peer = peer[1];
+		}
 		close(gate[1]);
 		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
 			;
@@ -553,8 +569,15 @@ static void do_fork(uint64_t wait)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
+	if (console) {
+		close(peer[1]);
+		int master = recv_fd(peer[0]);
+		close(peer[0]);
+		if (master >= 0)
+			proxy_console(master, pid);
+	}
+	int status = proxy_status;
+	while (status == -1 && waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid", NULL);
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
@@ -958,6 +981,171 @@ static void do_run_hook(const struct op *op)
 	free(envp);
 }
 
+/* One fd as SCM_RIGHTS, with `name` as the data (runc's console-socket message). */
+static int send_fd(int to, int fd, const char *name)
+{
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+	memset(&ctl, 0, sizeof ctl);
+	struct iovec iov = { (void *)name, strlen(name) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	ssize_t n;
+	while ((n = sendmsg(to, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? -1 : 0;
+}
+
+/* The fd sent by send_fd, or -1 when the sender closed without sending. */
+static int recv_fd(int from)
+{
+	char name[4096];
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+	struct iovec iov = { name, sizeof name };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	ssize_t n;
+	while ((n = recvmsg(from, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
+/*
+ * CONSOLE: a pty from the container's own devpts (root/dev/ptmx, or /dev/ptmx once in the
+ * container's mount namespace), its slave kept for CONSOLE_STDIO and bound onto
+ * root/dev/console, and its master sent away: to the --console-socket connected in
+ * `slot`, or (slot == NSLOTS) to the waiting parent, which proxies the runtime's stdio.
+ */
+static void do_console(const struct op *op)
+{
+	const char *root = S(0);
+	uint64_t slot = I(1);
+	char path[64], target[64];
+	int ptmx = -1, master, rootfd = -1;
+	if (*root) {
+		rootfd = open_root(root);
+		if ((ptmx = open_in_root(rootfd, "/dev/ptmx")) < 0)
+			die("openat2", "/dev/ptmx");
+		snprintf(path, sizeof path, "/proc/self/fd/%d", ptmx);
+		master = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	} else {
+		master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	}
+	if (master < 0)
+		die("open", "/dev/ptmx");
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		die("ioctl", "TIOCSPTLCK");
+	if ((console_slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		die("ioctl", "TIOCGPTPEER");
+	if (I(2) && I(3)) {
+		struct winsize ws = { .ws_row = (unsigned short)I(2), .ws_col = (unsigned short)I(3) };
+		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+			die("ioctl", "TIOCSWINSZ");
+	}
+	if (*root) {
+		int dest = dest_in_root(rootfd, "/dev/console", 2, "");
+		if (dest < 0)
+			die("openat2", "/dev/console");
+		snprintf(path, sizeof path, "/proc/self/fd/%d", console_slave);
+		snprintf(target, sizeof target, "/proc/self/fd/%d", dest);
+		if (mount(path, target, NULL, MS_BIND, NULL) < 0)
+			die("mount", "/dev/console");
+		close(dest);
+		close(ptmx);
+		close(rootfd);
+	}
+	int to = slot == NSLOTS ? console_peer : slots[slot] - 1;
+	if (to < 0) {
+		errno = EBADF;
+		die("sendmsg", "console");
+	}
+	if (send_fd(to, master, "/dev/ptmx") < 0)
+		die("sendmsg", "console");
+	close(master);
+	close(to);
+	if (slot == NSLOTS)
+		console_peer = -1;
+	else
+		slots[slot] = 0;
+}
+
+static volatile sig_atomic_t winch;
+static void on_winch(int sig)
+{
+	(void)sig;
+	winch = 1;
+}
+
+/*
+ * The foreground terminal (`run`/`exec` without --detach): the runtime's stdin goes to
+ * the pty's master and the master to its stdout, with the caller's terminal raw and its
+ * window size followed, until the container's side closes and the process has exited.
+ */
+static void proxy_console(int master, pid_t pid)
+{
+	struct termios saved, raw;
+	int tty = isatty(0) && tcgetattr(0, &saved) == 0;
+	struct winsize ws;
+	if (tty) {
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+		/* the caller's size wins over consoleSize, as in runc — unless it has none */
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+			ioctl(master, TIOCSWINSZ, &ws);
+		struct sigaction sa = { .sa_handler = on_winch };
+		sigaction(SIGWINCH, &sa, NULL);
+	}
+	struct pollfd fds[2] = { { .fd = 0, .events = POLLIN }, { .fd = master, .events = POLLIN } };
+	char buf[8192];
+	int exited = 0;
+	for (;;) {
+		if (winch) {
+			winch = 0;
+			if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+				ioctl(master, TIOCSWINSZ, &ws);
+		}
+		int n = poll(fds, 2, exited ? 0 : 100);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t r = read(master, buf, sizeof buf);
+			if (r <= 0 && errno != EINTR && errno != EAGAIN)
+				break; /* EIO: every slave is closed */
+			if (r > 0 && write_all(1, buf, (size_t)r) < 0)
+				break;
+		}
+		if (n > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t r = read(0, buf, sizeof buf);
+			if (r > 0)
+				(void)write_all(master, buf, (size_t)r);
+			else
+				fds[0].fd = -1; /* the runtime's stdin ended; the container's goes on */
+		}
+		if (n == 0 && exited)
+			break; /* drained what the exited process left */
+		if (!exited) {
+			int st;
+			if (waitpid(pid, &st, WNOHANG) == pid) {
+				/* keep the status for the caller's waitpid: re-fork is not possible, so stash it */
+				exited = 1;
+				proxy_status = st;
+			}
+		}
+	}
+	if (tty)
+		tcsetattr(0, TCSANOW, &saved);
+	close(master);
+}
+
 static void run(const struct op *op)
 {
 	int fd, rootfd;
@@ -984,7 +1172,7 @@ static void run(const struct op *op)
 		break;
 	}
 	case FORK:
-		do_fork(I(0));
+		do_fork(I(0), I(1));
 		break;
 	case WRITE_FILE:
 		write_file(S(0), S(1));
@@ -1248,6 +1436,19 @@ static void run(const struct op *op)
 		break;
 	case HOOK_SYNC:
 		do_hook_sync();
+		break;
+	case CONSOLE:
+		do_console(op);
+		break;
+	case CONSOLE_STDIO:
+		/* the pty becomes the process's stdio and its controlling terminal (SETSID ran before) */
+		for (int i = 0; i < 3; i++)
+			if (dup2(console_slave, i) < 0)
+				die("dup2", "console");
+		if (ioctl(0, TIOCSCTTY, 0) < 0)
+			die("ioctl", "TIOCSCTTY");
+		if (console_slave > 2)
+			close(console_slave);
 		break;
 	case RUN_HOOK:
 		do_run_hook(op);

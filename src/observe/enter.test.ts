@@ -36,7 +36,7 @@ describe("enterPlan", () => {
       ["SETNS", "/proc/42/ns/uts", String(CLONE.NEWUTS)],
       ["SETNS", "/proc/42/ns/pid", String(CLONE.NEWPID)],
       ["SETNS", "/proc/42/ns/mnt", String(CLONE.NEWNS)],
-      ["FORK", "1"],
+      ["FORK", "1", "0"],
       ["CHDIR", "/srv"],
       ["FIND_EXEC", "/usr/bin/ps", "/bin/ps"],
       ["CLOSE_FROM", "3"],

@@ -72,7 +72,7 @@ export function enterPlan(o: EnterPlanOptions): InitPlan {
     add("SETNS", [path, FLAG[t]], "TARGET", `join ${t} namespace ${path}`);
   }
   // wait=1: the helper stays as the command's parent and exits with its status
-  add("FORK", [1], "TARGET", "fork the command");
+  add("FORK", [1, 0], "TARGET", "fork the command");
   if (o.cwd !== undefined) add("CHDIR", [o.cwd], "--wd", `chdir to ${o.cwd}`);
   // looked up after the mount namespace is joined: the command is the container's
   add("FIND_EXEC", execCandidates(o.argv[0]!, o.env).candidates, "COMMAND", `find ${JSON.stringify(o.argv[0])}`);

@@ -42,7 +42,7 @@ const CTX: PlanContext = {
   hasKcore: true,
 };
 
-/** The default spec without a terminal (terminals come with a later issue). */
+/** The default spec without a terminal (create without --console-socket cannot have one). */
 function quietSpec(): Spec {
   const s = defaultSpec();
   s.process!.terminal = false;
@@ -134,8 +134,8 @@ describe("compilePlan: the default spec, step by step", () => {
   });
 
   test("FORK does not wait (detached) unless the run is in the foreground", () => {
-    expect(one(plan(), "FORK").args).toEqual([0]);
-    expect(one(plan(undefined, { foreground: true }), "FORK").args).toEqual([1]);
+    expect(one(plan(), "FORK").args).toEqual([0, 0]);
+    expect(one(plan(undefined, { foreground: true }), "FORK").args).toEqual([1, 0]);
   });
 
   test("the init starts a session, opens the state dir and joins a keyring named after the container", () => {
@@ -500,7 +500,7 @@ describe("compilePlan: a new user namespace", () => {
       ["SETRESGID", 0],
       ["SETRESUID", 0],
       ["UNSHARE", CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS],
-      ["FORK", 0],
+      ["FORK", 0, 0],
     ]);
     expect(p.ops[1]!.field).toBe("linux.namespaces[5]");
   });
@@ -858,8 +858,12 @@ describe("compilePlan: rootfsPropagation", () => {
 });
 
 describe("compilePlan refuses configs it cannot build, naming the field", () => {
-  test("a terminal (not supported yet)", () => {
-    expect(() => compilePlan(defaultSpec(), CTX)).toThrow("process.terminal: terminals are not supported by this berth-runtime yet; set process.terminal to false");
+  test("a terminal without --console-socket when create returns before the container ends", () => {
+    expect(() => compilePlan(defaultSpec(), CTX)).toThrow("process.terminal: cannot allocate a terminal when berth-runtime returns before the container ends; pass --console-socket");
+  });
+
+  test("--console-socket without a terminal", () => {
+    expect(() => plan(() => {}, { consoleSocket: "/run/c.sock" })).toThrow("--console-socket: --console-socket needs process.terminal set to true");
   });
 
   test("no mount namespace", () => {
@@ -1166,5 +1170,27 @@ describe("compilePlan: hooks", () => {
 
   test("poststart and poststop alone need nothing from the init; empty lists neither", () => {
     expect(all(plan((s) => (s.hooks = { poststart: [{ path: "/x" }], poststop: [{ path: "/y" }], prestart: [] })), "HOOK_SYNC")).toEqual([]);
+  });
+});
+
+describe("compilePlan: terminals", () => {
+  test("create --console-socket: connected first (a host path), the pty made after /dev/pts and before pivot_root, the slave the init's stdio", () => {
+    const p = compilePlan(defaultSpec(), { ...CTX, consoleSocket: "/run/c.sock" });
+    expect(one(p, "CONNECT_UNIX").args).toEqual([1, "/run/c.sock"]);
+    expect(indexOf(p, "CONNECT_UNIX")).toBeLessThan(indexOf(p, "UNSHARE"));
+    expect(one(p, "FORK").args).toEqual([0, 0]);
+    expect(one(p, "CONSOLE").args).toEqual([R, 1, 0, 0]);
+    expect(indexOf(p, "CONSOLE")).toBeGreaterThan(p.ops.findIndex((o) => o.what === "mount devpts on /dev/pts"));
+    expect(indexOf(p, "CONSOLE")).toBeLessThan(indexOf(p, "PIVOT_ROOT"));
+    expect(indexOf(p, "CONSOLE_STDIO")).toBe(indexOf(p, "CLOSE_FROM") - 1);
+  });
+
+  test("run in the foreground: the helper's waiting parent gets the master and proxies; consoleSize sets the window", () => {
+    const s = defaultSpec();
+    s.process!.consoleSize = { height: 40, width: 120 };
+    const p = compilePlan(s, { ...CTX, foreground: true });
+    expect(one(p, "FORK").args).toEqual([1, 1]);
+    expect(one(p, "CONSOLE").args).toEqual([R, 64, 40, 120]);
+    expect(all(p, "CONNECT_UNIX")).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ import { BerthError, type Warning } from "../errors.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
 import type { Device, Mount, NamespaceType, Spec } from "../spec/runtime-spec.ts";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
-import { CLONE, CREATE, MS, type InitPlan, type OpArg, type OpName, type PlanOp } from "./ops.ts";
+import { CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan, type OpArg, type OpName, type PlanOp } from "./ops.ts";
 import { PlanBuilder, processOps } from "./process-ops.ts";
 
 export { DEFAULT_PATH, execCandidates } from "./process-ops.ts";
@@ -40,6 +40,8 @@ export interface PlanContext {
   preserveFds?: number;
   /** `run` without --detach: the helper's first process stays as the init's parent and passes its exit status on */
   foreground?: boolean;
+  /** --console-socket: where the pty's master goes when process.terminal is true */
+  consoleSocket?: string;
   cgroup?: CgroupMountFacts;
   /** highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap) */
   lastCap?: number;
@@ -138,10 +140,12 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const newNs = new Set(namespaces.filter((n) => !n.path).map((n) => n.type));
   const nsField = (t: NamespaceType) => `linux.namespaces[${nsIndex.get(t)}]`;
 
-  if (process.terminal) {
-    // runc would allocate a pty (and /dev/console); running without one would silently
-    // hand an interactive program a pipe instead
-    throw new BerthError("terminals are not supported by this berth-runtime yet; set process.terminal to false", { field: "process.terminal" });
+  // runc's rules: a detached terminal needs somewhere to send the pty; a socket without a terminal is a mistake
+  if (process.terminal && !ctx.foreground && !ctx.consoleSocket) {
+    throw new BerthError("cannot allocate a terminal when berth-runtime returns before the container ends; pass --console-socket, or set terminal to false", { field: "process.terminal" });
+  }
+  if (!process.terminal && ctx.consoleSocket) {
+    throw new BerthError("--console-socket needs process.terminal set to true", { field: "--console-socket" });
   }
   const hooks = spec.hooks ?? {};
   // the runtime runs the create-time hooks while the init waits; startContainer hooks read the state it sends then
@@ -208,6 +212,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     step.hint = { errno: EINVAL, text: "this kernel or the source's filesystem cannot idmap mounts (tmpfs needs Linux 6.3, ext4/xfs/btrfs 5.12+); drop uidMappings/gidMappings and chown the files instead" };
   }
   const agentSlot = slots.size;
+  const consoleSlot = agentSlot + 1;
+  if (process.terminal && ctx.consoleSocket) {
+    b.add("CONNECT_UNIX", [consoleSlot, ctx.consoleSocket], "--console-socket", `connect to the console socket ${ctx.consoleSocket}`);
+  }
   let seccompAgent: CompiledPlan["seccompAgent"];
   if (seccomp?.notify) {
     const path = linux.seccomp!.listenerPath;
@@ -236,7 +244,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     const lines = Object.entries(linux.timeOffsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`);
     if (lines.length) b.add("WRITE_FILE", ["/proc/self/timens_offsets", lines.join("")], "linux.timeOffsets", "write /proc/self/timens_offsets");
   }
-  b.add("FORK", [ctx.foreground ? 1 : 0], "linux.namespaces", "fork the container's init");
+  const proxy = process.terminal && !ctx.consoleSocket;
+  b.add("FORK", [ctx.foreground ? 1 : 0, proxy ? 1 : 0], "linux.namespaces", "fork the container's init");
 
   // --- the init ------------------------------------------------------------------------
   b.add("SETSID", [], "process", "start a new session");
@@ -254,6 +263,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     b.add("WRITE_FILE", ["/proc/self/oom_score_adj", String(process.oomScoreAdj)], "process.oomScoreAdj", `set oom_score_adj ${process.oomScoreAdj}`);
   }
 
+  if (process.terminal) {
+    const size = process.consoleSize;
+    b.add("CONSOLE", [buildsRootfs ? ctx.rootfs : "", proxy ? CONSOLE_TO_PARENT : consoleSlot, size?.height ?? 0, size?.width ?? 0], "process.terminal", "allocate the terminal and its /dev/console");
+  }
   if (hookSync) b.add("HOOK_SYNC", [], "hooks", "wait for the prestart, createRuntime and createContainer hooks");
 
   if (buildsRootfs) {
@@ -279,6 +292,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   processOps(b, process, linux, {
     lastCap: ctx.lastCap, home: ctx.home, lsm, seccomp, agentSlot, joinedUserns: newNs.has("user"),
     preserveFds: ctx.preserveFds, waitStart: true, startHooks: hooks.startContainer, warnings,
+    beforeReady: process.terminal ? (pb) => pb.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio") : undefined,
   });
 
   return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent, warnings: [...warnings, ...b.warnings] };

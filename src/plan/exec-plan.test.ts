@@ -25,7 +25,7 @@ describe("compileExecPlan", () => {
       ["/proc/42/ns/user", CLONE_NEWUSER], ["/proc/42/ns/net", 0x40000000], ["/proc/42/ns/pid", 0x20000000], ["/proc/42/ns/mnt", CLONE_NEWNS],
     ]);
     expect(p.ops[4]!.op).toBe("FORK");
-    expect(p.ops[4]!.args).toEqual([1]);
+    expect(p.ops[4]!.args).toEqual([1, 0]);
   });
 
   test("no rootfs, no WAIT_START: the process is ready, then it execs; --detach forks without waiting", () => {
@@ -34,7 +34,7 @@ describe("compileExecPlan", () => {
     expect(names).not.toContain("PIVOT_ROOT");
     expect(names).not.toContain("WAIT_START");
     expect(names.slice(-2)).toEqual(["READY", "EXEC"]);
-    expect(p.ops.find((o) => o.op === "FORK")!.args).toEqual([0]);
+    expect(p.ops.find((o) => o.op === "FORK")!.args).toEqual([0, 0]);
   });
 
   test("the process's capabilities and the container's seccomp filter, loaded last with no_new_privs", () => {
@@ -45,7 +45,21 @@ describe("compileExecPlan", () => {
     expect(names.slice(-3)).toEqual(["READY", "SECCOMP", "EXEC"]);
   });
 
-  test("a terminal is refused until terminals are supported", () => {
-    expect(() => compileExecPlan({ ...proc(), terminal: true }, ctx({}))).toThrow("process.terminal");
+  test("a terminal: the console socket is connected before the joins (its path is the host's), then a session and the pty", () => {
+    const p = compileExecPlan({ ...proc(), terminal: true }, ctx({ namespaces: [{ type: "mount" }] }, { detach: true, consoleSocket: "/run/c.sock" }));
+    const names = p.ops.map((o) => o.op);
+    expect(names.slice(0, 3)).toEqual(["CONNECT_UNIX", "SETNS", "FORK"]);
+    expect(p.ops[0]!.args).toEqual([1, "/run/c.sock"]);
+    expect(names.slice(3, 5)).toEqual(["SETSID", "CONSOLE"]);
+    expect(p.ops[4]!.args).toEqual(["", 1, 0, 0]);
+    expect(names.indexOf("CONSOLE_STDIO")).toBe(names.indexOf("CLOSE_FROM") - 1);
+  });
+
+  test("a foreground terminal is proxied by the waiting parent; a detached one needs a socket", () => {
+    const p = compileExecPlan({ ...proc(), terminal: true }, ctx({}));
+    expect(p.ops.find((o) => o.op === "FORK")!.args).toEqual([1, 1]);
+    expect(p.ops.find((o) => o.op === "CONSOLE")!.args).toEqual(["", 64, 0, 0]);
+    expect(() => compileExecPlan({ ...proc(), terminal: true }, ctx({}, { detach: true }))).toThrow("pass --console-socket");
+    expect(() => compileExecPlan(proc(), ctx({}, { consoleSocket: "/x" }))).toThrow("--console-socket needs a terminal");
   });
 });

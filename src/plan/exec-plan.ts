@@ -6,7 +6,7 @@
  */
 import { BerthError, type Warning } from "../errors.ts";
 import type { Linux, NamespaceType, Process } from "../spec/runtime-spec.ts";
-import { CLONE } from "./ops.ts";
+import { CLONE, CONSOLE_TO_PARENT } from "./ops.ts";
 import type { CompiledPlan } from "./compile.ts";
 import { PlanBuilder, processOps } from "./process-ops.ts";
 
@@ -29,6 +29,8 @@ export interface ExecContext {
   /** exec --detach: the helper does not stay to pass the exit status on */
   detach: boolean;
   preserveFds?: number;
+  /** --console-socket: where the pty's master goes for a terminal process */
+  consoleSocket?: string;
   lastCap?: number;
   home?: string;
   lsm: { apparmor: boolean; selinux: boolean };
@@ -40,8 +42,11 @@ export type ExecPlan = Pick<CompiledPlan, "ops" | "warnings" | "seccompAgent">;
 export function compileExecPlan(process: Process, ctx: ExecContext): ExecPlan {
   const warnings: Warning[] = [];
   const b = new PlanBuilder();
-  if (process.terminal) {
-    throw new BerthError("terminals are not supported by this berth-runtime yet; set terminal to false", { field: "process.terminal" });
+  if (process.terminal && ctx.detach && !ctx.consoleSocket) {
+    throw new BerthError("cannot allocate a terminal for a detached process; pass --console-socket, or leave out -t", { field: "process.terminal" });
+  }
+  if (!process.terminal && ctx.consoleSocket) {
+    throw new BerthError("--console-socket needs a terminal (-t or terminal: true)", { field: "--console-socket" });
   }
   const types = new Set((ctx.linux.namespaces ?? []).map((n) => n.type));
   let seccompAgent: ExecPlan["seccompAgent"];
@@ -51,15 +56,25 @@ export function compileExecPlan(process: Process, ctx: ExecContext): ExecPlan {
     seccompAgent = { listenerPath: path, metadata: ctx.linux.seccomp?.listenerMetadata };
     b.add("CONNECT_UNIX", [0, path], "linux.seccomp.listenerPath", `connect to the seccomp agent at ${path}`);
   }
+  // before the joins: the socket's path is the host's, not the container's
+  if (process.terminal && ctx.consoleSocket) b.add("CONNECT_UNIX", [1, ctx.consoleSocket], "--console-socket", `connect to the console socket ${ctx.consoleSocket}`);
   for (const t of JOIN_ORDER) {
     if (!types.has(t)) continue;
     const path = `/proc/${ctx.initPid}/ns/${NS_FILE[t]}`;
     b.add("SETNS", [path, NS_FLAG[t]], `linux.namespaces`, `join the container's ${t} namespace`);
   }
-  b.add("FORK", [ctx.detach ? 0 : 1], "process", "fork into the container's pid namespace");
+  const proxy = process.terminal && !ctx.consoleSocket;
+  b.add("FORK", [ctx.detach ? 0 : 1, proxy ? 1 : 0], "process", "fork into the container's pid namespace");
+  if (process.terminal) {
+    // its own session, so the pty can be its controlling terminal
+    b.add("SETSID", [], "process.terminal", "start a new session");
+    const size = process.consoleSize;
+    b.add("CONSOLE", ["", proxy ? CONSOLE_TO_PARENT : 1, size?.height ?? 0, size?.width ?? 0], "process.terminal", "allocate the terminal");
+  }
   processOps(b, process, ctx.linux, {
     lastCap: ctx.lastCap, home: ctx.home, lsm: ctx.lsm, seccomp: ctx.seccomp, agentSlot: 0,
     joinedUserns: types.has("user"), preserveFds: ctx.preserveFds, waitStart: false, warnings,
+    beforeReady: process.terminal ? (pb) => pb.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio") : undefined,
   });
   return { ops: b.ops, warnings: [...warnings, ...b.warnings], seccompAgent };
 }

@@ -58,7 +58,12 @@ export const OP = {
   SECCOMP_NOTIFY: 44,
   HOOK_SYNC: 45,
   RUN_HOOK: 46,
+  CONSOLE: 47,
+  CONSOLE_STDIO: 48,
 } as const;
+
+/** CONSOLE's slot argument meaning "send the master to the waiting parent" (native NSLOTS). */
+export const CONSOLE_TO_PARENT = 64;
 
 export type OpName = keyof typeof OP;
 

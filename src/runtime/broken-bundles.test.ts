@@ -62,7 +62,7 @@ const CASES: Case[] = [
   { name: "host sysctl", change: (s) => { s.linux!.sysctl = { "kernel.panic": "1" }; }, error: "linux.sysctl.kernel.panic: is not a namespaced sysctl" },
   { name: "bad memory limit", change: (s) => { s.linux!.resources = { memory: { limit: -5 } }; }, error: "linux.resources.memory.limit: -5 is not a size" },
   { name: "empty cgroupsPath", change: (s) => { s.linux!.cgroupsPath = ""; }, error: "linux.cgroupsPath: is empty" },
-  { name: "terminal without terminal support", change: (s) => { s.process!.terminal = true; }, error: "process.terminal: terminals are not supported by this berth-runtime yet" },
+  { name: "a terminal and nowhere to send it (no --console-socket)", change: (s) => { s.process!.terminal = true; }, error: "process.terminal: cannot allocate a terminal when berth-runtime returns before the container ends" },
   { name: "a prestart hook that fails", change: (s) => { s.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", "echo no network for you >&2; exit 3"] }] }; }, error: "hooks.prestart[0]: /bin/sh exited with status 3: no network for you" },
   { name: "a createRuntime hook that does not exist", change: (s) => { s.hooks = { createRuntime: [{ path: "/no/such/hook" }] }; }, error: "hooks.createRuntime[0]: /no/such/hook:" },
   { name: "a relative hook path", change: (s) => { s.hooks = { prestart: [{ path: "bin/hook" }] }; }, error: "hooks.prestart[0].path: \"bin/hook\" is not an absolute path" },

@@ -36,6 +36,8 @@ export interface CreateOptions {
   systemdCgroup?: boolean;
   /** `run` in the foreground: the helper's first process waits for the init and exits with its status */
   foreground?: boolean;
+  /** --console-socket: the pty's master is sent there when process.terminal is true */
+  consoleSocket?: string;
   warn?: (w: Warning) => void;
   /** called at each phase boundary (`--debug` prints them with their times) */
   trace?: (phase: string) => void;
@@ -234,6 +236,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const plan = compilePlan(spec, {
       id, bundle, rootfs, stateDir: dir,
       noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
+      consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
       cgroup: cg && cgroupFacts(cg), lastCap: lastCap(), hasKcore: existsSync("/proc/kcore"),
       home: homeOf(rootfs, spec.process!.user.uid),
       lsm: activeLsms(), seccomp,

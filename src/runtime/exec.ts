@@ -21,6 +21,7 @@ export interface ExecOptions {
   detach?: boolean;
   pidFile?: string;
   preserveFds?: number;
+  consoleSocket?: string;
   ignorePaused?: boolean;
   warn?: (w: Warning) => void;
 }
@@ -60,7 +61,7 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
   const linux = c.spec.linux ?? {};
   const seccomp = linux.seccomp ? (await import("../security/seccomp.ts")).compileSeccompCached(linux.seccomp, `${t.root}/.seccomp-cache`) : undefined;
   const plan = compileExecPlan(opts.process, {
-    initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds,
+    initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
     lastCap: lastCap(), home: homeOf(c.rootfs, opts.process.user.uid), lsm: activeLsms(), seccomp,
   });
   for (const w of plan.warnings) opts.warn?.(w);

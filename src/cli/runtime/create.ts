@@ -22,10 +22,9 @@ export function preserveFds(raw: string | undefined): number {
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, CREATE_OPTIONS);
   const id = idArg(positionals, "create [flags] ID");
-  if (v["console-socket"] !== undefined) throw new BerthError("terminals (--console-socket) are not supported by this berth-runtime yet", { field: "--console-socket" });
   await createContainer({
     root: g.root, id, bundle: v.bundle, pidFile: v["pid-file"], noPivot: v["no-pivot"], noNewKeyring: v["no-new-keyring"],
-    preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, warn: log.warn, trace: log.trace,
+    preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, consoleSocket: v["console-socket"], warn: log.warn, trace: log.trace,
   });
   return 0;
 }

@@ -68,7 +68,6 @@ function inlineProcess(base: Process, v: ReturnType<typeof parseVerb<typeof EXEC
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, EXEC_OPTIONS);
   const id = idArg(positionals, "exec [flags] ID COMMAND [ARGS…]");
-  if (v["console-socket"] !== undefined) throw new BerthError("terminals (--console-socket) are not supported by this berth-runtime yet", { field: "--console-socket" });
   if (v.cgroup?.length) throw new BerthError("joining a sub-cgroup is not supported; leave --cgroup out to join the container's cgroup", { field: "--cgroup" });
   const target = { root: g.root, id };
   let proc: Process;
@@ -80,7 +79,7 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
   }
   validateProcess(proc);
   const execed = await execProcess(target, {
-    process: proc, detach: v.detach, pidFile: v["pid-file"], preserveFds: preserveFds(v["preserve-fds"]),
+    process: proc, detach: v.detach, pidFile: v["pid-file"], preserveFds: preserveFds(v["preserve-fds"]), consoleSocket: v["console-socket"],
     ignorePaused: v["ignore-paused"], warn: log.warn,
   });
   if (v.detach) return 0;

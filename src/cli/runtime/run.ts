@@ -16,11 +16,10 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, { ...CREATE_OPTIONS, detach: { type: "boolean", short: "d" }, "no-subreaper": { type: "boolean" }, keep: { type: "boolean" } });
   const id = idArg(positionals, "run [flags] ID");
-  if (v["console-socket"] !== undefined) throw new BerthError("terminals (--console-socket) are not supported by this berth-runtime yet", { field: "--console-socket" });
   const target = { root: g.root, id };
   const created = await createContainer({
     root: g.root, id, bundle: v.bundle, pidFile: v["pid-file"], noPivot: v["no-pivot"], noNewKeyring: v["no-new-keyring"],
-    preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, foreground: !v.detach, warn: log.warn, trace: log.trace,
+    preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, foreground: !v.detach, consoleSocket: v["console-socket"], warn: log.warn, trace: log.trace,
   });
   try {
     startContainer(target, log.warn);

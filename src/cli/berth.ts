@@ -5,7 +5,11 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerCgroup } from "./cgroup/index.ts";
+import { registerDiagnose } from "./diagnose.ts";
+import { registerDoctor } from "./doctor.ts";
 import { registerEnter } from "./enter.ts";
+import { registerEvents } from "./events.ts";
+import { registerMetrics } from "./metrics.ts";
 import { registerNs } from "./ns.ts";
 import { registerStats } from "./stats.ts";
 import { registerTop } from "./top.ts";
@@ -23,7 +27,7 @@ const program = new Command("berth")
     writeErr: (s) => process.stderr.write(s.replace(/^error: /, "berth: ")),
   });
 registerCgroup(program);
-for (const register of [registerStats, registerTop, registerNs, registerEnter]) register(program);
+for (const register of [registerStats, registerTop, registerNs, registerEnter, registerDoctor, registerDiagnose, registerEvents, registerMetrics]) register(program);
 for (const cmd of program.commands) {
   cmd.exitOverride();
   for (const sub of cmd.commands) sub.exitOverride();

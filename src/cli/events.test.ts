@@ -1,0 +1,69 @@
+/**
+ * `berth events` watching real things happen: an OOM kill in a cgroup, and a
+ * berth-runtime container created, started, paused, resumed, exited and deleted.
+ */
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { BERTH, CgroupFixture, MiB, until } from "../../test/observe-fixture.ts";
+import { LineStream } from "../../test/line-stream.ts";
+import { canRunContainers, RuntimeFixture } from "../../test/runtime-harness.ts";
+
+setDefaultTimeout(60_000);
+const fx = new CgroupFixture("events");
+const rt = new RuntimeFixture("events");
+const watchers: Bun.Subprocess[] = [];
+afterAll(() => {
+  for (const w of watchers) w.kill("SIGKILL");
+  fx.cleanup();
+  rt.cleanup();
+}, 60_000);
+
+/** `berth events --format json ARGS`, once it says it is watching. */
+async function watch(...args: string[]): Promise<{ events: () => Record<string, unknown>[] }> {
+  const proc = Bun.spawn([BERTH, "events", "--format", "json", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  watchers.push(proc);
+  const out = new LineStream(proc.stdout);
+  const err = new LineStream(proc.stderr);
+  expect(await until(() => err.lines.includes("berth: watching for events"), 20_000)).toBe(true);
+  return { events: () => out.lines.map((l) => JSON.parse(l)) };
+}
+
+describe("berth events", () => {
+  test("an OOM kill in a watched cgroup is one event, with the cgroup and the count", async () => {
+    const w = await watch("--filter", `cgroup=${fx.base}`);
+    const { path, exited } = fx.start("hog", ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"], { memory: { limit: 32 * MiB } });
+    expect(await exited).toBe(137);
+    expect(await until(() => w.events().length > 0, 20_000)).toBe(true);
+    expect(w.events()).toEqual([{ time: expect.any(String), type: "oom", cgroup: path, count: 1 }]);
+  });
+
+  test.skipIf(!canRunContainers)("a berth-runtime container: create, start, pause, resume, exit, delete", async () => {
+    const w = await watch("--root", rt.root, "--filter", "event=create", "--filter", "event=start", "--filter", "event=pause",
+      "--filter", "event=resume", "--filter", "event=exit", "--filter", "event=delete");
+    const id = rt.id();
+    const seen = (type: string) => until(() => w.events().some((e) => e.type === type && e.id === id), 20_000);
+    expect(rt.rt(["create", "--bundle", rt.bundle(id, rt.spec(id, (s) => (s.process!.args = ["sleep", "1000"]))), id]).code).toBe(0);
+    expect(await seen("create")).toBe(true);
+    expect(rt.rt(["start", id]).code).toBe(0);
+    expect(await seen("start")).toBe(true);
+    expect(rt.rt(["pause", id]).code).toBe(0);
+    expect(await seen("pause")).toBe(true);
+    expect(rt.rt(["resume", id]).code).toBe(0);
+    expect(await seen("resume")).toBe(true);
+    const pid = rt.state(id).pid;
+    expect(rt.rt(["kill", id, "KILL"]).code).toBe(0);
+    expect(await seen("exit")).toBe(true);
+    expect(rt.rt(["delete", id]).code).toBe(0);
+    expect(await seen("delete")).toBe(true);
+    const mine = w.events().filter((e) => e.id === id);
+    expect(mine.map((e) => e.type)).toEqual(["create", "start", "pause", "resume", "exit", "delete"]);
+    expect(mine[1]).toMatchObject({ runtime: "berth", pid, cgroup: `/berth-test/${id}` });
+    // the code, when the zombie was caught before its parent reaped it; else null, never a guess
+    expect([137, null]).toContain(mine[4]!.exitCode as number | null);
+  });
+
+  test("a bad filter is one line, exit 125", () => {
+    const r = Bun.spawnSync([BERTH, "events", "--filter", "colour=red"], { stdin: "ignore" });
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr.toString()).toBe('berth: --filter: unknown filter "colour"; use event, container or cgroup\n');
+  });
+});

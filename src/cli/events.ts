@@ -1,0 +1,43 @@
+/**
+ * `berth events [--filter KEY=VALUE…] [--format table|json]`: a stream of container
+ * events — berth-runtime containers' create, start, pause, resume, exit (with the code
+ * when it could be read), delete — and OOM kills in any cgroup on the host.
+ */
+import type { Command } from "commander";
+import { parseCount } from "../cgroups/units.ts";
+import { BerthError } from "../errors.ts";
+import { diffSnapshots, formatEvent, matchesFilter, parseEventFilters } from "../observe/events.ts";
+import { takeSnapshot } from "../observe/events-watch.ts";
+import { BERTH_ROOT } from "../observe/host-scan.ts";
+
+interface EventsFlags {
+  filter: string[];
+  format: string;
+  interval: string;
+  root: string;
+}
+
+export function registerEvents(program: Command): void {
+  program.command("events")
+    .description("stream container events: berth containers' create/start/pause/resume/exit/delete, OOM kills in any cgroup")
+    .option("-f, --filter <key=value>", "event=TYPE, container=ID|NAME, cgroup=PATH (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option("--format <format>", "table, or json (one object per line)", "table")
+    .option("--interval <ms>", "how often to look", "200")
+    .option("--root <dir>", "berth-runtime's state directory", BERTH_ROOT)
+    .action(async (opts: EventsFlags) => {
+      if (!["table", "json"].includes(opts.format)) throw new BerthError(`${JSON.stringify(opts.format)} is not a format; use table or json`, { field: "--format" });
+      const intervalMs = parseCount(opts.interval, "--interval", { min: 10 });
+      const filter = parseEventFilters(opts.filter);
+      let before = takeSnapshot({ root: opts.root });
+      // ready: what happens from now on is reported (tests and scripts wait for this line)
+      process.stderr.write("berth: watching for events\n");
+      for (;;) {
+        await Bun.sleep(intervalMs);
+        const after = takeSnapshot({ root: opts.root });
+        for (const e of diffSnapshots(before, after, new Date().toISOString())) {
+          if (matchesFilter(e, filter)) process.stdout.write(`${opts.format === "json" ? JSON.stringify(e) : formatEvent(e)}\n`);
+        }
+        before = after;
+      }
+    });
+}

@@ -1,0 +1,242 @@
+/**
+ * The reader behind `berth diagnose`: everything the runbooks look at, for one target —
+ * the cgroup's counters at the start and end of a sample window, each memory level's
+ * limit and kill counts, the kernel's OOM reports, the runtime's state and log, the
+ * network namespace's counters (through /proc/PID/net, no setns), the node's disks,
+ * memory and pids. Best effort: a file that is not there is evidence left out.
+ */
+import { readFileSync, readlinkSync, statfsSync } from "node:fs";
+import { detectHostCgroups } from "../cgroups/layout.ts";
+import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
+import type { CgroupStats } from "../cgroups/stats.ts";
+import { BerthError } from "../errors.ts";
+import { readState, statusOf } from "../runtime/state.ts";
+import type { DiagnoseEvidence, LevelEvidence } from "./diagnose.ts";
+import type { ResolveOptions, Subject } from "./discovery.ts";
+import { readProcess, resolveOnHost, scanHost } from "./host-scan.ts";
+import { readKernelLog } from "./kmsg.ts";
+import { hostNamespaces, parseNsLink } from "./namespaces.ts";
+import { parseConntrackStat, parseSnmp } from "./net-stats.ts";
+import { parseNetDev } from "./netdev.ts";
+import { oomKillsIn } from "./oom-log.ts";
+import { classifyStartFailure, lastRuntimeError } from "./start-failure.ts";
+import { cgroupOfSubject, takeSample } from "./stats-sample.ts";
+import { statsRecord } from "./stats.ts";
+
+export interface GatherOptions {
+  /** berth-runtime's --root */
+  root: string;
+  /** seconds between the two samples; 0: one sample, totals since start */
+  sampleSeconds: number;
+  /** the OCI runtime's --log file, for why a container would not start */
+  log?: string;
+  /** the exit code when the engine knows it (podman inspect, kubectl describe) */
+  exitCode?: number;
+  resolve?: ResolveOptions;
+  /** the disks whose pressure stops containers from starting */
+  disks?: string[];
+}
+
+const NODE_DISKS = ["/var/lib", "/run"];
+
+function read(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The directory of a controller's files for this manager: its v1 hierarchy, else unified. */
+function dirFor(cg: CgroupManager, controller: string): string | undefined {
+  const dirs = cg.dirs();
+  return Object.entries(dirs).find(([k]) => k !== "unified" && k.split(",").includes(controller))?.[1] ?? dirs.unified;
+}
+
+/** Where a memory level's files are: the hierarchy's mount + the level's path (MemoryLevel.path is mount-relative). */
+function memoryMount(cg: CgroupManager, stats: CgroupStats): string | undefined {
+  const own = dirFor(cg, "memory");
+  const path = stats.memory?.levels[0]?.path;
+  if (!own || path === undefined) return undefined;
+  return path === "/" ? own : own.slice(0, own.length - path.length);
+}
+
+function levelsOf(stats: CgroupStats, mount: string | undefined): LevelEvidence[] {
+  const v2 = (stats.memory?.levels ?? []).some((l) => l.events !== undefined);
+  return (stats.memory?.levels ?? []).map((l) => {
+    const dir = `${mount ?? ""}${l.path === "/" ? "" : l.path}`;
+    return {
+      path: l.path,
+      eventsFile: `${dir}/${v2 ? "memory.events" : "memory.oom_control"}`,
+      limitFile: v2 ? "memory.max" : "memory.limit_in_bytes",
+      limit: l.limit, usage: l.usage,
+      ...(l.peak !== undefined && { peak: l.peak }),
+      ...(l.events && { oom: l.events.oom }),
+      oomKill: l.events?.oom_kill ?? l.oomKill ?? 0,
+    };
+  });
+}
+
+/** The target, or — for a container that is gone — what berth-runtime's state or the runtime log still say of it. */
+function subjectOf(target: string, opts: GatherOptions): { subject: Subject | undefined; gone: DiagnoseEvidence["subject"] | undefined } {
+  const host = scanHost({ root: opts.root, all: true });
+  try {
+    return { subject: resolveOnHost(target, host, opts.resolve), gone: undefined };
+  } catch (err) {
+    const state = /^[\w+.-]+$/.test(target) ? readState(opts.root, target) : undefined;
+    if (state) {
+      const cgroup = openCgroup(state.cgroupsPath, { systemd: state.systemdCgroup }).path;
+      const c = host.containers.find((x) => x.cgroup === cgroup);
+      if (c) return { subject: { kind: "container", id: target, name: target, runtime: "berth", pid: 0, cgroup, container: c, pids: c.pids }, gone: undefined };
+      return { subject: undefined, gone: { kind: "container", id: target, name: target, runtime: "berth", cgroup, pid: 0, running: false } };
+    }
+    if (opts.log !== undefined || opts.exitCode !== undefined) {
+      return { subject: undefined, gone: { kind: "container", id: target, name: target, cgroup: "-", pid: 0, running: false } };
+    }
+    throw err;
+  }
+}
+
+function netEvidence(pid: number, before: ReturnType<typeof netCounters>, after: ReturnType<typeof netCounters>): DiagnoseEvidence["net"] {
+  if (!after) return undefined;
+  const b = before ?? after;
+  return {
+    pid,
+    drops: { rx: after.rxDropped, tx: after.txDropped, rxDelta: after.rxDropped - b.rxDropped, txDelta: after.txDropped - b.txDropped },
+    ...(after.tcp && { tcp: { ...after.tcp, retransDelta: after.tcp.retrans - (b.tcp?.retrans ?? 0), outSegsDelta: after.tcp.outSegs - (b.tcp?.outSegs ?? 0) } }),
+    ...(after.conntrack && { conntrack: after.conntrack }),
+  };
+}
+
+/** Whether PID has a network namespace of its own (not the host's, whose counters are the node's). */
+export function hasOwnNetns(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    const ns = parseNsLink(readlinkSync(`/proc/${pid}/ns/net`));
+    return ns !== undefined && ns !== hostNamespaces().net;
+  } catch {
+    return false;
+  }
+}
+
+/** The counters of PID's network namespace; undefined when it is the host's. */
+function netCounters(pid: number) {
+  if (!hasOwnNetns(pid)) return undefined;
+  const dev = parseNetDev(read(`/proc/${pid}/net/dev`) ?? "");
+  const snmp = parseSnmp(read(`/proc/${pid}/net/snmp`) ?? "");
+  const ct = parseConntrackStat(read(`/proc/${pid}/net/stat/nf_conntrack`) ?? "");
+  const max = Number(read("/proc/sys/net/netfilter/nf_conntrack_max") ?? "0");
+  const tcp = snmp.Tcp;
+  return {
+    rxDropped: Object.values(dev).reduce((n, c) => n + c.rxDropped, 0),
+    txDropped: Object.values(dev).reduce((n, c) => n + c.txDropped, 0),
+    ...(tcp && { tcp: { retrans: tcp.RetransSegs ?? 0, outSegs: tcp.OutSegs ?? 0 } }),
+    ...(ct && { conntrack: { entries: ct.entries, max, drop: ct.drop + ct.earlyDrop } }),
+  };
+}
+
+/** Disks, memory and pids of the node: the "check node pressure" step. */
+export function nodeEvidence(disks = NODE_DISKS): NonNullable<DiagnoseEvidence["node"]> {
+  const out: NonNullable<DiagnoseEvidence["node"]> = { disks: [] };
+  for (const path of disks) {
+    try {
+      const s = statfsSync(path);
+      out.disks.push({ path, freePct: s.blocks > 0 ? (100 * s.bavail) / s.blocks : 100, inodesFreePct: s.files > 0 ? (100 * s.ffree) / s.files : 100 });
+    } catch {
+      // not there on this host
+    }
+  }
+  const mem = read("/proc/meminfo") ?? "";
+  const total = Number(/^MemTotal:\s+(\d+)/m.exec(mem)?.[1] ?? 0);
+  const avail = /^MemAvailable:\s+(\d+)/m.exec(mem)?.[1];
+  if (total > 0 && avail !== undefined) out.memAvailablePct = (100 * Number(avail)) / total;
+  const tasks = Number((read("/proc/loadavg") ?? "").split(" ")[3]?.split("/")[1]);
+  const max = Number(read("/proc/sys/kernel/pid_max") ?? "0");
+  if (Number.isFinite(tasks) && max > 0) out.tasks = { used: tasks, max };
+  return out;
+}
+
+function runtimeLog(file: string): DiagnoseEvidence["startFailure"] {
+  const text = read(file);
+  if (text === undefined) throw new BerthError(`cannot read ${file}; give the file the runtime was started with --log`, { field: "--log" });
+  const line = lastRuntimeError(text);
+  return line ? { source: file, failure: classifyStartFailure(line.msg) } : undefined;
+}
+
+/**
+ * @example await gatherEvidence("web", { root: "/run/berth", sampleSeconds: 2 })
+ */
+export async function gatherEvidence(target: string, opts: GatherOptions): Promise<DiagnoseEvidence> {
+  const { subject, gone } = subjectOf(target, opts);
+  const { layout } = detectHostCgroups();
+  const state = /^[\w+.-]+$/.test(subject?.id ?? target) ? readState(opts.root, subject?.id ?? target) : undefined;
+  const base: DiagnoseEvidence = {
+    subject: gone ?? { kind: subject!.kind, id: subject!.id, name: subject!.name, ...(subject!.runtime && { runtime: subject!.runtime }), cgroup: subject!.cgroup, pid: subject!.pid, running: subject!.pids.length > 0 },
+    mode: layout.mode, levels: [], kernelOoms: null, window: 0,
+    ...(state && { runtimeState: { file: `${opts.root}/${state.id}/state.json`, status: statusOf(opts.root, state) } }),
+    ...(opts.exitCode !== undefined && { exit: { code: opts.exitCode, source: "--exit-code" } }),
+    ...(opts.log !== undefined && { startFailure: runtimeLog(opts.log) }),
+    node: nodeEvidence(opts.disks),
+  };
+  if (base.startFailure === undefined) delete base.startFailure;
+  const kmsg = readKernelLog();
+  base.kernelOoms = kmsg ? oomKillsIn(kmsg.filter((r) => r.includes("oom-kill:"))) : null;
+  if (!subject) return base;
+  let cg: CgroupManager;
+  try {
+    cg = cgroupOfSubject(subject);
+  } catch {
+    return base;
+  }
+  if (!cg.exists() && subject.kind !== "process") return base;
+  const running = base.subject.running;
+  const first = takeSample(subject, cg);
+  const netBefore = running ? netCounters(subject.pid) : undefined;
+  if (running && opts.sampleSeconds > 0) await Bun.sleep(opts.sampleSeconds * 1000);
+  const last = running && opts.sampleSeconds > 0 ? takeSample(subject, cg) : first;
+  // with no window, rates are over the container's life: the first sample is "nothing yet"
+  const origin = last === first ? { at: first.at, stats: {}, net: null } : first;
+  const rec = statsRecord(subject, origin, last, { hostMemory: 0 });
+  const s = last.stats;
+  const b = origin.stats;
+  base.window = rec.window;
+  base.levels = levelsOf(s, memoryMount(cg, s));
+  if (s.cpu && rec.cpu) {
+    base.cpu = {
+      file: `${dirFor(cg, "cpu")}/cpu.stat`, limitCpus: s.cpu.limitCpus, periods: rec.cpu.periods, throttled: rec.cpu.throttledPeriods,
+      throttledSeconds: rec.cpu.throttledSeconds, usedCpus: rec.window > 0 ? rec.cpu.percent / 100 : 0,
+    };
+  }
+  if (s.psi) {
+    base.psi = (["cpu", "memory", "io"] as const).flatMap((resource) => {
+      const p = s.psi?.[resource];
+      if (!p) return [];
+      const stalled = (p.some.total - (b.psi?.[resource]?.some.total ?? 0)) / 1e6;
+      return [{ file: `${cg.dirs().unified}/${resource}.pressure`, resource, someAvg10: p.some.avg10, ...(p.full && { fullAvg10: p.full.avg10 }), stalledSeconds: stalled }];
+    });
+  }
+  const m = s.memory;
+  if (m?.events) {
+    base.memEvents = {
+      file: `${dirFor(cg, "memory")}/memory.events`, high: m.events.high, max: m.events.max, highLimit: m.high ?? null,
+      highDelta: m.events.high - (b.memory?.events?.high ?? 0), maxDelta: m.events.max - (b.memory?.events?.max ?? 0),
+    };
+  } else if (m?.failcnt !== undefined) {
+    base.failcnt = { file: `${dirFor(cg, "memory")}/memory.failcnt`, total: m.failcnt, delta: m.failcnt - (b.memory?.failcnt ?? 0) };
+  }
+  if (s.io && rec.window > 0) {
+    const sum = (x: CgroupStats, k: "readBytes" | "writeBytes" | "readOps" | "writeOps") => (x.io ?? []).reduce((n, d) => n + d[k], 0);
+    const rate = (k: "readBytes" | "writeBytes" | "readOps" | "writeOps") => (sum(s, k) - sum(b, k)) / rec.window;
+    const v1 = dirFor(cg, "blkio") !== cg.dirs().unified;
+    base.io = { file: `${dirFor(cg, v1 ? "blkio" : "io")}/${v1 ? "blkio.throttle.io_service_bytes_recursive" : "io.stat"}`, readBps: rate("readBytes"), writeBps: rate("writeBytes"), readIops: rate("readOps"), writeIops: rate("writeOps") };
+  }
+  if (s.pids) {
+    base.pids = { file: `${dirFor(cg, "pids")}/pids.events`, current: s.pids.current, limit: s.pids.limit, failures: s.pids.eventsMax, failuresDelta: s.pids.eventsMax - (b.pids?.eventsMax ?? 0) };
+  }
+  if (running) {
+    base.dState = cg.pids().map((pid) => readProcess(pid)).filter((p) => p?.state === "D").map((p) => ({ pid: p!.pid, comm: p!.comm }));
+    const net = netEvidence(subject.pid, netBefore, netCounters(subject.pid));
+    if (net) base.net = net;
+  }
+  return base;
+}

@@ -1,0 +1,105 @@
+/**
+ * The reader behind `berth doctor`: the files each check looks at, read once. Anything
+ * missing is recorded as missing — that is often the finding.
+ */
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
+import { childCgroups, readOptional } from "../cgroups/fs.ts";
+import { detectHostCgroups, placeOf, visibleMounts } from "../cgroups/layout.ts";
+import { parseMountinfo } from "../cgroups/mountinfo.ts";
+import { processCgroupDirs } from "../cgroups/process-cgroup.ts";
+import { helperPath } from "../sys/init-helper.ts";
+import { nodeEvidence } from "./diagnose-gather.ts";
+import type { DoctorFacts } from "./doctor.ts";
+
+const NS_TYPES = ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"];
+export const CNI_DIRS = ["/usr/lib/cni", "/opt/cni/bin"];
+export const STORAGE_PATHS = ["/var/lib", "/run"];
+/** berth-runtime's default parent cgroup (`/berth/<id>`) */
+const BERTH_PARENT = "/berth";
+
+function read(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+const num = (text: string | undefined) => (text === undefined ? undefined : Number(text.trim()));
+
+function can(path: string, mode: number): boolean {
+  try {
+    accessSync(path, mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The swap-accounting file: v1's memsw in the memory hierarchy, v2's memory.swap.max in a non-root cgroup. */
+function swapFile(layout: DoctorFacts["layout"]): { file: string; accounting: boolean } {
+  const memory = placeOf(layout, "memory");
+  if (memory && memory !== "unified") {
+    const file = `${memory.mountPoint}/memory.memsw.limit_in_bytes`;
+    return { file, accounting: existsSync(file) };
+  }
+  const root = layout.unified?.mountPoint ?? "/sys/fs/cgroup";
+  // the root cgroup has no memory.* files: look in its children
+  const child = childCgroups(root).find((c) => existsSync(`${root}/${c}/memory.current`));
+  const file = `${root}/${child ?? "CHILD"}/memory.swap.max`;
+  return { file, accounting: child !== undefined && existsSync(file) };
+}
+
+export function readDoctorFacts(): DoctorFacts {
+  const host = detectHostCgroups();
+  const { layout } = host;
+  const mounts = visibleMounts(parseMountinfo(read("/proc/self/mountinfo") ?? ""));
+  const cg2 = mounts.find((m) => m.fsType === "cgroup2");
+  const unified = layout.unified;
+  const subtree = unified
+    ? ["", BERTH_PARENT].map((p) => {
+        const dir = `${unified.mountPoint}${p}`;
+        const text = readOptional(dir, "cgroup.subtree_control");
+        return { file: `${dir}/cgroup.subtree_control`, enabled: (text ?? "").split(/\s+/).filter(Boolean), exists: text !== undefined };
+      })
+    : [];
+  const own = processCgroupDirs(host.own, layout);
+  const ownDir = (layout.mode === "v2" ? own.find((d) => d.hierarchy === "unified") : own.find((d) => d.hierarchy.split(",").includes("memory")))?.dir;
+  const swaps = (read("/proc/swaps") ?? "").split("\n").slice(1).filter((l) => l.trim() !== "").length;
+  const actions = read("/proc/sys/kernel/seccomp/actions_avail");
+  return {
+    kernel: (read("/proc/sys/kernel/osrelease") ?? "0.0").trim(),
+    namespaces: Object.fromEntries(NS_TYPES.map((t) => [t, existsSync(`/proc/self/ns/${t}`)])),
+    userns: {
+      max: num(read("/proc/sys/user/max_user_namespaces")),
+      unprivilegedClone: num(read("/proc/sys/kernel/unprivileged_userns_clone")),
+      apparmorRestrict: num(read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")),
+    },
+    euid: process.geteuid?.() ?? 0,
+    layout,
+    subtree,
+    delegation: {
+      nsdelegate: cg2?.superOptions.includes("nsdelegate") ?? false,
+      delegateFiles: (read("/sys/kernel/cgroup/delegate") ?? "").split("\n").filter(Boolean),
+      ...(ownDir && { ownCgroupDir: ownDir }),
+      ownWritable: ownDir !== undefined && can(`${ownDir}/cgroup.procs`, constants.W_OK),
+    },
+    psi: { file: "/proc/pressure/cpu", readable: read("/proc/pressure/cpu") !== undefined },
+    swap: { ...swapFile(layout), devices: swaps },
+    filesystems: (read("/proc/filesystems") ?? "").split("\n").map((l) => l.split("\t").pop()!.trim()).filter(Boolean),
+    seccomp: { file: "/proc/sys/kernel/seccomp/actions_avail", ...(actions !== undefined && { actions: actions.trim().split(/\s+/) }) },
+    rootFsType: mounts.findLast((m) => m.mountPoint === "/")?.fsType ?? "unknown",
+    cni: CNI_DIRS.map((dir) => {
+      let plugins: string[] = [];
+      try {
+        plugins = readdirSync(dir).filter((p) => can(`${dir}/${p}`, constants.X_OK));
+      } catch {
+        // not installed there
+      }
+      return { dir, plugins };
+    }),
+    ipForward: num(read("/proc/sys/net/ipv4/ip_forward")),
+    disks: nodeEvidence(STORAGE_PATHS).disks,
+    helper: { path: helperPath(), executable: can(helperPath(), constants.X_OK) },
+  };
+}

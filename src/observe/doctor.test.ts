@@ -1,0 +1,61 @@
+import { describe, expect, test } from "bun:test";
+import { doctorChecks, formatChecks, type DoctorFacts } from "./doctor.ts";
+
+const v2Facts = (o: Partial<DoctorFacts> = {}): DoctorFacts => ({
+  kernel: "6.1.0-18-amd64",
+  namespaces: Object.fromEntries(["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"].map((t) => [t, true])),
+  userns: { max: 15000 },
+  euid: 0,
+  layout: { mode: "v2", v1: [], unified: { mountPoint: "/sys/fs/cgroup", root: "/", controllers: ["cpuset", "cpu", "io", "memory", "pids"] } },
+  subtree: [{ file: "/sys/fs/cgroup/cgroup.subtree_control", enabled: ["cpu", "io", "memory", "pids"], exists: true }],
+  delegation: { nsdelegate: true, delegateFiles: ["cgroup.procs"], ownWritable: true },
+  psi: { file: "/proc/pressure/cpu", readable: true },
+  swap: { file: "/sys/fs/cgroup/init/memory.swap.max", accounting: true, devices: 1 },
+  filesystems: ["ext4", "overlay", "cgroup2"],
+  seccomp: { file: "/proc/sys/kernel/seccomp/actions_avail", actions: ["kill_process", "kill_thread", "trap", "errno", "user_notif", "trace", "log", "allow"] },
+  rootFsType: "ext4",
+  cni: [{ dir: "/usr/lib/cni", plugins: ["bridge", "host-local", "loopback", "portmap"] }, { dir: "/opt/cni/bin", plugins: [] }],
+  ipForward: 1,
+  disks: [{ path: "/var/lib", freePct: 50, inodesFreePct: 90 }],
+  helper: { path: "/b/native/build/berth-init", executable: true },
+  ...o,
+});
+const status = (f: DoctorFacts) => Object.fromEntries(doctorChecks(f).map((c) => [c.name, c.status]));
+
+describe("berth doctor's verdicts", () => {
+  test("a ready v2 host: every check ok, no fixes", () => {
+    const checks = doctorChecks(v2Facts());
+    expect(checks.filter((c) => c.status !== "ok")).toEqual([]);
+    expect(checks.every((c) => c.fix === "")).toBe(true);
+  });
+  test("each problem turns its own line, with a fix", () => {
+    const s = status(v2Facts({
+      kernel: "4.19.0", userns: { max: 0 }, psi: { file: "/proc/pressure/cpu", readable: false }, filesystems: ["ext4"], rootFsType: "rootfs",
+      swap: { file: "x", accounting: false, devices: 0 }, ipForward: 0, seccomp: { file: "/proc/sys/kernel/seccomp/actions_avail" },
+      cni: [{ dir: "/usr/lib/cni", plugins: [] }], disks: [{ path: "/var/lib", freePct: 4, inodesFreePct: 90 }, { path: "/run", freePct: 50, inodesFreePct: 8 }],
+      helper: { path: "/b", executable: false },
+    }));
+    expect(s).toEqual({
+      kernel: "fail", namespaces: "ok", "user namespaces": "fail", "cgroup layout": "ok", "cgroup controllers": "ok", delegation: "ok", PSI: "warn",
+      "swap accounting": "warn", overlayfs: "warn", seccomp: "fail", pivot_root: "warn", "CNI plugins": "warn", ip_forward: "warn",
+      "storage /var/lib": "fail", "storage /run": "warn", "native helper": "fail",
+    });
+  });
+  test("user namespaces: root-only when unprivileged_userns_clone is 0", () => {
+    const c = doctorChecks(v2Facts({ userns: { max: 15000, unprivilegedClone: 0 } })).find((x) => x.name === "user namespaces")!;
+    expect(c).toMatchObject({ status: "warn", fix: "sysctl -w kernel.unprivileged_userns_clone=1 for rootless containers" });
+  });
+  test("controllers: missing from cgroup.controllers fails; hybrid and v1 layouts warn", () => {
+    const missing = v2Facts({ layout: { mode: "v2", v1: [], unified: { mountPoint: "/sys/fs/cgroup", root: "/", controllers: ["cpu", "memory"] } } });
+    expect(doctorChecks(missing).find((c) => c.name === "cgroup controllers")!.evidence).toEndWith("missing pids io");
+    const hybrid = v2Facts({ layout: { mode: "hybrid", v1: [{ controllers: ["memory"], mountPoint: "/sys/fs/cgroup/memory", root: "/" }], unified: { mountPoint: "/sys/fs/cgroup/unified", root: "/", controllers: [] } } });
+    const s = status(hybrid);
+    expect(s["cgroup layout"]).toBe("warn");
+    expect(s["cgroup controllers"]).toBe("fail"); // no cpu hierarchy mounted
+  });
+  test("one line per check", () => {
+    const text = formatChecks(doctorChecks(v2Facts({ ipForward: 0 })));
+    expect(text.split("\n")).toHaveLength(doctorChecks(v2Facts()).length);
+    expect(text).toContain("warn  ip_forward          /proc/sys/net/ipv4/ip_forward 0: bridged containers cannot reach beyond the host; fix: sysctl -w net.ipv4.ip_forward=1 (persist it in /etc/sysctl.d/)");
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * The reader behind `berth events`: a snapshot of berth-runtime's state directories and
+ * of the OOM-kill count of every cgroup in the memory hierarchy, taken every interval.
+ * Polling, not inotify: v1's memory.oom_control notifies only through an eventfd
+ * registered in cgroup.event_control, one per cgroup, and new cgroups would need new
+ * watches; a walk of the tree every 200 ms costs less than that bookkeeping on the
+ * hosts berth runs on.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { childCgroups, readOptional } from "../cgroups/fs.ts";
+import { detectHostCgroups, placeOf } from "../cgroups/layout.ts";
+import { openCgroup } from "../cgroups/manager.ts";
+import { parseFlatKeyed } from "../cgroups/stats-parse.ts";
+import { readState, statusOf } from "../runtime/state.ts";
+import type { BerthState, Snapshot } from "./events.ts";
+import { scanHost } from "./host-scan.ts";
+
+/** Deep enough for kubepods.slice/…/pod.slice/cri-containerd-….scope/<nested>. */
+const TREE_DEPTH = 8;
+
+/** /proc/PID/stat field 52: the exit code of a zombie (0 while it runs); undefined once reaped. */
+function zombieExitCode(pid: number): number | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    if (f[0] !== "Z") return undefined;
+    const status = Number(f[49]);
+    // the wait status: low 7 bits the signal, else the code in bits 8-15 (as a shell shows 128+N)
+    return status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+  } catch {
+    return undefined;
+  }
+}
+
+function berthStates(root: string): Map<string, BerthState> {
+  const out = new Map<string, BerthState>();
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(root);
+  } catch {
+    return out;
+  }
+  for (const id of ids) {
+    let state;
+    try {
+      state = readState(root, id);
+    } catch {
+      continue;
+    }
+    if (!state) continue;
+    const status = statusOf(root, state);
+    let cgroup: string | undefined;
+    try {
+      cgroup = openCgroup(state.cgroupsPath, { systemd: state.systemdCgroup }).path;
+    } catch {
+      // a cgroupsPath this host cannot resolve: the event just has no cgroup
+    }
+    const exitCode = status === "stopped" && state.pid > 0 ? zombieExitCode(state.pid) : undefined;
+    out.set(id, { status, pid: state.pid, ...(cgroup && { cgroup }), ...(exitCode !== undefined && { exitCode }) });
+  }
+  return out;
+}
+
+/** cgroup path → kills of its own processes, over the whole memory hierarchy. */
+export function oomKillCounts(): Map<string, number> {
+  const { layout } = detectHostCgroups();
+  const place = placeOf(layout, "memory");
+  const out = new Map<string, number>();
+  if (!place) return out;
+  const mount = place === "unified" ? layout.unified!.mountPoint : place.mountPoint;
+  const v2 = place === "unified";
+  const walk = (dir: string, rel: string, depth: number) => {
+    // v2's memory.events counts kills below too; memory.events.local (5.2+) only this cgroup's
+    const text = v2 ? (readOptional(dir, "memory.events.local") ?? readOptional(dir, "memory.events")) : readOptional(dir, "memory.oom_control");
+    if (text !== undefined && rel !== "") out.set(rel, parseFlatKeyed(text).oom_kill ?? 0);
+    if (depth > 0) for (const c of childCgroups(dir)) walk(`${dir}/${c}`, `${rel}/${c}`, depth - 1);
+  };
+  walk(mount, "", TREE_DEPTH);
+  return out;
+}
+
+export function takeSnapshot(opts: { root: string }): Snapshot {
+  const owners = new Map<string, { runtime: string; id: string; name?: string }>();
+  for (const c of scanHost({ root: opts.root, all: true }).containers) {
+    owners.set(c.cgroup, { runtime: c.runtime, id: c.id, ...(c.name && { name: c.name }) });
+  }
+  const berth = berthStates(opts.root);
+  for (const [id, s] of berth) if (s.cgroup) owners.set(s.cgroup, { runtime: "berth", id });
+  return { berth, oomKills: oomKillCounts(), owners };
+}

@@ -1,0 +1,135 @@
+/**
+ * `berth events`: what changed between two looks at the host — berth-runtime
+ * containers created, started, paused, resumed, exited, deleted (from their state
+ * directories), and OOM kills in any cgroup (the victim's own count: v2
+ * memory.events.local, v1 memory.oom_control, which both count a kill only where the
+ * victim was, so one kill is one event). Pure: snapshots come from events-watch.ts.
+ */
+import { BerthError } from "../errors.ts";
+
+export type EventType = "create" | "start" | "pause" | "resume" | "exit" | "delete" | "oom";
+
+export interface BerthState {
+  status: string;
+  pid: number;
+  cgroup?: string;
+  /** the init's exit code, when it was caught as a zombie before its parent reaped it */
+  exitCode?: number;
+}
+
+export interface Snapshot {
+  /** berth-runtime id → state */
+  berth: Map<string, BerthState>;
+  /** cgroup path → OOM kills of processes in that cgroup itself */
+  oomKills: Map<string, number>;
+  /** cgroup path → the container it belongs to, where discovery knows one */
+  owners?: Map<string, { runtime: string; id: string; name?: string }>;
+}
+
+export interface HostEvent {
+  time: string;
+  type: EventType;
+  runtime?: string;
+  id?: string;
+  name?: string;
+  cgroup?: string;
+  pid?: number;
+  /** exit: the code, or null where the exit code was reaped by the init's parent before it could be read */
+  exitCode?: number | null;
+  /** oom: kills since the last look */
+  count?: number;
+}
+
+const TRANSITIONS: Record<string, EventType | undefined> = {
+  "created>running": "start", "running>paused": "pause", "created>paused": "pause", "paused>running": "resume",
+  "running>stopped": "exit", "paused>stopped": "exit", "created>stopped": "exit",
+};
+
+/**
+ * @example diffSnapshots(before, after, "2025-01-01T00:00:00Z") // → [{ type: "start", runtime: "berth", id: "web", pid: 42, … }]
+ */
+export function diffSnapshots(before: Snapshot, after: Snapshot, time: string): HostEvent[] {
+  const out: HostEvent[] = [];
+  const berth = (id: string, s: BerthState, type: EventType): HostEvent => ({
+    time, type, runtime: "berth", id, ...(s.cgroup && { cgroup: s.cgroup }), ...(s.pid > 0 && { pid: s.pid }),
+  });
+  for (const [id, now] of after.berth) {
+    const was = before.berth.get(id);
+    if (!was) {
+      out.push(berth(id, now, "create"));
+      // seen for the first time already past "created": report the steps it took
+      if (now.status === "running" || now.status === "paused") out.push(berth(id, now, "start"));
+      if (now.status === "paused") out.push(berth(id, now, "pause"));
+      continue;
+    }
+    const type = TRANSITIONS[`${was.status}>${now.status}`];
+    if (type === "exit") out.push({ ...berth(id, was, "exit"), exitCode: now.exitCode ?? was.exitCode ?? null });
+    else if (type) out.push(berth(id, now, type));
+  }
+  for (const [id, was] of before.berth) {
+    if (after.berth.has(id)) continue;
+    if (was.status !== "stopped") out.push({ ...berth(id, was, "exit"), exitCode: was.exitCode ?? null });
+    out.push(berth(id, was, "delete"));
+  }
+  for (const [cgroup, kills] of after.oomKills) {
+    const prior = before.oomKills.get(cgroup) ?? 0;
+    if (kills <= prior) continue;
+    const owner = ownerOf(cgroup, after.owners);
+    out.push({ time, type: "oom", ...(owner && { runtime: owner.runtime, id: owner.id, ...(owner.name && { name: owner.name }) }), cgroup, count: kills - prior });
+  }
+  return out;
+}
+
+/** The container a cgroup is, or is inside of (crun's `…/container`, a nested cgroup). */
+function ownerOf(cgroup: string, owners: Snapshot["owners"]): { runtime: string; id: string; name?: string } | undefined {
+  if (!owners) return undefined;
+  for (let p = cgroup; p !== ""; p = p.slice(0, p.lastIndexOf("/"))) {
+    const o = owners.get(p);
+    if (o) return o;
+  }
+  return undefined;
+}
+
+export interface EventFilter {
+  types?: Set<string>;
+  /** a container id, id prefix or name */
+  containers?: string[];
+  /** cgroup paths: an event in one of them or below */
+  cgroups?: string[];
+}
+
+/**
+ * docker's `--filter key=value` (repeatable; the same key ORs, different keys AND):
+ * `event=oom`, `type=…` (alias), `container=ID|NAME`, `cgroup=/path`.
+ */
+export function parseEventFilters(args: string[]): EventFilter {
+  const f: EventFilter = {};
+  for (const a of args) {
+    const eq = a.indexOf("=");
+    const key = a.slice(0, eq);
+    const value = a.slice(eq + 1);
+    if (eq <= 0 || value === "") throw new BerthError(`invalid filter ${JSON.stringify(a)}; use event=TYPE, container=ID or cgroup=PATH`, { field: "--filter" });
+    if (key === "event" || key === "type") (f.types ??= new Set()).add(value);
+    else if (key === "container") (f.containers ??= []).push(value);
+    else if (key === "cgroup") (f.cgroups ??= []).push(value);
+    else throw new BerthError(`unknown filter ${JSON.stringify(key)}; use event, container or cgroup`, { field: "--filter" });
+  }
+  return f;
+}
+
+export function matchesFilter(e: HostEvent, f: EventFilter): boolean {
+  if (f.types && !f.types.has(e.type)) return false;
+  if (f.containers && !f.containers.some((c) => e.id !== undefined && (e.id === c || e.name === c || e.id.startsWith(c)))) return false;
+  if (f.cgroups && !f.cgroups.some((c) => e.cgroup !== undefined && (e.cgroup === c || e.cgroup.startsWith(`${c}/`)))) return false;
+  return true;
+}
+
+/** One line of the table: time, type, runtime, id, and the rest as key=value. */
+export function formatEvent(e: HostEvent): string {
+  const who = e.id ? `${e.runtime ?? "-"} ${e.id}` : `cgroup ${e.cgroup}`;
+  const attrs = [
+    e.name && e.name !== e.id ? `name=${e.name}` : "", e.pid !== undefined ? `pid=${e.pid}` : "", e.id && e.cgroup ? `cgroup=${e.cgroup}` : "",
+    e.type === "exit" ? `exitCode=${e.exitCode ?? "unknown"}` : "", e.count !== undefined ? `kills=${e.count}` : "",
+  ].filter(Boolean);
+  return `${e.time} ${e.type.padEnd(6)} ${who}${attrs.length > 0 ? ` (${attrs.join(", ")})` : ""}`;
+}

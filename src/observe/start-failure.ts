@@ -1,0 +1,98 @@
+/**
+ * Why a container did not start, from the OCI runtime's `--log` (runc's and berth-runtime's
+ * format: JSON lines `{"level","msg","time"}` with --log-format json, logfmt
+ * `time=… level=error msg="…"` otherwise). Pure.
+ *
+ * The phase is read from the words the runtimes use; podman maps the same phrases to
+ * exit codes ("executable file not found in" / "no such file or directory" → 127,
+ * "permission denied" / "operation not permitted" → 126), so the codes here agree with
+ * what `podman run` and docker exit with.
+ */
+
+export interface RuntimeLogLine {
+  level: string;
+  msg: string;
+  time?: string;
+}
+
+/** One log line in either format; undefined for anything else. */
+export function parseRuntimeLogLine(line: string): RuntimeLogLine | undefined {
+  const t = line.trim();
+  if (t === "") return undefined;
+  if (t.startsWith("{")) {
+    try {
+      const o = JSON.parse(t) as Record<string, unknown>;
+      if (typeof o.msg !== "string") return undefined;
+      return { level: String(o.level ?? "info"), msg: o.msg, ...(typeof o.time === "string" && { time: o.time }) };
+    } catch {
+      return undefined;
+    }
+  }
+  const level = /(?:^|\s)level=(\w+)/.exec(t)?.[1];
+  const quoted = /(?:^|\s)msg=("(?:[^"\\]|\\.)*")/.exec(t)?.[1];
+  if (!level || quoted === undefined) return undefined;
+  let msg: string;
+  try {
+    msg = JSON.parse(quoted) as string;
+  } catch {
+    msg = quoted.slice(1, -1);
+  }
+  const time = /(?:^|\s)time="([^"]*)"/.exec(t)?.[1];
+  return { level, msg, ...(time !== undefined && { time }) };
+}
+
+/** The last error (or fatal) line of a runtime log. */
+export function lastRuntimeError(text: string): RuntimeLogLine | undefined {
+  return text.split("\n").map(parseRuntimeLogLine).filter((l): l is RuntimeLogLine => l !== undefined && /^(error|fatal|panic)$/.test(l.level)).at(-1);
+}
+
+export type StartPhase = "bundle" | "spec" | "cgroup" | "namespaces" | "mounts" | "rootfs" | "hooks" | "seccomp" | "user" | "rlimits" | "exec" | "runtime";
+
+export interface StartFailure {
+  phase: StartPhase;
+  /** the exit code an engine gives this failure: 126, 127, or 125 (the runtime failed) */
+  exitCode: 125 | 126 | 127;
+  /** the spec field the runtime blamed (`process.args[0]`, `mounts[3]`), when it named one */
+  field?: string;
+  message: string;
+  explanation: string;
+  fix: string;
+}
+
+const RULES: { re: RegExp; phase: StartPhase; exitCode?: 126 | 127; explanation: string; fix: string }[] = [
+  {
+    re: /executable file not found in|no such file or directory.*(?:exec|process\.args)|process\.args.*no such file or directory/i, phase: "exec", exitCode: 127,
+    explanation: "the command does not exist in the container's root filesystem or $PATH (exit 127)",
+    fix: "fix process.args[0] (the image's CMD/ENTRYPOINT or the command given) or the image: the file must exist in the rootfs, or be found in process.env PATH",
+  },
+  {
+    re: /(?:process\.args|exec).*(?:permission denied|not an executable|exec format error)|permission denied: .* is not an executable/i, phase: "exec", exitCode: 126,
+    explanation: "the command exists but cannot be executed (exit 126): no execute bit, a directory, a wrong architecture, or a missing #! interpreter",
+    fix: "chmod +x the file in the image, check its #! line and architecture (`file` on it)",
+  },
+  { re: /config\.json|bundle|root\.path/i, phase: "bundle", explanation: "the bundle is unusable: config.json missing or invalid, or the root filesystem is not there", fix: "check the bundle directory and its config.json (`berth-runtime spec` writes a valid one)" },
+  { re: /cgroup/i, phase: "cgroup", explanation: "the container's cgroup could not be made or its limits not written", fix: "run `berth doctor` (controllers, delegation), and check linux.resources against the host" },
+  { re: /\bhook/i, phase: "hooks", explanation: "an OCI hook failed or timed out", fix: "run the hook by hand with the state JSON on stdin, or remove it from config.json's hooks" },
+  { re: /seccomp/i, phase: "seccomp", explanation: "the seccomp profile could not be compiled or loaded", fix: "check linux.seccomp (architectures, syscall names) and `berth doctor`'s seccomp line" },
+  { re: /linux\.namespaces|unshare|setns|namespace/i, phase: "namespaces", explanation: "a namespace could not be created or joined", fix: "run `berth doctor` (user namespaces, max_user_namespaces) and check linux.namespaces paths" },
+  { re: /pivot_root|rootfs|readonly|root filesystem/i, phase: "rootfs", explanation: "the root filesystem could not be set up", fix: "check root.path and `berth doctor`'s pivot_root line (use --no-pivot on an initramfs root)" },
+  { re: /mounts\[|mount/i, phase: "mounts", explanation: "a mount in config.json failed", fix: "check the named mounts[] entry: its source must exist and its type and options be valid here" },
+  { re: /uidMappings|gidMappings|process\.user|setresuid|setgroups/i, phase: "user", explanation: "the container's user or id mapping could not be set", fix: "check process.user and linux.uidMappings/gidMappings (and /etc/subuid for rootless)" },
+  { re: /rlimit/i, phase: "rlimits", explanation: "an rlimit above the hard limit was asked for without CAP_SYS_RESOURCE", fix: "lower process.rlimits (e.g. `--ulimit nofile=1024:1024`) to at most the runtime's own hard limits" },
+];
+
+/**
+ * Classify a runtime error message.
+ *
+ * @example classifyStartFailure('process.args[0]: "nope": executable file not found in $PATH: no such file or directory')
+ * // → { phase: "exec", exitCode: 127, field: "process.args[0]", … }
+ */
+export function classifyStartFailure(message: string): StartFailure {
+  // berth-runtime's lines start with the spec field, sometimes with what it names: `mounts[3] (/proc): …`
+  const field = /^([a-z][\w.]*(?:\[\d+\])*(?:\.\w+(?:\[\d+\])*)*)(?: \([^)]*\))?: /i.exec(message)?.[1];
+  const withField = (f: Omit<StartFailure, "field">): StartFailure => (field ? { ...f, field } : f);
+  for (const r of RULES) {
+    if (r.re.test(message)) return withField({ phase: r.phase, exitCode: r.exitCode ?? 125, message, explanation: r.explanation, fix: r.fix });
+  }
+  return withField({ phase: "runtime", exitCode: 125, message, explanation: "the runtime failed before the container's process ran", fix: "read the runtime's whole log (--log) and run it with --debug" });
+}

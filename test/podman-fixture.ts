@@ -1,0 +1,55 @@
+/**
+ * podman on this host for tests (reference/clients.md): runc at /usr/sbin/runc (crun
+ * refuses the hybrid layout), cgroupfs and file events (no systemd, no journald), and
+ * rlimits at or below the hard limits (no CAP_SYS_RESOURCE).
+ */
+import { existsSync, readdirSync, statfsSync } from "node:fs";
+import { openCgroup } from "../src/cgroups/manager.ts";
+import { removeTrees } from "../src/cgroups/teardown.ts";
+import { canRunContainers, sharedRootfs } from "./runtime-harness.ts";
+
+/** statfs f_type of overlayfs: podman's overlay driver cannot sit on it (the cgv2 VM's root is one) */
+const OVERLAYFS_MAGIC = 0x794c7630;
+
+function onOverlay(path: string): boolean {
+  try {
+    return statfsSync(path).type === OVERLAYFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where the default store cannot work, a private one with the vfs driver: tests pass
+ * --rootfs, so no image layers are stacked. Discovery then finds no name for the
+ * container (it reads the default store's containers.json only).
+ */
+export const podmanPrivateStore = onOverlay(existsSync("/var/lib/containers") ? "/var/lib/containers" : "/var/lib");
+const STORE = podmanPrivateStore ? ["--storage-driver", "vfs", "--root", "/tmp/berth-podman/root", "--runroot", "/tmp/berth-podman/runroot"] : [];
+export const PODMAN = ["podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", ...STORE];
+export const hasPodman = canRunContainers && Bun.which("podman") !== null && Bun.which("runc") !== null;
+
+/** `podman run --detach` of the shared busybox rootfs with runc; returns the container id. */
+export function podmanRun(name: string, flags: string[], argv: string[]): { id: string; stderr: string } {
+  const run = Bun.spawnSync([...PODMAN, "--runtime", "/usr/sbin/runc", "run", "--detach", "--name", name, "--network", "none",
+    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", ...flags, "--rootfs", sharedRootfs(), ...argv], { stderr: "pipe" });
+  return { id: run.stdout.toString().trim(), stderr: run.stderr.toString() };
+}
+
+/** Remove the container, and podman's parent cgroup if the test made it (podman keeps it). */
+export function podmanCleanup(name: string, madeParent: boolean): void {
+  Bun.spawnSync([...PODMAN, "rm", "--force", "--time", "0", name], { stdout: "ignore", stderr: "ignore" });
+  if (!madeParent) return;
+  // every mounted hierarchy, name=systemd too (podman writes there; berth's layout skips it)
+  const base = "/sys/fs/cgroup";
+  const roots = existsSync(`${base}/cgroup.controllers`) ? [base] : readdirSync(base).map((h) => `${base}/${h}`);
+  try {
+    // retried while conmon, which outlives `podman rm` by a moment, leaves
+    removeTrees(roots.map((r) => `${r}/libpod_parent`).filter((d) => existsSync(d)), 5000);
+  } catch {
+    // another podman container is using it
+  }
+}
+
+/** Whether podman's parent cgroup is absent now, i.e. the test will make it. */
+export const podmanParentAbsent = () => !openCgroup("/libpod_parent").exists();

@@ -5,6 +5,9 @@
 #     cgroup v2 suite runs on a pure v2 kernel
 #   - gcc and static glibc to build native/berth-init (npm ci runs scripts/build-native.sh)
 #   - runc, crun, hyperfine, GNU time and jq: bench/ compares berth-runtime with its peers
+#   - libseccomp2 (seccomp profiles, through Bun's FFI), uidmap (newuidmap for non-root callers)
+#   - the clients that drive berth-runtime in test/clients/: podman + conmon, containerd,
+#     docker.io, the CNI plugins, and docker-registry + skopeo + umoci for a local registry
 set -eu
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -12,6 +15,8 @@ apt-get update
 apt-get install -y --no-install-recommends \
   ca-certificates procps util-linux bsdutils coreutils \
   qemu-system-x86 linux-image-amd64 busybox-static binutils cpio zstd xz-utils \
-  gcc libc6-dev libseccomp2 uidmap runc crun hyperfine time jq
+  gcc libc6-dev libseccomp2 uidmap runc crun hyperfine time jq \
+  podman conmon containerd containernetworking-plugins iproute2 iptables \
+  docker-registry skopeo umoci
 command -v npm >/dev/null 2>&1 || apt-get install -y --no-install-recommends nodejs npm
 npm ci --no-audit --no-fund

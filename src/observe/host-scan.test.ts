@@ -5,11 +5,10 @@
  * each by id or name.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { openCgroup } from "../cgroups/manager.ts";
-import { removeTrees } from "../cgroups/teardown.ts";
-import { canRunContainers, RuntimeFixture, sharedRootfs } from "../../test/runtime-harness.ts";
+import { readFileSync, readlinkSync } from "node:fs";
+import { canRunContainers, RuntimeFixture } from "../../test/runtime-harness.ts";
 import { berth } from "../../test/observe-fixture.ts";
+import { hasPodman, PODMAN, podmanCleanup, podmanParentAbsent, podmanPrivateStore, podmanRun } from "../../test/podman-fixture.ts";
 import { resolveOnHost, scanHost } from "./host-scan.ts";
 
 setDefaultTimeout(60_000);
@@ -54,46 +53,31 @@ describe.skipIf(!canRunContainers)("discovery of a berth-runtime container", () 
 
 // This host has no systemd or journald; the sandbox lacks CAP_SYS_RESOURCE, so podman's
 // default nofile/nproc limits (above the hard limit) are lowered.
-const PODMAN = ["podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file"];
-const hasPodman = canRunContainers && Bun.which("podman") !== null && Bun.which("runc") !== null;
-
 describe.skipIf(!hasPodman)("discovery of a podman container (runc, cgroupfs)", () => {
   const name = `berth-observe-${process.pid}`;
   // podman makes its parent cgroups on first use and keeps them; remove them only if this test made them
-  const madeParent = !openCgroup("/libpod_parent").exists();
-  afterAll(() => {
-    Bun.spawnSync([...PODMAN, "rm", "--force", "--time", "0", name], { stdout: "ignore", stderr: "ignore" });
-    if (!madeParent) return;
-    // every mounted hierarchy, name=systemd too (podman writes there; berth's layout skips it)
-    const base = "/sys/fs/cgroup";
-    const roots = existsSync(`${base}/cgroup.controllers`) ? [base] : readdirSync(base).map((h) => `${base}/${h}`);
-    try {
-      // retried while conmon, which outlives `podman rm` by a moment, leaves
-      removeTrees(roots.map((r) => `${r}/libpod_parent`).filter((d) => existsSync(d)), 5000);
-    } catch {
-      // another podman container is using it
-    }
-  });
+  const madeParent = podmanParentAbsent();
+  afterAll(() => podmanCleanup(name, madeParent));
 
   test("found by its libpod-<id> cgroup, named from containers.json, its init conmon's child; stats, top, ns, enter by name", () => {
-    const run = Bun.spawnSync([...PODMAN, "--runtime", "runc", "run", "--detach", "--name", name, "--network", "none",
-      "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--memory", "64m", "--rootfs", sharedRootfs(), "sleep", "1000"], { stderr: "pipe" });
-    expect(run.stderr.toString()).toBe("");
-    const id = run.stdout.toString().trim();
+    const { id, stderr } = podmanRun(name, ["--memory", "64m"], ["sleep", "1000"]);
+    expect(stderr).toBe("");
     const pid = Number(Bun.spawnSync([...PODMAN, "inspect", "--format", "{{.State.Pid}}", name]).stdout.toString().trim());
 
     const c = scanHost().containers.find((x) => x.id === id);
-    expect(c).toMatchObject({ runtime: "podman", id, name, pid, cgroup: `/libpod_parent/libpod-${id}` });
+    // a private store (the v2 VM, whose root is overlayfs) is not where discovery reads names
+    const known = podmanPrivateStore ? id : name;
+    expect(c).toMatchObject({ runtime: "podman", id, pid, cgroup: `/libpod_parent/libpod-${id}`, ...(podmanPrivateStore ? {} : { name }) });
     const conmon = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
     expect(readFileSync(`/proc/${conmon}/comm`, "utf8").trim()).toBe("conmon");
 
-    const stats = JSON.parse(berth("stats", "--no-stream", "--format", "json", "--interval", "100", name).stdout);
-    expect(stats).toMatchObject({ kind: "container", runtime: "podman", id, name, pid });
+    const stats = JSON.parse(berth("stats", "--no-stream", "--format", "json", "--interval", "100", known).stdout);
+    expect(stats).toMatchObject({ kind: "container", runtime: "podman", id, pid });
     expect(stats.memory.limit).toBe(64 * 1024 * 1024);
     expect(berth("top", id.slice(0, 12), "-o", "pid,comm").stdout.trimEnd().split("\n").slice(1).map((l) => l.trim())).toEqual([`${pid} sleep`]);
-    const ns = JSON.parse(berth("ns", "--json", name).stdout);
+    const ns = JSON.parse(berth("ns", "--json", known).stdout);
     expect(ns.namespaces.find((n: { type: string }) => n.type === "net")).toMatchObject({ inode: Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/net`))![1]), host: false });
-    const enter = berth("enter", name, "--", "sh", "-c", "cat /proc/1/comm; hostname");
+    const enter = berth("enter", known, "--", "sh", "-c", "cat /proc/1/comm; hostname");
     expect(enter.stdout).toBe(`sleep\n${id.slice(0, 12)}\n`);
   });
 });

@@ -36,8 +36,29 @@ count "$log/host"
 
 # The files whose tests need a pure cgroup v2 kernel (they skip themselves elsewhere),
 # and the runtime suites, which run real containers on both layouts.
-V2_TESTS="src/cgroups/v2.test.ts src/sys/bpf.test.ts src/cli/cgroup/cgroup-cli.test.ts src/runtime/lifecycle.test.ts src/runtime/spec-fields.test.ts src/runtime/broken-bundles.test.ts src/runtime/verbs.test.ts src/runtime/security.test.ts src/runtime/security-checklist.test.ts src/runtime/hooks.test.ts src/runtime/exec.test.ts src/runtime/terminal.test.ts"
-echo "== cgroup v2 suite in cgv2-vm ($V2_TESTS)"
+V2_TESTS="
+  src/cgroups/v2.test.ts
+  src/sys/bpf.test.ts
+  src/cli/cgroup/cgroup-cli.test.ts
+  src/runtime/lifecycle.test.ts
+  src/runtime/spec-fields.test.ts
+  src/runtime/broken-bundles.test.ts
+  src/runtime/verbs.test.ts
+  src/runtime/security.test.ts
+  src/runtime/security-checklist.test.ts
+  src/runtime/hooks.test.ts
+  src/runtime/exec.test.ts
+  src/runtime/terminal.test.ts
+  src/cli/stats.test.ts
+  src/cli/top.test.ts
+  src/cli/ns.test.ts
+  src/cli/enter.test.ts
+  src/observe/host-scan.test.ts
+  src/cli/diagnose.test.ts
+  src/cli/doctor.test.ts
+  src/cli/events.test.ts
+  src/cli/metrics.test.ts"
+echo "== cgroup v2 suite in cgv2-vm:" $V2_TESTS
 if [ -x "$vm" ]; then
   "$vm" --mem 4G --timeout 1800 ${BERTH_SHARED:+--share "$BERTH_SHARED:ro"} -- $bun test $V2_TESTS 2>&1 | tee "$log/v2"
   count "$log/v2"

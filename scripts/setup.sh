@@ -12,11 +12,18 @@ set -eu
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
+# Packages with services (docker.io, containerd) must not start host daemons: the tests
+# start their own, with private roots and sockets. policy-rc.d 101 = "do not start".
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get install -y --no-install-recommends \
   ca-certificates procps util-linux bsdutils coreutils \
   qemu-system-x86 linux-image-amd64 busybox-static binutils cpio zstd xz-utils \
   gcc libc6-dev libseccomp2 uidmap runc crun hyperfine time jq \
-  podman conmon containerd containernetworking-plugins iproute2 iptables \
+  podman conmon catatonit containerd docker.io containernetworking-plugins iproute2 iptables \
   docker-registry skopeo umoci
 command -v npm >/dev/null 2>&1 || apt-get install -y --no-install-recommends nodejs npm
 npm ci --no-audit --no-fund

@@ -13,12 +13,13 @@ import { errno, socketPair } from "./libc.ts";
 /**
  * Where `npm install` (scripts/build-native.sh) puts the helper: native/build/ of the
  * checkout this module runs from — as TypeScript (src/sys/) or bundled
- * (native/build/runtime/). BERTH_INIT overrides.
+ * (native/build/runtime.d/BUILD/, reached through the native/build/runtime symlink).
+ * BERTH_INIT overrides.
  */
 export function helperPath(): string {
   if (process.env.BERTH_INIT) return process.env.BERTH_INIT;
   let dir = import.meta.dir;
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 5; i++) {
     const candidate = join(dir, "native", "build", "berth-init");
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);

@@ -852,6 +852,25 @@ static void do_connect_unix(const struct op *op)
 	slots[I(0)] = fd + 1;
 }
 
+/* One fd as SCM_RIGHTS with `len` bytes of data: runc's console-socket message (the
+ * data a name) and runtime-spec's seccomp agent message (the data the state JSON). */
+static int send_fd(int to, int fd, const void *data, size_t len)
+{
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+	memset(&ctl, 0, sizeof ctl);
+	struct iovec iov = { (void *)data, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	ssize_t n;
+	while ((n = sendmsg(to, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? -1 : 0;
+}
+
 /*
  * SECCOMP_NOTIFY: report `seccomp`, read the container process state the runtime sends
  * back (u32 length, bytes), load the filter with a listener, and send the state with the
@@ -881,19 +900,7 @@ static void do_seccomp_notify(const struct op *op)
 	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)I(0) | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (fd < 0)
 		die("seccomp", NULL);
-	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-	memset(&ctl, 0, sizeof ctl);
-	struct iovec iov = { state, n };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	ssize_t sent;
-	while ((sent = sendmsg(conn, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	if (sent < 0)
+	if (send_fd(conn, fd, state, n) < 0)
 		die("sendmsg", "seccomp listener");
 	close(fd);
 	close(conn);
@@ -981,24 +988,6 @@ static void do_run_hook(const struct op *op)
 	free(envp);
 }
 
-/* One fd as SCM_RIGHTS, with `name` as the data (runc's console-socket message). */
-static int send_fd(int to, int fd, const char *name)
-{
-	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-	memset(&ctl, 0, sizeof ctl);
-	struct iovec iov = { (void *)name, strlen(name) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	ssize_t n;
-	while ((n = sendmsg(to, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	return n < 0 ? -1 : 0;
-}
-
 /* The fd sent by send_fd, or -1 when the sender closed without sending. */
 static int recv_fd(int from)
 {
@@ -1067,7 +1056,7 @@ static void do_console(const struct op *op)
 		errno = EBADF;
 		die("sendmsg", "console");
 	}
-	if (send_fd(to, master, "/dev/ptmx") < 0)
+	if (send_fd(to, master, "/dev/ptmx", strlen("/dev/ptmx")) < 0)
 		die("sendmsg", "console");
 	close(master);
 	close(to);

@@ -10,6 +10,7 @@ import type { Process } from "../../spec/runtime-spec.ts";
 import { validateProcess } from "../../spec/validate-config.ts";
 import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
 import { preserveFds } from "./create.ts";
+import { waitForwardingSignals } from "./foreground.ts";
 
 const EXEC_OPTIONS = {
   process: { type: "string", short: "p" },
@@ -30,8 +31,6 @@ const EXEC_OPTIONS = {
   cgroup: { type: "string", multiple: true },
   "ignore-paused": { type: "boolean" },
 } as const;
-
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
 
 function uint(raw: string, flag: string): number {
   if (!/^\d+$/.test(raw) || Number(raw) > 0xfffffffe) throw new BerthError(`${JSON.stringify(raw)} is not an id; use a number`, { field: flag });
@@ -83,15 +82,5 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
     ignorePaused: v["ignore-paused"], warn: log.warn,
   });
   if (v.detach) return 0;
-  const forward = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(execed.pid, sig);
-    } catch {
-      // the process is gone; its exit status is on its way
-    }
-  };
-  for (const sig of FORWARDED) process.on(sig, forward);
-  const code = await execed.helper.exited;
-  for (const sig of FORWARDED) process.off(sig, forward);
-  return code;
+  return waitForwardingSignals(execed.pid, execed.helper);
 }

@@ -8,10 +8,9 @@ import { createContainer } from "../../runtime/create.ts";
 import { deleteContainer } from "../../runtime/lifecycle.ts";
 import { startContainer } from "../../runtime/start.ts";
 import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
-import { BerthError } from "../../errors.ts";
 import { CREATE_OPTIONS, preserveFds } from "./create.ts";
+import { waitForwardingSignals } from "./foreground.ts";
 
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
 
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, { ...CREATE_OPTIONS, detach: { type: "boolean", short: "d" }, "no-subreaper": { type: "boolean" }, keep: { type: "boolean" } });
@@ -28,16 +27,7 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
     throw err;
   }
   if (v.detach) return 0;
-  const forward = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(created.pid, sig);
-    } catch {
-      // the init is gone; its exit status is on its way
-    }
-  };
-  for (const sig of FORWARDED) process.on(sig, forward);
-  const code = await created.helper.exited;
-  for (const sig of FORWARDED) process.off(sig, forward);
+  const code = await waitForwardingSignals(created.pid, created.helper);
   if (!v.keep) await deleteContainer(target, true, log.warn);
   return code;
 }

@@ -125,6 +125,7 @@ describe.skipIf(!canRunContainers)("seed 002 security checklist, with the defaul
     s.process!.terminal = false;
     s.root = { path: sharedRootfs(), readonly: true };
     s.process!.args = ["/no/such/program"];
+    s.linux!.cgroupsPath = `/berth-test/${id}`;
     const failed = fx.rt(["create", "--bundle", fx.bundle(id, s), id], { globals: ["--log", log, "--log-format", "json"] });
     expect(failed.code).toBe(1);
     const record = JSON.parse(readFileSync(log, "utf8").trim());

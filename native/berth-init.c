@@ -283,7 +283,7 @@ static struct op *read_plan(uint32_t *count)
 	unsigned char head[16];
 	if (read_all(sock, head, sizeof head) < 0)
 		bad_plan("short header", -1);
-	if (memcmp(head, "BRTHPLN1", 8) != 0)
+	if (memcmp(head, "BRTHPLN2", 8) != 0)
 		bad_plan("magic", -1);
 	uint32_t total = get32(head + 8), n = get32(head + 12);
 	if (total < sizeof head || total > MAX_PLAN)

@@ -51,6 +51,6 @@ describe("enterPlan", () => {
   test("without --wd there is no chdir, and the plan encodes", () => {
     const bare = enterPlan({ pid: 7, namespaces: [], argv: ["/bin/true"], env: [] });
     expect(bare.ops.map((o) => o.op)).toEqual(["FORK", "FIND_EXEC", "CLOSE_FROM", "RESET_SIGNALS", "READY", "EXEC"]);
-    expect(new TextDecoder().decode(encodePlan(bare).slice(0, 8))).toBe("BRTHPLN1");
+    expect(new TextDecoder().decode(encodePlan(bare).slice(0, 8))).toBe("BRTHPLN2");
   });
 });

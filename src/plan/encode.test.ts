@@ -46,7 +46,7 @@ describe("encodePlan: the header", () => {
   test("an empty plan is the magic, its own length (16) and zero ops", () => {
     const out = encodePlan({ ops: [] });
     expect([...out]).toEqual([
-      0x42, 0x52, 0x54, 0x48, 0x50, 0x4c, 0x4e, 0x31, // "BRTHPLN1"
+      0x42, 0x52, 0x54, 0x48, 0x50, 0x4c, 0x4e, 0x32, // "BRTHPLN2"
       16, 0, 0, 0,
       0, 0, 0, 0,
     ]);
@@ -55,7 +55,7 @@ describe("encodePlan: the header", () => {
   test("the total length is the byte length and the count is the number of ops", () => {
     const out = encodePlan(planOf(["SETSID", []], ["CHDIR", ["/"]], ["UMASK", [18]]));
     const d = decode(out);
-    expect(d.magic).toBe("BRTHPLN1");
+    expect(d.magic).toBe("BRTHPLN2");
     expect(d.totalLen).toBe(out.length);
     expect(d.ops.length).toBe(3);
   });

@@ -140,3 +140,10 @@ describe("describeFailure: mounts and other steps", () => {
     expect(err.message).toStartWith("container init failed at step 9999: x: ");
   });
 });
+
+describe("describeFailure: a helper from another build", () => {
+  test("a refused magic says to rebuild, not which step", () => {
+    const err = describeFailure([], { step: -1, errno: 22, syscall: "plan", detail: "magic" });
+    expect(err.message).toBe("native/build/berth-init is from another build than this berth-runtime (its plan protocol differs); rebuild both with npm run prepare");
+  });
+});

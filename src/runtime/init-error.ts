@@ -48,6 +48,9 @@ const NATURAL: Partial<Record<PlanOp["op"], string[]>> = {
 export function describeFailure(ops: PlanOp[], f: HelperFailure): BerthError {
   const op = ops[f.step];
   const name = errnoName(f.errno);
+  if (f.step === -1 && f.syscall === "plan" && f.detail === "magic") {
+    return new BerthError("native/build/berth-init is from another build than this berth-runtime (its plan protocol differs); rebuild both with npm run prepare", { errno: name });
+  }
   if (!op) return new BerthError(`container init failed at step ${f.step}: ${f.syscall}: ${strerror(f.errno)}`, { errno: name });
   const reason = strerror(f.errno);
   if (op.op === "FIND_EXEC") {

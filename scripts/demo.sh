@@ -17,7 +17,7 @@ scripts/make-busybox-bundle.sh "$tmp/bundle" >/dev/null
   const f = process.argv[1] + "/config.json";
   const s = JSON.parse(require("fs").readFileSync(f, "utf8"));
   s.hostname = "berth-demo";
-  s.process.args = ["sh", "-c", "echo \"pid $$ on $(hostname)\"; id; ls /; touch /x 2>&1; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null"];
+  s.process.args = ["sh", "-c", "echo \"pid $$ on $(hostname)\"; id; ls /; touch /x 2>&1; echo \"memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null)\""];
   s.linux.cgroupsPath = "/berth-demo-container";
   s.linux.resources.memory = { limit: 64 * 1024 * 1024 };
   s.linux.resources.pids = { limit: 32 };

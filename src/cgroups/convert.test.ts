@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { BerthError } from "../errors.ts";
 import { errorOf } from "../../test/berth-error.ts";
 import { blkioWeightToIoWeight, cpuMax, cpusToQuota, DEFAULT_CPU_PERIOD, memorySwapToV2, pidsMax, sharesToWeight, v2Bytes } from "./convert.ts";
 import { planResources, type PlanContext } from "./plan.ts";

@@ -1,8 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { BerthError } from "../errors.ts";
 import { errorOf } from "../../test/berth-error.ts";
-import type { LinuxDeviceCgroup } from "../spec/linux-resources.ts";
 import { deviceFilterProgram, v1DeviceWrites, validateDeviceRules } from "./devices.ts";
 import { CLIENT_SPECS_DIR } from "../../test/client-specs.ts";
 

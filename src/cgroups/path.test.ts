@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { BerthError } from "../errors.ts";
 import { errorOf } from "../../test/berth-error.ts";
 import { cgroupDir, cleanCgroupPath, expandSlice, isSystemdPath, resolveCgroupPath, systemdPathToCgroupfs } from "./path.ts";
 

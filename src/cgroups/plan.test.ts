@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { BerthError } from "../errors.ts";
 import { errorOf } from "../../test/berth-error.ts";
 import type { LinuxResources } from "../spec/linux-resources.ts";
 import { layoutFromMounts } from "./layout.ts";

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { BerthError } from "../errors.ts";
 import { errorOf } from "../../test/berth-error.ts";
 import { validateResources } from "./validate.ts";
 import { CLIENT_SPECS_DIR } from "../../test/client-specs.ts";

@@ -13,7 +13,7 @@ import { BerthError, type Warning } from "../errors.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
 import type { Device, Mount, NamespaceType, Spec } from "../spec/runtime-spec.ts";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
-import { CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan, type OpArg, type OpName, type PlanOp } from "./ops.ts";
+import { CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan } from "./ops.ts";
 import { PlanBuilder, processOps } from "./process-ops.ts";
 
 export { DEFAULT_PATH, execCandidates } from "./process-ops.ts";

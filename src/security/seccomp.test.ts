@@ -17,7 +17,6 @@ import { clientSpec, clientSpecNames } from "../../test/client-specs.ts";
 import { errorOf } from "../../test/berth-error.ts";
 
 const EPERM = 1, ENOSYS = 38;
-const clone = <T>(v: T): T => structuredClone(v);
 const dockerSeccomp = () => (clientSpec("docker-run") as { linux: { seccomp: LinuxSeccomp } }).linux.seccomp;
 
 /** A small valid profile each validation case breaks in one place. */

@@ -14,24 +14,21 @@ import { processCgroupDirs } from "../cgroups/process-cgroup.ts";
 import { BerthError } from "../errors.ts";
 import { execCandidates } from "../plan/compile.ts";
 import { encodePlan } from "../plan/encode.ts";
-import { CLONE, type InitPlan, type PlanOp } from "../plan/ops.ts";
+import { JOIN_ORDER, NS_FILE, NS_FLAG } from "../plan/namespaces.ts";
+import type { InitPlan, PlanOp } from "../plan/ops.ts";
 import { describeFailure } from "../runtime/init-error.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import type { Subject } from "./discovery.ts";
 import { readNamespaces, type NsInodes } from "./namespaces.ts";
 
 /**
- * The namespaces `enter` can join, in the order it joins them: the user namespace first
- * (it owns the others, and joining it grants the capabilities to join them), the mount
- * namespace last (after it, /proc/PID/ns/… would be looked up in the container's /proc).
+ * The namespaces `enter` can join, by their /proc/PID/ns file names (what nsenter's users
+ * type), in the plans' join order (plan/namespaces.ts).
  */
 export const ENTER_ORDER = ["user", "ipc", "uts", "net", "pid", "cgroup", "time", "mnt"] as const;
 export type EnterNs = (typeof ENTER_ORDER)[number];
 
-const FLAG: Record<EnterNs, number> = {
-  user: CLONE.NEWUSER, ipc: CLONE.NEWIPC, uts: CLONE.NEWUTS, net: CLONE.NEWNET,
-  pid: CLONE.NEWPID, cgroup: CLONE.NEWCGROUP, time: CLONE.NEWTIME, mnt: CLONE.NEWNS,
-};
+const FLAG = Object.fromEntries(JOIN_ORDER.map((t) => [NS_FILE[t], NS_FLAG[t]])) as Record<EnterNs, number>;
 
 /**
  * Which namespaces to join. Asked-for ones (or, with none asked or `all`, every one the

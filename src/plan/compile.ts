@@ -14,6 +14,7 @@ import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.
 import type { Device, Mount, NamespaceType, Spec } from "../spec/runtime-spec.ts";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
 import { CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan } from "./ops.ts";
+import { JOIN_ORDER, NS_FLAG } from "./namespaces.ts";
 import { PlanBuilder, processOps } from "./process-ops.ts";
 
 export { DEFAULT_PATH, execCandidates } from "./process-ops.ts";
@@ -66,14 +67,6 @@ export interface CompiledPlan extends InitPlan {
   seccompAgent?: { listenerPath: string; metadata?: string };
   warnings: Warning[];
 }
-
-/** Namespaces joined before the others: a user namespace owns the rest; mnt last so ns paths still resolve. */
-const JOIN_ORDER: NamespaceType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
-
-const NS_FLAG: Record<NamespaceType, number> = {
-  pid: CLONE.NEWPID, network: CLONE.NEWNET, mount: CLONE.NEWNS, ipc: CLONE.NEWIPC,
-  uts: CLONE.NEWUTS, user: CLONE.NEWUSER, cgroup: CLONE.NEWCGROUP, time: CLONE.NEWTIME,
-};
 
 
 /** The devices every container gets (runc's default set), made unless /dev is bind-mounted. */

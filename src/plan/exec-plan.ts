@@ -5,21 +5,12 @@
  * the process's own capabilities (never the runtime's). Pure, like compile.ts.
  */
 import { BerthError, type Warning } from "../errors.ts";
-import type { Linux, NamespaceType, Process } from "../spec/runtime-spec.ts";
-import { CLONE, CONSOLE_TO_PARENT } from "./ops.ts";
+import type { Linux, Process } from "../spec/runtime-spec.ts";
+import { JOIN_ORDER, NS_FILE, NS_FLAG } from "./namespaces.ts";
+import { CONSOLE_TO_PARENT } from "./ops.ts";
 import type { CompiledPlan } from "./compile.ts";
 import { PlanBuilder, processOps } from "./process-ops.ts";
 
-/** /proc/PID/ns/<file> for each namespace type. */
-const NS_FILE: Record<NamespaceType, string> = {
-  user: "user", ipc: "ipc", uts: "uts", network: "net", pid: "pid", cgroup: "cgroup", time: "time", mount: "mnt",
-};
-const NS_FLAG: Record<NamespaceType, number> = {
-  pid: CLONE.NEWPID, network: CLONE.NEWNET, mount: CLONE.NEWNS, ipc: CLONE.NEWIPC,
-  uts: CLONE.NEWUTS, user: CLONE.NEWUSER, cgroup: CLONE.NEWCGROUP, time: CLONE.NEWTIME,
-};
-/** A user namespace owns the others: joined first. Mount last, so the /proc paths still resolve. */
-const JOIN_ORDER: NamespaceType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
 
 export interface ExecContext {
   /** the container's init: its namespaces are the ones joined */

@@ -10,14 +10,15 @@ import { BerthError, type Warning } from "../errors.ts";
 import { compileExecPlan } from "../plan/exec-plan.ts";
 import { encodePlan } from "../plan/encode.ts";
 import type { Process, Spec } from "../spec/runtime-spec.ts";
+import { validateProcess } from "../spec/validate-config.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import { activeLsms, agentState, homeOf, lastCap, loadBundle } from "./create.ts";
 import { describeFailure } from "./init-error.ts";
 import { containerDir, notExist, readState, statusOf, writePidFile, type Target } from "./state.ts";
 
 export interface ExecOptions {
-  /** the process to run; undefined fields come from nowhere: build it with execProcess() */
-  process: Process;
+  /** the process to run, or how to make it from the container's config.json (runc's inline flags) */
+  process: Process | ((spec: Spec) => Process);
   detach?: boolean;
   pidFile?: string;
   preserveFds?: number;
@@ -32,8 +33,8 @@ export interface Execed {
   helper: Bun.Subprocess;
 }
 
-/** The container's saved state and config.json, for exec's checks and defaults. */
-export function execTarget(t: Target, ignorePaused = false): { spec: Spec; rootfs: string; pid: number; cgroupDirs: string[]; state: NonNullable<ReturnType<typeof readState>> } {
+/** The container's saved state and config.json, read once per exec: its checks, defaults and namespaces. */
+function execTarget(t: Target, ignorePaused = false): { spec: Spec; rootfs: string; pid: number; cgroupDirs: string[]; state: NonNullable<ReturnType<typeof readState>> } {
   if (!existsSync(containerDir(t.root, t.id))) throw notExist(t.id);
   const s = readState(t.root, t.id);
   if (!s) throw notExist(t.id);
@@ -58,11 +59,13 @@ function joinCgroup(dirs: string[], pid: number): void {
 
 export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed> {
   const c = execTarget(t, opts.ignorePaused);
+  const proc = typeof opts.process === "function" ? opts.process(c.spec) : opts.process;
+  validateProcess(proc);
   const linux = c.spec.linux ?? {};
   const seccomp = linux.seccomp ? (await import("../security/seccomp.ts")).compileSeccompCached(linux.seccomp, `${t.root}/.seccomp-cache`) : undefined;
-  const plan = compileExecPlan(opts.process, {
+  const plan = compileExecPlan(proc, {
     initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
-    lastCap: lastCap(), home: homeOf(c.rootfs, opts.process.user.uid), lsm: activeLsms(), seccomp,
+    lastCap: lastCap(), home: homeOf(c.rootfs, proc.user.uid), lsm: activeLsms(), seccomp,
   });
   for (const w of plan.warnings) opts.warn?.(w);
   const helper = new HelperSession(encodePlan(plan), {

@@ -5,9 +5,8 @@
  * Without --detach the runtime waits and exits with the process's status.
  */
 import { BerthError } from "../../errors.ts";
-import { execProcess, execTarget, readProcessFile } from "../../runtime/exec.ts";
-import type { Process } from "../../spec/runtime-spec.ts";
-import { validateProcess } from "../../spec/validate-config.ts";
+import { execProcess, readProcessFile } from "../../runtime/exec.ts";
+import type { Process, Spec } from "../../spec/runtime-spec.ts";
 import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
 import { preserveFds } from "./create.ts";
 import { waitForwardingSignals } from "./foreground.ts";
@@ -69,14 +68,7 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
   const id = idArg(positionals, "exec [flags] ID COMMAND [ARGS…]");
   if (v.cgroup?.length) throw new BerthError("joining a sub-cgroup is not supported; leave --cgroup out to join the container's cgroup", { field: "--cgroup" });
   const target = { root: g.root, id };
-  let proc: Process;
-  if (v.process !== undefined) {
-    proc = readProcessFile(v.process);
-  } else {
-    const { spec } = execTarget(target, v["ignore-paused"]);
-    proc = inlineProcess(spec.process!, v, positionals.slice(1));
-  }
-  validateProcess(proc);
+  const proc = v.process !== undefined ? readProcessFile(v.process) : (spec: Spec) => inlineProcess(spec.process!, v, positionals.slice(1));
   const execed = await execProcess(target, {
     process: proc, detach: v.detach, pidFile: v["pid-file"], preserveFds: preserveFds(v["preserve-fds"]), consoleSocket: v["console-socket"],
     ignorePaused: v["ignore-paused"], warn: log.warn,

@@ -5,7 +5,7 @@
  */
 import { BerthError } from "../errors.ts";
 import { validateResources } from "../cgroups/validate.ts";
-import { validateSeccomp } from "../security/seccomp.ts";
+import { validateSeccomp } from "../security/seccomp-profile.ts";
 import type { Spec, NamespaceType } from "./runtime-spec.ts";
 import { array, check, fields, object } from "./shape.ts";
 

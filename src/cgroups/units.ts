@@ -107,14 +107,29 @@ export function hugepageSizeName(kib: number): string {
   return `${kib}KB`;
 }
 
-/** Bytes in binary units with 4 significant digits, as docker stats prints them (go-units BytesSize). */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+/** go-units' CustomSize: divide by `base` while it fits, keep `digits` significant digits. */
+function humanSize(n: number, base: number, units: readonly string[], digits: number): string {
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
+  while (v >= base && i < units.length - 1) {
+    v /= base;
     i++;
   }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
+  return `${Number(v.toPrecision(digits))}${units[i]}`;
+}
+
+const BINARY_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+const DECIMAL_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+
+/** Bytes in binary units with 4 significant digits, as docker stats prints them (go-units BytesSize). */
+export function formatBytes(n: number): string {
+  return humanSize(n, 1024, BINARY_UNITS, 4);
+}
+
+/**
+ * Bytes in decimal units with 3 significant digits, as docker prints NET I/O and BLOCK I/O
+ * (go-units HumanSizeWithPrecision): `648B`, `12.3kB`, `1.5GB`.
+ */
+export function formatDecimalBytes(n: number): string {
+  return humanSize(n, 1000, DECIMAL_UNITS, 3);
 }

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { CgroupStats } from "../cgroups/stats.ts";
 import type { Subject } from "./discovery.ts";
-import { DEFAULT_STATS_FORMAT, formatDecimalBytes, STATS_HEADINGS, statsFields, statsRecord, type Sample } from "./stats.ts";
+import { formatDecimalBytes } from "../cgroups/units.ts";
+import { DEFAULT_STATS_FORMAT, STATS_HEADINGS, statsFields, statsRecord, type Sample } from "./stats.ts";
 import { alignColumns, parseTemplate } from "./template.ts";
 
 const ID = "4f3c2b1a".repeat(8);

@@ -15,7 +15,7 @@
  *   oom_kill (v1, kills in this cgroup itself).
  */
 import type { CgroupStats } from "../cgroups/stats.ts";
-import { formatBytes } from "../cgroups/units.ts";
+import { formatBytes, formatDecimalBytes } from "../cgroups/units.ts";
 import type { Subject } from "./discovery.ts";
 
 export interface Sample {
@@ -113,21 +113,6 @@ export function statsRecord(s: Subject, before: Sample, after: Sample, host: { h
     pids: { current: after.procs ?? after.stats.pids?.current ?? 0, limit: after.stats.pids?.limit ?? null },
     psi: { cpu: psi?.cpu?.some.avg10 ?? null, memory: psi?.memory?.some.avg10 ?? null, io: psi?.io?.some.avg10 ?? null },
   };
-}
-
-/**
- * Bytes in decimal units with 3 significant digits, as docker prints NET I/O and BLOCK I/O
- * (go-units HumanSizeWithPrecision): `648B`, `12.3kB`, `1.5GB`.
- */
-export function formatDecimalBytes(n: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(3))}${units[i]}`;
 }
 
 /** Template fields of `berth stats --format` and the heading each has in a table (docker's where docker has one). */

@@ -236,3 +236,22 @@ export async function killPids(pids: number[]): Promise<void> {
   }
   await until(() => pids.every((pid) => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") === true), 500);
 }
+
+/**
+ * A CNI conflist for a bridge of the test's own, with host-local IPAM state in `ipamDir`
+ * and no masquerade (nothing needs to leave the host); `portmap` when -p is tested.
+ * `prefix` is the /24's first three octets with the dot: "10.79.0.".
+ */
+export function bridgeConflist(o: { name: string; bridge: string; prefix: string; ipamDir: string; portmap?: boolean }): string {
+  return JSON.stringify({
+    cniVersion: "0.4.0",
+    name: o.name,
+    plugins: [
+      {
+        type: "bridge", bridge: o.bridge, isGateway: true, ipMasq: false, hairpinMode: true,
+        ipam: { type: "host-local", dataDir: o.ipamDir, routes: [{ dst: "0.0.0.0/0" }], ranges: [[{ subnet: `${o.prefix}0/24`, gateway: `${o.prefix}1` }]] },
+      },
+      ...(o.portmap ? [{ type: "portmap", capabilities: { portMappings: true } }] : []),
+    ],
+  });
+}

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RUNTIME } from "../runtime-harness.ts";
-import { deleteLink, isRoot, requireCommands, runCommand, until } from "./client-env.ts";
+import { bridgeConflist, deleteLink, isRoot, requireCommands, runCommand, until } from "./client-env.ts";
 import { CNI_COMMANDS, CONTAINERD_COMMANDS, type Containerd, cgroupDirs, shimPidsUnder, startContainerd } from "./containerd.ts";
 import { type ContainerConfig, CriClient, type PodSandboxConfig } from "./cri-client.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
@@ -42,7 +42,7 @@ beforeAll(async () => {
   image = registry.image;
   const cniConfDir = join(work, "cni-conf");
   mkdirSync(cniConfDir);
-  writeFileSync(join(cniConfDir, "10-berth-cri.conflist"), JSON.stringify(cniConflist(join(work, "ipam"))));
+  writeFileSync(join(cniConfDir, "10-berth-cri.conflist"), bridgeConflist({ name: NETWORK, bridge: BRIDGE, prefix: SUBNET_PREFIX, ipamDir: join(work, "ipam") }));
   cd = await startContainerd(work, {
     cri: { handler: HANDLER, runtimeBinary: RUNTIME, registry: registry.address, sandboxImage: registry.pause, cniConfDir },
     cgroupParents: [CG_PARENT],
@@ -78,21 +78,6 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 }, 180_000);
 
-function cniConflist(ipamDir: string) {
-  return {
-    cniVersion: "0.4.0",
-    name: NETWORK,
-    plugins: [
-      {
-        type: "bridge",
-        bridge: BRIDGE,
-        isGateway: true,
-        ipMasq: false,
-        ipam: { type: "host-local", dataDir: ipamDir, ranges: [[{ subnet: `${SUBNET_PREFIX}0/24`, gateway: `${SUBNET_PREFIX}1` }]], routes: [{ dst: "0.0.0.0/0" }] },
-      },
-    ],
-  };
-}
 
 /**
  * libcni caches each attachment's result in /var/lib/cni/results: <network>-<id>-<if> for

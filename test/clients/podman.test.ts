@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   type CommandResult,
+  bridgeConflist,
   cgroupDirOf,
   deleteLink,
   freeLoopbackPort,
@@ -59,7 +60,7 @@ export const PODMAN_COMMANDS: Record<string, string> = {
 const RUNTIME_ROOT = RUNTIME.endsWith("berth-runtime") ? "/run/berth" : "/run/runc";
 const NETWORK = "berthpod";
 const BRIDGE = "berthpod0";
-const SUBNET = "10.79.0.0/24";
+const SUBNET_PREFIX = "10.79.0.";
 const CGROUP_PARENT = "libpod_parent"; // podman's cgroupfs parent
 const CNI_CACHE = "/var/lib/cni/results";
 const NETNS_DIR = "/run/netns"; // podman's named network namespaces (netns-UUID)
@@ -139,23 +140,6 @@ function containersConf(runtimeLines: string[]): string {
   ].join("\n");
 }
 
-function cniConflist(): string {
-  return JSON.stringify({
-    cniVersion: "0.4.0",
-    name: NETWORK,
-    plugins: [
-      {
-        type: "bridge",
-        bridge: BRIDGE,
-        isGateway: true,
-        ipMasq: false,
-        hairpinMode: true,
-        ipam: { type: "host-local", dataDir: join(dir, "cni-ipam"), routes: [{ dst: "0.0.0.0/0" }], ranges: [[{ subnet: SUBNET, gateway: "10.79.0.1" }]] },
-      },
-      { type: "portmap", capabilities: { portMappings: true } },
-    ],
-  });
-}
 
 beforeAll(async () => {
   if (!isRoot) return;
@@ -181,7 +165,7 @@ beforeAll(async () => {
     ]),
   );
   writeFileSync(join(dir, "registries.conf"), `[[registry]]\nlocation = "${registry.address}"\ninsecure = true\n`);
-  writeFileSync(join(dir, "net.d", `${NETWORK}.conflist`), cniConflist());
+  writeFileSync(join(dir, "net.d", `${NETWORK}.conflist`), bridgeConflist({ name: NETWORK, bridge: BRIDGE, prefix: SUBNET_PREFIX, ipamDir: join(dir, "cni-ipam"), portmap: true }));
   ok(podman(["pull", "--quiet", image]));
 }, 180_000);
 
@@ -321,7 +305,7 @@ describe.skipIf(!isRoot)("podman --runtime berth-runtime", () => {
     const port = await freeLoopbackPort();
     const ctr = name("web");
     ok(podman(["run", "-d", "--name", ctr, "-p", `127.0.0.1:${port}:80`, image, "httpd", "-f", "-p", "80", "-h", "/www"]));
-    expect(inspect(ctr, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")).toStartWith("10.79.0.");
+    expect(inspect(ctr, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")).toStartWith(SUBNET_PREFIX);
     let body: string | undefined;
     expect(await until(async () => (body = await httpGet(`http://127.0.0.1:${port}/`)) !== undefined, 300)).toBe(true);
     expect(body).toBe("hello from busybox httpd\n");
@@ -455,7 +439,7 @@ function removeOurNetns(): void {
   for (const ns of readdirSync(NETNS_DIR)) {
     if (netnsBefore.has(ns) || !ns.startsWith("netns-")) continue;
     const addrs = runCommand(["ip", "-n", ns, "-4", "-o", "addr"]).stdout;
-    if (addrs.includes(` ${SUBNET.split(".").slice(0, 3).join(".")}.`)) runCommand(["ip", "netns", "delete", ns]);
+    if (addrs.includes(` ${SUBNET_PREFIX}`)) runCommand(["ip", "netns", "delete", ns]);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildProbe, canRunContainers, cgroupDirsFor, RuntimeFixture, sharedRootfs, until } from "../../test/runtime-harness.ts";
 import { clientSpec } from "../../test/client-specs.ts";
@@ -237,10 +238,10 @@ describe.skipIf(!canRunContainers)("user namespaces and idmapped mounts", () => 
     expect(statSync(join(dir, "by-root")).uid).toBe(0);
   });
 
-  test("in a user namespace, an idmapped mount lets container root own host root's files", () => {
+  // where the kernel cannot idmap the test's filesystem, the test above checks the clear error instead
+  test.skipIf(!canIdmap(tmpdir()))("in a user namespace, an idmapped mount lets container root own host root's files", () => {
     const dir = join(fx.dir, "idmapped-userns");
     mkdirSync(dir);
-    if (!canIdmap(dir)) return; // the clear error for that case is the test above
     writeFileSync(join(dir, "f"), "");
     const rootfs = join(fx.dir, "rootfs-idmap-userns");
     cpSync(sharedRootfs(), rootfs, { recursive: true, verbatimSymlinks: true });

@@ -112,8 +112,13 @@ describe.skipIf(!canRunContainers)("hooks", () => {
     const id2 = fx.id();
     const ok = fx.runSpec(id2, fx.spec(id2, (s) => {
       s.process!.args = ["echo", "program ran"];
-      s.hooks = { poststart: [{ path: "/bin/false" }], poststop: [{ path: "/bin/sh", args: ["sh", "-c", "echo cleanup failed >&2; exit 2"] }] };
+      s.hooks = {
+        // the second poststart hook still runs after the first fails (runtime-spec)
+        poststart: [{ path: "/bin/false" }, { path: "/bin/touch", args: ["touch", join(fx.dir, `${id2}.second-poststart`)] }],
+        poststop: [{ path: "/bin/sh", args: ["sh", "-c", "echo cleanup failed >&2; exit 2"] }],
+      };
     }));
+    expect(existsSync(join(fx.dir, `${id2}.second-poststart`))).toBe(true);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe("program ran\n");
     expect(ok.stderr).toContain("warning: hooks.poststart[0]: /bin/false exited with status 1");

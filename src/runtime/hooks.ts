@@ -9,7 +9,7 @@
  *   poststart                 start, after the program started — a failure is a warning
  *   poststop                  delete, after the container is gone — a failure is a warning
  */
-import { BerthError } from "../errors.ts";
+import { BerthError, type Warning } from "../errors.ts";
 import type { Hook } from "../spec/runtime-spec.ts";
 
 export type HookKind = "prestart" | "createRuntime" | "createContainer" | "startContainer" | "poststart" | "poststop";
@@ -27,36 +27,48 @@ function tail(text: string): string {
   return lines.slice(-3).join(" / ");
 }
 
-/** Run the hooks of one kind in order; the first failure throws, naming `hooks.KIND[i]`. */
+/** Run one hook; what went wrong, if anything, as a warning-shaped {field, message}. */
+function runHook(kind: HookKind, h: Hook, i: number, run: HookRun): Warning | undefined {
+  const field = `hooks.${kind}[${i}]`;
+  const argv = h.args?.length ? h.args : [h.path];
+  const cmd = run.enter
+    ? ["nsenter", `--target=${run.enter.pid}`, "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--", h.path, ...argv.slice(1)]
+    : [h.path, ...argv.slice(1)];
+  let p;
+  try {
+    p = Bun.spawnSync(cmd, {
+      // args[0] is the hook's argv[0] (runtime-spec); Bun's argv0 sets it apart from the path
+      argv0: run.enter ? undefined : argv[0],
+      // no env given: the runtime's own, as runc's exec.Cmd does with a nil Env
+      env: h.env ? Object.fromEntries(h.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) : process.env,
+      stdin: Buffer.from(run.state),
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: h.timeout ? h.timeout * 1000 : undefined,
+      killSignal: "SIGKILL",
+    });
+  } catch (err) {
+    return { field, message: `${h.path}: ${(err as Error).message}; the hook must be an executable path in the runtime's filesystem` };
+  }
+  if (p.exitCode === 0) return undefined;
+  const stderr = tail(p.stderr.toString());
+  if (h.timeout && p.signalCode === "SIGKILL") return { field, message: `${h.path} timed out after ${h.timeout} s${stderr ? `: ${stderr}` : ""}` };
+  const how = p.exitCode === null ? `was killed by ${p.signalCode}` : `exited with status ${p.exitCode}`;
+  return { field, message: `${h.path} ${how}${stderr ? `: ${stderr}` : ""}` };
+}
+
+/** The create-time hooks: in order, and the first failure throws, naming `hooks.KIND[i]`. */
 export function runHooks(kind: HookKind, hooks: Hook[] | undefined, run: HookRun): void {
   (hooks ?? []).forEach((h, i) => {
-    const field = `hooks.${kind}[${i}]`;
-    const argv = h.args?.length ? h.args : [h.path];
-    const cmd = run.enter
-      ? ["nsenter", `--target=${run.enter.pid}`, "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--", h.path, ...argv.slice(1)]
-      : [h.path, ...argv.slice(1)];
-    let p;
-    try {
-      p = Bun.spawnSync(cmd, {
-        // args[0] is the hook's argv[0] (runtime-spec); Bun's argv0 sets it apart from the path
-        argv0: run.enter ? undefined : argv[0],
-        // no env given: the runtime's own, as runc's exec.Cmd does with a nil Env
-        env: h.env ? Object.fromEntries(h.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) : process.env,
-        stdin: Buffer.from(run.state),
-        stdout: "pipe",
-        stderr: "pipe",
-        timeout: h.timeout ? h.timeout * 1000 : undefined,
-        killSignal: "SIGKILL",
-      });
-    } catch (err) {
-      throw new BerthError(`${h.path}: ${(err as Error).message}; the hook must be an executable path in the runtime's filesystem`, { field });
-    }
-    if (p.exitCode === 0) return;
-    const stderr = tail(p.stderr.toString());
-    if (h.timeout && p.signalCode === "SIGKILL") {
-      throw new BerthError(`${h.path} timed out after ${h.timeout} s${stderr ? `: ${stderr}` : ""}`, { field });
-    }
-    const how = p.exitCode === null ? `was killed by ${p.signalCode}` : `exited with status ${p.exitCode}`;
-    throw new BerthError(`${h.path} ${how}${stderr ? `: ${stderr}` : ""}`, { field });
+    const failed = runHook(kind, h, i, run);
+    if (failed) throw new BerthError(failed.message, { field: failed.field });
+  });
+}
+
+/** poststart and poststop: each failure is a warning, and the remaining hooks still run (runtime-spec). */
+export function runHooksWarning(kind: HookKind, hooks: Hook[] | undefined, run: HookRun, warn?: (w: Warning) => void): void {
+  (hooks ?? []).forEach((h, i) => {
+    const failed = runHook(kind, h, i, run);
+    if (failed) warn?.(failed);
   });
 }

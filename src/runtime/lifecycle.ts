@@ -11,7 +11,7 @@
 import { existsSync, rmdirSync } from "node:fs";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, type Warning } from "../errors.ts";
-import { runHooks } from "./hooks.ts";
+import { runHooksWarning } from "./hooks.ts";
 import { containerDir, initAlive, lockDir, notExist, ociState, readState, removeDir, statusOf, type SavedState, type Target } from "./state.ts";
 
 function load(t: Target): SavedState {
@@ -95,14 +95,7 @@ function waitGone(s: SavedState, ms: number): void {
 export async function deleteContainer(t: Target, force = false, warn?: (w: Warning) => void): Promise<void> {
   const s = await removeContainer(t, force);
   // after the container is gone, before delete returns; a failure is only a warning (runtime-spec)
-  if (s?.hooks?.poststop?.length) {
-    try {
-      runHooks("poststop", s.hooks.poststop, { state: JSON.stringify(ociState(s, "stopped")) });
-    } catch (err) {
-      if (!(err instanceof BerthError)) throw err;
-      warn?.({ field: err.field ?? "hooks.poststop", message: err.message.slice((err.field ?? "").length + 2) });
-    }
-  }
+  if (s?.hooks?.poststop?.length) runHooksWarning("poststop", s.hooks.poststop, { state: JSON.stringify(ociState(s, "stopped")) }, warn);
 }
 
 /** Stop (with force) and remove a container; its last saved state, when there was one. */

@@ -4,7 +4,7 @@
  */
 import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from "node:fs";
 import { BerthError, type Warning } from "../errors.ts";
-import { runHooks } from "./hooks.ts";
+import { runHooksWarning } from "./hooks.ts";
 import { containerDir, fifoPath, initAlive, lockDir, notExist, ociState, readState, statusOf, type Target } from "./state.ts";
 
 /**
@@ -41,14 +41,7 @@ export function startContainer(t: Target, warn?: (w: Warning) => void): void {
       closeSync(fd);
     }
     unlinkSync(fifo);
-    if (s.hooks?.poststart?.length) {
-      try {
-        runHooks("poststart", s.hooks.poststart, { state: JSON.stringify(ociState(s, "running")) });
-      } catch (err) {
-        if (!(err instanceof BerthError)) throw err;
-        warn?.({ field: err.field ?? "hooks.poststart", message: err.message.slice((err.field ?? "").length + 2) });
-      }
-    }
+    if (s.hooks?.poststart?.length) runHooksWarning("poststart", s.hooks.poststart, { state: JSON.stringify(ociState(s, "running")) }, warn);
   } finally {
     lock.release();
   }

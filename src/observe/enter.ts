@@ -12,7 +12,7 @@ import { detectHostCgroups } from "../cgroups/layout.ts";
 import { parseProcCgroup, type ProcCgroupEntry } from "../cgroups/mountinfo.ts";
 import { processCgroupDirs } from "../cgroups/process-cgroup.ts";
 import { BerthError } from "../errors.ts";
-import { execCandidates } from "../plan/compile.ts";
+import { execCandidates } from "../plan/process-ops.ts";
 import { encodePlan } from "../plan/encode.ts";
 import { JOIN_ORDER, NS_FILE, NS_FLAG } from "../plan/namespaces.ts";
 import type { InitPlan, PlanOp } from "../plan/ops.ts";

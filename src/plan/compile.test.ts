@@ -4,7 +4,8 @@ import { clientSpec, clientSpecNames } from "../../test/client-specs.ts";
 import { validateSpec } from "../spec/validate-config.ts";
 import { defaultSpec } from "../spec/default-spec.ts";
 import type { Mount, Spec } from "../spec/runtime-spec.ts";
-import { compilePlan, DEFAULT_DEVICE_RULES, DEFAULT_PATH, execCandidates, type CompiledPlan, type PlanContext } from "./compile.ts";
+import { compilePlan, DEFAULT_DEVICE_RULES, type CompiledPlan, type PlanContext } from "./compile.ts";
+import { DEFAULT_PATH, execCandidates } from "./process-ops.ts";
 import type { OpName, PlanOp } from "./ops.ts";
 import {
   MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_RELATIME, MS_STRICTATIME, CLONE_NEWTIME, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,

@@ -17,7 +17,6 @@ import { CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan } from "./ops.ts";
 import { JOIN_ORDER, NS_FLAG } from "./namespaces.ts";
 import { PlanBuilder, processOps } from "./process-ops.ts";
 
-export { DEFAULT_PATH, execCandidates } from "./process-ops.ts";
 
 /** The cgroup filesystems a `cgroup` mount shows inside the container. */
 export interface CgroupMountFacts {

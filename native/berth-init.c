@@ -20,6 +20,7 @@
 #include <linux/filter.h>
 #include <linux/keyctl.h>
 #include <linux/openat2.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
@@ -52,7 +53,7 @@ enum {
 	NO_NEW_PRIVS, SECCOMP, OPEN_DIR, READY, WAIT_START, FIND_EXEC, EXEC, CLOSE_FROM,
 	RESET_SIGNALS, SETSID, JOIN_KEYRING, MASK_PATH, BIND_SELF_IN_ROOT, MKDIR_IN_ROOT,
 	PERSONALITY, IOPRIO, SCHED_SETATTR, IDMAP_TREE, MOVE_TREE_IN_ROOT, CONNECT_UNIX,
-	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, CONSOLE, CONSOLE_STDIO, NOPS
+	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, CONSOLE, CONSOLE_STDIO, OPEN_PATH, NOPS
 };
 
 /* Fds an op keeps for a later op (an idmapped tree, a connected socket), by slot. */
@@ -65,7 +66,7 @@ enum {
  * b = raw bytes. A trailing * repeats the type before it zero or more times, + one or more.
  */
 static const char *const SIGNATURE[NOPS] = {
-	[SETNS] = "su", [UNSHARE] = "u", [USERNS_SYNC] = "", [FORK] = "uu",
+	[SETNS] = "su", [UNSHARE] = "u", [USERNS_SYNC] = "", [FORK] = "uuu",
 	[WRITE_FILE] = "ss", [MOUNT] = "sssis", [MOUNT_IN_ROOT] = "ssssisuu",
 	[MOUNT_SETATTR] = "ssiiiu", [MKNOD_IN_ROOT] = "ssuiuu", [SYMLINK_IN_ROOT] = "sss",
 	[PIVOT_ROOT] = "s", [MOVE_CHROOT] = "s", [SETHOSTNAME] = "s", [SETDOMAINNAME] = "s",
@@ -78,6 +79,7 @@ static const char *const SIGNATURE[NOPS] = {
 	[PERSONALITY] = "u", [IOPRIO] = "u", [SCHED_SETATTR] = "b", [IDMAP_TREE] = "usssu",
 	[MOVE_TREE_IN_ROOT] = "usss", [CONNECT_UNIX] = "us", [SECCOMP_NOTIFY] = "ubu",
 	[HOOK_SYNC] = "", [RUN_HOOK] = "usus*", [CONSOLE] = "suuu", [CONSOLE_STDIO] = "",
+	[OPEN_PATH] = "us",
 };
 
 /* A plan bigger than this is a runtime bug, not a container: refuse it before malloc. */
@@ -245,8 +247,10 @@ static void validate(const struct op *op)
 	}
 	if (op->code == MOUNT_IN_ROOT && get64(op->args[6].p) > 3)
 		bad_plan("create", (long)get64(op->args[6].p));
-	if ((op->code == IDMAP_TREE || op->code == MOVE_TREE_IN_ROOT || op->code == CONNECT_UNIX) && get64(op->args[0].p) >= NSLOTS)
+	if ((op->code == IDMAP_TREE || op->code == MOVE_TREE_IN_ROOT || op->code == CONNECT_UNIX || op->code == OPEN_PATH) && get64(op->args[0].p) >= NSLOTS)
 		bad_plan("slot", (long)get64(op->args[0].p));
+	if (op->code == FORK && get64(op->args[2].p) > NSLOTS)
+		bad_plan("slot", (long)get64(op->args[2].p));
 	if (op->code == CONSOLE && get64(op->args[1].p) > NSLOTS)
 		bad_plan("slot", (long)get64(op->args[1].p));
 	if (op->code == SECCOMP_NOTIFY && get64(op->args[2].p) >= NSLOTS)
@@ -283,7 +287,7 @@ static struct op *read_plan(uint32_t *count)
 	unsigned char head[16];
 	if (read_all(sock, head, sizeof head) < 0)
 		bad_plan("short header", -1);
-	if (memcmp(head, "BRTHPLN2", 8) != 0)
+	if (memcmp(head, "BRTHPLN3", 8) != 0)
 		bad_plan("magic", -1);
 	uint32_t total = get32(head + 8), n = get32(head + 12);
 	if (total < sizeof head || total > MAX_PLAN)
@@ -533,7 +537,37 @@ static int mount_locked(const char *src, const char *target, const char *fstype,
 static void proxy_console(int master, pid_t pid);
 static int recv_fd(int from);
 
-static void do_fork(uint64_t wait, uint64_t console)
+/*
+ * fork(), or with a cgroup directory's fd in `slot` (OPEN_PATH, opened while the path was
+ * still the host's) clone3(CLONE_INTO_CGROUP): the child is born in that cgroup2 directory. Writing a pid into cgroup.procs instead takes the kernel's global
+ * cgroup_threadgroup_rwsem for writing, an RCU grace period (10–25 ms measured here);
+ * a fork into the cgroup takes it only for reading. Raw syscall: glibc has no clone3
+ * wrapper that returns twice, and this process is single-threaded, so glibc's fork
+ * bookkeeping (atfork handlers, lock resets) has nothing to do.
+ */
+static pid_t fork_into(uint64_t slot)
+{
+	if (slot == NSLOTS)
+		return fork();
+	int fd = slots[slot] - 1;
+	if (fd < 0) {
+		errno = EBADF;
+		die("clone3", "cgroup slot");
+	}
+	struct clone_args args;
+	memset(&args, 0, sizeof args);
+	args.flags = CLONE_INTO_CGROUP;
+	args.exit_signal = SIGCHLD;
+	args.cgroup = (uint64_t)fd;
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+	if (pid < 0)
+		die("clone3", NULL);
+	close(fd);
+	slots[slot] = 0;
+	return pid;
+}
+
+static void do_fork(uint64_t wait, uint64_t console, uint64_t cgroup_slot)
 {
 	/* The child waits for this pipe's EOF so that `pid N` is on the socket before anything
 	 * the child reports: the runtime must know the init's pid before `ready` or `error`. */
@@ -542,7 +576,7 @@ static void do_fork(uint64_t wait, uint64_t console)
 		die("pipe2", NULL);
 	if (console && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, peer) < 0)
 		die("socketpair", "console");
-	pid_t pid = fork();
+	pid_t pid = fork_into(cgroup_slot);
 	if (pid < 0)
 		die("fork", NULL);
 	if (pid == 0) {
@@ -1161,7 +1195,7 @@ static void run(const struct op *op)
 		break;
 	}
 	case FORK:
-		do_fork(I(0), I(1));
+		do_fork(I(0), I(1), I(2));
 		break;
 	case WRITE_FILE:
 		write_file(S(0), S(1));
@@ -1419,6 +1453,12 @@ static void run(const struct op *op)
 		break;
 	case CONNECT_UNIX:
 		do_connect_unix(op);
+		break;
+	case OPEN_PATH:
+		fd = open(S(1), O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			die("open", S(1));
+		slots[I(0)] = fd + 1;
 		break;
 	case SECCOMP_NOTIFY:
 		do_seccomp_notify(op);

@@ -206,17 +206,17 @@ describe.skipIf(!isRoot)("berth-init", () => {
 
   describe("FORK", () => {
     test("wait=1 with NEWPID: the child is pid 1 and its exit code comes back", async () => {
-      const r = await run([["UNSHARE", [CLONE.NEWPID]], ["FORK", [1, 0]], ...exec(["/bin/sh", "-c", "echo $$; exit 7"])]);
+      const r = await run([["UNSHARE", [CLONE.NEWPID]], ["FORK", [1, 0, 64]], ...exec(["/bin/sh", "-c", "echo $$; exit 7"])]);
       expect(r.reports).toEqual([{ kind: "pid", pid: expect.any(Number) }]);
       expect(r.stdout).toBe("1\n");
       expect(r.code).toBe(7);
     });
 
     test("wait=1: a child killed by a signal is 128+signal; the parent ignores SIGTERM", async () => {
-      let r = await run([["FORK", [1, 0]], ...exec(["/bin/sh", "-c", "kill -TERM $PPID; echo alive; kill -KILL $$"])]);
+      let r = await run([["FORK", [1, 0, 64]], ...exec(["/bin/sh", "-c", "kill -TERM $PPID; echo alive; kill -KILL $$"])]);
       expect(r.stdout).toBe("alive\n");
       expect(r.code).toBe(128 + 9);
-      r = await run([["FORK", [1, 0]], ["RESET_SIGNALS", []], ...exec(["/bin/sh", "-c", "kill -TERM $$"])]);
+      r = await run([["FORK", [1, 0, 64]], ["RESET_SIGNALS", []], ...exec(["/bin/sh", "-c", "kill -TERM $$"])]);
       expect(r.code).toBe(128 + 15);
     });
 
@@ -224,7 +224,7 @@ describe.skipIf(!isRoot)("berth-init", () => {
       const d = tempDir();
       mkfifo(join(d, "exec.fifo"));
       const s = start([
-        ["FORK", [0, 0]], ["OPEN_DIR", [d]], ["READY", []], ["WAIT_START", ["exec.fifo"]], ...exec(["/bin/echo", "child ran"]),
+        ["FORK", [0, 0, 64]], ["OPEN_DIR", [d]], ["READY", []], ["WAIT_START", ["exec.fifo"]], ...exec(["/bin/echo", "child ran"]),
       ]);
       const first = s.next();
       expect(first).toEqual({ kind: "pid", pid: expect.any(Number) });
@@ -263,7 +263,7 @@ describe.skipIf(!isRoot)("berth-init", () => {
         const script = "echo $$; /bin/busybox hostname; ls /; cat /proc/1/cmdline; echo; ls -l /dev/null; readlink /dev/fd; echo x > /dev/null";
         const r = await run([
           ["UNSHARE", [CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC]],
-          ["FORK", [1, 0]],
+          ["FORK", [1, 0, 64]],
           ["MOUNT", ["", "/", "", SLAVE, ""]],
           ["MOUNT", [rootfs, rootfs, "", MS.BIND | MS.REC, ""]],
           ["MOUNT_IN_ROOT", [rootfs, "/proc", "proc", "proc", MS.NOSUID | MS.NODEV | MS.NOEXEC, "", CREATE.DIR, 0]],

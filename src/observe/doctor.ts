@@ -3,6 +3,7 @@
  * check per line — ok / warn / fail, the evidence (the file and what it says), the fix.
  * Pure: the facts come from doctor-facts.ts, so every verdict is tested on fixtures.
  */
+import { kernelVersion } from "../kernel-version.ts";
 import type { CgroupLayout } from "../cgroups/layout.ts";
 
 export interface DoctorFacts {
@@ -52,8 +53,7 @@ const check = (name: string, status: CheckStatus, evidence: string, fix = ""): C
 const pct = (n: number) => `${+n.toFixed(1)}%`;
 
 function kernel(f: DoctorFacts): Check {
-  const [major = 0, minor = 0] = f.kernel.split(".").map((x) => parseInt(x, 10));
-  const v = major * 1000 + minor;
+  const v = kernelVersion(f.kernel);
   // 5.14: cgroup.kill; 5.2: the v2 freezer; 4.20: PSI
   return check("kernel", v >= 5014 ? "ok" : v >= 4020 ? "warn" : "fail", `/proc/sys/kernel/osrelease: Linux ${f.kernel.trim()}`,
     "upgrade to Linux 5.14 or later (v2 freezer 5.2, cgroup.kill 5.14, PSI 4.20)");

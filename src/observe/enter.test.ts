@@ -36,7 +36,7 @@ describe("enterPlan", () => {
       ["SETNS", "/proc/42/ns/uts", String(CLONE.NEWUTS)],
       ["SETNS", "/proc/42/ns/pid", String(CLONE.NEWPID)],
       ["SETNS", "/proc/42/ns/mnt", String(CLONE.NEWNS)],
-      ["FORK", "1", "0"],
+      ["FORK", "1", "0", "64"],
       ["CHDIR", "/srv"],
       ["FIND_EXEC", "/usr/bin/ps", "/bin/ps"],
       ["CLOSE_FROM", "3"],
@@ -51,6 +51,6 @@ describe("enterPlan", () => {
   test("without --wd there is no chdir, and the plan encodes", () => {
     const bare = enterPlan({ pid: 7, namespaces: [], argv: ["/bin/true"], env: [] });
     expect(bare.ops.map((o) => o.op)).toEqual(["FORK", "FIND_EXEC", "CLOSE_FROM", "RESET_SIGNALS", "READY", "EXEC"]);
-    expect(new TextDecoder().decode(encodePlan(bare).slice(0, 8))).toBe("BRTHPLN2");
+    expect(new TextDecoder().decode(encodePlan(bare).slice(0, 8))).toBe("BRTHPLN3");
   });
 });

@@ -15,7 +15,7 @@ import { BerthError } from "../errors.ts";
 import { execCandidates } from "../plan/process-ops.ts";
 import { encodePlan } from "../plan/encode.ts";
 import { JOIN_ORDER, NS_FILE, NS_FLAG } from "../plan/namespaces.ts";
-import type { InitPlan, PlanOp } from "../plan/ops.ts";
+import { NO_SLOT, type InitPlan, type PlanOp } from "../plan/ops.ts";
 import { describeFailure } from "../runtime/init-error.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import type { Subject } from "./discovery.ts";
@@ -69,7 +69,7 @@ export function enterPlan(o: EnterPlanOptions): InitPlan {
     add("SETNS", [path, FLAG[t]], "TARGET", `join ${t} namespace ${path}`);
   }
   // wait=1: the helper stays as the command's parent and exits with its status
-  add("FORK", [1, 0], "TARGET", "fork the command");
+  add("FORK", [1, 0, NO_SLOT], "TARGET", "fork the command");
   if (o.cwd !== undefined) add("CHDIR", [o.cwd], "--wd", `chdir to ${o.cwd}`);
   // looked up after the mount namespace is joined: the command is the container's
   add("FIND_EXEC", execCandidates(o.argv[0]!, o.env).candidates, "COMMAND", `find ${JSON.stringify(o.argv[0])}`);

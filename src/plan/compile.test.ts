@@ -8,7 +8,7 @@ import { compilePlan, DEFAULT_DEVICE_RULES, type CompiledPlan, type PlanContext 
 import { DEFAULT_PATH, execCandidates } from "./process-ops.ts";
 import type { OpName, PlanOp } from "./ops.ts";
 import {
-  MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_RELATIME, MS_STRICTATIME, CLONE_NEWTIME, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+  MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_RELATIME, MS_STRICTATIME, CLONE_NEWTIME, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP,
 } from "../../test/kernel-constants.ts";
 
 const S_IFIFO = 0o010000;
@@ -34,13 +34,23 @@ const CTX: PlanContext = {
   bundle: "/b",
   rootfs: R,
   stateDir: "/run/berth/t",
-  cgroup: {
-    mode: "hybrid",
-    v1: [{ name: "memory", controllers: ["memory"], hostDir: "/sys/fs/cgroup/memory/berth/t" }],
-    unified: { hostDir: "/sys/fs/cgroup/unified/berth/t" },
-  },
+  // cgroup v2 before Linux 5.7: the runtime puts the helper in the cgroup, the plan has
+  // no step for it (the other cases have tests of their own)
+  cgroup: { mode: "v2", v1: [], unified: { hostDir: "/sys/fs/cgroup/berth/t" } },
   lastCap: 40,
   hasKcore: true,
+};
+const CG = "/sys/fs/cgroup/berth/t";
+const NO_SLOT = 64;
+const CGROUP_SLOT = 63;
+/** as CTX, on a kernel with CLONE_INTO_CGROUP */
+const CLONE_INTO = { cloneIntoCgroup: true };
+
+/** A hybrid host: one v1 hierarchy (memory) plus the cgroup2 one. */
+const HYBRID: PlanContext["cgroup"] = {
+  mode: "hybrid",
+  v1: [{ name: "memory", controllers: ["memory"], hostDir: "/sys/fs/cgroup/memory/berth/t" }],
+  unified: { hostDir: "/sys/fs/cgroup/unified/berth/t" },
 };
 
 /** The default spec without a terminal (create without --console-socket cannot have one). */
@@ -103,8 +113,9 @@ function extraMountOps(m: Mount): unknown[][] {
 
 describe("compilePlan: the default spec, step by step", () => {
   test("the whole op sequence, in runc's order", () => {
-    const p = plan();
+    const p = plan(undefined, { cgroup: HYBRID });
     expect(names(p)).toEqual([
+      "WRITE_FILE", // join the memory hierarchy (tasks)
       "OPEN_DIR", "UNSHARE", "FORK",
       "SETSID", "JOIN_KEYRING", "LOOPBACK_UP",
       "MOUNT", "MOUNT",
@@ -135,8 +146,8 @@ describe("compilePlan: the default spec, step by step", () => {
   });
 
   test("FORK does not wait (detached) unless the run is in the foreground", () => {
-    expect(one(plan(), "FORK").args).toEqual([0, 0]);
-    expect(one(plan(undefined, { foreground: true }), "FORK").args).toEqual([1, 0]);
+    expect(one(plan(), "FORK").args).toEqual([0, 0, NO_SLOT]);
+    expect(one(plan(undefined, { foreground: true }), "FORK").args).toEqual([1, 0, NO_SLOT]);
   });
 
   test("the init starts a session, opens the state dir and joins a keyring named after the container", () => {
@@ -501,7 +512,7 @@ describe("compilePlan: a new user namespace", () => {
       ["SETRESGID", 0],
       ["SETRESUID", 0],
       ["UNSHARE", CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS],
-      ["FORK", 0, 0],
+      ["FORK", 0, 0, NO_SLOT],
     ]);
     expect(p.ops[1]!.field).toBe("linux.namespaces[5]");
   });
@@ -550,6 +561,62 @@ describe("compilePlan: a new user namespace", () => {
   });
 });
 
+describe("compilePlan: joining the cgroup without the global cgroup lock", () => {
+  test("v1: the helper writes itself (\"0\") into each hierarchy's tasks file, before anything else", () => {
+    const p = plan(undefined, { cgroup: HYBRID, ...CLONE_INTO });
+    expect(p.ops[0]!.op).toBe("WRITE_FILE");
+    expect(p.ops[0]!.args).toEqual(["/sys/fs/cgroup/memory/berth/t/tasks", "0"]);
+    expect(p.ops[0]!.field).toBe("linux.cgroupsPath");
+    expect(p.ops[0]!.hint?.errno).toBe(28); // ENOSPC: an empty cpuset
+  });
+
+  test("cgroup v2: its directory is opened while the path is the host's, and the init is forked into it; the runtime writes no pid", () => {
+    const p = plan(undefined, { cgroup: HYBRID, ...CLONE_INTO });
+    expect([p.ops[1]!.op, ...p.ops[1]!.args]).toEqual(["OPEN_PATH", CGROUP_SLOT, "/sys/fs/cgroup/unified/berth/t"]);
+    expect(p.ops[2]!.op).toBe("OPEN_DIR");
+    expect(one(p, "FORK").args).toEqual([0, 0, CGROUP_SLOT]);
+    expect(one(p, "FORK").hint?.errno).toBe(16); // EBUSY: not a leaf
+    expect(p.runtimeJoins).toEqual([]);
+  });
+
+  test("a new cgroup namespace is made by the init after the fork, so its root is the container's cgroup", () => {
+    const p = plan((s) => s.linux!.namespaces!.push({ type: "cgroup" }), CLONE_INTO);
+    const before = p.ops.slice(0, indexOf(p, "FORK"));
+    expect(before.filter((o) => o.op === "UNSHARE").map((o) => o.args[0])).toEqual([CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS]);
+    const after = p.ops[indexOf(p, "FORK") + 1]!;
+    expect([after.op, after.args[0], after.field]).toEqual(["UNSHARE", CLONE_NEWCGROUP, "linux.namespaces[5]"]);
+  });
+
+  test("in a user namespace the helper's credentials may not write the host's cgroup: the runtime joins it, and the cgroup namespace is made before the fork", () => {
+    const p = plan((s) => {
+      withUserns(s);
+      s.linux!.namespaces!.push({ type: "cgroup" });
+    }, CLONE_INTO);
+    expect(one(p, "FORK").args[2]).toBe(NO_SLOT);
+    expect(names(p)).not.toContain("OPEN_PATH");
+    expect(p.runtimeJoins).toEqual([CG]);
+    const unshares = all(p, "UNSHARE");
+    expect((unshares[1]!.args[0] as number) & CLONE_NEWCGROUP).toBe(CLONE_NEWCGROUP);
+    expect(indexOf(p, "FORK")).toBeGreaterThan(p.ops.indexOf(unshares.at(-1)!));
+  });
+
+  test("a cgroup namespace joined by path, or a kernel before 5.7: the runtime joins the cgroup2 directory", () => {
+    const joined = plan((s) => s.linux!.namespaces!.push({ type: "cgroup", path: "/proc/42/ns/cgroup" }), CLONE_INTO);
+    expect(joined.runtimeJoins).toEqual([CG]);
+    expect(one(joined, "FORK").args[2]).toBe(NO_SLOT);
+    const old = plan();
+    expect(old.runtimeJoins).toEqual([CG]);
+    expect(one(old, "FORK").args[2]).toBe(NO_SLOT);
+  });
+
+  test("no cgroup of its own (rootless without delegation): nothing to join", () => {
+    const p = plan(undefined, { cgroup: undefined, ...CLONE_INTO });
+    expect(p.runtimeJoins).toEqual([]);
+    expect(one(p, "FORK").args).toEqual([0, 0, NO_SLOT]);
+    expect(p.ops[0]!.op).toBe("OPEN_DIR");
+  });
+});
+
 describe("compilePlan: time namespace", () => {
   test("the offsets are written to /proc/self/timens_offsets after the unshare and before the fork", () => {
     const p = plan((s) => {
@@ -589,7 +656,7 @@ describe("compilePlan: cgroup mounts", () => {
   });
 
   test("hybrid without a cgroup namespace: tmpfs, each hierarchy and unified bound in, then / read-only", () => {
-    expect(mountArgs(plan(), 6)).toEqual([
+    expect(mountArgs(plan(undefined, { cgroup: HYBRID }), 6)).toEqual([
       ["MOUNT_IN_ROOT", R, "/sys/fs/cgroup", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755", CREATE_DIR, 0],
       ["MOUNT_IN_ROOT", R, "/sys/fs/cgroup/memory", "/sys/fs/cgroup/memory/berth/t", "", MS_BIND | MS_REC, "", CREATE_DIR, 0],
       ["MOUNT_IN_ROOT", R, "/sys/fs/cgroup/memory", "", "", MS_BIND | MS_REMOUNT | CG_FLAGS, "", CREATE_NONE, 0],
@@ -600,7 +667,7 @@ describe("compilePlan: cgroup mounts", () => {
   });
 
   test("hybrid with a cgroup namespace: fresh cgroup mounts with the controllers as data", () => {
-    const p = plan((s) => s.linux!.namespaces!.push({ type: "cgroup" }));
+    const p = plan((s) => s.linux!.namespaces!.push({ type: "cgroup" }), { cgroup: HYBRID });
     expect(mountArgs(p, 6)).toEqual([
       ["MOUNT_IN_ROOT", R, "/sys/fs/cgroup", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755", CREATE_DIR, 0],
       ["MOUNT_IN_ROOT", R, "/sys/fs/cgroup/memory", "cgroup", "cgroup", CG_FLAGS, "memory", CREATE_DIR, 0],
@@ -1179,7 +1246,7 @@ describe("compilePlan: terminals", () => {
     const p = compilePlan(defaultSpec(), { ...CTX, consoleSocket: "/run/c.sock" });
     expect(one(p, "CONNECT_UNIX").args).toEqual([1, "/run/c.sock"]);
     expect(indexOf(p, "CONNECT_UNIX")).toBeLessThan(indexOf(p, "UNSHARE"));
-    expect(one(p, "FORK").args).toEqual([0, 0]);
+    expect(one(p, "FORK").args).toEqual([0, 0, NO_SLOT]);
     expect(one(p, "CONSOLE").args).toEqual([R, 1, 0, 0]);
     expect(indexOf(p, "CONSOLE")).toBeGreaterThan(p.ops.findIndex((o) => o.what === "mount devpts on /dev/pts"));
     expect(indexOf(p, "CONSOLE")).toBeLessThan(indexOf(p, "PIVOT_ROOT"));
@@ -1190,7 +1257,7 @@ describe("compilePlan: terminals", () => {
     const s = defaultSpec();
     s.process!.consoleSize = { height: 40, width: 120 };
     const p = compilePlan(s, { ...CTX, foreground: true });
-    expect(one(p, "FORK").args).toEqual([1, 1]);
+    expect(one(p, "FORK").args).toEqual([1, 1, NO_SLOT]);
     expect(one(p, "CONSOLE").args).toEqual([R, 64, 40, 120]);
     expect(all(p, "CONNECT_UNIX")).toEqual([]);
   });

@@ -13,9 +13,10 @@ import { BerthError, type Warning } from "../errors.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
 import type { Device, Mount, NamespaceType, Spec } from "../spec/runtime-spec.ts";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
-import { CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan } from "./ops.ts";
+import { CGROUP_SLOT, CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan } from "./ops.ts";
 import { JOIN_ORDER, NS_FLAG } from "./namespaces.ts";
 import { PlanBuilder, processOps } from "./process-ops.ts";
+import { addCgroupJoinSteps, cgroupJoin, cloneIntoHint } from "./cgroup-join.ts";
 
 
 /** The cgroup filesystems a `cgroup` mount shows inside the container. */
@@ -43,6 +44,8 @@ export interface PlanContext {
   /** --console-socket: where the pty's master goes when process.terminal is true */
   consoleSocket?: string;
   cgroup?: CgroupMountFacts;
+  /** the kernel has clone3's CLONE_INTO_CGROUP (Linux 5.7): the init can be born in its cgroup2 directory */
+  cloneIntoCgroup?: boolean;
   /** highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap) */
   lastCap?: number;
   /** /proc/kcore exists on the host (runc links /dev/core to it) */
@@ -64,6 +67,11 @@ export interface CompiledPlan extends InitPlan {
   resources: LinuxResources;
   /** SCMP_ACT_NOTIFY: the helper reports `seccomp` and the runtime answers with the container process state for this agent */
   seccompAgent?: { listenerPath: string; metadata?: string };
+  /**
+   * cgroup directories whose cgroup.procs the runtime writes the helper's pid into before
+   * sending the plan: those the helper cannot join itself (see cgroupJoin).
+   */
+  runtimeJoins: string[];
   warnings: Warning[];
 }
 
@@ -184,6 +192,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
 
   // --- stage 0: namespaces, in the helper's first process -------------------------------
+  const join = cgroupJoin(
+    { v1: (ctx.cgroup?.v1 ?? []).map((h) => h.hostDir), v2: ctx.cgroup?.unified?.hostDir },
+    { cloneIntoCgroup: ctx.cloneIntoCgroup, userns: has("user"), joinsCgroupNs: namespaces.some((n) => n.type === "cgroup" && !!n.path) },
+  );
+  const cgroupSlot = addCgroupJoinSteps(b, join);
   // Opened first, as host root: once in a user namespace or another user, the path to
   // the state directory may not be searchable; the fd (and exec.fifo's 0622) still is.
   b.add("OPEN_DIR", [ctx.stateDir], "process", `open the state directory ${ctx.stateDir}`);
@@ -205,6 +218,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
   const agentSlot = slots.size;
   const consoleSlot = agentSlot + 1;
+  if (consoleSlot >= CGROUP_SLOT) throw new BerthError(`at most ${CGROUP_SLOT - 2} idmapped mounts per container`, { field: "mounts" });
   if (process.terminal && ctx.consoleSocket) {
     b.add("CONNECT_UNIX", [consoleSlot, ctx.consoleSocket], "--console-socket", `connect to the console socket ${ctx.consoleSocket}`);
   }
@@ -230,14 +244,20 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     if (mapsId(linux.uidMappings, 0)) b.add("SETRESUID", [0], "linux.uidMappings", "become uid 0 in the user namespace");
   }
   let flags = 0;
-  for (const t of newNs) if (t !== "user") flags |= NS_FLAG[t];
-  if (flags) b.add("UNSHARE", [flags], "linux.namespaces", `create ${[...newNs].filter((t) => t !== "user").join(", ")} namespaces`);
+  // Born into its cgroup2 directory, the init makes its own cgroup namespace after the
+  // fork, so that the namespace's root is the container's cgroup (runc does the same).
+  const lateCgroupNs = join.cloneInto !== "" && newNs.has("cgroup");
+  const early = [...newNs].filter((t) => t !== "user" && !(lateCgroupNs && t === "cgroup"));
+  for (const t of early) flags |= NS_FLAG[t];
+  if (flags) b.add("UNSHARE", [flags], "linux.namespaces", `create ${early.join(", ")} namespaces`);
   if (newNs.has("time") && linux.timeOffsets) {
     const lines = Object.entries(linux.timeOffsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`);
     if (lines.length) b.add("WRITE_FILE", ["/proc/self/timens_offsets", lines.join("")], "linux.timeOffsets", "write /proc/self/timens_offsets");
   }
   const proxy = process.terminal && !ctx.consoleSocket;
-  b.add("FORK", [ctx.foreground ? 1 : 0, proxy ? 1 : 0], "linux.namespaces", "fork the container's init");
+  const fork = b.add("FORK", [ctx.foreground ? 1 : 0, proxy ? 1 : 0, cgroupSlot], "linux.namespaces", "fork the container's init");
+  if (join.cloneInto) fork.hint = cloneIntoHint(join.cloneInto);
+  if (lateCgroupNs) b.add("UNSHARE", [CLONE.NEWCGROUP], nsField("cgroup"), "create cgroup namespace");
 
   // --- the init ------------------------------------------------------------------------
   b.add("SETSID", [], "process", "start a new session");
@@ -287,7 +307,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     beforeReady: process.terminal ? (pb) => pb.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio") : undefined,
   });
 
-  return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent, warnings: [...warnings, ...b.warnings] };
+  return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent, runtimeJoins: join.runtime, warnings: [...warnings, ...b.warnings] };
 }
 
 function bundlePath(ctx: PlanContext, source: string): string {

@@ -46,7 +46,7 @@ describe("encodePlan: the header", () => {
   test("an empty plan is the magic, its own length (16) and zero ops", () => {
     const out = encodePlan({ ops: [] });
     expect([...out]).toEqual([
-      0x42, 0x52, 0x54, 0x48, 0x50, 0x4c, 0x4e, 0x32, // "BRTHPLN2"
+      0x42, 0x52, 0x54, 0x48, 0x50, 0x4c, 0x4e, 0x33, // "BRTHPLN3"
       16, 0, 0, 0,
       0, 0, 0, 0,
     ]);
@@ -55,7 +55,7 @@ describe("encodePlan: the header", () => {
   test("the total length is the byte length and the count is the number of ops", () => {
     const out = encodePlan(planOf(["SETSID", []], ["CHDIR", ["/"]], ["UMASK", [18]]));
     const d = decode(out);
-    expect(d.magic).toBe("BRTHPLN2");
+    expect(d.magic).toBe("BRTHPLN3");
     expect(d.totalLen).toBe(out.length);
     expect(d.ops.length).toBe(3);
   });
@@ -86,7 +86,7 @@ describe("encodePlan: op codes", () => {
       ["RESET_SIGNALS", 32], ["SETSID", 33], ["JOIN_KEYRING", 34], ["MASK_PATH", 35],
       ["BIND_SELF_IN_ROOT", 36], ["MKDIR_IN_ROOT", 37], ["PERSONALITY", 38], ["IOPRIO", 39],
       ["SCHED_SETATTR", 40], ["IDMAP_TREE", 41], ["MOVE_TREE_IN_ROOT", 42], ["CONNECT_UNIX", 43],
-      ["SECCOMP_NOTIFY", 44], ["HOOK_SYNC", 45], ["RUN_HOOK", 46], ["CONSOLE", 47], ["CONSOLE_STDIO", 48],
+      ["SECCOMP_NOTIFY", 44], ["HOOK_SYNC", 45], ["RUN_HOOK", 46], ["CONSOLE", 47], ["CONSOLE_STDIO", 48], ["OPEN_PATH", 49],
     ];
     expect(Object.keys(OP).length).toBe(table.length);
     const d = decode(encodePlan(planOf(...table.map(([op]): [OpName, OpArg[]] => [op, []]))));

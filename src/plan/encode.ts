@@ -2,7 +2,7 @@
  * The init plan's wire format (native/PROTOCOL.md): what the helper reads from its
  * socket. Little-endian, length-prefixed, no parsing beyond reading integers in C.
  *
- *   plan := "BRTHPLN2" u32 total_len u32 op_count op*
+ *   plan := "BRTHPLN3" u32 total_len u32 op_count op*
  *   op   := u32 code u32 arg_count arg*
  *   arg  := u32 len bytes[len]      (string: bytes + NUL; integer: 8 bytes u64; raw bytes)
  */
@@ -11,9 +11,9 @@ import { OP, type InitPlan, type OpArg } from "./ops.ts";
 /**
  * The last digit is the protocol's version: raised whenever an op's arguments change, so
  * a helper from another build refuses the plan at its first 8 bytes ("magic") instead
- * of misreading an op. 2: FORK takes (wait, console).
+ * of misreading an op. 2: FORK takes (wait, console). 3: FORK takes (wait, console, cgroup).
  */
-const MAGIC = "BRTHPLN2";
+const MAGIC = "BRTHPLN3";
 const encoder = new TextEncoder();
 
 function argBytes(arg: OpArg): Uint8Array {

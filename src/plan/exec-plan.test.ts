@@ -25,7 +25,7 @@ describe("compileExecPlan", () => {
       ["/proc/42/ns/user", CLONE_NEWUSER], ["/proc/42/ns/net", 0x40000000], ["/proc/42/ns/pid", 0x20000000], ["/proc/42/ns/mnt", CLONE_NEWNS],
     ]);
     expect(p.ops[4]!.op).toBe("FORK");
-    expect(p.ops[4]!.args).toEqual([1, 0]);
+    expect(p.ops[4]!.args).toEqual([1, 0, 64]);
   });
 
   test("no rootfs, no WAIT_START: the process is ready, then it execs; --detach forks without waiting", () => {
@@ -34,7 +34,7 @@ describe("compileExecPlan", () => {
     expect(names).not.toContain("PIVOT_ROOT");
     expect(names).not.toContain("WAIT_START");
     expect(names.slice(-2)).toEqual(["READY", "EXEC"]);
-    expect(p.ops.find((o) => o.op === "FORK")!.args).toEqual([0, 0]);
+    expect(p.ops.find((o) => o.op === "FORK")!.args).toEqual([0, 0, 64]);
   });
 
   test("the process's capabilities and the container's seccomp filter, loaded last with no_new_privs", () => {
@@ -57,9 +57,49 @@ describe("compileExecPlan", () => {
 
   test("a foreground terminal is proxied by the waiting parent; a detached one needs a socket", () => {
     const p = compileExecPlan({ ...proc(), terminal: true }, ctx({}));
-    expect(p.ops.find((o) => o.op === "FORK")!.args).toEqual([1, 1]);
+    expect(p.ops.find((o) => o.op === "FORK")!.args).toEqual([1, 1, 64]);
     expect(p.ops.find((o) => o.op === "CONSOLE")!.args).toEqual(["", 64, 0, 0]);
     expect(() => compileExecPlan({ ...proc(), terminal: true }, ctx({}, { detach: true }))).toThrow("pass --console-socket");
     expect(() => compileExecPlan(proc(), ctx({}, { consoleSocket: "/x" }))).toThrow("--console-socket needs a terminal");
+  });
+});
+
+describe("compileExecPlan: joining the container's cgroup", () => {
+  const cgroup = { v1: ["/sys/fs/cgroup/memory/berth/c", "/sys/fs/cgroup/pids/berth/c"], v2: "/sys/fs/cgroup/unified/berth/c" };
+  const names = (p: { ops: { op: string }[] }) => p.ops.map((o) => o.op);
+
+  test("v1 through tasks and the cgroup2 directory opened, first (host paths), then forked into it", () => {
+    const linux = { namespaces: [{ type: "mount" as const }, { type: "pid" as const }] };
+    const p = compileExecPlan(proc(), ctx(linux, { cgroup, cloneIntoCgroup: true }));
+    expect(p.ops.slice(0, 3).map((o) => [o.op, ...o.args])).toEqual([
+      ["WRITE_FILE", "/sys/fs/cgroup/memory/berth/c/tasks", "0"],
+      ["WRITE_FILE", "/sys/fs/cgroup/pids/berth/c/tasks", "0"],
+      ["OPEN_PATH", 63, "/sys/fs/cgroup/unified/berth/c"],
+    ]);
+    expect(names(p).slice(3, 6)).toEqual(["SETNS", "SETNS", "FORK"]);
+    expect(p.ops[5]!.args).toEqual([1, 0, 63]);
+    expect(p.runtimeJoins).toEqual([]);
+  });
+
+  test("a container with a cgroup namespace: joined before the fork, so the runtime joins the cgroup2 directory", () => {
+    const linux = { namespaces: [{ type: "mount" as const }, { type: "cgroup" as const }] };
+    const p = compileExecPlan(proc(), ctx(linux, { cgroup, cloneIntoCgroup: true }));
+    expect(p.runtimeJoins).toEqual(["/sys/fs/cgroup/unified/berth/c"]);
+    expect(names(p).slice(2, 5)).toEqual(["SETNS", "SETNS", "FORK"]);
+    expect(p.ops[4]!.args[2]).toBe(64);
+  });
+
+  test("a container with a user namespace: the runtime joins the cgroup2 directory and every namespace is joined before the fork", () => {
+    const linux = { namespaces: [{ type: "mount" as const }, { type: "user" as const }, { type: "cgroup" as const }] };
+    const p = compileExecPlan(proc(), ctx(linux, { cgroup, cloneIntoCgroup: true }));
+    expect(p.runtimeJoins).toEqual(["/sys/fs/cgroup/unified/berth/c"]);
+    expect(names(p).slice(2, 6)).toEqual(["SETNS", "SETNS", "SETNS", "FORK"]);
+    expect(p.ops[5]!.args[2]).toBe(64);
+  });
+
+  test("no cgroup directories (a rootless container without one): no steps, nothing for the runtime", () => {
+    const p = compileExecPlan(proc(), ctx({ namespaces: [{ type: "mount" as const }] }, { cloneIntoCgroup: true }));
+    expect(names(p).slice(0, 2)).toEqual(["SETNS", "FORK"]);
+    expect(p.runtimeJoins).toEqual([]);
   });
 });

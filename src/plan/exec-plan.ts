@@ -10,6 +10,7 @@ import { JOIN_ORDER, NS_FILE, NS_FLAG } from "./namespaces.ts";
 import { CONSOLE_TO_PARENT } from "./ops.ts";
 import type { CompiledPlan } from "./compile.ts";
 import { PlanBuilder, processOps } from "./process-ops.ts";
+import { addCgroupJoinSteps, cgroupJoin, cloneIntoHint } from "./cgroup-join.ts";
 
 
 export interface ExecContext {
@@ -26,9 +27,13 @@ export interface ExecContext {
   home?: string;
   lsm: { apparmor: boolean; selinux: boolean };
   seccomp?: { program: Uint8Array; flags: number; notify: boolean };
+  /** the container's cgroup directories: v1 hierarchies and the cgroup2 one */
+  cgroup?: { v1: string[]; v2?: string };
+  /** the kernel has clone3's CLONE_INTO_CGROUP (Linux 5.7) */
+  cloneIntoCgroup?: boolean;
 }
 
-export type ExecPlan = Pick<CompiledPlan, "ops" | "warnings" | "seccompAgent">;
+export type ExecPlan = Pick<CompiledPlan, "ops" | "warnings" | "seccompAgent" | "runtimeJoins">;
 
 export function compileExecPlan(process: Process, ctx: ExecContext): ExecPlan {
   const warnings: Warning[] = [];
@@ -40,6 +45,11 @@ export function compileExecPlan(process: Process, ctx: ExecContext): ExecPlan {
     throw new BerthError("--console-socket needs a terminal (-t or terminal: true)", { field: "--console-socket" });
   }
   const types = new Set((ctx.linux.namespaces ?? []).map((n) => n.type));
+  // Joining the container's cgroup namespace before the fork rules out a fork into the
+  // cgroup (cgroup-join.ts), and after the mount and pid joins the init's /proc path no
+  // longer names it: such a container's cgroup2 directory is joined by the runtime.
+  const join = cgroupJoin(ctx.cgroup ?? { v1: [] }, { cloneIntoCgroup: ctx.cloneIntoCgroup, userns: types.has("user"), joinsCgroupNs: types.has("cgroup") });
+  const cgroupSlot = addCgroupJoinSteps(b, join);
   let seccompAgent: ExecPlan["seccompAgent"];
   if (ctx.seccomp?.notify) {
     const path = ctx.linux.seccomp?.listenerPath;
@@ -51,11 +61,11 @@ export function compileExecPlan(process: Process, ctx: ExecContext): ExecPlan {
   if (process.terminal && ctx.consoleSocket) b.add("CONNECT_UNIX", [1, ctx.consoleSocket], "--console-socket", `connect to the console socket ${ctx.consoleSocket}`);
   for (const t of JOIN_ORDER) {
     if (!types.has(t)) continue;
-    const path = `/proc/${ctx.initPid}/ns/${NS_FILE[t]}`;
-    b.add("SETNS", [path, NS_FLAG[t]], `linux.namespaces`, `join the container's ${t} namespace`);
+    b.add("SETNS", [`/proc/${ctx.initPid}/ns/${NS_FILE[t]}`, NS_FLAG[t]], `linux.namespaces`, `join the container's ${t} namespace`);
   }
   const proxy = process.terminal && !ctx.consoleSocket;
-  b.add("FORK", [ctx.detach ? 0 : 1, proxy ? 1 : 0], "process", "fork into the container's pid namespace");
+  const fork = b.add("FORK", [ctx.detach ? 0 : 1, proxy ? 1 : 0, cgroupSlot], "process", "fork into the container's pid namespace");
+  if (join.cloneInto) fork.hint = cloneIntoHint(join.cloneInto);
   if (process.terminal) {
     // its own session, so the pty can be its controlling terminal
     b.add("SETSID", [], "process.terminal", "start a new session");
@@ -67,5 +77,5 @@ export function compileExecPlan(process: Process, ctx: ExecContext): ExecPlan {
     joinedUserns: types.has("user"), preserveFds: ctx.preserveFds, waitStart: false, warnings,
     beforeReady: process.terminal ? (pb) => pb.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio") : undefined,
   });
-  return { ops: b.ops, warnings: [...warnings, ...b.warnings], seccompAgent };
+  return { ops: b.ops, warnings: [...warnings, ...b.warnings], seccompAgent, runtimeJoins: join.runtime };
 }

@@ -60,10 +60,15 @@ export const OP = {
   RUN_HOOK: 46,
   CONSOLE: 47,
   CONSOLE_STDIO: 48,
+  OPEN_PATH: 49,
 } as const;
 
 /** CONSOLE's slot argument meaning "send the master to the waiting parent" (native NSLOTS). */
 export const CONSOLE_TO_PARENT = 64;
+/** FORK's cgroup slot argument meaning "a plain fork, no cgroup to clone into" (native NSLOTS). */
+export const NO_SLOT = 64;
+/** The slot OPEN_PATH keeps the cgroup2 directory in for FORK: the last one, clear of those counted up from 0. */
+export const CGROUP_SLOT = 63;
 
 export type OpName = keyof typeof OP;
 

@@ -10,6 +10,7 @@
  */
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { writeCgroupFile } from "../cgroups/fs.ts";
 import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, errnoOf, type Warning } from "../errors.ts";
 import type { LinuxResources } from "../spec/runtime-spec.ts";
@@ -19,6 +20,7 @@ import type { Spec } from "../spec/runtime-spec.ts";
 import { validateSpec } from "../spec/validate-config.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import { errno, mkfifo } from "../sys/libc.ts";
+import { kernelAtLeast } from "../kernel-version.ts";
 import { runHooks } from "./hooks.ts";
 import { describeFailure } from "./init-error.ts";
 import {
@@ -116,6 +118,11 @@ function cgroupFacts(cg: CgroupManager): CgroupMountFacts {
 /** Whether linux.resources asks for anything beyond the device rules every container gets. */
 function hasLimits(r: LinuxResources | undefined): boolean {
   return Object.entries(r ?? {}).some(([k, v]) => k !== "devices" && v != null && !(typeof v === "object" && Object.keys(v).length === 0));
+}
+
+/** clone3's CLONE_INTO_CGROUP came in Linux 5.7 (plan/cgroup-join.ts says why it matters). */
+export function canCloneIntoCgroup(): boolean {
+  return kernelAtLeast(readFileSync("/proc/sys/kernel/osrelease", "utf8"), 5, 7);
 }
 
 /** Which LSMs confine processes here (runc's apparmor.IsEnabled and selinux.GetEnabled read the same files). */
@@ -237,7 +244,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       id, bundle, rootfs, stateDir: dir,
       noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
       consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
-      cgroup: cg && cgroupFacts(cg), lastCap: lastCap(), hasKcore: existsSync("/proc/kcore"),
+      cgroup: cg && cgroupFacts(cg), cloneIntoCgroup: canCloneIntoCgroup(),
+      lastCap: lastCap(), hasKcore: existsSync("/proc/kcore"),
       home: homeOf(rootfs, spec.process!.user.uid),
       lsm: activeLsms(), seccomp,
     });
@@ -249,13 +257,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       trace(`linux.resources applied: ${applied.writes.length} writes`);
     }
 
-    const manager = cg;
+    // The helper joins the cgroup itself (compile.ts cgroupJoin says how and why); the
+    // runtime writes its pid only where it cannot.
     helper = new HelperSession(encodePlan(plan), {
       preserveFds: opts.preserveFds,
       beforePlan: (pid) => {
         trace("helper started");
-        manager?.addProcess(pid);
-        trace("helper in the cgroup");
+        for (const dir of plan.runtimeJoins) writeCgroupFile(dir, "cgroup.procs", String(pid));
+        if (plan.runtimeJoins.length) trace("helper in the cgroup2 directory");
       },
     });
     for (;;) {

@@ -54,6 +54,21 @@ describe.skipIf(!canRunContainers)("exec", () => {
       if (readFileSync(join(dir, "cgroup.procs"), "utf8").length === 0) continue;
       expect(readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
     }
+    // every hierarchy, v1 and cgroup2 alike: the same cgroups as the container's init
+    expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toBe(readFileSync(`/proc/${fx.state(id).pid}/cgroup`, "utf8"));
+    expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain(`/${id}\n`);
+  });
+
+  test("with a cgroup namespace the process sees the container's cgroup as /, in every hierarchy", () => {
+    const { id, pid } = running((s) => s.linux!.namespaces!.push({ type: "cgroup" }));
+    const r = fx.rt(["exec", id, "sh", "-c", "cat /proc/self/cgroup"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.length).toBe(readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n").length);
+    for (const line of lines) {
+      // named hierarchies berth does not manage (name=systemd) stay where the runtime was
+      if (!line.split(":")[1]!.startsWith("name=")) expect(line.split(":")[2]).toBe("/");
+    }
   });
 
   test("capabilities are the process's, not the runtime's; --cap adds one; the container's seccomp filter applies", () => {

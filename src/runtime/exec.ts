@@ -12,7 +12,7 @@ import { encodePlan } from "../plan/encode.ts";
 import type { Process, Spec } from "../spec/runtime-spec.ts";
 import { validateProcess } from "../spec/validate-config.ts";
 import { HelperSession } from "../sys/init-helper.ts";
-import { activeLsms, agentState, homeOf, lastCap, loadBundle } from "./create.ts";
+import { activeLsms, agentState, canCloneIntoCgroup, homeOf, lastCap, loadBundle } from "./create.ts";
 import { describeFailure } from "./init-error.ts";
 import { containerDir, notExist, readState, statusOf, writePidFile, type Target } from "./state.ts";
 
@@ -45,13 +45,21 @@ function execTarget(t: Target, ignorePaused = false): { spec: Spec; rootfs: stri
   return { spec, rootfs, pid: s.pid, cgroupDirs: s.cgroupDirs ?? [], state: s };
 }
 
-/** Put a process into each of the container's cgroup directories (v1 hierarchies and unified). */
+/**
+ * The container's cgroup directories that exist, v1 hierarchies apart from the cgroup2
+ * one (only cgroup2 directories have cgroup.controllers).
+ */
+function cgroupDirsOf(dirs: string[]): { v1: string[]; v2?: string } {
+  const present = dirs.filter((d) => existsSync(d));
+  return { v1: present.filter((d) => !existsSync(`${d}/cgroup.controllers`)), v2: present.find((d) => existsSync(`${d}/cgroup.controllers`)) };
+}
+
+/** Put the helper into the cgroup directories it cannot join itself (plan.runtimeJoins). */
 function joinCgroup(dirs: string[], pid: number): void {
   for (const dir of dirs) {
     try {
       writeFileSync(`${dir}/cgroup.procs`, String(pid));
     } catch (err) {
-      if ((err as { code?: string }).code === "ENOENT") continue; // a hierarchy the container has no directory in
       throw new BerthError(`cannot join the container's cgroup ${dir}: ${(err as Error).message}`, { field: "linux.cgroupsPath" });
     }
   }
@@ -66,11 +74,12 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
   const plan = compileExecPlan(proc, {
     initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
     lastCap: lastCap(), home: homeOf(c.rootfs, proc.user.uid), lsm: activeLsms(), seccomp,
+    cgroup: cgroupDirsOf(c.cgroupDirs), cloneIntoCgroup: canCloneIntoCgroup(),
   });
   for (const w of plan.warnings) opts.warn?.(w);
   const helper = new HelperSession(encodePlan(plan), {
     preserveFds: opts.preserveFds,
-    beforePlan: (pid) => joinCgroup(c.cgroupDirs, pid),
+    beforePlan: (pid) => joinCgroup(plan.runtimeJoins, pid),
   });
   let pid = 0;
   try {

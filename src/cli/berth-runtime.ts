@@ -8,8 +8,8 @@
  * node:util ~1.7 ms and 2.4 MiB. Each verb's module is imported only when that verb runs.
  */
 import { FlagError, parseFlags, type FlagSpecs } from "./runtime-flags.ts";
-import { appendFileSync, writeSync } from "node:fs";
 import { BerthError, type Warning } from "../errors.ts";
+import { O, writeAll, writeText } from "../sys/libc.ts";
 
 export const VERSION = "0.1.0";
 export const SPEC_VERSION = "1.0.2-dev";
@@ -25,24 +25,12 @@ export interface Globals {
 export type Options = FlagSpecs;
 
 /**
- * Write to fd 1 or 2 directly. process.stdout/stderr build a stream on first use, which
- * costs ~6 ms — more than the whole `state` command does otherwise.
+ * Write to fd 1 or 2 directly, through libc (sys/libc.ts says why not node:fs).
+ * process.stdout/stderr build a stream on first use, which costs ~6 ms — more than the
+ * whole `state` command does otherwise.
  */
-function writeFd(fd: number, text: string): void {
-  const buf = Buffer.from(text);
-  let at = 0;
-  while (at < buf.length) {
-    try {
-      at += writeSync(fd, buf, at);
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EAGAIN") throw err;
-      Bun.sleepSync(1);
-    }
-  }
-}
-
-export const writeOut = (text: string): void => writeFd(1, text);
-export const writeErr = (text: string): void => writeFd(2, text);
+export const writeOut = (text: string): void => writeAll(1, text);
+export const writeErr = (text: string): void => writeAll(2, text);
 
 /** Output for one invocation: errors and warnings go to --log (if any) and stderr, as runc does. */
 export class RuntimeLog {
@@ -58,7 +46,7 @@ export class RuntimeLog {
   private toLog(level: string, msg: string): void {
     if (!this.g.log) return;
     try {
-      appendFileSync(this.g.log, this.line(level, msg));
+      writeText(this.g.log, this.line(level, msg), 0o644, O.APPEND);
     } catch {
       // an unwritable log must not hide the error itself, which still reaches stderr
     }

@@ -8,9 +8,9 @@
  * that a plain rmdir cannot remove: removing a stopped container's empty cgroup
  * directories, recorded at create, needs none of it.
  */
-import { existsSync, rmdirSync } from "node:fs";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, type Warning } from "../errors.ts";
+import { pathExists, rmdirPath } from "../sys/libc.ts";
 import { runHooksWarning } from "./hooks.ts";
 import { containerDir, initAlive, lockDir, notExist, ociState, readState, removeDir, statusOf, type SavedState, type Target } from "./state.ts";
 
@@ -30,7 +30,7 @@ function removeEmptyCgroups(s: SavedState): boolean {
   if (!s.cgroupDirs) return false;
   for (const dir of s.cgroupDirs) {
     try {
-      rmdirSync(dir);
+      rmdirPath(dir);
     } catch (err) {
       if ((err as { code?: string }).code !== "ENOENT") return false;
     }
@@ -101,7 +101,7 @@ export async function deleteContainer(t: Target, force = false, warn?: (w: Warni
 /** Stop (with force) and remove a container; its last saved state, when there was one. */
 async function removeContainer(t: Target, force: boolean): Promise<SavedState | undefined> {
   const dir = containerDir(t.root, t.id);
-  if (!existsSync(dir)) {
+  if (!pathExists(dir)) {
     if (force) return undefined;
     throw notExist(t.id);
   }

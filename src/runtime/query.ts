@@ -1,8 +1,7 @@
 /**
  * `state` and `list`: read-only, and the commands callers exec in loops, so they load
- * only the state store — no cgroup layer, no FFI.
+ * only the state store — no cgroup layer, no node:fs.
  */
-import { readdirSync } from "node:fs";
 import { notExist, ociState, readState, statusOf, type OciState } from "./state.ts";
 
 export function stateOf(t: { root: string; id: string }): OciState {
@@ -14,7 +13,8 @@ export function stateOf(t: { root: string; id: string }): OciState {
 export function listStates(root: string): OciState[] {
   let ids: string[];
   try {
-    ids = readdirSync(root);
+    // node:fs only here: `list` is not exec'd per container, `state` is
+    ids = (require("node:fs") as typeof import("node:fs")).readdirSync(root);
   } catch {
     return [];
   }

@@ -2,8 +2,8 @@
  * `start`: let a created container's init exec the user's program. Loads only the state
  * store: callers exec it once per container, and it never needs the cgroup layer.
  */
-import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from "node:fs";
 import { BerthError, type Warning } from "../errors.ts";
+import { close, O, openPath, pathExists, readFd, unlinkPath } from "../sys/libc.ts";
 import { runHooksWarning } from "./hooks.ts";
 import { containerDir, fifoPath, initAlive, lockDir, notExist, ociState, readState, statusOf, type Target } from "./state.ts";
 
@@ -13,7 +13,7 @@ import { containerDir, fifoPath, initAlive, lockDir, notExist, ociState, readSta
  */
 export function startContainer(t: Target, warn?: (w: Warning) => void): void {
   const dir = containerDir(t.root, t.id);
-  if (!existsSync(dir)) throw notExist(t.id);
+  if (!pathExists(dir)) throw notExist(t.id);
   const lock = lockDir(dir);
   try {
     const s = readState(t.root, t.id);
@@ -23,13 +23,13 @@ export function startContainer(t: Target, warn?: (w: Warning) => void): void {
     if (status !== "created") throw new BerthError("cannot start an already running container");
     const fifo = fifoPath(t.root, t.id);
     // Non-blocking: if the init died after `create`, a blocking open would wait forever.
-    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = openPath(fifo, O.RDONLY | O.NONBLOCK);
     try {
-      const buf = Buffer.alloc(1);
+      const buf = new Uint8Array(1);
       for (;;) {
         let n = 0;
         try {
-          n = readSync(fd, buf);
+          n = readFd(fd, buf);
         } catch (err) {
           if ((err as { code?: string }).code !== "EAGAIN") throw err;
         }
@@ -38,9 +38,9 @@ export function startContainer(t: Target, warn?: (w: Warning) => void): void {
         Bun.sleepSync(1);
       }
     } finally {
-      closeSync(fd);
+      close(fd);
     }
-    unlinkSync(fifo);
+    unlinkPath(fifo);
     if (s.hooks?.poststart?.length) runHooksWarning("poststart", s.hooks.poststart, { state: JSON.stringify(ociState(s, "running")) }, warn);
   } finally {
     lock.release();

@@ -257,7 +257,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       trace(`linux.resources applied: ${applied.writes.length} writes`);
     }
 
-    // The helper joins the cgroup itself (compile.ts cgroupJoin says how and why); the
+    // The helper joins the cgroup itself (plan/cgroup-join.ts says how and why); the
     // runtime writes its pid only where it cannot.
     helper = new HelperSession(encodePlan(plan), {
       preserveFds: opts.preserveFds,

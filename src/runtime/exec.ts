@@ -50,8 +50,12 @@ function execTarget(t: Target, ignorePaused = false): { spec: Spec; rootfs: stri
  * one (only cgroup2 directories have cgroup.controllers).
  */
 function cgroupDirsOf(dirs: string[]): { v1: string[]; v2?: string } {
-  const present = dirs.filter((d) => existsSync(d));
-  return { v1: present.filter((d) => !existsSync(`${d}/cgroup.controllers`)), v2: present.find((d) => existsSync(`${d}/cgroup.controllers`)) };
+  const out: { v1: string[]; v2?: string } = { v1: [] };
+  for (const d of dirs) {
+    if (existsSync(`${d}/cgroup.controllers`)) out.v2 = d;
+    else if (existsSync(d)) out.v1.push(d);
+  }
+  return out;
 }
 
 /** Put the helper into the cgroup directories it cannot join itself (plan.runtimeJoins). */

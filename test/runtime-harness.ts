@@ -151,11 +151,16 @@ export function cgroupDirsFor(id: string): string[] {
   return testCgroupParents().map((p) => join(p, id)).filter((d) => existsSync(d));
 }
 
-/** /berth-test in every hierarchy: one on pure v2, one per v1 hierarchy (and unified) elsewhere. */
-function testCgroupParents(): string[] {
+/** /sys/fs/cgroup itself on pure v2; each v1 hierarchy (and unified) on hybrid. */
+export function cgroupHierarchies(): string[] {
   const base = "/sys/fs/cgroup";
-  if (existsSync(join(base, "cgroup.controllers"))) return [join(base, "berth-test")];
-  return readdirSync(base).map((h) => join(base, h, "berth-test"));
+  if (existsSync(join(base, "cgroup.controllers"))) return [base];
+  return readdirSync(base).map((h) => join(base, h));
+}
+
+/** /berth-test in every hierarchy. */
+function testCgroupParents(): string[] {
+  return cgroupHierarchies().map((h) => join(h, "berth-test"));
 }
 
 /** A small static C program from test/probes/, built into `dir` with the machine's gcc (as native/ is). */

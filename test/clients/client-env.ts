@@ -4,7 +4,7 @@
  * not; a synchronous command runner whose output goes through files; and a record of the
  * host's iptables chains, so a test can remove exactly the chains its daemons added.
  */
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -254,4 +254,13 @@ export function bridgeConflist(o: { name: string; bridge: string; prefix: string
       ...(o.portmap ? [{ type: "portmap", capabilities: { portMappings: true } }] : []),
     ],
   });
+}
+
+/** rmdir that leaves a directory alone when it is absent, or not empty because something else still uses it. */
+export function tryRmdir(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch {
+    // absent, or still in use by someone else
+  }
 }

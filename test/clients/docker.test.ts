@@ -13,7 +13,7 @@
  * (/etc/docker/key.json, /run/docker, /run/containerd/s) when it was not there before.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -34,8 +34,10 @@ import {
   runCommand,
   RUNTIME,
   TOOL_PATH,
+  tryRmdir,
   until,
 } from "./client-env.ts";
+import { cgroupHierarchies } from "../runtime-harness.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
 
 setDefaultTimeout(120_000);
@@ -302,16 +304,3 @@ describe.skipIf(!isRoot)("docker: needs a terminal", () => {
   });
 });
 
-/** /sys/fs/cgroup itself on pure v2; each v1 hierarchy (and unified) on hybrid. */
-function cgroupHierarchies(): string[] {
-  if (existsSync("/sys/fs/cgroup/cgroup.controllers")) return ["/sys/fs/cgroup"];
-  return readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h));
-}
-
-function tryRmdir(path: string): void {
-  try {
-    rmdirSync(path);
-  } catch {
-    // absent, or still in use
-  }
-}

@@ -14,7 +14,7 @@
  * set: containers.conf gives limits under the hard ones.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -33,9 +33,11 @@ import {
   requireCommands,
   runCommand,
   RUNTIME,
+  tryRmdir,
   until,
   type ChainSnapshot,
 } from "./client-env.ts";
+import { cgroupHierarchies } from "../runtime-harness.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
 
 setDefaultTimeout(120_000);
@@ -415,19 +417,6 @@ describe.skipIf(!isRoot)("podman leaves nothing behind", () => {
   });
 });
 
-/** /sys/fs/cgroup itself on pure v2; each v1 hierarchy (and unified) on hybrid. */
-function cgroupHierarchies(): string[] {
-  if (existsSync("/sys/fs/cgroup/cgroup.controllers")) return ["/sys/fs/cgroup"];
-  return readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h));
-}
-
-function tryRmdir(path: string): void {
-  try {
-    rmdirSync(path);
-  } catch {
-    // absent, or still in use by someone else
-  }
-}
 
 /**
  * Network namespaces podman made for our containers and did not remove (it skips the

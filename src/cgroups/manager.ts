@@ -8,7 +8,7 @@ import type { LinuxResources } from "../spec/linux-resources.ts";
 import { detectHostCgroups, type CgroupLayout, type HostCgroups } from "./layout.ts";
 import { cgroupDir, resolveCgroupPath } from "./path.ts";
 import type { ResourcePlan } from "./plan.ts";
-import type { CgroupStats } from "./stats.ts";
+import type { CgroupStats, StatsOptions } from "./stats.ts";
 import { V1Manager } from "./v1.ts";
 import { V2Manager } from "./v2.ts";
 
@@ -49,7 +49,8 @@ export interface CgroupManager {
   addProcess(pid: number): void;
   /** pids in the cgroup, with its descendants' when recursive (default true) */
   pids(opts?: { recursive?: boolean }): number[];
-  stats(): CgroupStats;
+  /** `berth stats` and `events --stats` skip the ancestors and hugetlb: a third of the reads */
+  stats(opts?: StatsOptions): CgroupStats;
   freeze(): void;
   thaw(): void;
   frozen(): boolean;

@@ -60,7 +60,7 @@ export interface MemoryStats {
   /** v1: failcnt of the memory limit */
   failcnt?: number;
   oomKill: number;
-  /** this cgroup and its ancestors, innermost first, to tell which limit was hit */
+  /** this cgroup and its ancestors, innermost first, to tell which limit was hit (empty when not asked for) */
   levels: MemoryLevel[];
 }
 
@@ -85,6 +85,14 @@ export interface CgroupStats {
   io?: IoDeviceStats[];
   hugetlb?: Record<string, HugetlbStats>;
   psi?: { cpu?: Pressure; memory?: Pressure; io?: Pressure };
+}
+
+/** What stats() reads beyond a cgroup's own figures; both default to true. */
+export interface StatsOptions {
+  /** MemoryStats.levels: every ancestor's limit, usage and OOM kills (4 files per level), to name the limit an OOM kill hit */
+  levels?: boolean;
+  /** hugetlb usage, limit and failures per page size (3 files per size) */
+  hugetlb?: boolean;
 }
 
 /** usage − inactive_file, floored at 0 (cAdvisor's working set; docker's "MEM USAGE"). */

@@ -12,7 +12,7 @@ import { readHostFacts } from "./host-facts.ts";
 import type { CgroupLayout, V1Hierarchy } from "./layout.ts";
 import type { ApplyOptions, ApplyResult, AppliedWrite, CgroupManager, DestroyOptions } from "./manager.ts";
 import { planResources, type CgroupOp, type HierarchyFacts, type ResourcePlan } from "./plan.ts";
-import { workingSet, type CgroupStats, type HugetlbStats, type MemoryLevel } from "./stats.ts";
+import { workingSet, type CgroupStats, type HugetlbStats, type MemoryLevel, type StatsOptions } from "./stats.ts";
 import { parseBlkioV1, parseFlatKeyed, parseLimit, parseNumber, ticksToUsec } from "./stats-parse.ts";
 import { pidsInSubtree, removeTrees, signalWhileFrozen } from "./teardown.ts";
 import type { V2Manager } from "./v2.ts";
@@ -242,7 +242,7 @@ export class V1Manager implements CgroupManager {
     return out;
   }
 
-  stats(): CgroupStats {
+  stats(opts: StatsOptions = {}): CgroupStats {
     const stats: CgroupStats = {};
     const cpuDir = this.dirOf("cpu");
     const acctDir = this.dirOf("cpuacct");
@@ -251,7 +251,8 @@ export class V1Manager implements CgroupManager {
       const usageNs = parseNumber((acctDir && readOptional(acctDir, "cpuacct.usage")) ?? "0");
       const userNs = acctDir && readOptional(acctDir, "cpuacct.usage_user");
       const sysNs = acctDir && readOptional(acctDir, "cpuacct.usage_sys");
-      const ticks = parseFlatKeyed((acctDir && readOptional(acctDir, "cpuacct.stat")) ?? "");
+      // cpuacct.stat (in ticks) only where the kernel has no usage_user/usage_sys (before 4.7)
+      const ticks = userNs && sysNs ? {} : parseFlatKeyed((acctDir && readOptional(acctDir, "cpuacct.stat")) ?? "");
       const quota = parseNumber((cpuDir && readOptional(cpuDir, "cpu.cfs_quota_us")) ?? "-1");
       const period = parseNumber((cpuDir && readOptional(cpuDir, "cpu.cfs_period_us")) ?? "100000");
       stats.cpu = {
@@ -273,16 +274,16 @@ export class V1Manager implements CgroupManager {
       // v1 names anon "rss" and file "cache"; total_* include descendants, as v2 figures do.
       const inactiveFile = stat.total_inactive_file ?? stat.inactive_file ?? 0;
       const oomKill = parseFlatKeyed(readOptional(memDir, "memory.oom_control") ?? "").oom_kill ?? 0;
+      const limit = parseLimit(readOptional(memDir, "memory.limit_in_bytes") ?? "max");
       stats.memory = {
         usage,
-        limit: parseLimit(readOptional(memDir, "memory.limit_in_bytes") ?? "max"),
+        limit,
         peak: parseNumber(readOptional(memDir, "memory.max_usage_in_bytes") ?? "0"),
         ...(memsw !== undefined && {
           swapUsage: Math.max(0, parseNumber(memsw) - usage),
           // memsw is memory+swap; report swap alone, as v2's memory.swap.max does.
-          swapLimit: ((memswLimit, limit) => (memswLimit === null || limit === null ? null : Math.max(0, memswLimit - limit)))(
+          swapLimit: ((memswLimit) => (memswLimit === null || limit === null ? null : Math.max(0, memswLimit - limit)))(
             parseLimit(readOptional(memDir, "memory.memsw.limit_in_bytes") ?? "max"),
-            parseLimit(readOptional(memDir, "memory.limit_in_bytes") ?? "max"),
           ),
         }),
         high: parseLimit(readOptional(memDir, "memory.soft_limit_in_bytes") ?? "max"),
@@ -293,7 +294,7 @@ export class V1Manager implements CgroupManager {
         stat,
         failcnt: parseNumber(readOptional(memDir, "memory.failcnt") ?? "0"),
         oomKill,
-        levels: this.memoryLevels(),
+        levels: opts.levels === false ? [] : this.memoryLevels(),
       };
     }
     const pidsDir = this.dirOf("pids");
@@ -310,7 +311,7 @@ export class V1Manager implements CgroupManager {
       const ops = readOptional(blkioDir, "blkio.throttle.io_serviced_recursive") ?? readOptional(blkioDir, "blkio.throttle.io_serviced") ?? "";
       stats.io = parseBlkioV1(bytes, ops);
     }
-    const hugetlb = this.hugetlb();
+    const hugetlb = opts.hugetlb === false ? undefined : this.hugetlb();
     if (hugetlb && Object.keys(hugetlb).length > 0) stats.hugetlb = hugetlb;
     const psi = this.unified?.psi();
     if (psi) stats.psi = psi;

@@ -13,7 +13,7 @@ import { readHostFacts } from "./host-facts.ts";
 import type { CgroupLayout } from "./layout.ts";
 import type { ApplyOptions, ApplyResult, AppliedWrite, CgroupManager, DestroyOptions } from "./manager.ts";
 import { planResources, type CgroupOp, type HierarchyFacts, type PlanContext, type ResourcePlan } from "./plan.ts";
-import { memoryEventsFrom, workingSet, type CgroupStats, type HugetlbStats, type MemoryLevel } from "./stats.ts";
+import { memoryEventsFrom, workingSet, type CgroupStats, type HugetlbStats, type MemoryLevel, type StatsOptions } from "./stats.ts";
 import { parseFlatKeyed, parseIoStat, parseLimit, parseNumber, parsePressure } from "./stats-parse.ts";
 import { pidsInSubtree, removeTrees, signalWhileFrozen } from "./teardown.ts";
 
@@ -249,7 +249,7 @@ export class V2Manager implements CgroupManager {
     return Object.keys(out).length > 0 ? out : undefined;
   }
 
-  stats(): CgroupStats {
+  stats(opts: StatsOptions = {}): CgroupStats {
     const stats: CgroupStats = {};
     const cpuStat = readOptional(this.dir, "cpu.stat");
     if (cpuStat !== undefined) {
@@ -286,7 +286,7 @@ export class V2Manager implements CgroupManager {
         stat,
         events,
         oomKill: events.oom_kill,
-        levels: this.memoryLevels(),
+        levels: opts.levels === false ? [] : this.memoryLevels(),
       };
     }
     const pidsCurrent = readOptional(this.dir, "pids.current");
@@ -299,7 +299,7 @@ export class V2Manager implements CgroupManager {
     }
     const io = readOptional(this.dir, "io.stat");
     if (io !== undefined) stats.io = parseIoStat(io);
-    const hugetlb = this.hugetlb();
+    const hugetlb = opts.hugetlb === false ? undefined : this.hugetlb();
     if (hugetlb) stats.hugetlb = hugetlb;
     const psi = this.psi();
     if (psi) stats.psi = psi;

@@ -9,7 +9,8 @@
  */
 import { FlagError, parseFlags, type FlagSpecs } from "./runtime-flags.ts";
 import { BerthError, type Warning } from "../errors.ts";
-import { O, writeAll, writeText } from "../sys/libc.ts";
+import { O, writeText } from "../sys/libc.ts";
+import { writeErr, writeOut } from "./stdio.ts";
 
 export const VERSION = "0.1.0";
 export const SPEC_VERSION = "1.0.2-dev";
@@ -24,13 +25,7 @@ export interface Globals {
 
 export type Options = FlagSpecs;
 
-/**
- * Write to fd 1 or 2 directly, through libc (sys/libc.ts says why not node:fs).
- * process.stdout/stderr build a stream on first use, which costs ~6 ms — more than the
- * whole `state` command does otherwise.
- */
-export const writeOut = (text: string): void => writeAll(1, text);
-export const writeErr = (text: string): void => writeAll(2, text);
+export { writeErr, writeOut };
 
 /** Output for one invocation: errors and warnings go to --log (if any) and stderr, as runc does. */
 export class RuntimeLog {

@@ -10,6 +10,7 @@ import { diagnose, formatDiagnosis } from "../observe/diagnose.ts";
 import { gatherEvidence } from "../observe/diagnose-gather.ts";
 import { BERTH_ROOT } from "../observe/host-scan.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
+import { writeOut } from "./stdio.ts";
 
 interface DiagnoseFlags {
   json?: boolean;
@@ -35,6 +36,6 @@ export function registerDiagnose(program: Command): void {
         resolve: { cgroupPath: cgroupPathFromArg },
       });
       const d = diagnose(evidence);
-      process.stdout.write(`${opts.json ? JSON.stringify(d) : formatDiagnosis(d)}\n`);
+      writeOut(`${opts.json ? JSON.stringify(d) : formatDiagnosis(d)}\n`);
     });
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { doctorChecks, formatChecks } from "../observe/doctor.ts";
 import { readDoctorFacts } from "../observe/doctor-facts.ts";
 import { ExitError } from "./exit.ts";
+import { writeOut } from "./stdio.ts";
 
 export function registerDoctor(program: Command): void {
   program.command("doctor")
@@ -10,7 +11,7 @@ export function registerDoctor(program: Command): void {
     .option("--json", "print the checks as JSON")
     .action((opts: { json?: boolean }) => {
       const checks = doctorChecks(readDoctorFacts());
-      process.stdout.write(`${opts.json ? JSON.stringify(checks) : formatChecks(checks)}\n`);
+      writeOut(`${opts.json ? JSON.stringify(checks) : formatChecks(checks)}\n`);
       // a failed check is a host that cannot run containers: say so to scripts too
       if (checks.some((c) => c.status === "fail")) throw new ExitError(1);
     });

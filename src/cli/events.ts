@@ -9,6 +9,7 @@ import { BerthError } from "../errors.ts";
 import { diffSnapshots, formatEvent, matchesFilter, parseEventFilters } from "../observe/events.ts";
 import { takeSnapshot } from "../observe/events-watch.ts";
 import { BERTH_ROOT } from "../observe/host-scan.ts";
+import { writeErr, writeOut } from "./stdio.ts";
 
 interface EventsFlags {
   filter: string[];
@@ -30,12 +31,12 @@ export function registerEvents(program: Command): void {
       const filter = parseEventFilters(opts.filter);
       let before = takeSnapshot({ root: opts.root });
       // ready: what happens from now on is reported (tests and scripts wait for this line)
-      process.stderr.write("berth: watching for events\n");
+      writeErr("berth: watching for events\n");
       for (;;) {
         await Bun.sleep(intervalMs);
         const after = takeSnapshot({ root: opts.root });
         for (const e of diffSnapshots(before, after, new Date().toISOString())) {
-          if (matchesFilter(e, filter)) process.stdout.write(`${opts.format === "json" ? JSON.stringify(e) : formatEvent(e)}\n`);
+          if (matchesFilter(e, filter)) writeOut(`${opts.format === "json" ? JSON.stringify(e) : formatEvent(e)}\n`);
         }
         before = after;
       }

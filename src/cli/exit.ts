@@ -4,6 +4,7 @@
  * stderr naming what failed and how to fix it.
  */
 import { BerthError } from "../errors.ts";
+import { writeErr } from "./stdio.ts";
 
 export const EXIT_BERTH_FAILED = 125;
 
@@ -16,14 +17,14 @@ export class ExitError extends Error {
 /** Print `err` as one line and return the exit code for it. */
 export function reportError(err: unknown, debug = false): number {
   if (err instanceof ExitError) {
-    if (err.message) process.stderr.write(`berth: ${err.message}\n`);
+    if (err.message) writeErr(`berth: ${err.message}\n`);
     return err.code;
   }
   if (err instanceof BerthError) {
-    process.stderr.write(`berth: ${err.message}\n`);
-    if (debug && err.cause) process.stderr.write(`${(err.cause as Error).stack ?? err.cause}\n`);
+    writeErr(`berth: ${err.message}\n`);
+    if (debug && err.cause) writeErr(`${(err.cause as Error).stack ?? err.cause}\n`);
     return EXIT_BERTH_FAILED;
   }
-  process.stderr.write(`berth: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  writeErr(`berth: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
   return EXIT_BERTH_FAILED;
 }

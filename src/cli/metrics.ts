@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { BerthError } from "../errors.ts";
 import { BERTH_ROOT } from "../observe/host-scan.ts";
 import { serveMetrics } from "../observe/metrics-server.ts";
+import { writeOut } from "./stdio.ts";
 
 /** HOST:PORT, [V6]:PORT or :PORT → the parts; port 0 picks a free one. */
 export function parseListen(text: string): { hostname: string; port: number } {
@@ -26,7 +27,7 @@ export function registerMetrics(program: Command): void {
         throw new BerthError(`cannot listen on ${opts.listen}: ${(err as Error).message}`, { field: "--listen", cause: err });
       }
       const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-      process.stdout.write(`serving http://${host}:${server.port}/metrics\n`);
+      writeOut(`serving http://${host}:${server.port}/metrics\n`);
       // serve until a signal ends the process
       await new Promise(() => {});
     });

@@ -7,6 +7,7 @@ import { BerthError } from "../errors.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
 import { formatNamespaces, hostNamespaces, namespaceRows, readNamespaces } from "../observe/namespaces.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
+import { writeOut } from "./stdio.ts";
 
 export function registerNs(program: Command): void {
   program.command("ns").argument("<target>", "container id or name, PID or cgroup path")
@@ -25,9 +26,9 @@ export function registerNs(program: Command): void {
       const rows = namespaceRows(own, hostNamespaces(), others);
       if (opts.json) {
         const { kind, id, name, runtime, pid, cgroup } = s;
-        process.stdout.write(`${JSON.stringify({ kind, id, name, ...(runtime && { runtime }), pid, cgroup, namespaces: rows })}\n`);
+        writeOut(`${JSON.stringify({ kind, id, name, ...(runtime && { runtime }), pid, cgroup, namespaces: rows })}\n`);
       } else {
-        process.stdout.write(`${formatNamespaces(s, rows)}\n`);
+        writeOut(`${formatNamespaces(s, rows)}\n`);
       }
     });
 }

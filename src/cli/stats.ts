@@ -11,6 +11,7 @@ import { DEFAULT_STATS_FORMAT, STATS_HEADINGS, statsFields, type StatsRecord } f
 import { StatsSampler } from "../observe/stats-sample.ts";
 import { alignColumns, parseTemplate } from "../observe/template.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
+import { writeOut } from "./stdio.ts";
 
 interface StatsFlags {
   all?: boolean;
@@ -48,7 +49,7 @@ export function registerStats(program: Command): void {
       let subjects = pick();
       if (intervalMs === 0) {
         const text = render(sampler.sinceStart(subjects));
-        if (text !== "") process.stdout.write(`${text}\n`);
+        if (text !== "") writeOut(`${text}\n`);
         return;
       }
       sampler.sample(subjects);
@@ -56,12 +57,12 @@ export function registerStats(program: Command): void {
         await Bun.sleep(intervalMs);
         const text = render(sampler.sample(subjects));
         if (!opts.stream) {
-          if (text !== "") process.stdout.write(`${text}\n`);
+          if (text !== "") writeOut(`${text}\n`);
           return;
         }
         // In place on a terminal (home, clear); elsewhere one block per sample, as docker does.
-        if (process.stdout.isTTY && !json) process.stdout.write(`\x1b[H\x1b[2J${text}\n`);
-        else if (text !== "") process.stdout.write(`${text}\n`);
+        if (process.stdout.isTTY && !json) writeOut(`\x1b[H\x1b[2J${text}\n`);
+        else if (text !== "") writeOut(`${text}\n`);
         if (targets.length === 0) subjects = pick();
       }
     });

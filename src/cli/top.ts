@@ -9,6 +9,7 @@ import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
 import { cgroupOfSubject } from "../observe/stats-sample.ts";
 import { filterPsTable, runPs } from "../runtime/ps.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
+import { writeOut } from "./stdio.ts";
 
 export function registerTop(program: Command): void {
   program.command("top").argument("<target>", "container id or name, PID or cgroup path").argument("[ps-options...]", "options for ps(1), default -ef")
@@ -20,6 +21,6 @@ export function registerTop(program: Command): void {
       const s = resolveOnHost(target, scanHost({ root: opts.root }), { cgroupPath: cgroupPathFromArg });
       const pids = cgroupOfSubject(s).pids();
       if (pids.length === 0) throw new BerthError(`${s.name} has no processes (cgroup ${s.cgroup})`, { field: "TARGET" });
-      process.stdout.write(filterPsTable(runPs(psArgs), pids));
+      writeOut(filterPsTable(runPs(psArgs), pids));
     });
 }

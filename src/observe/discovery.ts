@@ -171,10 +171,16 @@ function ordered(entries: ProcCgroupEntry[], mode: "v1" | "v2" | "hybrid"): Proc
   return [...entries].sort((a, b) => rank(a) - rank(b));
 }
 
-/** The container a process is in, from the first of its cgroups that names one. */
-export function classifyProcess(entries: ProcCgroupEntry[], mode: "v1" | "v2" | "hybrid", known: KnownContainers = {}): CgroupMatch | undefined {
+/**
+ * The container a process is in, from the first of its cgroups that names one.
+ * `classify` defaults to classifyCgroupPath; discovery passes a memoized one.
+ */
+export function classifyProcess(
+  entries: ProcCgroupEntry[], mode: "v1" | "v2" | "hybrid", known: KnownContainers = {},
+  classify: (path: string) => CgroupMatch | undefined = (path) => classifyCgroupPath(path, known),
+): CgroupMatch | undefined {
   for (const e of ordered(entries, mode)) {
-    const m = classifyCgroupPath(e.path, known);
+    const m = classify(e.path);
     if (m) return m;
   }
   return undefined;
@@ -226,9 +232,15 @@ const key = (m: CgroupMatch) => `${m.runtime}\u0000${m.id}`;
 export function discoverContainers(procs: ProcessInfo[], opts: DiscoverOptions): Container[] {
   const byKey = new Map<string, Container>();
   const info = new Map(procs.map((p) => [p.pid, p]));
+  // A host's processes share a few dozen cgroup paths across a dozen hierarchies: classify each path once.
+  const classified = new Map<string, CgroupMatch | undefined>();
+  const classify = (path: string): CgroupMatch | undefined => {
+    if (!classified.has(path)) classified.set(path, classifyCgroupPath(path, opts.known));
+    return classified.get(path);
+  };
   for (const p of procs) {
     if (p.state === "Z" || p.state === "X") continue;
-    const m = classifyProcess(p.cgroups, opts.mode, opts.known);
+    const m = classifyProcess(p.cgroups, opts.mode, opts.known, classify);
     if (!m) continue;
     const c = byKey.get(key(m)) ?? { ...m, pid: 0, pids: [] };
     c.pids.push(p.pid);

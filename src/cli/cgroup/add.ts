@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { parseCount } from "../../cgroups/units.ts";
 import { openForChange, requireExisting } from "./target.ts";
+import { writeOut } from "../stdio.ts";
 
 export function registerAdd(group: Command): void {
   group.command("add").argument("<path>", "cgroup path").argument("<pid>", "process id")
@@ -12,6 +13,6 @@ export function registerAdd(group: Command): void {
       const cg = openForChange(path, "change");
       requireExisting(cg, path);
       cg.addProcess(pid);
-      if (!opts.quiet) for (const dir of Object.values(cg.dirs())) process.stdout.write(`wrote "${pid}" to ${dir}/cgroup.procs\n`);
+      if (!opts.quiet) for (const dir of Object.values(cg.dirs())) writeOut(`wrote "${pid}" to ${dir}/cgroup.procs\n`);
     });
 }

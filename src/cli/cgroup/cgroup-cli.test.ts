@@ -7,16 +7,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { detectHostCgroups } from "../../cgroups/layout.ts";
 import { openCgroup } from "../../cgroups/manager.ts";
+import { BERTH, berth } from "../../../test/observe-fixture.ts";
 
-const BERTH = new URL("../../../bin/berth", import.meta.url).pathname;
 const SLOW = 120_000;
 const base = `/berth-cli-${process.pid}`;
 const { layout } = detectHostCgroups();
 
-function berth(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = Bun.spawnSync([BERTH, ...args], { stdin: "ignore" });
-  return { code: r.exitCode ?? 128, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
 
 /** Every directory the cgroup would have, on this host's layout. */
 function dirsOf(path: string): string[] {

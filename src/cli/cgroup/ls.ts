@@ -4,6 +4,7 @@ import { childCgroups, procsOf, readOptional } from "../../cgroups/fs.ts";
 import { parseNumber } from "../../cgroups/stats-parse.ts";
 import { formatBytes } from "../../cgroups/units.ts";
 import { openTarget, requireExisting } from "./target.ts";
+import { writeOut } from "../stdio.ts";
 
 export interface TreeRow {
   /** path relative to the listed cgroup, "" for itself */
@@ -55,6 +56,6 @@ export function registerLs(group: Command): void {
         const procDir = at(present[0] ?? "") ?? "";
         return { rel, controllers, procs: procsOf(procDir).length, memory: mem ? parseNumber(mem) : undefined, pids: tasks ? parseNumber(tasks) : undefined };
       });
-      process.stdout.write(`${formatTree(cg.path, rows)}\n`);
+      writeOut(`${formatTree(cg.path, rows)}\n`);
     });
 }

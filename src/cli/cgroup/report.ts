@@ -4,12 +4,13 @@
  */
 import type { Warning } from "../../errors.ts";
 import type { AppliedWrite } from "../../cgroups/manager.ts";
+import { writeErr, writeOut } from "../stdio.ts";
 
 export interface ReportOptions {
   quiet?: boolean;
   /** spec field → flag, to say which flag caused a write */
   flagOf?: Map<string, string>;
-  out?: NodeJS.WriteStream;
+  out?: (text: string) => void;
 }
 
 function flagFor(field: string, flagOf?: Map<string, string>): string {
@@ -20,11 +21,11 @@ function flagFor(field: string, flagOf?: Map<string, string>): string {
 
 export function reportCreated(dirs: string[], opts: ReportOptions): void {
   if (opts.quiet) return;
-  for (const d of dirs) (opts.out ?? process.stdout).write(`created ${d}\n`);
+  for (const d of dirs) (opts.out ?? writeOut)(`created ${d}\n`);
 }
 
 export function reportWrites(writes: AppliedWrite[], warnings: Warning[], opts: ReportOptions): void {
-  for (const w of warnings) process.stderr.write(`berth: warning: ${flagFor(w.field, opts.flagOf)}: ${w.message}\n`);
+  for (const w of warnings) writeErr(`berth: warning: ${flagFor(w.field, opts.flagOf)}: ${w.message}\n`);
   if (opts.quiet) return;
-  for (const w of writes) (opts.out ?? process.stdout).write(`wrote ${JSON.stringify(w.value)} to ${w.path}  (${flagFor(w.field, opts.flagOf)})\n`);
+  for (const w of writes) (opts.out ?? writeOut)(`wrote ${JSON.stringify(w.value)} to ${w.path}  (${flagFor(w.field, opts.flagOf)})\n`);
 }

@@ -4,6 +4,7 @@ import { BerthError } from "../../errors.ts";
 import { parseCount } from "../../cgroups/units.ts";
 import { describePid } from "../../cgroups/teardown.ts";
 import { openForChange, requireExisting } from "./target.ts";
+import { writeOut } from "../stdio.ts";
 
 export function registerRm(group: Command): void {
   group.command("rm").argument("<path>", "cgroup path")
@@ -23,6 +24,6 @@ export function registerRm(group: Command): void {
       if (pids.length > 0) cg.kill("SIGKILL");
       const dirs = Object.values(cg.dirs());
       cg.destroy({ timeoutMs });
-      if (!opts.quiet) for (const d of dirs) process.stdout.write(`removed ${d}\n`);
+      if (!opts.quiet) for (const d of dirs) writeOut(`removed ${d}\n`);
     });
 }

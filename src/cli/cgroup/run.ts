@@ -12,6 +12,7 @@ import { addLimitOptions, limitsFromOptions } from "./limit-options.ts";
 import { errorForFlags, type LimitFlags } from "./limits.ts";
 import { reportCreated, reportWrites } from "./report.ts";
 import { openForChange } from "./target.ts";
+import { writeErr } from "../stdio.ts";
 
 export function registerRun(group: Command): void {
   addLimitOptions(group.command("run").argument("<path>", "cgroup path").argument("<command...>", "the command, after --"))
@@ -24,7 +25,7 @@ export function registerRun(group: Command): void {
       const existed = cg.exists();
       if (!existed) cg.create();
       // stdout belongs to the command: the mechanism goes to stderr.
-      const report = { ...opts, flagOf: limits.flagOf, out: process.stderr };
+      const report = { ...opts, flagOf: limits.flagOf, out: writeErr };
       let child;
       try {
         const applied = cg.apply(limits.resources, { update: existed });

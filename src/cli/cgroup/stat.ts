@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { parseCount } from "../../cgroups/units.ts";
 import { formatStats } from "./stat-view.ts";
 import { openTarget, requireExisting } from "./target.ts";
+import { writeErr, writeOut } from "../stdio.ts";
 
 export function registerStat(group: Command): void {
   group.command("stat").argument("<path>", "cgroup path")
@@ -15,8 +16,8 @@ export function registerStat(group: Command): void {
       const cg = openTarget(path);
       requireExisting(cg, path);
       const show = (text: string) => {
-        if (opts.watch && process.stdout.isTTY) process.stdout.write(`\x1b[H\x1b[2J${text}\n`);
-        else process.stdout.write(`${text}\n${opts.watch && !opts.json ? "\n" : ""}`);
+        if (opts.watch && process.stdout.isTTY) writeOut(`\x1b[H\x1b[2J${text}\n`);
+        else writeOut(`${text}\n${opts.watch && !opts.json ? "\n" : ""}`);
       };
       let previous = cg.stats();
       show(opts.json ? JSON.stringify(previous) : formatStats(cg.path, previous));
@@ -24,7 +25,7 @@ export function registerStat(group: Command): void {
       for (;;) {
         await Bun.sleep(intervalMs);
         if (!cg.exists()) {
-          process.stderr.write(`berth: cgroup ${cg.path} was removed\n`);
+          writeErr(`berth: cgroup ${cg.path} was removed\n`);
           return;
         }
         const now = cg.stats();

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectHostCgroups } from "../cgroups/layout.ts";
+import { openCgroup } from "../cgroups/manager.ts";
 import { readKernelLog } from "../observe/kmsg.ts";
 import { oomKillsIn } from "../observe/oom-log.ts";
 import { berth, CgroupFixture, MiB, readCgroupNumber, until } from "../../test/observe-fixture.ts";
@@ -138,8 +139,30 @@ describe.skipIf(!canRunContainers)("berth diagnose: won't start (berth-runtime)"
 
 describe.skipIf(!hasPodman)("berth diagnose: a podman (runc) container", () => {
   const name = `berth-diagnose-${process.pid}`;
+  const exited = `berth-diagnose-exit-${process.pid}`;
   const madeParent = podmanParentAbsent();
-  afterAll(() => podmanCleanup(name, madeParent), 60_000);
+  afterAll(() => {
+    podmanCleanup(exited, false);
+    podmanCleanup(name, madeParent);
+  }, 60_000);
+
+  test("a stopped container: nothing left on the host, the exit code comes from podman's events.log", async () => {
+    const { id, stderr } = podmanRun(exited, [], ["sh", "-c", "exit 3"]);
+    expect(stderr).toBe("");
+    const events = "/run/libpod/events/events.log"; // podman's default --tmpdir, file backend (PODMAN's --events-backend)
+    const died = () => existsSync(events) && readFileSync(events, "utf8").split("\n").some((l) => l.includes(`"ID":"${id}"`) && l.includes('"Status":"died"'));
+    expect(await until(died, 20_000)).toBe(true);
+    // once podman's cleanup has the runtime remove its cgroup, discovery has nothing: the engine's record has the rest
+    expect(await until(() => !openCgroup(`/libpod_parent/libpod-${id}`).exists(), 20_000)).toBe(true);
+    for (const target of [exited, id, id.slice(0, 12)]) {
+      const d = diagnose(target);
+      expect(d.target).toMatchObject({ kind: "container", runtime: "podman", id, name: exited, running: false });
+      expect(d.verdict).toBe("not an OOM kill: exited by itself with code 3 — the program's own exit code: see its documentation or logs");
+      expect(finding(d, "exited")!.evidence[0]).toStartWith(`${events}: exit code 3 (finished `);
+    }
+    // --exit-code still overrides what the record says
+    expect(diagnose("--exit-code", "0", exited).verdict).toBe("not an OOM kill: exited by itself with code 0 (success)");
+  });
 
   test("discovered by name, and a hog killed inside it is an OOM kill at the container's 32 MiB limit", async () => {
     const { id, stderr } = podmanRun(name, ["--memory", "32m", "--memory-swap", "32m"], ["sh", "-c", "dd if=/dev/zero of=/dev/null bs=64M count=1; sleep 1000"]);

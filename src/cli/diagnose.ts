@@ -1,13 +1,14 @@
 /**
  * `berth diagnose TARGET`: the runbooks — was it OOM-killed (and at which level's
  * limit), why won't it start, why is it slow — as a verdict, the evidence and what to
- * change. Works on any container discovery finds, a PID, a cgroup path, or a
- * berth-runtime container that is stopped or never started (with --log).
+ * change. Works on any container discovery finds, a PID, a cgroup path, a berth-runtime
+ * container that is stopped or never started (with --log), or another engine's stopped
+ * container, whose exit code comes from that engine's record (engine-exits.ts).
  */
 import type { Command } from "commander";
 import { parseCount } from "../cgroups/units.ts";
 import { diagnose, formatDiagnosis } from "../observe/diagnose.ts";
-import { gatherEvidence } from "../observe/diagnose-gather.ts";
+import { ENGINE_RECORDS, gatherEvidence } from "../observe/diagnose-gather.ts";
 import { BERTH_ROOT } from "../observe/host-scan.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
 import { writeOut } from "./stdio.ts";
@@ -18,6 +19,9 @@ interface DiagnoseFlags {
   log?: string;
   exitCode?: string;
   root: string;
+  dockerRoot: string;
+  containerdRoot: string;
+  podmanEvents: string;
 }
 
 export function registerDiagnose(program: Command): void {
@@ -28,12 +32,16 @@ export function registerDiagnose(program: Command): void {
     .option("--log <file>", "the OCI runtime's --log file (podman's oci-log, berth-runtime/runc --log), for why it did not start")
     .option("--exit-code <n>", "the exit code the engine reported (podman inspect, kubectl describe), to tell an OOM kill from an exit")
     .option("--root <dir>", "berth-runtime's state directory", BERTH_ROOT)
+    .option("--docker-root <dir>", "dockerd's --data-root, where a stopped container's exit code is (containers/<id>/config.v2.json)", ENGINE_RECORDS.dockerRoot)
+    .option("--containerd-root <dir>", "containerd's root, where the CRI plugin records a stopped container's exit (io.containerd.grpc.v1.cri/containers/<id>/status)", ENGINE_RECORDS.containerdRoot)
+    .option("--podman-events <file>", "podman's events log (file backend, <tmpdir>/events/events.log), whose died events hold exit codes", ENGINE_RECORDS.podmanEvents)
     .action(async (target: string, opts: DiagnoseFlags) => {
       const sampleSeconds = parseCount(opts.sample, "--sample", { min: 0, max: 600 });
       const exitCode = opts.exitCode === undefined ? undefined : parseCount(opts.exitCode, "--exit-code", { min: 0, max: 255 });
       const evidence = await gatherEvidence(target, {
         root: opts.root, sampleSeconds, ...(opts.log !== undefined && { log: opts.log }), ...(exitCode !== undefined && { exitCode }),
         resolve: { cgroupPath: cgroupPathFromArg },
+        engines: { dockerRoot: opts.dockerRoot, containerdRoot: opts.containerdRoot, podmanEvents: opts.podmanEvents },
       });
       const d = diagnose(evidence);
       writeOut(`${opts.json ? JSON.stringify(d) : formatDiagnosis(d)}\n`);

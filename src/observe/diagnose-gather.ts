@@ -19,6 +19,7 @@ import { hostNamespaces, parseNsLink } from "./namespaces.ts";
 import { parseConntrackStat, parseSnmp } from "./net-stats.ts";
 import { parseNetDev } from "./netdev.ts";
 import { oomKillsIn } from "./oom-log.ts";
+import { criExit, dockerExit, podmanExit, type EngineExit } from "./engine-exits.ts";
 import { classifyStartFailure, lastRuntimeError } from "./start-failure.ts";
 import { cgroupOfSubject, takeSample } from "./stats-sample.ts";
 import { statsRecord } from "./stats.ts";
@@ -35,6 +36,56 @@ export interface GatherOptions {
   resolve?: ResolveOptions;
   /** the disks whose pressure stops containers from starting */
   disks?: string[];
+  /** where the engines keep their records of stopped containers (default ENGINE_RECORDS) */
+  engines?: EngineRecords;
+}
+
+/** Where docker, containerd's CRI plugin and podman keep what became of a container. */
+export interface EngineRecords {
+  /** dockerd's --data-root */
+  dockerRoot: string;
+  /** containerd's root (config `root`) */
+  containerdRoot: string;
+  /** podman's events file (the file events backend: <tmpdir>/events/events.log) */
+  podmanEvents: string;
+}
+
+export const ENGINE_RECORDS: EngineRecords = {
+  dockerRoot: "/var/lib/docker",
+  containerdRoot: "/var/lib/containerd",
+  podmanEvents: "/run/libpod/events/events.log",
+};
+
+const FULL_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * The engine's record of how a stopped container ended: by the runtime discovery named,
+ * or — for a container with nothing left on the host — by trying each engine with the
+ * target as an id (podman: also a name or an id prefix of 12 or more).
+ */
+export function engineExit(target: { runtime?: string; id: string }, where: EngineRecords = ENGINE_RECORDS): (EngineExit & { runtime: string; id: string; name?: string }) | undefined {
+  const { runtime, id } = target;
+  const tryDocker = runtime === undefined || runtime === "docker";
+  const tryCri = runtime === undefined || runtime === "kubernetes" || runtime === "containerd";
+  const tryPodman = runtime === undefined || runtime === "podman";
+  if (tryDocker && FULL_ID.test(id)) {
+    const file = `${where.dockerRoot}/containers/${id}/config.v2.json`;
+    const text = read(file);
+    const exit = text === undefined ? undefined : dockerExit(text, file);
+    if (exit) return { ...exit, runtime: "docker", id };
+  }
+  if (tryCri && /^[\w.-]+$/.test(id)) {
+    const file = `${where.containerdRoot}/io.containerd.grpc.v1.cri/containers/${id}/status`;
+    const text = read(file);
+    const exit = text === undefined ? undefined : criExit(text, file);
+    if (exit) return { ...exit, runtime: "kubernetes", id };
+  }
+  if (tryPodman) {
+    const text = read(where.podmanEvents);
+    const exit = text === undefined ? undefined : podmanExit(text, id, where.podmanEvents);
+    if (exit) return { ...exit, runtime: "podman" };
+  }
+  return undefined;
 }
 
 const NODE_DISKS = ["/var/lib", "/run"];
@@ -78,7 +129,7 @@ function levelsOf(stats: CgroupStats, mount: string | undefined): LevelEvidence[
 }
 
 /** The target, or — for a container that is gone — what berth-runtime's state or the runtime log still say of it. */
-function subjectOf(target: string, opts: GatherOptions): { subject: Subject | undefined; gone: DiagnoseEvidence["subject"] | undefined } {
+function subjectOf(target: string, opts: GatherOptions): { subject: Subject | undefined; gone: DiagnoseEvidence["subject"] | undefined; ended?: EngineExit } {
   const host = scanHost({ root: opts.root, all: true });
   try {
     return { subject: resolveOnHost(target, host, opts.resolve), gone: undefined };
@@ -90,11 +141,19 @@ function subjectOf(target: string, opts: GatherOptions): { subject: Subject | un
       if (c) return { subject: { kind: "container", id: target, name: target, runtime: "berth", pid: 0, cgroup, container: c, pids: c.pids }, gone: undefined };
       return { subject: undefined, gone: { kind: "container", id: target, name: target, runtime: "berth", cgroup, pid: 0, running: false } };
     }
+    const ended = opts.exitCode === undefined ? engineExit({ id: target }, opts.engines) : undefined;
+    if (ended) {
+      return { subject: undefined, gone: { kind: "container", id: ended.id, name: ended.name ?? target, runtime: ended.runtime, cgroup: "-", pid: 0, running: false }, ended };
+    }
     if (opts.log !== undefined || opts.exitCode !== undefined) {
       return { subject: undefined, gone: { kind: "container", id: target, name: target, cgroup: "-", pid: 0, running: false } };
     }
     throw err;
   }
+}
+
+function exitEvidence(x: EngineExit): NonNullable<DiagnoseEvidence["exit"]> {
+  return { code: x.code, source: x.source, ...(x.oomKilled && { oomKilled: true }), ...(x.detail && { detail: x.detail }), ...(x.finishedAt && { finishedAt: x.finishedAt }) };
 }
 
 function netEvidence(pid: number, before: ReturnType<typeof netCounters>, after: ReturnType<typeof netCounters>): DiagnoseEvidence["net"] {
@@ -167,7 +226,7 @@ function runtimeLog(file: string): DiagnoseEvidence["startFailure"] {
  * @example await gatherEvidence("web", { root: "/run/berth", sampleSeconds: 2 })
  */
 export async function gatherEvidence(target: string, opts: GatherOptions): Promise<DiagnoseEvidence> {
-  const { subject, gone } = subjectOf(target, opts);
+  const { subject, gone, ended } = subjectOf(target, opts);
   const { layout } = detectHostCgroups();
   const state = /^[\w+.-]+$/.test(subject?.id ?? target) ? readState(opts.root, subject?.id ?? target) : undefined;
   const base: DiagnoseEvidence = {
@@ -175,10 +234,16 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
     mode: layout.mode, levels: [], kernelOoms: null, window: 0,
     ...(state && { runtimeState: { file: `${opts.root}/${state.id}/state.json`, status: statusOf(opts.root, state) } }),
     ...(opts.exitCode !== undefined && { exit: { code: opts.exitCode, source: "--exit-code" } }),
+    ...(ended && { exit: exitEvidence(ended) }),
     ...(opts.log !== undefined && { startFailure: runtimeLog(opts.log) }),
     node: nodeEvidence(opts.disks),
   };
   if (base.startFailure === undefined) delete base.startFailure;
+  // a container discovery still sees (its cgroup is there) but with no process left
+  if (!base.exit && subject?.kind === "container" && subject.pids.length === 0) {
+    const found = engineExit({ runtime: subject.runtime, id: subject.id }, opts.engines);
+    if (found) base.exit = exitEvidence(found);
+  }
   const kmsg = readKernelLog();
   base.kernelOoms = kmsg ? oomKillsIn(kmsg.filter((r) => r.includes("oom-kill:"))) : null;
   if (!subject) return base;

@@ -61,6 +61,19 @@ describe("exits that are not OOM kills", () => {
     expect(diagnose(base({ levels, exit: { code: 0, source: "--exit-code" } })).findings[0]).toMatchObject({ kind: "exited", severity: "ok" });
     expect(diagnose(base({ levels })).findings[0]).toMatchObject({ kind: "not-running", summary: "not running, no OOM kill counted; its exit code is unknown here" });
   });
+  test("an engine's record: its file and words are the evidence; its OOMKilled counts when the cgroup is gone", () => {
+    const exited = diagnose(base({ exit: { code: 3, source: "/var/lib/docker/containers/abc/config.v2.json", finishedAt: "2026-11-24T01:00:00Z" } }));
+    expect(exited.verdict).toBe("not an OOM kill: exited by itself with code 3 — the program's own exit code: see its documentation or logs");
+    expect(exited.findings[0]!.evidence[0]).toBe("/var/lib/docker/containers/abc/config.v2.json: exit code 3 (finished 2026-11-24T01:00:00Z)");
+    const oom = diagnose(base({ exit: { code: 137, source: "/c/status", oomKilled: true, detail: "OOMKilled" } }));
+    expect(oom.findings[0]).toMatchObject({ kind: "oom-killed", severity: "fail", data: { exitCode: 137, source: "/c/status" } });
+    expect(oom.verdict).toStartWith("OOM-killed (recorded by the engine, exit code 137); the level whose limit was hit is not known");
+    expect(oom.findings[0]!.evidence).toEqual(["/c/status: exit code 137 (128 + SIGKILL) (OOMKilled)"]);
+    // the kernel's own count wins over the engine's flag: the level is named
+    const counted = diagnose(base({ levels: [v2Level("/pod/web", { limit: 32 * MiB, oom: 1, oomKill: 1 })], exit: { code: 137, source: "/c/status", oomKilled: true } }));
+    expect(counted.findings.map((f) => f.kind)).toEqual(["oom-killed"]);
+    expect(counted.verdict).toStartWith("OOM-killed at its own memory limit: 1 OOM kill;");
+  });
   test("won't start comes first, with the phase and the engine's exit code", () => {
     const failure = classifyStartFailure('process.args[0]: "x": executable file not found in $PATH: no such file or directory');
     const d = diagnose(base({ startFailure: { source: "/tmp/log", failure } }));

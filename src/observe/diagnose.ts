@@ -39,7 +39,8 @@ export interface DiagnoseEvidence {
   levels: LevelEvidence[];
   /** kills from the kernel log whose victim was in the subject's cgroup or below; null: log unreadable */
   kernelOoms: OomKill[] | null;
-  exit?: { code: number; source: string };
+  /** from --exit-code, or the engine's record of a stopped container (engine-exits.ts) */
+  exit?: { code: number; source: string; oomKilled?: boolean; detail?: string; finishedAt?: string };
   runtimeState?: { file: string; status: string };
   startFailure?: { source: string; failure: StartFailure };
   /** seconds between the two samples (0: one sample, totals only) */
@@ -175,8 +176,18 @@ function oomFinding(e: DiagnoseEvidence): Finding | undefined {
 function exitFinding(e: DiagnoseEvidence, oom: Finding | undefined): Finding | undefined {
   if (!e.exit || e.subject.running) return undefined;
   const m = explainExit(e.exit.code);
-  const evidence = [`${e.exit.source}: exit code ${e.exit.code}${m.signal ? ` (128 + ${m.signal})` : ""}`];
+  const detail = [e.exit.detail, e.exit.finishedAt && `finished ${e.exit.finishedAt}`].filter(Boolean).join(", ");
+  const evidence = [`${e.exit.source}: exit code ${e.exit.code}${m.signal ? ` (128 + ${m.signal})` : ""}${detail ? ` (${detail})` : ""}`];
   if (oom) return undefined; // the OOM verdict says it; the code is consistent with it
+  if (e.exit.oomKilled) {
+    // the engine saw the kill; the counters that would name the level left with the cgroup
+    return {
+      kind: "oom-killed", severity: "fail",
+      summary: `OOM-killed (recorded by the engine, exit code ${e.exit.code}); the level whose limit was hit is not known: its cgroup is gone and the kernel log does not name it`,
+      evidence, data: { exitCode: e.exit.code, source: e.exit.source },
+      fix: ["read the kernel log as root (dmesg | grep oom-kill:) for oom_memcg=, then raise that level's memory limit or lower the program's memory use"],
+    };
+  }
   const notOom = e.levels[0] ? `no oom_kill in ${e.levels[0].eventsFile}` : "no memory cgroup to count OOM kills";
   evidence.push(notOom);
   const summary = m.signal === "SIGKILL"
@@ -331,7 +342,7 @@ export function diagnose(e: DiagnoseEvidence): Diagnosis {
       kind: "not-running", severity: "warn",
       summary: e.exit === undefined ? "not running, no OOM kill counted; its exit code is unknown here" : "not running",
       evidence: [...(e.runtimeState ? [`${e.runtimeState.file}: status ${e.runtimeState.status}`] : []), ...(e.levels[0] ? [`${e.levels[0].eventsFile}: oom_kill ${e.levels[0].oomKill}`] : [])],
-      fix: ["give the exit code from the engine (podman inspect --format '{{.State.ExitCode}}', kubectl describe) with --exit-code, or the runtime's log with --log"],
+      fix: ["give the exit code from the engine (podman inspect --format '{{.State.ExitCode}}', kubectl describe) with --exit-code, or the runtime's log with --log; berth reads it itself from docker's config.v2.json, containerd CRI's status file and podman's events.log (--docker-root, --containerd-root, --podman-events when not at their defaults)"],
     });
   }
   if (e.subject.running) findings.push(...slowFindings(e));

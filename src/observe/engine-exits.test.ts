@@ -37,6 +37,11 @@ describe("criExit (containerd CRI status, versioned v1)", () => {
       .toEqual({ code: 3, detail: "Error", finishedAt: new Date(1795480002000).toISOString(), source: "/c/status" });
   });
 
+  test("no stored reason: Error or Completed, as the plugin's ContainerStatus reports it", () => {
+    expect(criExit(status({ FinishedAt: 1795480002000000000, ExitCode: 3 }), "f")).toMatchObject({ code: 3, detail: "Error" });
+    expect(criExit(status({ FinishedAt: 1795480002000000000, ExitCode: 0 }), "f")).toMatchObject({ code: 0, detail: "Completed" });
+  });
+
   test("reason OOMKilled is an OOM kill; the message joins the reason", () => {
     expect(criExit(status({ FinishedAt: 1795480002000000000, ExitCode: 137, Reason: "OOMKilled" }), "f")).toMatchObject({ code: 137, oomKilled: true, detail: "OOMKilled" });
     expect(criExit(status({ FinishedAt: 1795480002000000000, ExitCode: 128, Reason: "StartError", Message: "exec: no such file" }), "f"))

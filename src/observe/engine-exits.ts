@@ -6,9 +6,9 @@
  * - docker: `<data-root>/containers/<id>/config.v2.json`, whose `State` is what `docker
  *   inspect` shows (ExitCode, OOMKilled, Error, FinishedAt);
  * - containerd's CRI plugin (Kubernetes): `<root>/io.containerd.grpc.v1.cri/containers/
- *   <id>/status`, the versioned JSON its container store writes (ExitCode, Reason
- *   "OOMKilled" | "Error" | "Completed", Message, FinishedAt in ns) — what the kubelet
- *   shows as lastState.terminated;
+ *   <id>/status`, the versioned JSON its container store writes (ExitCode, Reason —
+ *   stored only as "OOMKilled" —, Message, FinishedAt in ns) — what the kubelet shows as
+ *   lastState.terminated;
  * - podman: its database is binary, but with the file events backend every exit is a
  *   `died` line in `<tmpdir>/events/events.log` (`ContainerExitCode`), which is what
  *   `podman events` replays.
@@ -70,7 +70,9 @@ export function criExit(status: string, source: string): EngineExit | undefined 
   const finishedNs = int(s?.FinishedAt);
   const code = int(s?.ExitCode);
   if (!s || code === undefined || finishedNs === undefined || finishedNs <= 0) return undefined;
-  const reason = typeof s.Reason === "string" ? s.Reason : "";
+  // the plugin stores a reason only for OOM kills; like its ContainerStatus, fill in the rest
+  const stored = typeof s.Reason === "string" ? s.Reason : "";
+  const reason = stored !== "" ? stored : code === 0 ? "Completed" : "Error";
   const message = typeof s.Message === "string" ? s.Message : "";
   const detail = [reason, message].filter((x) => x !== "").join(": ");
   return {

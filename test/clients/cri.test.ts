@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { berth } from "../observe-fixture.ts";
 import { RUNTIME } from "../runtime-harness.ts";
 import { bridgeConflist, deleteLink, isRoot, requireCommands, runCommand, until } from "./client-env.ts";
 import { CNI_COMMANDS, CONTAINERD_COMMANDS, type Containerd, cgroupDirs, shimPidsUnder, startContainerd } from "./containerd.ts";
@@ -243,6 +244,15 @@ describe.skipIf(!isRoot)("containerd CRI: a pod with runtime handler berth", () 
     const log = readFileSync(join(logDir(), "echo.log"), "utf8");
     expect(log).toMatch(/ stdout F hi\n/);
     expect(log).toMatch(/ stderr F oops\n/);
+    // berth diagnose, with nothing of it left on the host but the CRI plugin's record
+    const ctdRoot = join(cd!.dir, "root");
+    const status = join(ctdRoot, "io.containerd.grpc.v1.cri", "containers", id, "status");
+    const r = berth("diagnose", "--json", "--containerd-root", ctdRoot, id);
+    expect(r.stderr).toBe("");
+    const d = JSON.parse(r.stdout) as { verdict: string; target: Record<string, unknown>; findings: { evidence: string[] }[] };
+    expect(d.target).toMatchObject({ kind: "container", runtime: "kubernetes", id, running: false });
+    expect(d.verdict).toBe("not an OOM kill: exited by itself with code 3 — the program's own exit code: see its documentation or logs");
+    expect(d.findings[0]!.evidence[0]).toStartWith(`${status}: exit code 3 (Error, finished `);
     await client().removeContainer(id);
     expect(existsSync(join(runtimeRoot(), id))).toBe(false);
     expect(cgroupDirs(`${CG_PARENT}/pod/${id}`)).toEqual([]);

@@ -37,6 +37,7 @@ import {
   tryRmdir,
   until,
 } from "./client-env.ts";
+import { berth } from "../observe-fixture.ts";
 import { cgroupHierarchies } from "../runtime-harness.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
 
@@ -248,6 +249,27 @@ describe.skipIf(!isRoot)("dockerd --add-runtime berth=berth-runtime", () => {
     ok(docker(["kill", other]));
     expect(ok(docker(["wait", other])).trim()).toBe("137");
     ok(docker(["rm", ctr, other]));
+  });
+
+  test("berth diagnose of a stopped container: its exit code from docker's config.v2.json", async () => {
+    const stopped = name("exit");
+    const { id } = await started(stopped, WAITER);
+    ok(docker(["stop", "--time", "10", stopped]));
+    const killed = name("exit");
+    const k = await started(killed, WAITER);
+    ok(docker(["kill", killed]));
+    expect(ok(docker(["wait", killed])).trim()).toBe("137");
+    const diagnose = (target: string) => {
+      const r = berth("diagnose", "--json", "--docker-root", join(dir, "root"), target);
+      expect(r.stderr).toBe("");
+      return JSON.parse(r.stdout) as { verdict: string; target: Record<string, unknown>; findings: { evidence: string[] }[] };
+    };
+    const d = diagnose(id);
+    expect(d.target).toMatchObject({ kind: "container", runtime: "docker", id, running: false });
+    expect(d.verdict).toBe("not an OOM kill: exited by itself with code 3 — the program's own exit code: see its documentation or logs");
+    expect(d.findings[0]!.evidence[0]).toStartWith(`${join(dir, "root", "containers", id, "config.v2.json")}: exit code 3 (finished `);
+    expect(diagnose(k.id).verdict).toStartWith("not an OOM kill: killed with SIGKILL by someone else");
+    ok(docker(["rm", stopped, killed]));
   });
 
   test("-p 127.0.0.1:PORT:80: busybox httpd answers through docker-proxy", async () => {

@@ -5,7 +5,8 @@
  * verdict checked against the cgroup files and the kernel log the test reads itself.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { openCgroup } from "../cgroups/manager.ts";
@@ -13,7 +14,7 @@ import { readKernelLog } from "../observe/kmsg.ts";
 import { oomKillsIn } from "../observe/oom-log.ts";
 import { berth, CgroupFixture, MiB, readCgroupNumber, until } from "../../test/observe-fixture.ts";
 import { hasPodman, podmanCleanup, podmanParentAbsent, podmanPrivateStore, podmanRun } from "../../test/podman-fixture.ts";
-import { canRunContainers, RuntimeFixture } from "../../test/runtime-harness.ts";
+import { canRunContainers, RuntimeFixture, sharedRootfs } from "../../test/runtime-harness.ts";
 
 setDefaultTimeout(120_000);
 const { layout } = detectHostCgroups();
@@ -134,6 +135,48 @@ describe.skipIf(!canRunContainers)("berth diagnose: won't start (berth-runtime)"
     expect(f.data).toEqual({ phase: "exec", exitCode: 127, field: "process.args[0]", message: logged.msg });
     expect(d.verdict).toStartWith('won\'t start: the runtime failed in phase "exec" at process.args[0] — the command does not exist');
     expect(f.evidence[0]).toBe(`${log}: ${logged.msg}`);
+  });
+});
+
+describe.skipIf(!hasPodman)("berth diagnose: won't start before any runtime ran (podman's image phases)", () => {
+  const work = mkdtempSync(join(tmpdir(), "berth-diagnose-image-"));
+  const tiny = join(work, "tiny");
+  afterAll(() => {
+    Bun.spawnSync(["umount", tiny], { stderr: "ignore" });
+    rmSync(work, { recursive: true, force: true });
+  }, 60_000);
+  /** podman with a store of its own under `root`; stderr is what a user would paste into --log */
+  const podman = (root: string, args: string[]) => {
+    const r = Bun.spawnSync(["podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--storage-driver", "vfs", "--root", root, "--runroot", join(work, "runroot"), ...args], { stdout: "ignore", stderr: "pipe" });
+    return { code: r.exitCode, stderr: r.stderr.toString() };
+  };
+
+  test("a registry that does not answer: phase \"image pull\", exit 125, the registry's error", () => {
+    const pull = podman(join(work, "store"), ["run", "--rm", "127.0.0.1:1/nosuch:latest", "true"]);
+    expect(pull.code).toBe(125);
+    const log = join(work, "pull.err");
+    writeFileSync(log, pull.stderr);
+    const d = diagnose("--log", log, "web");
+    const f = finding(d, "wont-start")!;
+    expect(f.data).toMatchObject({ phase: "image pull", exitCode: 125 });
+    expect(f.data!.message).toStartWith("initializing source docker://127.0.0.1:1/nosuch:latest: pinging container registry 127.0.0.1:1");
+    expect(d.verdict).toStartWith('won\'t start: the engine failed in phase "image pull" — the image could not be fetched');
+  });
+
+  test("a full disk under the store: phase \"unpack\", the layer write that failed", () => {
+    mkdirSync(tiny);
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", tiny]).exitCode).toBe(0);
+    const tar = join(work, "rootfs.tar"); // busybox alone is larger than the 600 KiB store
+    expect(Bun.spawnSync(["tar", "-C", sharedRootfs(), "-cf", tar, "."]).exitCode).toBe(0);
+    const imported = podman(join(tiny, "root"), ["import", tar, "localhost/berth-tiny:1"]);
+    expect(imported.code).toBe(125);
+    const log = join(work, "unpack.err");
+    writeFileSync(log, imported.stderr);
+    const d = diagnose("--log", log, "web");
+    const f = finding(d, "wont-start")!;
+    expect(f.data).toMatchObject({ phase: "unpack", exitCode: 125 });
+    expect(f.data!.message).toContain("no space left on device");
+    expect(f.fix[0]).toStartWith("free space and inodes where the engine stores images");
   });
 });
 

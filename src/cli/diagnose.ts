@@ -29,7 +29,7 @@ export function registerDiagnose(program: Command): void {
     .description("why a container was killed, won't start or is slow: a verdict, the evidence (files and values), what to change")
     .option("--json", "print the diagnosis as JSON")
     .option("--sample <seconds>", "how long to watch counters (throttling, pressure, drops) of a running container; 0: totals since it started", "2")
-    .option("--log <file>", "the OCI runtime's --log file (podman's oci-log, berth-runtime/runc --log), for why it did not start")
+    .option("--log <file>", "why it did not start: the OCI runtime's --log file (podman's oci-log, berth-runtime/runc --log), or the engine's output for image pull and unpack failures (podman/docker stderr, kubectl describe)")
     .option("--exit-code <n>", "the exit code the engine reported (podman inspect, kubectl describe), to tell an OOM kill from an exit")
     .option("--root <dir>", "berth-runtime's state directory", BERTH_ROOT)
     .option("--docker-root <dir>", "dockerd's --data-root, where a stopped container's exit code is (containers/<id>/config.v2.json)", ENGINE_RECORDS.dockerRoot)

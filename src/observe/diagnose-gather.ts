@@ -20,7 +20,7 @@ import { parseConntrackStat, parseSnmp } from "./net-stats.ts";
 import { parseNetDev } from "./netdev.ts";
 import { oomKillsIn } from "./oom-log.ts";
 import { criExit, dockerExit, podmanExit, type EngineExit } from "./engine-exits.ts";
-import { classifyStartFailure, lastRuntimeError } from "./start-failure.ts";
+import { classifyStartFailure, lastError } from "./start-failure.ts";
 import { cgroupOfSubject, takeSample } from "./stats-sample.ts";
 import { statsRecord } from "./stats.ts";
 
@@ -218,7 +218,7 @@ export function nodeEvidence(disks = NODE_DISKS): NonNullable<DiagnoseEvidence["
 function runtimeLog(file: string): DiagnoseEvidence["startFailure"] {
   const text = read(file);
   if (text === undefined) throw new BerthError(`cannot read ${file}; give the file the runtime was started with --log`, { field: "--log" });
-  const line = lastRuntimeError(text);
+  const line = lastError(text);
   return line ? { source: file, failure: classifyStartFailure(line.msg) } : undefined;
 }
 

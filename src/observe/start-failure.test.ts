@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { explainExit } from "./exit-codes.ts";
-import { classifyStartFailure, lastRuntimeError, parseRuntimeLogLine } from "./start-failure.ts";
+import { classifyStartFailure, lastError, lastRuntimeError, parseRuntimeLogLine } from "./start-failure.ts";
 
 describe("the runtime's --log", () => {
   test("JSON lines (--log-format json) and logfmt (runc's text format)", () => {
@@ -16,6 +16,24 @@ describe("the runtime's --log", () => {
   });
 });
 
+describe("an engine's output", () => {
+  test("no runtime-format error: the last line saying error or failed, without podman's and docker's prefixes", () => {
+    // podman 4.3 pulling from a registry that is not there: retries logged as warnings, then the error
+    const podman = [
+      "Trying to pull 127.0.0.1:1/nosuch:latest...",
+      'time="2026-11-24T01:22:04Z" level=warning msg="Failed, retrying in 1s ... (1/3). Error: initializing source docker://127.0.0.1:1/nosuch:latest: connection refused"',
+      'Error: initializing source docker://127.0.0.1:1/nosuch:latest: pinging container registry 127.0.0.1:1: connect: connection refused',
+      "",
+    ].join("\n");
+    expect(lastError(podman)).toEqual({ level: "error", msg: "initializing source docker://127.0.0.1:1/nosuch:latest: pinging container registry 127.0.0.1:1: connect: connection refused" });
+    expect(lastError("docker: Error response from daemon: pull access denied for nosuch, repository does not exist.\nSee 'docker run --help'.")?.msg)
+      .toBe("pull access denied for nosuch, repository does not exist.");
+    // a runtime-format error line wins over plain lines after it
+    expect(lastError('time="x" level=error msg="While applying layer: ApplyLayer: no space left on device"\nError: writing blob: …')?.msg).toBe("While applying layer: ApplyLayer: no space left on device");
+    expect(lastError("all good\n")).toBeUndefined();
+  });
+});
+
 describe("why it did not start", () => {
   test.each([
     ['process.args[0]: "nope": executable file not found in $PATH: no such file or directory', "exec", 127, "process.args[0]"],
@@ -27,6 +45,12 @@ describe("why it did not start", () => {
     ["hooks.prestart[0]: /bin/false exited with status 1", "hooks", 125, "hooks.prestart[0]"],
     ["error setting rlimit type 7: operation not permitted", "rlimits", 125, undefined],
     ["something odd", "runtime", 125, undefined],
+    // the engine's phases, in podman 4.3's, containerd 1.6's and the kubelet's words
+    ['initializing source docker://127.0.0.1:1/nosuch:latest: pinging container registry 127.0.0.1:1: Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', "image pull", 125, undefined],
+    ["initializing source docker://127.0.0.1:5000/nosuch:latest: reading manifest latest in 127.0.0.1:5000/nosuch: manifest unknown: manifest unknown", "image pull", 125, undefined],
+    ['Failed to pull image "r/x:1": rpc error: code = NotFound desc = failed to pull and unpack image "r/x:1": failed to resolve reference "r/x:1": not found', "image pull", 125, undefined],
+    ['writing blob: adding layer with blob "sha256:791e": ApplyLayer stdout:  stderr: write /bin/busybox: no space left on device exit status 1', "unpack", 125, undefined],
+    ['failed to pull and unpack image "r/x:1": failed to extract layer sha256:ab: write /var/lib/containerd/x: no space left on device: unknown', "unpack", 125, undefined],
   ] as const)("%s → %s, %d", (msg, phase, code, field) => {
     const f = classifyStartFailure(msg);
     expect(f.phase).toBe(phase);

@@ -1,7 +1,9 @@
 /**
  * Why a container did not start, from the OCI runtime's `--log` (runc's and berth-runtime's
  * format: JSON lines `{"level","msg","time"}` with --log-format json, logfmt
- * `time=… level=error msg="…"` otherwise). Pure.
+ * `time=… level=error msg="…"` otherwise), or from what the engine printed before any
+ * runtime ran (podman's and docker's `Error: …` line, the kubelet's `Failed to pull
+ * image …` event): the image pull and unpack phases. Pure.
  *
  * The phase is read from the words the runtimes use; podman maps the same phrases to
  * exit codes ("executable file not found in" / "no such file or directory" → 127,
@@ -46,7 +48,23 @@ export function lastRuntimeError(text: string): RuntimeLogLine | undefined {
   return text.split("\n").map(parseRuntimeLogLine).filter((l): l is RuntimeLogLine => l !== undefined && /^(error|fatal|panic)$/.test(l.level)).at(-1);
 }
 
-export type StartPhase = "bundle" | "spec" | "cgroup" | "namespaces" | "mounts" | "rootfs" | "hooks" | "seccomp" | "user" | "rlimits" | "exec" | "runtime";
+/**
+ * The error in a runtime log or, when it has none in the runtime's format, in an engine's
+ * plain output: the last line that says error or failed, without podman's and docker's
+ * `Error: ` / `docker: Error response from daemon: ` prefix.
+ *
+ * @example lastError('Trying to pull x...\nError: initializing source docker://x: pinging container registry x: …') // → { level: "error", msg: "initializing source docker://x: …" }
+ */
+export function lastError(text: string): RuntimeLogLine | undefined {
+  const logged = lastRuntimeError(text);
+  if (logged) return logged;
+  const line = text.split("\n").map((l) => l.trim())
+    .filter((l) => l !== "" && parseRuntimeLogLine(l) === undefined && /\b(?:error|failed)\b/i.test(l)).at(-1);
+  if (line === undefined) return undefined;
+  return { level: "error", msg: line.replace(/^(?:docker: )?Error(?: response from daemon)?: /, "") };
+}
+
+export type StartPhase = "image pull" | "unpack" | "bundle" | "spec" | "cgroup" | "namespaces" | "mounts" | "rootfs" | "hooks" | "seccomp" | "user" | "rlimits" | "exec" | "runtime";
 
 export interface StartFailure {
   phase: StartPhase;
@@ -60,6 +78,18 @@ export interface StartFailure {
 }
 
 const RULES: { re: RegExp; phase: StartPhase; exitCode?: 126 | 127; explanation: string; fix: string }[] = [
+  // the engine's phases first: their messages also name files and "no such file"
+  {
+    re: /ApplyLayer|applying layer|adding layer|extract(?:ing)? layer|unpack(?:ing)? layer/i, phase: "unpack",
+    explanation: "the image was fetched but its layers could not be written into the engine's storage: disk or inodes full, a read-only or broken store",
+    fix: "free space and inodes where the engine stores images (podman /var/lib/containers/storage, containerd /var/lib/containerd, docker /var/lib/docker; `berth doctor` shows the disks), then pull again",
+  },
+  {
+    re: /pinging container registry|initializing source docker:|reading manifest|manifest unknown|failed to resolve reference|pull access denied|requested access to the resource is denied|ErrImagePull|ImagePullBackOff|failed to pull|error pulling image|toomanyrequests|fetch(?:ing)? (?:blob|manifest)|x509: /i,
+    phase: "image pull",
+    explanation: "the image could not be fetched: the registry did not answer, the name or tag does not exist there, or access was denied",
+    fix: "check the image reference and tag, that the registry answers (`skopeo inspect docker://REF`), the credentials (`podman login`, imagePullSecrets), and for a plain-HTTP registry its insecure setting (registries.conf, --tls-verify=false)",
+  },
   {
     re: /executable file not found in|no such file or directory.*(?:exec|process\.args)|process\.args.*no such file or directory/i, phase: "exec", exitCode: 127,
     explanation: "the command does not exist in the container's root filesystem or $PATH (exit 127)",
@@ -92,7 +122,10 @@ export function classifyStartFailure(message: string): StartFailure {
   const field = /^([a-z][\w.]*(?:\[\d+\])*(?:\.\w+(?:\[\d+\])*)*)(?: \([^)]*\))?: /i.exec(message)?.[1];
   const withField = (f: Omit<StartFailure, "field">): StartFailure => (field ? { ...f, field } : f);
   for (const r of RULES) {
-    if (r.re.test(message)) return withField({ phase: r.phase, exitCode: r.exitCode ?? 125, message, explanation: r.explanation, fix: r.fix });
+    if (!r.re.test(message)) continue;
+    const failure: StartFailure = { phase: r.phase, exitCode: r.exitCode ?? 125, message, explanation: r.explanation, fix: r.fix };
+    // the engine's messages name no spec field (a "word: " start is theirs, not a field)
+    return r.phase === "image pull" || r.phase === "unpack" ? failure : withField(failure);
   }
   return withField({ phase: "runtime", exitCode: 125, message, explanation: "the runtime failed before the container's process ran", fix: "read the runtime's whole log (--log) and run it with --debug" });
 }

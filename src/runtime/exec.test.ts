@@ -5,14 +5,16 @@
  * errors read like create's.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { canRunContainers, cgroupDirsFor, RuntimeFixture, until } from "../../test/runtime-harness.ts";
 import type { Spec } from "../spec/runtime-spec.ts";
+import { detectHostCgroups } from "../cgroups/layout.ts";
 
 setDefaultTimeout(30_000);
 
 const fx = new RuntimeFixture("exec");
+const v2 = detectHostCgroups().layout.mode === "v2";
 afterAll(() => fx.cleanup(), 60_000);
 
 /** A running container (sleep) made from the test spec plus `change`; returns its id and init pid. */
@@ -57,6 +59,49 @@ describe.skipIf(!canRunContainers)("exec", () => {
     // every hierarchy, v1 and cgroup2 alike: the same cgroups as the container's init
     expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toBe(readFileSync(`/proc/${fx.state(id).pid}/cgroup`, "utf8"));
     expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain(`/${id}\n`);
+  });
+
+  test("--cgroup: the process runs in an existing sub-cgroup, in every hierarchy or per v1 controller", () => {
+    const { id, pid } = running();
+    const dirs = cgroupDirsFor(id);
+    for (const d of dirs) {
+      mkdirSync(join(d, "batch"));
+      // a new v1 cpuset starts empty and takes no task until it has cpus and mems
+      for (const f of ["cpuset.cpus", "cpuset.mems"]) if (existsSync(join(d, f)) && !existsSync(join(d, "cgroup.controllers"))) writeFileSync(join(d, "batch", f), readFileSync(join(d, f)));
+    }
+    /** hierarchy (the middle field of /proc/PID/cgroup) → path */
+    const byHierarchy = (text: string) => new Map(text.trim().split("\n").map((l) => [l.split(":")[1]!, l.split(":")[2]!] as const));
+    const init = byHierarchy(readFileSync(`/proc/${pid}/cgroup`, "utf8"));
+    const own = [...init].filter(([h, p]) => !h.startsWith("name=") && p.endsWith(`/${id}`));
+    expect(own.length).toBe(dirs.length);
+
+    const all = fx.rt(["exec", "--cgroup", "batch", id, "cat", "/proc/self/cgroup"]);
+    expect(all.stderr).toBe("");
+    expect(all.code).toBe(0);
+    const seen = byHierarchy(all.stdout);
+    for (const [h, p] of own) expect(seen.get(h)).toBe(`${p}/batch`);
+
+    const errors = (args: string[]) => {
+      const r = fx.rt(["exec", ...args, id, "true"]);
+      expect(r.code).toBe(1);
+      return r.stderr.trim();
+    };
+    if (v2) {
+      expect(errors(["--cgroup", "memory:batch"])).toBe("--cgroup: invalid --cgroup argument: memory: cgroup v2 has a single hierarchy; give the sub-cgroup without a <controller>: prefix");
+    } else {
+      const some = fx.rt(["exec", "--cgroup", "memory:batch", "--cgroup", "pids:batch", id, "cat", "/proc/self/cgroup"]);
+      expect(some.code).toBe(0);
+      const got = byHierarchy(some.stdout);
+      for (const [h, p] of own) expect(got.get(h)).toBe(h === "memory" || h === "pids" ? `${p}/batch` : p);
+      expect(errors(["--cgroup", "nosuchctl:batch"])).toStartWith("--cgroup: invalid --cgroup argument: no nosuchctl controller among the container's cgroups");
+    }
+    expect(errors(["--cgroup", "nosuch"])).toMatch(/^--cgroup: sub-cgroup \/sys\/fs\/cgroup\/\S+\/nosuch does not exist; create it first \(mkdir /);
+    expect(errors(["--cgroup", "../escape"])).toBe('--cgroup: invalid --cgroup argument: ../escape (".." would leave the container\'s cgroup; give a path below it)');
+    expect(errors(["--cgroup", "batch", "--cgroup", "other"])).toBe("--cgroup: invalid --cgroup argument: batch (missing <controller>: prefix)");
+    // nothing was left running from the refused ones: the container holds its init alone
+    const procs = readFileSync(join(dirs[0]!, "cgroup.procs"), "utf8").trim().split("\n").filter(Boolean);
+    expect(procs).toEqual([String(pid)]);
+    expect(readFileSync(join(dirs[0]!, "batch", "cgroup.procs"), "utf8").trim()).toBe("");
   });
 
   test("with a cgroup namespace the process sees the container's cgroup as /, in every hierarchy", () => {

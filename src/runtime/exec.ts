@@ -12,7 +12,9 @@ import { encodePlan } from "../plan/encode.ts";
 import type { Process, Spec } from "../spec/runtime-spec.ts";
 import { validateProcess } from "../spec/validate-config.ts";
 import { HelperSession } from "../sys/init-helper.ts";
+import { detectHostCgroups } from "../cgroups/layout.ts";
 import { activeLsms, agentState, canCloneIntoCgroup, homeOf, lastCap, loadBundle } from "./create.ts";
+import { subCgroupDirs, type SubCgroups } from "./exec-cgroup.ts";
 import { describeFailure } from "./init-error.ts";
 import { containerDir, notExist, readState, statusOf, writePidFile, type Target } from "./state.ts";
 
@@ -24,6 +26,8 @@ export interface ExecOptions {
   preserveFds?: number;
   consoleSocket?: string;
   ignorePaused?: boolean;
+  /** runc's --cgroup: a sub-cgroup of the container's to run in (exec-cgroup.ts) */
+  subCgroups?: SubCgroups;
   warn?: (w: Warning) => void;
 }
 
@@ -58,6 +62,21 @@ function cgroupDirsOf(dirs: string[]): { v1: string[]; v2?: string } {
   return out;
 }
 
+/** The --cgroup sub-cgroups' directories, each of which must exist (runc does not make them either). */
+function subCgroupDirsOf(containerDirs: string[], sub: SubCgroups): string[] {
+  const { layout } = detectHostCgroups();
+  const dirs = containerDirs.filter((d) => existsSync(d)).map((dir) => {
+    if (existsSync(`${dir}/cgroup.controllers`)) return { dir, controllers: null };
+    const h = layout.v1.find((x) => dir.startsWith(`${x.mountPoint}/`));
+    return { dir, controllers: h?.controllers ?? [] };
+  });
+  const out = subCgroupDirs(dirs, sub, layout.mode);
+  for (const d of out) {
+    if (!existsSync(d)) throw new BerthError(`sub-cgroup ${d} does not exist; create it first (mkdir ${d})`, { field: "--cgroup" });
+  }
+  return out;
+}
+
 /** Put the helper into the cgroup directories it cannot join itself (plan.runtimeJoins). */
 function joinCgroup(dirs: string[], pid: number): void {
   for (const dir of dirs) {
@@ -78,7 +97,7 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
   const plan = compileExecPlan(proc, {
     initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
     lastCap: lastCap(), home: homeOf(c.rootfs, proc.user.uid), lsm: activeLsms(), seccomp,
-    cgroup: cgroupDirsOf(c.cgroupDirs), cloneIntoCgroup: canCloneIntoCgroup(),
+    cgroup: cgroupDirsOf(opts.subCgroups ? subCgroupDirsOf(c.cgroupDirs, opts.subCgroups) : c.cgroupDirs), cloneIntoCgroup: canCloneIntoCgroup(),
   });
   for (const w of plan.warnings) opts.warn?.(w);
   const helper = new HelperSession(encodePlan(plan), {

@@ -5,6 +5,7 @@
  * Without --detach the runtime waits and exits with the process's status.
  */
 import { BerthError } from "../../errors.ts";
+import { parseSubCgroups } from "../../runtime/exec-cgroup.ts";
 import { execProcess, readProcessFile } from "../../runtime/exec.ts";
 import type { Process, Spec } from "../../spec/runtime-spec.ts";
 import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
@@ -66,12 +67,12 @@ function inlineProcess(base: Process, v: ReturnType<typeof parseVerb<typeof EXEC
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, EXEC_OPTIONS);
   const id = idArg(positionals, "exec [flags] ID COMMAND [ARGS…]");
-  if (v.cgroup?.length) throw new BerthError("joining a sub-cgroup is not supported; leave --cgroup out to join the container's cgroup", { field: "--cgroup" });
+  const subCgroups = v.cgroup?.length ? parseSubCgroups(v.cgroup) : undefined;
   const target = { root: g.root, id };
   const proc = v.process !== undefined ? readProcessFile(v.process) : (spec: Spec) => inlineProcess(spec.process!, v, positionals.slice(1));
   const execed = await execProcess(target, {
     process: proc, detach: v.detach, pidFile: v["pid-file"], preserveFds: preserveFds(v["preserve-fds"]), consoleSocket: v["console-socket"],
-    ignorePaused: v["ignore-paused"], warn: log.warn,
+    ignorePaused: v["ignore-paused"], warn: log.warn, ...(subCgroups && { subCgroups }),
   });
   if (v.detach) return 0;
   return waitForwardingSignals(execed.pid, execed.helper);

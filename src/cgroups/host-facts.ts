@@ -3,7 +3,7 @@
  * and memory nodes (a cpuset outside them is refused up front, by name) and the hugepage
  * sizes the kernel supports. Read once per process.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { listDir, readText } from "../sys/libc.ts";
 import { hugepageSizeName, parseCpuList } from "./units.ts";
 
 /** Host facts planning needs: online CPUs and memory nodes, hugepage sizes. */
@@ -19,15 +19,15 @@ export function readHostFacts(): HostFacts {
   if (hostFacts) return hostFacts;
   const list = (file: string, fallback: string) => {
     try {
-      return parseCpuList(readFileSync(file, "utf8"), file);
+      return parseCpuList(readText(file), file);
     } catch {
       return parseCpuList(fallback, file);
     }
   };
   let hugepageSizes: string[] = [];
   try {
-    hugepageSizes = readdirSync("/sys/kernel/mm/hugepages")
-      .map((d) => /^hugepages-(\d+)kB$/.exec(d)?.[1])
+    hugepageSizes = listDir("/sys/kernel/mm/hugepages")
+      .map((d) => /^hugepages-(\d+)kB$/.exec(d.name)?.[1])
       .filter((x): x is string => x !== undefined)
       .map((kb) => hugepageSizeName(Number(kb)));
   } catch {

@@ -6,7 +6,7 @@
  * whose superblock options name its controllers; the v2 hierarchy is the `cgroup2` mount,
  * whose root `cgroup.controllers` lists the controllers not bound to a v1 hierarchy.
  */
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/libc.ts";
 import { BerthError } from "../errors.ts";
 import { parseMountinfo, parseProcCgroup, type MountInfo, type ProcCgroupEntry } from "./mountinfo.ts";
 
@@ -98,19 +98,19 @@ let cached: HostCgroups | undefined;
 /** Read the layout of the running host (once per process: mounts do not move under us). */
 export function detectHostCgroups(): HostCgroups {
   if (cached) return cached;
-  const mounts = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"));
+  const mounts = parseMountinfo(readText("/proc/self/mountinfo"));
   const cg2 = visibleMounts(mounts).find((m) => m.fsType === "cgroup2");
   let controllers = "";
   if (cg2) {
     try {
-      controllers = readFileSync(`${cg2.mountPoint}/cgroup.controllers`, "utf8");
+      controllers = readText(`${cg2.mountPoint}/cgroup.controllers`);
     } catch {
       // an unreadable cgroup.controllers means "no controllers", not "no hierarchy"
     }
   }
   cached = {
     layout: layoutFromMounts(mounts, controllers),
-    own: parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8")),
+    own: parseProcCgroup(readText("/proc/self/cgroup")),
   };
   return cached;
 }

@@ -5,7 +5,7 @@
  * a little after the signal (it must be reaped first), so removal retries for a while and
  * then names the process that stays — the question an operator asks next.
  */
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/libc.ts";
 import { BerthError } from "../errors.ts";
 import { childCgroups, procsOf, removeCgroupDir } from "./fs.ts";
 
@@ -27,7 +27,7 @@ export function pidsInSubtree(dir: string): number[] {
 
 export function describePid(pid: number): string {
   try {
-    return `pid ${pid} (${readFileSync(`/proc/${pid}/comm`, "utf8").trim()})`;
+    return `pid ${pid} (${readText(`/proc/${pid}/comm`).trim()})`;
   } catch {
     return `pid ${pid}`;
   }

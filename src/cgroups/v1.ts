@@ -4,7 +4,7 @@
  * driven by a V2Manager for the controllers that live there (hugetlb on this host) and
  * for per-container PSI, which v1 does not have.
  */
-import { existsSync } from "node:fs";
+import { pathExists } from "../sys/libc.ts";
 import { BerthError } from "../errors.ts";
 import type { LinuxResources } from "../spec/linux-resources.ts";
 import { makeCgroupDirs, procsOf, readOptional, writeCgroupFile } from "./fs.ts";
@@ -60,7 +60,7 @@ export class V1Manager implements CgroupManager {
   }
 
   exists(): boolean {
-    return this.hierarchies.some((h) => existsSync(`${h.dir}/cgroup.procs`));
+    return this.hierarchies.some((h) => pathExists(`${h.dir}/cgroup.procs`));
   }
 
   create(): void {
@@ -82,7 +82,7 @@ export class V1Manager implements CgroupManager {
       controllers: this.hierarchies.flatMap((h) => h.hierarchy.controllers),
       hasFile: (file) => {
         const dir = this.dirOf(controllerOfFile(file));
-        return dir !== undefined && existsSync(`${dir}/${file}`);
+        return dir !== undefined && pathExists(`${dir}/${file}`);
       },
     };
   }
@@ -198,7 +198,7 @@ export class V1Manager implements CgroupManager {
   destroy(opts: DestroyOptions = {}): void {
     const dirs = this.hierarchies.map((h) => h.dir);
     if (this.unified) dirs.push(this.unified.dir);
-    removeTrees(dirs.filter((d) => existsSync(d)), opts.timeoutMs);
+    removeTrees(dirs.filter((d) => pathExists(d)), opts.timeoutMs);
     this.created = [];
   }
 

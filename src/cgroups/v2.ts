@@ -3,7 +3,7 @@
  * for the cgroup2 mount's part (hugetlb here, and per-container PSI, which every v2
  * cgroup has even with no controller enabled).
  */
-import { existsSync } from "node:fs";
+import { pathExists } from "../sys/libc.ts";
 import { BerthError } from "../errors.ts";
 import type { LinuxResources } from "../spec/linux-resources.ts";
 import { replaceDeviceFilter } from "../sys/bpf.ts";
@@ -101,7 +101,7 @@ export class V2Manager implements CgroupManager {
     const source = own ?? readOptional(this.ancestors().at(-1) ?? this.mountPoint, "cgroup.controllers") ?? "";
     return {
       controllers: source.split(/\s+/).filter(Boolean),
-      hasFile: (file) => existsSync(`${this.dir}/${file}`),
+      hasFile: (file) => pathExists(`${this.dir}/${file}`),
     };
   }
 
@@ -171,7 +171,7 @@ export class V2Manager implements CgroupManager {
   }
 
   private setFrozen(frozen: boolean): void {
-    if (!existsSync(`${this.dir}/cgroup.freeze`)) {
+    if (!pathExists(`${this.dir}/cgroup.freeze`)) {
       throw new BerthError(`${this.dir} has no cgroup.freeze: freezing on cgroup v2 needs Linux 5.2`);
     }
     writeCgroupFile(this.dir, "cgroup.freeze", frozen ? "1" : "0");
@@ -187,12 +187,12 @@ export class V2Manager implements CgroupManager {
   }
 
   kill(signal: NodeJS.Signals | number = "SIGKILL"): void {
-    if ((signal === "SIGKILL" || signal === 9) && existsSync(`${this.dir}/cgroup.kill`)) {
+    if ((signal === "SIGKILL" || signal === 9) && pathExists(`${this.dir}/cgroup.kill`)) {
       // cgroup.kill (5.14+) kills the whole subtree atomically: no fork can escape it.
       writeCgroupFile(this.dir, "cgroup.kill", "1");
       return;
     }
-    signalWhileFrozen(this, existsSync(`${this.dir}/cgroup.freeze`), signal);
+    signalWhileFrozen(this, pathExists(`${this.dir}/cgroup.freeze`), signal);
   }
 
   destroy(opts: DestroyOptions = {}): void {

@@ -8,8 +8,6 @@
  * init is killed, the cgroup removed, the state directory deleted. Mounts live only in
  * the container's mount namespace and go with it.
  */
-import { chmodSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { writeCgroupFile } from "../cgroups/fs.ts";
 import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, errnoOf, type Warning } from "../errors.ts";
@@ -19,7 +17,8 @@ import { encodePlan } from "../plan/encode.ts";
 import type { Spec } from "../spec/runtime-spec.ts";
 import { validateSpec } from "../spec/validate-config.ts";
 import { HelperSession } from "../sys/init-helper.ts";
-import { errno, mkfifo } from "../sys/libc.ts";
+import { chmodPath, errno, mkfifo, pathExists, readText, statPath, writeText } from "../sys/libc.ts";
+import { resolvePath } from "./host-path.ts";
 import { kernelAtLeast } from "../kernel-version.ts";
 import { runHooks } from "./hooks.ts";
 import { describeFailure } from "./init-error.ts";
@@ -54,10 +53,10 @@ export interface Created {
 
 /** Load and validate `<bundle>/config.json`. */
 export function loadBundle(bundleArg: string | undefined): { bundle: string; spec: Spec; rootfs: string } {
-  const bundle = resolve(bundleArg ?? ".");
+  const bundle = resolvePath(bundleArg ?? ".");
   let text: string;
   try {
-    text = readFileSync(`${bundle}/config.json`, "utf8");
+    text = readText(`${bundle}/config.json`);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "ENOENT") throw new BerthError(`${bundle}/config.json: no such file or directory; point --bundle at a directory holding config.json`, { field: "bundle" });
@@ -70,22 +69,22 @@ export function loadBundle(bundleArg: string | undefined): { bundle: string; spe
     throw new BerthError(`${bundle}/config.json is not valid JSON: ${(err as Error).message}`, { field: "config.json" });
   }
   const spec = validateSpec(raw, { needProcess: true });
-  const rootfs = resolve(bundle, spec.root!.path);
+  const rootfs = resolvePath(bundle, spec.root!.path);
   let st;
   try {
-    st = statSync(rootfs);
+    st = statPath(rootfs);
   } catch {
     throw new BerthError(`${rootfs} does not exist; unpack the image's root filesystem there or fix the path`, { field: "root.path" });
   }
-  if (!st.isDirectory()) throw new BerthError(`${rootfs} is not a directory`, { field: "root.path" });
+  if (!st.isDirectory) throw new BerthError(`${rootfs} is not a directory`, { field: "root.path" });
   return { bundle, spec, rootfs };
 }
 
 /** HOME for process.user.uid from the image's /etc/passwd, read without following symlinks out of the rootfs. */
 export function homeOf(rootfs: string, uid: number): string | undefined {
   try {
-    for (const p of [`${rootfs}/etc`, `${rootfs}/etc/passwd`]) if (lstatSync(p).isSymbolicLink()) return undefined;
-    for (const line of readFileSync(`${rootfs}/etc/passwd`, "utf8").split("\n")) {
+    for (const p of [`${rootfs}/etc`, `${rootfs}/etc/passwd`]) if (statPath(p, { follow: false }).isSymbolicLink) return undefined;
+    for (const line of readText(`${rootfs}/etc/passwd`).split("\n")) {
       const f = line.split(":");
       if (f.length >= 6 && Number(f[2]) === uid && f[2] !== "") return f[5] || undefined;
     }
@@ -97,7 +96,7 @@ export function homeOf(rootfs: string, uid: number): string | undefined {
 
 export function lastCap(): number {
   try {
-    return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+    return Number(readText("/proc/sys/kernel/cap_last_cap"));
   } catch {
     return 40;
   }
@@ -122,18 +121,18 @@ function hasLimits(r: LinuxResources | undefined): boolean {
 
 /** clone3's CLONE_INTO_CGROUP came in Linux 5.7 (plan/cgroup-join.ts says why it matters). */
 export function canCloneIntoCgroup(): boolean {
-  return kernelAtLeast(readFileSync("/proc/sys/kernel/osrelease", "utf8"), 5, 7);
+  return kernelAtLeast(readText("/proc/sys/kernel/osrelease"), 5, 7);
 }
 
 /** Which LSMs confine processes here (runc's apparmor.IsEnabled and selinux.GetEnabled read the same files). */
 export function activeLsms(): { apparmor: boolean; selinux: boolean } {
   let apparmor = false;
   try {
-    apparmor = readFileSync("/sys/module/apparmor/parameters/enabled", "utf8").startsWith("Y");
+    apparmor = readText("/sys/module/apparmor/parameters/enabled").startsWith("Y");
   } catch {
     // no AppArmor module
   }
-  return { apparmor, selinux: existsSync("/sys/fs/selinux/enforce") };
+  return { apparmor, selinux: pathExists("/sys/fs/selinux/enforce") };
 }
 
 /**
@@ -180,12 +179,12 @@ function writeIdMapsWithShadow(pid: number, userns: NonNullable<CompiledPlan["us
 function writeIdMaps(pid: number, userns: NonNullable<CompiledPlan["userns"]>): void {
   if (process.geteuid?.() !== 0) return writeIdMapsWithShadow(pid, userns);
   try {
-    writeFileSync(`/proc/${pid}/uid_map`, userns.uidMap);
+    writeText(`/proc/${pid}/uid_map`, userns.uidMap);
   } catch (err) {
     throw new BerthError(`writing /proc/${pid}/uid_map: ${(err as Error).message}`, { field: "linux.uidMappings" });
   }
   try {
-    writeFileSync(`/proc/${pid}/gid_map`, userns.gidMap);
+    writeText(`/proc/${pid}/gid_map`, userns.gidMap);
   } catch (err) {
     throw new BerthError(`writing /proc/${pid}/gid_map: ${(err as Error).message}`, { field: "linux.gidMappings" });
   }
@@ -210,7 +209,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       throw new BerthError(`cannot make ${fifoPath(opts.root, id)} (errno ${errno()}); --root must be a local filesystem that can hold FIFOs`, { field: "--root" });
     }
     // past the umask: the init may open it for writing as the container's (non-root) user
-    chmodSync(fifoPath(opts.root, id), 0o622);
+    chmodPath(fifoPath(opts.root, id), 0o622);
     const opened = openCgroup(cgroupsPath, { systemd: opts.systemdCgroup, field: "linux.cgroupsPath" });
     // Never adopt (and on failure kill) processes that are not ours.
     if (opened.exists() && opened.pids().length > 0) {
@@ -243,9 +242,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const plan = compilePlan(spec, {
       id, bundle, rootfs, stateDir: dir,
       noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
-      consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
+      consoleSocket: opts.consoleSocket && resolvePath(opts.consoleSocket),
       cgroup: cg && cgroupFacts(cg), cloneIntoCgroup: canCloneIntoCgroup(),
-      lastCap: lastCap(), hasKcore: existsSync("/proc/kcore"),
+      lastCap: lastCap(), hasKcore: pathExists("/proc/kcore"),
       home: homeOf(rootfs, spec.process!.user.uid),
       lsm: activeLsms(), seccomp,
     });
@@ -300,7 +299,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       cgroupDirs: cg ? early.cgroupDirs : [],
     };
     writeState(opts.root, state);
-    if (opts.pidFile) writePidFile(resolve(opts.pidFile), initPid);
+    if (opts.pidFile) writePidFile(resolvePath(opts.pidFile), initPid);
     trace("state and pid file written");
     lock.release();
     return { pid: initPid, state, helper: helper.proc };

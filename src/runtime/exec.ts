@@ -4,14 +4,14 @@
  * container's seccomp filter and the process's own capabilities — never the runtime's.
  * Errors read like create's: the failing step is mapped back to the process field.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { BerthError, type Warning } from "../errors.ts";
 import { compileExecPlan } from "../plan/exec-plan.ts";
 import { encodePlan } from "../plan/encode.ts";
 import type { Process, Spec } from "../spec/runtime-spec.ts";
 import { validateProcess } from "../spec/validate-config.ts";
 import { HelperSession } from "../sys/init-helper.ts";
+import { pathExists, readText, writeText } from "../sys/libc.ts";
+import { resolvePath } from "./host-path.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { activeLsms, agentState, canCloneIntoCgroup, homeOf, lastCap, loadBundle } from "./create.ts";
 import { subCgroupDirs, type SubCgroups } from "./exec-cgroup.ts";
@@ -39,7 +39,7 @@ export interface Execed {
 
 /** The container's saved state and config.json, read once per exec: its checks, defaults and namespaces. */
 function execTarget(t: Target, ignorePaused = false): { spec: Spec; rootfs: string; pid: number; cgroupDirs: string[]; state: NonNullable<ReturnType<typeof readState>> } {
-  if (!existsSync(containerDir(t.root, t.id))) throw notExist(t.id);
+  if (!pathExists(containerDir(t.root, t.id))) throw notExist(t.id);
   const s = readState(t.root, t.id);
   if (!s) throw notExist(t.id);
   const status = statusOf(t.root, s);
@@ -56,8 +56,8 @@ function execTarget(t: Target, ignorePaused = false): { spec: Spec; rootfs: stri
 function cgroupDirsOf(dirs: string[]): { v1: string[]; v2?: string } {
   const out: { v1: string[]; v2?: string } = { v1: [] };
   for (const d of dirs) {
-    if (existsSync(`${d}/cgroup.controllers`)) out.v2 = d;
-    else if (existsSync(d)) out.v1.push(d);
+    if (pathExists(`${d}/cgroup.controllers`)) out.v2 = d;
+    else if (pathExists(d)) out.v1.push(d);
   }
   return out;
 }
@@ -65,14 +65,14 @@ function cgroupDirsOf(dirs: string[]): { v1: string[]; v2?: string } {
 /** The --cgroup sub-cgroups' directories, each of which must exist (runc does not make them either). */
 function subCgroupDirsOf(containerDirs: string[], sub: SubCgroups): string[] {
   const { layout } = detectHostCgroups();
-  const dirs = containerDirs.filter((d) => existsSync(d)).map((dir) => {
-    if (existsSync(`${dir}/cgroup.controllers`)) return { dir, controllers: null };
+  const dirs = containerDirs.filter((d) => pathExists(d)).map((dir) => {
+    if (pathExists(`${dir}/cgroup.controllers`)) return { dir, controllers: null };
     const h = layout.v1.find((x) => dir.startsWith(`${x.mountPoint}/`));
     return { dir, controllers: h?.controllers ?? [] };
   });
   const out = subCgroupDirs(dirs, sub, layout.mode);
   for (const d of out) {
-    if (!existsSync(d)) throw new BerthError(`sub-cgroup ${d} does not exist; create it first (mkdir ${d})`, { field: "--cgroup" });
+    if (!pathExists(d)) throw new BerthError(`sub-cgroup ${d} does not exist; create it first (mkdir ${d})`, { field: "--cgroup" });
   }
   return out;
 }
@@ -81,7 +81,7 @@ function subCgroupDirsOf(containerDirs: string[], sub: SubCgroups): string[] {
 function joinCgroup(dirs: string[], pid: number): void {
   for (const dir of dirs) {
     try {
-      writeFileSync(`${dir}/cgroup.procs`, String(pid));
+      writeText(`${dir}/cgroup.procs`, String(pid));
     } catch (err) {
       throw new BerthError(`cannot join the container's cgroup ${dir}: ${(err as Error).message}`, { field: "linux.cgroupsPath" });
     }
@@ -95,7 +95,7 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
   const linux = c.spec.linux ?? {};
   const seccomp = linux.seccomp ? (await import("../security/seccomp.ts")).compileSeccompCached(linux.seccomp, `${t.root}/.seccomp-cache`) : undefined;
   const plan = compileExecPlan(proc, {
-    initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
+    initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket && resolvePath(opts.consoleSocket),
     lastCap: lastCap(), home: homeOf(c.rootfs, proc.user.uid), lsm: activeLsms(), seccomp,
     cgroup: cgroupDirsOf(opts.subCgroups ? subCgroupDirsOf(c.cgroupDirs, opts.subCgroups) : c.cgroupDirs), cloneIntoCgroup: canCloneIntoCgroup(),
   });
@@ -127,7 +127,7 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
     throw err;
   }
   helper.close();
-  if (opts.pidFile) writePidFile(resolve(opts.pidFile), pid);
+  if (opts.pidFile) writePidFile(resolvePath(opts.pidFile), pid);
   return { pid, helper: helper.proc };
 }
 
@@ -135,7 +135,7 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
 export function readProcessFile(path: string): Process {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
+    raw = JSON.parse(readText(path));
   } catch (err) {
     throw new BerthError(`${path}: ${(err as Error).message}`, { field: "--process" });
   }

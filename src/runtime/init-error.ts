@@ -6,9 +6,9 @@
  * permitted" to exit 126 and "executable file not found in" / "no such file or
  * directory" to 127 (runc-cli-contract.md §5), so those phrases are kept verbatim.
  */
-import { getSystemErrorMessage, getSystemErrorName } from "node:util";
 import { BerthError } from "../errors.ts";
 import type { PlanOp } from "../plan/ops.ts";
+import { errnoMeaning, errnoName as nameOfErrno } from "../sys/errno.ts";
 
 export interface HelperFailure {
   step: number;
@@ -17,20 +17,16 @@ export interface HelperFailure {
   detail: string;
 }
 
+// sys/errno.ts's table rather than node:util's libuv names: loading node:util costs
+// `create` a few MiB and milliseconds, and the table has the kernel's own wording.
 function strerror(errno: number): string {
-  try {
-    return getSystemErrorMessage(-errno).toLowerCase();
-  } catch {
-    return `errno ${errno}`;
-  }
+  const meaning = errnoMeaning(errno);
+  return meaning === "unknown error" ? `errno ${errno}` : meaning;
 }
 
 function errnoName(errno: number): string | undefined {
-  try {
-    return getSystemErrorName(-errno);
-  } catch {
-    return undefined;
-  }
+  const name = nameOfErrno(errno);
+  return name.startsWith("errno ") ? undefined : name;
 }
 
 const ENOENT = 2;

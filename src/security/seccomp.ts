@@ -9,9 +9,7 @@
  * compileSeccompCached skips libseccomp entirely when the program is already on disk,
  * as crun does (src/libcrun/seccomp.c): that is most of a fast `create`.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { machine, release, version } from "node:os";
-import { join } from "node:path";
+import { close, mkdirPath, O, openPath, pathExists, readBytes, readText, renamePath, statPath, unlinkPath, writeAll } from "../sys/libc.ts";
 import { BerthError } from "../errors.ts";
 import {
   type ArgCmp, findLibseccomp, libseccompApiLevel, libseccompVersion, NR_SCMP_ERROR, nativeArch, resolveArch, resolveSyscall,
@@ -331,7 +329,9 @@ const sha256 = (data: string | Uint8Array) => new Bun.CryptoHasher("sha256").upd
 export function seccompCacheKey(seccomp: LinuxSeccomp): string | undefined {
   const lib = findLibseccomp();
   if (!lib) return undefined;
-  const input = [`berth-seccomp/${CACHE_FORMAT}`, canonicalJson(seccomp), lib.identity, machine(), release(), version()].join("\0");
+  // the kernel's release and build (uname -r, -v) from /proc: node:os would cost `create` a module load
+  const kernel = ["osrelease", "version"].map((f) => readText(`/proc/sys/kernel/${f}`).trim());
+  const input = [`berth-seccomp/${CACHE_FORMAT}`, canonicalJson(seccomp), lib.identity, process.arch, ...kernel].join("\0");
   return sha256(input).toString("hex");
 }
 
@@ -367,14 +367,21 @@ function decodeEntry(data: Uint8Array): CompiledSeccomp | undefined {
   return { program: body.slice(0, programBytes), flags, notify: notify === 1, skipped: skipped ? skipped.split("\n") : [] };
 }
 
+/** mkdir -p with `mode` for each directory it makes. */
+function makeDirs(dir: string, mode: number): void {
+  const missing: string[] = [];
+  for (let d = dir; d !== "" && d !== "/" && !pathExists(d); d = d.slice(0, d.lastIndexOf("/"))) missing.unshift(d);
+  for (const d of missing) mkdirPath(d, mode);
+}
+
 /**
  * Our own 0700 directory, or not usable: a program read from a directory others can
  * write to could be anybody's filter.
  */
 function trustedDir(dir: string): "yes" | "missing" | "no" {
   try {
-    const st = lstatSync(dir);
-    return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o022) === 0 ? "yes" : "no";
+    const st = statPath(dir, { follow: false });
+    return st.isDirectory && st.uid === process.geteuid?.() && (st.mode & 0o022) === 0 ? "yes" : "no";
   } catch (err) {
     return (err as { code?: string }).code === "ENOENT" ? "missing" : "no";
   }
@@ -393,11 +400,11 @@ function trustedDir(dir: string): "yes" | "missing" | "no" {
 export function compileSeccompCached(seccomp: LinuxSeccomp, cacheDir: string, options: CompileOptions = {}): CachedSeccomp {
   const key = seccompCacheKey(seccomp);
   const trust = key ? trustedDir(cacheDir) : "no";
-  const path = key ? join(cacheDir, `${key}.bpf`) : "";
+  const path = key ? `${cacheDir}/${key}.bpf` : "";
   if (trust === "yes") {
     let data: Uint8Array | undefined;
     try {
-      data = readFileSync(path);
+      data = readBytes(path);
     } catch {} // missing or unreadable: compile
     const hit = data && decodeEntry(data);
     if (hit) return { ...hit, cache: "hit" };
@@ -405,16 +412,21 @@ export function compileSeccompCached(seccomp: LinuxSeccomp, cacheDir: string, op
 
   const compiled = compileSeccomp(seccomp, options);
   if (trust === "no") return { ...compiled, cache: "uncached" };
-  const tmp = join(cacheDir, `.${key}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  const tmp = `${cacheDir}/.${key}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    if (trust === "missing") mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    if (trust === "missing") makeDirs(cacheDir, 0o700);
     // No fsync: a file torn by a crash fails its checksum and is compiled again.
-    writeFileSync(tmp, encodeEntry(compiled), { flag: "wx", mode: 0o600 });
-    renameSync(tmp, path);
+    const fd = openPath(tmp, O.WRONLY | O.CREAT | O.EXCL, 0o600);
+    try {
+      writeAll(fd, encodeEntry(compiled));
+    } finally {
+      close(fd);
+    }
+    renamePath(tmp, path);
     return { ...compiled, cache: "stored" };
   } catch {
     try {
-      unlinkSync(tmp);
+      unlinkPath(tmp);
     } catch {} // never created
     return { ...compiled, cache: "uncached" };
   }

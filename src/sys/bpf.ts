@@ -5,11 +5,10 @@
  * Bun has no bpf API and no npm package wraps the syscall, so `union bpf_attr` is laid
  * out here by hand (offsets from include/uapi/linux/bpf.h) on a zeroed buffer.
  */
-import { constants, openSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { BerthError, errnoOf } from "../errors.ts";
 import { describeErrno, errnoName } from "./errno.ts";
-import { close, errno, syscall } from "./libc.ts";
+import { close, errno, O, openPath, syscall } from "./libc.ts";
 
 const SYS_BPF = 321; // x86_64
 
@@ -106,7 +105,7 @@ function loadDeviceProgram(cgroupDir: string, insns: Uint8Array): number {
 
 function openCgroup(cgroupDir: string): number {
   try {
-    return openSync(cgroupDir, constants.O_RDONLY | constants.O_DIRECTORY);
+    return openPath(cgroupDir, O.RDONLY | O.DIRECTORY);
   } catch (err) {
     throw new BerthError(`cannot open cgroup ${cgroupDir}: ${errnoOf(err) ?? String(err)}; create it first (a cgroup2 directory)`, {
       errno: errnoOf(err),

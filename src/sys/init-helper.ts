@@ -6,9 +6,7 @@
  * Reads are blocking: a runtime command is a short synchronous program, and the helper
  * always either reports or exits (EOF).
  */
-import { closeSync, existsSync, readSync, writeSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { errno, socketPair } from "./libc.ts";
+import { close, errno, pathExists, readFd, socketPair, writeAll } from "./libc.ts";
 
 /**
  * Where `npm install` (scripts/build-native.sh) puts the helper: native/build/ of the
@@ -18,13 +16,14 @@ import { errno, socketPair } from "./libc.ts";
  */
 export function helperPath(): string {
   if (process.env.BERTH_INIT) return process.env.BERTH_INIT;
+  const parent = (d: string) => d.slice(0, d.lastIndexOf("/")) || "/";
   let dir = import.meta.dir;
   for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, "native", "build", "berth-init");
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
+    const candidate = `${dir}/native/build/berth-init`;
+    if (pathExists(candidate)) return candidate;
+    dir = parent(dir);
   }
-  return join(dirname(dirname(import.meta.dir)), "native", "build", "berth-init");
+  return `${parent(parent(import.meta.dir))}/native/build/berth-init`;
 }
 
 export type Report =
@@ -63,7 +62,7 @@ type StdioSpec = "inherit" | "ignore" | "pipe" | number;
 
 export class HelperSession {
   readonly proc: Bun.Subprocess;
-  private readonly fd: number;
+  private fd: number;
   private buffered = Buffer.alloc(0);
   private closed = false;
 
@@ -79,10 +78,10 @@ export class HelperSession {
     try {
       this.proc = Bun.spawn([helperPath(), String(sockFd)], { stdio: stdio as never, env: {} });
     } catch (err) {
-      closeSync(ours);
+      close(ours);
       throw err;
     } finally {
-      closeSync(theirs);
+      close(theirs);
     }
     this.fd = ours;
     if (opts.beforePlan) {
@@ -103,8 +102,7 @@ export class HelperSession {
 
   send(bytes: Uint8Array | string): void {
     const buf = typeof bytes === "string" ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let at = 0;
-    while (at < buf.length) at += writeSync(this.fd, buf, at);
+    writeAll(this.fd, buf);
   }
 
   /** The next report; `eof` once every copy of the helper's end is closed. */
@@ -121,7 +119,7 @@ export class HelperSession {
       const chunk = Buffer.alloc(4096);
       let n: number;
       try {
-        n = readSync(this.fd, chunk);
+        n = readFd(this.fd, chunk);
       } catch (err) {
         if ((err as { code?: string }).code === "ECONNRESET") n = 0;
         else throw err;
@@ -148,11 +146,9 @@ export class HelperSession {
   }
 
   close(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
+    // once only: a second close(2) could hit an fd opened since under the same number
+    if (this.fd >= 0) close(this.fd);
+    this.fd = -1;
     this.closed = true;
   }
 }

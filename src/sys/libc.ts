@@ -39,6 +39,16 @@ function open() {
     rename: { args: ["cstring", "cstring"], returns: "i32" },
     access: { args: ["cstring", "i32"], returns: "i32" },
     fchmod: { args: ["i32", "u32"], returns: "i32" },
+    chmod: { args: ["cstring", "u32"], returns: "i32" },
+    // glibc 2.33+ exports stat/lstat as functions (before, only __xstat)
+    stat: { args: ["cstring", "ptr"], returns: "i32" },
+    lstat: { args: ["cstring", "ptr"], returns: "i32" },
+    fstat: { args: ["i32", "ptr"], returns: "i32" },
+    pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
+    realpath: { args: ["cstring", "ptr"], returns: "ptr" },
+    opendir: { args: ["cstring"], returns: "ptr" },
+    readdir: { args: ["ptr"], returns: "ptr" },
+    closedir: { args: ["ptr"], returns: "i32" },
   }).symbols;
 }
 
@@ -141,18 +151,36 @@ export function writeAll(fd: number, data: string | Uint8Array): void {
   }
 }
 
+// One buffer for every readText: most files read here are a few hundred bytes.
+let scratch = new Uint8Array(16384);
+const utf8 = new TextDecoder();
+
+/** The whole file's bytes (a copy); throws SysError. */
+export function readBytes(path: string): Uint8Array {
+  return readAll(path).slice();
+}
+
 /** The whole file as UTF-8 (proc and cgroup files included: read until the end, not st_size); throws SysError. */
 export function readText(path: string): string {
+  return utf8.decode(readAll(path));
+}
+
+/** The whole file in `scratch` (valid until the next call). */
+function readAll(path: string): Uint8Array {
   const fd = openPath(path, O.RDONLY);
   try {
-    const chunks: Uint8Array[] = [];
+    let total = 0;
     for (;;) {
-      const buf = new Uint8Array(8192);
-      const n = readFd(fd, buf);
+      if (total === scratch.length) {
+        const bigger = new Uint8Array(scratch.length * 2);
+        bigger.set(scratch);
+        scratch = bigger;
+      }
+      const n = check(libc().read(fd, scratch.subarray(total), scratch.length - total), "read", path);
       if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
+      total += n;
     }
-    return Buffer.concat(chunks).toString("utf8");
+    return scratch.subarray(0, total);
   } finally {
     close(fd);
   }
@@ -191,4 +219,90 @@ export function renamePath(from: string, to: string): void {
 
 export function fchmod(fd: number, mode: number): void {
   check(libc().fchmod(fd, mode), "fchmod");
+}
+
+export function chmodPath(path: string, mode: number): void {
+  check(libc().chmod(cstr(path), mode), "chmod", path);
+}
+
+const S_IFMT = 0o170000;
+
+/** What stat(2) says of a path, the parts berth asks about. */
+export interface PathStat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeMs: number;
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymbolicLink: boolean;
+}
+
+// struct stat on x86_64: st_mode u32 at 24, st_uid at 28, st_gid at 32, st_size i64 at
+// 48, st_mtim (tv_sec, tv_nsec) at 88; 144 bytes in all
+function decodeStat(raw: Uint8Array): PathStat {
+  const buf = new DataView(raw.buffer);
+  const mode = buf.getUint32(24, true);
+  const type = mode & S_IFMT;
+  return {
+    mode, uid: buf.getUint32(28, true), gid: buf.getUint32(32, true), size: Number(buf.getBigInt64(48, true)),
+    mtimeMs: Number(buf.getBigInt64(88, true)) * 1000 + Number(buf.getBigInt64(96, true)) / 1e6,
+    isFile: type === 0o100000, isDirectory: type === 0o040000, isSymbolicLink: type === 0o120000,
+  };
+}
+
+/** stat(2), or lstat(2) with `follow: false`; throws SysError. */
+export function statPath(path: string, opts: { follow?: boolean } = {}): PathStat {
+  const raw = new Uint8Array(144);
+  const fn = opts.follow === false ? libc().lstat : libc().stat;
+  check(fn(cstr(path), raw), opts.follow === false ? "lstat" : "stat", path);
+  return decodeStat(raw);
+}
+
+/** fstat(2); throws SysError. */
+export function statFd(fd: number): PathStat {
+  const raw = new Uint8Array(144);
+  check(libc().fstat(fd, raw), "fstat");
+  return decodeStat(raw);
+}
+
+/** pread(2): up to buf.length bytes at `offset`, the count read (0 at the end); throws SysError. */
+export function preadFd(fd: number, buf: Uint8Array, offset: number): number {
+  return check(libc().pread(fd, buf, buf.length, offset), "pread");
+}
+
+/** realpath(3): the absolute path with every symlink resolved; throws SysError. */
+export function realPath(path: string): string {
+  const out = new Uint8Array(4096); // PATH_MAX
+  if (libc().realpath(cstr(path), out) === null) throw new SysError("realpath", errno(), path);
+  return utf8.decode(out.subarray(0, out.indexOf(0)));
+}
+
+/** One entry of a directory, with its d_type (DT_DIR 4, DT_REG 8, DT_LNK 10; DT_UNKNOWN 0 on some filesystems). */
+export interface DirEntry {
+  name: string;
+  type: number;
+}
+
+export const DT_DIR = 4;
+
+/** The entries of a directory but . and .., in the kernel's order; throws SysError. */
+export function listDir(path: string): DirEntry[] {
+  const { read, CString } = ffi();
+  const dir = libc().opendir(cstr(path));
+  if (dir === null) throw new SysError("opendir", errno(), path);
+  const out: DirEntry[] = [];
+  try {
+    for (;;) {
+      const ent = libc().readdir(dir);
+      if (ent === null) break;
+      // struct dirent on x86_64 glibc: d_ino 8, d_off 8, d_reclen 2, d_type 1 (at 18), d_name (at 19)
+      const name = new CString(ent, 19).toString();
+      if (name !== "." && name !== "..") out.push({ name, type: read.u8(ent, 18) });
+    }
+  } finally {
+    libc().closedir(dir);
+  }
+  return out;
 }

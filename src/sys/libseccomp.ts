@@ -6,12 +6,10 @@
  * The library is opened on first use, never at import: a cached program
  * (security/seccomp.ts) must not pay for dlopen, and most CLI paths never need it.
  */
-import { closeSync, fstatSync, readSync, realpathSync, statSync } from "node:fs";
-import { join } from "node:path";
 import type { Pointer } from "bun:ffi";
 import { BerthError } from "../errors.ts";
 import { describeErrno, errnoName } from "./errno.ts";
-import { errno, syscall } from "./libc.ts";
+import { close, errno, preadFd, realPath, statFd, statPath, syscall } from "./libc.ts";
 
 const ffi = () => require("bun:ffi") as typeof import("bun:ffi");
 
@@ -59,8 +57,8 @@ export function findLibseccomp(): { path: string; identity: string } | undefined
   ];
   for (const dir of dirs) {
     try {
-      const path = realpathSync(join(dir, "libseccomp.so.2"));
-      const st = statSync(path);
+      const path = realPath(`${dir}/libseccomp.so.2`);
+      const st = statPath(path);
       // The real name carries the version (libseccomp.so.2.5.4); size and mtime catch a
       // rebuilt library of the same version.
       return { path, identity: `${path}:${st.size}:${st.mtimeMs}` };
@@ -208,15 +206,15 @@ export class SeccompFilter {
     try {
       const rc = libseccomp().seccomp_export_bpf(this.handle(), fd);
       if (rc < 0) throw failure("seccomp_export_bpf", rc, field);
-      const program = new Uint8Array(fstatSync(fd).size);
+      const program = new Uint8Array(statFd(fd).size);
       for (let at = 0; at < program.length; ) {
-        const n = readSync(fd, program, at, program.length - at, at);
+        const n = preadFd(fd, program.subarray(at), at);
         if (n === 0) break;
         at += n;
       }
       return program;
     } finally {
-      closeSync(fd);
+      close(fd);
     }
   }
 

@@ -2,6 +2,7 @@
  * `state` and `list`: read-only, and the commands callers exec in loops, so they load
  * only the state store — no cgroup layer, no node:fs.
  */
+import { listDir } from "../sys/libc.ts";
 import { notExist, ociState, readState, statusOf, type OciState } from "./state.ts";
 
 export function stateOf(t: { root: string; id: string }): OciState {
@@ -13,8 +14,7 @@ export function stateOf(t: { root: string; id: string }): OciState {
 export function listStates(root: string): OciState[] {
   let ids: string[];
   try {
-    // node:fs only here: `list` is not exec'd per container, `state` is
-    ids = (require("node:fs") as typeof import("node:fs")).readdirSync(root);
+    ids = listDir(root).map((e) => e.name);
   } catch {
     return [];
   }

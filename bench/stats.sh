@@ -31,9 +31,17 @@ berth="$here/bin/berth"
 
 tmp=$(mktemp -d /tmp/berth-stats-bench.XXXXXX)
 P="podman --root $tmp/podman/root --runroot $tmp/podman/runroot --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime $(command -v runc)"
+# Processes whose command line names $tmp: conmon, and the `podman container cleanup`
+# each conmon starts when its container goes, which re-creates store directories.
+ours() {
+  for d in /proc/[0-9]*; do
+    case "$(cat "$d/comm" 2>/dev/null)" in conmon | podman) ! grep -qs -- "$tmp" "$d/cmdline" || echo "${d#/proc/}" ;; esac
+  done
+}
 cleanup() {
   trap - EXIT INT TERM
   [ ! -d "$tmp/podman" ] || $P rm --all --force --time 0 >/dev/null 2>&1 || true
+  n=0; while [ -n "$(ours)" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
   grep " $tmp/" /proc/self/mounts | cut -d' ' -f2 | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$tmp"
 }

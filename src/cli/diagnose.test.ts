@@ -145,22 +145,24 @@ describe.skipIf(!hasPodman)("berth diagnose: won't start before any runtime ran 
     Bun.spawnSync(["umount", tiny], { stderr: "ignore" });
     rmSync(work, { recursive: true, force: true });
   }, 60_000);
-  /** podman with a store of its own under `root`; stderr is what a user would paste into --log */
-  const podman = (root: string, args: string[]) => {
+  /**
+   * podman with a store of its own under `root`, which must fail with 125; then diagnose
+   * with its stderr (what a user would paste into --log) and return the won't-start finding.
+   */
+  const failedPodman = (root: string, args: string[]) => {
     const r = Bun.spawnSync(["podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--storage-driver", "vfs", "--root", root, "--runroot", join(work, "runroot"), ...args], { stdout: "ignore", stderr: "pipe" });
-    return { code: r.exitCode, stderr: r.stderr.toString() };
+    expect(r.exitCode).toBe(125);
+    const log = join(work, `${args[0]}.err`);
+    writeFileSync(log, r.stderr.toString());
+    const d = diagnose("--log", log, "web");
+    return { verdict: d.verdict, finding: finding(d, "wont-start")! };
   };
 
   test("a registry that does not answer: phase \"image pull\", exit 125, the registry's error", () => {
-    const pull = podman(join(work, "store"), ["run", "--rm", "127.0.0.1:1/nosuch:latest", "true"]);
-    expect(pull.code).toBe(125);
-    const log = join(work, "pull.err");
-    writeFileSync(log, pull.stderr);
-    const d = diagnose("--log", log, "web");
-    const f = finding(d, "wont-start")!;
+    const { verdict, finding: f } = failedPodman(join(work, "store"), ["run", "--rm", "127.0.0.1:1/nosuch:latest", "true"]);
     expect(f.data).toMatchObject({ phase: "image pull", exitCode: 125 });
     expect(f.data!.message).toStartWith("initializing source docker://127.0.0.1:1/nosuch:latest: pinging container registry 127.0.0.1:1");
-    expect(d.verdict).toStartWith('won\'t start: the engine failed in phase "image pull" — the image could not be fetched');
+    expect(verdict).toStartWith('won\'t start: the engine failed in phase "image pull" — the image could not be fetched');
   });
 
   test("a full disk under the store: phase \"unpack\", the layer write that failed", () => {
@@ -168,12 +170,7 @@ describe.skipIf(!hasPodman)("berth diagnose: won't start before any runtime ran 
     expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", tiny]).exitCode).toBe(0);
     const tar = join(work, "rootfs.tar"); // busybox alone is larger than the 600 KiB store
     expect(Bun.spawnSync(["tar", "-C", sharedRootfs(), "-cf", tar, "."]).exitCode).toBe(0);
-    const imported = podman(join(tiny, "root"), ["import", tar, "localhost/berth-tiny:1"]);
-    expect(imported.code).toBe(125);
-    const log = join(work, "unpack.err");
-    writeFileSync(log, imported.stderr);
-    const d = diagnose("--log", log, "web");
-    const f = finding(d, "wont-start")!;
+    const { finding: f } = failedPodman(join(tiny, "root"), ["import", tar, "localhost/berth-tiny:1"]);
     expect(f.data).toMatchObject({ phase: "unpack", exitCode: 125 });
     expect(f.data!.message).toContain("no space left on device");
     expect(f.fix[0]).toStartWith("free space and inodes where the engine stores images");

@@ -11,6 +11,7 @@
 # ulimits this host allows (no CAP_SYS_RESOURCE).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/bench-env.sh"
 runs=20
 keep=
 while [ $# -gt 0 ]; do
@@ -20,28 +21,17 @@ while [ $# -gt 0 ]; do
     *) echo "clients.sh: unknown argument $1 (--runs N, --keep DIR)" >&2; exit 2 ;;
   esac
 done
-[ "$(id -u)" = 0 ] || { echo "clients.sh: run as root" >&2; exit 1; }
-for t in hyperfine podman conmon containerd ctr skopeo umoci jq; do
-  command -v "$t" >/dev/null || { echo "clients.sh: $t not found (scripts/setup.sh installs it)" >&2; exit 1; }
-done
+bench_need clients.sh hyperfine podman conmon containerd ctr skopeo umoci jq
 runc=$(command -v runc)
 berth="$here/bin/berth-runtime"
 make_image="$here/../shared/reference/make-busybox-image.sh"
 [ -x "$make_image" ] || make_image="sh $make_image"
 
-tmp=$(mktemp -d /tmp/berth-clients-bench.XXXXXX)
+bench_tmp clients
 ctd_pid=
-cleanup() {
-  trap - EXIT INT TERM
+bench_cleanup_hook() {
   [ -z "$ctd_pid" ] || { kill "$ctd_pid" 2>/dev/null; wait "$ctd_pid" 2>/dev/null || true; }
-  [ ! -d "$tmp/podman" ] || podman --root "$tmp/podman/root" --runroot "$tmp/podman/runroot" rm --all --force >/dev/null 2>&1 || true
-  # overlay mounts of podman's and containerd's stores, then the files
-  grep " $tmp/" /proc/self/mounts | cut -d' ' -f2 | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 echo "== image"
 $make_image "$tmp/img" >/dev/null

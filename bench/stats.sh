@@ -12,6 +12,7 @@
 # Both must list all N containers before anything is timed.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/bench-env.sh"
 count=20
 runs=30
 keep=
@@ -23,31 +24,11 @@ while [ $# -gt 0 ]; do
     *) echo "stats.sh: unknown argument $1 (--containers N, --runs N, --keep DIR)" >&2; exit 2 ;;
   esac
 done
-[ "$(id -u)" = 0 ] || { echo "stats.sh: run as root" >&2; exit 1; }
-for t in hyperfine podman conmon runc skopeo umoci jq bash; do
-  command -v "$t" >/dev/null || { echo "stats.sh: $t not found (scripts/setup.sh installs it)" >&2; exit 1; }
-done
+bench_need stats.sh hyperfine podman conmon runc skopeo umoci jq bash
 berth="$here/bin/berth"
 
-tmp=$(mktemp -d /tmp/berth-stats-bench.XXXXXX)
+bench_tmp stats
 P="podman --root $tmp/podman/root --runroot $tmp/podman/runroot --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime $(command -v runc)"
-# Processes whose command line names $tmp: conmon, and the `podman container cleanup`
-# each conmon starts when its container goes, which re-creates store directories.
-ours() {
-  for d in /proc/[0-9]*; do
-    case "$(cat "$d/comm" 2>/dev/null)" in conmon | podman) ! grep -qs -- "$tmp" "$d/cmdline" || echo "${d#/proc/}" ;; esac
-  done
-}
-cleanup() {
-  trap - EXIT INT TERM
-  [ ! -d "$tmp/podman" ] || $P rm --all --force --time 0 >/dev/null 2>&1 || true
-  n=0; while [ -n "$(ours)" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
-  grep " $tmp/" /proc/self/mounts | cut -d' ' -f2 | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 echo "== image"
 bash "$here/../shared/reference/make-busybox-image.sh" "$tmp/img" >/dev/null

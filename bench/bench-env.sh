@@ -1,0 +1,41 @@
+# Sourced by bench/clients.sh and bench/stats.sh: the checks and the private scratch
+# directory both need, and a cleanup that leaves no container, mount or file behind.
+#
+#   . "$(dirname "$0")/bench-env.sh"
+#   bench_need NAME TOOL...          # root, and each TOOL on PATH, or exit 1 naming it
+#   bench_tmp NAME                   # sets tmp=/tmp/berth-NAME-bench.XXXXXX and the traps
+#   bench_cleanup_hook() { … }       # optional: run first on exit (stop daemons)
+#   P="podman --root $tmp/podman/root …"   # optional: the private podman, emptied on exit
+
+bench_need() {
+  name=$1; shift
+  [ "$(id -u)" = 0 ] || { echo "$name: run as root" >&2; exit 1; }
+  for t in "$@"; do
+    command -v "$t" >/dev/null || { echo "$name: $t not found (scripts/setup.sh installs it)" >&2; exit 1; }
+  done
+}
+
+# conmon and the `podman container cleanup` each conmon starts when its container goes,
+# which re-creates store directories: wait for those naming $tmp before removing it.
+bench_store_processes() {
+  for d in /proc/[0-9]*; do
+    case "$(cat "$d/comm" 2>/dev/null)" in conmon | podman) ! grep -qs -- "$tmp" "$d/cmdline" || echo "${d#/proc/}" ;; esac
+  done
+}
+
+bench_cleanup() {
+  trap - EXIT INT TERM
+  ! command -v bench_cleanup_hook >/dev/null || bench_cleanup_hook
+  [ -z "${P:-}" ] || [ ! -d "$tmp/podman" ] || $P rm --all --force --time 0 >/dev/null 2>&1 || true
+  n=0; while [ -n "$(bench_store_processes)" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
+  # overlay mounts of the stores, innermost first, then the files
+  grep " $tmp/" /proc/self/mounts | cut -d' ' -f2 | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+
+bench_tmp() {
+  tmp=$(mktemp -d "/tmp/berth-$1-bench.XXXXXX")
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}

@@ -8,7 +8,7 @@
  * `state`, `start`, `kill` and `delete`, and loading node:fs costs Bun ~4 ms per process.
  */
 import { BerthError } from "../errors.ts";
-import { close, errno, flock, LOCK_EX, mkdirPath, O, openPath, pathExists, readText, renamePath, rmdirPath, unlinkPath, writeText } from "../sys/libc.ts";
+import { close, errno, flock, LOCK_EX, mkdirParents, mkdirPath, O, openPath, pathExists, readText, renamePath, rmdirPath, unlinkPath, writeText } from "../sys/libc.ts";
 import type { Hooks } from "../spec/runtime-spec.ts";
 
 /** Which container: its --root and id. */
@@ -93,18 +93,6 @@ export function claimDir(root: string, id: string): string {
     throw err;
   }
   return dir;
-}
-
-/** mkdir -p: each missing directory with `mode`. */
-function mkdirParents(path: string, mode: number): void {
-  if (pathExists(path)) return;
-  const slash = path.lastIndexOf("/");
-  if (slash > 0) mkdirParents(path.slice(0, slash), mode);
-  try {
-    mkdirPath(path, mode);
-  } catch (err) {
-    if ((err as { code?: string }).code !== "EEXIST") throw err;
-  }
 }
 
 /** Hold an exclusive lock on the container's directory until the process exits or release() is called. */

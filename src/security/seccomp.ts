@@ -9,7 +9,7 @@
  * compileSeccompCached skips libseccomp entirely when the program is already on disk,
  * as crun does (src/libcrun/seccomp.c): that is most of a fast `create`.
  */
-import { close, mkdirPath, O, openPath, pathExists, readBytes, readText, renamePath, statPath, unlinkPath, writeAll } from "../sys/libc.ts";
+import { close, mkdirParents, O, openPath, readBytes, readText, renamePath, statPath, unlinkPath, writeAll } from "../sys/libc.ts";
 import { BerthError } from "../errors.ts";
 import {
   type ArgCmp, findLibseccomp, libseccompApiLevel, libseccompVersion, NR_SCMP_ERROR, nativeArch, resolveArch, resolveSyscall,
@@ -367,13 +367,6 @@ function decodeEntry(data: Uint8Array): CompiledSeccomp | undefined {
   return { program: body.slice(0, programBytes), flags, notify: notify === 1, skipped: skipped ? skipped.split("\n") : [] };
 }
 
-/** mkdir -p with `mode` for each directory it makes. */
-function makeDirs(dir: string, mode: number): void {
-  const missing: string[] = [];
-  for (let d = dir; d !== "" && d !== "/" && !pathExists(d); d = d.slice(0, d.lastIndexOf("/"))) missing.unshift(d);
-  for (const d of missing) mkdirPath(d, mode);
-}
-
 /**
  * Our own 0700 directory, or not usable: a program read from a directory others can
  * write to could be anybody's filter.
@@ -414,7 +407,7 @@ export function compileSeccompCached(seccomp: LinuxSeccomp, cacheDir: string, op
   if (trust === "no") return { ...compiled, cache: "uncached" };
   const tmp = `${cacheDir}/.${key}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    if (trust === "missing") makeDirs(cacheDir, 0o700);
+    if (trust === "missing") mkdirParents(cacheDir, 0o700);
     // No fsync: a file torn by a crash fails its checksum and is compiled again.
     const fd = openPath(tmp, O.WRONLY | O.CREAT | O.EXCL, 0o600);
     try {

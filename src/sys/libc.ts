@@ -38,7 +38,6 @@ function open() {
     mkdir: { args: ["cstring", "u32"], returns: "i32" },
     rename: { args: ["cstring", "cstring"], returns: "i32" },
     access: { args: ["cstring", "i32"], returns: "i32" },
-    fchmod: { args: ["i32", "u32"], returns: "i32" },
     chmod: { args: ["cstring", "u32"], returns: "i32" },
     // glibc 2.33+ exports stat/lstat as functions (before, only __xstat)
     stat: { args: ["cstring", "ptr"], returns: "i32" },
@@ -213,12 +212,20 @@ export function mkdirPath(path: string, mode: number): void {
   check(libc().mkdir(cstr(path), mode), "mkdir", path);
 }
 
-export function renamePath(from: string, to: string): void {
-  check(libc().rename(cstr(from), cstr(to)), "rename", from);
+/** mkdir -p: each missing directory with `mode`; one that appears meanwhile is fine. */
+export function mkdirParents(path: string, mode: number): void {
+  if (pathExists(path)) return;
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) mkdirParents(path.slice(0, slash), mode);
+  try {
+    mkdirPath(path, mode);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "EEXIST") throw err;
+  }
 }
 
-export function fchmod(fd: number, mode: number): void {
-  check(libc().fchmod(fd, mode), "fchmod");
+export function renamePath(from: string, to: string): void {
+  check(libc().rename(cstr(from), cstr(to)), "rename", from);
 }
 
 export function chmodPath(path: string, mode: number): void {

@@ -10,8 +10,9 @@ import { encodePlan } from "../plan/encode.ts";
 import type { Process, Spec } from "../spec/runtime-spec.ts";
 import { validateProcess } from "../spec/validate-config.ts";
 import { HelperSession } from "../sys/init-helper.ts";
-import { pathExists, readText, writeText } from "../sys/libc.ts";
+import { pathExists, readText } from "../sys/libc.ts";
 import { resolvePath } from "./host-path.ts";
+import { writeCgroupFile } from "../cgroups/fs.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { activeLsms, agentState, canCloneIntoCgroup, homeOf, lastCap, loadBundle } from "./create.ts";
 import { subCgroupDirs, type SubCgroups } from "./exec-cgroup.ts";
@@ -50,42 +51,23 @@ function execTarget(t: Target, ignorePaused = false): { spec: Spec; rootfs: stri
 }
 
 /**
- * The container's cgroup directories that exist, v1 hierarchies apart from the cgroup2
- * one (only cgroup2 directories have cgroup.controllers).
+ * The cgroup directories the process joins, v1 hierarchies apart from the cgroup2 one
+ * (only cgroup2 directories have cgroup.controllers): the container's that exist, or
+ * with --cgroup their sub-cgroups, each of which must exist (runc makes none either).
  */
-function cgroupDirsOf(dirs: string[]): { v1: string[]; v2?: string } {
-  const out: { v1: string[]; v2?: string } = { v1: [] };
-  for (const d of dirs) {
-    if (pathExists(`${d}/cgroup.controllers`)) out.v2 = d;
-    else if (pathExists(d)) out.v1.push(d);
-  }
-  return out;
-}
-
-/** The --cgroup sub-cgroups' directories, each of which must exist (runc does not make them either). */
-function subCgroupDirsOf(containerDirs: string[], sub: SubCgroups): string[] {
-  const { layout } = detectHostCgroups();
-  const dirs = containerDirs.filter((d) => pathExists(d)).map((dir) => {
-    if (pathExists(`${dir}/cgroup.controllers`)) return { dir, controllers: null };
-    const h = layout.v1.find((x) => dir.startsWith(`${x.mountPoint}/`));
-    return { dir, controllers: h?.controllers ?? [] };
-  });
-  const out = subCgroupDirs(dirs, sub, layout.mode);
-  for (const d of out) {
-    if (!pathExists(d)) throw new BerthError(`sub-cgroup ${d} does not exist; create it first (mkdir ${d})`, { field: "--cgroup" });
-  }
-  return out;
-}
-
-/** Put the helper into the cgroup directories it cannot join itself (plan.runtimeJoins). */
-function joinCgroup(dirs: string[], pid: number): void {
-  for (const dir of dirs) {
-    try {
-      writeText(`${dir}/cgroup.procs`, String(pid));
-    } catch (err) {
-      throw new BerthError(`cannot join the container's cgroup ${dir}: ${(err as Error).message}`, { field: "linux.cgroupsPath" });
+function execCgroupDirs(containerDirs: string[], sub: SubCgroups | undefined): { v1: string[]; v2?: string } {
+  let dirs = containerDirs.filter((d) => pathExists(d)).map((dir) => ({ dir, v2: pathExists(`${dir}/cgroup.controllers`) }));
+  if (sub) {
+    const { layout } = detectHostCgroups();
+    const controllersOf = (dir: string) => layout.v1.find((x) => dir.startsWith(`${x.mountPoint}/`))?.controllers ?? [];
+    const subDirs = subCgroupDirs(dirs.map((d) => ({ dir: d.dir, controllers: d.v2 ? null : controllersOf(d.dir) })), sub, layout.mode);
+    for (const d of subDirs) {
+      if (!pathExists(d)) throw new BerthError(`sub-cgroup ${d} does not exist; create it first (mkdir ${d})`, { field: "--cgroup" });
     }
+    dirs = dirs.map((d, i) => ({ dir: subDirs[i]!, v2: d.v2 }));
   }
+  const v2 = dirs.find((d) => d.v2)?.dir;
+  return { v1: dirs.filter((d) => !d.v2).map((d) => d.dir), ...(v2 && { v2 }) };
 }
 
 export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed> {
@@ -97,12 +79,15 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
   const plan = compileExecPlan(proc, {
     initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket && resolvePath(opts.consoleSocket),
     lastCap: lastCap(), home: homeOf(c.rootfs, proc.user.uid), lsm: activeLsms(), seccomp,
-    cgroup: cgroupDirsOf(opts.subCgroups ? subCgroupDirsOf(c.cgroupDirs, opts.subCgroups) : c.cgroupDirs), cloneIntoCgroup: canCloneIntoCgroup(),
+    cgroup: execCgroupDirs(c.cgroupDirs, opts.subCgroups), cloneIntoCgroup: canCloneIntoCgroup(),
   });
   for (const w of plan.warnings) opts.warn?.(w);
   const helper = new HelperSession(encodePlan(plan), {
     preserveFds: opts.preserveFds,
-    beforePlan: (pid) => joinCgroup(plan.runtimeJoins, pid),
+    // where the helper cannot join the cgroup itself (plan/cgroup-join.ts), as create does
+    beforePlan: (pid) => {
+      for (const dir of plan.runtimeJoins) writeCgroupFile(dir, "cgroup.procs", String(pid), "linux.cgroupsPath");
+    },
   });
   let pid = 0;
   try {

@@ -49,7 +49,7 @@ export interface CgroupManager {
   addProcess(pid: number): void;
   /** pids in the cgroup, with its descendants' when recursive (default true) */
   pids(opts?: { recursive?: boolean }): number[];
-  /** `berth stats` and `events --stats` skip the ancestors and hugetlb: a third of the reads */
+  /** `berth stats` skips the ancestors and hugetlb (StatsOptions): a third of the reads */
   stats(opts?: StatsOptions): CgroupStats;
   freeze(): void;
   thaw(): void;

@@ -275,6 +275,7 @@ export class V1Manager implements CgroupManager {
       const inactiveFile = stat.total_inactive_file ?? stat.inactive_file ?? 0;
       const oomKill = parseFlatKeyed(readOptional(memDir, "memory.oom_control") ?? "").oom_kill ?? 0;
       const limit = parseLimit(readOptional(memDir, "memory.limit_in_bytes") ?? "max");
+      const memswLimit = memsw === undefined ? null : parseLimit(readOptional(memDir, "memory.memsw.limit_in_bytes") ?? "max");
       stats.memory = {
         usage,
         limit,
@@ -282,9 +283,7 @@ export class V1Manager implements CgroupManager {
         ...(memsw !== undefined && {
           swapUsage: Math.max(0, parseNumber(memsw) - usage),
           // memsw is memory+swap; report swap alone, as v2's memory.swap.max does.
-          swapLimit: ((memswLimit) => (memswLimit === null || limit === null ? null : Math.max(0, memswLimit - limit)))(
-            parseLimit(readOptional(memDir, "memory.memsw.limit_in_bytes") ?? "max"),
-          ),
+          swapLimit: memswLimit === null || limit === null ? null : Math.max(0, memswLimit - limit),
         }),
         high: parseLimit(readOptional(memDir, "memory.soft_limit_in_bytes") ?? "max"),
         anon: stat.total_rss ?? stat.rss ?? 0,

@@ -25,7 +25,6 @@ export interface Globals {
 
 export type Options = FlagSpecs;
 
-export { writeErr, writeOut };
 
 /** Output for one invocation: errors and warnings go to --log (if any) and stderr, as runc does. */
 export class RuntimeLog {

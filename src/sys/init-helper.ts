@@ -101,8 +101,7 @@ export class HelperSession {
   }
 
   send(bytes: Uint8Array | string): void {
-    const buf = typeof bytes === "string" ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    writeAll(this.fd, buf);
+    writeAll(this.fd, bytes);
   }
 
   /** The next report; `eof` once every copy of the helper's end is closed. */

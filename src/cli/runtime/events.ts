@@ -5,7 +5,8 @@
  */
 import { BerthError } from "../../errors.ts";
 import { eventLine, openRunning, parseInterval, readRuncStats, streamEvents } from "../../runtime/events.ts";
-import { idArg, parseVerb, type Globals, type RuntimeLog, writeOut } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
+import { writeOut } from "../stdio.ts";
 
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, { stats: { type: "boolean" }, interval: { type: "string" } });

@@ -8,7 +8,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
 import { listStates } from "../../runtime/query.ts";
-import { parseVerb, type Globals, writeOut } from "../berth-runtime.ts";
+import { parseVerb, type Globals } from "../berth-runtime.ts";
+import { writeOut } from "../stdio.ts";
 
 /**
  * Go's text/tabwriter with runc's settings (minwidth 12, padding 3, spaces): every cell

@@ -6,7 +6,8 @@
  */
 import { BerthError } from "../../errors.ts";
 import { containerPids, filterPsTable, runPs } from "../../runtime/ps.ts";
-import { idArg, parseVerb, type Globals, writeOut } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
+import { writeOut } from "../stdio.ts";
 
 export function run(args: string[], g: Globals): number {
   // Flags stop at the id, so `ps ID -ef` hands -ef to ps(1).

@@ -206,7 +206,7 @@ function startFinding(e: DiagnoseEvidence): Finding | undefined {
   const f = e.startFailure.failure;
   return {
     kind: "wont-start", severity: "fail",
-    summary: `won't start: the ${f.phase === "image pull" || f.phase === "unpack" ? "engine" : "runtime"} failed in phase "${f.phase}"${f.field ? ` at ${f.field}` : ""} — ${f.explanation}`,
+    summary: `won't start: the ${f.engine ? "engine" : "runtime"} failed in phase "${f.phase}"${f.field ? ` at ${f.field}` : ""} — ${f.explanation}`,
     evidence: [`${e.startFailure.source}: ${f.message}`, ...(e.runtimeState ? [`${e.runtimeState.file}: status ${e.runtimeState.status}`] : [])],
     fix: [f.fix],
     data: { phase: f.phase, exitCode: f.exitCode, ...(f.field && { field: f.field }), message: f.message },

@@ -68,6 +68,8 @@ export type StartPhase = "image pull" | "unpack" | "bundle" | "spec" | "cgroup" 
 
 export interface StartFailure {
   phase: StartPhase;
+  /** the engine failed (pulling or unpacking the image) before any runtime ran */
+  engine?: true;
   /** the exit code an engine gives this failure: 126, 127, or 125 (the runtime failed) */
   exitCode: 125 | 126 | 127;
   /** the spec field the runtime blamed (`process.args[0]`, `mounts[3]`), when it named one */
@@ -77,16 +79,16 @@ export interface StartFailure {
   fix: string;
 }
 
-const RULES: { re: RegExp; phase: StartPhase; exitCode?: 126 | 127; explanation: string; fix: string }[] = [
+const RULES: { re: RegExp; phase: StartPhase; engine?: true; exitCode?: 126 | 127; explanation: string; fix: string }[] = [
   // the engine's phases first: their messages also name files and "no such file"
   {
-    re: /ApplyLayer|applying layer|adding layer|extract(?:ing)? layer|unpack(?:ing)? layer/i, phase: "unpack",
+    re: /ApplyLayer|applying layer|adding layer|extract(?:ing)? layer|unpack(?:ing)? layer/i, phase: "unpack", engine: true,
     explanation: "the image was fetched but its layers could not be written into the engine's storage: disk or inodes full, a read-only or broken store",
     fix: "free space and inodes where the engine stores images (podman /var/lib/containers/storage, containerd /var/lib/containerd, docker /var/lib/docker; `berth doctor` shows the disks), then pull again",
   },
   {
     re: /pinging container registry|initializing source docker:|reading manifest|manifest unknown|failed to resolve reference|pull access denied|requested access to the resource is denied|ErrImagePull|ImagePullBackOff|failed to pull|error pulling image|toomanyrequests|fetch(?:ing)? (?:blob|manifest)|x509: /i,
-    phase: "image pull",
+    phase: "image pull", engine: true,
     explanation: "the image could not be fetched: the registry did not answer, the name or tag does not exist there, or access was denied",
     fix: "check the image reference and tag, that the registry answers (`skopeo inspect docker://REF`), the credentials (`podman login`, imagePullSecrets), and for a plain-HTTP registry its insecure setting (registries.conf, --tls-verify=false)",
   },
@@ -123,9 +125,9 @@ export function classifyStartFailure(message: string): StartFailure {
   const withField = (f: Omit<StartFailure, "field">): StartFailure => (field ? { ...f, field } : f);
   for (const r of RULES) {
     if (!r.re.test(message)) continue;
-    const failure: StartFailure = { phase: r.phase, exitCode: r.exitCode ?? 125, message, explanation: r.explanation, fix: r.fix };
+    const failure: StartFailure = { phase: r.phase, ...(r.engine && { engine: true }), exitCode: r.exitCode ?? 125, message, explanation: r.explanation, fix: r.fix };
     // the engine's messages name no spec field (a "word: " start is theirs, not a field)
-    return r.phase === "image pull" || r.phase === "unpack" ? failure : withField(failure);
+    return r.engine ? failure : withField(failure);
   }
   return withField({ phase: "runtime", exitCode: 125, message, explanation: "the runtime failed before the container's process ran", fix: "read the runtime's whole log (--log) and run it with --debug" });
 }

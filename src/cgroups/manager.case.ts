@@ -164,6 +164,9 @@ export function runManagerSuite(opts: SuiteOptions): void {
     expect(pids.eventsMax).toBeGreaterThanOrEqual(1);
     expect(r.stdout).not.toContain("all-forked");
     expect(r.stderr).toMatch(/fork/i);
+    // berth stats' reading (breakdown: false) keeps the limit and count, not pids.events
+    const table = cg.stats({ breakdown: false, levels: false, hugetlb: false }).pids!;
+    expect(table).toEqual({ current: pids.current, limit: 4 });
   }, SLOW);
 
   test("a busy loop under a small quota is throttled, and cpu.stat counts it", async () => {
@@ -176,6 +179,19 @@ export function runManagerSuite(opts: SuiteOptions): void {
     expect(cpu.nrPeriods).toBeGreaterThan(0);
     expect(cpu.nrThrottled).toBeGreaterThan(0);
     expect(cpu.throttledUsec).toBeGreaterThan(0);
+    expect(cpu.userUsec! + cpu.systemUsec!).toBeGreaterThan(0);
+    // The figures a stats table shows are the same without the breakdown; the user/system
+    // split, swap, high/soft limit and failcnt are left unread.
+    const table = cg.stats({ breakdown: false });
+    expect(table.cpu).toMatchObject({ limitCpus: 0.05, nrPeriods: cpu.nrPeriods, nrThrottled: cpu.nrThrottled, throttledUsec: cpu.throttledUsec });
+    expect(table.cpu!.usageUsec).toBeGreaterThanOrEqual(cpu.usageUsec);
+    if (opts.names.cpuLimit !== "cpu.max") expect(table.cpu!.userUsec).toBeUndefined();
+    const mem = table.memory!;
+    expect(mem.high).toBeUndefined();
+    expect(mem.failcnt).toBeUndefined();
+    expect(mem.swapUsage).toBeUndefined();
+    expect(typeof mem.oomKill).toBe("number");
+    expect(mem.usage).toBeGreaterThanOrEqual(0);
   }, SLOW);
 
   test("freeze stops a busy loop and thaw resumes it", async () => {

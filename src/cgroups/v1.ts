@@ -244,21 +244,17 @@ export class V1Manager implements CgroupManager {
 
   stats(opts: StatsOptions = {}): CgroupStats {
     const stats: CgroupStats = {};
+    const breakdown = opts.breakdown !== false;
     const cpuDir = this.dirOf("cpu");
     const acctDir = this.dirOf("cpuacct");
     if (cpuDir || acctDir) {
       const s = parseFlatKeyed((cpuDir && readOptional(cpuDir, "cpu.stat")) ?? "");
       const usageNs = parseNumber((acctDir && readOptional(acctDir, "cpuacct.usage")) ?? "0");
-      const userNs = acctDir && readOptional(acctDir, "cpuacct.usage_user");
-      const sysNs = acctDir && readOptional(acctDir, "cpuacct.usage_sys");
-      // cpuacct.stat (in ticks) only where the kernel has no usage_user/usage_sys (before 4.7)
-      const ticks = userNs && sysNs ? {} : parseFlatKeyed((acctDir && readOptional(acctDir, "cpuacct.stat")) ?? "");
       const quota = parseNumber((cpuDir && readOptional(cpuDir, "cpu.cfs_quota_us")) ?? "-1");
       const period = parseNumber((cpuDir && readOptional(cpuDir, "cpu.cfs_period_us")) ?? "100000");
       stats.cpu = {
         usageUsec: Math.round(usageNs / 1000),
-        userUsec: userNs ? Math.round(parseNumber(userNs) / 1000) : ticksToUsec(ticks.user ?? 0),
-        systemUsec: sysNs ? Math.round(parseNumber(sysNs) / 1000) : ticksToUsec(ticks.system ?? 0),
+        ...(breakdown && cpuSplit(acctDir)),
         nrPeriods: s.nr_periods ?? 0,
         nrThrottled: s.nr_throttled ?? 0,
         throttledUsec: Math.round((s.throttled_time ?? 0) / 1000),
@@ -270,7 +266,7 @@ export class V1Manager implements CgroupManager {
     if (memDir) {
       const stat = parseFlatKeyed(readOptional(memDir, "memory.stat") ?? "");
       const usage = parseNumber(readOptional(memDir, "memory.usage_in_bytes") ?? "0");
-      const memsw = readOptional(memDir, "memory.memsw.usage_in_bytes");
+      const memsw = breakdown ? readOptional(memDir, "memory.memsw.usage_in_bytes") : undefined;
       // v1 names anon "rss" and file "cache"; total_* include descendants, as v2 figures do.
       const inactiveFile = stat.total_inactive_file ?? stat.inactive_file ?? 0;
       const oomKill = parseFlatKeyed(readOptional(memDir, "memory.oom_control") ?? "").oom_kill ?? 0;
@@ -285,13 +281,13 @@ export class V1Manager implements CgroupManager {
           // memsw is memory+swap; report swap alone, as v2's memory.swap.max does.
           swapLimit: memswLimit === null || limit === null ? null : Math.max(0, memswLimit - limit),
         }),
-        high: parseLimit(readOptional(memDir, "memory.soft_limit_in_bytes") ?? "max"),
+        ...(breakdown && { high: parseLimit(readOptional(memDir, "memory.soft_limit_in_bytes") ?? "max") }),
         anon: stat.total_rss ?? stat.rss ?? 0,
         file: stat.total_cache ?? stat.cache ?? 0,
         inactiveFile,
         workingSet: workingSet(usage, inactiveFile),
         stat,
-        failcnt: parseNumber(readOptional(memDir, "memory.failcnt") ?? "0"),
+        ...(breakdown && { failcnt: parseNumber(readOptional(memDir, "memory.failcnt") ?? "0") }),
         oomKill,
         levels: opts.levels === false ? [] : this.memoryLevels(),
       };
@@ -301,13 +297,13 @@ export class V1Manager implements CgroupManager {
       stats.pids = {
         current: parseNumber(readOptional(pidsDir, "pids.current") ?? "0"),
         limit: parseLimit(readOptional(pidsDir, "pids.max") ?? "max"),
-        eventsMax: parseFlatKeyed(readOptional(pidsDir, "pids.events") ?? "").max ?? 0,
+        ...(breakdown && { eventsMax: parseFlatKeyed(readOptional(pidsDir, "pids.events") ?? "").max ?? 0 }),
       };
     }
     const blkioDir = this.dirOf("blkio");
     if (blkioDir) {
       const bytes = readOptional(blkioDir, "blkio.throttle.io_service_bytes_recursive") ?? readOptional(blkioDir, "blkio.throttle.io_service_bytes") ?? "";
-      const ops = readOptional(blkioDir, "blkio.throttle.io_serviced_recursive") ?? readOptional(blkioDir, "blkio.throttle.io_serviced") ?? "";
+      const ops = breakdown ? (readOptional(blkioDir, "blkio.throttle.io_serviced_recursive") ?? readOptional(blkioDir, "blkio.throttle.io_serviced") ?? "") : "";
       stats.io = parseBlkioV1(bytes, ops);
     }
     const hugetlb = opts.hugetlb === false ? undefined : this.hugetlb();
@@ -316,6 +312,17 @@ export class V1Manager implements CgroupManager {
     if (psi) stats.psi = psi;
     return stats;
   }
+}
+
+/** User and system CPU time from cpuacct; cpuacct.stat (in ticks) only where the kernel has no usage_user/usage_sys (before 4.7). */
+function cpuSplit(acctDir: string | undefined): { userUsec: number; systemUsec: number } {
+  const userNs = acctDir && readOptional(acctDir, "cpuacct.usage_user");
+  const sysNs = acctDir && readOptional(acctDir, "cpuacct.usage_sys");
+  const ticks = userNs && sysNs ? {} : parseFlatKeyed((acctDir && readOptional(acctDir, "cpuacct.stat")) ?? "");
+  return {
+    userUsec: userNs ? Math.round(parseNumber(userNs) / 1000) : ticksToUsec(ticks.user ?? 0),
+    systemUsec: sysNs ? Math.round(parseNumber(sysNs) / 1000) : ticksToUsec(ticks.system ?? 0),
+  };
 }
 
 /**

@@ -251,6 +251,7 @@ export class V2Manager implements CgroupManager {
 
   stats(opts: StatsOptions = {}): CgroupStats {
     const stats: CgroupStats = {};
+    const breakdown = opts.breakdown !== false;
     const cpuStat = readOptional(this.dir, "cpu.stat");
     if (cpuStat !== undefined) {
       const s = parseFlatKeyed(cpuStat);
@@ -272,13 +273,13 @@ export class V2Manager implements CgroupManager {
       const events = memoryEventsFrom(parseFlatKeyed(readOptional(this.dir, "memory.events") ?? ""));
       const usage = parseNumber(current);
       const peak = readOptional(this.dir, "memory.peak");
-      const swap = readOptional(this.dir, "memory.swap.current");
+      const swap = breakdown ? readOptional(this.dir, "memory.swap.current") : undefined;
       stats.memory = {
         usage,
         limit: parseLimit(readOptional(this.dir, "memory.max") ?? "max"),
         ...(peak !== undefined && { peak: parseNumber(peak) }),
         ...(swap !== undefined && { swapUsage: parseNumber(swap), swapLimit: parseLimit(readOptional(this.dir, "memory.swap.max") ?? "max") }),
-        high: parseLimit(readOptional(this.dir, "memory.high") ?? "max"),
+        ...(breakdown && { high: parseLimit(readOptional(this.dir, "memory.high") ?? "max") }),
         anon: stat.anon ?? 0,
         file: stat.file ?? 0,
         inactiveFile: stat.inactive_file ?? 0,
@@ -294,7 +295,7 @@ export class V2Manager implements CgroupManager {
       stats.pids = {
         current: parseNumber(pidsCurrent),
         limit: parseLimit(readOptional(this.dir, "pids.max") ?? "max"),
-        eventsMax: parseFlatKeyed(readOptional(this.dir, "pids.events") ?? "").max ?? 0,
+        ...(breakdown && { eventsMax: parseFlatKeyed(readOptional(this.dir, "pids.events") ?? "").max ?? 0 }),
       };
     }
     const io = readOptional(this.dir, "io.stat");

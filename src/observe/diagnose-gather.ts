@@ -296,7 +296,7 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
     base.io = { file: `${dirFor(cg, v1 ? "blkio" : "io")}/${v1 ? "blkio.throttle.io_service_bytes_recursive" : "io.stat"}`, readBps: rate("readBytes"), writeBps: rate("writeBytes"), readIops: rate("readOps"), writeIops: rate("writeOps") };
   }
   if (s.pids) {
-    base.pids = { file: `${dirFor(cg, "pids")}/pids.events`, current: s.pids.current, limit: s.pids.limit, failures: s.pids.eventsMax, failuresDelta: s.pids.eventsMax - (b.pids?.eventsMax ?? 0) };
+    base.pids = { file: `${dirFor(cg, "pids")}/pids.events`, current: s.pids.current, limit: s.pids.limit, failures: s.pids.eventsMax ?? 0, failuresDelta: (s.pids.eventsMax ?? 0) - (b.pids?.eventsMax ?? 0) };
   }
   if (running) {
     base.dState = cg.pids().map((pid) => readProcess(pid)).filter((p) => p?.state === "D").map((p) => ({ pid: p!.pid, comm: p!.comm }));

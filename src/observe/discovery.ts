@@ -238,10 +238,13 @@ export function discoverContainers(procs: ProcessInfo[], opts: DiscoverOptions):
     if (!classified.has(path)) classified.set(path, classifyCgroupPath(path, opts.known));
     return classified.get(path);
   };
+  // …and processes in the same cgroups share one entries list (host-scan.ts): classify each list once.
+  const byEntries = new Map<ProcCgroupEntry[], CgroupMatch | undefined>();
   for (const p of procs) {
-    if (p.state === "Z" || p.state === "X") continue;
-    const m = classifyProcess(p.cgroups, opts.mode, opts.known, classify);
-    if (!m) continue;
+    if (!byEntries.has(p.cgroups)) byEntries.set(p.cgroups, classifyProcess(p.cgroups, opts.mode, opts.known, classify));
+    const m = byEntries.get(p.cgroups);
+    // the state only now: it is a read of /proc/PID/stat, needed for container processes alone
+    if (!m || p.state === "Z" || p.state === "X") continue;
     const c = byKey.get(key(m)) ?? { ...m, pid: 0, pids: [] };
     c.pids.push(p.pid);
     byKey.set(key(m), c);

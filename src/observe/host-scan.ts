@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { childCgroups } from "../cgroups/fs.ts";
 import { detectHostCgroups, type CgroupLayout } from "../cgroups/layout.ts";
 import { openCgroup } from "../cgroups/manager.ts";
-import { parseProcCgroup } from "../cgroups/mountinfo.ts";
+import { parseProcCgroup, type ProcCgroupEntry } from "../cgroups/mountinfo.ts";
 import { cleanCgroupPath } from "../cgroups/path.ts";
 import { BerthError } from "../errors.ts";
 import { initAlive, readState } from "../runtime/state.ts";
@@ -56,8 +56,50 @@ export function readProcess(pid: number): ProcessInfo | undefined {
   return { pid, ...parsed, cgroups: parseProcCgroup(cgroup) };
 }
 
+/**
+ * A host process as discovery first sees it: its cgroups now, /proc/PID/stat only when
+ * asked. Discovery needs the parent and start time of the processes in containers (to
+ * pick each init), not of the rest of the host — most of the host's processes, and half
+ * the reads. A process gone before its stat is read counts as exited ("X").
+ */
+class ScannedProcess implements ProcessInfo {
+  #stat: ReturnType<typeof parseProcStat> | null | undefined;
+  constructor(readonly pid: number, readonly cgroups: ProcCgroupEntry[]) {}
+  private get stat() {
+    if (this.#stat === undefined) this.#stat = parseProcStat(read(`/proc/${this.pid}/stat`) ?? "") ?? null;
+    return this.#stat;
+  }
+  get ppid(): number {
+    return this.stat?.ppid ?? 0;
+  }
+  get start(): number {
+    return this.stat?.start ?? 0;
+  }
+  get comm(): string {
+    return this.stat?.comm ?? "";
+  }
+  get state(): string {
+    return this.stat?.state ?? "X";
+  }
+}
+
+/**
+ * Every process on the host. Processes in the same cgroups have the same /proc/PID/cgroup
+ * text: it is parsed once and the entries shared (discovery classifies each list once).
+ */
 export function readProcesses(): ProcessInfo[] {
-  return list("/proc").filter((d) => /^\d+$/.test(d)).map(Number).map(readProcess).filter((p): p is ProcessInfo => p !== undefined);
+  const parsed = new Map<string, ProcCgroupEntry[]>();
+  const out: ProcessInfo[] = [];
+  for (const d of list("/proc")) {
+    const pid = Number(d);
+    if (!Number.isInteger(pid)) continue;
+    const text = read(`/proc/${pid}/cgroup`);
+    if (text === undefined) continue;
+    let cgroups = parsed.get(text);
+    if (!cgroups) parsed.set(text, (cgroups = parseProcCgroup(text)));
+    out.push(new ScannedProcess(pid, cgroups));
+  }
+  return out;
 }
 
 /** berth-runtime containers whose init is alive: every cgroup path of the init → id. */

@@ -64,8 +64,8 @@ export function renderMetrics(containers: MetricsContainer[]): string {
     const cpu = s.cpu;
     if (cpu) {
       add("container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed in seconds.", { ...base, cpu: "total" }, cpu.usageUsec / 1e6);
-      add("container_cpu_user_seconds_total", "counter", "Cumulative user cpu time consumed in seconds.", base, cpu.userUsec / 1e6);
-      add("container_cpu_system_seconds_total", "counter", "Cumulative system cpu time consumed in seconds.", base, cpu.systemUsec / 1e6);
+      add("container_cpu_user_seconds_total", "counter", "Cumulative user cpu time consumed in seconds.", base, cpu.userUsec === undefined ? undefined : cpu.userUsec / 1e6);
+      add("container_cpu_system_seconds_total", "counter", "Cumulative system cpu time consumed in seconds.", base, cpu.systemUsec === undefined ? undefined : cpu.systemUsec / 1e6);
       add("container_cpu_cfs_periods_total", "counter", "Number of elapsed enforcement period intervals.", base, cpu.nrPeriods);
       add("container_cpu_cfs_throttled_periods_total", "counter", "Number of throttled period intervals.", base, cpu.nrThrottled);
       add("container_cpu_cfs_throttled_seconds_total", "counter", "Total time duration the container has been throttled.", base, cpu.throttledUsec / 1e6);

@@ -55,7 +55,7 @@ export function takeSample(s: Subject, cg: CgroupManager, read: StatsOptions = {
 }
 
 /** What `berth stats` reads of each cgroup. */
-export const STATS_TABLE: StatsOptions = { levels: false, hugetlb: false };
+export const STATS_TABLE: StatsOptions = { levels: false, hugetlb: false, breakdown: false };
 
 /** Seconds since boot, from /proc/uptime. */
 export function uptimeSeconds(): number {

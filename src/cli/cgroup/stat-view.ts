@@ -37,7 +37,7 @@ export function formatStats(path: string, s: CgroupStats, opts: StatViewOptions 
   if (s.cpu) {
     const c = s.cpu;
     out.push("cpu");
-    out.push(`  usage     ${secs(c.usageUsec)} (user ${secs(c.userUsec)}, system ${secs(c.systemUsec)})  limit ${c.limitCpus === null ? "max" : `${c.limitCpus} CPUs`}`);
+    out.push(`  usage     ${secs(c.usageUsec)} (user ${secs(c.userUsec ?? 0)}, system ${secs(c.systemUsec ?? 0)})  limit ${c.limitCpus === null ? "max" : `${c.limitCpus} CPUs`}`);
     out.push(`  throttled ${c.nrThrottled} of ${c.nrPeriods} periods (${pct(c.nrThrottled, c.nrPeriods)}), ${secs(c.throttledUsec)} in total` +
       (c.nrBursts !== undefined ? `; bursts ${c.nrBursts} (${secs(c.burstUsec ?? 0)})` : ""));
     if (prev?.cpu && seconds > 0) {

@@ -5,13 +5,13 @@
  * best effort: a process that exits mid-scan, or an engine that is not installed, is
  * simply not there.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { childCgroups } from "../cgroups/fs.ts";
 import { detectHostCgroups, type CgroupLayout } from "../cgroups/layout.ts";
 import { openCgroup } from "../cgroups/manager.ts";
 import { parseProcCgroup, type ProcCgroupEntry } from "../cgroups/mountinfo.ts";
 import { cleanCgroupPath } from "../cgroups/path.ts";
 import { BerthError } from "../errors.ts";
+import { listDir, readText } from "../sys/libc.ts";
 import { initAlive, readState } from "../runtime/state.ts";
 import { applyNames, discoverContainers, parseProcStat, resolveTarget, type Container, type HostView, type KnownContainers, type ProcessInfo, type ResolveOptions, type Subject } from "./discovery.ts";
 import { dockerName, kubeLogNames, podmanNames } from "./names.ts";
@@ -34,7 +34,7 @@ export interface ScanOptions {
 
 function list(dir: string): string[] {
   try {
-    return readdirSync(dir);
+    return listDir(dir).map((e) => e.name);
   } catch {
     return [];
   }
@@ -42,7 +42,7 @@ function list(dir: string): string[] {
 
 function read(file: string): string | undefined {
   try {
-    return readFileSync(file, "utf8");
+    return readText(file);
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
  * namespace is named by the inode behind /proc/PID/ns/TYPE; two processes share one when
  * the inodes match. The host's are PID 1's (see hostNamespaces).
  */
-import { readFileSync, readlinkSync } from "node:fs";
+import { readLink, readText } from "../sys/libc.ts";
 import type { Container, Subject } from "./discovery.ts";
 
 /** Every entry of /proc/PID/ns (namespaces(7)); *_for_children are what the process's next children get. */
@@ -24,7 +24,7 @@ export function readNamespaces(pid: number | "self"): NsInodes {
   const out: NsInodes = {};
   for (const t of NS_TYPES) {
     try {
-      const inode = parseNsLink(readlinkSync(`/proc/${pid}/ns/${t}`));
+      const inode = parseNsLink(readLink(`/proc/${pid}/ns/${t}`));
       if (inode !== undefined) out[t] = inode;
     } catch {
       // not in this kernel, or the process is gone: no inode to show
@@ -45,7 +45,7 @@ export function hostNamespaces(): NsInodes {
   host = readNamespaces(1);
   if (Object.keys(host).length === 0) {
     try {
-      if (readFileSync("/proc/2/comm", "utf8").trim() === "kthreadd") host = readNamespaces(2);
+      if (readText("/proc/2/comm").trim() === "kthreadd") host = readNamespaces(2);
     } catch {
       // no PID 2 to ask: nothing is known to be the host's
     }

@@ -4,10 +4,10 @@
  * /proc/<init>/net/dev — the file shows the namespace of the process it belongs to, so
  * no setns is needed to see inside.
  */
-import { readFileSync, readlinkSync } from "node:fs";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import type { StatsOptions } from "../cgroups/stats.ts";
 import { openCgroup } from "../cgroups/manager.ts";
+import { readLink, readText } from "../sys/libc.ts";
 import { openProcessCgroups } from "../cgroups/process-cgroup.ts";
 import { parseProcStat, type Subject } from "./discovery.ts";
 import { hostNamespaces, parseNsLink } from "./namespaces.ts";
@@ -21,7 +21,7 @@ export function cgroupOfSubject(s: Subject): CgroupManager {
 
 /** MemTotal in bytes: what "no limit" is out of. */
 export function hostMemory(): number {
-  const m = /^MemTotal:\s+(\d+) kB$/m.exec(readFileSync("/proc/meminfo", "utf8"));
+  const m = /^MemTotal:\s+(\d+) kB$/m.exec(readText("/proc/meminfo"));
   return m ? Number(m[1]) * 1024 : 0;
 }
 
@@ -30,13 +30,13 @@ export function netOf(pid: number): { rx: number; tx: number } | null {
   if (pid <= 0) return null;
   let ns: number | undefined;
   try {
-    ns = parseNsLink(readlinkSync(`/proc/${pid}/ns/net`));
+    ns = parseNsLink(readLink(`/proc/${pid}/ns/net`));
   } catch {
     return null;
   }
   if (ns === undefined || ns === hostNamespaces().net) return null;
   try {
-    return netTotals(parseNetDev(readFileSync(`/proc/${pid}/net/dev`, "utf8")));
+    return netTotals(parseNetDev(readText(`/proc/${pid}/net/dev`)));
   } catch {
     return null;
   }
@@ -59,14 +59,14 @@ export const STATS_TABLE: StatsOptions = { levels: false, hugetlb: false, breakd
 
 /** Seconds since boot, from /proc/uptime. */
 export function uptimeSeconds(): number {
-  return Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  return Number(readText("/proc/uptime").split(" ")[0]);
 }
 
 /** Seconds since PID started (clock ticks after boot against `uptime`); 0 when unknown. */
 export function secondsSinceStart(pid: number, uptime = uptimeSeconds()): number {
   if (pid <= 0) return 0;
   try {
-    const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    const stat = parseProcStat(readText(`/proc/${pid}/stat`));
     // USER_HZ is 100 on every Linux architecture berth runs on (the unit of /proc/PID/stat's starttime)
     return stat ? Math.max(0, uptime - stat.start / 100) : 0;
   } catch {

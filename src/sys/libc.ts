@@ -45,6 +45,7 @@ function open() {
     fstat: { args: ["i32", "ptr"], returns: "i32" },
     pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
     realpath: { args: ["cstring", "ptr"], returns: "ptr" },
+    readlink: { args: ["cstring", "ptr", "u64"], returns: "i64" },
     opendir: { args: ["cstring"], returns: "ptr" },
     readdir: { args: ["ptr"], returns: "ptr" },
     closedir: { args: ["ptr"], returns: "i32" },
@@ -284,6 +285,12 @@ export function realPath(path: string): string {
   const out = new Uint8Array(4096); // PATH_MAX
   if (libc().realpath(cstr(path), out) === null) throw new SysError("realpath", errno(), path);
   return utf8.decode(out.subarray(0, out.indexOf(0)));
+}
+
+/** readlink(2): a symlink's target as stored (for /proc/PID/ns/* links, "net:[4026531840]"); throws SysError. */
+export function readLink(path: string): string {
+  const n = check(libc().readlink(cstr(path), scratch, scratch.length), "readlink", path);
+  return utf8.decode(scratch.subarray(0, n));
 }
 
 /** One entry of a directory, with its d_type (DT_DIR 4, DT_REG 8, DT_LNK 10; DT_UNKNOWN 0 on some filesystems). */

@@ -9,7 +9,7 @@
  * command, or an unknown one, loads them all so that the help and the error list every
  * command.
  */
-import { Command, CommanderError } from "commander";
+import { Command, UsageError } from "./command.ts";
 import { EXIT_BERTH_FAILED, reportError } from "./exit.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { writeErr, writeOut } from "./stdio.ts";
@@ -35,32 +35,27 @@ function commandWord(args: string[]): string | undefined {
 
 const program = new Command("berth")
   .description("Linux containers from first principles")
-  .version(pkg.version, "-v, --version")
-  .option("--debug", "print stack traces of errors")
-  .showHelpAfterError("(run with --help for usage)")
-  .exitOverride()
-  .configureOutput({
-    writeOut,
-    // commander's own messages start "error: "; make them read like berth's.
-    writeErr: (s) => writeErr(s.replace(/^error: /, "berth: ")),
-  });
+  .version(pkg.version)
+  .option("--debug", "print stack traces of errors");
 
+let debug = false;
 try {
   const args = process.argv.slice(2);
   const word = commandWord(args);
   // all of them for the help and for an unknown word's error; none for --version
   const wanted = word === undefined ? (args.some((a) => a === "-h" || a === "--help") || args.length === 0 ? Object.keys(COMMANDS) : [])
-    : Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);
+    : word === "help" ? Object.keys(COMMANDS) : Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((name) => COMMANDS[name]!()))) register(program);
-  for (const cmd of program.commands) {
-    cmd.exitOverride();
-    for (const sub of cmd.commands) sub.exitOverride();
+  const todo = program.parse(args);
+  if (todo.kind !== "run") writeOut(todo.text);
+  else {
+    debug = todo.globals.debug === true;
+    await todo.run();
   }
-  await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) {
-    const ok = err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help";
-    process.exit(ok ? 0 : EXIT_BERTH_FAILED);
+  if (err instanceof UsageError) {
+    writeErr(`berth: ${err.message}\n(run with --help for usage)\n`);
+    process.exit(EXIT_BERTH_FAILED);
   }
-  process.exit(reportError(err, program.opts().debug === true));
+  process.exit(reportError(err, debug));
 }

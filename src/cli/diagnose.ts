@@ -5,7 +5,7 @@
  * container that is stopped or never started (with --log), or another engine's stopped
  * container, whose exit code comes from that engine's record (engine-exits.ts).
  */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { parseCount } from "../cgroups/units.ts";
 import { diagnose, formatDiagnosis } from "../observe/diagnose.ts";
 import { ENGINE_RECORDS, gatherEvidence } from "../observe/diagnose-gather.ts";

@@ -1,5 +1,5 @@
 /** `berth doctor [--json]`: is this host ready to run containers; one line per check with its evidence and fix. */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { doctorChecks, formatChecks } from "../observe/doctor.ts";
 import { readDoctorFacts } from "../observe/doctor-facts.ts";
 import { ExitError } from "./exit.ts";

@@ -4,7 +4,7 @@
  * berth's own) and in its cgroups. Exit code: CMD's own; 126/127 when it cannot run or
  * is not found in the container, as docker exec.
  */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { BerthError } from "../errors.ts";
 import type { EnterNs } from "../observe/enter.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";

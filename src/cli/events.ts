@@ -3,7 +3,7 @@
  * events — berth-runtime containers' create, start, pause, resume, exit (with the code
  * when it could be read), delete — and OOM kills in any cgroup on the host.
  */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { parseCount } from "../cgroups/units.ts";
 import { BerthError } from "../errors.ts";
 import { diffSnapshots, formatEvent, matchesFilter, parseEventFilters } from "../observe/events.ts";

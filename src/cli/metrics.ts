@@ -1,5 +1,5 @@
 /** `berth metrics --listen HOST:PORT`: a Prometheus endpoint with cAdvisor's names for every container on the host. */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { BerthError } from "../errors.ts";
 import { BERTH_ROOT } from "../observe/host-scan.ts";
 import { serveMetrics } from "../observe/metrics-server.ts";

@@ -2,7 +2,7 @@
  * `berth ns TARGET [--json]`: the namespaces of a container's process — each type's
  * inode, whether it is the host's, and which other containers are in it.
  */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { BerthError } from "../errors.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
 import { formatNamespaces, hostNamespaces, namespaceRows, readNamespaces } from "../observe/namespaces.ts";

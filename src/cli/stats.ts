@@ -3,7 +3,7 @@
  * throttling, pressure and OOM kills. Without targets: every running container discovery
  * finds (re-scanned each refresh, so new ones appear).
  */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { parseCount } from "../cgroups/units.ts";
 import { containerSubject, type Subject } from "../observe/discovery.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";

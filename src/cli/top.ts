@@ -3,7 +3,7 @@
  * on the host with the given options (default -ef) and only the rows whose PID is in the
  * container's cgroup are kept, as runc ps and docker top do.
  */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { BerthError } from "../errors.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
 import { cgroupOfSubject } from "../observe/stats-sample.ts";

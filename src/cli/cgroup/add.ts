@@ -1,5 +1,5 @@
 /** `berth cgroup add PATH PID`: move a process (all its threads) into the cgroup. */
-import type { Command } from "commander";
+import type { Command } from "../command.ts";
 import { parseCount } from "../../cgroups/units.ts";
 import { openForChange, requireExisting } from "./target.ts";
 import { writeOut } from "../stdio.ts";

@@ -1,5 +1,5 @@
 /** `berth cgroup create PATH [limits]`: make the cgroup in every hierarchy and apply limits. */
-import type { Command } from "commander";
+import type { Command } from "../command.ts";
 import { addLimitOptions, limitsFromOptions } from "./limit-options.ts";
 import { errorForFlags, type LimitFlags } from "./limits.ts";
 import { reportCreated, reportWrites } from "./report.ts";

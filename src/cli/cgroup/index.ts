@@ -1,5 +1,5 @@
 /** `berth cgroup …`: the operator's cgroup tool (replaces the seed's cgroup-manager.sh). */
-import type { Command } from "commander";
+import type { Command } from "../command.ts";
 import { registerAdd } from "./add.ts";
 import { registerCreate } from "./create.ts";
 import { registerLs } from "./ls.ts";

@@ -1,9 +1,9 @@
 /**
- * Wiring the limit flags into a commander command (create, set, run) and turning the
+ * Wiring the limit flags into a command (create, set, run) and turning the
  * parsed options into validated `linux.resources`, merged over `--resources FILE`.
  */
 import { readFileSync, statSync } from "node:fs";
-import type { Command } from "commander";
+import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import type { LinuxResources } from "../../spec/linux-resources.ts";
 import { validateResources } from "../../cgroups/validate.ts";

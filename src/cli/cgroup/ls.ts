@@ -1,5 +1,5 @@
 /** `berth cgroup ls [PATH]`: the cgroup tree below PATH, with controllers and usage. */
-import type { Command } from "commander";
+import type { Command } from "../command.ts";
 import { childCgroups, procsOf, readOptional } from "../../cgroups/fs.ts";
 import { parseNumber } from "../../cgroups/stats-parse.ts";
 import { formatBytes } from "../../cgroups/units.ts";

@@ -1,5 +1,5 @@
 /** `berth cgroup rm PATH [--kill]`: remove a cgroup (and its children) from every hierarchy. */
-import type { Command } from "commander";
+import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { parseCount } from "../../cgroups/units.ts";
 import { describePid } from "../../cgroups/teardown.ts";

@@ -4,7 +4,7 @@
  * what happened) unless --rm is given. The command is placed before it runs a single
  * instruction (see sys/gated-spawn.ts); the exit code is the command's own.
  */
-import type { Command } from "commander";
+import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { spawnGated } from "../../sys/gated-spawn.ts";
 import { ExitError } from "../exit.ts";

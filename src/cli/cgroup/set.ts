@@ -1,5 +1,5 @@
 /** `berth cgroup set PATH [limits]`: change the limits of an existing cgroup (runc update semantics). */
-import type { Command } from "commander";
+import type { Command } from "../command.ts";
 import { addLimitOptions, limitsFromOptions } from "./limit-options.ts";
 import { errorForFlags, type LimitFlags } from "./limits.ts";
 import { reportWrites } from "./report.ts";

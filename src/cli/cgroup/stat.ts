@@ -1,5 +1,5 @@
 /** `berth cgroup stat PATH [--watch] [--json]`: what the cgroup uses, and what the kernel did about it. */
-import type { Command } from "commander";
+import type { Command } from "../command.ts";
 import { parseCount } from "../../cgroups/units.ts";
 import { formatStats } from "./stat-view.ts";
 import { openTarget, requireExisting } from "./target.ts";

@@ -31,9 +31,23 @@ bench_cleanup() {
   # overlay mounts of the stores, innermost first, then the files
   grep " $tmp/" /proc/self/mounts | cut -d' ' -f2 | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$tmp"
+  # podman (cgroupfs) keeps its parent cgroup and conmon's in it: remove them where this
+  # run made them, deepest first; a cgroup still in use refuses rmdir and stays
+  for d in $bench_made_cgroups; do
+    find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+}
+
+# The hierarchies without podman's cgroupfs parent before this run (bench_cleanup removes it there).
+bench_note_cgroups() {
+  bench_made_cgroups=
+  for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+    if [ -e "${h}cgroup.procs" ] && [ ! -d "${h}libpod_parent" ]; then bench_made_cgroups="$bench_made_cgroups ${h}libpod_parent"; fi
+  done
 }
 
 bench_tmp() {
+  bench_note_cgroups
   tmp=$(mktemp -d "/tmp/berth-$1-bench.XXXXXX")
   trap bench_cleanup EXIT
   trap 'exit 130' INT

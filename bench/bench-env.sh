@@ -33,7 +33,7 @@ bench_cleanup() {
   rm -rf "$tmp"
   # podman (cgroupfs) keeps its parent cgroup and conmon's in it: remove them where this
   # run made them, deepest first; a cgroup still in use refuses rmdir and stays
-  for d in $bench_made_cgroups; do
+  for d in ${bench_made_cgroups:-}; do
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
 }

@@ -98,7 +98,7 @@ export class RuntimeFixture {
    * pipes: after `create` the container's init holds the runtime's stdout and stderr
    * (they are its stdio), so a pipe would not see EOF until the container exits.
    */
-  rt(args: string[], opts: { stdin?: "ignore" | "inherit"; env?: Record<string, string>; globals?: string[] } = {}): Result {
+  rt(args: string[], opts: { stdin?: "ignore" | "inherit"; env?: Record<string, string>; globals?: string[]; cwd?: string } = {}): Result {
     const out = join(this.dir, `.out-${process.pid}-${++counter}`);
     const err = `${out}.err`;
     const outFd = openSync(out, "w");
@@ -109,6 +109,7 @@ export class RuntimeFixture {
         stdout: outFd,
         stderr: errFd,
         env: { ...process.env, ...opts.env },
+        ...(opts.cwd && { cwd: opts.cwd }),
       });
       return { code: p.exitCode ?? 128, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
     } finally {

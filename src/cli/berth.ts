@@ -38,24 +38,30 @@ const program = new Command("berth")
   .version(pkg.version)
   .option("--debug", "print stack traces of errors");
 
-let debug = false;
-try {
-  const args = process.argv.slice(2);
-  const word = commandWord(args);
-  // all of them for the help and for an unknown word's error; none for --version
-  const wanted = word === undefined ? (args.some((a) => a === "-h" || a === "--help") || args.length === 0 ? Object.keys(COMMANDS) : [])
-    : word === "help" ? Object.keys(COMMANDS) : Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);
-  for (const register of await Promise.all(wanted.map((name) => COMMANDS[name]!()))) register(program);
-  const todo = program.parse(args);
-  if (todo.kind !== "run") writeOut(todo.text);
-  else {
-    debug = todo.globals.debug === true;
-    await todo.run();
+/** Run berth with `args` (argv without the program); resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let debug = false;
+  try {
+    const word = commandWord(args);
+    // all of them for the help and for an unknown word's error; none for --version
+    const wanted = word === undefined ? (args.some((a) => a === "-h" || a === "--help") || args.length === 0 ? Object.keys(COMMANDS) : [])
+      : word === "help" ? Object.keys(COMMANDS) : Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);
+    for (const register of await Promise.all(wanted.map((name) => COMMANDS[name]!()))) register(program);
+    const todo = program.parse(args);
+    if (todo.kind !== "run") writeOut(todo.text);
+    else {
+      debug = todo.globals.debug === true;
+      await todo.run();
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      writeErr(`berth: ${err.message}\n(run with --help for usage)\n`);
+      return EXIT_BERTH_FAILED;
+    }
+    return reportError(err, debug);
   }
-} catch (err) {
-  if (err instanceof UsageError) {
-    writeErr(`berth: ${err.message}\n(run with --help for usage)\n`);
-    process.exit(EXIT_BERTH_FAILED);
-  }
-  process.exit(reportError(err, debug));
 }
+
+// Run from the sources (bin/berth with BERTH_FROM_SOURCE=1); the executable goes through entry.ts.
+if (import.meta.main) main(process.argv.slice(2)).then((code) => process.exit(code));

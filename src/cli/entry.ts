@@ -1,8 +1,12 @@
 /**
- * The entry point bin/berth-runtime runs (bundled by scripts/build-runtime.sh). Kept
- * apart from berth-runtime.ts because a split bundle moves shared code into chunks,
- * where `import.meta.main` is never true.
+ * The entry point of the one executable scripts/build-runtime.sh compiles: berth-runtime,
+ * or berth when run by that name (native/build/bin/berth is a symlink to it, as busybox's
+ * applets are). One file with both, because each is ~110 MB of Bun runtime plus a few
+ * hundred KB of berth; the program not run costs nothing (its module is never imported).
+ *
+ * No top-level await here or below: the executable carries JavaScriptCore bytecode
+ * (`--bytecode`), which Bun builds only for CommonJS-shaped output.
  */
-import { main } from "./berth-runtime.ts";
-
-process.exit(await main(process.argv.slice(2)));
+const invokedAs = process.argv0.slice(process.argv0.lastIndexOf("/") + 1);
+const program = invokedAs === "berth" ? import("./berth.ts") : import("./berth-runtime.ts");
+program.then((p) => p.main(process.argv.slice(2))).then((code) => process.exit(code));

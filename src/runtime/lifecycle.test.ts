@@ -4,9 +4,9 @@
  * with runc's words and exit codes, and nothing is left behind.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { canRunContainers, cgroupDirsFor, RuntimeFixture, until } from "../../test/runtime-harness.ts";
+import { canRunContainers, cgroupDirsFor, REPO, RuntimeFixture, until } from "../../test/runtime-harness.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 
 // each test execs the runtime several times; in the cgroup v2 VM that takes seconds
@@ -26,6 +26,23 @@ describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
     expect(r.code).toBe(7);
     expect(existsSync(join(fx.root, id))).toBe(false);
     expect(cgroupDirsFor(id)).toEqual([]);
+  });
+
+  test("a .env or bunfig.toml in the caller's directory changes nothing (engines run the runtime in the bundle)", () => {
+    // Bun reads both from the working directory by default: a bunfig.toml `preload` would
+    // run its code as root inside berth-runtime, a .env would set BERTH_INIT.
+    const id = fx.id();
+    const bundle = fx.bundle(id, fx.spec(id, (s) => (s.process!.args = ["echo", "ran"])));
+    const marker = join(bundle, "preloaded");
+    writeFileSync(join(bundle, ".env"), "BERTH_INIT=/nonexistent/berth-init\n");
+    writeFileSync(join(bundle, "preload.js"), `require("fs").writeFileSync(${JSON.stringify(marker)}, "x");\n`);
+    writeFileSync(join(bundle, "bunfig.toml"), 'preload = ["./preload.js"]\n');
+    const r = fx.rt(["run", "--bundle", bundle, id], { cwd: bundle });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("ran\n");
+    expect(r.code).toBe(0);
+    expect(Bun.spawnSync([join(REPO, "bin", "berth"), "--version"], { cwd: bundle }).exitCode).toBe(0);
+    expect(existsSync(marker)).toBe(false);
   });
 
   test("start of a program that exits at once always succeeds (the init may be gone before start looks)", () => {

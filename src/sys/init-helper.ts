@@ -10,18 +10,21 @@ import { close, errno, pathExists, readFd, socketPair, writeAll } from "./libc.t
 
 /**
  * Where `npm install` (scripts/build-native.sh) puts the helper: native/build/ of the
- * checkout this module runs from — as TypeScript (src/sys/) or bundled
- * (native/build/runtime.d/BUILD/, reached through the native/build/runtime symlink).
+ * checkout this module runs from — as TypeScript (src/sys/) or compiled into
+ * native/build/bin/berth-runtime, whose import.meta.dir is the source directory it was
+ * built from; if the checkout moved since, the executable's own place finds it.
  * BERTH_INIT overrides.
  */
 export function helperPath(): string {
   if (process.env.BERTH_INIT) return process.env.BERTH_INIT;
   const parent = (d: string) => d.slice(0, d.lastIndexOf("/")) || "/";
-  let dir = import.meta.dir;
-  for (let i = 0; i < 5; i++) {
-    const candidate = `${dir}/native/build/berth-init`;
-    if (pathExists(candidate)) return candidate;
-    dir = parent(dir);
+  for (const start of [import.meta.dir, parent(process.execPath)]) {
+    let dir = start;
+    for (let i = 0; i < 4; i++) {
+      const candidate = `${dir}/native/build/berth-init`;
+      if (pathExists(candidate)) return candidate;
+      dir = parent(dir);
+    }
   }
   return `${parent(parent(import.meta.dir))}/native/build/berth-init`;
 }

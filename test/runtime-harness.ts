@@ -15,8 +15,9 @@ export const REPO = join(import.meta.dir, "..");
 export const RUNTIME = join(REPO, "bin", "berth-runtime");
 const BUSYBOX = "/bin/busybox";
 
-// Tests run what users run: the bundle, rebuilt from the current sources once per test process.
-if (process.getuid?.() === 0) Bun.spawnSync(["sh", join(REPO, "scripts", "build-runtime.sh")], { stdout: "ignore", stderr: "inherit" });
+// Tests run what users run: the compiled executable, rebuilt from the current sources once
+// per test process unless scripts/test-all.sh has just built it (BERTH_PREBUILT).
+if (process.getuid?.() === 0 && !process.env.BERTH_PREBUILT) Bun.spawnSync(["sh", join(REPO, "scripts", "build-runtime.sh")], { stdout: "ignore", stderr: "inherit" });
 
 export const canRunContainers = process.getuid?.() === 0 && existsSync(BUSYBOX) && existsSync(join(REPO, "native", "build", "berth-init"));
 

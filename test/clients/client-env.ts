@@ -19,9 +19,9 @@ export const RUNTIME = process.env.BERTH_CLIENT_RUNTIME || join(REPO, "bin", "be
 /** Client tests run real daemons and containers: root only. Everything else is a failure, not a skip. */
 export const isRoot = process.getuid?.() === 0;
 
-// Clients exec what users run: the runtime bundle, rebuilt from the current sources once
-// per test process (as test/runtime-harness.ts does).
-if (isRoot) Bun.spawnSync(["sh", join(REPO, "scripts", "build-runtime.sh")], { stdout: "ignore", stderr: "inherit" });
+// Clients exec what users run: the compiled executable, rebuilt from the current sources
+// once per test process unless already built (as test/runtime-harness.ts does).
+if (isRoot && !process.env.BERTH_PREBUILT) Bun.spawnSync(["sh", join(REPO, "scripts", "build-runtime.sh")], { stdout: "ignore", stderr: "inherit" });
 
 /** Daemons and CNI plugins live in sbin directories that a test's PATH may lack. */
 export const TOOL_PATH = [...new Set([...(process.env.PATH ?? "").split(":").filter(Boolean), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])].join(":");

@@ -9,6 +9,10 @@
 # 20.6). Run by `npm install` / `npm ci` ("prepare"), by scripts/test-all.sh and by the
 # test harnesses; bin/berth-runtime and bin/berth run it when it exists.
 #
+# CommonJS, not ESM: in one ESM file every module's `import … from "node:fs"` is hoisted
+# and loaded at start, while Bun's CommonJS output requires it when the module that
+# needs it is first used — `delete --force` of a gone container 9.0 → 6.9 ms.
+#
 # It never reads a .env or bunfig.toml from the caller's directory, which `bun FILE` and
 # a default executable both do: a bunfig.toml's `preload` would run its code as root
 # inside the runtime, and a .env could set BERTH_INIT (the helper berth-runtime execs).
@@ -21,7 +25,7 @@ out=native/build/bin
 tmp="$out/.berth-runtime.$$"
 mkdir -p "$out"
 trap 'rm -f "$tmp"' EXIT
-./node_modules/.bin/bun build src/cli/entry.ts --compile --bytecode --minify --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile "$tmp" >/dev/null
+./node_modules/.bin/bun build src/cli/entry.ts --compile --bytecode --format=cjs --minify --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile "$tmp" >/dev/null
 mv -f "$tmp" "$out/berth-runtime"
 ln -sfn berth-runtime "$out/berth"
 # the split bundles earlier builds made

@@ -21,10 +21,10 @@ function onOverlay(path: string): boolean {
 
 /**
  * Where the default store cannot work, a private one with the vfs driver: tests pass
- * --rootfs, so no image layers are stacked. Discovery then finds no name for the
- * container (it reads the default store's containers.json only).
+ * --rootfs, so no image layers are stacked. Discovery names its containers from
+ * conmon's --name (containers.json is the default store's).
  */
-export const podmanPrivateStore = onOverlay(existsSync("/var/lib/containers") ? "/var/lib/containers" : "/var/lib");
+const podmanPrivateStore = onOverlay(existsSync("/var/lib/containers") ? "/var/lib/containers" : "/var/lib");
 const STORE = podmanPrivateStore ? ["--storage-driver", "vfs", "--root", "/tmp/berth-podman/root", "--runroot", "/tmp/berth-podman/runroot"] : [];
 export const PODMAN = ["podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", ...STORE];
 export const hasPodman = canRunContainers && Bun.which("podman") !== null && Bun.which("runc") !== null;

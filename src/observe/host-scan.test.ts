@@ -8,7 +8,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
 import { canRunContainers, RuntimeFixture } from "../../test/runtime-harness.ts";
 import { berth } from "../../test/observe-fixture.ts";
-import { hasPodman, PODMAN, podmanCleanup, podmanParentAbsent, podmanPrivateStore, podmanRun } from "../../test/podman-fixture.ts";
+import { hasPodman, PODMAN, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
 import { resolveOnHost, scanHost } from "./host-scan.ts";
 
 setDefaultTimeout(60_000);
@@ -65,19 +65,18 @@ describe.skipIf(!hasPodman)("discovery of a podman container (runc, cgroupfs)", 
     const pid = Number(Bun.spawnSync([...PODMAN, "inspect", "--format", "{{.State.Pid}}", name]).stdout.toString().trim());
 
     const c = scanHost().containers.find((x) => x.id === id);
-    // a private store (the v2 VM, whose root is overlayfs) is not where discovery reads names
-    const known = podmanPrivateStore ? id : name;
-    expect(c).toMatchObject({ runtime: "podman", id, pid, cgroup: `/libpod_parent/libpod-${id}`, ...(podmanPrivateStore ? {} : { name }) });
+    // named from containers.json, or in a private store (the v2 VM, whose root is overlayfs) from conmon's --name
+    expect(c).toMatchObject({ runtime: "podman", id, pid, cgroup: `/libpod_parent/libpod-${id}`, name });
     const conmon = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
     expect(readFileSync(`/proc/${conmon}/comm`, "utf8").trim()).toBe("conmon");
 
-    const stats = JSON.parse(berth("stats", "--no-stream", "--format", "json", "--interval", "100", known).stdout);
+    const stats = JSON.parse(berth("stats", "--no-stream", "--format", "json", "--interval", "100", name).stdout);
     expect(stats).toMatchObject({ kind: "container", runtime: "podman", id, pid });
     expect(stats.memory.limit).toBe(64 * 1024 * 1024);
     expect(berth("top", id.slice(0, 12), "-o", "pid,comm").stdout.trimEnd().split("\n").slice(1).map((l) => l.trim())).toEqual([`${pid} sleep`]);
-    const ns = JSON.parse(berth("ns", "--json", known).stdout);
+    const ns = JSON.parse(berth("ns", "--json", name).stdout);
     expect(ns.namespaces.find((n: { type: string }) => n.type === "net")).toMatchObject({ inode: Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/net`))![1]), host: false });
-    const enter = berth("enter", known, "--", "sh", "-c", "cat /proc/1/comm; hostname");
+    const enter = berth("enter", name, "--", "sh", "-c", "cat /proc/1/comm; hostname");
     expect(enter.stdout).toBe(`sleep\n${id.slice(0, 12)}\n`);
   });
 });

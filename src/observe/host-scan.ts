@@ -14,7 +14,7 @@ import { BerthError } from "../errors.ts";
 import { listDir, readText } from "../sys/libc.ts";
 import { initAlive, readState } from "../runtime/state.ts";
 import { applyNames, discoverContainers, parseProcStat, resolveTarget, type Container, type HostView, type KnownContainers, type ProcessInfo, type ResolveOptions, type Subject } from "./discovery.ts";
-import { dockerName, kubeLogNames, podmanNames } from "./names.ts";
+import { conmonName, dockerName, kubeLogNames, podmanNames } from "./names.ts";
 
 /** berth-runtime's default --root (DESIGN.md) */
 export const BERTH_ROOT = "/run/berth";
@@ -145,12 +145,18 @@ function cgroupTree(layout: CgroupLayout): string[] {
   return out;
 }
 
-function namesOf(containers: Container[], podman: Map<string, string>): Map<string, string> {
+function namesOf(containers: Container[], podman: Map<string, string>, procs: Map<number, ProcessInfo>): Map<string, string> {
   const names = new Map(podman);
   for (const c of containers) {
-    if (c.runtime !== "docker") continue;
-    const name = dockerName(read(`${DOCKER_CONTAINERS}/${c.id}/config.v2.json`) ?? "");
-    if (name) names.set(c.id, name);
+    if (c.runtime === "docker") {
+      const name = dockerName(read(`${DOCKER_CONTAINERS}/${c.id}/config.v2.json`) ?? "");
+      if (name) names.set(c.id, name);
+    } else if ((c.runtime === "podman" || c.runtime === "cri-o") && !names.has(c.id) && c.pid > 0) {
+      // a store other than the default one: the init's conmon was told the name
+      const monitor = procs.get(procs.get(c.pid)?.ppid ?? 0);
+      const name = monitor?.comm === "conmon" ? conmonName(read(`/proc/${monitor.pid}/cmdline`) ?? "", c.id) : undefined;
+      if (name) names.set(c.id, name);
+    }
   }
   if (containers.some((c) => c.pod !== undefined || c.runtime === "kubernetes" || c.namespace === "k8s.io")) {
     for (const [id, name] of kubeLogNames(list(KUBE_LOGS))) names.set(id, name);
@@ -170,7 +176,7 @@ export function scanHost(opts: ScanOptions = {}): HostView {
   const { known, podman } = knownContainers(opts.root ?? BERTH_ROOT, byPid);
   const found = discoverContainers(procs, { mode: layout.mode, known, cgroupPaths: opts.all ? cgroupTree(layout) : undefined });
   // Names need the engines' files, read only for the containers that are there.
-  return { mode: layout.mode, procs, containers: applyNames(found, namesOf(found, podman)) };
+  return { mode: layout.mode, procs, containers: applyNames(found, namesOf(found, podman, byPid)) };
 }
 
 /**

@@ -39,6 +39,28 @@ export function podmanNames(containersJson: string): Map<string, string> {
 }
 
 /**
+ * The name conmon (podman's and CRI-O's container monitor, the parent of the container's
+ * init) was started with: `-n NAME` / `--name NAME`, if its `-c`/`--cid` is `id`. It
+ * names containers in any store, where containers.json is only the default store's.
+ *
+ * @example conmonName("/usr/bin/conmon\0--api-version\0001\0-c\0004f…\0-n\0web\0", "4f…") // → "web"
+ */
+export function conmonName(cmdline: string, id: string): string | undefined {
+  const args = cmdline.split("\0");
+  const value = (short: string, long: string): string | undefined => {
+    for (let i = 1; i < args.length; i++) {
+      const a = args[i]!;
+      if ((a === short || a === long) && i + 1 < args.length) return args[i + 1];
+      if (a.startsWith(`${long}=`)) return a.slice(long.length + 1);
+    }
+    return undefined;
+  };
+  if (value("-c", "--cid") !== id) return undefined;
+  const name = value("-n", "--name");
+  return name === undefined || name === "" ? undefined : name;
+}
+
+/**
  * The kubelet's `/var/log/containers/<pod>_<namespace>_<container>-<id>.log` links, as
  * `namespace/pod/container` by container id. Pod and namespace names cannot hold "_".
  *

@@ -10,15 +10,16 @@ import { close, errno, pathExists, readFd, socketPair, writeAll } from "./libc.t
 
 /**
  * Where `npm install` (scripts/build-native.sh) puts the helper: native/build/ of the
- * checkout this module runs from — as TypeScript (src/sys/) or compiled into
- * native/build/bin/berth-runtime, whose import.meta.dir is the source directory it was
- * built from; if the checkout moved since, the executable's own place finds it.
+ * checkout this runs from. Compiled (native/build/bin/berth-runtime), the executable's
+ * own place says which checkout — its import.meta.dir is the directory it was built
+ * from, which may since be gone or another's, so that comes second. From the sources,
+ * Bun's place (node_modules/bun/bin of the checkout) or else src/sys/ finds it.
  * BERTH_INIT overrides.
  */
 export function helperPath(): string {
   if (process.env.BERTH_INIT) return process.env.BERTH_INIT;
   const parent = (d: string) => d.slice(0, d.lastIndexOf("/")) || "/";
-  for (const start of [import.meta.dir, parent(process.execPath)]) {
+  for (const start of [parent(process.execPath), import.meta.dir]) {
     let dir = start;
     for (let i = 0; i < 4; i++) {
       const candidate = `${dir}/native/build/berth-init`;

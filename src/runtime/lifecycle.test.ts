@@ -4,7 +4,7 @@
  * with runc's words and exit codes, and nothing is left behind.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { canRunContainers, cgroupDirsFor, REPO, RuntimeFixture, until } from "../../test/runtime-harness.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
@@ -43,6 +43,23 @@ describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
     expect(r.code).toBe(0);
     expect(Bun.spawnSync([join(REPO, "bin", "berth"), "--version"], { cwd: bundle }).exitCode).toBe(0);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  test("the compiled executable runs the berth-init beside it, wherever the checkout is", () => {
+    const exe = join(REPO, "native", "build", "bin", "berth-runtime");
+    if (!existsSync(exe)) return; // run from the sources: no executable to move
+    // a copy of the checkout's build elsewhere, its helper a wrapper that leaves a mark
+    const tree = join(fx.dir, "moved");
+    mkdirSync(join(tree, "native", "build", "bin"), { recursive: true });
+    copyFileSync(exe, join(tree, "native", "build", "bin", "berth-runtime"));
+    chmodSync(join(tree, "native", "build", "bin", "berth-runtime"), 0o755);
+    const mark = join(tree, "helper-used");
+    writeFileSync(join(tree, "native", "build", "berth-init"), `#!/bin/sh\necho used > ${mark}\nexec ${join(REPO, "native", "build", "berth-init")} "$@"\n`, { mode: 0o755 });
+    const id = fx.id();
+    const p = Bun.spawnSync([join(tree, "native", "build", "bin", "berth-runtime"), "--root", fx.root, "run", "--bundle", fx.bundle(id, fx.spec(id, (s) => (s.process!.args = ["true"]))), id], { stdin: "ignore" });
+    expect(p.stderr.toString()).toBe("");
+    expect(p.exitCode).toBe(0);
+    expect(readFileSync(mark, "utf8")).toBe("used\n");
   });
 
   test("start of a program that exits at once always succeeds (the init may be gone before start looks)", () => {

@@ -13,7 +13,7 @@ import { BerthError } from "../errors.ts";
 import { readState, statusOf } from "../runtime/state.ts";
 import type { DiagnoseEvidence, LevelEvidence } from "./diagnose.ts";
 import type { ResolveOptions, Subject } from "./discovery.ts";
-import { readProcess, resolveOnHost, scanHost } from "./host-scan.ts";
+import { readProcStat, resolveOnHost, scanHost } from "./host-scan.ts";
 import { readKernelLog } from "./kmsg.ts";
 import { hostNamespaces, parseNsLink } from "./namespaces.ts";
 import { parseConntrackStat, parseSnmp } from "./net-stats.ts";
@@ -299,7 +299,7 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
     base.pids = { file: `${dirFor(cg, "pids")}/pids.events`, current: s.pids.current, limit: s.pids.limit, failures: s.pids.eventsMax ?? 0, failuresDelta: (s.pids.eventsMax ?? 0) - (b.pids?.eventsMax ?? 0) };
   }
   if (running) {
-    base.dState = cg.pids().map((pid) => readProcess(pid)).filter((p) => p?.state === "D").map((p) => ({ pid: p!.pid, comm: p!.comm }));
+    base.dState = cg.pids().map((pid) => ({ pid, stat: readProcStat(pid) })).filter((p) => p.stat?.state === "D").map((p) => ({ pid: p.pid, comm: p.stat!.comm }));
     const net = netEvidence(subject.pid, netBefore, netCounters(subject.pid));
     if (net) base.net = net;
   }

@@ -48,12 +48,9 @@ function read(file: string): string | undefined {
   }
 }
 
-export function readProcess(pid: number): ProcessInfo | undefined {
-  const stat = read(`/proc/${pid}/stat`);
-  const cgroup = read(`/proc/${pid}/cgroup`);
-  const parsed = stat === undefined ? undefined : parseProcStat(stat);
-  if (!parsed || cgroup === undefined) return undefined;
-  return { pid, ...parsed, cgroups: parseProcCgroup(cgroup) };
+/** /proc/PID/stat's command, state, parent and start time; undefined once the process is gone. */
+export function readProcStat(pid: number): ReturnType<typeof parseProcStat> {
+  return parseProcStat(read(`/proc/${pid}/stat`) ?? "");
 }
 
 /**
@@ -66,7 +63,7 @@ class ScannedProcess implements ProcessInfo {
   #stat: ReturnType<typeof parseProcStat> | null | undefined;
   constructor(readonly pid: number, readonly cgroups: ProcCgroupEntry[]) {}
   private get stat() {
-    if (this.#stat === undefined) this.#stat = parseProcStat(read(`/proc/${this.pid}/stat`) ?? "") ?? null;
+    if (this.#stat === undefined) this.#stat = readProcStat(this.pid) ?? null;
     return this.#stat;
   }
   get ppid(): number {

@@ -9,7 +9,8 @@ import type { StatsOptions } from "../cgroups/stats.ts";
 import { openCgroup } from "../cgroups/manager.ts";
 import { readLink, readText } from "../sys/libc.ts";
 import { openProcessCgroups } from "../cgroups/process-cgroup.ts";
-import { parseProcStat, type Subject } from "./discovery.ts";
+import type { Subject } from "./discovery.ts";
+import { readProcStat } from "./host-scan.ts";
 import { hostNamespaces, parseNsLink } from "./namespaces.ts";
 import { netTotals, parseNetDev } from "./netdev.ts";
 import { statsRecord, type Sample, type StatsRecord } from "./stats.ts";
@@ -64,14 +65,9 @@ export function uptimeSeconds(): number {
 
 /** Seconds since PID started (clock ticks after boot against `uptime`); 0 when unknown. */
 export function secondsSinceStart(pid: number, uptime = uptimeSeconds()): number {
-  if (pid <= 0) return 0;
-  try {
-    const stat = parseProcStat(readText(`/proc/${pid}/stat`));
-    // USER_HZ is 100 on every Linux architecture berth runs on (the unit of /proc/PID/stat's starttime)
-    return stat ? Math.max(0, uptime - stat.start / 100) : 0;
-  } catch {
-    return 0;
-  }
+  const stat = pid > 0 ? readProcStat(pid) : undefined;
+  // USER_HZ is 100 on every Linux architecture berth runs on (the unit of /proc/PID/stat's starttime)
+  return stat ? Math.max(0, uptime - stat.start / 100) : 0;
 }
 
 const keyOf = (s: Subject) => `${s.kind}\u0000${s.id}`;

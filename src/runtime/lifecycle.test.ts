@@ -45,9 +45,9 @@ describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  test("the compiled executable runs the berth-init beside it, wherever the checkout is", () => {
-    const exe = join(REPO, "native", "build", "bin", "berth-runtime");
-    if (!existsSync(exe)) return; // run from the sources: no executable to move
+  const exe = join(REPO, "native", "build", "bin", "berth-runtime");
+  // skipped only when run from the sources, with no executable to move
+  test.skipIf(!existsSync(exe))("the compiled executable runs the berth-init beside it, wherever the checkout is", () => {
     // a copy of the checkout's build elsewhere, its helper a wrapper that leaves a mark
     const tree = join(fx.dir, "moved");
     mkdirSync(join(tree, "native", "build", "bin"), { recursive: true });

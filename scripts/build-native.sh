@@ -1,6 +1,9 @@
 #!/bin/sh
-# Build native/build/berth-init, berth's only C (native/PROTOCOL.md). Static, so the
-# helper runs the same whatever the container's root filesystem or the host's libc.
+# Build berth's C: native/build/berth-init, the helper between clone and execve
+# (native/PROTOCOL.md) — static, so it runs the same whatever the container's root
+# filesystem or the host's libc — and native/build/libc-binding.node, the Node-API
+# module through which src/sys/libc.ts makes its libc calls (the header comes from npm's
+# node-api-headers, a devDependency).
 # Run by `npm install` / `npm ci` ("prepare") and by scripts/test-all.sh.
 set -eu
 cd "$(dirname "$0")/.."
@@ -25,3 +28,15 @@ if ! "$cc" -static -O2 -Wall -Wextra -Werror -o "$tmp" native/berth-init.c; then
 fi
 # rename: a running helper (or a concurrent build) never sees a half-written binary
 mv -f "$tmp" native/build/berth-init
+
+headers=node_modules/node-api-headers/include
+if [ ! -f "$headers/node_api.h" ]; then
+  echo "build-native: $headers/node_api.h not found; run npm ci (node-api-headers is a devDependency)" >&2
+  exit 1
+fi
+tmp=native/build/libc-binding.node.tmp.$$
+if ! "$cc" -shared -fPIC -O2 -Wall -Wextra -Werror -I "$headers" -o "$tmp" native/libc-binding.c; then
+  echo "build-native: compiling native/libc-binding.c failed (see the errors above)" >&2
+  exit 1
+fi
+mv -f "$tmp" native/build/libc-binding.node

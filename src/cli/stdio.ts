@@ -1,9 +1,19 @@
 /**
  * Output of the CLIs, written to fd 1 and 2 directly through libc (sys/libc.ts says why
  * not node:fs). process.stdout/stderr build a stream on first use, which costs ~6 ms:
- * more than the whole work of `berth-runtime state` or `berth stats --interval 0`.
+ * more than the whole work of `berth-runtime state` or `berth stats --interval 0`. They
+ * are the way out only when the libc binding itself is missing, so that error is seen.
  */
-import { writeAll } from "../sys/libc.ts";
+import { LibcBindingError, writeAll } from "../sys/libc.ts";
 
-export const writeOut = (text: string): void => writeAll(1, text);
-export const writeErr = (text: string): void => writeAll(2, text);
+function write(fd: 1 | 2, text: string): void {
+  try {
+    writeAll(fd, text);
+  } catch (err) {
+    if (!(err instanceof LibcBindingError)) throw err;
+    (fd === 1 ? process.stdout : process.stderr).write(text);
+  }
+}
+
+export const writeOut = (text: string): void => write(1, text);
+export const writeErr = (text: string): void => write(2, text);

@@ -62,6 +62,32 @@ describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
     expect(readFileSync(mark, "utf8")).toBe("used\n");
   });
 
+  test.skipIf(!existsSync(exe))("the compiled executable loads the libc binding beside it, wherever the checkout is", async () => {
+    const tree = join(fx.dir, "moved-binding");
+    mkdirSync(join(tree, "native", "build", "bin"), { recursive: true });
+    copyFileSync(exe, join(tree, "native", "build", "bin", "berth-runtime"));
+    chmodSync(join(tree, "native", "build", "bin", "berth-runtime"), 0o755);
+    copyFileSync(join(REPO, "native", "build", "berth-init"), join(tree, "native", "build", "berth-init"));
+    chmodSync(join(tree, "native", "build", "berth-init"), 0o755);
+    copyFileSync(join(REPO, "native", "build", "libc-binding.node"), join(tree, "native", "build", "libc-binding.node"));
+    const id = fx.id();
+    // a foreground run waits for its container: long enough to read the runtime's own mappings
+    const p = Bun.spawn([join(tree, "native", "build", "bin", "berth-runtime"), "--root", fx.root, "run", "--bundle", fx.bundle(id, fx.spec(id, (s) => (s.process!.args = ["sleep", "30"]))), id], { stdin: "ignore", stderr: "pipe" });
+    try {
+      let mapped = "";
+      for (let i = 0; i < 200 && !mapped.includes("libc-binding.node"); i++) {
+        await Bun.sleep(25);
+        mapped = readFileSync(`/proc/${p.pid}/maps`, "utf8");
+      }
+      const bindings = new Set(mapped.split("\n").filter((l) => l.endsWith("libc-binding.node")).map((l) => l.split(/\s+/).pop()));
+      expect([...bindings]).toEqual([join(tree, "native", "build", "libc-binding.node")]);
+    } finally {
+      fx.rt(["kill", id, "KILL"]);
+      await p.exited;
+      fx.rt(["delete", "--force", id]);
+    }
+  });
+
   test("start of a program that exits at once always succeeds (the init may be gone before start looks)", () => {
     // ctr run --rm … true, podman run … true: the init writes exec.fifo's byte, execs
     // /bin/true and exits, possibly before start checks on it; 3 in 80 starts failed so.

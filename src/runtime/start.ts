@@ -3,7 +3,7 @@
  * store: callers exec it once per container, and it never needs the cgroup layer.
  */
 import { BerthError, type Warning } from "../errors.ts";
-import { close, O, openPath, pathExists, readFd, unlinkPath } from "../sys/libc.ts";
+import { close, O, openPath, pathExists, pollFd, POLLIN, readFd, unlinkPath } from "../sys/libc.ts";
 import { runHooksWarning } from "./hooks.ts";
 import { containerDir, fifoPath, initAlive, lockDir, notExist, ociState, readState, statusOf, type Target } from "./state.ts";
 
@@ -43,7 +43,11 @@ export function startContainer(t: Target, warn?: (w: Warning) => void): void {
           if (readByte()) break;
           throw new BerthError("cannot start a container that has stopped");
         }
-        Bun.sleepSync(1);
+        // Woken the moment the byte arrives (or the init closes its end): the init is
+        // usually still finishing its open when the first read looks, and a fixed sleep
+        // cost a millisecond of every start. The timeout bounds the wait for an init
+        // that died before opening the FIFO at all.
+        pollFd(fd, POLLIN, 20);
       }
     } finally {
       close(fd);

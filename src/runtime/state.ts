@@ -8,7 +8,7 @@
  * `state`, `start`, `kill` and `delete`, and loading node:fs costs Bun ~4 ms per process.
  */
 import { BerthError } from "../errors.ts";
-import { close, errno, flock, LOCK_EX, mkdirParents, mkdirPath, O, openPath, pathExists, readText, renamePath, rmdirPath, unlinkPath, writeText } from "../sys/libc.ts";
+import { close, errno, flock, LibcBindingError, LOCK_EX, mkdirParents, mkdirPath, O, openPath, pathExists, readText, renamePath, rmdirPath, unlinkPath, writeText } from "../sys/libc.ts";
 import type { Hooks } from "../spec/runtime-spec.ts";
 
 /** Which container: its --root and id. */
@@ -125,6 +125,7 @@ export function readState(root: string, id: string): SavedState | undefined {
     return JSON.parse(readText(`${containerDir(root, id)}/state.json`)) as SavedState;
   } catch (err) {
     if ((err as { code?: string }).code === "ENOENT") return undefined;
+    if (err instanceof LibcBindingError) throw err; // not the state's fault
     throw new BerthError(`state of container ${id} is unreadable: ${(err as Error).message}; delete it with --force`);
   }
 }

@@ -8,8 +8,7 @@
  * stdout: one JSON line {load: {ret, errno}, results: [{ret, errno}, …]}.
  */
 import { readFileSync } from "node:fs";
-import { ptr } from "bun:ffi";
-import { errno, syscall, type SyscallArg } from "../sys/libc.ts";
+import { addressOf, errno, syscall, type SyscallArg } from "../sys/libc.ts";
 
 // x86_64 numbers and uapi constants, written out here so the probe does not trust the code under test.
 const SYS_PRCTL = 157;
@@ -29,7 +28,7 @@ const arg = (a: SyscallArg | string): SyscallArg => {
   if (typeof a !== "string") return a;
   const buf = Buffer.from(`${a}\0`);
   keep.push(buf);
-  return ptr(buf);
+  return buf; // passed by address
 };
 const call = (nr: number, args: (SyscallArg | string)[]) => {
   const [a = 0, b = 0, c = 0, d = 0, e = 0] = args.map(arg);
@@ -41,11 +40,11 @@ const program = Buffer.from(input.program, "base64");
 const fprog = new Uint8Array(16); // struct sock_fprog { u16 len; struct sock_filter *filter; }
 const view = new DataView(fprog.buffer);
 view.setUint16(0, program.length / 8, true);
-view.setBigUint64(8, BigInt(ptr(program)), true);
+view.setBigUint64(8, addressOf(program), true);
 keep.push(program, fprog);
 
 // Unprivileged seccomp needs no_new_privs; as root it is harmless.
 const nnp = call(SYS_PRCTL, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0]);
-const load = nnp.ret < 0 ? nnp : call(SYS_SECCOMP, [SECCOMP_SET_MODE_FILTER, input.flags, ptr(fprog)]);
+const load = nnp.ret < 0 ? nnp : call(SYS_SECCOMP, [SECCOMP_SET_MODE_FILTER, input.flags, fprog]);
 const results = load.ret < 0 ? [] : input.calls.map((c) => call(c.nr, c.args));
 process.stdout.write(`${JSON.stringify({ load, results })}\n`);

@@ -5,10 +5,9 @@
  * Bun has no bpf API and no npm package wraps the syscall, so `union bpf_attr` is laid
  * out here by hand (offsets from include/uapi/linux/bpf.h) on a zeroed buffer.
  */
-import { ptr } from "bun:ffi";
 import { BerthError, errnoOf } from "../errors.ts";
 import { describeErrno, errnoName } from "./errno.ts";
-import { close, errno, O, openPath, syscall } from "./libc.ts";
+import { addressOf, close, errno, O, openPath, syscall } from "./libc.ts";
 
 const SYS_BPF = 321; // x86_64
 
@@ -46,7 +45,7 @@ class Attr {
 
   pointer(offset: number, buf: Uint8Array): this {
     this.keep.push(buf);
-    this.view.setBigUint64(offset, BigInt(ptr(buf)), true);
+    this.view.setBigUint64(offset, addressOf(buf), true);
     return this;
   }
 
@@ -57,7 +56,7 @@ class Attr {
 
 /** bpf(cmd, attr, size): the result (an fd for most commands) or the errno. */
 function bpf(cmd: Command, attr: Attr): { ret: number } | { errno: number } {
-  const ret = syscall(SYS_BPF, COMMANDS[cmd], ptr(attr.bytes), ATTR_SIZE);
+  const ret = syscall(SYS_BPF, COMMANDS[cmd], attr.bytes, ATTR_SIZE);
   return ret >= 0 ? { ret } : { errno: errno() };
 }
 

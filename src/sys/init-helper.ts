@@ -7,27 +7,13 @@
  * always either reports or exits (EOF).
  */
 import { close, errno, pathExists, readFd, socketPair, writeAll } from "./libc.ts";
+import { nativeBuildCandidates } from "./native-path.ts";
 
-/**
- * Where `npm install` (scripts/build-native.sh) puts the helper: native/build/ of the
- * checkout this runs from. Compiled (native/build/bin/berth-runtime), the executable's
- * own place says which checkout — its import.meta.dir is the directory it was built
- * from, which may since be gone or another's, so that comes second. From the sources,
- * Bun's place (node_modules/bun/bin of the checkout) or else src/sys/ finds it.
- * BERTH_INIT overrides.
- */
+/** native/build/berth-init (native-path.ts says where it is looked for); BERTH_INIT overrides. */
 export function helperPath(): string {
   if (process.env.BERTH_INIT) return process.env.BERTH_INIT;
-  const parent = (d: string) => d.slice(0, d.lastIndexOf("/")) || "/";
-  for (const start of [parent(process.execPath), import.meta.dir]) {
-    let dir = start;
-    for (let i = 0; i < 4; i++) {
-      const candidate = `${dir}/native/build/berth-init`;
-      if (pathExists(candidate)) return candidate;
-      dir = parent(dir);
-    }
-  }
-  return `${parent(parent(import.meta.dir))}/native/build/berth-init`;
+  const candidates = nativeBuildCandidates("berth-init", process.execPath, import.meta.dir);
+  return candidates.find(pathExists) ?? candidates[candidates.length - 1]!;
 }
 
 export type Report =

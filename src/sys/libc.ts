@@ -1,80 +1,116 @@
 /**
- * The project's one handle on libc.so.6, through Bun's FFI: raw syscall(2) for the
- * calls Bun has no API for (bpf, and later others), errno, flock, and the plain file
- * calls berth-runtime's lifecycle verbs make.
+ * The project's one handle on libc: raw syscall(2) for the calls Bun has no API for
+ * (bpf, memfd_create), flock, and the plain file calls berth-runtime's lifecycle verbs
+ * and the observe paths make — through native/libc-binding.c, a Node-API module built
+ * by `npm install` beside berth-init and loaded with process.dlopen.
  *
- * Why file calls here rather than node:fs: in Bun 1.4, `import "node:fs"` costs 3.5–4 ms
- * per process (measured: an empty script 6.0 ms, one that imports node:fs 10.3 ms), and
- * `start`, `state`, `kill` and `delete` are exec'd by engines for every container, each
- * doing a handful of small reads and writes. Loading bun:ffi and binding these symbols
- * costs about 1 ms, and `start`/`delete` need it for flock anyway.
+ * Why not node:fs: in Bun 1.4, `import "node:fs"` costs 3.5–4 ms and ~9 MiB of peak RSS
+ * per process, and `start`, `state`, `kill` and `delete` are exec'd by engines for every
+ * container, each doing a handful of small reads and writes. Why not bun:ffi (used until
+ * 2026-11-25): it loads its module and compiles a TinyCC trampoline per symbol in every
+ * process — 1.3–1.5 ms and ~3.5 MiB of peak RSS, against 0.2 ms and 1.5 MiB for the
+ * binding (measured in compiled executables; docs/performance.md).
  *
- * Opened on first use, never at import.
+ * Every binding returns -errno on failure, so errno is read from the call itself; no
+ * other libc call the engine makes in between can overwrite it.
+ *
+ * Loaded on first use, never at import.
  */
-import type { Pointer } from "bun:ffi";
+import { BerthError } from "../errors.ts";
 import { errnoMeaning, errnoName } from "./errno.ts";
+import { nativeBuildCandidates } from "./native-path.ts";
 
-// bun:ffi is required on first use, not imported: loading it costs a few ms, and
-// `berth-runtime state` (exec'd by callers in loops) never needs it.
-const ffi = () => require("bun:ffi") as typeof import("bun:ffi");
+/** A typed array (or Buffer) passed by address. */
+type Bytes = ArrayBufferView;
 
-const I64 = "i64" as const;
-
-function open() {
-  return ffi().dlopen("libc.so.6", {
-    // long syscall(long nr, ...): variadic in C, but on x86_64 every integer argument
-    // travels in a register either way, so a fixed six-i64 signature is the same call.
-    syscall: { args: [I64, I64, I64, I64, I64, I64], returns: I64 },
-    __errno_location: { args: [], returns: "ptr" },
-    close: { args: ["i32"], returns: "i32" },
-    flock: { args: ["i32", "i32"], returns: "i32" },
-    mkfifo: { args: ["cstring", "u32"], returns: "i32" },
-    socketpair: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
-    open: { args: ["cstring", "i32", "u32"], returns: "i32" },
-    read: { args: ["i32", "ptr", "u64"], returns: "i64" },
-    write: { args: ["i32", "ptr", "u64"], returns: "i64" },
-    unlink: { args: ["cstring"], returns: "i32" },
-    rmdir: { args: ["cstring"], returns: "i32" },
-    mkdir: { args: ["cstring", "u32"], returns: "i32" },
-    rename: { args: ["cstring", "cstring"], returns: "i32" },
-    access: { args: ["cstring", "i32"], returns: "i32" },
-    chmod: { args: ["cstring", "u32"], returns: "i32" },
-    // glibc 2.33+ exports stat/lstat as functions (before, only __xstat)
-    stat: { args: ["cstring", "ptr"], returns: "i32" },
-    lstat: { args: ["cstring", "ptr"], returns: "i32" },
-    fstat: { args: ["i32", "ptr"], returns: "i32" },
-    pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
-    realpath: { args: ["cstring", "ptr"], returns: "ptr" },
-    readlink: { args: ["cstring", "ptr", "u64"], returns: "i64" },
-    opendir: { args: ["cstring"], returns: "ptr" },
-    readdir: { args: ["ptr"], returns: "ptr" },
-    closedir: { args: ["ptr"], returns: "i32" },
-  }).symbols;
+/** native/libc-binding.c's exports: each returns its result, or -errno. */
+interface LibcBinding {
+  syscall(nr: number, ...args: SyscallArg[]): number;
+  addressOf(bytes: Bytes): number;
+  open(path: string, flags: number, mode: number): number;
+  close(fd: number): number;
+  flock(fd: number, op: number): number;
+  read(fd: number, buf: Bytes, len: number): number;
+  write(fd: number, buf: Bytes, len: number): number;
+  pread(fd: number, buf: Bytes, len: number, offset: number): number;
+  unlink(path: string): number;
+  rmdir(path: string): number;
+  mkdir(path: string, mode: number): number;
+  access(path: string, mode: number): number;
+  chmod(path: string, mode: number): number;
+  mkfifo(path: string, mode: number): number;
+  rename(from: string, to: string): number;
+  stat(path: string, buf: Bytes): number;
+  lstat(path: string, buf: Bytes): number;
+  fstat(fd: number, buf: Bytes): number;
+  realpath(path: string): string | number;
+  readlink(path: string): string | number;
+  /** [name, d_type, name, d_type, …], . and .. included */
+  listDir(path: string): (string | number)[] | number;
+  socketpair(domain: number, type: number, protocol: number, fds: Int32Array): number;
+  poll(fd: number, events: number, timeoutMs: number): number;
 }
 
-let lib: ReturnType<typeof open> | undefined;
-const libc = () => (lib ??= open());
+export const LIBC_BINDING = "libc-binding.node";
 
-export type SyscallArg = number | bigint | Pointer;
+/** native/build/libc-binding.node is missing or broken: nothing through this module works. */
+export class LibcBindingError extends BerthError {}
+
+function load(): LibcBinding {
+  const failures: string[] = [];
+  const candidates = nativeBuildCandidates(LIBC_BINDING, process.execPath, import.meta.dir);
+  for (const path of candidates) {
+    const mod = { exports: {} as LibcBinding };
+    try {
+      process.dlopen(mod, path);
+      return mod.exports;
+    } catch (err) {
+      // a file that is there but cannot be loaded says more than the places it is not
+      const why = (err as Error).message.split("\n")[0]!;
+      if (!/no such file/i.test(why)) failures.push(`${path}: ${why}`);
+    }
+  }
+  throw new LibcBindingError(
+    `native/build/${LIBC_BINDING} ${failures.length ? `cannot be loaded (${failures[0]})` : `is missing (looked in ${candidates.length} places, last ${candidates.at(-1)})`}; build it with npm install (scripts/build-native.sh)`,
+  );
+}
+
+let lib: LibcBinding | undefined;
+const libc = () => (lib ??= load());
+
+export type SyscallArg = number | bigint | Bytes;
+
+/** The errno of the last call through this module that failed. */
+let lastErrno = 0;
+
+/** A binding's result: the value, or -1 with {@link errno} set. */
+function orMinusOne(r: number): number {
+  if (r >= 0) return r;
+  lastErrno = -r;
+  return -1;
+}
 
 /**
  * syscall(2): the raw return value, -1 on failure with the reason in {@link errno}.
- * Read errno right after, before anything else can call into libc.
+ * A typed-array argument is passed by address.
  */
 export function syscall(nr: number, a1: SyscallArg = 0, a2: SyscallArg = 0, a3: SyscallArg = 0, a4: SyscallArg = 0, a5: SyscallArg = 0): number {
-  return Number(libc().syscall(nr, a1, a2, a3, a4, a5));
+  return orMinusOne(libc().syscall(nr, a1, a2, a3, a4, a5));
 }
 
-/** The calling thread's errno: the reason the last failed libc call gave. */
+/** Where a typed array's bytes are: for a pointer stored inside a struct passed to {@link syscall} (bpf attrs). */
+export function addressOf(bytes: Bytes): bigint {
+  return BigInt(libc().addressOf(bytes));
+}
+
+/** The reason the last failed call of this module gave (its errno). */
 export function errno(): number {
-  const at = libc().__errno_location();
-  if (at === null) throw new Error("__errno_location returned NULL");
-  return ffi().read.i32(at as Pointer);
+  return lastErrno;
 }
 
 /** close(2); returns 0, or -1 with {@link errno} set. */
 export function close(fd: number): number {
-  return libc().close(fd);
+  return orMinusOne(libc().close(fd));
 }
 
 export const LOCK_EX = 2;
@@ -83,12 +119,12 @@ export const LOCK_UN = 8;
 
 /** flock(2) on an open fd; returns 0, or -1 with {@link errno} set. */
 export function flock(fd: number, op: number): number {
-  return libc().flock(fd, op);
+  return orMinusOne(libc().flock(fd, op));
 }
 
 /** mkfifo(3); returns 0, or -1 with {@link errno} set. */
 export function mkfifo(path: string, mode: number): number {
-  return libc().mkfifo(Buffer.from(`${path}\0`), mode);
+  return orMinusOne(libc().mkfifo(path, mode));
 }
 
 const AF_UNIX = 1;
@@ -98,8 +134,16 @@ const SOCK_CLOEXEC = 0x80000;
 /** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): two connected fds, or -1 with {@link errno} set. */
 export function socketPair(): [number, number] | -1 {
   const fds = new Int32Array(2);
-  if (libc().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ffi().ptr(fds)) !== 0) return -1;
+  if (orMinusOne(libc().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)) !== 0) return -1;
   return [fds[0]!, fds[1]!];
+}
+
+export const POLLIN = 1;
+
+/** poll(2) on one fd: its revents, 0 when `timeoutMs` passed first (EINTR counts as that); throws SysError. */
+export function pollFd(fd: number, events: number, timeoutMs: number): number {
+  const r = libc().poll(fd, events, timeoutMs);
+  return r === -4 /* EINTR */ ? 0 : check(r, "poll");
 }
 
 // ---- files: node:fs's synchronous calls, for the verbs that must not load node:fs ------
@@ -114,20 +158,18 @@ export class SysError extends Error {
   }
 }
 
-const cstr = (s: string) => Buffer.from(`${s}\0`);
-
 /** x86_64 open(2) flags: the same numbers node:fs's `constants` gives. */
 export const O = { RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, TRUNC: 0o1000, APPEND: 0o2000, NONBLOCK: 0o4000, DIRECTORY: 0o200000, CLOEXEC: 0o2000000 } as const;
 
-function check(r: number | bigint, syscall: string, path?: string): number {
-  const n = Number(r);
-  if (n < 0) throw new SysError(syscall, errno(), path);
-  return n;
+/** A binding's result, or a SysError with its errno. */
+function check(r: number, syscall: string, path?: string): number {
+  if (r < 0) throw new SysError(syscall, (lastErrno = -r), path);
+  return r;
 }
 
 /** open(2), close-on-exec always; throws SysError. */
 export function openPath(path: string, flags: number, mode = 0o666): number {
-  return check(libc().open(cstr(path), flags | O.CLOEXEC, mode), "open", path);
+  return check(libc().open(path, flags | O.CLOEXEC, mode), "open", path);
 }
 
 /** read(2) into buf; the byte count (0 at the end); throws SysError (EAGAIN for an empty non-blocking pipe). */
@@ -140,12 +182,12 @@ export function writeAll(fd: number, data: string | Uint8Array): void {
   const buf = typeof data === "string" ? Buffer.from(data) : data;
   let at = 0;
   while (at < buf.length) {
-    const n = Number(libc().write(fd, buf.subarray(at), buf.length - at));
+    const n = libc().write(fd, buf.subarray(at), buf.length - at);
     if (n >= 0) {
       at += n;
       continue;
     }
-    const e = errno();
+    const e = (lastErrno = -n);
     if (e !== 11 /* EAGAIN */ && e !== 4 /* EINTR */) throw new SysError("write", e);
     Bun.sleepSync(1);
   }
@@ -198,19 +240,19 @@ export function writeText(path: string, data: string, mode = 0o644, flags: numbe
 
 /** Does `path` exist (access F_OK): a FIFO is not opened, so nothing blocks. */
 export function pathExists(path: string): boolean {
-  return libc().access(cstr(path), 0) === 0;
+  return libc().access(path, 0) === 0;
 }
 
 export function unlinkPath(path: string): void {
-  check(libc().unlink(cstr(path)), "unlink", path);
+  check(libc().unlink(path), "unlink", path);
 }
 
 export function rmdirPath(path: string): void {
-  check(libc().rmdir(cstr(path)), "rmdir", path);
+  check(libc().rmdir(path), "rmdir", path);
 }
 
 export function mkdirPath(path: string, mode: number): void {
-  check(libc().mkdir(cstr(path), mode), "mkdir", path);
+  check(libc().mkdir(path, mode), "mkdir", path);
 }
 
 /** mkdir -p: each missing directory with `mode`; one that appears meanwhile is fine. */
@@ -226,11 +268,11 @@ export function mkdirParents(path: string, mode: number): void {
 }
 
 export function renamePath(from: string, to: string): void {
-  check(libc().rename(cstr(from), cstr(to)), "rename", from);
+  check(libc().rename(from, to), "rename", from);
 }
 
 export function chmodPath(path: string, mode: number): void {
-  check(libc().chmod(cstr(path), mode), "chmod", path);
+  check(libc().chmod(path, mode), "chmod", path);
 }
 
 const S_IFMT = 0o170000;
@@ -264,7 +306,7 @@ function decodeStat(raw: Uint8Array): PathStat {
 export function statPath(path: string, opts: { follow?: boolean } = {}): PathStat {
   const raw = new Uint8Array(144);
   const fn = opts.follow === false ? libc().lstat : libc().stat;
-  check(fn(cstr(path), raw), opts.follow === false ? "lstat" : "stat", path);
+  check(fn(path, raw), opts.follow === false ? "lstat" : "stat", path);
   return decodeStat(raw);
 }
 
@@ -282,15 +324,16 @@ export function preadFd(fd: number, buf: Uint8Array, offset: number): number {
 
 /** realpath(3): the absolute path with every symlink resolved; throws SysError. */
 export function realPath(path: string): string {
-  const out = new Uint8Array(4096); // PATH_MAX
-  if (libc().realpath(cstr(path), out) === null) throw new SysError("realpath", errno(), path);
-  return utf8.decode(out.subarray(0, out.indexOf(0)));
+  const r = libc().realpath(path);
+  if (typeof r === "number") throw new SysError("realpath", (lastErrno = -r), path);
+  return r;
 }
 
 /** readlink(2): a symlink's target as stored (for /proc/PID/ns/* links, "net:[4026531840]"); throws SysError. */
 export function readLink(path: string): string {
-  const n = check(libc().readlink(cstr(path), scratch, scratch.length), "readlink", path);
-  return utf8.decode(scratch.subarray(0, n));
+  const r = libc().readlink(path);
+  if (typeof r === "number") throw new SysError("readlink", (lastErrno = -r), path);
+  return r;
 }
 
 /** One entry of a directory, with its d_type (DT_DIR 4, DT_REG 8, DT_LNK 10; DT_UNKNOWN 0 on some filesystems). */
@@ -303,20 +346,12 @@ export const DT_DIR = 4;
 
 /** The entries of a directory but . and .., in the kernel's order; throws SysError. */
 export function listDir(path: string): DirEntry[] {
-  const { read, CString } = ffi();
-  const dir = libc().opendir(cstr(path));
-  if (dir === null) throw new SysError("opendir", errno(), path);
+  const r = libc().listDir(path);
+  if (typeof r === "number") throw new SysError("opendir", (lastErrno = -r), path);
   const out: DirEntry[] = [];
-  try {
-    for (;;) {
-      const ent = libc().readdir(dir);
-      if (ent === null) break;
-      // struct dirent on x86_64 glibc: d_ino 8, d_off 8, d_reclen 2, d_type 1 (at 18), d_name (at 19)
-      const name = new CString(ent, 19).toString();
-      if (name !== "." && name !== "..") out.push({ name, type: read.u8(ent, 18) });
-    }
-  } finally {
-    libc().closedir(dir);
+  for (let i = 0; i < r.length; i += 2) {
+    const name = r[i] as string;
+    if (name !== "." && name !== "..") out.push({ name, type: r[i + 1] as number });
   }
   return out;
 }

@@ -201,7 +201,7 @@ export class SeccompFilter {
    * it goes through a memfd and is read back.
    */
   exportBpf(field: string): Uint8Array {
-    const fd = syscall(SYS_MEMFD_CREATE, ffi().ptr(cstr("berth-seccomp")), MFD_CLOEXEC);
+    const fd = syscall(SYS_MEMFD_CREATE, cstr("berth-seccomp"), MFD_CLOEXEC);
     if (fd < 0) throw new BerthError(`memfd_create for the seccomp program: ${describeErrno(errno())}`, { field, errno: errnoName(errno()) });
     try {
       const rc = libseccomp().seccomp_export_bpf(this.handle(), fd);

@@ -1,0 +1,212 @@
+/**
+ * src/sys/libc.ts over native/libc-binding.node, on the real kernel: what each call
+ * returns, and that a failure carries its own errno (the binding returns -errno, so
+ * nothing in between can overwrite it).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  addressOf, chmodPath, close, errno, flock, listDir, LOCK_EX, LOCK_NB, mkdirParents, mkdirPath, mkfifo, O, openPath, pathExists, POLLIN, pollFd,
+  preadFd, readBytes, readFd, readLink, readText, realPath, renamePath, rmdirPath, socketPair, statFd, statPath, syscall, unlinkPath,
+  writeAll, writeText,
+} from "./libc.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "berth-libc-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SYS_getpid = 39, SYS_write = 1, SYS_readv = 19;
+
+describe("files", () => {
+  test("writeText then readText and readBytes round-trip, with the mode asked for", () => {
+    const p = join(dir, "a.txt");
+    writeText(p, "héllo\n", 0o600);
+    expect(readText(p)).toBe("héllo\n");
+    expect(Buffer.from(readBytes(p)).toString()).toBe("héllo\n");
+    expect(statPath(p).mode & 0o777).toBe(0o600);
+    writeText(p, "more\n", 0o600, O.APPEND);
+    expect(readFileSync(p, "utf8")).toBe("héllo\nmore\n");
+  });
+
+  test("readText reads a proc file to its end (st_size 0) and a file larger than its first buffer", () => {
+    expect(readText("/proc/self/status")).toContain(`Pid:\t${process.pid}\n`);
+    const big = "x".repeat(100_000);
+    writeFileSync(join(dir, "big"), big);
+    expect(readText(join(dir, "big"))).toBe(big);
+  });
+
+  test("a missing file is ENOENT, named in the error, and errno() says so", () => {
+    const p = join(dir, "missing");
+    expect(() => readText(p)).toThrow(`ENOENT: no such file or directory, open '${p}'`);
+    expect(errno()).toBe(2);
+    try {
+      readText(p);
+    } catch (err) {
+      expect((err as { code: string }).code).toBe("ENOENT");
+    }
+  });
+
+  test("a path with a NUL byte is refused (EINVAL), not cut short at it", () => {
+    writeFileSync(join(dir, "cut"), "x");
+    expect(() => readText(`${join(dir, "cut")}\0ignored`)).toThrow("EINVAL");
+  });
+
+  test("a path longer than PATH_MAX is ENAMETOOLONG", () => {
+    expect(() => readText(`/${"a".repeat(5000)}`)).toThrow("ENAMETOOLONG");
+  });
+
+  test("mkdir, mkdir -p, rename, rmdir, unlink, chmod and pathExists", () => {
+    const d = join(dir, "d");
+    mkdirPath(d, 0o700);
+    expect(() => mkdirPath(d, 0o700)).toThrow("EEXIST");
+    mkdirParents(join(d, "x", "y", "z"), 0o755);
+    expect(statPath(join(d, "x", "y", "z")).isDirectory).toBe(true);
+    renamePath(join(d, "x", "y", "z"), join(d, "x", "y", "w"));
+    expect(pathExists(join(d, "x", "y", "z"))).toBe(false);
+    rmdirPath(join(d, "x", "y", "w"));
+    expect(() => rmdirPath(join(d, "x"))).toThrow("ENOTEMPTY");
+    writeText(join(d, "f"), "1");
+    chmodPath(join(d, "f"), 0o640);
+    expect(statPath(join(d, "f")).mode & 0o777).toBe(0o640);
+    unlinkPath(join(d, "f"));
+    expect(pathExists(join(d, "f"))).toBe(false);
+  });
+
+  test("stat, lstat and fstat: type, size, owner", () => {
+    const p = join(dir, "s");
+    writeFileSync(p, "12345");
+    symlinkSync(p, join(dir, "s-link"));
+    const st = statPath(join(dir, "s-link"));
+    expect(st).toMatchObject({ isFile: true, isSymbolicLink: false, size: 5, uid: process.getuid!() });
+    expect(statPath(join(dir, "s-link"), { follow: false }).isSymbolicLink).toBe(true);
+    const fd = openPath(p, O.RDONLY);
+    try {
+      expect(statFd(fd).size).toBe(5);
+      const buf = new Uint8Array(3);
+      expect(preadFd(fd, buf, 2)).toBe(3);
+      expect(Buffer.from(buf).toString()).toBe("345");
+      expect(readFd(fd, buf.subarray(0, 2))).toBe(2); // never past the subarray
+      expect(Buffer.from(buf).toString()).toBe("125");
+    } finally {
+      close(fd);
+    }
+  });
+
+  test("realPath resolves symlinks; readLink returns a link's target as stored", () => {
+    symlinkSync("s", join(dir, "rel-link"));
+    expect(realPath(join(dir, "rel-link"))).toBe(realPath(join(dir, "s")));
+    expect(readLink(join(dir, "rel-link"))).toBe("s");
+    expect(readLink(`/proc/${process.pid}/ns/net`)).toMatch(/^net:\[\d+\]$/);
+    expect(() => readLink(join(dir, "s"))).toThrow("EINVAL");
+  });
+
+  test("listDir: every entry but . and .., with its d_type", () => {
+    const d = join(dir, "list");
+    mkdirPath(d, 0o755);
+    mkdirPath(join(d, "sub"), 0o755);
+    writeFileSync(join(d, "file"), "");
+    symlinkSync("file", join(d, "link"));
+    const got = listDir(d).sort((a, b) => (a.name < b.name ? -1 : 1));
+    expect(got).toEqual([{ name: "file", type: 8 }, { name: "link", type: 10 }, { name: "sub", type: 4 }]);
+    expect(() => listDir(join(d, "file"))).toThrow("ENOTDIR");
+  });
+});
+
+describe("fds, locks, pipes", () => {
+  test("flock: a second process cannot take a held lock with LOCK_NB (EWOULDBLOCK)", () => {
+    const p = join(dir, "lock");
+    writeFileSync(p, "");
+    const fd = openPath(p, O.RDONLY);
+    try {
+      expect(flock(fd, LOCK_EX)).toBe(0);
+      const other = Bun.spawnSync(["flock", "-n", p, "true"]);
+      expect(other.exitCode).toBe(1);
+    } finally {
+      close(fd);
+    }
+    expect(Bun.spawnSync(["flock", "-n", p, "true"]).exitCode).toBe(0);
+  });
+
+  test("flock on a closed fd is -1 with EBADF", () => {
+    expect(flock(9999, LOCK_EX | LOCK_NB)).toBe(-1);
+    expect(errno()).toBe(9);
+  });
+
+  test("socketPair: two connected close-on-exec fds", () => {
+    const pair = socketPair();
+    if (pair === -1) throw new Error(`socketpair: errno ${errno()}`);
+    const [a, b] = pair;
+    writeAll(a, "ping");
+    const buf = new Uint8Array(8);
+    expect(Buffer.from(buf.subarray(0, readFd(b, buf))).toString()).toBe("ping");
+    const flags = parseInt(/flags:\s+(\d+)/.exec(readText(`/proc/self/fdinfo/${a}`))![1]!, 8);
+    expect(flags & O.CLOEXEC).toBe(O.CLOEXEC);
+    close(a);
+    expect(readFd(b, buf)).toBe(0);
+    close(b);
+  });
+
+  test("pollFd: 0 when nothing came within the timeout, POLLIN once data waits", () => {
+    const pair = socketPair();
+    if (pair === -1) throw new Error(`socketpair: errno ${errno()}`);
+    const [a, b] = pair;
+    try {
+      expect(pollFd(b, POLLIN, 10)).toBe(0);
+      writeAll(a, "x");
+      expect(pollFd(b, POLLIN, 1000) & POLLIN).toBe(POLLIN);
+      expect(() => pollFd(9999, POLLIN, 0)).not.toThrow(); // an unknown fd is POLLNVAL in revents, not an error
+      expect(pollFd(9999, POLLIN, 0)).toBe(0x20);
+    } finally {
+      close(a);
+      close(b);
+    }
+  });
+
+  test("mkfifo makes a FIFO; a second one at the same path is EEXIST", () => {
+    const p = join(dir, "fifo");
+    expect(mkfifo(p, 0o600)).toBe(0);
+    expect((statPath(p).mode & 0o170000) === 0o010000).toBe(true);
+    expect(mkfifo(p, 0o600)).toBe(-1);
+    expect(errno()).toBe(17);
+  });
+});
+
+describe("syscall", () => {
+  test("numbers in, the raw result out", () => {
+    expect(syscall(SYS_getpid)).toBe(process.pid);
+  });
+
+  test("a typed-array argument is passed by address", () => {
+    const p = join(dir, "raw");
+    const fd = openPath(p, O.WRONLY | O.CREAT, 0o600);
+    try {
+      const data = Buffer.from("by address");
+      expect(syscall(SYS_write, fd, data, data.length)).toBe(data.length);
+    } finally {
+      close(fd);
+    }
+    expect(readFileSync(p, "utf8")).toBe("by address");
+  });
+
+  test("addressOf: a pointer inside a struct (readv's iovec) reaches the kernel", () => {
+    const p = join(dir, "iov");
+    writeFileSync(p, "scatter");
+    const target = new Uint8Array(7);
+    const iov = new DataView(new ArrayBuffer(16)); // struct iovec { void *base; size_t len; }
+    iov.setBigUint64(0, addressOf(target), true);
+    iov.setBigUint64(8, 7n, true);
+    const fd = openPath(p, O.RDONLY);
+    try {
+      expect(syscall(SYS_readv, fd, new Uint8Array(iov.buffer), 1)).toBe(7);
+    } finally {
+      close(fd);
+    }
+    expect(Buffer.from(target).toString()).toBe("scatter");
+  });
+
+  test("a failing syscall is -1 with its own errno", () => {
+    expect(syscall(SYS_write, 9999, new Uint8Array(1), 1)).toBe(-1);
+    expect(errno()).toBe(9); // EBADF
+  });
+});

@@ -1,0 +1,21 @@
+/**
+ * Where the files `npm install` builds from native/ (scripts/build-native.sh) are looked
+ * for: native/build/NAME of the checkout this runs from. Compiled
+ * (native/build/bin/berth-runtime), the executable's own place says which checkout — its
+ * import.meta.dir is the directory it was built from, which may since be gone or
+ * another's, so that comes second. From the sources, Bun's place (node_modules/bun/bin
+ * of the checkout) or else src/sys/ finds it. Pure: the caller tries each in order.
+ */
+export function nativeBuildCandidates(name: string, execPath: string, moduleDir: string): string[] {
+  const parent = (d: string) => d.slice(0, d.lastIndexOf("/")) || "/";
+  const out: string[] = [];
+  for (const start of [parent(execPath), moduleDir]) {
+    let dir = start;
+    for (let i = 0; i < 4; i++) {
+      out.push(`${dir === "/" ? "" : dir}/native/build/${name}`);
+      dir = parent(dir);
+    }
+  }
+  out.push(`${parent(parent(moduleDir))}/native/build/${name}`);
+  return out;
+}

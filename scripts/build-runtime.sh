@@ -34,12 +34,6 @@ mkdir -p "$out"
 trap 'rm -f "$tmp"' EXIT
 ./node_modules/.bin/bun build src/cli/entry.ts --compile --bytecode --format=cjs --minify --compile-jit-policy=10 --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile "$tmp" >/dev/null
 mv -f "$tmp" "$out/berth-runtime"
-# Written back and dropped from the page cache, so the next run reads it from disk: the
-# large folios `bun build`'s writes left in the cache are mapped whole on each page
-# fault, pages never used included — `--version` peaked at 31.6 MiB from them, 26.5 MiB
-# once read back (GNU dd: count=0 with iflag=nocache drops the whole file's pages).
-sync "$out/berth-runtime" 2>/dev/null || true
-dd if="$out/berth-runtime" iflag=nocache count=0 status=none 2>/dev/null || true
 ln -sfn berth-runtime "$out/berth"
 # the split bundles earlier builds made
 rm -rf native/build/runtime.d native/build/runtime

@@ -3,8 +3,9 @@
  *
  *   bun bench/rss.ts CONFIG.json
  *
- * CONFIG: { reps, bun, out, runtimes: [{ name, bin, root, bundle }] } where `bundle` runs
- * /bin/true. Each repetition, for every runtime in turn (interleaved, so all see the same
+ * CONFIG: { reps, bun, out, evict?, runtimes: [{ name, bin, root, bundle }] } where `bundle`
+ * runs /bin/true and `evict` names more files to drop from the page cache (what a wrapper
+ * script execs). Each repetition, for every runtime in turn (interleaved, so all see the same
  * machine state), measures one call of each kind:
  *
  *   --version · run · create · state (of the created container) · start · delete
@@ -25,7 +26,7 @@ import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 interface Runtime { name: string; bin: string; root: string; bundle: string }
-interface Config { reps: number; bun: string; out: string; runtimes: Runtime[] }
+interface Config { reps: number; bun: string; out: string; evict?: string[]; runtimes: Runtime[] }
 
 const KINDS = ["--version", "run", "create", "state", "start", "delete"] as const;
 type Kind = (typeof KINDS)[number];
@@ -69,7 +70,7 @@ const timeFloor: number[] = [];
 // build or package install wrote. Measured: berth-runtime --version peaks at 31.6 MiB
 // right after `bun build` wrote it and at 26.5 MiB once read back from disk — each fault
 // maps a whole large folio of the file, pages the process never touches included.
-for (const bin of new Set([config.bun, ...config.runtimes.map((r) => r.bin)])) {
+for (const bin of new Set([config.bun, ...config.runtimes.map((r) => r.bin), ...(config.evict ?? []).filter((f) => existsSync(f))])) {
   const real = realpathSync(bin);
   Bun.spawnSync(["sync", real]);
   const dd = Bun.spawnSync(["dd", `if=${real}`, "iflag=nocache", "count=0", "status=none"]);

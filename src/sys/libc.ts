@@ -7,7 +7,7 @@
  * Why not node:fs: in Bun 1.4, `import "node:fs"` costs 3.5–4 ms and ~9 MiB of peak RSS
  * per process, and `start`, `state`, `kill` and `delete` are exec'd by engines for every
  * container, each doing a handful of small reads and writes. Why not bun:ffi (used until
- * 2026-11-25): it loads its module and compiles a TinyCC trampoline per symbol in every
+ * 2026-11-24): it loads its module and compiles a TinyCC trampoline per symbol in every
  * process — 1.3–1.5 ms and ~3.5 MiB of peak RSS, against 0.2 ms and 1.5 MiB for the
  * binding (measured in compiled executables; docs/performance.md).
  *

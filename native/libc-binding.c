@@ -267,14 +267,18 @@ static napi_value b_list_dir(napi_env env, napi_callback_info info) {
   napi_create_array(env, &out);
   uint32_t i = 0;
   struct dirent *ent;
-  errno = 0;
-  while ((ent = readdir(dir)) != NULL) {
+  int err;
+  for (;;) {
+    errno = 0; /* readdir's only way to tell the end from a failure; the napi calls may set it */
+    if ((ent = readdir(dir)) == NULL) {
+      err = errno;
+      break;
+    }
     napi_value name;
     napi_create_string_utf8(env, ent->d_name, NAPI_AUTO_LENGTH, &name);
     napi_set_element(env, out, i++, name);
     napi_set_element(env, out, i++, number(env, ent->d_type));
   }
-  int err = errno;
   closedir(dir);
   return err != 0 ? number(env, -(double)err) : out;
 }

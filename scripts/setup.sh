@@ -3,7 +3,8 @@
 #   - Node/npm to install Bun and TypeScript from npm (package-lock.json pins them)
 #   - qemu, a Debian kernel and a static busybox for ../shared/tools/cgv2-vm, where the
 #     cgroup v2 suite runs on a pure v2 kernel
-#   - gcc and static glibc to build native/berth-init (npm ci runs scripts/build-native.sh)
+#   - gcc and static glibc to build native/berth-init and native/libc-binding.node (npm ci
+#     runs scripts/build-native.sh)
 #   - runc, crun, hyperfine, GNU time and jq: bench/ compares berth-runtime with its peers
 #   - libseccomp2 (seccomp profiles, through Bun's FFI), uidmap (newuidmap for non-root callers)
 #   - the clients that drive berth-runtime in test/clients/: podman + conmon, containerd,

@@ -4,18 +4,23 @@
  * (native/build/bin/berth-runtime), the executable's own place says which checkout — its
  * import.meta.dir is the directory it was built from, which may since be gone or
  * another's, so that comes second. From the sources, Bun's place (node_modules/bun/bin
- * of the checkout) or else src/sys/ finds it. Pure: the caller tries each in order.
+ * of the checkout) or else src/sys/ finds it. Pure: the caller tries each in order, so
+ * the executable's own layout (native/build/bin/) is put first — every call of
+ * berth-runtime loads the libc binding, and each miss is a failed dlopen (~40 µs).
  */
 export function nativeBuildCandidates(name: string, execPath: string, moduleDir: string): string[] {
   const parent = (d: string) => d.slice(0, d.lastIndexOf("/")) || "/";
   const out: string[] = [];
+  const at = (dir: string) => `${dir === "/" ? "" : dir}/native/build/${name}`;
+  const own = parent(execPath);
+  if (own.endsWith("/native/build/bin")) out.push(`${parent(own)}/${name}`);
   for (const start of [parent(execPath), moduleDir]) {
     let dir = start;
     for (let i = 0; i < 4; i++) {
-      out.push(`${dir === "/" ? "" : dir}/native/build/${name}`);
+      out.push(at(dir));
       dir = parent(dir);
     }
   }
-  out.push(`${parent(parent(moduleDir))}/native/build/${name}`);
-  return out;
+  out.push(at(parent(parent(moduleDir))));
+  return [...new Set(out)];
 }

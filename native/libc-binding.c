@@ -83,7 +83,7 @@ static int path_arg(call_t *c, size_t i, char *buf) {
   return 0;
 }
 
-/* A typed array or Buffer argument: its first byte and its length in bytes. */
+/* A typed array, DataView or Buffer argument (any ArrayBufferView): its first byte and its length in bytes. */
 static int bytes_arg(call_t *c, size_t i, void **data, size_t *len) {
   bool is;
   if (i >= c->argc) return -EINVAL;
@@ -103,12 +103,17 @@ static int bytes_arg(call_t *c, size_t i, void **data, size_t *len) {
     *len = count * width;
     return 0;
   }
+  if (napi_is_dataview(c->env, c->argv[i], &is) == napi_ok && is) {
+    napi_value ab;
+    size_t offset;
+    return napi_get_dataview_info(c->env, c->argv[i], len, data, &ab, &offset) == napi_ok ? 0 : -EINVAL;
+  }
   if (napi_is_buffer(c->env, c->argv[i], &is) == napi_ok && is)
     return napi_get_buffer_info(c->env, c->argv[i], data, len) == napi_ok ? 0 : -EINVAL;
   return -EINVAL;
 }
 
-/* syscall(nr, a1..a5): each argument a number, a bigint, or a typed array (its address). */
+/* syscall(nr, a1..a5): each argument a number, a bigint, or an ArrayBufferView (its address); any other object is EINVAL. */
 static napi_value b_syscall(napi_env env, napi_callback_info info) {
   call_t c;
   if (args(env, info, &c) < 0) return number(env, -EINVAL);
@@ -118,8 +123,13 @@ static napi_value b_syscall(napi_env env, napi_callback_info info) {
     size_t len;
     napi_valuetype t;
     napi_typeof(env, c.argv[i], &t);
-    if (t == napi_object && bytes_arg(&c, i, &data, &len) == 0) a[i] = (long)(uintptr_t)data;
-    else a[i] = (long)int_arg(&c, i);
+    if (t == napi_object) {
+      /* anything but an ArrayBufferView would otherwise pass as 0, a NULL pointer */
+      if (bytes_arg(&c, i, &data, &len) < 0) return number(env, -EINVAL);
+      a[i] = (long)(uintptr_t)data;
+    } else {
+      a[i] = (long)int_arg(&c, i);
+    }
   }
   return result(env, syscall(a[0], a[1], a[2], a[3], a[4], a[5]));
 }

@@ -205,6 +205,21 @@ describe("syscall", () => {
     expect(Buffer.from(target).toString()).toBe("scatter");
   });
 
+  test("a DataView is passed by address too; any other object is EINVAL, never a NULL pointer", () => {
+    const p = join(dir, "dv");
+    writeFileSync(p, "view");
+    const target = new DataView(new ArrayBuffer(4));
+    const fd = openPath(p, O.RDONLY);
+    try {
+      expect(syscall(0 /* read */, fd, target, 4)).toBe(4);
+      expect(syscall(0, fd, {} as unknown as Uint8Array, 4)).toBe(-1);
+      expect(errno()).toBe(22);
+    } finally {
+      close(fd);
+    }
+    expect(Buffer.from(target.buffer).toString()).toBe("view");
+  });
+
   test("a failing syscall is -1 with its own errno", () => {
     expect(syscall(SYS_write, 9999, new Uint8Array(1), 1)).toBe(-1);
     expect(errno()).toBe(9); // EBADF

@@ -51,7 +51,7 @@ interface LibcBinding {
   poll(fd: number, events: number, timeoutMs: number): number;
 }
 
-export const LIBC_BINDING = "libc-binding.node";
+const LIBC_BINDING = "libc-binding.node";
 
 /** native/build/libc-binding.node is missing or broken: nothing through this module works. */
 export class LibcBindingError extends BerthError {}
@@ -115,7 +115,6 @@ export function close(fd: number): number {
 
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
-export const LOCK_UN = 8;
 
 /** flock(2) on an open fd; returns 0, or -1 with {@link errno} set. */
 export function flock(fd: number, op: number): number {

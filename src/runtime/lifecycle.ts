@@ -12,7 +12,7 @@ import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, type Warning } from "../errors.ts";
 import { pathExists, rmdirPath } from "../sys/libc.ts";
 import { runHooksWarning } from "./hooks.ts";
-import { containerDir, initAlive, lockDir, notExist, ociState, readState, removeDir, statusOf, type SavedState, type Target } from "./state.ts";
+import { containerDir, initAlive, lockDir, notExist, ociState, readState, removeDir, statusOf, type SavedState, type Target, UnreadableStateError } from "./state.ts";
 
 function load(t: Target): SavedState {
   const s = readState(t.root, t.id);
@@ -116,7 +116,13 @@ async function removeContainer(t: Target, force: boolean): Promise<SavedState | 
     throw err;
   }
   try {
-    const s = readState(t.root, t.id);
+    let s: SavedState | undefined;
+    try {
+      s = readState(t.root, t.id);
+    } catch (err) {
+      // what its error tells the user to do: with no state there is no pid or cgroup to stop
+      if (!(force && err instanceof UnreadableStateError)) throw err;
+    }
     if (!s) {
       // a create that died half-way, or a racing delete: nothing to stop
       removeDir(t.root, t.id);

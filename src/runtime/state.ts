@@ -8,7 +8,7 @@
  * `state`, `start`, `kill` and `delete`, and loading node:fs costs Bun ~4 ms per process.
  */
 import { BerthError } from "../errors.ts";
-import { close, errno, flock, LibcBindingError, LOCK_EX, mkdirParents, mkdirPath, O, openPath, pathExists, readText, renamePath, rmdirPath, unlinkPath, writeText } from "../sys/libc.ts";
+import { close, errno, flock, LOCK_EX, mkdirParents, mkdirPath, O, openPath, pathExists, readText, renamePath, rmdirPath, SysError, unlinkPath, writeText } from "../sys/libc.ts";
 import type { Hooks } from "../spec/runtime-spec.ts";
 
 /** Which container: its --root and id. */
@@ -119,14 +119,18 @@ export function writeState(root: string, state: SavedState): void {
   renamePath(tmp, `${dir}/state.json`);
 }
 
+/** state.json exists but cannot be read or parsed: only `delete --force` can deal with the container. */
+export class UnreadableStateError extends BerthError {}
+
 /** The saved state, or undefined when the container does not exist (or is half-created). */
 export function readState(root: string, id: string): SavedState | undefined {
   try {
     return JSON.parse(readText(`${containerDir(root, id)}/state.json`)) as SavedState;
   } catch (err) {
     if ((err as { code?: string }).code === "ENOENT") return undefined;
-    if (err instanceof LibcBindingError) throw err; // not the state's fault
-    throw new BerthError(`state of container ${id} is unreadable: ${(err as Error).message}; delete it with --force`);
+    // only a file that cannot be read or parsed is the state's fault
+    if (!(err instanceof SysError || err instanceof SyntaxError)) throw err;
+    throw new UnreadableStateError(`state of container ${id} is unreadable: ${(err as Error).message}; delete it with --force`);
   }
 }
 

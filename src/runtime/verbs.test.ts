@@ -358,4 +358,15 @@ describe.skipIf(!canRunContainers)("berth-runtime pause, resume, ps, update, eve
       expectOneLineError(fx.rt([...verb, "nope-x"]), "container nope-x does not exist");
     }
   });
+
+  test("a corrupt state.json: state names the file's fault and the fix; delete --force removes it", () => {
+    const id = fx.id();
+    mkdirSync(join(fx.root, id), { recursive: true });
+    writeFileSync(join(fx.root, id, "state.json"), "{not json");
+    const r = fx.rt(["state", id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^state of container ${id} is unreadable: .*JSON.*; delete it with --force\n$`));
+    expect(fx.rt(["delete", "--force", id]).code).toBe(0);
+    expect(existsSync(join(fx.root, id))).toBe(false);
+  });
 });

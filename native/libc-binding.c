@@ -181,6 +181,51 @@ static napi_value b_read(napi_env env, napi_callback_info info) { return io(env,
 static napi_value b_write(napi_env env, napi_callback_info info) { return io(env, info, 1); }
 static napi_value b_pread(napi_env env, napi_callback_info info) { return io(env, info, 2); }
 
+/*
+ * readFile(path): the whole file as a UTF-8 string, read until end of file (proc and
+ * cgroup files report no size); -errno when open fails, -(READ_FAILED + errno) when a
+ * read does (callers name the call that failed). One call instead of open + read... + close
+ * from JavaScript: `berth stats` reads a dozen cgroup files per container, and each
+ * call into the module costs about as much as the kernel's work on a small file.
+ */
+#define READ_FAILED 0x10000
+static char *file_buf;
+static size_t file_cap;
+static napi_value b_read_file(napi_env env, napi_callback_info info) {
+  call_t c;
+  char path[PATH_MAX];
+  int e;
+  if ((e = args(env, info, &c)) < 0 || (e = path_arg(&c, 0, path)) < 0) return number(env, e);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return number(env, -errno);
+  size_t total = 0;
+  for (;;) {
+    if (total == file_cap) {
+      size_t cap = file_cap ? file_cap * 2 : 16384;
+      char *bigger = realloc(file_buf, cap);
+      if (!bigger) {
+        close(fd);
+        return number(env, -ENOMEM);
+      }
+      file_buf = bigger;
+      file_cap = cap;
+    }
+    ssize_t n = read(fd, file_buf + total, file_cap - total);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      e = -(READ_FAILED + errno);
+      close(fd);
+      return number(env, e);
+    }
+    if (n == 0) break;
+    total += (size_t)n;
+  }
+  close(fd);
+  napi_value s;
+  if (napi_create_string_utf8(env, file_buf ? file_buf : "", total, &s) != napi_ok) return number(env, -EINVAL);
+  return s;
+}
+
 /* one path, one optional integer: unlink, rmdir, mkdir, access, chmod, mkfifo */
 static napi_value path_call(napi_env env, napi_callback_info info, int kind) {
   call_t c;
@@ -323,7 +368,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"unlink", b_unlink}, {"rmdir", b_rmdir}, {"mkdir", b_mkdir}, {"access", b_access},
       {"chmod", b_chmod}, {"mkfifo", b_mkfifo}, {"rename", b_rename}, {"stat", b_stat},
       {"lstat", b_lstat}, {"fstat", b_fstat}, {"realpath", b_realpath}, {"readlink", b_readlink},
-      {"listDir", b_list_dir}, {"socketpair", b_socketpair}, {"poll", b_poll},
+      {"listDir", b_list_dir}, {"socketpair", b_socketpair}, {"poll", b_poll}, {"readFile", b_read_file},
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
     napi_value fn;

@@ -47,6 +47,11 @@ describe("files", () => {
     }
   });
 
+  test("a file that opens but cannot be read names read, not open (a directory: EISDIR)", () => {
+    expect(() => readText(dir)).toThrow(`EISDIR: is a directory, read '${dir}'`);
+    expect(errno()).toBe(21);
+  });
+
   test("a path with a NUL byte is refused (EINVAL), not cut short at it", () => {
     writeFileSync(join(dir, "cut"), "x");
     expect(() => readText(`${join(dir, "cut")}\0ignored`)).toThrow("EINVAL");

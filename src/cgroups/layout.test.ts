@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { BerthError } from "../errors.ts";
-import { layoutFromMounts, placeOf, type CgroupLayout } from "./layout.ts";
+import { layoutFromMounts, placeOf, visibleMounts, type CgroupLayout } from "./layout.ts";
 import { parseMountinfo } from "./mountinfo.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
@@ -149,5 +149,20 @@ describe("a cgroup mount something was mounted over", () => {
     const base = hybrid.find((m) => m.fsType === "tmpfs" && m.mountPoint === "/sys/fs/cgroup") ?? hybrid[0]!;
     const covered = [...hybrid, { ...base, mountId: 9999, mountPoint: "/sys/fs/cgroup", fsType: "tmpfs" }];
     expect(() => layoutFromMounts(covered, "")).toThrow("no cgroup filesystem is mounted");
+  });
+});
+
+describe("visibleMounts", () => {
+  const at = (...points: string[]) => parseMountinfo(points.map((p, i) => `${i + 1} 1 0:${i} / ${p} rw - tmpfs none rw`).join("\n"));
+  const visible = (...points: string[]) => visibleMounts(at(...points)).map((m) => `${m.mountId} ${m.mountPoint}`);
+
+  test("a later mount on the same point or on an ancestor hides an earlier one, in mountinfo's order", () => {
+    expect(visible("/", "/a/b", "/a", "/c", "/a/b/d")).toEqual(["1 /", "3 /a", "4 /c", "5 /a/b/d"]);
+    expect(visible("/a", "/a")).toEqual(["2 /a"]);
+  });
+
+  test("a later mount on / hides only an earlier /; a sibling with a common prefix hides nothing", () => {
+    expect(visible("/", "/x", "/")).toEqual(["2 /x", "3 /"]);
+    expect(visible("/ab/c", "/a", "/ab/cd")).toEqual(["1 /ab/c", "2 /a", "3 /ab/cd"]);
   });
 });

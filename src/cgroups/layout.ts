@@ -73,10 +73,28 @@ export function layoutFromMounts(mounts: MountInfo[], unifiedControllers = ""): 
   return { mode, v1, unified };
 }
 
-/** The mounts reachable by path: those no later mount sits on or above. */
+/**
+ * The mounts reachable by path: those no later mount sits on or above (a later mount on
+ * "/" hides only an earlier "/"). From the last mount back, each looked up with its
+ * ancestors in the set of later mount points: mountinfo has dozens to thousands of
+ * lines, and comparing every pair cost ~1 ms of every berth call on a 60-mount host.
+ */
 export function visibleMounts(mounts: MountInfo[]): MountInfo[] {
-  const covers = (upper: string, lower: string) => upper === lower || (upper !== "/" && lower.startsWith(`${upper}/`));
-  return mounts.filter((m, i) => !mounts.slice(i + 1).some((later) => covers(later.mountPoint, m.mountPoint)));
+  const later = new Set<string>();
+  const hidden = (path: string): boolean => {
+    if (later.has(path)) return true;
+    for (let end = path.lastIndexOf("/"); end > 0; end = path.lastIndexOf("/", end - 1)) {
+      if (later.has(path.slice(0, end))) return true;
+    }
+    return false;
+  };
+  const out: MountInfo[] = [];
+  for (let i = mounts.length - 1; i >= 0; i--) {
+    const m = mounts[i]!;
+    if (!hidden(m.mountPoint)) out.push(m);
+    later.add(m.mountPoint);
+  }
+  return out.reverse();
 }
 
 /** Where a controller lives: its v1 hierarchy, the unified hierarchy, or nowhere. */

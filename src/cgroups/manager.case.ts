@@ -165,8 +165,10 @@ export function runManagerSuite(opts: SuiteOptions): void {
     expect(r.stdout).not.toContain("all-forked");
     expect(r.stderr).toMatch(/fork/i);
     // berth stats' reading (breakdown: false) keeps the limit and count, not pids.events
-    const table = cg.stats({ breakdown: false, levels: false, hugetlb: false }).pids!;
-    expect(table).toEqual({ current: pids.current, limit: 4 });
+    const json = cg.stats({ breakdown: false, levels: false, hugetlb: false }).pids!;
+    expect(json).toEqual({ current: pids.current, limit: 4 });
+    // …and its table (limits: false) the count alone: pids.max is left unread
+    expect(cg.stats({ breakdown: false, levels: false, hugetlb: false, limits: false }).pids).toEqual({ current: pids.current });
   }, SLOW);
 
   test("a busy loop under a small quota is throttled, and cpu.stat counts it", async () => {
@@ -192,6 +194,12 @@ export function runManagerSuite(opts: SuiteOptions): void {
     expect(mem.swapUsage).toBeUndefined();
     expect(typeof mem.oomKill).toBe("number");
     expect(mem.usage).toBeGreaterThanOrEqual(0);
+    // berth stats' table (limits: false): no CPU limit or memory peak, the memory limit still there
+    const bare = cg.stats({ breakdown: false, limits: false });
+    expect(bare.cpu!.limitCpus).toBeUndefined();
+    expect(bare.cpu!.nrThrottled).toBe(cpu.nrThrottled);
+    expect(bare.memory!.peak).toBeUndefined();
+    expect(bare.memory!.limit).toBe(mem.limit);
   }, SLOW);
 
   test("freeze stops a busy loop and thaw resumes it", async () => {

@@ -8,7 +8,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import {
-  parseBlkioV1, parseFlatKeyed, parseIoStat, parseLimit, parseNestedKeyed, parseNumber, parsePressure, ticksToUsec,
+  cpuLimitCpus, parseBlkioV1, parseFlatKeyed, parseIoStat, parseLimit, parseNestedKeyed, parseNumber, parsePressure, ticksToUsec,
 } from "./stats-parse.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
@@ -177,5 +177,21 @@ describe("parsePressure", () => {
 
   test("no some line is undefined", () => {
     expect(parsePressure("")).toBeUndefined();
+  });
+});
+
+describe("cpuLimitCpus", () => {
+  test("v2 cpu.max: quota over period, max is none", () => {
+    expect(cpuLimitCpus("50000 100000\n")).toBe(0.5);
+    expect(cpuLimitCpus("max 100000\n")).toBeNull();
+    expect(cpuLimitCpus("150000 50000")).toBe(3);
+  });
+
+  test("v1 cfs_quota_us and cfs_period_us: -1 is none; a missing or zero period is none", () => {
+    expect(cpuLimitCpus("20000\n", "100000\n")).toBe(0.2);
+    expect(cpuLimitCpus("-1\n", "100000\n")).toBeNull();
+    expect(cpuLimitCpus("20000", "0")).toBeNull();
+    expect(cpuLimitCpus("20000")).toBeNull();
+    expect(cpuLimitCpus("")).toBeNull();
   });
 });

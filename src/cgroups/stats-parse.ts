@@ -135,6 +135,20 @@ export function parseBlkioV1(bytesText: string, opsText: string): IoDeviceStats[
 }
 
 /** `cpuacct.stat` is in USER_HZ ticks; everything berth reports is microseconds. */
+/**
+ * A CPU limit in CPUs from a quota and a period in microseconds: v2's cpu.max
+ * ("max 100000", "50000 100000") or v1's cfs_quota_us and cfs_period_us. null when
+ * unlimited (max, -1) or unreadable.
+ *
+ * @example cpuLimitCpus("50000 100000") // → 0.5
+ */
+export function cpuLimitCpus(quota: string, period?: string): number | null {
+  const [q, p = period] = quota.trim().split(/\s+/);
+  const n = Number(q);
+  const d = Number(p?.trim());
+  return q === "max" || !(n > 0) || !(d > 0) ? null : n / d;
+}
+
 export function ticksToUsec(ticks: number, hz = 100): number {
   return Math.round((ticks * 1_000_000) / hz);
 }

@@ -15,8 +15,8 @@ export interface CpuStats {
   throttledUsec: number;
   nrBursts?: number;
   burstUsec?: number;
-  /** the configured limit in CPUs (quota/period), null when unlimited */
-  limitCpus: number | null;
+  /** the configured limit in CPUs (quota/period), null when unlimited; absent when StatsOptions.limits is false */
+  limitCpus?: number | null;
 }
 
 /** memory.events on v2. v1 has no such file: only oom_kill from memory.oom_control. */
@@ -44,7 +44,7 @@ export interface MemoryLevel {
 export interface MemoryStats {
   usage: number;
   limit: number | null;
-  /** memory.peak (v2, Linux 5.19+) / memory.max_usage_in_bytes (v1) */
+  /** memory.peak (v2, Linux 5.19+) / memory.max_usage_in_bytes (v1); absent when StatsOptions.limits is false */
   peak?: number;
   swapUsage?: number;
   swapLimit?: number | null;
@@ -67,7 +67,8 @@ export interface MemoryStats {
 
 export interface PidsStats {
   current: number;
-  limit: number | null;
+  /** pids.max, null when unlimited; absent when StatsOptions.limits is false */
+  limit?: number | null;
   /** times fork/clone failed because pids.max was reached (absent when StatsOptions.breakdown is false) */
   eventsMax?: number;
 }
@@ -100,6 +101,12 @@ export interface StatsOptions {
   levels?: boolean;
   /** hugetlb usage, limit and failures per page size (3 files per size) */
   hugetlb?: boolean;
+  /**
+   * The limits and peaks a stats table does not show, one file each: the CPU quota and
+   * period (cpu.max on v2), memory.peak / max_usage_in_bytes, pids.max. The memory
+   * limit is always read (MEM USAGE / LIMIT shows it).
+   */
+  limits?: boolean;
 }
 
 /** usage − inactive_file, floored at 0 (cAdvisor's working set; docker's "MEM USAGE"). */

@@ -13,7 +13,7 @@ import type { CgroupLayout, V1Hierarchy } from "./layout.ts";
 import type { ApplyOptions, ApplyResult, AppliedWrite, CgroupManager, DestroyOptions } from "./manager.ts";
 import { planResources, type CgroupOp, type HierarchyFacts, type ResourcePlan } from "./plan.ts";
 import { workingSet, type CgroupStats, type HugetlbStats, type MemoryLevel, type StatsOptions } from "./stats.ts";
-import { parseBlkioV1, parseFlatKeyed, parseLimit, parseNumber, ticksToUsec } from "./stats-parse.ts";
+import { cpuLimitCpus, parseBlkioV1, parseFlatKeyed, parseLimit, parseNumber, ticksToUsec } from "./stats-parse.ts";
 import { pidsInSubtree, removeTrees, signalWhileFrozen } from "./teardown.ts";
 import type { V2Manager } from "./v2.ts";
 
@@ -245,13 +245,12 @@ export class V1Manager implements CgroupManager {
   stats(opts: StatsOptions = {}): CgroupStats {
     const stats: CgroupStats = {};
     const breakdown = opts.breakdown !== false;
+    const limits = opts.limits !== false;
     const cpuDir = this.dirOf("cpu");
     const acctDir = this.dirOf("cpuacct");
     if (cpuDir || acctDir) {
       const s = parseFlatKeyed((cpuDir && readOptional(cpuDir, "cpu.stat")) ?? "");
       const usageNs = parseNumber((acctDir && readOptional(acctDir, "cpuacct.usage")) ?? "0");
-      const quota = parseNumber((cpuDir && readOptional(cpuDir, "cpu.cfs_quota_us")) ?? "-1");
-      const period = parseNumber((cpuDir && readOptional(cpuDir, "cpu.cfs_period_us")) ?? "100000");
       stats.cpu = {
         usageUsec: Math.round(usageNs / 1000),
         ...(breakdown && cpuSplit(acctDir)),
@@ -259,7 +258,9 @@ export class V1Manager implements CgroupManager {
         nrThrottled: s.nr_throttled ?? 0,
         throttledUsec: Math.round((s.throttled_time ?? 0) / 1000),
         ...(s.nr_bursts !== undefined && { nrBursts: s.nr_bursts, burstUsec: Math.round((s.burst_time ?? 0) / 1000) }),
-        limitCpus: quota > 0 && period > 0 ? quota / period : null,
+        ...(limits && {
+          limitCpus: cpuLimitCpus((cpuDir && readOptional(cpuDir, "cpu.cfs_quota_us")) ?? "-1", (cpuDir && readOptional(cpuDir, "cpu.cfs_period_us")) ?? "100000"),
+        }),
       };
     }
     const memDir = this.dirOf("memory");
@@ -275,7 +276,7 @@ export class V1Manager implements CgroupManager {
       stats.memory = {
         usage,
         limit,
-        peak: parseNumber(readOptional(memDir, "memory.max_usage_in_bytes") ?? "0"),
+        ...(limits && { peak: parseNumber(readOptional(memDir, "memory.max_usage_in_bytes") ?? "0") }),
         ...(memsw !== undefined && {
           swapUsage: Math.max(0, parseNumber(memsw) - usage),
           // memsw is memory+swap; report swap alone, as v2's memory.swap.max does.
@@ -296,7 +297,7 @@ export class V1Manager implements CgroupManager {
     if (pidsDir) {
       stats.pids = {
         current: parseNumber(readOptional(pidsDir, "pids.current") ?? "0"),
-        limit: parseLimit(readOptional(pidsDir, "pids.max") ?? "max"),
+        ...(limits && { limit: parseLimit(readOptional(pidsDir, "pids.max") ?? "max") }),
         ...(breakdown && { eventsMax: parseFlatKeyed(readOptional(pidsDir, "pids.events") ?? "").max ?? 0 }),
       };
     }

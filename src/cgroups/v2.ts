@@ -14,7 +14,7 @@ import type { CgroupLayout } from "./layout.ts";
 import type { ApplyOptions, ApplyResult, AppliedWrite, CgroupManager, DestroyOptions } from "./manager.ts";
 import { planResources, type CgroupOp, type HierarchyFacts, type PlanContext, type ResourcePlan } from "./plan.ts";
 import { memoryEventsFrom, workingSet, type CgroupStats, type HugetlbStats, type MemoryLevel, type StatsOptions } from "./stats.ts";
-import { parseFlatKeyed, parseIoStat, parseLimit, parseNumber, parsePressure } from "./stats-parse.ts";
+import { cpuLimitCpus, parseFlatKeyed, parseIoStat, parseLimit, parseNumber, parsePressure } from "./stats-parse.ts";
 import { pidsInSubtree, removeTrees, signalWhileFrozen } from "./teardown.ts";
 
 const FREEZE_TIMEOUT_MS = 5000;
@@ -252,10 +252,10 @@ export class V2Manager implements CgroupManager {
   stats(opts: StatsOptions = {}): CgroupStats {
     const stats: CgroupStats = {};
     const breakdown = opts.breakdown !== false;
+    const limits = opts.limits !== false;
     const cpuStat = readOptional(this.dir, "cpu.stat");
     if (cpuStat !== undefined) {
       const s = parseFlatKeyed(cpuStat);
-      const [quota, period] = (readOptional(this.dir, "cpu.max") ?? "max").trim().split(" ");
       stats.cpu = {
         usageUsec: s.usage_usec ?? 0,
         userUsec: s.user_usec ?? 0,
@@ -264,7 +264,7 @@ export class V2Manager implements CgroupManager {
         nrThrottled: s.nr_throttled ?? 0,
         throttledUsec: s.throttled_usec ?? 0,
         ...(s.nr_bursts !== undefined && { nrBursts: s.nr_bursts, burstUsec: s.burst_usec ?? 0 }),
-        limitCpus: quota === "max" || !period ? null : Number(quota) / Number(period),
+        ...(limits && { limitCpus: cpuLimitCpus(readOptional(this.dir, "cpu.max") ?? "max") }),
       };
     }
     const current = readOptional(this.dir, "memory.current");
@@ -272,7 +272,7 @@ export class V2Manager implements CgroupManager {
       const stat = parseFlatKeyed(readOptional(this.dir, "memory.stat") ?? "");
       const events = memoryEventsFrom(parseFlatKeyed(readOptional(this.dir, "memory.events") ?? ""));
       const usage = parseNumber(current);
-      const peak = readOptional(this.dir, "memory.peak");
+      const peak = limits ? readOptional(this.dir, "memory.peak") : undefined;
       const swap = breakdown ? readOptional(this.dir, "memory.swap.current") : undefined;
       stats.memory = {
         usage,
@@ -294,7 +294,7 @@ export class V2Manager implements CgroupManager {
     if (pidsCurrent !== undefined) {
       stats.pids = {
         current: parseNumber(pidsCurrent),
-        limit: parseLimit(readOptional(this.dir, "pids.max") ?? "max"),
+        ...(limits && { limit: parseLimit(readOptional(this.dir, "pids.max") ?? "max") }),
         ...(breakdown && { eventsMax: parseFlatKeyed(readOptional(this.dir, "pids.events") ?? "").max ?? 0 }),
       };
     }

@@ -52,6 +52,9 @@ describe("berth stats", () => {
     const { path } = fx.start("busy", ["sh", "-c", "while :; do :; done"], { cpu: { quota: 10_000, period: 100_000 } });
     const [rec] = json("--interval", "500", path);
     expect(rec.cpu.limitCpus).toBe(0.1);
+    // a template printing whole records reads the limits too (a table leaves them unread)
+    const whole = berth("stats", "--no-stream", "--interval", "0", "--format", "{{json .}}", path);
+    expect(JSON.parse(whole.stdout).cpu.limitCpus).toBe(0.1);
     expect(rec.cpu.periods).toBeGreaterThan(0);
     expect(rec.cpu.throttledPeriods).toBeGreaterThan(0);
     expect(rec.cpu.throttledPercent).toBe(Math.round((rec.cpu.throttledPeriods / rec.cpu.periods) * 10_000) / 100);

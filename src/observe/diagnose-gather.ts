@@ -268,7 +268,7 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
   base.levels = levelsOf(s, memoryMount(cg, s));
   if (s.cpu && rec.cpu) {
     base.cpu = {
-      file: `${dirFor(cg, "cpu")}/cpu.stat`, limitCpus: s.cpu.limitCpus, periods: rec.cpu.periods, throttled: rec.cpu.throttledPeriods,
+      file: `${dirFor(cg, "cpu")}/cpu.stat`, limitCpus: s.cpu.limitCpus ?? null, periods: rec.cpu.periods, throttled: rec.cpu.throttledPeriods,
       throttledSeconds: rec.cpu.throttledSeconds, usedCpus: rec.window > 0 ? rec.cpu.percent / 100 : 0,
     };
   }
@@ -296,7 +296,7 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
     base.io = { file: `${dirFor(cg, v1 ? "blkio" : "io")}/${v1 ? "blkio.throttle.io_service_bytes_recursive" : "io.stat"}`, readBps: rate("readBytes"), writeBps: rate("writeBytes"), readIops: rate("readOps"), writeIops: rate("writeOps") };
   }
   if (s.pids) {
-    base.pids = { file: `${dirFor(cg, "pids")}/pids.events`, current: s.pids.current, limit: s.pids.limit, failures: s.pids.eventsMax ?? 0, failuresDelta: (s.pids.eventsMax ?? 0) - (b.pids?.eventsMax ?? 0) };
+    base.pids = { file: `${dirFor(cg, "pids")}/pids.events`, current: s.pids.current, limit: s.pids.limit ?? null, failures: s.pids.eventsMax ?? 0, failuresDelta: (s.pids.eventsMax ?? 0) - (b.pids?.eventsMax ?? 0) };
   }
   if (running) {
     base.dState = cg.pids().map((pid) => ({ pid, stat: readProcStat(pid) })).filter((p) => p.stat?.state === "D").map((p) => ({ pid: p.pid, comm: p.stat!.comm }));

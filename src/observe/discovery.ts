@@ -154,6 +154,8 @@ export interface Container extends CgroupMatch {
   pid: number;
   /** the processes discovery placed in it (a nested container's are that container's) */
   pids: number[];
+  /** the init's start time in clock ticks after boot (/proc/PID/stat), when it has one */
+  start?: number;
 }
 
 /** v1 hierarchies in the order that best tells where a process belongs (the ones every engine sets). */
@@ -257,6 +259,8 @@ export function discoverContainers(procs: ProcessInfo[], opts: DiscoverOptions):
   for (const c of out) {
     c.pids.sort((a, b) => a - b);
     c.pid = pickInit(c.pids, info);
+    const start = info.get(c.pid)?.start;
+    if (start) c.start = start;
   }
   return applyNames(out, opts.names ?? new Map());
 }

@@ -70,7 +70,7 @@ export function renderMetrics(containers: MetricsContainer[]): string {
       add("container_cpu_cfs_throttled_periods_total", "counter", "Number of throttled period intervals.", base, cpu.nrThrottled);
       add("container_cpu_cfs_throttled_seconds_total", "counter", "Total time duration the container has been throttled.", base, cpu.throttledUsec / 1e6);
       // cAdvisor reports the quota in microseconds per a 100 ms period
-      if (cpu.limitCpus !== null) add("container_spec_cpu_quota", "gauge", "CPU quota of the container.", base, Math.round(cpu.limitCpus * 100_000));
+      if (typeof cpu.limitCpus === "number") add("container_spec_cpu_quota", "gauge", "CPU quota of the container.", base, Math.round(cpu.limitCpus * 100_000));
     }
     const m = s.memory;
     if (m) {

@@ -45,8 +45,8 @@ export function netOf(pid: number): { rx: number; tx: number } | null {
 
 /**
  * One sample of a subject. `berth stats` reads only what its table and --format show
- * (`STATS_TABLE`: no ancestors' limits, no hugetlb — a third fewer files per container);
- * diagnose reads everything.
+ * (`STATS_TABLE`: no ancestors' limits, no hugetlb, no limits the table leaves out —
+ * half the files per container; `STATS_JSON` adds the limits); diagnose reads everything.
  */
 export function takeSample(s: Subject, cg: CgroupManager, read: StatsOptions = {}): Sample {
   const stats = cg.stats(read);
@@ -55,19 +55,24 @@ export function takeSample(s: Subject, cg: CgroupManager, read: StatsOptions = {
   return { at: performance.now(), stats, net: netOf(s.pid), ...(count && { procs: cg.pids().length }) };
 }
 
-/** What `berth stats` reads of each cgroup. */
-export const STATS_TABLE: StatsOptions = { levels: false, hugetlb: false, breakdown: false };
+/** What `berth stats` reads of each cgroup for its table and templates. */
+export const STATS_TABLE: StatsOptions = { levels: false, hugetlb: false, breakdown: false, limits: false };
+/** …and for --format json (and {{json .}}), whose records also carry the CPU and pids limits and the memory peak. */
+export const STATS_JSON: StatsOptions = { ...STATS_TABLE, limits: true };
 
 /** Seconds since boot, from /proc/uptime. */
 export function uptimeSeconds(): number {
   return Number(readText("/proc/uptime").split(" ")[0]);
 }
 
-/** Seconds since PID started (clock ticks after boot against `uptime`); 0 when unknown. */
-export function secondsSinceStart(pid: number, uptime = uptimeSeconds()): number {
-  const stat = pid > 0 ? readProcStat(pid) : undefined;
+/**
+ * Seconds since PID started (clock ticks after boot against `uptime`); 0 when unknown.
+ * `start`: the start time discovery already read from /proc/PID/stat.
+ */
+export function secondsSinceStart(pid: number, uptime = uptimeSeconds(), start?: number): number {
+  const ticks = start ?? (pid > 0 ? readProcStat(pid)?.start : undefined);
   // USER_HZ is 100 on every Linux architecture berth runs on (the unit of /proc/PID/stat's starttime)
-  return stat ? Math.max(0, uptime - stat.start / 100) : 0;
+  return ticks !== undefined ? Math.max(0, uptime - ticks / 100) : 0;
 }
 
 const keyOf = (s: Subject) => `${s.kind}\u0000${s.id}`;
@@ -87,6 +92,9 @@ export class StatsSampler {
   private readonly managers = new Map<string, CgroupManager>();
   private readonly host = { hostMemory: hostMemory() };
 
+  /** `read`: what each sample reads (STATS_TABLE, or STATS_JSON for records printed whole) */
+  constructor(private readonly read: StatsOptions = STATS_TABLE) {}
+
   sample(subjects: Subject[]): StatsRecord[] {
     const out: StatsRecord[] = [];
     const seen = new Set<string>();
@@ -95,7 +103,7 @@ export class StatsSampler {
       seen.add(key);
       const cg = this.managers.get(key) ?? cgroupOfSubject(s);
       this.managers.set(key, cg);
-      const now = takeSample(s, cg, STATS_TABLE);
+      const now = takeSample(s, cg, this.read);
       const before = this.previous.get(key);
       this.previous.set(key, now);
       out.push(statsRecord(s, before ?? now, now, this.host));
@@ -117,8 +125,9 @@ export class StatsSampler {
   sinceStart(subjects: Subject[]): StatsRecord[] {
     const uptime = uptimeSeconds();
     return subjects.map((s) => {
-      const now = takeSample(s, cgroupOfSubject(s), STATS_TABLE);
-      const origin: Sample = { at: now.at - secondsSinceStart(s.pid, uptime) * 1000, stats: {}, net: null };
+      const now = takeSample(s, cgroupOfSubject(s), this.read);
+      const start = s.container && s.pid === s.container.pid ? s.container.start : undefined;
+      const origin: Sample = { at: now.at - secondsSinceStart(s.pid, uptime, start) * 1000, stats: {}, net: null };
       return statsRecord(s, origin, now, this.host);
     });
   }

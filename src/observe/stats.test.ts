@@ -63,6 +63,14 @@ describe("statsRecord", () => {
     const life = statsRecord(subject, { at: 0, stats: {}, net: null }, sample(20_000, stats(2_000_000, 200, 50)), { hostMemory: 1 });
     expect(life.cpu).toMatchObject({ percent: 10, periods: 200, throttledPeriods: 50, throttledPercent: 25 });
   });
+  test("a sample that read no limits (the table's) gives records without the CPU and pids limits", () => {
+    const s = stats(1_000_000, 10, 0);
+    delete s.cpu!.limitCpus;
+    delete s.pids!.limit;
+    const r = statsRecord(subject, sample(0, s), sample(1000, s), { hostMemory: 1 });
+    expect("limitCpus" in r.cpu!).toBe(false);
+    expect(r.pids).toEqual({ current: 3 });
+  });
   test("where pids.current cannot tell (no pids controller, a root cgroup), the processes counted", () => {
     const s = stats(0, 0, 0);
     delete s.pids;

@@ -40,7 +40,8 @@ export interface StatsRecord {
   cpu: {
     percent: number;
     usageSeconds: number;
-    limitCpus: number | null;
+    /** absent when the sample did not read limits (StatsOptions.limits: the table shows none) */
+    limitCpus?: number | null;
     /** share of the window's CFS periods that were throttled; null without periods */
     throttledPercent: number | null;
     periods: number;
@@ -65,7 +66,8 @@ export interface StatsRecord {
   } | null;
   net: { rx: number; tx: number } | null;
   block: { read: number; write: number };
-  pids: { current: number; limit: number | null };
+  /** limit: absent when the sample did not read limits */
+  pids: { current: number; limit?: number | null };
   /** PSI some avg10 (percent of the last 10 s some task stalled) */
   psi: { cpu: number | null; memory: number | null; io: number | null };
 }
@@ -87,7 +89,7 @@ export function statsRecord(s: Subject, before: Sample, after: Sample, host: { h
     cpu = {
       percent: window > 0 ? round((used / 1e6 / window) * 100) : 0,
       usageSeconds: c.usageUsec / 1e6,
-      limitCpus: c.limitCpus,
+      ...(c.limitCpus !== undefined && { limitCpus: c.limitCpus }),
       throttledPercent: periods > 0 ? round((throttled / periods) * 100) : null,
       periods,
       throttledPeriods: throttled,
@@ -106,11 +108,13 @@ export function statsRecord(s: Subject, before: Sample, after: Sample, host: { h
     : null;
   const io = after.stats.io ?? [];
   const psi = after.stats.psi;
+  // no pids controller: no limit (null); a pids controller whose limit was not read: absent
+  const pidsLimit = after.stats.pids ? after.stats.pids.limit : null;
   return {
     id: s.id, name: s.name, kind: s.kind, ...(s.runtime && { runtime: s.runtime }), pid: s.pid, cgroup: s.cgroup, window,
     cpu, memory, net: after.net,
     block: { read: io.reduce((n, d) => n + d.readBytes, 0), write: io.reduce((n, d) => n + d.writeBytes, 0) },
-    pids: { current: after.procs ?? after.stats.pids?.current ?? 0, limit: after.stats.pids?.limit ?? null },
+    pids: { current: after.procs ?? after.stats.pids?.current ?? 0, ...(pidsLimit !== undefined && { limit: pidsLimit }) },
     psi: { cpu: psi?.cpu?.some.avg10 ?? null, memory: psi?.memory?.some.avg10 ?? null, io: psi?.io?.some.avg10 ?? null },
   };
 }

@@ -18,6 +18,8 @@ describe("parseTemplate", () => {
   });
   test("{{json .}} prints the record given, else the fields", () => {
     const t = parseTemplate("{{json .}}", FIELDS);
+    expect(t.json).toBe(true);
+    expect(parseTemplate("table {{.Name}}", FIELDS).json).toBe(false);
     expect(t.render({ Name: "web" }, { name: "web", cpu: 1 })).toBe('{"name":"web","cpu":1}');
     expect(t.render({ Name: "web" })).toBe('{"Name":"web"}');
   });

@@ -11,6 +11,8 @@ type Piece = { text: string } | { field: string } | { json: true };
 export interface Template {
   /** `table …`: print a header row and align the tab-separated columns */
   table: boolean;
+  /** it prints whole records ({{json .}}) */
+  json: boolean;
   /** one output line for a record: `values` are the fields as text, `record` what `{{json .}}` prints */
   render(values: Record<string, string>, record?: unknown): string;
   /** the header row: each field replaced by its heading */
@@ -40,6 +42,7 @@ export function parseTemplate(text: string, fields: string[], flag = "--format")
     pieces.map((p) => ("text" in p ? p.text : value(p))).join("");
   return {
     table,
+    json: pieces.some((p) => "json" in p),
     render: (values, record) => render((p) => ("json" in p ? JSON.stringify(record ?? values) : values[p.field] ?? "")),
     header: (headings) => render((p) => ("json" in p ? "" : headings[p.field] ?? p.field.toUpperCase())),
   };

@@ -303,7 +303,8 @@ export interface Subject {
 /** The host as discovery saw it: every process and the containers they form. */
 export interface HostView {
   mode: "v1" | "v2" | "hybrid";
-  procs: ProcessInfo[];
+  /** every process on the host (scanHost reads them on first use: only PID and cgroup-path targets need them) */
+  readonly procs: ProcessInfo[];
   containers: Container[];
 }
 

@@ -82,18 +82,23 @@ export function openCgroup(cgroupsPath: string, opts: OpenOptions = {}): CgroupM
   const { layout } = host;
   const ownOf = (match: (controllers: string[]) => boolean) =>
     host.own.find((e) => match(e.controllers))?.path ?? "/";
-  const resolve = (unified: boolean, own: string) =>
-    resolveCgroupPath(cgroupsPath, { ownCgroup: own, unified, systemd: opts.systemd, field: opts.field });
+  // Only a relative path hangs off our own cgroup in each hierarchy; any other resolves
+  // once (berth stats opens a manager per container on a dozen v1 hierarchies).
+  const fixed = !cgroupsPath.startsWith("/") || opts.systemd
+    ? undefined
+    : resolveCgroupPath(cgroupsPath, { ownCgroup: "/", unified: false, systemd: false, field: opts.field });
+  const resolve = (unified: boolean, own: () => string) =>
+    fixed ?? resolveCgroupPath(cgroupsPath, { ownCgroup: own(), unified, systemd: opts.systemd, field: opts.field });
 
   const unified = layout.unified
     ? (() => {
-        const path = resolve(true, ownOf((c) => c.length === 0));
+        const path = resolve(true, () => ownOf((c) => c.length === 0));
         return new V2Manager(cgroupDir(layout.unified!.mountPoint, layout.unified!.root, path), path, layout);
       })()
     : undefined;
   if (layout.mode === "v2") return unified!;
   const dirs = layout.v1.map((h) => {
-    const path = resolve(false, ownOf((c) => c.some((x) => h.controllers.includes(x))));
+    const path = resolve(false, () => ownOf((c) => c.some((x) => h.controllers.includes(x))));
     return { hierarchy: h, path, dir: cgroupDir(h.mountPoint, h.root, path) };
   });
   return new V1Manager(dirs, layout, unified);

@@ -16,6 +16,15 @@ describe("cleanCgroupPath", () => {
     expect(cleanCgroupPath("..")).toBe("/");
     expect(cleanCgroupPath("")).toBe("/");
   });
+
+  test("a clean path comes back as it is; names that only start with dots are names", () => {
+    for (const p of ["/", "/a", "/a/b.slice/c-d.scope", "/.hidden/..x/...", "/a/.b"]) expect(cleanCgroupPath(p)).toBe(p);
+    expect(cleanCgroupPath("/a/.")).toBe("/a");
+    expect(cleanCgroupPath("/a/..")).toBe("/");
+    expect(cleanCgroupPath("/a/")).toBe("/a");
+    expect(cleanCgroupPath("a/b")).toBe("/a/b");
+    expect(cleanCgroupPath("/./a")).toBe("/a");
+  });
 });
 
 describe("resolveCgroupPath: absolute", () => {

@@ -12,8 +12,13 @@
  */
 import { BerthError } from "../errors.ts";
 
+/** "/", or "/"-separated non-empty names none of which is . or .. — already clean */
+const CLEAN = /^(?:\/|(?:\/(?!\.\.?(?:\/|$))[^/]+)+)$/;
+
 /** Lexically clean an absolute path so `..` can never climb above the hierarchy root. */
 export function cleanCgroupPath(path: string): string {
+  // most paths are clean already: one regex test instead of a split and a join (berth stats cleans ~40 per container)
+  if (CLEAN.test(path)) return path;
   const parts: string[] = [];
   for (const part of path.split("/")) {
     if (part === "" || part === ".") continue;

@@ -1,9 +1,10 @@
 /*
  * libc-binding: the libc calls src/sys/libc.ts makes, as a Node-API module that Bun
  * loads with process.dlopen. No policy: each function is one libc call with its
- * arguments converted, returning what the call returns, or -errno when it fails
- * (so no other call made by the JavaScript engine between two bindings can overwrite
- * errno before it is read).
+ * arguments converted (listDir and readFile: the loop of calls that reads a directory
+ * or a file whole), returning what the call returns, or -errno when it fails (so no
+ * other call made by the JavaScript engine between two bindings can overwrite errno
+ * before it is read).
  *
  * Why not bun:ffi, which this replaces: binding libc through bun:ffi loads its module
  * and compiles a trampoline per symbol with TinyCC in every process — measured in a

@@ -188,6 +188,9 @@ export function classifyProcess(
   return undefined;
 }
 
+/** The v1 hierarchies that say which processes a cgroup holds, best first (every engine joins them). */
+export const MEMBERSHIP_CONTROLLERS = ["pids", "freezer", "memory"];
+
 /**
  * The cgroup path that says which processes a cgroup holds: pids (or freezer, memory) on
  * v1, the one v2 path otherwise — the same hierarchy the cgroup managers list pids from.
@@ -195,7 +198,7 @@ export function classifyProcess(
 export function membershipPath(entries: ProcCgroupEntry[], mode: "v1" | "v2" | "hybrid"): string {
   const v2 = entries.find((e) => e.hierarchyId === 0)?.path;
   if (mode === "v2") return v2 ?? "/";
-  for (const c of ["pids", "freezer", "memory"]) {
+  for (const c of MEMBERSHIP_CONTROLLERS) {
     const e = entries.find((x) => x.controllers.includes(c));
     if (e) return e.path;
   }

@@ -14,7 +14,7 @@ import { cleanCgroupPath } from "../cgroups/path.ts";
 import { BerthError } from "../errors.ts";
 import { listDir, readText } from "../sys/libc.ts";
 import { initAlive, readState } from "../runtime/state.ts";
-import { applyNames, classifyCgroupPath, discoverContainers, parseProcStat, resolveTarget, type Container, type HostView, type KnownContainers, type ProcessInfo, type ResolveOptions, type Subject } from "./discovery.ts";
+import { applyNames, classifyCgroupPath, discoverContainers, MEMBERSHIP_CONTROLLERS, parseProcStat, resolveTarget, type Container, type HostView, type KnownContainers, type ProcessInfo, type ResolveOptions, type Subject } from "./discovery.ts";
 import { conmonName, dockerName, kubeLogNames, podmanNames } from "./names.ts";
 
 /** berth-runtime's default --root (DESIGN.md) */
@@ -136,19 +136,19 @@ function knownContainers(root: string): { known: KnownContainers; podman: Map<st
  * else freezer or memory on v1, as membershipPath picks; the v2 tree otherwise): each
  * cgroup is classified by its path, and only a container's cgroup.procs is read. Also
  * every cgroup path walked (for `all`: containers with no process left). pids before
- * memory also because a v1 memory cgroup directory lists four times the files: walking
- * 26 of them took 1.6-2.4 ms here, 24 pids cgroups 0.7.
+ * memory also because a v1 memory cgroup directory lists four times the files (walking
+ * 26 took 1.6-2.4 ms here, 24 pids cgroups 0.7).
  *
  * Why not every host process's /proc/PID/cgroup: a container host runs many more
  * processes than containers, each such file lists every hierarchy (a dozen lines on v1),
- * and reading and classifying them all was the largest part of `berth stats` over 20
- * containers (105 host processes: 1.7 ms, against a walk of 26 cgroups).
+ * and reading and classifying them all was the largest part of discovery in `berth
+ * stats` over 20 containers.
  */
 function containerProcesses(host: HostCgroups, known: KnownContainers): { procs: ScannedProcess[]; paths: string[] } {
   const { layout } = host;
   const v1 = layout.mode === "v2"
     ? undefined
-    : (["pids", "freezer", "memory"].map((c) => layout.v1.find((x) => x.controllers.includes(c))).find((x) => x !== undefined) ?? layout.v1[0]!);
+    : (MEMBERSHIP_CONTROLLERS.map((c) => layout.v1.find((x) => x.controllers.includes(c))).find((x) => x !== undefined) ?? layout.v1[0]!);
   const h = v1 ?? layout.unified!;
   // the hierarchy's entry as /proc/PID/cgroup would give it (its id from this process's own)
   const hierarchyId = v1 ? (host.own.find((e) => e.controllers.some((c) => v1.controllers.includes(c)))?.hierarchyId ?? 1) : 0;

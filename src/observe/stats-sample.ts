@@ -46,7 +46,8 @@ export function netOf(pid: number): { rx: number; tx: number } | null {
 /**
  * One sample of a subject. `berth stats` reads only what its table and --format show
  * (`STATS_TABLE`: no ancestors' limits, no hugetlb, no limits the table leaves out —
- * half the files per container; `STATS_JSON` adds the limits); diagnose reads everything.
+ * 12 of v1's 24 files per container; `STATS_JSON` adds 4 for the limits); diagnose reads
+ * everything.
  */
 export function takeSample(s: Subject, cg: CgroupManager, read: StatsOptions = {}): Sample {
   const stats = cg.stats(read);

@@ -255,7 +255,8 @@ export function discoverContainers(procs: ProcessInfo[], opts: DiscoverOptions):
     byKey.set(key(m), c);
   }
   for (const path of opts.cgroupPaths ?? []) {
-    const m = classifyCgroupPath(path, opts.known);
+    // the same memo: the paths of containers with processes were classified above
+    const m = classify(path);
     if (m && !byKey.has(key(m))) byKey.set(key(m), { ...m, pid: 0, pids: [] });
   }
   const out = [...byKey.values()];

@@ -54,7 +54,7 @@ function alive(pid: number): boolean {
 afterEach(() => {
   for (const s of sessions) {
     s.close();
-    if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill("SIGKILL");
+    if (s.subprocess!.exitCode === null && s.subprocess!.signalCode === null) s.subprocess!.kill("SIGKILL");
   }
   for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -81,9 +81,9 @@ async function finish(s: HelperSession, reports: Report[] = []): Promise<{ repor
     if (r.kind === "pid") pids.push(r.pid);
   }
   const [stdout, stderr, code] = await Promise.all([
-    new Response(s.proc.stdout as ReadableStream).text(),
-    new Response(s.proc.stderr as ReadableStream).text(),
-    s.proc.exited,
+    new Response(s.subprocess!.stdout as ReadableStream).text(),
+    new Response(s.subprocess!.stderr as ReadableStream).text(),
+    s.subprocess!.exited,
   ]);
   return { reports, stdout, stderr, code };
 }
@@ -231,7 +231,7 @@ describe.skipIf(!isRoot)("berth-init", () => {
       const child = (first as { pid: number }).pid;
       pids.push(child);
       expect(s.next()).toEqual({ kind: "ready" });
-      expect(await s.proc.exited).toBe(0);
+      expect(await s.subprocess!.exited).toBe(0);
       expect(alive(child)).toBe(true); // blocked in WAIT_START
       expect(await readFifo(join(d, "exec.fifo"))).toBe("0");
       const r = await finish(s);
@@ -246,7 +246,7 @@ describe.skipIf(!isRoot)("berth-init", () => {
     const s = start([["OPEN_DIR", [d]], ["READY", []], ["WAIT_START", ["exec.fifo"]], ...exec(["/bin/touch", proof])]);
     expect(s.next()).toEqual({ kind: "ready" });
     expect(existsSync(proof)).toBe(false);
-    expect(s.proc.exitCode).toBe(null);
+    expect(s.subprocess!.exitCode).toBe(null);
     expect(await readFifo(join(d, "exec.fifo"))).toBe("0");
     const r = await finish(s);
     expect(r.code).toBe(0);

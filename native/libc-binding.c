@@ -2,7 +2,7 @@
  * libc-binding: the libc calls src/sys/libc.ts makes, as a Node-API module that Bun
  * loads with process.dlopen. No policy: each function is one libc call with its
  * arguments converted (listDir and readFile: the loop of calls that reads a directory
- * or a file whole), returning what the call returns, or -errno when it fails (so no
+ * or a file whole; spawn: posix_spawn with its file actions), returning what the call returns, or -errno when it fails (so no
  * other call made by the JavaScript engine between two bindings can overwrite errno
  * before it is read).
  *
@@ -25,6 +25,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_ARGS 6
@@ -359,6 +362,96 @@ static napi_value b_socketpair(napi_env env, napi_callback_info info) {
   return result(env, socketpair((int)int_arg(&c, 0), (int)int_arg(&c, 1), (int)int_arg(&c, 2), (int *)data));
 }
 
+#define SPAWN_MAX_ARGS 64
+#define SPAWN_MAX_FDS 1024
+#define SPAWN_ARG_BYTES 8192
+
+/*
+ * spawn(path, argv, fds): posix_spawn path with argv, an empty environment, and child fd
+ * i = this process's fds[i] (each entry an open fd); every other fd closed. All signals
+ * default and unblocked in the child. The pid, or -errno. Why not Bun.spawn for the
+ * helper of `create`: it costs ~2 ms and ~1 MiB per call here, for a child nobody waits
+ * on (src/sys/init-helper.ts).
+ */
+static napi_value b_spawn(napi_env env, napi_callback_info info) {
+  call_t c;
+  char path[PATH_MAX];
+  int e;
+  if ((e = args(env, info, &c)) < 0 || (e = path_arg(&c, 0, path)) < 0) return number(env, e);
+  uint32_t argc = 0, nfds = 0;
+  if (c.argc < 3 || napi_get_array_length(env, c.argv[1], &argc) != napi_ok || napi_get_array_length(env, c.argv[2], &nfds) != napi_ok ||
+      argc == 0 || argc > SPAWN_MAX_ARGS || nfds > SPAWN_MAX_FDS)
+    return number(env, -EINVAL);
+  /* the strings, NUL-separated in one buffer */
+  static char strings[SPAWN_ARG_BYTES];
+  char *argv[SPAWN_MAX_ARGS + 1];
+  size_t used = 0;
+  for (uint32_t i = 0; i < argc; i++) {
+    napi_value v;
+    size_t len = 0;
+    if (napi_get_element(env, c.argv[1], i, &v) != napi_ok ||
+        napi_get_value_string_utf8(env, v, strings + used, sizeof strings - used, &len) != napi_ok)
+      return number(env, -EINVAL);
+    if (used + len + 1 >= sizeof strings) return number(env, -E2BIG);
+    if (strlen(strings + used) != len) return number(env, -EINVAL); /* a NUL inside */
+    argv[i] = strings + used;
+    used += len + 1;
+  }
+  argv[argc] = NULL;
+  static int from[SPAWN_MAX_FDS];
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value v;
+    int32_t fd;
+    if (napi_get_element(env, c.argv[2], i, &v) != napi_ok || napi_get_value_int32(env, v, &fd) != napi_ok || fd < 0)
+      return number(env, -EINVAL);
+    from[i] = fd;
+  }
+  /* A source below nfds that is not its own target could be overwritten by an earlier
+   * dup2: move it above the targets first (close-on-exec, so only the dup2 copy goes on). */
+  int moved[SPAWN_MAX_FDS];
+  uint32_t nmoved = 0;
+  int rc = 0;
+  for (uint32_t i = 0; i < nfds && rc == 0; i++) {
+    if (from[i] == (int)i || from[i] >= (int)nfds) continue;
+    int high = fcntl(from[i], F_DUPFD_CLOEXEC, (int)nfds);
+    if (high < 0) rc = errno;
+    else from[i] = moved[nmoved++] = high;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  pid_t pid = -1;
+  if (rc == 0) {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    /* dup2(i, i) clears close-on-exec (glibc 2.29+): what --preserve-fds hands on */
+    for (uint32_t i = 0; i < nfds && rc == 0; i++) rc = posix_spawn_file_actions_adddup2(&actions, from[i], (int)i);
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, (int)nfds);
+    sigfillset(&all);
+    sigemptyset(&none);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
+    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &none);
+    if (rc == 0) rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    char *envp[] = {NULL};
+    if (rc == 0) rc = posix_spawn(&pid, path, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  for (uint32_t i = 0; i < nmoved; i++) close(moved[i]);
+  return number(env, rc != 0 ? -(double)rc : (double)pid);
+}
+
+/* waitpid(pid): blocks until the child ends; its raw wait status, or -errno */
+static napi_value b_waitpid(napi_env env, napi_callback_info info) {
+  call_t c;
+  args(env, info, &c);
+  int status = 0;
+  pid_t r;
+  while ((r = waitpid((pid_t)int_arg(&c, 0), &status, 0)) < 0 && errno == EINTR)
+    ;
+  return result(env, r < 0 ? r : status);
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct {
     const char *name;
@@ -370,6 +463,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"chmod", b_chmod}, {"mkfifo", b_mkfifo}, {"rename", b_rename}, {"stat", b_stat},
       {"lstat", b_lstat}, {"fstat", b_fstat}, {"realpath", b_realpath}, {"readlink", b_readlink},
       {"listDir", b_list_dir}, {"socketpair", b_socketpair}, {"poll", b_poll}, {"readFile", b_read_file},
+      {"spawn", b_spawn}, {"waitpid", b_waitpid},
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
     napi_value fn;

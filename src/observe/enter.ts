@@ -128,7 +128,8 @@ export async function enterSubject(s: Subject, o: EnterOptions): Promise<number>
   }
   const env = Object.entries(process.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   const plan = enterPlan({ pid: s.pid, namespaces: chosen, argv: o.argv, env, cwd: o.cwd });
-  const helper = new HelperSession(encodePlan(plan), { beforePlan: (pid) => (o.cgroup === false ? undefined : joinCgroups(pid, cgroups)) });
+  const helper = new HelperSession(encodePlan(plan), { wait: true, beforePlan: (pid) => (o.cgroup === false ? undefined : joinCgroups(pid, cgroups)) });
+  const proc = helper.subprocess!;
   let child = 0;
   try {
     for (;;) {
@@ -140,7 +141,7 @@ export async function enterSubject(s: Subject, o: EnterOptions): Promise<number>
     }
   } catch (err) {
     helper.close();
-    await helper.proc.exited;
+    await proc.exited;
     throw err;
   }
   helper.close();
@@ -156,8 +157,8 @@ export async function enterSubject(s: Subject, o: EnterOptions): Promise<number>
   for (const sig of FORWARDED) process.on(sig, forward);
   for (const sig of TERMINAL) process.on(sig, ignore);
   try {
-    const code = await helper.proc.exited;
-    const sig = helper.proc.signalCode;
+    const code = await proc.exited;
+    const sig = proc.signalCode;
     return sig ? 128 + (constants.signals[sig as NodeJS.Signals] ?? 0) : code;
   } finally {
     for (const sig of FORWARDED) process.off(sig, forward);

@@ -47,8 +47,8 @@ export interface CreateOptions {
 export interface Created {
   pid: number;
   state: SavedState;
-  /** the helper's first process: in foreground mode its exit status is the container's */
-  helper: Bun.Subprocess;
+  /** the helper's first process, in foreground mode only: its exit status is the container's */
+  helper?: Bun.Subprocess;
 }
 
 /** Load and validate `<bundle>/config.json`. */
@@ -260,6 +260,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     // runtime writes its pid only where it cannot.
     helper = new HelperSession(encodePlan(plan), {
       preserveFds: opts.preserveFds,
+      wait: opts.foreground,
       beforePlan: (pid) => {
         trace("helper started");
         for (const dir of plan.runtimeJoins) writeCgroupFile(dir, "cgroup.procs", String(pid));
@@ -302,10 +303,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     if (opts.pidFile) writePidFile(resolvePath(opts.pidFile), initPid);
     trace("state and pid file written");
     lock.release();
-    return { pid: initPid, state, helper: helper.proc };
+    return { pid: initPid, state, helper: helper.subprocess };
   } catch (err) {
-    helper?.close();
-    helper?.proc.kill("SIGKILL");
+    helper?.abort();
     if (initPid > 0) {
       try {
         process.kill(initPid, "SIGKILL");

@@ -34,8 +34,8 @@ export interface ExecOptions {
 
 export interface Execed {
   pid: number;
-  /** the helper's first process: without --detach it exits with the process's status */
-  helper: Bun.Subprocess;
+  /** the helper's first process, without --detach only: it exits with the process's status */
+  helper?: Bun.Subprocess;
 }
 
 /** The container's saved state and config.json, read once per exec: its checks, defaults and namespaces. */
@@ -84,6 +84,7 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
   for (const w of plan.warnings) opts.warn?.(w);
   const helper = new HelperSession(encodePlan(plan), {
     preserveFds: opts.preserveFds,
+    wait: !opts.detach,
     // where the helper cannot join the cgroup itself (plan/cgroup-join.ts), as create does
     beforePlan: (pid) => {
       for (const dir of plan.runtimeJoins) writeCgroupFile(dir, "cgroup.procs", String(pid), "linux.cgroupsPath");
@@ -100,8 +101,7 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
       else throw new BerthError("the exec'd process exited before it was ready; see the runtime's stderr");
     }
   } catch (err) {
-    helper.close();
-    helper.proc.kill("SIGKILL");
+    helper.abort();
     if (pid > 0) {
       try {
         process.kill(pid, "SIGKILL");
@@ -113,7 +113,7 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
   }
   helper.close();
   if (opts.pidFile) writePidFile(resolvePath(opts.pidFile), pid);
-  return { pid, helper: helper.proc };
+  return { pid, helper: helper.subprocess };
 }
 
 /** --process FILE: a runtime-spec Process object (what containerd and conmon send). */

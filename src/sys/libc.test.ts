@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   addressOf, chmodPath, close, errno, flock, listDir, LOCK_EX, LOCK_NB, mkdirParents, mkdirPath, mkfifo, O, openPath, pathExists, POLLIN, pollFd,
-  preadFd, readBytes, readFd, readLink, readText, realPath, renamePath, rmdirPath, socketPair, statFd, statPath, syscall, unlinkPath,
-  writeAll, writeText,
+  preadFd, readBytes, readFd, readLink, readText, realPath, renamePath, rmdirPath, socketPair, spawnProcess, statFd, statPath, syscall, unlinkPath,
+  waitPid, writeAll, writeText,
 } from "./libc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-libc-"));
@@ -174,6 +174,75 @@ describe("fds, locks, pipes", () => {
     expect((statPath(p).mode & 0o170000) === 0o010000).toBe(true);
     expect(mkfifo(p, 0o600)).toBe(-1);
     expect(errno()).toBe(17);
+  });
+});
+
+describe("spawnProcess and waitPid", () => {
+  /** Everything the child writes to its fd `at` until it exits, and its status. */
+  function runCollecting(argv: string[], fdsFor: (chan: number) => number[]): { out: string; code: number } {
+    const pair = socketPair();
+    if (pair === -1) throw new Error(`socketpair: errno ${errno()}`);
+    const [ours, theirs] = pair;
+    let pid: number;
+    try {
+      pid = spawnProcess(argv[0]!, argv, fdsFor(theirs));
+    } finally {
+      close(theirs);
+    }
+    const chunks: Buffer[] = [];
+    const buf = new Uint8Array(4096);
+    for (let n; (n = readFd(ours, buf)) > 0;) chunks.push(Buffer.from(buf.subarray(0, n)));
+    close(ours);
+    return { out: Buffer.concat(chunks).toString(), code: waitPid(pid) };
+  }
+
+  test("argv as given, an empty environment, and only the fds asked for — close-on-exec or not", () => {
+    // a plain fd (no O_CLOEXEC) that must not reach the child all the same
+    const leaky = syscall(32 /* dup */, 0);
+    expect(leaky).toBeGreaterThan(2);
+    try {
+      const r = runCollecting(["/bin/sh", "-c", 'echo "$0 $1"; env; ls /proc/self/fd', "first arg", "second"], (chan) => [0, chan, 2]);
+      const [args, ...rest] = r.out.trim().split("\n");
+      expect(args).toBe("first arg second");
+      // only what sh sets itself (PWD): nothing of this process's environment
+      expect(rest.filter((l) => l.includes("=")).map((l) => l.split("=")[0])).toEqual(["PWD"]);
+      // 0, 1, 2 and the directory ls reads /proc/self/fd through
+      expect(rest.filter((l) => /^\d+$/.test(l)).map(Number)).toEqual([0, 1, 2, 3]);
+      expect(r.code).toBe(0);
+    } finally {
+      close(leaky);
+    }
+  });
+
+  test("fds are placed even when one's target is another's source (0 and 1 swapped)", () => {
+    const parent = [readLink("/proc/self/fd/0"), readLink("/proc/self/fd/1")];
+    // the shell's own fds ($$), read while no redirection of its own is in place
+    const r = runCollecting(["/bin/sh", "-c", 'x=$(readlink /proc/$$/fd/0 /proc/$$/fd/1); echo "$x" >&3'], (chan) => [1, 0, 2, chan]);
+    expect(r.out.trim().split("\n")).toEqual([parent[1]!, parent[0]!]);
+  });
+
+  test("a preserved fd above 2 arrives at its own number, open", () => {
+    const r = runCollecting(["/bin/sh", "-c", "echo through-3 >&3"], (chan) => [0, 1, 2, chan]);
+    expect(r.out).toBe("through-3\n");
+  });
+
+  test("waitPid: the exit code, or 128 + the signal", () => {
+    expect(runCollecting(["/bin/sh", "-c", "exit 7"], (chan) => [0, 1, 2, chan]).code).toBe(7);
+    expect(runCollecting(["/bin/sh", "-c", "kill -KILL $$"], (chan) => [0, 1, 2, chan]).code).toBe(128 + 9);
+  });
+
+  test("no signal blocked in the child, and none of 1–31 ignored, though Bun ignores SIGPIPE and SIGXFSZ", () => {
+    const r = runCollecting(["/bin/sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status >&3"], (chan) => [0, 1, 2, chan]);
+    const [blocked, ignored] = r.out.trim().split("\n").map((l) => BigInt(`0x${l.split("\t")[1]}`));
+    expect(blocked).toBe(0n);
+    // glibc's posix_spawn leaves its own two signals (32, 33) ignored; berth-init resets all 64 itself
+    expect(ignored! & 0x7fffffffn).toBe(0n);
+  });
+
+  test("a missing program is ENOENT naming it; a bad fd is EBADF; nothing is left to reap", () => {
+    expect(() => spawnProcess("/nonexistent/berth-test", ["x"], [0, 1, 2])).toThrow(/ENOENT.*posix_spawn '\/nonexistent\/berth-test'/);
+    expect(() => spawnProcess("/bin/true", ["true"], [0, 1, 2, 9999])).toThrow(/EBADF/);
+    expect(() => waitPid(-1)).toThrow(/ECHILD/);
   });
 });
 

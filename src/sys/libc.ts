@@ -51,6 +51,10 @@ interface LibcBinding {
   poll(fd: number, events: number, timeoutMs: number): number;
   /** the whole file; -errno when open fails, -(READ_FAILED + errno) when a read does */
   readFile(path: string): string | number;
+  /** posix_spawn(path, argv) with an empty environment, child fd i = fds[i], every other fd closed: the pid */
+  spawn(path: string, argv: string[], fds: number[]): number;
+  /** blocking waitpid(pid): the raw wait status */
+  waitpid(pid: number): number;
 }
 
 /** libc-binding.c's marker for a readFile that opened the file but could not read it */
@@ -148,6 +152,22 @@ export const POLLIN = 1;
 export function pollFd(fd: number, events: number, timeoutMs: number): number {
   const r = libc().poll(fd, events, timeoutMs);
   return r === -4 /* EINTR */ ? 0 : check(r, "poll");
+}
+
+/**
+ * Start `path` with `argv` and an empty environment; the child's fd i is this process's
+ * `fds[i]`, every other fd is closed, every signal default and unblocked. Nothing reaps
+ * it for you: {@link waitPid} it. The pid; throws SysError (ENOENT/EACCES for the
+ * program itself).
+ */
+export function spawnProcess(path: string, argv: string[], fds: number[]): number {
+  return check(libc().spawn(path, argv, fds), "posix_spawn", path);
+}
+
+/** Wait for child `pid` to end: its exit code, or 128 + the signal that ended it, as a shell says; throws SysError (ECHILD). */
+export function waitPid(pid: number): number {
+  const status = check(libc().waitpid(pid), "waitpid");
+  return (status & 0x7f) === 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
 }
 
 // ---- files: node:fs's synchronous calls, for the verbs that must not load node:fs ------

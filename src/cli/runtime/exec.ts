@@ -75,5 +75,5 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
     ignorePaused: v["ignore-paused"], warn: log.warn, ...(subCgroups && { subCgroups }),
   });
   if (v.detach) return 0;
-  return waitForwardingSignals(execed.pid, execed.helper);
+  return waitForwardingSignals(execed.pid, execed.helper!);
 }

@@ -27,7 +27,7 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
     throw err;
   }
   if (v.detach) return 0;
-  const code = await waitForwardingSignals(created.pid, created.helper);
+  const code = await waitForwardingSignals(created.pid, created.helper!);
   if (!v.keep) await deleteContainer(target, true, log.warn);
   return code;
 }

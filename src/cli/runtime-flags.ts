@@ -45,7 +45,11 @@ export function parseFlags<S extends FlagSpecs>(args: string[], specs: S, opts: 
     else values[name] = value;
   };
   const unknown: string[] = [];
-  const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([name, s]) => [s.short!, name]));
+  // Plain loops, no regex: Array.prototype.filter/map and a first RegExp are compiled from
+  // JavaScriptCore's built-in sources on their first call (~0.25 ms together, measured),
+  // and this runs first in every berth-runtime call.
+  const byShort = new Map<string, string>();
+  for (const name in specs) if (specs[name]!.short) byShort.set(specs[name]!.short!, name);
   let i = 0;
   for (; i < args.length; i++) {
     const arg = args[i]!;
@@ -54,7 +58,7 @@ export function parseFlags<S extends FlagSpecs>(args: string[], specs: S, opts: 
       break;
     }
     if (!arg.startsWith("-") || arg === "-") break;
-    const body = arg.replace(/^--?/, "");
+    const body = arg.slice(arg.startsWith("--") ? 2 : 1);
     const eq = body.indexOf("=");
     const key = eq < 0 ? body : body.slice(0, eq);
     const inline = eq < 0 ? undefined : body.slice(eq + 1);

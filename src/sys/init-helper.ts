@@ -66,7 +66,8 @@ export class HelperSession {
   /** started through libc and not reaped yet: close() waits for it */
   private unreaped: boolean;
   private fd: number;
-  private buffered = Buffer.alloc(0);
+  // Uint8Array, not Buffer: a create that never touches Buffer skips Bun setting it up (~0.15 ms, 0.2 MiB)
+  private buffered = new Uint8Array(0);
   private closed = false;
 
   constructor(plan: Uint8Array, opts: HelperOptions = {}) {
@@ -113,12 +114,12 @@ export class HelperSession {
       // bytes, not strings, until a whole line is here: a detail may split a UTF-8 character across reads
       const nl = this.buffered.indexOf(10);
       if (nl >= 0) {
-        const line = this.buffered.subarray(0, nl).toString();
+        const line = new TextDecoder().decode(this.buffered.subarray(0, nl));
         this.buffered = this.buffered.subarray(nl + 1);
         return parseReport(line);
       }
       if (this.closed) return { kind: "eof" };
-      const chunk = Buffer.alloc(4096);
+      const chunk = new Uint8Array(4096);
       let n: number;
       try {
         n = readFd(this.fd, chunk);
@@ -130,16 +131,20 @@ export class HelperSession {
         this.closed = true;
         continue;
       }
-      this.buffered = Buffer.concat([this.buffered, chunk.subarray(0, n)]);
+      const grown = new Uint8Array(this.buffered.length + n);
+      grown.set(this.buffered);
+      grown.set(chunk.subarray(0, n), this.buffered.length);
+      this.buffered = grown;
     }
   }
 
   /** Answer a `seccomp` or `hooks` report: a state JSON, length-prefixed. */
   sendLengthPrefixed(json: string): void {
-    const body = Buffer.from(json);
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(body.length);
-    this.send(Buffer.concat([len, body]));
+    const body = new TextEncoder().encode(json);
+    const framed = new Uint8Array(4 + body.length);
+    new DataView(framed.buffer).setUint32(0, body.length, true);
+    framed.set(body, 4);
+    this.send(framed);
   }
 
   /** Answer a `map` report: the runtime has written the id maps. */

@@ -370,7 +370,7 @@ static napi_value b_socketpair(napi_env env, napi_callback_info info) {
  * spawn(path, argv, fds): posix_spawn path with argv, an empty environment, and child fd
  * i = this process's fds[i] (each entry an open fd); every other fd closed. All signals
  * default and unblocked in the child. The pid, or -errno. Why not Bun.spawn for the
- * helper of `create`: it costs ~2 ms and ~1 MiB per call here, for a child nobody waits
+ * helper of `create`: it costs ~1 ms and ~1 MiB per call here, for a child nobody waits
  * on (src/sys/init-helper.ts).
  */
 static napi_value b_spawn(napi_env env, napi_callback_info info) {

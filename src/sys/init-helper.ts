@@ -43,7 +43,7 @@ export interface HelperOptions {
    * The caller waits for the helper's exit status (`run` and `exec` in the foreground,
    * `enter`): then it is started by Bun.spawn, whose `exited` promise lets the event loop
    * forward signals meanwhile ({@link HelperSession.subprocess}). Otherwise it is started
-   * by posix_spawn through the libc binding — ~2 ms and ~1 MiB less per `create` than
+   * by posix_spawn through the libc binding — ~1 ms and ~1 MiB less per `create` than
    * Bun.spawn — and reaped by close(): a detached helper exits as soon as it has
    * reported the init's pid.
    */

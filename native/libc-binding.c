@@ -363,7 +363,6 @@ static napi_value b_socketpair(napi_env env, napi_callback_info info) {
 }
 
 #define SPAWN_MAX_ARGS 64
-#define SPAWN_MAX_FDS 1024
 #define SPAWN_ARG_BYTES 8192
 
 /*
@@ -380,7 +379,7 @@ static napi_value b_spawn(napi_env env, napi_callback_info info) {
   if ((e = args(env, info, &c)) < 0 || (e = path_arg(&c, 0, path)) < 0) return number(env, e);
   uint32_t argc = 0, nfds = 0;
   if (c.argc < 3 || napi_get_array_length(env, c.argv[1], &argc) != napi_ok || napi_get_array_length(env, c.argv[2], &nfds) != napi_ok ||
-      argc == 0 || argc > SPAWN_MAX_ARGS || nfds > SPAWN_MAX_FDS)
+      argc == 0 || argc > SPAWN_MAX_ARGS)
     return number(env, -EINVAL);
   /* the strings, NUL-separated in one buffer */
   static char strings[SPAWN_ARG_BYTES];
@@ -398,17 +397,21 @@ static napi_value b_spawn(napi_env env, napi_callback_info info) {
     used += len + 1;
   }
   argv[argc] = NULL;
-  static int from[SPAWN_MAX_FDS];
+  /* from[i]: the fd that becomes the child's fd i; moved: the copies made below (--preserve-fds has no limit) */
+  int *from = calloc(2 * (size_t)nfds + 1, sizeof(int));
+  if (from == NULL) return number(env, -ENOMEM);
+  int *moved = from + nfds;
   for (uint32_t i = 0; i < nfds; i++) {
     napi_value v;
     int32_t fd;
-    if (napi_get_element(env, c.argv[2], i, &v) != napi_ok || napi_get_value_int32(env, v, &fd) != napi_ok || fd < 0)
+    if (napi_get_element(env, c.argv[2], i, &v) != napi_ok || napi_get_value_int32(env, v, &fd) != napi_ok || fd < 0) {
+      free(from);
       return number(env, -EINVAL);
+    }
     from[i] = fd;
   }
   /* A source below nfds that is not its own target could be overwritten by an earlier
    * dup2: move it above the targets first (close-on-exec, so only the dup2 copy goes on). */
-  int moved[SPAWN_MAX_FDS];
   uint32_t nmoved = 0;
   int rc = 0;
   for (uint32_t i = 0; i < nfds && rc == 0; i++) {
@@ -438,6 +441,7 @@ static napi_value b_spawn(napi_env env, napi_callback_info info) {
     posix_spawnattr_destroy(&attr);
   }
   for (uint32_t i = 0; i < nmoved; i++) close(moved[i]);
+  free(from);
   return number(env, rc != 0 ? -(double)rc : (double)pid);
 }
 

@@ -226,6 +226,14 @@ describe("spawnProcess and waitPid", () => {
     expect(r.out).toBe("through-3\n");
   });
 
+  const openFilesLimit = Number(/^Max open files\s+(\d+)/m.exec(readText("/proc/self/limits"))?.[1] ?? 0);
+  test.skipIf(openFilesLimit < 1200)("as many fds as asked for (--preserve-fds has no limit of its own)", () => {
+    // ls writes to the socket (its fd 1) and lists fds 3…1102, each a copy of it, and 1103: its own /proc/self/fd
+    const r = runCollecting(["/bin/ls", "/proc/self/fd"], (chan) => [0, chan, 2, ...Array<number>(1100).fill(chan)]);
+    const fds = r.out.trim().split("\n").map(Number).sort((a, b) => a - b);
+    expect(fds).toEqual(Array.from({ length: 1104 }, (_, i) => i));
+  });
+
   test("waitPid: the exit code, or 128 + the signal", () => {
     expect(runCollecting(["/bin/sh", "-c", "exit 7"], (chan) => [0, 1, 2, chan]).code).toBe(7);
     expect(runCollecting(["/bin/sh", "-c", "kill -KILL $$"], (chan) => [0, 1, 2, chan]).code).toBe(128 + 9);

@@ -248,9 +248,14 @@ describe("spawnProcess and waitPid", () => {
   });
 
   test("a missing program is ENOENT naming it; a bad fd is EBADF; nothing is left to reap", () => {
+    // every thread's children, as the kernel lists them (not waitpid(-1), which would block on, or reap, any child of the runner's)
+    const children = () => listDir("/proc/self/task").map((t) => readText(`/proc/self/task/${t.name}/children`)).join("").trim();
+    const before = children();
     expect(() => spawnProcess("/nonexistent/berth-test", ["x"], [0, 1, 2])).toThrow(/ENOENT.*posix_spawn '\/nonexistent\/berth-test'/);
     expect(() => spawnProcess("/bin/true", ["true"], [0, 1, 2, 9999])).toThrow(/EBADF/);
-    expect(() => waitPid(-1)).toThrow(/ECHILD/);
+    expect(children()).toBe(before);
+    // pid 1 is nobody's child here
+    expect(() => waitPid(1)).toThrow(/ECHILD/);
   });
 });
 

@@ -1,0 +1,61 @@
+/**
+ * Where the engine keeps things. Two trees, as podman's graph root and run root:
+ *
+ * - root (`--root`, `BERTH_ROOT`, default `/var/lib/berth`) survives reboots: the content
+ *   store, the image index, overlay snapshots, volumes, networks' configs and container
+ *   records.
+ * - runroot (`--runroot`, `BERTH_RUNROOT`, default `/run/berth`) is live state that a
+ *   reboot rightly forgets: monitor pids and sockets, exit files, the OCI runtime's own
+ *   `--root`, network namespaces and CNI results.
+ *
+ * Every test uses its own pair, so tests never see each other or the user's containers.
+ * Pure: resolves names, touches nothing.
+ */
+import { join } from "node:path";
+
+export const DEFAULT_ROOT = "/var/lib/berth";
+export const DEFAULT_RUNROOT = "/run/berth";
+
+export interface EnginePaths {
+  root: string;
+  runroot: string;
+  /** blobs by digest: `content/blobs/sha256/<hex>` */
+  content: string;
+  /** the image index (references → manifest digests) */
+  images: string;
+  /** overlay snapshots, one per layer (keyed by chain ID) and one per container */
+  snapshots: string;
+  /** container records: `containers/<id>/` */
+  containers: string;
+  volumes: string;
+  /** networks' CNI conflists */
+  networks: string;
+  /** live per-container state: `run/containers/<id>/` (monitor pid, exit file, sockets) */
+  runContainers: string;
+  /** the OCI runtime's `--root` */
+  runtimeRoot: string;
+  /** bind-mounted network namespaces */
+  netns: string;
+  /** CNI's cache of results, kept so DEL works after a crash */
+  cniCache: string;
+}
+
+/** The engine's directories from the flags (first) or the environment, else the defaults. */
+export function enginePaths(flags: { root?: string; runroot?: string } = {}, env: Record<string, string | undefined> = process.env): EnginePaths {
+  const root = flags.root || env.BERTH_ROOT || DEFAULT_ROOT;
+  const runroot = flags.runroot || env.BERTH_RUNROOT || DEFAULT_RUNROOT;
+  return {
+    root,
+    runroot,
+    content: join(root, "content"),
+    images: join(root, "images"),
+    snapshots: join(root, "snapshots"),
+    containers: join(root, "containers"),
+    volumes: join(root, "volumes"),
+    networks: join(root, "networks"),
+    runContainers: join(runroot, "containers"),
+    runtimeRoot: join(runroot, "runtime"),
+    netns: join(runroot, "netns"),
+    cniCache: join(runroot, "cni"),
+  };
+}

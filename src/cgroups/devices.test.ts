@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { errorOf } from "../../test/berth-error.ts";
-import { deviceFilterProgram, v1DeviceWrites, validateDeviceRules } from "./devices.ts";
+import { deviceFilterProgram, v1DeviceWrites } from "./devices.ts";
+import { validateDeviceRules } from "../spec/validate-resources.ts";
 import { CLIENT_SPECS_DIR } from "../../test/client-specs.ts";
 
 const F = "linux.resources.devices";

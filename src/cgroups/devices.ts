@@ -6,71 +6,9 @@
  * each access, so we compile the same list into one (src/sys/bpf.ts attaches it).
  * Pure: no I/O.
  */
-import { BerthError } from "../errors.ts";
 import type { LinuxDeviceCgroup } from "../spec/linux-resources.ts";
+import type { DeviceRule } from "../spec/validate-resources.ts";
 import { and32, encode, exit, jump32, jump32Reg, loadWord, mov32, mov32Reg, rsh32, type Insn } from "./ebpf-asm.ts";
-
-/** A validated rule: every field filled in, `null` meaning any major/minor. */
-export interface DeviceRule extends LinuxDeviceCgroup {
-  type: "a" | "b" | "c";
-  major: number | null;
-  minor: number | null;
-  access: string;
-}
-
-const U32_MAX = 0xffff_ffff;
-
-function show(value: unknown): string {
-  const s = JSON.stringify(value) ?? String(value);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-
-function deviceNumber(value: unknown, field: string): number | null {
-  // -1 is how runc's Go types and older configs spell "any"; JSON null and unset mean the same.
-  if (value === undefined || value === null || value === -1) return null;
-  if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= U32_MAX) return value;
-  throw new BerthError(`got ${show(value)}; use an integer 0…${U32_MAX}, or -1 or null for any`, { field });
-}
-
-function access(value: unknown, field: string): string {
-  if (value === undefined || value === null) return "rwm";
-  const s = typeof value === "string" ? value : "";
-  const ok = s.length > 0 && [...s].every((c, i) => "rwm".includes(c) && s.indexOf(c) === i);
-  if (!ok) throw new BerthError(`got ${show(value)}; use a combination of r, w, m, each at most once`, { field });
-  // One spelling (rwm order) so the v1 lines and tests compare equal whatever order came in.
-  return [..."rwm"].filter((c) => s.includes(c)).join("");
-}
-
-/**
- * Check `linux.resources.devices` and fill in the spec's defaults.
- *
- * @example
- * validateDeviceRules([{ allow: true, type: "c", major: 1, minor: 3 }]);
- * // → [{ allow: true, type: "c", major: 1, minor: 3, access: "rwm" }]
- */
-export function validateDeviceRules(rules: unknown, field = "linux.resources.devices"): DeviceRule[] {
-  if (!Array.isArray(rules)) throw new BerthError(`got ${show(rules)}; use a JSON array of device rules`, { field });
-  return rules.map((raw: unknown, i): DeviceRule => {
-    const at = `${field}[${i}]`;
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-      throw new BerthError(`got ${show(raw)}; use an object like {"allow": false, "access": "rwm"}`, { field: at });
-    }
-    const r = raw as Record<string, unknown>;
-    if (r.allow === undefined) throw new BerthError("is required; use true or false", { field: `${at}.allow` });
-    if (typeof r.allow !== "boolean") throw new BerthError(`got ${show(r.allow)}; use true or false`, { field: `${at}.allow` });
-    const type = r.type ?? "a";
-    if (type !== "a" && type !== "b" && type !== "c") {
-      throw new BerthError(`got ${show(type)}; use one of a (all), b (block), c (char)`, { field: `${at}.type` });
-    }
-    return {
-      allow: r.allow,
-      type,
-      major: deviceNumber(r.major, `${at}.major`),
-      minor: deviceNumber(r.minor, `${at}.minor`),
-      access: access(r.access, `${at}.access`),
-    };
-  });
-}
 
 function normalized(rule: LinuxDeviceCgroup): DeviceRule {
   return {

@@ -5,7 +5,7 @@ import type { LinuxResources } from "../spec/linux-resources.ts";
 import { layoutFromMounts } from "./layout.ts";
 import { parseMountinfo } from "./mountinfo.ts";
 import { planResources, type CgroupOp, type HierarchyFacts, type PlanContext } from "./plan.ts";
-import { validateResources } from "./validate.ts";
+import { validateResources } from "../spec/validate-resources.ts";
 import { CLIENT_SPECS_DIR } from "../../test/client-specs.ts";
 
 const R = "linux.resources";

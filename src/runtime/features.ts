@@ -8,7 +8,7 @@
  */
 import { parseMountOptions } from "../plan/mount-options.ts";
 import { CAPABILITIES } from "../security/capabilities.ts";
-import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "../security/seccomp-profile.ts";
+import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "../spec/linux-seccomp.ts";
 import { NAMESPACE_TYPES } from "../spec/validate-config.ts";
 
 /**

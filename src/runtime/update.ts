@@ -10,7 +10,7 @@ import { readOptional, writeCgroupFile } from "../cgroups/fs.ts";
 import { placeOf } from "../cgroups/layout.ts";
 import type { CgroupOp } from "../cgroups/plan.ts";
 import { parseSize } from "../cgroups/units.ts";
-import { validateResources } from "../cgroups/validate.ts";
+import { validateResources } from "../spec/validate-resources.ts";
 import { BerthError, type Warning } from "../errors.ts";
 import type { LinuxResources } from "../spec/linux-resources.ts";
 import { withContainer } from "./locked-state.ts";

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BerthError } from "../errors.ts";
 import { resolveArch } from "../sys/libseccomp.ts";
+import { compileSeccomp, compileSeccompCached, seccompCacheKey } from "./seccomp.ts";
 import {
-  compileSeccomp, compileSeccompCached, type LinuxSeccomp, SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS,
-  SECCOMP_OPERATORS, seccompCacheKey, validateSeccomp,
-} from "./seccomp.ts";
+  type LinuxSeccomp, SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS, SECCOMP_OPERATORS, validateSeccomp,
+} from "../spec/linux-seccomp.ts";
 import { clientSpec, clientSpecNames } from "../../test/client-specs.ts";
 import { errorOf } from "../../test/berth-error.ts";
 

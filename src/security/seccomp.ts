@@ -4,7 +4,7 @@
  * InitSeccomp/matchCall, patchbpf's -ENOSYS stub). The program is loaded later by
  * native/berth-init (its SECCOMP op); nothing here installs a filter.
  *
- * Validation and the spec types are in seccomp-profile.ts (pure, re-exported here);
+ * Validation and the spec types are in spec/linux-seccomp.ts (pure, an OCI type);
  * compileSeccomp calls libseccomp through sys/libseccomp.ts;
  * compileSeccompCached skips libseccomp entirely when the program is already on disk,
  * as crun does (src/libcrun/seccomp.c): that is most of a fast `create`.
@@ -16,12 +16,17 @@ import {
   SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, SCMP_ACT_TRAP, SCMP_CMP,
   SCMP_FLTATR_CTL_LOG, SCMP_FLTATR_CTL_OPTIMIZE, SCMP_FLTATR_CTL_SSB, scmpActErrno, scmpActTrace, SeccompFilter,
 } from "../sys/libseccomp.ts";
+import { isObject, type LinuxSeccomp, type LinuxSyscall, type SeccompAction, type SeccompOperator } from "../spec/linux-seccomp.ts";
 
-export * from "./seccomp-profile.ts";
-import {
-  FILTER_FLAG_LOG, FILTER_FLAG_NEW_LISTENER, FILTER_FLAG_SPEC_ALLOW, FILTER_FLAG_WAIT_KILLABLE_RECV, MAX_INSTRUCTIONS,
-  isObject, type LinuxSeccomp, type LinuxSyscall, type SeccompAction, type SeccompOperator,
-} from "./seccomp-profile.ts";
+/** seccomp(2) SECCOMP_FILTER_FLAG_* bits (include/uapi/linux/seccomp.h) */
+export const FILTER_FLAG_TSYNC = 1;
+export const FILTER_FLAG_LOG = 2;
+export const FILTER_FLAG_SPEC_ALLOW = 4;
+export const FILTER_FLAG_NEW_LISTENER = 8;
+export const FILTER_FLAG_WAIT_KILLABLE_RECV = 32;
+
+/** The kernel's BPF_MAXINSNS: seccomp(2) refuses a longer program with EINVAL. */
+export const MAX_INSTRUCTIONS = 4096;
 
 export interface CompiledSeccomp {
   /** `struct sock_filter[]` in host byte order, ready for seccomp(SECCOMP_SET_MODE_FILTER) */

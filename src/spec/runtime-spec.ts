@@ -3,7 +3,7 @@
  * it. One model only: validation checks these shapes, the planner reads them.
  */
 import type { LinuxDeviceCgroup, LinuxResources } from "./linux-resources.ts";
-import type { LinuxSeccomp } from "../security/seccomp-profile.ts";
+import type { LinuxSeccomp } from "./linux-seccomp.ts";
 
 export interface Spec {
   ociVersion: string;

@@ -4,8 +4,8 @@
  * (`mounts[3].destination`, `linux.namespaces[1].type`) and what would fix it.
  */
 import { BerthError } from "../errors.ts";
-import { validateResources } from "../cgroups/validate.ts";
-import { validateSeccomp } from "../security/seccomp-profile.ts";
+import { validateResources } from "./validate-resources.ts";
+import { validateSeccomp } from "./linux-seccomp.ts";
 import type { Spec, NamespaceType } from "./runtime-spec.ts";
 import { array, check, fields, object } from "./shape.ts";
 

@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { closeSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync, writeSync } from "node:fs";
 import type { Subprocess } from "bun";
-import { deviceFilterProgram, validateDeviceRules } from "../cgroups/devices.ts";
+import { deviceFilterProgram } from "../cgroups/devices.ts";
+import { validateDeviceRules } from "../spec/validate-resources.ts";
 import { BerthError } from "../errors.ts";
 import { attachedDeviceFilterCount, replaceDeviceFilter } from "./bpf.ts";
 import { CLIENT_SPECS_DIR } from "../../test/client-specs.ts";

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import type { LinuxResources } from "../../spec/linux-resources.ts";
-import { validateResources } from "../../cgroups/validate.ts";
+import { validateResources } from "../../spec/validate-resources.ts";
 import { errorForFlags, LIMIT_OPTIONS, limitsToResources, type LimitFlags } from "./limits.ts";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { errorOf } from "../../test/berth-error.ts";
-import { validateResources } from "./validate.ts";
+import { validateResources } from "./validate-resources.ts";
 import { CLIENT_SPECS_DIR } from "../../test/client-specs.ts";
 
 const R = "linux.resources";

@@ -2,7 +2,7 @@
  * OCI `linux.seccomp` as config.json spells it: the names runtime-spec allows, the types,
  * and the validation (runc's and crun's rules), each error naming the field. Pure and
  * free of libseccomp, so validating a config.json loads no FFI code; security/seccomp.ts
- * compiles what passes here.
+ * compiles what passes here into BPF.
  */
 import { BerthError } from "../errors.ts";
 
@@ -30,16 +30,6 @@ export const SECCOMP_FLAGS = [
   "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 ] as const;
 export type SeccompFlag = (typeof SECCOMP_FLAGS)[number];
-
-/** seccomp(2) SECCOMP_FILTER_FLAG_* bits (include/uapi/linux/seccomp.h) */
-export const FILTER_FLAG_TSYNC = 1;
-export const FILTER_FLAG_LOG = 2;
-export const FILTER_FLAG_SPEC_ALLOW = 4;
-export const FILTER_FLAG_NEW_LISTENER = 8;
-export const FILTER_FLAG_WAIT_KILLABLE_RECV = 32;
-
-/** The kernel's BPF_MAXINSNS: seccomp(2) refuses a longer program with EINVAL. */
-export const MAX_INSTRUCTIONS = 4096;
 
 export interface LinuxSeccompArg {
   index: number;
@@ -188,6 +178,3 @@ function validateSyscall(entry: unknown, at: string, field: string, hasListener:
     oneOf(arg.op, SECCOMP_OPERATORS, "a seccomp comparison", `${af}.op`);
   });
 }
-
-// ---------------------------------------------------------------------------------------
-// Compilation (libseccomp)

@@ -11,6 +11,7 @@ import { FlagError, parseFlags, type FlagSpecs } from "./runtime-flags.ts";
 import { BerthError, type Warning } from "../errors.ts";
 import { O, writeText } from "../sys/libc.ts";
 import { writeErr, writeOut } from "./stdio.ts";
+import { runtimeHelp, verbHelp } from "./runtime/usage.ts";
 
 export const VERSION = "0.1.0";
 export const SPEC_VERSION = "1.0.2-dev";
@@ -108,25 +109,9 @@ const COMMANDS: Record<string, () => Promise<{ run(args: string[], g: Globals, l
   features: () => import("./runtime/features.ts"),
 };
 
-const USAGE = `usage: berth-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--systemd-cgroup] COMMAND [flags] ID
 
-commands:
-  create   create a container from a bundle; it waits for start
-  start    run the user process of a created container
-  exec     run another process in a running container
-  run      create and start a container (and wait for it unless --detach)
-  state    print a container's OCI state as JSON
-  kill     send a signal to a container's init (or --all processes)
-  delete   remove a stopped container (--force: any container)
-  list     list containers (--format table|json, -q for ids only)
-  pause    freeze every process of a container
-  resume   thaw a paused container
-  ps       the container's processes (--format json: host PIDs)
-  update   change a container's cgroup limits (--resources FILE|- or runc's flags)
-  events   cgroup stats as JSON events (--stats: once; else every --interval, and oom)
-  features what this runtime supports, as the runtime-spec features JSON
-  spec     write a default config.json
-`;
+/** Every verb berth-runtime has (the help lists each). */
+export const VERB_NAMES = Object.keys(COMMANDS);
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -156,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!command || v.help || command === "help") {
-    writeOut(USAGE);
+    writeOut(runtimeHelp());
     return command || v.help ? 0 : 1;
   }
   const load = COMMANDS[command];
@@ -169,16 +154,35 @@ export async function main(argv: string[]): Promise<number> {
     log.flushWarnings();
     return code;
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      writeOut(verbHelp(command, err.options, err.described));
+      return 0;
+    }
     if (err instanceof BerthError) log.error(err.message);
     else log.error(`internal error: ${(err as Error)?.stack ?? String(err)}`);
     return 1;
   }
 }
 
-/** Parse a verb's flags (runc's grammar, strict); errors name the flag. */
-export function parseVerb<O extends Options>(args: string[], options: O) {
+/** `VERB -h` / `VERB --help`: main prints the verb's usage with the flags it parses, and exits 0 (as runc does). */
+class HelpRequested extends Error {
+  constructor(readonly options: Options, readonly described: Record<string, string>) {
+    super("help");
+  }
+}
+
+const HELP_FLAG = { help: { type: "boolean", short: "h" } } as const satisfies Options;
+
+/**
+ * Parse a verb's flags (runc's grammar, strict); errors name the flag. `-h`/`--help`
+ * before the first argument asks for the verb's usage; `described` says what flags
+ * without a common meaning (usage.ts) do.
+ */
+export function parseVerb<O extends Options>(args: string[], options: O, described: Record<string, string> = {}) {
   try {
-    return parseFlags(args, options);
+    const { values: { help, ...values }, positionals, unknown } = parseFlags(args, { ...options, ...HELP_FLAG });
+    if (help) throw new HelpRequested(options, described);
+    return { values, positionals, unknown } as ReturnType<typeof parseFlags<O>>;
   } catch (err) {
     if (err instanceof FlagError) throw new BerthError(err.message);
     throw err;

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
 import { parseResourcesJson, REFUSED_UPDATE_FLAGS, renameToFlag, resourcesFromFlags, UPDATE_FLAGS, updateContainer } from "../../runtime/update.ts";
 import { idArg, parseVerb, type Globals, type Options, type RuntimeLog } from "../berth-runtime.ts";
+import { updateFlagHelp } from "./usage.ts";
 
 const OPTIONS: Options = {
   resources: { type: "string", short: "r" },
@@ -23,7 +24,8 @@ function readBody(source: string): string {
 }
 
 export function run(args: string[], g: Globals, log: RuntimeLog): number {
-  const { values: v, positionals } = parseVerb(args, OPTIONS);
+  const described = updateFlagHelp(Object.fromEntries(Object.entries(UPDATE_FLAGS).map(([flag, f]) => [flag, f.field])), REFUSED_UPDATE_FLAGS);
+  const { values: v, positionals } = parseVerb(args, OPTIONS, described);
   const id = idArg(positionals, "update [--resources FILE|-] [flags] ID");
   const flags: Record<string, string> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (k !== "resources" && typeof x === "string") flags[k] = x;

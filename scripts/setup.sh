@@ -23,7 +23,7 @@ fi
 apt-get install -y --no-install-recommends \
   ca-certificates procps util-linux bsdutils coreutils \
   qemu-system-x86 linux-image-amd64 busybox-static binutils cpio zstd xz-utils \
-  gcc libc6-dev libseccomp2 uidmap runc crun hyperfine time jq \
+  gcc libc6-dev libseccomp2 uidmap runc crun hyperfine time jq strace \
   podman conmon catatonit containerd docker.io containernetworking-plugins iproute2 iptables \
   docker-registry skopeo umoci
 command -v npm >/dev/null 2>&1 || apt-get install -y --no-install-recommends nodejs npm

@@ -1,14 +1,17 @@
 /**
- * berth-runtime's state directory: `<root>/<id>/state.json` (written atomically: temp
- * file + rename), `exec.fifo` (present until `start`), and a lock (flock on the
- * directory) that serialises commands on one id. `mkdir` of the directory is what makes
- * exactly one of two concurrent `create`s win.
+ * berth-runtime's state directory: `<root>/<id>/state.json` (written atomically:
+ * sys/atomic-file.ts), `exec.fifo` (present until `start`), and a lock (sys/lock-file.ts,
+ * on the directory) that serialises commands on one id. Claiming the directory
+ * (sys/id-claim.ts, mkdir) is what makes exactly one of two concurrent `create`s win.
  *
  * File calls go through sys/libc.ts, not node:fs: this module is on the path of every
  * `state`, `start`, `kill` and `delete`, and loading node:fs costs Bun ~4 ms per process.
  */
 import { BerthError } from "../errors.ts";
-import { close, errno, flock, LOCK_EX, mkdirParents, mkdirPath, O, openPath, pathExists, readText, renamePath, rmdirPath, SysError, unlinkPath, writeText } from "../sys/libc.ts";
+import { writeFileAtomic } from "../sys/atomic-file.ts";
+import { claimDir as claimDirectory } from "../sys/id-claim.ts";
+import { pathExists, readText, rmdirPath, SysError, unlinkPath } from "../sys/libc.ts";
+import { type HeldLock, LockUnsupportedError, lockPath } from "../sys/lock-file.ts";
 import type { Hooks } from "../spec/runtime-spec.ts";
 
 /** Which container: its --root and id. */
@@ -84,39 +87,25 @@ export function notExist(id: string): BerthError {
  * 0711: the init, once it runs as the container's user, must still reach exec.fifo.
  */
 export function claimDir(root: string, id: string): string {
-  mkdirParents(root, 0o700);
   const dir = containerDir(root, id);
-  try {
-    mkdirPath(dir, 0o711);
-  } catch (err) {
-    if ((err as { code?: string }).code === "EEXIST") throw new BerthError(`container with id exists: ${id}`, { errno: "EEXIST" });
-    throw err;
-  }
+  if (!claimDirectory(dir, { mode: 0o711, parentMode: 0o700 })) throw new BerthError(`container with id exists: ${id}`, { errno: "EEXIST" });
   return dir;
 }
 
 /** Hold an exclusive lock on the container's directory until the process exits or release() is called. */
-export function lockDir(dir: string): { release(): void } {
-  let fd: number;
+export function lockDir(dir: string): HeldLock {
   try {
-    fd = openPath(dir, O.RDONLY | O.DIRECTORY);
+    return lockPath(dir);
   } catch (err) {
     if ((err as { code?: string }).code === "ENOENT") throw new BerthError("gone", { errno: "ENOENT" });
+    if (err instanceof LockUnsupportedError) throw new BerthError(err.message, { field: "--root", errno: err.errno });
     throw err;
   }
-  if (flock(fd, LOCK_EX) !== 0) {
-    const e = errno();
-    close(fd);
-    throw new BerthError(`cannot lock ${dir} (flock errno ${e}); --root must be a local filesystem that supports flock`, { field: "--root" });
-  }
-  return { release: () => close(fd) };
 }
 
 export function writeState(root: string, state: SavedState): void {
-  const dir = containerDir(root, state.id);
-  const tmp = `${dir}/.state.json.tmp`;
-  writeText(tmp, JSON.stringify(state), 0o600);
-  renamePath(tmp, `${dir}/state.json`);
+  // no fsync: --root is on /run (tmpfs) and gone at reboot; runc does not fsync it either
+  writeFileAtomic(`${containerDir(root, state.id)}/state.json`, JSON.stringify(state), { mode: 0o600, fsync: false });
 }
 
 /** state.json exists but cannot be read or parsed: only `delete --force` can deal with the container. */
@@ -135,7 +124,7 @@ export function readState(root: string, id: string): SavedState | undefined {
 }
 
 /** What a container's directory holds (create's and start's files): removed one by one, then the directory. */
-const STATE_FILES = ["state.json", ".state.json.tmp", "exec.fifo"];
+const STATE_FILES = ["state.json", "exec.fifo"];
 
 export function removeDir(root: string, id: string): void {
   const dir = containerDir(root, id);
@@ -159,9 +148,7 @@ export function removeDir(root: string, id: string): void {
 
 /** Write the pid file the way go-runc reads it: decimal, no newline, atomically. */
 export function writePidFile(path: string, pid: number): void {
-  const tmp = `${path}.berth-tmp`;
-  writeText(tmp, String(pid));
-  renamePath(tmp, path);
+  writeFileAtomic(path, String(pid), { fsync: false });
 }
 
 /** Fields of /proc/<pid>/stat after the command name: [state, ppid, …]; undefined if gone. */

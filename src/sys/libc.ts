@@ -306,6 +306,27 @@ export function chmodPath(path: string, mode: number): void {
   check(libc().chmod(path, mode), "chmod", path);
 }
 
+// fsync and link have no function of their own in the binding: raw syscalls (x86_64 numbers)
+const SYS_FSYNC = 74;
+const SYS_LINK = 86;
+
+/** fsync(2): the file's data and metadata reach the disk before this returns; throws SysError. */
+export function fsyncFd(fd: number): void {
+  if (syscall(SYS_FSYNC, fd) !== 0) throw new SysError("fsync", lastErrno);
+}
+
+/** A NUL-terminated copy of a path, for a raw syscall's `const char *`. */
+function cPath(path: string): Uint8Array {
+  // as the binding does for its own paths: a NUL would cut the path short, silently
+  if (path.includes("\0")) throw new SysError("link", (lastErrno = 22 /* EINVAL */), path);
+  return (utf8 ??= new TextEncoder()).encode(`${path}\0`);
+}
+
+/** link(2): a second name for `from`; EEXIST when `to` exists (never replaced); throws SysError. */
+export function linkPath(from: string, to: string): void {
+  if (syscall(SYS_LINK, cPath(from), cPath(to)) !== 0) throw new SysError("link", lastErrno, to);
+}
+
 const S_IFMT = 0o170000;
 
 /** What stat(2) says of a path, the parts berth asks about. */

@@ -99,13 +99,13 @@ export class RuntimeFixture {
    * pipes: after `create` the container's init holds the runtime's stdout and stderr
    * (they are its stdio), so a pipe would not see EOF until the container exits.
    */
-  rt(args: string[], opts: { stdin?: "ignore" | "inherit"; env?: Record<string, string>; globals?: string[]; cwd?: string } = {}): Result {
+  rt(args: string[], opts: { stdin?: "ignore" | "inherit"; env?: Record<string, string>; globals?: string[]; cwd?: string; runtime?: string[] } = {}): Result {
     const out = join(this.dir, `.out-${process.pid}-${++counter}`);
     const err = `${out}.err`;
     const outFd = openSync(out, "w");
     const errFd = openSync(err, "w");
     try {
-      const p = Bun.spawnSync([RUNTIME, "--root", this.root, ...(opts.globals ?? []), ...args], {
+      const p = Bun.spawnSync([...(opts.runtime ?? [RUNTIME, "--root", this.root]), ...(opts.globals ?? []), ...args], {
         stdin: opts.stdin ?? "ignore",
         stdout: outFd,
         stderr: errFd,
@@ -119,6 +119,11 @@ export class RuntimeFixture {
       rmSync(out, { force: true });
       rmSync(err, { force: true });
     }
+  }
+
+  /** runc (its own --root beside ours) on the same bundles: what berth-runtime must match */
+  runc(args: string[], opts: { globals?: string[] } = {}): Result {
+    return this.rt(args, { ...opts, runtime: ["runc", "--root", join(this.dir, "runc-state")] });
   }
 
   /** `run` a spec in the foreground and collect its output. */
@@ -136,6 +141,8 @@ export class RuntimeFixture {
   cleanup(): void {
     const present = existsSync(this.root) ? readdirSync(this.root) : [];
     for (const id of new Set([...this.ids, ...present])) this.rt(["delete", "--force", id]);
+    const runcState = join(this.dir, "runc-state");
+    if (existsSync(runcState)) for (const id of readdirSync(runcState)) this.runc(["delete", "--force", id]);
     rmSync(this.dir, { recursive: true, force: true });
     // the shared parent goes once no test file's container is left in it
     for (const parent of testCgroupParents()) {

@@ -918,10 +918,11 @@ describe("compilePlan: rootfsPropagation", () => {
     expect(mounts.at(-1)!.args[3]).toBe(MS_SHARED | MS_REC);
   });
 
-  test("unbindable: the first step says what it does", () => {
-    const first = all(plan((s) => (s.linux!.rootfsPropagation = "unbindable")), "MOUNT")[0]!;
-    expect(first.args[3]).toBe(MS_UNBINDABLE | MS_REC);
-    expect(first.what).toBe("make / runbindable");
+  test("unbindable: / is rprivate while the rootfs is bound (an unbindable tree refuses the bind), unbindable after pivot_root", () => {
+    const mounts = all(plan((s) => (s.linux!.rootfsPropagation = "unbindable")), "MOUNT");
+    expect(mounts[0]!.args[3]).toBe(MS_PRIVATE | MS_REC);
+    expect(mounts[0]!.what).toBe("make / rprivate");
+    expect(mounts.at(-1)!.args).toEqual(["", "/", "", MS_UNBINDABLE, ""]);
   });
 });
 
@@ -940,20 +941,36 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
     expect(err.message).toBe('linux.namespaces: needs a mount namespace to build the root filesystem in; add {"type": "mount"}');
   });
 
-  test("no process", () => {
-    const err = compileError((s) => delete s.process);
-    expect(err.message).toBe("process: is required to create a container");
+  test("no process: the init is built, reports ready and waits, with nothing to exec (start refuses it)", () => {
+    const p = plan((s) => delete s.process);
+    expect(names(p).slice(-3)).toEqual(["CLOSE_FROM", "READY", "WAIT_START"]);
+    expect(names(p)).toContain("PIVOT_ROOT");
+    for (const op of ["EXEC", "FIND_EXEC", "CHDIR", "SETRESUID", "CAPS"] as const) expect(names(p)).not.toContain(op);
   });
 
   test("a hostname without a uts namespace", () => {
     const err = compileError((s) => namespaces(s, s.linux!.namespaces!.filter((n) => n.type !== "uts")));
     expect(err.field).toBe("hostname");
-    expect(err.message).toBe('hostname: cannot be set without a new uts namespace; add {"type": "uts"} to linux.namespaces');
+    expect(err.message).toBe('hostname: cannot be set without a uts namespace; add {"type": "uts"} to linux.namespaces');
   });
 
-  test("a hostname with a joined (not new) uts namespace", () => {
-    const err = compileError((s) => (s.linux!.namespaces![3] = { type: "uts", path: "/proc/1/ns/uts" }));
+  test("a hostname in a uts namespace joined by path is set there, as runc does", () => {
+    const p = plan((s) => (s.linux!.namespaces![3] = { type: "uts", path: "/run/uts/pod" }));
+    expect(one(p, "SETHOSTNAME").args).toEqual([quietSpec().hostname]);
+  });
+
+  test("a hostname in the runtime's own uts namespace (joined by path) would rename the host", () => {
+    const err = compileError((s) => (s.linux!.namespaces![3] = { type: "uts", path: "/proc/1/ns/uts" }), { runtimeNamespaces: ["uts"] });
     expect(err.field).toBe("hostname");
+    expect(err.message).toBe("hostname: cannot be set in the uts namespace /proc/1/ns/uts: it is berth-runtime's own, so the host would be renamed; join another or drop the path");
+  });
+
+  test("a namespaced sysctl in the runtime's own namespace (joined by path) would change the host's", () => {
+    const err = compileError((s) => {
+      s.linux!.namespaces![1] = { type: "network", path: "/proc/1/ns/net" };
+      s.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
+    }, { runtimeNamespaces: ["network"] });
+    expect(err.field).toBe("linux.sysctl.net.ipv4.ip_forward");
   });
 
   test("an empty hostname needs no uts namespace", () => {

@@ -54,6 +54,8 @@ export interface PlanContext {
   home?: string;
   /** the Linux security modules active on the host: they decide what apparmorProfile, selinuxLabel and mountLabel can do */
   lsm?: { apparmor: boolean; selinux: boolean };
+  /** the namespace types whose linux.namespaces[].path is the runtime's own namespace (the host's, for a runtime run on the host) */
+  runtimeNamespaces?: NamespaceType[];
   /** linux.seccomp compiled to BPF (security/seccomp.ts does it, with libseccomp, outside this pure module) */
   seccomp?: { program: Uint8Array; flags: number; notify: boolean };
 }
@@ -131,8 +133,8 @@ function mapsId(maps: { containerID: number; size: number }[] | undefined, id: n
 export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const warnings: Warning[] = [];
   const b = new PlanBuilder();
+  // Optional until `start` (runtime-spec runtime.md), which refuses a container without one
   const process = spec.process;
-  if (!process) throw new BerthError("is required to create a container", { field: "process" });
   const linux = spec.linux ?? {};
   const namespaces = linux.namespaces ?? [];
   const nsIndex = new Map(namespaces.map((n, i) => [n.type, i]));
@@ -141,10 +143,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const nsField = (t: NamespaceType) => `linux.namespaces[${nsIndex.get(t)}]`;
 
   // runc's rules: a detached terminal needs somewhere to send the pty; a socket without a terminal is a mistake
-  if (process.terminal && !ctx.foreground && !ctx.consoleSocket) {
+  if (process?.terminal && !ctx.foreground && !ctx.consoleSocket) {
     throw new BerthError("cannot allocate a terminal when berth-runtime returns before the container ends; pass --console-socket, or set terminal to false", { field: "process.terminal" });
   }
-  if (!process.terminal && ctx.consoleSocket) {
+  if (!process?.terminal && ctx.consoleSocket) {
     throw new BerthError("--console-socket needs process.terminal set to true", { field: "--console-socket" });
   }
   const hooks = spec.hooks ?? {};
@@ -159,11 +161,14 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (newNs.has("user") && (!linux.uidMappings?.length || !linux.gidMappings?.length)) {
     throw new BerthError("a new user namespace needs linux.uidMappings and linux.gidMappings", { field: nsField("user") });
   }
-  if (spec.hostname !== undefined && spec.hostname !== "" && !newNs.has("uts")) {
-    throw new BerthError('cannot be set without a new uts namespace; add {"type": "uts"} to linux.namespaces', { field: "hostname" });
-  }
-  if (spec.domainname !== undefined && spec.domainname !== "" && !newNs.has("uts")) {
-    throw new BerthError('cannot be set without a new uts namespace; add {"type": "uts"} to linux.namespaces', { field: "domainname" });
+  // A uts namespace joined by path is the container's own as much as a new one (runc sets
+  // the hostname there too); only the runtime's own would rename the host.
+  for (const key of ["hostname", "domainname"] as const) {
+    if (!spec[key]) continue;
+    if (!has("uts")) throw new BerthError('cannot be set without a uts namespace; add {"type": "uts"} to linux.namespaces', { field: key });
+    if (ctx.runtimeNamespaces?.includes("uts")) {
+      throw new BerthError(`cannot be set in the uts namespace ${namespaces[nsIndex.get("uts")!]!.path}: it is berth-runtime's own, so the host would be renamed; join another or drop the path`, { field: key });
+    }
   }
   if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0 && !newNs.has("time")) {
     throw new BerthError('need a new time namespace; add {"type": "time"} to linux.namespaces', { field: "linux.timeOffsets" });
@@ -174,11 +179,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (linux.seccomp && !ctx.seccomp) throw new Error("compilePlan: linux.seccomp must be compiled by the caller (PlanContext.seccomp)");
   const seccomp = linux.seccomp ? ctx.seccomp : undefined;
   const lsm = ctx.lsm ?? { apparmor: false, selinux: false };
-  const apparmor = process.apparmorProfile;
+  const apparmor = process?.apparmorProfile;
   if (apparmor && !lsm.apparmor && apparmor !== "unconfined") {
     throw new BerthError(`AppArmor is not enabled on this host, so profile ${JSON.stringify(apparmor)} cannot confine the container; remove apparmorProfile or enable AppArmor`, { field: "process.apparmorProfile" });
   }
-  if (process.selinuxLabel && !lsm.selinux) {
+  if (process?.selinuxLabel && !lsm.selinux) {
     throw new BerthError(`SELinux is not enabled on this host, so label ${JSON.stringify(process.selinuxLabel)} cannot confine the container; remove selinuxLabel or enable SELinux`, { field: "process.selinuxLabel" });
   }
   if (linux.mountLabel && !lsm.selinux) {
@@ -188,7 +193,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   for (const key of Object.keys(linux.sysctl ?? {})) {
     const ns = sysctlNamespace(key);
     if (!ns) throw new BerthError("is not a namespaced sysctl: setting it would change the host; remove it or set it on the host", { field: `linux.sysctl.${key}` });
-    if (!has(ns)) throw new BerthError(`needs the container's own ${ns} namespace (it would change the host's); add {"type": "${ns}"} to linux.namespaces`, { field: `linux.sysctl.${key}` });
+    if (!has(ns) || ctx.runtimeNamespaces?.includes(ns)) throw new BerthError(`needs the container's own ${ns} namespace (it would change the host's); add {"type": "${ns}"} to linux.namespaces`, { field: `linux.sysctl.${key}` });
   }
 
   // --- stage 0: namespaces, in the helper's first process -------------------------------
@@ -219,7 +224,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const agentSlot = slots.size;
   const consoleSlot = agentSlot + 1;
   if (consoleSlot >= CGROUP_SLOT) throw new BerthError(`at most ${CGROUP_SLOT - 2} idmapped mounts per container`, { field: "mounts" });
-  if (process.terminal && ctx.consoleSocket) {
+  if (process?.terminal && ctx.consoleSocket) {
     b.add("CONNECT_UNIX", [consoleSlot, ctx.consoleSocket], "--console-socket", `connect to the console socket ${ctx.consoleSocket}`);
   }
   let seccompAgent: CompiledPlan["seccompAgent"];
@@ -254,7 +259,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     const lines = Object.entries(linux.timeOffsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`);
     if (lines.length) b.add("WRITE_FILE", ["/proc/self/timens_offsets", lines.join("")], "linux.timeOffsets", "write /proc/self/timens_offsets");
   }
-  const proxy = process.terminal && !ctx.consoleSocket;
+  const proxy = !!process?.terminal && !ctx.consoleSocket;
   const fork = b.add("FORK", [ctx.foreground ? 1 : 0, proxy ? 1 : 0, cgroupSlot], "linux.namespaces", "fork the container's init");
   if (join.cloneInto) fork.hint = cloneIntoHint(join.cloneInto);
   if (lateCgroupNs) b.add("UNSHARE", [CLONE.NEWCGROUP], nsField("cgroup"), "create cgroup namespace");
@@ -271,11 +276,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     b.add("WRITE_FILE", [`/proc/sys/${key.replace(/\./g, "/")}`, value], `linux.sysctl.${key}`, `set sysctl ${key}=${value}`);
   }
-  if (process.oomScoreAdj !== undefined) {
+  if (process?.oomScoreAdj !== undefined) {
     b.add("WRITE_FILE", ["/proc/self/oom_score_adj", String(process.oomScoreAdj)], "process.oomScoreAdj", `set oom_score_adj ${process.oomScoreAdj}`);
   }
 
-  if (process.terminal) {
+  if (process?.terminal) {
     const size = process.consoleSize;
     b.add("CONSOLE", [buildsRootfs ? ctx.rootfs : "", proxy ? CONSOLE_TO_PARENT : consoleSlot, size?.height ?? 0, size?.width ?? 0], "process.terminal", "allocate the terminal and its /dev/console");
   }
@@ -301,11 +306,19 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (spec.hostname) b.add("SETHOSTNAME", [spec.hostname], "hostname", `set hostname ${JSON.stringify(spec.hostname)}`);
   if (spec.domainname) b.add("SETDOMAINNAME", [spec.domainname], "domainname", `set domainname ${JSON.stringify(spec.domainname)}`);
 
-  processOps(b, process, linux, {
-    lastCap: ctx.lastCap, home: ctx.home, lsm, seccomp, agentSlot, joinedUserns: newNs.has("user"),
-    preserveFds: ctx.preserveFds, waitStart: true, startHooks: hooks.startContainer, warnings,
-    beforeReady: process.terminal ? (pb) => pb.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio") : undefined,
-  });
+  if (process) {
+    processOps(b, process, linux, {
+      lastCap: ctx.lastCap, home: ctx.home, lsm, seccomp, agentSlot, joinedUserns: newNs.has("user"),
+      preserveFds: ctx.preserveFds, waitStart: true, startHooks: hooks.startContainer, warnings,
+      beforeReady: process.terminal ? (pb) => pb.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio") : undefined,
+    });
+  } else {
+    // Built and waiting like any created container (state, kill, delete work on it), for a
+    // `start` that refuses it: nothing to exec.
+    b.add("CLOSE_FROM", [3 + (ctx.preserveFds ?? 0)], "process", "close the runtime's file descriptors");
+    b.add("READY", [], "process", "report ready");
+    b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
+  }
 
   return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent, runtimeJoins: join.runtime, warnings: [...warnings, ...b.warnings] };
 }
@@ -320,7 +333,9 @@ function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<Na
   const propagation = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : MS.SLAVE | MS.REC;
   // Slave (not private) by default so host unmounts still reach the container, as runc does;
   // "shared" would leak the container's mounts to the host, so / itself is made rslave first.
-  const first = propagation & MS.SHARED ? MS.SLAVE | MS.REC : propagation | MS.REC;
+  // "unbindable" would refuse the bind of the rootfs onto itself (and every bind mount
+  // after it): the tree is made rprivate while it is built, / unbindable after pivot_root.
+  const first = propagation & MS.SHARED ? MS.SLAVE | MS.REC : propagation & MS.UNBINDABLE ? MS.PRIVATE | MS.REC : propagation | MS.REC;
   const firstName = Object.keys(PROPAGATION).find((k) => PROPAGATION[k] === first) ?? "rslave";
   b.add("MOUNT", ["", "/", "", first, ""], "linux.rootfsPropagation", `make / ${firstName}`);
   b.add("MOUNT", [root, root, "", MS.BIND | MS.REC, ""], "root.path", `bind ${root} onto itself`);

@@ -14,7 +14,8 @@ import { BerthError, errnoOf, type Warning } from "../errors.ts";
 import type { LinuxResources } from "../spec/runtime-spec.ts";
 import { compilePlan, type CgroupMountFacts, type CompiledPlan } from "../plan/compile.ts";
 import { encodePlan } from "../plan/encode.ts";
-import type { Spec } from "../spec/runtime-spec.ts";
+import type { NamespaceType, Spec } from "../spec/runtime-spec.ts";
+import { NS_FILE } from "../plan/namespaces.ts";
 import { validateSpec } from "../spec/validate-config.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import { chmodPath, errno, mkfifo, pathExists, readText, statPath, writeText } from "../sys/libc.ts";
@@ -68,7 +69,8 @@ export function loadBundle(bundleArg: string | undefined): { bundle: string; spe
   } catch (err) {
     throw new BerthError(`${bundle}/config.json is not valid JSON: ${(err as Error).message}`, { field: "config.json" });
   }
-  const spec = validateSpec(raw, { needProcess: true });
+  // process may be missing until `start` (runtime-spec runtime.md: start refuses then)
+  const spec = validateSpec(raw);
   const rootfs = resolvePath(bundle, spec.root!.path);
   let st;
   try {
@@ -112,6 +114,25 @@ function cgroupFacts(cg: CgroupManager): CgroupMountFacts {
     }),
     unified: dirs.unified ? { hostDir: dirs.unified } : undefined,
   };
+}
+
+/**
+ * The linux.namespaces entries joined by a path that is the runtime's own namespace of
+ * that type: the container would share it with the runtime (the host's, mostly).
+ */
+export function runtimeNamespaces(spec: Spec): NamespaceType[] {
+  const own: NamespaceType[] = [];
+  for (const n of spec.linux?.namespaces ?? []) {
+    if (!n.path) continue;
+    try {
+      const theirs = statPath(n.path);
+      const ours = statPath(`/proc/self/ns/${NS_FILE[n.type]}`);
+      if (theirs.dev === ours.dev && theirs.ino === ours.ino) own.push(n.type);
+    } catch {
+      // a path that is not there fails at setns, naming the field
+    }
+  }
+  return own;
 }
 
 /** Whether linux.resources asks for anything beyond the device rules every container gets. */
@@ -222,6 +243,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       annotations: spec.annotations, owner: "", startTime: 0, cgroupsPath, systemdCgroup: !!opts.systemdCgroup,
       cgroupDirs: Object.values(opened.dirs()),
       // start and delete run these; the bundle's config.json may be gone or changed by then
+      ...(!spec.process && { noProcess: true }),
       hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
     };
     writeState(opts.root, early);
@@ -245,7 +267,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       consoleSocket: opts.consoleSocket && resolvePath(opts.consoleSocket),
       cgroup: cg && cgroupFacts(cg), cloneIntoCgroup: canCloneIntoCgroup(),
       lastCap: lastCap(), hasKcore: pathExists("/proc/kcore"),
-      home: homeOf(rootfs, spec.process!.user.uid),
+      home: spec.process && homeOf(rootfs, spec.process.user.uid),
+      runtimeNamespaces: runtimeNamespaces(spec),
       lsm: activeLsms(), seccomp,
     });
     for (const w of plan.warnings) opts.warn?.(w);

@@ -21,6 +21,7 @@ export function startContainer(t: Target, warn?: (w: Warning) => void): void {
     const status = statusOf(t.root, s);
     if (status === "stopped") throw new BerthError("cannot start a container that has stopped");
     if (status !== "created") throw new BerthError("cannot start an already running container");
+    if (s.noProcess) throw new BerthError("config.json has no process, so there is nothing to start; add process to config.json, then delete and create the container again", { field: "process" });
     const fifo = fifoPath(t.root, t.id);
     // Non-blocking: if the init died after `create`, a blocking open would wait forever.
     const fd = openPath(fifo, O.RDONLY | O.NONBLOCK);

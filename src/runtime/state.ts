@@ -43,6 +43,8 @@ export interface SavedState {
   freezerFile?: string;
   /** the container's cgroup directories (one per hierarchy), so a stopped one is removed with rmdir alone */
   cgroupDirs?: string[];
+  /** config.json has no process: `start` refuses (runtime-spec runtime.md), everything else works */
+  noProcess?: boolean;
   /** config.json's poststart and poststop hooks, run by `start` and `delete` */
   hooks?: Pick<Hooks, "poststart" | "poststop">;
 }

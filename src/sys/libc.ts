@@ -331,6 +331,9 @@ const S_IFMT = 0o170000;
 
 /** What stat(2) says of a path, the parts berth asks about. */
 export interface PathStat {
+  /** st_dev and st_ino: together they name a file (two namespace files are the same namespace when both match) */
+  dev: bigint;
+  ino: bigint;
   mode: number;
   uid: number;
   gid: number;
@@ -341,13 +344,14 @@ export interface PathStat {
   isSymbolicLink: boolean;
 }
 
-// struct stat on x86_64: st_mode u32 at 24, st_uid at 28, st_gid at 32, st_size i64 at
+// struct stat on x86_64: st_dev u64 at 0, st_ino u64 at 8, st_mode u32 at 24, st_uid at 28, st_gid at 32, st_size i64 at
 // 48, st_mtim (tv_sec, tv_nsec) at 88; 144 bytes in all
 function decodeStat(raw: Uint8Array): PathStat {
   const buf = new DataView(raw.buffer);
   const mode = buf.getUint32(24, true);
   const type = mode & S_IFMT;
   return {
+    dev: buf.getBigUint64(0, true), ino: buf.getBigUint64(8, true),
     mode, uid: buf.getUint32(28, true), gid: buf.getUint32(32, true), size: Number(buf.getBigInt64(48, true)),
     mtimeMs: Number(buf.getBigInt64(88, true)) * 1000 + Number(buf.getBigInt64(96, true)) / 1e6,
     isFile: type === 0o100000, isDirectory: type === 0o040000, isSymbolicLink: type === 0o120000,

@@ -51,6 +51,7 @@ V2_TESTS="
   src/runtime/hooks.test.ts
   src/runtime/exec.test.ts
   src/runtime/terminal.test.ts
+  src/runtime/runc-bundles.test.ts
   src/cli/stats.test.ts
   src/cli/top.test.ts
   src/cli/ns.test.ts

@@ -956,7 +956,7 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
 
   test("a hostname in a uts namespace joined by path is set there, as runc does", () => {
     const p = plan((s) => (s.linux!.namespaces![3] = { type: "uts", path: "/run/uts/pod" }));
-    expect(one(p, "SETHOSTNAME").args).toEqual([quietSpec().hostname]);
+    expect(one(p, "SETHOSTNAME").args).toEqual([quietSpec().hostname!]);
   });
 
   test("a hostname in the runtime's own uts namespace (joined by path) would rename the host", () => {

@@ -10,15 +10,11 @@
  * layer, and loading node:fs costs Bun 3.5–4 ms and 5 MiB per process.
  */
 import { BerthError, errnoOf } from "../errors.ts";
-import { close, DT_DIR, listDir, mkdirPath, O, openPath, pathExists, readText, rmdirPath, writeAll } from "../sys/libc.ts";
+import { close, DT_DIR, listDir, mkdirPath, O, openPath, pathExists, readTextIfExists, rmdirPath, writeAll } from "../sys/libc.ts";
 
-/** Read a file that may legitimately be absent (a controller not enabled, an old kernel). */
+/** A cgroup file that may legitimately be absent (a controller not enabled, an old kernel, a cgroup just removed); other failures raise. */
 export function readOptional(dir: string, file: string): string | undefined {
-  try {
-    return readText(`${dir}/${file}`);
-  } catch {
-    return undefined;
-  }
+  return readTextIfExists(`${dir}/${file}`);
 }
 
 function explain(errno: string | undefined, file: string, value: string): string {

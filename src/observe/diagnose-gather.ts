@@ -5,12 +5,13 @@
  * network namespace's counters (through /proc/PID/net, no setns), the node's disks,
  * memory and pids. Best effort: a file that is not there is evidence left out.
  */
-import { readFileSync, readlinkSync, statfsSync } from "node:fs";
+import { readlinkSync, statfsSync } from "node:fs";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";
 import { BerthError } from "../errors.ts";
 import { readState, statusOf } from "../runtime/state.ts";
+import { readTextIfExists } from "../sys/libc.ts";
 import type { DiagnoseEvidence, LevelEvidence } from "./diagnose.ts";
 import type { ResolveOptions, Subject } from "./discovery.ts";
 import { readProcStat, resolveOnHost, scanHost } from "./host-scan.ts";
@@ -70,18 +71,18 @@ export function engineExit(target: { runtime?: string; id: string }, where: Engi
   const tryPodman = runtime === undefined || runtime === "podman";
   if (tryDocker && FULL_ID.test(id)) {
     const file = `${where.dockerRoot}/containers/${id}/config.v2.json`;
-    const text = read(file);
+    const text = readTextIfExists(file);
     const exit = text === undefined ? undefined : dockerExit(text, file);
     if (exit) return { ...exit, runtime: "docker", id };
   }
   if (tryCri && /^[\w.-]+$/.test(id)) {
     const file = `${where.containerdRoot}/io.containerd.grpc.v1.cri/containers/${id}/status`;
-    const text = read(file);
+    const text = readTextIfExists(file);
     const exit = text === undefined ? undefined : criExit(text, file);
     if (exit) return { ...exit, runtime: "kubernetes", id };
   }
   if (tryPodman) {
-    const text = read(where.podmanEvents);
+    const text = readTextIfExists(where.podmanEvents);
     const exit = text === undefined ? undefined : podmanExit(text, id, where.podmanEvents);
     if (exit) return { ...exit, runtime: "podman" };
   }
@@ -89,14 +90,6 @@ export function engineExit(target: { runtime?: string; id: string }, where: Engi
 }
 
 const NODE_DISKS = ["/var/lib", "/run"];
-
-function read(file: string): string | undefined {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 /** The directory of a controller's files for this manager: its v1 hierarchy, else unified. */
 function dirFor(cg: CgroupManager, controller: string): string | undefined {
@@ -181,10 +174,10 @@ export function hasOwnNetns(pid: number): boolean {
 /** The counters of PID's network namespace; undefined when it is the host's. */
 function netCounters(pid: number) {
   if (!hasOwnNetns(pid)) return undefined;
-  const dev = parseNetDev(read(`/proc/${pid}/net/dev`) ?? "");
-  const snmp = parseSnmp(read(`/proc/${pid}/net/snmp`) ?? "");
-  const ct = parseConntrackStat(read(`/proc/${pid}/net/stat/nf_conntrack`) ?? "");
-  const max = Number(read("/proc/sys/net/netfilter/nf_conntrack_max") ?? "0");
+  const dev = parseNetDev(readTextIfExists(`/proc/${pid}/net/dev`) ?? "");
+  const snmp = parseSnmp(readTextIfExists(`/proc/${pid}/net/snmp`) ?? "");
+  const ct = parseConntrackStat(readTextIfExists(`/proc/${pid}/net/stat/nf_conntrack`) ?? "");
+  const max = Number(readTextIfExists("/proc/sys/net/netfilter/nf_conntrack_max") ?? "0");
   const tcp = snmp.Tcp;
   return {
     rxDropped: Object.values(dev).reduce((n, c) => n + c.rxDropped, 0),
@@ -205,18 +198,23 @@ export function nodeEvidence(disks = NODE_DISKS): NonNullable<DiagnoseEvidence["
       // not there on this host
     }
   }
-  const mem = read("/proc/meminfo") ?? "";
+  const mem = readTextIfExists("/proc/meminfo") ?? "";
   const total = Number(/^MemTotal:\s+(\d+)/m.exec(mem)?.[1] ?? 0);
   const avail = /^MemAvailable:\s+(\d+)/m.exec(mem)?.[1];
   if (total > 0 && avail !== undefined) out.memAvailablePct = (100 * Number(avail)) / total;
-  const tasks = Number((read("/proc/loadavg") ?? "").split(" ")[3]?.split("/")[1]);
-  const max = Number(read("/proc/sys/kernel/pid_max") ?? "0");
+  const tasks = Number((readTextIfExists("/proc/loadavg") ?? "").split(" ")[3]?.split("/")[1]);
+  const max = Number(readTextIfExists("/proc/sys/kernel/pid_max") ?? "0");
   if (Number.isFinite(tasks) && max > 0) out.tasks = { used: tasks, max };
   return out;
 }
 
 function runtimeLog(file: string): DiagnoseEvidence["startFailure"] {
-  const text = read(file);
+  let text: string | undefined;
+  try {
+    text = readTextIfExists(file);
+  } catch (err) {
+    throw new BerthError(`cannot read ${file} (${(err as Error).message})`, { field: "--log" });
+  }
   if (text === undefined) throw new BerthError(`cannot read ${file}; give the file the runtime was started with --log`, { field: "--log" });
   const line = lastError(text);
   return line ? { source: file, failure: classifyStartFailure(line.msg) } : undefined;

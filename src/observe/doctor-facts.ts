@@ -2,12 +2,13 @@
  * The reader behind `berth doctor`: the files each check looks at, read once. Anything
  * missing is recorded as missing — that is often the finding.
  */
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync } from "node:fs";
 import { childCgroups, readOptional } from "../cgroups/fs.ts";
 import { detectHostCgroups, placeOf, visibleMounts } from "../cgroups/layout.ts";
 import { parseMountinfo } from "../cgroups/mountinfo.ts";
 import { processCgroupDirs } from "../cgroups/process-cgroup.ts";
 import { helperPath } from "../sys/init-helper.ts";
+import { readTextIfExists } from "../sys/libc.ts";
 import { nodeEvidence } from "./diagnose-gather.ts";
 import type { DoctorFacts } from "./doctor.ts";
 
@@ -16,14 +17,6 @@ export const CNI_DIRS = ["/usr/lib/cni", "/opt/cni/bin"];
 export const STORAGE_PATHS = ["/var/lib", "/run"];
 /** berth-runtime's default parent cgroup (`/berth/<id>`) */
 const BERTH_PARENT = "/berth";
-
-function read(file: string): string | undefined {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 const num = (text: string | undefined) => (text === undefined ? undefined : Number(text.trim()));
 
@@ -53,7 +46,7 @@ function swapFile(layout: DoctorFacts["layout"]): { file: string; accounting: bo
 export function readDoctorFacts(): DoctorFacts {
   const host = detectHostCgroups();
   const { layout } = host;
-  const mounts = visibleMounts(parseMountinfo(read("/proc/self/mountinfo") ?? ""));
+  const mounts = visibleMounts(parseMountinfo(readTextIfExists("/proc/self/mountinfo") ?? ""));
   const cg2 = mounts.find((m) => m.fsType === "cgroup2");
   const unified = layout.unified;
   const subtree = unified
@@ -65,28 +58,28 @@ export function readDoctorFacts(): DoctorFacts {
     : [];
   const own = processCgroupDirs(host.own, layout);
   const ownDir = (layout.mode === "v2" ? own.find((d) => d.hierarchy === "unified") : own.find((d) => d.hierarchy.split(",").includes("memory")))?.dir;
-  const swaps = (read("/proc/swaps") ?? "").split("\n").slice(1).filter((l) => l.trim() !== "").length;
-  const actions = read("/proc/sys/kernel/seccomp/actions_avail");
+  const swaps = (readTextIfExists("/proc/swaps") ?? "").split("\n").slice(1).filter((l) => l.trim() !== "").length;
+  const actions = readTextIfExists("/proc/sys/kernel/seccomp/actions_avail");
   return {
-    kernel: (read("/proc/sys/kernel/osrelease") ?? "0.0").trim(),
+    kernel: (readTextIfExists("/proc/sys/kernel/osrelease") ?? "0.0").trim(),
     namespaces: Object.fromEntries(NS_TYPES.map((t) => [t, existsSync(`/proc/self/ns/${t}`)])),
     userns: {
-      max: num(read("/proc/sys/user/max_user_namespaces")),
-      unprivilegedClone: num(read("/proc/sys/kernel/unprivileged_userns_clone")),
-      apparmorRestrict: num(read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")),
+      max: num(readTextIfExists("/proc/sys/user/max_user_namespaces")),
+      unprivilegedClone: num(readTextIfExists("/proc/sys/kernel/unprivileged_userns_clone")),
+      apparmorRestrict: num(readTextIfExists("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")),
     },
     euid: process.geteuid?.() ?? 0,
     layout,
     subtree,
     delegation: {
       nsdelegate: cg2?.superOptions.includes("nsdelegate") ?? false,
-      delegateFiles: (read("/sys/kernel/cgroup/delegate") ?? "").split("\n").filter(Boolean),
+      delegateFiles: (readTextIfExists("/sys/kernel/cgroup/delegate") ?? "").split("\n").filter(Boolean),
       ...(ownDir && { ownCgroupDir: ownDir }),
       ownWritable: ownDir !== undefined && can(`${ownDir}/cgroup.procs`, constants.W_OK),
     },
-    psi: { file: "/proc/pressure/cpu", readable: read("/proc/pressure/cpu") !== undefined },
+    psi: { file: "/proc/pressure/cpu", readable: readTextIfExists("/proc/pressure/cpu") !== undefined },
     swap: { ...swapFile(layout), devices: swaps },
-    filesystems: (read("/proc/filesystems") ?? "").split("\n").map((l) => l.split("\t").pop()!.trim()).filter(Boolean),
+    filesystems: (readTextIfExists("/proc/filesystems") ?? "").split("\n").map((l) => l.split("\t").pop()!.trim()).filter(Boolean),
     seccomp: { file: "/proc/sys/kernel/seccomp/actions_avail", ...(actions !== undefined && { actions: actions.trim().split(/\s+/) }) },
     rootFsType: mounts.findLast((m) => m.mountPoint === "/")?.fsType ?? "unknown",
     cni: CNI_DIRS.map((dir) => {
@@ -98,7 +91,7 @@ export function readDoctorFacts(): DoctorFacts {
       }
       return { dir, plugins };
     }),
-    ipForward: num(read("/proc/sys/net/ipv4/ip_forward")),
+    ipForward: num(readTextIfExists("/proc/sys/net/ipv4/ip_forward")),
     disks: nodeEvidence(STORAGE_PATHS).disks,
     helper: { path: helperPath(), executable: can(helperPath(), constants.X_OK) },
   };

@@ -12,7 +12,7 @@ import { openCgroup } from "../cgroups/manager.ts";
 import { parseProcCgroup, type ProcCgroupEntry } from "../cgroups/mountinfo.ts";
 import { cleanCgroupPath } from "../cgroups/path.ts";
 import { BerthError } from "../errors.ts";
-import { listDir, readText } from "../sys/libc.ts";
+import { listDir, readTextIfExists } from "../sys/libc.ts";
 import { initAlive, readState } from "../runtime/state.ts";
 import { applyNames, classifyCgroupPath, discoverContainers, MEMBERSHIP_CONTROLLERS, parseProcStat, resolveTarget, type Container, type HostView, type KnownContainers, type ProcessInfo, type ResolveOptions, type Subject } from "./discovery.ts";
 import { conmonName, dockerName, kubeLogNames, podmanNames } from "./names.ts";
@@ -41,17 +41,10 @@ function list(dir: string): string[] {
   }
 }
 
-function read(file: string): string | undefined {
-  try {
-    return readText(file);
-  } catch {
-    return undefined;
-  }
-}
 
 /** /proc/PID/stat's command, state, parent and start time; undefined once the process is gone. */
 export function readProcStat(pid: number): ReturnType<typeof parseProcStat> {
-  return parseProcStat(read(`/proc/${pid}/stat`) ?? "");
+  return parseProcStat(readTextIfExists(`/proc/${pid}/stat`) ?? "");
 }
 
 /**
@@ -91,7 +84,7 @@ export function readProcesses(): ProcessInfo[] {
   for (const d of list("/proc")) {
     const pid = Number(d);
     if (!Number.isInteger(pid)) continue;
-    const text = read(`/proc/${pid}/cgroup`);
+    const text = readTextIfExists(`/proc/${pid}/cgroup`);
     if (text === undefined) continue;
     let cgroups = parsed.get(text);
     if (!cgroups) parsed.set(text, (cgroups = parseProcCgroup(text)));
@@ -111,13 +104,13 @@ function berthCgroups(root: string): Map<string, string> {
       continue; // a corrupt state file is `berth-runtime delete`'s business, not discovery's
     }
     if (!state || !initAlive(state)) continue;
-    for (const e of parseProcCgroup(read(`/proc/${state.pid}/cgroup`) ?? "")) if (e.path !== "/") out.set(e.path, id);
+    for (const e of parseProcCgroup(readTextIfExists(`/proc/${state.pid}/cgroup`) ?? "")) if (e.path !== "/") out.set(e.path, id);
   }
   return out;
 }
 
 function knownContainers(root: string): { known: KnownContainers; podman: Map<string, string> } {
-  const podman = podmanNames(read(PODMAN_CONTAINERS_JSON) ?? "[]");
+  const podman = podmanNames(readTextIfExists(PODMAN_CONTAINERS_JSON) ?? "[]");
   const containerd = new Map<string, string>();
   for (const ns of list(CONTAINERD_TASKS)) for (const id of list(`${CONTAINERD_TASKS}/${ns}`)) containerd.set(id, ns);
   return {
@@ -172,12 +165,12 @@ function namesOf(containers: Container[], podman: Map<string, string>, proc: (pi
   const names = new Map(podman);
   for (const c of containers) {
     if (c.runtime === "docker") {
-      const name = dockerName(read(`${DOCKER_CONTAINERS}/${c.id}/config.v2.json`) ?? "");
+      const name = dockerName(readTextIfExists(`${DOCKER_CONTAINERS}/${c.id}/config.v2.json`) ?? "");
       if (name) names.set(c.id, name);
     } else if ((c.runtime === "podman" || c.runtime === "cri-o") && !names.has(c.id) && c.pid > 0) {
       // a store other than the default one: the init's conmon was told the name
       const monitor = proc(proc(c.pid).ppid);
-      const name = monitor.comm === "conmon" ? conmonName(read(`/proc/${monitor.pid}/cmdline`) ?? "", c.id) : undefined;
+      const name = monitor.comm === "conmon" ? conmonName(readTextIfExists(`/proc/${monitor.pid}/cmdline`) ?? "", c.id) : undefined;
       if (name) names.set(c.id, name);
     }
   }

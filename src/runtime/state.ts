@@ -10,7 +10,7 @@
 import { BerthError } from "../errors.ts";
 import { writeFileAtomic } from "../sys/atomic-file.ts";
 import { claimDir as claimDirectory } from "../sys/id-claim.ts";
-import { pathExists, readText, rmdirPath, SysError, unlinkPath } from "../sys/libc.ts";
+import { pathExists, readText, readTextIfExists, rmdirPath, SysError, unlinkPath } from "../sys/libc.ts";
 import { type HeldLock, LockUnsupportedError, lockPath } from "../sys/lock-file.ts";
 import type { Hooks } from "../spec/runtime-spec.ts";
 
@@ -155,12 +155,8 @@ export function writePidFile(path: string, pid: number): void {
 
 /** Fields of /proc/<pid>/stat after the command name: [state, ppid, …]; undefined if gone. */
 function procStat(pid: number): string[] | undefined {
-  try {
-    const s = readText(`/proc/${pid}/stat`);
-    return s.slice(s.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  }
+  const s = readTextIfExists(`/proc/${pid}/stat`);
+  return s === undefined ? undefined : s.slice(s.lastIndexOf(")") + 2).split(" ");
 }
 
 /** The process start time (clock ticks since boot), 0 if it is gone. */
@@ -187,12 +183,9 @@ export function statusOf(root: string, state: SavedState): Status {
 }
 
 function isFrozen(file: string): boolean {
-  let text: string;
-  try {
-    text = readText(file);
-  } catch {
-    return false;
-  }
+  // gone with its cgroup: a stopped container is not paused
+  const text = readTextIfExists(file);
+  if (text === undefined) return false;
   if (file.endsWith("freezer.state")) return text.trim() === "FROZEN";
   return /^frozen 1$/m.test(text);
 }

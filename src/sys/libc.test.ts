@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   addressOf, chmodPath, close, errno, flock, listDir, LOCK_EX, LOCK_NB, mkdirParents, mkdirPath, mkfifo, O, openPath, pathExists, POLLIN, pollFd,
-  preadFd, readBytes, readFd, readLink, readText, realPath, renamePath, rmdirPath, socketPair, spawnProcess, statFd, statPath, syscall, unlinkPath,
+  preadFd, readBytes, readFd, readLink, readText, readTextIfExists, realPath, renamePath, rmdirPath, socketPair, spawnProcess, statFd, statPath, syscall, unlinkPath,
   waitPid, writeAll, writeText,
 } from "./libc.ts";
 
@@ -50,6 +50,16 @@ describe("files", () => {
   test("a file that opens but cannot be read names read, not open (a directory: EISDIR)", () => {
     expect(() => readText(dir)).toThrow(`EISDIR: is a directory, read '${dir}'`);
     expect(errno()).toBe(21);
+  });
+
+  test("readTextIfExists: undefined only when the file is not there (ENOENT, ENOTDIR); other failures raise with the path", () => {
+    writeFileSync(join(dir, "present"), "here");
+    expect(readTextIfExists(join(dir, "present"))).toBe("here");
+    expect(readTextIfExists(join(dir, "absent"))).toBeUndefined();
+    expect(readTextIfExists(join(dir, "present", "below"))).toBeUndefined();
+    expect(() => readTextIfExists(dir)).toThrow(`EISDIR: is a directory, read '${dir}'`);
+    // /proc/self/mem at offset 0 is unmapped: the file is there, its read fails
+    expect(() => readTextIfExists("/proc/self/mem")).toThrow("EIO: input/output error, read '/proc/self/mem'");
   });
 
   test("a path with a NUL byte is refused (EINVAL), not cut short at it", () => {

@@ -238,6 +238,21 @@ export function readText(path: string): string {
   throw new SysError("open", (lastErrno = -r), path);
 }
 
+/**
+ * The whole file as UTF-8, or undefined when it is not there: ENOENT, or ENOTDIR (a
+ * parent on the path is a file). Every other failure (EACCES, EIO, EISDIR…) is raised as a SysError naming the
+ * path: a file that exists but cannot be read is not the same answer as no file.
+ */
+export function readTextIfExists(path: string): string | undefined {
+  try {
+    return readText(path);
+  } catch (err) {
+    const e = (err as SysError).errno;
+    if (e === 2 /* ENOENT */ || e === 20 /* ENOTDIR */) return undefined;
+    throw err;
+  }
+}
+
 /** The whole file in `scratch` (valid until the next call). */
 function readAll(path: string): Uint8Array {
   const fd = openPath(path, O.RDONLY);

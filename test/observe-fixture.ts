@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { openCgroup } from "../src/cgroups/manager.ts";
+import { openCgroup } from "../src/cgroups/open-cgroup.ts";
 import type { LinuxResources } from "../src/spec/linux-resources.ts";
 import { spawnGated } from "../src/sys/gated-spawn.ts";
 

@@ -4,7 +4,7 @@
  * rlimits at or below the hard limits (no CAP_SYS_RESOURCE).
  */
 import { existsSync, readdirSync, statfsSync } from "node:fs";
-import { openCgroup } from "../src/cgroups/manager.ts";
+import { openCgroup } from "../src/cgroups/open-cgroup.ts";
 import { removeTrees } from "../src/cgroups/teardown.ts";
 import { canRunContainers, sharedRootfs } from "./runtime-harness.ts";
 

@@ -9,7 +9,8 @@ import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { BerthError } from "../errors.ts";
 import { spawnGated } from "../sys/gated-spawn.ts";
 import type { CgroupLayout } from "./layout.ts";
-import { openCgroup, type CgroupManager } from "./manager.ts";
+import { openCgroup } from "./open-cgroup.ts";
+import type { CgroupManager } from "./manager.ts";
 
 /** Generous: the v2 suite runs under TCG emulation, 20–100× slower than the host. */
 export const SLOW = 120_000;

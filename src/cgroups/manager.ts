@@ -1,16 +1,12 @@
 /**
- * One interface over cgroup v1, v2 and hybrid hosts. `openCgroup` resolves an OCI
- * cgroupsPath against the host's layout and returns the manager for it; the runtime,
- * the engine and `berth cgroup` all go through here.
+ * One interface over cgroup v1, v2 and hybrid hosts, which v1.ts and v2.ts implement.
+ * open-cgroup.ts picks the implementation for a cgroupsPath on this host.
  */
 import type { Warning } from "../errors.ts";
 import type { LinuxResources } from "../spec/linux-resources.ts";
-import { detectHostCgroups, type CgroupLayout, type HostCgroups } from "./layout.ts";
-import { cgroupDir, resolveCgroupPath } from "./path.ts";
+import type { CgroupLayout } from "./layout.ts";
 import type { ResourcePlan } from "./plan.ts";
 import type { CgroupStats, StatsOptions } from "./stats.ts";
-import { V1Manager } from "./v1.ts";
-import { V2Manager } from "./v2.ts";
 
 /** A write the manager did, for callers that show the mechanism (`berth cgroup` prints these). */
 export interface AppliedWrite {
@@ -60,46 +56,4 @@ export interface CgroupManager {
   destroy(opts?: DestroyOptions): void;
   /** remove exactly the directories create() made (undo of a failed create) */
   rollback(): void;
-}
-
-export interface OpenOptions {
-  /** --systemd-cgroup: cgroupsPath is `slice:prefix:name` */
-  systemd?: boolean;
-  /** the field or flag the path came from, for errors (default linux.cgroupsPath) */
-  field?: string;
-  /** a host other than this process's (tests) */
-  host?: HostCgroups;
-}
-
-/**
- * @example
- * const cg = openCgroup("/berth/demo");
- * cg.create();
- * cg.apply({ cpu: { quota: 50000, period: 100000 }, memory: { limit: 64 * 1024 ** 2 } });
- */
-export function openCgroup(cgroupsPath: string, opts: OpenOptions = {}): CgroupManager {
-  const host = opts.host ?? detectHostCgroups();
-  const { layout } = host;
-  const ownOf = (match: (controllers: string[]) => boolean) =>
-    host.own.find((e) => match(e.controllers))?.path ?? "/";
-  // Only a relative path hangs off our own cgroup in each hierarchy; any other resolves
-  // once (berth stats opens a manager per container on a dozen v1 hierarchies).
-  const fixed = !cgroupsPath.startsWith("/") || opts.systemd
-    ? undefined
-    : resolveCgroupPath(cgroupsPath, { ownCgroup: "/", unified: false, systemd: false, field: opts.field });
-  const resolve = (unified: boolean, own: () => string) =>
-    fixed ?? resolveCgroupPath(cgroupsPath, { ownCgroup: own(), unified, systemd: opts.systemd, field: opts.field });
-
-  const unified = layout.unified
-    ? (() => {
-        const path = resolve(true, () => ownOf((c) => c.length === 0));
-        return new V2Manager(cgroupDir(layout.unified!.mountPoint, layout.unified!.root, path), path, layout);
-      })()
-    : undefined;
-  if (layout.mode === "v2") return unified!;
-  const dirs = layout.v1.map((h) => {
-    const path = resolve(false, () => ownOf((c) => c.some((x) => h.controllers.includes(x))));
-    return { hierarchy: h, path, dir: cgroupDir(h.mountPoint, h.root, path) };
-  });
-  return new V1Manager(dirs, layout, unified);
 }

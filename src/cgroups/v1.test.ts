@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { detectHostCgroups } from "./layout.ts";
-import { openCgroup } from "./manager.ts";
+import { openCgroup } from "./open-cgroup.ts";
 import { runManagerSuite, SLOW, testPath, track } from "./manager.case.ts";
 
 const { layout } = detectHostCgroups();

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { detectHostCgroups } from "./layout.ts";
-import { openCgroup } from "./manager.ts";
+import { openCgroup } from "./open-cgroup.ts";
 import { runManagerSuite, SLOW, startIn, testPath, track, waitForPids } from "./manager.case.ts";
 import { attachedDeviceFilterCount } from "../sys/bpf.ts";
 

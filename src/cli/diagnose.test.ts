@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectHostCgroups } from "../cgroups/layout.ts";
-import { openCgroup } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { readKernelLog } from "../observe/kmsg.ts";
 import { oomKillsIn } from "../observe/oom-log.ts";
 import { berth, CgroupFixture, MiB, readCgroupNumber, until } from "../../test/observe-fixture.ts";

@@ -1,6 +1,6 @@
 /** `berth top` on real processes in a real cgroup: ps's rows for exactly the cgroup's processes. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { openCgroup } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { berth, CgroupFixture, readCgroupNumber, until } from "../../test/observe-fixture.ts";
 
 const SLOW = 60_000;

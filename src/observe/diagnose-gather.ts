@@ -7,7 +7,8 @@
  */
 import { readlinkSync, statfsSync } from "node:fs";
 import { detectHostCgroups } from "../cgroups/layout.ts";
-import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
+import type { CgroupManager } from "../cgroups/manager.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";
 import { BerthError } from "../errors.ts";
 import { readState, statusOf } from "../runtime/state.ts";

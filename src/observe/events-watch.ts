@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { childCgroups, readOptional } from "../cgroups/fs.ts";
 import { detectHostCgroups, placeOf } from "../cgroups/layout.ts";
-import { openCgroup } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { parseFlatKeyed } from "../cgroups/stats-parse.ts";
 import { readState, statusOf } from "../runtime/state.ts";
 import type { BerthState, Snapshot } from "./events.ts";

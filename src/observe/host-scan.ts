@@ -8,7 +8,7 @@
  */
 import { childCgroups, procsOf } from "../cgroups/fs.ts";
 import { detectHostCgroups, type HostCgroups } from "../cgroups/layout.ts";
-import { openCgroup } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { parseProcCgroup, type ProcCgroupEntry } from "../cgroups/mountinfo.ts";
 import { cleanCgroupPath } from "../cgroups/path.ts";
 import { BerthError } from "../errors.ts";

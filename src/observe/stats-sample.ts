@@ -6,7 +6,7 @@
  */
 import type { CgroupManager } from "../cgroups/manager.ts";
 import type { StatsOptions } from "../cgroups/stats.ts";
-import { openCgroup } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { readLink, readText } from "../sys/libc.ts";
 import { openProcessCgroups } from "../cgroups/process-cgroup.ts";
 import type { Subject } from "./discovery.ts";

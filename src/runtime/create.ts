@@ -9,7 +9,8 @@
  * the container's mount namespace and go with it.
  */
 import { writeCgroupFile } from "../cgroups/fs.ts";
-import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
+import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, errnoOf, type Warning } from "../errors.ts";
 import type { LinuxResources } from "../spec/runtime-spec.ts";
 import { compilePlan, type CgroupMountFacts, type CompiledPlan } from "../plan/compile.ts";

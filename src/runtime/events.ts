@@ -10,7 +10,8 @@
  * counters are read from cpuacct directly, because runc reports them in the
  * nanoseconds the files hold and per CPU, which the layer's microsecond figures lose.
  */
-import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
+import type { CgroupManager } from "../cgroups/manager.ts";
 import { readOptional } from "../cgroups/fs.ts";
 import { placeOf } from "../cgroups/layout.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";

@@ -4,7 +4,7 @@
  * reads back FROZEN / `frozen 1`, so `state` says paused the moment `pause` returns.
  * The refusals use runc's words (libcontainer/error.go), which callers may match.
  */
-import { openCgroup } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { BerthError } from "../errors.ts";
 import { withContainer } from "./locked-state.ts";
 import type { SavedState, Target } from "./state.ts";

@@ -21,7 +21,7 @@ function load(t: Target): SavedState {
 }
 
 async function cgroupOf(s: SavedState): Promise<CgroupManager> {
-  const { openCgroup } = await import("../cgroups/manager.ts");
+  const { openCgroup } = await import("../cgroups/open-cgroup.ts");
   return openCgroup(s.cgroupsPath, { systemd: s.systemdCgroup });
 }
 

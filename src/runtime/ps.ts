@@ -3,7 +3,7 @@
  * table mode: ps(1) run on the host with the caller's options, keeping the header and
  * the rows whose PID column names a process of the container (go-runc's Top parses it).
  */
-import { openCgroup } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { BerthError } from "../errors.ts";
 import { notExist, readState, type Target } from "./state.ts";
 

@@ -5,7 +5,8 @@
  * write — the spec validator, then the cgroup planner — so a bad value changes nothing;
  * a write the kernel refuses half-way is undone from the values read just before.
  */
-import { openCgroup, type CgroupManager } from "../cgroups/manager.ts";
+import { openCgroup } from "../cgroups/open-cgroup.ts";
+import type { CgroupManager } from "../cgroups/manager.ts";
 import { readOptional, writeCgroupFile } from "../cgroups/fs.ts";
 import { placeOf } from "../cgroups/layout.ts";
 import type { CgroupOp } from "../cgroups/plan.ts";

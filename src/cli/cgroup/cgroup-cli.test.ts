@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { detectHostCgroups } from "../../cgroups/layout.ts";
-import { openCgroup } from "../../cgroups/manager.ts";
+import { openCgroup } from "../../cgroups/open-cgroup.ts";
 import { BERTH, berth } from "../../../test/observe-fixture.ts";
 
 const SLOW = 120_000;

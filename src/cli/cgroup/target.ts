@@ -6,7 +6,8 @@
  */
 import { BerthError } from "../../errors.ts";
 import { detectHostCgroups } from "../../cgroups/layout.ts";
-import { openCgroup, type CgroupManager } from "../../cgroups/manager.ts";
+import { openCgroup } from "../../cgroups/open-cgroup.ts";
+import type { CgroupManager } from "../../cgroups/manager.ts";
 
 export function cgroupPathFromArg(arg: string): string {
   const { layout } = detectHostCgroups();

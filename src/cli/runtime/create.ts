@@ -1,7 +1,7 @@
 /** `create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID` */
 import { BerthError } from "../../errors.ts";
 import { createContainer } from "../../runtime/create.ts";
-import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals, type RuntimeLog } from "./invocation.ts";
 
 export const CREATE_OPTIONS = {
   bundle: { type: "string", short: "b" },

@@ -5,7 +5,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { eventLine, openRunning, parseInterval, readRuncStats, streamEvents } from "../../runtime/events.ts";
-import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals, type RuntimeLog } from "./invocation.ts";
 import { writeOut } from "../stdio.ts";
 
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {

@@ -8,7 +8,7 @@ import { BerthError } from "../../errors.ts";
 import { parseSubCgroups } from "../../runtime/exec-cgroup.ts";
 import { execProcess, readProcessFile } from "../../runtime/exec.ts";
 import type { Process, Spec } from "../../spec/runtime-spec.ts";
-import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals, type RuntimeLog } from "./invocation.ts";
 import { preserveFds } from "./create.ts";
 import { waitForwardingSignals } from "./foreground.ts";
 

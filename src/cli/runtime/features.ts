@@ -4,7 +4,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { runtimeFeatures } from "../../runtime/features.ts";
-import { parseVerb, SPEC_VERSION, VERSION, type Globals } from "../berth-runtime.ts";
+import { parseVerb, SPEC_VERSION, VERSION, type Globals } from "./invocation.ts";
 import { writeOut } from "../stdio.ts";
 
 export function run(args: string[], _g: Globals): number {

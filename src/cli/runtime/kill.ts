@@ -1,6 +1,6 @@
 /** `kill [--all] ID [SIGNAL]`: SIGNAL is a number, a name, or SIG-name; default TERM. */
 import { killContainer, parseSignal } from "../../runtime/lifecycle.ts";
-import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals } from "./invocation.ts";
 
 export async function run(args: string[], g: Globals): Promise<number> {
   const { values: v, positionals } = parseVerb(args, { all: { type: "boolean", short: "a" } });

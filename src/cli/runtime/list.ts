@@ -8,7 +8,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
 import { listStates } from "../../runtime/query.ts";
-import { parseVerb, type Globals } from "../berth-runtime.ts";
+import { parseVerb, type Globals } from "./invocation.ts";
 import { writeOut } from "../stdio.ts";
 
 /**

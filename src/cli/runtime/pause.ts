@@ -1,6 +1,6 @@
 /** `pause ID`: freeze every process of a running container (state then says paused). */
 import { pauseContainer } from "../../runtime/freeze.ts";
-import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals } from "./invocation.ts";
 
 export function run(args: string[], g: Globals): number {
   const { positionals } = parseVerb(args, {});

@@ -6,7 +6,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { containerPids, filterPsTable, runPs } from "../../runtime/ps.ts";
-import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals } from "./invocation.ts";
 import { writeOut } from "../stdio.ts";
 
 export function run(args: string[], g: Globals): number {

@@ -1,6 +1,6 @@
 /** `resume ID`: thaw a paused container (state then says running again). */
 import { resumeContainer } from "../../runtime/freeze.ts";
-import { idArg, parseVerb, type Globals } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals } from "./invocation.ts";
 
 export function run(args: string[], g: Globals): number {
   const { positionals } = parseVerb(args, {});

@@ -7,7 +7,7 @@
 import { createContainer } from "../../runtime/create.ts";
 import { deleteContainer } from "../../runtime/lifecycle.ts";
 import { startContainer } from "../../runtime/start.ts";
-import { idArg, parseVerb, type Globals, type RuntimeLog } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals, type RuntimeLog } from "./invocation.ts";
 import { CREATE_OPTIONS, preserveFds } from "./create.ts";
 import { waitForwardingSignals } from "./foreground.ts";
 

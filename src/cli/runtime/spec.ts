@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError } from "../../errors.ts";
 import { defaultSpec, rootlessSpec } from "../../spec/default-spec.ts";
-import { parseVerb, type Globals } from "../berth-runtime.ts";
+import { parseVerb, type Globals } from "./invocation.ts";
 
 export function run(args: string[], _g: Globals): number {
   const { values: v } = parseVerb(args, { bundle: { type: "string", short: "b" }, rootless: { type: "boolean" } });

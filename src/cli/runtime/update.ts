@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
 import { parseResourcesJson, REFUSED_UPDATE_FLAGS, renameToFlag, resourcesFromFlags, UPDATE_FLAGS, updateContainer } from "../../runtime/update.ts";
-import { idArg, parseVerb, type Globals, type Options, type RuntimeLog } from "../berth-runtime.ts";
+import { idArg, parseVerb, type Globals, type Options, type RuntimeLog } from "./invocation.ts";
 import { updateFlagHelp } from "./usage.ts";
 
 const OPTIONS: Options = {

@@ -25,14 +25,16 @@ function onOverlay(path: string): boolean {
  * conmon's --name (containers.json is the default store's).
  */
 const podmanPrivateStore = onOverlay(existsSync("/var/lib/containers") ? "/var/lib/containers" : "/var/lib");
-const STORE = podmanPrivateStore ? ["--storage-driver", "vfs", "--root", "/tmp/berth-podman/root", "--runroot", "/tmp/berth-podman/runroot"] : [];
+/** podman's run root: where it keeps each container's oci-log (the runtime's --log) */
+export const PODMAN_RUNROOT = podmanPrivateStore ? "/tmp/berth-podman/runroot" : "/run/containers/storage";
+const STORE = podmanPrivateStore ? ["--storage-driver", "vfs", "--root", "/tmp/berth-podman/root", "--runroot", PODMAN_RUNROOT] : [];
 export const PODMAN = ["podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", ...STORE];
 export const hasPodman = canRunContainers && Bun.which("podman") !== null && Bun.which("runc") !== null;
 
-/** `podman run --detach` of the shared busybox rootfs with runc; returns the container id. */
-export function podmanRun(name: string, flags: string[], argv: string[]): { id: string; stderr: string } {
-  const run = Bun.spawnSync([...PODMAN, "--runtime", "/usr/sbin/runc", "run", "--detach", "--name", name, "--network", "none",
-    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", ...flags, "--rootfs", sharedRootfs(), ...argv], { stderr: "pipe" });
+/** `podman run --detach` (or another verb: `create`) of the shared busybox rootfs with runc, or `runtime`; returns the container id. */
+export function podmanRun(name: string, flags: string[], argv: string[], runtime = "/usr/sbin/runc", verb: "run" | "create" = "run"): { id: string; stderr: string } {
+  const run = Bun.spawnSync([...PODMAN, "--runtime", runtime, verb, ...(verb === "run" ? ["--detach"] : []), "--name", name, "--network", "none",
+    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", ...flags, "--rootfs", sharedRootfs(), ...argv], { stderr: "pipe", env: { ...process.env } });
   return { id: run.stdout.toString().trim(), stderr: run.stderr.toString() };
 }
 

@@ -12,16 +12,16 @@ import type { CgroupManager } from "../cgroups/manager.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";
 import { BerthError } from "../errors.ts";
 import { readState, statusOf } from "../runtime/state.ts";
-import { readTextIfExists } from "../sys/libc.ts";
+import { listDir, pathExists, readTextIfExists } from "../sys/libc.ts";
 import type { DiagnoseEvidence, LevelEvidence } from "./diagnose.ts";
-import type { ResolveOptions, Subject } from "./discovery.ts";
+import { parseProcStat, type ResolveOptions, type Subject } from "./discovery.ts";
 import { readProcStat, resolveOnHost, scanHost } from "./host-scan.ts";
 import { readKernelLog } from "./kmsg.ts";
 import { hostNamespaces, parseNsLink } from "./namespaces.ts";
 import { parseConntrackStat, parseSnmp } from "./net-stats.ts";
 import { parseNetDev } from "./netdev.ts";
-import { oomKillsIn } from "./oom-log.ts";
-import { criExit, dockerExit, podmanExit, type EngineExit } from "./engine-exits.ts";
+import { oomKillsIn, parseKmsgRecord } from "./oom-log.ts";
+import { criExit, dockerExit, podmanRecord, type EngineExit } from "./engine-exits.ts";
 import { classifyStartFailure, lastError } from "./start-failure.ts";
 import { cgroupOfSubject, takeSample } from "./stats-sample.ts";
 import { statsRecord } from "./stats.ts";
@@ -48,24 +48,65 @@ export interface EngineRecords {
   dockerRoot: string;
   /** containerd's root (config `root`) */
   containerdRoot: string;
+  /** containerd's state directory (config `state`): a task's bundle and the runtime's log.json */
+  containerdState: string;
   /** podman's events file (the file events backend: <tmpdir>/events/events.log) */
   podmanEvents: string;
+  /** podman's run root (storage.conf runroot): `<driver>-containers/<id>/userdata/oci-log` is the runtime's log */
+  podmanRunroot: string;
 }
 
 export const ENGINE_RECORDS: EngineRecords = {
   dockerRoot: "/var/lib/docker",
   containerdRoot: "/var/lib/containerd",
+  containerdState: "/run/containerd",
   podmanEvents: "/run/libpod/events/events.log",
+  podmanRunroot: "/run/containers/storage",
 };
 
 const FULL_ID = /^[0-9a-f]{64}$/;
 
+/** What an engine's records say of a container: who it is, how it last ended, and the OCI runtime's log of it. */
+export interface EngineRecord {
+  runtime: string;
+  id: string;
+  name?: string;
+  exit?: EngineExit;
+  /** the runtime's --log file the engine keeps for the container (podman's oci-log, containerd's log.json) */
+  runtimeLog?: string;
+  /** the engine recorded it created but never started (podman: a create event, no start) */
+  neverStarted?: { source: string; status: string };
+}
+
+/** podman's oci-log: `<runroot>/<driver>-containers/<id>/userdata/oci-log`, whichever storage driver made it. */
+function podmanOciLog(runroot: string, id: string): string | undefined {
+  let drivers: string[];
+  try {
+    drivers = listDir(runroot).map((d) => d.name).filter((d) => d.endsWith("-containers"));
+  } catch {
+    return undefined;
+  }
+  return drivers.map((d) => `${runroot}/${d}/${id}/userdata/oci-log`).find((f) => pathExists(f));
+}
+
+/** containerd's runtime log of a task that is still there: `<state>/io.containerd.runtime.v2.task/<ns>/<id>/log.json`. */
+function containerdLog(state: string, id: string): string | undefined {
+  const tasks = `${state}/io.containerd.runtime.v2.task`;
+  let namespaces: string[];
+  try {
+    namespaces = listDir(tasks).map((d) => d.name);
+  } catch {
+    return undefined;
+  }
+  return namespaces.map((ns) => `${tasks}/${ns}/${id}/log.json`).find((f) => pathExists(f));
+}
+
 /**
- * The engine's record of how a stopped container ended: by the runtime discovery named,
- * or — for a container with nothing left on the host — by trying each engine with the
- * target as an id (podman: also a name or an id prefix of 12 or more).
+ * The engine's record of a container: by the runtime discovery named, or — for a
+ * container with nothing left on the host — by trying each engine with the target as an
+ * id (podman: also a name or an id prefix of 12 or more).
  */
-export function engineExit(target: { runtime?: string; id: string }, where: EngineRecords = ENGINE_RECORDS): (EngineExit & { runtime: string; id: string; name?: string }) | undefined {
+export function engineRecord(target: { runtime?: string; id: string }, where: EngineRecords = ENGINE_RECORDS): EngineRecord | undefined {
   const { runtime, id } = target;
   const tryDocker = runtime === undefined || runtime === "docker";
   const tryCri = runtime === undefined || runtime === "kubernetes" || runtime === "containerd";
@@ -74,18 +115,25 @@ export function engineExit(target: { runtime?: string; id: string }, where: Engi
     const file = `${where.dockerRoot}/containers/${id}/config.v2.json`;
     const text = readTextIfExists(file);
     const exit = text === undefined ? undefined : dockerExit(text, file);
-    if (exit) return { ...exit, runtime: "docker", id };
+    if (exit) return { runtime: "docker", id, exit };
   }
   if (tryCri && /^[\w.-]+$/.test(id)) {
     const file = `${where.containerdRoot}/io.containerd.grpc.v1.cri/containers/${id}/status`;
     const text = readTextIfExists(file);
     const exit = text === undefined ? undefined : criExit(text, file);
-    if (exit) return { ...exit, runtime: "kubernetes", id };
+    const log = containerdLog(where.containerdState, id);
+    if (exit || log) return { runtime: runtime === "containerd" ? "containerd" : "kubernetes", id, ...(exit && { exit }), ...(log && { runtimeLog: log }) };
   }
   if (tryPodman) {
     const text = readTextIfExists(where.podmanEvents);
-    const exit = text === undefined ? undefined : podmanExit(text, id, where.podmanEvents);
-    if (exit) return { ...exit, runtime: "podman" };
+    const r = text === undefined ? undefined : podmanRecord(text, id, where.podmanEvents);
+    if (r) {
+      const log = podmanOciLog(where.podmanRunroot, r.id);
+      return {
+        runtime: "podman", id: r.id, ...(r.name && { name: r.name }), ...(r.exit && { exit: r.exit }), ...(log && { runtimeLog: log }),
+        ...(!r.startedAt && !r.exit && { neverStarted: { source: where.podmanEvents, status: r.status } }),
+      };
+    }
   }
   return undefined;
 }
@@ -123,7 +171,7 @@ function levelsOf(stats: CgroupStats, mount: string | undefined): LevelEvidence[
 }
 
 /** The target, or — for a container that is gone — what berth-runtime's state or the runtime log still say of it. */
-function subjectOf(target: string, opts: GatherOptions): { subject: Subject | undefined; gone: DiagnoseEvidence["subject"] | undefined; ended?: EngineExit } {
+function subjectOf(target: string, opts: GatherOptions): { subject: Subject | undefined; gone: DiagnoseEvidence["subject"] | undefined; record?: EngineRecord } {
   const host = scanHost({ root: opts.root, all: true });
   try {
     return { subject: resolveOnHost(target, host, opts.resolve), gone: undefined };
@@ -135,9 +183,9 @@ function subjectOf(target: string, opts: GatherOptions): { subject: Subject | un
       if (c) return { subject: { kind: "container", id: target, name: target, runtime: "berth", pid: 0, cgroup, container: c, pids: c.pids }, gone: undefined };
       return { subject: undefined, gone: { kind: "container", id: target, name: target, runtime: "berth", cgroup, pid: 0, running: false } };
     }
-    const ended = opts.exitCode === undefined ? engineExit({ id: target }, opts.engines) : undefined;
-    if (ended) {
-      return { subject: undefined, gone: { kind: "container", id: ended.id, name: ended.name ?? target, runtime: ended.runtime, cgroup: "-", pid: 0, running: false }, ended };
+    const record = engineRecord({ id: target }, opts.engines);
+    if (record) {
+      return { subject: undefined, gone: { kind: "container", id: record.id, name: record.name ?? target, runtime: record.runtime, cgroup: "-", pid: 0, running: false }, record };
     }
     if (opts.log !== undefined || opts.exitCode !== undefined) {
       return { subject: undefined, gone: { kind: "container", id: target, name: target, cgroup: "-", pid: 0, running: false } };
@@ -147,7 +195,10 @@ function subjectOf(target: string, opts: GatherOptions): { subject: Subject | un
 }
 
 function exitEvidence(x: EngineExit): NonNullable<DiagnoseEvidence["exit"]> {
-  return { code: x.code, source: x.source, ...(x.oomKilled && { oomKilled: true }), ...(x.detail && { detail: x.detail }), ...(x.finishedAt && { finishedAt: x.finishedAt }) };
+  return {
+    code: x.code, source: x.source, ...(x.oomKilled && { oomKilled: true }), ...(x.detail && { detail: x.detail }),
+    ...(x.finishedAt && { finishedAt: x.finishedAt }), ...(x.startedAt && { startedAt: x.startedAt }),
+  };
 }
 
 function netEvidence(pid: number, before: ReturnType<typeof netCounters>, after: ReturnType<typeof netCounters>): DiagnoseEvidence["net"] {
@@ -188,6 +239,31 @@ function netCounters(pid: number) {
   };
 }
 
+/**
+ * Threads ready to run (state R) among `pids`' threads: a throttled thread is still R, so
+ * on a host too busy to give the cgroup even its quota this is the demand usage and
+ * throttled time cannot show.
+ */
+function runnableThreads(pids: number[]): number {
+  let n = 0;
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = listDir(`/proc/${pid}/task`).map((d) => d.name);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const tid of tids) {
+      try {
+        if (parseProcStat(readTextIfExists(`/proc/${pid}/task/${tid}/stat`) ?? "")?.state === "R") n++;
+      } catch {
+        // the thread exited meanwhile (ESRCH)
+      }
+    }
+  }
+  return n;
+}
+
 /** Disks, memory and pids of the node: the "check node pressure" step. */
 export function nodeEvidence(disks = NODE_DISKS): NonNullable<DiagnoseEvidence["node"]> {
   const out: NonNullable<DiagnoseEvidence["node"]> = { disks: [] };
@@ -209,14 +285,18 @@ export function nodeEvidence(disks = NODE_DISKS): NonNullable<DiagnoseEvidence["
   return out;
 }
 
-function runtimeLog(file: string): DiagnoseEvidence["startFailure"] {
+function runtimeLog(file: string, given = true): DiagnoseEvidence["startFailure"] {
   let text: string | undefined;
   try {
     text = readTextIfExists(file);
   } catch (err) {
+    if (!given) return undefined;
     throw new BerthError(`cannot read ${file} (${(err as Error).message})`, { field: "--log" });
   }
-  if (text === undefined) throw new BerthError(`cannot read ${file}; give the file the runtime was started with --log`, { field: "--log" });
+  if (text === undefined) {
+    if (!given) return undefined;
+    throw new BerthError(`cannot read ${file}; give the file the runtime was started with --log`, { field: "--log" });
+  }
   const line = lastError(text);
   return line ? { source: file, failure: classifyStartFailure(line.msg) } : undefined;
 }
@@ -225,7 +305,10 @@ function runtimeLog(file: string): DiagnoseEvidence["startFailure"] {
  * @example await gatherEvidence("web", { root: "/run/berth", sampleSeconds: 2 })
  */
 export async function gatherEvidence(target: string, opts: GatherOptions): Promise<DiagnoseEvidence> {
-  const { subject, gone, ended } = subjectOf(target, opts);
+  const { subject, gone, record } = subjectOf(target, opts);
+  const ended = opts.exitCode === undefined ? record?.exit : undefined;
+  // the engine's own copy of the runtime's log, when the user gave none: why it never ran
+  const engineLog = opts.log === undefined && record?.runtimeLog !== undefined && record.exit === undefined ? runtimeLog(record.runtimeLog, false) : undefined;
   const { layout } = detectHostCgroups();
   const state = /^[\w+.-]+$/.test(subject?.id ?? target) ? readState(opts.root, subject?.id ?? target) : undefined;
   const base: DiagnoseEvidence = {
@@ -235,16 +318,24 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
     ...(opts.exitCode !== undefined && { exit: { code: opts.exitCode, source: "--exit-code" } }),
     ...(ended && { exit: exitEvidence(ended) }),
     ...(opts.log !== undefined && { startFailure: runtimeLog(opts.log) }),
+    ...(engineLog && { startFailure: engineLog }),
+    ...(!engineLog && opts.log === undefined && record?.neverStarted && { neverStarted: { ...record.neverStarted, ...(record.runtimeLog && { log: record.runtimeLog }) } }),
     node: nodeEvidence(opts.disks),
   };
   if (base.startFailure === undefined) delete base.startFailure;
   // a container discovery still sees (its cgroup is there) but with no process left
   if (!base.exit && subject?.kind === "container" && subject.pids.length === 0) {
-    const found = engineExit({ runtime: subject.runtime, id: subject.id }, opts.engines);
-    if (found) base.exit = exitEvidence(found);
+    const found = engineRecord({ runtime: subject.runtime, id: subject.id }, opts.engines);
+    if (found?.exit) base.exit = exitEvidence(found.exit);
   }
   const kmsg = readKernelLog();
-  base.kernelOoms = kmsg ? oomKillsIn(kmsg.filter((r) => r.includes("oom-kill:"))) : null;
+  if (kmsg) {
+    // the records' clock is time since boot: put the kills on the engines' wall clock
+    const boot = Date.now() - Number((readTextIfExists("/proc/uptime") ?? "0").split(" ")[0]) * 1000;
+    base.kernelOoms = oomKillsIn(kmsg.filter((r) => r.includes("oom-kill:"))).map((k) => (k.usec === undefined ? k : { ...k, at: boot + k.usec / 1000 }));
+    const first = kmsg[0] === undefined ? undefined : parseKmsgRecord(kmsg[0]);
+    if (first) base.kernelLogSince = boot + first.usec / 1000;
+  }
   if (!subject) return base;
   let cg: CgroupManager;
   try {
@@ -269,6 +360,8 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
     base.cpu = {
       file: `${dirFor(cg, "cpu")}/cpu.stat`, limitCpus: s.cpu.limitCpus ?? null, periods: rec.cpu.periods, throttled: rec.cpu.throttledPeriods,
       throttledSeconds: rec.cpu.throttledSeconds, usedCpus: rec.window > 0 ? rec.cpu.percent / 100 : 0,
+      ...(rec.window > 0 && { wantsCpus: rec.cpu.percent / 100 + rec.cpu.throttledSeconds / rec.window }),
+      ...(running && { runnable: runnableThreads(cg.pids()) }),
     };
   }
   if (s.psi) {
@@ -296,6 +389,11 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
   }
   if (s.pids) {
     base.pids = { file: `${dirFor(cg, "pids")}/pids.events`, current: s.pids.current, limit: s.pids.limit ?? null, failures: s.pids.eventsMax ?? 0, failuresDelta: (s.pids.eventsMax ?? 0) - (b.pids?.eventsMax ?? 0) };
+  }
+  if (running && cg.frozen()) {
+    const freezer = dirFor(cg, "freezer");
+    const v1 = freezer !== undefined && freezer !== cg.dirs().unified;
+    base.paused = v1 ? { file: `${freezer}/freezer.state`, value: "FROZEN" } : { file: `${cg.dirs().unified}/cgroup.events`, value: "frozen 1" };
   }
   if (running) {
     base.dState = cg.pids().map((pid) => ({ pid, stat: readProcStat(pid) })).filter((p) => p.stat?.state === "D").map((p) => ({ pid: p.pid, comm: p.stat!.comm }));

@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { diagnose, formatDiagnosis, SLOW, type DiagnoseEvidence, type LevelEvidence } from "./diagnose.ts";
+import type { OomKill } from "./oom-log.ts";
 import { classifyStartFailure } from "./start-failure.ts";
 
 const MiB = 1024 * 1024;
@@ -53,6 +54,58 @@ describe("OOM kills: which limit", () => {
   });
 });
 
+describe("after the container is gone: its cgroup went with it, the kernel log and the engine's record remain", () => {
+  const ID = "7076fb29ef4fff57881bf63ca0a64e377638f5a7c7e102399475ca799d5b1b7c";
+  const cg = `/libpod_parent/libpod-${ID}`;
+  const started = Date.parse("2026-12-06T08:00:00Z");
+  const exit = { code: 137, source: "/run/libpod/events/events.log", startedAt: "2026-12-06T08:00:00Z", finishedAt: "2026-12-06T08:00:10Z" };
+  const gone = (o: Partial<DiagnoseEvidence>) => base({ subject: { kind: "container", id: ID, name: "oom", runtime: "podman", cgroup: "-", pid: 0, running: false }, exit, kernelLogSince: started - 3600_000, ...o });
+  const at = (ms: number, k: OomKill) => ({ ...k, at: started + ms });
+
+  test("the kill whose task_memcg names its id, between its start and its exit: at its own limit", () => {
+    const d = diagnose(gone({ kernelOoms: [at(5000, kill(cg, cg)), at(5000, kill("/libpod_parent/libpod-other", "/libpod_parent/libpod-other"))] }));
+    expect(d.verdict).toBe(`OOM-killed at its own memory limit (${cg}): 1 OOM kill; killed dd (pid 42)`);
+    expect(d.findings[0]!.data).toEqual({ kills: 1, level: cg, levelIs: "container" });
+    expect(d.findings[0]!.evidence[0]).toBe(`kernel log at 2026-12-06T08:00:05Z: oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=${cg},task_memcg=${cg},task=dd,pid=42`);
+    expect(d.findings.map((f) => f.kind)).toEqual(["oom-killed"]);
+  });
+
+  test("a parent's limit, a limit in a leaf below it (crun's container/), the host's OOM", () => {
+    expect(diagnose(gone({ kernelOoms: [at(1, kill("/libpod_parent", cg))] })).verdict).toStartWith("OOM-killed at a parent's memory limit (/libpod_parent): 1 OOM kill");
+    expect(diagnose(gone({ kernelOoms: [at(1, kill(`${cg}/container`, `${cg}/container`))] })).findings[0]!.data).toMatchObject({ levelIs: "container" });
+    expect(diagnose(gone({ kernelOoms: [at(1, { constraint: "CONSTRAINT_NONE", taskMemcg: cg, task: "dd", pid: 42, uid: 0 })] })).verdict).toStartWith("OOM-killed by the host's own OOM killer");
+  });
+
+  test("a kill outside its life (an earlier run of the same id, or after it exited) is not its", () => {
+    for (const ms of [-60_000, 60_000]) {
+      const d = diagnose(gone({ kernelOoms: [at(ms, kill(cg, cg))] }));
+      expect(d.findings[0]!.kind).toBe("exited");
+      expect(d.verdict).toStartWith("not an OOM kill: killed with SIGKILL by someone else (no oom-kill for it in the kernel log, which reaches back to 2026-12-06T07:00:00Z, before it started (2026-12-06T08:00:00Z))");
+    }
+  });
+
+  test("the evidence is gone: unknown, and why — never \"not\"", () => {
+    const unreadable = diagnose(gone({ kernelOoms: null, kernelLogSince: undefined }));
+    expect(unreadable.verdict).toBe("killed with SIGKILL; whether by the OOM killer is unknown: its cgroup, which counted OOM kills, was removed when it exited (podman, docker, containerd and the kubelet remove it), and the kernel log cannot be read here (run as root; kernel.dmesg_restrict)");
+    expect(unreadable.findings[0]!.data).toMatchObject({ oomKilled: "unknown" });
+    const wrapped = diagnose(gone({ kernelOoms: [], kernelLogSince: started + 1000 }));
+    expect(wrapped.verdict).toEndWith("the kernel log's ring buffer has wrapped: its oldest record (2026-12-06T08:00:01Z) is newer than the container's start (2026-12-06T08:00:00Z)");
+    const noStart = diagnose(gone({ kernelOoms: [], exit: { ...exit, startedAt: undefined } }));
+    expect(noStart.verdict).toContain("whether by the OOM killer is unknown");
+    // an exit by itself is still its own exit
+    expect(diagnose(gone({ kernelOoms: null, kernelLogSince: undefined, exit: { ...exit, code: 3 } })).verdict).toStartWith("not an OOM kill: exited by itself with code 3");
+  });
+});
+
+describe("paused", () => {
+  test("a frozen cgroup is paused, whatever D state and throttling say", () => {
+    const running = { ...base().subject, pid: 42, running: true };
+    const d = diagnose(base({ subject: running, paused: { file: "/sys/fs/cgroup/freezer/pod/web/freezer.state", value: "FROZEN" }, dState: [{ pid: 42, comm: "sh" }], window: 1, cpu: { file: "f", limitCpus: 1, periods: 10, throttled: 10, throttledSeconds: 1, usedCpus: 0 } }));
+    expect(d.findings.map((f) => f.kind)).toEqual(["paused"]);
+    expect(d.findings[0]!.evidence).toEqual(["/sys/fs/cgroup/freezer/pod/web/freezer.state: FROZEN"]);
+  });
+});
+
 describe("exits that are not OOM kills", () => {
   test("a code of its own, a SIGKILL from someone, success, unknown", () => {
     const levels = [v2Level("/pod/web")];
@@ -88,6 +141,14 @@ describe("is it slow", () => {
     const d = diagnose(running({ cpu }));
     expect(d.findings[0]).toMatchObject({ kind: "throttled", data: { throttledPercent: 100, periods: 20, throttledPeriods: 20 } });
     expect(d.verdict).toBe("CPU-throttled: 100% of CFS periods over 2s (20 of 20), 1.8s held back; limit 0.1 CPUs, using 0.1");
+    // the demand: usage + throttled time per second (throttled time sums each CPU's), or the runnable threads when larger
+    const wants = diagnose(running({ cpu: { ...cpu, usedCpus: 0.2, throttledSeconds: 3.4, wantsCpus: 0.2 + 3.4 / 2 } }));
+    expect(wants.verdict).toBe("CPU-throttled: 100% of CFS periods over 2s (20 of 20), 3.4s held back; limit 0.1 CPUs, using 0.2, wants ≈ 1.9");
+    expect(wants.findings[0]!.fix[0]).toBe("raise the CPU limit (--cpus; cpu.max / cpu.cfs_quota_us) towards the ≈ 1.9 CPUs it wants, or make it do less work per period");
+    expect(wants.findings[0]!.evidence[1]).toBe("demand: (usage 0.4s + throttled 3.4s) / 2s ≈ 1.9 CPUs (usage alone stops at the limit)");
+    const busyHost = diagnose(running({ cpu: { ...cpu, wantsCpus: 0.3, runnable: 2 } }));
+    expect(busyHost.findings[0]!.data).toMatchObject({ wantsCpus: 2 });
+    expect(busyHost.findings[0]!.evidence).toContain("/proc/PID/task/*/stat: 2 threads runnable (R) — each would use a CPU");
     const below = diagnose(running({ cpu: { ...cpu, throttled: 0 } }));
     expect(below.findings.map((f) => f.kind)).toEqual(["healthy"]);
     expect(SLOW.throttledPct).toBeGreaterThan(0);

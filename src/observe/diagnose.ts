@@ -14,6 +14,7 @@
  *   cgroup, and nothing names the level; the kernel log's `oom_memcg=` does.
  * The kernel log, when readable, is preferred on both: it names the level per kill.
  */
+import { classifyCgroupPath } from "./discovery.ts";
 import { explainExit } from "./exit-codes.ts";
 import { isWithin, type OomKill } from "./oom-log.ts";
 import type { StartFailure } from "./start-failure.ts";
@@ -37,15 +38,25 @@ export interface DiagnoseEvidence {
   mode: "v1" | "v2" | "hybrid";
   /** the container's memory level first, then each ancestor */
   levels: LevelEvidence[];
-  /** kills from the kernel log whose victim was in the subject's cgroup or below; null: log unreadable */
+  /** every kill in the kernel log (oomFinding picks the subject's); null: log unreadable */
   kernelOoms: OomKill[] | null;
+  /** when the kernel log's oldest record was written (ms since the epoch): what it can still tell */
+  kernelLogSince?: number;
   /** from --exit-code, or the engine's record of a stopped container (engine-exits.ts) */
-  exit?: { code: number; source: string; oomKilled?: boolean; detail?: string; finishedAt?: string };
+  exit?: { code: number; source: string; oomKilled?: boolean; detail?: string; finishedAt?: string; startedAt?: string };
+  /** its cgroup is frozen (v1 freezer.state FROZEN, v2 cgroup.events frozen 1): the file that says so */
+  paused?: { file: string; value: string };
   runtimeState?: { file: string; status: string };
   startFailure?: { source: string; failure: StartFailure };
+  /** the engine created it and never started it, and its copy of the runtime's log says nothing (or there is none) */
+  neverStarted?: { source: string; status: string; log?: string };
   /** seconds between the two samples (0: one sample, totals only) */
   window: number;
-  cpu?: { file: string; limitCpus: number | null; periods: number; throttled: number; throttledSeconds: number; usedCpus: number };
+  /**
+   * usedCpus is capped at the limit, so it cannot show demand; wantsCpus can: usage plus
+   * the time its runnable threads were held back (throttled time sums every CPU's), per second
+   */
+  cpu?: { file: string; limitCpus: number | null; periods: number; throttled: number; throttledSeconds: number; usedCpus: number; wantsCpus?: number; runnable?: number };
   psi?: { file: string; resource: "cpu" | "memory" | "io"; someAvg10: number; fullAvg10?: number; stalledSeconds: number }[];
   memEvents?: { file: string; high: number; max: number; highDelta: number; maxDelta: number; highLimit: number | null };
   /** v1: times usage hit memory.limit_in_bytes during the window */
@@ -67,7 +78,7 @@ export interface DiagnoseEvidence {
 }
 
 export type FindingKind =
-  | "oom-killed" | "exited" | "wont-start" | "not-running"
+  | "oom-killed" | "exited" | "wont-start" | "not-running" | "paused"
   | "throttled" | "pressure" | "memory-reclaim" | "io-wait" | "fork-failures" | "network" | "node-pressure"
   | "healthy";
 
@@ -110,7 +121,60 @@ export const SLOW = {
   tasksNearMax: 0.9,
 };
 
+/** How far the kernel log's clock (time since boot, put on the wall clock) and an engine's may disagree. */
+const CLOCK_SLACK_MS = 2000;
+
+const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+
+/**
+ * The kernel log's kills of a container whose cgroup is gone: those whose task_memcg
+ * names the container (its id, as the engines name cgroups: discovery.ts) at a time
+ * between its last start and its exit.
+ */
+export function killsOfGone(e: DiagnoseEvidence): OomKill[] {
+  const finished = e.exit?.finishedAt ? Date.parse(e.exit.finishedAt) : undefined;
+  const started = e.exit?.startedAt ? Date.parse(e.exit.startedAt) : undefined;
+  return (e.kernelOoms ?? []).filter((k) => {
+    if (classifyCgroupPath(k.taskMemcg)?.id !== e.subject.id) return false;
+    if (k.at === undefined) return true;
+    if (finished !== undefined && k.at > finished + CLOCK_SLACK_MS) return false;
+    return started === undefined || k.at >= started - CLOCK_SLACK_MS;
+  });
+}
+
+/** An OOM kill of a container whose cgroup went with it: the kernel log's word alone. */
+function goneOomFinding(e: DiagnoseEvidence): Finding | undefined {
+  const kills = killsOfGone(e);
+  const last = kills.at(-1);
+  if (!last) return undefined;
+  const container = classifyCgroupPath(last.taskMemcg)!.cgroup;
+  const evidence = kills.map((k) => `kernel log${k.at !== undefined ? ` at ${when(k.at)}` : ""}: oom-kill:constraint=${k.constraint},oom_memcg=${k.oomMemcg ?? "-"},task_memcg=${k.taskMemcg},task=${k.task},pid=${k.pid}`);
+  evidence.push(`matched to ${e.subject.name} by the id in task_memcg (${container})${e.exit?.finishedAt ? ` and the time: it exited at ${e.exit.finishedAt}` : ""}`);
+  if (e.exit) evidence.push(`${e.exit.source}: exit code ${e.exit.code}`);
+  evidence.push("its cgroup was removed when it exited: the level's limit and peak are gone with it");
+  const victims = `killed ${[...new Set(kills.map((k) => `${k.task} (pid ${k.pid})`))].join(", ")}`;
+  const killsText = plural(kills.length, "OOM kill");
+  if (last.constraint !== "CONSTRAINT_MEMCG" || last.oomMemcg === undefined) {
+    return {
+      kind: "oom-killed", severity: "fail", evidence, data: { kills: kills.length, levelIs: "host" },
+      summary: `OOM-killed by the host's own OOM killer (${killsText}, constraint ${last.constraint}): the machine ran out of memory, not a cgroup limit; ${victims}`,
+      fix: ["the node is overcommitted: lower other workloads' memory, add memory or swap, or set memory limits so a cgroup hits its own limit first"],
+    };
+  }
+  const level = last.oomMemcg;
+  // a limit inside the container's cgroup (crun's `container` leaf) is still the container's own
+  const own = isWithin(level, container);
+  return {
+    kind: "oom-killed", severity: "fail", evidence, data: { kills: kills.length, level, levelIs: own ? "container" : "parent" },
+    summary: `OOM-killed at ${own ? `its own memory limit (${level})` : `a parent's memory limit (${level})`}: ${killsText}; ${victims}`,
+    fix: own
+      ? ["raise the container's memory limit (--memory; podman/docker update --memory) above what it uses, or make the program use less"]
+      : [`the parent ${level} is full: raise its limit or move or shrink its other children; the container's own limit was not reached`],
+  };
+}
+
 function oomFinding(e: DiagnoseEvidence): Finding | undefined {
+  if (e.levels.length === 0 && !e.subject.running) return goneOomFinding(e);
   const own = e.levels[0];
   const v2 = own?.oom !== undefined;
   const counted = own?.oomKill ?? 0;
@@ -188,7 +252,22 @@ function exitFinding(e: DiagnoseEvidence, oom: Finding | undefined): Finding | u
       fix: ["read the kernel log as root (dmesg | grep oom-kill:) for oom_memcg=, then raise that level's memory limit or lower the program's memory use"],
     };
   }
-  const notOom = e.levels[0] ? `no oom_kill in ${e.levels[0].eventsFile}` : "no memory cgroup to count OOM kills";
+  if (m.signal === "SIGKILL" && !e.levels[0]) {
+    const unknown = oomUnknown(e);
+    if (unknown) {
+      evidence.push(unknown);
+      return {
+        kind: "exited", severity: "fail", evidence, data: { exitCode: e.exit.code, signal: m.signal, oomKilled: "unknown" },
+        summary: `killed with SIGKILL; whether by the OOM killer is unknown: ${unknown}`,
+        fix: ["ask the engine (podman inspect --format '{{.State.OOMKilled}}', docker inspect, kubectl describe: reason OOMKilled) or the host's persistent log (journalctl -k | grep oom-kill:); set --memory so a kill is counted in the container's own cgroup"],
+      };
+    }
+  }
+  const notOom = e.levels[0]
+    ? `no oom_kill in ${e.levels[0].eventsFile}`
+    : e.kernelLogSince !== undefined
+      ? `no oom-kill for it in the kernel log, which reaches back to ${when(e.kernelLogSince)}${e.exit.startedAt ? `, before it started (${e.exit.startedAt})` : ""}`
+      : "its cgroup is gone and the kernel log cannot be read";
   evidence.push(notOom);
   const summary = m.signal === "SIGKILL"
     ? `not an OOM kill: killed with SIGKILL by someone else (${notOom}): kill -9, an engine's stop timeout, or the kubelet`
@@ -201,7 +280,43 @@ function exitFinding(e: DiagnoseEvidence, oom: Finding | undefined): Finding | u
   };
 }
 
+/**
+ * Why nothing can say whether a container with no cgroup left was OOM-killed, or
+ * undefined when the kernel log covers its whole life (then no oom-kill line is a no).
+ */
+function oomUnknown(e: DiagnoseEvidence): string | undefined {
+  const gone = "its cgroup, which counted OOM kills, was removed when it exited (podman, docker, containerd and the kubelet remove it)";
+  if (e.kernelOoms === null || e.kernelLogSince === undefined) return `${gone}, and the kernel log cannot be read here (run as root; kernel.dmesg_restrict)`;
+  const started = e.exit?.startedAt ? Date.parse(e.exit.startedAt) : undefined;
+  if (started === undefined) return `${gone}, and when it started is not recorded, so the kernel log (from ${when(e.kernelLogSince)}) may not reach back to the kill`;
+  if (e.kernelLogSince > started) return `${gone}, and the kernel log's ring buffer has wrapped: its oldest record (${when(e.kernelLogSince)}) is newer than the container's start (${e.exit!.startedAt})`;
+  return undefined;
+}
+
+function pausedFinding(e: DiagnoseEvidence): Finding | undefined {
+  if (!e.paused || !e.subject.running) return undefined;
+  return {
+    kind: "paused", severity: "warn",
+    summary: "paused: its cgroup is frozen, so its processes do not run until it is resumed — not slow, not waiting on disk",
+    evidence: [`${e.paused.file}: ${e.paused.value}`],
+    fix: ["resume it with the engine that paused it: podman unpause, docker unpause, ctr task resume, berth-runtime resume ID"],
+    data: { file: e.paused.file },
+  };
+}
+
 function startFinding(e: DiagnoseEvidence): Finding | undefined {
+  const never = e.neverStarted;
+  if (!e.startFailure && never) {
+    return {
+      kind: "wont-start", severity: "fail",
+      summary: `won't start: the engine created it but it never ran (last event "${never.status}"), and ${never.log ? "the runtime's log it kept holds no error" : "the engine kept no log of the runtime's error"}`,
+      evidence: [`${never.source}: no start event`, ...(never.log ? [`${never.log}: no error line`] : [])],
+      fix: [never.log
+        ? "start it again and read the engine's error (podman start NAME), or give that output with --log"
+        : "conmon gives the runtime a --log only when its name is in containers.conf's runtime_supports_json (add \"berth-runtime\" or your runtime's name: docs/clients.md); meanwhile start it again (podman start NAME) and give its error with --log"],
+      data: { status: never.status },
+    };
+  }
   if (!e.startFailure) return undefined;
   const f = e.startFailure.failure;
   return {
@@ -216,16 +331,27 @@ function startFinding(e: DiagnoseEvidence): Finding | undefined {
 function slowFindings(e: DiagnoseEvidence): Finding[] {
   const out: Finding[] = [];
   const during = e.window > 0 ? ` over ${+e.window.toFixed(1)}s` : " since it started";
-  const c = e.cpu;
+  let c = e.cpu;
   if (c && c.periods > 0) {
     const share = (100 * c.throttled) / c.periods;
     if (share >= SLOW.throttledPct) {
+      // the larger figure: on a busy host the cgroup may not get even its quota, and then only its runnable threads show demand
+      const byTime = c.wantsCpus;
+      const wantsCpus = byTime === undefined && c.runnable === undefined ? undefined : Math.max(byTime ?? 0, c.runnable ?? 0);
+      c = { ...c, ...(wantsCpus !== undefined && { wantsCpus }) };
+      const wants = c.wantsCpus === undefined ? "" : `, wants ≈ ${+c.wantsCpus.toFixed(1)}`;
       out.push({
         kind: "throttled", severity: "warn",
-        summary: `CPU-throttled: ${pct(share)} of CFS periods${during} (${c.throttled} of ${c.periods}), ${+c.throttledSeconds.toFixed(3)}s held back; limit ${c.limitCpus ?? "none"} CPUs, using ${+c.usedCpus.toFixed(2)}`,
-        evidence: [`${c.file}: nr_throttled +${c.throttled}, nr_periods +${c.periods}, throttled time +${+c.throttledSeconds.toFixed(3)}s`],
-        fix: [`raise the CPU limit (--cpus; cpu.max / cpu.cfs_quota_us) above the ${+c.usedCpus.toFixed(2)} CPUs it wants, or make it do less work per period`],
-        data: { throttledPercent: +share.toFixed(2), periods: c.periods, throttledPeriods: c.throttled, throttledSeconds: c.throttledSeconds, limitCpus: c.limitCpus },
+        summary: `CPU-throttled: ${pct(share)} of CFS periods${during} (${c.throttled} of ${c.periods}), ${+c.throttledSeconds.toFixed(3)}s held back; limit ${c.limitCpus ?? "none"} CPUs, using ${+c.usedCpus.toFixed(2)}${wants}`,
+        evidence: [
+          `${c.file}: nr_throttled +${c.throttled}, nr_periods +${c.periods}, throttled time +${+c.throttledSeconds.toFixed(3)}s`,
+          ...(byTime === undefined ? [] : [`demand: (usage ${+(c.usedCpus * e.window).toFixed(3)}s + throttled ${+c.throttledSeconds.toFixed(3)}s) / ${+e.window.toFixed(1)}s ≈ ${+byTime.toFixed(2)} CPUs (usage alone stops at the limit)`]),
+          ...(c.runnable === undefined ? [] : [`/proc/PID/task/*/stat: ${plural(c.runnable, "thread")} runnable (R) — each would use a CPU`]),
+        ],
+        fix: [c.wantsCpus === undefined
+          ? "raise the CPU limit (--cpus; cpu.max / cpu.cfs_quota_us), or make it do less work per period; sample for a while (--sample 5) to see how much it wants"
+          : `raise the CPU limit (--cpus; cpu.max / cpu.cfs_quota_us) towards the ≈ ${+c.wantsCpus.toFixed(1)} CPUs it wants, or make it do less work per period`],
+        data: { throttledPercent: +share.toFixed(2), periods: c.periods, throttledPeriods: c.throttled, throttledSeconds: c.throttledSeconds, limitCpus: c.limitCpus, ...(c.wantsCpus !== undefined && { wantsCpus: +c.wantsCpus.toFixed(2) }) },
       });
     }
   }
@@ -345,7 +471,11 @@ export function diagnose(e: DiagnoseEvidence): Diagnosis {
       fix: ["give the exit code from the engine (podman inspect --format '{{.State.ExitCode}}', kubectl describe) with --exit-code, or the runtime's log with --log; berth reads it itself from docker's config.v2.json, containerd CRI's status file and podman's events.log (--docker-root, --containerd-root, --podman-events when not at their defaults)"],
     });
   }
-  if (e.subject.running) findings.push(...slowFindings(e));
+  const paused = pausedFinding(e);
+  if (paused) findings.push(paused);
+  // frozen tasks look stuck (D state on v1) but are not slow: only the node's findings still count
+  if (paused) findings.push(...slowFindings({ ...e, cpu: undefined, psi: undefined, memEvents: undefined, failcnt: undefined, dState: undefined, pids: undefined, net: undefined }));
+  else if (e.subject.running) findings.push(...slowFindings(e));
   else if (e.node) findings.push(...slowFindings({ ...e, cpu: undefined, psi: undefined, memEvents: undefined, failcnt: undefined, dState: undefined, pids: undefined, net: undefined }));
   if (findings.length === 0) {
     findings.push({

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { criExit, dockerExit, podmanExit } from "./engine-exits.ts";
+import { criExit, dockerExit, podmanExit, podmanRecord } from "./engine-exits.ts";
 
 const ID = "0b80955e599bba3867a9716619de204e0e40999d49adf45593b77452b419190c";
 const OTHER = "1f299f99fd6dd9a7a1113076e719388454a11882cba10e1a0b5e7a39a206e4a4";
@@ -9,7 +9,7 @@ describe("dockerExit (config.v2.json State)", () => {
 
   test("an exit: code, the time, the file", () => {
     expect(dockerExit(state({ ExitCode: 3, OOMKilled: false, Error: "", FinishedAt: "2026-11-24T01:00:01.5Z" }), "/d/config.v2.json"))
-      .toEqual({ code: 3, finishedAt: "2026-11-24T01:00:01.5Z", source: "/d/config.v2.json" });
+      .toEqual({ code: 3, finishedAt: "2026-11-24T01:00:01.5Z", startedAt: "2026-11-24T01:00:00.1Z", source: "/d/config.v2.json" });
   });
 
   test("an OOM kill docker saw, and docker's own error text", () => {
@@ -34,7 +34,7 @@ describe("criExit (containerd CRI status, versioned v1)", () => {
 
   test("an exit: code, reason, the finish time from nanoseconds", () => {
     expect(criExit(status({ FinishedAt: 1795480002000000000, ExitCode: 3, Reason: "Error" }), "/c/status"))
-      .toEqual({ code: 3, detail: "Error", finishedAt: new Date(1795480002000).toISOString(), source: "/c/status" });
+      .toEqual({ code: 3, detail: "Error", finishedAt: new Date(1795480002000).toISOString(), startedAt: new Date(1795480001000).toISOString(), source: "/c/status" });
   });
 
   test("no stored reason: Error or Completed, as the plugin's ContainerStatus reports it", () => {
@@ -68,7 +68,7 @@ describe("podmanExit (events.log, file backend)", () => {
   ].join("\n");
 
   test("by name, by id, by a 12-character prefix", () => {
-    const want = { code: 3, finishedAt: "2026-11-24T01:16:18.716367429Z", source: "/e", id: ID, name: "pe1" };
+    const want = { code: 3, finishedAt: "2026-11-24T01:16:18.716367429Z", startedAt: "2026-11-24T01:16:18.681475854Z", source: "/e", id: ID, name: "pe1" };
     expect(podmanExit(log, "pe1", "/e")).toEqual(want);
     expect(podmanExit(log, ID, "/e")).toEqual(want);
     expect(podmanExit(log, ID.slice(0, 12), "/e")).toEqual(want);
@@ -82,6 +82,14 @@ describe("podmanExit (events.log, file backend)", () => {
   test("the last death counts (a restarted container)", () => {
     const again = `${log}{"ContainerExitCode":137,"ID":"${ID}","Name":"pe1","Status":"died","Time":"2026-11-24T02:00:00Z","Type":"container","Attributes":{}}\n`;
     expect(podmanExit(again, "pe1", "/e")).toMatchObject({ code: 137, finishedAt: "2026-11-24T02:00:00Z" });
+  });
+
+  test("the record: id, name, the last status and when it started — a container left in Created has no exit", () => {
+    const created = `{"ID":"${OTHER}","Name":"pe3","Status":"create","Time":"2026-11-24T03:00:00Z","Type":"container","Attributes":{}}\n`;
+    expect(podmanRecord(created, "pe3", "/e")).toEqual({ id: OTHER, name: "pe3", status: "create" });
+    expect(podmanRecord(log, "pe1", "/e")).toMatchObject({ id: ID, name: "pe1", status: "cleanup", startedAt: "2026-11-24T01:16:18.681475854Z", exit: { code: 3 } });
+    // a name reused by a later container: the later one
+    expect(podmanRecord(log + created.replace("pe3", "pe1"), "pe1", "/e")).toEqual({ id: OTHER, name: "pe1", status: "create" });
   });
 
   test("no died event, or a torn last line: nothing", () => {

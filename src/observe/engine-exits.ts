@@ -22,6 +22,8 @@ export interface EngineExit {
   detail?: string;
   /** when it ended, ISO 8601 */
   finishedAt?: string;
+  /** when it last started, ISO 8601: with finishedAt, the window an OOM kill of it must fall in */
+  startedAt?: string;
   /** the file it came from */
   source: string;
 }
@@ -56,7 +58,8 @@ export function dockerExit(configV2: string, source: string): EngineExit | undef
   const finishedAt = typeof state.FinishedAt === "string" && !state.FinishedAt.startsWith(GO_ZERO_TIME.slice(0, 4)) ? state.FinishedAt : undefined;
   if (code === undefined || finishedAt === undefined) return undefined;
   const error = typeof state.Error === "string" && state.Error !== "" ? state.Error : undefined;
-  return { code, ...(state.OOMKilled === true && { oomKilled: true }), ...(error && { detail: error }), finishedAt, source };
+  const startedAt = typeof state.StartedAt === "string" && !state.StartedAt.startsWith(GO_ZERO_TIME.slice(0, 4)) ? state.StartedAt : undefined;
+  return { code, ...(state.OOMKilled === true && { oomKilled: true }), ...(error && { detail: error }), finishedAt, ...(startedAt && { startedAt }), source };
 }
 
 /**
@@ -75,9 +78,11 @@ export function criExit(status: string, source: string): EngineExit | undefined 
   const reason = stored !== "" ? stored : code === 0 ? "Completed" : "Error";
   const message = typeof s.Message === "string" ? s.Message : "";
   const detail = [reason, message].filter((x) => x !== "").join(": ");
+  const startedNs = int(s.StartedAt);
   return {
     code, ...(reason === "OOMKilled" && { oomKilled: true }), ...(detail && { detail }),
-    finishedAt: new Date(Math.floor(finishedNs / 1e6)).toISOString(), source,
+    finishedAt: new Date(Math.floor(finishedNs / 1e6)).toISOString(),
+    ...(startedNs !== undefined && startedNs > 0 && { startedAt: new Date(Math.floor(startedNs / 1e6)).toISOString() }), source,
   };
 }
 
@@ -91,6 +96,45 @@ interface PodmanEvent {
   ContainerExitCode?: number;
 }
 
+/** What podman's events.log says of one container: who it is, its last event, and how it last ended. */
+export interface PodmanRecord {
+  id: string;
+  name?: string;
+  /** the last event's status: create, init, start, died, cleanup, remove… ("create" alone: it never started) */
+  status: string;
+  startedAt?: string;
+  /** the last `died` event, when it has one */
+  exit?: EngineExit;
+}
+
+/**
+ * A container's events in podman's events.log, by full id, unique id prefix (12 or more)
+ * or name; undefined when it has none (or events go to journald). The last container of
+ * that name wins: a name is reused once the old container is removed.
+ *
+ * @example podmanRecord(eventsLog, "web", "/run/libpod/events/events.log") // → { id: "4f…", name: "web", status: "cleanup", exit: { code: 3, … } }
+ */
+export function podmanRecord(eventsLog: string, target: string, source: string): PodmanRecord | undefined {
+  let found: PodmanRecord | undefined;
+  for (const line of eventsLog.split("\n")) {
+    // cheap filter first: the log holds every event of every container and image
+    if (!line.includes(target) || !line.includes('"container"')) continue;
+    const e = parseObject(line) as PodmanEvent | undefined;
+    if (!e || typeof e.ID !== "string" || typeof e.Status !== "string") continue;
+    if (e.ID !== target && e.Name !== target && !(target.length >= 12 && e.ID.startsWith(target))) continue;
+    if (found?.id !== e.ID) found = { id: e.ID, status: e.Status };
+    found.status = e.Status;
+    if (e.Name) found.name = e.Name;
+    if (e.Status === "start" && e.Time) found.startedAt = e.Time;
+    if (e.Status !== "died") continue;
+    // podman omits ContainerExitCode when it is 0 (Go's omitempty)
+    const code = e.ContainerExitCode === undefined ? 0 : int(e.ContainerExitCode);
+    if (code === undefined) continue;
+    found.exit = { code, ...(e.Time && { finishedAt: e.Time }), ...(found.startedAt && { startedAt: found.startedAt }), source };
+  }
+  return found;
+}
+
 /**
  * The last `died` event of a container in podman's events.log, by full id, unique id
  * prefix or name; undefined when it has none (still running, or events go to journald).
@@ -98,17 +142,6 @@ interface PodmanEvent {
  * @example podmanExit(eventsLog, "web", "/run/libpod/events/events.log") // → { code: 3, finishedAt: "…", source: "…/events.log" }
  */
 export function podmanExit(eventsLog: string, target: string, source: string): (EngineExit & { id: string; name?: string }) | undefined {
-  let found: (EngineExit & { id: string; name?: string }) | undefined;
-  for (const line of eventsLog.split("\n")) {
-    // cheap filter first: the log holds every event of every container
-    if (!line.includes('"died"') || !line.includes(target)) continue;
-    const e = parseObject(line) as PodmanEvent | undefined;
-    if (!e || e.Status !== "died" || typeof e.ID !== "string") continue;
-    if (e.ID !== target && e.Name !== target && !(target.length >= 12 && e.ID.startsWith(target))) continue;
-    // podman omits ContainerExitCode when it is 0 (Go's omitempty)
-    const code = e.ContainerExitCode === undefined ? 0 : int(e.ContainerExitCode);
-    if (code === undefined) continue;
-    found = { code, ...(e.Time && { finishedAt: e.Time }), source, id: e.ID, ...(e.Name && { name: e.Name }) };
-  }
-  return found;
+  const r = podmanRecord(eventsLog, target, source);
+  return r?.exit && { ...r.exit, id: r.id, ...(r.name && { name: r.name }) };
 }

@@ -23,6 +23,8 @@ export interface OomKill {
   uid: number;
   /** microseconds since boot (the kmsg record's timestamp), when known */
   usec?: number;
+  /** when, in ms since the epoch (the reader puts usec on the wall clock), to match an engine's exit time */
+  at?: number;
 }
 
 /** A /dev/kmsg record: `PRI,SEQ,USEC,FLAGS;TEXT`; continuation lines (` KEY=VALUE`) are dropped. */

@@ -45,6 +45,8 @@ V2_TESTS="
   src/runtime/lifecycle.test.ts
   src/runtime/spec-fields.test.ts
   src/runtime/broken-bundles.test.ts
+  src/runtime/fault-injection.test.ts
+  src/runtime/hostile-input.test.ts
   src/runtime/verbs.test.ts
   src/runtime/security.test.ts
   src/runtime/security-checklist.test.ts

@@ -489,10 +489,17 @@ describe("rdma", () => {
 
 describe("unified", () => {
   test("v2 writes the raw file under its controller", () => {
-    expect(planResources({ unified: { "memory.high": "1073741824", "cgroup.freeze": "0" } }, v2Context()).ops).toEqual([
+    expect(planResources({ unified: { "memory.high": "1073741824", "cgroup.max.descendants": "10" } }, v2Context()).ops).toEqual([
       { kind: "write", on: "v2", controller: "memory", file: "memory.high", value: "1073741824", field: `${R}.unified["memory.high"]` },
-      { kind: "write", on: "v2", controller: "cgroup", file: "cgroup.freeze", value: "0", field: `${R}.unified["cgroup.freeze"]` },
+      { kind: "write", on: "v2", controller: "cgroup", file: "cgroup.max.descendants", value: "10", field: `${R}.unified["cgroup.max.descendants"]` },
     ]);
+  });
+
+  test("the cgroup's interface files are refused: they move, kill or restructure, they limit nothing", () => {
+    for (const file of ["cgroup.procs", "cgroup.threads", "cgroup.kill", "cgroup.subtree_control", "cgroup.type", "cgroup.freeze"]) {
+      expect(planError({ unified: { [file]: "1" } }, v2Context()))
+        .toBe(`${R}.unified["${file}"]: is the cgroup's interface, not a resource; only controller files (memory.high, pids.max…) and cgroup.max.depth, cgroup.max.descendants may be set`);
+    }
   });
 
   test("a v1-only host is refused", () => {

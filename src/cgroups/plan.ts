@@ -301,10 +301,21 @@ function planRdma(p: Planner, r: LinuxResources): void {
   }
 }
 
+/**
+ * The core `cgroup.*` files that are limits. The others are the cgroup's interface —
+ * `cgroup.procs` and `cgroup.threads` move any host process in (PID 1, in the probe that
+ * found it), `cgroup.kill` kills, `cgroup.subtree_control`, `cgroup.type` and
+ * `cgroup.freeze` change what the runtime manages — so a config may not write them.
+ */
+const CORE_LIMIT_FILES = ["cgroup.max.depth", "cgroup.max.descendants"];
+
 function planUnified(p: Planner, r: LinuxResources): void {
   for (const [key, value] of Object.entries(r.unified ?? {})) {
     const field = `${R}.unified[${JSON.stringify(key)}]`;
     const controller = key.slice(0, key.indexOf("."));
+    if (controller === "cgroup" && !CORE_LIMIT_FILES.includes(key)) {
+      throw new BerthError(`is the cgroup's interface, not a resource; only controller files (memory.high, pids.max…) and ${CORE_LIMIT_FILES.join(", ")} may be set`, { field });
+    }
     if (!p.ctx.v2) {
       throw new BerthError("raw cgroup v2 keys need a cgroup v2 hierarchy, and this host has only cgroup v1; use the v1 fields of linux.resources instead", { field });
     }

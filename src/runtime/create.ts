@@ -25,7 +25,7 @@ import { kernelAtLeast } from "../kernel-version.ts";
 import { runHooks } from "./hooks.ts";
 import { describeFailure } from "./init-error.ts";
 import {
-  checkId, claimDir, fifoPath, lockDir, OCI_VERSION, ociState, removeDir, startTimeOf, writePidFile, writeState, type SavedState,
+  checkId, claimDir, fifoPath, lockDir, OCI_VERSION, ociState, pidNamespaceOf, removeDir, startTimeOf, writePidFile, writeState, type SavedState,
 } from "./state.ts";
 
 export interface CreateOptions {
@@ -240,7 +240,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     // Recorded before the cgroup or any process exists, so `delete --force` can still
     // find and clean them if this create is itself killed half-way (pid 0 reads as "stopped").
     const early: SavedState = {
-      ociVersion: OCI_VERSION, id, pid: 0, bundle, rootfs, created: new Date().toISOString(),
+      ociVersion: OCI_VERSION, id, pid: 0, creating: true, bundle, rootfs, created: new Date().toISOString(),
       annotations: spec.annotations, owner: "", startTime: 0, cgroupsPath, systemdCgroup: !!opts.systemdCgroup,
       cgroupDirs: Object.values(opened.dirs()),
       // start and delete run these; the bundle's config.json may be gone or changed by then
@@ -295,6 +295,12 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       const r = helper.next();
       if (r.kind === "pid") {
         initPid = r.pid;
+        // before the init can reach anything that blocks (exec.fifo): a create killed
+        // from here on leaves a state that names it, so `state` and `delete` find it
+        early.pid = initPid;
+        early.startTime = startTimeOf(initPid);
+        early.pidNamespace = pidNamespaceOf(initPid);
+        writeState(opts.root, early);
         trace(`init forked: pid ${initPid}`);
       }
       else if (r.kind === "seccomp") {
@@ -320,7 +326,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     helper.close();
 
     const state: SavedState = {
-      ...early, pid: initPid, startTime: startTimeOf(initPid), freezerFile: cg && freezerFile(cg), created: new Date().toISOString(),
+      ...early, creating: undefined, freezerFile: cg && freezerFile(cg), created: new Date().toISOString(),
       cgroupDirs: cg ? early.cgroupDirs : [],
     };
     writeState(opts.root, state);

@@ -10,7 +10,7 @@
  */
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, type Warning } from "../errors.ts";
-import { pathExists, rmdirPath } from "../sys/libc.ts";
+import { pathExists, readLink, rmdirPath } from "../sys/libc.ts";
 import { runHooksWarning } from "./hooks.ts";
 import { containerDir, initAlive, lockDir, notExist, ociState, readState, removeDir, statusOf, type SavedState, type Target, UnreadableStateError } from "./state.ts";
 
@@ -60,6 +60,49 @@ export function parseSignal(raw: string | undefined): number {
   throw new BerthError(`${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`, { field: "signal" });
 }
 
+/**
+ * The processes of the container's cgroup that berth started in this container: those in
+ * its pid namespace (the kernel kills the ones in namespaces nested below it with its
+ * init). Anything else got there from outside — moved in through cgroup.procs — and is
+ * never signalled. A container without a pid namespace of its own has only its cgroup
+ * to go by; PID 1 and this process are never the container's.
+ */
+function splitPids(s: SavedState, pids: number[]): { ours: number[]; foreign: number[] } {
+  const ours: number[] = [];
+  const foreign: number[] = [];
+  for (const pid of pids) {
+    if (pid === 1 || pid === process.pid) {
+      foreign.push(pid);
+      continue;
+    }
+    if (!s.pidNamespace) {
+      ours.push(pid);
+      continue;
+    }
+    let ns: string;
+    try {
+      ns = readLink(`/proc/${pid}/ns/pid`);
+    } catch {
+      continue; // gone
+    }
+    (ns === s.pidNamespace ? ours : foreign).push(pid);
+  }
+  return { ours, foreign };
+}
+
+/** Signal the container's processes in its cgroup; the whole cgroup at once when nothing foreign is in it. */
+function signalOurs(s: SavedState, cg: CgroupManager, signal: number, paused: boolean): void {
+  const { ours, foreign } = splitPids(s, cg.pids());
+  if (foreign.length === 0) {
+    // at once, so nothing forks past it; frozen tasks die too (kill() thaws, or cgroup.kill)
+    if (signal === 9) cg.kill(signal);
+    else for (const pid of ours) signalPid(pid, signal);
+    return;
+  }
+  for (const pid of ours) signalPid(pid, signal);
+  if (signal === 9 && paused) cg.thaw();
+}
+
 export async function killContainer(t: Target, signal: number, all = false): Promise<void> {
   const s = load(t);
   const status = statusOf(t.root, s);
@@ -67,12 +110,12 @@ export async function killContainer(t: Target, signal: number, all = false): Pro
     // runc: --all on a stopped container signals nobody and succeeds
     const cg = await cgroupOf(s);
     if (cg.exists()) {
-      if (status === "paused" && signal === 9) cg.kill(signal);
-      else for (const pid of cg.pids()) signalPid(pid, signal);
+      if (status === "paused" && signal === 9) signalOurs(s, cg, signal, true);
+      else for (const pid of splitPids(s, cg.pids()).ours) signalPid(pid, signal);
     }
     return;
   }
-  if (status === "stopped") throw new BerthError("container not running");
+  if (status === "stopped" || s.pid <= 0) throw new BerthError("container not running");
   signalPid(s.pid, signal);
   // A v1-frozen task does not die until thawed: thaw after SIGKILL, as runc does.
   if (status === "paused" && signal === 9) (await cgroupOf(s)).thaw();
@@ -83,6 +126,18 @@ function signalPid(pid: number, signal: number): void {
     process.kill(pid, signal);
   } catch (err) {
     if ((err as { code?: string }).code !== "ESRCH") throw err;
+  }
+}
+
+/** Remove the cgroup; when a process berth did not start keeps it busy, say which and what to do. */
+async function destroyCgroup(s: SavedState, id: string, cg: CgroupManager): Promise<void> {
+  try {
+    cg.destroy({ timeoutMs: 5000 });
+  } catch (err) {
+    const { foreign } = splitPids(s, cg.pids());
+    if (foreign.length === 0) throw err;
+    const { describePid } = await import("../cgroups/teardown.ts");
+    throw new BerthError(`cgroup ${cg.path} holds ${foreign.slice(0, 3).map(describePid).join(", ")}, which berth did not start in container ${id} and will not signal; move it to a cgroup of its own, then delete again`, { cause: err });
   }
 }
 
@@ -139,14 +194,14 @@ async function removeContainer(t: Target, force: boolean): Promise<SavedState | 
     const cg = await cgroupOf(s);
     if (status !== "stopped") {
       // runc deletes a `created` container without --force, killing its waiting init
-      if (cg.exists()) cg.kill("SIGKILL");
-      signalPid(s.pid, 9);
+      if (cg.exists()) signalOurs(s, cg, 9, status === "paused");
+      if (s.pid > 0) signalPid(s.pid, 9);
       waitGone(s, 5000);
     }
     if (cg.exists()) {
       // a create killed half-way leaves a helper or init that state.json never named
-      if (cg.pids().length > 0) cg.kill("SIGKILL");
-      cg.destroy({ timeoutMs: 5000 });
+      if (cg.pids().length > 0) signalOurs(s, cg, 9, false);
+      await destroyCgroup(s, t.id, cg);
     }
     removeDir(t.root, t.id);
     return s;

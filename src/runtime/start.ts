@@ -20,6 +20,7 @@ export function startContainer(t: Target, warn?: (w: Warning) => void): void {
     if (!s) throw notExist(t.id);
     const status = statusOf(t.root, s);
     if (status === "stopped") throw new BerthError("cannot start a container that has stopped");
+    if (status === "creating") throw new BerthError("cannot start a container that is still being created");
     if (status !== "created") throw new BerthError("cannot start an already running container");
     if (s.noProcess) throw new BerthError("config.json has no process, so there is nothing to start; add process to config.json, then delete and create the container again", { field: "process" });
     const fifo = fifoPath(t.root, t.id);

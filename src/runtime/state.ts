@@ -10,7 +10,7 @@
 import { BerthError } from "../errors.ts";
 import { writeFileAtomic } from "../sys/atomic-file.ts";
 import { claimDir as claimDirectory } from "../sys/id-claim.ts";
-import { pathExists, readText, readTextIfExists, rmdirPath, SysError, unlinkPath } from "../sys/libc.ts";
+import { pathExists, readLink, readText, readTextIfExists, rmdirPath, SysError, unlinkPath } from "../sys/libc.ts";
 import { type HeldLock, LockUnsupportedError, lockPath } from "../sys/lock-file.ts";
 import type { Hooks } from "../spec/runtime-spec.ts";
 
@@ -45,6 +45,17 @@ export interface SavedState {
   cgroupDirs?: string[];
   /** config.json has no process: `start` refuses (runtime-spec runtime.md), everything else works */
   noProcess?: boolean;
+  /**
+   * Set from the claim until create has finished: a create killed half-way leaves it, and
+   * `state` then says "creating" while its init or helper lives instead of "stopped".
+   */
+  creating?: boolean;
+  /**
+   * The init's pid namespace (`pid:[INODE]`), when it is not the runtime's own: delete and
+   * kill --all signal only the processes of the cgroup that are in it (a process moved
+   * into the cgroup from the host was not started by berth in this container).
+   */
+  pidNamespace?: string;
   /** config.json's poststart and poststop hooks, run by `start` and `delete` */
   hooks?: Pick<Hooks, "poststart" | "poststop">;
 }
@@ -164,6 +175,16 @@ export function startTimeOf(pid: number): number {
   return Number(procStat(pid)?.[19] ?? 0);
 }
 
+/** `pid:[INODE]` of pid's pid namespace; undefined when it is the runtime's own (or pid is gone). */
+export function pidNamespaceOf(pid: number): string | undefined {
+  try {
+    const ns = readLink(`/proc/${pid}/ns/pid`);
+    return ns === readLink("/proc/self/ns/pid") ? undefined : ns;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Is our init still alive: same pid, same start time, not a zombie. */
 export function initAlive(state: SavedState): boolean {
   if (state.pid <= 0) return false;
@@ -172,11 +193,19 @@ export function initAlive(state: SavedState): boolean {
   return Number(stat[19]) === state.startTime;
 }
 
+/** Does any of the container's recorded cgroup directories hold a process? */
+export function cgroupHasProcesses(state: SavedState): boolean {
+  return (state.cgroupDirs ?? []).some((dir) => (readTextIfExists(`${dir}/cgroup.procs`) ?? "").trim() !== "");
+}
+
 /**
- * created / running / stopped / paused, from /proc, the freezer file and exec.fifo.
- * Frozen wins over created, as in runc: `pause` accepts a created container too.
+ * creating / created / running / stopped / paused, from /proc, the freezer file and
+ * exec.fifo. Frozen wins over created, as in runc: `pause` accepts a created container
+ * too. A create that has not finished (or was killed) is "creating" while its init or
+ * helper lives — with the init's pid once the helper reported it — never "stopped".
  */
 export function statusOf(root: string, state: SavedState): Status {
+  if (state.creating) return initAlive(state) || cgroupHasProcesses(state) ? "creating" : "stopped";
   if (!initAlive(state)) return "stopped";
   if (state.freezerFile && isFrozen(state.freezerFile)) return "paused";
   return pathExists(fifoPath(root, state.id)) ? "created" : "running";

@@ -79,8 +79,6 @@ const IO_OUTSIDE_SYS_TODAY: Record<string, readonly string[]> = {
 const LAYER_EXCEPTIONS: Record<string, readonly string[]> = {
   // h18-sys moves enter from observe/ to runtime/, which may import plan/.
   "src/observe/enter.ts": ["src/plan/process-ops.ts", "src/plan/encode.ts", "src/plan/namespaces.ts", "src/plan/ops.ts"],
-  // h18-layers moves the flag → linux.resources conversion below the CLI (issue 18).
-  "src/engine/container/bundle.ts": ["src/cli/cgroup/limits.ts"],
 };
 
 /** Files outside src/ that production code may import: the version comes from package.json. */

@@ -1,7 +1,7 @@
 /**
  * `update`: change a live container's cgroup limits. The body is an OCI LinuxResources
  * object (containerd sends `--resources=-` on stdin, podman a file), or runc's single
- * flags, which are turned into the same object. Everything is checked before the first
+ * flags, which cgroups/resource-flags.ts turns into the same object. Everything is checked before the first
  * write — the spec validator, then the cgroup planner — so a bad value changes nothing;
  * a write the kernel refuses half-way is undone from the values read just before.
  */
@@ -10,89 +10,11 @@ import type { CgroupManager } from "../cgroups/manager.ts";
 import { readOptional, writeCgroupFile } from "../cgroups/fs.ts";
 import { placeOf } from "../cgroups/layout.ts";
 import type { CgroupOp } from "../cgroups/plan.ts";
-import { parseSize } from "../cgroups/units.ts";
 import { validateResources } from "../spec/validate-resources.ts";
 import { BerthError, type Warning } from "../errors.ts";
 import type { LinuxResources } from "../spec/linux-resources.ts";
 import { withContainer } from "./locked-state.ts";
 import type { Target } from "./state.ts";
-
-type Kind = "uint" | "int" | "size" | "list";
-
-/** runc update's single-value flags: the LinuxResources field each sets and how its value reads. */
-export const UPDATE_FLAGS: Record<string, { field: string; kind: Kind }> = {
-  "blkio-weight": { field: "blockIO.weight", kind: "uint" },
-  "cpu-period": { field: "cpu.period", kind: "uint" },
-  "cpu-quota": { field: "cpu.quota", kind: "int" },
-  "cpu-burst": { field: "cpu.burst", kind: "uint" },
-  "cpu-share": { field: "cpu.shares", kind: "uint" },
-  "cpu-rt-period": { field: "cpu.realtimePeriod", kind: "uint" },
-  "cpu-rt-runtime": { field: "cpu.realtimeRuntime", kind: "int" },
-  "cpu-idle": { field: "cpu.idle", kind: "int" },
-  "cpuset-cpus": { field: "cpu.cpus", kind: "list" },
-  "cpuset-mems": { field: "cpu.mems", kind: "list" },
-  memory: { field: "memory.limit", kind: "size" },
-  "memory-reservation": { field: "memory.reservation", kind: "size" },
-  "memory-swap": { field: "memory.swap", kind: "size" },
-  "kernel-memory-tcp": { field: "memory.kernelTCP", kind: "size" },
-  "pids-limit": { field: "pids.limit", kind: "int" },
-};
-
-/** runc flags berth-runtime knows but cannot honour: each is refused with the reason. */
-export const REFUSED_UPDATE_FLAGS: Record<string, string> = {
-  "kernel-memory": "kernel memory limits are gone from Linux (5.16 ignores them, 6.x removed them); remove the flag",
-  "l3-cache-schema": "Intel RDT (resctrl) is not supported by berth-runtime; remove the flag",
-  "mem-bw-schema": "Intel RDT (resctrl) is not supported by berth-runtime; remove the flag",
-};
-
-const BASE = "linux.resources";
-
-/** The runc flag that sets a `linux.resources.…` field, so errors name what the user typed. */
-export function flagForField(field: string | undefined): string | undefined {
-  if (!field?.startsWith(`${BASE}.`)) return undefined;
-  const path = field.slice(BASE.length + 1);
-  const hit = Object.entries(UPDATE_FLAGS).find(([, f]) => f.field === path);
-  return hit ? `--${hit[0]}` : undefined;
-}
-
-function parseValue(text: string, flag: string, kind: Kind): number | string {
-  const t = text.trim();
-  switch (kind) {
-    case "list":
-      return t;
-    case "size":
-      // runc passes -1 through (unlimited) and reads the rest with go-units' RAMInBytes: 100M, 1g, 512k
-      return parseSize(t, flag);
-    case "uint":
-      if (/^\d+$/.test(t) && Number.isSafeInteger(Number(t))) return Number(t);
-      throw new BerthError(`invalid value ${JSON.stringify(text)}; use a whole number ≥ 0`, { field: flag });
-    case "int":
-      if (/^-?\d+$/.test(t) && Number.isSafeInteger(Number(t))) return Number(t);
-      throw new BerthError(`invalid value ${JSON.stringify(text)}; use a whole number (-1 for no limit)`, { field: flag });
-  }
-}
-
-/**
- * runc's single flags (values as given, keyed by flag name without dashes) → checked
- * LinuxResources. Pure. A value that does not parse names its flag; one out of range
- * names its linux.resources field (renameToFlag turns that into the flag).
- *
- * @example resourcesFromFlags({ memory: "100M", "pids-limit": "50" })
- * // → { memory: { limit: 104857600 }, pids: { limit: 50 } }
- */
-export function resourcesFromFlags(values: Record<string, string | undefined>): LinuxResources {
-  for (const [flag, why] of Object.entries(REFUSED_UPDATE_FLAGS)) {
-    if (values[flag] !== undefined) throw new BerthError(why, { field: `--${flag}` });
-  }
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const [flag, { field, kind }] of Object.entries(UPDATE_FLAGS)) {
-    const raw = values[flag];
-    if (raw === undefined) continue;
-    const [section, key] = field.split(".") as [string, string];
-    (out[section] ??= {})[key] = parseValue(raw, `--${flag}`, kind);
-  }
-  return validateResources(out, BASE);
-}
 
 /**
  * An update body (`--resources`) → checked LinuxResources. `devices` is dropped, as runc
@@ -107,15 +29,7 @@ export function parseResourcesJson(text: string, source: string): LinuxResources
     throw new BerthError(`${source} is not valid JSON: ${(err as Error).message}; pass an OCI LinuxResources object`, { field: "--resources" });
   }
   if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) delete (raw as Record<string, unknown>).devices;
-  return validateResources(raw, BASE);
-}
-
-/** Re-throw an error about a `linux.resources` field under the flag that set it. */
-export function renameToFlag(err: unknown): never {
-  const flag = err instanceof BerthError ? flagForField(err.field) : undefined;
-  if (!flag || !(err instanceof BerthError)) throw err;
-  const message = err.message.startsWith(`${err.field}: `) ? err.message.slice(err.field!.length + 2) : err.message;
-  throw new BerthError(message, { field: flag, errno: err.errno, cause: err });
+  return validateResources(raw);
 }
 
 /**

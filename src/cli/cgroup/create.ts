@@ -1,7 +1,7 @@
 /** `berth cgroup create PATH [limits]`: make the cgroup in every hierarchy and apply limits. */
 import type { Command } from "../command.ts";
 import { addLimitOptions, limitsFromOptions } from "./limit-options.ts";
-import { errorForFlags, type LimitFlags } from "./limits.ts";
+import { errorForFlags, type LimitFlags } from "../../cgroups/resource-flags.ts";
 import { reportCreated, reportWrites } from "./report.ts";
 import { openForChange } from "./target.ts";
 import { BerthError } from "../../errors.ts";

@@ -7,7 +7,30 @@ import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import type { LinuxResources } from "../../spec/linux-resources.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
-import { errorForFlags, LIMIT_OPTIONS, limitsToResources, type LimitFlags } from "./limits.ts";
+import { errorForFlags, limitsToResources, type LimitFlags } from "../../cgroups/resource-flags.ts";
+
+/** The flags that set limits, with their help text; shared by create, set and run. */
+export const LIMIT_OPTIONS: [flags: string, help: string, repeatable?: true][] = [
+  ["--cpus <n>", "CPU limit in CPUs, e.g. 0.5 (cpu.max / cpu.cfs_quota_us with a 100 ms period)"],
+  ["--cpu-shares <n>", "relative CPU weight as cpu.shares, 2…262144 (v2: converted to cpu.weight)"],
+  ["--cpu-quota <us>", "CFS quota in microseconds per period (needs --cpu-period)"],
+  ["--cpu-period <us>", "CFS period in microseconds, 1000…1000000"],
+  ["--cpu-burst <us>", "CFS burst in microseconds (Linux 5.14+)"],
+  ["--cpuset-cpus <list>", "CPUs to run on, e.g. 0-1,3"],
+  ["--cpuset-mems <list>", "memory nodes to allocate from, e.g. 0"],
+  ["--cpu-idle", "SCHED_IDLE: run only when nothing else wants the CPU"],
+  ["--memory <size>", "memory limit, e.g. 64m, 2g, max"],
+  ["--memory-swap <size>", "memory+swap total as docker means it (-1 or max: unlimited swap)"],
+  ["--memory-reservation <size>", "soft limit (v1 soft_limit_in_bytes, v2 memory.low)"],
+  ["--memory-swappiness <n>", "0…100 (cgroup v1 only)"],
+  ["--oom-kill-disable", "pause tasks at the limit instead of killing them (cgroup v1 only)"],
+  ["--pids <n>", "maximum number of tasks (pids.max), or max"],
+  ["--io-weight <n>", "I/O weight 10…1000 (needs the BFQ scheduler)"],
+  ["--io-max <spec>", 'I/O limit "DEV rbps=N wbps=N riops=N wiops=N"; DEV is MAJ:MIN or a /dev path; sizes like 1m allowed', true],
+  ["--hugetlb <size=limit>", "hugepage limit, e.g. 2MB=64m", true],
+  ["--device <rule>", 'device access rule "allow|deny TYPE MAJ:MIN ACCESS", e.g. "deny a", "allow c 1:3 rw"', true],
+  ["--set <file=value>", "raw cgroup v2 file write, e.g. memory.high=48m (cgroup v2 only)", true],
+];
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

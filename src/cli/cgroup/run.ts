@@ -9,7 +9,7 @@ import { BerthError } from "../../errors.ts";
 import { spawnGated } from "../../sys/gated-spawn.ts";
 import { ExitError } from "../exit.ts";
 import { addLimitOptions, limitsFromOptions } from "./limit-options.ts";
-import { errorForFlags, type LimitFlags } from "./limits.ts";
+import { errorForFlags, type LimitFlags } from "../../cgroups/resource-flags.ts";
 import { reportCreated, reportWrites } from "./report.ts";
 import { openForChange } from "./target.ts";
 import { writeErr } from "../stdio.ts";

@@ -1,7 +1,7 @@
 /** `berth cgroup set PATH [limits]`: change the limits of an existing cgroup (runc update semantics). */
 import type { Command } from "../command.ts";
 import { addLimitOptions, limitsFromOptions } from "./limit-options.ts";
-import { errorForFlags, type LimitFlags } from "./limits.ts";
+import { errorForFlags, type LimitFlags } from "../../cgroups/resource-flags.ts";
 import { reportWrites } from "./report.ts";
 import { openForChange, requireExisting } from "./target.ts";
 

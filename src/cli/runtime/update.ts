@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
-import { parseResourcesJson, REFUSED_UPDATE_FLAGS, renameToFlag, resourcesFromFlags, UPDATE_FLAGS, updateContainer } from "../../runtime/update.ts";
+import { REFUSED_UPDATE_FLAGS, renameToFlag, resourcesFromFlags, UPDATE_FLAGS } from "../../cgroups/resource-flags.ts";
+import { parseResourcesJson, updateContainer } from "../../runtime/update.ts";
 import { idArg, parseVerb, type Globals, type Options, type RuntimeLog } from "./invocation.ts";
 import { updateFlagHelp } from "./usage.ts";
 

@@ -13,7 +13,7 @@ import type { Device, Mount, Namespace, NamespaceType, Rlimit, Spec } from "../.
 import type { LinuxDeviceCgroup } from "../../spec/linux-resources.ts";
 import { CAPABILITIES } from "../../security/capabilities.ts";
 import { parseCount, parseSize } from "../../cgroups/units.ts";
-import { limitsToResources, errorForFlags, type LimitFlags } from "../../cli/cgroup/limits.ts";
+import { limitsToResources, errorForFlags, type LimitFlags } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
 import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp, type DockerSeccompProfile } from "./docker-seccomp.ts";
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, requestedMounts, type MountRequest } from "./mount-flags.ts";

@@ -1,15 +1,25 @@
 /**
- * `berth cgroup` limit flags → OCI `linux.resources`, so the command line and
- * config.json share one validated path into the cgroup layer. Pure: device paths are
- * resolved to major:minor by a function the caller passes in.
+ * Resource flags → OCI `linux.resources`: the one conversion from a command line into
+ * the object the cgroup layer applies, so flags and config.json share one validated
+ * path. Pure: device paths are resolved to major:minor by a function the caller passes in.
  *
+ * Two vocabularies, one result:
+ *   - limitsToResources: docker's units (`--cpus 0.5` → quota 50000 / period 100000,
+ *     `--memory 0.5g` → 536870912, `max`), used by `berth cgroup` and by the engine's
+ *     `run --cpus/--memory/--pids-limit/--blkio-weight/--device-read-bps…`;
+ *   - resourcesFromFlags: runc update's single flags, one raw value per field, used by
+ *     `berth-runtime update`.
  * Each produced spec field remembers the flag it came from, so an error raised deep in
- * planning (`linux.resources.memory.swap: …`) reaches the user as `--memory-swap: …`.
+ * planning (`linux.resources.memory.swap: …`) reaches the user as `--memory-swap: …`
+ * (errorForFlags, renameToFlag).
  */
-import { BerthError } from "../../errors.ts";
-import type { LinuxDeviceCgroup, LinuxResources, LinuxThrottleDevice } from "../../spec/linux-resources.ts";
-import { cpusToQuota, DEFAULT_CPU_PERIOD } from "../../cgroups/convert.ts";
-import { parseCount, parseCpuCount, parseCpuList, parseSize } from "../../cgroups/units.ts";
+import { BerthError } from "../errors.ts";
+import type { LinuxDeviceCgroup, LinuxResources, LinuxThrottleDevice } from "../spec/linux-resources.ts";
+import { validateResources } from "../spec/validate-resources.ts";
+import { cpusToQuota, DEFAULT_CPU_PERIOD } from "./convert.ts";
+import { parseCount, parseCpuCount, parseCpuList, parseSize } from "./units.ts";
+
+const R = "linux.resources";
 
 export interface LimitFlags {
   cpus?: string;
@@ -33,36 +43,11 @@ export interface LimitFlags {
   set?: string[];
 }
 
-/** The flags that set limits, with their help text; shared by create, set and run. */
-export const LIMIT_OPTIONS: [flags: string, help: string, repeatable?: true][] = [
-  ["--cpus <n>", "CPU limit in CPUs, e.g. 0.5 (cpu.max / cpu.cfs_quota_us with a 100 ms period)"],
-  ["--cpu-shares <n>", "relative CPU weight as cpu.shares, 2…262144 (v2: converted to cpu.weight)"],
-  ["--cpu-quota <us>", "CFS quota in microseconds per period (needs --cpu-period)"],
-  ["--cpu-period <us>", "CFS period in microseconds, 1000…1000000"],
-  ["--cpu-burst <us>", "CFS burst in microseconds (Linux 5.14+)"],
-  ["--cpuset-cpus <list>", "CPUs to run on, e.g. 0-1,3"],
-  ["--cpuset-mems <list>", "memory nodes to allocate from, e.g. 0"],
-  ["--cpu-idle", "SCHED_IDLE: run only when nothing else wants the CPU"],
-  ["--memory <size>", "memory limit, e.g. 64m, 2g, max"],
-  ["--memory-swap <size>", "memory+swap total as docker means it (-1 or max: unlimited swap)"],
-  ["--memory-reservation <size>", "soft limit (v1 soft_limit_in_bytes, v2 memory.low)"],
-  ["--memory-swappiness <n>", "0…100 (cgroup v1 only)"],
-  ["--oom-kill-disable", "pause tasks at the limit instead of killing them (cgroup v1 only)"],
-  ["--pids <n>", "maximum number of tasks (pids.max), or max"],
-  ["--io-weight <n>", "I/O weight 10…1000 (needs the BFQ scheduler)"],
-  ["--io-max <spec>", 'I/O limit "DEV rbps=N wbps=N riops=N wiops=N"; DEV is MAJ:MIN or a /dev path; sizes like 1m allowed', true],
-  ["--hugetlb <size=limit>", "hugepage limit, e.g. 2MB=64m", true],
-  ["--device <rule>", 'device access rule "allow|deny TYPE MAJ:MIN ACCESS", e.g. "deny a", "allow c 1:3 rw"', true],
-  ["--set <file=value>", "raw cgroup v2 file write, e.g. memory.high=48m (cgroup v2 only)", true],
-];
-
 export interface ConvertedLimits {
   resources: LinuxResources;
   /** spec field prefix → the flag that set it */
   flagOf: Map<string, string>;
 }
-
-const R = "linux.resources";
 
 /** Parse `MAJ:MIN` or a device path (through `deviceNumbers`) into numbers. */
 function device(dev: string, flag: string, deviceNumbers: (path: string) => [number, number]): [number, number] {
@@ -223,4 +208,86 @@ export function errorForFlags(err: unknown, flagOf: Map<string, string>): unknow
   if (!best) return err;
   const detail = err.message.slice(err.field.length + 2);
   return new BerthError(detail, { field: best[1], errno: err.errno, cause: err });
+}
+
+// ---------------------------------------------------------------------------------------
+// runc update's flags
+
+type Kind = "uint" | "int" | "size" | "list";
+
+/** runc update's single-value flags: the LinuxResources field each sets and how its value reads. */
+export const UPDATE_FLAGS: Record<string, { field: string; kind: Kind }> = {
+  "blkio-weight": { field: "blockIO.weight", kind: "uint" },
+  "cpu-period": { field: "cpu.period", kind: "uint" },
+  "cpu-quota": { field: "cpu.quota", kind: "int" },
+  "cpu-burst": { field: "cpu.burst", kind: "uint" },
+  "cpu-share": { field: "cpu.shares", kind: "uint" },
+  "cpu-rt-period": { field: "cpu.realtimePeriod", kind: "uint" },
+  "cpu-rt-runtime": { field: "cpu.realtimeRuntime", kind: "int" },
+  "cpu-idle": { field: "cpu.idle", kind: "int" },
+  "cpuset-cpus": { field: "cpu.cpus", kind: "list" },
+  "cpuset-mems": { field: "cpu.mems", kind: "list" },
+  memory: { field: "memory.limit", kind: "size" },
+  "memory-reservation": { field: "memory.reservation", kind: "size" },
+  "memory-swap": { field: "memory.swap", kind: "size" },
+  "kernel-memory-tcp": { field: "memory.kernelTCP", kind: "size" },
+  "pids-limit": { field: "pids.limit", kind: "int" },
+};
+
+/** runc flags berth-runtime knows but cannot honour: each is refused with the reason. */
+export const REFUSED_UPDATE_FLAGS: Record<string, string> = {
+  "kernel-memory": "kernel memory limits are gone from Linux (5.16 ignores them, 6.x removed them); remove the flag",
+  "l3-cache-schema": "Intel RDT (resctrl) is not supported by berth-runtime; remove the flag",
+  "mem-bw-schema": "Intel RDT (resctrl) is not supported by berth-runtime; remove the flag",
+};
+
+const UPDATE_FLAG_OF = new Map(Object.entries(UPDATE_FLAGS).map(([flag, f]) => [`${R}.${f.field}`, `--${flag}`]));
+
+/** The runc flag that sets a `linux.resources.…` field, so errors name what the user typed. */
+export function flagForField(field: string | undefined): string | undefined {
+  return field === undefined ? undefined : UPDATE_FLAG_OF.get(field);
+}
+
+function parseValue(text: string, flag: string, kind: Kind): number | string {
+  const t = text.trim();
+  switch (kind) {
+    case "list":
+      return t;
+    case "size":
+      // runc passes -1 through (unlimited) and reads the rest with go-units' RAMInBytes: 100M, 1g, 512k
+      return parseSize(t, flag);
+    case "uint":
+      if (/^\d+$/.test(t) && Number.isSafeInteger(Number(t))) return Number(t);
+      throw new BerthError(`invalid value ${JSON.stringify(text)}; use a whole number ≥ 0`, { field: flag });
+    case "int":
+      if (/^-?\d+$/.test(t) && Number.isSafeInteger(Number(t))) return Number(t);
+      throw new BerthError(`invalid value ${JSON.stringify(text)}; use a whole number (-1 for no limit)`, { field: flag });
+  }
+}
+
+/**
+ * runc's single flags (values as given, keyed by flag name without dashes) → checked
+ * LinuxResources. Pure. A value that does not parse names its flag; one out of range
+ * names its linux.resources field (renameToFlag turns that into the flag).
+ *
+ * @example resourcesFromFlags({ memory: "100M", "pids-limit": "50" })
+ * // → { memory: { limit: 104857600 }, pids: { limit: 50 } }
+ */
+export function resourcesFromFlags(values: Record<string, string | undefined>): LinuxResources {
+  for (const [flag, why] of Object.entries(REFUSED_UPDATE_FLAGS)) {
+    if (values[flag] !== undefined) throw new BerthError(why, { field: `--${flag}` });
+  }
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [flag, { field, kind }] of Object.entries(UPDATE_FLAGS)) {
+    const raw = values[flag];
+    if (raw === undefined) continue;
+    const [section, key] = field.split(".") as [string, string];
+    (out[section] ??= {})[key] = parseValue(raw, `--${flag}`, kind);
+  }
+  return validateResources(out, R);
+}
+
+/** Re-throw an error about a `linux.resources` field under the runc flag that set it. */
+export function renameToFlag(err: unknown): never {
+  throw errorForFlags(err, UPDATE_FLAG_OF);
 }

@@ -7,6 +7,8 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, statfsSyn
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { helperPath } from "../sys/init-helper.ts";
 import { berth } from "../../test/observe-fixture.ts";
+import { hasPodman, PODMAN } from "../../test/podman-fixture.ts";
+import { REPO, sharedRootfs } from "../../test/runtime-harness.ts";
 
 const r = berth("doctor", "--json");
 const checks = JSON.parse(r.stdout) as { name: string; status: string; evidence: string; fix: string }[];
@@ -97,5 +99,28 @@ describe("berth doctor", () => {
       executable = false;
     }
     expect(get("native helper")).toMatchObject({ status: executable ? "ok" : "fail", evidence: executable ? `${helperPath()} is built` : expect.any(String) });
+  });
+
+  test.skipIf(!hasPodman)("capabilities: what root really holds, and — without CAP_SYS_RESOURCE — podman's default ulimits fail as doctor says, with runc and with berth-runtime", () => {
+    const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(read("/proc/self/status")!)![1]!;
+    const c = get("capabilities");
+    expect(c.evidence).toStartWith(`/proc/self/status CapEff ${eff}`);
+    const hasResource = (BigInt(`0x${eff}`) & (1n << 24n)) !== 0n;
+    const hardNofile = Number(/^Max open files\s+\S+\s+(\S+)/m.exec(read("/proc/self/limits")!)![1]);
+    if (hasResource || hardNofile >= 1048576) {
+      expect(c.evidence).not.toContain("so every such run fails with 126");
+      return;
+    }
+    expect(c.status).toBe("fail");
+    expect(c.evidence).toContain(`missing CAP_SYS_RESOURCE: podman's and docker's default nofile=1048576 is above root's hard limit ${hardNofile}`);
+    // the incident: podman with its default ulimits (no --ulimit), as a new user runs it
+    for (const runtime of ["/usr/sbin/runc", `${REPO}/bin/berth-runtime`]) {
+      const run = Bun.spawnSync([...PODMAN, "--runtime", runtime, "run", "--rm", "--network", "none", "--rootfs", sharedRootfs(), "true"], { stdout: "pipe", stderr: "pipe" });
+      const stderr = run.stderr.toString();
+      expect(run.exitCode).toBe(126);
+      expect(stderr).toContain("operation not permitted");
+      // berth-runtime's own error names the fix
+      if (runtime.endsWith("berth-runtime")) expect(stderr).toContain("process.rlimits[0]: set RLIMIT_NOFILE to 1048576/1048576: operation not permitted; raising a hard limit above the runtime's own needs CAP_SYS_RESOURCE");
+    }
   });
 });

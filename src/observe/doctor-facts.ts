@@ -10,7 +10,7 @@ import { processCgroupDirs } from "../cgroups/process-cgroup.ts";
 import { helperPath } from "../sys/init-helper.ts";
 import { readTextIfExists } from "../sys/libc.ts";
 import { nodeEvidence } from "./diagnose-gather.ts";
-import type { DoctorFacts } from "./doctor.ts";
+import { parseLimitsHard, type DoctorFacts } from "./doctor.ts";
 
 const NS_TYPES = ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"];
 export const CNI_DIRS = ["/usr/lib/cni", "/opt/cni/bin"];
@@ -94,5 +94,11 @@ export function readDoctorFacts(): DoctorFacts {
     ipForward: num(readTextIfExists("/proc/sys/net/ipv4/ip_forward")),
     disks: nodeEvidence(STORAGE_PATHS).disks,
     helper: { path: helperPath(), executable: can(helperPath(), constants.X_OK) },
+    capabilities: {
+      file: "/proc/self/status",
+      effective: /^CapEff:\s*([0-9a-f]+)$/m.exec(readTextIfExists("/proc/self/status") ?? "")?.[1] ?? "0",
+      lastCap: num(readTextIfExists("/proc/sys/kernel/cap_last_cap")) ?? 40,
+    },
+    hardLimits: { file: "/proc/self/limits", nofile: parseLimitsHard(readTextIfExists("/proc/self/limits") ?? "", "Max open files") ?? null },
   };
 }

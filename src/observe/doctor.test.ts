@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { doctorChecks, formatChecks, type DoctorFacts } from "./doctor.ts";
+import { doctorChecks, formatChecks, parseLimitsHard, type DoctorFacts } from "./doctor.ts";
 
 const v2Facts = (o: Partial<DoctorFacts> = {}): DoctorFacts => ({
   kernel: "6.1.0-18-amd64",
@@ -18,6 +18,8 @@ const v2Facts = (o: Partial<DoctorFacts> = {}): DoctorFacts => ({
   ipForward: 1,
   disks: [{ path: "/var/lib", freePct: 50, inodesFreePct: 90 }],
   helper: { path: "/b/native/build/berth-init", executable: true },
+  capabilities: { file: "/proc/self/status", effective: "000001ffffffffff", lastCap: 40 },
+  hardLimits: { file: "/proc/self/limits", nofile: 1048576 },
   ...o,
 });
 const status = (f: DoctorFacts) => Object.fromEntries(doctorChecks(f).map((c) => [c.name, c.status]));
@@ -38,7 +40,7 @@ describe("berth doctor's verdicts", () => {
     expect(s).toEqual({
       kernel: "fail", namespaces: "ok", "user namespaces": "fail", "cgroup layout": "ok", "cgroup controllers": "ok", delegation: "ok", PSI: "warn",
       "swap accounting": "warn", overlayfs: "warn", seccomp: "fail", pivot_root: "warn", "CNI plugins": "warn", ip_forward: "warn",
-      "storage /var/lib": "fail", "storage /run": "warn", "native helper": "fail",
+      "storage /var/lib": "fail", "storage /run": "warn", "native helper": "fail", capabilities: "ok",
     });
   });
   test("user namespaces: root-only when unprivileged_userns_clone is 0", () => {
@@ -52,6 +54,24 @@ describe("berth doctor's verdicts", () => {
     const s = status(hybrid);
     expect(s["cgroup layout"]).toBe("warn");
     expect(s["cgroup controllers"]).toBe("fail"); // no cpu hierarchy mounted
+  });
+  test("capabilities: root without CAP_SYS_RESOURCE under a hard limit below the engines' default nofile fails, and says what fails and how to fix it", () => {
+    const noResource = { file: "/proc/self/status", effective: "000001fffeffffff", lastCap: 40 };
+    const c = doctorChecks(v2Facts({ capabilities: noResource, hardLimits: { file: "/proc/self/limits", nofile: 20000 } })).find((x) => x.name === "capabilities")!;
+    expect(c.status).toBe("fail");
+    expect(c.evidence).toBe("/proc/self/status CapEff 000001fffeffffff; missing CAP_SYS_RESOURCE: podman's and docker's default nofile=1048576 is above root's hard limit 20000 (/proc/self/limits), so every such run fails with 126 (setrlimit: operation not permitted); no negative oom_score_adj either");
+    expect(c.fix).toStartWith('lower the engines\' default to the hard limit: containers.conf [containers] default_ulimits = ["nofile=20000:20000"] (podman), dockerd --default-ulimit nofile=20000:20000');
+    // a hard limit at the default: the engines' runs work, only a negative oom_score_adj is lost
+    expect(status(v2Facts({ capabilities: noResource }))["capabilities"]).toBe("warn");
+    // no CAP_SYS_ADMIN: nothing starts; a capability the kernel does not have (above cap_last_cap) is not missing
+    expect(status(v2Facts({ capabilities: { ...noResource, effective: "000001ffffdfffff" } }))["capabilities"]).toBe("fail");
+    expect(status(v2Facts({ capabilities: { ...noResource, effective: "ffffff", lastCap: 23 } }))["capabilities"]).toBe("ok");
+  });
+  test("/proc/PID/limits: the hard column, unlimited as null", () => {
+    const limits = "Limit                     Soft Limit           Hard Limit           Units     \nMax processes             96367                96367                processes \nMax open files            1024                 20000                files     \nMax locked memory         unlimited            unlimited            bytes     \n";
+    expect(parseLimitsHard(limits, "Max open files")).toBe(20000);
+    expect(parseLimitsHard(limits, "Max locked memory")).toBeNull();
+    expect(parseLimitsHard(limits, "Max nothing")).toBeUndefined();
   });
   test("one line per check", () => {
     const text = formatChecks(doctorChecks(v2Facts({ ipForward: 0 })));

@@ -4,6 +4,7 @@
  * Pure: the facts come from doctor-facts.ts, so every verdict is tested on fixtures.
  */
 import { kernelVersion } from "../kernel-version.ts";
+import { CAPABILITIES } from "../security/capabilities.ts";
 import type { CgroupLayout } from "../cgroups/layout.ts";
 
 export interface DoctorFacts {
@@ -26,6 +27,10 @@ export interface DoctorFacts {
   ipForward?: number;
   disks: { path: string; freePct: number; inodesFreePct: number }[];
   helper: { path: string; executable: boolean };
+  /** what root really holds: /proc/self/status CapEff (hex) and /proc/sys/kernel/cap_last_cap */
+  capabilities: { file: string; effective: string; lastCap: number };
+  /** this process's hard limits the engines' default ulimits are checked against (/proc/self/limits; null: unlimited) */
+  hardLimits: { file: string; nofile: number | null };
 }
 
 export type CheckStatus = "ok" | "warn" | "fail";
@@ -182,10 +187,63 @@ function storage(f: DoctorFacts): Check[] {
   });
 }
 
+/** podman's and docker's (containerd's) default RLIMIT_NOFILE for a container, soft and hard */
+export const ENGINE_DEFAULT_NOFILE = 1048576;
+
+/** What the runtime cannot do as root without each capability: fail when containers cannot start, warn when a feature goes. */
+const NEEDED_CAPS: Record<string, { status: CheckStatus; without: string }> = {
+  CAP_SYS_ADMIN: { status: "fail", without: "no namespaces, mounts or pivot_root: no container starts" },
+  CAP_SETUID: { status: "fail", without: "process.user cannot be set" },
+  CAP_SETGID: { status: "fail", without: "process.user's groups cannot be set" },
+  CAP_SETPCAP: { status: "fail", without: "the bounding set cannot be dropped" },
+  CAP_SYS_CHROOT: { status: "fail", without: "no chroot (--no-pivot, no mount namespace)" },
+  CAP_DAC_OVERRIDE: { status: "fail", without: "root cannot reach other users' files: bundles, state, cgroup files" },
+  CAP_CHOWN: { status: "warn", without: "consoles and volumes cannot be chowned to the container's user" },
+  CAP_FOWNER: { status: "warn", without: "files root does not own cannot be chmodded" },
+  CAP_KILL: { status: "fail", without: "other users' processes cannot be signalled: kill and delete --force fail for user-owned inits" },
+  CAP_MKNOD: { status: "warn", without: "linux.devices cannot be made with mknod (bind them from the host)" },
+  CAP_NET_ADMIN: { status: "warn", without: "no veth, bridge or firewall rules: only --network none or host" },
+  CAP_SYS_PTRACE: { status: "warn", without: "other users' /proc/PID/ns and /proc/PID/environ cannot be read: berth ns, enter and stats see less" },
+  CAP_SYS_RESOURCE: { status: "warn", without: "no rlimit above root's own hard limit and no negative oom_score_adj" },
+};
+
+function capabilities(f: DoctorFacts): Check {
+  const eff = BigInt(`0x${f.capabilities.effective || "0"}`);
+  const missing = Object.keys(NEEDED_CAPS).filter((name) => {
+    const n = (CAPABILITIES as readonly string[]).indexOf(name);
+    return n <= f.capabilities.lastCap && (eff & (1n << BigInt(n))) === 0n;
+  });
+  const ev = `${f.capabilities.file} CapEff ${f.capabilities.effective}`;
+  if (missing.length === 0) return check("capabilities", "ok", `${ev}: root holds every capability a runtime uses`);
+  const nofile = f.hardLimits.nofile;
+  // the common case: a sandboxed root without CAP_SYS_RESOURCE, under an engine's default ulimit above its hard limit
+  const rlimitsFail = missing.includes("CAP_SYS_RESOURCE") && nofile !== null && nofile < ENGINE_DEFAULT_NOFILE;
+  const status: CheckStatus = rlimitsFail || missing.some((c) => NEEDED_CAPS[c]!.status === "fail") ? "fail" : "warn";
+  const consequences = missing.map((c) => c === "CAP_SYS_RESOURCE" && rlimitsFail
+    ? `${c}: podman's and docker's default nofile=${ENGINE_DEFAULT_NOFILE} is above root's hard limit ${nofile} (${f.hardLimits.file}), so every such run fails with 126 (setrlimit: operation not permitted); no negative oom_score_adj either`
+    : `${c}: ${NEEDED_CAPS[c]!.without}`);
+  const fixes = [
+    ...(rlimitsFail ? [`lower the engines' default to the hard limit: containers.conf [containers] default_ulimits = ["nofile=${nofile}:${nofile}"] (podman), dockerd --default-ulimit nofile=${nofile}:${nofile}, or --ulimit nofile=${nofile}:${nofile} per run`] : []),
+    "or run berth and the engines where root keeps these capabilities (the container or sandbox this host runs in drops them: its --cap-add, its seccomp/capability profile)",
+  ];
+  return check("capabilities", status, `${ev}; missing ${consequences.join("; ")}`, fixes.join("; "));
+}
+
 function helper(f: DoctorFacts): Check {
   return f.helper.executable
     ? check("native helper", "ok", `${f.helper.path} is built`)
     : check("native helper", "fail", `${f.helper.path} is missing or not executable: berth-runtime cannot start containers`, "build it: sh scripts/build-native.sh (npm run prepare does it)");
+}
+
+/**
+ * /proc/PID/status's capability masks and /proc/PID/limits' hard limit of open files. Pure.
+ *
+ * @example parseLimitsHard("Max open files            1024                 20000                files\n", "Max open files") // → 20000
+ */
+export function parseLimitsHard(limits: string, name: string): number | null | undefined {
+  const line = limits.split("\n").find((l) => l.startsWith(name));
+  const hard = line?.slice(name.length).trim().split(/\s+/)[1];
+  return hard === undefined ? undefined : hard === "unlimited" ? null : Number(hard);
 }
 
 /**
@@ -194,7 +252,7 @@ function helper(f: DoctorFacts): Check {
 export function doctorChecks(f: DoctorFacts): Check[] {
   return [
     kernel(f), namespaces(f), userNamespaces(f), cgroupLayout(f), controllers(f), delegation(f), psi(f), swap(f),
-    overlay(f), seccomp(f), pivotRoot(f), cni(f), ipForward(f), ...storage(f), helper(f),
+    overlay(f), seccomp(f), pivotRoot(f), cni(f), ipForward(f), ...storage(f), helper(f), capabilities(f),
   ];
 }
 

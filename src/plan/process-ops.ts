@@ -53,10 +53,17 @@ export interface ProcessOpsOptions {
   warnings: Warning[];
 }
 
+const EPERM = 1;
+
 export function processOps(b: PlanBuilder, process: Process, linux: Linux, o: ProcessOpsOptions): void {
   for (const [i, r] of (process.rlimits ?? []).entries()) {
     const n = rlimitNumber(r.type, `process.rlimits[${i}].type`);
-    b.add("SETRLIMIT", [n, r.soft, r.hard], `process.rlimits[${i}]`, `set ${r.type} to ${r.soft}/${r.hard}`);
+    const step = b.add("SETRLIMIT", [n, r.soft, r.hard], `process.rlimits[${i}]`, `set ${r.type} to ${r.soft}/${r.hard}`);
+    // podman's and docker's default nofile (1048576) is above the hard limit of a root without CAP_SYS_RESOURCE
+    step.hint = {
+      errno: EPERM,
+      text: `raising a hard limit above the runtime's own needs CAP_SYS_RESOURCE, which this runtime lacks: ask for at most its hard limit (\`ulimit -H\`; podman/docker --ulimit ${r.type.slice("RLIMIT_".length).toLowerCase()}=N:N, containers.conf default_ulimits) or run it with CAP_SYS_RESOURCE (\`berth doctor\` checks)`,
+    };
   }
   if (process.ioPriority) {
     b.add("IOPRIO", [ioPriorityValue(process.ioPriority)], "process.ioPriority", `set I/O priority ${process.ioPriority.class} ${process.ioPriority.priority ?? 0}`);

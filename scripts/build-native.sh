@@ -1,9 +1,9 @@
 #!/bin/sh
 # Build berth's C: native/build/berth-init, the helper between clone and execve
-# (native/PROTOCOL.md) — static, so it runs the same whatever the container's root
-# filesystem or the host's libc — and native/build/libc-binding.node, the Node-API
-# module through which src/sys/libc.ts makes its libc calls (the header comes from npm's
-# node-api-headers, a devDependency).
+# (native/berth-init/*.c, a file per concern; native/PROTOCOL.md) — static, so it runs
+# the same whatever the container's root filesystem or the host's libc — and
+# native/build/libc-binding.node, the Node-API module through which src/sys/libc.ts makes
+# its libc calls (the header comes from npm's node-api-headers, a devDependency).
 # Run by `npm install` / `npm ci` ("prepare") and by scripts/test-all.sh.
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,8 +22,8 @@ fi
 mkdir -p native/build
 tmp=native/build/berth-init.tmp.$$
 trap 'rm -f "$tmp"' EXIT
-if ! "$cc" -static -O2 -Wall -Wextra -Werror -o "$tmp" native/berth-init.c; then
-  echo "build-native: compiling native/berth-init.c failed (see the errors above)" >&2
+if ! "$cc" -static -O2 -Wall -Wextra -Werror -o "$tmp" native/berth-init/*.c; then
+  echo "build-native: compiling native/berth-init/*.c failed (see the errors above)" >&2
   exit 1
 fi
 # rename: a running helper (or a concurrent build) never sees a half-written binary

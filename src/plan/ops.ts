@@ -1,5 +1,5 @@
 /**
- * The init plan: the flat list of operations the native helper (native/berth-init.c)
+ * The init plan: the flat list of operations the native helper (native/berth-init/)
  * runs between clone and execve. Every decision is made here, in TypeScript; the helper
  * only executes, in order, and stops at the first failure with the step's index, the
  * errno and the system call that failed. native/PROTOCOL.md is the wire format.
@@ -10,7 +10,7 @@
  * the helper.
  */
 
-/** Op codes: the numbers are the wire interface with native/berth-init.c. */
+/** Op codes: the numbers are the wire interface with native/berth-init/ (native/op-table.test.ts checks the three tables agree). */
 export const OP = {
   SETNS: 1,
   UNSHARE: 2,

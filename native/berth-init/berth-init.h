@@ -1,0 +1,154 @@
+/*
+ * berth-init: what the files of the helper share. native/PROTOCOL.md is the contract
+ * with src/plan/ (ops.ts, encode.ts); change them together. The files, by concern:
+ *
+ *   main.c     the op switch and main: reads the plan and runs it, op by op
+ *   plan.c     reading the plan off the socket and checking every op before the first runs
+ *   report.c   report lines on the socket, complaints on fd 2, die()
+ *   in-root.c  paths resolved inside the root filesystem (openat2 RESOLVE_IN_ROOT)
+ *   mounts.c   the mount ops, pivot_root, idmapped trees
+ *   process.c  fork, identity, capabilities, fds, signals, seccomp, the executable, execve
+ *   console.c  the pty (CONSOLE), fd passing, the waiting parent's console proxy
+ *   hooks.c    startContainer hooks (HOOK_SYNC, RUN_HOOK), run after READY
+ *
+ * Everything but the console proxy (in the parent FORK leaves waiting) and the hooks runs
+ * on the way from clone() to execve().
+ */
+#ifndef BERTH_INIT_H
+#define BERTH_INIT_H
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+
+/* Op codes: the wire interface with src/plan/ops.ts. */
+enum {
+	SETNS = 1, UNSHARE, USERNS_SYNC, FORK, WRITE_FILE, MOUNT, MOUNT_IN_ROOT, MOUNT_SETATTR,
+	MKNOD_IN_ROOT, SYMLINK_IN_ROOT, PIVOT_ROOT, MOVE_CHROOT, SETHOSTNAME, SETDOMAINNAME,
+	SETRLIMIT, LOOPBACK_UP, CHDIR, SETGROUPS, SETRESGID, SETRESUID, UMASK, KEEPCAPS, CAPS,
+	NO_NEW_PRIVS, SECCOMP, OPEN_DIR, READY, WAIT_START, FIND_EXEC, EXEC, CLOSE_FROM,
+	RESET_SIGNALS, SETSID, JOIN_KEYRING, MASK_PATH, BIND_SELF_IN_ROOT, MKDIR_IN_ROOT,
+	PERSONALITY, IOPRIO, SCHED_SETATTR, IDMAP_TREE, MOVE_TREE_IN_ROOT, CONNECT_UNIX,
+	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, CONSOLE, CONSOLE_STDIO, OPEN_PATH, NOPS
+};
+
+/* Fds an op keeps for a later op (an idmapped tree, a connected socket), by slot. */
+#define NSLOTS 64
+
+struct arg {
+	const unsigned char *p;
+	uint32_t len;
+};
+
+struct op {
+	uint32_t code, argc;
+	struct arg *args;
+};
+
+/* State one op leaves for a later one (main.c). */
+extern int sock;		/* closed by FORK (parent) and READY */
+extern long step;		/* the op being run, for error reports; -1 = the header */
+extern int startdir;		/* OPEN_DIR, for WAIT_START after pivot_root */
+extern const char *found;	/* FIND_EXEC's winner, for EXEC */
+extern int slots[NSLOTS];	/* kept fds + 1 (0 = empty) */
+extern int console_peer;	/* FORK with a console: the child's end, where CONSOLE sends the master */
+extern int console_slave;	/* CONSOLE: the pty's slave, for CONSOLE_STDIO */
+
+/* An op's string and integer arguments. */
+#define S(i) ((const char *)op->args[i].p)
+#define I(i) get64(op->args[i].p)
+
+/* report.c */
+int write_all(int fd, const char *buf, size_t len);
+__attribute__((format(printf, 1, 2))) void report(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void complain(const char *fmt, ...);
+_Noreturn void die(const char *call, const char *detail);
+_Noreturn void bad_plan(const char *what, long arg);
+
+/* plan.c */
+uint32_t get32(const unsigned char *p);
+uint64_t get64(const unsigned char *p);
+int read_all(int fd, void *buf, size_t len);
+struct op *read_plan(uint32_t *count);
+
+/* in-root.c */
+int open_in_root(int rootfd, const char *path);
+int open_root(const char *root);
+int resolve(const char *root, const char *path, int missing_ok);
+int make_in_root(int rootfd, const char *path, int file, mode_t mode);
+int parent_in_root(int rootfd, const char *path, char *dir, const char **base);
+int dest_in_root(int rootfd, const char *dest, uint64_t create, const char *src);
+const char *fd_path(int fd);
+
+/* mounts.c */
+void do_mount(const struct op *op);
+void do_mount_in_root(const struct op *op);
+void do_mount_setattr(const struct op *op);
+void do_mknod_in_root(const struct op *op);
+void do_symlink_in_root(const struct op *op);
+void do_pivot_root(const char *root);
+void do_move_chroot(const char *root);
+void do_mask_path(const struct op *op);
+void do_bind_self_in_root(const struct op *op);
+void do_mkdir_in_root(const struct op *op);
+void do_idmap_tree(const struct op *op);
+void do_move_tree(const struct op *op);
+
+/* process.c */
+void do_fork(uint64_t wait, uint64_t console, uint64_t cgroup_slot);
+void write_file(const char *path, const char *data);
+void do_caps(const struct op *op);
+void do_close_from(unsigned int from);
+void do_reset_signals(void);
+void do_seccomp(const struct op *op);
+void do_seccomp_notify(const struct op *op);
+void do_find_exec(const struct op *op);
+void argv_env(const struct op *op, uint32_t at, char ***argv, char ***envp);
+void do_exec(const struct op *op);
+
+/* console.c */
+void do_connect_unix(const struct op *op);
+int send_fd(int to, int fd, const void *data, size_t len);
+int recv_fd(int from);
+void do_console(const struct op *op);
+void do_console_stdio(void);
+int proxy_console(int master, pid_t pid);
+
+/* hooks.c */
+void do_hook_sync(void);
+void do_run_hook(const struct op *op);
+
+#endif

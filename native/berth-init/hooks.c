@@ -1,0 +1,83 @@
+/*
+ * Hooks the init runs itself: the runtime runs the create-time hooks while the init waits
+ * (HOOK_SYNC), and startContainer hooks run in the container after `start` (RUN_HOOK),
+ * after READY, on the way to execve.
+ */
+#include "berth-init.h"
+
+static char *hook_state;	/* HOOK_SYNC: the state JSON hooks read on stdin */
+static uint32_t hook_state_len;
+
+/* HOOK_SYNC: the runtime runs the create-time hooks while the init waits here, and
+ * answers with the state JSON that startContainer hooks will read. */
+void do_hook_sync(void)
+{
+	unsigned char len[4];
+	report("hooks\n");
+	if (read_all(sock, len, sizeof len) < 0)
+		_exit(1); /* the runtime gave up (a hook failed); it reports why */
+	hook_state_len = get32(len);
+	if (hook_state_len > (1u << 20))
+		bad_plan("state length", hook_state_len);
+	hook_state = malloc(hook_state_len + 1);
+	if (!hook_state)
+		die("malloc", NULL);
+	if (hook_state_len && read_all(sock, hook_state, hook_state_len) < 0)
+		_exit(1);
+}
+
+/*
+ * RUN_HOOK (startContainer): run the hook in the container, the state JSON on its stdin,
+ * killed after `timeout` seconds (0: no limit). It runs after READY, so a failure is
+ * said on the container's stderr and the init exits 1 before the program ever runs.
+ */
+void do_run_hook(const struct op *op)
+{
+	uint64_t timeout = I(0);
+	const char *path = S(1);
+	char **argv, **envp;
+	argv_env(op, 2, &argv, &envp);
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		die("pipe2", path);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork", path);
+	if (pid == 0) {
+		if (dup2(in[0], 0) < 0)
+			_exit(127);
+		execve(path, argv, envp);
+		complain("berth-init: startContainer hook %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	signal(SIGPIPE, SIG_IGN); /* a hook that does not read its stdin is fine */
+	if (hook_state_len)
+		(void)write_all(in[1], hook_state, hook_state_len);
+	close(in[1]);
+	int status = 0;
+	for (uint64_t waited = 0;; waited += 10) {
+		pid_t r = waitpid(pid, &status, timeout ? WNOHANG : 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			die("waitpid", path);
+		if (timeout && waited >= timeout * 1000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			complain("berth-init: startContainer hook %s timed out after %llu s\n", path, (unsigned long long)timeout);
+			_exit(1);
+		}
+		usleep(10000);
+	}
+	signal(SIGPIPE, SIG_DFL);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (WIFEXITED(status))
+			complain("berth-init: startContainer hook %s exited with status %d\n", path, WEXITSTATUS(status));
+		else
+			complain("berth-init: startContainer hook %s killed by signal %d\n", path, WTERMSIG(status));
+		_exit(1);
+	}
+	free(argv);
+	free(envp);
+}

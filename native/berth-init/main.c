@@ -1,0 +1,259 @@
+/*
+ * berth-init: the code that runs between clone() and execve(), where the multi-threaded
+ * runtime (Bun) cannot be. It executes an init plan built in TypeScript (src/plan/), op
+ * by op, and stops at the first failure. It decides nothing: no JSON, no defaults, no
+ * policy. native/PROTOCOL.md is the contract; change the two together. berth-init.h
+ * lists the files and what each holds.
+ *
+ * Single-threaded and static; scripts/build-native.sh compiles every .c file beside this
+ * one into native/build/berth-init.
+ */
+#include "berth-init.h"
+
+int sock = -1;
+long step = -1;
+int startdir = -1;
+const char *found;
+int slots[NSLOTS];
+int console_peer = -1;
+int console_slave = -1;
+
+static void run(const struct op *op)
+{
+	int fd;
+	switch (op->code) {
+	case SETNS:
+		if ((fd = open(S(0), O_RDONLY | O_CLOEXEC)) < 0)
+			die("open", S(0));
+		if (setns(fd, (int)I(1)) < 0)
+			die("setns", S(0));
+		close(fd);
+		break;
+	case UNSHARE:
+		if (unshare((int)I(0)) < 0)
+			die("unshare", NULL);
+		break;
+	case USERNS_SYNC: {
+		char c = 0;
+		ssize_t n;
+		report("map %d\n", getpid());
+		while ((n = read(sock, &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1 || c != 'g')
+			_exit(1); /* the runtime gave up; it reports why */
+		break;
+	}
+	case FORK:
+		do_fork(I(0), I(1), I(2));
+		break;
+	case WRITE_FILE:
+		write_file(S(0), S(1));
+		break;
+	case MOUNT:
+		do_mount(op);
+		break;
+	case MOUNT_IN_ROOT:
+		do_mount_in_root(op);
+		break;
+	case MOUNT_SETATTR:
+		do_mount_setattr(op);
+		break;
+	case MKNOD_IN_ROOT:
+		do_mknod_in_root(op);
+		break;
+	case SYMLINK_IN_ROOT:
+		do_symlink_in_root(op);
+		break;
+	case PIVOT_ROOT:
+		do_pivot_root(S(0));
+		break;
+	case MOVE_CHROOT:
+		do_move_chroot(S(0));
+		break;
+	case SETHOSTNAME:
+		if (sethostname(S(0), strlen(S(0))) < 0)
+			die("sethostname", S(0));
+		break;
+	case SETDOMAINNAME:
+		if (setdomainname(S(0), strlen(S(0))) < 0)
+			die("setdomainname", S(0));
+		break;
+	case SETRLIMIT: {
+		struct rlimit rl = { I(1), I(2) };
+		if (setrlimit((int)I(0), &rl) < 0)
+			die("setrlimit", NULL);
+		break;
+	}
+	case LOOPBACK_UP: {
+		struct ifreq ifr = { 0 };
+		strcpy(ifr.ifr_name, "lo");
+		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+			die("socket", NULL);
+		if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+			die("ioctl", "lo");
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			die("ioctl", "lo");
+		close(fd);
+		break;
+	}
+	case CHDIR:
+		if (chdir(S(0)) < 0)
+			die("chdir", S(0));
+		break;
+	case SETGROUPS: {
+		gid_t *gids = calloc(op->argc ? op->argc : 1, sizeof *gids);
+		if (!gids)
+			die("malloc", NULL);
+		for (uint32_t i = 0; i < op->argc; i++)
+			gids[i] = (gid_t)I(i);
+		if (setgroups(op->argc, gids) < 0)
+			die("setgroups", NULL);
+		free(gids);
+		break;
+	}
+	case SETRESGID:
+		if (setresgid((gid_t)I(0), (gid_t)I(0), (gid_t)I(0)) < 0)
+			die("setresgid", NULL);
+		break;
+	case SETRESUID:
+		if (setresuid((uid_t)I(0), (uid_t)I(0), (uid_t)I(0)) < 0)
+			die("setresuid", NULL);
+		break;
+	case UMASK:
+		umask((mode_t)I(0));
+		break;
+	case KEEPCAPS:
+		if (prctl(PR_SET_KEEPCAPS, (unsigned long)I(0), 0, 0, 0) < 0)
+			die("prctl", "PR_SET_KEEPCAPS");
+		break;
+	case CAPS:
+		do_caps(op);
+		break;
+	case NO_NEW_PRIVS:
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			die("prctl", "PR_SET_NO_NEW_PRIVS");
+		break;
+	case SECCOMP:
+		do_seccomp(op);
+		break;
+	case OPEN_DIR:
+		if (startdir >= 0)
+			close(startdir);
+		if ((startdir = open(S(0), O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			die("open", S(0));
+		break;
+	case READY:
+		report("ready\n");
+		close(sock);
+		sock = -1;
+		break;
+	case WAIT_START:
+		/* blocks until `start` opens the FIFO for reading */
+		while ((fd = openat(startdir, S(0), O_WRONLY | O_CLOEXEC)) < 0)
+			if (errno != EINTR)
+				die("openat", S(0));
+		if (write_all(fd, "0", 1) < 0)
+			die("write", S(0));
+		close(fd);
+		if (startdir >= 0)
+			close(startdir);
+		startdir = -1;
+		break;
+	case FIND_EXEC:
+		do_find_exec(op);
+		break;
+	case EXEC:
+		do_exec(op);
+		break;
+	case CLOSE_FROM:
+		do_close_from((unsigned int)I(0));
+		break;
+	case RESET_SIGNALS:
+		do_reset_signals();
+		break;
+	case SETSID:
+		if (setsid() < 0)
+			die("setsid", NULL);
+		break;
+	case JOIN_KEYRING:
+		/* ENOSYS: a kernel without keyrings; runc runs there too */
+		if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, S(0)) < 0 && errno != ENOSYS)
+			die("keyctl", S(0));
+		break;
+	case MASK_PATH:
+		do_mask_path(op);
+		break;
+	case BIND_SELF_IN_ROOT:
+		do_bind_self_in_root(op);
+		break;
+	case MKDIR_IN_ROOT:
+		do_mkdir_in_root(op);
+		break;
+	case PERSONALITY:
+		if (personality((unsigned long)I(0)) < 0)
+			die("personality", NULL);
+		break;
+	case IOPRIO:
+		if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)I(0)) < 0)
+			die("ioprio_set", NULL);
+		break;
+	case SCHED_SETATTR: {
+		/* the kernel reads attr.size from the bytes: the planner writes the struct whole */
+		if (syscall(SYS_sched_setattr, 0, op->args[0].p, 0) < 0)
+			die("sched_setattr", NULL);
+		break;
+	}
+	case IDMAP_TREE:
+		do_idmap_tree(op);
+		break;
+	case MOVE_TREE_IN_ROOT:
+		do_move_tree(op);
+		break;
+	case CONNECT_UNIX:
+		do_connect_unix(op);
+		break;
+	case OPEN_PATH:
+		fd = open(S(1), O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			die("open", S(1));
+		slots[I(0)] = fd + 1;
+		break;
+	case SECCOMP_NOTIFY:
+		do_seccomp_notify(op);
+		break;
+	case HOOK_SYNC:
+		do_hook_sync();
+		break;
+	case CONSOLE:
+		do_console(op);
+		break;
+	case CONSOLE_STDIO:
+		do_console_stdio();
+		break;
+	case RUN_HOOK:
+		do_run_hook(op);
+		break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char *end;
+	long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
+	if (argc != 2 || !*argv[1] || *end || fd < 0 || fd > INT_MAX || fcntl((int)fd, F_GETFD) < 0) {
+		static const char usage[] = "usage: berth-init SOCKFD (started by berth-runtime)\n";
+		(void)write_all(2, usage, sizeof usage - 1);
+		return 1;
+	}
+	sock = (int)fd;
+	/* whatever the plan does, the container never inherits the runtime's socket */
+	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	uint32_t n;
+	struct op *ops = read_plan(&n);
+	for (uint32_t i = 0; i < n; i++) {
+		step = i;
+		run(&ops[i]);
+	}
+	_exit(0);
+}

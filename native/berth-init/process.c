@@ -1,0 +1,275 @@
+/*
+ * The process: fork (into the container's cgroup), identity and capabilities, fds and
+ * signals, seccomp, finding the executable, and execve.
+ */
+#include "berth-init.h"
+
+/*
+ * fork(), or with a cgroup directory's fd in `slot` (OPEN_PATH, opened while the path was
+ * still the host's) clone3(CLONE_INTO_CGROUP): the child is born in that cgroup2 directory. Writing a pid into cgroup.procs instead takes the kernel's global
+ * cgroup_threadgroup_rwsem for writing, an RCU grace period (10–25 ms measured here);
+ * a fork into the cgroup takes it only for reading. Raw syscall: glibc has no clone3
+ * wrapper that returns twice, and this process is single-threaded, so glibc's fork
+ * bookkeeping (atfork handlers, lock resets) has nothing to do.
+ */
+static pid_t fork_into(uint64_t slot)
+{
+	if (slot == NSLOTS)
+		return fork();
+	int fd = slots[slot] - 1;
+	if (fd < 0) {
+		errno = EBADF;
+		die("clone3", "cgroup slot");
+	}
+	struct clone_args args;
+	memset(&args, 0, sizeof args);
+	args.flags = CLONE_INTO_CGROUP;
+	args.exit_signal = SIGCHLD;
+	args.cgroup = (uint64_t)fd;
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+	if (pid < 0)
+		die("clone3", NULL);
+	close(fd);
+	slots[slot] = 0;
+	return pid;
+}
+
+void do_fork(uint64_t wait, uint64_t console, uint64_t cgroup_slot)
+{
+	/* The child waits for this pipe's EOF so that `pid N` is on the socket before anything
+	 * the child reports: the runtime must know the init's pid before `ready` or `error`. */
+	int gate[2], peer[2] = { -1, -1 };
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		die("pipe2", NULL);
+	if (console && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, peer) < 0)
+		die("socketpair", "console");
+	pid_t pid = fork_into(cgroup_slot);
+	if (pid < 0)
+		die("fork", NULL);
+	if (pid == 0) {
+		char c;
+		if (console) {
+			close(peer[0]);
+			console_peer = peer[1];
+		}
+		close(gate[1]);
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
+		return;
+	}
+	report("pid %d\n", pid);
+	close(sock);
+	sock = -1;
+	close(gate[0]);
+	close(gate[1]);
+	if (!wait)
+		_exit(0);
+	/* The terminal's or the runtime's signals are for the container: it decides. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	int status = -1;
+	if (console) {
+		close(peer[1]);
+		int master = recv_fd(peer[0]);
+		close(peer[0]);
+		if (master >= 0)
+			status = proxy_console(master, pid);
+	}
+	while (status == -1 && waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid", NULL);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/* WRITE_FILE: proc and sys files take a value in one write or not at all. */
+void write_file(const char *path, const char *data)
+{
+	size_t len = strlen(data);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open", path);
+	ssize_t n = write(fd, data, len);
+	if (n >= 0 && (size_t)n != len)
+		errno = EIO;
+	if (n < 0 || (size_t)n != len)
+		die("write", path);
+	close(fd);
+}
+
+void do_caps(const struct op *op)
+{
+	uint64_t bounding = I(0), eff = I(1), perm = I(2), inh = I(3), ambient = I(4);
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct now[2];
+	/* After SETRESUID to a non-root user KEEPCAPS keeps the permitted set but empties the
+	 * effective one, and dropping from the bounding set needs CAP_SETPCAP effective:
+	 * raise effective to permitted first. */
+	if (syscall(SYS_capget, &hdr, now) < 0)
+		die("capget", NULL);
+	now[0].effective = now[0].permitted;
+	now[1].effective = now[1].permitted;
+	if (syscall(SYS_capset, &hdr, now) < 0)
+		die("capset", NULL);
+	for (int cap = 0; cap < 64; cap++) {
+		if (bounding & (1ULL << cap))
+			continue;
+		/* EINVAL: this kernel has no such capability, so there is nothing to drop */
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			die("prctl", "PR_CAPBSET_DROP");
+	}
+	struct __user_cap_data_struct data[2] = {
+		{ (uint32_t)eff, (uint32_t)perm, (uint32_t)inh },
+		{ (uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32) },
+	};
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die("capset", NULL);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		die("prctl", "PR_CAP_AMBIENT_CLEAR_ALL");
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(ambient & (1ULL << cap)))
+			continue;
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+			char d[48];
+			snprintf(d, sizeof d, "PR_CAP_AMBIENT_RAISE %d", cap);
+			die("prctl", d);
+		}
+	}
+}
+
+void do_close_from(unsigned int from)
+{
+	if (close_range(from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	if (errno != ENOSYS && errno != EINVAL) /* EINVAL: a kernel without the CLOEXEC flag */
+		die("close_range", NULL);
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		die("open", "/proc/self/fd");
+	for (struct dirent *e; (e = readdir(d));) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd >= (int)from && fd != dirfd(d))
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(d);
+}
+
+/* Through the raw system calls: glibc's wrappers refuse signals 32 and 33 (its own), and
+ * the runtime's dispositions and mask must not reach the container for any signal. */
+void do_reset_signals(void)
+{
+	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } sa = { SIG_DFL, 0, NULL, 0 };
+	uint64_t none = 0;
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none) < 0)
+		die("rt_sigprocmask", NULL);
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof sa.mask);
+}
+
+/* execvp's rules: a candidate the user cannot even reach (EACCES on a directory on the
+ * way) does not stop the search, but is what is reported when nothing is found. */
+void do_find_exec(const struct op *op)
+{
+	const char *denied = NULL;
+	for (uint32_t i = 0; i < op->argc; i++) {
+		const char *c = S(i);
+		struct stat st;
+		if (faccessat(AT_FDCWD, c, F_OK, AT_EACCESS) < 0) {
+			if (errno == EACCES && !denied)
+				denied = c;
+			continue;
+		}
+		if (stat(c, &st) < 0)
+			die("stat", c);
+		if (!S_ISREG(st.st_mode)) {
+			errno = EACCES;
+			die("faccessat", c);
+		}
+		if (faccessat(AT_FDCWD, c, X_OK, AT_EACCESS) < 0)
+			die("faccessat", c);
+		found = c;
+		return;
+	}
+	errno = denied ? EACCES : ENOENT;
+	die("faccessat", denied ? denied : S(0));
+}
+
+/* argv and envp of EXEC and RUN_HOOK: argument `at` is argc, argv follows, env is the rest. */
+void argv_env(const struct op *op, uint32_t at, char ***argv, char ***envp)
+{
+	uint32_t argc = (uint32_t)I(at), envc = op->argc - at - 1 - argc;
+	*argv = calloc(argc + 1, sizeof **argv);
+	*envp = calloc(envc + 1, sizeof **envp);
+	if (!*argv || !*envp)
+		die("malloc", NULL);
+	for (uint32_t i = 0; i < argc; i++)
+		(*argv)[i] = (char *)S(at + 1 + i);
+	for (uint32_t i = 0; i < envc; i++)
+		(*envp)[i] = (char *)S(at + 1 + argc + i);
+}
+
+void do_exec(const struct op *op)
+{
+	char **argv, **envp;
+	argv_env(op, 0, &argv, &envp);
+	const char *path = found ? found : argv[0];
+	if (found)
+		execve(found, argv, envp);
+	else
+		errno = ENOENT; /* no FIND_EXEC: nothing was looked up, so nothing runs */
+	if (sock >= 0)
+		die("execve", path);
+	int err = errno;
+	complain("berth-init: exec %s: %s\n", path, strerror(err));
+	_exit(err == ENOENT ? 127 : 126);
+}
+
+void do_seccomp(const struct op *op)
+{
+	struct sock_fprog prog = {
+		.len = (unsigned short)(op->args[1].len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)op->args[1].p,
+	};
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)I(0), &prog) < 0)
+		die("seccomp", NULL);
+}
+
+/*
+ * SECCOMP_NOTIFY: report `seccomp`, read the container process state the runtime sends
+ * back (u32 length, bytes), load the filter with a listener, and send the state with the
+ * listener fd as SCM_RIGHTS on the socket in `slot` (runtime-spec's seccomp agent
+ * protocol). The state is fetched before the filter exists: only sendmsg and close run
+ * under it before the agent holds the listener.
+ */
+void do_seccomp_notify(const struct op *op)
+{
+	int conn = slots[I(2)] - 1;
+	unsigned char len[4];
+	report("seccomp\n");
+	if (read_all(sock, len, sizeof len) < 0)
+		_exit(1); /* the runtime gave up; it reports why */
+	uint32_t n = get32(len);
+	if (n > (1u << 20))
+		bad_plan("state length", n);
+	char *state = malloc(n + 1);
+	if (!state)
+		die("malloc", NULL);
+	if (n && read_all(sock, state, n) < 0)
+		_exit(1);
+	struct sock_fprog prog = {
+		.len = (unsigned short)(op->args[1].len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)op->args[1].p,
+	};
+	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)I(0) | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (fd < 0)
+		die("seccomp", NULL);
+	if (send_fd(conn, fd, state, n) < 0)
+		die("sendmsg", "seccomp listener");
+	close(fd);
+	close(conn);
+	slots[I(2)] = 0;
+	free(state);
+}

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type HeldLock, lockPath, LockBusyError } from "../../src/sys/lock-file.ts";
 
 export const REPO = join(import.meta.dir, "..", "..");
 /**
@@ -264,3 +265,26 @@ export function tryRmdir(path: string): void {
     // absent, or still in use by someone else
   }
 }
+
+/**
+ * Hold the machine-wide lock of one client's test file (podman, docker, cri…) until
+ * release. Their daemons use fixed host resources — a named bridge and subnet, podman's
+ * CNI cache, /run/docker — so two runs of the same file at once (two checkouts tested
+ * side by side) would tear each other's network down; with the lock the second waits.
+ * Polls without blocking the event loop, up to `waitMs`.
+ */
+export async function holdClientLock(client: string, waitMs = 600_000): Promise<HeldLock> {
+  const path = join(tmpdir(), `berth-client-test-${client}.lock`);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return lockPath(path, { create: true, timeoutMs: 0 });
+    } catch (err) {
+      if (!(err instanceof LockBusyError) || Date.now() > deadline) throw err;
+      await Bun.sleep(250);
+    }
+  }
+}
+
+/** beforeAll's timeout for files that first wait for holdClientLock: the wait plus the set-up. */
+export const CLIENT_LOCK_HOOK_TIMEOUT = 900_000;

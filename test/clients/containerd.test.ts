@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RUNTIME } from "../runtime-harness.ts";
-import { isRoot, requireCommands, runCommand, until } from "./client-env.ts";
+import { CLIENT_LOCK_HOOK_TIMEOUT, isRoot, requireCommands, runCommand, until, holdClientLock } from "./client-env.ts";
+import type { HeldLock } from "../../src/sys/lock-file.ts";
 import { type Containerd, cgroupDirs, shimPidsUnder, startContainerd } from "./containerd.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
 
@@ -25,20 +26,27 @@ let cd: Containerd | undefined;
 let image = "";
 let counter = 0;
 
+let clientLock: HeldLock | undefined;
+
 beforeAll(async () => {
   if (!isRoot) return;
+  clientLock = await holdClientLock("containerd");
   requireCommands({ containerd: "containerd", ctr: "containerd", "containerd-shim-runc-v2": "containerd", script: "bsdutils" });
   work = mkdtempSync(join(tmpdir(), "berth-ctr-"));
   registry = await startRegistryWithBusybox(work);
   image = registry.image;
   cd = await startContainerd(work, { cgroupParents: [`/${NS}`] });
   mustCtr(["images", "pull", "--plain-http", image]);
-}, 600_000);
+}, CLIENT_LOCK_HOOK_TIMEOUT + 600_000);
 
 afterAll(async () => {
-  await cd?.stop();
-  await registry?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  try {
+    await cd?.stop();
+    await registry?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  } finally {
+    clientLock?.release();
+  }
 }, 120_000);
 
 function daemon(): Containerd {

@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth } from "../observe-fixture.ts";
 import { RUNTIME } from "../runtime-harness.ts";
-import { bridgeConflist, deleteLink, isRoot, requireCommands, runCommand, until } from "./client-env.ts";
+import { CLIENT_LOCK_HOOK_TIMEOUT, bridgeConflist, deleteLink, isRoot, requireCommands, runCommand, until, holdClientLock } from "./client-env.ts";
+import type { HeldLock } from "../../src/sys/lock-file.ts";
 import { CNI_COMMANDS, CONTAINERD_COMMANDS, type Containerd, cgroupDirs, shimPidsUnder, startContainerd } from "./containerd.ts";
 import { type ContainerConfig, CriClient, type PodSandboxConfig } from "./cri-client.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
@@ -35,8 +36,11 @@ let cd: Containerd | undefined;
 let cri: CriClient | undefined;
 let image = "";
 
+let clientLock: HeldLock | undefined;
+
 beforeAll(async () => {
   if (!isRoot) return;
+  clientLock = await holdClientLock("cri");
   requireCommands({ ...CONTAINERD_COMMANDS, ...CNI_COMMANDS });
   work = mkdtempSync(join(tmpdir(), "berth-cri-"));
   registry = await startRegistryWithBusybox(work);
@@ -53,30 +57,34 @@ beforeAll(async () => {
   const ready = await until(async () => (await cri!.status()).status.conditions.every((c) => c.status), 3000);
   if (!ready) throw new Error(`CRI not ready: ${JSON.stringify((await cri.status()).status.conditions)}`);
   await cri.pullImage(image);
-}, 600_000);
+}, CLIENT_LOCK_HOOK_TIMEOUT + 600_000);
 
 afterAll(async () => {
-  // kubelet's teardown first, so CNI DEL runs and releases the address; then the daemon
-  if (cri) {
-    try {
-      for (const c of await cri.listContainers()) {
-        await cri.stopContainer(c.id, 0).catch(() => {});
-        await cri.removeContainer(c.id).catch(() => {});
+  try {
+    // kubelet's teardown first, so CNI DEL runs and releases the address; then the daemon
+    if (cri) {
+      try {
+        for (const c of await cri.listContainers()) {
+          await cri.stopContainer(c.id, 0).catch(() => {});
+          await cri.removeContainer(c.id).catch(() => {});
+        }
+        for (const p of await cri.listPodSandbox()) {
+          await cri.stopPodSandbox(p.id).catch(() => {});
+          await cri.removePodSandbox(p.id).catch(() => {});
+        }
+      } catch {
+        // the daemon is gone; stop() below still removes what it left
       }
-      for (const p of await cri.listPodSandbox()) {
-        await cri.stopPodSandbox(p.id).catch(() => {});
-        await cri.removePodSandbox(p.id).catch(() => {});
-      }
-    } catch {
-      // the daemon is gone; stop() below still removes what it left
+      cri.close();
     }
-    cri.close();
+    await cd?.stop();
+    await registry?.stop();
+    deleteLink(BRIDGE);
+    removeCniCache();
+    if (work) rmSync(work, { recursive: true, force: true });
+  } finally {
+    clientLock?.release();
   }
-  await cd?.stop();
-  await registry?.stop();
-  deleteLink(BRIDGE);
-  removeCniCache();
-  if (work) rmSync(work, { recursive: true, force: true });
 }, 180_000);
 
 

@@ -36,7 +36,10 @@ import {
   TOOL_PATH,
   tryRmdir,
   until,
+  CLIENT_LOCK_HOOK_TIMEOUT,
+  holdClientLock,
 } from "./client-env.ts";
+import type { HeldLock } from "../../src/sys/lock-file.ts";
 import { berth } from "../observe-fixture.ts";
 import { cgroupHierarchies } from "../runtime-harness.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
@@ -106,8 +109,11 @@ function runtimeStateDir(id: string): string {
   return join(dir, "exec", "runtime-runc", "moby", id);
 }
 
+let clientLock: HeldLock | undefined;
+
 beforeAll(async () => {
   if (!isRoot) return;
+  clientLock = await holdClientLock("docker");
   requireCommands(DOCKER_COMMANDS);
   chainsBefore = iptablesChains();
   for (const p of OUTSIDE_PATHS) if (existsSync(p)) existedBefore.add(p);
@@ -144,37 +150,41 @@ beforeAll(async () => {
   const up = await until(() => dockerd!.exitCode === null && docker(["version", "--format", "{{.Server.Version}}"]).code === 0, 3000);
   if (!up) throw new Error(`dockerd did not come up: ${existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").slice(-5).join(" | ") : "no log"}`);
   ok(docker(["pull", "--quiet", image]));
-}, 180_000);
+}, CLIENT_LOCK_HOOK_TIMEOUT + 180_000);
 
 afterAll(async () => {
-  if (!isRoot || !dir) return;
-  if (dockerd && dockerd.exitCode === null) {
-    const ids = docker(["ps", "-aq"]).stdout.split("\n").filter(Boolean);
-    if (ids.length > 0) docker(["rm", "--force", ...ids]);
-    dockerd.kill("SIGTERM");
-    // dockerd stops its containerd and shims on SIGTERM; SIGKILL only if it hangs
-    const exited = await Promise.race([dockerd.exited.then(() => true), Bun.sleep(60_000).then(() => false)]);
-    if (!exited) {
-      dockerd.kill("SIGKILL");
-      await dockerd.exited;
+  try {
+    if (!isRoot || !dir) return;
+    if (dockerd && dockerd.exitCode === null) {
+      const ids = docker(["ps", "-aq"]).stdout.split("\n").filter(Boolean);
+      if (ids.length > 0) docker(["rm", "--force", ...ids]);
+      dockerd.kill("SIGTERM");
+      // dockerd stops its containerd and shims on SIGTERM; SIGKILL only if it hangs
+      const exited = await Promise.race([dockerd.exited.then(() => true), Bun.sleep(60_000).then(() => false)]);
+      if (!exited) {
+        dockerd.kill("SIGKILL");
+        await dockerd.exited;
+      }
     }
-  }
-  // containerd, shims, docker-proxy: anything still running from our dirs
-  await killPids(pidsMentioning(dir));
-  await registry?.stop();
-  removeTree(dir);
-  deleteLink(BRIDGE);
-  removeNewChains(chainsBefore, "DOCKER"); // none with --iptables=false, unless that ever changes
-  for (const h of cgroupHierarchies()) {
-    const parent = join(h, CGROUP_PARENT);
-    if (!existsSync(parent)) continue;
-    for (const child of readdirSync(parent, { withFileTypes: true })) if (child.isDirectory()) tryRmdir(join(parent, child.name));
-    tryRmdir(parent);
-  }
-  for (const p of OUTSIDE_PATHS) {
-    if (existedBefore.has(p) || !existsSync(p)) continue;
-    if (p.endsWith(".json")) rmSync(p, { force: true });
-    else tryRmdir(p); // only if empty: another containerd may use /run/containerd now
+    // containerd, shims, docker-proxy: anything still running from our dirs
+    await killPids(pidsMentioning(dir));
+    await registry?.stop();
+    removeTree(dir);
+    deleteLink(BRIDGE);
+    removeNewChains(chainsBefore, "DOCKER"); // none with --iptables=false, unless that ever changes
+    for (const h of cgroupHierarchies()) {
+      const parent = join(h, CGROUP_PARENT);
+      if (!existsSync(parent)) continue;
+      for (const child of readdirSync(parent, { withFileTypes: true })) if (child.isDirectory()) tryRmdir(join(parent, child.name));
+      tryRmdir(parent);
+    }
+    for (const p of OUTSIDE_PATHS) {
+      if (existedBefore.has(p) || !existsSync(p)) continue;
+      if (p.endsWith(".json")) rmSync(p, { force: true });
+      else tryRmdir(p); // only if empty: another containerd may use /run/containerd now
+    }
+  } finally {
+    clientLock?.release();
   }
 }, 180_000);
 

@@ -36,7 +36,10 @@ import {
   tryRmdir,
   until,
   type ChainSnapshot,
+  CLIENT_LOCK_HOOK_TIMEOUT,
+  holdClientLock,
 } from "./client-env.ts";
+import type { HeldLock } from "../../src/sys/lock-file.ts";
 import { cgroupHierarchies } from "../runtime-harness.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
 
@@ -143,8 +146,11 @@ function containersConf(runtimeLines: string[]): string {
 }
 
 
+let clientLock: HeldLock | undefined;
+
 beforeAll(async () => {
   if (!isRoot) return;
+  clientLock = await holdClientLock("podman");
   requireCommands(PODMAN_COMMANDS);
   chainsBefore = iptablesChains();
   for (const h of cgroupHierarchies()) if (existsSync(join(h, CGROUP_PARENT))) cgroupParentsBefore.add(h);
@@ -169,43 +175,47 @@ beforeAll(async () => {
   writeFileSync(join(dir, "registries.conf"), `[[registry]]\nlocation = "${registry.address}"\ninsecure = true\n`);
   writeFileSync(join(dir, "net.d", `${NETWORK}.conflist`), bridgeConflist({ name: NETWORK, bridge: BRIDGE, prefix: SUBNET_PREFIX, ipamDir: join(dir, "cni-ipam"), portmap: true }));
   ok(podman(["pull", "--quiet", image]));
-}, 180_000);
+}, CLIENT_LOCK_HOOK_TIMEOUT + 180_000);
 
 afterAll(async () => {
-  if (!isRoot || !dir) return;
-  // every container podman made here, including the --rm ones, from its event log
-  const events = podman(["events", "--stream=false", "--filter", "type=container", "--filter", "event=create", "--format", "{{.ID}}"]);
-  const ids = new Set(events.stdout.split("\n").map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l)));
-  for (const ctr of ok(podman(["ps", "-a", "--no-trunc", "--format", "{{.ID}}"])).split("\n").filter(Boolean)) ids.add(ctr.trim());
-  podman(["rm", "--all", "--force", "--time", "0"]);
-  // conmon and the `podman container cleanup` it starts when a container exits: let them
-  // finish, then kill whatever of our store is still running
-  await until(() => pidsMentioning(dir).length === 0, 500);
-  await killPids(pidsMentioning(dir));
-  for (const id of ids) {
-    if (existsSync(join(RUNTIME_ROOT, id))) runCommand([RUNTIME, "delete", "--force", id]);
-    for (const h of cgroupHierarchies()) tryRmdir(join(h, CGROUP_PARENT, `libpod-${id}`));
-  }
-  // podman's parent (and conmon's cgroup in it), if this file made them: a process that
-  // is exiting can keep them busy a moment
-  const ours = cgroupHierarchies().filter((h) => !cgroupParentsBefore.has(h));
-  await until(() => {
-    for (const h of ours) {
-      tryRmdir(join(h, CGROUP_PARENT, "conmon"));
-      tryRmdir(join(h, CGROUP_PARENT));
+  try {
+    if (!isRoot || !dir) return;
+    // every container podman made here, including the --rm ones, from its event log
+    const events = podman(["events", "--stream=false", "--filter", "type=container", "--filter", "event=create", "--format", "{{.ID}}"]);
+    const ids = new Set(events.stdout.split("\n").map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l)));
+    for (const ctr of ok(podman(["ps", "-a", "--no-trunc", "--format", "{{.ID}}"])).split("\n").filter(Boolean)) ids.add(ctr.trim());
+    podman(["rm", "--all", "--force", "--time", "0"]);
+    // conmon and the `podman container cleanup` it starts when a container exits: let them
+    // finish, then kill whatever of our store is still running
+    await until(() => pidsMentioning(dir).length === 0, 500);
+    await killPids(pidsMentioning(dir));
+    for (const id of ids) {
+      if (existsSync(join(RUNTIME_ROOT, id))) runCommand([RUNTIME, "delete", "--force", id]);
+      for (const h of cgroupHierarchies()) tryRmdir(join(h, CGROUP_PARENT, `libpod-${id}`));
     }
-    return ours.every((h) => !existsSync(join(h, CGROUP_PARENT)));
-  }, 300);
-  await registry?.stop();
-  removeTree(dir);
-  deleteLink(BRIDGE);
-  removeOurNetns();
-  // CNI's cache of our network's results, if podman skipped a teardown (e.g. after a runtime crash)
-  if (existsSync(CNI_CACHE)) for (const f of readdirSync(CNI_CACHE)) if (f.startsWith(`${NETWORK}-`)) rmSync(join(CNI_CACHE, f), { force: true });
-  for (const d of HOST_DIRS) if (!hostDirsBefore.has(d)) tryRmdir(d); // only if empty: CNI is shared
-  removeRulesMatching("nat", NETWORK);
-  removeRulesMatching("filter", NETWORK);
-  removeUnusedPortmapChains(chainsBefore);
+    // podman's parent (and conmon's cgroup in it), if this file made them: a process that
+    // is exiting can keep them busy a moment
+    const ours = cgroupHierarchies().filter((h) => !cgroupParentsBefore.has(h));
+    await until(() => {
+      for (const h of ours) {
+        tryRmdir(join(h, CGROUP_PARENT, "conmon"));
+        tryRmdir(join(h, CGROUP_PARENT));
+      }
+      return ours.every((h) => !existsSync(join(h, CGROUP_PARENT)));
+    }, 300);
+    await registry?.stop();
+    removeTree(dir);
+    deleteLink(BRIDGE);
+    removeOurNetns();
+    // CNI's cache of our network's results, if podman skipped a teardown (e.g. after a runtime crash)
+    if (existsSync(CNI_CACHE)) for (const f of readdirSync(CNI_CACHE)) if (f.startsWith(`${NETWORK}-`)) rmSync(join(CNI_CACHE, f), { force: true });
+    for (const d of HOST_DIRS) if (!hostDirsBefore.has(d)) tryRmdir(d); // only if empty: CNI is shared
+    removeRulesMatching("nat", NETWORK);
+    removeRulesMatching("filter", NETWORK);
+    removeUnusedPortmapChains(chainsBefore);
+  } finally {
+    clientLock?.release();
+  }
 }, 180_000);
 
 describe.skipIf(!isRoot)("podman --runtime berth-runtime", () => {

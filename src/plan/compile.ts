@@ -11,7 +11,7 @@
  */
 import { BerthError, type Warning } from "../errors.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
-import type { Device, Mount, NamespaceType, Spec } from "../spec/runtime-spec.ts";
+import type { Device, Linux, Mount, Namespace, NamespaceType, Process, Spec } from "../spec/runtime-spec.ts";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
 import { CGROUP_SLOT, CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan } from "./ops.ts";
 import { JOIN_ORDER, NS_FLAG } from "./namespaces.ts";
@@ -130,18 +130,70 @@ function mapsId(maps: { containerID: number; size: number }[] | undefined, id: n
 
 
 
+/** What every stage reads: the spec, the host's facts, the namespaces asked for, and the plan so far. */
+interface Compiling {
+  spec: Spec;
+  ctx: PlanContext;
+  /** optional until `start` (runtime-spec runtime.md), which refuses a container without one */
+  process: Process | undefined;
+  linux: Linux;
+  namespaces: Namespace[];
+  /** type → index in linux.namespaces */
+  nsIndex: Map<NamespaceType, number>;
+  /** the namespaces the helper creates (no path) */
+  newNs: Set<NamespaceType>;
+  lsm: { apparmor: boolean; selinux: boolean };
+  /** linux.seccomp compiled, when the spec has one */
+  seccomp: PlanContext["seccomp"];
+  b: PlanBuilder;
+  warnings: Warning[];
+}
+
+/** What the host-side steps opened: where the cgroup is joined and the slots holding fds. */
+interface HostSide {
+  join: ReturnType<typeof cgroupJoin>;
+  cgroupSlot: number;
+  /** mounts[i] → the slot of its idmapped tree */
+  idmapSlots: Map<number, number>;
+  agentSlot: number;
+  consoleSlot: number;
+  seccompAgent: CompiledPlan["seccompAgent"];
+}
+
+const nsField = (c: Compiling, t: NamespaceType) => `linux.namespaces[${c.nsIndex.get(t)}]`;
+
+/**
+ * The plan, stage by stage: refuse what cannot run; in the helper's first process, what
+ * needs the host (cgroup, state dir, idmapped trees, sockets), then the namespaces and the
+ * fork; in the init, its set-up and root filesystem, the switch into that root, and the
+ * process. Each stage appends its steps to one PlanBuilder, in this order.
+ */
 export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
-  const warnings: Warning[] = [];
-  const b = new PlanBuilder();
-  // Optional until `start` (runtime-spec runtime.md), which refuses a container without one
-  const process = spec.process;
   const linux = spec.linux ?? {};
   const namespaces = linux.namespaces ?? [];
-  const nsIndex = new Map(namespaces.map((n, i) => [n.type, i]));
-  const has = (t: NamespaceType) => nsIndex.has(t);
-  const newNs = new Set(namespaces.filter((n) => !n.path).map((n) => n.type));
-  const nsField = (t: NamespaceType) => `linux.namespaces[${nsIndex.get(t)}]`;
+  const c: Compiling = {
+    spec, ctx, process: spec.process, linux, namespaces,
+    nsIndex: new Map(namespaces.map((n, i) => [n.type, i])),
+    newNs: new Set(namespaces.filter((n) => !n.path).map((n) => n.type)),
+    lsm: ctx.lsm ?? { apparmor: false, selinux: false },
+    seccomp: linux.seccomp ? ctx.seccomp : undefined,
+    b: new PlanBuilder(),
+    warnings: [],
+  };
+  refuseWhatCannotRun(c);
+  const host = openOnHost(c);
+  const userns = enterNamespaces(c, host);
+  const resources = setUpInit(c, host);
+  enterRoot(c);
+  execProcess(c, host);
+  const { b, newNs, warnings } = c;
+  return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent: host.seccompAgent, runtimeJoins: host.join.runtime, warnings: [...warnings, ...b.warnings] };
+}
 
+/** The spec's combinations no step could honour, refused before any step is planned (runc's validator's rules). */
+function refuseWhatCannotRun(c: Compiling): void {
+  const { spec, ctx, process, linux, namespaces, nsIndex, newNs, lsm } = c;
+  const has = (t: NamespaceType) => nsIndex.has(t);
   // runc's rules: a detached terminal needs somewhere to send the pty; a socket without a terminal is a mistake
   if (process?.terminal && !ctx.foreground && !ctx.consoleSocket) {
     throw new BerthError("cannot allocate a terminal when berth-runtime returns before the container ends; pass --console-socket, or set terminal to false", { field: "process.terminal" });
@@ -149,9 +201,6 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (!process?.terminal && ctx.consoleSocket) {
     throw new BerthError("--console-socket needs process.terminal set to true", { field: "--console-socket" });
   }
-  const hooks = spec.hooks ?? {};
-  // the runtime runs the create-time hooks while the init waits; startContainer hooks read the state it sends then
-  const hookSync = [hooks.prestart, hooks.createRuntime, hooks.createContainer, hooks.startContainer].some((l) => (l?.length ?? 0) > 0);
   if (!has("mount")) {
     throw new BerthError('needs a mount namespace to build the root filesystem in; add {"type": "mount"}', { field: "linux.namespaces" });
   }
@@ -159,7 +208,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     throw new BerthError('need a user namespace; add {"type": "user"} to linux.namespaces', { field: linux.uidMappings ? "linux.uidMappings" : "linux.gidMappings" });
   }
   if (newNs.has("user") && (!linux.uidMappings?.length || !linux.gidMappings?.length)) {
-    throw new BerthError("a new user namespace needs linux.uidMappings and linux.gidMappings", { field: nsField("user") });
+    throw new BerthError("a new user namespace needs linux.uidMappings and linux.gidMappings", { field: nsField(c, "user") });
   }
   // A uts namespace joined by path is the container's own as much as a new one (runc sets
   // the hostname there too); only the runtime's own would rename the host.
@@ -177,8 +226,6 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     throw new BerthError("Intel RDT (resctrl) is not supported by berth-runtime; remove linux.intelRdt or use runc on a host with resctrl", { field: "linux.intelRdt" });
   }
   if (linux.seccomp && !ctx.seccomp) throw new Error("compilePlan: linux.seccomp must be compiled by the caller (PlanContext.seccomp)");
-  const seccomp = linux.seccomp ? ctx.seccomp : undefined;
-  const lsm = ctx.lsm ?? { apparmor: false, selinux: false };
   const apparmor = process?.apparmorProfile;
   if (apparmor && !lsm.apparmor && apparmor !== "unconfined") {
     throw new BerthError(`AppArmor is not enabled on this host, so profile ${JSON.stringify(apparmor)} cannot confine the container; remove apparmorProfile or enable AppArmor`, { field: "process.apparmorProfile" });
@@ -188,18 +235,24 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
   if (linux.mountLabel && !lsm.selinux) {
     // runc ignores it too: a label on a mount means nothing without SELinux
-    warnings.push({ field: "linux.mountLabel", message: "SELinux is not enabled on this host; mount labels are ignored" });
+    c.warnings.push({ field: "linux.mountLabel", message: "SELinux is not enabled on this host; mount labels are ignored" });
   }
   for (const key of Object.keys(linux.sysctl ?? {})) {
     const ns = sysctlNamespace(key);
     if (!ns) throw new BerthError("is not a namespaced sysctl: setting it would change the host; remove it or set it on the host", { field: `linux.sysctl.${key}` });
     if (!has(ns) || ctx.runtimeNamespaces?.includes(ns)) throw new BerthError(`needs the container's own ${ns} namespace (it would change the host's); add {"type": "${ns}"} to linux.namespaces`, { field: `linux.sysctl.${key}` });
   }
+}
 
-  // --- stage 0: namespaces, in the helper's first process -------------------------------
+/**
+ * The steps that need the host's namespaces and ids: joining the cgroup, opening the
+ * state directory, idmapped trees, and connecting the console and seccomp agent sockets.
+ */
+function openOnHost(c: Compiling): HostSide {
+  const { spec, ctx, process, linux, namespaces, nsIndex, b } = c;
   const join = cgroupJoin(
     { v1: (ctx.cgroup?.v1 ?? []).map((h) => h.hostDir), v2: ctx.cgroup?.unified?.hostDir },
-    { cloneIntoCgroup: ctx.cloneIntoCgroup, userns: has("user"), joinsCgroupNs: namespaces.some((n) => n.type === "cgroup" && !!n.path) },
+    { cloneIntoCgroup: ctx.cloneIntoCgroup, userns: nsIndex.has("user"), joinsCgroupNs: namespaces.some((n) => n.type === "cgroup" && !!n.path) },
   );
   const cgroupSlot = addCgroupJoinSteps(b, join);
   // Opened first, as host root: once in a user namespace or another user, the path to
@@ -207,7 +260,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   b.add("OPEN_DIR", [ctx.stateDir], "process", `open the state directory ${ctx.stateDir}`);
   // Idmapped trees and the seccomp agent's socket are made here, in the host's user and
   // mount namespaces: the maps are host ids, the paths host paths.
-  const slots = new Map<number, number>();
+  const idmapSlots = new Map<number, number>();
   for (const [i, m] of (spec.mounts ?? []).entries()) {
     if (!m.uidMappings && !m.gidMappings) continue;
     const f = `mounts[${i}]`;
@@ -216,24 +269,34 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     if (!m.uidMappings?.length || !m.gidMappings?.length) throw new BerthError("an idmapped mount needs both uidMappings and gidMappings", { field: f });
     if (!m.source) throw new BerthError("a bind mount needs a source; set the host path to bind", { field: `${f}.source` });
     const recursive = opts.idmap === "ridmap" || (opts.idmap === undefined && (opts.flags & MS.REC) !== 0) ? 1 : 0;
-    const slot = slots.size;
-    slots.set(i, slot);
+    const slot = idmapSlots.size;
+    idmapSlots.set(i, slot);
     const step = b.add("IDMAP_TREE", [slot, bundlePath(ctx, m.source), idMap(m.uidMappings), idMap(m.gidMappings), recursive], `${f} (${m.destination})`, `make an idmapped copy of ${m.source}`);
     step.hint = { errno: EINVAL, text: "this kernel or the source's filesystem cannot idmap mounts (tmpfs needs Linux 6.3, ext4/xfs/btrfs 5.12+); drop uidMappings/gidMappings and chown the files instead" };
   }
-  const agentSlot = slots.size;
+  const agentSlot = idmapSlots.size;
   const consoleSlot = agentSlot + 1;
   if (consoleSlot >= CGROUP_SLOT) throw new BerthError(`at most ${CGROUP_SLOT - 2} idmapped mounts per container`, { field: "mounts" });
   if (process?.terminal && ctx.consoleSocket) {
     b.add("CONNECT_UNIX", [consoleSlot, ctx.consoleSocket], "--console-socket", `connect to the console socket ${ctx.consoleSocket}`);
   }
   let seccompAgent: CompiledPlan["seccompAgent"];
-  if (seccomp?.notify) {
+  if (c.seccomp?.notify) {
     const path = linux.seccomp!.listenerPath;
     if (!path) throw new BerthError("SCMP_ACT_NOTIFY needs listenerPath, the seccomp agent's socket", { field: "linux.seccomp.listenerPath" });
     seccompAgent = { listenerPath: path, metadata: linux.seccomp!.listenerMetadata };
     b.add("CONNECT_UNIX", [agentSlot, path], "linux.seccomp.listenerPath", `connect to the seccomp agent at ${path}`);
   }
+  return { join, cgroupSlot, idmapSlots, agentSlot, consoleSlot, seccompAgent };
+}
+
+/**
+ * Join the namespaces given by path, create the user namespace (and become its root),
+ * then the others, and fork the container's init into them.
+ * @returns the uid/gid maps the runtime writes for a new user namespace
+ */
+function enterNamespaces(c: Compiling, host: HostSide): CompiledPlan["userns"] {
+  const { ctx, linux, namespaces, nsIndex, newNs, b } = c;
   for (const t of JOIN_ORDER) {
     const i = nsIndex.get(t);
     const ns = i === undefined ? undefined : namespaces[i];
@@ -241,7 +304,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
   let userns: CompiledPlan["userns"];
   if (newNs.has("user")) {
-    b.add("UNSHARE", [CLONE.NEWUSER], nsField("user"), "create user namespace");
+    b.add("UNSHARE", [CLONE.NEWUSER], nsField(c, "user"), "create user namespace");
     b.add("USERNS_SYNC", [], "linux.uidMappings", "wait for the uid and gid maps");
     userns = { uidMap: idMap(linux.uidMappings), gidMap: idMap(linux.gidMappings) };
     // Become the namespace's root so the namespaces made next are owned by it.
@@ -251,7 +314,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   let flags = 0;
   // Born into its cgroup2 directory, the init makes its own cgroup namespace after the
   // fork, so that the namespace's root is the container's cgroup (runc does the same).
-  const lateCgroupNs = join.cloneInto !== "" && newNs.has("cgroup");
+  const lateCgroupNs = host.join.cloneInto !== "" && newNs.has("cgroup");
   const early = [...newNs].filter((t) => t !== "user" && !(lateCgroupNs && t === "cgroup"));
   for (const t of early) flags |= NS_FLAG[t];
   if (flags) b.add("UNSHARE", [flags], "linux.namespaces", `create ${early.join(", ")} namespaces`);
@@ -259,19 +322,29 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     const lines = Object.entries(linux.timeOffsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`);
     if (lines.length) b.add("WRITE_FILE", ["/proc/self/timens_offsets", lines.join("")], "linux.timeOffsets", "write /proc/self/timens_offsets");
   }
-  const proxy = !!process?.terminal && !ctx.consoleSocket;
-  const fork = b.add("FORK", [ctx.foreground ? 1 : 0, proxy ? 1 : 0, cgroupSlot], "linux.namespaces", "fork the container's init");
-  if (join.cloneInto) fork.hint = cloneIntoHint(join.cloneInto);
-  if (lateCgroupNs) b.add("UNSHARE", [CLONE.NEWCGROUP], nsField("cgroup"), "create cgroup namespace");
+  const proxy = consoleProxied(c);
+  const fork = b.add("FORK", [ctx.foreground ? 1 : 0, proxy ? 1 : 0, host.cgroupSlot], "linux.namespaces", "fork the container's init");
+  if (host.join.cloneInto) fork.hint = cloneIntoHint(host.join.cloneInto);
+  if (lateCgroupNs) b.add("UNSHARE", [CLONE.NEWCGROUP], nsField(c, "cgroup"), "create cgroup namespace");
+  return userns;
+}
 
-  // --- the init ------------------------------------------------------------------------
+/** A terminal without --console-socket: the helper's first process proxies the pty (`run` in the foreground). */
+const consoleProxied = (c: Compiling) => !!c.process?.terminal && !c.ctx.consoleSocket;
+
+/**
+ * In the init: session, keyring, loopback, the root filesystem, sysctls, oom_score_adj,
+ * the terminal, and the wait for the create-time hooks.
+ * @returns linux.resources plus the allow rules for the devices the container gets
+ */
+function setUpInit(c: Compiling, host: HostSide): LinuxResources {
+  const { spec, ctx, process, linux, newNs, b } = c;
   b.add("SETSID", [], "process", "start a new session");
   if (!ctx.noNewKeyring) b.add("JOIN_KEYRING", [ctx.id], "process", "create a session keyring");
-  if (newNs.has("network")) b.add("LOOPBACK_UP", [], nsField("network"), "bring up lo");
+  if (newNs.has("network")) b.add("LOOPBACK_UP", [], nsField(c, "network"), "bring up lo");
 
   const resources: LinuxResources = structuredClone(linux.resources ?? {});
-  const buildsRootfs = newNs.has("mount");
-  if (buildsRootfs) buildRootfs(b, spec, ctx, newNs, resources, slots);
+  if (newNs.has("mount")) buildRootfs(b, spec, ctx, newNs, resources, host.idmapSlots);
 
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     b.add("WRITE_FILE", [`/proc/sys/${key.replace(/\./g, "/")}`, value], `linux.sysctl.${key}`, `set sysctl ${key}=${value}`);
@@ -282,11 +355,19 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
 
   if (process?.terminal) {
     const size = process.consoleSize;
-    b.add("CONSOLE", [buildsRootfs ? ctx.rootfs : "", proxy ? CONSOLE_TO_PARENT : consoleSlot, size?.height ?? 0, size?.width ?? 0], "process.terminal", "allocate the terminal and its /dev/console");
+    b.add("CONSOLE", [newNs.has("mount") ? ctx.rootfs : "", consoleProxied(c) ? CONSOLE_TO_PARENT : host.consoleSlot, size?.height ?? 0, size?.width ?? 0], "process.terminal", "allocate the terminal and its /dev/console");
   }
+  const hooks = spec.hooks ?? {};
+  // the runtime runs the create-time hooks while the init waits; startContainer hooks read the state it sends then
+  const hookSync = [hooks.prestart, hooks.createRuntime, hooks.createContainer, hooks.startContainer].some((l) => (l?.length ?? 0) > 0);
   if (hookSync) b.add("HOOK_SYNC", [], "hooks", "wait for the prestart, createRuntime and createContainer hooks");
+  return resources;
+}
 
-  if (buildsRootfs) {
+/** Read-only and masked paths, then pivot_root (or move + chroot) and the root's own flags; then the names. */
+function enterRoot(c: Compiling): void {
+  const { spec, ctx, linux, newNs, b } = c;
+  if (newNs.has("mount")) {
     for (const [i, p] of (linux.readonlyPaths ?? []).entries()) {
       const f = `linux.readonlyPaths[${i}]`;
       b.add("BIND_SELF_IN_ROOT", [ctx.rootfs, p, 1], f, `bind ${p} onto itself`);
@@ -305,11 +386,15 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
 
   if (spec.hostname) b.add("SETHOSTNAME", [spec.hostname], "hostname", `set hostname ${JSON.stringify(spec.hostname)}`);
   if (spec.domainname) b.add("SETDOMAINNAME", [spec.domainname], "domainname", `set domainname ${JSON.stringify(spec.domainname)}`);
+}
 
+/** The process: rlimits, cwd, identity, capabilities, seccomp, READY, wait for `start`, exec (process-ops.ts). */
+function execProcess(c: Compiling, host: HostSide): void {
+  const { spec, ctx, process, linux, newNs, lsm, b, warnings } = c;
   if (process) {
     processOps(b, process, linux, {
-      lastCap: ctx.lastCap, home: ctx.home, lsm, seccomp, agentSlot, joinedUserns: newNs.has("user"),
-      preserveFds: ctx.preserveFds, waitStart: true, startHooks: hooks.startContainer, warnings,
+      lastCap: ctx.lastCap, home: ctx.home, lsm, seccomp: c.seccomp, agentSlot: host.agentSlot, joinedUserns: newNs.has("user"),
+      preserveFds: ctx.preserveFds, waitStart: true, startHooks: spec.hooks?.startContainer, warnings,
       beforeReady: process.terminal ? (pb) => pb.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio") : undefined,
     });
   } else {
@@ -319,8 +404,6 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     b.add("READY", [], "process", "report ready");
     b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
   }
-
-  return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent, runtimeJoins: join.runtime, warnings: [...warnings, ...b.warnings] };
 }
 
 function bundlePath(ctx: PlanContext, source: string): string {

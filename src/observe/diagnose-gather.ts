@@ -5,14 +5,13 @@
  * network namespace's counters (through /proc/PID/net, no setns), the node's disks,
  * memory and pids. Best effort: a file that is not there is evidence left out.
  */
-import { readlinkSync, statfsSync } from "node:fs";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { openCgroup } from "../cgroups/open-cgroup.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";
 import { BerthError } from "../errors.ts";
 import { readState, statusOf } from "../runtime/state.ts";
-import { listDir, pathExists, readTextIfExists } from "../sys/libc.ts";
+import { listDir, pathExists, readLink, readTextIfExists, statFs } from "../sys/libc.ts";
 import type { DiagnoseEvidence, LevelEvidence } from "./diagnose.ts";
 import { parseProcStat, type ResolveOptions, type Subject } from "./discovery.ts";
 import { readProcStat, resolveOnHost, scanHost } from "./host-scan.ts";
@@ -216,7 +215,7 @@ function netEvidence(pid: number, before: ReturnType<typeof netCounters>, after:
 export function hasOwnNetns(pid: number): boolean {
   if (pid <= 0) return false;
   try {
-    const ns = parseNsLink(readlinkSync(`/proc/${pid}/ns/net`));
+    const ns = parseNsLink(readLink(`/proc/${pid}/ns/net`));
     return ns !== undefined && ns !== hostNamespaces().net;
   } catch {
     return false;
@@ -269,7 +268,7 @@ export function nodeEvidence(disks = NODE_DISKS): NonNullable<DiagnoseEvidence["
   const out: NonNullable<DiagnoseEvidence["node"]> = { disks: [] };
   for (const path of disks) {
     try {
-      const s = statfsSync(path);
+      const s = statFs(path);
       out.disks.push({ path, freePct: s.blocks > 0 ? (100 * s.bavail) / s.blocks : 100, inodesFreePct: s.files > 0 ? (100 * s.ffree) / s.files : 100 });
     } catch {
       // not there on this host

@@ -2,13 +2,12 @@
  * The reader behind `berth doctor`: the files each check looks at, read once. Anything
  * missing is recorded as missing — that is often the finding.
  */
-import { accessSync, constants, existsSync, readdirSync } from "node:fs";
 import { childCgroups, readOptional } from "../cgroups/fs.ts";
 import { detectHostCgroups, placeOf, visibleMounts } from "../cgroups/layout.ts";
 import { parseMountinfo } from "../cgroups/mountinfo.ts";
 import { processCgroupDirs } from "../cgroups/process-cgroup.ts";
 import { helperPath } from "../sys/init-helper.ts";
-import { readTextIfExists } from "../sys/libc.ts";
+import { canAccess, listDir, pathExists, readTextIfExists, W_OK, X_OK } from "../sys/libc.ts";
 import { nodeEvidence } from "./diagnose-gather.ts";
 import { parseLimitsHard, type DoctorFacts } from "./doctor.ts";
 
@@ -20,27 +19,18 @@ const BERTH_PARENT = "/berth";
 
 const num = (text: string | undefined) => (text === undefined ? undefined : Number(text.trim()));
 
-function can(path: string, mode: number): boolean {
-  try {
-    accessSync(path, mode);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The swap-accounting file: v1's memsw in the memory hierarchy, v2's memory.swap.max in a non-root cgroup. */
 function swapFile(layout: DoctorFacts["layout"]): { file: string; accounting: boolean } {
   const memory = placeOf(layout, "memory");
   if (memory && memory !== "unified") {
     const file = `${memory.mountPoint}/memory.memsw.limit_in_bytes`;
-    return { file, accounting: existsSync(file) };
+    return { file, accounting: pathExists(file) };
   }
   const root = layout.unified?.mountPoint ?? "/sys/fs/cgroup";
   // the root cgroup has no memory.* files: look in its children
-  const child = childCgroups(root).find((c) => existsSync(`${root}/${c}/memory.current`));
+  const child = childCgroups(root).find((c) => pathExists(`${root}/${c}/memory.current`));
   const file = `${root}/${child ?? "CHILD"}/memory.swap.max`;
-  return { file, accounting: child !== undefined && existsSync(file) };
+  return { file, accounting: child !== undefined && pathExists(file) };
 }
 
 export function readDoctorFacts(): DoctorFacts {
@@ -62,7 +52,7 @@ export function readDoctorFacts(): DoctorFacts {
   const actions = readTextIfExists("/proc/sys/kernel/seccomp/actions_avail");
   return {
     kernel: (readTextIfExists("/proc/sys/kernel/osrelease") ?? "0.0").trim(),
-    namespaces: Object.fromEntries(NS_TYPES.map((t) => [t, existsSync(`/proc/self/ns/${t}`)])),
+    namespaces: Object.fromEntries(NS_TYPES.map((t) => [t, pathExists(`/proc/self/ns/${t}`)])),
     userns: {
       max: num(readTextIfExists("/proc/sys/user/max_user_namespaces")),
       unprivilegedClone: num(readTextIfExists("/proc/sys/kernel/unprivileged_userns_clone")),
@@ -75,7 +65,7 @@ export function readDoctorFacts(): DoctorFacts {
       nsdelegate: cg2?.superOptions.includes("nsdelegate") ?? false,
       delegateFiles: (readTextIfExists("/sys/kernel/cgroup/delegate") ?? "").split("\n").filter(Boolean),
       ...(ownDir && { ownCgroupDir: ownDir }),
-      ownWritable: ownDir !== undefined && can(`${ownDir}/cgroup.procs`, constants.W_OK),
+      ownWritable: ownDir !== undefined && canAccess(`${ownDir}/cgroup.procs`, W_OK),
     },
     psi: { file: "/proc/pressure/cpu", readable: readTextIfExists("/proc/pressure/cpu") !== undefined },
     swap: { ...swapFile(layout), devices: swaps },
@@ -85,7 +75,7 @@ export function readDoctorFacts(): DoctorFacts {
     cni: CNI_DIRS.map((dir) => {
       let plugins: string[] = [];
       try {
-        plugins = readdirSync(dir).filter((p) => can(`${dir}/${p}`, constants.X_OK));
+        plugins = listDir(dir).map((e) => e.name).filter((p) => canAccess(`${dir}/${p}`, X_OK));
       } catch {
         // not installed there
       }
@@ -93,7 +83,7 @@ export function readDoctorFacts(): DoctorFacts {
     }),
     ipForward: num(readTextIfExists("/proc/sys/net/ipv4/ip_forward")),
     disks: nodeEvidence(STORAGE_PATHS).disks,
-    helper: { path: helperPath(), executable: can(helperPath(), constants.X_OK) },
+    helper: { path: helperPath(), executable: canAccess(helperPath(), X_OK) },
     capabilities: {
       file: "/proc/self/status",
       effective: /^CapEff:\s*([0-9a-f]+)$/m.exec(readTextIfExists("/proc/self/status") ?? "")?.[1] ?? "0",

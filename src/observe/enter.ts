@@ -5,7 +5,6 @@
  * EXEC; the helper is put in the target's cgroups before it runs the plan, so the command
  * is counted and limited with the container from its first instruction.
  */
-import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { writeCgroupFile } from "../cgroups/fs.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
@@ -18,6 +17,7 @@ import { JOIN_ORDER, NS_FILE, NS_FLAG } from "../plan/namespaces.ts";
 import { NO_SLOT, type InitPlan, type PlanOp } from "../plan/ops.ts";
 import { describeFailure } from "../runtime/init-error.ts";
 import { HelperSession } from "../sys/init-helper.ts";
+import { readText } from "../sys/libc.ts";
 import type { Subject } from "./discovery.ts";
 import { readNamespaces, type NsInodes } from "./namespaces.ts";
 
@@ -122,7 +122,7 @@ export async function enterSubject(s: Subject, o: EnterOptions): Promise<number>
   const chosen = chooseNamespaces(o.namespaces, target, readNamespaces("self"), { all: o.all });
   let cgroups: ProcCgroupEntry[];
   try {
-    cgroups = parseProcCgroup(readFileSync(`/proc/${s.pid}/cgroup`, "utf8"));
+    cgroups = parseProcCgroup(readText(`/proc/${s.pid}/cgroup`));
   } catch {
     throw new BerthError(`process ${s.pid} is gone`, { field: "TARGET" });
   }

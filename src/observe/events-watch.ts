@@ -6,12 +6,12 @@
  * watches; a walk of the tree every 200 ms costs less than that bookkeeping on the
  * hosts berth runs on.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { childCgroups, readOptional } from "../cgroups/fs.ts";
 import { detectHostCgroups, placeOf } from "../cgroups/layout.ts";
 import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { parseFlatKeyed } from "../cgroups/stats-parse.ts";
 import { readState, statusOf } from "../runtime/state.ts";
+import { listDir, readTextIfExists } from "../sys/libc.ts";
 import type { BerthState, Snapshot } from "./events.ts";
 import { scanHost } from "./host-scan.ts";
 
@@ -20,23 +20,20 @@ const TREE_DEPTH = 8;
 
 /** /proc/PID/stat field 52: the exit code of a zombie (0 while it runs); undefined once reaped. */
 function zombieExitCode(pid: number): number | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    if (f[0] !== "Z") return undefined;
-    const status = Number(f[49]);
-    // the wait status: low 7 bits the signal, else the code in bits 8-15 (as a shell shows 128+N)
-    return status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
-  } catch {
-    return undefined;
-  }
+  const s = readTextIfExists(`/proc/${pid}/stat`);
+  if (s === undefined) return undefined;
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  if (f[0] !== "Z") return undefined;
+  const status = Number(f[49]);
+  // the wait status: low 7 bits the signal, else the code in bits 8-15 (as a shell shows 128+N)
+  return status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
 }
 
 function berthStates(root: string): Map<string, BerthState> {
   const out = new Map<string, BerthState>();
   let ids: string[] = [];
   try {
-    ids = readdirSync(root);
+    ids = listDir(root).map((e) => e.name);
   } catch {
     return out;
   }

@@ -3,8 +3,8 @@
  * buffer, oldest first. Opened non-blocking so the read stops at the newest record
  * instead of waiting for the next one; each read(2) returns exactly one record.
  */
-import { closeSync, constants, openSync, readSync } from "node:fs";
 import { errnoOf } from "../errors.ts";
+import { close, O, openPath, readFd } from "../sys/libc.ts";
 
 /** One kmsg record is at most 8 KiB (PRINTK_MESSAGE_MAX + its header). */
 const RECORD_MAX = 8192;
@@ -18,27 +18,28 @@ const RECORD_MAX = 8192;
 export function readKernelLog(path = "/dev/kmsg"): string[] | undefined {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openPath(path, O.RDONLY | O.NONBLOCK);
   } catch {
     return undefined;
   }
   const out: string[] = [];
-  const buf = Buffer.alloc(RECORD_MAX);
+  const buf = new Uint8Array(RECORD_MAX);
+  const utf8 = new TextDecoder();
   try {
     for (;;) {
       let n: number;
       try {
-        n = readSync(fd, buf, 0, buf.length, null);
+        n = readFd(fd, buf);
       } catch (err) {
         // EPIPE: records were overwritten while reading; the next read goes on from the oldest left
         if (errnoOf(err) === "EPIPE") continue;
         break; // EAGAIN: no newer record
       }
       if (n <= 0) break;
-      out.push(buf.toString("utf8", 0, n));
+      out.push(utf8.decode(buf.subarray(0, n)));
     }
   } finally {
-    closeSync(fd);
+    close(fd);
   }
   return out;
 }

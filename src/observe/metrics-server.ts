@@ -3,7 +3,7 @@
  * containers (so new ones appear and gone ones vanish, as with cAdvisor) and reads
  * their cgroups fresh; nothing is cached between scrapes.
  */
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/libc.ts";
 import { containerSubject } from "./discovery.ts";
 import { hasOwnNetns } from "./diagnose-gather.ts";
 import { scanHost } from "./host-scan.ts";
@@ -24,7 +24,7 @@ export function collectMetrics(opts: { root: string }): MetricsContainer[] {
       let net;
       if (hasOwnNetns(c.pid)) {
         try {
-          net = parseNetDev(readFileSync(`/proc/${c.pid}/net/dev`, "utf8"));
+          net = parseNetDev(readText(`/proc/${c.pid}/net/dev`));
         } catch {
           // the init exited between discovery and here
         }

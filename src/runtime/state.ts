@@ -12,6 +12,7 @@ import { writeFileAtomic } from "../sys/atomic-file.ts";
 import { claimDir as claimDirectory } from "../sys/id-claim.ts";
 import { pathExists, readLink, readText, readTextIfExists, rmdirPath, SysError, unlinkPath } from "../sys/libc.ts";
 import { type HeldLock, LockUnsupportedError, lockPath } from "../sys/lock-file.ts";
+import { removeTree } from "../sys/remove-tree.ts";
 import type { Hooks } from "../spec/runtime-spec.ts";
 
 /** Which container: its --root and id. */
@@ -154,8 +155,8 @@ export function removeDir(root: string, id: string): void {
     const code = (err as { code?: string }).code;
     if (code === "ENOENT") return;
     if (code !== "ENOTEMPTY") throw err;
-    // something else was put there: remove it all, with node:fs (loaded only here)
-    (require("node:fs") as typeof import("node:fs")).rmSync(dir, { recursive: true, force: true });
+    // something else was put there (or a crashed write's temporary file): remove it all
+    removeTree(dir);
   }
 }
 

@@ -4,13 +4,13 @@
  * nothing in between can overwrite it).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  addressOf, chmodPath, close, errno, flock, listDir, LOCK_EX, LOCK_NB, mkdirParents, mkdirPath, mkfifo, O, openPath, pathExists, POLLIN, pollFd,
-  preadFd, readBytes, readFd, readLink, readText, readTextIfExists, realPath, renamePath, rmdirPath, socketPair, spawnProcess, statFd, statPath, syscall, unlinkPath,
-  waitPid, writeAll, writeText,
+  addressOf, canAccess, chmodPath, close, errno, flock, listDir, LOCK_EX, LOCK_NB, mkdirParents, mkdirPath, mkfifo, O, openPath, pathExists, POLLIN, pollFd,
+  preadFd, R_OK, readBytes, readFd, readLink, readText, readTextIfExists, realPath, renamePath, rmdirPath, socketPair, spawnProcess, statFd, statFs, statPath, syscall, unlinkPath,
+  waitPid, W_OK, writeAll, writeText, X_OK,
 } from "./libc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-libc-"));
@@ -106,6 +106,46 @@ describe("files", () => {
     } finally {
       close(fd);
     }
+  });
+
+  test("stat of a block device: its type and rdev, as stat(1) prints them", () => {
+    const block = readdirSync("/sys/block")[0];
+    if (block === undefined || !existsSync(`/dev/${block}`)) return;
+    const [major, minor] = readFileSync(`/sys/block/${block}/dev`, "utf8").trim().split(":").map(Number);
+    const st = statPath(`/dev/${block}`);
+    expect(st.isBlockDevice).toBe(true);
+    expect([(st.rdev >> 8) & 0xfff, (st.rdev & 0xff) | ((st.rdev >> 12) & ~0xff)]).toEqual([major!, minor!]);
+    expect(statPath(dir).isBlockDevice).toBe(false);
+  });
+
+  test("statFs: the numbers df prints; a missing path is ENOENT naming it", () => {
+    const fs = statFs(dir);
+    const df = Bun.spawnSync(["stat", "-f", "-c", "%b %f %a %c %d %S %t", dir]).stdout.toString().trim().split(" ");
+    expect(fs.blocks).toBe(Number(df[0]));
+    expect(fs.bsize).toBe(Number(df[5]));
+    expect(fs.type).toBe(parseInt(df[6]!, 16));
+    expect(fs.files).toBe(Number(df[3]));
+    expect(fs.bavail).toBeLessThanOrEqual(fs.bfree);
+    expect(() => statFs(join(dir, "missing"))).toThrow(`ENOENT: no such file or directory, statfs '${join(dir, "missing")}'`);
+  });
+
+  test("canAccess: R_OK/W_OK/X_OK as access(2) answers, false for a missing path", () => {
+    const p = join(dir, "modes");
+    writeFileSync(p, "");
+    chmodPath(p, 0o644);
+    expect(canAccess(p, R_OK)).toBe(true);
+    expect(canAccess(p, X_OK)).toBe(false); // root too: execute needs some x bit
+    expect(canAccess("/bin/sh", X_OK)).toBe(true);
+    expect(canAccess(dir, W_OK)).toBe(true);
+    expect(canAccess("/proc/sys/kernel/osrelease", W_OK)).toBe(false); // sysctl files check their mode bits for root too
+    expect(canAccess(join(dir, "missing"), R_OK)).toBe(false);
+  });
+
+  test("readFdText: a pipe read to its end (standard input in the CLIs)", () => {
+    const r = Bun.spawnSync([process.execPath, "-e", `const { readFdText } = await import(${JSON.stringify(join(import.meta.dir, "libc.ts"))}); process.stdout.write(String(readFdText(0).length))`], {
+      stdin: new TextEncoder().encode("é".repeat(40000)),
+    });
+    expect(r.stdout.toString()).toBe("40000");
   });
 
   test("realPath resolves symlinks; readLink returns a link's target as stored", () => {

@@ -257,21 +257,36 @@ export function readTextIfExists(path: string): string | undefined {
 function readAll(path: string): Uint8Array {
   const fd = openPath(path, O.RDONLY);
   try {
-    let total = 0;
-    for (;;) {
-      if (total === scratch.length) {
-        const bigger = new Uint8Array(scratch.length * 2);
-        bigger.set(scratch);
-        scratch = bigger;
-      }
-      const n = check(libc().read(fd, scratch.subarray(total), scratch.length - total), "read", path);
-      if (n === 0) break;
-      total += n;
-    }
-    return scratch.subarray(0, total);
+    return readToEnd(fd, path);
   } finally {
     close(fd);
   }
+}
+
+/** Everything left to read on fd, in `scratch` (valid until the next call); a non-blocking fd is waited on. */
+function readToEnd(fd: number, path?: string): Uint8Array {
+  let total = 0;
+  for (;;) {
+    if (total === scratch.length) {
+      const bigger = new Uint8Array(scratch.length * 2);
+      bigger.set(scratch);
+      scratch = bigger;
+    }
+    const n = libc().read(fd, scratch.subarray(total), scratch.length - total);
+    if (n === -11 /* EAGAIN */) {
+      pollFd(fd, POLLIN, -1);
+      continue;
+    }
+    if (n === -4 /* EINTR */) continue;
+    if (check(n, "read", path) === 0) break;
+    total += n;
+  }
+  return scratch.subarray(0, total);
+}
+
+/** Everything left to read on an open fd (standard input: fd 0) as UTF-8, until its end; throws SysError. */
+export function readFdText(fd: number): string {
+  return new TextDecoder().decode(readToEnd(fd));
 }
 
 /** Create (with `mode`, less the umask) or truncate `path` and write `data`; throws SysError. */
@@ -282,6 +297,14 @@ export function writeText(path: string, data: string, mode = 0o644, flags: numbe
   } finally {
     close(fd);
   }
+}
+
+/** access(2) modes: may the caller read, write, execute (search) the path. */
+export const R_OK = 4, W_OK = 2, X_OK = 1;
+
+/** access(2) with R_OK/W_OK/X_OK: may this process (its real ids) use the path so; false for any failure. */
+export function canAccess(path: string, mode: number): boolean {
+  return libc().access(path, mode) === 0;
 }
 
 /** Does `path` exist (access F_OK): a FIFO is not opened, so nothing blocks. */
@@ -331,15 +354,15 @@ export function fsyncFd(fd: number): void {
 }
 
 /** A NUL-terminated copy of a path, for a raw syscall's `const char *`. */
-function cPath(path: string): Uint8Array {
+function cPath(path: string, syscallName: string): Uint8Array {
   // as the binding does for its own paths: a NUL would cut the path short, silently
-  if (path.includes("\0")) throw new SysError("link", (lastErrno = 22 /* EINVAL */), path);
+  if (path.includes("\0")) throw new SysError(syscallName, (lastErrno = 22 /* EINVAL */), path);
   return (utf8 ??= new TextEncoder()).encode(`${path}\0`);
 }
 
 /** link(2): a second name for `from`; EEXIST when `to` exists (never replaced); throws SysError. */
 export function linkPath(from: string, to: string): void {
-  if (syscall(SYS_LINK, cPath(from), cPath(to)) !== 0) throw new SysError("link", lastErrno, to);
+  if (syscall(SYS_LINK, cPath(from, "link"), cPath(to, "link")) !== 0) throw new SysError("link", lastErrno, to);
 }
 
 const S_IFMT = 0o170000;
@@ -354,13 +377,16 @@ export interface PathStat {
   gid: number;
   size: number;
   mtimeMs: number;
+  /** the device a device file stands for (st_rdev, glibc's dev_t encoding) */
+  rdev: number;
   isFile: boolean;
   isDirectory: boolean;
   isSymbolicLink: boolean;
+  isBlockDevice: boolean;
 }
 
-// struct stat on x86_64: st_dev u64 at 0, st_ino u64 at 8, st_mode u32 at 24, st_uid at 28, st_gid at 32, st_size i64 at
-// 48, st_mtim (tv_sec, tv_nsec) at 88; 144 bytes in all
+// struct stat on x86_64: st_dev u64 at 0, st_ino u64 at 8, st_mode u32 at 24, st_uid at 28, st_gid at 32, st_rdev u64
+// at 40, st_size i64 at 48, st_mtim (tv_sec, tv_nsec) at 88; 144 bytes in all
 function decodeStat(raw: Uint8Array): PathStat {
   const buf = new DataView(raw.buffer);
   const mode = buf.getUint32(24, true);
@@ -368,8 +394,8 @@ function decodeStat(raw: Uint8Array): PathStat {
   return {
     dev: buf.getBigUint64(0, true), ino: buf.getBigUint64(8, true),
     mode, uid: buf.getUint32(28, true), gid: buf.getUint32(32, true), size: Number(buf.getBigInt64(48, true)),
-    mtimeMs: Number(buf.getBigInt64(88, true)) * 1000 + Number(buf.getBigInt64(96, true)) / 1e6,
-    isFile: type === 0o100000, isDirectory: type === 0o040000, isSymbolicLink: type === 0o120000,
+    mtimeMs: Number(buf.getBigInt64(88, true)) * 1000 + Number(buf.getBigInt64(96, true)) / 1e6, rdev: Number(buf.getBigUint64(40, true)),
+    isFile: type === 0o100000, isDirectory: type === 0o040000, isSymbolicLink: type === 0o120000, isBlockDevice: type === 0o060000,
   };
 }
 
@@ -386,6 +412,30 @@ export function statFd(fd: number): PathStat {
   const raw = new Uint8Array(144);
   check(libc().fstat(fd, raw), "fstat");
   return decodeStat(raw);
+}
+
+const SYS_STATFS = 137;
+
+/** What statfs(2) says of a filesystem: sizes in blocks of `bsize` bytes, inode counts. */
+export interface FsStat {
+  type: number;
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  /** free blocks an unprivileged user may use */
+  bavail: number;
+  files: number;
+  ffree: number;
+}
+
+/** statfs(2) of the filesystem holding `path`; throws SysError. */
+export function statFs(path: string): FsStat {
+  // struct statfs on x86_64: eleven 8-byte fields (type, bsize, blocks, bfree, bavail, files, ffree, …) and spare: 120 bytes
+  const raw = new Uint8Array(120);
+  if (syscall(SYS_STATFS, cPath(path, "statfs"), raw) !== 0) throw new SysError("statfs", lastErrno, path);
+  const buf = new DataView(raw.buffer);
+  const field = (i: number) => Number(buf.getBigUint64(i * 8, true));
+  return { type: field(0), bsize: field(1), blocks: field(2), bfree: field(3), bavail: field(4), files: field(5), ffree: field(6) };
 }
 
 /** pread(2): up to buf.length bytes at `offset`, the count read (0 at the end); throws SysError. */

@@ -2,11 +2,11 @@
  * Wiring the limit flags into a command (create, set, run) and turning the
  * parsed options into validated `linux.resources`, merged over `--resources FILE`.
  */
-import { readFileSync, statSync } from "node:fs";
 import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import type { LinuxResources } from "../../spec/linux-resources.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
+import { readFdText, readText, statPath } from "../../sys/libc.ts";
 import { errorForFlags, limitsToResources, type LimitFlags } from "../../cgroups/resource-flags.ts";
 
 /** The flags that set limits, with their help text; shared by create, set and run. */
@@ -47,11 +47,11 @@ export function addLimitOptions(cmd: Command): Command {
 function deviceNumbers(path: string): [number, number] {
   let st;
   try {
-    st = statSync(path);
+    st = statPath(path);
   } catch {
     throw new BerthError(`${path} does not exist; give a block device path or MAJ:MIN`, { field: "--io-max" });
   }
-  if (!st.isBlockDevice()) throw new BerthError(`${path} is not a block device; give a block device path or MAJ:MIN`, { field: "--io-max" });
+  if (!st.isBlockDevice) throw new BerthError(`${path} is not a block device; give a block device path or MAJ:MIN`, { field: "--io-max" });
   // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31.
   const rdev = st.rdev;
   return [((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff), (rdev & 0xff) | ((rdev >> 12) & ~0xff)];
@@ -60,7 +60,7 @@ function deviceNumbers(path: string): [number, number] {
 function readResourcesFile(file: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
+    text = file === "-" ? readFdText(0) : readText(file);
   } catch (err) {
     throw new BerthError(`cannot read ${file}: ${(err as Error).message}`, { field: "--resources" });
   }

@@ -5,9 +5,9 @@
  * an empty list — or the ids alone. The owner is the user owning the container's state
  * directory and times are RFC 3339 with nanoseconds, trailing zeros dropped, as in Go.
  */
-import { readFileSync, statSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
 import { listStates } from "../../runtime/query.ts";
+import { readTextIfExists, statPath } from "../../sys/libc.ts";
 import { parseVerb, type Globals } from "./invocation.ts";
 import { writeOut } from "../stdio.ts";
 
@@ -52,16 +52,12 @@ export function run(args: string[], g: Globals): number {
     writeOut(states.map((s) => `${s.id}\n`).join(""));
     return 0;
   }
-  let passwd: string | undefined;
-  try {
-    passwd = readFileSync("/etc/passwd", "utf8");
-  } catch {
-    // no passwd: owners print as #uid
-  }
+  // no passwd: owners print as #uid
+  const passwd = readTextIfExists("/etc/passwd");
   const shown = states.map((s) => {
     let owner = s.owner;
     try {
-      owner = userName(statSync(`${g.root}/${s.id}`).uid, passwd);
+      owner = userName(statPath(`${g.root}/${s.id}`).uid, passwd);
     } catch {
       // deleted while listing: keep what state.json says
     }

@@ -3,10 +3,10 @@
  * limits. The body is an OCI LinuxResources object (containerd: `--resources=-` with
  * stdin; podman: a file). Errors about a value set by a flag name the flag.
  */
-import { readFileSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
 import { REFUSED_UPDATE_FLAGS, renameToFlag, resourcesFromFlags, UPDATE_FLAGS } from "../../cgroups/resource-flags.ts";
 import { parseResourcesJson, updateContainer } from "../../runtime/update.ts";
+import { readFdText, readText } from "../../sys/libc.ts";
 import { idArg, parseVerb, type Globals, type Options, type RuntimeLog } from "./invocation.ts";
 import { updateFlagHelp } from "./usage.ts";
 
@@ -17,7 +17,7 @@ const OPTIONS: Options = {
 
 function readBody(source: string): string {
   try {
-    return readFileSync(source === "-" ? 0 : source, "utf8");
+    return source === "-" ? readFdText(0) : readText(source);
   } catch (err) {
     const what = source === "-" ? "standard input" : source;
     throw new BerthError(`cannot read ${what}: ${(err as Error).message}`, { field: "--resources" });

@@ -58,19 +58,7 @@ const IO_MODULES = ["node:fs", "node:fs/promises", "node:child_process", "bun:ff
  * them behind src/sys/ and deletes each entry as it goes: the list only shrinks, and an
  * entry that no longer matches an import fails the test, so it cannot go stale.
  */
-const IO_OUTSIDE_SYS_TODAY: Record<string, readonly string[]> = {
-  "src/cli/cgroup/limit-options.ts": ["node:fs"],
-  "src/cli/runtime/list.ts": ["node:fs"],
-  "src/cli/runtime/spec.ts": ["node:fs"],
-  "src/cli/runtime/update.ts": ["node:fs"],
-  "src/observe/diagnose-gather.ts": ["node:fs"],
-  "src/observe/doctor-facts.ts": ["node:fs"],
-  "src/observe/enter.ts": ["node:fs"],
-  "src/observe/events-watch.ts": ["node:fs"],
-  "src/observe/kmsg.ts": ["node:fs"],
-  "src/observe/metrics-server.ts": ["node:fs"],
-  "src/runtime/state.ts": ["node:fs"],
-};
+const IO_OUTSIDE_SYS_TODAY: Record<string, readonly string[]> = {};
 
 /**
  * Imports against the table that another change is removing (importer → imported file).

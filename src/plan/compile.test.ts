@@ -1241,12 +1241,12 @@ describe("compilePlan: hooks", () => {
     expect(indexOf(p, "HOOK_SYNC")).toBeLessThan(indexOf(p, "PIVOT_ROOT"));
   });
 
-  test("startContainer hooks run in the init after start, before the filter and exec: timeout, path, argc, argv, env", () => {
+  test("startContainer hooks run in the init after start, under the container's seccomp filter (runc's order), before exec: timeout, path, argc, argv, env", () => {
     const p = plan((s) => {
       s.hooks = { startContainer: [{ path: "/bin/hook", args: ["hook", "-v"], env: ["A=1"], timeout: 5 }, { path: "/bin/two" }] };
       s.linux!.seccomp = ALLOW_ALL;
     }, { seccomp: FAKE_PROGRAM });
-    expect(names(p).slice(-6)).toEqual(["READY", "WAIT_START", "RUN_HOOK", "RUN_HOOK", "SECCOMP", "EXEC"]);
+    expect(names(p).slice(-6)).toEqual(["READY", "WAIT_START", "SECCOMP", "RUN_HOOK", "RUN_HOOK", "EXEC"]);
     expect(all(p, "RUN_HOOK").map((o) => o.args)).toEqual([[5, "/bin/hook", 2, "hook", "-v", "A=1"], [0, "/bin/two", 1, "/bin/two"]]);
     expect(all(p, "RUN_HOOK").map((o) => o.field)).toEqual(["hooks.startContainer[0]", "hooks.startContainer[1]"]);
     // the state they read comes through HOOK_SYNC

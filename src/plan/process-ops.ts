@@ -136,13 +136,12 @@ export function processOps(b: PlanBuilder, process: Process, linux: Linux, o: Pr
   b.add("CLOSE_FROM", [3 + (o.preserveFds ?? 0)], "process", "close the runtime's file descriptors");
   b.add("RESET_SIGNALS", [], "process", "reset signal handling");
   b.add("READY", [], "process", "report ready");
-  if (o.waitStart) {
-    b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
-    for (const [i, h] of (o.startHooks ?? []).entries()) {
-      const argv = h.args?.length ? h.args : [h.path];
-      b.add("RUN_HOOK", [h.timeout ?? 0, h.path, argv.length, ...argv, ...(h.env ?? [])], `hooks.startContainer[${i}]`, `run startContainer hook ${h.path}`);
-    }
-  }
+  if (o.waitStart) b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
+  // before the startContainer hooks, as runc loads it: they run under the container's filter
   if (nnp && seccomp && !seccomp.notify) addSeccomp();
+  for (const [i, h] of (o.waitStart ? o.startHooks ?? [] : []).entries()) {
+    const argv = h.args?.length ? h.args : [h.path];
+    b.add("RUN_HOOK", [h.timeout ?? 0, h.path, argv.length, ...argv, ...(h.env ?? [])], `hooks.startContainer[${i}]`, `run startContainer hook ${h.path}`);
+  }
   b.add("EXEC", [args.length, ...args, ...env], "process.args", `exec ${JSON.stringify(args[0])}`);
 }

@@ -308,9 +308,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       } else if (r.kind === "hooks") {
         const now = { ...early, pid: initPid };
         const creating = JSON.stringify(ociState(now, "creating"));
-        runHooks("prestart", spec.hooks?.prestart, { state: creating });
-        runHooks("createRuntime", spec.hooks?.createRuntime, { state: creating });
-        runHooks("createContainer", spec.hooks?.createContainer, { state: creating, enter: { pid: initPid } });
+        runHooks("prestart", spec.hooks?.prestart, { state: creating, cwd: bundle });
+        runHooks("createRuntime", spec.hooks?.createRuntime, { state: creating, cwd: bundle });
+        runHooks("createContainer", spec.hooks?.createContainer, { state: creating, enter: { pid: initPid }, cwd: rootfs });
         trace("create-time hooks ran");
         helper.sendLengthPrefixed(JSON.stringify(ociState(now, "created")));
       } else if (r.kind === "map") {

@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { dead, leaksOf } from "../../test/leak-check.ts";
 import { canRunContainers, cgroupDirsFor, RuntimeFixture } from "../../test/runtime-harness.ts";
 import type { Hook } from "../spec/runtime-spec.ts";
 
@@ -98,6 +99,45 @@ describe.skipIf(!canRunContainers)("hooks", () => {
     expect(r.stderr.trim()).toBe("hooks.createRuntime[0]: /bin/sleep timed out after 1 s");
     expect(existsSync(join(fx.root, id))).toBe(false);
     expect(cgroupDirsFor(id)).toEqual([]);
+  });
+
+  test("a hook past its timeout is killed with everything it started (its process group)", () => {
+    const id = fx.id();
+    const pidFile = join(fx.dir, `${id}.child`);
+    const r = fx.rt(["create", "--bundle", fx.bundle(id, fx.spec(id, (s) => {
+      s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `sleep 30 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; wait`], timeout: 1 }] };
+    })), id]);
+    expect(r.stderr.trim()).toBe("hooks.createRuntime[0]: /bin/sh timed out after 1 s");
+    const child = Number(readFileSync(pidFile, "utf8"));
+    expect(dead(child)).toBe(true);
+    expect(leaksOf(fx.root, id)).toEqual([]);
+  });
+
+  test("hooks run where runc runs them: prestart and createRuntime in the bundle, createContainer in the root filesystem — never the host's /", () => {
+    const dir = join(fx.dir, "cwd");
+    mkdirSync(dir);
+    const id = fx.id();
+    const pwd = (kind: string): Hook => ({ path: "/bin/sh", args: ["sh", "-c", `pwd > ${dir}/${kind}`] });
+    const spec = fx.spec(id, (s) => {
+      s.process!.args = ["true"];
+      s.hooks = { prestart: [pwd("prestart")], createRuntime: [pwd("createRuntime")], createContainer: [pwd("createContainer")] };
+    });
+    const bundle = fx.bundle(id, spec);
+    expect(fx.runSpec(id, spec).code).toBe(0);
+    expect(readFileSync(join(dir, "prestart"), "utf8")).toBe(`${bundle}\n`);
+    expect(readFileSync(join(dir, "createRuntime"), "utf8")).toBe(`${bundle}\n`);
+    expect(readFileSync(join(dir, "createContainer"), "utf8")).toBe(`${spec.root!.path}\n`);
+  });
+
+  test("startContainer hooks run under the container's seccomp filter, as runc's do (no_new_privileges: the late filter)", () => {
+    const id = fx.id();
+    const r = fx.runSpec(id, fx.spec(id, (s) => {
+      s.process!.noNewPrivileges = true;
+      s.process!.args = ["cat", "/dev/shm/hook"];
+      s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] };
+      s.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "mkdir /dev/shm/made-by-hook 2>/dev/null; echo mkdir status $? > /dev/shm/hook"] }] };
+    }));
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: "mkdir status 1\n" });
   });
 
   test("a failing startContainer hook stops the program from running; failing poststart and poststop hooks are warnings", () => {

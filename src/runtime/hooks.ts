@@ -19,6 +19,13 @@ export interface HookRun {
   state: string;
   /** run it in these namespaces of this pid (createContainer), through util-linux's nsenter */
   enter?: { pid: number };
+  /**
+   * Its working directory, as runc gives it: the bundle for prestart and createRuntime
+   * (runc runs in the bundle), the root filesystem for createContainer (resolved in the
+   * container's mount namespace, before pivot_root) — never the host's `/`, where a
+   * relative path in the hook would write into the host.
+   */
+  cwd?: string;
 }
 
 /** The last lines of a hook's stderr, for the one-line error. */
@@ -32,7 +39,7 @@ function runHook(kind: HookKind, h: Hook, i: number, run: HookRun): Warning | un
   const field = `hooks.${kind}[${i}]`;
   const argv = h.args?.length ? h.args : [h.path];
   const cmd = run.enter
-    ? ["nsenter", `--target=${run.enter.pid}`, "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--", h.path, ...argv.slice(1)]
+    ? ["nsenter", `--target=${run.enter.pid}`, "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", ...(run.cwd ? [`--wd=${run.cwd}`] : []), "--", h.path, ...argv.slice(1)]
     : [h.path, ...argv.slice(1)];
   let p;
   try {
@@ -44,15 +51,25 @@ function runHook(kind: HookKind, h: Hook, i: number, run: HookRun): Warning | un
       stdin: Buffer.from(run.state),
       stdout: "pipe",
       stderr: "pipe",
+      ...(run.cwd && !run.enter && { cwd: run.cwd }),
       timeout: h.timeout ? h.timeout * 1000 : undefined,
       killSignal: "SIGKILL",
+      // its own process group, so a timeout kills what it started too (`sh -c "sleep 30"`)
+      detached: true,
     });
   } catch (err) {
     return { field, message: `${h.path}: ${(err as Error).message}; the hook must be an executable path in the runtime's filesystem` };
   }
   if (p.exitCode === 0) return undefined;
   const stderr = tail(p.stderr.toString());
-  if (h.timeout && p.signalCode === "SIGKILL") return { field, message: `${h.path} timed out after ${h.timeout} s${stderr ? `: ${stderr}` : ""}` };
+  if (h.timeout && p.signalCode === "SIGKILL") {
+    try {
+      process.kill(-p.pid, "SIGKILL");
+    } catch {
+      // nothing of it left
+    }
+    return { field, message: `${h.path} timed out after ${h.timeout} s${stderr ? `: ${stderr}` : ""}` };
+  }
   const how = p.exitCode === null ? `was killed by ${p.signalCode}` : `exited with status ${p.exitCode}`;
   return { field, message: `${h.path} ${how}${stderr ? `: ${stderr}` : ""}` };
 }

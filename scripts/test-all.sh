@@ -54,6 +54,7 @@ V2_TESTS="
   src/runtime/exec.test.ts
   src/runtime/terminal.test.ts
   src/runtime/runc-bundles.test.ts
+  src/runtime/runc-verbs.test.ts
   src/cli/stats.test.ts
   src/cli/top.test.ts
   src/cli/ns.test.ts

@@ -99,7 +99,7 @@ export class RuntimeFixture {
    * pipes: after `create` the container's init holds the runtime's stdout and stderr
    * (they are its stdio), so a pipe would not see EOF until the container exits.
    */
-  rt(args: string[], opts: { stdin?: "ignore" | "inherit"; env?: Record<string, string>; globals?: string[]; cwd?: string; runtime?: string[] } = {}): Result {
+  rt(args: string[], opts: { stdin?: "ignore" | "inherit"; env?: Record<string, string>; globals?: string[]; cwd?: string; runtime?: string[]; timeoutMs?: number } = {}): Result {
     const out = join(this.dir, `.out-${process.pid}-${++counter}`);
     const err = `${out}.err`;
     const outFd = openSync(out, "w");
@@ -111,6 +111,8 @@ export class RuntimeFixture {
         stderr: errFd,
         env: { ...process.env, ...opts.env },
         ...(opts.cwd && { cwd: opts.cwd }),
+        // a runtime that hangs fails its test instead of holding the test process forever
+        ...(opts.timeoutMs && { timeout: opts.timeoutMs, killSignal: "SIGKILL" }),
       });
       return { code: p.exitCode ?? 128, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
     } finally {
@@ -122,7 +124,7 @@ export class RuntimeFixture {
   }
 
   /** runc (its own --root beside ours) on the same bundles: what berth-runtime must match */
-  runc(args: string[], opts: { globals?: string[] } = {}): Result {
+  runc(args: string[], opts: { globals?: string[]; timeoutMs?: number } = {}): Result {
     return this.rt(args, { ...opts, runtime: ["runc", "--root", join(this.dir, "runc-state")] });
   }
 

@@ -223,12 +223,8 @@ describe("cpu on v1", () => {
       .toBe(`${R}.cpu.realtimeRuntime: this kernel has no cpu.rt_runtime_us (kernel built without CONFIG_RT_GROUP_SCHED); remove the field`);
   });
 
-  test("a quota without a period is refused on create", () => {
-    expect(planError({ cpu: { quota: 50000 } }, v1Context()))
-      .toBe(`${R}.cpu.quota: a quota needs a period: set linux.resources.cpu.period too (100000 is docker's), or use --cpus`);
-  });
-
-  test("a quota without a period is allowed on update and written alone", () => {
+  test("a quota without a period is written alone, on create and update: the kernel's default period applies (runc takes it)", () => {
+    expect(rows({ cpu: { quota: 50000 } }, v1Context())).toEqual([["v1", "cpu.cfs_quota_us", "50000"]]);
     expect(rows({ cpu: { quota: 50000 } }, { ...v1Context(), update: true })).toEqual([["v1", "cpu.cfs_quota_us", "50000"]]);
   });
 });
@@ -253,12 +249,8 @@ describe("cpu on v2", () => {
     expect(rows({ cpu: { quota: -1, period: 100000 } }, v2Context())).toEqual([["v2", "cpu.max", "max 100000"]]);
   });
 
-  test("a quota without a period is refused on create naming linux.resources.cpu.quota", () => {
-    const err = errorOf(() => planResources({ cpu: { quota: 50000 } }, v2Context()));
-    expect(err.field).toBe(`${R}.cpu.quota`);
-  });
-
-  test("on update a lone quota is written alone, keeping the current period", () => {
+  test("a lone quota is written alone, keeping the current period (the kernel's 100 ms in a new cgroup)", () => {
+    expect(rows({ cpu: { quota: 50000 } }, v2Context())).toEqual([["v2", "cpu.max", "50000"]]);
     expect(rows({ cpu: { quota: 50000 } }, { ...v2Context(), update: true })).toEqual([["v2", "cpu.max", "50000"]]);
     expect(rows({ cpu: { quota: -1 } }, { ...v2Context(), update: true })).toEqual([["v2", "cpu.max", "max"]]);
   });

@@ -103,9 +103,8 @@ function planCpu(p: Planner, r: LinuxResources): void {
     const on = hierarchyFor(p.ctx, "cpu", f);
     const hasQuota = c.quota !== undefined && c.quota !== 0;
     const hasPeriod = c.period !== undefined && c.period !== 0;
-    if (hasQuota && c.quota! > 0 && !hasPeriod && !p.ctx.update) {
-      throw new BerthError("a quota needs a period: set linux.resources.cpu.period too (100000 is docker's), or use --cpus", { field: `${f}.quota` });
-    }
+    // A quota alone runs against the cgroup's current period (the kernel's 100 ms in a new
+    // one), as runc and docker take it.
     if (on === "v1") {
       if (c.shares) p.write(on, "cpu", "cpu.shares", c.shares, `${f}.shares`);
       if (hasPeriod) p.write(on, "cpu", "cpu.cfs_period_us", c.period!, `${f}.period`);
@@ -127,7 +126,7 @@ function planCpu(p: Planner, r: LinuxResources): void {
       }
       if (c.shares) p.write(on, "cpu", "cpu.weight", sharesToWeight(c.shares), `${f}.shares`);
       if (hasQuota || hasPeriod) {
-        // On update, a lone quota keeps the current period: cpu.max takes "$MAX" alone.
+        // A lone quota keeps the current period: cpu.max takes "$MAX" alone.
         const value = !hasPeriod ? (c.quota! > 0 ? String(c.quota) : "max") : cpuMax(c.quota, c.period);
         p.write(on, "cpu", "cpu.max", value, `${f}.${hasQuota ? "quota" : "period"}`);
       }

@@ -68,7 +68,7 @@ export class V1Manager implements CgroupManager {
       for (const h of this.hierarchies) {
         const made = makeCgroupDirs(h.dir);
         this.created.push(...made.slice(0, 1));
-        if (h.hierarchy.controllers.includes("cpuset")) made.forEach(inheritCpuset);
+        if (h.hierarchy.controllers.includes("cpuset")) inheritCpusetDown(h.hierarchy.mountPoint, h.dir);
       }
       this.unified?.create();
     } catch (err) {
@@ -324,6 +324,20 @@ function cpuSplit(acctDir: string | undefined): { userUsec: number; systemUsec: 
     userUsec: userNs ? Math.round(parseNumber(userNs) / 1000) : ticksToUsec(ticks.user ?? 0),
     systemUsec: sysNs ? Math.round(parseNumber(sysNs) / 1000) : ticksToUsec(ticks.system ?? 0),
   };
+}
+
+/**
+ * inheritCpuset for every level below the hierarchy's root down to `dir`, pre-made
+ * parents included: one made by hand (mkdir) is as empty as ours (runc's
+ * cpusetEnsureParent fills them the same way). Levels that have values keep them.
+ */
+function inheritCpusetDown(mountPoint: string, dir: string): void {
+  let d = mountPoint;
+  for (const part of dir.slice(mountPoint.length).split("/")) {
+    if (part === "") continue;
+    d = `${d}/${part}`;
+    inheritCpuset(d);
+  }
 }
 
 /**

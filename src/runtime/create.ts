@@ -226,6 +226,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let cg: CgroupManager | undefined;
   let helper: HelperSession | undefined;
   let initPid = 0;
+  let others = 0;
   try {
     if (mkfifo(fifoPath(opts.root, id), 0o622) !== 0) {
       throw new BerthError(`cannot make ${fifoPath(opts.root, id)} (errno ${errno()}); --root must be a local filesystem that can hold FIFOs`, { field: "--root" });
@@ -233,9 +234,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     // past the umask: the init may open it for writing as the container's (non-root) user
     chmodPath(fifoPath(opts.root, id), 0o622);
     const opened = openCgroup(cgroupsPath, { systemd: opts.systemdCgroup, field: "linux.cgroupsPath" });
-    // Never adopt (and on failure kill) processes that are not ours.
-    if (opened.exists() && opened.pids().length > 0) {
-      throw new BerthError(`cgroup ${opened.path} already has processes in it; use a cgroupsPath of its own`, { field: "linux.cgroupsPath" });
+    // runc 1.1 shares a cgroup that already has processes, with a warning; so does berth,
+    // and it never kills or removes what is not its own (on failure here, or at delete).
+    others = opened.exists() ? opened.pids().length : 0;
+    if (others > 0) {
+      opts.warn?.({ field: "linux.cgroupsPath", message: `cgroup ${opened.path} already has ${others} process(es); the container shares it (its limits apply to all of them) and delete leaves the cgroup to them — give it a cgroupsPath of its own` });
     }
     // Recorded before the cgroup or any process exists, so `delete --force` can still
     // find and clean them if this create is itself killed half-way (pid 0 reads as "stopped").
@@ -245,6 +248,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       cgroupDirs: Object.values(opened.dirs()),
       // start and delete run these; the bundle's config.json may be gone or changed by then
       ...(!spec.process && { noProcess: true }),
+      ...(others > 0 && { sharedCgroup: true }),
       hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
     };
     writeState(opts.root, early);
@@ -252,6 +256,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       opened.create();
       cg = opened;
       trace("cgroup created");
+      // The init would wait frozen forever, and `start` with it (runc: "container's cgroup unexpectedly frozen")
+      if (cg.frozen()) {
+        throw new BerthError(`cgroup ${opened.path} is frozen, so the container could never run; thaw it (berth-runtime resume, or write THAWED to freezer.state / 0 to cgroup.freeze) or use another cgroupsPath`, { field: "linux.cgroupsPath" });
+      }
     } catch (err) {
       // runc's rootless rule: without delegation a non-root caller has no cgroup to make,
       // which is fine as long as the spec asks for no limits
@@ -343,7 +351,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         // already gone
       }
     }
-    if (cg) {
+    if (cg && others === 0) {
       try {
         cg.kill("SIGKILL");
         cg.destroy({ timeoutMs: 3000 });

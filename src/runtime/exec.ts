@@ -30,6 +30,8 @@ export interface ExecOptions {
   /** runc's --cgroup: a sub-cgroup of the container's to run in (exec-cgroup.ts) */
   subCgroups?: SubCgroups;
   warn?: (w: Warning) => void;
+  /** called at each phase boundary (`--debug` prints them with their times) */
+  trace?: (phase: string) => void;
 }
 
 export interface Execed {
@@ -71,22 +73,27 @@ function execCgroupDirs(containerDirs: string[], sub: SubCgroups | undefined): {
 }
 
 export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed> {
+  const trace = opts.trace ?? (() => {});
   const c = execTarget(t, opts.ignorePaused);
+  trace(`state and config.json read: init pid ${c.pid}`);
   const proc = typeof opts.process === "function" ? opts.process(c.spec) : opts.process;
   validateProcess(proc);
   const linux = c.spec.linux ?? {};
   const seccomp = linux.seccomp ? (await import("../security/seccomp.ts")).compileSeccompCached(linux.seccomp, `${t.root}/.seccomp-cache`) : undefined;
+  if (seccomp) trace(`seccomp program ready: ${seccomp.program.length / 8} instructions`);
   const plan = compileExecPlan(proc, {
     initPid: c.pid, linux, detach: !!opts.detach, preserveFds: opts.preserveFds, consoleSocket: opts.consoleSocket && resolvePath(opts.consoleSocket),
     lastCap: lastCap(), home: homeOf(c.rootfs, proc.user.uid), lsm: activeLsms(), seccomp,
     cgroup: execCgroupDirs(c.cgroupDirs, opts.subCgroups), cloneIntoCgroup: canCloneIntoCgroup(),
   });
   for (const w of plan.warnings) opts.warn?.(w);
+  trace(`plan compiled: ${plan.ops.length} steps`);
   const helper = new HelperSession(encodePlan(plan), {
     preserveFds: opts.preserveFds,
     wait: !opts.detach,
     // where the helper cannot join the cgroup itself (plan/cgroup-join.ts), as create does
     beforePlan: (pid) => {
+      trace("helper started");
       for (const dir of plan.runtimeJoins) writeCgroupFile(dir, "cgroup.procs", String(pid), "linux.cgroupsPath");
     },
   });
@@ -94,12 +101,18 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
   try {
     for (;;) {
       const r = helper.next();
-      if (r.kind === "pid") pid = r.pid;
-      else if (r.kind === "seccomp") helper.sendLengthPrefixed(agentState(c.state, pid, plan.seccompAgent!));
+      if (r.kind === "pid") {
+        pid = r.pid;
+        trace(`process forked: pid ${pid}`);
+      } else if (r.kind === "seccomp") helper.sendLengthPrefixed(agentState(c.state, pid, plan.seccompAgent!));
       else if (r.kind === "ready") break;
       else if (r.kind === "error") throw describeFailure(plan.ops, r);
       else throw new BerthError("the exec'd process exited before it was ready; see the runtime's stderr");
     }
+    trace("process ready");
+    helper.close();
+    // runc stops the process when its pid cannot be recorded: the caller would lose track of it
+    if (opts.pidFile) writePidFile(resolvePath(opts.pidFile), pid);
   } catch (err) {
     helper.abort();
     if (pid > 0) {
@@ -111,8 +124,6 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
     }
     throw err;
   }
-  helper.close();
-  if (opts.pidFile) writePidFile(resolvePath(opts.pidFile), pid);
   return { pid, helper: helper.subprocess };
 }
 
@@ -123,6 +134,10 @@ export function readProcessFile(path: string): Process {
     raw = JSON.parse(readText(path));
   } catch (err) {
     throw new BerthError(`${path}: ${(err as Error).message}`, { field: "--process" });
+  }
+  // runc reads a missing user as uid 0, gid 0 (Go's zero value); callers rely on it
+  if (raw !== null && typeof raw === "object" && !Array.isArray(raw) && (raw as Partial<Process>).user === undefined) {
+    (raw as Partial<Process>).user = { uid: 0, gid: 0 };
   }
   return raw as Process;
 }

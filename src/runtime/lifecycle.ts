@@ -49,7 +49,8 @@ export function parseSignal(raw: string | undefined): number {
   const s = (raw ?? "SIGTERM").toUpperCase();
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n >= 1 && n <= 64) return n;
+    // 0 signals nobody and only checks the processes are there (kill(2)); runc takes it
+    if (n >= 0 && n <= 64) return n;
   } else {
     const name = s.startsWith("SIG") ? s.slice(3) : s;
     const rt = /^RTMIN(\+(\d+))?$/.exec(name);
@@ -188,6 +189,17 @@ async function removeContainer(t: Target, force: boolean): Promise<SavedState | 
       throw new BerthError(`cannot delete container ${t.id} that is not stopped: ${status}`);
     }
     if (status === "stopped" && removeEmptyCgroups(s)) {
+      removeDir(t.root, t.id);
+      return s;
+    }
+    if (s.sharedCgroup) {
+      // the others in the cgroup are not ours to kill: the init (with its pid namespace,
+      // everything it started) goes, the cgroup stays while they are in it
+      if (status !== "stopped") {
+        signalPid(s.pid, 9);
+        waitGone(s, 5000);
+      }
+      removeEmptyCgroups(s);
       removeDir(t.root, t.id);
       return s;
     }

@@ -12,6 +12,8 @@ describe("parseSignal: what `kill ID SIGNAL` accepts", () => {
     expect(parseSignal("15")).toBe(15);
     expect(parseSignal("1")).toBe(1);
     expect(parseSignal("64")).toBe(64);
+    // 0 only checks the processes exist (kill(2)); runc takes it, and `kill --all ID 0` is how callers ask
+    expect(parseSignal("0")).toBe(0);
   });
 
   test("a name without SIG", () => {
@@ -48,7 +50,7 @@ describe("parseSignal: what `kill ID SIGNAL` accepts", () => {
 });
 
 describe("parseSignal refuses what is not a signal", () => {
-  const bad = ["0", "65", "-9", "9.5", "", "BOGUS", "SIG", "SIGFOO", "RTMIN+31", "RTMIN-1", "TERM ", "constructor"];
+  const bad = ["65", "-9", "9.5", "", "BOGUS", "SIG", "SIGFOO", "RTMIN+31", "RTMIN-1", "TERM ", "constructor"];
   for (const raw of bad) {
     test(JSON.stringify(raw), () => {
       const err = errorOf(() => parseSignal(raw));

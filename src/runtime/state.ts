@@ -9,6 +9,7 @@
  */
 import { BerthError } from "../errors.ts";
 import { writeFileAtomic } from "../sys/atomic-file.ts";
+import { errnoMeaning } from "../sys/errno.ts";
 import { claimDir as claimDirectory } from "../sys/id-claim.ts";
 import { pathExists, readLink, readText, readTextIfExists, rmdirPath, SysError, unlinkPath } from "../sys/libc.ts";
 import { type HeldLock, LockUnsupportedError, lockPath } from "../sys/lock-file.ts";
@@ -44,6 +45,8 @@ export interface SavedState {
   freezerFile?: string;
   /** the container's cgroup directories (one per hierarchy), so a stopped one is removed with rmdir alone */
   cgroupDirs?: string[];
+  /** the cgroup had other processes at create (runc 1.1 shares it): delete stops only the init and leaves the cgroup while it is busy */
+  sharedCgroup?: boolean;
   /** config.json has no process: `start` refuses (runtime-spec runtime.md), everything else works */
   noProcess?: boolean;
   /**
@@ -162,7 +165,11 @@ export function removeDir(root: string, id: string): void {
 
 /** Write the pid file the way go-runc reads it: decimal, no newline, atomically. */
 export function writePidFile(path: string, pid: number): void {
-  writeFileAtomic(path, String(pid), { fsync: false });
+  try {
+    writeFileAtomic(path, String(pid), { fsync: false });
+  } catch (err) {
+    throw new BerthError(`cannot write ${path}: ${err instanceof SysError ? errnoMeaning(err.errno) : (err as Error).message}; make its directory first or pass another path`, { field: "--pid-file", cause: err });
+  }
 }
 
 /** Fields of /proc/<pid>/stat after the command name: [state, ppid, …]; undefined if gone. */

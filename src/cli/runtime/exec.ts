@@ -32,6 +32,12 @@ const EXEC_OPTIONS = {
   "ignore-paused": { type: "boolean" },
 } as const;
 
+/** runc exits 255 when exec itself fails; 1…254 (and 128+N) stay the process's own */
+const EXEC_FAILED = 255;
+
+/** The base for the inline flags when config.json has no process (a container that was created without one) */
+const NO_PROCESS: Process = { args: [], cwd: "/", user: { uid: 0, gid: 0 } };
+
 function uint(raw: string, flag: string): number {
   if (!/^\d+$/.test(raw) || Number(raw) > 0xfffffffe) throw new BerthError(`${JSON.stringify(raw)} is not an id; use a number`, { field: flag });
   return Number(raw);
@@ -67,13 +73,22 @@ function inlineProcess(base: Process, v: ReturnType<typeof parseVerb<typeof EXEC
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, EXEC_OPTIONS);
   const id = idArg(positionals, "exec [flags] ID COMMAND [ARGS…]");
-  const subCgroups = v.cgroup?.length ? parseSubCgroups(v.cgroup) : undefined;
   const target = { root: g.root, id };
-  const proc = v.process !== undefined ? readProcessFile(v.process) : (spec: Spec) => inlineProcess(spec.process!, v, positionals.slice(1));
-  const execed = await execProcess(target, {
-    process: proc, detach: v.detach, pidFile: v["pid-file"], preserveFds: preserveFds(v["preserve-fds"]), consoleSocket: v["console-socket"],
-    ignorePaused: v["ignore-paused"], warn: log.warn, ...(subCgroups && { subCgroups }),
-  });
+  const fds = preserveFds(v["preserve-fds"]);
+  let execed;
+  try {
+    const subCgroups = v.cgroup?.length ? parseSubCgroups(v.cgroup) : undefined;
+    const proc = v.process !== undefined ? readProcessFile(v.process) : (spec: Spec) => inlineProcess(spec.process ?? NO_PROCESS, v, positionals.slice(1));
+    execed = await execProcess(target, {
+      process: proc, detach: v.detach, pidFile: v["pid-file"], preserveFds: fds, consoleSocket: v["console-socket"],
+      ignorePaused: v["ignore-paused"], warn: log.warn, trace: log.trace, ...(subCgroups && { subCgroups }),
+    });
+  } catch (err) {
+    if (!(err instanceof BerthError)) throw err;
+    // runc's exit code for an exec that failed itself, so callers tell it from the process's own status
+    log.error(err.message);
+    return EXEC_FAILED;
+  }
   if (v.detach) return 0;
   return waitForwardingSignals(execed.pid, execed.helper!);
 }

@@ -15,6 +15,8 @@ const OPTIONS: Options = {
   ...Object.fromEntries([...Object.keys(UPDATE_FLAGS), ...Object.keys(REFUSED_UPDATE_FLAGS)].map((f) => [f, { type: "string" as const }])),
 };
 
+const USAGE = "update [--resources FILE|-] [flags] ID";
+
 function readBody(source: string): string {
   try {
     return source === "-" ? readFdText(0) : readText(source);
@@ -26,10 +28,20 @@ function readBody(source: string): string {
 
 export function run(args: string[], g: Globals, log: RuntimeLog): number {
   const described = updateFlagHelp(Object.fromEntries(Object.entries(UPDATE_FLAGS).map(([flag, f]) => [flag, f.field])), REFUSED_UPDATE_FLAGS);
-  const { values: v, positionals } = parseVerb(args, OPTIONS, described);
-  const id = idArg(positionals, "update [--resources FILE|-] [flags] ID");
+  const before = parseVerb(args, OPTIONS, described);
+  const id = idArg(before.positionals, USAGE);
+  // runc takes the flags after the id as well (`update ID --pids-limit 42`)
+  const after = parseVerb(before.positionals.slice(1), OPTIONS, described);
+  if (after.positionals.length > 0) {
+    throw new BerthError(`takes exactly one container id, got ${JSON.stringify(after.positionals[0])} after ${JSON.stringify(id)}; usage: berth-runtime ${USAGE}`, { field: "update" });
+  }
+  const v = { ...before.values, ...after.values };
   const flags: Record<string, string> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (k !== "resources" && typeof x === "string") flags[k] = x;
+  if (typeof v.resources !== "string" && Object.keys(flags).length === 0) {
+    // runc exits 0 here, changing nothing; a caller who meant to set a limit should hear so
+    throw new BerthError(`nothing to change; pass --resources FILE|- or a limit flag such as --memory or --pids-limit; usage: berth-runtime ${USAGE}`, { field: "update" });
+  }
   let warnings;
   if (typeof v.resources === "string") {
     // runc silently ignores the flags next to --resources; saying so is kinder than dropping a limit

@@ -195,7 +195,7 @@ async function removeContainer(t: Target, force: boolean): Promise<SavedState | 
     if (s.sharedCgroup) {
       // the others in the cgroup are not ours to kill: the init (with its pid namespace,
       // everything it started) goes, the cgroup stays while they are in it
-      if (status !== "stopped") {
+      if (status !== "stopped" && s.pid > 0) {
         signalPid(s.pid, 9);
         waitGone(s, 5000);
       }

@@ -13,6 +13,7 @@ import { Command, UsageError } from "./command.ts";
 import { EXIT_BERTH_FAILED, reportError } from "./exit.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { writeErr, writeOut } from "./stdio.ts";
+import { setEngineFlags } from "./berth/globals.ts";
 
 type Register = (program: Command) => void;
 
@@ -26,17 +27,27 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   diagnose: async () => (await import("./diagnose.ts")).registerDiagnose,
   events: async () => (await import("./events.ts")).registerEvents,
   metrics: async () => (await import("./metrics.ts")).registerMetrics,
+  images: async () => (await import("./berth/images.ts")).registerImages,
+  load: async () => (await import("./berth/load.ts")).registerLoad,
+  import: async () => (await import("./berth/import.ts")).registerImport,
+  image: async () => (await import("./berth/image.ts")).registerImage,
 };
 
 /** The command word of argv: the first argument that is not a global flag. */
 function commandWord(args: string[]): string | undefined {
-  return args.find((a) => !a.startsWith("-"));
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--root" || args[i] === "--runroot") i++; // their values are not the command
+    else if (!args[i]!.startsWith("-")) return args[i];
+  }
+  return undefined;
 }
 
 const program = new Command("berth")
   .description("Linux containers from first principles")
   .version(pkg.version)
-  .option("--debug", "print stack traces of errors");
+  .option("--debug", "print stack traces of errors")
+  .option("--root <dir>", "where the engine keeps images and containers (default $BERTH_ROOT or /var/lib/berth)")
+  .option("--runroot <dir>", "where the engine keeps live state (default $BERTH_RUNROOT or /run/berth)");
 
 /** Run berth with `args` (argv without the program); resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -51,6 +62,7 @@ export async function main(args: string[]): Promise<number> {
     if (todo.kind !== "run") writeOut(todo.text);
     else {
       debug = todo.globals.debug === true;
+      setEngineFlags(todo.globals);
       await todo.run();
     }
     return 0;

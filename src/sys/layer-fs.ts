@@ -1,0 +1,236 @@
+/**
+ * File creation confined to one directory — the system calls an image layer is unpacked
+ * with. Every path is looked up by openat2(2) with RESOLVE_BENEATH under the directory's
+ * fd, so neither `..` nor a symlink (absolute, or relative and climbing out) planted by an
+ * earlier entry can take a lookup outside it: the kernel answers EXDEV instead, and the
+ * caller names the entry. The last component of a new name is always created with the
+ * *at call on its parent's fd, O_NOFOLLOW / AT_SYMLINK_NOFOLLOW, never followed.
+ *
+ * Why RESOLVE_BENEATH and not RESOLVE_IN_ROOT (what berth-init uses for mounts): a layer
+ * entry that climbs out through a symlink is hostile or broken, and docker refuses it
+ * (breakoutError) rather than re-rooting it; BENEATH fails where IN_ROOT would reinterpret.
+ *
+ * Raw syscalls through sys/libc.ts (x86_64 numbers), as the binding has no function of
+ * its own for the *at calls; each returns -1 with errno(), turned into SysError here.
+ */
+import { close, errno, O, syscall, SysError, writeAll } from "./libc.ts";
+
+const SYS = {
+  fchmod: 91, fchown: 93, fsetxattr: 190, lsetxattr: 189, lgetxattr: 192, llistxattr: 195,
+  openat: 257, mkdirat: 258, mknodat: 259, fchownat: 260, newfstatat: 262, unlinkat: 263,
+  linkat: 265, symlinkat: 266, fchmodat: 268, utimensat: 280, openat2: 437,
+} as const;
+
+const O_PATH = 0o10000000;
+const O_NOFOLLOW = 0o400000;
+const RESOLVE_NO_MAGICLINKS = 0x02;
+const RESOLVE_BENEATH = 0x08;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_REMOVEDIR = 0x200;
+const UTIME_OMIT = (1 << 30) - 2;
+
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+const encoder = new TextEncoder();
+
+/** A NUL-terminated copy of a string for a `const char *` argument; a NUL inside is EINVAL. */
+function cString(s: string, call: string): Uint8Array {
+  if (s.includes("\0")) throw new SysError(call, 22, s);
+  return encoder.encode(`${s}\0`);
+}
+
+function check(r: number, call: string, path?: string): number {
+  if (r < 0) throw new SysError(call, errno(), path);
+  return r;
+}
+
+/** makedev(3): glibc's encoding of a device number. */
+export function makeDev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return (mi & 0xffn) | ((ma & 0xfffn) << 8n) | ((mi & ~0xffn) << 12n) | ((ma & ~0xfffn) << 32n);
+}
+
+/** What fstatat(2) says of a name (not followed), the parts unpacking asks about. */
+export interface EntryStat {
+  mode: number;
+  /** st_nlink, st_ino: a hardlink's identity */
+  ino: bigint;
+  size: number;
+}
+
+/**
+ * A directory opened for writing beneath. Directory fds (O_PATH) are cached by relative
+ * path; `forget()` drops the cache when an entry may have replaced a directory.
+ */
+export class BeneathDir {
+  private readonly dirs = new Map<string, number>();
+  private readonly howBuf = new BigUint64Array(3);
+  private readonly statBuf = new Uint8Array(144);
+
+  private constructor(readonly path: string, readonly fd: number) {}
+
+  /** Open `path` (a directory that exists) to create files beneath it; throws SysError. */
+  static open(path: string): BeneathDir {
+    const fd = check(syscall(SYS.openat, -100 /* AT_FDCWD */, cString(path, "open"), O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0), "open", path);
+    return new BeneathDir(path, fd);
+  }
+
+  /** openat2 beneath the root: `rel` ("" for the root itself) with `flags`; throws SysError (EXDEV: it would leave the root). */
+  openBeneath(rel: string, flags: number, mode = 0): number {
+    if (rel === "") return check(syscall(SYS.openat, this.fd, cString(".", "openat2"), flags | O.CLOEXEC, mode), "openat2", this.path);
+    const how = this.howBuf;
+    how[0] = BigInt(flags | O.CLOEXEC);
+    how[1] = BigInt(mode);
+    how[2] = BigInt(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    return check(syscall(SYS.openat2, this.fd, cString(rel, "openat2"), how, 24), "openat2", rel);
+  }
+
+  /** An O_PATH fd of directory `rel` beneath the root, cached; throws SysError (ENOENT, ENOTDIR, EXDEV). */
+  dir(rel: string): number {
+    if (rel === "") return this.fd;
+    const cached = this.dirs.get(rel);
+    if (cached !== undefined) return cached;
+    const fd = this.openBeneath(rel, O_PATH | O.DIRECTORY);
+    this.dirs.set(rel, fd);
+    return fd;
+  }
+
+  /** Drop the cached directory fds: a directory may have been removed or replaced. */
+  forget(): void {
+    for (const fd of this.dirs.values()) close(fd);
+    this.dirs.clear();
+  }
+
+  /** fstatat(dirFd, name) without following a symlink: undefined when nothing is there; throws SysError. */
+  lstatAt(dirFd: number, name: string): EntryStat | undefined {
+    const r = syscall(SYS.newfstatat, dirFd, cString(name, "fstatat"), this.statBuf, AT_SYMLINK_NOFOLLOW);
+    if (r < 0) {
+      if (errno() === 2 /* ENOENT */) return undefined;
+      throw new SysError("fstatat", errno(), name);
+    }
+    const view = new DataView(this.statBuf.buffer);
+    return { mode: view.getUint32(24, true), ino: view.getBigUint64(8, true), size: Number(view.getBigInt64(48, true)) };
+  }
+
+  mkdirAt(dirFd: number, name: string, mode: number): void {
+    check(syscall(SYS.mkdirat, dirFd, cString(name, "mkdirat"), mode), "mkdirat", name);
+  }
+
+  /** A new regular file (never an existing one, never through a symlink), open for writing: its fd. */
+  createFileAt(dirFd: number, name: string, mode: number): number {
+    return check(syscall(SYS.openat, dirFd, cString(name, "openat"), O.WRONLY | O.CREAT | O.EXCL | O_NOFOLLOW | O.CLOEXEC, mode), "openat", name);
+  }
+
+  /** A directory beneath, opened for reading (for its xattrs): its fd. */
+  openDirAt(dirFd: number, name: string): number {
+    return check(syscall(SYS.openat, dirFd, cString(name, "openat"), O.RDONLY | O.DIRECTORY | O_NOFOLLOW | O.CLOEXEC, 0), "openat", name);
+  }
+
+  symlinkAt(target: string, dirFd: number, name: string): void {
+    check(syscall(SYS.symlinkat, cString(target, "symlinkat"), dirFd, cString(name, "symlinkat")), "symlinkat", name);
+  }
+
+  /** A hardlink `dirFd/name` to `fromDirFd/fromName` (not followed when it is a symlink). */
+  linkAt(fromDirFd: number, fromName: string, dirFd: number, name: string): void {
+    check(syscall(SYS.linkat, fromDirFd, cString(fromName, "linkat"), dirFd, cString(name, "linkat"), 0), "linkat", name);
+  }
+
+  mknodAt(dirFd: number, name: string, mode: number, dev: bigint): void {
+    check(syscall(SYS.mknodat, dirFd, cString(name, "mknodat"), mode, dev), "mknodat", name);
+  }
+
+  /** Remove a name: a file, or a directory with `dir`. */
+  unlinkAt(dirFd: number, name: string, dir = false): void {
+    check(syscall(SYS.unlinkat, dirFd, cString(name, "unlinkat"), dir ? AT_REMOVEDIR : 0), "unlinkat", name);
+  }
+
+  /** lchown: ownership of the name itself, a symlink included. */
+  chownAt(dirFd: number, name: string, uid: number, gid: number): void {
+    check(syscall(SYS.fchownat, dirFd, cString(name, "fchownat"), uid, gid, AT_SYMLINK_NOFOLLOW), "fchownat", name);
+  }
+
+  /** chmod of a name that is not a symlink (Linux cannot chmod one). */
+  chmodAt(dirFd: number, name: string, mode: number): void {
+    check(syscall(SYS.fchmodat, dirFd, cString(name, "fchmodat"), mode, 0), "fchmodat", name);
+  }
+
+  /** Set atime and mtime (ms since the epoch; atime undefined: left as it is) of the name itself. */
+  utimesAt(dirFd: number, name: string, mtimeMs: number, atimeMs?: number): void {
+    check(syscall(SYS.utimensat, dirFd, cString(name, "utimensat"), timespecs(mtimeMs, atimeMs), AT_SYMLINK_NOFOLLOW), "utimensat", name);
+  }
+
+  close(): void {
+    this.forget();
+    close(this.fd);
+  }
+}
+
+function timespecs(mtimeMs: number, atimeMs?: number): BigInt64Array {
+  const t = new BigInt64Array(4);
+  const set = (i: number, ms: number | undefined) => {
+    if (ms === undefined) {
+      t[i] = 0n;
+      t[i + 1] = BigInt(UTIME_OMIT);
+      return;
+    }
+    const sec = Math.floor(ms / 1000);
+    t[i] = BigInt(sec);
+    t[i + 1] = BigInt(Math.round((ms - sec * 1000) * 1e6));
+  };
+  set(0, atimeMs ?? mtimeMs);
+  set(2, mtimeMs);
+  return t;
+}
+
+/** fchown(2) of an open file; throws SysError. */
+export function chownFd(fd: number, uid: number, gid: number): void {
+  check(syscall(SYS.fchown, fd, uid, gid), "fchown");
+}
+
+/** fchmod(2) of an open file; throws SysError. */
+export function chmodFd(fd: number, mode: number): void {
+  check(syscall(SYS.fchmod, fd, mode), "fchmod");
+}
+
+/** futimens(3): atime and mtime of an open file (ms since the epoch); throws SysError. */
+export function utimesFd(fd: number, mtimeMs: number): void {
+  check(syscall(SYS.utimensat, fd, 0, timespecs(mtimeMs), 0), "futimens");
+}
+
+/** fsetxattr(2); throws SysError. */
+export function setXattrFd(fd: number, name: string, value: Uint8Array): void {
+  check(syscall(SYS.fsetxattr, fd, cString(name, "fsetxattr"), value, value.length, 0), "fsetxattr", name);
+}
+
+/** lgetxattr(2) of a path: the value, or undefined when the attribute is not set (ENODATA); throws SysError. */
+export function getXattr(path: string, name: string): Uint8Array | undefined {
+  const buf = new Uint8Array(65536);
+  const r = syscall(SYS.lgetxattr, cString(path, "lgetxattr"), cString(name, "lgetxattr"), buf, buf.length);
+  if (r < 0) {
+    if (errno() === 61 /* ENODATA */) return undefined;
+    throw new SysError("lgetxattr", errno(), path);
+  }
+  return buf.slice(0, r);
+}
+
+/** lsetxattr(2) of a path itself; throws SysError. */
+export function setXattr(path: string, name: string, value: Uint8Array): void {
+  check(syscall(SYS.lsetxattr, cString(path, "lsetxattr"), cString(name, "lsetxattr"), value, value.length, 0), "lsetxattr", path);
+}
+
+/** llistxattr(2): the names of a path's extended attributes; throws SysError. */
+export function listXattrs(path: string): string[] {
+  const buf = new Uint8Array(65536);
+  const r = check(syscall(SYS.llistxattr, cString(path, "llistxattr"), buf, buf.length), "llistxattr", path);
+  return new TextDecoder().decode(buf.subarray(0, r)).split("\0").filter((n) => n !== "");
+}
+
+/** Write all of `data` to an open file (a layer's file contents). */
+export { writeAll as writeFd };

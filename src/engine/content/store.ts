@@ -8,7 +8,7 @@
  * finds the bytes already fetched and resumes after them (Range).
  */
 import { BerthError } from "../../errors.ts";
-import { close, flock, listDir, LOCK_EX, mkdirParents, O, openPath, pathExists, preadFd, readBytes, renamePath, statPath, unlinkPath, writeAll } from "../../sys/libc.ts";
+import { close, flock, fsyncFd, listDir, LOCK_EX, mkdirParents, O, openPath, pathExists, preadFd, readBytes, renamePath, statPath, unlinkPath, writeAll } from "../../sys/libc.ts";
 import { fileStream } from "../../sys/file-stream.ts";
 import { isDigest } from "../../spec/image-spec.ts";
 
@@ -213,6 +213,8 @@ export class Ingest {
       throw new DigestMismatchError(`${this.what}: digest mismatch, expected ${exp.digest} but ${why}; the blob was discarded — retry, or check the registry or archive`);
     }
     this.fresh = !this.store.has(digest);
+    // on disk before it is visible: a power cut must not leave a short blob under its digest
+    fsyncFd(this.fd);
     renamePath(this.path, this.store.blobPath(digest));
     close(this.fd);
     this.fd = -1;

@@ -8,7 +8,9 @@
  * another in one write, and readers never see half of it.
  */
 import { BerthError } from "../../errors.ts";
-import { close, flock, LOCK_EX, mkdirParents, O, openPath, pathExists, readText, renamePath, writeText } from "../../sys/libc.ts";
+import { mkdirParents, pathExists, readText } from "../../sys/libc.ts";
+import { writeFileAtomic } from "../../sys/atomic-file.ts";
+import { lockPath } from "../../sys/lock-file.ts";
 
 export interface LayerRecord {
   /** the blob's digest in the content store (compressed as it was pulled or loaded) */
@@ -64,33 +66,27 @@ export class ImageIndex {
   /** Run `fn` on the records under the index's lock; its changes are written back atomically. */
   update<T>(fn: (images: Record<string, ImageRecord>) => T): T {
     mkdirParents(this.dir, 0o700);
-    const fd = openPath(this.lockFile, O.RDONLY | O.CREAT, 0o600);
+    const lock = lockPath(this.lockFile, { create: true });
     try {
-      flock(fd, LOCK_EX);
       const images = this.read();
       const before = JSON.stringify(images);
       const out = fn(images);
       const after = JSON.stringify({ images });
-      if (after !== `{"images":${before}}`) {
-        const tmp = `${this.file}.${process.pid}.tmp`;
-        writeText(tmp, after, 0o600);
-        renamePath(tmp, this.file);
-      }
+      if (after !== `{"images":${before}}`) writeFileAtomic(this.file, after, { mode: 0o600 });
       return out;
     } finally {
-      close(fd);
+      lock.release();
     }
   }
 
   /** Hold the index's lock while `fn` runs (rmi and prune decide and remove under it). */
   locked<T>(fn: () => T): T {
     mkdirParents(this.dir, 0o700);
-    const fd = openPath(`${this.dir}/gc.lock`, O.RDONLY | O.CREAT, 0o600);
+    const lock = lockPath(`${this.dir}/gc.lock`, { create: true });
     try {
-      flock(fd, LOCK_EX);
       return fn();
     } finally {
-      close(fd);
+      lock.release();
     }
   }
 }

@@ -10,14 +10,13 @@
  * PAX extended attributes (`SCHILY.xattr.NAME`) hold raw bytes — security.capability is
  * binary — but tar-stream decodes every PAX value as UTF-8, which replaces invalid bytes.
  * Its decoder is replaced here by one that keeps xattr values byte for byte (as latin1
- * strings: one char per byte); `xattrsOf` turns them back into bytes.
+ * strings: one char per byte) — by taking over the PAX cases of the extractor's
+ * `_decodeLongHeader` (tar-stream 3.x; the binary xattr case of unpack.test.ts fails if that changes);
+ * `xattrsOf` turns them back into bytes.
  */
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import tarStream from "tar-stream";
-// the decoder module extract.js itself uses (not in the package's exports map, no types)
-// @ts-expect-error no declaration file
-import tarHeaders from "../../../node_modules/tar-stream/headers.js";
 
 export interface TarHeader {
   name: string;
@@ -53,7 +52,32 @@ function decodePaxKeepingBytes(buf: Uint8Array): Record<string, string> {
   }
   return result;
 }
-(tarHeaders as { decodePax: typeof decodePaxKeepingBytes }).decodePax = decodePaxKeepingBytes;
+interface ExtractInternals {
+  _header: { type: string };
+  _pax: Record<string, string> | null;
+  _paxGlobal: Record<string, string> | null;
+  _decodeLongHeader(buf: Uint8Array): void;
+}
+
+function checkedPax(pax: Record<string, string>): Record<string, string> {
+  // tar-stream's own validatePax: a NUL would cut the name short
+  if (pax.path?.includes("\0") || pax.linkpath?.includes("\0")) throw new Error("Invalid tar header: pax path contains a null byte.");
+  return pax;
+}
+
+/** tar-stream's extractor, decoding PAX headers with decodePaxKeepingBytes. */
+function extractor(): tarStream.Extract {
+  const extract = tarStream.extract();
+  const internals = extract as unknown as ExtractInternals;
+  const original = internals._decodeLongHeader.bind(extract);
+  internals._decodeLongHeader = (buf: Uint8Array) => {
+    const type = internals._header.type;
+    if (type === "pax-global-header") internals._paxGlobal = checkedPax(decodePaxKeepingBytes(buf));
+    else if (type === "pax-header") internals._pax = { ...internals._paxGlobal, ...checkedPax(decodePaxKeepingBytes(buf)) };
+    else original(buf);
+  };
+  return extract;
+}
 
 /** The extended attributes a PAX header carries, name → bytes. */
 export function xattrsOf(header: TarHeader): Map<string, Uint8Array> {
@@ -76,7 +100,7 @@ export interface TarEntry {
  * (tar-stream's "Unexpected end of data", "Invalid tar header").
  */
 export async function* readTar(source: ReadableStream<Uint8Array>): AsyncGenerator<TarEntry> {
-  const extract = tarStream.extract();
+  const extract = extractor();
   const piping = pipeline(Readable.fromWeb(source as import("node:stream/web").ReadableStream<Uint8Array>), extract);
   let failed: unknown;
   piping.catch((err) => (failed = err));

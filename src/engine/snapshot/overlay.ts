@@ -16,7 +16,9 @@
  * crash leaves at worst an unrecorded directory, which `cleanOrphans` removes.
  */
 import { BerthError } from "../../errors.ts";
-import { close, flock, listDir, LOCK_EX, mkdirParents, mkdirPath, O, openPath, pathExists, readText, renamePath, writeText } from "../../sys/libc.ts";
+import { listDir, mkdirParents, mkdirPath, pathExists, readText } from "../../sys/libc.ts";
+import { writeFileAtomic } from "../../sys/atomic-file.ts";
+import { lockPath } from "../../sys/lock-file.ts";
 import { removeTree } from "../../sys/file-stream.ts";
 import type { Mount, SnapshotInfo, SnapshotKind, Snapshotter } from "./snapshotter.ts";
 
@@ -47,21 +49,16 @@ export class OverlaySnapshotter implements Snapshotter {
   /** Run `fn` on the metadata under the lock; when it returns true, the metadata is written back. */
   private update<T>(fn: (md: Metadata) => T): T {
     mkdirParents(this.root, 0o700);
-    const fd = openPath(this.lockPath, O.RDONLY | O.CREAT, 0o600);
+    const lock = lockPath(this.lockPath, { create: true });
     try {
-      flock(fd, LOCK_EX);
       const md = this.read();
       const before = JSON.stringify(md);
       const out = fn(md);
       const after = JSON.stringify(md);
-      if (after !== before) {
-        const tmp = `${this.metadataPath}.${process.pid}.tmp`;
-        writeText(tmp, after, 0o600);
-        renamePath(tmp, this.metadataPath);
-      }
+      if (after !== before) writeFileAtomic(this.metadataPath, after, { mode: 0o600 });
       return out;
     } finally {
-      close(fd);
+      lock.release();
     }
   }
 

@@ -5,7 +5,8 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { BERTH, CgroupFixture, MiB, until } from "../../test/observe-fixture.ts";
 import { LineStream } from "../../test/line-stream.ts";
-import { canRunContainers, RuntimeFixture } from "../../test/runtime-harness.ts";
+import { hasPodman, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
+import { canRunContainers, REPO, RuntimeFixture } from "../../test/runtime-harness.ts";
 
 setDefaultTimeout(60_000);
 const fx = new CgroupFixture("events");
@@ -59,6 +60,28 @@ describe("berth events", () => {
     expect(mine[1]).toMatchObject({ runtime: "berth", pid, cgroup: `/berth-test/${id}` });
     // the code, when the zombie was caught before its parent reaped it; else null, never a guess
     expect([137, null]).toContain(mine[4]!.exitCode as number | null);
+  });
+
+  test.skipIf(!hasPodman).each([["runc", "/usr/sbin/runc"], ["berth-runtime", `${REPO}/bin/berth-runtime`]])("an OOM kill in a podman (%s) container: the kill before the exit, by name, engine and runtime each named, the exit code podman recorded", async (label, runtime) => {
+    const name = `berth-events-${label}-${process.pid}`;
+    const madeParent = podmanParentAbsent();
+    // podman runs berth-runtime with its default --root
+    const w = await watch("--root", "/run/berth", "--filter", `container=${name}`);
+    try {
+      const { id, stderr } = podmanRun(name, ["--memory", "32m", "--memory-swap", "32m"], ["tail", "/dev/zero"], runtime);
+      expect(stderr).toBe("");
+      const cgroup = `/libpod_parent/libpod-${id}`;
+      const berthMade = label === "berth-runtime";
+      // runc's containers are seen through their cgroup only: the kill; berth-runtime's also through its state: the exit
+      const done = await until(() => w.events().some((e) => e.type === (berthMade ? "delete" : "oom")), 20_000);
+      expect(done).toBe(true);
+      const mine = w.events().filter((e) => e.type === "oom" || e.type === "exit");
+      expect(mine.map((e) => e.type)).toEqual(berthMade ? ["oom", "exit"] : ["oom"]);
+      expect(mine[0]).toMatchObject({ type: "oom", engine: "podman", id, name, cgroup, count: 1, ...(berthMade && { runtime: "berth" }) });
+      if (berthMade) expect(mine[1]).toMatchObject({ engine: "podman", runtime: "berth", id, name, exitCode: 137 });
+    } finally {
+      podmanCleanup(name, madeParent);
+    }
   });
 
   test("a bad filter is one line, exit 125", () => {

@@ -6,7 +6,8 @@
 import type { Command } from "./command.ts";
 import { parseCount } from "../cgroups/units.ts";
 import { BerthError } from "../errors.ts";
-import { diffSnapshots, formatEvent, matchesFilter, parseEventFilters } from "../observe/events.ts";
+import { diffSnapshots, ExitCodes, formatEvent, matchesFilter, parseEventFilters } from "../observe/events.ts";
+import { ENGINE_RECORDS, engineRecord } from "../observe/diagnose-gather.ts";
 import { takeSnapshot } from "../observe/events-watch.ts";
 import { BERTH_ROOT } from "../observe/host-scan.ts";
 import { writeErr, writeOut } from "./stdio.ts";
@@ -16,6 +17,7 @@ interface EventsFlags {
   format: string;
   interval: string;
   root: string;
+  podmanEvents: string;
 }
 
 export function registerEvents(program: Command): void {
@@ -25,17 +27,21 @@ export function registerEvents(program: Command): void {
     .option("--format <format>", "table, or json (one object per line)", "table")
     .option("--interval <ms>", "how often to look", "200")
     .option("--root <dir>", "berth-runtime's state directory", BERTH_ROOT)
+    .option("--podman-events <file>", "podman's events log (file backend), where the exit codes of the containers conmon reaped are", ENGINE_RECORDS.podmanEvents)
     .action(async (opts: EventsFlags) => {
       if (!["table", "json"].includes(opts.format)) throw new BerthError(`${JSON.stringify(opts.format)} is not a format; use table or json`, { field: "--format" });
       const intervalMs = parseCount(opts.interval, "--interval", { min: 10 });
+      const engines = { ...ENGINE_RECORDS, podmanEvents: opts.podmanEvents };
       const filter = parseEventFilters(opts.filter);
-      let before = takeSnapshot({ root: opts.root });
+      let before = takeSnapshot({ root: opts.root, engines });
+      // podman's conmon reaps the init: its died event has the code berth-runtime cannot read
+      const codes = new ExitCodes((e) => (e.id === undefined ? undefined : engineRecord({ runtime: e.engine, id: e.id }, engines)?.exit?.code));
       // ready: what happens from now on is reported (tests and scripts wait for this line)
       writeErr("berth: watching for events\n");
       for (;;) {
         await Bun.sleep(intervalMs);
-        const after = takeSnapshot({ root: opts.root });
-        for (const e of diffSnapshots(before, after, new Date().toISOString())) {
+        const after = takeSnapshot({ root: opts.root, engines });
+        for (const e of codes.push(diffSnapshots(before, after, new Date().toISOString()))) {
           if (matchesFilter(e, filter)) writeOut(`${opts.format === "json" ? JSON.stringify(e) : formatEvent(e)}\n`);
         }
         before = after;

@@ -12,7 +12,9 @@ import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { parseFlatKeyed } from "../cgroups/stats-parse.ts";
 import { readState, statusOf } from "../runtime/state.ts";
 import { listDir, readTextIfExists } from "../sys/libc.ts";
-import type { BerthState, Snapshot } from "./events.ts";
+import type { BerthState, Owner, Snapshot } from "./events.ts";
+import { engineRecord, type EngineRecords } from "./diagnose-gather.ts";
+import { classifyCgroupPath } from "./discovery.ts";
 import { scanHost } from "./host-scan.ts";
 
 /** Deep enough for kubepods.slice/…/pod.slice/cri-containerd-….scope/<nested>. */
@@ -76,12 +78,35 @@ export function oomKillCounts(): Map<string, number> {
   return out;
 }
 
-export function takeSnapshot(opts: { root: string }): Snapshot {
-  const owners = new Map<string, { runtime: string; id: string; name?: string }>();
+/** id → the engine's name for it, once its records had one (a container's name does not change). */
+const engineNames = new Map<string, string>();
+
+/** The name the engine's records give a container discovery has not named yet (podman's create event comes before the runtime runs). */
+function engineName(engine: string, id: string, engines?: EngineRecords): string | undefined {
+  if (!engineNames.has(id)) {
+    const name = engineRecord({ runtime: engine, id }, engines)?.name;
+    if (name) engineNames.set(id, name);
+  }
+  return engineNames.get(id);
+}
+
+export function takeSnapshot(opts: { root: string; engines?: EngineRecords }): Snapshot {
+  const owners = new Map<string, Owner>();
   for (const c of scanHost({ root: opts.root, all: true }).containers) {
-    owners.set(c.cgroup, { runtime: c.runtime, id: c.id, ...(c.name && { name: c.name }) });
+    // discovery's "berth" is berth-runtime's own cgroup naming; the rest name the engine
+    const who = c.runtime === "berth" ? { runtime: "berth" } : { engine: c.runtime };
+    owners.set(c.cgroup, { ...who, id: c.id, ...(c.name && { name: c.name }) });
   }
   const berth = berthStates(opts.root);
-  for (const [id, s] of berth) if (s.cgroup) owners.set(s.cgroup, { runtime: "berth", id });
+  for (const [id, s] of berth) {
+    if (!s.cgroup) continue;
+    // an engine's container that berth-runtime made (podman --runtime berth-runtime): both, and the engine's name for it
+    // …or, before discovery sees a process in it, what the cgroup's name says (libpod-<id>)
+    const named = classifyCgroupPath(s.cgroup);
+    const seen = owners.get(s.cgroup) ?? (named && named.runtime !== "berth" ? { engine: named.runtime, id: named.id } : undefined);
+    const name = seen?.name ?? (seen?.engine ? engineName(seen.engine, id, opts.engines) : undefined);
+    if (seen?.engine) Object.assign(s, { engine: seen.engine, ...(name && { name }) });
+    owners.set(s.cgroup, { ...(seen?.engine && { engine: seen.engine }), runtime: "berth", id, ...(name && { name }) });
+  }
   return { berth, oomKills: oomKillCounts(), owners };
 }

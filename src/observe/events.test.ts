@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { diffSnapshots, formatEvent, matchesFilter, parseEventFilters, type Snapshot } from "./events.ts";
+import { diffSnapshots, ExitCodes, formatEvent, matchesFilter, parseEventFilters, type HostEvent, type Snapshot } from "./events.ts";
 
 const T = "2025-01-01T00:00:00.000Z";
 const snap = (berth: [string, string, number?][], ooms: [string, number][] = []): Snapshot => ({
@@ -26,6 +26,33 @@ describe("events between two looks", () => {
       { time: T, type: "oom", cgroup: "/new", count: 1 },
     ]);
   });
+  test("a kill and the exit it caused, seen in one look: the kill first; an engine's container berth-runtime made carries both names", () => {
+    const ID = "c6ad9fda6ee968eca19293adb470cda2659bcc82bac792903ef7a9a3a125ae36";
+    const cg = `/libpod_parent/libpod-${ID}`;
+    const state = (status: string) => new Map([[ID, { status, pid: 42, cgroup: cg, engine: "podman", name: "oom" }]]);
+    const owners = new Map([[cg, { engine: "podman", runtime: "berth", id: ID, name: "oom" }]]);
+    const e = diffSnapshots({ berth: state("running"), oomKills: new Map([[cg, 0]]), owners }, { berth: new Map(), oomKills: new Map([[cg, 1]]), owners: new Map() }, T);
+    expect(e.map((x) => x.type)).toEqual(["oom", "exit", "delete"]);
+    expect(e[0]).toEqual({ time: T, type: "oom", engine: "podman", runtime: "berth", id: ID, name: "oom", cgroup: cg, count: 1 });
+    expect(e[1]).toMatchObject({ engine: "podman", runtime: "berth", id: ID, name: "oom", exitCode: null });
+    expect(formatEvent({ ...e[1]!, exitCode: 137 })).toBe(`${T} exit   oom (engine=podman, runtime=berth-runtime, id=c6ad9fda6ee9, pid=42, cgroup=${cg}, exitCode=137)`);
+  });
+  test("exit codes the engine's monitor reaped: held until the engine records them, the events after them kept behind", () => {
+    const codes: Record<string, number> = {};
+    const held = new ExitCodes((e) => codes[e.id!], 2);
+    const exit: HostEvent = { time: T, type: "exit", engine: "podman", runtime: "berth", id: "a", exitCode: null };
+    const del: HostEvent = { time: T, type: "delete", engine: "podman", runtime: "berth", id: "a" };
+    const other: HostEvent = { time: T, type: "oom", cgroup: "/x", count: 1 };
+    expect(held.push([exit, del])).toEqual([]);
+    codes.a = 137;
+    expect(held.push([other])).toEqual([{ ...exit, exitCode: 137 }, del, other]);
+    // never recorded: released with null after the last look
+    const never = new ExitCodes(() => undefined, 1);
+    expect(never.push([{ ...exit, id: "b" }])).toEqual([]);
+    expect(never.push([])).toEqual([{ ...exit, id: "b" }]);
+    // a code already read (the zombie was caught), or no engine to ask: at once
+    expect(never.push([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }])).toEqual([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }]);
+  });
   test("filters: the same key ORs, different keys AND; bad ones are one line", () => {
     const f = parseEventFilters(["event=oom", "event=exit", "cgroup=/berth"]);
     expect(matchesFilter({ time: T, type: "oom", cgroup: "/berth/a" }, f)).toBe(true);
@@ -36,7 +63,7 @@ describe("events between two looks", () => {
     expect(() => parseEventFilters(["event"])).toThrow('--filter: invalid filter "event"; use event=TYPE, container=ID or cgroup=PATH');
   });
   test("the table line", () => {
-    expect(formatEvent({ time: T, type: "exit", runtime: "berth", id: "a", pid: 42, cgroup: "/berth/a", exitCode: null })).toBe(`${T} exit   berth a (pid=42, cgroup=/berth/a, exitCode=unknown)`);
+    expect(formatEvent({ time: T, type: "exit", runtime: "berth", id: "a", pid: 42, cgroup: "/berth/a", exitCode: null })).toBe(`${T} exit   a (runtime=berth-runtime, pid=42, cgroup=/berth/a, exitCode=unknown)`);
     expect(formatEvent({ time: T, type: "oom", cgroup: "/x", count: 1 })).toBe(`${T} oom    cgroup /x (kills=1)`);
   });
 });

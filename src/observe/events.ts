@@ -13,6 +13,9 @@ export interface BerthState {
   status: string;
   pid: number;
   cgroup?: string;
+  /** the engine that drives it (podman, docker, containerd, kubernetes) and its name there, as discovery saw its cgroup */
+  engine?: string;
+  name?: string;
   /** the init's exit code, when it was caught as a zombie before its parent reaped it */
   exitCode?: number;
 }
@@ -23,12 +26,25 @@ export interface Snapshot {
   /** cgroup path → OOM kills of processes in that cgroup itself */
   oomKills: Map<string, number>;
   /** cgroup path → the container it belongs to, where discovery knows one */
-  owners?: Map<string, { runtime: string; id: string; name?: string }>;
+  owners?: Map<string, Owner>;
+}
+
+/** Who a cgroup belongs to: the engine that manages it and the OCI runtime that made it, where known. */
+export interface Owner {
+  id: string;
+  name?: string;
+  /** podman, docker, containerd, kubernetes, cri-o */
+  engine?: string;
+  /** "berth": berth-runtime made it (its state is under --root) */
+  runtime?: string;
 }
 
 export interface HostEvent {
   time: string;
   type: EventType;
+  /** the engine that manages the container (podman, docker, containerd, kubernetes) */
+  engine?: string;
+  /** the OCI runtime: "berth" for berth-runtime's containers */
   runtime?: string;
   id?: string;
   name?: string;
@@ -50,9 +66,12 @@ const TRANSITIONS: Record<string, EventType | undefined> = {
  */
 export function diffSnapshots(before: Snapshot, after: Snapshot, time: string): HostEvent[] {
   const out: HostEvent[] = [];
-  const berth = (id: string, s: BerthState, type: EventType): HostEvent => ({
-    time, type, runtime: "berth", id, ...(s.cgroup && { cgroup: s.cgroup }), ...(s.pid > 0 && { pid: s.pid }),
-  });
+  const berth = (id: string, s: BerthState, type: EventType): HostEvent => {
+    // discovery may miss the engine in one look (its monitor between processes): either look's word counts
+    const engine = s.engine ?? before.berth.get(id)?.engine ?? after.berth.get(id)?.engine;
+    const name = s.name ?? before.berth.get(id)?.name ?? after.berth.get(id)?.name;
+    return { time, type, ...(engine && { engine }), runtime: "berth", id, ...(name && { name }), ...(s.cgroup && { cgroup: s.cgroup }), ...(s.pid > 0 && { pid: s.pid }) };
+  };
   for (const [id, now] of after.berth) {
     const was = before.berth.get(id);
     if (!was) {
@@ -74,14 +93,21 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, time: string): 
   for (const [cgroup, kills] of after.oomKills) {
     const prior = before.oomKills.get(cgroup) ?? 0;
     if (kills <= prior) continue;
-    const owner = ownerOf(cgroup, after.owners);
-    out.push({ time, type: "oom", ...(owner && { runtime: owner.runtime, id: owner.id, ...(owner.name && { name: owner.name }) }), cgroup, count: kills - prior });
+    const owner = ownerOf(cgroup, after.owners) ?? ownerOf(cgroup, before.owners);
+    out.push({
+      time, type: "oom", ...(owner?.engine && { engine: owner.engine }), ...(owner?.runtime && { runtime: owner.runtime }),
+      ...(owner && { id: owner.id, ...(owner.name && { name: owner.name }) }), cgroup, count: kills - prior,
+    });
   }
-  return out;
+  // one look can see a kill and the exit it caused: the kill first, as it happened
+  return out.sort((a, b) => ORDER[a.type] - ORDER[b.type]);
 }
 
+/** The order events of one look happened in. */
+const ORDER: Record<EventType, number> = { create: 0, start: 1, pause: 2, resume: 3, oom: 4, exit: 5, delete: 6 };
+
 /** The container a cgroup is, or is inside of (crun's `…/container`, a nested cgroup). */
-function ownerOf(cgroup: string, owners: Snapshot["owners"]): { runtime: string; id: string; name?: string } | undefined {
+function ownerOf(cgroup: string, owners: Snapshot["owners"]): Owner | undefined {
   if (!owners) return undefined;
   for (let p = cgroup; p !== ""; p = p.slice(0, p.lastIndexOf("/"))) {
     const o = owners.get(p);
@@ -124,12 +150,58 @@ export function matchesFilter(e: HostEvent, f: EventFilter): boolean {
   return true;
 }
 
-/** One line of the table: time, type, runtime, id, and the rest as key=value. */
+/** The id as docker and podman print it: 12 characters of a 64-hex id. */
+const shortId = (id: string) => (/^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id);
+
+/**
+ * One line of the table: time, type, the container's name (else its short id, else the
+ * cgroup), then engine and runtime — each what it is — and the rest as key=value.
+ */
 export function formatEvent(e: HostEvent): string {
-  const who = e.id ? `${e.runtime ?? "-"} ${e.id}` : `cgroup ${e.cgroup}`;
+  const who = e.name ?? (e.id ? shortId(e.id) : `cgroup ${e.cgroup}`);
   const attrs = [
-    e.name && e.name !== e.id ? `name=${e.name}` : "", e.pid !== undefined ? `pid=${e.pid}` : "", e.id && e.cgroup ? `cgroup=${e.cgroup}` : "",
+    e.engine ? `engine=${e.engine}` : "", e.runtime ? `runtime=${e.runtime === "berth" ? "berth-runtime" : e.runtime}` : "",
+    e.id && e.name && e.id !== e.name ? `id=${shortId(e.id)}` : "",
+    e.pid !== undefined ? `pid=${e.pid}` : "", e.id && e.cgroup ? `cgroup=${e.cgroup}` : "",
     e.type === "exit" ? `exitCode=${e.exitCode ?? "unknown"}` : "", e.count !== undefined ? `kills=${e.count}` : "",
   ].filter(Boolean);
   return `${e.time} ${e.type.padEnd(6)} ${who}${attrs.length > 0 ? ` (${attrs.join(", ")})` : ""}`;
+}
+
+/**
+ * Exit events whose code the runtime could not read — the engine's monitor (conmon, a
+ * shim) reaped the init — held a few looks until the engine records it (podman's died
+ * event), then released with the code, or with null when it never came; the events after
+ * them stay behind them. `lookup` asks the engine's records.
+ */
+export class ExitCodes {
+  private held: { event: HostEvent; looks: number }[] = [];
+  constructor(private readonly lookup: (e: HostEvent) => number | undefined, private readonly maxLooks = 10) {}
+
+  /** This look's events → the ones to print now, in order. */
+  push(events: HostEvent[]): HostEvent[] {
+    const queue = [...this.held.map((h) => h.event), ...events];
+    const looks = new Map(this.held.map((h) => [h.event, h.looks + 1]));
+    const out: HostEvent[] = [];
+    this.held = [];
+    for (const e of queue) {
+      const waiting = this.held.length > 0;
+      if (e.type === "exit" && e.exitCode === null && e.engine !== undefined) {
+        const code = this.lookup(e);
+        const n = looks.get(e) ?? 0;
+        if (code !== undefined) {
+          if (!waiting) out.push({ ...e, exitCode: code });
+          else this.held.push({ event: { ...e, exitCode: code }, looks: n });
+          continue;
+        }
+        if (n < this.maxLooks) {
+          this.held.push({ event: e, looks: n });
+          continue;
+        }
+      }
+      if (waiting) this.held.push({ event: e, looks: looks.get(e) ?? 0 });
+      else out.push(e);
+    }
+    return out;
+  }
 }

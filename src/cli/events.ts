@@ -9,6 +9,7 @@ import { BerthError } from "../errors.ts";
 import { diffSnapshots, ExitCodes, formatEvent, matchesFilter, parseEventFilters } from "../observe/events.ts";
 import { ENGINE_RECORDS, engineRecord } from "../observe/diagnose-gather.ts";
 import { takeSnapshot } from "../observe/events-watch.ts";
+import { KernelLogFollower } from "../observe/kmsg.ts";
 import { BERTH_ROOT } from "../observe/host-scan.ts";
 import { writeErr, writeOut } from "./stdio.ts";
 
@@ -33,14 +34,16 @@ export function registerEvents(program: Command): void {
       const intervalMs = parseCount(opts.interval, "--interval", { min: 10 });
       const engines = { ...ENGINE_RECORDS, podmanEvents: opts.podmanEvents };
       const filter = parseEventFilters(opts.filter);
-      let before = takeSnapshot({ root: opts.root, engines });
+      // the kernel log from now on: its first read (what it already holds) is the look before
+      const kernelLog = KernelLogFollower.open();
+      let before = takeSnapshot({ root: opts.root, engines, ...(kernelLog && { kernelLog }) });
       // podman's conmon reaps the init: its died event has the code berth-runtime cannot read
       const codes = new ExitCodes((e) => (e.id === undefined ? undefined : engineRecord({ runtime: e.engine, id: e.id }, engines)?.exit?.code));
       // ready: what happens from now on is reported (tests and scripts wait for this line)
       writeErr("berth: watching for events\n");
       for (;;) {
         await Bun.sleep(intervalMs);
-        const after = takeSnapshot({ root: opts.root, engines });
+        const after = takeSnapshot({ root: opts.root, engines, ...(kernelLog && { kernelLog }) });
         for (const e of codes.push(diffSnapshots(before, after, new Date().toISOString()))) {
           if (matchesFilter(e, filter)) writeOut(`${opts.format === "json" ? JSON.stringify(e) : formatEvent(e)}\n`);
         }

@@ -16,6 +16,8 @@ import type { BerthState, Owner, Snapshot } from "./events.ts";
 import { engineRecord, type EngineRecords } from "./diagnose-gather.ts";
 import { classifyCgroupPath } from "./discovery.ts";
 import { scanHost } from "./host-scan.ts";
+import type { KernelLogFollower } from "./kmsg.ts";
+import { oomKillsIn } from "./oom-log.ts";
 
 /** Deep enough for kubepods.slice/…/pod.slice/cri-containerd-….scope/<nested>. */
 const TREE_DEPTH = 8;
@@ -90,7 +92,7 @@ function engineName(engine: string, id: string, engines?: EngineRecords): string
   return engineNames.get(id);
 }
 
-export function takeSnapshot(opts: { root: string; engines?: EngineRecords }): Snapshot {
+export function takeSnapshot(opts: { root: string; engines?: EngineRecords; kernelLog?: KernelLogFollower }): Snapshot {
   const owners = new Map<string, Owner>();
   for (const c of scanHost({ root: opts.root, all: true }).containers) {
     // discovery's "berth" is berth-runtime's own cgroup naming; the rest name the engine
@@ -108,5 +110,14 @@ export function takeSnapshot(opts: { root: string; engines?: EngineRecords }): S
     if (seen?.engine) Object.assign(s, { engine: seen.engine, ...(name && { name }) });
     owners.set(s.cgroup, { ...(seen?.engine && { engine: seen.engine }), runtime: "berth", id, ...(name && { name }) });
   }
-  return { berth, oomKills: oomKillCounts(), owners };
+  const loggedKills = opts.kernelLog ? oomKillsIn(opts.kernelLog.next().filter((r) => r.includes("oom-kill:"))).map((k) => k.taskMemcg) : undefined;
+  for (const cgroup of loggedKills ?? []) {
+    // a cgroup gone before discovery saw it: what its name says, and the engine's name for it
+    const named = owners.has(cgroup) ? undefined : classifyCgroupPath(cgroup);
+    if (!named) continue;
+    const who = named.runtime === "berth" ? { runtime: "berth" } : { engine: named.runtime };
+    const name = named.runtime === "berth" ? undefined : engineName(named.runtime, named.id, opts.engines);
+    owners.set(named.cgroup, { ...who, id: named.id, ...(name && { name }) });
+  }
+  return { berth, oomKills: oomKillCounts(), owners, ...(loggedKills && { loggedKills }) };
 }

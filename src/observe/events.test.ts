@@ -37,6 +37,14 @@ describe("events between two looks", () => {
     expect(e[1]).toMatchObject({ engine: "podman", runtime: "berth", id: ID, name: "oom", exitCode: null });
     expect(formatEvent({ ...e[1]!, exitCode: 137 })).toBe(`${T} exit   oom (engine=podman, runtime=berth-runtime, id=c6ad9fda6ee9, pid=42, cgroup=${cg}, exitCode=137)`);
   });
+  test("with the kernel log followed, its kills are the OOM events: a cgroup made and removed between two looks still counts", () => {
+    const gone = "/libpod_parent/libpod-x";
+    const after: Snapshot = { berth: new Map(), oomKills: new Map(), owners: new Map([[gone, { engine: "podman", id: "x", name: "hog" }]]), loggedKills: [gone, gone, "/y"] };
+    expect(diffSnapshots(snap([]), after, T)).toEqual([
+      { time: T, type: "oom", engine: "podman", id: "x", name: "hog", cgroup: gone, count: 2 },
+      { time: T, type: "oom", cgroup: "/y", count: 1 },
+    ]);
+  });
   test("exit codes the engine's monitor reaped: held until the engine records them, the events after them kept behind", () => {
     const codes: Record<string, number> = {};
     const held = new ExitCodes((e) => codes[e.id!], 2);

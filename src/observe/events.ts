@@ -27,6 +27,12 @@ export interface Snapshot {
   oomKills: Map<string, number>;
   /** cgroup path → the container it belongs to, where discovery knows one */
   owners?: Map<string, Owner>;
+  /**
+   * The kernel log's kills (task_memcg) written since the look before, when it can be
+   * followed: then they are the OOM events — a cgroup made and removed between two looks
+   * (a container OOM-killed at once and cleaned up by its engine) still counts.
+   */
+  loggedKills?: string[];
 }
 
 /** Who a cgroup belongs to: the engine that manages it and the OCI runtime that made it, where known. */
@@ -90,13 +96,19 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, time: string): 
     if (was.status !== "stopped") out.push({ ...berth(id, was, "exit"), exitCode: was.exitCode ?? null });
     out.push(berth(id, was, "delete"));
   }
-  for (const [cgroup, kills] of after.oomKills) {
-    const prior = before.oomKills.get(cgroup) ?? 0;
-    if (kills <= prior) continue;
+  const rose = new Map<string, number>();
+  if (after.loggedKills) for (const cgroup of after.loggedKills) rose.set(cgroup, (rose.get(cgroup) ?? 0) + 1);
+  else {
+    for (const [cgroup, kills] of after.oomKills) {
+      const prior = before.oomKills.get(cgroup) ?? 0;
+      if (kills > prior) rose.set(cgroup, kills - prior);
+    }
+  }
+  for (const [cgroup, count] of rose) {
     const owner = ownerOf(cgroup, after.owners) ?? ownerOf(cgroup, before.owners);
     out.push({
       time, type: "oom", ...(owner?.engine && { engine: owner.engine }), ...(owner?.runtime && { runtime: owner.runtime }),
-      ...(owner && { id: owner.id, ...(owner.name && { name: owner.name }) }), cgroup, count: kills - prior,
+      ...(owner && { id: owner.id, ...(owner.name && { name: owner.name }) }), cgroup, count,
     });
   }
   // one look can see a kill and the exit it caused: the kill first, as it happened

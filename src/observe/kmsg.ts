@@ -16,30 +16,54 @@ const RECORD_MAX = 8192;
  * @example readKernelLog()?.filter((r) => r.includes("oom-kill:"))
  */
 export function readKernelLog(path = "/dev/kmsg"): string[] | undefined {
-  let fd: number;
+  const follower = KernelLogFollower.open(path);
+  if (!follower) return undefined;
   try {
-    fd = openPath(path, O.RDONLY | O.NONBLOCK);
-  } catch {
-    return undefined;
+    return follower.next();
+  } finally {
+    follower.close();
   }
-  const out: string[] = [];
-  const buf = new Uint8Array(RECORD_MAX);
-  const utf8 = new TextDecoder();
-  try {
+}
+
+/**
+ * The kernel log as it grows: one open /dev/kmsg, each `next()` the records written
+ * since the last (the first: all the ring buffer holds). `berth events` follows it for
+ * OOM kills whose cgroup came and went between two of its looks.
+ */
+export class KernelLogFollower {
+  private readonly buf = new Uint8Array(RECORD_MAX);
+  private readonly utf8 = new TextDecoder();
+
+  private constructor(private fd: number) {}
+
+  /** undefined when the log cannot be read (not root, or kernel.dmesg_restrict). */
+  static open(path = "/dev/kmsg"): KernelLogFollower | undefined {
+    try {
+      return new KernelLogFollower(openPath(path, O.RDONLY | O.NONBLOCK));
+    } catch {
+      return undefined;
+    }
+  }
+
+  next(): string[] {
+    const out: string[] = [];
     for (;;) {
       let n: number;
       try {
-        n = readFd(fd, buf);
+        n = readFd(this.fd, this.buf);
       } catch (err) {
         // EPIPE: records were overwritten while reading; the next read goes on from the oldest left
         if (errnoOf(err) === "EPIPE") continue;
         break; // EAGAIN: no newer record
       }
       if (n <= 0) break;
-      out.push(utf8.decode(buf.subarray(0, n)));
+      out.push(this.utf8.decode(this.buf.subarray(0, n)));
     }
-  } finally {
-    close(fd);
+    return out;
   }
-  return out;
+
+  close(): void {
+    if (this.fd >= 0) close(this.fd);
+    this.fd = -1;
+  }
 }

@@ -50,6 +50,7 @@ V2_TESTS="
   src/runtime/verbs.test.ts
   src/runtime/security.test.ts
   src/runtime/security-checklist.test.ts
+  src/runtime/seccomp-order.test.ts
   src/runtime/hooks.test.ts
   src/runtime/exec.test.ts
   src/runtime/terminal.test.ts

@@ -76,6 +76,7 @@ struct arg {
 struct op {
 	uint32_t code, argc;
 	struct arg *args;
+	char **argv, **envp;	/* EXEC, RUN_HOOK: built before op 0 runs (prepare_exec) */
 };
 
 /* State one op leaves for a later one (main.c). */
@@ -136,7 +137,7 @@ void do_reset_signals(void);
 void do_seccomp(const struct op *op);
 void do_seccomp_notify(const struct op *op);
 void do_find_exec(const struct op *op);
-void argv_env(const struct op *op, uint32_t at, char ***argv, char ***envp);
+void prepare_exec(struct op *op);
 void do_exec(const struct op *op);
 
 /* console.c */

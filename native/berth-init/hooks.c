@@ -35,8 +35,6 @@ void do_run_hook(const struct op *op)
 {
 	uint64_t timeout = I(0);
 	const char *path = S(1);
-	char **argv, **envp;
-	argv_env(op, 2, &argv, &envp);
 	int in[2];
 	if (pipe2(in, O_CLOEXEC) < 0)
 		die("pipe2", path);
@@ -46,7 +44,7 @@ void do_run_hook(const struct op *op)
 	if (pid == 0) {
 		if (dup2(in[0], 0) < 0)
 			_exit(127);
-		execve(path, argv, envp);
+		execve(path, op->argv, op->envp);
 		complain("berth-init: startContainer hook %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
@@ -78,6 +76,4 @@ void do_run_hook(const struct op *op)
 			complain("berth-init: startContainer hook %s killed by signal %d\n", path, WTERMSIG(status));
 		_exit(1);
 	}
-	free(argv);
-	free(envp);
 }

@@ -251,6 +251,9 @@ int main(int argc, char **argv)
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
 	uint32_t n;
 	struct op *ops = read_plan(&n);
+	for (uint32_t i = 0; i < n; i++)
+		if (ops[i].code == EXEC || ops[i].code == RUN_HOOK)
+			prepare_exec(&ops[i]);
 	for (uint32_t i = 0; i < n; i++) {
 		step = i;
 		run(&ops[i]);

@@ -197,24 +197,27 @@ void do_find_exec(const struct op *op)
 	die("faccessat", denied ? denied : S(0));
 }
 
-/* argv and envp of EXEC and RUN_HOOK: argument `at` is argc, argv follows, env is the rest. */
-void argv_env(const struct op *op, uint32_t at, char ***argv, char ***envp)
+/*
+ * argv and envp of EXEC and RUN_HOOK (argc, then argv, then env to the end), built before
+ * op 0 runs: nothing is allocated between the seccomp filter and execve.
+ */
+void prepare_exec(struct op *op)
 {
+	uint32_t at = op->code == EXEC ? 0 : 2;
 	uint32_t argc = (uint32_t)I(at), envc = op->argc - at - 1 - argc;
-	*argv = calloc(argc + 1, sizeof **argv);
-	*envp = calloc(envc + 1, sizeof **envp);
-	if (!*argv || !*envp)
+	op->argv = calloc(argc + 1, sizeof *op->argv);
+	op->envp = calloc(envc + 1, sizeof *op->envp);
+	if (!op->argv || !op->envp)
 		die("malloc", NULL);
 	for (uint32_t i = 0; i < argc; i++)
-		(*argv)[i] = (char *)S(at + 1 + i);
+		op->argv[i] = (char *)S(at + 1 + i);
 	for (uint32_t i = 0; i < envc; i++)
-		(*envp)[i] = (char *)S(at + 1 + argc + i);
+		op->envp[i] = (char *)S(at + 1 + argc + i);
 }
 
 void do_exec(const struct op *op)
 {
-	char **argv, **envp;
-	argv_env(op, 0, &argv, &envp);
+	char **argv = op->argv, **envp = op->envp;
 	const char *path = found ? found : argv[0];
 	if (found)
 		execve(found, argv, envp);

@@ -1123,14 +1123,62 @@ describe("compilePlan: seccomp placement", () => {
     expect(one(p, "SECCOMP").args).toEqual([2, FAKE_PROGRAM.program]);
   });
 
-  test("without no_new_privs it is loaded while the process still has CAP_SYS_ADMIN: before the user and capabilities change", () => {
+  // the helper's own calls (faccessat2, close_range…) must never meet the container's filter
+  const SET_UP = ["FIND_EXEC", "UMASK", "CLOSE_FROM", "RESET_SIGNALS", "SETRESUID"] as const;
+  const SYS_ADMIN = 1n << 21n;
+  const ALL = (1n << 64n) - 1n;
+
+  test("without no_new_privs: the user, the lookup and the fd set-up first, CAP_SYS_ADMIN held for the filter and dropped right after it", () => {
     const p = plan((s) => {
       s.linux!.seccomp = ALLOW_ALL;
       s.process!.noNewPrivileges = false;
       s.process!.user = { uid: 1000, gid: 1000 };
     }, { seccomp: FAKE_PROGRAM });
-    expect(indexOf(p, "SECCOMP")).toBeLessThan(indexOf(p, "SETRESUID"));
-    expect(indexOf(p, "SECCOMP")).toBeLessThan(indexOf(p, "CAPS"));
+    for (const op of SET_UP) expect(indexOf(p, op)).toBeLessThan(indexOf(p, "SECCOMP"));
+    expect(names(p).slice(-5)).toEqual(["SECCOMP", "CAPS", "READY", "WAIT_START", "EXEC"]);
+    const [held, dropped] = p.ops.filter((o) => o.op === "CAPS").map((o) => o.args as bigint[]);
+    const want = 0x20000400n | (1n << 5n); // the default spec's AUDIT_WRITE, NET_BIND_SERVICE, KILL
+    expect(held).toEqual([want, want | SYS_ADMIN, want | SYS_ADMIN, 0n, 0n]);
+    // all ones: nothing left to drop from the bounding set, which would need CAP_SETPCAP
+    expect(dropped).toEqual([ALL, want, want, 0n, 0n]);
+    expect(p.ops.filter((o) => o.op === "KEEPCAPS").map((o) => o.args)).toEqual([[1], [0]]);
+  });
+
+  test("without no_new_privs and with CAP_SYS_ADMIN granted, one CAPS before the filter", () => {
+    const p = plan((s) => {
+      s.linux!.seccomp = ALLOW_ALL;
+      s.process!.noNewPrivileges = false;
+      for (const set of ["bounding", "effective", "permitted"] as const) s.process!.capabilities![set]!.push("CAP_SYS_ADMIN");
+    }, { seccomp: FAKE_PROGRAM });
+    expect(names(p).filter((n) => n === "CAPS")).toHaveLength(1);
+    expect(indexOf(p, "CAPS")).toBeLessThan(indexOf(p, "SECCOMP"));
+    expect(names(p).slice(-4)).toEqual(["SECCOMP", "READY", "WAIT_START", "EXEC"]);
+  });
+
+  test("without no_new_privs, a user with no capabilities listed holds CAP_SYS_ADMIN only for the filter; root keeps the runtime's", () => {
+    const user = plan((s) => {
+      s.linux!.seccomp = ALLOW_ALL;
+      s.process!.noNewPrivileges = false;
+      delete s.process!.capabilities;
+      s.process!.user = { uid: 1000, gid: 1000 };
+    }, { seccomp: FAKE_PROGRAM });
+    expect(user.ops.filter((o) => o.op === "CAPS").map((o) => o.args)).toEqual([[ALL, SYS_ADMIN, SYS_ADMIN, 0n, 0n], [ALL, 0n, 0n, 0n, 0n]]);
+    const root = plan((s) => {
+      s.linux!.seccomp = ALLOW_ALL;
+      s.process!.noNewPrivileges = false;
+      delete s.process!.capabilities;
+    }, { seccomp: FAKE_PROGRAM });
+    expect(names(root)).not.toContain("CAPS");
+    expect(names(root)).not.toContain("KEEPCAPS");
+  });
+
+  test("without a filter nothing is held: one CAPS, as before", () => {
+    const p = plan((s) => {
+      s.process!.noNewPrivileges = false;
+      s.process!.user = { uid: 1000, gid: 1000 };
+    });
+    expect(names(p).filter((n) => n === "CAPS")).toHaveLength(1);
+    expect((one(p, "CAPS").args[1] as bigint) & SYS_ADMIN).toBe(0n);
   });
 
   test("SCMP_ACT_NOTIFY: the agent socket is connected first, in the host's namespaces; the filter goes before READY", () => {
@@ -1139,7 +1187,8 @@ describe("compilePlan: seccomp placement", () => {
     expect(indexOf(p, "CONNECT_UNIX")).toBeLessThan(indexOf(p, "UNSHARE"));
     expect(one(p, "SECCOMP_NOTIFY").args).toEqual([0, FAKE_PROGRAM.program, 0]);
     expect(indexOf(p, "SECCOMP_NOTIFY")).toBeGreaterThan(indexOf(p, "NO_NEW_PRIVS"));
-    expect(indexOf(p, "SECCOMP_NOTIFY")).toBeLessThan(indexOf(p, "READY"));
+    for (const op of SET_UP) expect(indexOf(p, op)).toBeLessThan(indexOf(p, "SECCOMP_NOTIFY"));
+    expect(indexOf(p, "SECCOMP_NOTIFY")).toBe(indexOf(p, "READY") - 1);
     expect(p.seccompAgent).toEqual({ listenerPath: "/run/agent.sock", metadata: "m" });
   });
 

@@ -5,7 +5,7 @@
  * by `exec` (exec-plan.ts). Pure.
  */
 import { type Warning } from "../errors.ts";
-import { capabilityMask, type CapabilitySet } from "../security/capabilities.ts";
+import { CAPABILITIES, capabilityMask, type CapabilitySet } from "../security/capabilities.ts";
 import type { Hook, Linux, Process } from "../spec/runtime-spec.ts";
 import type { OpArg, OpName, PlanOp } from "./ops.ts";
 import { rlimitNumber } from "./rlimits.ts";
@@ -31,7 +31,25 @@ export function execCandidates(arg0: string, env: string[]): { candidates: strin
   return { candidates: dirs.map((d) => `${d.replace(/\/$/, "")}/${arg0}`), searched: pathEnv };
 }
 
+type CapabilityMasks = Record<CapabilitySet, bigint>;
+
+// the CAPS op's argument order (native/PROTOCOL.md)
 const CAPS_ARG_ORDER: readonly CapabilitySet[] = ["bounding", "effective", "permitted", "inheritable", "ambient"];
+const SYS_ADMIN = 1n << BigInt(CAPABILITIES.indexOf("CAP_SYS_ADMIN"));
+/** A bounding mask that drops nothing. */
+const ALL_CAPS = (1n << 64n) - 1n;
+
+const capsArgs = (m: CapabilityMasks): bigint[] => CAPS_ARG_ORDER.map((set) => m[set]);
+
+function capabilityMasks(caps: NonNullable<Process["capabilities"]>, o: ProcessOpsOptions): CapabilityMasks {
+  const mask = (set: CapabilitySet) => capabilityMask(caps[set] ?? [], `process.capabilities.${set}`, o.lastCap ?? 40, o.warnings);
+  const m = { bounding: mask("bounding"), effective: mask("effective"), permitted: mask("permitted"), inheritable: mask("inheritable"), ambient: mask("ambient") };
+  // The kernel raises an ambient capability only if it is permitted and inheritable too.
+  // runc's own default spec lists ambient caps without inheritable ones and runs anyway,
+  // so the others are dropped quietly rather than failing or warning on every container.
+  m.ambient &= m.permitted & m.inheritable;
+  return m;
+}
 
 export interface ProcessOpsOptions {
   /** highest capability number the kernel knows */
@@ -88,22 +106,33 @@ export function processOps(b: PlanBuilder, process: Process, linux: Linux, o: Pr
   if (process.selinuxLabel && o.lsm.selinux) {
     b.add("WRITE_FILE", ["/proc/self/attr/exec", process.selinuxLabel], "process.selinuxLabel", `apply SELinux label ${process.selinuxLabel} at exec`);
   }
-  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
-  // identity and capabilities change (runc's order); with it, as late as possible.
+  // The helper's own system calls must not meet the container's filter (a profile that
+  // denies faccessat2 or close_range would fail the lookup or the fd set-up): the user,
+  // the lookup and every fd and process set-up come before it. Without no_new_privs,
+  // loading a filter needs CAP_SYS_ADMIN, which the user may not keep: it is held
+  // through the identity change and dropped by a second CAPS right after the filter —
+  // capset and prctl are the calls no_new_privileges=false forces after it, as in runc.
+  // With no_new_privs the filter goes as late as possible: after the start handshake,
+  // before the startContainer hooks (runc's order) and execve. A notify filter hands its listener over the runtime's socket,
+  // which READY closes, so it goes before READY either way.
   const nnp = process.noNewPrivileges === true;
   const seccomp = o.seccomp;
+  const filterBeforeReady = !!seccomp && (!nnp || seccomp.notify);
   const addSeccomp = () => {
     if (!seccomp) return;
     if (seccomp.notify) b.add("SECCOMP_NOTIFY", [seccomp.flags, seccomp.program, o.agentSlot], "linux.seccomp", "load the seccomp filter and hand its listener to the agent");
     else b.add("SECCOMP", [seccomp.flags, seccomp.program], "linux.seccomp", "load the seccomp filter");
   };
-  if (!nnp) addSeccomp();
 
   const caps = process.capabilities;
   const uid = process.user.uid;
   const gid = process.user.gid;
   const changesUser = uid !== 0 || gid !== 0 || (process.user.additionalGids?.length ?? 0) > 0;
-  if (caps && uid !== 0) b.add("KEEPCAPS", [1], "process.capabilities", "keep capabilities across setuid");
+  const masks = caps ? capabilityMasks(caps, o) : undefined;
+  // No capabilities listed: a root process keeps the runtime's, a user's are dropped by setresuid.
+  const holdSysAdmin = !!seccomp && !nnp && (masks ? (masks.permitted & SYS_ADMIN) === 0n || (masks.effective & SYS_ADMIN) === 0n : uid !== 0);
+  const keepCaps = (!!caps || holdSysAdmin) && uid !== 0;
+  if (keepCaps) b.add("KEEPCAPS", [1], "process.capabilities", "keep capabilities across setuid");
   // setgroups is refused in a user namespace whose setgroups file says deny; leave the list alone there
   if (!o.joinedUserns || (process.user.additionalGids?.length ?? 0) > 0) {
     b.add("SETGROUPS", process.user.additionalGids ?? [], "process.user.additionalGids", "set supplementary groups");
@@ -112,20 +141,15 @@ export function processOps(b: PlanBuilder, process: Process, linux: Linux, o: Pr
     b.add("SETRESGID", [gid], "process.user.gid", `set gid ${gid}`);
     b.add("SETRESUID", [uid], "process.user.uid", `set uid ${uid}`);
   }
-  if (caps && uid !== 0) b.add("KEEPCAPS", [0], "process.capabilities", "stop keeping capabilities");
-  if (caps) {
-    // the CAPS op's argument order (native/PROTOCOL.md): bounding, effective, permitted, inheritable, ambient
-    const masks = CAPS_ARG_ORDER.map((set) => capabilityMask(caps[set] ?? [], `process.capabilities.${set}`, o.lastCap ?? 40, o.warnings));
-    // The kernel raises an ambient capability only if it is permitted and inheritable too.
-    // runc's own default spec lists ambient caps without inheritable ones and runs anyway,
-    // so the others are dropped quietly rather than failing or warning on every container.
-    const [, , permitted, inheritable, ambient] = masks as [bigint, bigint, bigint, bigint, bigint];
-    masks[4] = ambient & permitted & inheritable;
-    b.add("CAPS", masks, "process.capabilities", "set capabilities");
+  if (keepCaps) b.add("KEEPCAPS", [0], "process.capabilities", "stop keeping capabilities");
+  const final = masks ?? { bounding: ALL_CAPS, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n };
+  if (holdSysAdmin) {
+    const held = { ...final, effective: final.effective | SYS_ADMIN, permitted: final.permitted | SYS_ADMIN };
+    b.add("CAPS", capsArgs(held), "process.capabilities", "set capabilities, keeping CAP_SYS_ADMIN to load the seccomp filter");
+  } else if (masks) {
+    b.add("CAPS", capsArgs(masks), "process.capabilities", "set capabilities");
   }
   if (nnp) b.add("NO_NEW_PRIVS", [], "process.noNewPrivileges", "set no_new_privs");
-  // The agent's state goes over the runtime's socket, which READY closes.
-  if (nnp && seccomp?.notify) addSeccomp();
   // Looked up as the container's user, with its capabilities, as runc does: a program
   // only root could reach must fail at create, not after start.
   const { candidates } = execCandidates(args[0]!, env);
@@ -135,10 +159,13 @@ export function processOps(b: PlanBuilder, process: Process, linux: Linux, o: Pr
   o.beforeReady?.(b);
   b.add("CLOSE_FROM", [3 + (o.preserveFds ?? 0)], "process", "close the runtime's file descriptors");
   b.add("RESET_SIGNALS", [], "process", "reset signal handling");
+  if (filterBeforeReady) addSeccomp();
+  // the bounding set was set by the first CAPS: all ones here drops nothing (which would need CAP_SETPCAP)
+  if (holdSysAdmin) b.add("CAPS", capsArgs({ ...final, bounding: ALL_CAPS }), "process.capabilities", "drop CAP_SYS_ADMIN, held for the seccomp filter");
   b.add("READY", [], "process", "report ready");
   if (o.waitStart) b.add("WAIT_START", ["exec.fifo"], "process", "wait for start");
   // before the startContainer hooks, as runc loads it: they run under the container's filter
-  if (nnp && seccomp && !seccomp.notify) addSeccomp();
+  if (seccomp && !filterBeforeReady) addSeccomp();
   for (const [i, h] of (o.waitStart ? o.startHooks ?? [] : []).entries()) {
     const argv = h.args?.length ? h.args : [h.path];
     b.add("RUN_HOOK", [h.timeout ?? 0, h.path, argv.length, ...argv, ...(h.env ?? [])], `hooks.startContainer[${i}]`, `run startContainer hook ${h.path}`);

@@ -2,7 +2,7 @@
 # Benchmark berth-runtime against runc and crun, side by side, with hyperfine; then the
 # peak RSS of each CLI call (bench/rss.ts). See bench/README.md.
 #
-#   sudo bench/runtime.sh [--only berth-runtime,runc,crun] [--bench LIST] [--runs N] [--rss-reps N] [--keep DIR] [--no-tmpfs]
+#   sudo bench/runtime.sh [--only berth-runtime,runc,crun] [--bench LIST] [--runs N] [--rss-reps N] [--keep DIR] [--no-tmpfs] [--baseline DIR]
 #
 #   --only LIST    runtimes to compare, comma-separated (default: berth-runtime,runc,crun)
 #   --bench LIST   benchmarks, comma-separated (default: run,lifecycle,state,version,seccomp,rss)
@@ -11,6 +11,9 @@
 #   --rss-reps N   repetitions of each call for the RSS measurement (default 10)
 #   --keep DIR     copy hyperfine's JSON exports, the RSS samples and summary.md to DIR
 #   --no-tmpfs     leave /sys/fs/cgroup/unified visible (crun 1.8 then refuses a hybrid host)
+#   --baseline DIR another built berth checkout (e.g. a git worktree of an older commit after
+#                  npm ci): its bin/berth-runtime is timed too, as berth-baseline, listed just
+#                  before berth-runtime (with --only berth-runtime it is the reference)
 #
 # Everything runs in one private mount namespace (unshare -m --propagation private) with
 # an empty tmpfs over /sys/fs/cgroup/unified when that is a cgroup2 mount (a hybrid
@@ -22,7 +25,7 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 self="$here/bench/runtime.sh"
 
-usage() { sed -n '5,13p' "$self" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,15p' "$self" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # Remove /berth-bench in every cgroup hierarchy this mount namespace can see.
 rmdir_cgroups() {
@@ -53,6 +56,7 @@ runs=30
 rss_reps=10
 keep=
 tmpfs=yes
+baseline=
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only=${2:?}; shift 2 ;;
@@ -61,6 +65,7 @@ while [ $# -gt 0 ]; do
     --rss-reps) rss_reps=${2:?}; shift 2 ;;
     --keep) keep=${2:?}; shift 2 ;;
     --no-tmpfs) tmpfs=no; shift ;;
+    --baseline) baseline=$(cd "${2:?}" && pwd); shift 2 ;;
     -h|--help) usage ;;
     *) echo "runtime.sh: unknown argument $1" >&2; usage ;;
   esac
@@ -76,19 +81,25 @@ fi
 bun="$here/node_modules/.bin/bun"
 [ -x "$bun" ] || { echo "runtime.sh: $bun not found; run npm install" >&2; exit 1; }
 
-# Runtimes in table order: runc first (the reference for the ratios), then crun, then berth-runtime.
+# Runtimes in table order: runc first (the reference for the ratios), then crun, then
+# berth-baseline (--baseline), then berth-runtime.
 only=$(echo ",$only," | sed 's/,berth,/,berth-runtime,/')
 for rt in $(echo "$only" | tr , ' '); do
   case "$rt" in runc|crun|berth-runtime) ;; *) echo "runtime.sh: unknown runtime $rt (runc, crun, berth-runtime)" >&2; exit 2 ;; esac
 done
+if [ -n "$baseline" ]; then
+  [ -x "$baseline/native/build/bin/berth-runtime" ] || { echo "runtime.sh: $baseline has no native/build/bin/berth-runtime; run npm ci there" >&2; exit 1; }
+  only="$only,berth-baseline,"
+fi
 rts=
-for rt in runc crun berth-runtime; do
+for rt in runc crun berth-baseline berth-runtime; do
   case "$only" in *",$rt,"*) rts="$rts $rt" ;; esac
 done
 [ -n "$rts" ] || usage
 bin_of() {
   case "$1" in
     berth-runtime) echo "$here/bin/berth-runtime" ;;
+    berth-baseline) echo "$baseline/bin/berth-runtime" ;;
     *) command -v "$1" || { echo "runtime.sh: $1 not found (apt-get install -y $1)" >&2; exit 1; } ;;
   esac
 }
@@ -174,9 +185,9 @@ cmds() {  # cmds KIND: hyperfine -n/command pairs for every runtime
     case "$1" in
       run) printf '%s\n%s\n' "$rt" "$b --root $r run --bundle $tmp/$rt/true bench-run" ;;
       seccomp)
-        if [ "$rt" = berth-runtime ]; then
-          printf '%s\n%s\n' "berth-runtime (cached BPF)" "sh $tmp/seccomp-warm.sh $r $b $tmp/$rt/seccomp"
-          printf '%s\n%s\n' "berth-runtime (cache cleared)" "sh $tmp/seccomp-cold.sh $r $b $tmp/$rt/seccomp"
+        if [ "$rt" = berth-runtime ] || [ "$rt" = berth-baseline ]; then
+          printf '%s\n%s\n' "$rt (cached BPF)" "sh $tmp/seccomp-warm.sh $r $b $tmp/$rt/seccomp"
+          printf '%s\n%s\n' "$rt (cache cleared)" "sh $tmp/seccomp-cold.sh $r $b $tmp/$rt/seccomp"
         else
           printf '%s\n%s\n' "$rt" "$b --root $r run --bundle $tmp/$rt/seccomp bench-seccomp"
         fi ;;
@@ -216,7 +227,9 @@ echo
 echo "== peak RSS ($rss_reps repetitions)"
 {
   # the files to drop from the page cache first (rss.ts says why): what bin/berth-runtime execs too
-  printf '{"reps": %s, "bun": "%s", "out": "%s", "evict": ["%s"], "runtimes": [' "$rss_reps" "$bun" "$tmp/rss.json" "$here/native/build/bin/berth-runtime"
+  evict="\"$here/native/build/bin/berth-runtime\""
+  [ -z "$baseline" ] || evict="$evict, \"$baseline/native/build/bin/berth-runtime\""
+  printf '{"reps": %s, "bun": "%s", "out": "%s", "evict": [%s], "runtimes": [' "$rss_reps" "$bun" "$tmp/rss.json" "$evict"
   sep=
   for rt in $rts; do
     printf '%s{"name": "%s", "bin": "%s", "root": "%s", "bundle": "%s"}' "$sep" "$rt" "$(bin_of "$rt")" "$tmp/$rt/root" "$tmp/$rt/true"
@@ -242,7 +255,12 @@ table() {  # table NAME TITLE: one markdown row per command, ratio to the refere
 {
   echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs, $(hyperfine --version)."
   printf 'Runtimes:'
-  for rt in $rts; do printf ' %s' "$("$(bin_of "$rt")" --version | head -1)"; [ "$rt" != berth-runtime ] || printf ' (Bun %s)' "$("$bun" --version)"; printf ';'; done
+  for rt in $rts; do
+    printf ' %s' "$("$(bin_of "$rt")" --version | head -1)"
+    [ "$rt" != berth-runtime ] || printf ' (Bun %s)' "$("$bun" --version)"
+    [ "$rt" != berth-baseline ] || printf ' (baseline: %s, commit %s)' "$baseline" "$(git -C "$baseline" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    printf ';'
+  done
   echo
   case "$(stat -fc %T /sys/fs/cgroup 2>/dev/null || true)/$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null || true)" in
     cgroup2fs/*) echo "cgroup v2 host." ;;

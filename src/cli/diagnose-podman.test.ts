@@ -174,7 +174,14 @@ describe.skipIf(!hasPodman).each(RUNTIMES)("berth diagnose on incidents podman s
     const n = name("idle");
     const { stderr } = podmanRun(n, [], ["sleep", "1000"], runtime);
     expect(stderr).toBe("");
-    expect(diagnose(0, "--sample", "0", n).findings.map((f) => f.kind)).toEqual(["healthy"]);
+    const d = diagnose(0, "--sample", "0", n);
+    expect(d.findings.map((f) => f.kind)).toEqual(["healthy"]);
+    // the engine and the runtime, each what it is
+    expect(d.target).toMatchObject(label === "runc" ? { runtime: "podman" } : { runtime: "berth", engine: "podman" });
+    const text = berth("diagnose", "--sample", "0", n).stdout.split("\n")[0];
+    expect(text).toStartWith(`container ${n} (engine podman${label === "runc" ? "" : ", runtime berth-runtime"})  cgroup /libpod_parent/libpod-`);
+    const stats = berth("stats", "--no-stream", "--interval", "0", "--format", "{{.Name}} {{.Engine}} {{.Runtime}}", n);
+    expect(stats.stdout).toBe(`${n} podman ${label === "runc" ? "-" : "berth-runtime"}\n`);
     const r = berth("diagnose", `${prefix}-no-such-container`);
     expect(r.code).toBe(125);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);

@@ -7,7 +7,7 @@ import type { Command } from "./command.ts";
 import { parseCount } from "../cgroups/units.ts";
 import { containerSubject, type Subject } from "../observe/discovery.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
-import { DEFAULT_STATS_FORMAT, STATS_HEADINGS, statsFields, type StatsRecord } from "../observe/stats.ts";
+import { DEFAULT_STATS_FORMAT, STATS_HEADINGS, statsFields, WIDE_STATS_FORMAT, type StatsRecord } from "../observe/stats.ts";
 import { STATS_JSON, STATS_TABLE, StatsSampler } from "../observe/stats-sample.ts";
 import { alignColumns, parseTemplate } from "../observe/template.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
@@ -27,14 +27,15 @@ export function registerStats(program: Command): void {
     .description("CPU, memory, network, block I/O, pids, throttling, pressure and OOM kills of containers, refreshed in place")
     .option("-a, --all", "also show containers with no process left (found in the cgroup tree)")
     .option("--no-stream", "print one sample (taken over --interval) and exit")
-    .option("--format <format>", "table, json (one object per line per container), or a template such as 'table {{.Name}}\\t{{.CPUPerc}}'", "table")
+    .option("--format <format>", "table (docker's columns), wide (also throttling, pressure, OOM kills), json (one object per line per container), or a template such as 'table {{.Name}}\\t{{.ThrottledPerc}}'", "table")
     .option("--interval <ms>", "the sample window and refresh period; 0 with --no-stream: averages since each container started, without waiting", "1000")
     .option("--no-trunc", "show whole container ids")
     .option("--root <dir>", "berth-runtime's state directory, where berth container ids come from", BERTH_ROOT)
     .action(async (targets: string[], opts: StatsFlags) => {
       const intervalMs = parseCount(opts.interval, "--interval", { min: opts.stream ? 10 : 0 });
       const json = opts.format === "json";
-      const template = json ? undefined : parseTemplate(opts.format === "table" ? DEFAULT_STATS_FORMAT : opts.format, Object.keys(STATS_HEADINGS));
+      const named: Record<string, string> = { table: DEFAULT_STATS_FORMAT, wide: WIDE_STATS_FORMAT };
+      const template = json ? undefined : parseTemplate(named[opts.format] ?? opts.format, Object.keys(STATS_HEADINGS));
       const pick = (): Subject[] => {
         const host = scanHost({ root: opts.root, all: opts.all });
         if (targets.length > 0) return targets.map((t) => resolveOnHost(t, host, { cgroupPath: cgroupPathFromArg }));

@@ -311,7 +311,10 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
   const { layout } = detectHostCgroups();
   const state = /^[\w+.-]+$/.test(subject?.id ?? target) ? readState(opts.root, subject?.id ?? target) : undefined;
   const base: DiagnoseEvidence = {
-    subject: gone ?? { kind: subject!.kind, id: subject!.id, name: subject!.name, ...(subject!.runtime && { runtime: subject!.runtime }), cgroup: subject!.cgroup, pid: subject!.pid, running: subject!.pids.length > 0 },
+    subject: gone ?? {
+      kind: subject!.kind, id: subject!.id, name: subject!.name, ...(subject!.runtime && { runtime: subject!.runtime }), ...(subject!.engine && { engine: subject!.engine }),
+      cgroup: subject!.cgroup, pid: subject!.pid, running: subject!.pids.length > 0,
+    },
     mode: layout.mode, levels: [], kernelOoms: null, window: 0,
     ...(state && { runtimeState: { file: `${opts.root}/${state.id}/state.json`, status: statusOf(opts.root, state) } }),
     ...(opts.exitCode !== undefined && { exit: { code: opts.exitCode, source: "--exit-code" } }),

@@ -170,7 +170,7 @@ describe("is it slow", () => {
   test("the report: verdict first, then evidence and changes", () => {
     const text = formatDiagnosis(diagnose(running({ pids: { file: "/cg/pids.events", current: 20, limit: 20, failures: 4, failuresDelta: 4 } })));
     expect(text.split("\n")).toEqual([
-      "container web (podman)  cgroup /pod/web  pid 7", "", "verdict: fork failures: 4 forks refused at pids.max 20 (20 tasks now)", "",
+      "container web (engine podman)  cgroup /pod/web  pid 7", "", "verdict: fork failures: 4 forks refused at pids.max 20 (20 tasks now)", "",
       "[fail] fork failures: 4 forks refused at pids.max 20 (20 tasks now)",
       "  evidence: /cg/pids.events: pids.current 20, pids.max 20, pids.events max 4 (+4 over 2s)",
       "  change:   raise pids.max (--pids-limit) if the task count is expected, else find the leak or the fork storm (berth top)",

@@ -34,7 +34,8 @@ export interface LevelEvidence {
 }
 
 export interface DiagnoseEvidence {
-  subject: { kind: string; id: string; name: string; runtime?: string; cgroup: string; pid: number; running: boolean };
+  /** runtime: discovery's word (an engine, or "berth" for berth-runtime); engine: the engine berth-runtime made it for */
+  subject: { kind: string; id: string; name: string; runtime?: string; engine?: string; cgroup: string; pid: number; running: boolean };
   mode: "v1" | "v2" | "hybrid";
   /** the container's memory level first, then each ancestor */
   levels: LevelEvidence[];
@@ -492,7 +493,10 @@ export function diagnose(e: DiagnoseEvidence): Diagnosis {
 /** The human report: verdict first, then each finding's evidence and what to change. */
 export function formatDiagnosis(d: Diagnosis): string {
   const t = d.target;
-  const named = t.name === t.cgroup ? `${t.kind} ${t.cgroup}` : `${t.kind} ${t.name}${t.runtime ? ` (${t.runtime})` : ""}  cgroup ${t.cgroup}`;
+  // engine and runtime, each what it is (podman --runtime berth-runtime is both)
+  const engine = t.runtime === "berth" ? t.engine : t.runtime;
+  const who = [engine && `engine ${engine}`, t.runtime === "berth" && "runtime berth-runtime"].filter(Boolean).join(", ");
+  const named = t.name === t.cgroup ? `${t.kind} ${t.cgroup}` : `${t.kind} ${t.name}${who ? ` (${who})` : ""}  cgroup ${t.cgroup}`;
   const out = [`${named}  ${t.running ? `pid ${t.pid}` : "not running"}`, "", `verdict: ${d.verdict}`];
   for (const f of d.findings) {
     out.push("", `[${f.severity}] ${f.summary}`);

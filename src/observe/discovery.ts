@@ -34,6 +34,8 @@ export interface CgroupMatch {
   pod?: string;
   /** containerd namespace */
   namespace?: string;
+  /** for a container berth-runtime made: the engine that drives it, from its cgroup's name (podman --runtime berth-runtime: libpod-<id>) */
+  engine?: Runtime;
 }
 
 /** Containers the engines' state directories list, to place ids found in unconventional cgroup paths. */
@@ -94,7 +96,10 @@ export function classifyCgroupPath(path: string, known: KnownContainers = {}): C
     const pod = segs.slice(0, i).map(podOf).findLast((p) => p !== undefined);
     const withPod = (m: CgroupMatch): CgroupMatch => (pod ? { ...m, pod } : m);
     const berthId = known.berth?.get(cgroup);
-    if (berthId !== undefined) return { runtime: "berth", id: berthId, cgroup };
+    if (berthId !== undefined) {
+      const engine = UNIT_RULES.find((r) => r.runtime !== "berth" && r.re.exec(seg)?.[1] === berthId)?.runtime;
+      return { runtime: "berth", id: berthId, cgroup, ...(engine && { engine }) };
+    }
     for (const rule of UNIT_RULES) {
       const m = rule.re.exec(seg);
       // podman 1.x with cgroupfs put conmon inside the container's cgroup, in `conmon`
@@ -292,7 +297,10 @@ export interface Subject {
   /** container id, the pid (process), or the cgroup path */
   id: string;
   name: string;
+  /** who made its cgroup: the engine (podman, docker, …), or "berth" for berth-runtime */
   runtime?: Runtime;
+  /** the engine, when berth-runtime made the container for it */
+  engine?: Runtime;
   /** the process whose namespaces count: the given PID, else the container's init (0: none) */
   pid: number;
   /** the cgroup path (for a process: the one in the membership hierarchy) */
@@ -313,7 +321,7 @@ export interface HostView {
 }
 
 export function containerSubject(c: Container, pid = c.pid): Subject {
-  return { kind: "container", id: c.id, name: c.name ?? c.id.slice(0, 12), runtime: c.runtime, pid, cgroup: c.cgroup, container: c, pids: c.pids };
+  return { kind: "container", id: c.id, name: c.name ?? c.id.slice(0, 12), runtime: c.runtime, ...(c.engine && { engine: c.engine }), pid, cgroup: c.cgroup, container: c, pids: c.pids };
 }
 
 export interface ResolveOptions {

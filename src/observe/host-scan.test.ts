@@ -35,7 +35,7 @@ describe.skipIf(!canRunContainers)("discovery of a berth-runtime container", () 
 
   test("stats, top, ns and enter take its id", () => {
     const stats = berth("stats", "--root", fx.root, "--no-stream", "--format", "{{.Runtime}} {{.Name}} {{.PID}}", "--interval", "100", id);
-    expect(stats.stdout).toBe(`berth ${id} ${pid}\n`);
+    expect(stats.stdout).toBe(`berth-runtime ${id} ${pid}\n`);
 
     const top = berth("top", "--root", fx.root, id, "-o", "pid,comm");
     expect(top.stdout.trimEnd().split("\n").slice(1).map((l) => l.trim())).toEqual([`${pid} sleep`]);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { CgroupStats } from "../cgroups/stats.ts";
 import type { Subject } from "./discovery.ts";
 import { formatDecimalBytes } from "../cgroups/units.ts";
-import { DEFAULT_STATS_FORMAT, STATS_HEADINGS, statsFields, statsRecord, type Sample } from "./stats.ts";
+import { DEFAULT_STATS_FORMAT, WIDE_STATS_FORMAT, STATS_HEADINGS, statsFields, statsRecord, type Sample } from "./stats.ts";
 import { alignColumns, parseTemplate } from "./template.ts";
 
 const ID = "4f3c2b1a".repeat(8);
@@ -81,12 +81,24 @@ describe("statsRecord", () => {
 describe("statsFields and the default table", () => {
   const r = statsRecord(subject, sample(1000, stats(1_000_000, 100, 10)), sample(3000, stats(1_500_000, 120, 30)), { hostMemory: 8192 * MiB });
 
-  test("docker's columns, then berth's", () => {
+  test("the table: docker's columns, within 100 columns as docker's; --format wide: then berth's", () => {
     const t = parseTemplate(DEFAULT_STATS_FORMAT, Object.keys(STATS_HEADINGS));
-    expect(alignColumns([t.header(STATS_HEADINGS), t.render(statsFields(r))]).split("\n")).toEqual([
+    const table = alignColumns([t.header(STATS_HEADINGS), t.render(statsFields(r))]).split("\n");
+    expect(table).toEqual([
+      "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O        BLOCK I/O     PIDS",
+      "4f3c2b1a4f3c   web       25.00%    7MiB / 32MiB        21.88%    1.5kB / 648B   1.5kB / 2kB   3",
+    ]);
+    for (const line of table) expect(line.length).toBeLessThanOrEqual(100);
+    const w = parseTemplate(WIDE_STATS_FORMAT, Object.keys(STATS_HEADINGS));
+    expect(alignColumns([w.header(STATS_HEADINGS), w.render(statsFields(r))]).split("\n")).toEqual([
       "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O        BLOCK I/O     PIDS      THROTTLED %   PSI CPU   PSI MEM   PSI IO    OOM KILLS",
       "4f3c2b1a4f3c   web       25.00%    7MiB / 32MiB        21.88%    1.5kB / 648B   1.5kB / 2kB   3         100.00%       12.50     -         -         2",
     ]);
+  });
+  test("engine and runtime, each what it is", () => {
+    expect(statsFields({ ...r, runtime: "podman" })).toMatchObject({ Engine: "podman", Runtime: "-" });
+    expect(statsFields({ ...r, runtime: "berth", engine: "podman" })).toMatchObject({ Engine: "podman", Runtime: "berth-runtime" });
+    expect(statsFields({ ...r, runtime: "berth" })).toMatchObject({ Engine: "-", Runtime: "berth-runtime" });
   });
   test("what cannot be known shows as -", () => {
     const bare = statsRecord({ kind: "cgroup", id: "/a", name: "/a", pid: 0, cgroup: "/a", pids: [] }, sample(0, {}, null), sample(1000, {}, null), { hostMemory: 1 });

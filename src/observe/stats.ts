@@ -32,7 +32,10 @@ export interface StatsRecord {
   id: string;
   name: string;
   kind: Subject["kind"];
+  /** discovery's word: the engine that named its cgroup (podman, docker…), or "berth" for berth-runtime */
   runtime?: string;
+  /** the engine, when berth-runtime made the container for it */
+  engine?: string;
   pid: number;
   cgroup: string;
   /** the sample window in seconds */
@@ -111,7 +114,7 @@ export function statsRecord(s: Subject, before: Sample, after: Sample, host: { h
   // no pids controller: no limit (null); a pids controller whose limit was not read: absent
   const pidsLimit = after.stats.pids ? after.stats.pids.limit : null;
   return {
-    id: s.id, name: s.name, kind: s.kind, ...(s.runtime && { runtime: s.runtime }), pid: s.pid, cgroup: s.cgroup, window,
+    id: s.id, name: s.name, kind: s.kind, ...(s.runtime && { runtime: s.runtime }), ...(s.engine && { engine: s.engine }), pid: s.pid, cgroup: s.cgroup, window,
     cpu, memory, net: after.net,
     block: { read: io.reduce((n, d) => n + d.readBytes, 0), write: io.reduce((n, d) => n + d.writeBytes, 0) },
     pids: { current: after.procs ?? after.stats.pids?.current ?? 0, ...(pidsLimit !== undefined && { limit: pidsLimit }) },
@@ -121,13 +124,17 @@ export function statsRecord(s: Subject, before: Sample, after: Sample, host: { h
 
 /** Template fields of `berth stats --format` and the heading each has in a table (docker's where docker has one). */
 export const STATS_HEADINGS: Record<string, string> = {
-  ID: "CONTAINER ID", Name: "NAME", Container: "CONTAINER", Runtime: "RUNTIME", PID: "PID", Cgroup: "CGROUP",
+  ID: "CONTAINER ID", Name: "NAME", Container: "CONTAINER", Engine: "ENGINE", Runtime: "RUNTIME", PID: "PID", Cgroup: "CGROUP",
   CPUPerc: "CPU %", MemUsage: "MEM USAGE / LIMIT", MemPerc: "MEM %", NetIO: "NET I/O", BlockIO: "BLOCK I/O", PIDs: "PIDS",
   ThrottledPerc: "THROTTLED %", PSICPU: "PSI CPU", PSIMem: "PSI MEM", PSIIO: "PSI IO", OOMKills: "OOM KILLS",
 };
 
+/** docker's columns: they fit 100 columns, as docker's table does */
 export const DEFAULT_STATS_FORMAT =
-  "table {{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t{{.PIDs}}\\t{{.ThrottledPerc}}\\t{{.PSICPU}}\\t{{.PSIMem}}\\t{{.PSIIO}}\\t{{.OOMKills}}";
+  "table {{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t{{.PIDs}}";
+
+/** `--format wide`: docker's columns, then berth's — throttling, pressure, OOM kills (~150 columns) */
+export const WIDE_STATS_FORMAT = `${DEFAULT_STATS_FORMAT}\\t{{.ThrottledPerc}}\\t{{.PSICPU}}\\t{{.PSIMem}}\\t{{.PSIIO}}\\t{{.OOMKills}}`;
 
 const pct = (n: number | null | undefined) => (n === null || n === undefined ? "-" : `${n.toFixed(2)}%`);
 const avg = (n: number | null) => (n === null ? "-" : n.toFixed(2));
@@ -139,7 +146,9 @@ export function statsFields(r: StatsRecord, opts: { noTrunc?: boolean } = {}): R
     ID: r.kind === "container" && !opts.noTrunc ? r.id.slice(0, 12) : r.id,
     Name: r.name,
     Container: r.kind === "container" ? r.name : r.id,
-    Runtime: r.runtime ?? "-",
+    // each what it is: podman is an engine, berth-runtime an OCI runtime (podman --runtime berth-runtime is both)
+    Engine: r.runtime === "berth" ? r.engine ?? "-" : r.runtime ?? "-",
+    Runtime: r.runtime === "berth" ? "berth-runtime" : "-",
     PID: r.pid > 0 ? String(r.pid) : "-",
     Cgroup: r.cgroup,
     CPUPerc: pct(r.cpu?.percent),

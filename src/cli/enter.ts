@@ -6,7 +6,7 @@
  */
 import type { Command } from "./command.ts";
 import { BerthError } from "../errors.ts";
-import type { EnterNs } from "../observe/enter.ts";
+import type { EnterNs } from "../runtime/enter.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
 import { ExitError } from "./exit.ts";
@@ -41,7 +41,7 @@ export function registerEnter(program: Command): void {
       const s = resolveOnHost(target, scanHost({ root: opts.root }), { cgroupPath: cgroupPathFromArg });
       const asked = FLAGS.filter(([, flags]) => opts[flags.split("--")[1] as keyof EnterFlags] === true).map(([ns]) => ns);
       // loaded here, not at start: it brings the plan encoder and the helper, which no other verb needs
-      const { enterSubject } = await import("../observe/enter.ts");
+      const { enterSubject } = await import("../runtime/enter.ts");
       try {
         const code = await enterSubject(s, { namespaces: asked, all: opts.all, cgroup: opts.cgroup, cwd: opts.wd, argv: command.length > 0 ? command : ["sh"] });
         throw new ExitError(code);

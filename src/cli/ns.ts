@@ -5,7 +5,8 @@
 import type { Command } from "./command.ts";
 import { BerthError } from "../errors.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
-import { formatNamespaces, hostNamespaces, namespaceRows, readNamespaces } from "../observe/namespaces.ts";
+import { formatNamespaces, hostNamespaces, namespaceRows } from "../observe/namespaces.ts";
+import { readNamespaces } from "../runtime/process-namespaces.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
 import { writeOut } from "./stdio.ts";
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Container, Subject } from "./discovery.ts";
-import { formatNamespaces, namespaceRows, NS_TYPES, parseNsLink, readNamespaces } from "./namespaces.ts";
+import { NS_TYPES, parseNsLink, readNamespaces } from "../runtime/process-namespaces.ts";
+import { formatNamespaces, namespaceRows } from "./namespaces.ts";
 
 const host = { cgroup: 1, ipc: 2, mnt: 3, net: 4, pid: 5, pid_for_children: 5, time: 6, time_for_children: 6, user: 7, uts: 8 };
 const web: Container = { runtime: "podman", id: "a".repeat(64), name: "web", cgroup: "/w", pid: 42, pids: [42] };

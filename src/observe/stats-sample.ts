@@ -7,11 +7,12 @@
 import type { CgroupManager } from "../cgroups/manager.ts";
 import type { StatsOptions } from "../cgroups/stats.ts";
 import { openCgroup } from "../cgroups/open-cgroup.ts";
+import { parseNsLink } from "../runtime/process-namespaces.ts";
 import { readLink, readText } from "../sys/libc.ts";
 import { openProcessCgroups } from "../cgroups/process-cgroup.ts";
 import type { Subject } from "./discovery.ts";
 import { readProcStat } from "./host-scan.ts";
-import { hostNamespaces, parseNsLink } from "./namespaces.ts";
+import { hostNamespaces } from "./namespaces.ts";
 import { netTotals, parseNetDev } from "./netdev.ts";
 import { statsRecord, type Sample, type StatsRecord } from "./stats.ts";
 

@@ -23,7 +23,7 @@ import { chmodPath, errno, mkfifo, pathExists, readText, statPath, writeText } f
 import { resolvePath } from "./host-path.ts";
 import { kernelAtLeast } from "../kernel-version.ts";
 import { runHooks } from "./hooks.ts";
-import { describeFailure } from "./init-error.ts";
+import { driveToReady, killStarted } from "./helper-driver.ts";
 import {
   checkId, claimDir, fifoPath, lockDir, OCI_VERSION, ociState, pidNamespaceOf, removeDir, startTimeOf, writePidFile, writeState, type SavedState,
 } from "./state.ts";
@@ -299,10 +299,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         if (plan.runtimeJoins.length) trace("helper in the cgroup2 directory");
       },
     });
-    for (;;) {
-      const r = helper.next();
-      if (r.kind === "pid") {
-        initPid = r.pid;
+    driveToReady(helper, plan.ops, {
+      pid: (pid) => {
+        initPid = pid;
         // before the init can reach anything that blocks (exec.fifo): a create killed
         // from here on leaves a state that names it, so `state` and `delete` find it
         early.pid = initPid;
@@ -310,27 +309,20 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         early.pidNamespace = pidNamespaceOf(initPid);
         writeState(opts.root, early);
         trace(`init forked: pid ${initPid}`);
-      }
-      else if (r.kind === "seccomp") {
-        helper.sendLengthPrefixed(agentState(early, initPid, plan.seccompAgent!));
-      } else if (r.kind === "hooks") {
+      },
+      seccomp: () => agentState(early, initPid, plan.seccompAgent!),
+      hooks: () => {
         const now = { ...early, pid: initPid };
         const creating = JSON.stringify(ociState(now, "creating"));
         runHooks("prestart", spec.hooks?.prestart, { state: creating, cwd: bundle });
         runHooks("createRuntime", spec.hooks?.createRuntime, { state: creating, cwd: bundle });
         runHooks("createContainer", spec.hooks?.createContainer, { state: creating, enter: { pid: initPid }, cwd: rootfs });
         trace("create-time hooks ran");
-        helper.sendLengthPrefixed(JSON.stringify(ociState(now, "created")));
-      } else if (r.kind === "map") {
-        writeIdMaps(r.pid, plan.userns!);
-        helper.go();
-      } else if (r.kind === "ready") {
-        trace("init ready");
-        break;
-      }
-      else if (r.kind === "error") throw describeFailure(plan.ops, r);
-      else throw new BerthError("container init exited before it was ready; see the runtime's stderr for its last words");
-    }
+        return JSON.stringify(ociState(now, "created"));
+      },
+      map: (pid) => writeIdMaps(pid, plan.userns!),
+    }, { exitedEarly: "container init exited before it was ready; see the runtime's stderr for its last words" });
+    trace("init ready");
     helper.close();
 
     const state: SavedState = {
@@ -343,14 +335,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     lock.release();
     return { pid: initPid, state, helper: helper.subprocess };
   } catch (err) {
-    helper?.abort();
-    if (initPid > 0) {
-      try {
-        process.kill(initPid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    killStarted(helper, initPid);
     if (cg && others === 0) {
       try {
         cg.kill("SIGKILL");

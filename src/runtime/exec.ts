@@ -16,7 +16,7 @@ import { writeCgroupFile } from "../cgroups/fs.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { activeLsms, agentState, canCloneIntoCgroup, homeOf, lastCap, loadBundle } from "./create.ts";
 import { subCgroupDirs, type SubCgroups } from "./exec-cgroup.ts";
-import { describeFailure } from "./init-error.ts";
+import { driveToReady, killStarted } from "./helper-driver.ts";
 import { containerDir, notExist, readState, statusOf, writePidFile, type Target } from "./state.ts";
 
 export interface ExecOptions {
@@ -98,30 +98,20 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
     },
   });
   let pid = 0;
+  driveToReady(helper, plan.ops, {
+    pid: (p) => {
+      pid = p;
+      trace(`process forked: pid ${pid}`);
+    },
+    seccomp: () => agentState(c.state, pid, plan.seccompAgent!),
+  }, { exitedEarly: "the exec'd process exited before it was ready; see the runtime's stderr" });
+  trace("process ready");
+  helper.close();
   try {
-    for (;;) {
-      const r = helper.next();
-      if (r.kind === "pid") {
-        pid = r.pid;
-        trace(`process forked: pid ${pid}`);
-      } else if (r.kind === "seccomp") helper.sendLengthPrefixed(agentState(c.state, pid, plan.seccompAgent!));
-      else if (r.kind === "ready") break;
-      else if (r.kind === "error") throw describeFailure(plan.ops, r);
-      else throw new BerthError("the exec'd process exited before it was ready; see the runtime's stderr");
-    }
-    trace("process ready");
-    helper.close();
     // runc stops the process when its pid cannot be recorded: the caller would lose track of it
     if (opts.pidFile) writePidFile(resolvePath(opts.pidFile), pid);
   } catch (err) {
-    helper.abort();
-    if (pid > 0) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    killStarted(helper, pid);
     throw err;
   }
   return { pid, helper: helper.subprocess };

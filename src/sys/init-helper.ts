@@ -168,12 +168,13 @@ export class HelperSession {
     }
   }
 
-  /** Give up on the helper: SIGKILL, then {@link close}. */
+  /** Give up on the helper: SIGKILL, then {@link close}. Safe to call again, or after close(). */
   abort(): void {
     try {
-      // Bun's child through Bun (which knows whether it reaped it); ours is unreaped until close()
+      // Bun's child through Bun (which knows whether it reaped it); ours only until close()
+      // reaped it — after that its pid may be another process's
       if (this.subprocess) this.subprocess.kill("SIGKILL");
-      else process.kill(this.pid, "SIGKILL");
+      else if (this.unreaped) process.kill(this.pid, "SIGKILL");
     } catch {
       // gone already
     }

@@ -15,11 +15,10 @@ import { execCandidates } from "../plan/process-ops.ts";
 import { encodePlan } from "../plan/encode.ts";
 import { JOIN_ORDER, NS_FILE, NS_FLAG } from "../plan/namespaces.ts";
 import { NO_SLOT, type InitPlan, type PlanOp } from "../plan/ops.ts";
-import { describeFailure } from "../runtime/init-error.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import { readText } from "../sys/libc.ts";
-import type { Subject } from "./discovery.ts";
-import { readNamespaces, type NsInodes } from "./namespaces.ts";
+import { driveToReady } from "./helper-driver.ts";
+import { readNamespaces, type NsInodes } from "./process-namespaces.ts";
 
 /**
  * The namespaces `enter` can join, by their /proc/PID/ns file names (what nsenter's users
@@ -95,6 +94,12 @@ export function joinCgroups(pid: number, target: ProcCgroupEntry[]): void {
   }
 }
 
+/** The process whose namespaces are entered (observe's Subject is one), and its name for errors. */
+export interface EnterTarget {
+  pid: number;
+  name: string;
+}
+
 export interface EnterOptions {
   /** namespaces asked for by flag; none: every one that differs */
   namespaces: EnterNs[];
@@ -116,7 +121,7 @@ const TERMINAL = ["SIGINT", "SIGQUIT"] as const;
  * @throws BerthError with field COMMAND and errno ENOENT/EACCES when argv[0] is not found
  *   or not executable in the container
  */
-export async function enterSubject(s: Subject, o: EnterOptions): Promise<number> {
+export async function enterSubject(s: EnterTarget, o: EnterOptions): Promise<number> {
   if (s.pid <= 0) throw new BerthError(`${s.name} has no process to enter (its namespaces went with its processes)`, { field: "TARGET" });
   const target = readNamespaces(s.pid);
   const chosen = chooseNamespaces(o.namespaces, target, readNamespaces("self"), { all: o.all });
@@ -130,17 +135,10 @@ export async function enterSubject(s: Subject, o: EnterOptions): Promise<number>
   const plan = enterPlan({ pid: s.pid, namespaces: chosen, argv: o.argv, env, cwd: o.cwd });
   const helper = new HelperSession(encodePlan(plan), { wait: true, beforePlan: (pid) => (o.cgroup === false ? undefined : joinCgroups(pid, cgroups)) });
   const proc = helper.subprocess!;
-  let child = 0;
+  let child: number;
   try {
-    for (;;) {
-      const r = helper.next();
-      if (r.kind === "pid") child = r.pid;
-      else if (r.kind === "ready") break;
-      else if (r.kind === "error") throw describeFailure(plan.ops, r);
-      else if (r.kind === "eof") throw new BerthError("the helper exited before the command started; see the lines above");
-    }
+    child = driveToReady(helper, plan.ops, {}, { exitedEarly: "the helper exited before the command started; see the lines above" });
   } catch (err) {
-    helper.close();
     await proc.exited;
     throw err;
   }

@@ -15,7 +15,8 @@ import { readKernelLog } from "../observe/kmsg.ts";
 import { oomKillsIn, parseKmsgRecord } from "../observe/oom-log.ts";
 import { berth, until } from "../../test/observe-fixture.ts";
 import { hasPodman, PODMAN, PODMAN_RUNROOT, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
-import { REPO } from "../../test/runtime-harness.ts";
+import { REPO, sharedRootfs } from "../../test/runtime-harness.ts";
+import { detectHostCgroups } from "../cgroups/layout.ts";
 
 setDefaultTimeout(120_000);
 
@@ -185,5 +186,29 @@ describe.skipIf(!hasPodman).each(RUNTIMES)("berth diagnose on incidents podman s
     const r = berth("diagnose", `${prefix}-no-such-container`);
     expect(r.code).toBe(125);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!hasPodman || Bun.which("crun") === null)("berth diagnose --log on crun's words, relayed by podman", () => {
+  const n = `bdp-crun-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), "berth-diagnose-crun-"));
+  afterAll(() => {
+    podmanCleanup(n, false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the runtime's name before its words is not a spec field (not \"at crun\")", () => {
+    // on v2 crun runs and finds no binary; on a hybrid host it refuses the layout: crun's words either way
+    const run = Bun.spawnSync([...PODMAN, "--runtime", "crun", "run", "--name", n, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--rootfs", sharedRootfs(), "no-such-binary"], { stdout: "ignore", stderr: "pipe", env: { ...process.env } });
+    const stderr = run.stderr.toString();
+    expect(stderr).toContain("crun: ");
+    const log = join(dir, "crun.err");
+    writeFileSync(log, stderr);
+    const d = diagnose(1, "--log", log, n);
+    const f = finding(d, "wont-start")!;
+    expect(f.data!.field).toBeUndefined();
+    expect(d.verdict).not.toContain(" at crun");
+    if (detectHostCgroups().layout.mode === "v2") expect(f.data).toMatchObject({ phase: "exec", exitCode: 127 });
+    else expect(f.data).toMatchObject({ phase: "cgroup" });
   });
 });

@@ -45,6 +45,10 @@ describe("why it did not start", () => {
     ["hooks.prestart[0]: /bin/false exited with status 1", "hooks", 125, "hooks.prestart[0]"],
     ["error setting rlimit type 7: operation not permitted", "rlimits", 125, undefined],
     ["something odd", "runtime", 125, undefined],
+    // a runtime's name before its words is not a spec field (crun's stderr, podman's relay of it)
+    ["crun: executable file `no-such-binary` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found", "exec", 127, undefined],
+    ["runc: error: open /dev/tty: no such device or address", "runtime", 125, undefined],
+    ["hostname: cannot be set without a new uts namespace", "namespaces", 125, "hostname"],
     // the engine's phases, in podman 4.3's, containerd 1.6's and the kubelet's words
     ['initializing source docker://127.0.0.1:1/nosuch:latest: pinging container registry 127.0.0.1:1: Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', "image pull", 125, undefined],
     ["initializing source docker://127.0.0.1:5000/nosuch:latest: reading manifest latest in 127.0.0.1:5000/nosuch: manifest unknown: manifest unknown", "image pull", 125, undefined],

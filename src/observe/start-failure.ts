@@ -93,7 +93,8 @@ const RULES: { re: RegExp; phase: StartPhase; engine?: true; exitCode?: 126 | 12
     fix: "check the image reference and tag, that the registry answers (`skopeo inspect docker://REF`), the credentials (`podman login`, imagePullSecrets), and for a plain-HTTP registry its insecure setting (registries.conf, --tls-verify=false)",
   },
   {
-    re: /executable file not found in|no such file or directory.*(?:exec|process\.args)|process\.args.*no such file or directory/i, phase: "exec", exitCode: 127,
+    // runc/berth: `executable file not found in $PATH`; crun: "executable file `x` not found in $PATH"
+    re: /executable file (?:`[^`]*` )?not found in|no such file or directory.*(?:exec|process\.args)|process\.args.*no such file or directory/i, phase: "exec", exitCode: 127,
     explanation: "the command does not exist in the container's root filesystem or $PATH (exit 127)",
     fix: "fix process.args[0] (the image's CMD/ENTRYPOINT or the command given) or the image: the file must exist in the rootfs, or be found in process.env PATH",
   },
@@ -113,6 +114,9 @@ const RULES: { re: RegExp; phase: StartPhase; engine?: true; exitCode?: 126 | 12
   { re: /rlimit/i, phase: "rlimits", explanation: "an rlimit above the hard limit was asked for without CAP_SYS_RESOURCE", fix: "lower process.rlimits (e.g. `--ulimit nofile=1024:1024`) to at most the runtime's own hard limits" },
 ];
 
+/** config.json's top-level keys: the fields an error may name without a dot */
+const SPEC_KEYS = new Set(["ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations", "linux"]);
+
 /**
  * Classify a runtime error message.
  *
@@ -121,7 +125,9 @@ const RULES: { re: RegExp; phase: StartPhase; engine?: true; exitCode?: 126 | 12
  */
 export function classifyStartFailure(message: string): StartFailure {
   // berth-runtime's lines start with the spec field, sometimes with what it names: `mounts[3] (/proc): …`
-  const field = /^([a-z][\w.]*(?:\[\d+\])*(?:\.\w+(?:\[\d+\])*)*)(?: \([^)]*\))?: /i.exec(message)?.[1];
+  const word = /^([a-z][\w.]*(?:\[\d+\])*(?:\.\w+(?:\[\d+\])*)*)(?: \([^)]*\))?: /i.exec(message)?.[1];
+  // a spec field is a path (process.args[0], mounts[3]) or a top-level key; a bare word is who spoke ("crun: …", "runc: …")
+  const field = word !== undefined && (/[.[]/.test(word) || SPEC_KEYS.has(word)) ? word : undefined;
   const withField = (f: Omit<StartFailure, "field">): StartFailure => (field ? { ...f, field } : f);
   for (const r of RULES) {
     if (!r.re.test(message)) continue;

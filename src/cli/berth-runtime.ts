@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
       writeOut(verbHelp(command, err.options, err.described));
       return 0;
     }
-    if (err instanceof BerthError) log.error(err.message);
+    if (err instanceof BerthError) log.error(err.message, err);
     else log.error(`internal error: ${(err as Error)?.stack ?? String(err)}`);
     return 1;
   }

@@ -31,6 +31,23 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   load: async () => (await import("./berth/load.ts")).registerLoad,
   import: async () => (await import("./berth/import.ts")).registerImport,
   image: async () => (await import("./berth/image.ts")).registerImage,
+  run: async () => (await import("./berth/run.ts")).registerRun,
+  create: async () => (await import("./berth/run.ts")).registerCreate,
+  start: async () => (await import("./berth/control.ts")).registerStart,
+  stop: async () => (await import("./berth/control.ts")).registerStop,
+  restart: async () => (await import("./berth/control.ts")).registerRestart,
+  kill: async () => (await import("./berth/control.ts")).registerKill,
+  pause: async () => (await import("./berth/control.ts")).registerPause,
+  unpause: async () => (await import("./berth/control.ts")).registerUnpause,
+  wait: async () => (await import("./berth/control.ts")).registerWait,
+  rm: async () => (await import("./berth/control.ts")).registerRm,
+  rename: async () => (await import("./berth/control.ts")).registerRename,
+  container: async () => (await import("./berth/control.ts")).registerContainer,
+  ps: async () => (await import("./berth/query.ts")).registerPs,
+  logs: async () => (await import("./berth/query.ts")).registerLogs,
+  inspect: async () => (await import("./berth/query.ts")).registerInspect,
+  exec: async () => (await import("./berth/exec.ts")).registerExec,
+  volume: async () => (await import("./berth/volume.ts")).registerVolume,
 };
 
 /** The command word of argv: the first argument that is not a global flag. */

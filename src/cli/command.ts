@@ -56,6 +56,7 @@ export class Command {
   private readonly args: ArgumentDecl[] = [];
   private about = "";
   private unknownAllowed = false;
+  private passThrough = false;
   private handler?: Action;
   private versionText?: string;
 
@@ -92,6 +93,12 @@ export class Command {
       flags, description, long, negate, parser, takesValue: flags.endsWith(">"), key: camel(negate ? long.slice(3) : long),
       ...(m[1] && { short: m[1] }), ...(def !== undefined && { default: def }),
     });
+    return this;
+  }
+
+  /** Options end at the first argument: the rest is the container's command line (`run IMAGE CMD -x`), as docker's run and exec. */
+  passThroughOptions(): this {
+    this.passThrough = true;
     return this;
   }
 
@@ -154,7 +161,12 @@ export class Command {
         positionals.push(...argv.slice(i + 1));
         break;
       }
-      if (arg === "-h" || arg === "--help") return { kind: "help", text: this.help() };
+      if (this.passThrough && positionals.length > 0) {
+        positionals.push(...argv.slice(i));
+        break;
+      }
+      // docker's run takes -h for --hostname: then only --help asks for help
+      if (arg === "--help" || (arg === "-h" && !this.options.some((o) => o.short === "h"))) return { kind: "help", text: this.help() };
       if (this.versionText !== undefined && (arg === "-v" || arg === "--version")) return { kind: "version", text: `${this.versionText}\n` };
       if (this.commands.length > 0 && positionals.length === 0 && !arg.startsWith("-")) {
         if (arg === "help") return { kind: "help", text: (this.commands.find((c) => c.name === argv[i + 1]) ?? this).help() };
@@ -223,7 +235,9 @@ export class Command {
     const opts = values.get(this)!;
     const handler = this.handler;
     const globals = (values.get(this.root()) ?? {}) as Record<string, unknown>;
-    return { kind: "run", globals, run: async () => void (await handler(...args, opts, this)) };
+    // the program's options (--root, --runroot, --debug) reach the action beside its own; its own win
+    const merged = this.parent ? { ...globals, ...opts } : opts;
+    return { kind: "run", globals, run: async () => void (await handler(...args, merged, this)) };
   }
 
   private root(): Command {

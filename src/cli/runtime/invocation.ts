@@ -27,16 +27,17 @@ export class RuntimeLog {
   private warnings: Warning[] = [];
   constructor(private readonly g: Globals) {}
 
-  private line(level: string, msg: string): string {
+  private line(level: string, msg: string, detail?: { errno?: string; field?: string }): string {
     const time = new Date().toISOString();
-    if (this.g.logFormat === "json") return JSON.stringify({ level, msg, time }) + "\n";
+    // errno and field (when the error has them) let an engine choose docker's exit code (126/127) without matching words
+    if (this.g.logFormat === "json") return JSON.stringify({ level, msg, time, ...(detail?.errno && { errno: detail.errno }), ...(detail?.field && { field: detail.field }) }) + "\n";
     return `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
   }
 
-  private toLog(level: string, msg: string): void {
+  private toLog(level: string, msg: string, detail?: { errno?: string; field?: string }): void {
     if (!this.g.log) return;
     try {
-      writeText(this.g.log, this.line(level, msg), 0o644, O.APPEND);
+      writeText(this.g.log, this.line(level, msg, detail), 0o644, O.APPEND);
     } catch {
       // an unwritable log must not hide the error itself, which still reaches stderr
     }
@@ -67,8 +68,8 @@ export class RuntimeLog {
     if (!this.g.log) writeErr(`berth-runtime: debug: ${msg}\n`);
   }
 
-  error(msg: string): void {
-    this.toLog("error", msg);
+  error(msg: string, detail?: { errno?: string; field?: string }): void {
+    this.toLog("error", msg, detail);
     writeErr(`${msg}\n`);
   }
 }

@@ -1,0 +1,185 @@
+/**
+ * The verbs that act on existing containers, each docker's: start [-a], stop [-t],
+ * restart [-t], kill [-s], pause, unpause, wait, rm [-f -v], rename, and `container
+ * cleanup` (conmon's exit command), `container prune`. Each takes names, ids or id
+ * prefixes; like docker, a verb over several containers prints each one done and
+ * reports the ones that failed, exiting 1 if any did.
+ */
+import type { Command } from "../command.ts";
+import { BerthError } from "../../errors.ts";
+import { ExitError } from "../exit.ts";
+import { writeErr, writeOut } from "../stdio.ts";
+import { checkName } from "../../engine/container/records.ts";
+import { cleanupContainer, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
+import { monitorFiles } from "../../engine/container/monitor.ts";
+import { attachOutput, startOrExit } from "./run.ts";
+import { engineFor } from "./run-options.ts";
+
+type Opts = Record<string, unknown>;
+
+/** Run `fn` for each ref; print each ref done (docker prints what was given), collect failures. */
+async function eachContainer(refs: string[], fn: (ref: string) => unknown | Promise<unknown>, echo = true): Promise<void> {
+  let failed = 0;
+  for (const ref of refs) {
+    try {
+      await fn(ref);
+      if (echo) writeOut(`${ref}\n`);
+    } catch (err) {
+      if (refs.length === 1) throw err;
+      if (err instanceof ExitError) writeErr(`berth: ${err.message}\n`);
+      else writeErr(`berth: ${(err as Error).message}\n`);
+      failed++;
+    }
+  }
+  if (failed) throw new ExitError(1);
+}
+
+function timeoutOf(opts: Opts): number | undefined {
+  if (opts.time === undefined) return undefined;
+  const t = String(opts.time);
+  if (!/^-?\d+$/.test(t)) throw new BerthError(`invalid value ${JSON.stringify(t)}; use whole seconds (-1: wait forever)`, { field: "--time" });
+  return Number(t);
+}
+
+export function registerStart(program: Command): void {
+  program.command("start").argument("<containers...>", "names or ids").description("start created or stopped containers")
+    .option("-a, --attach", "print the container's output and exit with its code")
+    .option("-i, --interactive", "attach stdin (not supported: use run -i)")
+    .action(async (refs: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      if (opts.interactive) throw new BerthError("start -i is not supported yet; use berth run -i, or exec -i into a running container", { field: "--interactive" });
+      if (opts.attach) {
+        if (refs.length !== 1) throw new BerthError("attach to one container at a time", { field: "--attach" });
+        const r = engine.store.resolve(refs[0]!);
+        startOrExit(engine, r.Id);
+        const code = await attachOutput(engine, engine.store.read(r.Id)!);
+        if (code !== 0) throw new ExitError(code);
+        return;
+      }
+      await eachContainer(refs, (ref) => startOrExit(engine, engine.store.resolve(ref).Id));
+    });
+}
+
+export function registerStop(program: Command): void {
+  program.command("stop").argument("<containers...>", "names or ids").description("stop containers: the stop signal, then SIGKILL after the timeout")
+    .option("-t, --time <seconds>", "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
+    .action(async (refs: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      const t = timeoutOf(opts);
+      await eachContainer(refs, (ref) => stopContainer(engine, engine.store.resolve(ref).Id, t));
+    });
+}
+
+export function registerRestart(program: Command): void {
+  program.command("restart").argument("<containers...>", "names or ids").description("stop, then start containers")
+    .option("-t, --time <seconds>", "seconds to wait before killing")
+    .action(async (refs: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      const t = timeoutOf(opts);
+      await eachContainer(refs, async (ref) => {
+        const id = engine.store.resolve(ref).Id;
+        await stopContainer(engine, id, t);
+        startOrExit(engine, id);
+      });
+    });
+}
+
+export function registerKill(program: Command): void {
+  program.command("kill").argument("<containers...>", "names or ids").description("send a signal to containers' main process")
+    .option("-s, --signal <signal>", "signal name or number", "KILL")
+    .action(async (refs: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      const sig = String(opts.signal);
+      if (!/^(SIG)?[A-Z0-9+-]+$/i.test(sig)) throw new BerthError(`invalid signal ${JSON.stringify(sig)}; use a name such as TERM or a number`, { field: "--signal" });
+      await eachContainer(refs, (ref) => killContainer(engine, engine.store.resolve(ref), sig));
+    });
+}
+
+function pauseVerb(program: Command, name: "pause" | "unpause"): void {
+  program.command(name).argument("<containers...>", "names or ids").description(name === "pause" ? "freeze all processes of containers" : "thaw paused containers")
+    .action(async (refs: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      await eachContainer(refs, (ref) => {
+        const r = engine.store.resolve(ref);
+        engine.store.locked(r.Id, (x) => {
+          const live = liveStatus(engine, x);
+          if (name === "pause" && live.status !== "running") throw new BerthError(`container ${x.Id} is not running`);
+          if (name === "unpause" && live.status !== "paused") throw new BerthError(`container ${x.Id} is not paused`);
+          runtimeOf(engine, x).check([name === "pause" ? "pause" : "resume", x.Id], monitorFiles(engine.store.runDir(x.Id)).runtimeLog);
+          x.State.Status = name === "pause" ? "paused" : "running";
+          engine.store.write(x);
+        });
+      });
+    });
+}
+
+export function registerPause(program: Command): void {
+  pauseVerb(program, "pause");
+}
+
+export function registerUnpause(program: Command): void {
+  pauseVerb(program, "unpause");
+}
+
+export function registerWait(program: Command): void {
+  program.command("wait").argument("<containers...>", "names or ids").description("wait until containers stop, then print their exit codes")
+    .action(async (refs: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      await eachContainer(refs, async (ref) => {
+        const id = engine.store.resolve(ref).Id;
+        const code = await waitContainer(engine, id);
+        await settle(engine, id);
+        writeOut(`${engine.store.read(id)?.State.ExitCode ?? code}\n`);
+      }, false);
+    });
+}
+
+export function registerRm(program: Command): void {
+  program.command("rm").argument("<containers...>", "names or ids").description("remove containers")
+    .option("-f, --force", "kill a running container first")
+    .option("-v, --volumes", "remove its anonymous volumes too")
+    .action(async (refs: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      await eachContainer(refs, (ref) => removeContainer(engine, engine.store.resolve(ref).Id, { force: opts.force === true, volumes: opts.volumes === true }));
+    });
+}
+
+export function registerRename(program: Command): void {
+  program.command("rename").argument("<container>", "name or id").argument("<new-name>", "its new name").description("rename a container")
+    .action((ref: string, newName: string, opts: Opts) => {
+      const engine = engineFor(opts);
+      const name = checkName(newName);
+      const r = engine.store.resolve(ref);
+      engine.store.claimName(name, r.Id);
+      try {
+        engine.store.update(r.Id, (x) => {
+          x.Name = name;
+        });
+      } catch (err) {
+        engine.store.releaseName(name, r.Id);
+        throw err;
+      }
+      engine.store.releaseName(r.Name, r.Id);
+    });
+}
+
+export function registerContainer(program: Command): void {
+  const c = program.command("container").description("manage containers");
+  c.command("cleanup").argument("<id>", "container id").description("record a container's exit (conmon's exit command)")
+    .action((id: string, opts: Opts) => {
+      const engine = engineFor(opts);
+      if (!engine.store.read(id)) return;
+      cleanupContainer(engine, id);
+    });
+  c.command("prune").description("remove all stopped containers")
+    .option("-f, --force", "do not ask (berth never asks)")
+    .action((opts: Opts) => {
+      const engine = engineFor(opts);
+      for (const r of engine.store.list()) {
+        const live = liveStatus(engine, r);
+        if (live.status !== "exited" && live.status !== "created" && live.status !== "dead") continue;
+        removeContainer(engine, r.Id, { volumes: false });
+        writeOut(`${r.Id}\n`);
+      }
+    });
+}

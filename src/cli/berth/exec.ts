@@ -1,0 +1,78 @@
+/**
+ * `berth exec [-i -t -d -e --env-file -u -w --privileged] CONTAINER CMD…`: another
+ * process in a running container, through the runtime's `exec` (its namespaces, cgroup,
+ * capabilities, seccomp). In the foreground it is attached to this terminal and berth
+ * exits with its code; 126/127 when it cannot run or is not found.
+ */
+import type { Command } from "../command.ts";
+import { BerthError } from "../../errors.ts";
+import { ExitError } from "../exit.ts";
+import { liveStatus, runtimeOf } from "../../engine/container/lifecycle.ts";
+import { mergeEnv, parseEnvFile, resolveUser } from "../../engine/container/bundle.ts";
+import { readText, unlinkPath } from "../../sys/libc.ts";
+import { engineFor } from "./run-options.ts";
+
+type Opts = Record<string, unknown>;
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const read = (path: string) => {
+  try {
+    return readText(path);
+  } catch {
+    return undefined;
+  }
+};
+
+export function registerExec(program: Command): void {
+  program.command("exec").argument("<container>", "name or id").argument("<command...>", "command and arguments").passThroughOptions()
+    .description("run a command in a running container")
+    .option("-i, --interactive", "keep stdin open")
+    .option("-t, --tty", "allocate a terminal")
+    .option("-d, --detach", "run in the background")
+    .option("-e, --env <k=v>", "set an environment variable", collect)
+    .option("--env-file <file>", "read environment variables from a file", collect)
+    .option("-u, --user <user>", "USER[:GROUP]")
+    .option("-w, --workdir <dir>", "working directory")
+    .option("--privileged", "every capability for this process")
+    .action(async (ref: string, command: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      const r = engine.store.resolve(ref);
+      const live = liveStatus(engine, r);
+      if (live.status === "paused") throw new BerthError(`container ${r.Id} is paused, unpause the container before exec`);
+      if (live.status !== "running") throw new BerthError(`container ${r.Id} is not running`);
+      const runtime = runtimeOf(engine, r);
+      const logFile = `${engine.store.runDir(r.Id)}/exec-${process.pid}.log`;
+      const args = ["exec"];
+      if (opts.tty) args.push("--tty");
+      if (opts.detach) args.push("--detach");
+      const userEnv: string[] = [];
+      for (const f of (opts.envFile as string[] | undefined) ?? []) {
+        const text = read(f);
+        if (text === undefined) throw new BerthError(`cannot read ${f}`, { field: "--env-file" });
+        userEnv.push(...parseEnvFile(text, process.env, "--env-file", f));
+      }
+      for (const e of (opts.env as string[] | undefined) ?? []) {
+        if (e.includes("=")) userEnv.push(e);
+        else if (process.env[e] !== undefined) userEnv.push(`${e}=${process.env[e]}`);
+      }
+      for (const e of mergeEnv(r.Env, userEnv)) args.push("--env", e);
+      if (opts.workdir !== undefined) args.push("--cwd", String(opts.workdir));
+      const user = opts.user !== undefined ? String(opts.user) : r.User;
+      if (user) {
+        const u = resolveUser(user, [], read(`${r.Rootfs}/etc/passwd`), read(`${r.Rootfs}/etc/group`));
+        args.push("--user", `${u.uid}:${u.gid}`, ...u.additionalGids.filter((g) => g !== u.gid).flatMap((g) => ["--additional-gids", String(g)]));
+      }
+      if (opts.privileged) for (const cap of ["CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SYS_PTRACE"]) args.push("--cap", cap);
+      args.push(r.Id, ...command);
+      const p = Bun.spawn([runtime.path, ...runtime.globals(logFile), ...args], { stdio: [opts.interactive ? "inherit" : "ignore", "inherit", "inherit"] });
+      const code = await p.exited;
+      let failure;
+      if (code !== 0) failure = runtime.failure("exec", logFile);
+      try {
+        unlinkPath(logFile);
+      } catch {}
+      // the runtime's own failure (not found: 127, cannot run: 126) rather than the process's code
+      if (failure && failure.exitCode !== 125) throw new ExitError(failure.exitCode); // the runtime printed its line
+      if (code !== 0) throw new ExitError(code);
+    });
+}

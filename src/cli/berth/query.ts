@@ -1,0 +1,152 @@
+/**
+ * The read-only verbs: `ps [-a -q -n -l --no-trunc --filter --format]`, `logs [-f --tail
+ * --since --until -t]`, `inspect` (docker's JSON, always an array). Output only; what
+ * they show comes from engine/container/views.ts and logs.ts.
+ */
+import type { Command } from "../command.ts";
+import { BerthError } from "../../errors.ts";
+import { ExitError } from "../exit.ts";
+import { writeErr, writeOut } from "../stdio.ts";
+import { alignColumns, parseTemplate } from "../../observe/template.ts";
+import { exitFileCode, liveStatus, type Engine } from "../../engine/container/lifecycle.ts";
+import { followLog, readLog } from "../../engine/container/log-reader.ts";
+import { formatLine, parseLogTime, parseTail, selectLines } from "../../engine/container/logs.ts";
+import { NoSuchContainer, type ContainerRecord } from "../../engine/container/records.ts";
+import { inspectContainer, matchesFilters, parseFilter, PS_FIELDS, PS_HEADINGS, psRow } from "../../engine/container/views.ts";
+import { readText } from "../../sys/libc.ts";
+import { engineFor } from "./run-options.ts";
+
+type Opts = Record<string, unknown>;
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const DEFAULT_PS = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+
+export function registerPs(program: Command): void {
+  program.command("ps").description("list containers (running ones; -a for all)")
+    .option("-a, --all", "show all containers, not only running ones")
+    .option("-q, --quiet", "only ids")
+    .option("-n, --last <n>", "the n last created (any state)")
+    .option("-l, --latest", "the last created (any state)")
+    .option("-s, --size", "sizes (not supported: shown empty)")
+    .option("--no-trunc", "do not truncate ids and commands")
+    .option("-f, --filter <k=v>", "id=, name=, label=, status=, exited=, ancestor=, before=, since=, volume=, network=", collect)
+    .option("--format <format>", "table, json, or a Go template such as '{{.ID}} {{.Names}}'")
+    .action((opts: Opts) => {
+      const engine = engineFor(opts);
+      const filters = ((opts.filter as string[] | undefined) ?? []).map(parseFilter);
+      const last = opts.latest ? 1 : opts.last !== undefined ? parseLast(String(opts.last)) : undefined;
+      const format = opts.format as string | undefined;
+      const template = format === undefined || format === "table" ? parseTemplate(DEFAULT_PS, PS_FIELDS) : format === "json" ? undefined : parseTemplate(format, PS_FIELDS);
+      const now = Date.now();
+      let records = engine.store.list().sort((a, b) => b.Created.localeCompare(a.Created));
+      if (last !== undefined) records = records.slice(0, last);
+      const createdOf = (ref: string) => engine.store.resolve(ref).Created;
+      const rows = records.flatMap((r) => {
+        const live = liveStatus(engine, r);
+        if (!opts.all && last === undefined && !filters.some((f) => f.key === "status" || f.key === "exited") && live.status !== "running" && live.status !== "paused" && live.status !== "restarting") return [];
+        if (!matchesFilters(r, live, filters, createdOf)) return [];
+        return [psRow(r, live, now, opts.trunc === false)];
+      });
+      if (opts.quiet) {
+        writeOut(rows.map((r) => `${r.ID}\n`).join(""));
+        return;
+      }
+      // docker: one JSON object per line
+      if (!template) {
+        writeOut(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+        return;
+      }
+      const lines = rows.map((r) => template.render(r as unknown as Record<string, string>, r));
+      if (template.table) writeOut(`${alignColumns([template.header(PS_HEADINGS), ...lines])}\n`);
+      else if (lines.length) writeOut(`${lines.join("\n")}\n`);
+    });
+}
+
+function parseLast(text: string): number {
+  if (!/^-?\d+$/.test(text)) throw new BerthError(`invalid value ${JSON.stringify(text)}; use a number`, { field: "--last" });
+  return Number(text) < 0 ? Infinity : Number(text);
+}
+
+export function registerLogs(program: Command): void {
+  program.command("logs").argument("<container>", "name or id").description("print a container's output (stdout to stdout, stderr to stderr)")
+    .option("-f, --follow", "keep printing as the container writes")
+    .option("-n, --tail <n>", "only the last n lines (or all)")
+    .option("--since <time>", "only lines since: RFC 3339, Unix seconds, or a duration such as 10m")
+    .option("--until <time>", "only lines until: RFC 3339, Unix seconds, or a duration")
+    .option("-t, --timestamps", "prefix each line with its time")
+    .option("--details", "(accepted; no extra attributes)")
+    .action(async (ref: string, opts: Opts) => {
+      const engine = engineFor(opts);
+      const r = engine.store.resolve(ref);
+      const now = Date.now();
+      const sel = {
+        ...(opts.tail !== undefined && { tail: parseTail(String(opts.tail)) }),
+        ...(opts.since !== undefined && { sinceMs: parseLogTime(String(opts.since), "--since", now) }),
+        ...(opts.until !== undefined && { untilMs: parseLogTime(String(opts.until), "--until", now) }),
+      };
+      const ts = opts.timestamps === true;
+      const print = (lines: ReturnType<typeof readLog>["lines"]) => {
+        for (const l of lines) (l.stream === "stderr" ? writeErr : writeOut)(formatLine(l, ts));
+      };
+      const { lines, offset } = readLog(r.LogPath);
+      print(selectLines(lines, sel));
+      if (!opts.follow) return;
+      const { sinceMs: _since, tail: _tail, ...live } = sel;
+      await followLog(r.LogPath, offset, (more) => print(selectLines(more, live)), () => {
+        const now = engine.store.read(r.Id);
+        return !now || exitFileCode(engine, r.Id) !== undefined || (liveStatus(engine, now).status !== "running" && liveStatus(engine, now).status !== "paused");
+      });
+    });
+}
+
+function readSpec(engine: Engine, r: ContainerRecord) {
+  try {
+    return JSON.parse(readText(`${engine.store.dir(r.Id)}/config.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+export function registerInspect(program: Command): void {
+  program.command("inspect").argument("<containers...>", "names or ids").description("docker's JSON of containers (always an array)")
+    .option("-f, --format <template>", "a Go template such as '{{.State.Status}}', or json")
+    .option("--type <type>", "container (the only type here so far)")
+    .option("-s, --size", "(accepted)")
+    .action((refs: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      if (opts.type !== undefined && opts.type !== "container") throw new BerthError(`type ${JSON.stringify(opts.type)} is not inspected here; use container`, { field: "--type" });
+      const out: Record<string, unknown>[] = [];
+      let missing = 0;
+      for (const ref of refs) {
+        try {
+          const r = engine.store.resolve(ref);
+          out.push(inspectContainer(r, readSpec(engine, r), liveStatus(engine, r)));
+        } catch (err) {
+          if (!(err instanceof NoSuchContainer)) throw err;
+          writeErr(`Error: No such object: ${ref}\n`);
+          missing++;
+        }
+      }
+      const format = opts.format as string | undefined;
+      if (format === undefined || format === "json") writeOut(`${JSON.stringify(out, null, 4)}\n`);
+      else for (const o of out) writeOut(`${renderPath(format, o)}\n`);
+      if (missing) throw new ExitError(1);
+    });
+}
+
+/**
+ * inspect's --format: docker's Go template reduced to what scripts use — `{{.A.B}}`
+ * paths and `{{json .A}}`, with text around them.
+ */
+export function renderPath(template: string, obj: unknown): string {
+  return template.replaceAll("\\n", "\n").replaceAll("\\t", "\t").replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
+    let v: unknown = obj;
+    for (const k of path.split(".").filter(Boolean)) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
+    if (json) return JSON.stringify(v ?? null);
+    if (v === undefined || v === null) return "<no value>";
+    if (typeof v === "object") return Array.isArray(v) ? `[${v.join(" ")}]` : `map[${Object.entries(v).map(([k, x]) => `${k}:${x}`).join(" ")}]`;
+    return String(v);
+  }).replace(/\{\{[^}]*\}\}/g, (m) => {
+    throw new BerthError(`unsupported template action ${m}; use {{.Path.To.Field}} or {{json .Field}}`, { field: "--format" });
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * `berth run` and `berth create`: docker's, daemonless. create writes the record and the
+ * bundle; run also starts it under conmon and, unless -d, prints its output as it comes
+ * and exits with its code. With -i or -t in the foreground the runtime runs the
+ * container attached to this terminal directly (its output is then not in `logs`).
+ */
+import type { Command } from "../command.ts";
+import { ExitError } from "../exit.ts";
+import { writeErr, writeOut } from "../stdio.ts";
+import { cleanupContainer, createContainer, exitFileCode, liveStatus, removeContainer, runtimeOf, settle, startContainer, type Engine } from "../../engine/container/lifecycle.ts";
+import { followLog } from "../../engine/container/log-reader.ts";
+import { ContainerStartError } from "../../engine/container/oci-runtime.ts";
+import { directoryRoot, imageRoot } from "../../engine/container/root-source.ts";
+import { processStartTime } from "../../engine/container/lifecycle.ts";
+import type { ContainerRecord } from "../../engine/container/records.ts";
+import { addRunOptions, engineFor, runFlagsFrom, type RunOptions } from "./run-options.ts";
+
+function create(engine: Engine, image: string, command: string[], opts: RunOptions): ContainerRecord {
+  const flags = runFlagsFrom(opts, command);
+  const root = opts.rootfs ? directoryRoot(image) : imageRoot(engine, image, opts.pull);
+  const { record, warnings } = createContainer(engine, flags, root);
+  for (const w of warnings) writeErr(`WARNING: ${w}\n`);
+  return record;
+}
+
+/** A failed start exits with docker's code for it (125, 126, 127) and the runtime's line. */
+export function startOrExit(engine: Engine, id: string): ContainerRecord {
+  try {
+    return startContainer(engine, id);
+  } catch (err) {
+    if (err instanceof ContainerStartError) throw new ExitError(err.exitCode, err.message);
+    throw err;
+  }
+}
+
+/** Print the container's output until it exits; its exit code. */
+export async function attachOutput(engine: Engine, r: ContainerRecord): Promise<number> {
+  await followLog(r.LogPath, 0, (lines) => {
+    for (const l of lines) (l.stream === "stderr" ? writeErr : writeOut)(l.text);
+  }, () => exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited");
+  await settle(engine, r.Id);
+  return engine.store.read(r.Id)?.State.ExitCode ?? exitFileCode(engine, r.Id) ?? 0;
+}
+
+/** -i / -t in the foreground: the runtime's own `run`, on this terminal. */
+async function runAttached(engine: Engine, r: ContainerRecord): Promise<number> {
+  const runtime = runtimeOf(engine, r);
+  const logFile = `${engine.store.runDir(r.Id)}/runtime.log`;
+  engine.store.update(r.Id, (x) => {
+    x.State = { ...x.State, Status: "running", MonitorPid: process.pid, MonitorStartTime: processStartTime(process.pid), StartedAt: new Date().toISOString() };
+  });
+  const p = Bun.spawn([runtime.path, ...runtime.globals(logFile), "run", "--bundle", engine.store.dir(r.Id), r.Id], { stdio: ["inherit", "inherit", "inherit"] });
+  let code = await p.exited;
+  const failure = code !== 0 ? runtime.failure("run", logFile) : undefined;
+  if (failure && failure.exitCode !== 125) code = failure.exitCode;
+  else if (failure && !/^\d+$/.test(String(code))) code = 125;
+  engine.store.update(r.Id, (x) => {
+    x.State = { ...x.State, Status: "exited", ExitCode: code, FinishedAt: new Date().toISOString(), Pid: 0, ...(failure && failure.exitCode !== 125 && { Error: failure.message }) };
+  });
+  runtime.run(["delete", "--force", r.Id]);
+  if (failure && failure.exitCode !== 125) writeErr(`berth: ${failure.message}\n`);
+  return code;
+}
+
+export function registerRun(program: Command): void {
+  addRunOptions(program.command("run").argument("<image>", "image reference (or a directory with --rootfs)").argument("[command...]", "command and arguments")
+    .description("create and start a container").passThroughOptions())
+    .action(async (image: string, command: string[], opts: RunOptions) => {
+      const engine = engineFor(opts as Record<string, unknown>);
+      const r = create(engine, image, command, opts);
+      const attached = !opts.detach && (opts.interactive || opts.tty);
+      if (!attached) {
+        try {
+          startOrExit(engine, r.Id);
+        } catch (err) {
+          // a run that could not start leaves nothing behind: no record, monitor or cgroup
+          removeContainer(engine, r.Id, { force: true, volumes: true });
+          throw err;
+        }
+      }
+      if (opts.detach) {
+        writeOut(`${r.Id}\n`);
+        return;
+      }
+      const code = attached ? await runAttached(engine, r) : await attachOutput(engine, r);
+      if (opts.rm) {
+        cleanupContainer(engine, r.Id);
+        removeContainer(engine, r.Id, { force: true, volumes: true });
+      }
+      if (code !== 0) throw new ExitError(code);
+    });
+}
+
+export function registerCreate(program: Command): void {
+  addRunOptions(program.command("create").argument("<image>", "image reference (or a directory with --rootfs)").argument("[command...]", "command and arguments")
+    .description("create a container without starting it").passThroughOptions())
+    .action((image: string, command: string[], opts: RunOptions) => {
+      const engine = engineFor(opts as Record<string, unknown>);
+      writeOut(`${create(engine, image, command, opts).Id}\n`);
+    });
+}

@@ -1,0 +1,87 @@
+/**
+ * What the bundle needs from the host, read once: CPUs, kernel version, architecture,
+ * cgroup layout, the last capability, swap accounting; the container's OOM kill count
+ * from its memory cgroup; device nodes for --device; the files a container's /etc gets.
+ */
+import { BerthError } from "../../errors.ts";
+import { detectHostCgroups, placeOf } from "../../cgroups/layout.ts";
+import { readHostFacts } from "../../cgroups/host-facts.ts";
+import { pathExists, readText } from "../../sys/libc.ts";
+import { statDeviceNode } from "../../sys/device-node.ts";
+import type { DeviceInfo, HostFacts } from "./bundle.ts";
+import { goArch } from "./docker-seccomp.ts";
+
+export function engineHostFacts(): HostFacts {
+  const { layout } = detectHostCgroups();
+  const [maj = 0, min = 0] = readText("/proc/sys/kernel/osrelease").split(".").map((s) => Number.parseInt(s, 10));
+  let lastCap = 40;
+  try {
+    lastCap = Number(readText("/proc/sys/kernel/cap_last_cap").trim());
+  } catch {}
+  const memory = placeOf(layout, "memory");
+  const swapLimit = memory === "unified" ? true : memory !== undefined && pathExists(`${memory.mountPoint}/memory.memsw.limit_in_bytes`);
+  return { cpus: readHostFacts().cpus.length, kernel: [maj, min], arch: goArch(process.arch), cgroupV2: layout.mode === "v2", lastCap, swapLimit };
+}
+
+/**
+ * How many times the kernel's OOM killer killed a process in the cgroup `cgroupsPath`
+ * (v2 memory.events oom_kill, v1 memory.oom_control oom_kill); undefined when the cgroup
+ * is gone or the kernel does not count.
+ */
+export function oomKillCount(cgroupsPath: string): number | undefined {
+  const memory = placeOf(detectHostCgroups().layout, "memory");
+  if (!memory) return undefined;
+  const layout = detectHostCgroups().layout;
+  const dir = memory === "unified" ? `${layout.unified!.mountPoint}${cgroupsPath}` : `${memory.mountPoint}${cgroupsPath}`;
+  try {
+    const text = readText(memory === "unified" ? `${dir}/memory.events` : `${dir}/memory.oom_control`);
+    const m = /^oom_kill (\d+)$/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A device node's type and numbers (--device). */
+export function deviceInfo(path: string, flag: string): DeviceInfo {
+  const node = statDeviceNode(path);
+  if (!node) throw new BerthError(`${path} does not exist on this host; give a device node such as /dev/fuse`, { field: flag });
+  if (node.kind === "other") throw new BerthError(`${path} is not a device node; give a character or block device such as /dev/fuse`, { field: flag });
+  return { type: node.kind, major: node.major, minor: node.minor, mode: node.mode, uid: node.uid, gid: node.gid };
+}
+
+/** A block device's numbers (--device-read-bps and friends). */
+export function blockDevice(path: string): [number, number] {
+  const node = statDeviceNode(path);
+  if (node?.kind !== "b") throw new BerthError(`${path} is not a block device on this host; give one such as /dev/sda`, { field: "--device-read-bps" });
+  return [node.major, node.minor];
+}
+
+/** /etc/hosts of a container with its own network namespace (docker's, without an address yet). */
+export function hostsFile(hostname: string, network: string): string {
+  if (network === "host") {
+    try {
+      return readText("/etc/hosts");
+    } catch {}
+  }
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t${hostname}\n`;
+}
+
+/**
+ * The host's resolv.conf, as docker gives it: with its own network namespace, nameservers
+ * on the host's loopback cannot be reached and are dropped (Google's if none is left).
+ */
+export function resolvConf(hostText: string, network: string): string {
+  if (network === "host") return hostText;
+  const lines = hostText.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l));
+  if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push("nameserver 8.8.8.8", "nameserver 8.8.4.4");
+  return lines.join("\n").replace(/\n*$/, "\n");
+}
+
+export function hostResolvConf(): string {
+  try {
+    return readText("/etc/resolv.conf");
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,371 @@
+/**
+ * The container engine's verbs below the CLI: create (record + bundle), start (conmon +
+ * the runtime's start), stop, kill, remove, wait, the exit command's cleanup, and the
+ * live status of a record. Each step that makes something undoes it when a later one
+ * fails: a failed create leaves no record, name, snapshot, cgroup, mount or monitor.
+ */
+import { BerthError } from "../../errors.ts";
+import { writeFileAtomic } from "../../sys/atomic-file.ts";
+import { mkdirParents, pathExists, readText, unlinkPath } from "../../sys/libc.ts";
+import type { EnginePaths } from "../paths.ts";
+import { buildSpec, type BundleResult, type ImageConfig } from "./bundle.ts";
+import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, resolvConf } from "./host.ts";
+import { monitorFiles, startMonitor } from "./monitor.ts";
+import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
+import { berthCommand, initPath, runtimePath } from "./programs.ts";
+import { checkName, ContainerStore, generatedName, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
+import type { RunFlags } from "./run-flags.ts";
+import { parseSize } from "../../cgroups/units.ts";
+import { VolumeStore } from "../volume/volumes.ts";
+
+/** What a container's root filesystem comes from: an image's snapshot, or a directory (--rootfs). */
+export interface PreparedRoot {
+  rootfs: string;
+  config: ImageConfig;
+  image: string;
+  imageId: string;
+  source: "snapshot" | "directory";
+  /** undo the preparation (remove the snapshot) */
+  release(): void;
+}
+
+export interface Engine {
+  paths: EnginePaths;
+  store: ContainerStore;
+  volumes: VolumeStore;
+}
+
+export function openEngine(paths: EnginePaths): Engine {
+  return { paths, store: new ContainerStore(paths), volumes: new VolumeStore(paths) };
+}
+
+export function runtimeOf(engine: Engine, r: Pick<ContainerRecord, "Runtime">): OciRuntime {
+  return new OciRuntime(r.Runtime, engine.paths.runtimeRoot);
+}
+
+const now = () => new Date().toISOString();
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readText(path);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CreateResult {
+  record: ContainerRecord;
+  warnings: string[];
+}
+
+/**
+ * Make the container: claim id and name, prepare the root, build the spec, write the
+ * bundle and the record (status created). Nothing runs yet.
+ */
+export function createContainer(engine: Engine, flags: RunFlags & { args?: string[] }, prepareRoot: (id: string) => PreparedRoot): CreateResult {
+  const runtime = runtimePath(flags.runtime);
+  const id = newContainerId();
+  const name = flags.name !== undefined ? checkName(flags.name) : generatedName();
+  const { store } = engine;
+  const undo: (() => void)[] = [];
+  try {
+    store.claimName(name, id);
+    undo.push(() => store.releaseName(name, id));
+    const dir = store.claimDir(id);
+    undo.push(() => store.remove({ Id: id, Name: name }));
+    const root = prepareRoot(id);
+    undo.push(() => root.release());
+    const network = flags.network ?? "none";
+    const etcFiles = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolvConf: `${dir}/resolv.conf` };
+    const hostEnv = process.env;
+    const built: BundleResult = buildSpec(root.config, flags, {
+      id,
+      rootfs: root.rootfs,
+      etcFiles,
+      host: engineHostFacts(),
+      passwd: readOptional(`${root.rootfs}/etc/passwd`),
+      group: readOptional(`${root.rootfs}/etc/group`),
+      hostEnv,
+      readFile: (path, flag) => {
+        try {
+          return readText(path);
+        } catch (err) {
+          throw new BerthError(`cannot read ${path}: ${(err as { code?: string }).code ?? (err as Error).message}`, { field: flag });
+        }
+      },
+      device: deviceInfo,
+      blockDevice,
+      volumePath: (v) => engine.volumes.dataPath(v),
+      newVolumeName: newContainerId,
+      containerPid: (ref, flag) => {
+        const other = store.resolve(ref);
+        const st = liveStatus(engine, other);
+        if (st.status !== "running" || other.State.Pid <= 0) throw new BerthError(`container ${ref} is not running; start it first`, { field: flag });
+        return other.State.Pid;
+      },
+      initPath: initPath(),
+    });
+    const spec = built.spec;
+    const hostname = spec.hostname ?? readOptional("/proc/sys/kernel/hostname")?.trim() ?? id.slice(0, 12);
+    writeFileAtomic(etcFiles.hostname, `${hostname}\n`, { mode: 0o644, fsync: false });
+    writeFileAtomic(etcFiles.hosts, hostsFile(hostname, network), { mode: 0o644, fsync: false });
+    writeFileAtomic(etcFiles.resolvConf, resolvConf(hostResolvConf(), network), { mode: 0o644, fsync: false });
+    for (const v of built.volumes) {
+      if (engine.volumes.ensure(v.name, v.anonymous)) undo.push(() => engine.volumes.remove(v.name, { force: true }));
+    }
+    for (const src of built.bindSources) if (!pathExists(src)) mkdirParents(src, 0o755);
+    writeFileAtomic(`${dir}/config.json`, JSON.stringify(spec), { mode: 0o600, fsync: false });
+    const p = spec.process!;
+    const record: ContainerRecord = {
+      Id: id, Name: name, Created: now(), Image: root.image, ImageID: root.imageId, Rootfs: root.rootfs, RootfsSource: root.source,
+      Flags: flags, Path: p.args![0]!, Args: p.args!.slice(1), Env: p.env ?? [], WorkingDir: p.cwd, User: flags.user ?? root.config.User ?? "",
+      Hostname: hostname, Labels: built.labels, StopSignal: built.stopSignal, Runtime: runtime, LogPath: `${dir}/ctr.log`,
+      Volumes: built.volumes,
+      State: { Status: "created", Pid: 0, MonitorPid: 0, ExitCode: 0, Error: "", OOMKilled: false, StartedAt: GO_ZERO_TIME, FinishedAt: GO_ZERO_TIME, RestartCount: 0 },
+    };
+    store.write(record);
+    return { record, warnings: built.warnings };
+  } catch (err) {
+    for (const u of undo.reverse()) {
+      try {
+        u();
+      } catch {}
+    }
+    throw err;
+  }
+}
+
+/** /proc/<pid>/stat's start time, 0 when the process is gone (or a zombie). */
+export function processStartTime(pid: number): number {
+  if (pid <= 0) return 0;
+  const s = readOptional(`/proc/${pid}/stat`);
+  if (!s) return 0;
+  const fields = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  if (fields[0] === "Z" || fields[0] === "X") return 0;
+  return Number(fields[19] ?? 0);
+}
+
+const alive = (pid: number, startTime: number | undefined) => pid > 0 && processStartTime(pid) !== 0 && (startTime === undefined || processStartTime(pid) === startTime);
+
+/** The exit code conmon wrote, if the init has ended. */
+export function exitFileCode(engine: Engine, id: string): number | undefined {
+  const text = readOptional(`${monitorFiles(engine.store.runDir(id)).exitDir}/${id}`);
+  if (text === undefined) return undefined;
+  const n = Number.parseInt(text.trim(), 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export interface LiveStatus {
+  status: ContainerStatus;
+  exitCode: number;
+  error: string;
+}
+
+export const MONITOR_LOST = "the container's monitor ended without recording an exit (killed, or /run was lost); its exit status is unknown";
+
+/**
+ * What a record's container is doing now: its recorded state, corrected by the exit file
+ * (the init ended, cleanup not yet done) and by whether the init and its monitor live.
+ * A container whose monitor died shows as exited with a reason, never running forever.
+ */
+export function liveStatus(engine: Engine, r: ContainerRecord): LiveStatus {
+  const s = r.State;
+  if (s.Status !== "running" && s.Status !== "paused" && s.Status !== "restarting") return { status: s.Status, exitCode: s.ExitCode, error: s.Error };
+  const code = exitFileCode(engine, r.Id);
+  if (code !== undefined) return { status: "exited", exitCode: code, error: "" };
+  if (s.Pid > 0 ? alive(s.Pid, s.PidStartTime) : alive(s.MonitorPid, s.MonitorStartTime)) return { status: s.Status, exitCode: 0, error: "" };
+  if (alive(s.MonitorPid, s.MonitorStartTime)) return { status: s.Status, exitCode: 0, error: "" };
+  // the monitor may have just written the exit file and exited: look once more
+  const late = exitFileCode(engine, r.Id);
+  if (late !== undefined) return { status: "exited", exitCode: late, error: "" };
+  return { status: "exited", exitCode: 255, error: MONITOR_LOST };
+}
+
+export function logSizeMax(flags: RunFlags): number | undefined {
+  for (const opt of flags.logOpt ?? []) {
+    const [k, v = ""] = opt.split("=", 2) as [string, string?];
+    if (k === "max-size") return parseSize(v, "--log-opt max-size", { allowUnlimited: false });
+    if (k !== "max-file" && k !== "mode" && k !== "tag") throw new BerthError(`unknown log option ${JSON.stringify(k)}; use max-size=SIZE or max-file=N`, { field: "--log-opt" });
+  }
+  return undefined;
+}
+
+/** The exit command conmon runs: `berth --root R --runroot RR container cleanup ID`. */
+export function cleanupCommand(engine: Engine, id: string): string[] {
+  return [...berthCommand(), "--root", engine.paths.root, "--runroot", engine.paths.runroot, "container", "cleanup", id];
+}
+
+/** Forget the runtime's container (a previous run's) and the previous exit file. */
+function resetRuntimeState(engine: Engine, r: ContainerRecord): void {
+  runtimeOf(engine, r).run(["delete", "--force", r.Id]);
+  const files = monitorFiles(engine.store.runDir(r.Id));
+  for (const f of [`${files.exitDir}/${r.Id}`, files.pidFile, files.monitorPidFile, `${files.runDir}/oom`]) {
+    try {
+      unlinkPath(f);
+    } catch {}
+  }
+}
+
+/**
+ * Start the container under conmon; returns once it runs. A created or exited container
+ * can be started (an exited one runs again with the same record, as docker's start).
+ */
+export function startContainer(engine: Engine, id: string): ContainerRecord {
+  return engine.store.locked(id, (r) => {
+    const live = liveStatus(engine, r);
+    if (live.status === "running" || live.status === "paused") return r;
+    const runtime = runtimeOf(engine, r);
+    resetRuntimeState(engine, r);
+    const files = monitorFiles(engine.store.runDir(r.Id));
+    mkdirParents(files.exitDir, 0o700);
+    let pid: number;
+    try {
+      pid = startMonitor({
+        id: r.Id, name: r.Name, bundle: engine.store.dir(r.Id), logPath: r.LogPath, runtime, files,
+        tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, logSizeMax: logSizeMax(r.Flags), exitCommand: cleanupCommand(engine, r.Id),
+      });
+    } catch (err) {
+      recordStartFailure(engine, r, err);
+      throw err;
+    }
+    const monitorPid = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
+    try {
+      runtime.check(["start", r.Id], files.runtimeLog);
+    } catch (err) {
+      runtime.run(["delete", "--force", r.Id]);
+      recordStartFailure(engine, r, err);
+      throw err;
+    }
+    r.State = {
+      ...r.State, Status: "running", Pid: pid, PidStartTime: processStartTime(pid), MonitorPid: monitorPid, MonitorStartTime: processStartTime(monitorPid),
+      ExitCode: 0, Error: "", OOMKilled: false, StartedAt: now(), FinishedAt: GO_ZERO_TIME,
+    };
+    engine.store.write(r);
+    return r;
+  });
+}
+
+function recordStartFailure(engine: Engine, r: ContainerRecord, err: unknown): void {
+  const code = err instanceof ContainerStartError ? err.exitCode : 125;
+  r.State = { ...r.State, Status: r.State.StartedAt === GO_ZERO_TIME ? "created" : "exited", Pid: 0, MonitorPid: 0, ExitCode: code, Error: (err as Error).message };
+  engine.store.write(r);
+}
+
+/**
+ * The exit command: record how the container ended (the exit file, the kernel's OOM kill
+ * count of its cgroup, read before the runtime removes the cgroup), delete it from the
+ * runtime, and remove it when it was run with --rm -d.
+ */
+export function cleanupContainer(engine: Engine, id: string): void {
+  let remove = false;
+  engine.store.locked(id, (r) => {
+    if (r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME) return;
+    const code = exitFileCode(engine, id);
+    const cgroupsPath = readSpecCgroupsPath(engine, id);
+    const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
+    const oomMarker = pathExists(`${engine.store.runDir(id)}/oom`);
+    runtimeOf(engine, r).run(["delete", "--force", id]);
+    r.State = {
+      ...r.State, Status: "exited", ExitCode: code ?? 255, Error: code === undefined ? MONITOR_LOST : "",
+      OOMKilled: (ooms ?? 0) > 0 || oomMarker, FinishedAt: now(), Pid: 0,
+    };
+    engine.store.write(r);
+    remove = r.Flags.rm === true && r.Flags.detach === true;
+  });
+  if (remove) removeContainer(engine, id, { force: true, volumes: true });
+}
+
+function readSpecCgroupsPath(engine: Engine, id: string): string | undefined {
+  try {
+    return (JSON.parse(readText(`${engine.store.dir(id)}/config.json`)) as { linux?: { cgroupsPath?: string } }).linux?.cgroupsPath;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wait until the container is not running; its exit code. */
+export async function waitContainer(engine: Engine, id: string, pollMs = 20): Promise<number> {
+  for (;;) {
+    const r = engine.store.read(id);
+    if (!r) return 0;
+    const live = liveStatus(engine, r);
+    if (live.status === "exited" || live.status === "created" || live.status === "dead") return live.exitCode;
+    await Bun.sleep(pollMs);
+  }
+}
+
+/** Send `signal` to the container's init. */
+export function killContainer(engine: Engine, r: ContainerRecord, signal: string): void {
+  const live = liveStatus(engine, r);
+  if (live.status !== "running" && live.status !== "paused") throw new BerthError(`cannot kill container ${r.Id}: container ${r.Id} is not running`);
+  const runtime = runtimeOf(engine, r);
+  runtime.check(["kill", r.Id, signal.replace(/^SIG/i, "").toUpperCase()], monitorFiles(engine.store.runDir(r.Id)).runtimeLog);
+}
+
+/** docker stop: the stop signal, `timeout` seconds, then SIGKILL; returns when it has exited and been cleaned up. */
+export async function stopContainer(engine: Engine, id: string, timeoutSeconds?: number): Promise<void> {
+  const r = engine.store.read(id);
+  if (!r) return;
+  if (liveStatus(engine, r).status === "running" || liveStatus(engine, r).status === "paused") {
+    const runtime = runtimeOf(engine, r);
+    if (liveStatus(engine, r).status === "paused") runtime.run(["resume", id]);
+    runtime.run(["kill", id, r.StopSignal.replace(/^SIG/i, "")]);
+    const timeout = timeoutSeconds ?? (r.Flags.stopTimeout !== undefined ? Number(r.Flags.stopTimeout) : 10);
+    const deadline = timeout < 0 ? Infinity : Date.now() + timeout * 1000;
+    while (Date.now() < deadline && !exitedNow(engine, id)) await Bun.sleep(20);
+    if (!exitedNow(engine, id)) runtime.run(["kill", id, "KILL"]);
+  }
+  await settle(engine, id);
+}
+
+function exitedNow(engine: Engine, id: string): boolean {
+  const r = engine.store.read(id);
+  return !r || liveStatus(engine, r).status !== "running";
+}
+
+/** Wait until the exit command has recorded the exit (or do it here if the monitor is gone). */
+export async function settle(engine: Engine, id: string, limitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const r = engine.store.read(id);
+    if (!r) return;
+    if (r.State.Status !== "running" && r.State.Status !== "paused") return;
+    const live = liveStatus(engine, r);
+    const monitorAlive = alive(r.State.MonitorPid, r.State.MonitorStartTime);
+    if (live.status === "exited" && (!monitorAlive || Date.now() > deadline)) {
+      cleanupContainer(engine, id);
+      return;
+    }
+    await Bun.sleep(10);
+  }
+}
+
+/** docker rm: a running container only with force (killed first); -v removes its anonymous volumes. */
+export function removeContainer(engine: Engine, id: string, opts: { force?: boolean; volumes?: boolean } = {}): void {
+  const { store } = engine;
+  let removed: ContainerRecord | undefined;
+  store.locked(id, (r) => {
+    const live = liveStatus(engine, r);
+    if (live.status === "running" || live.status === "paused") {
+      if (!opts.force) throw new BerthError(`cannot remove container ${r.Name}: the container is running; stop it first, or use rm --force`);
+      const runtime = runtimeOf(engine, r);
+      runtime.run(["kill", r.Id, "KILL"]);
+    }
+    runtimeOf(engine, r).run(["delete", "--force", r.Id]);
+    releaseRoot(engine, r);
+    store.remove(r);
+    removed = r;
+  });
+  if (removed && opts.volumes) for (const v of removed.Volumes) if (v.anonymous) engine.volumes.remove(v.name, { force: true });
+}
+
+/** Give back the container's root: its image snapshot; a --rootfs directory is the user's and stays. */
+let releaseSnapshot: ((engine: Engine, r: ContainerRecord) => void) | undefined;
+
+export function setSnapshotRelease(fn: (engine: Engine, r: ContainerRecord) => void): void {
+  releaseSnapshot = fn;
+}
+
+function releaseRoot(engine: Engine, r: ContainerRecord): void {
+  if (r.RootfsSource === "snapshot") releaseSnapshot?.(engine, r);
+}

@@ -1,0 +1,111 @@
+/**
+ * Driving an OCI runtime through its CLI (runc's): berth-runtime, runc or crun, each with
+ * the engine's `--root` (under runroot) so that berth's containers are its own.
+ *
+ * A failure is read from the runtime's JSON log (`--log FILE --log-format json`, the last
+ * `"level":"error"` record): berth-runtime adds the errno and the spec field to it, so a
+ * missing or non-executable command maps to docker's 127/126 without matching words.
+ */
+import { BerthError } from "../../errors.ts";
+import { readText, unlinkPath } from "../../sys/libc.ts";
+
+export const EXIT_CANNOT_RUN = 126;
+export const EXIT_NOT_FOUND = 127;
+
+/** The runtime's last error record. */
+export interface RuntimeErrorRecord {
+  msg: string;
+  errno?: string;
+  field?: string;
+}
+
+/** The last error record in a runtime's JSON log text, if any. */
+export function lastRuntimeError(logText: string): RuntimeErrorRecord | undefined {
+  let found: RuntimeErrorRecord | undefined;
+  for (const line of logText.split("\n")) {
+    if (!line.includes('"error"')) continue;
+    try {
+      const r = JSON.parse(line) as { level?: string; msg?: string; errno?: string; field?: string };
+      if (r.level === "error" && typeof r.msg === "string") found = { msg: r.msg, ...(r.errno && { errno: r.errno }), ...(r.field && { field: r.field }) };
+    } catch {}
+  }
+  return found;
+}
+
+/**
+ * docker's exit code for a container that could not start: 127 when its command was not
+ * found, 126 when it cannot be run, else 125 (berth — or the runtime — failed).
+ */
+export function exitCodeForRuntimeError(e: RuntimeErrorRecord | undefined): number {
+  if (e?.field?.startsWith("process.args") || e?.field === "process.cwd") {
+    if (e.errno === "ENOENT" && e.field.startsWith("process.args")) return EXIT_NOT_FOUND;
+    if (e.errno === "EACCES" || e.errno === "EPERM" || e.errno === "ENOEXEC" || e.errno === "ENOENT" || e.errno === "ENOTDIR") return EXIT_CANNOT_RUN;
+  }
+  return 125;
+}
+
+/** The container could not be created or started; `exitCode` is docker's (125/126/127). */
+export class ContainerStartError extends BerthError {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+export interface RuntimeResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class OciRuntime {
+  constructor(readonly path: string, readonly root: string) {}
+
+  /** The global flags every call gets (conmon passes them with --runtime-arg). */
+  globals(logFile?: string): string[] {
+    return ["--root", this.root, ...(logFile ? ["--log", logFile, "--log-format", "json"] : [])];
+  }
+
+  run(args: string[], opts: { logFile?: string; stdio?: "inherit" } = {}): RuntimeResult {
+    const p = Bun.spawnSync([this.path, ...this.globals(opts.logFile), ...args], {
+      stdin: opts.stdio === "inherit" ? "inherit" : "ignore",
+      stdout: opts.stdio === "inherit" ? "inherit" : "pipe",
+      stderr: opts.stdio === "inherit" ? "inherit" : "pipe",
+    });
+    return { code: p.exitCode ?? 128 + 9, stdout: p.stdout?.toString() ?? "", stderr: p.stderr?.toString() ?? "" };
+  }
+
+  /** Run `args`; a failure throws with the runtime's own line (and its docker exit code). */
+  check(args: string[], logFile: string): RuntimeResult {
+    try {
+      unlinkPath(logFile);
+    } catch {}
+    const r = this.run(args, { logFile });
+    if (r.code === 0) return r;
+    throw this.failure(args[0]!, logFile, r.stderr);
+  }
+
+  failure(verb: string, logFile: string, stderr = ""): ContainerStartError {
+    let text = "";
+    try {
+      text = readText(logFile);
+    } catch {}
+    const e = lastRuntimeError(text);
+    const msg = e?.msg ?? (stderr.trim().split("\n").at(-1) || `${verb} failed`);
+    return new ContainerStartError(`${this.name()} ${verb}: ${msg}`, exitCodeForRuntimeError(e));
+  }
+
+  name(): string {
+    return this.path.slice(this.path.lastIndexOf("/") + 1);
+  }
+
+  /** The runtime's status of `id`, or undefined when it does not know it. */
+  state(id: string): { status: string; pid: number } | undefined {
+    const r = this.run(["state", id]);
+    if (r.code !== 0) return undefined;
+    try {
+      return JSON.parse(r.stdout) as { status: string; pid: number };
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The engine's container records: `$BERTH_ROOT/containers/<id>/container.json` (what was
+ * asked and what happened: docker's Config, HostConfig and State in berth's terms),
+ * beside the bundle's `config.json`, the container's `hosts`, `hostname`,
+ * `resolv.conf` and its log. Written atomically; commands that change a container hold
+ * its lock (flock on its directory), so parallel `berth` commands never interleave.
+ *
+ * Names are claimed with `containers/.names/<name>` (link(2): one winner), ids are 64
+ * random hex digits; a reference is an id, a unique id prefix, or a name.
+ */
+import { BerthError } from "../../errors.ts";
+import { writeFileAtomic } from "../../sys/atomic-file.ts";
+import { claimDir, claimFile } from "../../sys/id-claim.ts";
+import { lockPath, type HeldLock } from "../../sys/lock-file.ts";
+import { listDir, mkdirParents, pathExists, readText, unlinkPath } from "../../sys/libc.ts";
+import { removeTree } from "../../sys/remove-tree.ts";
+import type { EnginePaths } from "../paths.ts";
+import type { RunFlags } from "./run-flags.ts";
+
+export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
+
+/** What happened to the container, as docker's State. */
+export interface RecordedState {
+  Status: ContainerStatus;
+  Pid: number;
+  /** /proc/<pid>/stat start time of the init, to tell it from a later process with its pid */
+  PidStartTime?: number;
+  /** the process that holds the container's stdio and records its exit (conmon, or the attached berth) */
+  MonitorPid: number;
+  MonitorStartTime?: number;
+  ExitCode: number;
+  Error: string;
+  OOMKilled: boolean;
+  StartedAt: string;
+  FinishedAt: string;
+  RestartCount: number;
+}
+
+export interface ContainerRecord {
+  Id: string;
+  Name: string;
+  Created: string;
+  /** the image reference as typed, or `--rootfs DIR` */
+  Image: string;
+  ImageID: string;
+  /** the root filesystem the bundle points at */
+  Rootfs: string;
+  /** where the rootfs came from: an image's snapshot (removed with the container) or a directory given by --rootfs */
+  RootfsSource: "snapshot" | "directory";
+  Flags: RunFlags & { args?: string[] };
+  /** what the spec resolved to, for inspect and ps */
+  Path: string;
+  Args: string[];
+  Env: string[];
+  WorkingDir: string;
+  User: string;
+  Hostname: string;
+  Labels: Record<string, string>;
+  StopSignal: string;
+  /** the OCI runtime's executable */
+  Runtime: string;
+  LogPath: string;
+  /** named volumes mounted (anonymous ones are removed with `rm -v`) */
+  Volumes: { name: string; anonymous: boolean }[];
+  State: RecordedState;
+}
+
+export const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function newContainerId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const ADJECTIVES = ["brave", "calm", "eager", "fond", "keen", "lucid", "merry", "nifty", "quiet", "sharp", "sleepy", "swift", "tender", "vivid", "witty", "zealous"];
+const SCIENTISTS = ["curie", "darwin", "euler", "faraday", "gauss", "hopper", "kepler", "lovelace", "noether", "pasteur", "ritchie", "shannon", "thompson", "torvalds", "turing", "wozniak"];
+
+/** docker's adjective_scientist names */
+export function generatedName(): string {
+  const r = crypto.getRandomValues(new Uint8Array(3));
+  return `${ADJECTIVES[r[0]! % ADJECTIVES.length]}_${SCIENTISTS[r[1]! % SCIENTISTS.length]}${r[2]! % 4 === 0 ? "" : r[2]! % 100}`;
+}
+
+export function checkName(name: string): string {
+  const bare = name.replace(/^\//, "");
+  if (!NAME.test(bare)) throw new BerthError(`invalid container name ${JSON.stringify(name)}; only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { field: "--name" });
+  return bare;
+}
+
+export class ContainerStore {
+  constructor(readonly paths: EnginePaths) {}
+
+  dir(id: string): string {
+    return `${this.paths.containers}/${id}`;
+  }
+
+  /** live state: the monitor's pid file, the exit file, conmon's `oom` marker */
+  runDir(id: string): string {
+    return `${this.paths.runContainers}/${id}`;
+  }
+
+  private namePath(name: string): string {
+    return `${this.paths.containers}/.names/${name}`;
+  }
+
+  /** Claim `name` for `id`; a name in use fails naming the container that has it. */
+  claimName(name: string, id: string): void {
+    if (claimFile(this.namePath(name), id, { parentMode: 0o700 })) return;
+    let holder = "";
+    try {
+      holder = readText(this.namePath(name)).trim();
+    } catch {}
+    // a claim whose record is gone (a create that died half-way) is free again
+    if (holder && !pathExists(`${this.dir(holder)}/container.json`) && !pathExists(this.dir(holder))) {
+      unlinkPath(this.namePath(name));
+      if (claimFile(this.namePath(name), id, { parentMode: 0o700 })) return;
+    }
+    throw new BerthError(`the container name "/${name}" is already in use by container "${holder}"; remove (or rename) that container to reuse the name`, { field: "--name" });
+  }
+
+  releaseName(name: string, id: string): void {
+    try {
+      if (readText(this.namePath(name)).trim() === id) unlinkPath(this.namePath(name));
+    } catch {}
+  }
+
+  /** Make the container's directory: a 64-hex id collides only by mistake, which is an error. */
+  claimDir(id: string): string {
+    if (!claimDir(this.dir(id), { mode: 0o700, parentMode: 0o700 })) throw new BerthError(`container id ${id} exists`);
+    mkdirParents(this.runDir(id), 0o700);
+    return this.dir(id);
+  }
+
+  write(record: ContainerRecord): void {
+    writeFileAtomic(`${this.dir(record.Id)}/container.json`, JSON.stringify(record, null, 1), { mode: 0o600 });
+  }
+
+  read(id: string): ContainerRecord | undefined {
+    try {
+      return JSON.parse(readText(`${this.dir(id)}/container.json`)) as ContainerRecord;
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT" || (err as { code?: string }).code === "ENOTDIR") return undefined;
+      if (err instanceof SyntaxError) throw new BerthError(`the record of container ${id} is unreadable (${err.message}); remove it with berth rm -f ${id}`);
+      throw err;
+    }
+  }
+
+  /** Every container id (directories holding a record). */
+  ids(): string[] {
+    let entries;
+    try {
+      entries = listDir(this.paths.containers);
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") return [];
+      throw err;
+    }
+    return entries.map((e) => e.name).filter((n) => HEX64.test(n));
+  }
+
+  list(): ContainerRecord[] {
+    const out: ContainerRecord[] = [];
+    for (const id of this.ids()) {
+      const r = this.read(id);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** The container `ref` names: a full id, a name, or a unique id prefix. */
+  resolve(ref: string): ContainerRecord {
+    const direct = HEX64.test(ref) ? this.read(ref) : undefined;
+    if (direct) return direct;
+    let byName: string | undefined;
+    try {
+      byName = readText(this.namePath(ref.replace(/^\//, ""))).trim();
+    } catch {}
+    if (byName) {
+      const r = this.read(byName);
+      if (r) return r;
+    }
+    if (/^[0-9a-f]+$/.test(ref)) {
+      const matches = this.ids().filter((id) => id.startsWith(ref));
+      if (matches.length > 1) throw new BerthError(`multiple containers match ${JSON.stringify(ref)}; give more of the id`);
+      if (matches.length === 1) {
+        const r = this.read(matches[0]!);
+        if (r) return r;
+      }
+    }
+    throw new NoSuchContainer(ref);
+  }
+
+  /** Hold the container's lock while `fn` runs with its current record. */
+  locked<T>(id: string, fn: (r: ContainerRecord) => T): T {
+    let lock: HeldLock;
+    try {
+      lock = lockPath(this.dir(id));
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") throw new NoSuchContainer(id);
+      throw err;
+    }
+    try {
+      const r = this.read(id);
+      if (!r) throw new NoSuchContainer(id);
+      return fn(r);
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Change the record under its lock. */
+  update(id: string, change: (r: ContainerRecord) => void): ContainerRecord {
+    return this.locked(id, (r) => {
+      change(r);
+      this.write(r);
+      return r;
+    });
+  }
+
+  /** Remove the record, its name and its live state. */
+  remove(r: Pick<ContainerRecord, "Id" | "Name">): void {
+    this.releaseName(r.Name, r.Id);
+    removeTree(this.runDir(r.Id));
+    removeTree(this.dir(r.Id));
+  }
+}
+
+/** docker's wording: scripts match "No such container" */
+export class NoSuchContainer extends BerthError {
+  constructor(readonly ref: string) {
+    super(`No such container: ${ref}`, { errno: "ENOENT" });
+  }
+}

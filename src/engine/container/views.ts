@@ -1,0 +1,266 @@
+/**
+ * What `inspect` and `ps` show of a container, in docker's shapes and words: inspect's
+ * JSON (Id, State, Config, HostConfig, Mounts…), ps's columns (`Up 5 seconds`,
+ * `Exited (0) 3 seconds ago`), docker's human durations, and ps's --filter. Pure.
+ */
+import { BerthError } from "../../errors.ts";
+import type { Spec } from "../../spec/runtime-spec.ts";
+import type { LiveStatus } from "./lifecycle.ts";
+import type { ContainerRecord } from "./records.ts";
+
+/** docker's go-units HumanDuration */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return "Less than a second";
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return "About a minute";
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+/** ps's STATUS column */
+export function statusText(r: ContainerRecord, live: LiveStatus, nowMs: number): string {
+  switch (live.status) {
+    case "created":
+      return "Created";
+    case "running":
+      return `Up ${humanDuration(nowMs - Date.parse(r.State.StartedAt))}`;
+    case "paused":
+      return `Up ${humanDuration(nowMs - Date.parse(r.State.StartedAt))} (Paused)`;
+    case "restarting":
+      return `Restarting (${live.exitCode}) ${humanDuration(nowMs - Date.parse(r.State.FinishedAt))} ago`;
+    case "exited": {
+      const finished = Date.parse(r.State.FinishedAt);
+      return `Exited (${live.exitCode}) ${humanDuration(Number.isNaN(finished) || finished <= 0 ? 0 : nowMs - finished)} ago`;
+    }
+    default:
+      return live.status.charAt(0).toUpperCase() + live.status.slice(1);
+  }
+}
+
+/** docker truncates COMMAND to 20 characters with an ellipsis, then quotes it */
+export function commandText(r: ContainerRecord, noTrunc: boolean): string {
+  const cmd = [r.Path, ...r.Args].join(" ");
+  const shown = noTrunc || [...cmd].length <= 20 ? cmd : `${[...cmd].slice(0, 19).join("")}…`;
+  return JSON.stringify(shown);
+}
+
+export interface PsRow {
+  ID: string;
+  Image: string;
+  Command: string;
+  CreatedAt: string;
+  RunningFor: string;
+  Ports: string;
+  State: string;
+  Status: string;
+  Size: string;
+  Names: string;
+  Labels: string;
+  Mounts: string;
+  Networks: string;
+}
+
+export const PS_FIELDS: (keyof PsRow)[] = ["ID", "Image", "Command", "CreatedAt", "RunningFor", "Ports", "State", "Status", "Size", "Names", "Labels", "Mounts", "Networks"];
+export const PS_HEADINGS: Record<string, string> = {
+  ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT", RunningFor: "CREATED", Ports: "PORTS", State: "STATE",
+  Status: "STATUS", Size: "SIZE", Names: "NAMES", Labels: "LABELS", Mounts: "MOUNTS", Networks: "NETWORKS",
+};
+
+/** docker's `2006-01-02 15:04:05 -0700 MST` */
+function goTime(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
+}
+
+export function psRow(r: ContainerRecord, live: LiveStatus, nowMs: number, noTrunc: boolean): PsRow {
+  return {
+    ID: noTrunc ? r.Id : r.Id.slice(0, 12),
+    Image: r.Image,
+    Command: commandText(r, noTrunc),
+    CreatedAt: goTime(r.Created),
+    RunningFor: `${humanDuration(nowMs - Date.parse(r.Created))} ago`,
+    Ports: "",
+    State: live.status,
+    Status: statusText(r, live, nowMs),
+    Size: "",
+    Names: r.Name,
+    Labels: Object.entries(r.Labels).map(([k, v]) => `${k}=${v}`).join(","),
+    Mounts: r.Volumes.map((v) => v.name).join(","),
+    Networks: r.Flags.network ?? "none",
+  };
+}
+
+export interface PsFilter {
+  key: string;
+  value: string;
+}
+
+const FILTER_KEYS = ["id", "name", "label", "status", "exited", "ancestor", "before", "since", "volume", "network"];
+const STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+
+export function parseFilter(text: string): PsFilter {
+  const eq = text.indexOf("=");
+  const key = eq < 0 ? text : text.slice(0, eq);
+  if (eq < 0 || !FILTER_KEYS.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${FILTER_KEYS.join(", ")}`, { field: "--filter" });
+  const value = text.slice(eq + 1);
+  if (key === "status" && !STATUSES.includes(value)) throw new BerthError(`invalid status ${JSON.stringify(value)}; use one of ${STATUSES.join(", ")}`, { field: "--filter" });
+  return { key, value };
+}
+
+/**
+ * docker's rule: filters with the same key are alternatives (OR), different keys must all
+ * match (AND). `before`/`since` are resolved by the caller into creation times.
+ */
+export function matchesFilters(r: ContainerRecord, live: LiveStatus, filters: PsFilter[], createdOf: (ref: string) => string): boolean {
+  const byKey = new Map<string, string[]>();
+  for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.value]);
+  for (const [key, values] of byKey) {
+    const ok = values.some((v) => {
+      switch (key) {
+        case "id": return r.Id.startsWith(v);
+        case "name": return new RegExp(v).test(r.Name);
+        case "label": {
+          const eq = v.indexOf("=");
+          return eq < 0 ? Object.hasOwn(r.Labels, v) : r.Labels[v.slice(0, eq)] === v.slice(eq + 1);
+        }
+        case "status": return live.status === v;
+        case "exited": return live.status === "exited" && String(live.exitCode) === v;
+        case "ancestor": return r.Image === v || r.Image.startsWith(`${v}:`) || r.ImageID.startsWith(v) || r.ImageID.startsWith(`sha256:${v}`);
+        case "before": return r.Created < createdOf(v);
+        case "since": return r.Created > createdOf(v);
+        case "volume": return r.Volumes.some((x) => x.name === v);
+        case "network": return (r.Flags.network ?? "none") === v;
+        default: return false;
+      }
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const GO_ZERO = "0001-01-01T00:00:00Z";
+
+/** `docker inspect` of one container. */
+export function inspectContainer(r: ContainerRecord, spec: Spec | undefined, live: LiveStatus): Record<string, unknown> {
+  const res = spec?.linux?.resources;
+  const f = r.Flags;
+  const running = live.status === "running" || live.status === "paused";
+  const [restartName = "no", restartMax = "0"] = (f.restart ?? "no").split(":");
+  const mounts = (spec?.mounts ?? []).filter((m) => m.type === "bind" && !["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/sbin/docker-init"].includes(m.destination) || (m.type === "tmpfs" && (f.tmpfs ?? []).some((t) => t.split(":")[0] === m.destination)));
+  const volumeOf = (source: string | undefined) => r.Volumes.find((v) => source?.includes(`/volumes/${v.name}/_data`));
+  return {
+    Id: r.Id,
+    Created: r.Created,
+    Path: r.Path,
+    Args: r.Args,
+    State: {
+      Status: live.status, Running: running, Paused: live.status === "paused", Restarting: live.status === "restarting",
+      OOMKilled: r.State.OOMKilled, Dead: live.status === "dead", Pid: running ? r.State.Pid : 0, ExitCode: live.exitCode,
+      Error: live.error || r.State.Error, StartedAt: r.State.StartedAt, FinishedAt: r.State.FinishedAt,
+    },
+    Image: r.ImageID,
+    ResolvConfPath: `${r.LogPath.slice(0, r.LogPath.lastIndexOf("/"))}/resolv.conf`,
+    HostnamePath: `${r.LogPath.slice(0, r.LogPath.lastIndexOf("/"))}/hostname`,
+    HostsPath: `${r.LogPath.slice(0, r.LogPath.lastIndexOf("/"))}/hosts`,
+    LogPath: r.LogPath,
+    Name: `/${r.Name}`,
+    RestartCount: r.State.RestartCount,
+    Driver: r.RootfsSource === "snapshot" ? "overlay" : "rootfs",
+    Platform: "linux",
+    MountLabel: "",
+    ProcessLabel: "",
+    AppArmorProfile: "",
+    ExecIDs: null,
+    HostConfig: {
+      Binds: f.volume ?? [],
+      LogConfig: { Type: "k8s-file", Config: Object.fromEntries((f.logOpt ?? []).map((o) => o.split("=", 2) as [string, string])) },
+      NetworkMode: f.network ?? "none",
+      RestartPolicy: { Name: restartName, MaximumRetryCount: Number(restartMax) || 0 },
+      AutoRemove: f.rm === true,
+      CapAdd: f.capAdd ?? null,
+      CapDrop: f.capDrop ?? null,
+      Dns: [], DnsOptions: [], DnsSearch: [],
+      GroupAdd: f.groupAdd ?? null,
+      IpcMode: f.ipc ?? "private",
+      Cgroup: "",
+      CgroupnsMode: f.cgroupns ?? "",
+      OomScoreAdj: spec?.process?.oomScoreAdj ?? 0,
+      PidMode: f.pid ?? "",
+      Privileged: f.privileged === true,
+      ReadonlyRootfs: f.readOnly === true,
+      SecurityOpt: f.securityOpt ?? null,
+      Tmpfs: f.tmpfs ? Object.fromEntries(f.tmpfs.map((t) => [t.split(":")[0], t.split(":").slice(1).join(":")])) : null,
+      UTSMode: f.uts ?? "",
+      UsernsMode: f.userns ?? "",
+      ShmSize: Number(/size=(\d+)/.exec((spec?.mounts ?? []).find((m) => m.destination === "/dev/shm")?.options?.join(",") ?? "")?.[1] ?? 0),
+      Runtime: r.Runtime.slice(r.Runtime.lastIndexOf("/") + 1),
+      Isolation: "",
+      CpuShares: res?.cpu?.shares ?? 0,
+      Memory: res?.memory?.limit && res.memory.limit > 0 ? res.memory.limit : 0,
+      NanoCpus: f.cpus !== undefined ? Math.round(Number(f.cpus) * 1e9) : 0,
+      CgroupParent: f.cgroupParent ?? "",
+      BlkioWeight: res?.blockIO?.weight ?? 0,
+      CpuPeriod: f.cpus === undefined ? (res?.cpu?.period ?? 0) : 0,
+      CpuQuota: f.cpus === undefined ? (res?.cpu?.quota ?? 0) : 0,
+      CpusetCpus: res?.cpu?.cpus ?? "",
+      CpusetMems: res?.cpu?.mems ?? "",
+      Devices: (spec?.linux?.devices ?? []).map((d) => ({ PathOnHost: d.path, PathInContainer: d.path, CgroupPermissions: "rwm" })),
+      DeviceCgroupRules: f.deviceCgroupRule ?? null,
+      MemoryReservation: res?.memory?.reservation ?? 0,
+      MemorySwap: res?.memory?.swap ?? 0,
+      MemorySwappiness: res?.memory?.swappiness ?? null,
+      OomKillDisable: res?.memory?.disableOOMKiller === true,
+      PidsLimit: res?.pids?.limit ?? null,
+      Ulimits: spec?.process?.rlimits?.map((l) => ({ Name: l.type.replace(/^RLIMIT_/, "").toLowerCase(), Soft: l.soft, Hard: l.hard })) ?? null,
+      Init: f.init === true ? true : null,
+      MaskedPaths: spec?.linux?.maskedPaths ?? [],
+      ReadonlyPaths: spec?.linux?.readonlyPaths ?? [],
+    },
+    GraphDriver: { Name: r.RootfsSource === "snapshot" ? "overlay" : "rootfs", Data: { MergedDir: r.Rootfs } },
+    Mounts: mounts.map((m) => {
+      const v = m.type === "bind" ? volumeOf(m.source) : undefined;
+      const rw = !(m.options ?? []).includes("ro");
+      return {
+        Type: m.type === "tmpfs" ? "tmpfs" : v ? "volume" : "bind",
+        ...(v && { Name: v.name, Driver: "local" }),
+        Source: m.type === "tmpfs" ? "" : m.source,
+        Destination: m.destination,
+        Mode: rw ? "" : "ro",
+        RW: rw,
+        Propagation: (m.options ?? []).find((o) => /^r?(shared|slave|private)$/.test(o)) ?? "",
+      };
+    }),
+    Config: {
+      Hostname: r.Hostname,
+      Domainname: f.domainname ?? "",
+      User: r.User,
+      AttachStdin: f.interactive === true && f.detach !== true,
+      AttachStdout: f.detach !== true,
+      AttachStderr: f.detach !== true,
+      Tty: f.tty === true,
+      OpenStdin: f.interactive === true,
+      StdinOnce: f.interactive === true && f.detach !== true,
+      Env: r.Env,
+      Cmd: f.args?.length ? f.args : null,
+      Image: r.Image,
+      Volumes: null,
+      WorkingDir: r.WorkingDir === "/" ? "" : r.WorkingDir,
+      Entrypoint: f.entrypoint !== undefined ? [f.entrypoint] : null,
+      OnBuild: null,
+      Labels: r.Labels,
+      StopSignal: r.StopSignal,
+      ...(f.stopTimeout !== undefined && { StopTimeout: Number(f.stopTimeout) }),
+    },
+    NetworkSettings: { Networks: { [f.network ?? "none"]: {} }, Ports: {}, IPAddress: "", SandboxKey: "" },
+  };
+}
+
+export { GO_ZERO };

@@ -13,7 +13,7 @@ import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oo
 import { monitorFiles, startMonitor } from "./monitor.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
-import { checkName, ContainerStore, generatedName, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
+import { checkName, ContainerStore, NoSuchContainer, generatedName, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import { VolumeStore } from "../volume/volumes.ts";
@@ -211,6 +211,23 @@ function resetRuntimeState(engine: Engine, r: ContainerRecord): void {
  * can be started (an exited one runs again with the same record, as docker's start).
  */
 export function startContainer(engine: Engine, id: string): ContainerRecord {
+  let monitor: { pid: number; startTime: number } | undefined;
+  try {
+    return startLocked(engine, id, (m) => (monitor = m));
+  } catch (err) {
+    // conmon runs the exit command even after a failed create: let it finish (it needs the lock this held)
+    if (monitor) waitGone(monitor.pid, monitor.startTime);
+    throw err;
+  }
+}
+
+/** Wait (at most `limitMs`) until process `pid` (with that start time) has ended. */
+export function waitGone(pid: number, startTime: number, limitMs = 10_000): void {
+  const deadline = Date.now() + limitMs;
+  while (pid > 0 && alive(pid, startTime) && Date.now() < deadline) Bun.sleepSync(5);
+}
+
+function startLocked(engine: Engine, id: string, started: (m: { pid: number; startTime: number }) => void): ContainerRecord {
   return engine.store.locked(id, (r) => {
     const live = liveStatus(engine, r);
     if (live.status === "running" || live.status === "paused") return r;
@@ -225,10 +242,13 @@ export function startContainer(engine: Engine, id: string): ContainerRecord {
         tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, logSizeMax: logSizeMax(r.Flags), exitCommand: cleanupCommand(engine, r.Id),
       });
     } catch (err) {
+      const failed = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
+      started({ pid: failed, startTime: processStartTime(failed) });
       recordStartFailure(engine, r, err);
       throw err;
     }
     const monitorPid = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
+    started({ pid: monitorPid, startTime: processStartTime(monitorPid) });
     try {
       runtime.check(["start", r.Id], files.runtimeLog);
     } catch (err) {
@@ -258,8 +278,10 @@ function recordStartFailure(engine: Engine, r: ContainerRecord, err: unknown): v
  */
 export function cleanupContainer(engine: Engine, id: string): void {
   let remove = false;
-  engine.store.locked(id, (r) => {
-    if (r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME) return;
+  try {
+    engine.store.locked(id, (r) => {
+    // created: the start failed (and recorded why); exited: recorded already
+    if (r.State.Status === "created" || (r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME)) return;
     const code = exitFileCode(engine, id);
     const cgroupsPath = readSpecCgroupsPath(engine, id);
     const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
@@ -271,7 +293,12 @@ export function cleanupContainer(engine: Engine, id: string): void {
     };
     engine.store.write(r);
     remove = r.Flags.rm === true && r.Flags.detach === true;
-  });
+    });
+  } catch (err) {
+    // removed meanwhile (rm -f): nothing to record
+    if (err instanceof NoSuchContainer) return;
+    throw err;
+  }
   if (remove) removeContainer(engine, id, { force: true, volumes: true });
 }
 
@@ -344,7 +371,9 @@ export async function settle(engine: Engine, id: string, limitMs = 30_000): Prom
 export function removeContainer(engine: Engine, id: string, opts: { force?: boolean; volumes?: boolean } = {}): void {
   const { store } = engine;
   let removed: ContainerRecord | undefined;
+  let monitor: [number, number | undefined] = [0, undefined];
   store.locked(id, (r) => {
+    monitor = [r.State.MonitorPid, r.State.MonitorStartTime];
     const live = liveStatus(engine, r);
     if (live.status === "running" || live.status === "paused") {
       if (!opts.force) throw new BerthError(`cannot remove container ${r.Name}: the container is running; stop it first, or use rm --force`);
@@ -356,6 +385,8 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
     store.remove(r);
     removed = r;
   });
+  // the killed container's monitor ends (and runs its exit command) on its own: nothing of it outlives rm
+  if (monitor[0] > 0 && monitor[0] !== process.pid) waitGone(monitor[0], monitor[1] ?? 0);
   if (removed && opts.volumes) for (const v of removed.Volumes) if (v.anonymous) engine.volumes.remove(v.name, { force: true });
 }
 

@@ -107,6 +107,7 @@ function readLine(fd: number, timeoutMs: number): string {
 
 const CREATE_TIMEOUT_MS = 120_000;
 
+
 /**
  * Start conmon for the container; resolves once the runtime's `create` is done (the
  * container waits for `start`). Returns the container's pid; a runtime failure throws

@@ -1,0 +1,243 @@
+/**
+ * The engine's verbs on real containers: berth run/ps/logs/inspect/exec/stop/rm… with
+ * conmon and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
+
+const ok = canRunContainers && canRunConmon;
+const fx = ok ? new EngineFixture("ctr") : (undefined as unknown as EngineFixture);
+afterAll(() => fx?.cleanup());
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+describe.skipIf(!ok)("run in the foreground", () => {
+  test("stdout and stderr apart, the container's exit code, --rm leaves no record, monitor or cgroup", () => {
+    const r = fx.run(["--rm"], ["sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(r).toMatchObject({ code: 3, stdout: "out\n", stderr: "err\n" });
+    expect(fx.records()).toEqual([]);
+    expect(fx.monitors()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
+  });
+  test("a command that is not found exits 127, one that cannot run 126; neither leaves a record", () => {
+    const missing = fx.run([], ["no-such-command"]);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain("executable file not found");
+    expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+    const noexec = fx.run([], ["/etc/passwd"]);
+    expect(noexec.code).toBe(126);
+    expect(fx.records()).toEqual([]);
+    expect(fx.monitors()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
+  });
+  test("-i passes stdin; docker's environment and hostname; -e, -w, -u", () => {
+    const r = fx.berth(["run", "--rm", "-i", "--cgroup-parent", fx.cgroupParent, "-e", "A=1", "-w", "/tmp", "-u", "nobody", "--hostname", "box", "--rootfs", fx.rootfs, "sh", "-c", "read l; echo $l $A $(pwd) $(id -u) $(hostname) $HOSTNAME"], { stdin: "piped\n" });
+    expect(r).toMatchObject({ code: 0, stdout: "piped 1 /tmp 65534 box box\n" });
+  });
+});
+
+describe.skipIf(!ok)("a detached container", () => {
+  let id = "";
+  test("run -d prints a 64-hex id; ps shows it running by name; the name is unique (125)", () => {
+    id = fx.runDetached(["--name", "web", "-l", "tier=front"], ["sh", "-c", "i=0; while true; do i=$((i+1)); echo line$i; sleep 0.2; done"]);
+    expect(id).toMatch(HEX64);
+    const ps = fx.berth(["ps"]);
+    expect(ps.stdout.split("\n")[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+    expect(ps.stdout).toContain(`${id.slice(0, 12)}   `);
+    expect(ps.stdout).toMatch(/Up .* web\n/);
+    const again = fx.run(["-d", "--name", "web"], ["true"]);
+    expect(again.code).toBe(125);
+    expect(again.stderr).toMatch(/^berth: --name: the container name "\/web" is already in use by container "[0-9a-f]{64}"; remove \(or rename\) that container to reuse the name\n$/);
+    expect(fx.records()).toEqual([id]);
+  });
+  test("ps --format, -q, --no-trunc, --filter", () => {
+    expect(fx.berth(["ps", "-q"]).stdout).toBe(`${id.slice(0, 12)}\n`);
+    expect(fx.berth(["ps", "-q", "--no-trunc"]).stdout).toBe(`${id}\n`);
+    expect(fx.berth(["ps", "--format", "{{.Names}} {{.State}}"]).stdout).toBe("web running\n");
+    const json = JSON.parse(fx.berth(["ps", "--format", "json"]).stdout);
+    expect(json).toMatchObject({ ID: id.slice(0, 12), Names: "web", State: "running", Labels: "tier=front" });
+    expect(fx.berth(["ps", "-q", "--filter", "label=tier=front"]).stdout).toBe(`${id.slice(0, 12)}\n`);
+    expect(fx.berth(["ps", "-q", "--filter", "label=tier=back"]).stdout).toBe("");
+    expect(fx.berth(["ps", "-q", "--filter", "name=we"]).stdout).toBe(`${id.slice(0, 12)}\n`);
+    const bad = fx.berth(["ps", "--format", "{{.Nope}}"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: --format: unknown template action \{\{\.Nope\}\}/);
+  });
+  test("logs, --tail, -t, -f follows; a 12-hex prefix and the name both work", async () => {
+    await until(() => fx.berth(["logs", "web"]).stdout.split("\n").length > 4, 10_000);
+    const all = fx.berth(["logs", id.slice(0, 12)]).stdout.split("\n").filter(Boolean);
+    expect(all.slice(0, 3)).toEqual(["line1", "line2", "line3"]);
+    expect(fx.berth(["logs", "--tail", "1", "web"]).stdout).toMatch(/^line\d+\n$/);
+    expect(fx.berth(["logs", "-t", "--tail", "1", "web"]).stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line\d+\n$/);
+    expect(fx.berth(["logs", "--since", "1h", "--until", "2000-01-01T00:00:00Z", "web"]).stdout).toBe("");
+    const follow = Bun.spawn([join(import.meta.dir, "../../../bin/berth"), "logs", "-f", "--tail", "0", "web"], { env: fx.env(), stdout: "pipe" });
+    const reader = follow.stdout.getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toMatch(/^line\d+\n/);
+    follow.kill();
+    await follow.exited;
+  });
+  test("inspect: docker's shape, always an array; -f with a Go template", () => {
+    const r = fx.berth(["inspect", "web"]);
+    const arr = JSON.parse(r.stdout);
+    expect(Array.isArray(arr)).toBe(true);
+    const c = arr[0];
+    expect(c).toMatchObject({ Id: id, Name: "/web", Path: "sh", State: { Status: "running", Running: true, Paused: false, OOMKilled: false, ExitCode: 0 }, Config: { Labels: { tier: "front" } } });
+    expect(c.State.Pid).toBeGreaterThan(1);
+    expect(readFileSync(`/proc/${c.State.Pid}/cmdline`, "utf8")).toStartWith("sh\0-c\0");
+    expect(fx.berth(["inspect", "-f", "{{.State.Status}} {{.Name}}", "web"]).stdout).toBe("running /web\n");
+    const missing = fx.berth(["inspect", "web", "nope"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("Error: No such object: nope\n");
+    expect(JSON.parse(missing.stdout)).toHaveLength(1);
+  });
+  test("exec: in the container's namespaces with its environment; -e -w -u; -d; 127 and 126", () => {
+    const r = fx.berth(["exec", "-e", "B=2", "-w", "/tmp", "-u", "nobody", "web", "sh", "-c", "echo $B $(pwd) $(id -u) $(hostname) $(cat /proc/1/comm)"]);
+    expect(r).toMatchObject({ code: 0, stdout: `2 /tmp 65534 ${id.slice(0, 12)} sh\n` });
+    expect(fx.berth(["exec", "web", "sh", "-c", "exit 7"]).code).toBe(7);
+    expect(fx.berth(["exec", "web", "nosuch"]).code).toBe(127);
+    expect(fx.berth(["exec", "web", "/etc/passwd"]).code).toBe(126);
+    expect(fx.berth(["exec", "-d", "web", "sh", "-c", "echo detached > /tmp/d"]).code).toBe(0);
+    expect(fx.berth(["exec", "web", "cat", "/tmp/d"]).stdout).toBe("detached\n");
+  });
+  test("pause and unpause freeze the cgroup; kill -s; stop -t; wait prints the code", async () => {
+    expect(fx.berth(["pause", "web"]).code).toBe(0);
+    expect(fx.berth(["ps", "--format", "{{.Status}}"]).stdout).toMatch(/\(Paused\)/);
+    expect(fx.berth(["exec", "web", "true"]).code).toBe(125);
+    expect(fx.berth(["unpause", "web"]).code).toBe(0);
+    expect(fx.berth(["kill", "-s", "USR1", "web"]).code).toBe(0);
+    const stop = fx.berth(["stop", "-t", "1", "web"]);
+    expect(stop).toMatchObject({ code: 0, stdout: "web\n" });
+    // sh as PID 1 ignores SIGUSR1 and SIGTERM: killed after the timeout
+    expect(fx.berth(["wait", "web"]).stdout).toBe("137\n");
+    expect(fx.inspect("web").State).toMatchObject({ Status: "exited", Running: false, ExitCode: 137, Pid: 0 });
+    expect(fx.berth(["ps", "-a", "--format", "{{.Status}}"]).stdout).toMatch(/^Exited \(137\) /);
+    expect(fx.monitors()).toEqual([]);
+  }, 30_000);
+  test("start again, restart, rename; rm of a running one needs -f", () => {
+    expect(fx.berth(["start", "web"])).toMatchObject({ code: 0, stdout: "web\n" });
+    expect(fx.inspect("web").State.Status).toBe("running");
+    expect(fx.berth(["rename", "web", "web2"]).code).toBe(0);
+    expect(fx.berth(["restart", "-t", "0", "web2"]).code).toBe(0);
+    expect(fx.inspect("web2").State.Status).toBe("running");
+    const rm = fx.berth(["rm", "web2"]);
+    expect(rm.code).toBe(125);
+    expect(rm.stderr).toMatch(/the container is running; stop it first, or use rm --force/);
+    expect(fx.berth(["rm", "-f", "web2"]).code).toBe(0);
+    expect(fx.records()).toEqual([]);
+    expect(fx.monitors()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
+  });
+});
+
+describe.skipIf(!ok)("what the kernel and the monitor say", () => {
+  test("--cpus 0.5 and --memory 0.5g land in the cgroup files docker writes", () => {
+    const id = fx.runDetached(["--cpus", "0.5", "--memory", "0.5g", "--pids-limit", "50"], ["sleep", "60"]);
+    const pid = fx.inspect(id).State.Pid;
+    const cpu = fx.cgroupDir(pid, "cpu");
+    const mem = fx.cgroupDir(pid, "memory");
+    if (existsSync(join(cpu, "cpu.max"))) {
+      expect(readFileSync(join(cpu, "cpu.max"), "utf8")).toBe("50000 100000\n");
+      expect(readFileSync(join(mem, "memory.max"), "utf8")).toBe("536870912\n");
+    } else {
+      expect(readFileSync(join(cpu, "cpu.cfs_quota_us"), "utf8")).toBe("50000\n");
+      expect(readFileSync(join(cpu, "cpu.cfs_period_us"), "utf8")).toBe("100000\n");
+      expect(readFileSync(join(mem, "memory.limit_in_bytes"), "utf8")).toBe("536870912\n");
+    }
+    expect(readFileSync(join(fx.cgroupDir(pid, "pids"), "pids.max"), "utf8")).toBe("50\n");
+    expect(fx.inspect(id).HostConfig).toMatchObject({ NanoCpus: 500000000, Memory: 536870912, PidsLimit: 50 });
+    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+  });
+  test("an OOM kill is seen in the kernel's count: State.OOMKilled", async () => {
+    const id = fx.runDetached(["--memory", "16m", "--memory-swap", "16m"], ["sh", "-c", "x=a; while true; do x=$x$x; done"]);
+    expect(fx.berth(["wait", id]).stdout).toBe("137\n");
+    expect(fx.inspect(id).State).toMatchObject({ Status: "exited", OOMKilled: true, ExitCode: 137 });
+    expect(fx.berth(["rm", id]).code).toBe(0);
+  }, 30_000);
+  test("a container whose monitor was killed shows as exited with the reason, not running forever", async () => {
+    const id = fx.runDetached([], ["sleep", "60"]);
+    const c = fx.inspect(id);
+    const monitor = Number(readFileSync(join(fx.runroot, "containers", id, "conmon.pid"), "utf8"));
+    process.kill(monitor, "SIGKILL");
+    process.kill(c.State.Pid, "SIGKILL");
+    await until(() => fx.inspect(id).State.Status === "exited", 10_000);
+    const state = fx.inspect(id).State;
+    expect(state.Error).toMatch(/monitor ended without recording an exit/);
+    expect(fx.berth(["ps", "-a", "-q", "--filter", "status=exited"]).stdout).toContain(id.slice(0, 12));
+    expect(fx.berth(["rm", id]).code).toBe(0);
+  });
+  test("20 parallel run -d give 20 running containers and no errors; rm -f of all", async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => fx.berthAsync(["run", "-d", "--name", `p${i}`, "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sleep", "60"])));
+    for (const r of results) expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(fx.berth(["ps", "-q"]).stdout.trim().split("\n")).toHaveLength(20);
+    const rm = await Promise.all(Array.from({ length: 20 }, (_, i) => fx.berthAsync(["rm", "-f", `p${i}`])));
+    for (const r of rm) expect(r.code).toBe(0);
+    expect(fx.records()).toEqual([]);
+    expect(fx.monitors()).toEqual([]);
+  }, 60_000);
+});
+
+describe.skipIf(!ok)("volumes", () => {
+  test("-v NAME:/path keeps data across containers; in use it is not removed; rm -v drops anonymous ones", () => {
+    expect(fx.run(["--rm", "-v", "data:/data"], ["sh", "-c", "echo kept > /data/f"]).code).toBe(0);
+    expect(fx.run(["--rm", "-v", "data:/data:ro"], ["cat", "/data/f"]).stdout).toBe("kept\n");
+    expect(fx.run(["--rm", "-v", "data:/data:ro"], ["sh", "-c", "echo x > /data/g"]).code).not.toBe(0);
+    expect(fx.berth(["volume", "ls", "-q"]).stdout).toBe("data\n");
+    const id = fx.runDetached(["-v", "data:/data", "-v", "/anon"], ["sleep", "60"]);
+    const inUse = fx.berth(["volume", "rm", "data"]);
+    expect(inUse.code).toBe(125);
+    expect(inUse.stderr).toContain("volume is in use");
+    expect(fx.berth(["volume", "ls", "-q"]).stdout.trim().split("\n")).toHaveLength(2);
+    expect(fx.berth(["rm", "-f", "-v", id]).code).toBe(0);
+    expect(fx.berth(["volume", "ls", "-q"]).stdout).toBe("data\n");
+    expect(fx.berth(["volume", "rm", "data"]).code).toBe(0);
+    const host = join(fx.dir, "bind");
+    expect(fx.run(["--rm", "-v", `${host}:/b`], ["sh", "-c", "echo hi > /b/x"]).code).toBe(0);
+    expect(readFileSync(join(host, "x"), "utf8")).toBe("hi\n");
+  }, 30_000);
+  test("--read-only with --tmpfs; /dev/shm is 64 MiB; /etc/hosts, hostname, resolv.conf are the container's", () => {
+    const r = fx.run(["--rm", "--read-only", "--tmpfs", "/scratch", "--hostname", "ro"], ["sh", "-c", "touch /x 2>/dev/null && echo rw || echo ro; touch /scratch/y && echo tmp; df -k /dev/shm | tail -1 | awk '{print $2}'; cat /etc/hostname; grep -c localhost /etc/hosts"]);
+    expect(r).toMatchObject({ code: 0, stdout: "ro\ntmp\n65536\nro\n2\n" });
+  });
+});
+
+describe.skipIf(!ok)("bad input: one line naming the flag, exit 125, nothing left", () => {
+  const cases: [string, string[], RegExp][] = [
+    ["an unknown flag", ["--bogus"], /^berth: unknown option '--bogus'\n/],
+    ["a bad size", ["--memory", "lots"], /^berth: --memory: invalid size "lots"/],
+    ["a bad cpu value", ["--cpus", "half"], /^berth: --cpus: invalid CPU count "half"/],
+    ["--cpus above the host's CPUs", ["--cpus", "1000"], /^berth: --cpus: range of CPUs is from 0\.01 to \d+\.00, as there are only \d+ CPUs available\n$/],
+    ["a bad volume spec", ["-v", "/a:rel"], /^berth: --volume: invalid mount "\/a:rel": the container path "rel" must be absolute\n$/],
+    ["a bad --device", ["--device", "/dev/nonexistent-dev"], /^berth: --device: \/dev\/nonexistent-dev does not exist on this host/],
+  ];
+  for (const [what, flags, message] of cases) {
+    test(what, () => {
+      const r = fx.run(flags, ["true"]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split("\n").length).toBeLessThanOrEqual(2);
+      expect(fx.records()).toEqual([]);
+      expect(fx.leftoverCgroups()).toEqual([]);
+    });
+  }
+  test("a missing image with --pull never", () => {
+    const r = fx.berth(["run", "--pull", "never", "no-such-image:1"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^berth: IMAGE: No such image: no-such-image:1/);
+    expect(fx.records()).toEqual([]);
+  });
+  test("a runtime that fails mid-create leaves no record, cgroup, monitor or name", () => {
+    const fail = join(fx.dir, "failing-runtime");
+    // runc's CLI: the error goes to --log as a JSON record, as runc writes it
+    writeFileSync(fail, `#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = --log ] && log=$2; shift; done\necho '{"level":"error","msg":"simulated failure"}' >> "$log"\nexit 1\n`, { mode: 0o755 });
+    const r = fx.run(["--runtime", fail, "--name", "doomed"], ["true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain("simulated failure");
+    expect(fx.records()).toEqual([]);
+    expect(fx.monitors()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
+    expect(fx.run(["--rm", "--name", "doomed"], ["true"]).code).toBe(0);
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * Test support for the container engine (`berth run`, `ps`, `logs`…): the real berth
+ * executable with a private --root/--runroot pair per test file, containers in a cgroup
+ * parent unique to the file, a writable busybox root of its own (`--rootfs`), and a
+ * cleanup that removes every container, monitor, cgroup and directory even when a test
+ * failed.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { detectHostCgroups } from "../src/cgroups/layout.ts";
+import { parseProcCgroup } from "../src/cgroups/mountinfo.ts";
+import { processCgroupDirs } from "../src/cgroups/process-cgroup.ts";
+import { REPO, sharedRootfs } from "./runtime-harness.ts";
+
+export { canRunContainers, until } from "./runtime-harness.ts";
+
+export const BERTH = join(REPO, "bin", "berth");
+export const canRunConmon = existsSync("/usr/bin/conmon");
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class EngineFixture {
+  readonly dir: string;
+  readonly root: string;
+  readonly runroot: string;
+  readonly rootfs: string;
+  /** every container's cgroup goes under this parent */
+  readonly cgroupParent: string;
+
+  constructor(readonly name: string) {
+    this.dir = mkdtempSync(join(tmpdir(), `berth-engine-${name}-`));
+    this.root = join(this.dir, "root");
+    this.runroot = join(this.dir, "run");
+    this.rootfs = join(this.dir, "rootfs");
+    cpSync(sharedRootfs(), this.rootfs, { recursive: true, verbatimSymlinks: true });
+    this.cgroupParent = `/berth-engine-${name}-${process.pid}`;
+  }
+
+  env(): Record<string, string> {
+    return { ...(process.env as Record<string, string>), BERTH_ROOT: this.root, BERTH_RUNROOT: this.runroot };
+  }
+
+  /** berth ARGS with this fixture's root pair, stdin closed. */
+  berth(args: string[], opts: { stdin?: string } = {}): Result {
+    const r = Bun.spawnSync([BERTH, ...args], { stdin: opts.stdin !== undefined ? Buffer.from(opts.stdin) : "ignore", env: this.env() });
+    return { code: r.exitCode ?? 128, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  }
+
+  async berthAsync(args: string[]): Promise<Result> {
+    const p = Bun.spawn([BERTH, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: this.env() });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { code, stdout, stderr };
+  }
+
+  /** `run` of the fixture's rootfs: berth run --cgroup-parent P FLAGS --rootfs ROOTFS CMD… */
+  run(flags: string[], cmd: string[]): Result {
+    return this.berth(["run", "--cgroup-parent", this.cgroupParent, ...flags, "--rootfs", this.rootfs, ...cmd]);
+  }
+
+  /** `run -d …`: the container's id (the test fails on a start error) */
+  runDetached(flags: string[], cmd: string[]): string {
+    const r = this.run(["-d", ...flags], cmd);
+    if (r.code !== 0) throw new Error(`run -d failed (${r.code}): ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** Container ids with records (any state). */
+  records(): string[] {
+    try {
+      return readdirSync(join(this.root, "containers")).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    } catch {
+      return [];
+    }
+  }
+
+  inspect(ref: string): Record<string, any> {
+    const r = this.berth(["inspect", ref]);
+    if (r.code !== 0) throw new Error(`inspect ${ref}: ${r.stderr}`);
+    return (JSON.parse(r.stdout) as Record<string, any>[])[0]!;
+  }
+
+  /** The container's cgroup directory holding `controller` (v1) or its v2 directory. */
+  cgroupDir(pid: number, controller: string): string {
+    const { layout } = detectHostCgroups();
+    const dirs = processCgroupDirs(parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, "utf8")), layout);
+    const d = layout.mode === "v2" ? dirs.find((x) => x.hierarchy === "unified") : dirs.find((x) => x.hierarchy.split(",").includes(controller));
+    if (!d) throw new Error(`no ${controller} cgroup for ${pid}`);
+    return d.dir;
+  }
+
+  /** conmon processes of this fixture (their command line names our runroot) */
+  monitors(): number[] {
+    return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(this.runroot);
+      } catch {
+        return false;
+      }
+    }).map(Number);
+  }
+
+  /** The cgroup directories left under the parent, in every hierarchy. */
+  leftoverCgroups(): string[] {
+    const { layout } = detectHostCgroups();
+    const mounts = [...layout.v1.map((h) => h.mountPoint), ...(layout.unified ? [layout.unified.mountPoint] : [])];
+    return mounts.flatMap((m) => {
+      const parent = join(m, this.cgroupParent);
+      try {
+        return readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(parent, e.name));
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  cleanup(): void {
+    for (const id of this.records()) this.berth(["rm", "-f", "-v", id]);
+    for (const pid of this.monitors()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    Bun.sleepSync(50);
+    const { layout } = detectHostCgroups();
+    const mounts = [...layout.v1.map((h) => h.mountPoint), ...(layout.unified ? [layout.unified.mountPoint] : [])];
+    for (const m of mounts) {
+      const parent = join(m, this.cgroupParent);
+      if (!existsSync(parent)) continue;
+      for (const e of readdirSync(parent, { withFileTypes: true })) {
+        if (!e.isDirectory()) continue;
+        try {
+          rmdirSync(join(parent, e.name));
+        } catch {}
+      }
+      try {
+        rmdirSync(parent);
+      } catch {}
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

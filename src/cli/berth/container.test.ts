@@ -148,7 +148,7 @@ describe.skipIf(!ok)("what the kernel and the monitor say", () => {
     }
     expect(readFileSync(join(fx.cgroupDir(pid, "pids"), "pids.max"), "utf8")).toBe("50\n");
     expect(fx.inspect(id).HostConfig).toMatchObject({ NanoCpus: 500000000, Memory: 536870912, PidsLimit: 50 });
-    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+    expect(fx.berth(["rm", "-f", id])).toMatchObject({ code: 0, stderr: "" });
   });
   test("an OOM kill is seen in the kernel's count: State.OOMKilled", async () => {
     const id = fx.runDetached(["--memory", "16m", "--memory-swap", "16m"], ["sh", "-c", "x=a; while true; do x=$x$x; done"]);

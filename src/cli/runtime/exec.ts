@@ -86,7 +86,7 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
   } catch (err) {
     if (!(err instanceof BerthError)) throw err;
     // runc's exit code for an exec that failed itself, so callers tell it from the process's own status
-    log.error(err.message);
+    log.error(err.message, err);
     return EXEC_FAILED;
   }
   if (v.detach) return 0;

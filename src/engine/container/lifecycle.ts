@@ -379,6 +379,9 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
       if (!opts.force) throw new BerthError(`cannot remove container ${r.Name}: the container is running; stop it first, or use rm --force`);
       const runtime = runtimeOf(engine, r);
       runtime.run(["kill", r.Id, "KILL"]);
+      // conmon writes the exit file into the run dir about to be removed: let it finish writing first
+      const deadline = Date.now() + 10_000;
+      while (alive(r.State.MonitorPid, r.State.MonitorStartTime) && exitFileCode(engine, r.Id) === undefined && Date.now() < deadline) Bun.sleepSync(5);
     }
     runtimeOf(engine, r).run(["delete", "--force", r.Id]);
     releaseRoot(engine, r);

@@ -4,7 +4,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { busyboxImageLayout } from "../../../test/clients/registry.ts";
 import { canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
 
 const ok = canRunContainers && canRunConmon;
@@ -240,4 +241,33 @@ describe.skipIf(!ok)("bad input: one line naming the flag, exit 125, nothing lef
     expect(fx.leftoverCgroups()).toEqual([]);
     expect(fx.run(["--rm", "--name", "doomed"], ["true"]).code).toBe(0);
   });
+});
+
+/** docker-archive of the busybox image ../shared/reference/make-busybox-image.sh builds, when that script is here */
+function busyboxArchive(): string | undefined {
+  try {
+    return join(dirname(busyboxImageLayout()), "busybox-docker.tar");
+  } catch {
+    return undefined;
+  }
+}
+const ARCHIVE = ok ? busyboxArchive() : undefined;
+
+describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by the tests)", () => {
+  test("run IMAGE: the image's config, its overlay snapshot mounted, the seed's --cpus/--memory; rm removes the snapshot and its mount", () => {
+    expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
+    const r = fx.berth(["run", "--rm", "--cgroup-parent", fx.cgroupParent, "--cpus", "0.5", "--memory", "64m", "busybox", "sh", "-c", "echo hi; ls /bin/busybox"]);
+    expect(r).toMatchObject({ code: 0, stdout: "hi\n/bin/busybox\n", stderr: "" });
+    const id = fx.berth(["run", "-d", "--cgroup-parent", fx.cgroupParent, "busybox", "sleep", "60"]).stdout.trim();
+    const c = fx.inspect(id);
+    expect(c).toMatchObject({ Config: { Image: "busybox" }, GraphDriver: { Name: "overlay" } });
+    expect(c.Image).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").includes(`/containers/${id}/rootfs `);
+    expect(mounted()).toBe(true);
+    expect(fx.berth(["exec", id, "sh", "-c", "echo written > /new; cat /new"]).stdout).toBe("written\n");
+    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+    expect(mounted()).toBe(false);
+    const snapshots = JSON.parse(readFileSync(join(fx.root, "snapshots", "metadata.json"), "utf8")).snapshots;
+    expect(Object.keys(snapshots).filter((k) => k.includes(id))).toEqual([]);
+  }, 30_000);
 });

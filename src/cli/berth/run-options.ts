@@ -7,7 +7,7 @@ import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import type { RunFlags } from "../../engine/container/run-flags.ts";
 import { enginePaths } from "../../engine/paths.ts";
-import { openEngine, type Engine } from "../../engine/container/lifecycle.ts";
+import { openEngine, type Engine } from "../../engine/container/engine.ts";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

@@ -7,7 +7,8 @@
 import type { Command } from "../command.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { cleanupContainer, createContainer, exitFileCode, liveStatus, removeContainer, runtimeOf, settle, startContainer, type Engine } from "../../engine/container/lifecycle.ts";
+import { cleanupContainer, createContainer, exitFileCode, liveStatus, removeContainer, runtimeOf, settle, startContainer } from "../../engine/container/lifecycle.ts";
+import type { Engine } from "../../engine/container/engine.ts";
 import { followLog } from "../../engine/container/log-reader.ts";
 import { ContainerStartError } from "../../engine/container/oci-runtime.ts";
 import { directoryRoot, imageRoot } from "../../engine/container/root-source.ts";

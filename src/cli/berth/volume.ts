@@ -8,7 +8,7 @@ import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { alignColumns } from "../../observe/template.ts";
 import { newContainerId } from "../../engine/container/records.ts";
-import { type Engine } from "../../engine/container/lifecycle.ts";
+import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./run-options.ts";
 
 type Opts = Record<string, unknown>;

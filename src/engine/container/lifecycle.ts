@@ -7,37 +7,16 @@
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { mkdirParents, pathExists, readText, unlinkPath } from "../../sys/libc.ts";
-import type { EnginePaths } from "../paths.ts";
-import { buildSpec, type BundleResult, type ImageConfig } from "./bundle.ts";
+import type { Engine, PreparedRoot } from "./engine.ts";
+import { buildSpec, type BundleResult } from "./bundle.ts";
 import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, resolvConf } from "./host.ts";
 import { monitorFiles, startMonitor } from "./monitor.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
-import { checkName, ContainerStore, NoSuchContainer, generatedName, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
+import { checkName, NoSuchContainer, generatedName, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
-import { VolumeStore } from "../volume/volumes.ts";
-
-/** What a container's root filesystem comes from: an image's snapshot, or a directory (--rootfs). */
-export interface PreparedRoot {
-  rootfs: string;
-  config: ImageConfig;
-  image: string;
-  imageId: string;
-  source: "snapshot" | "directory";
-  /** undo the preparation (remove the snapshot) */
-  release(): void;
-}
-
-export interface Engine {
-  paths: EnginePaths;
-  store: ContainerStore;
-  volumes: VolumeStore;
-}
-
-export function openEngine(paths: EnginePaths): Engine {
-  return { paths, store: new ContainerStore(paths), volumes: new VolumeStore(paths) };
-}
+import { ensureSnapshotMounted, releaseSnapshot } from "./root-source.ts";
 
 export function runtimeOf(engine: Engine, r: Pick<ContainerRecord, "Runtime">): OciRuntime {
   return new OciRuntime(r.Runtime, engine.paths.runtimeRoot);
@@ -233,6 +212,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     if (live.status === "running" || live.status === "paused") return r;
     const runtime = runtimeOf(engine, r);
     resetRuntimeState(engine, r);
+    if (r.RootfsSource === "snapshot") ensureSnapshotMounted(engine, r.Id);
     const files = monitorFiles(engine.store.runDir(r.Id));
     mkdirParents(files.exitDir, 0o700);
     let pid: number;
@@ -394,12 +374,6 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
 }
 
 /** Give back the container's root: its image snapshot; a --rootfs directory is the user's and stays. */
-let releaseSnapshot: ((engine: Engine, r: ContainerRecord) => void) | undefined;
-
-export function setSnapshotRelease(fn: (engine: Engine, r: ContainerRecord) => void): void {
-  releaseSnapshot = fn;
-}
-
 function releaseRoot(engine: Engine, r: ContainerRecord): void {
-  if (r.RootfsSource === "snapshot") releaseSnapshot?.(engine, r);
+  if (r.RootfsSource === "snapshot") releaseSnapshot(engine, r.Id);
 }

@@ -4,8 +4,11 @@
  * the user made. The one seam between the container engine and the image store.
  */
 import { BerthError } from "../../errors.ts";
-import { realPath, statPath } from "../../sys/libc.ts";
-import type { Engine, PreparedRoot } from "./lifecycle.ts";
+import { listDir, mkdirPath, realPath, statPath } from "../../sys/libc.ts";
+import { ImageStore } from "../image/image-store.ts";
+import { mountSnapshot, unmountSnapshot } from "../snapshot/mount.ts";
+import type { ImageConfig } from "./bundle.ts";
+import type { Engine, PreparedRoot } from "./engine.ts";
 
 /** A directory used as the container's root, as it is: no image config, no snapshot. */
 export function directoryRoot(path: string): (id: string) => PreparedRoot {
@@ -19,8 +22,55 @@ export function directoryRoot(path: string): (id: string) => PreparedRoot {
   return () => ({ rootfs: dir, config: {}, image: dir, imageId: "", source: "directory", release: () => {} });
 }
 
-/** An image reference → its root. */
-export function imageRoot(_engine: Engine, ref: string, pull: string | undefined): (id: string) => PreparedRoot {
-  if (pull === "never") throw new BerthError(`No such image: ${ref}; load or pull it first (berth load, berth pull), or drop --pull never`, { field: "IMAGE" });
-  throw new BerthError(`image ${ref}: this build of berth has no image store yet; run a directory with --rootfs DIR`, { field: "IMAGE" });
+/** The bundle's rootfs directory of container `id`, where its snapshot is mounted. */
+export function snapshotTarget(engine: Engine, id: string): string {
+  return `${engine.store.dir(id)}/rootfs`;
+}
+
+/**
+ * An image reference → its root: the image's config, and a writable overlay snapshot over
+ * its layers mounted at the container's `rootfs` (h22's image store, docs/images.md).
+ */
+export function imageRoot(engine: Engine, ref: string, pull: string | undefined): (id: string) => PreparedRoot {
+  const images = new ImageStore(engine.paths);
+  const image = images.find(ref);
+  if (!image) {
+    if (pull === "never") throw new BerthError(`No such image: ${ref}; load or import it first (berth load, berth import), or drop --pull never`, { field: "IMAGE" });
+    throw new BerthError(`No such image: ${ref}; load or import it first (berth load -i FILE, berth import FILE ${ref}); berth images lists what is here`, { field: "IMAGE" });
+  }
+  if (pull === "always") throw new BerthError("--pull always needs a registry client, which this build lacks; use --pull missing", { field: "--pull" });
+  return (id) => {
+    const config = images.config(image).config ?? {};
+    const mounts = images.prepareRootfs(id, image);
+    const target = snapshotTarget(engine, id);
+    try {
+      mkdirPath(target, 0o755);
+      mountSnapshot(mounts, target);
+    } catch (err) {
+      images.removeRootfs(id);
+      throw err;
+    }
+    return {
+      rootfs: target, config: config as ImageConfig, image: ref, imageId: image.id, source: "snapshot",
+      release: () => releaseSnapshot(engine, id),
+    };
+  };
+}
+
+/** Unmount and remove container `id`'s snapshot; nothing there is fine. */
+export function releaseSnapshot(engine: Engine, id: string): void {
+  unmountSnapshot(snapshotTarget(engine, id));
+  new ImageStore(engine.paths).removeRootfs(id);
+}
+
+/** Mount the snapshot again when it is not (after a reboot, or a stop that unmounted it). */
+export function ensureSnapshotMounted(engine: Engine, id: string): void {
+  const target = snapshotTarget(engine, id);
+  let entries: string[] = [];
+  try {
+    entries = listDir(target).map((e) => e.name);
+  } catch {
+    mkdirPath(target, 0o755);
+  }
+  if (entries.length === 0) mountSnapshot(new ImageStore(engine.paths).rootfsMounts(id), target);
 }

@@ -91,6 +91,12 @@ export async function waitForPids(cg: CgroupManager, count: number, timeoutMs = 
   }
 }
 
+/** Wait until `pid` runs `comm`: under a slow emulated CPU, `sh -c "exec …"` shows as sh for a while. */
+async function waitForComm(pid: number, comm: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== comm && Date.now() < deadline) await Bun.sleep(20);
+}
+
 /** Start a long-running process in the cgroup; the caller kills it. */
 export function startIn(cg: CgroupManager, script: string): number {
   const child = spawnGated(["/bin/sh", "-c", script], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
@@ -237,6 +243,7 @@ export function runManagerSuite(opts: SuiteOptions): void {
     cg.create();
     const pid = startIn(cg, "exec sleep 60");
     await waitForPids(cg, 1);
+    await waitForComm(pid, "sleep");
     expect(() => cg.destroy({ timeoutMs: 200 })).toThrow(new RegExp(`pid ${pid} \\(sleep\\) still in it`));
     expect(cg.exists()).toBe(true);
   }, SLOW);

@@ -6,6 +6,7 @@ import { childCgroups, readOptional } from "../cgroups/fs.ts";
 import { detectHostCgroups, placeOf, visibleMounts } from "../cgroups/layout.ts";
 import { parseMountinfo } from "../cgroups/mountinfo.ts";
 import { processCgroupDirs } from "../cgroups/process-cgroup.ts";
+import { kernelRelease, lastCap } from "../sys/host-facts.ts";
 import { helperPath } from "../sys/init-helper.ts";
 import { canAccess, listDir, pathExists, readTextIfExists, W_OK, X_OK } from "../sys/libc.ts";
 import { nodeEvidence } from "./diagnose-gather.ts";
@@ -51,7 +52,7 @@ export function readDoctorFacts(): DoctorFacts {
   const swaps = (readTextIfExists("/proc/swaps") ?? "").split("\n").slice(1).filter((l) => l.trim() !== "").length;
   const actions = readTextIfExists("/proc/sys/kernel/seccomp/actions_avail");
   return {
-    kernel: (readTextIfExists("/proc/sys/kernel/osrelease") ?? "0.0").trim(),
+    kernel: kernelRelease(),
     namespaces: Object.fromEntries(NS_TYPES.map((t) => [t, pathExists(`/proc/self/ns/${t}`)])),
     userns: {
       max: num(readTextIfExists("/proc/sys/user/max_user_namespaces")),
@@ -87,7 +88,7 @@ export function readDoctorFacts(): DoctorFacts {
     capabilities: {
       file: "/proc/self/status",
       effective: /^CapEff:\s*([0-9a-f]+)$/m.exec(readTextIfExists("/proc/self/status") ?? "")?.[1] ?? "0",
-      lastCap: num(readTextIfExists("/proc/sys/kernel/cap_last_cap")) ?? 40,
+      lastCap: lastCap(),
     },
     hardLimits: { file: "/proc/self/limits", nofile: parseLimitsHard(readTextIfExists("/proc/self/limits") ?? "", "Max open files") ?? null },
   };

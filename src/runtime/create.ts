@@ -18,8 +18,9 @@ import { encodePlan } from "../plan/encode.ts";
 import type { NamespaceType, Spec } from "../spec/runtime-spec.ts";
 import { NS_FILE } from "../plan/namespaces.ts";
 import { validateSpec } from "../spec/validate-config.ts";
+import { activeLsms, hasKcore, kernelRelease, lastCap } from "../sys/host-facts.ts";
 import { HelperSession } from "../sys/init-helper.ts";
-import { chmodPath, errno, mkfifo, pathExists, readText, statPath, writeText } from "../sys/libc.ts";
+import { chmodPath, errno, mkfifo, readText, statPath, writeText } from "../sys/libc.ts";
 import { resolvePath } from "./host-path.ts";
 import { kernelAtLeast } from "../kernel-version.ts";
 import { runHooks } from "./hooks.ts";
@@ -97,14 +98,6 @@ export function homeOf(rootfs: string, uid: number): string | undefined {
   return undefined;
 }
 
-export function lastCap(): number {
-  try {
-    return Number(readText("/proc/sys/kernel/cap_last_cap"));
-  } catch {
-    return 40;
-  }
-}
-
 function cgroupFacts(cg: CgroupManager): CgroupMountFacts {
   const dirs = cg.dirs();
   return {
@@ -143,18 +136,7 @@ function hasLimits(r: LinuxResources | undefined): boolean {
 
 /** clone3's CLONE_INTO_CGROUP came in Linux 5.7 (plan/cgroup-join.ts says why it matters). */
 export function canCloneIntoCgroup(): boolean {
-  return kernelAtLeast(readText("/proc/sys/kernel/osrelease"), 5, 7);
-}
-
-/** Which LSMs confine processes here (runc's apparmor.IsEnabled and selinux.GetEnabled read the same files). */
-export function activeLsms(): { apparmor: boolean; selinux: boolean } {
-  let apparmor = false;
-  try {
-    apparmor = readText("/sys/module/apparmor/parameters/enabled").startsWith("Y");
-  } catch {
-    // no AppArmor module
-  }
-  return { apparmor, selinux: pathExists("/sys/fs/selinux/enforce") };
+  return kernelAtLeast(kernelRelease(), 5, 7);
 }
 
 /**
@@ -275,7 +257,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
       consoleSocket: opts.consoleSocket && resolvePath(opts.consoleSocket),
       cgroup: cg && cgroupFacts(cg), cloneIntoCgroup: canCloneIntoCgroup(),
-      lastCap: lastCap(), hasKcore: pathExists("/proc/kcore"),
+      lastCap: lastCap(), hasKcore: hasKcore(),
       home: spec.process && homeOf(rootfs, spec.process.user.uid),
       runtimeNamespaces: runtimeNamespaces(spec),
       lsm: activeLsms(), seccomp,

@@ -9,7 +9,8 @@
  * compileSeccompCached skips libseccomp entirely when the program is already on disk,
  * as crun does (src/libcrun/seccomp.c): that is most of a fast `create`.
  */
-import { close, mkdirParents, O, openPath, readBytes, readText, renamePath, statPath, unlinkPath, writeAll } from "../sys/libc.ts";
+import { kernelBuild, kernelRelease } from "../sys/host-facts.ts";
+import { close, mkdirParents, O, openPath, readBytes, renamePath, statPath, unlinkPath, writeAll } from "../sys/libc.ts";
 import { BerthError } from "../errors.ts";
 import {
   type ArgCmp, findLibseccomp, libseccompApiLevel, libseccompVersion, NR_SCMP_ERROR, nativeArch, resolveArch, resolveSyscall,
@@ -335,7 +336,7 @@ export function seccompCacheKey(seccomp: LinuxSeccomp): string | undefined {
   const lib = findLibseccomp();
   if (!lib) return undefined;
   // the kernel's release and build (uname -r, -v) from /proc: node:os would cost `create` a module load
-  const kernel = ["osrelease", "version"].map((f) => readText(`/proc/sys/kernel/${f}`).trim());
+  const kernel = [kernelRelease(), kernelBuild()];
   const input = [`berth-seccomp/${CACHE_FORMAT}`, canonicalJson(seccomp), lib.identity, process.arch, ...kernel].join("\0");
   return sha256(input).toString("hex");
 }

@@ -62,7 +62,7 @@ enum {
 	NO_NEW_PRIVS, SECCOMP, OPEN_DIR, READY, WAIT_START, FIND_EXEC, EXEC, CLOSE_FROM,
 	RESET_SIGNALS, SETSID, JOIN_KEYRING, MASK_PATH, BIND_SELF_IN_ROOT, MKDIR_IN_ROOT,
 	PERSONALITY, IOPRIO, SCHED_SETATTR, IDMAP_TREE, MOVE_TREE_IN_ROOT, CONNECT_UNIX,
-	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, CONSOLE, CONSOLE_STDIO, OPEN_PATH, NOPS
+	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, CONSOLE, CONSOLE_STDIO, OPEN_PATH, CHROOT, NOPS
 };
 
 /* Fds an op keeps for a later op (an idmapped tree, a connected socket), by slot. */
@@ -122,6 +122,7 @@ void do_mknod_in_root(const struct op *op);
 void do_symlink_in_root(const struct op *op);
 void do_pivot_root(const char *root);
 void do_move_chroot(const char *root);
+void do_chroot(const char *root);
 void do_mask_path(const struct op *op);
 void do_bind_self_in_root(const struct op *op);
 void do_mkdir_in_root(const struct op *op);

@@ -70,6 +70,9 @@ static void run(const struct op *op)
 	case MOVE_CHROOT:
 		do_move_chroot(S(0));
 		break;
+	case CHROOT:
+		do_chroot(S(0));
+		break;
 	case SETHOSTNAME:
 		if (sethostname(S(0), strlen(S(0))) < 0)
 			die("sethostname", S(0));

@@ -147,6 +147,20 @@ void do_move_chroot(const char *root)
 		die("chdir", "/");
 }
 
+/*
+ * No mount namespace of the container's own: the root is a directory in the host's mount
+ * table, which pivot_root or MS_MOVE would rearrange for the whole host (runc chroots too).
+ */
+void do_chroot(const char *root)
+{
+	if (chdir(root) < 0)
+		die("chdir", root);
+	if (chroot(".") < 0)
+		die("chroot", root);
+	if (chdir("/") < 0)
+		die("chdir", "/");
+}
+
 /* runc's maskPath: an empty read-only tmpfs over a directory, /dev/null over the rest */
 void do_mask_path(const struct op *op)
 {

@@ -24,7 +24,7 @@ static const char *const SIGNATURE[NOPS] = {
 	[PERSONALITY] = "u", [IOPRIO] = "u", [SCHED_SETATTR] = "b", [IDMAP_TREE] = "usssu",
 	[MOVE_TREE_IN_ROOT] = "usss", [CONNECT_UNIX] = "us", [SECCOMP_NOTIFY] = "ubu",
 	[HOOK_SYNC] = "", [RUN_HOOK] = "usus*", [CONSOLE] = "suuu", [CONSOLE_STDIO] = "",
-	[OPEN_PATH] = "us",
+	[OPEN_PATH] = "us", [CHROOT] = "s",
 };
 
 /* A plan bigger than this is a runtime bug, not a container: refuse it before malloc. */

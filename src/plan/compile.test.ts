@@ -926,6 +926,43 @@ describe("compilePlan: rootfsPropagation", () => {
   });
 });
 
+describe("compilePlan: no mount namespace listed — the runtime's is inherited (config-linux.md)", () => {
+  const inherited = (edit?: (s: Spec) => void, ctx: Partial<PlanContext> = {}) =>
+    plan((s) => {
+      namespaces(s, s.linux!.namespaces!.filter((n) => n.type !== "mount"));
+      edit?.(s);
+    }, ctx);
+
+  test("the mounts are made under the root, / keeps its propagation, and the init chroots (never pivot_root or MS_MOVE)", () => {
+    const p = inherited((s) => (s.root = { path: "rootfs", readonly: false }), { noPivot: true });
+    expect(p.mountsOnHost).toBe(true);
+    expect(all(p, "MOUNT").filter((o) => o.args[1] === "/")).toEqual([]);
+    expect(names(p)).not.toContain("PIVOT_ROOT");
+    expect(names(p)).not.toContain("MOVE_CHROOT");
+    expect(one(p, "CHROOT").args).toEqual([R]);
+    expect(all(p, "MOUNT_IN_ROOT").map((o) => o.args[1])).toContain("/proc");
+    expect(p.newNamespaces.has("mount")).toBe(false);
+  });
+
+  test("a read-only root is bound onto itself first, so the remount after chroot is the bind's, never the host's mount", () => {
+    const p = inherited((s) => (s.root = { path: "rootfs", readonly: true }));
+    const mounts = all(p, "MOUNT");
+    expect(mounts[0]!.args).toEqual([R, R, "", MS_BIND | MS_REC, ""]);
+    expect(indexOf(p, "CHROOT")).toBeLessThan(p.ops.indexOf(mounts.at(-1)!));
+    expect(mounts.at(-1)!.args).toEqual(["", "/", "", MS_REMOUNT | MS_BIND | MS_RDONLY, ""]);
+  });
+
+  test("rootfsPropagation is ignored with a warning: it would change the host's mounts", () => {
+    const p = inherited((s) => (s.linux!.rootfsPropagation = "shared"));
+    expect(all(p, "MOUNT").some((o) => (o.args[3] as number) & MS_SHARED)).toBe(false);
+    expect(p.warnings.map((w) => w.field)).toContain("linux.rootfsPropagation");
+  });
+
+  test("with a mount namespace of its own nothing is left on the host", () => {
+    expect(plan().mountsOnHost).toBe(false);
+  });
+});
+
 describe("compilePlan refuses configs it cannot build, naming the field", () => {
   test("a terminal without --console-socket when create returns before the container ends", () => {
     expect(() => compilePlan(defaultSpec(), CTX)).toThrow("process.terminal: cannot allocate a terminal when berth-runtime returns before the container ends; pass --console-socket");
@@ -935,11 +972,6 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
     expect(() => plan(() => {}, { consoleSocket: "/run/c.sock" })).toThrow("--console-socket: --console-socket needs process.terminal set to true");
   });
 
-  test("no mount namespace", () => {
-    const err = compileError((s) => namespaces(s, s.linux!.namespaces!.filter((n) => n.type !== "mount")));
-    expect(err.field).toBe("linux.namespaces");
-    expect(err.message).toBe('linux.namespaces: needs a mount namespace to build the root filesystem in; add {"type": "mount"}');
-  });
 
   test("no process: the init is built, reports ready and waits, with nothing to exec (start refuses it)", () => {
     const p = plan((s) => delete s.process);

@@ -65,6 +65,8 @@ export interface CompiledPlan extends InitPlan {
   newNamespaces: Set<NamespaceType>;
   /** uid/gid maps the runtime writes when the helper reports `map` */
   userns?: { uidMap: string; gidMap: string };
+  /** the mounts are made in the runtime's mount namespace (none of the container's own): the runtime removes them at delete */
+  mountsOnHost: boolean;
   /** linux.resources plus allow rules for the devices the container gets */
   resources: LinuxResources;
   /** SCMP_ACT_NOTIFY: the helper reports `seccomp` and the runtime answers with the container process state for this agent */
@@ -142,6 +144,13 @@ interface Compiling {
   nsIndex: Map<NamespaceType, number>;
   /** the namespaces the helper creates (no path) */
   newNs: Set<NamespaceType>;
+  /**
+   * Where the root filesystem is built: in a mount namespace of the container's own
+   * ("own", then pivot_root), in the runtime's, inherited because linux.namespaces lists
+   * no mount namespace ("inherited": mounts under the root in the host's table, removed
+   * at delete, then chroot), or not at all in one joined by path ("joined").
+   */
+  rootfs: "own" | "inherited" | "joined";
   lsm: { apparmor: boolean; selinux: boolean };
   /** linux.seccomp compiled, when the spec has one */
   seccomp: PlanContext["seccomp"];
@@ -175,6 +184,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     spec, ctx, process: spec.process, linux, namespaces,
     nsIndex: new Map(namespaces.map((n, i) => [n.type, i])),
     newNs: new Set(namespaces.filter((n) => !n.path).map((n) => n.type)),
+    rootfs: namespaces.some((n) => n.type === "mount") ? (namespaces.some((n) => n.type === "mount" && !n.path) ? "own" : "joined") : "inherited",
     lsm: ctx.lsm ?? { apparmor: false, selinux: false },
     seccomp: linux.seccomp ? ctx.seccomp : undefined,
     b: new PlanBuilder(),
@@ -187,7 +197,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   enterRoot(c);
   execProcess(c, host);
   const { b, newNs, warnings } = c;
-  return { ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent: host.seccompAgent, runtimeJoins: host.join.runtime, warnings: [...warnings, ...b.warnings] };
+  return {
+    ops: b.ops, newNamespaces: newNs, userns, resources, seccompAgent: host.seccompAgent, runtimeJoins: host.join.runtime,
+    mountsOnHost: c.rootfs === "inherited", warnings: [...warnings, ...b.warnings],
+  };
 }
 
 /** The spec's combinations no step could honour, refused before any step is planned (runc's validator's rules). */
@@ -201,8 +214,9 @@ function refuseWhatCannotRun(c: Compiling): void {
   if (!process?.terminal && ctx.consoleSocket) {
     throw new BerthError("--console-socket needs process.terminal set to true", { field: "--console-socket" });
   }
-  if (!has("mount")) {
-    throw new BerthError('needs a mount namespace to build the root filesystem in; add {"type": "mount"}', { field: "linux.namespaces" });
+  if (c.rootfs === "inherited" && linux.rootfsPropagation) {
+    // it would change the propagation of the host's own mounts
+    c.warnings.push({ field: "linux.rootfsPropagation", message: "ignored: without a mount namespace of its own the container's / is a directory in the host's mount table, whose propagation stays as it is" });
   }
   if ((linux.uidMappings || linux.gidMappings) && !has("user")) {
     throw new BerthError('need a user namespace; add {"type": "user"} to linux.namespaces', { field: linux.uidMappings ? "linux.uidMappings" : "linux.gidMappings" });
@@ -344,7 +358,7 @@ function setUpInit(c: Compiling, host: HostSide): LinuxResources {
   if (newNs.has("network")) b.add("LOOPBACK_UP", [], nsField(c, "network"), "bring up lo");
 
   const resources: LinuxResources = structuredClone(linux.resources ?? {});
-  if (newNs.has("mount")) buildRootfs(b, spec, ctx, newNs, resources, host.idmapSlots);
+  if (c.rootfs !== "joined") buildRootfs(b, spec, ctx, newNs, resources, host.idmapSlots, c.rootfs === "inherited");
 
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     b.add("WRITE_FILE", [`/proc/sys/${key.replace(/\./g, "/")}`, value], `linux.sysctl.${key}`, `set sysctl ${key}=${value}`);
@@ -355,7 +369,7 @@ function setUpInit(c: Compiling, host: HostSide): LinuxResources {
 
   if (process?.terminal) {
     const size = process.consoleSize;
-    b.add("CONSOLE", [newNs.has("mount") ? ctx.rootfs : "", consoleProxied(c) ? CONSOLE_TO_PARENT : host.consoleSlot, size?.height ?? 0, size?.width ?? 0], "process.terminal", "allocate the terminal and its /dev/console");
+    b.add("CONSOLE", [c.rootfs !== "joined" ? ctx.rootfs : "", consoleProxied(c) ? CONSOLE_TO_PARENT : host.consoleSlot, size?.height ?? 0, size?.width ?? 0], "process.terminal", "allocate the terminal and its /dev/console");
   }
   const hooks = spec.hooks ?? {};
   // the runtime runs the create-time hooks while the init waits; startContainer hooks read the state it sends then
@@ -364,10 +378,10 @@ function setUpInit(c: Compiling, host: HostSide): LinuxResources {
   return resources;
 }
 
-/** Read-only and masked paths, then pivot_root (or move + chroot) and the root's own flags; then the names. */
+/** Read-only and masked paths, then pivot_root (or move + chroot, or a bare chroot) and the root's own flags; then the names. */
 function enterRoot(c: Compiling): void {
-  const { spec, ctx, linux, newNs, b } = c;
-  if (newNs.has("mount")) {
+  const { spec, ctx, linux, b } = c;
+  if (c.rootfs !== "joined") {
     for (const [i, p] of (linux.readonlyPaths ?? []).entries()) {
       const f = `linux.readonlyPaths[${i}]`;
       b.add("BIND_SELF_IN_ROOT", [ctx.rootfs, p, 1], f, `bind ${p} onto itself`);
@@ -376,10 +390,14 @@ function enterRoot(c: Compiling): void {
     for (const [i, p] of (linux.maskedPaths ?? []).entries()) {
       b.add("MASK_PATH", [ctx.rootfs, p], `linux.maskedPaths[${i}]`, `mask ${p}`);
     }
-    if (ctx.noPivot) b.add("MOVE_CHROOT", [ctx.rootfs], "root.path", `move ${ctx.rootfs} to / and chroot`);
+    // In the runtime's mount namespace pivot_root and MS_MOVE would move the host's own
+    // root: a chroot, as runc does there (--no-pivot changes nothing then).
+    if (c.rootfs === "inherited") b.add("CHROOT", [ctx.rootfs], "root.path", `chroot to ${ctx.rootfs}`);
+    else if (ctx.noPivot) b.add("MOVE_CHROOT", [ctx.rootfs], "root.path", `move ${ctx.rootfs} to / and chroot`);
     else b.add("PIVOT_ROOT", [ctx.rootfs], "root.path", `pivot_root to ${ctx.rootfs}`);
+    // inherited, / is the bind buildRootfs made for this (never the host's mount under it)
     if (spec.root?.readonly) b.add("MOUNT", ["", "/", "", MS.REMOUNT | MS.BIND | MS.RDONLY, ""], "root.readonly", "remount / read-only");
-    if (linux.rootfsPropagation) {
+    if (linux.rootfsPropagation && c.rootfs === "own") {
       b.add("MOUNT", ["", "/", "", PROPAGATION[linux.rootfsPropagation]!, ""], "linux.rootfsPropagation", `make / ${linux.rootfsPropagation}`);
     }
   }
@@ -410,7 +428,7 @@ function bundlePath(ctx: PlanContext, source: string): string {
   return source.startsWith("/") ? source : `${ctx.bundle}/${source}`;
 }
 
-function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<NamespaceType>, resources: LinuxResources, slots: Map<number, number>): void {
+function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<NamespaceType>, resources: LinuxResources, slots: Map<number, number>, inherited: boolean): void {
   const root = ctx.rootfs;
   const linux = spec.linux ?? {};
   const propagation = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation]! : MS.SLAVE | MS.REC;
@@ -420,8 +438,10 @@ function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<Na
   // after it): the tree is made rprivate while it is built, / unbindable after pivot_root.
   const first = propagation & MS.SHARED ? MS.SLAVE | MS.REC : propagation & MS.UNBINDABLE ? MS.PRIVATE | MS.REC : propagation | MS.REC;
   const firstName = Object.keys(PROPAGATION).find((k) => PROPAGATION[k] === first) ?? "rslave";
-  b.add("MOUNT", ["", "/", "", first, ""], "linux.rootfsPropagation", `make / ${firstName}`);
-  b.add("MOUNT", [root, root, "", MS.BIND | MS.REC, ""], "root.path", `bind ${root} onto itself`);
+  // Inherited, / is the host's: its propagation is never touched, and the rootfs is bound
+  // onto itself only when it must be a mount of its own (to be remounted read-only).
+  if (!inherited) b.add("MOUNT", ["", "/", "", first, ""], "linux.rootfsPropagation", `make / ${firstName}`);
+  if (!inherited || spec.root?.readonly) b.add("MOUNT", [root, root, "", MS.BIND | MS.REC, ""], "root.path", `bind ${root} onto itself`);
 
   const mounts = spec.mounts ?? [];
   const devBound = mounts.some((m) => m.destination === "/dev" && (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind")));

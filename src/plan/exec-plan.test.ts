@@ -28,6 +28,14 @@ describe("compileExecPlan", () => {
     expect(p.ops[4]!.args).toEqual([1, 0, 64]);
   });
 
+  test("a container without a mount namespace of its own: the process chroots into its init's root before the fork", () => {
+    const p = compileExecPlan(proc(), ctx({ namespaces: [{ type: "pid" }] }));
+    const names = p.ops.map((o) => o.op);
+    expect(p.ops.find((o) => o.op === "CHROOT")!.args).toEqual(["/proc/42/root"]);
+    expect(names.indexOf("CHROOT")).toBeLessThan(names.indexOf("FORK"));
+    expect(compileExecPlan(proc(), ctx({ namespaces: [{ type: "mount" }] })).ops.map((o) => o.op)).not.toContain("CHROOT");
+  });
+
   test("no rootfs, no WAIT_START: the process is ready, then it execs; --detach forks without waiting", () => {
     const p = compileExecPlan(proc(), ctx({ namespaces: [{ type: "mount" }] }, { detach: true }));
     const names = p.ops.map((o) => o.op);

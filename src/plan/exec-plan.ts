@@ -63,6 +63,9 @@ export function compileExecPlan(process: Process, ctx: ExecContext): ExecPlan {
     if (!types.has(t)) continue;
     b.add("SETNS", [`/proc/${ctx.initPid}/ns/${NS_FILE[t]}`, NS_FLAG[t]], `linux.namespaces`, `join the container's ${t} namespace`);
   }
+  // No mount namespace of its own: the container's root is a chroot of its init's, which
+  // no setns gives; /proc/PID/root leads there (compile.ts's CHROOT)
+  if (!types.has("mount")) b.add("CHROOT", [`/proc/${ctx.initPid}/root`], "root.path", "chroot to the container's root");
   const proxy = process.terminal && !ctx.consoleSocket;
   const fork = b.add("FORK", [ctx.detach ? 0 : 1, proxy ? 1 : 0, cgroupSlot], "process", "fork into the container's pid namespace");
   if (join.cloneInto) fork.hint = cloneIntoHint(join.cloneInto);

@@ -61,6 +61,7 @@ export const OP = {
   CONSOLE: 47,
   CONSOLE_STDIO: 48,
   OPEN_PATH: 49,
+  CHROOT: 50,
 } as const;
 
 /** CONSOLE's slot argument meaning "send the master to the waiting parent" (native NSLOTS). */

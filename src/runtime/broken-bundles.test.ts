@@ -40,7 +40,6 @@ const CASES: Case[] = [
   { name: "empty args", change: (s) => { s.process!.args = []; }, error: "process.args: is empty" },
   { name: "relative cwd", change: (s) => { s.process!.cwd = "tmp"; }, error: "process.cwd: \"tmp\" is not an absolute path" },
   { name: "unknown namespace type", change: (s) => { s.linux!.namespaces!.push({ type: "bogus" as never }); }, error: "linux.namespaces[5].type: \"bogus\" is not a namespace type" },
-  { name: "no mount namespace", change: (s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "mount"); }, error: "linux.namespaces: needs a mount namespace" },
   { name: "namespace path of the wrong type", change: (s) => { delete s.hostname; s.linux!.namespaces![3] = { type: "uts", path: "/proc/self/ns/ipc" }; }, error: "linux.namespaces[3].path: \"/proc/self/ns/ipc\" is not a uts namespace" },
   { name: "namespace path missing", change: (s) => { s.linux!.namespaces![1] = { type: "network", path: "/proc/999999999/ns/net" }; }, error: "linux.namespaces[1].path: \"/proc/999999999/ns/net\": no such file or directory" },
   { name: "mount without type", change: (s) => { s.mounts!.push({ destination: "/x", source: "none" }); }, error: "mounts[7].type: has no type" },

@@ -6,7 +6,8 @@
  *
  * Anything that fails after the id is claimed is undone before the error is thrown: the
  * init is killed, the cgroup removed, the state directory deleted. Mounts live only in
- * the container's mount namespace and go with it.
+ * the container's mount namespace and go with it — or, without one of its own, are
+ * unmounted again (host-mounts.ts).
  */
 import { writeCgroupFile } from "../cgroups/fs.ts";
 import { openCgroup } from "../cgroups/open-cgroup.ts";
@@ -22,6 +23,7 @@ import { activeLsms, hasKcore, kernelRelease, lastCap } from "../sys/host-facts.
 import { HelperSession } from "../sys/init-helper.ts";
 import { chmodPath, errno, mkfifo, readText, statPath, writeText } from "../sys/libc.ts";
 import { resolvePath } from "./host-path.ts";
+import { recordHostMounts, releaseHostMounts, type HostMounts } from "./host-mounts.ts";
 import { kernelAtLeast } from "../kernel-version.ts";
 import { runHooks } from "./hooks.ts";
 import { driveToReady, killStarted } from "./helper-driver.ts";
@@ -209,6 +211,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let helper: HelperSession | undefined;
   let initPid = 0;
   let others = 0;
+  let hostMounts: HostMounts | undefined;
   try {
     if (mkfifo(fifoPath(opts.root, id), 0o622) !== 0) {
       throw new BerthError(`cannot make ${fifoPath(opts.root, id)} (errno ${errno()}); --root must be a local filesystem that can hold FIFOs`, { field: "--root" });
@@ -264,6 +267,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     });
     for (const w of plan.warnings) opts.warn?.(w);
     trace(`plan compiled: ${plan.ops.length} steps`);
+    if (plan.mountsOnHost) {
+      // before the first mount, so a failed create and `delete` (even after a killed create) take them away again
+      hostMounts = early.hostMounts = recordHostMounts(rootfs);
+      writeState(opts.root, early);
+    }
     if (cg) {
       const applied = cg.apply(plan.resources);
       for (const w of applied.warnings) opts.warn?.(w);
@@ -318,6 +326,13 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     return { pid: initPid, state, helper: helper.subprocess };
   } catch (err) {
     killStarted(helper, initPid);
+    if (hostMounts) {
+      try {
+        releaseHostMounts(hostMounts);
+      } catch {
+        // the create's own error says more; what is left shows in the host's mountinfo below the root
+      }
+    }
     if (cg && others === 0) {
       try {
         cg.kill("SIGKILL");

@@ -154,6 +154,12 @@ export async function deleteContainer(t: Target, force = false, warn?: (w: Warni
   if (s?.hooks?.poststop?.length) runHooksWarning("poststop", s.hooks.poststop, { state: JSON.stringify(ociState(s, "stopped")) }, warn);
 }
 
+/** The last of a stopped container: the mounts it made in the host's mount table (none with a mount namespace of its own), then its state. */
+async function forget(t: Target, s: SavedState): Promise<void> {
+  if (s.hostMounts) (await import("./host-mounts.ts")).releaseHostMounts(s.hostMounts);
+  removeDir(t.root, t.id);
+}
+
 /** Stop (with force) and remove a container; its last saved state, when there was one. */
 async function removeContainer(t: Target, force: boolean): Promise<SavedState | undefined> {
   const dir = containerDir(t.root, t.id);
@@ -189,7 +195,7 @@ async function removeContainer(t: Target, force: boolean): Promise<SavedState | 
       throw new BerthError(`cannot delete container ${t.id} that is not stopped: ${status}`);
     }
     if (status === "stopped" && removeEmptyCgroups(s)) {
-      removeDir(t.root, t.id);
+      await forget(t, s);
       return s;
     }
     if (s.sharedCgroup) {
@@ -200,7 +206,7 @@ async function removeContainer(t: Target, force: boolean): Promise<SavedState | 
         waitGone(s, 5000);
       }
       removeEmptyCgroups(s);
-      removeDir(t.root, t.id);
+      await forget(t, s);
       return s;
     }
     const cg = await cgroupOf(s);
@@ -215,7 +221,7 @@ async function removeContainer(t: Target, force: boolean): Promise<SavedState | 
       if (cg.pids().length > 0) signalOurs(s, cg, 9, false);
       await destroyCgroup(s, t.id, cg);
     }
-    removeDir(t.root, t.id);
+    await forget(t, s);
     return s;
   } finally {
     lock.release();

@@ -4,10 +4,10 @@
  * bundle goes through runc as well, and what a user would check is compared.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { cpSync, existsSync, readlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../spec/runtime-spec.ts";
-import { canRunContainers, cgroupDirsFor, RuntimeFixture, sharedRootfs, until } from "../../test/runtime-harness.ts";
+import { canRunContainers, cgroupDirsFor, RUNTIME, RuntimeFixture, sharedRootfs, until, type Result } from "../../test/runtime-harness.ts";
 
 // each test execs the runtime several times; in the cgroup v2 VM that takes seconds
 setDefaultTimeout(60_000);
@@ -177,5 +177,89 @@ describe.skipIf(!canRunContainers)("unknown properties and annotation keys (conf
       expect(rt(["delete", "--force", id]).code).toBe(0);
       if (who === "berth") expectGone(id);
     }
+  });
+});
+
+describe.skipIf(!canRunContainers)("no mount namespace in linux.namespaces: the runtime's is inherited", () => {
+  /**
+   * berth-runtime run inside a mount namespace of the test's own (all mounts private), so
+   * that namespace is "the runtime's" and no other test's mounts come and go in it: its
+   * mountinfo is compared whole. runc is not run here: 1.1 makes the runtime's / rslave
+   * (prepareRoot) and leaves its mounts behind, which on a shared host would reach others.
+   */
+  function inOwnMountNamespace(script: string, env: Record<string, string>): Result {
+    const p = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "sh", "-ec", script], { env: { ...process.env, ...env, RT: `${RUNTIME} --root ${fx.root}` }, stdout: "pipe", stderr: "pipe" });
+    return { code: p.exitCode ?? 128, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+  }
+  /**
+   * mountinfo as it was, less the mounts whose mount point someone else removed meanwhile
+   * (the kernel drops a mount in every namespace when its directory is deleted: other
+   * tests' containers come and go on this host).
+   */
+  function stillThere(mountinfo: string): string {
+    return mountinfo.split("\n").filter((l) => !l || existsSync(l.split(" ")[4]!.replace(/\\040/g, " "))).join("\n");
+  }
+  const noMountNs = (s: Spec) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "mount"));
+  /** A private copy of the busybox rootfs: its mounts are made in the (test's) runtime mount namespace. */
+  function ownRootfs(id: string): string {
+    const dir = join(fx.dir, `rootfs-${id}`);
+    cpSync(sharedRootfs(), dir, { recursive: true, verbatimSymlinks: true });
+    return dir;
+  }
+
+  test("the config's mounts are made under the root, the init chroots, exec enters the same root, and delete leaves mountinfo exactly as before", () => {
+    const id = fx.id("nomnt");
+    const rootfs = ownRootfs(id);
+    const spec = fx.spec(id, (s) => {
+      noMountNs(s);
+      s.root = { path: rootfs, readonly: true };
+      s.process!.args = ["sleep", "600"];
+    });
+    const out = join(fx.dir, `out-${id}`);
+    mkdirSync(out);
+    const r = inOwnMountNamespace(`
+      cat /proc/self/mountinfo > "$OUT/before"
+      readlink /proc/self/ns/mnt > "$OUT/ns"
+      $RT run --detach --bundle "$BUNDLE" "$ID"
+      cat /proc/self/mountinfo > "$OUT/during"
+      $RT exec "$ID" sh -c 'readlink /proc/self/ns/mnt; readlink /proc/1/root; ls /dev/null /proc/self/status; touch /x 2>&1 || true' > "$OUT/exec"
+      $RT delete --force "$ID"
+      cat /proc/self/mountinfo > "$OUT/after"
+    `, { OUT: out, BUNDLE: fx.bundle(id, spec), ID: id });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const read = (f: string) => readFileSync(join(out, f), "utf8");
+    // the container's mount namespace is the runtime's; its / is the rootfs, read-only
+    expect(read("exec").split("\n").slice(0, 4)).toEqual([read("ns").trim(), "/", "/dev/null", "/proc/self/status"]);
+    expect(read("exec")).toContain("Read-only file system");
+    // while it ran, the spec's mounts were in the runtime's table, below the root only
+    const added = read("during").split("\n").filter((l) => l && !read("before").includes(`${l}\n`)).map((l) => l.split(" ")[4]!);
+    expect(added).toContain(`${rootfs}/proc`);
+    expect(added).toContain(`${rootfs}/dev`);
+    for (const m of added) expect(m === rootfs || m.startsWith(`${rootfs}/`)).toBe(true);
+    expect(read("after")).toBe(stillThere(read("before")));
+    expectGone(id);
+  });
+
+  test("a create that fails half-way leaves mountinfo exactly as before too", () => {
+    const id = fx.id("nomnt");
+    const spec = fx.spec(id, (s) => {
+      noMountNs(s);
+      s.root = { path: ownRootfs(id), readonly: true };
+      s.mounts!.push({ destination: "/x", type: "nosuchfs", source: "none" });
+    });
+    const out = join(fx.dir, `out-${id}`);
+    mkdirSync(out);
+    const r = inOwnMountNamespace(`
+      cat /proc/self/mountinfo > "$OUT/before"
+      $RT create --bundle "$BUNDLE" "$ID" 2> "$OUT/err" || echo $? > "$OUT/code"
+      cat /proc/self/mountinfo > "$OUT/after"
+    `, { OUT: out, BUNDLE: fx.bundle(id, spec), ID: id });
+    expect(r.code).toBe(0);
+    const read = (f: string) => readFileSync(join(out, f), "utf8");
+    expect(read("code").trim()).toBe("1");
+    expect(read("err").trim()).toBe("mounts[7] (/x): mount nosuchfs on /x: no such device");
+    expect(read("after")).toBe(stillThere(read("before")));
+    expectGone(id);
   });
 });

@@ -15,6 +15,7 @@ import { pathExists, readLink, readText, readTextIfExists, rmdirPath, SysError, 
 import { type HeldLock, LockUnsupportedError, lockPath } from "../sys/lock-file.ts";
 import { removeTree } from "../sys/remove-tree.ts";
 import type { Hooks } from "../spec/runtime-spec.ts";
+import type { HostMounts } from "./host-mounts.ts";
 
 /** Which container: its --root and id. */
 export interface Target {
@@ -45,6 +46,8 @@ export interface SavedState {
   freezerFile?: string;
   /** the container's cgroup directories (one per hierarchy), so a stopped one is removed with rmdir alone */
   cgroupDirs?: string[];
+  /** the container has no mount namespace of its own: its mounts are in the host's table below this root (host-mounts.ts) */
+  hostMounts?: HostMounts;
   /** the cgroup had other processes at create (runc 1.1 shares it): delete stops only the init and leaves the cgroup while it is busy */
   sharedCgroup?: boolean;
   /** config.json has no process: `start` refuses (runtime-spec runtime.md), everything else works */

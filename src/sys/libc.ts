@@ -344,9 +344,12 @@ export function chmodPath(path: string, mode: number): void {
   check(libc().chmod(path, mode), "chmod", path);
 }
 
-// fsync and link have no function of their own in the binding: raw syscalls (x86_64 numbers)
+// fsync, link and umount2 have no function of their own in the binding: raw syscalls (x86_64 numbers)
 const SYS_FSYNC = 74;
 const SYS_LINK = 86;
+const SYS_UMOUNT2 = 166;
+const MNT_DETACH = 2;
+const UMOUNT_NOFOLLOW = 8;
 
 /** fsync(2): the file's data and metadata reach the disk before this returns; throws SysError. */
 export function fsyncFd(fd: number): void {
@@ -363,6 +366,11 @@ function cPath(path: string, syscallName: string): Uint8Array {
 /** link(2): a second name for `from`; EEXIST when `to` exists (never replaced); throws SysError. */
 export function linkPath(from: string, to: string): void {
   if (syscall(SYS_LINK, cPath(from, "link"), cPath(to, "link")) !== 0) throw new SysError("link", lastErrno, to);
+}
+
+/** umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW): the mount on top of `path` (a symlink there is not followed) leaves the tree now; throws SysError. */
+export function unmountDetached(path: string): void {
+  if (syscall(SYS_UMOUNT2, cPath(path, "umount2"), MNT_DETACH | UMOUNT_NOFOLLOW) !== 0) throw new SysError("umount2", lastErrno, path);
 }
 
 const S_IFMT = 0o170000;

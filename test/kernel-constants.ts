@@ -24,6 +24,7 @@ export const MS_SHARED = 1 << 20;
 export const MS_RELATIME = 1 << 21;
 export const MS_STRICTATIME = 1 << 24;
 export const MS_LAZYTIME = 1 << 25;
+export const MS_I_VERSION = 1 << 23;
 
 export const MOUNT_ATTR_RDONLY = 0x1;
 export const MOUNT_ATTR_NOSUID = 0x2;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
 import {
-  MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_SYNCHRONOUS, MS_REMOUNT, MS_MANDLOCK, MS_DIRSYNC, MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_SILENT, MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_RELATIME, MS_STRICTATIME, MS_LAZYTIME, MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NOSYMFOLLOW,
+  MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_SYNCHRONOUS, MS_REMOUNT, MS_MANDLOCK, MS_DIRSYNC, MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_SILENT, MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_RELATIME, MS_STRICTATIME, MS_LAZYTIME, MS_I_VERSION, MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NOSYMFOLLOW,
 } from "../../test/kernel-constants.ts";
 
 describe("parseMountOptions: nothing given", () => {
@@ -34,6 +34,7 @@ describe("parseMountOptions: options that set a mount(2) flag", () => {
     ["relatime", MS_RELATIME],
     ["strictatime", MS_STRICTATIME],
     ["lazytime", MS_LAZYTIME],
+    ["iversion", MS_I_VERSION],
     ["silent", MS_SILENT],
     ["bind", MS_BIND],
     ["rbind", MS_BIND | MS_REC],
@@ -65,6 +66,7 @@ describe("parseMountOptions: options that clear a mount(2) flag", () => {
     ["norelatime", MS_RELATIME],
     ["nostrictatime", MS_STRICTATIME],
     ["nolazytime", MS_LAZYTIME],
+    ["noiversion", MS_I_VERSION],
     ["loud", MS_SILENT],
   ];
   for (const [opt, flag] of cases) {

@@ -37,6 +37,8 @@ const FLAGS: Record<string, [set: boolean, flag: number]> = {
   relatime: [true, MS.RELATIME], norelatime: [false, MS.RELATIME],
   strictatime: [true, MS.STRICTATIME], nostrictatime: [false, MS.STRICTATIME],
   lazytime: [true, MS.LAZYTIME], nolazytime: [false, MS.LAZYTIME],
+  // config.md's MUST list; runc's table has them too
+  iversion: [true, MS.I_VERSION], noiversion: [false, MS.I_VERSION],
   nosymfollow: [true, MS.NOSYMFOLLOW], symfollow: [false, MS.NOSYMFOLLOW],
   silent: [true, MS.SILENT], loud: [false, MS.SILENT],
   bind: [true, MS.BIND], rbind: [true, MS.BIND | MS.REC],

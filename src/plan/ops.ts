@@ -116,6 +116,7 @@ export const MS = {
   SLAVE: 1 << 19,
   SHARED: 1 << 20,
   RELATIME: 1 << 21,
+  I_VERSION: 1 << 23,
   STRICTATIME: 1 << 24,
   LAZYTIME: 1 << 25,
 } as const;

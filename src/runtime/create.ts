@@ -28,7 +28,7 @@ import { kernelAtLeast } from "../kernel-version.ts";
 import { runHooks } from "./hooks.ts";
 import { driveToReady, killStarted } from "./helper-driver.ts";
 import {
-  checkId, claimDir, fifoPath, lockDir, OCI_VERSION, ociState, pidNamespaceOf, removeDir, startTimeOf, writePidFile, writeState, type SavedState,
+  checkId, claimDir, fifoPath, lockDir, OCI_VERSION, ociState, pidNamespaceOf, removeDir, startTimeOf, writePidFile, writeSavedSpec, writeState, type SavedState,
 } from "./state.ts";
 
 export interface CreateOptions {
@@ -110,6 +110,13 @@ function cgroupFacts(cg: CgroupManager): CgroupMountFacts {
     }),
     unified: dirs.unified ? { hostDir: dirs.unified } : undefined,
   };
+}
+
+/** A process's pid in its innermost pid namespace (the last NSpid field), as the container sees it. */
+function pidInContainer(pid: number): number {
+  const line = readText(`/proc/${pid}/status`).split("\n").find((l) => l.startsWith("NSpid:"));
+  const inner = Number(line?.trim().split(/\s+/).at(-1));
+  return Number.isInteger(inner) && inner > 0 ? inner : pid;
 }
 
 /**
@@ -237,6 +244,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
     };
     writeState(opts.root, early);
+    writeSavedSpec(opts.root, id, spec);
     try {
       opened.create();
       cg = opened;
@@ -303,12 +311,15 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       seccomp: () => agentState(early, initPid, plan.seccompAgent!),
       hooks: () => {
         const now = { ...early, pid: initPid };
+        // runtime.md, state.pid: hooks in the container's namespaces see the pid as the container does
+        const inside = { ...now, pid: pidInContainer(initPid) };
         const creating = JSON.stringify(ociState(now, "creating"));
         runHooks("prestart", spec.hooks?.prestart, { state: creating, cwd: bundle });
         runHooks("createRuntime", spec.hooks?.createRuntime, { state: creating, cwd: bundle });
-        runHooks("createContainer", spec.hooks?.createContainer, { state: creating, enter: { pid: initPid }, cwd: rootfs });
+        runHooks("createContainer", spec.hooks?.createContainer, { state: JSON.stringify(ociState(inside, "creating")), enter: { pid: initPid }, cwd: rootfs });
         trace("create-time hooks ran");
-        return JSON.stringify(ociState(now, "created"));
+        // for the startContainer hooks, which run in the container
+        return JSON.stringify(ociState(inside, "created"));
       },
       map: (pid) => writeIdMaps(pid, plan.userns!),
     }, { exitedEarly: "container init exited before it was ready; see the runtime's stderr for its last words" });

@@ -18,7 +18,7 @@ import { detectHostCgroups } from "../cgroups/layout.ts";
 import { agentState, canCloneIntoCgroup, homeOf, loadBundle } from "./create.ts";
 import { subCgroupDirs, type SubCgroups } from "./exec-cgroup.ts";
 import { driveToReady, killStarted } from "./helper-driver.ts";
-import { containerDir, notExist, readState, statusOf, writePidFile, type Target } from "./state.ts";
+import { containerDir, notExist, readSavedSpec, readState, statusOf, writePidFile, type Target } from "./state.ts";
 
 export interface ExecOptions {
   /** the process to run, or how to make it from the container's config.json (runc's inline flags) */
@@ -49,7 +49,9 @@ function execTarget(t: Target, ignorePaused = false): { spec: Spec; rootfs: stri
   const status = statusOf(t.root, s);
   if (status === "stopped") throw new BerthError("cannot exec in a stopped container");
   if (status === "paused" && !ignorePaused) throw new BerthError("cannot exec in a paused container (use --ignore-paused to override)");
-  const { spec, rootfs } = loadBundle(s.bundle);
+  // the copy create kept: an edited bundle must not change the container (state.ts)
+  const saved = readSavedSpec(t.root, t.id);
+  const { spec, rootfs } = saved ? { spec: saved, rootfs: s.rootfs } : loadBundle(s.bundle);
   return { spec, rootfs, pid: s.pid, cgroupDirs: s.cgroupDirs ?? [], state: s };
 }
 

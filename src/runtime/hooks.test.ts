@@ -45,7 +45,8 @@ describe.skipIf(!canRunContainers)("hooks", () => {
     const containerUts = readlinkSync(`/proc/${pid}/ns/uts`);
     for (const kind of ["prestart", "createRuntime", "createContainer"]) {
       const st = JSON.parse(readFileSync(join(dir, `${kind}.json`), "utf8"));
-      expect([kind, st.id, st.status, st.pid]).toEqual([kind, id, "creating", pid]);
+      // the pid as seen where the hook runs (runtime.md): the container's init is its pid namespace's 1
+      expect([kind, st.id, st.status, st.pid]).toEqual([kind, id, "creating", kind === "createContainer" ? 1 : pid]);
       expect(readFileSync(join(dir, `${kind}.env`), "utf8")).toBe(`from-${kind}\n`);
     }
     // the runtime's namespaces for prestart/createRuntime, the container's for createContainer
@@ -72,9 +73,10 @@ describe.skipIf(!canRunContainers)("hooks", () => {
     const id = fx.id();
     const r = fx.runSpec(id, fx.spec(id, (s) => {
       s.process!.args = ["sh", "-c", "cat /dev/shm/seen"];
-      s.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "grep -o '\"status\":\"created\"' > /dev/shm/seen; hostname >> /dev/shm/seen"] }] };
+      s.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "grep -o '\"pid\":[0-9]*,\"status\":\"created\"' > /dev/shm/seen; hostname >> /dev/shm/seen"] }] };
     }));
-    expect(r.stdout).toBe(`"status":"created"\n${id.slice(0, 60)}\n`);
+    // the pid as the container sees it (runtime.md): its init is 1 in its pid namespace
+    expect(r.stdout).toBe(`"pid":1,"status":"created"\n${id.slice(0, 60)}\n`);
   });
 
   test("argv[0] is the hook's own (docker re-execs itself as libnetwork-setkey this way)", () => {

@@ -130,6 +130,23 @@ describe.skipIf(!canRunContainers)("exec", () => {
     }
   });
 
+  test("an edit of the bundle's config.json after create changes nothing (runtime.md; runc 1.1's exec reads the edited file)", () => {
+    for (const [who, rt] of RUNTIMES.filter(([who]) => who === "berth")) {
+      const id = fx.id("edit");
+      const spec = fx.spec(id, (s) => {
+        s.process!.args = ["sleep", "600"];
+        s.process!.env = [...(s.process!.env ?? []), "WHEN=at-create"];
+      });
+      const bundle = fx.bundle(id, spec);
+      expect(rt(["run", "--detach", "--bundle", bundle, id], { timeoutMs: 30_000 }).code).toBe(0);
+      spec.process!.env = [...(spec.process!.env ?? []).filter((e) => !e.startsWith("WHEN=")), "WHEN=edited-later"];
+      writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
+      const r = rt(["exec", id, "sh", "-c", "echo $WHEN"]);
+      expect({ who, code: r.code, stdout: r.stdout }).toEqual({ who, code: 0, stdout: "at-create\n" });
+      rt(["delete", "--force", id]);
+    }
+  });
+
   test("honours the global --debug and --log: its phases are logged as create's are", () => {
     ready();
     for (const [who, rt] of RUNTIMES) {

@@ -14,7 +14,7 @@ import { claimDir as claimDirectory } from "../sys/id-claim.ts";
 import { pathExists, readLink, readText, readTextIfExists, rmdirPath, SysError, unlinkPath } from "../sys/libc.ts";
 import { type HeldLock, LockUnsupportedError, lockPath } from "../sys/lock-file.ts";
 import { removeTree } from "../sys/remove-tree.ts";
-import type { Hooks } from "../spec/runtime-spec.ts";
+import type { Hooks, Spec } from "../spec/runtime-spec.ts";
 import type { HostMounts } from "./host-mounts.ts";
 
 /** Which container: its --root and id. */
@@ -128,6 +128,22 @@ export function writeState(root: string, state: SavedState): void {
   writeFileAtomic(`${containerDir(root, state.id)}/state.json`, JSON.stringify(state), { mode: 0o600, fsync: false });
 }
 
+/**
+ * config.json as `create` read and checked it, kept beside state.json: `exec` reads this
+ * copy, so an edit of the bundle's file after create never changes the container
+ * (runtime.md, create: "Any updates to config.json after this step MUST NOT affect the
+ * container"). runc keeps its own copy in its state.json for the same reason.
+ */
+export function writeSavedSpec(root: string, id: string, spec: Spec): void {
+  writeFileAtomic(`${containerDir(root, id)}/config.json`, JSON.stringify(spec), { mode: 0o600, fsync: false });
+}
+
+/** The copy writeSavedSpec made; undefined for a container created before berth kept one. */
+export function readSavedSpec(root: string, id: string): Spec | undefined {
+  const text = readTextIfExists(`${containerDir(root, id)}/config.json`);
+  return text === undefined ? undefined : (JSON.parse(text) as Spec);
+}
+
 /** state.json exists but cannot be read or parsed: only `delete --force` can deal with the container. */
 export class UnreadableStateError extends BerthError {}
 
@@ -144,7 +160,7 @@ export function readState(root: string, id: string): SavedState | undefined {
 }
 
 /** What a container's directory holds (create's and start's files): removed one by one, then the directory. */
-const STATE_FILES = ["state.json", "exec.fifo"];
+const STATE_FILES = ["state.json", "exec.fifo", "config.json"];
 
 export function removeDir(root: string, id: string): void {
   const dir = containerDir(root, id);

@@ -55,6 +55,11 @@ describe("validateSpec accepts real configs", () => {
     expect(() => validateSpec(s)).not.toThrow();
   });
 
+  test("a relative mount destination is read as relative to / (config.md; runc 1.1 does too)", () => {
+    const s = spec((s) => (s.mounts[1].destination = "dev"));
+    expect(validateSpec(s).mounts![1]!.destination).toBe("/dev");
+  });
+
   test("JSON null means unset: process.oomScoreAdj null is dropped", () => {
     const s = spec((s) => (s.process.oomScoreAdj = null));
     validateSpec(s);
@@ -130,7 +135,8 @@ describe("validateSpec refuses, naming the field and the fix", () => {
     ["process.capabilities.bounding with a number", (s) => (s.process.capabilities.bounding = [5]), "process.capabilities.bounding[0]: got 5; use a string"],
     ["process.consoleSize.width missing", (s) => (s.process.consoleSize = { height: 24 }), "process.consoleSize.width: is required"],
     ["mounts an object", (s) => (s.mounts = {}), "mounts: got {}; use a JSON array"],
-    ["mounts[1].destination relative", (s) => (s.mounts[1].destination = "dev"), `mounts[1].destination: "dev" is not an absolute path; start it with /`],
+    ["mounts[1].destination empty", (s) => (s.mounts[1].destination = ""), `mounts[1].destination: is empty; name where in the container to mount, e.g. /data`],
+    ["an empty annotation key", (s) => (s.annotations = { "": "x" }), `annotations: has an empty key; config.md requires a name, e.g. "org.example.key"`],
     ["mounts[0].destination missing", (s) => delete s.mounts[0].destination, "mounts[0].destination: is required"],
     ["mounts[2].options with a number", (s) => (s.mounts[2].options = ["nosuid", 1]), "mounts[2].options[1]: got 1; use a string"],
     ["mounts[0].type a number", (s) => (s.mounts[0].type = 1), "mounts[0].type: got 1; use a string"],

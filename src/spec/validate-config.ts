@@ -89,7 +89,9 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
       const f = `mounts[${i}]`;
       const o = object(m, f);
       fields(o, f, { destination: "string", type: "string", source: "string" }, ["destination"]);
-      absolute(o.destination as string, `${f}.destination`);
+      // config.md: a relative destination is deprecated but MUST be read as relative to "/" (runc 1.1 does)
+      if (o.destination === "") throw new BerthError("is empty; name where in the container to mount, e.g. /data", { field: `${f}.destination` });
+      if (!(o.destination as string).startsWith("/")) o.destination = `/${o.destination as string}`;
       if (o.options != null) strings(o.options, `${f}.options`);
       if (o.uidMappings != null) idMappings(o.uidMappings, `${f}.uidMappings`);
       if (o.gidMappings != null) idMappings(o.gidMappings, `${f}.gidMappings`);
@@ -98,7 +100,10 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
 
   if (spec.annotations != null) {
     const a = object(spec.annotations, "annotations");
-    for (const [k, v] of Object.entries(a)) check(v, "string", `annotations.${k}`);
+    for (const [k, v] of Object.entries(a)) {
+      if (k === "") throw new BerthError('has an empty key; config.md requires a name, e.g. "org.example.key"', { field: "annotations" });
+      check(v, "string", `annotations.${k}`);
+    }
   }
   if (spec.hooks != null) {
     const hooks = object(spec.hooks, "hooks");

@@ -1,5 +1,8 @@
 #!/bin/sh
 # The main job on a fresh Debian 12 machine: install, then
+#  0. berth run, as the seed's `docker run --cpus --memory`: a busybox image built here
+#     (Debian's busybox-static, scripts/make-busybox-bundle.sh), imported with
+#     `berth import`, run with --cpus 0.5 --memory 64m, showing the cgroup files;
 #  1. berth-runtime runs a busybox OCI bundle (built here from busybox-static): PID 1 in
 #     its own namespaces, its own hostname, a read-only root, limits in its cgroup;
 #  2. berth cgroup runs a command limited to half a CPU and 64 MiB — a busy loop
@@ -9,7 +12,16 @@ set -eu
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/bun ] && [ -x native/build/berth-init ] || scripts/setup.sh
 tmp=$(mktemp -d)
-trap 'bin/berth-runtime --root "$tmp/state" delete --force demo 2>/dev/null || true; bin/berth cgroup rm --kill -q /berth-demo 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'bin/berth --root "$tmp/root" --runroot "$tmp/run" rm -f berth-demo >/dev/null 2>&1 || true; bin/berth-runtime --root "$tmp/state" delete --force demo 2>/dev/null || true; bin/berth cgroup rm --kill -q /berth-demo 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+echo "== berth run: an image built here from busybox-static, limited as the seed's docker run"
+scripts/make-busybox-bundle.sh "$tmp/image" >/dev/null
+tar -C "$tmp/image/rootfs" -c . | bin/berth --root "$tmp/root" --runroot "$tmp/run" import - busybox:demo
+bin/berth --root "$tmp/root" --runroot "$tmp/run" run --rm --name berth-demo --cpus 0.5 --memory 64m busybox:demo sh -c '
+  cd /sys/fs/cgroup
+  if [ -f cpu.max ]; then echo "cpu.max: $(cat cpu.max)"; echo "memory.max: $(cat memory.max)"
+  else echo "cpu.cfs_quota_us / cpu.cfs_period_us: $(cat cpu/cpu.cfs_quota_us) / $(cat cpu/cpu.cfs_period_us)"; echo "memory.limit_in_bytes: $(cat memory/memory.limit_in_bytes)"; fi'
+echo
 
 echo "== berth-runtime run: a busybox bundle"
 scripts/make-busybox-bundle.sh "$tmp/bundle" >/dev/null

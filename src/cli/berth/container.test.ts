@@ -3,7 +3,7 @@
  * conmon and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { busyboxImageLayout } from "../../../test/clients/registry.ts";
 import { canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
@@ -178,6 +178,36 @@ describe.skipIf(!ok)("what the kernel and the monitor say", () => {
     expect(fx.records()).toEqual([]);
     expect(fx.monitors()).toEqual([]);
   }, 60_000);
+});
+
+describe.skipIf(!ok)("--restart", () => {
+  test("on-failure:2 runs it twice more, then it stays exited with its code; stop keeps an always container stopped", async () => {
+    const id = fx.runDetached(["--restart", "on-failure:2"], ["sh", "-c", "exit 3"]);
+    await until(() => fx.inspect(id).RestartCount === 2 && fx.inspect(id).State.Status === "exited", 20_000);
+    expect(fx.inspect(id).State).toMatchObject({ Status: "exited", ExitCode: 3 });
+    const always = fx.runDetached(["--restart", "always"], ["sleep", "60"]);
+    expect(fx.berth(["stop", "-t", "0", always]).code).toBe(0);
+    expect(fx.inspect(always).State.Status).toBe("exited");
+    expect(fx.inspect(always).RestartCount).toBe(0);
+    expect(fx.berth(["rm", id, always]).code).toBe(0);
+  }, 30_000);
+  test("after /run is lost (a reboot), the next berth command restarts an always container and records the others as exited", async () => {
+    const always = fx.runDetached(["--restart", "always"], ["sleep", "60"]);
+    const plain = fx.runDetached([], ["sleep", "60"]);
+    for (const id of [always, plain]) {
+      const monitor = Number(readFileSync(join(fx.runroot, "containers", id, "conmon.pid"), "utf8"));
+      const pid = fx.inspect(id).State.Pid;
+      process.kill(monitor, "SIGKILL");
+      process.kill(pid, "SIGKILL");
+      await until(() => !existsSync(`/proc/${pid}`), 5000);
+    }
+    rmSync(join(fx.runroot, "boot-id"));
+    rmSync(join(fx.runroot, "containers", always, "exit"), { recursive: true, force: true });
+    rmSync(join(fx.runroot, "containers", plain, "exit"), { recursive: true, force: true });
+    expect(fx.berth(["ps", "-q", "--no-trunc"]).stdout).toBe(`${always}\n`);
+    expect(fx.inspect(plain).State).toMatchObject({ Status: "exited", Error: expect.stringMatching(/monitor ended/) });
+    expect(fx.berth(["rm", "-f", always, plain]).code).toBe(0);
+  }, 30_000);
 });
 
 describe.skipIf(!ok)("volumes", () => {

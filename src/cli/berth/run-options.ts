@@ -8,6 +8,7 @@ import { BerthError } from "../../errors.ts";
 import type { RunFlags } from "../../engine/container/run-flags.ts";
 import { enginePaths } from "../../engine/paths.ts";
 import { openEngine, type Engine } from "../../engine/container/engine.ts";
+import { reviveAfterReboot } from "../../engine/container/lifecycle.ts";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -110,5 +111,8 @@ export function runFlagsFrom(opts: RunOptions, args: string[]): RunFlags & { arg
 
 /** The engine for the global --root/--runroot (else BERTH_ROOT/BERTH_RUNROOT, else the defaults). */
 export function engineFor(globals: Record<string, unknown>): Engine {
-  return openEngine(enginePaths({ root: globals.root as string | undefined, runroot: globals.runroot as string | undefined }));
+  const engine = openEngine(enginePaths({ root: globals.root as string | undefined, runroot: globals.runroot as string | undefined }));
+  // the first command after /run was lost records what died with it and restarts what asked for it (--restart)
+  reviveAfterReboot(engine);
+  return engine;
 }

@@ -238,7 +238,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     }
     r.State = {
       ...r.State, Status: "running", Pid: pid, PidStartTime: processStartTime(pid), MonitorPid: monitorPid, MonitorStartTime: processStartTime(monitorPid),
-      ExitCode: 0, Error: "", OOMKilled: false, StartedAt: now(), FinishedAt: GO_ZERO_TIME,
+      ExitCode: 0, Error: "", OOMKilled: false, StartedAt: now(), FinishedAt: GO_ZERO_TIME, ManuallyStopped: false,
     };
     engine.store.write(r);
     return r;
@@ -258,6 +258,7 @@ function recordStartFailure(engine: Engine, r: ContainerRecord, err: unknown): v
  */
 export function cleanupContainer(engine: Engine, id: string): void {
   let remove = false;
+  let restart = false;
   try {
     engine.store.locked(id, (r) => {
     // created: the start failed (and recorded why); exited: recorded already
@@ -271,6 +272,8 @@ export function cleanupContainer(engine: Engine, id: string): void {
       ...r.State, Status: "exited", ExitCode: code ?? 255, Error: code === undefined ? MONITOR_LOST : "",
       OOMKilled: (ooms ?? 0) > 0 || oomMarker, FinishedAt: now(), Pid: 0,
     };
+    restart = shouldRestart(r.Flags.restart, r.State.ExitCode, r.State.RestartCount, r.State.ManuallyStopped === true);
+    if (restart) r.State.RestartCount++;
     engine.store.write(r);
     remove = r.Flags.rm === true && r.Flags.detach === true;
     });
@@ -280,6 +283,7 @@ export function cleanupContainer(engine: Engine, id: string): void {
     throw err;
   }
   if (remove) removeContainer(engine, id, { force: true, volumes: true });
+  else if (restart) startContainer(engine, id);
 }
 
 function readSpecCgroupsPath(engine: Engine, id: string): string | undefined {
@@ -288,6 +292,20 @@ function readSpecCgroupsPath(engine: Engine, id: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * docker's restart policy after an exit: `always` and `unless-stopped` unless stopped by
+ * hand, `on-failure[:N]` on a non-zero code while fewer than N restarts were made. Pure.
+ *
+ * @example shouldRestart("on-failure:2", 1, 1, false) // → true
+ */
+export function shouldRestart(policy: string | undefined, exitCode: number, restarts: number, manuallyStopped: boolean): boolean {
+  if (!policy || policy === "no" || manuallyStopped) return false;
+  if (policy === "always" || policy === "unless-stopped") return true;
+  const m = /^on-failure(?::(\d+))?$/.exec(policy);
+  if (!m || exitCode === 0) return false;
+  return m[1] === undefined || restarts < Number(m[1]);
 }
 
 /** Wait until the container is not running; its exit code. */
@@ -314,6 +332,9 @@ export async function stopContainer(engine: Engine, id: string, timeoutSeconds?:
   const r = engine.store.read(id);
   if (!r) return;
   if (liveStatus(engine, r).status === "running" || liveStatus(engine, r).status === "paused") {
+    engine.store.update(id, (x) => {
+      x.State.ManuallyStopped = true;
+    });
     const runtime = runtimeOf(engine, r);
     if (liveStatus(engine, r).status === "paused") runtime.run(["resume", id]);
     runtime.run(["kill", id, r.StopSignal.replace(/^SIG/i, "")]);
@@ -376,4 +397,41 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
 /** Give back the container's root: its image snapshot; a --rootfs directory is the user's and stays. */
 function releaseRoot(engine: Engine, r: ContainerRecord): void {
   if (r.RootfsSource === "snapshot") releaseSnapshot(engine, r.Id);
+}
+
+/**
+ * After /run was lost (a reboot): containers whose records say they ran have no monitor
+ * and no exit file. Record them as exited, and start again those whose policy is always
+ * or unless-stopped — what a daemon would do at boot, done by the first berth command
+ * that notices (the run root's boot id differs). Returns the ids started.
+ */
+export function reviveAfterReboot(engine: Engine): string[] {
+  const marker = `${engine.paths.runroot}/boot-id`;
+  let boot = "";
+  try {
+    boot = readText("/proc/sys/kernel/random/boot_id").trim();
+  } catch {
+    return [];
+  }
+  if (readOptional(marker)?.trim() === boot) return [];
+  mkdirParents(engine.paths.runroot, 0o700);
+  writeFileAtomic(marker, `${boot}\n`, { mode: 0o600, fsync: false });
+  const started: string[] = [];
+  for (const r of engine.store.list()) {
+    if (r.State.Status !== "running" && r.State.Status !== "paused") continue;
+    if (liveStatus(engine, r).status !== "exited") continue;
+    engine.store.update(r.Id, (x) => {
+      x.State = { ...x.State, Status: "exited", ExitCode: 255, Error: MONITOR_LOST, FinishedAt: now(), Pid: 0 };
+    });
+    const policy = r.Flags.restart;
+    if ((policy === "always" || policy === "unless-stopped") && r.State.ManuallyStopped !== true) {
+      try {
+        startContainer(engine, r.Id);
+        started.push(r.Id);
+      } catch {
+        // recorded as exited with the start's error; the user sees it in ps -a
+      }
+    }
+  }
+  return started;
 }

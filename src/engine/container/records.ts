@@ -34,6 +34,8 @@ export interface RecordedState {
   StartedAt: string;
   FinishedAt: string;
   RestartCount: number;
+  /** stopped by `berth stop` (docker's HasBeenManuallyStopped): no restart policy brings it back */
+  ManuallyStopped?: boolean;
 }
 
 export interface ContainerRecord {

@@ -48,6 +48,14 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   inspect: async () => (await import("./berth/query.ts")).registerInspect,
   exec: async () => (await import("./berth/exec.ts")).registerExec,
   volume: async () => (await import("./berth/volume.ts")).registerVolume,
+  pull: async () => (await import("./berth/pull.ts")).registerPull,
+  push: async () => (await import("./berth/push.ts")).registerPush,
+  rmi: async () => (await import("./berth/rmi.ts")).registerRmi,
+  tag: async () => (await import("./berth/tag.ts")).registerTag,
+  save: async () => (await import("./berth/save.ts")).registerSave,
+  history: async () => (await import("./berth/image-history.ts")).registerHistory,
+  login: async () => (await import("./berth/login.ts")).registerLogin,
+  logout: async () => (await import("./berth/login.ts")).registerLogout,
 };
 
 /** The command word of argv: the first argument that is not a global flag. */

@@ -20,3 +20,8 @@ export function removeTree(path: string): void {
 export function stdinStream(): ReadableStream<Uint8Array> {
   return Bun.stdin.stream();
 }
+
+/** A file as a Blob (read when sent: an upload's body with its length known). */
+export function fileBlob(path: string): Blob {
+  return Bun.file(path);
+}

@@ -46,24 +46,32 @@ export interface LocalRegistry {
   stop(): Promise<void>;
 }
 
-/**
- * Start a registry holding busybox and pause on a free 127.0.0.1 port. Its config,
- * storage and log live in `workdir/registry` (the caller owns and removes `workdir`).
- * Throws, naming the apt package, when a command it needs is missing.
- */
-export async function startRegistryWithBusybox(workdir: string): Promise<LocalRegistry> {
-  requireCommands(REGISTRY_COMMANDS);
-  const layout = busyboxImageLayout();
-  const dir = join(workdir, "registry");
-  mkdirSync(join(dir, "storage"), { recursive: true });
+/** A registry on a free 127.0.0.1 port, with what it needs to be stopped. */
+export interface RunningRegistry {
+  /** 127.0.0.1:PORT */
+  address: string;
+  /** its config, storage and log */
+  dir: string;
+  /** Stop the registry (by its PID) and remove `dir`. */
+  stop(): Promise<void>;
+}
 
+/**
+ * Start an empty docker-registry on a free 127.0.0.1 port, in `workdir/NAME` (config,
+ * storage, log; the caller owns `workdir`). `auth`: YAML lines of an `auth:` section
+ * (htpasswd or token), indented as a top-level key's body.
+ */
+export async function startRegistry(workdir: string, options: { name?: string; auth?: string[] } = {}): Promise<RunningRegistry> {
+  requireCommands(REGISTRY_COMMANDS);
+  const dir = join(workdir, options.name ?? "registry");
+  mkdirSync(join(dir, "storage"), { recursive: true });
   // a port can be taken between probing and binding: try a few, and read the registry's log
   let lastError = "";
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freeLoopbackPort();
     const address = `127.0.0.1:${port}`;
     const config = join(dir, "config.yml");
-    writeFileSync(config, registryConfig(join(dir, "storage"), address));
+    writeFileSync(config, registryConfig(join(dir, "storage"), address, options.auth ?? []));
     const log = join(dir, `registry-${attempt}.log`);
     const proc = Bun.spawn(["docker-registry", "serve", config], { stdin: "ignore", stdout: Bun.file(log), stderr: Bun.file(log) });
     const up = await waitForRegistry(address, proc);
@@ -80,18 +88,30 @@ export async function startRegistryWithBusybox(workdir: string): Promise<LocalRe
       }
       rmSync(dir, { recursive: true, force: true });
     };
-    try {
-      for (const [tag, repo] of [["latest", "busybox"], ["pause", "pause"]] as const) {
-        const r = runCommand(["skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:${tag}`, `docker://${address}/${repo}:latest`]);
-        if (r.code !== 0) throw new Error(`skopeo copy oci:${layout}:${tag} docker://${address}/${repo}:latest failed: ${r.stderr.trim()}`);
-      }
-    } catch (e) {
-      await stop();
-      throw e;
-    }
-    return { address, image: `${address}/busybox:latest`, pause: `${address}/pause:latest`, stop };
+    return { address, dir, stop };
   }
+  rmSync(dir, { recursive: true, force: true });
   throw new Error(`docker-registry did not start on a 127.0.0.1 port after 5 attempts: ${lastError}`);
+}
+
+/**
+ * Start a registry holding busybox and pause on a free 127.0.0.1 port. Its config,
+ * storage and log live in `workdir/registry` (the caller owns and removes `workdir`).
+ * Throws, naming the apt package, when a command it needs is missing.
+ */
+export async function startRegistryWithBusybox(workdir: string): Promise<LocalRegistry> {
+  const layout = busyboxImageLayout();
+  const { address, stop } = await startRegistry(workdir);
+  try {
+    for (const [tag, repo] of [["latest", "busybox"], ["pause", "pause"]] as const) {
+      const r = runCommand(["skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:${tag}`, `docker://${address}/${repo}:latest`]);
+      if (r.code !== 0) throw new Error(`skopeo copy oci:${layout}:${tag} docker://${address}/${repo}:latest failed: ${r.stderr.trim()}`);
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { address, image: `${address}/busybox:latest`, pause: `${address}/pause:latest`, stop };
 }
 
 /**
@@ -122,8 +142,8 @@ export function busyboxImageLayout(): string {
   return layout;
 }
 
-function registryConfig(storage: string, address: string): string {
-  // no auth section: Debian's default config points at an htpasswd file we do not want
+function registryConfig(storage: string, address: string, auth: string[]): string {
+  // an auth section only when asked: Debian's default config points at an htpasswd file we do not want
   return [
     "version: 0.1",
     "log:",
@@ -139,6 +159,7 @@ function registryConfig(storage: string, address: string): string {
     `  addr: ${address}`,
     "  headers:",
     "    X-Content-Type-Options: [nosniff]",
+    ...(auth.length ? ["auth:", ...auth] : []),
     "",
   ].join("\n");
 }
@@ -149,7 +170,8 @@ async function waitForRegistry(address: string, proc: { readonly exitCode: numbe
     if (proc.exitCode !== null || proc.signalCode !== null) return false;
     try {
       const res = await fetch(`http://${address}/v2/`);
-      if (res.status === 200) return true;
+      // 401: up, and asking for credentials (a registry with auth)
+      if (res.status === 200 || res.status === 401) return true;
     } catch {
       // not listening yet
     }

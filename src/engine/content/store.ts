@@ -9,7 +9,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { close, flock, fsyncFd, listDir, LOCK_EX, mkdirParents, O, openPath, pathExists, preadFd, readBytes, renamePath, statPath, unlinkPath, writeAll } from "../../sys/libc.ts";
-import { fileStream } from "../../sys/file-stream.ts";
+import { fileBlob, fileStream } from "../../sys/file-stream.ts";
 import { isDigest } from "../../spec/image-spec.ts";
 
 export interface ExpectedBlob {
@@ -79,6 +79,11 @@ export class ContentStore {
 
   stream(digest: string): ReadableStream<Uint8Array> {
     return fileStream(this.blobPath(digest));
+  }
+
+  /** The blob as a Blob (an upload's body). */
+  blob(digest: string): Blob {
+    return fileBlob(this.blobPath(digest));
   }
 
   /** Store `bytes` (a config or a manifest berth wrote): its digest. */

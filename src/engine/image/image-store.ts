@@ -220,14 +220,36 @@ export class ImageStore {
   }
 
   /**
+   * `image prune`: remove dangling images (no names), or with `all` every image no
+   * container uses, then whatever of them nothing else uses. docker's lines
+   * ("untagged: …", "deleted: sha256:…") and the bytes reclaimed.
+   */
+  pruneImages(all: boolean): { lines: string[]; reclaimed: number } {
+    return this.index.locked(() => {
+      const used = this.containersByImage();
+      const lines: string[] = [];
+      this.index.update((images) => {
+        for (const image of Object.values(images)) {
+          if (used.has(image.id) || (!all && image.names.length > 0)) continue;
+          for (const n of [...image.names, ...image.repoDigests]) lines.push(`untagged: ${familiarString(n)}`);
+          lines.push(`deleted: ${image.id}`);
+          delete images[image.id];
+        }
+      });
+      return { lines, reclaimed: lines.length ? this.collectGarbage() : 0 };
+    });
+  }
+
+  /**
    * Remove what no image and no container uses: committed layer snapshots outside every
    * image's chain (and without children), unpack snapshots of dead processes, blobs no
-   * image refers to, and abandoned ingests. Returns the bytes of blobs removed.
+   * image refers to, and abandoned ingests. Returns the bytes freed (blobs, and layers' unpacked sizes).
    */
   collectGarbage(): number {
     this.cleanStale();
     const images = this.list();
     const chains = new Set(images.flatMap((i) => i.chainIds));
+    let freed = 0;
     // top down: removing a layer may free the one below it
     for (let again = true; again;) {
       again = false;
@@ -236,11 +258,11 @@ export class ImageStore {
       for (const s of all) {
         if (s.kind !== "committed" || chains.has(s.key) || parents.has(s.key)) continue;
         this.snapshots.remove(s.key);
+        freed += Number(s.labels["berth/unpacked-size"] ?? 0);
         again = true;
       }
     }
     const blobs = new Set(images.flatMap((i) => [i.id, i.manifest, ...i.layers.map((l) => l.digest)]));
-    let freed = 0;
     for (const d of this.content.list()) {
       if (blobs.has(d)) continue;
       freed += this.content.size(d) ?? 0;

@@ -151,6 +151,9 @@ export class OverlaySnapshotter implements Snapshotter {
       if (!s) throw new SnapshotNotFoundError(`snapshot ${key} does not exist`);
       const child = Object.entries(md.snapshots).find(([, r]) => r.parent === key);
       if (child) throw new BerthError(`snapshot ${key} is in use: snapshot ${child[0]} stands on it`);
+      // an active snapshot's files are disposable: free their space before the metadata is
+      // rewritten, which a full disk (the reason an unpack failed) would refuse
+      if (s.kind !== "committed") removeTree(this.dirOf(s.id));
       delete md.snapshots[key];
       return s.id;
     });

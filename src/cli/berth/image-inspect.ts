@@ -1,0 +1,34 @@
+/** `berth image inspect [-f FORMAT] IMAGE…`: docker's JSON, always an array (or FORMAT per image). */
+import type { Command } from "../command.ts";
+import { ImageStore } from "../../engine/image/image-store.ts";
+import { inspectImage } from "../../engine/image/inspect.ts";
+import { renderGoTemplate } from "../go-template.ts";
+import { currentEnginePaths } from "./globals.ts";
+import { writeErr, writeOut } from "../stdio.ts";
+import { ExitError, EXIT_BERTH_FAILED } from "../exit.ts";
+
+export function declareImageInspect(cmd: Command): Command {
+  return cmd.description("show images' details as JSON").argument("<image...>", "name, name@digest or id")
+    .option("-f, --format <template>", "a Go template ({{.Id}}, {{json .Config}}) instead of JSON")
+    .action((refs: string[], opts: { format?: string }) => {
+      const store = new ImageStore(currentEnginePaths());
+      const out: unknown[] = [];
+      const missing: string[] = [];
+      for (const ref of refs) {
+        const image = store.find(ref);
+        if (!image) {
+          missing.push(ref);
+          continue;
+        }
+        const lowerDirs = [...image.chainIds].reverse().map((c) => store.snapshots.fsDir(c));
+        out.push(inspectImage(image, store.config(image), store.unpackedSize(image), { lowerDirs }));
+      }
+      if (opts.format !== undefined) writeOut(out.map((o) => `${renderGoTemplate(opts.format!, o)}\n`).join(""));
+      else writeOut(`${JSON.stringify(out, null, 4)}\n`);
+      // docker prints what it found, then the error, and exits 1 — berth's own failure code is 125
+      if (missing.length) {
+        writeErr(missing.map((m) => `berth: no such image: ${m}; pull it with \`berth pull ${m}\`\n`).join(""));
+        throw new ExitError(EXIT_BERTH_FAILED);
+      }
+    });
+}

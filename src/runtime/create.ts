@@ -21,7 +21,7 @@ import { NS_FILE } from "../plan/namespaces.ts";
 import { validateSpec } from "../spec/validate-config.ts";
 import { activeLsms, hasKcore, kernelRelease, lastCap } from "../sys/host-facts.ts";
 import { HelperSession } from "../sys/init-helper.ts";
-import { chmodPath, errno, mkfifo, readText, statPath, writeText } from "../sys/libc.ts";
+import { chmodPath, errno, hasTerminal, mkfifo, readText, statPath, writeText } from "../sys/libc.ts";
 import { resolvePath } from "./host-path.ts";
 import { recordHostMounts, releaseHostMounts, type HostMounts } from "./host-mounts.ts";
 import { kernelAtLeast } from "../kernel-version.ts";
@@ -210,6 +210,12 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   trace("config.json loaded and validated");
   const linux = spec.linux ?? {};
   const cgroupsPath = linux.cgroupsPath ?? (opts.systemdCgroup ? `system.slice:berth:${id}` : `/berth/${id}`);
+  // runc's rule (initHostConsole): the foreground proxies the pty to the caller's terminal;
+  // with none (stdio all files or pipes, no controlling tty) the container's shell would
+  // wait on a terminal nobody can type into, so fail before anything is made
+  if (spec.process?.terminal && opts.foreground && !opts.consoleSocket && !hasTerminal()) {
+    throw new BerthError("open /dev/tty: no such device or address: berth-runtime run proxies the container's terminal to its own, and it has none (stdin, stdout and stderr are not terminals); run it from a terminal, set process.terminal to false, or pass --console-socket", { field: "process.terminal" });
+  }
 
   const dir = claimDir(opts.root, id);
   const lock = lockDir(dir);

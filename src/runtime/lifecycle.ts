@@ -227,3 +227,20 @@ async function removeContainer(t: Target, force: boolean): Promise<SavedState | 
     lock.release();
   }
 }
+
+/**
+ * Whether SIGTERM can end process `pid`, from /proc/PID/status: not when it ignores it
+ * (an interactive shell), nor when it is its PID namespace's init and has no handler —
+ * the kernel drops a default-action signal sent to a namespace's init from outside.
+ * Pure over the file's text.
+ *
+ * @example termCanEnd("SigIgn:\t0000000000004000\nSigCgt:\t0\nNSpid:\t42\t1\n") // → false
+ */
+export function termCanEnd(status: string): boolean {
+  const mask = (key: string) => BigInt(`0x${new RegExp(`^${key}:\\s*([0-9a-f]+)$`, "m").exec(status)?.[1] ?? "0"}`);
+  const TERM = 1n << 14n; // bit SIGTERM-1
+  if (mask("SigCgt") & TERM) return true;
+  if (mask("SigIgn") & TERM) return false;
+  const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+  return !(nspid && nspid.length > 1 && nspid.at(-1) === "1");
+}

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { errorOf } from "../../test/berth-error.ts";
-import { parseSignal } from "./lifecycle.ts";
+import { parseSignal, termCanEnd } from "./lifecycle.ts";
 
 describe("parseSignal: what `kill ID SIGNAL` accepts", () => {
   test("no signal means SIGTERM (15)", () => {
@@ -58,4 +58,19 @@ describe("parseSignal refuses what is not a signal", () => {
       expect(err.message).toBe(`signal: ${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`);
     });
   }
+});
+
+describe("termCanEnd: can a forwarded TERM end the process (/proc/PID/status)", () => {
+  const status = (ign: string, cgt: string, nspid: string) => `Name:\tsh\nNSpid:\t${nspid}\nSigIgn:\t${ign}\nSigCgt:\t${cgt}\n`;
+  test("a handler: it decides", () => {
+    expect(termCanEnd(status("0000000000000000", "0000000000004000", "42\t1"))).toBe(true);
+  });
+  test("ignored (an interactive shell): no", () => {
+    expect(termCanEnd(status("0000000000284004", "0000000008010002", "42"))).toBe(false);
+  });
+  test("default action: yes, except for its PID namespace's init, which the kernel shields", () => {
+    expect(termCanEnd(status("0", "0", "42"))).toBe(true);
+    expect(termCanEnd(status("0", "0", "42\t1"))).toBe(false);
+    expect(termCanEnd(status("0", "0", "42\t7"))).toBe(true);
+  });
 });

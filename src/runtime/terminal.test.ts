@@ -108,4 +108,28 @@ describe.skipIf(!canRunContainers)("terminals", () => {
     expect(existsSync(join(fx.root, id))).toBe(false);
     expect(existsSync(join(fx.root, id2))).toBe(false);
   });
+
+  test("run of the default spec (terminal, sh) with no terminal at all: fails at once as runc does (open /dev/tty), nothing left", () => {
+    const id = fx.id();
+    // no controlling terminal (a new session) and stdio files: what a service or a CI job has
+    const r = fx.rt(["--root", fx.root, "run", "--bundle", fx.bundle(id, fx.spec(id, (s) => (s.process!.terminal = true))), id], { runtime: ["setsid", "-w", RUNTIME], timeoutMs: 20_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("process.terminal: open /dev/tty: no such device or address: berth-runtime run proxies the container's terminal to its own, and it has none (stdin, stdout and stderr are not terminals); run it from a terminal, set process.terminal to false, or pass --console-socket");
+    expect(existsSync(join(fx.root, id))).toBe(false);
+    expect(existsSync(`/sys/fs/cgroup/memory/berth-test/${id}`) || existsSync(`/sys/fs/cgroup/berth-test/${id}`)).toBe(false);
+  });
+
+  test("run in the foreground on a terminal: a TERM to the runtime ends it even though the shell, its namespace's init, cannot act on TERM", async () => {
+    const id = fx.id();
+    const bundle = fx.bundle(id, fx.spec(id, (s) => (s.process!.terminal = true))); // args ["sh"]: interactive, ignores TERM, and PID 1
+    const pidFile = join(fx.dir, `${id}.runtime-pid`);
+    // the runtime on a pty (util-linux script) whose input stays open: nobody types exit
+    const p = Bun.spawn(["script", "-qec", `echo $$ > ${pidFile}; exec ${RUNTIME} --root ${fx.root} run --bundle ${bundle} ${id}`, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    receivers.push(p);
+    expect(await until(() => existsSync(pidFile) && fx.rt(["state", id]).stdout.includes('"running"'), 20_000)).toBe(true);
+    process.kill(Number(readFileSync(pidFile, "utf8")), "SIGTERM");
+    expect(await until(() => !existsSync(join(fx.root, id)), 20_000)).toBe(true);
+    // killed: 128 + SIGKILL, through script
+    expect(await p.exited).toBe(137);
+  });
 });

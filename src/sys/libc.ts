@@ -191,6 +191,30 @@ function check(r: number, syscall: string, path?: string): number {
   return r;
 }
 
+/**
+ * Whether this process has a terminal: one of stderr, stdout, stdin is one, or a
+ * controlling terminal opens as /dev/tty (runc's initHostConsole looks in that order).
+ */
+export function hasTerminal(): boolean {
+  // isatty without node:tty (a few ms of every create to load): what the fd is open on
+  const onTerminal = (fd: number) => {
+    try {
+      return /^\/dev\/(?:pts\/\d+|tty\w*|console)$/.test(readLink(`/proc/self/fd/${fd}`));
+    } catch {
+      return false;
+    }
+  };
+  if ([2, 1, 0].some(onTerminal)) return true;
+  try {
+    close(openPath("/dev/tty", O.RDWR | O_NOCTTY));
+    return true;
+  } catch {
+    return false; // ENXIO: no controlling terminal
+  }
+}
+
+const O_NOCTTY = 0o400;
+
 /** open(2), close-on-exec always; throws SysError. */
 export function openPath(path: string, flags: number, mode = 0o666): number {
   return check(libc().open(path, flags | O.CLOEXEC, mode), "open", path);

@@ -3,7 +3,9 @@
  * refuses the hybrid layout), cgroupfs and file events (no systemd, no journald), and
  * rlimits at or below the hard limits (no CAP_SYS_RESOURCE).
  */
-import { existsSync, readdirSync, statfsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { openCgroup } from "../src/cgroups/open-cgroup.ts";
 import { removeTrees } from "../src/cgroups/teardown.ts";
 import { canRunContainers, sharedRootfs } from "./runtime-harness.ts";
@@ -31,16 +33,48 @@ const STORE = podmanPrivateStore ? ["--storage-driver", "vfs", "--root", "/tmp/b
 export const PODMAN = ["podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", ...STORE];
 export const hasPodman = canRunContainers && Bun.which("podman") !== null && Bun.which("runc") !== null;
 
+type SpawnSyncOptions = Omit<NonNullable<Parameters<typeof Bun.spawnSync>[1]>, "cwd">;
+
+/**
+ * podman's working directory for one container, made for it and removed with it
+ * (podmanCleanup). Never the checkout: the conmon podman starts keeps podman's working
+ * directory for the container's life and writes its `oom` marker there; and it must
+ * outlive the container, because conmon's exit command (`podman container cleanup`,
+ * which runs the runtime's delete) starts there — and bun, so berth-runtime, refuses to
+ * run in a deleted directory.
+ */
+function containerCwd(name: string): string {
+  return join(tmpdir(), `berth-podman-cwd-${name}`);
+}
+
+/**
+ * `podman` with PODMAN's flags and the caller's environment (CONTAINERS_CONF). A command
+ * that starts a container's conmon (`start`) names it as `container` and runs in its
+ * directory (containerCwd); any other from an empty temporary directory removed when it
+ * returns. stdout and stderr are buffers unless the caller asks for "ignore".
+ */
+export function podman(args: string[], opts: SpawnSyncOptions & { container?: string } = {}): Bun.SyncSubprocess<"pipe", "pipe"> {
+  const { container, ...spawnOpts } = opts;
+  const cwd = container === undefined ? mkdtempSync(join(tmpdir(), "berth-podman-cwd-")) : containerCwd(container);
+  if (container !== undefined) mkdirSync(cwd, { recursive: true });
+  try {
+    return Bun.spawnSync([...PODMAN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env }, ...spawnOpts, cwd }) as never;
+  } finally {
+    if (container === undefined) rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
 /** `podman run --detach` (or another verb: `create`) of the shared busybox rootfs with runc, or `runtime`; returns the container id. */
 export function podmanRun(name: string, flags: string[], argv: string[], runtime = "/usr/sbin/runc", verb: "run" | "create" = "run"): { id: string; stderr: string } {
-  const run = Bun.spawnSync([...PODMAN, "--runtime", runtime, verb, ...(verb === "run" ? ["--detach"] : []), "--name", name, "--network", "none",
-    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", ...flags, "--rootfs", sharedRootfs(), ...argv], { stderr: "pipe", env: { ...process.env } });
+  const run = podman(["--runtime", runtime, verb, ...(verb === "run" ? ["--detach"] : []), "--name", name, "--network", "none",
+    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", ...flags, "--rootfs", sharedRootfs(), ...argv], { container: name });
   return { id: run.stdout.toString().trim(), stderr: run.stderr.toString() };
 }
 
 /** Remove the container, and podman's parent cgroup if the test made it (podman keeps it). */
 export function podmanCleanup(name: string, madeParent: boolean): void {
-  Bun.spawnSync([...PODMAN, "rm", "--force", "--time", "0", name], { stdout: "ignore", stderr: "ignore" });
+  podman(["rm", "--force", "--time", "0", name], { stdout: "ignore", stderr: "ignore" });
+  rmSync(containerCwd(name), { recursive: true, force: true });
   if (!madeParent) return;
   // every mounted hierarchy, name=systemd too (podman writes there; berth's layout skips it)
   const base = "/sys/fs/cgroup";

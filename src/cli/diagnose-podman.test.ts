@@ -14,7 +14,7 @@ import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { readKernelLog } from "../observe/kmsg.ts";
 import { oomKillsIn, parseKmsgRecord } from "../observe/oom-log.ts";
 import { berth, until } from "../../test/observe-fixture.ts";
-import { hasPodman, PODMAN, PODMAN_RUNROOT, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
+import { hasPodman, podman as podmanIn, PODMAN_RUNROOT, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
 import { REPO, sharedRootfs } from "../../test/runtime-harness.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 
@@ -54,7 +54,7 @@ afterAll(() => {
   rmSync(confDir, { recursive: true, force: true });
 });
 
-const podman = (...args: string[]) => Bun.spawnSync([...PODMAN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env } });
+const podman = (...args: string[]) => podmanIn(args);
 
 /** Whether podman logged `status` for the container (file events backend). */
 const logged = (id: string, status: string) => existsSync(EVENTS) && readFileSync(EVENTS, "utf8").split("\n").some((l) => l.includes(`"ID":"${id}"`) && l.includes(`"Status":"${status}"`));
@@ -94,6 +94,8 @@ describe.skipIf(!hasPodman).each(RUNTIMES)("berth diagnose on incidents podman s
     expect(f.evidence.some((e) => e.includes(`oom_memcg=${cgroup},task_memcg=${kill!.taskMemcg},task=${kill!.task},pid=${kill!.pid}`))).toBe(true);
     expect(f.evidence).toContain(`${EVENTS}: exit code 137`);
     expect(finding(d, "exited")).toBeUndefined();
+    // conmon marks the OOM kill with an `oom` file in its working directory: never the checkout's
+    expect(existsSync(join(REPO, "oom"))).toBe(false);
   });
 
   test("kill -9, asked after the container is gone: not an OOM kill only because the kernel log reaches back before its start", async () => {
@@ -146,7 +148,7 @@ describe.skipIf(!hasPodman).each(RUNTIMES)("berth diagnose on incidents podman s
     const n = name("created");
     const { id, stderr } = podmanRun(n, [], ["no-such-binary"], runtime, "create");
     expect(stderr).toBe("");
-    expect(podman("start", n).exitCode).not.toBe(0);
+    expect(podmanIn(["start", n], { container: n }).exitCode).not.toBe(0);
     const d = diagnose(1, n);
     expect(d.target).toMatchObject({ kind: "container", runtime: "podman", id, name: n, running: false });
     const f = finding(d, "wont-start")!;
@@ -161,7 +163,7 @@ describe.skipIf(!hasPodman).each(RUNTIMES)("berth diagnose on incidents podman s
     delete process.env.CONTAINERS_CONF; // runtime_supports_json without berth-runtime: no --log for it
     try {
       expect(podmanRun(n, [], ["no-such-binary"], runtime, "create").stderr).toBe("");
-      expect(podman("start", n).exitCode).not.toBe(0);
+      expect(podmanIn(["start", n], { container: n }).exitCode).not.toBe(0);
     } finally {
       process.env.CONTAINERS_CONF = CONF;
     }
@@ -199,7 +201,7 @@ describe.skipIf(!hasPodman || Bun.which("crun") === null)("berth diagnose --log 
 
   test("the runtime's name before its words is not a spec field (not \"at crun\")", () => {
     // on v2 crun runs and finds no binary; on a hybrid host it refuses the layout: crun's words either way
-    const run = Bun.spawnSync([...PODMAN, "--runtime", "crun", "run", "--name", n, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--rootfs", sharedRootfs(), "no-such-binary"], { stdout: "ignore", stderr: "pipe", env: { ...process.env } });
+    const run = podmanIn(["--runtime", "crun", "run", "--name", n, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--rootfs", sharedRootfs(), "no-such-binary"], { stdout: "ignore" });
     const stderr = run.stderr.toString();
     expect(stderr).toContain("crun: ");
     const log = join(dir, "crun.err");

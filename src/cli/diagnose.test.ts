@@ -151,7 +151,7 @@ describe.skipIf(!hasPodman)("berth diagnose: won't start before any runtime ran 
    * with its stderr (what a user would paste into --log) and return the won't-start finding.
    */
   const failedPodman = (root: string, args: string[]) => {
-    const r = Bun.spawnSync(["podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--storage-driver", "vfs", "--root", root, "--runroot", join(work, "runroot"), ...args], { stdout: "ignore", stderr: "pipe" });
+    const r = Bun.spawnSync(["podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--storage-driver", "vfs", "--root", root, "--runroot", join(work, "runroot"), ...args], { stdout: "ignore", stderr: "pipe", cwd: work });
     expect(r.exitCode).toBe(125);
     const log = join(work, `${args[0]}.err`);
     writeFileSync(log, r.stderr.toString());

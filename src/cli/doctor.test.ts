@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, statfsSyn
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { helperPath } from "../sys/init-helper.ts";
 import { berth } from "../../test/observe-fixture.ts";
-import { hasPodman, PODMAN } from "../../test/podman-fixture.ts";
+import { hasPodman, podman } from "../../test/podman-fixture.ts";
 import { REPO, sharedRootfs } from "../../test/runtime-harness.ts";
 
 const r = berth("doctor", "--json");
@@ -115,7 +115,7 @@ describe("berth doctor", () => {
     expect(c.evidence).toContain(`missing CAP_SYS_RESOURCE: podman's and docker's default nofile=1048576 is above root's hard limit ${hardNofile}`);
     // the incident: podman with its default ulimits (no --ulimit), as a new user runs it
     for (const runtime of ["/usr/sbin/runc", `${REPO}/bin/berth-runtime`]) {
-      const run = Bun.spawnSync([...PODMAN, "--runtime", runtime, "run", "--rm", "--network", "none", "--rootfs", sharedRootfs(), "true"], { stdout: "pipe", stderr: "pipe" });
+      const run = podman(["--runtime", runtime, "run", "--rm", "--network", "none", "--rootfs", sharedRootfs(), "true"]);
       const stderr = run.stderr.toString();
       expect(run.exitCode).toBe(126);
       expect(stderr).toContain("operation not permitted");

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
 import { canRunContainers, RuntimeFixture } from "../../test/runtime-harness.ts";
 import { berth } from "../../test/observe-fixture.ts";
-import { hasPodman, PODMAN, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
+import { hasPodman, podman, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
 import { resolveOnHost, scanHost } from "./host-scan.ts";
 
 setDefaultTimeout(60_000);
@@ -62,7 +62,7 @@ describe.skipIf(!hasPodman)("discovery of a podman container (runc, cgroupfs)", 
   test("found by its libpod-<id> cgroup, named from containers.json, its init conmon's child; stats, top, ns, enter by name", () => {
     const { id, stderr } = podmanRun(name, ["--memory", "64m"], ["sleep", "1000"]);
     expect(stderr).toBe("");
-    const pid = Number(Bun.spawnSync([...PODMAN, "inspect", "--format", "{{.State.Pid}}", name]).stdout.toString().trim());
+    const pid = Number(podman(["inspect", "--format", "{{.State.Pid}}", name]).stdout.toString().trim());
 
     const c = scanHost().containers.find((x) => x.id === id);
     // named from containers.json, or in a private store (the v2 VM, whose root is overlayfs) from conmon's --name

@@ -96,6 +96,8 @@ function podman(args: string[], opts: { input?: string } = {}): CommandResult {
   return runCommand(["podman", ...storageFlags(), "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", RUNTIME, ...args], {
     env: { CONTAINERS_CONF: join(dir, "containers.conf"), CONTAINERS_REGISTRIES_CONF: join(dir, "registries.conf") },
     input: opts.input,
+    // not the checkout: conmon keeps podman's working directory and writes its `oom` marker there
+    cwd: dir,
   });
 }
 
@@ -103,6 +105,7 @@ function podman(args: string[], opts: { input?: string } = {}): CommandResult {
 function podmanNamed(args: string[]): CommandResult {
   return runCommand(["podman", ...storageFlags(), ...args], {
     env: { CONTAINERS_CONF: join(dir, "containers-named.conf"), CONTAINERS_REGISTRIES_CONF: join(dir, "registries.conf") },
+    cwd: dir,
   });
 }
 

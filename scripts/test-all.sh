@@ -62,6 +62,7 @@ V2_TESTS="
   src/cli/enter.test.ts
   src/observe/host-scan.test.ts
   src/cli/diagnose.test.ts
+  src/cli/diagnose-podman.test.ts
   src/cli/doctor.test.ts
   src/cli/events.test.ts
   src/cli/metrics.test.ts

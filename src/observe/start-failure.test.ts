@@ -38,6 +38,7 @@ describe("why it did not start", () => {
   test.each([
     ['process.args[0]: "nope": executable file not found in $PATH: no such file or directory', "exec", 127, "process.args[0]"],
     ['runc create failed: unable to start container process: exec: "nope": executable file not found in $PATH', "exec", 127, undefined],
+    ['runc create failed: unable to start container process: exec: "/usr/bin/web-server": stat /usr/bin/web-server: no such file or directory', "exec", 127, undefined],
     ['process.args[0]: "/etc/passwd": permission denied: /etc/passwd is not an executable file', "exec", 126, "process.args[0]"],
     ["config.json: /b/config.json: no such file or directory; point --bundle at a directory holding config.json", "bundle", 125, "config.json"],
     ["linux.cgroupsPath: cgroup /x already has processes in it; use a cgroupsPath of its own", "cgroup", 125, "linux.cgroupsPath"],

@@ -94,7 +94,8 @@ const RULES: { re: RegExp; phase: StartPhase; engine?: true; exitCode?: 126 | 12
   },
   {
     // runc/berth: `executable file not found in $PATH`; crun: "executable file `x` not found in $PATH"
-    re: /executable file (?:`[^`]*` )?not found in|no such file or directory.*(?:exec|process\.args)|process\.args.*no such file or directory/i, phase: "exec", exitCode: 127,
+    // runc with an absolute path: `exec: "/usr/bin/x": stat /usr/bin/x: no such file or directory`
+    re: /executable file (?:`[^`]*` )?not found in|no such file or directory.*(?:exec|process\.args)|(?:process\.args|\bexec: ).*no such file or directory/i, phase: "exec", exitCode: 127,
     explanation: "the command does not exist in the container's root filesystem or $PATH (exit 127)",
     fix: "fix process.args[0] (the image's CMD/ENTRYPOINT or the command given) or the image: the file must exist in the rootfs, or be found in process.env PATH",
   },

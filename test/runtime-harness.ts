@@ -86,6 +86,13 @@ export class RuntimeFixture {
     return s;
   }
 
+  /** A private copy of the shared busybox rootfs, which the test may change. */
+  ownRootfs(name: string): string {
+    const dir = join(this.dir, `rootfs-${name}`);
+    cpSync(sharedRootfs(), dir, { recursive: true, verbatimSymlinks: true });
+    return dir;
+  }
+
   /** Write a bundle directory for `spec` (or raw text for broken-JSON tests). */
   bundle(id: string, spec: Spec | string): string {
     const b = join(this.dir, `bundle-${id}`);

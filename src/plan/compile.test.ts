@@ -266,6 +266,16 @@ describe("compilePlan: the default spec, step by step", () => {
     expect(names(p)).not.toContain("PIVOT_ROOT");
   });
 
+  test("--no-pivot covers the host's whole procfs and sysfs mounts outside the root, deepest first, right before the move", () => {
+    const m = (mountPoint: string, fsType: string, root = "/") => ({ mountId: 1, parentId: 0, root, mountPoint, fsType, source: fsType, superOptions: [] });
+    const hostMounts = [m("/", "ext4"), m("/proc", "proc"), m("/sys", "sysfs"), m("/run/x/proc", "proc"), m(`${R}/proc`, "proc"), m("/mnt/sys-part", "sysfs", "/kernel"), m("/sys/fs/cgroup", "tmpfs")];
+    const p = plan(undefined, { noPivot: true, hostMounts });
+    const covers = p.ops.filter((o) => o.op === "MOUNT" && o.args[0] === "tmpfs");
+    expect(covers.map((o) => o.args[1])).toEqual(["/run/x/proc", "/proc", "/sys"]);
+    expect(indexOf(p, "MOVE_CHROOT")).toBe(p.ops.indexOf(covers[2]!) + 1);
+    expect(plan(undefined, { hostMounts }).ops.filter((o) => o.op === "MOUNT" && o.args[0] === "tmpfs")).toEqual([]);
+  });
+
   test("root.readonly remounts / read-only right after pivot_root", () => {
     const p = plan();
     const after = p.ops[indexOf(p, "PIVOT_ROOT") + 1]!;
@@ -855,20 +865,13 @@ describe("compilePlan: device cgroup rules", () => {
     expect(DEFAULT_DEVICE_RULES.every((r) => r.allow)).toBe(true);
   });
 
-  test("each spec device is allowed, fifos skipped, u counted as c", () => {
+  test("a spec device gets its node but no device cgroup rule: only resources.devices and the default set grant access (runc)", () => {
     const p = plan((s) => (s.linux!.devices = [
-      { type: "c", path: "/dev/fuse", major: 10, minor: 229 },
-      { type: "p", path: "/dev/pipe" },
+      { type: "c", path: "/dev/kmsg", major: 1, minor: 11 },
       { type: "b", path: "/dev/sda", major: 8, minor: 0 },
-      { type: "u", path: "/dev/u", major: 3, minor: 4 },
     ]));
-    expect(p.resources.devices!.slice(0, 4)).toEqual([
-      { allow: false, access: "rwm" },
-      { allow: true, type: "c", major: 10, minor: 229, access: "rwm" },
-      { allow: true, type: "b", major: 8, minor: 0, access: "rwm" },
-      { allow: true, type: "c", major: 3, minor: 4, access: "rwm" },
-    ]);
-    expect(p.resources.devices!.length).toBe(4 + DEFAULT_DEVICE_RULES.length);
+    expect(all(p, "MKNOD_IN_ROOT").map((o) => o.args[1])).toContain("/dev/kmsg");
+    expect(p.resources.devices).toEqual([{ allow: false, access: "rwm" }, ...DEFAULT_DEVICE_RULES]);
   });
 
   test("the spec's linux.resources is left untouched", () => {

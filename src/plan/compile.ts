@@ -10,6 +10,7 @@
  * READY, wait for `start`, exec.
  */
 import { BerthError, type Warning } from "../errors.ts";
+import type { MountInfo } from "../cgroups/mountinfo.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
 import type { Device, Linux, Mount, Namespace, NamespaceType, Process, Spec } from "../spec/runtime-spec.ts";
 import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
@@ -48,6 +49,14 @@ export interface PlanContext {
   cloneIntoCgroup?: boolean;
   /** highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap) */
   lastCap?: number;
+  /**
+   * --no-pivot only: the mounts of the runtime's mount namespace (its mountinfo). The
+   * move + chroot leaves them in the container's mount namespace, out of sight but not
+   * gone, and the kernel lets a nested user namespace mount a fresh, unmasked procfs
+   * while a full one exists there — so the full procfs and sysfs mounts outside the
+   * root are covered first (runc's msMoveRoot does the same).
+   */
+  hostMounts?: MountInfo[];
   /** /proc/kcore exists on the host (runc links /dev/core to it) */
   hasKcore?: boolean;
   /** the home directory of process.user.uid from the image's /etc/passwd, for a missing HOME */
@@ -378,6 +387,14 @@ function setUpInit(c: Compiling, host: HostSide): LinuxResources {
   return resources;
 }
 
+/** Mount points of whole procfs and sysfs mounts outside `rootfs`, deepest first (a cover must not hide the next one). */
+export function fullPseudoFsOutside(mounts: MountInfo[], rootfs: string): string[] {
+  return mounts
+    .filter((m) => (m.fsType === "proc" || m.fsType === "sysfs") && m.root === "/" && m.mountPoint !== rootfs && !m.mountPoint.startsWith(`${rootfs}/`))
+    .map((m) => m.mountPoint)
+    .sort((a, b) => b.split("/").length - a.split("/").length);
+}
+
 /** Read-only and masked paths, then pivot_root (or move + chroot, or a bare chroot) and the root's own flags; then the names. */
 function enterRoot(c: Compiling): void {
   const { spec, ctx, linux, b } = c;
@@ -393,8 +410,13 @@ function enterRoot(c: Compiling): void {
     // In the runtime's mount namespace pivot_root and MS_MOVE would move the host's own
     // root: a chroot, as runc does there (--no-pivot changes nothing then).
     if (c.rootfs === "inherited") b.add("CHROOT", [ctx.rootfs], "root.path", `chroot to ${ctx.rootfs}`);
-    else if (ctx.noPivot) b.add("MOVE_CHROOT", [ctx.rootfs], "root.path", `move ${ctx.rootfs} to / and chroot`);
-    else b.add("PIVOT_ROOT", [ctx.rootfs], "root.path", `pivot_root to ${ctx.rootfs}`);
+    else if (ctx.noPivot) {
+      // last before the move: the in-root steps above reach paths through the host's /proc/self/fd
+      for (const p of fullPseudoFsOutside(ctx.hostMounts ?? [], ctx.rootfs)) {
+        b.add("MOUNT", ["tmpfs", p, "tmpfs", MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, ""], "root.path", `cover the host's ${p} (--no-pivot)`);
+      }
+      b.add("MOVE_CHROOT", [ctx.rootfs], "root.path", `move ${ctx.rootfs} to / and chroot`);
+    } else b.add("PIVOT_ROOT", [ctx.rootfs], "root.path", `pivot_root to ${ctx.rootfs}`);
     // inherited, / is the bind buildRootfs made for this (never the host's mount under it)
     if (spec.root?.readonly) b.add("MOUNT", ["", "/", "", MS.REMOUNT | MS.BIND | MS.RDONLY, ""], "root.readonly", "remount / read-only");
     if (linux.rootfsPropagation && c.rootfs === "own") {
@@ -471,13 +493,10 @@ function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<Na
     b.add("SYMLINK_IN_ROOT", [root, "pts/ptmx", "/dev/ptmx"], "linux.devices", "symlink /dev/ptmx -> pts/ptmx");
   }
 
-  // Every device the container is given must also be usable: allow it in the device cgroup.
-  const rules = resources.devices ?? [];
-  for (const d of linux.devices ?? []) {
-    if (d.type === "p") continue;
-    rules.push({ allow: true, type: d.type === "b" ? "b" : "c", major: d.major, minor: d.minor, access: "rwm" });
-  }
-  resources.devices = [...rules, ...DEFAULT_DEVICE_RULES];
+  // Creating a node grants nothing: only linux.resources.devices (and runc's default set)
+  // decide what the container may open — as in runc, whose boundary a config listing
+  // /dev/kmsg under a deny-all rule must not cross (read and write the host's kernel log).
+  resources.devices = [...(resources.devices ?? []), ...DEFAULT_DEVICE_RULES];
 
   if (spec.process?.cwd && spec.process.cwd !== "/") {
     b.add("MKDIR_IN_ROOT", [root, spec.process.cwd, 0o755], "process.cwd", `create ${spec.process.cwd}`);

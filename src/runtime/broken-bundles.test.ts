@@ -4,23 +4,16 @@
  * no cgroup, no process.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../spec/runtime-spec.ts";
-import { canRunContainers, cgroupDirsFor, RuntimeFixture, sharedRootfs } from "../../test/runtime-harness.ts";
+import { canRunContainers, cgroupDirsFor, RuntimeFixture } from "../../test/runtime-harness.ts";
 
 // each test execs the runtime several times; in the cgroup v2 VM that takes seconds
 setDefaultTimeout(30_000);
 
 const fx = new RuntimeFixture("broken");
 afterAll(() => fx.cleanup(), 60_000);
-
-/** A private copy of the busybox rootfs the test may change. */
-function ownRootfs(name: string): string {
-  const dir = join(fx.dir, `rootfs-${name}`);
-  cpSync(sharedRootfs(), dir, { recursive: true, verbatimSymlinks: true });
-  return dir;
-}
 
 interface Case {
   name: string;
@@ -90,7 +83,7 @@ describe.skipIf(!canRunContainers)("broken bundles: one clear line, exit 1, noth
 
   test("a mount destination through a symlink stays inside the rootfs", () => {
     const id = fx.id("broken");
-    const rootfs = ownRootfs(id);
+    const rootfs = fx.ownRootfs(id);
     const outside = join(fx.dir, `outside-${id}`);
     mkdirSync(outside);
     symlinkSync(outside, join(rootfs, "evil"));
@@ -109,7 +102,7 @@ describe.skipIf(!canRunContainers)("broken bundles: one clear line, exit 1, noth
 
   test("a program that is not executable in a private rootfs gives podman's 126 phrase", () => {
     const id = fx.id("broken");
-    const rootfs = ownRootfs(id);
+    const rootfs = fx.ownRootfs(id);
     writeFileSync(join(rootfs, "app"), "#!/bin/sh\necho hi\n");
     chmodSync(join(rootfs, "app"), 0o644);
     const r = fx.rt(["create", "--bundle", fx.bundle(id, fx.spec(id, (s) => { s.root = { path: rootfs }; s.process!.args = ["/app"]; })), id]);

@@ -10,6 +10,7 @@
  * unmounted again (host-mounts.ts).
  */
 import { writeCgroupFile } from "../cgroups/fs.ts";
+import { parseMountinfo } from "../cgroups/mountinfo.ts";
 import { openCgroup } from "../cgroups/open-cgroup.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, errnoOf, type Warning } from "../errors.ts";
@@ -24,6 +25,7 @@ import { HelperSession } from "../sys/init-helper.ts";
 import { chmodPath, errno, hasTerminal, mkfifo, readText, statPath, writeText } from "../sys/libc.ts";
 import { resolvePath } from "./host-path.ts";
 import { recordHostMounts, releaseHostMounts, type HostMounts } from "./host-mounts.ts";
+import { checkPseudoFsDestinations } from "./pseudo-fs-mounts.ts";
 import { kernelAtLeast } from "../kernel-version.ts";
 import { runHooks } from "./hooks.ts";
 import { driveToReady, killStarted } from "./helper-driver.ts";
@@ -207,6 +209,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const id = checkId(opts.id);
   const trace = opts.trace ?? (() => {});
   const { bundle, spec, rootfs } = loadBundle(opts.bundle);
+  checkPseudoFsDestinations(spec, rootfs);
   trace("config.json loaded and validated");
   const linux = spec.linux ?? {};
   const cgroupsPath = linux.cgroupsPath ?? (opts.systemdCgroup ? `system.slice:berth:${id}` : `/berth/${id}`);
@@ -271,7 +274,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     if (seccomp) trace(`seccomp program ready: ${seccomp.program.length / 8} instructions`);
     const plan = compilePlan(spec, {
       id, bundle, rootfs, stateDir: dir,
-      noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
+      noPivot: opts.noPivot, hostMounts: opts.noPivot ? parseMountinfo(readText("/proc/self/mountinfo")) : undefined, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
       consoleSocket: opts.consoleSocket && resolvePath(opts.consoleSocket),
       cgroup: cg && cgroupFacts(cg), cloneIntoCgroup: canCloneIntoCgroup(),
       lastCap: lastCap(), hasKcore: hasKcore(),

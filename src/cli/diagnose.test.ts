@@ -15,6 +15,7 @@ import { oomKillsIn } from "../observe/oom-log.ts";
 import { berth, CgroupFixture, MiB, readCgroupNumber, until } from "../../test/observe-fixture.ts";
 import { hasPodman, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
 import { canRunContainers, RuntimeFixture, sharedRootfs } from "../../test/runtime-harness.ts";
+import { canRunConmon, EngineFixture } from "../../test/engine-harness.ts";
 
 setDefaultTimeout(120_000);
 const { layout } = detectHostCgroups();
@@ -215,4 +216,24 @@ describe.skipIf(!hasPodman)("berth diagnose: a podman (runc) container", () => {
     expect(finding(d, "oom-killed")!.data).toMatchObject({ kills: 1, level: cgroup, levelIs: "container", limit: 32 * MiB });
     expect(d.verdict).toStartWith("OOM-killed at its own memory limit: 1 OOM kill;");
   });
+});
+
+describe.skipIf(!canRunContainers || !canRunConmon)("berth diagnose: berth's own engine, asked after the container is gone", () => {
+  const ex = canRunContainers && canRunConmon ? new EngineFixture("diag") : (undefined as unknown as EngineFixture);
+  afterAll(() => ex?.cleanup(), 60_000);
+
+  test("berth run --memory 32m of a hog: its record and the kernel log's kill at the cgroup the record says, its own limit", async () => {
+    const id = ex.runDetached(["--name", "hog", "--memory", "32m", "--memory-swap", "32m"], ["tail", "/dev/zero"]);
+    expect(ex.berth(["wait", id]).stdout).toBe("137\n");
+    const cgroup = `${ex.cgroupParent}/${id}`;
+    // the engine removes the runtime's container, and its cgroup, when it exits
+    expect(await until(() => !openCgroup(cgroup).exists(), 20_000)).toBe(true);
+    const r = ex.berth(["diagnose", "--json", "hog"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(1);
+    const d = JSON.parse(r.stdout) as { verdict: string; target: Record<string, unknown>; findings: { kind: string; evidence: string[]; data?: Record<string, unknown> }[] };
+    expect(d.target).toMatchObject({ kind: "container", runtime: "berth", id, name: "hog", cgroup, running: false });
+    expect(d.findings[0]).toMatchObject({ kind: "oom-killed", data: { kills: 1, level: cgroup, levelIs: "container" } });
+    expect(d.findings[0]!.evidence).toContain(`${ex.root}/containers/${id}/container.json: exit code 137`);
+  }, 60_000);
 });

@@ -13,6 +13,8 @@ import { BerthError } from "../errors.ts";
 import { parseNsLink } from "../runtime/process-namespaces.ts";
 import { readState, statusOf } from "../runtime/state.ts";
 import { listDir, pathExists, readLink, readTextIfExists, statFs } from "../sys/libc.ts";
+import { enginePaths, type EnginePaths } from "../engine/paths.ts";
+import { ContainerStore, type ContainerRecord } from "../engine/container/records.ts";
 import type { DiagnoseEvidence, LevelEvidence } from "./diagnose.ts";
 import { parseProcStat, type ResolveOptions, type Subject } from "./discovery.ts";
 import { readProcStat, resolveOnHost, scanHost } from "./host-scan.ts";
@@ -54,6 +56,8 @@ export interface EngineRecords {
   podmanEvents: string;
   /** podman's run root (storage.conf runroot): `<driver>-containers/<id>/userdata/oci-log` is the runtime's log */
   podmanRunroot: string;
+  /** berth's own engine: its root and runroot (BERTH_ROOT, BERTH_RUNROOT): `containers/<id>/container.json` */
+  berth?: EnginePaths;
 }
 
 export const ENGINE_RECORDS: EngineRecords = {
@@ -76,6 +80,27 @@ export interface EngineRecord {
   runtimeLog?: string;
   /** the engine recorded it created but never started (podman: a create event, no start) */
   neverStarted?: { source: string; status: string };
+  /** the container's cgroup, when the engine recorded where it put it */
+  cgroup?: string;
+}
+
+/** berth's own engine's record: docker's State in container.json, the runtime's log in its run directory. */
+function berthEngineRecord(target: string, paths: EnginePaths): EngineRecord | undefined {
+  let r: ContainerRecord;
+  try {
+    r = new ContainerStore(paths).resolve(target);
+  } catch {
+    return undefined; // not one of berth's (or ambiguous there): the other engines may know it
+  }
+  const store = new ContainerStore(paths);
+  const source = `${store.dir(r.Id)}/container.json`;
+  const exit = dockerExit(JSON.stringify({ State: r.State }), source);
+  const log = `${store.runDir(r.Id)}/runtime.log`;
+  const parent = r.Flags.cgroupParent ? `/${r.Flags.cgroupParent.replace(/^\/+|\/+$/g, "")}` : "/berth";
+  return {
+    runtime: "berth", id: r.Id, name: r.Name.replace(/^\//, ""), ...(exit && { exit }), ...(pathExists(log) && { runtimeLog: log }),
+    ...(r.State.Status === "created" && !exit && { neverStarted: { source, status: "created" } }), cgroup: `${parent}/${r.Id}`,
+  };
 }
 
 /** podman's oci-log: `<runroot>/<driver>-containers/<id>/userdata/oci-log`, whichever storage driver made it. */
@@ -108,6 +133,10 @@ function containerdLog(state: string, id: string): string | undefined {
  */
 export function engineRecord(target: { runtime?: string; id: string }, where: EngineRecords = ENGINE_RECORDS): EngineRecord | undefined {
   const { runtime, id } = target;
+  if (runtime === undefined || runtime === "berth") {
+    const own = berthEngineRecord(id, where.berth ?? enginePaths());
+    if (own) return own;
+  }
   const tryDocker = runtime === undefined || runtime === "docker";
   const tryCri = runtime === undefined || runtime === "kubernetes" || runtime === "containerd";
   const tryPodman = runtime === undefined || runtime === "podman";
@@ -185,7 +214,7 @@ function subjectOf(target: string, opts: GatherOptions): { subject: Subject | un
     }
     const record = engineRecord({ id: target }, opts.engines);
     if (record) {
-      return { subject: undefined, gone: { kind: "container", id: record.id, name: record.name ?? target, runtime: record.runtime, cgroup: "-", pid: 0, running: false }, record };
+      return { subject: undefined, gone: { kind: "container", id: record.id, name: record.name ?? target, runtime: record.runtime, cgroup: record.cgroup ?? "-", pid: 0, running: false }, record };
     }
     if (opts.log !== undefined || opts.exitCode !== undefined) {
       return { subject: undefined, gone: { kind: "container", id: target, name: target, cgroup: "-", pid: 0, running: false } };

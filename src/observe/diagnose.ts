@@ -135,8 +135,10 @@ const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
 export function killsOfGone(e: DiagnoseEvidence): OomKill[] {
   const finished = e.exit?.finishedAt ? Date.parse(e.exit.finishedAt) : undefined;
   const started = e.exit?.startedAt ? Date.parse(e.exit.startedAt) : undefined;
+  // where the engine recorded it put the container, else what the engines name their cgroups after (the id)
+  const recorded = e.subject.cgroup.startsWith("/") ? e.subject.cgroup : undefined;
   return (e.kernelOoms ?? []).filter((k) => {
-    if (classifyCgroupPath(k.taskMemcg)?.id !== e.subject.id) return false;
+    if (!(recorded !== undefined && isWithin(k.taskMemcg, recorded)) && classifyCgroupPath(k.taskMemcg)?.id !== e.subject.id) return false;
     if (k.at === undefined) return true;
     if (finished !== undefined && k.at > finished + CLOCK_SLACK_MS) return false;
     return started === undefined || k.at >= started - CLOCK_SLACK_MS;
@@ -148,9 +150,10 @@ function goneOomFinding(e: DiagnoseEvidence): Finding | undefined {
   const kills = killsOfGone(e);
   const last = kills.at(-1);
   if (!last) return undefined;
-  const container = classifyCgroupPath(last.taskMemcg)!.cgroup;
+  const recorded = e.subject.cgroup.startsWith("/") ? e.subject.cgroup : undefined;
+  const container = recorded !== undefined && isWithin(last.taskMemcg, recorded) ? recorded : classifyCgroupPath(last.taskMemcg)!.cgroup;
   const evidence = kills.map((k) => `kernel log${k.at !== undefined ? ` at ${when(k.at)}` : ""}: oom-kill:constraint=${k.constraint},oom_memcg=${k.oomMemcg ?? "-"},task_memcg=${k.taskMemcg},task=${k.task},pid=${k.pid}`);
-  evidence.push(`matched to ${e.subject.name} by the id in task_memcg (${container})${e.exit?.finishedAt ? ` and the time: it exited at ${e.exit.finishedAt}` : ""}`);
+  evidence.push(`matched to ${e.subject.name} by ${container === recorded ? "the cgroup its engine recorded" : "the id in task_memcg"} (${container})${e.exit?.finishedAt ? ` and the time: it exited at ${e.exit.finishedAt}` : ""}`);
   if (e.exit) evidence.push(`${e.exit.source}: exit code ${e.exit.code}`);
   evidence.push("its cgroup was removed when it exited: the level's limit and peak are gone with it");
   const victims = `killed ${[...new Set(kills.map((k) => `${k.task} (pid ${k.pid})`))].join(", ")}`;

@@ -6,21 +6,18 @@
 import { BerthError } from "../../errors.ts";
 import { detectHostCgroups, placeOf } from "../../cgroups/layout.ts";
 import { readHostFacts } from "../../cgroups/host-facts.ts";
-import { pathExists, readText } from "../../sys/libc.ts";
+import { kernelRelease, lastCap } from "../../sys/host-facts.ts";
+import { pathExists, readTextIfExists } from "../../sys/libc.ts";
 import { statDeviceNode } from "../../sys/device-node.ts";
 import type { DeviceInfo, HostFacts } from "./bundle.ts";
 import { goArch } from "./docker-seccomp.ts";
 
 export function engineHostFacts(): HostFacts {
   const { layout } = detectHostCgroups();
-  const [maj = 0, min = 0] = readText("/proc/sys/kernel/osrelease").split(".").map((s) => Number.parseInt(s, 10));
-  let lastCap = 40;
-  try {
-    lastCap = Number(readText("/proc/sys/kernel/cap_last_cap").trim());
-  } catch {}
+  const [maj = 0, min = 0] = kernelRelease().split(".").map((s) => Number.parseInt(s, 10));
   const memory = placeOf(layout, "memory");
   const swapLimit = memory === "unified" ? true : memory !== undefined && pathExists(`${memory.mountPoint}/memory.memsw.limit_in_bytes`);
-  return { cpus: readHostFacts().cpus.length, kernel: [maj, min], arch: goArch(process.arch), cgroupV2: layout.mode === "v2", lastCap, swapLimit };
+  return { cpus: readHostFacts().cpus.length, kernel: [maj, min], arch: goArch(process.arch), cgroupV2: layout.mode === "v2", lastCap: lastCap(), swapLimit };
 }
 
 /**
@@ -33,13 +30,9 @@ export function oomKillCount(cgroupsPath: string): number | undefined {
   if (!memory) return undefined;
   const layout = detectHostCgroups().layout;
   const dir = memory === "unified" ? `${layout.unified!.mountPoint}${cgroupsPath}` : `${memory.mountPoint}${cgroupsPath}`;
-  try {
-    const text = readText(memory === "unified" ? `${dir}/memory.events` : `${dir}/memory.oom_control`);
-    const m = /^oom_kill (\d+)$/m.exec(text);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+  const text = readTextIfExists(memory === "unified" ? `${dir}/memory.events` : `${dir}/memory.oom_control`);
+  const m = text === undefined ? null : /^oom_kill (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** A device node's type and numbers (--device). */
@@ -59,11 +52,8 @@ export function blockDevice(path: string): [number, number] {
 
 /** /etc/hosts of a container with its own network namespace (docker's, without an address yet). */
 export function hostsFile(hostname: string, network: string): string {
-  if (network === "host") {
-    try {
-      return readText("/etc/hosts");
-    } catch {}
-  }
+  const own = network === "host" ? readTextIfExists("/etc/hosts") : undefined;
+  if (own !== undefined) return own;
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t${hostname}\n`;
 }
 
@@ -79,9 +69,5 @@ export function resolvConf(hostText: string, network: string): string {
 }
 
 export function hostResolvConf(): string {
-  try {
-    return readText("/etc/resolv.conf");
-  } catch {
-    return "";
-  }
+  return readTextIfExists("/etc/resolv.conf") ?? "";
 }

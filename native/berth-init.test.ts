@@ -67,7 +67,7 @@ beforeAll(() => {
   // test this checkout's source, not a stale binary
   const r = Bun.spawnSync(["sh", "scripts/build-native.sh"], { cwd: join(import.meta.dir, ".."), stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`build-native.sh failed: ${r.stderr.toString()}`);
-});
+}, 120_000); // a static build of every native/ file: seconds on a busy host, a minute under the v2 VM's emulation
 
 function start(plan: Uint8Array | Step[], opts: HelperOptions = {}): HelperSession {
   const s = new HelperSession(plan instanceof Uint8Array ? plan : encode(plan), { stdio: ["ignore", "pipe", "pipe"], ...opts });

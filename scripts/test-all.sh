@@ -52,6 +52,7 @@ V2_TESTS="
   src/runtime/security.test.ts
   src/runtime/security-checklist.test.ts
   src/runtime/seccomp-order.test.ts
+  src/runtime/mount-setup.test.ts
   src/runtime/hooks.test.ts
   src/runtime/exec.test.ts
   src/runtime/terminal.test.ts

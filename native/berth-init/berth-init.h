@@ -62,7 +62,8 @@ enum {
 	NO_NEW_PRIVS, SECCOMP, OPEN_DIR, READY, WAIT_START, FIND_EXEC, EXEC, CLOSE_FROM,
 	RESET_SIGNALS, SETSID, JOIN_KEYRING, MASK_PATH, BIND_SELF_IN_ROOT, MKDIR_IN_ROOT,
 	PERSONALITY, IOPRIO, SCHED_SETATTR, IDMAP_TREE, MOVE_TREE_IN_ROOT, CONNECT_UNIX,
-	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, CONSOLE, CONSOLE_STDIO, OPEN_PATH, CHROOT, NOPS
+	SECCOMP_NOTIFY, HOOK_SYNC, RUN_HOOK, CONSOLE, CONSOLE_STDIO, OPEN_PATH, CHROOT,
+	OPEN_TREE, CHOWN_STDIO, NOPS
 };
 
 /* Fds an op keeps for a later op (an idmapped tree, a connected socket), by slot. */
@@ -127,6 +128,7 @@ void do_mask_path(const struct op *op);
 void do_bind_self_in_root(const struct op *op);
 void do_mkdir_in_root(const struct op *op);
 void do_idmap_tree(const struct op *op);
+void do_open_tree(const struct op *op);
 void do_move_tree(const struct op *op);
 
 /* process.c */
@@ -147,6 +149,7 @@ int send_fd(int to, int fd, const void *data, size_t len);
 int recv_fd(int from);
 void do_console(const struct op *op);
 void do_console_stdio(void);
+void do_chown_stdio(uid_t uid);
 int proxy_console(int master, pid_t pid);
 
 /* hooks.c */

@@ -131,6 +131,26 @@ void do_console_stdio(void)
 		close(console_slave);
 }
 
+/*
+ * CHOWN_STDIO: the process's stdio (its pty) owned by its uid, so a user can use its
+ * terminal (runc's fixStdioPermissions): /dev/null and what uid already owns are left
+ * alone, the group is kept, and EPERM (an owner not mapped in this user namespace) and
+ * EROFS are not errors.
+ */
+void do_chown_stdio(uid_t uid)
+{
+	struct stat null, st;
+	int have_null = stat("/dev/null", &null) == 0;
+	for (int fd = 0; fd < 3; fd++) {
+		if (fstat(fd, &st) < 0)
+			die("fstat", "stdio");
+		if (st.st_uid == uid || (have_null && S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev))
+			continue;
+		if (fchown(fd, uid, (gid_t)-1) < 0 && errno != EPERM && errno != EROFS)
+			die("fchown", "stdio");
+	}
+}
+
 static volatile sig_atomic_t winch;
 static void on_winch(int sig)
 {

@@ -234,6 +234,12 @@ static void run(const struct op *op)
 	case CONSOLE_STDIO:
 		do_console_stdio();
 		break;
+	case CHOWN_STDIO:
+		do_chown_stdio((uid_t)I(0));
+		break;
+	case OPEN_TREE:
+		do_open_tree(op);
+		break;
 	case RUN_HOOK:
 		do_run_hook(op);
 		break;

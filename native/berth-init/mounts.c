@@ -258,16 +258,34 @@ void do_idmap_tree(const struct op *op)
 	slots[I(0)] = tree + 1;
 }
 
-/* MOVE_TREE_IN_ROOT: attach the tree IDMAP_TREE made at dest (created like source). */
+/*
+ * OPEN_TREE: a detached copy of source (open_tree), made while source is reached as the
+ * host's root in the host's namespaces — in a user namespace a source only the host's
+ * root can reach would be EACCES — and attached in the root later by MOVE_TREE_IN_ROOT.
+ */
+void do_open_tree(const struct op *op)
+{
+	unsigned int rec = I(2) ? AT_RECURSIVE : 0;
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, S(1), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+	if (tree < 0)
+		die("open_tree", S(1));
+	slots[I(0)] = tree + 1;
+}
+
+/* MOVE_TREE_IN_ROOT: attach the tree IDMAP_TREE or OPEN_TREE made at dest (created like the
+ * tree: its own fstat, since source may not be reachable from here). */
 void do_move_tree(const struct op *op)
 {
 	int tree = slots[I(0)] - 1;
+	struct stat st;
 	if (tree < 0) {
 		errno = EBADF;
 		die("move_mount", "no tree in slot");
 	}
+	if (fstat(tree, &st) < 0)
+		die("fstat", S(3));
 	int rootfd = open_root(S(1));
-	int fd = dest_in_root(rootfd, S(2), 3, S(3));
+	int fd = dest_in_root(rootfd, S(2), S_ISDIR(st.st_mode) ? 1 : 2, S(3));
 	if (fd < 0)
 		die("openat2", S(2));
 	if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

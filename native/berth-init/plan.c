@@ -24,7 +24,7 @@ static const char *const SIGNATURE[NOPS] = {
 	[PERSONALITY] = "u", [IOPRIO] = "u", [SCHED_SETATTR] = "b", [IDMAP_TREE] = "usssu",
 	[MOVE_TREE_IN_ROOT] = "usss", [CONNECT_UNIX] = "us", [SECCOMP_NOTIFY] = "ubu",
 	[HOOK_SYNC] = "", [RUN_HOOK] = "usus*", [CONSOLE] = "suuu", [CONSOLE_STDIO] = "",
-	[OPEN_PATH] = "us", [CHROOT] = "s",
+	[OPEN_PATH] = "us", [CHROOT] = "s", [OPEN_TREE] = "usu", [CHOWN_STDIO] = "g",
 };
 
 /* A plan bigger than this is a runtime bug, not a container: refuse it before malloc. */
@@ -87,7 +87,7 @@ static void validate(const struct op *op)
 	}
 	if (op->code == MOUNT_IN_ROOT && get64(op->args[6].p) > 3)
 		bad_plan("create", (long)get64(op->args[6].p));
-	if ((op->code == IDMAP_TREE || op->code == MOVE_TREE_IN_ROOT || op->code == CONNECT_UNIX || op->code == OPEN_PATH) && get64(op->args[0].p) >= NSLOTS)
+	if ((op->code == IDMAP_TREE || op->code == OPEN_TREE || op->code == MOVE_TREE_IN_ROOT || op->code == CONNECT_UNIX || op->code == OPEN_PATH) && get64(op->args[0].p) >= NSLOTS)
 		bad_plan("slot", (long)get64(op->args[0].p));
 	if (op->code == FORK && get64(op->args[2].p) > NSLOTS)
 		bad_plan("slot", (long)get64(op->args[2].p));

@@ -791,7 +791,28 @@ describe("compilePlan: bind mounts and mount options", () => {
   });
 
   test("remount in the options of a new mount is not passed to mount(2)", () => {
-    expect(extraMountOps({ destination: "/scratch", type: "tmpfs", options: ["remount", "ro"] })[0]![5]).toBe(MS_RDONLY);
+    expect(extraMountOps({ destination: "/scratch", type: "mqueue", options: ["remount", "ro"] })[0]![5]).toBe(MS_RDONLY);
+  });
+
+  test("a read-only /dev or tmpfs is mounted writable, its submounts and devices made, and remounted read-only after pivot_root (runc's order)", () => {
+    const p = plan((s) => {
+      s.mounts = s.mounts!.map((m) => (m.destination === "/dev" ? { ...m, options: [...(m.options ?? []), "ro"] } : m));
+      addMount(s, { destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid"] });
+      addMount(s, { destination: "/scratch/sub", type: "tmpfs", source: "tmpfs" });
+    });
+    const dev = p.ops.find((o) => o.what === "mount tmpfs on /dev")!;
+    expect((dev.args[4] as number) & MS_RDONLY).toBe(0);
+    expect((p.ops.find((o) => o.what === "mount tmpfs on /scratch")!.args[4] as number) & MS_RDONLY).toBe(0);
+    const late = p.ops.filter((o) => o.op === "MOUNT" && (o.what.startsWith("remount /dev") || o.what.startsWith("remount /scratch")));
+    expect(late.map((o) => [o.args[1], (o.args[3] as number) & (MS_REMOUNT | MS_RDONLY | MS_NOSUID)])).toEqual([
+      ["/dev", MS_REMOUNT | MS_RDONLY | MS_NOSUID],
+      ["/scratch", MS_REMOUNT | MS_RDONLY | MS_NOSUID],
+    ]);
+    for (const o of late) expect(p.ops.indexOf(o)).toBeGreaterThan(indexOf(p, "PIVOT_ROOT"));
+    expect(indexOf(p, "CONSOLE")).toBeLessThan(p.ops.indexOf(late[0]!));
+    // a bind is read-only at once, as before (its remount follows the bind)
+    const bind = plan((s) => addMount(s, { destination: "/b", type: "bind", source: "/srv", options: ["rbind", "ro"] }));
+    expect(bind.ops.filter((o) => o.op === "MOUNT" && o.what === "remount /b read-only")).toEqual([]);
   });
 
   test("/dev bind-mounted from the host: no default devices and no /dev symlinks", () => {
@@ -1266,6 +1287,25 @@ describe("compilePlan: idmapped mounts", () => {
     expect(one(p, "CONNECT_UNIX").args[0]).toBe(2);
   });
 
+  test("in a new user namespace every bind source is opened on the host as a detached copy, then attached; without one it is a plain bind", () => {
+    const bind = (s: Spec) => addMount(s, { destination: "/data", type: "bind", source: "/root/secret", options: ["rbind", "ro"] });
+    const p = plan((s) => {
+      withUserns(s);
+      bind(s);
+      addMount(s, { destination: "/one", source: "/srv/one", options: ["bind"] });
+    });
+    expect(all(p, "OPEN_TREE").map((o) => o.args)).toEqual([[0, "/root/secret", 1], [1, "/srv/one", 0]]);
+    expect(indexOf(p, "OPEN_TREE")).toBeLessThan(indexOf(p, "UNSHARE"));
+    expect(all(p, "MOVE_TREE_IN_ROOT").map((o) => o.args)).toEqual([[0, R, "/data", "/root/secret"], [1, R, "/one", "/srv/one"]]);
+    // the remount with the options follows the attached copy, as after a bind
+    expect(p.ops[indexOf(p, "MOVE_TREE_IN_ROOT") + 1]!.args).toEqual([R, "/data", "", "", MS_BIND | MS_REMOUNT | MS_RDONLY, "", CREATE_NONE, 0]);
+    const plain = plan(bind);
+    expect(names(plain)).not.toContain("OPEN_TREE");
+    // a rootless runtime may not clone mounts; its sources are its own to reach
+    expect(names(plan((s) => { withUserns(s); bind(s); }, { rootless: true }))).not.toContain("OPEN_TREE");
+    expect(mountArgs(plain, 7)[0]).toEqual(["MOUNT_IN_ROOT", R, "/data", "/root/secret", "", MS_BIND | MS_REC, "", CREATE_LIKE_SOURCE, 0]);
+  });
+
   test("needs a bind mount and both maps", () => {
     expect(compileError((s) => addMount(s, { ...idmapped([]), type: "tmpfs" })).message).toBe("mounts[7]: uidMappings/gidMappings need a bind mount; add the bind or rbind option");
     expect(compileError((s) => addMount(s, { ...idmapped(["rbind"]), gidMappings: undefined })).message).toBe("mounts[7]: an idmapped mount needs both uidMappings and gidMappings");
@@ -1351,7 +1391,19 @@ describe("compilePlan: terminals", () => {
     expect(one(p, "CONSOLE").args).toEqual([R, 1, 0, 0]);
     expect(indexOf(p, "CONSOLE")).toBeGreaterThan(p.ops.findIndex((o) => o.what === "mount devpts on /dev/pts"));
     expect(indexOf(p, "CONSOLE")).toBeLessThan(indexOf(p, "PIVOT_ROOT"));
-    expect(indexOf(p, "CONSOLE_STDIO")).toBe(indexOf(p, "CLOSE_FROM") - 1);
+    // the pty becomes stdio and is given to the process's uid while the init may still chown
+    expect(indexOf(p, "CONSOLE_STDIO")).toBeGreaterThan(indexOf(p, "PIVOT_ROOT"));
+    expect(indexOf(p, "CHOWN_STDIO")).toBe(indexOf(p, "CONSOLE_STDIO") + 1);
+    expect(indexOf(p, "CHOWN_STDIO")).toBeLessThan(indexOf(p, "SETGROUPS"));
+    expect(one(p, "CHOWN_STDIO").args).toEqual([0]);
+    const user = defaultSpec();
+    user.process!.user = { uid: 1000, gid: 1000 };
+    const q = compilePlan(user, { ...CTX, consoleSocket: "/run/c.sock" });
+    expect(one(q, "CHOWN_STDIO").args).toEqual([1000]);
+    expect(indexOf(q, "CHOWN_STDIO")).toBeLessThan(indexOf(q, "SETRESUID"));
+    const noTerminal = defaultSpec();
+    noTerminal.process!.terminal = false;
+    expect(names(compilePlan(noTerminal, CTX))).not.toContain("CHOWN_STDIO"); // the caller's stdio is left alone
   });
 
   test("run in the foreground: the helper's waiting parent gets the master and proxies; consoleSize sets the window", () => {

@@ -39,6 +39,8 @@ export interface PlanContext {
   stateDir: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  /** berth-runtime runs as a non-root user (rootless): it may not clone mounts, and bind sources are its own to reach */
+  rootless?: boolean;
   preserveFds?: number;
   /** `run` without --detach: the helper's first process stays as the init's parent and passes its exit status on */
   foreground?: boolean;
@@ -171,8 +173,8 @@ interface Compiling {
 interface HostSide {
   join: ReturnType<typeof cgroupJoin>;
   cgroupSlot: number;
-  /** mounts[i] → the slot of its idmapped tree */
-  idmapSlots: Map<number, number>;
+  /** mounts[i] → the slot of its detached tree (idmapped, or a bind in a new user namespace) */
+  treeSlots: Map<number, number>;
   agentSlot: number;
   consoleSlot: number;
   seccompAgent: CompiledPlan["seccompAgent"];
@@ -283,7 +285,7 @@ function openOnHost(c: Compiling): HostSide {
   b.add("OPEN_DIR", [ctx.stateDir], "process", `open the state directory ${ctx.stateDir}`);
   // Idmapped trees and the seccomp agent's socket are made here, in the host's user and
   // mount namespaces: the maps are host ids, the paths host paths.
-  const idmapSlots = new Map<number, number>();
+  const treeSlots = new Map<number, number>();
   for (const [i, m] of (spec.mounts ?? []).entries()) {
     if (!m.uidMappings && !m.gidMappings) continue;
     const f = `mounts[${i}]`;
@@ -292,14 +294,26 @@ function openOnHost(c: Compiling): HostSide {
     if (!m.uidMappings?.length || !m.gidMappings?.length) throw new BerthError("an idmapped mount needs both uidMappings and gidMappings", { field: f });
     if (!m.source) throw new BerthError("a bind mount needs a source; set the host path to bind", { field: `${f}.source` });
     const recursive = opts.idmap === "ridmap" || (opts.idmap === undefined && (opts.flags & MS.REC) !== 0) ? 1 : 0;
-    const slot = idmapSlots.size;
-    idmapSlots.set(i, slot);
+    const slot = treeSlots.size;
+    treeSlots.set(i, slot);
     const step = b.add("IDMAP_TREE", [slot, bundlePath(ctx, m.source), idMap(m.uidMappings), idMap(m.gidMappings), recursive], `${f} (${m.destination})`, `make an idmapped copy of ${m.source}`);
     step.hint = { errno: EINVAL, text: "this kernel or the source's filesystem cannot idmap mounts (tmpfs needs Linux 6.3, ext4/xfs/btrfs 5.12+); drop uidMappings/gidMappings and chown the files instead" };
   }
-  const agentSlot = idmapSlots.size;
+  // In a new user namespace the container's root is an unprivileged host uid: a bind
+  // source only the host's root can reach would be EACCES there. Each source is opened
+  // here as a detached copy of its mount instead (runc opens them before joining too).
+  if (c.newNs.has("user") && c.newNs.has("mount") && !ctx.rootless) {
+    for (const [i, m] of (spec.mounts ?? []).entries()) {
+      const opts = parseMountOptions(m.options);
+      if (treeSlots.has(i) || !(opts.bind || m.type === "bind") || !m.source) continue;
+      const slot = treeSlots.size;
+      treeSlots.set(i, slot);
+      b.add("OPEN_TREE", [slot, bundlePath(ctx, m.source), opts.flags & MS.REC ? 1 : 0], `mounts[${i}] (${m.destination})`, `open ${m.source} as the host's root`);
+    }
+  }
+  const agentSlot = treeSlots.size;
   const consoleSlot = agentSlot + 1;
-  if (consoleSlot >= CGROUP_SLOT) throw new BerthError(`at most ${CGROUP_SLOT - 2} idmapped mounts per container`, { field: "mounts" });
+  if (consoleSlot >= CGROUP_SLOT) throw new BerthError(`at most ${CGROUP_SLOT - 2} idmapped mounts, or bind mounts with a new user namespace, per container`, { field: "mounts" });
   if (process?.terminal && ctx.consoleSocket) {
     b.add("CONNECT_UNIX", [consoleSlot, ctx.consoleSocket], "--console-socket", `connect to the console socket ${ctx.consoleSocket}`);
   }
@@ -310,7 +324,7 @@ function openOnHost(c: Compiling): HostSide {
     seccompAgent = { listenerPath: path, metadata: linux.seccomp!.listenerMetadata };
     b.add("CONNECT_UNIX", [agentSlot, path], "linux.seccomp.listenerPath", `connect to the seccomp agent at ${path}`);
   }
-  return { join, cgroupSlot, idmapSlots, agentSlot, consoleSlot, seccompAgent };
+  return { join, cgroupSlot, treeSlots, agentSlot, consoleSlot, seccompAgent };
 }
 
 /**
@@ -367,7 +381,7 @@ function setUpInit(c: Compiling, host: HostSide): LinuxResources {
   if (newNs.has("network")) b.add("LOOPBACK_UP", [], nsField(c, "network"), "bring up lo");
 
   const resources: LinuxResources = structuredClone(linux.resources ?? {});
-  if (c.rootfs !== "joined") buildRootfs(b, spec, ctx, newNs, resources, host.idmapSlots, c.rootfs === "inherited");
+  if (c.rootfs !== "joined") buildRootfs(b, spec, ctx, newNs, resources, host.treeSlots, c.rootfs === "inherited");
 
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     b.add("WRITE_FILE", [`/proc/sys/${key.replace(/\./g, "/")}`, value], `linux.sysctl.${key}`, `set sysctl ${key}=${value}`);
@@ -417,6 +431,11 @@ function enterRoot(c: Compiling): void {
       }
       b.add("MOVE_CHROOT", [ctx.rootfs], "root.path", `move ${ctx.rootfs} to / and chroot`);
     } else b.add("PIVOT_ROOT", [ctx.rootfs], "root.path", `pivot_root to ${ctx.rootfs}`);
+    for (const [i, m] of (spec.mounts ?? []).entries()) {
+      if (!readOnlyLast(m)) continue;
+      const flags = parseMountOptions(m.options).flags & ~MS.REMOUNT;
+      b.add("MOUNT", ["", m.destination, "", flags | MS.REMOUNT, ""], `mounts[${i}] (${m.destination})`, `remount ${m.destination} read-only`);
+    }
     // inherited, / is the bind buildRootfs made for this (never the host's mount under it)
     if (spec.root?.readonly) b.add("MOUNT", ["", "/", "", MS.REMOUNT | MS.BIND | MS.RDONLY, ""], "root.readonly", "remount / read-only");
     if (linux.rootfsPropagation && c.rootfs === "own") {
@@ -435,7 +454,7 @@ function execProcess(c: Compiling, host: HostSide): void {
     processOps(b, process, linux, {
       lastCap: ctx.lastCap, home: ctx.home, lsm, seccomp: c.seccomp, agentSlot: host.agentSlot, joinedUserns: newNs.has("user"),
       preserveFds: ctx.preserveFds, waitStart: true, startHooks: spec.hooks?.startContainer, warnings,
-      beforeReady: process.terminal ? (pb) => pb.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio") : undefined,
+      terminal: process.terminal,
     });
   } else {
     // Built and waiting like any created container (state, kill, delete work on it), for a
@@ -503,7 +522,19 @@ function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<Na
   }
 }
 
-function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: Set<NamespaceType>, idmapSlot?: number, mountLabel?: string): void {
+/**
+ * A read-only /dev or tmpfs is mounted writable and made read-only after pivot_root, as
+ * runc does: /dev/pts, the devices, /dev/console and mounts below a tmpfs are made in it
+ * first.
+ */
+function readOnlyLast(m: Mount): boolean {
+  const opts = parseMountOptions(m.options);
+  const type = m.type ?? (opts.bind ? "bind" : "");
+  if (opts.bind || type === "bind" || !(opts.flags & MS.RDONLY)) return false;
+  return type === "tmpfs" || m.destination.replace(/\/+/g, "/").replace(/(.)\/$/, "$1") === "/dev";
+}
+
+function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: Set<NamespaceType>, treeSlot?: number, mountLabel?: string): void {
   const root = ctx.rootfs;
   const f = `mounts[${i}]`;
   const field = `${f} (${m.destination})`;
@@ -515,7 +546,7 @@ function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: 
     if (!m.source) throw new BerthError("a bind mount needs a source; set the host path to bind", { field: `${f}.source` });
     const source = bundlePath(ctx, m.source);
     const rec = opts.flags & MS.REC;
-    if (idmapSlot !== undefined) b.add("MOVE_TREE_IN_ROOT", [idmapSlot, root, m.destination, source], field, `attach the idmapped copy of ${source} on ${m.destination}`);
+    if (treeSlot !== undefined) b.add("MOVE_TREE_IN_ROOT", [treeSlot, root, m.destination, source], field, `attach the ${m.uidMappings || m.gidMappings ? "idmapped " : ""}copy of ${source} on ${m.destination}`);
     else b.add("MOUNT_IN_ROOT", [root, m.destination, source, "", MS.BIND | rec, "", CREATE.LIKE_SOURCE, 0], field, `bind ${source} on ${m.destination}`);
     const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
     if (extra) {
@@ -530,7 +561,8 @@ function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: 
     // SELinux labels the files of filesystems made here through their context= option
     const labelled = mountLabel && ["tmpfs", "devpts", "mqueue"].includes(type);
     const data = labelled ? [opts.data, `context="${mountLabel}"`].filter(Boolean).join(",") : opts.data;
-    const step = b.add("MOUNT_IN_ROOT", [root, m.destination, source, type, opts.flags & ~MS.REMOUNT, data, CREATE.DIR, 0], field, `mount ${type} on ${m.destination}`);
+    const flags = opts.flags & ~MS.REMOUNT & ~(readOnlyLast(m) ? MS.RDONLY : 0);
+    const step = b.add("MOUNT_IN_ROOT", [root, m.destination, source, type, flags, data, CREATE.DIR, 0], field, `mount ${type} on ${m.destination}`);
     if (newNs.has("user")) {
       step.hint = { errno: EPERM, text: `the kernel lets a user namespace mount only filesystems marked safe for it (tmpfs, proc, sysfs, devpts, mqueue, overlay…), not ${type}; bind-mount it from the host instead` };
     }

@@ -86,7 +86,7 @@ describe("encodePlan: op codes", () => {
       ["RESET_SIGNALS", 32], ["SETSID", 33], ["JOIN_KEYRING", 34], ["MASK_PATH", 35],
       ["BIND_SELF_IN_ROOT", 36], ["MKDIR_IN_ROOT", 37], ["PERSONALITY", 38], ["IOPRIO", 39],
       ["SCHED_SETATTR", 40], ["IDMAP_TREE", 41], ["MOVE_TREE_IN_ROOT", 42], ["CONNECT_UNIX", 43],
-      ["SECCOMP_NOTIFY", 44], ["HOOK_SYNC", 45], ["RUN_HOOK", 46], ["CONSOLE", 47], ["CONSOLE_STDIO", 48], ["OPEN_PATH", 49], ["CHROOT", 50],
+      ["SECCOMP_NOTIFY", 44], ["HOOK_SYNC", 45], ["RUN_HOOK", 46], ["CONSOLE", 47], ["CONSOLE_STDIO", 48], ["OPEN_PATH", 49], ["CHROOT", 50], ["OPEN_TREE", 51], ["CHOWN_STDIO", 52],
     ];
     expect(Object.keys(OP).length).toBe(table.length);
     const d = decode(encodePlan(planOf(...table.map(([op]): [OpName, OpArg[]] => [op, []]))));

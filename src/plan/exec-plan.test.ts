@@ -60,7 +60,9 @@ describe("compileExecPlan", () => {
     expect(p.ops[0]!.args).toEqual([1, "/run/c.sock"]);
     expect(names.slice(3, 5)).toEqual(["SETSID", "CONSOLE"]);
     expect(p.ops[4]!.args).toEqual(["", 1, 0, 0]);
-    expect(names.indexOf("CONSOLE_STDIO")).toBe(names.indexOf("CLOSE_FROM") - 1);
+    expect(names.indexOf("CHOWN_STDIO")).toBe(names.indexOf("CONSOLE_STDIO") + 1);
+    expect(names.indexOf("CHOWN_STDIO")).toBeLessThan(names.indexOf("CAPS"));
+    expect(p.ops[names.indexOf("CHOWN_STDIO")]!.args).toEqual([proc().user.uid]);
   });
 
   test("a foreground terminal is proxied by the waiting parent; a detached one needs a socket", () => {

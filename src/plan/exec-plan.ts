@@ -78,7 +78,7 @@ export function compileExecPlan(process: Process, ctx: ExecContext): ExecPlan {
   processOps(b, process, ctx.linux, {
     lastCap: ctx.lastCap, home: ctx.home, lsm: ctx.lsm, seccomp: ctx.seccomp, agentSlot: 0,
     joinedUserns: types.has("user"), preserveFds: ctx.preserveFds, waitStart: false, warnings,
-    beforeReady: process.terminal ? (pb) => pb.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio") : undefined,
+    terminal: process.terminal,
   });
   return { ops: b.ops, warnings: [...warnings, ...b.warnings], seccompAgent, runtimeJoins: join.runtime };
 }

@@ -62,6 +62,8 @@ export const OP = {
   CONSOLE_STDIO: 48,
   OPEN_PATH: 49,
   CHROOT: 50,
+  OPEN_TREE: 51,
+  CHOWN_STDIO: 52,
 } as const;
 
 /** CONSOLE's slot argument meaning "send the master to the waiting parent" (native NSLOTS). */

@@ -66,8 +66,8 @@ export interface ProcessOpsOptions {
   /** the init: report READY, then wait for `start` (and run startContainer hooks) before exec */
   waitStart: boolean;
   startHooks?: Hook[];
-  /** set up by the caller before CLOSE_FROM (a terminal): op steps to add right before READY */
-  beforeReady?: (b: PlanBuilder) => void;
+  /** CONSOLE made the process's pty: it becomes its stdio, owned by its uid */
+  terminal?: boolean;
   warnings: Warning[];
 }
 
@@ -131,6 +131,11 @@ export function processOps(b: PlanBuilder, process: Process, linux: Linux, o: Pr
   const masks = caps ? capabilityMasks(caps, o) : undefined;
   // No capabilities listed: a root process keeps the runtime's, a user's are dropped by setresuid.
   const holdSysAdmin = !!seccomp && !nnp && (masks ? (masks.permitted & SYS_ADMIN) === 0n || (masks.effective & SYS_ADMIN) === 0n : uid !== 0);
+  if (o.terminal) {
+    b.add("CONSOLE_STDIO", [], "process.terminal", "make the terminal the process's stdio");
+    // while the process may still chown: a user must be able to use its own terminal (runc)
+    b.add("CHOWN_STDIO", [uid], "process.user.uid", `give the terminal to uid ${uid}`);
+  }
   const keepCaps = (!!caps || holdSysAdmin) && uid !== 0;
   if (keepCaps) b.add("KEEPCAPS", [1], "process.capabilities", "keep capabilities across setuid");
   // setgroups is refused in a user namespace whose setgroups file says deny; leave the list alone there
@@ -156,7 +161,6 @@ export function processOps(b: PlanBuilder, process: Process, linux: Linux, o: Pr
   b.add("FIND_EXEC", candidates, "process.args[0]", `find ${JSON.stringify(args[0])}`);
 
   b.add("UMASK", [process.user.umask ?? 0o022], "process.user.umask", "set umask");
-  o.beforeReady?.(b);
   b.add("CLOSE_FROM", [3 + (o.preserveFds ?? 0)], "process", "close the runtime's file descriptors");
   b.add("RESET_SIGNALS", [], "process", "reset signal handling");
   if (filterBeforeReady) addSeccomp();

@@ -275,6 +275,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const plan = compilePlan(spec, {
       id, bundle, rootfs, stateDir: dir,
       noPivot: opts.noPivot, hostMounts: opts.noPivot ? parseMountinfo(readText("/proc/self/mountinfo")) : undefined, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, foreground: opts.foreground,
+      rootless: process.geteuid?.() !== 0,
       consoleSocket: opts.consoleSocket && resolvePath(opts.consoleSocket),
       cgroup: cg && cgroupFacts(cg), cloneIntoCgroup: canCloneIntoCgroup(),
       lastCap: lastCap(), hasKcore: hasKcore(),

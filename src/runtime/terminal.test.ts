@@ -81,6 +81,25 @@ describe.skipIf(!canRunContainers)("terminals", () => {
     expect(text).toContain("got:echo typed-in\n");
   });
 
+  test("the pty belongs to process.user's uid, as runc gives it: run and exec, in the foreground and with --console-socket", async () => {
+    const id = fx.id();
+    const owner = "stat -c owner=%u $(tty)";
+    const fg = onPty([RUNTIME, "--root", fx.root, "run", "--bundle", fx.bundle(id, fx.spec(id, terminal(owner, (s) => {
+      s.process!.user = { uid: 1000, gid: 1000 };
+    }))), id]);
+    expect(fg.out).toContain("owner=1000\n");
+    expect(fg.code).toBe(0);
+    const running = fx.id();
+    expect(fx.rt(["run", "-d", "--bundle", fx.bundle(running, fx.spec(running, (s) => (s.process!.args = ["sleep", "300"]))), running]).code).toBe(0);
+    expect(onPty([RUNTIME, "--root", fx.root, "exec", "-t", "--user", "1001:1001", running, "sh", "-c", owner]).out).toContain("owner=1001\n");
+    const c = await console("");
+    expect(fx.rt(["exec", "-t", "-d", "--user", "1002", "--console-socket", c.sock, running, "sh", "-c", owner]).code).toBe(0);
+    await c.proc.exited;
+    expect(readFileSync(c.out, "utf8").replace(/\r/g, "")).toContain("owner=1002\n");
+    // root's terminal stays root's
+    expect(onPty([RUNTIME, "--root", fx.root, "exec", "-t", running, "sh", "-c", owner]).out).toContain("owner=0\n");
+  });
+
   test("exec -t in the foreground, and exec -t -d with --console-socket", async () => {
     const id = fx.id();
     expect(fx.rt(["create", "--bundle", fx.bundle(id, fx.spec(id, (s) => (s.process!.args = ["sleep", "300"]))), id]).code).toBe(0);

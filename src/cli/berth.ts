@@ -42,6 +42,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   wait: async () => (await import("./berth/control.ts")).registerWait,
   rm: async () => (await import("./berth/control.ts")).registerRm,
   rename: async () => (await import("./berth/control.ts")).registerRename,
+  update: async () => (await import("./berth/control.ts")).registerUpdate,
   container: async () => (await import("./berth/control.ts")).registerContainer,
   ps: async () => (await import("./berth/query.ts")).registerPs,
   logs: async () => (await import("./berth/query.ts")).registerLogs,
@@ -56,6 +57,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   history: async () => (await import("./berth/image-history.ts")).registerHistory,
   login: async () => (await import("./berth/login.ts")).registerLogin,
   logout: async () => (await import("./berth/login.ts")).registerLogout,
+  system: async () => (await import("./berth/system.ts")).registerSystem,
 };
 
 /** The command word of argv: the first argument that is not a global flag. */

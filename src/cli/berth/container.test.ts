@@ -149,6 +149,17 @@ describe.skipIf(!ok)("what the kernel and the monitor say", () => {
     }
     expect(readFileSync(join(fx.cgroupDir(pid, "pids"), "pids.max"), "utf8")).toBe("50\n");
     expect(fx.inspect(id).HostConfig).toMatchObject({ NanoCpus: 500000000, Memory: 536870912, PidsLimit: 50 });
+    // update: the running container's cgroup now, and its record
+    expect(fx.berth(["update", "--cpus", "1", "--memory", "256m", "--pids-limit", "20", id])).toMatchObject({ code: 0, stdout: `${id}\n` });
+    const quota = existsSync(join(cpu, "cpu.max")) ? readFileSync(join(cpu, "cpu.max"), "utf8") : readFileSync(join(cpu, "cpu.cfs_quota_us"), "utf8");
+    expect(quota).toStartWith("100000");
+    const limit = existsSync(join(mem, "memory.max")) ? join(mem, "memory.max") : join(mem, "memory.limit_in_bytes");
+    expect(readFileSync(limit, "utf8")).toBe("268435456\n");
+    expect(readFileSync(join(fx.cgroupDir(pid, "pids"), "pids.max"), "utf8")).toBe("20\n");
+    expect(fx.inspect(id).HostConfig).toMatchObject({ NanoCpus: 1000000000, Memory: 268435456, PidsLimit: 20 });
+    const bad = fx.berth(["update", "--pids-limit", "lots", id]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: --pids-limit: invalid value "lots"/);
     expect(fx.berth(["rm", "-f", id])).toMatchObject({ code: 0, stderr: "" });
   });
   test("an OOM kill is seen in the kernel's count: State.OOMKilled", async () => {
@@ -299,5 +310,17 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(mounted()).toBe(false);
     const snapshots = JSON.parse(readFileSync(join(fx.root, "snapshots", "metadata.json"), "utf8")).snapshots;
     expect(Object.keys(snapshots).filter((k) => k.includes(id))).toEqual([]);
+    // system df / prune: a stopped container with a written file, then everything unused goes
+    const stopped = fx.berth(["run", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "head -c 100000 /dev/zero > /big"]);
+    expect(stopped.code).toBe(0);
+    const df = fx.berth(["system", "df"]).stdout.split("\n");
+    expect(df[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+    expect(df[1]).toMatch(/^Images\s+1\s+1\s+2\.\d+MB\s+0B \(0%\)$/);
+    expect(df[2]).toMatch(/^Containers\s+1\s+0\s+100kB\s+100kB \(100%\)$/);
+    const prune = fx.berth(["system", "prune", "-a", "-f"]);
+    expect(prune.code).toBe(0);
+    expect(prune.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n\nDeleted Images:\n/);
+    expect(fx.records()).toEqual([]);
+    expect(fx.berth(["images", "-q"]).stdout).toBe("");
   }, 30_000);
 });

@@ -10,7 +10,7 @@ import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { checkName } from "../../engine/container/records.ts";
-import { cleanupContainer, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
+import { cleanupContainer, updateContainer, type UpdateFlags, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
 import { monitorFiles } from "../../engine/container/monitor.ts";
 import { attachOutput, startOrExit } from "./run.ts";
 import { engineFor } from "./run-options.ts";
@@ -181,5 +181,23 @@ export function registerContainer(program: Command): void {
         removeContainer(engine, r.Id, { volumes: false });
         writeOut(`${r.Id}\n`);
       }
+    });
+}
+
+export function registerUpdate(program: Command): void {
+  program.command("update").argument("<containers...>", "names or ids").description("change the limits (or restart policy) of containers, running or not")
+    .option("--cpus <n>", "CPU limit").option("-c, --cpu-shares <n>", "relative CPU weight").option("--cpu-period <us>", "CFS period").option("--cpu-quota <us>", "CFS quota")
+    .option("--cpuset-cpus <list>", "CPUs to run on").option("--cpuset-mems <list>", "memory nodes").option("-m, --memory <size>", "memory limit")
+    .option("--memory-swap <size>", "memory plus swap (-1: unlimited)").option("--memory-reservation <size>", "soft memory limit")
+    .option("--pids-limit <n>", "maximum number of tasks").option("--blkio-weight <n>", "I/O weight").option("--restart <policy>", "no, on-failure[:N], always, unless-stopped")
+    .action(async (refs: string[], opts: Opts) => {
+      const engine = engineFor(opts);
+      const keys = ["cpus", "cpuShares", "cpuPeriod", "cpuQuota", "cpusetCpus", "cpusetMems", "memory", "memorySwap", "memoryReservation", "pidsLimit", "blkioWeight", "restart"] as const;
+      const flags = Object.fromEntries(keys.filter((k) => opts[k] !== undefined).map((k) => [k, String(opts[k])])) as UpdateFlags;
+      if (Object.keys(flags).length === 0) throw new BerthError("nothing to update; give at least one flag such as --memory or --cpus", { field: "update" });
+      if (flags.restart !== undefined && !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(flags.restart)) throw new BerthError(`invalid restart policy ${JSON.stringify(flags.restart)}; use no, on-failure[:N], always or unless-stopped`, { field: "--restart" });
+      await eachContainer(refs, (ref) => {
+        for (const w of updateContainer(engine, engine.store.resolve(ref).Id, flags)) writeErr(`WARNING: ${w}\n`);
+      });
     });
 }

@@ -548,7 +548,7 @@ function withResources({ spec, flags, ctx, out }: Step): void {
 }
 
 /** berth cgroup's flag names where docker's differ */
-function renameLimitFlag(err: unknown): unknown {
+export function renameLimitFlag(err: unknown): unknown {
   if (!(err instanceof BerthError) || !err.field) return err;
   const docker: Record<string, string> = { "--pids": "--pids-limit", "--io-weight": "--blkio-weight", "--io-max": "--device-read-bps/--device-write-bps/--device-read-iops/--device-write-iops" };
   const name = docker[err.field];

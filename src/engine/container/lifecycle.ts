@@ -8,7 +8,10 @@ import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { mkdirParents, pathExists, readText, unlinkPath } from "../../sys/libc.ts";
 import type { Engine, PreparedRoot } from "./engine.ts";
-import { buildSpec, type BundleResult } from "./bundle.ts";
+import { buildSpec, dockerLimitFlags, renameLimitFlag, type BundleResult } from "./bundle.ts";
+import { limitsToResources } from "../../cgroups/resource-flags.ts";
+import { validateResources } from "../../spec/validate-resources.ts";
+import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
 import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, resolvConf } from "./host.ts";
 import { monitorFiles, startMonitor } from "./monitor.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
@@ -434,4 +437,44 @@ export function reviveAfterReboot(engine: Engine): string[] {
     }
   }
   return started;
+}
+
+/** The resource flags of `update`: docker's names, as run takes them. */
+export type UpdateFlags = Pick<RunFlags, "cpus" | "cpuShares" | "cpuPeriod" | "cpuQuota" | "cpusetCpus" | "cpusetMems" | "memory" | "memorySwap" | "memoryReservation" | "pidsLimit" | "blkioWeight" | "restart">;
+
+/**
+ * docker update: new limits on the container's cgroup now (the runtime's `update`), kept
+ * in its record and bundle so a restart keeps them; `--restart` changes the policy.
+ */
+export function updateContainer(engine: Engine, id: string, flags: UpdateFlags): string[] {
+  const warnings: string[] = [];
+  engine.store.locked(id, (r) => {
+    const { restart, ...limits } = flags;
+    let converted;
+    try {
+      converted = limitsToResources(dockerLimitFlags(limits, engineHostFacts(), warnings), blockDevice);
+    } catch (err) {
+      throw renameLimitFlag(err);
+    }
+    // docker keeps the swap it set at run (twice the memory) unless told: raise it with the memory
+    const mem = converted.resources.memory;
+    const specPath = `${engine.store.dir(id)}/config.json`;
+    const spec = JSON.parse(readText(specPath)) as Spec;
+    const old = spec.linux?.resources ?? {};
+    if (mem?.limit !== undefined && mem.limit > 0 && flags.memorySwap === undefined && old.memory?.swap !== undefined && old.memory.swap > 0 && old.memory.swap < mem.limit) {
+      mem.swap = mem.limit * 2;
+    }
+    const resources = validateResources(converted.resources);
+    const live = liveStatus(engine, r);
+    if (Object.keys(resources).length && (live.status === "running" || live.status === "paused")) {
+      runtimeOf(engine, r).check(["update", "--resources", "-", r.Id], monitorFiles(engine.store.runDir(r.Id)).runtimeLog, JSON.stringify(resources));
+    }
+    const merged: Record<string, unknown> = { ...old };
+    for (const [k, v] of Object.entries(resources)) merged[k] = typeof v === "object" && !Array.isArray(v) ? { ...((old as Record<string, object>)[k] ?? {}), ...v } : v;
+    spec.linux = { ...spec.linux, resources: merged as LinuxResources };
+    writeFileAtomic(specPath, JSON.stringify(spec), { mode: 0o600, fsync: false });
+    r.Flags = { ...r.Flags, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
+    engine.store.write(r);
+  });
+  return warnings;
 }

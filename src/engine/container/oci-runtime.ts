@@ -65,9 +65,9 @@ export class OciRuntime {
     return ["--root", this.root, ...(logFile ? ["--log", logFile, "--log-format", "json"] : [])];
   }
 
-  run(args: string[], opts: { logFile?: string; stdio?: "inherit" } = {}): RuntimeResult {
+  run(args: string[], opts: { logFile?: string; stdio?: "inherit"; input?: string } = {}): RuntimeResult {
     const p = Bun.spawnSync([this.path, ...this.globals(opts.logFile), ...args], {
-      stdin: opts.stdio === "inherit" ? "inherit" : "ignore",
+      stdin: opts.input !== undefined ? Buffer.from(opts.input) : opts.stdio === "inherit" ? "inherit" : "ignore",
       stdout: opts.stdio === "inherit" ? "inherit" : "pipe",
       stderr: opts.stdio === "inherit" ? "inherit" : "pipe",
     });
@@ -75,11 +75,11 @@ export class OciRuntime {
   }
 
   /** Run `args`; a failure throws with the runtime's own line (and its docker exit code). */
-  check(args: string[], logFile: string): RuntimeResult {
+  check(args: string[], logFile: string, input?: string): RuntimeResult {
     try {
       unlinkPath(logFile);
     } catch {}
-    const r = this.run(args, { logFile });
+    const r = this.run(args, { logFile, ...(input !== undefined && { input }) });
     if (r.code === 0) return r;
     throw this.failure(args[0]!, logFile, r.stderr);
   }

@@ -53,3 +53,17 @@ bench_tmp() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 }
+
+# bench_args NAME "$@": the flags every bench takes — --runs N (default 20), --keep DIR.
+bench_args() {
+  name=$1; shift
+  runs=20
+  keep=
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --runs) runs=${2:?}; shift 2 ;;
+      --keep) keep=${2:?}; shift 2 ;;
+      *) echo "$name: unknown argument $1 (--runs N, --keep DIR)" >&2; exit 2 ;;
+    esac
+  done
+}

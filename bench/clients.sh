@@ -12,15 +12,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/bench-env.sh"
-runs=20
-keep=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) runs=${2:?}; shift 2 ;;
-    --keep) keep=${2:?}; shift 2 ;;
-    *) echo "clients.sh: unknown argument $1 (--runs N, --keep DIR)" >&2; exit 2 ;;
-  esac
-done
+bench_args clients.sh "$@"
 bench_need clients.sh hyperfine podman conmon containerd ctr skopeo umoci jq
 runc=$(command -v runc)
 berth="$here/bin/berth-runtime"

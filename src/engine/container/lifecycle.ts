@@ -214,7 +214,8 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     const live = liveStatus(engine, r);
     if (live.status === "running" || live.status === "paused") return r;
     const runtime = runtimeOf(engine, r);
-    resetRuntimeState(engine, r);
+    // a container that never started has no runtime state or exit file to forget (one runtime process less per run)
+    if (r.State.StartedAt !== GO_ZERO_TIME || r.State.Error !== "") resetRuntimeState(engine, r);
     if (r.RootfsSource === "snapshot") ensureSnapshotMounted(engine, r.Id);
     const files = monitorFiles(engine.store.runDir(r.Id));
     mkdirParents(files.exitDir, 0o700);
@@ -387,7 +388,9 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
       const deadline = Date.now() + 10_000;
       while (alive(r.State.MonitorPid, r.State.MonitorStartTime) && exitFileCode(engine, r.Id) === undefined && Date.now() < deadline) Bun.sleepSync(5);
     }
-    runtimeOf(engine, r).run(["delete", "--force", r.Id]);
+    // the exit command deleted it from the runtime when it recorded the exit; a created one was never started
+    const recorded = live.status === "exited" && r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME;
+    if (!recorded && !(live.status === "created" && r.State.StartedAt === GO_ZERO_TIME)) runtimeOf(engine, r).run(["delete", "--force", r.Id]);
     releaseRoot(engine, r);
     store.remove(r);
     removed = r;

@@ -1,0 +1,130 @@
+#!/bin/sh
+# The engine side by side with podman (both daemonless, both with conmon as the monitor;
+# podman with runc, berth with berth-runtime): `run --rm IMAGE true`,
+# `ps` with 20 containers, `inspect`, `exec true`, `logs` of a 100k-line log, 16
+# parallel `run -d` (p50 and max, against one alone), and the memory that stays per
+# container (PSS of its monitor). Ratios to podman. See bench/README.md.
+#
+#   sudo bench/engine.sh [--runs N] [--keep DIR]
+#
+# Everything is private: the image is built offline (../shared/reference/
+# make-busybox-image.sh); podman gets its own --root/--runroot/--tmpdir, berth its own
+# --root/--runroot; both run with --network none; podman with the ulimits this host
+# allows (no CAP_SYS_RESOURCE).
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/bench-env.sh"
+bench_args engine.sh "$@"
+bench_need engine.sh hyperfine podman conmon jq
+make_image="$here/../shared/reference/make-busybox-image.sh"
+[ -x "$make_image" ] || make_image="sh $make_image"
+
+bench_tmp engine
+B="$here/bin/berth --root $tmp/berth/root --runroot $tmp/berth/run"
+bench_cleanup_hook() {
+  ids=$($B ps -aq --no-trunc 2>/dev/null || true)
+  [ -z "$ids" ] || $B rm -f $ids >/dev/null 2>&1 || true
+}
+
+echo "== image"
+$make_image "$tmp/img" >/dev/null
+# runc: podman's crun here refuses the hybrid cgroup layout
+P="podman --root $tmp/podman/root --runroot $tmp/podman/runroot --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime $(command -v runc)"
+$P load -q -i "$tmp/img/busybox-oci.tar" >/dev/null
+$B load -i "$tmp/img/busybox-docker.tar" >/dev/null
+PR="run --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+PI=localhost/busybox:latest
+BI=busybox:latest
+$P $PR --rm $PI true
+$B run --rm $BI true
+
+hf() {  # hf NAME PODMAN-COMMAND BERTH-COMMAND
+  hyperfine -N --warmup 3 --min-runs "$runs" --export-json "$tmp/$1.json" -n podman "$2" -n berth "$3" </dev/null >/dev/null
+}
+
+echo "== run --rm"
+hf run "$P $PR --rm $PI true" "$B run --rm $BI true"
+
+echo "== 20 containers: ps, inspect, exec"
+i=0
+while [ $i -lt 20 ]; do
+  $P $PR -d --name "p$i" $PI sleep 600 >/dev/null
+  $B run -d --name "b$i" $BI sleep 600 >/dev/null
+  i=$((i + 1))
+done
+hf ps "$P ps" "$B ps"
+hf inspect "$P inspect p0" "$B inspect b0"
+hf exec "$P exec p0 true" "$B exec b0 true"
+
+pss_of() {  # the PSS (kB) of the conmon processes whose command line names $1
+  total=0
+  for d in /proc/[0-9]*; do
+    [ "$(cat "$d/comm" 2>/dev/null)" = conmon ] || continue
+    grep -qs -- "$1" "$d/cmdline" || continue
+    kb=$(awk '/^Pss:/ {print $2}' "$d/smaps_rollup" 2>/dev/null || echo 0)
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+pss_podman=$(pss_of "$tmp/podman")
+pss_berth=$(pss_of "$tmp/berth")
+$P rm -f -t 0 $(i=0; while [ $i -lt 20 ]; do echo "p$i"; i=$((i + 1)); done) >/dev/null
+$B rm -f $(i=0; while [ $i -lt 20 ]; do echo "b$i"; i=$((i + 1)); done) >/dev/null
+
+echo "== logs of 100k lines"
+$P $PR --name plog $PI seq 1 100000 >/dev/null
+$B run --name blog $BI seq 1 100000 >/dev/null
+hf logs "$P logs plog" "$B logs blog"
+$P rm plog >/dev/null
+$B rm blog >/dev/null
+
+echo "== 16 parallel run -d"
+parallel() {  # parallel CMD...: 16 at once, each one's wall time in ms, one per line
+  i=0
+  while [ $i -lt 16 ]; do
+    ( s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(((e - s) / 1000000)) >>"$tmp/par.$$" ) &
+    i=$((i + 1))
+  done
+  wait
+  sort -n "$tmp/par.$$"
+  rm -f "$tmp/par.$$"
+}
+one() {  # the wall time of one CMD, in ms
+  s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(((e - s) / 1000000))
+}
+p1=$(one $P $PR -d $PI sleep 600)
+b1=$(one $B run -d $BI sleep 600)
+$P rm -f -a -t 0 >/dev/null
+ids=$($B ps -aq --no-trunc); [ -z "$ids" ] || $B rm -f $ids >/dev/null
+par_p=$(parallel $P $PR -d $PI sleep 600)
+par_b=$(parallel $B run -d $BI sleep 600)
+p50() { echo "$1" | sed -n 8p; }
+pmax() { echo "$1" | tail -1; }
+$P rm -f -a -t 0 >/dev/null
+ids=$($B ps -aq --no-trunc); [ -z "$ids" ] || $B rm -f $ids >/dev/null
+
+table() {  # table NAME TITLE
+  jq -r --arg title "$2" '
+    def f1: (. * 10 | round) as $x | "\($x / 10 | floor).\($x % 10)";
+    def f2: (. * 100 | round) as $x | "\($x / 100 | floor).\(if $x % 100 < 10 then "0" else "" end)\($x % 100)";
+    .results[0].mean as $p | .results[1].mean as $b
+    | "| \($title) | \($p * 1000 | f1) | \($b * 1000 | f1) | \($b / $p | f2)× |"' "$tmp/$1.json"
+}
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs, $(hyperfine --version); $(podman --version), conmon $(conmon --version | head -1 | cut -d' ' -f3), berth $($here/bin/berth --version)."
+  echo
+  echo "| what | podman (ms) | berth (ms) | berth ÷ podman |"
+  echo "|---|---:|---:|---:|"
+  table run '`run --rm busybox true`'
+  table ps '`ps` with 20 running'
+  table inspect '`inspect`'
+  table exec '`exec true`'
+  table logs '`logs` of 100k lines'
+  echo "| one \`run -d\` | $p1 | $b1 | |"
+  echo "| 16 parallel \`run -d\`, p50 / max | $(p50 "$par_p") / $(pmax "$par_p") | $(p50 "$par_b") / $(pmax "$par_b") | |"
+  echo "| PSS per container (kB, its conmon) | $((pss_podman / 20)) | $((pss_berth / 20)) | |"
+} >"$tmp/summary.md"
+echo
+echo "==================== summary (for docs/performance.md) ===================="
+cat "$tmp/summary.md"
+if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$tmp"/*.json "$tmp/summary.md" "$keep/"; fi

@@ -46,7 +46,7 @@ export class EngineFixture {
   }
 
   /** berth ARGS with this fixture's root pair, stdin closed. */
-  berth(args: string[], opts: { stdin?: string } = {}): Result {
+  berth(args: string[], opts: { stdin?: string | Uint8Array } = {}): Result {
     const r = Bun.spawnSync([BERTH, ...args], { stdin: opts.stdin !== undefined ? Buffer.from(opts.stdin) : "ignore", env: this.env() });
     return { code: r.exitCode ?? 128, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   }

@@ -58,6 +58,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   login: async () => (await import("./berth/login.ts")).registerLogin,
   logout: async () => (await import("./berth/login.ts")).registerLogout,
   system: async () => (await import("./berth/system.ts")).registerSystem,
+  cp: async () => (await import("./berth/copy.ts")).registerCp,
+  port: async () => (await import("./berth/copy.ts")).registerPort,
 };
 
 /** The command word of argv: the first argument that is not a global flag. */

@@ -106,6 +106,24 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["exec", "-d", "web", "sh", "-c", "echo detached > /tmp/d"]).code).toBe(0);
     expect(fx.berth(["exec", "web", "cat", "/tmp/d"]).stdout).toBe("detached\n");
   });
+  test("cp both ways: a tar stream to -, into a host directory, from the host, from - ; port shows nothing", () => {
+    expect(fx.berth(["exec", "web", "sh", "-c", "mkdir -p /srv && echo inside > /srv/f"]).code).toBe(0);
+    const out = Bun.spawnSync([join(import.meta.dir, "../../../bin/berth"), "cp", "web:/srv/f", "-"], { env: fx.env() });
+    expect(out.exitCode).toBe(0);
+    const listed = Bun.spawnSync(["tar", "-tvf", "-"], { stdin: out.stdout });
+    expect(listed.stdout.toString()).toMatch(/ f\n$/);
+    const host = join(fx.dir, "cp-out");
+    expect(fx.berth(["cp", "web:/srv", host]).code).toBe(0);
+    expect(readFileSync(join(host, "srv", "f"), "utf8")).toBe("inside\n");
+    writeFileSync(join(fx.dir, "in.txt"), "from host\n");
+    expect(fx.berth(["cp", join(fx.dir, "in.txt"), "web:/tmp"]).code).toBe(0);
+    expect(fx.berth(["exec", "web", "cat", "/tmp/in.txt"]).stdout).toBe("from host\n");
+    const tar = Bun.spawnSync(["tar", "-C", fx.dir, "-cf", "-", "in.txt"]).stdout;
+    expect(fx.berth(["cp", "-", "web:/srv"], { stdin: tar }).code).toBe(0);
+    expect(fx.berth(["exec", "web", "cat", "/srv/in.txt"]).stdout).toBe("from host\n");
+    expect(fx.berth(["cp", "/a", "/b"]).code).toBe(125);
+    expect(fx.berth(["port", "web"])).toMatchObject({ code: 0, stdout: "" });
+  });
   test("pause and unpause freeze the cgroup; kill -s; stop -t; wait prints the code", async () => {
     expect(fx.berth(["pause", "web"]).code).toBe(0);
     expect(fx.berth(["ps", "--format", "{{.Status}}"]).stdout).toMatch(/\(Paused\)/);

@@ -1,0 +1,102 @@
+/**
+ * `berth cp` (both directions, tar streams to and from `-`) and `berth port`.
+ *
+ * cp runs tar *inside the container's view of its files*: in its mount namespace while it
+ * runs (nsenter -m, so its volumes and binds are seen too), chrooted into its root when
+ * it does not — so every path, and every symlink in it, resolves within the container,
+ * never on the host. The tar is the image's own (busybox has one); an image without tar
+ * cannot be copied from or to, and the error says so.
+ */
+import type { Command } from "../command.ts";
+import { BerthError } from "../../errors.ts";
+import { ExitError } from "../exit.ts";
+import { liveStatus } from "../../engine/container/lifecycle.ts";
+import type { ContainerRecord } from "../../engine/container/records.ts";
+import type { Engine } from "../../engine/container/engine.ts";
+import { engineFor } from "./run-options.ts";
+
+type Opts = Record<string, unknown>;
+
+/** `NAME:PATH` → [container ref, path]; a host path otherwise. */
+export function parseCopyArg(arg: string): { container?: string; path: string } {
+  const colon = arg.indexOf(":");
+  if (colon > 0 && !arg.slice(0, colon).includes("/")) return { container: arg.slice(0, colon), path: arg.slice(colon + 1) || "/" };
+  return { path: arg };
+}
+
+/** The command that runs `tarArgs` seeing the container's files. */
+function inContainer(engine: Engine, r: ContainerRecord, tarArgs: string[]): string[] {
+  const live = liveStatus(engine, r);
+  if ((live.status === "running" || live.status === "paused") && r.State.Pid > 0) return ["nsenter", "-t", String(r.State.Pid), "-m", "--", "tar", ...tarArgs];
+  return ["chroot", r.Rootfs, "tar", ...tarArgs];
+}
+
+const split = (p: string) => {
+  const clean = p.replace(/\/+$/, "") || "/";
+  const slash = clean.lastIndexOf("/");
+  return { dir: slash <= 0 ? "/" : clean.slice(0, slash), base: clean === "/" ? "." : clean.slice(slash + 1) };
+};
+
+async function run(argv: string[], stdin: "inherit" | "pipe" | Bun.BunFile | null, stdout: "inherit" | "pipe" | Bun.BunFile | null, what: string): Promise<number> {
+  let p;
+  try {
+    p = Bun.spawn(argv, { stdin: stdin ?? "ignore", stdout: stdout ?? "ignore", stderr: "pipe" });
+  } catch (err) {
+    throw new BerthError(`${what}: cannot start ${argv[0]}: ${(err as Error).message}`);
+  }
+  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  if (code !== 0) {
+    const line = err.trim().split("\n").at(-1) ?? "";
+    if (code === 127 || (/not found|No such file/.test(line) && /tar/.test(line))) throw new BerthError(`${what}: the container has no tar to copy with (${line}); add tar (busybox has one) to the image`);
+    throw new BerthError(`${what}: ${line || `tar exited ${code}`}`);
+  }
+  return code;
+}
+
+export function registerCp(program: Command): void {
+  program.command("cp").argument("<src>", "CONTAINER:PATH, a host path, or - (a tar stream on stdin)").argument("<dest>", "CONTAINER:PATH, a host path, or - (a tar stream on stdout)")
+    .description("copy files between a container and the host (tar streams with -)")
+    .action(async (src: string, dest: string, opts: Opts) => {
+      const engine = engineFor(opts);
+      const s = src === "-" ? { path: "-" } : parseCopyArg(src);
+      const d = dest === "-" ? { path: "-" } : parseCopyArg(dest);
+      if ((s.container === undefined) === (d.container === undefined)) throw new BerthError("one side must be CONTAINER:PATH and the other a host path or -", { field: "cp" });
+      if (s.container !== undefined) {
+        const r = engine.store.resolve(s.container);
+        const { dir, base } = split(s.path);
+        const tar = inContainer(engine, r, ["-C", dir, "-cf", "-", base]);
+        if (d.path === "-") {
+          await run(tar, null, "inherit", `cp ${src}`);
+          return;
+        }
+        // into a host directory (made if missing), as docker cp does
+        const host = ["tar", "-C", d.path, "-xf", "-"];
+        Bun.spawnSync(["mkdir", "-p", d.path]);
+        const producer = Bun.spawn(tar, { stdout: "pipe", stderr: "pipe" });
+        const consumer = Bun.spawn(host, { stdin: producer.stdout, stderr: "pipe" });
+        const [a, b] = await Promise.all([producer.exited, consumer.exited]);
+        if (a !== 0 || b !== 0) throw new ExitError(1, `cp ${src}: ${(await new Response(producer.stderr).text()).trim() || (await new Response(consumer.stderr).text()).trim()}`);
+        return;
+      }
+      const r = engine.store.resolve(d.container!);
+      const into = d.path || "/";
+      if (s.path === "-") {
+        await run(inContainer(engine, r, ["-C", into, "-xf", "-"]), "inherit", null, `cp - ${dest}`);
+        return;
+      }
+      const { dir, base } = split(s.path);
+      const producer = Bun.spawn(["tar", "-C", dir, "-cf", "-", base], { stdout: "pipe", stderr: "pipe" });
+      const consumer = Bun.spawn(inContainer(engine, r, ["-C", into, "-xf", "-"]), { stdin: producer.stdout, stderr: "pipe" });
+      const [a, b] = await Promise.all([producer.exited, consumer.exited]);
+      if (a !== 0 || b !== 0) throw new ExitError(1, `cp ${src} ${dest}: ${(await new Response(producer.stderr).text()).trim() || (await new Response(consumer.stderr).text()).trim()}`);
+    });
+}
+
+export function registerPort(program: Command): void {
+  program.command("port").argument("<container>", "name or id").argument("[port]", "PORT[/PROTO]").description("the container's published ports (none until berth has networks)")
+    .action((ref: string, _port: string | undefined, opts: Opts) => {
+      const engine = engineFor(opts);
+      engine.store.resolve(ref);
+      // --network none and host publish nothing: docker prints nothing either
+    });
+}

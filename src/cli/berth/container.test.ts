@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { busyboxImageLayout } from "../../../test/clients/registry.ts";
+import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
 import { canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
 
 // each test runs real containers, one berth process per step: in the cgroup v2 VM (QEMU TCG) that is 10-50× slower
@@ -343,5 +343,21 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(prune.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n\nDeleted Images:\n/);
     expect(fx.records()).toEqual([]);
     expect(fx.berth(["images", "-q"]).stdout).toBe("");
+  });
+});
+
+describe.skipIf(!ARCHIVE || !Bun.which("docker-registry") || !Bun.which("skopeo"))("run of an image that is not here pulls it (--pull missing)", () => {
+  test("from a registry on 127.0.0.1: 'Unable to find image' on stderr, then the container's output; --pull never refuses", async () => {
+    const registry = await startRegistryWithBusybox(fx.dir);
+    try {
+      const never = fx.berth(["run", "--rm", "--pull", "never", registry.image, "true"]);
+      expect(never.code).toBe(125);
+      const r = fx.berth(["run", "--rm", "--cgroup-parent", fx.cgroupParent, registry.image, "echo", "pulled"]);
+      expect(r).toMatchObject({ code: 0, stdout: "pulled\n", stderr: `Unable to find image '${registry.image}' locally\n` });
+      expect(fx.berth(["images", "-q"]).stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
+      expect(fx.berth(["rmi", registry.image]).code).toBe(0);
+    } finally {
+      await registry.stop();
+    }
   });
 });

@@ -14,7 +14,23 @@ import { ContainerStartError } from "../../engine/container/oci-runtime.ts";
 import { directoryRoot, imageRoot } from "../../engine/container/root-source.ts";
 import { processStartTime } from "../../engine/container/lifecycle.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
+import { ImageStore } from "../../engine/image/image-store.ts";
+import { pullImage } from "../../engine/image/pull.ts";
+import { parsePlatform } from "../../engine/image/platform.ts";
 import { addRunOptions, engineFor, runFlagsFrom, type RunOptions } from "./run-options.ts";
+
+/**
+ * docker's --pull: missing (the default) pulls an image that is not here, always pulls
+ * first, never uses only what is here. Progress is not printed: run -d's stdout is the id.
+ */
+async function pullIfNeeded(engine: Engine, image: string, opts: RunOptions): Promise<void> {
+  if (opts.rootfs || opts.pull === "never") return;
+  const store = new ImageStore(engine.paths);
+  const have = store.find(image);
+  if (have && opts.pull !== "always") return;
+  if (!have) writeErr(`Unable to find image '${image}' locally\n`);
+  await pullImage(store, image, { ...(opts.platform !== undefined && { platform: parsePlatform(opts.platform) }) });
+}
 
 function create(engine: Engine, image: string, command: string[], opts: RunOptions): ContainerRecord {
   const flags = runFlagsFrom(opts, command);
@@ -68,6 +84,7 @@ export function registerRun(program: Command): void {
     .description("create and start a container").passThroughOptions())
     .action(async (image: string, command: string[], opts: RunOptions) => {
       const engine = engineFor(opts as Record<string, unknown>);
+      await pullIfNeeded(engine, image, opts);
       const r = create(engine, image, command, opts);
       const attached = !opts.detach && (opts.interactive || opts.tty);
       if (!attached) {
@@ -95,8 +112,9 @@ export function registerRun(program: Command): void {
 export function registerCreate(program: Command): void {
   addRunOptions(program.command("create").argument("<image>", "image reference (or a directory with --rootfs)").argument("[command...]", "command and arguments")
     .description("create a container without starting it").passThroughOptions())
-    .action((image: string, command: string[], opts: RunOptions) => {
+    .action(async (image: string, command: string[], opts: RunOptions) => {
       const engine = engineFor(opts as Record<string, unknown>);
+      await pullIfNeeded(engine, image, opts);
       writeOut(`${create(engine, image, command, opts).Id}\n`);
     });
 }

@@ -361,7 +361,11 @@ export async function settle(engine: Engine, id: string, limitMs = 30_000): Prom
   for (;;) {
     const r = engine.store.read(id);
     if (!r) return;
-    if (r.State.Status !== "running" && r.State.Status !== "paused") return;
+    if (r.State.Status !== "running" && r.State.Status !== "paused") {
+      // recorded by the exit command, which conmon waits for: then conmon ends too
+      if (r.State.MonitorPid > 0 && r.State.MonitorPid !== process.pid) waitGone(r.State.MonitorPid, r.State.MonitorStartTime ?? 0, 5000);
+      return;
+    }
     const live = liveStatus(engine, r);
     const monitorAlive = alive(r.State.MonitorPid, r.State.MonitorStartTime);
     if (live.status === "exited" && (!monitorAlive || Date.now() > deadline)) {
@@ -426,6 +430,8 @@ export function reviveAfterReboot(engine: Engine): string[] {
   for (const r of engine.store.list()) {
     if (r.State.Status !== "running" && r.State.Status !== "paused") continue;
     if (liveStatus(engine, r).status !== "exited") continue;
+    // what the runtime may still hold of it (its state, its cgroup) goes before it is recorded as exited
+    runtimeOf(engine, r).run(["delete", "--force", r.Id]);
     engine.store.update(r.Id, (x) => {
       x.State = { ...x.State, Status: "exited", ExitCode: 255, Error: MONITOR_LOST, FinishedAt: now(), Pid: 0 };
     });

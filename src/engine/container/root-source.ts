@@ -36,9 +36,8 @@ export function imageRoot(engine: Engine, ref: string, pull: string | undefined)
   const image = images.find(ref);
   if (!image) {
     if (pull === "never") throw new BerthError(`No such image: ${ref}; load or import it first (berth load, berth import), or drop --pull never`, { field: "IMAGE" });
-    throw new BerthError(`No such image: ${ref}; load or import it first (berth load -i FILE, berth import FILE ${ref}); berth images lists what is here`, { field: "IMAGE" });
+    throw new BerthError(`No such image: ${ref}; pull, load or import it first (berth pull ${ref}, berth load -i FILE); berth images lists what is here`, { field: "IMAGE" });
   }
-  if (pull === "always") throw new BerthError("--pull always needs a registry client, which this build lacks; use --pull missing", { field: "--pull" });
   return (id) => {
     const config = images.config(image).config ?? {};
     const mounts = images.prepareRootfs(id, image);

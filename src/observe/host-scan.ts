@@ -167,7 +167,8 @@ function namesOf(containers: Container[], podman: Map<string, string>, proc: (pi
     if (c.runtime === "docker") {
       const name = dockerName(readTextIfExists(`${DOCKER_CONTAINERS}/${c.id}/config.v2.json`) ?? "");
       if (name) names.set(c.id, name);
-    } else if ((c.runtime === "podman" || c.runtime === "cri-o") && !names.has(c.id) && c.pid > 0) {
+    } else if ([c.runtime, c.engine].some((x) => x === "podman" || x === "cri-o") && !names.has(c.id) && c.pid > 0) {
+      // (podman --runtime berth-runtime too: discovery's runtime is then berth, its engine podman)
       // a store other than the default one: the init's conmon was told the name
       const monitor = proc(proc(c.pid).ppid);
       const name = monitor.comm === "conmon" ? conmonName(readTextIfExists(`/proc/${monitor.pid}/cmdline`) ?? "", c.id) : undefined;

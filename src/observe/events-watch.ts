@@ -112,8 +112,17 @@ export function takeSnapshot(opts: { root: string; engines?: EngineRecords; kern
   }
   const loggedKills = opts.kernelLog ? oomKillsIn(opts.kernelLog.next().filter((r) => r.includes("oom-kill:"))).map((k) => k.taskMemcg) : undefined;
   for (const cgroup of loggedKills ?? []) {
+    const known = owners.get(cgroup);
+    // discovery names a container from its monitor, which may be gone by now: the engine's records still have it
+    if (known) {
+      if (!known.name && known.engine) {
+        const name = engineName(known.engine, known.id, opts.engines);
+        if (name) known.name = name;
+      }
+      continue;
+    }
     // a cgroup gone before discovery saw it: what its name says, and the engine's name for it
-    const named = owners.has(cgroup) ? undefined : classifyCgroupPath(cgroup);
+    const named = classifyCgroupPath(cgroup);
     if (!named) continue;
     const who = named.runtime === "berth" ? { runtime: "berth" } : { engine: named.runtime };
     const name = named.runtime === "berth" ? undefined : engineName(named.runtime, named.id, opts.engines);

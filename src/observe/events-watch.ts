@@ -96,7 +96,7 @@ export function takeSnapshot(opts: { root: string; engines?: EngineRecords; kern
   const owners = new Map<string, Owner>();
   for (const c of scanHost({ root: opts.root, all: true }).containers) {
     // discovery's "berth" is berth-runtime's own cgroup naming; the rest name the engine
-    const who = c.runtime === "berth" ? { runtime: "berth" } : { engine: c.runtime };
+    const who = c.runtime === "berth" ? { runtime: "berth", ...(c.engine && { engine: c.engine }) } : { engine: c.runtime };
     owners.set(c.cgroup, { ...who, id: c.id, ...(c.name && { name: c.name }) });
   }
   const berth = berthStates(opts.root);

@@ -9,6 +9,9 @@
 #   - libseccomp2 (seccomp profiles, through Bun's FFI), uidmap (newuidmap for non-root callers)
 #   - the clients that drive berth-runtime in test/clients/: podman + conmon, containerd,
 #     docker.io, the CNI plugins, and docker-registry + skopeo + umoci for a local registry
+#   - the image tests and bench: apache2-utils (htpasswd for a registry with basic auth),
+#     openssl (the token-auth registry's certificate), mmdebstrap (a real Debian root
+#     filesystem built from the machine's apt sources)
 set -eu
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -25,6 +28,6 @@ apt-get install -y --no-install-recommends \
   qemu-system-x86 linux-image-amd64 busybox-static binutils cpio zstd xz-utils \
   gcc libc6-dev libseccomp2 uidmap runc crun hyperfine time jq strace \
   podman conmon catatonit containerd docker.io containernetworking-plugins iproute2 iptables \
-  docker-registry skopeo umoci
+  docker-registry skopeo umoci apache2-utils openssl mmdebstrap
 command -v npm >/dev/null 2>&1 || apt-get install -y --no-install-recommends nodejs npm
 npm ci --no-audit --no-fund

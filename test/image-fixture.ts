@@ -16,10 +16,10 @@ export interface BerthResult {
 export interface EngineRoot {
   root: string;
   runroot: string;
-  /** run `berth --root ROOT --runroot RUNROOT ARGS…` (stdin: `input`, or nothing) */
-  berth(args: string[], input?: Uint8Array | Blob): BerthResult;
-  /** the same, not waiting (for long pulls) */
-  berthAsync(args: string[], env?: Record<string, string>): Promise<BerthResult>;
+  /** run `berth --root ROOT --runroot RUNROOT ARGS…` (stdin: `input`, or nothing; `env` added to this process's) */
+  berth(args: string[], input?: Uint8Array | Blob, env?: Record<string, string>): BerthResult;
+  /** the same, not waiting: for servers that answer from the test's own process */
+  berthAsync(args: string[], env?: Record<string, string>, input?: string): Promise<BerthResult>;
   /** what the store holds: blobs, committed/active snapshots, ingests, images */
   contents(): { blobs: string[]; snapshots: string[]; ingest: string[]; images: string[] };
   remove(): void;
@@ -34,12 +34,12 @@ export function engineRoot(name: string): EngineRoot {
   return {
     root,
     runroot,
-    berth(args, input) {
-      const r = Bun.spawnSync(argv(args), { stdin: input ?? "ignore", stdout: "pipe", stderr: "pipe" });
+    berth(args, input, env) {
+      const r = Bun.spawnSync(argv(args), { stdin: input ?? "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
       return { code: r.exitCode ?? 128, stdout: decode(r.stdout), stderr: decode(r.stderr) };
     },
-    async berthAsync(args, env) {
-      const p = Bun.spawn(argv(args), { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+    async berthAsync(args, env, input) {
+      const p = Bun.spawn(argv(args), { stdin: input === undefined ? "ignore" : new Blob([input]), stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
       const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
       return { code, stdout, stderr };
     },

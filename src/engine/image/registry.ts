@@ -105,19 +105,21 @@ export class RegistryClient {
     let res = await this.follow(url, method, init, auth());
     if (res.status !== 401) return res;
     const challenge = res.headers.get("www-authenticate") ?? "";
-    await res.body?.cancel();
     for (const c of parseChallenges(challenge)) {
       if (c.scheme === "bearer" && c.params.realm) {
+        await res.body?.cancel();
         const scope = init.scope ?? c.params.scope ?? "";
         this.tokens.set(scope, await this.fetchToken(c.params.realm, c.params.service, scope, init.what));
         res = await this.follow(url, method, { ...init, scope }, `Bearer ${this.tokens.get(scope)}`);
         return res;
       }
       if (c.scheme === "basic" && this.creds) {
+        await res.body?.cancel();
         this.basic = `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password}`).toString("base64")}`;
         return this.follow(url, method, init, this.basic);
       }
     }
+    // no way to answer the challenge: the caller reads the registry's error from the body
     return res;
   }
 

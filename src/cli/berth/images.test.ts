@@ -2,12 +2,15 @@
  * `berth load`, `import` and `images` end to end, against a private store: archives
  * made by skopeo (../shared/reference/make-busybox-image.sh), and broken ones made here.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import tarStream from "tar-stream";
 import { busyboxImageLayout } from "../../../test/clients/registry.ts";
 import { engineRoot } from "../../../test/image-fixture.ts";
+
+// loads and unpacks on a shared, loaded machine: no timing is asserted
+setDefaultTimeout(60_000);
 
 const images = dirname(busyboxImageLayout());
 const DOCKER_ARCHIVE = join(images, "busybox-docker.tar");

@@ -134,6 +134,25 @@ describe("pull", () => {
     expect(JSON.parse(store.berth(["image", "inspect", `${reg.address}/deep:1`]).stdout)[0].RootFS.Layers).toBeArrayOfSize(64);
   });
 
+  test("parallel pulls: of one image, both succeed with one copy; of two images sharing a layer, both land", async () => {
+    await publish("par-a", "1", { layers: [{ entries: [{ name: "shared", body: "s" }] }, { entries: [{ name: "a", body: "a" }] }] });
+    await publish("par-b", "1", { layers: [{ entries: [{ name: "shared", body: "s" }] }, { entries: [{ name: "b", body: "b" }] }] });
+    const root = engineRoot("pull-parallel");
+    try {
+      const results = await Promise.all([
+        root.berthAsync(["pull", "-q", `${reg.address}/par-a:1`]), root.berthAsync(["pull", "-q", `${reg.address}/par-a:1`]),
+        root.berthAsync(["pull", "-q", `${reg.address}/par-b:1`]),
+      ]);
+      for (const r of results) expect([r.code, r.stderr]).toEqual([0, ""]);
+      const c = root.contents();
+      expect(c.images.length).toBe(2);
+      expect(c.snapshots.length).toBe(3); // the shared bottom layer once
+      expect(c.ingest).toEqual([]);
+    } finally {
+      root.remove();
+    }
+  });
+
   test("bad input: one line naming it and the fix, exit 125, nothing left", async () => {
     const notRegistry = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("nope", { status: 404 }) });
     await publish("armonly", "1", { architecture: process.arch === "arm64" ? "amd64" : "arm64", layers: [{ entries: [{ name: "x" }] }] });

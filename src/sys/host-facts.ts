@@ -35,6 +35,17 @@ export function lastCap(): number {
   });
 }
 
+/**
+ * This process's capability bounding set (CapBnd of /proc/self/status): what a container
+ * it starts can be given at most — a root without CAP_SYS_RESOURCE cannot grant it.
+ */
+export function boundingCapabilities(): bigint {
+  return once("capBnd", () => {
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readTextIfExists("/proc/self/status") ?? "");
+    return m ? BigInt(`0x${m[1]}`) : (1n << 64n) - 1n;
+  });
+}
+
 /** Which LSMs confine processes here (runc's apparmor.IsEnabled and selinux.GetEnabled read the same files). */
 export function activeLsms(): { apparmor: boolean; selinux: boolean } {
   return once("lsms", () => ({

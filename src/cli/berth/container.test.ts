@@ -242,6 +242,48 @@ describe.skipIf(!ok)("--restart", () => {
   });
 });
 
+/** A field of /proc/self/status inside a container started with `flags`. */
+function statusField(flags: string[], field: string): string {
+  const r = fx.run(["--rm", ...flags], ["sh", "-c", `grep '^${field}:' /proc/self/status`]);
+  if (r.code !== 0) throw new Error(`run ${flags.join(" ")}: ${r.stderr}`);
+  return r.stdout.split(":")[1]!.trim();
+}
+
+describe.skipIf(!ok)("security and namespace flags, seen from inside", () => {
+  test("docker's 14 capabilities (0xa80425fb), --cap-add/--cap-drop, --privileged every one; seccomp filter on, off with unconfined or --privileged", () => {
+    expect(statusField([], "CapEff")).toBe("00000000a80425fb");
+    expect(statusField(["--cap-drop", "ALL", "--cap-add", "NET_ADMIN"], "CapEff")).toBe("0000000000001000");
+    // every capability berth holds itself (this host's root lacks CAP_SYS_RESOURCE)
+    expect(statusField(["--privileged"], "CapEff")).toBe(/^CapBnd:\s*(\w+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1]!);
+    expect(statusField([], "Seccomp")).toBe("2");
+    expect(statusField(["--security-opt", "seccomp=unconfined"], "Seccomp")).toBe("0");
+    expect(statusField(["--privileged"], "Seccomp")).toBe("0");
+    expect(statusField(["--security-opt", "no-new-privileges"], "NoNewPrivs")).toBe("1");
+    expect(statusField([], "NoNewPrivs")).toBe("0");
+  });
+  test("--ulimit, --oom-score-adj, --sysctl, --shm-size, -u, --group-add, --device, --pid host, --init", () => {
+    const r = fx.run(["--rm", "--ulimit", "nofile=512:512", "--oom-score-adj", "300", "--sysctl", "net.ipv4.ip_forward=1", "--shm-size", "8m", "-u", "1000:1000", "--group-add", "10", "--device", "/dev/fuse"],
+      ["sh", "-c", "ulimit -n; cat /proc/self/oom_score_adj; cat /proc/sys/net/ipv4/ip_forward; df -k /dev/shm | tail -1 | awk '{print $2}'; id -u; id -G; ls -l /dev/fuse | cut -c1"]);
+    expect(r).toMatchObject({ code: 0, stdout: "512\n300\n1\n8192\n1000\n1000 10\nc\n" });
+    expect(fx.run(["--rm", "--pid", "host"], ["sh", "-c", "test -d /proc/1/ && cat /proc/1/comm"]).stdout).not.toBe("sh\n");
+    expect(fx.run(["--rm", "--init"], ["cat", "/proc/1/comm"])).toMatchObject({ code: 0, stdout: "docker-init\n" });
+  });
+});
+
+describe.skipIf(!ok || !Bun.which("runc"))("--runtime runc: the core verbs with another OCI runtime", () => {
+  test("run --rm, run -d, exec, stop, rm", () => {
+    expect(fx.run(["--rm", "--runtime", "runc"], ["sh", "-c", "echo via runc; exit 4"])).toMatchObject({ code: 4, stdout: "via runc\n" });
+    const id = fx.runDetached(["--runtime", "runc"], ["sleep", "60"]);
+    expect(fx.inspect(id).HostConfig.Runtime).toBe("runc");
+    expect(fx.berth(["exec", id, "cat", "/proc/1/comm"]).stdout).toBe("sleep\n");
+    expect(fx.berth(["stop", "-t", "0", id]).code).toBe(0);
+    expect(fx.inspect(id).State).toMatchObject({ Status: "exited", ExitCode: 137 });
+    expect(fx.berth(["rm", id]).code).toBe(0);
+    expect(fx.monitors()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
+  });
+});
+
 describe.skipIf(!ok)("volumes", () => {
   test("-v NAME:/path keeps data across containers; in use it is not removed; rm -v drops anonymous ones", () => {
     expect(fx.run(["--rm", "-v", "data:/data"], ["sh", "-c", "echo kept > /data/f"]).code).toBe(0);

@@ -185,6 +185,10 @@ describe("security flags", () => {
     expect(caps({ capAdd: ["ALL"] })).toHaveLength(41);
     expect(caps({ privileged: true })).toHaveLength(41);
     expect(build({ privileged: true }, BUSYBOX, ctx({ host: { ...ctx().host, lastCap: 37 } })).spec.process!.capabilities!.bounding).toHaveLength(38);
+    // a root without CAP_SYS_RESOURCE (24) in its own bounding set cannot hand it out
+    const without = build({ privileged: true }, BUSYBOX, ctx({ host: { ...ctx().host, bounding: ((1n << 41n) - 1n) & ~(1n << 24n) } })).spec.process!.capabilities!.bounding!;
+    expect(without).toHaveLength(40);
+    expect(without).not.toContain("CAP_SYS_RESOURCE");
     fails({ capAdd: ["FLY"] }, "--cap-add", /unknown capability "FLY"/);
   });
   test("the seccomp profile follows the capabilities: CAP_SYS_ADMIN allows mount and unshare and drops the clone3 ENOSYS rule", () => {

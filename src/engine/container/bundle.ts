@@ -49,6 +49,8 @@ export interface HostFacts {
   cgroupV2: boolean;
   /** the highest capability number the kernel knows */
   lastCap: number;
+  /** the capabilities berth itself may hand out (its bounding set, a bit per number); all when absent */
+  bounding?: bigint;
   /** memory+swap can be limited (v1 memory.memsw.*, v2 memory.swap.max) */
   swapLimit: boolean;
 }
@@ -341,7 +343,8 @@ function normaliseCap(name: string, flag: string): string {
 
 /** moby's TweakCapabilities: start from docker's 14 (or all, --privileged), drop, then add; ALL works on both sides. */
 function withCapabilities({ spec, flags, ctx }: Step): void {
-  const all = CAPABILITIES.slice(0, ctx.host.lastCap + 1) as string[];
+  // docker's "all" is every capability the kernel has; here also only those berth holds itself
+  const all = (CAPABILITIES.slice(0, ctx.host.lastCap + 1) as string[]).filter((_, i) => ctx.host.bounding === undefined || ((ctx.host.bounding >> BigInt(i)) & 1n) === 1n);
   const add = (flags.capAdd ?? []).map((c) => normaliseCap(c, "--cap-add"));
   const drop = (flags.capDrop ?? []).map((c) => normaliseCap(c, "--cap-drop"));
   let caps: string[];

@@ -6,7 +6,7 @@
 import { BerthError } from "../../errors.ts";
 import { detectHostCgroups, placeOf } from "../../cgroups/layout.ts";
 import { readHostFacts } from "../../cgroups/host-facts.ts";
-import { kernelRelease, lastCap } from "../../sys/host-facts.ts";
+import { boundingCapabilities, kernelRelease, lastCap } from "../../sys/host-facts.ts";
 import { pathExists, readTextIfExists } from "../../sys/libc.ts";
 import { statDeviceNode } from "../../sys/device-node.ts";
 import type { DeviceInfo, HostFacts } from "./bundle.ts";
@@ -17,7 +17,7 @@ export function engineHostFacts(): HostFacts {
   const [maj = 0, min = 0] = kernelRelease().split(".").map((s) => Number.parseInt(s, 10));
   const memory = placeOf(layout, "memory");
   const swapLimit = memory === "unified" ? true : memory !== undefined && pathExists(`${memory.mountPoint}/memory.memsw.limit_in_bytes`);
-  return { cpus: readHostFacts().cpus.length, kernel: [maj, min], arch: goArch(process.arch), cgroupV2: layout.mode === "v2", lastCap: lastCap(), swapLimit };
+  return { cpus: readHostFacts().cpus.length, kernel: [maj, min], arch: goArch(process.arch), cgroupV2: layout.mode === "v2", lastCap: lastCap(), bounding: boundingCapabilities(), swapLimit };
 }
 
 /**

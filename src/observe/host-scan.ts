@@ -167,8 +167,9 @@ function namesOf(containers: Container[], podman: Map<string, string>, proc: (pi
     if (c.runtime === "docker") {
       const name = dockerName(readTextIfExists(`${DOCKER_CONTAINERS}/${c.id}/config.v2.json`) ?? "");
       if (name) names.set(c.id, name);
-    } else if ([c.runtime, c.engine].some((x) => x === "podman" || x === "cri-o") && !names.has(c.id) && c.pid > 0) {
-      // (podman --runtime berth-runtime too: discovery's runtime is then berth, its engine podman)
+    } else if (([c.runtime, c.engine].some((x) => x === "podman" || x === "cri-o") || c.runtime === "berth") && !names.has(c.id) && c.pid > 0) {
+      // (podman --runtime berth-runtime too: discovery's runtime is then berth, its engine podman;
+      // and berth's own engine, which runs conmon as podman does)
       // a store other than the default one: the init's conmon was told the name
       const monitor = proc(proc(c.pid).ppid);
       const name = monitor.comm === "conmon" ? conmonName(readTextIfExists(`/proc/${monitor.pid}/cmdline`) ?? "", c.id) : undefined;

@@ -106,6 +106,13 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["exec", "-d", "web", "sh", "-c", "echo detached > /tmp/d"]).code).toBe(0);
     expect(fx.berth(["exec", "web", "cat", "/tmp/d"]).stdout).toBe("detached\n");
   });
+  test("stats and top find it by its name (conmon was told it, as podman's)", () => {
+    const runtimeRoot = join(fx.runroot, "runtime");
+    const stats = fx.berth(["stats", "--no-stream", "--root", runtimeRoot, "--format", "{{.Name}} {{.PIDs}}", "web"]);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/^web [12]\n$/);
+    expect(fx.berth(["top", "web", "--root", runtimeRoot]).stdout).toContain("sleep");
+  });
   test("cp both ways: a tar stream to -, into a host directory, from the host, from - ; port shows nothing", () => {
     expect(fx.berth(["exec", "web", "sh", "-c", "mkdir -p /srv && echo inside > /srv/f"]).code).toBe(0);
     const out = Bun.spawnSync([join(import.meta.dir, "../../../bin/berth"), "cp", "web:/srv/f", "-"], { env: fx.env() });

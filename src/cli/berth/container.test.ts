@@ -110,7 +110,7 @@ describe.skipIf(!ok)("a detached container", () => {
     const runtimeRoot = join(fx.runroot, "runtime");
     const stats = fx.berth(["stats", "--no-stream", "--root", runtimeRoot, "--format", "{{.Name}} {{.PIDs}}", "web"]);
     expect(stats.code).toBe(0);
-    expect(stats.stdout).toMatch(/^web [12]\n$/);
+    expect(stats.stdout).toMatch(/^web \d+\n$/);
     expect(fx.berth(["top", "web", "--root", runtimeRoot]).stdout).toContain("sleep");
   });
   test("cp both ways: a tar stream to -, into a host directory, from the host, from - ; port shows nothing", () => {

@@ -10,12 +10,24 @@
  * in runtime/invocation.ts, as runc's utils_linux.go, so no verb imports this file.
  */
 import { parseFlags } from "./runtime-flags.ts";
-import { BerthError } from "../errors.ts";
+import { BerthError, errnoOf } from "../errors.ts";
 import { writeErr, writeOut } from "./stdio.ts";
 import { runtimeHelp, verbHelp } from "./runtime/usage.ts";
 import { HelpRequested, RuntimeLog, SPEC_VERSION, VERSION, type Globals, type Options } from "./runtime/invocation.ts";
 
 /** runc's global flags; unknown ones are accepted with a warning (callers pass runc-only flags). */
+/**
+ * System calls that fail because of the host, not of berth or the config: one line naming
+ * the file, the cause and the fix, instead of an internal error (a full state disk once
+ * gave a stack trace).
+ */
+const HOST_FAILURES: Record<string, string> = {
+  ENOSPC: "no space left on device; free space or inodes on that filesystem (df -h, df -i), or point --root at another",
+  EDQUOT: "disk quota exceeded; free space under that quota, or point --root at another filesystem",
+  ENOMEM: "cannot allocate memory; the host (or a memory limit on berth-runtime itself) is out of memory",
+  EROFS: "read-only file system; point --root at a writable filesystem",
+};
+
 const GLOBAL_OPTIONS = {
   root: { type: "string" },
   log: { type: "string" },
@@ -96,7 +108,14 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (err instanceof BerthError) log.error(err.message, err);
-    else log.error(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+    else if (HOST_FAILURES[errnoOf(err) ?? ""]) {
+      const e = err as Error & { path?: string; syscall?: string };
+      log.error(`${e.path ?? "berth-runtime"}: ${e.syscall ?? "write"}: ${HOST_FAILURES[errnoOf(err)!]}`, { errno: errnoOf(err) });
+    } else {
+      // one line for the user; the stack only with --debug (a bug to report, not a config to fix)
+      log.error(`internal error: ${(err as Error)?.message ?? String(err)}`);
+      log.debug(`${(err as Error)?.stack ?? ""}`);
+    }
     return 1;
   }
 }

@@ -13,7 +13,7 @@ import { BerthError, type Warning } from "../errors.ts";
 import type { MountInfo } from "../cgroups/mountinfo.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
 import type { Device, Linux, Mount, Namespace, NamespaceType, Process, Spec } from "../spec/runtime-spec.ts";
-import { parseMountOptions, PROPAGATION } from "./mount-options.ts";
+import { isMountFlagOption, parseMountOptions, PROPAGATION } from "./mount-options.ts";
 import { CGROUP_SLOT, CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan } from "./ops.ts";
 import { JOIN_ORDER, NS_FLAG } from "./namespaces.ts";
 import { PlanBuilder, processOps } from "./process-ops.ts";
@@ -265,6 +265,9 @@ function refuseWhatCannotRun(c: Compiling): void {
   for (const key of Object.keys(linux.sysctl ?? {})) {
     const ns = sysctlNamespace(key);
     if (!ns) throw new BerthError("is not a namespaced sysctl: setting it would change the host; remove it or set it on the host", { field: `linux.sysctl.${key}` });
+    // runc: the spec's own field says it; two values for one name would leave the later one standing
+    const own = key === "kernel.hostname" ? "hostname" : key === "kernel.domainname" ? "domainname" : undefined;
+    if (own && spec[own]) throw new BerthError(`conflicts with ${own} ${JSON.stringify(spec[own])}; set the ${own} field only`, { field: `linux.sysctl.${key}` });
     if (!has(ns) || ctx.runtimeNamespaces?.includes(ns)) throw new BerthError(`needs the container's own ${ns} namespace (it would change the host's); add {"type": "${ns}"} to linux.namespaces`, { field: `linux.sysctl.${key}` });
   }
 }
@@ -491,8 +494,13 @@ function buildRootfs(b: PlanBuilder, spec: Spec, ctx: PlanContext, newNs: Set<Na
 
   if (!devBound) {
     const devices = new Map<string, Device & { field: string }>();
-    for (const d of DEFAULT_DEVICES) devices.set(d.path, { ...d, uid: 0, gid: 0, field: `default device ${d.path}` });
-    (linux.devices ?? []).forEach((d, i) => devices.set(d.path, { ...d, field: `linux.devices[${i}]` }));
+    const mounted = new Map(mounts.map((m, i) => [m.destination, i]));
+    // a mount on a default device's path provides it (runc skips the node); the node would fail on the mount point
+    for (const d of DEFAULT_DEVICES) if (!mounted.has(d.path)) devices.set(d.path, { ...d, uid: 0, gid: 0, field: `default device ${d.path}` });
+    (linux.devices ?? []).forEach((d, i) => {
+      if (mounted.has(d.path)) throw new BerthError(`${d.path} is also the destination of mounts[${mounted.get(d.path)}]; keep the device or the mount`, { field: `linux.devices[${i}]` });
+      devices.set(d.path, { ...d, field: `linux.devices[${i}]` });
+    });
     for (const d of devices.values()) {
       if (newNs.has("user")) {
         // mknod is refused in a user namespace: bind the host's node instead, as runc does
@@ -544,6 +552,9 @@ function mountOps(b: PlanBuilder, m: Mount, i: number, ctx: PlanContext, newNs: 
 
   if (opts.bind || type === "bind") {
     if (!m.source) throw new BerthError("a bind mount needs a source; set the host path to bind", { field: `${f}.source` });
+    // a bind mount takes no filesystem data: anything else is a typo the kernel would ignore (runc refuses it)
+    const junk = (m.options ?? []).findIndex((o) => !isMountFlagOption(o));
+    if (junk >= 0) throw new BerthError(`${JSON.stringify(m.options![junk])} is not an option a bind mount takes; use flags such as ro, nosuid, nodev, noexec, rbind, rprivate`, { field: `${f}.options[${junk}]` });
     const source = bundlePath(ctx, m.source);
     const rec = opts.flags & MS.REC;
     if (treeSlot !== undefined) b.add("MOVE_TREE_IN_ROOT", [treeSlot, root, m.destination, source], field, `attach the ${m.uidMappings || m.gidMappings ? "idmapped " : ""}copy of ${source} on ${m.destination}`);

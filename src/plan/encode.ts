@@ -25,6 +25,8 @@ function argBytes(arg: OpArg): Uint8Array {
     out.set(s);
     return out;
   }
+  // validation keeps every number in its field's range; one past 64 bits here would wrap silently
+  if (typeof arg === "number" && (!Number.isInteger(arg) || arg < -(2 ** 63) || arg >= 2 ** 64)) throw new Error(`plan integer out of 64 bits: ${arg}`);
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(arg)), true);
   return out;

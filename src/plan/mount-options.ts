@@ -66,6 +66,11 @@ const RECURSIVE: Record<string, [set: boolean, attr: number]> = {
 
 const ATIME = new Set(["rrelatime", "rnoatime", "rstrictatime"]);
 
+/** Is `opt` a flag, propagation, recursive attribute or idmap option (not filesystem data)? */
+export function isMountFlagOption(opt: string): boolean {
+  return [FLAGS, PROPAGATION, RECURSIVE].some((t) => Object.hasOwn(t, opt)) || opt === "idmap" || opt === "ridmap";
+}
+
 /** Parse a mount's options; anything not a known flag goes to the filesystem as data, as runc does. */
 export function parseMountOptions(options: string[] = []): ParsedMountOptions {
   const out: ParsedMountOptions = { flags: 0, clear: 0, propagation: [], attrSet: 0, attrClr: 0, data: "", bind: false };
@@ -76,7 +81,8 @@ export function parseMountOptions(options: string[] = []): ParsedMountOptions {
       out.idmap = opt;
       continue;
     }
-    const f = FLAGS[opt];
+    // own keys only: "constructor" or "__proto__" in a config are data, not Object's members
+    const f = Object.hasOwn(FLAGS, opt) ? FLAGS[opt] : undefined;
     if (f) {
       if (f[0]) {
         out.flags |= f[1];
@@ -88,12 +94,12 @@ export function parseMountOptions(options: string[] = []): ParsedMountOptions {
       if (f[1] & MS.BIND) out.bind = true;
       continue;
     }
-    const p = PROPAGATION[opt];
+    const p = Object.hasOwn(PROPAGATION, opt) ? PROPAGATION[opt] : undefined;
     if (p !== undefined) {
       out.propagation.push(p);
       continue;
     }
-    const r = RECURSIVE[opt];
+    const r = Object.hasOwn(RECURSIVE, opt) ? RECURSIVE[opt] : undefined;
     if (r) {
       if (ATIME.has(opt)) out.attrClr |= MOUNT_ATTR.ATIME_MASK;
       if (r[0]) {

@@ -8,6 +8,7 @@ import { type Warning } from "../errors.ts";
 import { CAPABILITIES, capabilityMask, type CapabilitySet } from "../security/capabilities.ts";
 import type { Hook, Linux, Process } from "../spec/runtime-spec.ts";
 import type { OpArg, OpName, PlanOp } from "./ops.ts";
+import { RLIM_INFINITY_AS_READ } from "../spec/validate-config.ts";
 import { rlimitNumber } from "./rlimits.ts";
 import { ioPriorityValue, personalityValue, schedAttrBytes } from "./scheduling.ts";
 
@@ -76,7 +77,9 @@ const EPERM = 1;
 export function processOps(b: PlanBuilder, process: Process, linux: Linux, o: ProcessOpsOptions): void {
   for (const [i, r] of (process.rlimits ?? []).entries()) {
     const n = rlimitNumber(r.type, `process.rlimits[${i}].type`);
-    const step = b.add("SETRLIMIT", [n, r.soft, r.hard], `process.rlimits[${i}]`, `set ${r.type} to ${r.soft}/${r.hard}`);
+    // RLIM_INFINITY (2^64−1) reaches here as the double 2^64: all ones for the helper, never wrapped to 0
+    const limit = (v: number) => (v >= RLIM_INFINITY_AS_READ ? -1 : v);
+    const step = b.add("SETRLIMIT", [n, limit(r.soft), limit(r.hard)], `process.rlimits[${i}]`, `set ${r.type} to ${r.soft >= RLIM_INFINITY_AS_READ ? "unlimited" : r.soft}/${r.hard >= RLIM_INFINITY_AS_READ ? "unlimited" : r.hard}`);
     // podman's and docker's default nofile (1048576) is above the hard limit of a root without CAP_SYS_RESOURCE
     step.hint = {
       errno: EPERM,

@@ -45,7 +45,7 @@ const CASES: Case[] = [
   { name: "missing program", change: (s) => { s.process!.args = ["/app"]; }, error: "process.args[0]: \"/app\": executable file not found in the root filesystem: no such file or directory" },
   { name: "program not on PATH", change: (s) => { s.process!.args = ["no-such-tool"]; }, error: "process.args[0]: \"no-such-tool\": executable file not found in $PATH" },
   { name: "non-executable program", change: (s) => { s.process!.args = ["/etc/passwd"]; }, error: "process.args[0]: \"/etc/passwd\": permission denied" },
-  { name: "bad uid", change: (s) => { s.process!.user.uid = -1; }, error: "process.user.uid: got -1" },
+  { name: "bad uid", change: (s) => { s.process!.user.uid = -1; }, error: "process.user.uid: -1 is out of range (0..4294967294)" },
   { name: "unknown rlimit", change: (s) => { s.process!.rlimits = [{ type: "RLIMIT_BOGUS", soft: 1, hard: 1 }]; }, error: "process.rlimits[0].type: \"RLIMIT_BOGUS\" is not a resource limit" },
   { name: "rlimit above the hard limit", change: (s) => { s.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1 << 30, hard: 1 << 30 }]; }, error: "process.rlimits[0]: set RLIMIT_NOFILE to 1073741824/1073741824: operation not permitted" },
   { name: "negative oomScoreAdj without CAP_SYS_RESOURCE", change: (s) => { s.process!.oomScoreAdj = -500; }, error: "process.oomScoreAdj: set oom_score_adj -500" },

@@ -23,6 +23,7 @@ import { validateSpec } from "../spec/validate-config.ts";
 import { activeLsms, hasKcore, kernelRelease, lastCap } from "../sys/host-facts.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import { chmodPath, errno, hasTerminal, mkfifo, readText, statPath, writeText } from "../sys/libc.ts";
+import { describeErrno, errnoName } from "../sys/errno.ts";
 import { resolvePath } from "./host-path.ts";
 import { recordHostMounts, releaseHostMounts, type HostMounts } from "./host-mounts.ts";
 import { checkPseudoFsDestinations } from "./pseudo-fs-mounts.ts";
@@ -32,6 +33,9 @@ import { driveToReady, killStarted } from "./helper-driver.ts";
 import {
   checkId, claimDir, fifoPath, lockDir, OCI_VERSION, ociState, pidNamespaceOf, removeDir, startTimeOf, writePidFile, writeSavedSpec, writeState, type SavedState,
 } from "./state.ts";
+
+const ENOSPC = 28;
+const EDQUOT = 122;
 
 export interface CreateOptions {
   root: string;
@@ -58,13 +62,25 @@ export interface Created {
   helper?: Bun.Subprocess;
 }
 
+/**
+ * The largest config.json read: the biggest real ones (a seccomp profile, many mounts,
+ * Kubernetes' 256 KiB of annotations) are far below it, and a 30 MB one only exhausted
+ * memory somewhere later, with the wrong cause in its error.
+ */
+const MAX_CONFIG_BYTES = 4 * 2 ** 20;
+
 /** Load and validate `<bundle>/config.json`. */
 export function loadBundle(bundleArg: string | undefined): { bundle: string; spec: Spec; rootfs: string } {
   const bundle = resolvePath(bundleArg ?? ".");
   let text: string;
   try {
+    const size = statPath(`${bundle}/config.json`).size;
+    if (size > MAX_CONFIG_BYTES) {
+      throw new BerthError(`${bundle}/config.json is ${(size / 2 ** 20).toFixed(1)} MiB; berth-runtime reads configs up to ${MAX_CONFIG_BYTES / 2 ** 20} MiB (real ones are kilobytes: look for what made it grow)`, { field: "config.json" });
+    }
     text = readText(`${bundle}/config.json`);
   } catch (err) {
+    if (err instanceof BerthError) throw err;
     const code = (err as { code?: string }).code;
     if (code === "ENOENT") throw new BerthError(`${bundle}/config.json: no such file or directory; point --bundle at a directory holding config.json`, { field: "bundle" });
     throw new BerthError(`${bundle}/config.json: ${(err as Error).message}`, { field: "bundle" });
@@ -138,6 +154,24 @@ export function runtimeNamespaces(spec: Spec): NamespaceType[] {
     }
   }
   return own;
+}
+
+/**
+ * An init that died before `ready` without a word, in a cgroup whose OOM killer fired:
+ * the memory limit was too small to create it (memory.limit 1 once read as "exited
+ * before it was ready"). Any other error is passed on as it is.
+ */
+function blameMemoryLimit(err: unknown, cg: CgroupManager, resources: LinuxResources | undefined): unknown {
+  const limit = resources?.memory?.limit;
+  if (!(err instanceof BerthError) || err.field || limit === undefined || limit < 0) return err;
+  let kills = 0;
+  try {
+    kills = cg.stats().memory?.oomKill ?? 0;
+  } catch {
+    return err;
+  }
+  if (kills === 0) return err;
+  return new BerthError(`${limit} bytes is too little to start the container: its init was OOM-killed before it was ready; raise the limit (a shell needs a few MiB)`, { field: "linux.resources.memory.limit", cause: err });
 }
 
 /** Whether linux.resources asks for anything beyond the device rules every container gets. */
@@ -230,7 +264,10 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let hostMounts: HostMounts | undefined;
   try {
     if (mkfifo(fifoPath(opts.root, id), 0o622) !== 0) {
-      throw new BerthError(`cannot make ${fifoPath(opts.root, id)} (errno ${errno()}); --root must be a local filesystem that can hold FIFOs`, { field: "--root" });
+      const e = errno();
+      // a full disk or inode table is not a filesystem that cannot hold FIFOs
+      const why = e === ENOSPC || e === EDQUOT ? "free space or inodes on that filesystem (df -i), or point --root at another" : "--root must be a local filesystem that can hold FIFOs";
+      throw new BerthError(`cannot make ${fifoPath(opts.root, id)}: ${describeErrno(e)}; ${why}`, { field: "--root", errno: errnoName(e) });
     }
     // past the umask: the init may open it for writing as the container's (non-root) user
     chmodPath(fifoPath(opts.root, id), 0o622);
@@ -345,7 +382,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     trace("state and pid file written");
     lock.release();
     return { pid: initPid, state, helper: helper.subprocess };
-  } catch (err) {
+  } catch (caught) {
+    const err = cg ? blameMemoryLimit(caught, cg, linux.resources) : caught;
     killStarted(helper, initPid);
     if (hostMounts) {
       try {

@@ -5,6 +5,7 @@
  * compiles what passes here into BPF.
  */
 import { BerthError } from "../errors.ts";
+import { describeValue } from "./shape.ts";
 
 export const SECCOMP_ACTIONS = [
   "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
@@ -59,7 +60,7 @@ export interface LinuxSeccomp {
 // Validation (pure)
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const show = (v: unknown) => (v === undefined ? "undefined" : JSON.stringify(v));
+const show = (v: unknown) => (v === undefined ? "undefined" : describeValue(v));
 const TAKES_ERRNO: readonly string[] = ["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"];
 // libseccomp refuses SCMP_ACT_ERRNO(n) for n >= MAX_ERRNO (4095); TRACE's data is 16 bits.
 const ERRNO_LIMIT = 4094;
@@ -141,8 +142,17 @@ export function validateSeccomp(seccomp: unknown, field = "linux.seccomp"): Linu
   }
 
   (syscalls ?? []).forEach((entry: unknown, i: number) => validateSyscall(entry, `${field}.syscalls[${i}]`, field, Boolean(listenerPath)));
+  // Each name costs the filter at least one instruction, and the kernel takes 4096: a
+  // bigger profile cannot load, and libseccomp takes seconds to say so (20k rules: 21 s).
+  const names = (syscalls ?? []).reduce((n: number, e: { names: unknown[] }) => n + e.names.length, 0);
+  if (names > MAX_SYSCALL_NAMES) {
+    throw new BerthError(`lists ${names} syscall names across its rules; a filter holds at most ${MAX_SYSCALL_NAMES} instructions, so merge rules or drop names`, { field: `${field}.syscalls` });
+  }
   return seccomp as unknown as LinuxSeccomp;
 }
+
+/** BPF_MAXINSNS: the kernel's limit on a classic BPF program. */
+const MAX_SYSCALL_NAMES = 4096;
 
 function validateSyscall(entry: unknown, at: string, field: string, hasListener: boolean): void {
   if (!isObject(entry)) throw new BerthError(`must be an object like {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}`, { field: at });

@@ -7,9 +7,15 @@ import { BerthError } from "../errors.ts";
 import { validateResources } from "./validate-resources.ts";
 import { validateSeccomp } from "./linux-seccomp.ts";
 import type { Spec, NamespaceType } from "./runtime-spec.ts";
-import { array, check, fields, object } from "./shape.ts";
+import { array, check, describeValue, dropNulls, fields, nestingDepth, object, RANGES } from "./shape.ts";
 
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
+
+/** How deep config.json may nest: the spec's own fields go 6 levels deep, annotations and extensions a few more. */
+const MAX_NESTING = 64;
+
+/** hooks[].timeout in seconds: > 0, and no longer than a 32-bit timer in milliseconds holds (24 days) */
+const HOOK_TIMEOUT = { lo: 1, hi: Math.floor((2 ** 31 - 1) / 1000) };
 
 const HOOK_KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
 
@@ -26,6 +32,12 @@ function strings(value: unknown, field: string): string[] {
   });
 }
 
+/**
+ * RLIM_INFINITY as configs write it, 18446744073709551615 (2^64−1), arrives as the double
+ * 2^64: the one value past 2^53 an rlimit takes — the plan passes it on as all ones.
+ */
+export const RLIM_INFINITY_AS_READ = 2 ** 64;
+
 /** The kernel's limit on lines in uid_map/gid_map (user_namespaces(7), since Linux 4.15). */
 const MAX_ID_MAP_LINES = 340;
 
@@ -37,7 +49,7 @@ function idMappings(value: unknown, field: string): void {
   maps.forEach((m, i) => {
     const f = `${field}[${i}]`;
     const o = object(m, f);
-    fields(o, f, { containerID: "uint", hostID: "uint", size: "uint" }, ["containerID", "hostID", "size"]);
+    fields(o, f, { containerID: RANGES.id, hostID: RANGES.id, size: RANGES.u32 }, ["containerID", "hostID", "size"]);
     const size = o.size as number;
     if (size === 0) throw new BerthError("is 0; a mapping needs size ≥ 1", { field: `${f}.size` });
     for (const key of ["containerID", "hostID"]) {
@@ -65,6 +77,9 @@ function idMappings(value: unknown, field: string): void {
  */
 export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {}): Spec {
   const spec = object(raw, "config.json");
+  if (nestingDepth(spec, MAX_NESTING) > MAX_NESTING) {
+    throw new BerthError(`nests deeper than ${MAX_NESTING} levels; a runtime-spec config needs fewer than 10 — look for what made it grow`, { field: "config.json" });
+  }
   if (spec.ociVersion === undefined) throw new BerthError("is required (e.g. \"1.0.2\")", { field: "ociVersion" });
   check(spec.ociVersion, "string", "ociVersion");
   if (!/^1\.\d+\.\d+/.test(spec.ociVersion as string)) {
@@ -73,6 +88,7 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
 
   if (spec.root === undefined) throw new BerthError("is required: { \"path\": \"rootfs\" }", { field: "root" });
   const root = object(spec.root, "root");
+  dropNulls(spec, ["hostname", "domainname", "mounts", "annotations", "hooks", "linux"]);
   fields(root, "root", { path: "string", readonly: "bool" }, ["path"]);
   if (root.path === "") throw new BerthError("is empty; name the root filesystem directory", { field: "root.path" });
 
@@ -88,6 +104,7 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
     array(spec.mounts, "mounts").forEach((m, i) => {
       const f = `mounts[${i}]`;
       const o = object(m, f);
+      dropNulls(o, ["options", "uidMappings", "gidMappings"]);
       fields(o, f, { destination: "string", type: "string", source: "string" }, ["destination"]);
       // config.md: a relative destination is deprecated but MUST be read as relative to "/" (runc 1.1 does)
       if (o.destination === "") throw new BerthError("is empty; name where in the container to mount, e.g. /data", { field: `${f}.destination` });
@@ -112,11 +129,12 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
       array(hooks[kind], `hooks.${kind}`).forEach((h, i) => {
         const f = `hooks.${kind}[${i}]`;
         const o = object(h, f);
-        fields(o, f, { path: "string", timeout: "int" }, ["path"]);
+        dropNulls(o, ["args", "env"]);
+        // seconds, and at most what a timer in milliseconds holds (2^31−1 ms): 1e308 is no timeout
+        fields(o, f, { path: "string", timeout: HOOK_TIMEOUT }, ["path"]);
         absolute(o.path as string, `${f}.path`);
         if (o.args != null) strings(o.args, `${f}.args`);
         if (o.env != null) strings(o.env, `${f}.env`);
-        if (o.timeout !== undefined && (o.timeout as number) <= 0) throw new BerthError(`${o.timeout} is not a timeout; use a number of seconds > 0, or leave it out`, { field: `${f}.timeout` });
       });
     }
   }
@@ -127,7 +145,8 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
 
 export function validateProcess(raw: unknown): void {
   const p = object(raw, "process");
-  fields(p, "process", { terminal: "bool", cwd: "string", noNewPrivileges: "bool", oomScoreAdj: "int", apparmorProfile: "string", selinuxLabel: "string", commandLine: "string" }, ["cwd"]);
+  dropNulls(p, ["env", "rlimits", "capabilities", "ioPriority", "scheduler", "consoleSize"]);
+  fields(p, "process", { terminal: "bool", cwd: "string", noNewPrivileges: "bool", oomScoreAdj: { lo: -1000, hi: 1000 }, apparmorProfile: "string", selinuxLabel: "string", commandLine: "string" }, ["cwd"]);
   absolute(p.cwd as string, "process.cwd");
   if (p.args === undefined) throw new BerthError("is required: the program to run and its arguments", { field: "process.args" });
   const args = strings(p.args, "process.args");
@@ -139,22 +158,24 @@ export function validateProcess(raw: unknown): void {
   }
   if (p.user === undefined) throw new BerthError("is required: { \"uid\": 0, \"gid\": 0 }", { field: "process.user" });
   const u = object(p.user, "process.user");
-  fields(u, "process.user", { uid: "uint", gid: "uint", umask: "uint", username: "string" }, ["uid", "gid"]);
-  for (const key of ["uid", "gid"]) {
-    if ((u[key] as number) > 0xfffffffe) throw new BerthError(`${u[key]} is out of range; use 0…4294967294`, { field: `process.user.${key}` });
-  }
-  if (u.umask !== undefined && (u.umask as number) > 0o777) throw new BerthError(`${u.umask} is out of range; use 0…511 (0o777)`, { field: "process.user.umask" });
+  dropNulls(u, ["additionalGids"]);
+  fields(u, "process.user", { uid: RANGES.id, gid: RANGES.id, umask: { lo: 0, hi: 0o777 }, username: "string" }, ["uid", "gid"]);
   if (u.additionalGids != null) {
-    array(u.additionalGids, "process.user.additionalGids").forEach((g, i) => check(g, "uint", `process.user.additionalGids[${i}]`));
+    array(u.additionalGids, "process.user.additionalGids").forEach((g, i) => check(g, RANGES.id, `process.user.additionalGids[${i}]`));
   }
-  const adj = p.oomScoreAdj as number | undefined;
-  if (adj !== undefined && (adj < -1000 || adj > 1000)) throw new BerthError(`${adj} is out of range; use -1000…1000`, { field: "process.oomScoreAdj" });
   if (p.rlimits != null) {
     const seen = new Set<string>();
     array(p.rlimits, "process.rlimits").forEach((r, i) => {
       const f = `process.rlimits[${i}]`;
       const o = object(r, f);
-      fields(o, f, { type: "string", soft: "uint", hard: "uint" }, ["type", "soft", "hard"]);
+      fields(o, f, { type: "string" }, ["type", "soft", "hard"]);
+      for (const key of ["soft", "hard"]) {
+        if (o[key] === RLIM_INFINITY_AS_READ) continue;
+        if (typeof o[key] === "number" && Number.isInteger(o[key]) && (o[key] as number) > RANGES.uint.hi) {
+          throw new BerthError(`${describeValue(o[key])} is out of range (0..9007199254740991, or 18446744073709551615 for unlimited; JSON numbers past 2^53 are not exact)`, { field: `${f}.${key}` });
+        }
+        check(o[key], "uint", `${f}.${key}`);
+      }
       if (seen.has(o.type as string)) throw new BerthError(`${o.type} is set twice; keep one entry`, { field: `${f}.type` });
       seen.add(o.type as string);
       if ((o.soft as number) > (o.hard as number)) throw new BerthError(`soft ${o.soft} is above hard ${o.hard}`, { field: f });
@@ -167,17 +188,19 @@ export function validateProcess(raw: unknown): void {
     }
   }
   if (p.ioPriority != null) {
-    fields(object(p.ioPriority, "process.ioPriority"), "process.ioPriority", { class: "string", priority: "int" }, ["class"]);
+    fields(object(p.ioPriority, "process.ioPriority"), "process.ioPriority", { class: "string", priority: RANGES.i32 }, ["class"]);
   }
   if (p.scheduler != null) {
     const s = object(p.scheduler, "process.scheduler");
-    fields(s, "process.scheduler", { policy: "string", nice: "int", priority: "int", runtime: "uint", deadline: "uint", period: "uint" }, ["policy"]);
+    fields(s, "process.scheduler", { policy: "string", nice: RANGES.i32, priority: RANGES.i32, runtime: "uint", deadline: "uint", period: "uint" }, ["policy"]);
     if (s.flags != null) strings(s.flags, "process.scheduler.flags");
   }
-  if (p.consoleSize != null) fields(object(p.consoleSize, "process.consoleSize"), "process.consoleSize", { height: "uint", width: "uint" }, ["height", "width"]);
+  // struct winsize holds unsigned shorts
+  if (p.consoleSize != null) fields(object(p.consoleSize, "process.consoleSize"), "process.consoleSize", { height: RANGES.u16, width: RANGES.u16 }, ["height", "width"]);
 }
 
 function validateLinux(l: Record<string, unknown>): void {
+  dropNulls(l, ["namespaces", "uidMappings", "gidMappings", "devices", "sysctl", "maskedPaths", "readonlyPaths", "timeOffsets", "personality", "resources", "seccomp"]);
   fields(l, "linux", { cgroupsPath: "string", rootfsPropagation: "string", mountLabel: "string" });
   if (l.rootfsPropagation !== undefined && !PROPAGATIONS.includes(l.rootfsPropagation as string)) {
     throw new BerthError(`${JSON.stringify(l.rootfsPropagation)} is not a propagation; use one of ${PROPAGATIONS.join(", ")}`, { field: "linux.rootfsPropagation" });
@@ -202,7 +225,8 @@ function validateLinux(l: Record<string, unknown>): void {
     array(l.devices, "linux.devices").forEach((d, i) => {
       const f = `linux.devices[${i}]`;
       const o = object(d, f);
-      fields(o, f, { type: "string", path: "string", major: "int", minor: "int", fileMode: "uint", uid: "uint", gid: "uint" }, ["type", "path"]);
+      // major and minor as the kernel's dev_t holds them (12 and 20 bits): a larger one would wrap into another device
+      fields(o, f, { type: "string", path: "string", major: { lo: 0, hi: 4095 }, minor: { lo: 0, hi: 2 ** 20 - 1 }, fileMode: RANGES.mode, uid: RANGES.id, gid: RANGES.id }, ["type", "path"]);
       absolute(o.path as string, `${f}.path`);
       if (!["c", "b", "u", "p"].includes(o.type as string)) {
         throw new BerthError(`${JSON.stringify(o.type)} is not a device type; use c (char), b (block), u (unbuffered char) or p (fifo)`, { field: `${f}.type` });
@@ -210,14 +234,16 @@ function validateLinux(l: Record<string, unknown>): void {
       if (o.type !== "p") {
         for (const k of ["major", "minor"]) {
           if (o[k] === undefined) throw new BerthError(`is required for a ${o.type === "b" ? "block" : "character"} device`, { field: `${f}.${k}` });
-          if ((o[k] as number) < 0) throw new BerthError(`${o[k]} is negative; use the device's number from ls -l /dev`, { field: `${f}.${k}` });
         }
       }
     });
   }
   if (l.sysctl != null) {
     const s = object(l.sysctl, "linux.sysctl");
-    for (const [k, v] of Object.entries(s)) check(v, "string", `linux.sysctl.${k}`);
+    for (const [k, v] of Object.entries(s)) {
+      check(k, "string", `linux.sysctl.${k}`);
+      check(v, "string", `linux.sysctl.${k}`);
+    }
   }
   for (const key of ["maskedPaths", "readonlyPaths"]) {
     if (l[key] != null) strings(l[key], `linux.${key}`).forEach((p, i) => absolute(p, `linux.${key}[${i}]`));
@@ -228,7 +254,7 @@ function validateLinux(l: Record<string, unknown>): void {
       if (clock !== "monotonic" && clock !== "boottime") {
         throw new BerthError(`${JSON.stringify(clock)} is not a clock a time namespace can offset; use monotonic or boottime`, { field: `linux.timeOffsets.${clock}` });
       }
-      fields(object(off, `linux.timeOffsets.${clock}`), `linux.timeOffsets.${clock}`, { secs: "int", nanosecs: "uint" });
+      fields(object(off, `linux.timeOffsets.${clock}`), `linux.timeOffsets.${clock}`, { secs: "int", nanosecs: { lo: 0, hi: 999_999_999 } });
     }
   }
   if (l.personality != null) {

@@ -6,7 +6,7 @@
  */
 import { BerthError } from "../errors.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "./linux-resources.ts";
-import { array, check, fields, object, type Kind } from "./shape.ts";
+import { array, check, describeValue, fields, object, RANGES, type Kind } from "./shape.ts";
 
 /** A validated rule: every field filled in, `null` meaning any major/minor. */
 export interface DeviceRule extends LinuxDeviceCgroup {
@@ -18,23 +18,18 @@ export interface DeviceRule extends LinuxDeviceCgroup {
 
 const U32_MAX = 0xffff_ffff;
 
-function show(value: unknown): string {
-  const s = JSON.stringify(value) ?? String(value);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-
 function deviceNumber(value: unknown, field: string): number | null {
   // -1 is how runc's Go types and older configs spell "any"; JSON null and unset mean the same.
   if (value === undefined || value === null || value === -1) return null;
   if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= U32_MAX) return value;
-  throw new BerthError(`got ${show(value)}; use an integer 0…${U32_MAX}, or -1 or null for any`, { field });
+  throw new BerthError(`got ${describeValue(value)}; use an integer 0…${U32_MAX}, or -1 or null for any`, { field });
 }
 
 function access(value: unknown, field: string): string {
   if (value === undefined || value === null) return "rwm";
   const s = typeof value === "string" ? value : "";
   const ok = s.length > 0 && [...s].every((c, i) => "rwm".includes(c) && s.indexOf(c) === i);
-  if (!ok) throw new BerthError(`got ${show(value)}; use a combination of r, w, m, each at most once`, { field });
+  if (!ok) throw new BerthError(`got ${describeValue(value)}; use a combination of r, w, m, each at most once`, { field });
   // One spelling (rwm order) so the v1 lines and tests compare equal whatever order came in.
   return [..."rwm"].filter((c) => s.includes(c)).join("");
 }
@@ -47,18 +42,18 @@ function access(value: unknown, field: string): string {
  * // → [{ allow: true, type: "c", major: 1, minor: 3, access: "rwm" }]
  */
 export function validateDeviceRules(rules: unknown, field = "linux.resources.devices"): DeviceRule[] {
-  if (!Array.isArray(rules)) throw new BerthError(`got ${show(rules)}; use a JSON array of device rules`, { field });
+  if (!Array.isArray(rules)) throw new BerthError(`got ${describeValue(rules)}; use a JSON array of device rules`, { field });
   return rules.map((raw: unknown, i): DeviceRule => {
     const at = `${field}[${i}]`;
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-      throw new BerthError(`got ${show(raw)}; use an object like {"allow": false, "access": "rwm"}`, { field: at });
+      throw new BerthError(`got ${describeValue(raw)}; use an object like {"allow": false, "access": "rwm"}`, { field: at });
     }
     const r = raw as Record<string, unknown>;
     if (r.allow === undefined) throw new BerthError("is required; use true or false", { field: `${at}.allow` });
-    if (typeof r.allow !== "boolean") throw new BerthError(`got ${show(r.allow)}; use true or false`, { field: `${at}.allow` });
+    if (typeof r.allow !== "boolean") throw new BerthError(`got ${describeValue(r.allow)}; use true or false`, { field: `${at}.allow` });
     const type = r.type ?? "a";
     if (type !== "a" && type !== "b" && type !== "c") {
-      throw new BerthError(`got ${show(type)}; use one of a (all), b (block), c (char)`, { field: `${at}.type` });
+      throw new BerthError(`got ${describeValue(type)}; use one of a (all), b (block), c (char)`, { field: `${at}.type` });
     }
     return {
       allow: r.allow,
@@ -76,7 +71,10 @@ function range(value: number | undefined, lo: number, hi: number, field: string,
   }
 }
 
-const DEVICE_NUMBERS: Record<string, Kind> = { major: "uint", minor: "uint" };
+const DEVICE_NUMBERS: Record<string, Kind> = { major: RANGES.u32, minor: RANGES.u32 };
+
+/** An interface or device name as the kernel's files take it: one word (a space or newline would start another entry). */
+const NAME = /^[\w.:@-]+$/;
 
 export function validateResources(raw: unknown, base = "linux.resources"): LinuxResources {
   const r = object(raw, base);
@@ -123,6 +121,7 @@ export function validateResources(raw: unknown, base = "linux.resources"): Linux
   if (r.pids != null) {
     const p = object(r.pids, `${base}.pids`);
     fields(p, `${base}.pids`, { limit: "int" }, ["limit"]);
+    if ((p.limit as number) < -1) throw new BerthError(`${p.limit} is not a limit; use a number of tasks ≥ 0, or -1 for unlimited`, { field: `${base}.pids.limit` });
   }
 
   if (r.blockIO != null) {
@@ -164,11 +163,13 @@ export function validateResources(raw: unknown, base = "linux.resources"): Linux
 
   if (r.network != null) {
     const n = object(r.network, `${base}.network`);
-    fields(n, `${base}.network`, { classID: "uint" });
+    fields(n, `${base}.network`, { classID: RANGES.u32 });
     if (n.priorities != null) {
       array(n.priorities, `${base}.network.priorities`).forEach((p, i) => {
         const f = `${base}.network.priorities[${i}]`;
-        fields(object(p, f), f, { name: "string", priority: "uint" }, ["name", "priority"]);
+        const o = object(p, f);
+        fields(o, f, { name: "string", priority: RANGES.u32 }, ["name", "priority"]);
+        if (!NAME.test(o.name as string)) throw new BerthError(`${describeValue(o.name)} is not an interface name`, { field: `${f}.name` });
       });
     }
   }
@@ -176,8 +177,9 @@ export function validateResources(raw: unknown, base = "linux.resources"): Linux
   if (r.rdma != null) {
     for (const [dev, limits] of Object.entries(object(r.rdma, `${base}.rdma`))) {
       const f = `${base}.rdma[${JSON.stringify(dev)}]`;
+      if (!NAME.test(dev)) throw new BerthError("is not an RDMA device name (one word, e.g. mlx5_1)", { field: f });
       const o = object(limits, f);
-      fields(o, f, { hcaHandles: "uint", hcaObjects: "uint" });
+      fields(o, f, { hcaHandles: { lo: 0, hi: 2 ** 31 - 1 }, hcaObjects: { lo: 0, hi: 2 ** 31 - 1 } });
       if (o.hcaHandles === undefined && o.hcaObjects === undefined) throw new BerthError("needs hcaHandles or hcaObjects", { field: f });
     }
   }

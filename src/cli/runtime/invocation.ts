@@ -22,6 +22,14 @@ export interface Globals {
 export type Options = FlagSpecs;
 
 
+/**
+ * A message as one line, whatever a config.json put in it: control characters (a
+ * newline in a value, in a key that became a field name) escaped as JSON escapes them.
+ */
+export function oneLine(msg: string): string {
+  return msg.replace(/[\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 /** Output for one invocation: errors and warnings go to --log (if any) and stderr, as runc does. */
 export class RuntimeLog {
   private warnings: Warning[] = [];
@@ -50,7 +58,7 @@ export class RuntimeLog {
 
   flushWarnings(): void {
     for (const w of this.warnings) {
-      const msg = `${w.field}: ${w.message}`;
+      const msg = oneLine(`${w.field}: ${w.message}`);
       this.toLog("warning", msg);
       if (!this.g.log) writeErr(`berth-runtime: warning: ${msg}\n`);
     }
@@ -70,7 +78,7 @@ export class RuntimeLog {
 
   error(msg: string, detail?: { errno?: string; field?: string }): void {
     this.toLog("error", msg, detail);
-    writeErr(`${msg}\n`);
+    writeErr(`${oneLine(msg)}\n`);
   }
 }
 

@@ -96,6 +96,8 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
+    // the reader went away (berth logs | head): done, as a shell pipeline expects
+    if ((err as { code?: string })?.code === "EPIPE") return 0;
     if (err instanceof UsageError) {
       writeErr(`berth: ${err.message}\n(run with --help for usage)\n`);
       return EXIT_BERTH_FAILED;

@@ -46,6 +46,7 @@ export interface CreateResult {
  */
 export function createContainer(engine: Engine, flags: RunFlags & { args?: string[] }, prepareRoot: (id: string) => PreparedRoot): CreateResult {
   const runtime = runtimePath(flags.runtime);
+  logSizeMax(flags); // a bad --log-opt is refused before anything is made
   const id = newContainerId();
   const name = flags.name !== undefined ? checkName(flags.name) : generatedName();
   const { store } = engine;
@@ -163,13 +164,32 @@ export function liveStatus(engine: Engine, r: ContainerRecord): LiveStatus {
   return { status: "exited", exitCode: 255, error: MONITOR_LOST };
 }
 
-export function logSizeMax(flags: RunFlags): number | undefined {
+export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
+export const DEFAULT_LOG_MAX_FILE = 3;
+
+/**
+ * The bound on a container's log: docker's `--log-opt max-size` × `max-file` (default
+ * 10 MiB × 3, never unbounded). conmon cannot rotate: at its --log-size-max it starts the
+ * file again, so berth gives it the whole budget — the log never outgrows what docker's
+ * rotated files would hold, but when it reaches it the older lines go at once, not a file
+ * at a time. Pure.
+ *
+ * @example logSizeMax({ logOpt: ["max-size=1m", "max-file=2"] }) // → 2097152
+ */
+export function logSizeMax(flags: RunFlags): number {
+  let size = DEFAULT_LOG_MAX_SIZE;
+  let files = DEFAULT_LOG_MAX_FILE;
   for (const opt of flags.logOpt ?? []) {
-    const [k, v = ""] = opt.split("=", 2) as [string, string?];
-    if (k === "max-size") return parseSize(v, "--log-opt max-size", { allowUnlimited: false });
-    if (k !== "max-file" && k !== "mode" && k !== "tag") throw new BerthError(`unknown log option ${JSON.stringify(k)}; use max-size=SIZE or max-file=N`, { field: "--log-opt" });
+    const eq = opt.indexOf("=");
+    const [k, v] = eq < 0 ? [opt, ""] : [opt.slice(0, eq), opt.slice(eq + 1)];
+    if (k === "max-size") size = parseSize(v, "--log-opt max-size", { allowUnlimited: false });
+    else if (k === "max-file") {
+      if (!/^[1-9]\d*$/.test(v)) throw new BerthError(`invalid max-file ${JSON.stringify(v)}; use a whole number of files ≥ 1`, { field: "--log-opt" });
+      files = Number(v);
+    } else if (k !== "mode" && k !== "tag" && k !== "compress") throw new BerthError(`unknown log option ${JSON.stringify(k)}; use max-size=SIZE or max-file=N`, { field: "--log-opt" });
   }
-  return undefined;
+  if (size <= 0) throw new BerthError("max-size must be above 0; use a size such as 10m", { field: "--log-opt" });
+  return size * files;
 }
 
 /** The exit command conmon runs: `berth --root R --runroot RR container cleanup ID`. */

@@ -1,0 +1,125 @@
+import { describe, expect, test } from "bun:test";
+import { BerthError } from "../../errors.ts";
+import { logSizeMax, shouldRestart } from "./lifecycle.ts";
+import { formatLine, parseLog, parseLogTime, parseTail, selectLines } from "./logs.ts";
+import { GO_ZERO_TIME, type ContainerRecord } from "./records.ts";
+import { commandText, humanDuration, matchesFilters, parseFilter, psRow, statusText } from "./views.ts";
+import { conmonArgs, parseSyncMessage } from "./monitor.ts";
+import { exitCodeForRuntimeError, lastRuntimeError, OciRuntime } from "./oci-runtime.ts";
+
+const record = (over: Partial<ContainerRecord> = {}): ContainerRecord => ({
+  Id: "a".repeat(64), Name: "web", Created: "2026-12-06T10:00:00.000Z", Image: "busybox", ImageID: "sha256:" + "b".repeat(64), Rootfs: "/r", RootfsSource: "snapshot",
+  Flags: { args: ["sh", "-c", "while true; do sleep 1; done"] }, Path: "sh", Args: ["-c", "while true; do sleep 1; done"], Env: [], WorkingDir: "/", User: "",
+  Hostname: "aaaaaaaaaaaa", Labels: { tier: "front" }, StopSignal: "SIGTERM", Runtime: "/usr/sbin/runc", LogPath: "/x/ctr.log", Volumes: [{ name: "data", anonymous: false }],
+  State: { Status: "running", Pid: 42, MonitorPid: 41, ExitCode: 0, Error: "", OOMKilled: false, StartedAt: "2026-12-06T10:00:01.000Z", FinishedAt: GO_ZERO_TIME, RestartCount: 0 },
+  ...over,
+});
+const T = Date.parse("2026-12-06T10:00:00.000Z");
+
+describe("docker's words", () => {
+  test("go-units HumanDuration", () => {
+    expect([500, 1000, 45_000, 60_000, 150_000, 3_600_000, 7_200_000, 3 * 86_400_000, 20 * 86_400_000].map(humanDuration))
+      .toEqual(["Less than a second", "1 second", "45 seconds", "About a minute", "2 minutes", "About an hour", "2 hours", "3 days", "2 weeks"]);
+  });
+  test("STATUS: Created, Up, Up (Paused), Exited (N) … ago", () => {
+    const r = record();
+    expect(statusText(r, { status: "created", exitCode: 0, error: "" }, T)).toBe("Created");
+    expect(statusText(r, { status: "running", exitCode: 0, error: "" }, T + 61_000)).toBe("Up About a minute");
+    expect(statusText(r, { status: "paused", exitCode: 0, error: "" }, T + 3_000)).toBe("Up 2 seconds (Paused)");
+    const done = record({ State: { ...r.State, Status: "exited", FinishedAt: "2026-12-06T10:00:05.000Z" } });
+    expect(statusText(done, { status: "exited", exitCode: 137, error: "" }, T + 65_000)).toBe("Exited (137) About a minute ago");
+  });
+  test("COMMAND truncated to 20 characters and quoted; --no-trunc whole", () => {
+    expect(commandText(record(), false)).toBe('"sh -c while true; d…"');
+    expect(commandText(record(), true)).toBe('"sh -c while true; do sleep 1; done"');
+    expect(psRow(record(), { status: "running", exitCode: 0, error: "" }, T + 5000, false)).toMatchObject({ ID: "aaaaaaaaaaaa", Names: "web", Labels: "tier=front", Mounts: "data", Networks: "none", RunningFor: "5 seconds ago" });
+  });
+  test("--filter: same key OR, different keys AND; bad keys and statuses named", () => {
+    const r = record();
+    const live = { status: "running" as const, exitCode: 0, error: "" };
+    const f = (...xs: string[]) => matchesFilters(r, live, xs.map(parseFilter), () => "2026-12-06T09:00:00.000Z");
+    expect(f("status=running", "status=exited")).toBe(true);
+    expect(f("status=running", "label=tier=back")).toBe(false);
+    expect(f("label=tier", "name=^we", "volume=data", "ancestor=busybox", "since=x")).toBe(true);
+    expect(f("id=aaaa", "before=x")).toBe(false);
+    expect(() => parseFilter("colour=red")).toThrow(/invalid filter "colour=red"/);
+    expect(() => parseFilter("status=sleeping")).toThrow(/invalid status "sleeping"/);
+  });
+});
+
+describe("logs", () => {
+  const log = [
+    "2026-12-06T10:00:00.100000000+00:00 stdout F one",
+    "2026-12-06T10:00:01.000000000+00:00 stderr P par",
+    "2026-12-06T10:00:01.100000000+00:00 stdout F two",
+    "2026-12-06T10:00:01.200000000+00:00 stderr F tial",
+    "2026-12-06T10:00:02.000000000+00:00 stdout F ",
+    "2026-12-06T10:00:03.000000000+00:00 stdout F incomplete-no-newline",
+  ].join("\n");
+  test("k8s-file: partial chunks joined, streams apart, an unfinished last line left for later", () => {
+    const lines = parseLog(log);
+    expect(lines.map((l) => [l.stream, l.text])).toEqual([["stdout", "one\n"], ["stdout", "two\n"], ["stderr", "partial\n"], ["stdout", "\n"]]);
+    expect(formatLine(lines[0]!, true)).toBe("2026-12-06T10:00:00.100000000Z one\n");
+  });
+  test("--tail, --since, --until; durations, Unix seconds and RFC 3339; bad values named", () => {
+    const lines = parseLog(log);
+    expect(selectLines(lines, { tail: 2 }).map((l) => l.text)).toEqual(["partial\n", "\n"]);
+    expect(selectLines(lines, { tail: 0 })).toEqual([]);
+    expect(selectLines(lines, { sinceMs: Date.parse("2026-12-06T10:00:01Z"), untilMs: Date.parse("2026-12-06T10:00:01.150Z") }).map((l) => l.text)).toEqual(["two\n", "partial\n"]); // a joined line has its first chunk's time
+    const now = Date.parse("2026-12-06T11:00:00Z");
+    expect(parseLogTime("1h30m", "--since", now)).toBe(now - 5_400_000);
+    expect(parseLogTime("1796500000.5", "--since", now)).toBe(1796500000500);
+    expect(parseLogTime("2026-12-06T10:00:00Z", "--since", now)).toBe(Date.parse("2026-12-06T10:00:00Z"));
+    expect(() => parseLogTime("yesterday", "--since", now)).toThrow(/--since: invalid time "yesterday"/);
+    expect(parseTail("all")).toBeUndefined();
+    expect(() => parseTail("lots")).toThrow(/--tail/);
+  });
+  test("--log-opt: max-size × max-file, 10 MiB × 3 by default, never unbounded", () => {
+    expect(logSizeMax({})).toBe(30 * 1024 * 1024);
+    expect(logSizeMax({ logOpt: ["max-size=1m", "max-file=2"] })).toBe(2 * 1024 * 1024);
+    expect(() => logSizeMax({ logOpt: ["max-file=0"] })).toThrow(/max-file/);
+    expect(() => logSizeMax({ logOpt: ["max-size=-1"] })).toThrow(BerthError);
+    expect(() => logSizeMax({ logOpt: ["colour=red"] })).toThrow(/unknown log option "colour"/);
+  });
+});
+
+describe("restart policy", () => {
+  test("docker's rules", () => {
+    expect(shouldRestart("no", 1, 0, false)).toBe(false);
+    expect(shouldRestart(undefined, 1, 0, false)).toBe(false);
+    expect(shouldRestart("always", 0, 5, false)).toBe(true);
+    expect(shouldRestart("always", 0, 5, true)).toBe(false);
+    expect(shouldRestart("unless-stopped", 3, 0, false)).toBe(true);
+    expect(shouldRestart("on-failure", 0, 0, false)).toBe(false);
+    expect(shouldRestart("on-failure", 1, 100, false)).toBe(true);
+    expect(shouldRestart("on-failure:2", 1, 1, false)).toBe(true);
+    expect(shouldRestart("on-failure:2", 1, 2, false)).toBe(false);
+  });
+});
+
+describe("the monitor and the runtime", () => {
+  test("conmon's command line: runtime flags as --runtime-arg, the exit command as --exit-command(-arg), the log bound", () => {
+    const runtime = new OciRuntime("/usr/sbin/runc", "/run/berth/runtime");
+    const files = { runDir: "/run/c", exitDir: "/run/c/exit", pidFile: "/run/c/pidfile", monitorPidFile: "/run/c/conmon.pid", runtimeLog: "/run/c/runtime.log", monitorLog: "/run/c/conmon.log" };
+    const args = conmonArgs({ id: "abc", name: "web", bundle: "/b", logPath: "/b/ctr.log", runtime, files, tty: false, stdin: true, logSizeMax: 100, exitCommand: ["/bin/berth", "container", "cleanup", "abc"] });
+    const joined = args.join(" ");
+    expect(joined).toContain("-c abc -u abc -n web -r /usr/sbin/runc --runtime-arg --root --runtime-arg /run/berth/runtime --runtime-arg --log --runtime-arg /run/c/runtime.log");
+    expect(joined).toContain("-l k8s-file:/b/ctr.log --exit-dir /run/c/exit");
+    expect(joined).toContain("-i --log-size-max 100 --exit-command /bin/berth --exit-command-arg container --exit-command-arg cleanup --exit-command-arg abc");
+    expect(args).not.toContain("-t");
+  });
+  test("the sync pipe's word: a pid, or the runtime's failure", () => {
+    expect(parseSyncMessage('{"data": 4242}\n')).toEqual({ pid: 4242 });
+    expect(parseSyncMessage('{"data": -1, "message": "runc create failed: boom"}\n')).toEqual({ error: "runc create failed: boom" });
+    expect(parseSyncMessage("")).toEqual({ error: "conmon exited without a word" });
+  });
+  test("docker's 126/127 from the runtime's structured error, never from its words", () => {
+    const log = '{"level":"warning","msg":"x"}\n{"level":"error","msg":"process.args[0]: not found","errno":"ENOENT","field":"process.args[0]"}\n';
+    expect(lastRuntimeError(log)).toEqual({ msg: "process.args[0]: not found", errno: "ENOENT", field: "process.args[0]" });
+    expect(exitCodeForRuntimeError(lastRuntimeError(log))).toBe(127);
+    expect(exitCodeForRuntimeError({ msg: "", errno: "EACCES", field: "process.args[0]" })).toBe(126);
+    expect(exitCodeForRuntimeError({ msg: "", errno: "ENOENT", field: "process.cwd" })).toBe(126);
+    expect(exitCodeForRuntimeError({ msg: "executable file not found in $PATH" })).toBe(125);
+    expect(exitCodeForRuntimeError(undefined)).toBe(125);
+  });
+});

@@ -52,7 +52,7 @@ describe("files", () => {
     expect(errno()).toBe(21);
   });
 
-  test("readTextIfExists: undefined only when the file is not there (ENOENT, ENOTDIR); other failures raise with the path", () => {
+  test("readTextIfExists: undefined when the file is not there (ENOENT, ENOTDIR); other failures raise with the path", () => {
     writeFileSync(join(dir, "present"), "here");
     expect(readTextIfExists(join(dir, "present"))).toBe("here");
     expect(readTextIfExists(join(dir, "absent"))).toBeUndefined();
@@ -60,6 +60,17 @@ describe("files", () => {
     expect(() => readTextIfExists(dir)).toThrow(`EISDIR: is a directory, read '${dir}'`);
     // /proc/self/mem at offset 0 is unmapped: the file is there, its read fails
     expect(() => readTextIfExists("/proc/self/mem")).toThrow("EIO: input/output error, read '/proc/self/mem'");
+  });
+
+  test("readTextIfExists: ESRCH from the read (a /proc/PID file whose process was reaped after the open) is absent too", () => {
+    const p = join(dir, "proc-like");
+    writeFileSync(p, "1 (x) S");
+    // strace fails the read of that one file as the kernel does for a reaped process
+    const read = (error: string) =>
+      Bun.spawnSync(["strace", "-f", "-qq", "-o", "/dev/null", "-P", p, "-e", "trace=read", "-e", `inject=read:error=${error}`, process.execPath, "-e",
+        `const { readTextIfExists } = await import(${JSON.stringify(join(import.meta.dir, "libc.ts"))}); try { console.log(String(readTextIfExists(process.argv[1]))) } catch (e) { console.log(e.message) }`, p]).stdout.toString().trim();
+    expect(read("ESRCH")).toBe("undefined");
+    expect(read("EIO")).toBe(`EIO: input/output error, read '${p}'`);
   });
 
   test("a path with a NUL byte is refused (EINVAL), not cut short at it", () => {

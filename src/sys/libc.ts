@@ -263,16 +263,19 @@ export function readText(path: string): string {
 }
 
 /**
- * The whole file as UTF-8, or undefined when it is not there: ENOENT, or ENOTDIR (a
- * parent on the path is a file). Every other failure (EACCES, EIO, EISDIR…) is raised as a SysError naming the
- * path: a file that exists but cannot be read is not the same answer as no file.
+ * The whole file as UTF-8, or undefined when it is not there: ENOENT, ENOTDIR (a parent
+ * on the path is a file), or ESRCH — a /proc/PID file whose process was reaped between
+ * open and read (the kernel's proc_single_show and cmdline readers answer that), which
+ * host-wide scans meet on a busy host. Every other failure (EACCES, EIO, EISDIR…) is
+ * raised as a SysError naming the path: a file that exists but cannot be read is not
+ * the same answer as no file.
  */
 export function readTextIfExists(path: string): string | undefined {
   try {
     return readText(path);
   } catch (err) {
     const e = (err as SysError).errno;
-    if (e === 2 /* ENOENT */ || e === 20 /* ENOTDIR */) return undefined;
+    if (e === 2 /* ENOENT */ || e === 20 /* ENOTDIR */ || e === 3 /* ESRCH */) return undefined;
     throw err;
   }
 }

@@ -42,6 +42,17 @@ describe.skipIf(!ok)("run in the foreground", () => {
   });
 });
 
+describe.skipIf(!ok || !Bun.which("script"))("run -it on a terminal", () => {
+  test("the container gets a terminal of its own, TERM=xterm, and its exit code comes back", () => {
+    const berth = join(import.meta.dir, "../../../bin/berth");
+    const cmd = `${berth} run --rm -it --cgroup-parent ${fx.cgroupParent} --rootfs ${fx.rootfs} sh -c 'tty; echo $TERM; exit 5'`;
+    const r = Bun.spawnSync(["script", "-qec", cmd, "/dev/null"], { env: fx.env(), stdin: "ignore" });
+    expect(r.exitCode).toBe(5);
+    expect(r.stdout.toString()).toMatch(/\/dev\/pts\/\d+\r?\nxterm\r?\n/);
+    expect(fx.records()).toEqual([]);
+  });
+});
+
 describe.skipIf(!ok)("a detached container", () => {
   let id = "";
   test("run -d prints a 64-hex id; ps shows it running by name; the name is unique (125)", () => {
@@ -105,6 +116,9 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["exec", "web", "/etc/passwd"]).code).toBe(126);
     expect(fx.berth(["exec", "-d", "web", "sh", "-c", "echo detached > /tmp/d"]).code).toBe(0);
     expect(fx.berth(["exec", "web", "cat", "/tmp/d"]).stdout).toBe("detached\n");
+    const capBnd = /^CapBnd:\s*(\w+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1]!;
+    expect(fx.berth(["exec", "--privileged", "web", "sh", "-c", "grep ^CapEff: /proc/self/status | cut -f2"]).stdout).toBe(`${capBnd}\n`);
+    expect(fx.berth(["exec", "web", "sh", "-c", "grep ^CapEff: /proc/self/status | cut -f2"]).stdout).toBe("00000000a80425fb\n");
   });
   test("stats and top find it by its name (conmon was told it, as podman's)", () => {
     const runtimeRoot = join(fx.runroot, "runtime");

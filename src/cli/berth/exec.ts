@@ -8,7 +8,8 @@ import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { liveStatus, runtimeOf } from "../../engine/container/lifecycle.ts";
-import { mergeEnv, parseEnvFile, resolveUser } from "../../engine/container/bundle.ts";
+import { mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "../../engine/container/bundle.ts";
+import { engineHostFacts } from "../../engine/container/host.ts";
 import { readText, unlinkPath } from "../../sys/libc.ts";
 import { engineFor } from "./run-options.ts";
 
@@ -62,7 +63,8 @@ export function registerExec(program: Command): void {
         const u = resolveUser(user, [], read(`${r.Rootfs}/etc/passwd`), read(`${r.Rootfs}/etc/group`));
         args.push("--user", `${u.uid}:${u.gid}`, ...u.additionalGids.filter((g) => g !== u.gid).flatMap((g) => ["--additional-gids", String(g)]));
       }
-      if (opts.privileged) for (const cap of ["CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SYS_PTRACE"]) args.push("--cap", cap);
+      // docker: every capability (here: every one berth holds itself), for this process only
+      if (opts.privileged) for (const cap of privilegedCapabilities(engineHostFacts())) args.push("--cap", cap);
       args.push(r.Id, ...command);
       const p = Bun.spawn([runtime.path, ...runtime.globals(logFile), ...args], { stdio: [opts.interactive ? "inherit" : "ignore", "inherit", "inherit"] });
       const code = await p.exited;

@@ -10,7 +10,8 @@ import { writeErr, writeOut } from "../stdio.ts";
 import { cleanupContainer, createContainer, exitFileCode, liveStatus, removeContainer, runtimeOf, settle, startContainer } from "../../engine/container/lifecycle.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { followLog } from "../../engine/container/log-reader.ts";
-import { ContainerStartError } from "../../engine/container/oci-runtime.ts";
+import { ContainerStartError, exitCodeForRuntimeError, lastRuntimeError } from "../../engine/container/oci-runtime.ts";
+import { readTextIfExists, unlinkPath } from "../../sys/libc.ts";
 import { directoryRoot, imageRoot } from "../../engine/container/root-source.ts";
 import { processStartTime } from "../../engine/container/lifecycle.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
@@ -63,19 +64,21 @@ export async function attachOutput(engine: Engine, r: ContainerRecord): Promise<
 async function runAttached(engine: Engine, r: ContainerRecord): Promise<number> {
   const runtime = runtimeOf(engine, r);
   const logFile = `${engine.store.runDir(r.Id)}/runtime.log`;
+  try {
+    unlinkPath(logFile); // a previous start's
+  } catch {}
   engine.store.update(r.Id, (x) => {
     x.State = { ...x.State, Status: "running", MonitorPid: process.pid, MonitorStartTime: processStartTime(process.pid), StartedAt: new Date().toISOString() };
   });
   const p = Bun.spawn([runtime.path, ...runtime.globals(logFile), "run", "--bundle", engine.store.dir(r.Id), r.Id], { stdio: ["inherit", "inherit", "inherit"] });
   let code = await p.exited;
-  const failure = code !== 0 ? runtime.failure("run", logFile) : undefined;
-  if (failure && failure.exitCode !== 125) code = failure.exitCode;
-  else if (failure && !/^\d+$/.test(String(code))) code = 125;
+  // an error record in the runtime's log: the runtime failed (125, or 126/127 for the command); else the code is the container's
+  const failure = code !== 0 ? lastRuntimeError(readTextIfExists(logFile) ?? "") : undefined;
+  if (failure) code = exitCodeForRuntimeError(failure);
   engine.store.update(r.Id, (x) => {
-    x.State = { ...x.State, Status: "exited", ExitCode: code, FinishedAt: new Date().toISOString(), Pid: 0, ...(failure && failure.exitCode !== 125 && { Error: failure.message }) };
+    x.State = { ...x.State, Status: "exited", ExitCode: code, FinishedAt: new Date().toISOString(), Pid: 0, ...(failure && { Error: failure.msg }) };
   });
   runtime.run(["delete", "--force", r.Id]);
-  if (failure && failure.exitCode !== 125) writeErr(`berth: ${failure.message}\n`);
   return code;
 }
 

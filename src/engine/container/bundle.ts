@@ -341,10 +341,14 @@ function normaliseCap(name: string, flag: string): string {
   return full;
 }
 
+/** docker's "all capabilities": every one the kernel has — here also only those berth holds itself. */
+export function privilegedCapabilities(host: HostFacts): string[] {
+  return (CAPABILITIES.slice(0, host.lastCap + 1) as string[]).filter((_, i) => host.bounding === undefined || ((host.bounding >> BigInt(i)) & 1n) === 1n);
+}
+
 /** moby's TweakCapabilities: start from docker's 14 (or all, --privileged), drop, then add; ALL works on both sides. */
 function withCapabilities({ spec, flags, ctx }: Step): void {
-  // docker's "all" is every capability the kernel has; here also only those berth holds itself
-  const all = (CAPABILITIES.slice(0, ctx.host.lastCap + 1) as string[]).filter((_, i) => ctx.host.bounding === undefined || ((ctx.host.bounding >> BigInt(i)) & 1n) === 1n);
+  const all = privilegedCapabilities(ctx.host);
   const add = (flags.capAdd ?? []).map((c) => normaliseCap(c, "--cap-add"));
   const drop = (flags.capDrop ?? []).map((c) => normaliseCap(c, "--cap-drop"));
   let caps: string[];

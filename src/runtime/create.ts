@@ -239,6 +239,17 @@ function writeIdMaps(pid: number, userns: NonNullable<CompiledPlan["userns"]>): 
   }
 }
 
+/**
+ * runc's rule (initHostConsole): in the foreground a process.terminal's pty is proxied to
+ * the runtime's own terminal; with none (stdio all files or pipes, no controlling tty)
+ * the process would wait on a terminal nobody can type into, so fail before anything is
+ * made.
+ */
+export function requireOwnTerminal(process: Spec["process"], consoleSocket: string | undefined, verb: "run" | "exec"): void {
+  if (!process?.terminal || consoleSocket || hasTerminal()) return;
+  throw new BerthError(`open /dev/tty: no such device or address: berth-runtime ${verb} proxies the container's terminal to its own, and it has none (stdin, stdout and stderr are not terminals); run it from a terminal, set process.terminal to false, or pass --console-socket`, { field: "process.terminal" });
+}
+
 export async function createContainer(opts: CreateOptions): Promise<Created> {
   const id = checkId(opts.id);
   const trace = opts.trace ?? (() => {});
@@ -247,12 +258,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   trace("config.json loaded and validated");
   const linux = spec.linux ?? {};
   const cgroupsPath = linux.cgroupsPath ?? (opts.systemdCgroup ? `system.slice:berth:${id}` : `/berth/${id}`);
-  // runc's rule (initHostConsole): the foreground proxies the pty to the caller's terminal;
-  // with none (stdio all files or pipes, no controlling tty) the container's shell would
-  // wait on a terminal nobody can type into, so fail before anything is made
-  if (spec.process?.terminal && opts.foreground && !opts.consoleSocket && !hasTerminal()) {
-    throw new BerthError("open /dev/tty: no such device or address: berth-runtime run proxies the container's terminal to its own, and it has none (stdin, stdout and stderr are not terminals); run it from a terminal, set process.terminal to false, or pass --console-socket", { field: "process.terminal" });
-  }
+  if (opts.foreground) requireOwnTerminal(spec.process, opts.consoleSocket, "run");
 
   const dir = claimDir(opts.root, id);
   const lock = lockDir(dir);

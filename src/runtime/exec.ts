@@ -15,7 +15,7 @@ import { pathExists, readText } from "../sys/libc.ts";
 import { resolvePath } from "./host-path.ts";
 import { writeCgroupFile } from "../cgroups/fs.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
-import { agentState, canCloneIntoCgroup, homeOf, loadBundle } from "./create.ts";
+import { agentState, canCloneIntoCgroup, homeOf, loadBundle, requireOwnTerminal } from "./create.ts";
 import { subCgroupDirs, type SubCgroups } from "./exec-cgroup.ts";
 import { driveToReady, killStarted } from "./helper-driver.ts";
 import { containerDir, notExist, readSavedSpec, readState, statusOf, writePidFile, type Target } from "./state.ts";
@@ -81,6 +81,7 @@ export async function execProcess(t: Target, opts: ExecOptions): Promise<Execed>
   trace(`state and config.json read: init pid ${c.pid}`);
   const proc = typeof opts.process === "function" ? opts.process(c.spec) : opts.process;
   validateProcess(proc);
+  if (!opts.detach) requireOwnTerminal(proc, opts.consoleSocket, "exec");
   const linux = c.spec.linux ?? {};
   const seccomp = linux.seccomp ? (await import("../security/seccomp.ts")).compileSeccompCached(linux.seccomp, `${t.root}/.seccomp-cache`) : undefined;
   if (seccomp) trace(`seccomp program ready: ${seccomp.program.length / 8} instructions`);

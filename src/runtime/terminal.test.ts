@@ -138,6 +138,15 @@ describe.skipIf(!canRunContainers)("terminals", () => {
     expect(existsSync(`/sys/fs/cgroup/memory/berth-test/${id}`) || existsSync(`/sys/fs/cgroup/berth-test/${id}`)).toBe(false);
   });
 
+  test("exec -t in the foreground with no terminal at all: fails at once too, exec's own failure (255), the container untouched", () => {
+    const id = fx.id();
+    expect(fx.rt(["run", "-d", "--bundle", fx.bundle(id, fx.spec(id, (s) => (s.process!.args = ["sleep", "300"]))), id]).code).toBe(0);
+    const r = fx.rt(["--root", fx.root, "exec", "-t", id, "sh"], { runtime: ["setsid", "-w", RUNTIME], timeoutMs: 20_000 });
+    expect(r.code).toBe(255);
+    expect(r.stderr.trim()).toBe("process.terminal: open /dev/tty: no such device or address: berth-runtime exec proxies the container's terminal to its own, and it has none (stdin, stdout and stderr are not terminals); run it from a terminal, set process.terminal to false, or pass --console-socket");
+    expect(fx.state(id).status).toBe("running");
+  });
+
   test("run in the foreground on a terminal: a TERM to the runtime ends it even though the shell, its namespace's init, cannot act on TERM", async () => {
     const id = fx.id();
     const bundle = fx.bundle(id, fx.spec(id, (s) => (s.process!.terminal = true))); // args ["sh"]: interactive, ignores TERM, and PID 1

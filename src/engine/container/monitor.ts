@@ -16,9 +16,9 @@
  * max-size × max-file (lifecycle.ts logSizeMax) and says so in docs/engine.md.
  */
 import { BerthError } from "../../errors.ts";
-import { close, pollFd, POLLIN, readFd } from "../../sys/libc.ts";
+import { close, pollFd, POLLIN, readFd, readTextIfExists } from "../../sys/libc.ts";
 import { conmonPath } from "./programs.ts";
-import { ContainerStartError, type OciRuntime } from "./oci-runtime.ts";
+import { ContainerStartError, lastRuntimeError, type OciRuntime } from "./oci-runtime.ts";
 
 export interface MonitorFiles {
   runDir: string;
@@ -106,7 +106,8 @@ function readLine(fd: number, timeoutMs: number): string {
   return text;
 }
 
-const CREATE_TIMEOUT_MS = 120_000;
+/** podman waits as long as conmon takes; berth gives up after this (20 creates at once under QEMU TCG took minutes) */
+const CREATE_TIMEOUT_MS = 600_000;
 
 
 /**
@@ -127,6 +128,17 @@ export function startMonitor(r: MonitorRequest): number {
     text = readLine(syncFd, CREATE_TIMEOUT_MS);
   } finally {
     close(syncFd);
+  }
+  if (text === "" && !lastRuntimeError(readTextIfExists(r.files.runtimeLog) ?? "")) {
+    // no word in time, and no error from the runtime: end conmon, and whatever it may still create
+    const pid = Number.parseInt(readTextIfExists(r.files.monitorPidFile) ?? "0", 10);
+    if (pid > 0) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    r.runtime.run(["delete", "--force", r.id]);
+    throw new ContainerStartError(`conmon gave no word of the runtime's create within ${CREATE_TIMEOUT_MS / 1000} s (or died: see ${r.files.monitorLog}); the container was removed`, 125);
   }
   const m = parseSyncMessage(text);
   if ("pid" in m) return m.pid;

@@ -132,7 +132,7 @@ const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
  * names the container (its id, as the engines name cgroups: discovery.ts) at a time
  * between its last start and its exit.
  */
-export function killsOfGone(e: DiagnoseEvidence): OomKill[] {
+function killsOfGone(e: DiagnoseEvidence): OomKill[] {
   const finished = e.exit?.finishedAt ? Date.parse(e.exit.finishedAt) : undefined;
   const started = e.exit?.startedAt ? Date.parse(e.exit.startedAt) : undefined;
   // where the engine recorded it put the container, else what the engines name their cgroups after (the id)

@@ -188,7 +188,7 @@ function storage(f: DoctorFacts): Check[] {
 }
 
 /** podman's and docker's (containerd's) default RLIMIT_NOFILE for a container, soft and hard */
-export const ENGINE_DEFAULT_NOFILE = 1048576;
+const ENGINE_DEFAULT_NOFILE = 1048576;
 
 /** What the runtime cannot do as root without each capability: fail when containers cannot start, warn when a feature goes. */
 const NEEDED_CAPS: Record<string, { status: CheckStatus; without: string }> = {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { readKernelLog } from "../observe/kmsg.ts";
 import { oomKillsIn, parseKmsgRecord } from "../observe/oom-log.ts";
-import { berth, until } from "../../test/observe-fixture.ts";
+import { BERTH, berth, until } from "../../test/observe-fixture.ts";
 import { hasPodman, podman as podmanIn, PODMAN_RUNROOT, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
 import { REPO, sharedRootfs } from "../../test/runtime-harness.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
@@ -96,6 +96,14 @@ describe.skipIf(!hasPodman).each(RUNTIMES)("berth diagnose on incidents podman s
     expect(finding(d, "exited")).toBeUndefined();
     // conmon marks the OOM kill with an `oom` file in its working directory: never the checkout's
     expect(existsSync(join(REPO, "oom"))).toBe(false);
+    // the same incident where the kernel log cannot be read (root without CAP_SYSLOG, kernel.dmesg_restrict 1):
+    // nothing left can tell, so "unknown" and why — never "not"
+    if (readFileSync("/proc/sys/kernel/dmesg_restrict", "utf8").trim() !== "1") return;
+    const blind = Bun.spawnSync(["setpriv", "--bounding-set=-syslog", BERTH, "diagnose", "--json", "--podman-runroot", PODMAN_RUNROOT, n], { stdin: "ignore" });
+    expect(blind.exitCode).toBe(1);
+    const u = JSON.parse(blind.stdout.toString()) as Diagnosis;
+    expect(u.verdict).toBe("killed with SIGKILL; whether by the OOM killer is unknown: its cgroup, which counted OOM kills, was removed when it exited (podman, docker, containerd and the kubelet remove it), and the kernel log cannot be read here (it takes root with CAP_SYSLOG when kernel.dmesg_restrict is 1)");
+    expect(finding(u, "exited")!.data).toMatchObject({ exitCode: 137, oomKilled: "unknown" });
   });
 
   test("kill -9, asked after the container is gone: not an OOM kill only because the kernel log reaches back before its start", async () => {

@@ -86,7 +86,7 @@ describe("after the container is gone: its cgroup went with it, the kernel log a
 
   test("the evidence is gone: unknown, and why — never \"not\"", () => {
     const unreadable = diagnose(gone({ kernelOoms: null, kernelLogSince: undefined }));
-    expect(unreadable.verdict).toBe("killed with SIGKILL; whether by the OOM killer is unknown: its cgroup, which counted OOM kills, was removed when it exited (podman, docker, containerd and the kubelet remove it), and the kernel log cannot be read here (run as root; kernel.dmesg_restrict)");
+    expect(unreadable.verdict).toBe("killed with SIGKILL; whether by the OOM killer is unknown: its cgroup, which counted OOM kills, was removed when it exited (podman, docker, containerd and the kubelet remove it), and the kernel log cannot be read here (it takes root with CAP_SYSLOG when kernel.dmesg_restrict is 1)");
     expect(unreadable.findings[0]!.data).toMatchObject({ oomKilled: "unknown" });
     const wrapped = diagnose(gone({ kernelOoms: [], kernelLogSince: started + 1000 }));
     expect(wrapped.verdict).toEndWith("the kernel log's ring buffer has wrapped: its oldest record (2026-12-06T08:00:01Z) is newer than the container's start (2026-12-06T08:00:00Z)");

@@ -290,7 +290,7 @@ function exitFinding(e: DiagnoseEvidence, oom: Finding | undefined): Finding | u
  */
 function oomUnknown(e: DiagnoseEvidence): string | undefined {
   const gone = "its cgroup, which counted OOM kills, was removed when it exited (podman, docker, containerd and the kubelet remove it)";
-  if (e.kernelOoms === null || e.kernelLogSince === undefined) return `${gone}, and the kernel log cannot be read here (run as root; kernel.dmesg_restrict)`;
+  if (e.kernelOoms === null || e.kernelLogSince === undefined) return `${gone}, and the kernel log cannot be read here (it takes root with CAP_SYSLOG when kernel.dmesg_restrict is 1)`;
   const started = e.exit?.startedAt ? Date.parse(e.exit.startedAt) : undefined;
   if (started === undefined) return `${gone}, and when it started is not recorded, so the kernel log (from ${when(e.kernelLogSince)}) may not reach back to the kill`;
   if (e.kernelLogSince > started) return `${gone}, and the kernel log's ring buffer has wrapped: its oldest record (${when(e.kernelLogSince)}) is newer than the container's start (${e.exit!.startedAt})`;

@@ -138,7 +138,9 @@ export function mutate(base: Json, muts: Mutation[]): Json {
       else if (target && typeof target === "object") Object.defineProperty(target, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
     } else if (m.op === "grow") {
       const target = get(out, m.path);
-      if (Array.isArray(target) && target.length > 0) for (let i = 0; i < m.times; i++) target.push(target[0]);
+      // many of a small element: a grown 100 kB string would make a 2 GB config, which only tests the fuzzer's memory
+      const small = Array.isArray(target) && target.length > 0 && JSON.stringify(target[0]).length <= 1024 ? target[0] : 0;
+      if (Array.isArray(target)) for (let i = 0; i < m.times; i++) target.push(small);
       else if (target && typeof target === "object") for (let i = 0; i < m.times; i++) (target as Record<string, Json>)[`k${i}`] = "v";
     }
   }

@@ -42,12 +42,15 @@ void do_run_hook(const struct op *op)
 	if (pid < 0)
 		die("fork", path);
 	if (pid == 0) {
+		/* a group of its own, so a timeout kills what it started too (`sh -c "sleep 30"`) */
+		setpgid(0, 0);
 		if (dup2(in[0], 0) < 0)
 			_exit(127);
 		execve(path, op->argv, op->envp);
 		complain("berth-init: startContainer hook %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
+	setpgid(pid, pid); /* whichever of the two runs first */
 	close(in[0]);
 	signal(SIGPIPE, SIG_IGN); /* a hook that does not read its stdin is fine */
 	if (hook_state_len)
@@ -61,7 +64,7 @@ void do_run_hook(const struct op *op)
 		if (r < 0 && errno != EINTR)
 			die("waitpid", path);
 		if (timeout && waited >= timeout * 1000) {
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			complain("berth-init: startContainer hook %s timed out after %llu s\n", path, (unsigned long long)timeout);
 			_exit(1);

@@ -258,6 +258,17 @@ int main(int argc, char **argv)
 	sock = (int)fd;
 	/* whatever the plan does, the container never inherits the runtime's socket */
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	/*
+	 * Not dumpable from here to the container's execve, which makes it dumpable again
+	 * (CVE-2019-5736): while this host binary runs in a container's pid namespace, a
+	 * process there could open it through /proc/PID/exe and write into it once we have
+	 * exec'd. A non-dumpable process's /proc files need CAP_SYS_PTRACE in the host's
+	 * user namespace, which a container does not get by default. Not for a non-root
+	 * caller: its newuidmap must write our uid_map as the owner of /proc/PID, and a
+	 * root-owned binary is not its to write anyway.
+	 */
+	if (geteuid() == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die("prctl", "PR_SET_DUMPABLE");
 	uint32_t n;
 	struct op *ops = read_plan(&n);
 	for (uint32_t i = 0; i < n; i++)

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { dead, leaksOf } from "../../test/leak-check.ts";
-import { canRunContainers, cgroupDirsFor, RuntimeFixture } from "../../test/runtime-harness.ts";
+import { canRunContainers, cgroupDirsFor, RuntimeFixture, until } from "../../test/runtime-harness.ts";
 import type { Hook } from "../spec/runtime-spec.ts";
 
 setDefaultTimeout(30_000);
@@ -113,6 +113,24 @@ describe.skipIf(!canRunContainers)("hooks", () => {
     const child = Number(readFileSync(pidFile, "utf8"));
     expect(dead(child)).toBe(true);
     expect(leaksOf(fx.root, id)).toEqual([]);
+  });
+
+  test("a startContainer hook past its timeout is killed with what it started, in the container's own pid namespace or not", async () => {
+    const out = join(fx.dir, "hook-out");
+    mkdirSync(out, { recursive: true });
+    const id = fx.id();
+    const spec = fx.spec(id, (s) => {
+      // the host's pid namespace: nothing dies with the container's init but what berth kills
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "pid");
+      s.mounts!.push({ destination: "/out", type: "bind", source: out, options: ["rbind", "rw"] });
+      s.process!.args = ["true"];
+      s.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "sleep 30 & echo $! > /out/child.tmp; mv /out/child.tmp /out/child; wait"], timeout: 1 }] };
+    });
+    expect(fx.rt(["create", "--bundle", fx.bundle(id, spec), id]).code).toBe(0);
+    expect(fx.rt(["start", id]).code).toBe(0);
+    expect(await until(() => fx.state(id).status === "stopped", 10_000)).toBe(true);
+    expect(dead(Number(readFileSync(join(out, "child"), "utf8")))).toBe(true);
+    expect(fx.rt(["delete", "--force", id]).code).toBe(0);
   });
 
   test("hooks run where runc runs them: prestart and createRuntime in the bundle, createContainer in the root filesystem — never the host's /", () => {

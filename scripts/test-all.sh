@@ -48,6 +48,7 @@ V2_TESTS="
   src/runtime/fault-injection.test.ts
   src/runtime/hostile-input.test.ts
   src/runtime/boundaries.test.ts
+  src/runtime/cve-classes.test.ts
   src/runtime/verbs.test.ts
   src/runtime/security.test.ts
   src/runtime/security-checklist.test.ts

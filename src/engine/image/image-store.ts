@@ -22,7 +22,7 @@ import { BerthError } from "../../errors.ts";
 import type { EnginePaths } from "../paths.ts";
 import { ContentStore } from "../content/store.ts";
 import { OverlaySnapshotter } from "../snapshot/overlay.ts";
-import { writableDirOf, type Mount } from "../snapshot/snapshotter.ts";
+import { TEMPORARY_PREFIX, writableDirOf, type Mount } from "../snapshot/snapshotter.ts";
 import { parseImageConfig, type ImageConfig } from "../../spec/image-spec.ts";
 import { ImageIndex, putImage, type ImageRecord } from "./index-store.ts";
 import { familiarString, formatReference, looksLikeId, parseReference } from "./reference.ts";
@@ -33,7 +33,6 @@ import { startTimeOf } from "../../runtime/state.ts";
 export type { ImageRecord, LayerRecord } from "./index-store.ts";
 
 const CONTAINER_PREFIX = "container/";
-const EXTRACT_PREFIX = "extract/";
 
 /** No image by that name or id: the message says how to get one. */
 export class NoSuchImageError extends BerthError {}
@@ -154,6 +153,8 @@ export class ImageStore {
    * whose layers are unpacked; give it `names` (full references). Returns the record.
    */
   addImage(image: Omit<ImageRecord, "names" | "repoDigests" | "stored">, names: string[], repoDigests: string[] = []): ImageRecord {
+    // the layers' commits reach the disk before the record that relies on them
+    this.snapshots.sync();
     return this.index.update((images) => putImage(images, { ...image, names: [], repoDigests: [], stored: new Date().toISOString() }, names, repoDigests));
   }
 
@@ -275,8 +276,8 @@ export class ImageStore {
   /** Remove unpack snapshots whose process is gone (a killed pull) and unrecorded snapshot directories. */
   cleanStale(): void {
     for (const s of this.snapshots.list()) {
-      if (!s.key.startsWith(EXTRACT_PREFIX)) continue;
-      const [pid, start] = s.key.slice(EXTRACT_PREFIX.length).split("-").map(Number);
+      if (!s.key.startsWith(TEMPORARY_PREFIX)) continue;
+      const [pid, start] = s.key.slice(TEMPORARY_PREFIX.length).split("-").map(Number);
       if (pid !== undefined && startTimeOf(pid) === start && start !== 0) continue;
       try {
         this.snapshots.remove(s.key);
@@ -323,7 +324,7 @@ export class ImageStore {
 
 /** The key of a snapshot being unpacked by this process: `cleanStale` removes it once the process is gone. */
 export function extractKey(what: string): string {
-  return `${EXTRACT_PREFIX}${process.pid}-${startTimeOf(process.pid)}-${Math.random().toString(36).slice(2, 8)} ${what}`;
+  return `${TEMPORARY_PREFIX}${process.pid}-${startTimeOf(process.pid)}-${Math.random().toString(36).slice(2, 8)} ${what}`;
 }
 
 function safeFormat(ref: string): string | undefined {

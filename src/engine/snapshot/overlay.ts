@@ -16,11 +16,11 @@
  * crash leaves at worst an unrecorded directory, which `cleanOrphans` removes.
  */
 import { BerthError } from "../../errors.ts";
-import { listDir, mkdirParents, mkdirPath, pathExists, readText } from "../../sys/libc.ts";
-import { writeFileAtomic } from "../../sys/atomic-file.ts";
+import { close, fsyncFd, listDir, mkdirParents, mkdirPath, O, openPath, pathExists, readText } from "../../sys/libc.ts";
+import { syncDir, writeFileAtomic } from "../../sys/atomic-file.ts";
 import { lockPath } from "../../sys/lock-file.ts";
 import { removeTree } from "../../sys/file-stream.ts";
-import type { Mount, SnapshotInfo, SnapshotKind, Snapshotter } from "./snapshotter.ts";
+import { TEMPORARY_PREFIX, type Mount, type SnapshotInfo, type SnapshotKind, type Snapshotter } from "./snapshotter.ts";
 
 interface Record_ {
   id: number;
@@ -46,8 +46,11 @@ export class OverlaySnapshotter implements Snapshotter {
     this.lockPath = `${root}/metadata.lock`;
   }
 
-  /** Run `fn` on the metadata under the lock; when it returns true, the metadata is written back. */
-  private update<T>(fn: (md: Metadata) => T): T {
+  /**
+   * Run `fn` on the metadata under the lock; what it changed is written back atomically,
+   * flushed to disk when `durable` (a change a crash must not undo).
+   */
+  private update<T>(fn: (md: Metadata) => T, durable = true): T {
     mkdirParents(this.root, 0o700);
     const lock = lockPath(this.lockPath, { create: true });
     try {
@@ -55,7 +58,7 @@ export class OverlaySnapshotter implements Snapshotter {
       const before = JSON.stringify(md);
       const out = fn(md);
       const after = JSON.stringify(md);
-      if (after !== before) writeFileAtomic(this.metadataPath, after, { mode: 0o600 });
+      if (after !== before) writeFileAtomic(this.metadataPath, after, { mode: 0o600, fsync: durable });
       return out;
     } finally {
       lock.release();
@@ -104,7 +107,7 @@ export class OverlaySnapshotter implements Snapshotter {
       if (kind === "active") mkdirPath(`${dir}/work`, 0o700);
       md.snapshots[key] = { id, kind, ...(parent !== undefined && { parent }), created: new Date().toISOString(), labels };
       return this.mountsOf(md, key);
-    });
+    }, !isTemporary(key));
   }
 
   mounts(key: string): Mount[] {
@@ -142,7 +145,7 @@ export class OverlaySnapshotter implements Snapshotter {
       if (md.snapshots[name]) throw new BerthError(`snapshot ${name} already exists`);
       delete md.snapshots[key];
       md.snapshots[name] = { ...s, kind: "committed", created: new Date().toISOString(), labels: labels ?? s.labels };
-    });
+    }, false);
   }
 
   remove(key: string): void {
@@ -156,8 +159,25 @@ export class OverlaySnapshotter implements Snapshotter {
       if (s.kind !== "committed") removeTree(this.dirOf(s.id));
       delete md.snapshots[key];
       return s.id;
-    });
+    }, !isTemporary(key));
     removeTree(this.dirOf(id));
+  }
+
+  /**
+   * Flush the metadata to disk. `commit` does not, so that unpacking an image of many
+   * layers costs one flush, not one per layer: call this before recording anything that
+   * relies on the commits (an image's record).
+   */
+  sync(): void {
+    if (pathExists(this.metadataPath)) {
+      const fd = openPath(this.metadataPath, O.RDONLY);
+      try {
+        fsyncFd(fd);
+      } finally {
+        close(fd);
+      }
+      syncDir(this.root);
+    }
   }
 
   /** Remove the numbered directories no snapshot records (a crash between mkdir and the metadata write). */
@@ -175,6 +195,10 @@ export class OverlaySnapshotter implements Snapshotter {
     if (!s) throw new SnapshotNotFoundError(`snapshot ${key} does not exist`);
     return `${this.dirOf(s.id)}/fs`;
   }
+}
+
+function isTemporary(key: string): boolean {
+  return key.startsWith(TEMPORARY_PREFIX);
 }
 
 function info(key: string, r: Record_): SnapshotInfo {

@@ -13,6 +13,13 @@
  * layer, which is a child of the one below, and so on.
  */
 
+/**
+ * Keys of snapshots that exist only while a layer is unpacked into them: a crash may
+ * forget them (what is left is an unrecorded directory, removed by the next cleanup), so
+ * their creation and removal need not reach the disk before the call returns.
+ */
+export const TEMPORARY_PREFIX = "extract/";
+
 export type SnapshotKind = "active" | "view" | "committed";
 
 export interface SnapshotInfo {

@@ -69,7 +69,9 @@ V2_TESTS="
   src/cli/doctor.test.ts
   src/cli/events.test.ts
   src/cli/metrics.test.ts
-  src/cli/berth/container.test.ts"
+  src/cli/berth/container.test.ts
+  src/engine/network/cni.test.ts
+  src/cli/berth/network.test.ts"
 echo "== cgroup v2 suite in cgv2-vm:" $V2_TESTS
 if [ -x "$vm" ]; then
   # 9p's loose cache keeps the executables' pages between execs (the default, coherent

@@ -120,6 +120,8 @@ export class EngineFixture {
 
   cleanup(): void {
     for (const id of this.records()) this.berth(["rm", "-f", "-v", id]);
+    // network leftovers of containers whose monitor died with them, and the networks a test made (their bridges)
+    this.berth(["network", "prune"]);
     for (const pid of this.monitors()) {
       try {
         process.kill(pid, "SIGKILL");

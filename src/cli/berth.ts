@@ -49,6 +49,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   inspect: async () => (await import("./berth/query.ts")).registerInspect,
   exec: async () => (await import("./berth/exec.ts")).registerExec,
   volume: async () => (await import("./berth/volume.ts")).registerVolume,
+  network: async () => (await import("./berth/network.ts")).registerNetwork,
   pull: async () => (await import("./berth/pull.ts")).registerPull,
   push: async () => (await import("./berth/push.ts")).registerPush,
   rmi: async () => (await import("./berth/rmi.ts")).registerRmi,

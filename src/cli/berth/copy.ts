@@ -14,6 +14,8 @@ import { liveStatus } from "../../engine/container/lifecycle.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./run-options.ts";
+import { portLines } from "../../engine/network/ports.ts";
+import { writeOut } from "../stdio.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -93,10 +95,13 @@ export function registerCp(program: Command): void {
 }
 
 export function registerPort(program: Command): void {
-  program.command("port").argument("<container>", "name or id").argument("[port]", "PORT[/PROTO]").description("the container's published ports (none until berth has networks)")
-    .action((ref: string, _port: string | undefined, opts: Opts) => {
+  program.command("port").argument("<container>", "name or id").argument("[port]", "PORT[/PROTO]").description("the container's published ports: 80/tcp -> 0.0.0.0:8080")
+    .action((ref: string, port: string | undefined, opts: Opts) => {
       const engine = engineFor(opts);
-      engine.store.resolve(ref);
-      // --network none and host publish nothing: docker prints nothing either
+      const r = engine.store.resolve(ref);
+      // host ports are given at start: a container that does not run has none (docker prints nothing either)
+      const lines = portLines(r.Network?.settings?.PortMappings ?? [], port);
+      if (port !== undefined && !lines.length) throw new BerthError(`no public port '${port}' published for ${r.Name}`);
+      writeOut(lines.map((l) => `${l}\n`).join(""));
     });
 }

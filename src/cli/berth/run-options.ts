@@ -46,8 +46,17 @@ const RUN_OPTIONS: [string, string, boolean?][] = [
   ["--device <dev>", "HOST[:CONTAINER][:rwm]", true],
   ["--device-cgroup-rule <rule>", "'c MAJ:MIN rwm'", true],
   ["--userns <mode>", "user namespace mode (host)"],
-  ["--network <mode>", "none (default until networks land) or host"],
+  ["--network <mode>", "bridge (default), NAME[,NAME…], none, host, container:NAME|ID or ns:PATH"],
   ["--net <mode>", "alias of --network"],
+  ["--network-alias <name>", "another name the container has on its networks", true],
+  ["--ip <address>", "the container's IPv4 address on its (first) network"],
+  ["--mac-address <mac>", "the container's MAC address on its (first) network"],
+  ["--dns <ip>", "a nameserver for /etc/resolv.conf (replaces the host's)", true],
+  ["--dns-search <domain>", "a search domain for /etc/resolv.conf", true],
+  ["--dns-option <opt>", "an options entry for /etc/resolv.conf", true],
+  ["--add-host <name:ip>", "a line in /etc/hosts (ip host-gateway: the host)", true],
+  ["--expose <port>", "a port (or range) to expose, for -P", true],
+  ["-P, --publish-all", "publish every exposed port on a random host port"],
   ["--pid <mode>", "host or container:NAME"],
   ["--ipc <mode>", "private, shareable, none, host or container:NAME"],
   ["--uts <mode>", "host"],
@@ -79,7 +88,7 @@ const RUN_OPTIONS: [string, string, boolean?][] = [
   ["--runtime <name>", "OCI runtime: berth-runtime (default), runc, crun or a path"],
   ["--platform <p>", "linux/amd64 only"],
   ["--pull <policy>", "missing, always or never"],
-  ["-p, --publish <ports>", "not supported until networks land", true],
+  ["-p, --publish <ports>", "[ip:][hostPort:]containerPort[/tcp|udp], ports or ranges", true],
 ];
 
 export function addRunOptions(cmd: Command): Command {
@@ -90,13 +99,12 @@ export function addRunOptions(cmd: Command): Command {
   return cmd;
 }
 
-export type RunOptions = RunFlags & { net?: string; rootfs?: boolean; publish?: string[] };
+export type RunOptions = RunFlags & { net?: string; rootfs?: boolean };
 
 const RESTART = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
 
 /** The parsed options → RunFlags (the record keeps these). */
 export function runFlagsFrom(opts: RunOptions, args: string[]): RunFlags & { args: string[] } {
-  if (opts.publish?.length) throw new BerthError("publishing ports needs a network, and berth has only none and host for now; use --network host", { field: "--publish" });
   if (opts.restart !== undefined && !RESTART.test(opts.restart)) throw new BerthError(`invalid restart policy ${JSON.stringify(opts.restart)}; use no, on-failure[:N], always or unless-stopped`, { field: "--restart" });
   if (opts.rm && opts.restart !== undefined && opts.restart !== "no") throw new BerthError("conflicts with --restart; a container removed at exit cannot restart", { field: "--rm" });
   if (opts.pull !== undefined && !["missing", "always", "never"].includes(opts.pull)) throw new BerthError(`invalid pull policy ${JSON.stringify(opts.pull)}; use missing, always or never`, { field: "--pull" });
@@ -105,7 +113,6 @@ export function runFlagsFrom(opts: RunOptions, args: string[]): RunFlags & { arg
   if (opts.net !== undefined && opts.network === undefined) flags.network = opts.net;
   delete (flags as RunOptions).net;
   delete (flags as RunOptions).rootfs;
-  delete (flags as RunOptions).publish;
   return flags;
 }
 

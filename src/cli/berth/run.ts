@@ -7,7 +7,7 @@
 import type { Command } from "../command.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { cleanupContainer, createContainer, exitFileCode, liveStatus, removeContainer, runtimeOf, settle, startContainer } from "../../engine/container/lifecycle.ts";
+import { attachNetwork, cleanupContainer, createContainer, exitFileCode, liveStatus, releaseNetwork, removeContainer, runtimeOf, settle, startContainer } from "../../engine/container/lifecycle.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { followLog } from "../../engine/container/log-reader.ts";
 import { ContainerStartError, exitCodeForRuntimeError, lastRuntimeError } from "../../engine/container/oci-runtime.ts";
@@ -68,6 +68,7 @@ async function runAttached(engine: Engine, r: ContainerRecord): Promise<number> 
     unlinkPath(logFile); // a previous start's
   } catch {}
   engine.store.update(r.Id, (x) => {
+    attachNetwork(engine, x);
     x.State = { ...x.State, Status: "running", MonitorPid: process.pid, MonitorStartTime: processStartTime(process.pid), StartedAt: new Date().toISOString() };
   });
   const p = Bun.spawn([runtime.path, ...runtime.globals(logFile), "run", "--bundle", engine.store.dir(r.Id), r.Id], { stdio: ["inherit", "inherit", "inherit"] });
@@ -76,6 +77,7 @@ async function runAttached(engine: Engine, r: ContainerRecord): Promise<number> 
   const failure = code !== 0 ? lastRuntimeError(readTextIfExists(logFile) ?? "") : undefined;
   if (failure) code = exitCodeForRuntimeError(failure);
   engine.store.update(r.Id, (x) => {
+    releaseNetwork(engine, x);
     x.State = { ...x.State, Status: "exited", ExitCode: code, FinishedAt: new Date().toISOString(), Pid: 0, ...(failure && { Error: failure.msg }) };
   });
   runtime.run(["delete", "--force", r.Id]);

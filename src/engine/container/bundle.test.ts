@@ -299,12 +299,16 @@ describe("namespaces and identity", () => {
     fails({ pid: "container:nope" }, "--pid", /no such container: nope/);
     fails({ pid: "sideways" }, "--pid", /invalid mode "sideways"/);
   });
-  test("--network host: no network namespace, no hostname, no network sysctls; bridge is refused until networking lands", () => {
+  test("--network host: no network namespace, no hostname, no network sysctls; a CNI network joins the engine's namespace by path; ns:PATH", () => {
     const { spec } = build({ network: "host" });
     expect(spec.linux!.namespaces!.map((n) => n.type)).not.toContain("network");
     expect(spec.hostname).toBeUndefined();
     expect(spec.linux!.sysctl).toBeUndefined();
-    fails({ network: "bridge" }, "--network", /not supported yet; use none or host/);
+    fails({ network: "bridge" }, "--network", /not supported here; use none or host/);
+    const netns = "/run/berth/netns/x";
+    expect(build({ network: "bridge" }, BUSYBOX, ctx({ netnsPath: netns })).spec.linux!.namespaces!.find((n) => n.type === "network")).toEqual({ type: "network", path: netns });
+    expect(build({}, BUSYBOX, ctx({ netnsPath: netns })).spec.linux!.namespaces!.find((n) => n.type === "network")).toEqual({ type: "network", path: netns });
+    expect(build({ network: "ns:/run/netns/a" }).spec.linux!.namespaces!.find((n) => n.type === "network")).toEqual({ type: "network", path: "/run/netns/a" });
   });
   test("-h, --domainname, --annotation, --cgroup-parent, --cgroupns, --userns", () => {
     const { spec } = build({ hostname: "web", domainname: "example.org", annotation: ["a=b"], cgroupParent: "/mine/", cgroupns: "private" });

@@ -76,6 +76,8 @@ export interface BundleContext {
   containerPid(ref: string, flag: string): number;
   /** a static init (tini) for --init, bind-mounted at /sbin/docker-init as docker does */
   initPath?: string;
+  /** the network namespace the engine makes at start for a CNI network (`--network bridge|NAME`) */
+  netnsPath?: string;
 }
 
 export interface BundleResult {
@@ -443,10 +445,14 @@ const NS_FLAGS: [keyof RunFlags, NamespaceType, string][] = [["pid", "pid", "--p
 
 function withNamespaces({ spec, flags, ctx }: Step): void {
   const ns: Namespace[] = [{ type: "mount" }];
-  const network = flags.network ?? "none";
+  const network = flags.network ?? (ctx.netnsPath ? "bridge" : "none");
   if (network === "none" || network === "private") ns.push({ type: "network" });
   else if (network.startsWith("container:")) ns.push({ type: "network", path: `/proc/${ctx.containerPid(network.slice(10), "--network")}/ns/net` });
-  else if (network !== "host") throw new BerthError(`network ${JSON.stringify(network)} is not supported yet; use none or host`, { field: "--network" });
+  else if (network.startsWith("ns:")) ns.push({ type: "network", path: network.slice(3) });
+  else if (network !== "host") {
+    if (!ctx.netnsPath) throw new BerthError(`network ${JSON.stringify(network)} is not supported here; use none or host`, { field: "--network" });
+    ns.push({ type: "network", path: ctx.netnsPath });
+  }
   for (const [key, type, flag] of NS_FLAGS) {
     const mode = (flags[key] as string | undefined) ?? "";
     if (mode === "host") continue;

@@ -20,6 +20,10 @@ import { checkName, NoSuchContainer, generatedName, GO_ZERO_TIME, newContainerId
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import { ensureSnapshotMounted, releaseSnapshot } from "./root-source.ts";
+import { attachNetworks, detachNetworks, netnsPath, planNetwork } from "../network/attach.ts";
+import { NetworkStore } from "../network/networks.ts";
+import { connectedHosts } from "./network-hosts.ts";
+import { hostsText, parseAddHost, resolvConfWith } from "../network/etc-files.ts";
 
 export function runtimeOf(engine: Engine, r: Pick<ContainerRecord, "Runtime">): OciRuntime {
   return new OciRuntime(r.Runtime, engine.paths.runtimeRoot);
@@ -58,7 +62,8 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     undo.push(() => store.remove({ Id: id, Name: name }));
     const root = prepareRoot(id);
     undo.push(() => root.release());
-    const network = flags.network ?? "none";
+    const plan = planNetwork(new NetworkStore(engine.paths), flags, root.config.ExposedPorts);
+    const network = flags.network ?? (plan.mode === "cni" ? "bridge" : "none");
     const etcFiles = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolvConf: `${dir}/resolv.conf` };
     const hostEnv = process.env;
     const built: BundleResult = buildSpec(root.config, flags, {
@@ -87,12 +92,16 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
         return other.State.Pid;
       },
       initPath: initPath(),
+      ...(plan.mode === "cni" && { netnsPath: netnsPath(engine.paths, id) }),
     });
     const spec = built.spec;
     const hostname = spec.hostname ?? readOptional("/proc/sys/kernel/hostname")?.trim() ?? id.slice(0, 12);
     writeFileAtomic(etcFiles.hostname, `${hostname}\n`, { mode: 0o644, fsync: false });
-    writeFileAtomic(etcFiles.hosts, hostsFile(hostname, network), { mode: 0o644, fsync: false });
-    writeFileAtomic(etcFiles.resolvConf, resolvConf(hostResolvConf(), network), { mode: 0o644, fsync: false });
+    // a bridge network's container gets its address in /etc/hosts at start; --add-host host-gateway waits for it too
+    const addHosts = plan.mode === "cni" ? [] : (flags.addHost ?? []).map((h) => parseAddHost(h, undefined));
+    writeFileAtomic(etcFiles.hosts, hostsText(hostsFile(hostname, network), undefined, addHosts), { mode: 0o644, fsync: false });
+    const resolv = resolvConfWith(resolvConf(hostResolvConf(), network), flags.dns ?? [], flags.dnsSearch ?? [], flags.dnsOption ?? []);
+    writeFileAtomic(etcFiles.resolvConf, resolv, { mode: 0o644, fsync: false });
     for (const v of built.volumes) {
       if (engine.volumes.ensure(v.name, v.anonymous)) undo.push(() => engine.volumes.remove(v.name, { force: true }));
     }
@@ -103,7 +112,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
       Id: id, Name: name, Created: now(), Image: root.image, ImageID: root.imageId, Rootfs: root.rootfs, RootfsSource: root.source,
       Flags: flags, Path: p.args![0]!, Args: p.args!.slice(1), Env: p.env ?? [], WorkingDir: p.cwd, User: flags.user ?? root.config.User ?? "",
       Hostname: hostname, Labels: built.labels, StopSignal: built.stopSignal, Runtime: runtime, LogPath: `${dir}/ctr.log`,
-      Volumes: built.volumes,
+      Volumes: built.volumes, Network: plan,
       State: { Status: "created", Pid: 0, MonitorPid: 0, ExitCode: 0, Error: "", OOMKilled: false, StartedAt: GO_ZERO_TIME, FinishedAt: GO_ZERO_TIME, RestartCount: 0 },
     };
     store.write(record);
@@ -237,6 +246,12 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     // a container that never started has no runtime state or exit file to forget (one runtime process less per run)
     if (r.State.StartedAt !== GO_ZERO_TIME || r.State.Error !== "") resetRuntimeState(engine, r);
     if (r.RootfsSource === "snapshot") ensureSnapshotMounted(engine, r.Id);
+    try {
+      attachNetwork(engine, r);
+    } catch (err) {
+      recordStartFailure(engine, r, err);
+      throw err;
+    }
     const files = monitorFiles(engine.store.runDir(r.Id));
     mkdirParents(files.exitDir, 0o700);
     let pid: number;
@@ -270,6 +285,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
 }
 
 function recordStartFailure(engine: Engine, r: ContainerRecord, err: unknown): void {
+  releaseNetwork(engine, r);
   const code = err instanceof ContainerStartError ? err.exitCode : 125;
   r.State = { ...r.State, Status: r.State.StartedAt === GO_ZERO_TIME ? "created" : "exited", Pid: 0, MonitorPid: 0, ExitCode: code, Error: (err as Error).message };
   engine.store.write(r);
@@ -292,6 +308,7 @@ export function cleanupContainer(engine: Engine, id: string): void {
     const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
     const oomMarker = pathExists(`${engine.store.runDir(id)}/oom`);
     runtimeOf(engine, r).run(["delete", "--force", id]);
+    releaseNetwork(engine, r);
     r.State = {
       ...r.State, Status: "exited", ExitCode: code ?? 255, Error: code === undefined ? MONITOR_LOST : "",
       OOMKilled: (ooms ?? 0) > 0 || oomMarker, FinishedAt: now(), Pid: 0,
@@ -415,6 +432,7 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
     // the exit command deleted it from the runtime when it recorded the exit; a created one was never started
     const recorded = live.status === "exited" && r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME;
     if (!recorded && !(live.status === "created" && r.State.StartedAt === GO_ZERO_TIME)) runtimeOf(engine, r).run(["delete", "--force", r.Id]);
+    releaseNetwork(engine, r);
     releaseRoot(engine, r);
     store.remove(r);
     removed = r;
@@ -422,6 +440,37 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
   // the killed container's monitor ends (and runs its exit command) on its own: nothing of it outlives rm
   if (monitor[0] > 0 && monitor[0] !== process.pid) waitGone(monitor[0], monitor[1] ?? 0);
   if (removed && opts.volumes) for (const v of removed.Volumes) if (v.anonymous) engine.volumes.remove(v.name, { force: true });
+}
+
+/**
+ * A bridge network's container gets its namespace and addresses (kept in `r`, which the
+ * caller writes) and its place in its peers' /etc/hosts; other modes need nothing here.
+ * A failure has undone its part.
+ */
+export function attachNetwork(engine: Engine, r: ContainerRecord): void {
+  if (r.Network?.mode !== "cni") return;
+  try {
+    // what a previous run left (its monitor killed, /run half-lost) goes first: one namespace and address per container
+    detachNetworks(engine.paths, r.Id);
+    r.Network.settings = attachNetworks(engine.paths, r.Id, r.Hostname, r.Network);
+    connectedHosts(engine, r);
+  } catch (err) {
+    delete r.Network.settings;
+    throw err;
+  }
+}
+
+/**
+ * Undo the container's network attachments (CNI DEL from the cached results, the
+ * namespace's mount) and take it out of its peers' /etc/hosts. Any container may have
+ * leftovers (a crash mid-start), so this does not look at the mode; it costs a directory
+ * listing when there is nothing.
+ */
+export function releaseNetwork(engine: Engine, r: ContainerRecord): void {
+  const had = r.Network?.settings !== undefined;
+  if (r.Network) delete r.Network.settings;
+  detachNetworks(engine.paths, r.Id);
+  if (had) connectedHosts(engine, r);
 }
 
 /** Give back the container's root: its image snapshot; a --rootfs directory is the user's and stays. */
@@ -453,6 +502,7 @@ export function reviveAfterReboot(engine: Engine): string[] {
     // what the runtime may still hold of it (its state, its cgroup) goes before it is recorded as exited
     runtimeOf(engine, r).run(["delete", "--force", r.Id]);
     engine.store.update(r.Id, (x) => {
+      releaseNetwork(engine, x);
       x.State = { ...x.State, Status: "exited", ExitCode: 255, Error: MONITOR_LOST, FinishedAt: now(), Pid: 0 };
     });
     const policy = r.Flags.restart;

@@ -16,6 +16,7 @@ import { listDir, mkdirParents, pathExists, readText, unlinkPath } from "../../s
 import { removeTree } from "../../sys/remove-tree.ts";
 import type { EnginePaths } from "../paths.ts";
 import type { RunFlags } from "./run-flags.ts";
+import type { ContainerNetwork } from "../network/attach.ts";
 
 export type ContainerStatus = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
 
@@ -64,6 +65,8 @@ export interface ContainerRecord {
   LogPath: string;
   /** named volumes mounted (anonymous ones are removed with `rm -v`) */
   Volumes: { name: string; anonymous: boolean }[];
+  /** what --network and -p asked, and while it runs, what it got (engine/network) */
+  Network?: ContainerNetwork;
   State: RecordedState;
 }
 

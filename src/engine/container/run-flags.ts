@@ -38,8 +38,19 @@ export interface RunFlags {
   device?: string[];
   deviceCgroupRule?: string[];
   userns?: string;
-  // namespaces and cgroup
+  // network (engine/network/attach.ts)
   network?: string;
+  networkAlias?: string[];
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  macAddress?: string;
+  ip?: string;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  addHost?: string[];
+  // namespaces and cgroup
   pid?: string;
   ipc?: string;
   uts?: string;

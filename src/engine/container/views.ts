@@ -7,6 +7,7 @@ import { BerthError } from "../../errors.ts";
 import type { Spec } from "../../spec/runtime-spec.ts";
 import type { LiveStatus } from "./lifecycle.ts";
 import type { ContainerRecord } from "./records.ts";
+import { dockerPorts, psPorts } from "../network/ports.ts";
 
 /** docker's go-units HumanDuration */
 export function humanDuration(ms: number): string {
@@ -87,14 +88,14 @@ export function psRow(r: ContainerRecord, live: LiveStatus, nowMs: number, noTru
     Command: commandText(r, noTrunc),
     CreatedAt: goTime(r.Created),
     RunningFor: `${humanDuration(nowMs - Date.parse(r.Created))} ago`,
-    Ports: "",
+    Ports: psPorts(r.Network?.settings?.PortMappings ?? []),
     State: live.status,
     Status: statusText(r, live, nowMs),
     Size: "",
     Names: r.Name,
     Labels: Object.entries(r.Labels).map(([k, v]) => `${k}=${v}`).join(","),
     Mounts: r.Volumes.map((v) => v.name).join(","),
-    Networks: r.Flags.network ?? "none",
+    Networks: r.Network?.mode === "cni" ? r.Network.networks.join(",") : (r.Flags.network ?? "none"),
   };
 }
 
@@ -259,8 +260,20 @@ export function inspectContainer(r: ContainerRecord, spec: Spec | undefined, liv
       StopSignal: r.StopSignal,
       ...(f.stopTimeout !== undefined && { StopTimeout: Number(f.stopTimeout) }),
     },
-    NetworkSettings: { Networks: { [f.network ?? "none"]: {} }, Ports: {}, IPAddress: "", SandboxKey: "" },
+    NetworkSettings: networkSettingsView(r),
   };
+}
+
+/** docker's NetworkSettings: what the container got while it runs, the mode's name otherwise. */
+function networkSettingsView(r: ContainerRecord): Record<string, unknown> {
+  const n = r.Network;
+  const s = n?.settings;
+  if (s) {
+    const { PortMappings: _p, ...shown } = s;
+    return shown;
+  }
+  const names = n?.mode === "cni" ? n.networks : [r.Flags.network ?? "none"];
+  return { Bridge: "", SandboxID: "", SandboxKey: "", Ports: n ? dockerPorts([], n.exposed) : {}, IPAddress: "", IPPrefixLen: 0, Gateway: "", MacAddress: "", Networks: Object.fromEntries(names.map((x) => [x, {}])) };
 }
 
 export { GO_ZERO };

@@ -1,0 +1,207 @@
+/**
+ * Invoking a CNI network configuration list, as libcni (containernetworking/cni
+ * libcni/api.go) does: each plugin of the list in turn with `CNI_COMMAND=ADD`, its
+ * configuration on stdin carrying the list's name and cniVersion, the runtime config its
+ * `capabilities` ask for (portMappings, mac, ips) and the previous plugin's result as
+ * `prevResult`; DEL in reverse order with the result ADD returned; CHECK in order with it.
+ *
+ * The final result is cached (`<cacheDir>/results/<network>-<container>-<ifname>`, libcni's
+ * cniCacheV1 with the configuration it was made with) before ADD returns, so DEL works
+ * after a crash, after the engine was killed, and after the network's conflist is gone.
+ */
+import { BerthError } from "../../errors.ts";
+import { writeFileAtomic } from "../../sys/atomic-file.ts";
+import { execPlugin } from "../../sys/cni-plugin.ts";
+import { listDir, mkdirParents, pathExists, readTextIfExists, unlinkPath } from "../../sys/libc.ts";
+
+export const CNI_PLUGIN_DIRS = ["/usr/lib/cni", "/opt/cni/bin"];
+
+export interface PluginConf {
+  type: string;
+  capabilities?: Record<string, boolean>;
+  [k: string]: unknown;
+}
+
+export interface NetworkConfList {
+  cniVersion: string;
+  name: string;
+  disableCheck?: boolean;
+  plugins: PluginConf[];
+  [k: string]: unknown;
+}
+
+/** What the runtime knows about the attachment: libcni's RuntimeConf. */
+export interface RuntimeConf {
+  containerId: string;
+  /** the network namespace's path; may be gone at DEL */
+  netns: string;
+  ifName: string;
+  /** CNI_ARGS pairs */
+  args?: [string, string][];
+  /** runtimeConfig by capability name (portMappings, mac, ips, aliases) */
+  capabilityArgs?: Record<string, unknown>;
+}
+
+/** A CNI result (spec 1.0.0): what ADD made. */
+export interface CniResult {
+  cniVersion: string;
+  interfaces?: { name: string; mac?: string; sandbox?: string }[];
+  ips?: { address: string; gateway?: string; interface?: number }[];
+  routes?: { dst: string; gw?: string }[];
+  dns?: { nameservers?: string[]; domain?: string; search?: string[]; options?: string[] };
+}
+
+/** libcni's cache entry. */
+export interface CachedAttachment {
+  kind: "cniCacheV1";
+  containerId: string;
+  /** the conflist the attachment was made with, base64 */
+  config: string;
+  ifName: string;
+  networkName: string;
+  netns: string;
+  cniArgs?: [string, string][];
+  capabilityArgs?: Record<string, unknown>;
+  result: CniResult;
+}
+
+/** The configuration one plugin of `list` gets on stdin (pure). */
+export function pluginStdin(list: NetworkConfList, plugin: PluginConf, rt: RuntimeConf, prevResult: CniResult | undefined): string {
+  const conf: Record<string, unknown> = { ...plugin, cniVersion: list.cniVersion, name: list.name };
+  const runtimeConfig: Record<string, unknown> = {};
+  for (const [cap, on] of Object.entries(plugin.capabilities ?? {})) {
+    if (on && rt.capabilityArgs?.[cap] !== undefined) runtimeConfig[cap] = rt.capabilityArgs[cap];
+  }
+  if (Object.keys(runtimeConfig).length) conf.runtimeConfig = runtimeConfig;
+  if (prevResult) conf.prevResult = prevResult;
+  return JSON.stringify(conf);
+}
+
+/** The CNI_* environment of one invocation (pure). */
+export function pluginEnv(command: "ADD" | "DEL" | "CHECK" | "VERSION", rt: RuntimeConf, pluginDirs: string[]): Record<string, string> {
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: rt.containerId,
+    CNI_NETNS: rt.netns,
+    CNI_IFNAME: rt.ifName,
+    CNI_PATH: pluginDirs.join(":"),
+    ...(rt.args?.length && { CNI_ARGS: rt.args.map(([k, v]) => `${k}=${v}`).join(";") }),
+  };
+}
+
+/** A plugin's failure as one line: its error object's msg and details (spec "Error"), else its stderr (pure). */
+export function pluginFailure(network: string, type: string, command: string, code: number, stdout: string, stderr: string): BerthError {
+  let why = "";
+  try {
+    const e = JSON.parse(stdout) as { code?: number; msg?: string; details?: string };
+    why = [e.msg, e.details].filter(Boolean).join(": ");
+  } catch {}
+  why ||= stderr.trim().split("\n").at(-1) || `exited ${code}`;
+  return new BerthError(`network ${network}: CNI plugin ${type} ${command}: ${why}`);
+}
+
+export class CniInvoker {
+  constructor(readonly cacheDir: string, readonly pluginDirs: string[] = CNI_PLUGIN_DIRS) {}
+
+  private pluginPath(network: string, type: string): string {
+    if (!/^[A-Za-z0-9_.-]+$/.test(type)) throw new BerthError(`network ${network}: invalid CNI plugin type ${JSON.stringify(type)}`);
+    const found = this.pluginDirs.map((d) => `${d}/${type}`).find(pathExists);
+    if (!found) throw new BerthError(`network ${network}: CNI plugin ${type} is not in ${this.pluginDirs.join(" or ")}; apt-get install containernetworking-plugins`);
+    return found;
+  }
+
+  private invoke(list: NetworkConfList, plugin: PluginConf, command: "ADD" | "DEL" | "CHECK", rt: RuntimeConf, prev: CniResult | undefined): CniResult | undefined {
+    const run = execPlugin(this.pluginPath(list.name, plugin.type), pluginEnv(command, rt, this.pluginDirs), pluginStdin(list, plugin, rt, prev));
+    if (run.code !== 0) throw pluginFailure(list.name, plugin.type, command, run.code, run.stdout, run.stderr);
+    if (command !== "ADD") return undefined;
+    try {
+      return JSON.parse(run.stdout) as CniResult;
+    } catch {
+      throw new BerthError(`network ${list.name}: CNI plugin ${plugin.type} ADD printed no result: ${JSON.stringify(run.stdout.slice(0, 200))}`);
+    }
+  }
+
+  cachePath(network: string, containerId: string, ifName: string): string {
+    return `${this.cacheDir}/results/${network}-${containerId}-${ifName}`;
+  }
+
+  /**
+   * ADD: every plugin in order, each given the one before's result; the last result is
+   * cached and returned. A failure throws and leaves the cache as it was: the caller
+   * undoes what the plugins before made with del(), which works without a cached result.
+   */
+  add(list: NetworkConfList, rt: RuntimeConf): CniResult {
+    let prev: CniResult | undefined;
+    for (const plugin of list.plugins) prev = this.invoke(list, plugin, "ADD", rt, prev);
+    const result = prev ?? { cniVersion: list.cniVersion };
+    const entry: CachedAttachment = {
+      kind: "cniCacheV1", containerId: rt.containerId, config: Buffer.from(JSON.stringify(list)).toString("base64"), ifName: rt.ifName,
+      networkName: list.name, netns: rt.netns, ...(rt.args && { cniArgs: rt.args }), ...(rt.capabilityArgs && { capabilityArgs: rt.capabilityArgs }), result,
+    };
+    mkdirParents(`${this.cacheDir}/results`, 0o700);
+    writeFileAtomic(this.cachePath(list.name, rt.containerId, rt.ifName), JSON.stringify(entry), { mode: 0o600, fsync: false });
+    return result;
+  }
+
+  /** CHECK: every plugin in order with the cached result (libcni: an error when nothing is cached). */
+  check(list: NetworkConfList, rt: RuntimeConf): void {
+    const cached = this.cached(list.name, rt.containerId, rt.ifName);
+    if (!cached) throw new BerthError(`network ${list.name}: container ${rt.containerId} is not attached (no cached result)`);
+    if (list.disableCheck) return;
+    for (const plugin of list.plugins) this.invoke(list, plugin, "CHECK", rt, cached.result);
+  }
+
+  /**
+   * DEL: every plugin in reverse order with the cached result (plugins take DEL of what
+   * does not exist as success, so a half-made ADD is undone too); every plugin runs even
+   * when one fails — the first failure is thrown at the end and the cache kept for a retry.
+   */
+  del(list: NetworkConfList, rt: RuntimeConf): void {
+    const path = this.cachePath(list.name, rt.containerId, rt.ifName);
+    const cached = this.cached(list.name, rt.containerId, rt.ifName);
+    const capabilityArgs = rt.capabilityArgs ?? cached?.capabilityArgs;
+    const withCaps: RuntimeConf = { ...rt, ...(capabilityArgs && { capabilityArgs }) };
+    let first: unknown;
+    for (const plugin of [...list.plugins].reverse()) {
+      try {
+        this.invoke(list, plugin, "DEL", withCaps, cached?.result);
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first) throw first;
+    try {
+      unlinkPath(path);
+    } catch {}
+  }
+
+  /** The cached attachment, undefined when there is none. */
+  cached(network: string, containerId: string, ifName: string): CachedAttachment | undefined {
+    const text = readTextIfExists(this.cachePath(network, containerId, ifName));
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as CachedAttachment;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every cached attachment (the cleanup pass looks for those of containers that are gone). */
+  attachments(): CachedAttachment[] {
+    const dir = `${this.cacheDir}/results`;
+    if (!pathExists(dir)) return [];
+    const out: CachedAttachment[] = [];
+    for (const e of listDir(dir)) {
+      const text = readTextIfExists(`${dir}/${e.name}`);
+      try {
+        if (text) out.push(JSON.parse(text) as CachedAttachment);
+      } catch {}
+    }
+    return out;
+  }
+
+  /** The conflist a cached attachment was made with. */
+  static configOf(entry: CachedAttachment): NetworkConfList {
+    return JSON.parse(Buffer.from(entry.config, "base64").toString()) as NetworkConfList;
+  }
+}

@@ -5,7 +5,7 @@
  * process moved into a container's cgroup from outside is never signalled by delete.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../spec/runtime-spec.ts";
 import { dead, leaksOf } from "../../test/leak-check.ts";
@@ -113,6 +113,25 @@ describe.skipIf(!canRunContainers)("defects 2–5 and 8: refused with one line n
     ["a newline in a key stays on one line", (s) => { s.annotations = { "a\nb": 5 as never }; }, "annotations.a\\nb: got 5; use a string"],
   ];
   for (const [name, change, error] of cases) test(name, () => refused(change, error));
+
+  test("a full --root (bytes or inodes) is one line naming the file and the fix, and nothing is left", () => {
+    for (const [i, opts] of ["size=64k,nr_inodes=4", "size=4k"].entries()) {
+      const tiny = join(fx.dir, `tiny-root-${i}`);
+      mkdirSync(tiny);
+      expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", tiny]).exitCode).toBe(0);
+      const id = fx.id("hostile");
+      try {
+        const r = fx.rt(["create", "--bundle", fx.bundle(id, fx.spec(id)), id], { globals: ["--root", tiny] });
+        expect(r.code).toBe(1);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(r.stderr).toMatch(/^\/\S+: \w+: no space left on device; free space or inodes on that filesystem \(df -h, df -i\), or point --root at another\n$/);
+        expect(leaksOf(tiny, id)).toEqual([]);
+      } finally {
+        fx.rt(["delete", "--force", id], { globals: ["--root", tiny] });
+        Bun.spawnSync(["umount", tiny]);
+      }
+    }
+  });
 
   test("a bind mount on /dev/null replaces the default node instead of failing on it", () => {
     const id = fx.id("hostile");

@@ -32,7 +32,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
   const fd = openPath(tmp, O.WRONLY | O.CREAT | O.EXCL, options.mode ?? 0o644);
   try {
     try {
-      writeAll(fd, data);
+      writeAll(fd, data, path);
       if (durable) fsyncFd(fd);
     } finally {
       close(fd);

@@ -228,7 +228,8 @@ export function readFd(fd: number, buf: Uint8Array): number {
 let utf8: TextEncoder | undefined;
 
 /** Write all of `data` to fd, waiting out EAGAIN (a non-blocking pipe the caller handed down); throws SysError. */
-export function writeAll(fd: number, data: string | Uint8Array): void {
+/** Write all of `data`; a failure is a SysError naming `path` when given (ENOSPC: which file, not just "write"). */
+export function writeAll(fd: number, data: string | Uint8Array, path?: string): void {
   // TextEncoder, not Buffer.from: Bun sets up Buffer on its first use (0.1–0.2 ms, measured),
   // and this is the one write of `state` and of every berth command's output
   const buf = typeof data === "string" ? (utf8 ??= new TextEncoder()).encode(data) : data;
@@ -240,7 +241,7 @@ export function writeAll(fd: number, data: string | Uint8Array): void {
       continue;
     }
     const e = (lastErrno = -n);
-    if (e !== 11 /* EAGAIN */ && e !== 4 /* EINTR */) throw new SysError("write", e);
+    if (e !== 11 /* EAGAIN */ && e !== 4 /* EINTR */) throw new SysError("write", e, path);
     Bun.sleepSync(1);
   }
 }
@@ -320,7 +321,7 @@ export function readFdText(fd: number): string {
 export function writeText(path: string, data: string, mode = 0o644, flags: number = O.TRUNC): void {
   const fd = openPath(path, O.WRONLY | O.CREAT | flags, mode);
   try {
-    writeAll(fd, data);
+    writeAll(fd, data, path);
   } finally {
     close(fd);
   }

@@ -18,6 +18,9 @@ export interface ExpectedBlob {
   size?: number;
 }
 
+/** A followed ingest started over (a server that ignored Range): what was read of it is void. */
+export class IngestRestartedError extends BerthError {}
+
 /** What a failed verification names: the blob's role ("layer 3 of docker.io/library/debian:12"). */
 export class DigestMismatchError extends BerthError {}
 
@@ -158,6 +161,11 @@ export class Ingest {
   readonly done: boolean;
   /** after commit(): the blob was not in the store before (a failed load removes what it added) */
   fresh = false;
+  /** open: being written; else how it ended (followers stop there) */
+  private state: "open" | "committed" | "failed" = "open";
+  /** bumped when the bytes start over: a follower's reading is void */
+  private generation = 0;
+  private waiting: (() => void)[] = [];
 
   constructor(private readonly store: ContentStore, private readonly expected: ExpectedBlob | undefined, private readonly what: string) {
     this.path = expected ? `${store.ingestDir}/${expected.digest.slice(7)}.partial` : `${store.ingestDir}/${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
@@ -191,6 +199,61 @@ export class Ingest {
     this.hasher.update(chunk);
     writeAll(this.fd, chunk);
     this.written += chunk.length;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) w();
+  }
+
+  /** Still being written (follow() may be called)? */
+  get open(): boolean {
+    return this.state === "open";
+  }
+
+  /**
+   * The blob's bytes from the first, as they are written — to unpack a layer while it
+   * downloads. Ends when the ingest is committed; errors when it fails or starts over
+   * (IngestRestartedError). Only while `open`. The bytes are not verified yet: whoever
+   * reads them must wait for commit() before trusting what they made.
+   */
+  follow(): ReadableStream<Uint8Array> {
+    const fd = openPath(this.path, O.RDONLY);
+    const generation = this.generation;
+    let at = 0;
+    let closed = false;
+    const done = () => {
+      if (!closed) close(fd);
+      closed = true;
+    };
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        for (;;) {
+          if (this.generation !== generation) {
+            done();
+            return controller.error(new IngestRestartedError(`${this.what}: the download started over`));
+          }
+          if (at < this.written) {
+            const buf = new Uint8Array(Math.min(1 << 20, this.written - at));
+            const n = preadFd(fd, buf, at);
+            at += n;
+            return controller.enqueue(buf.subarray(0, n));
+          }
+          if (this.state === "committed") {
+            done();
+            return controller.close();
+          }
+          if (this.state === "failed") {
+            done();
+            return controller.error(new BerthError(`${this.what}: the download failed`));
+          }
+          await new Promise<void>((resolve) => this.waiting.push(resolve));
+        }
+      },
+      cancel: done,
+    });
   }
 
   /** Start over: the bytes kept from an earlier attempt are dropped (a server that ignored Range). */
@@ -202,6 +265,8 @@ export class Ingest {
     this.offset = 0;
     this.written = 0;
     this.hasher = new Bun.CryptoHasher("sha256");
+    this.generation++;
+    this.wake();
   }
 
   /** Verify and move into blobs/: the digest. A mismatch removes the bytes and throws DigestMismatchError naming the blob. */
@@ -223,11 +288,15 @@ export class Ingest {
     renamePath(this.path, this.store.blobPath(digest));
     close(this.fd);
     this.fd = -1;
+    this.state = "committed";
+    this.wake();
     return digest;
   }
 
   /** Remove what was written. */
   abort(): void {
+    this.state = "failed";
+    this.wake();
     if (this.fd < 0) return;
     try {
       unlinkPath(this.path);
@@ -240,6 +309,8 @@ export class Ingest {
 
   /** Close, keeping the bytes for a later resume (an interrupted download). */
   keep(): void {
+    this.state = "failed";
+    this.wake();
     if (this.fd < 0) return;
     if (!this.expected) return this.abort();
     close(this.fd);

@@ -116,8 +116,13 @@ export class ImageStore {
     return chain;
   }
 
-  /** Unpack layer `i` of a chain whose layers below are committed already. */
-  async unpackLayer(layer: LayerToUnpack, chain: string[], i: number, what: string, onLayer?: (i: number, skipped: boolean) => void): Promise<void> {
+  /**
+   * Unpack layer `i` of a chain whose layers below are committed already — from its blob,
+   * or from `from.source` (the bytes as they download), in which case nothing is committed
+   * before `from.verified` (the blob's digest checked) resolves.
+   */
+  async unpackLayer(layer: LayerToUnpack, chain: string[], i: number, what: string, onLayer?: (i: number, skipped: boolean) => void,
+    from?: { source: ReadableStream<Uint8Array>; verified: Promise<void> }): Promise<void> {
     const key = chain[i]!;
     if (this.snapshots.stat(key)?.kind === "committed") {
       onLayer?.(i, true);
@@ -126,7 +131,8 @@ export class ImageStore {
     const temp = extractKey(key);
     const mounts = this.snapshots.prepare(temp, i === 0 ? undefined : chain[i - 1], { "berth/pid": String(process.pid) });
     try {
-      const applied = await applyLayer(this.content.stream(layer.digest), writableDirOf(mounts), what);
+      const applied = await applyLayer(from?.source ?? this.content.stream(layer.digest), writableDirOf(mounts), what);
+      if (from) await from.verified;
       if (applied.diffId !== layer.diffId) {
         throw new LayerError(`${what}: its uncompressed digest is ${applied.diffId} but the image config's rootfs.diff_ids says ${layer.diffId}; the image is corrupt`);
       }

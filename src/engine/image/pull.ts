@@ -3,8 +3,9 @@
  *
  * The manifest (or the index, then the host's or `--platform`'s manifest) and the config
  * are fetched first; then the layers download three at a time, as docker's, each into
- * the content store with its digest checked as it streams, and each is unpacked as soon
- * as it and the layers below it are in — unpacking overlaps downloading. A connection
+ * the content store with its digest checked as it streams, and each is unpacked as its
+ * bytes arrive (following the download), in order — a layer is committed only once its
+ * blob's digest and its own diff ID have been checked. A connection
  * that drops mid-blob is retried from the bytes already written (Range), and a pull that
  * fails for good keeps those bytes for the next one. Nothing is visible before it is
  * verified: a blob only after its digest matched, a layer only after its diff ID matched,
@@ -14,7 +15,7 @@ import { BerthError } from "../../errors.ts";
 import { lockPath } from "../../sys/lock-file.ts";
 import { mkdirParents } from "../../sys/libc.ts";
 import { documentKind, parseImageConfig, parseIndex, parseManifest, type Descriptor, type ImageManifest, type Platform } from "../../spec/image-spec.ts";
-import { DigestMismatchError, sha256Digest } from "../content/store.ts";
+import { DigestMismatchError, IngestRestartedError, sha256Digest, type Ingest } from "../content/store.ts";
 import type { ImageRecord, ImageStore, LayerToUnpack } from "./image-store.ts";
 import { chainIds } from "./layer-chain.ts";
 import { formatPlatform, hostPlatform, offeredPlatforms, selectManifest } from "./platform.ts";
@@ -108,12 +109,14 @@ async function fetchConfig(store: ImageStore, client: RegistryClient, ref: Image
  * Download a blob into the content store, resuming after a dropped connection: up to
  * `attempts` tries, each from the bytes already written. `progress(bytesSoFar)`.
  */
-async function downloadBlob(store: ImageStore, client: RegistryClient, ref: ImageReference, desc: Descriptor, what: string, attempts: number, progress: (n: number, retrying?: boolean) => void): Promise<void> {
+async function downloadBlob(store: ImageStore, client: RegistryClient, ref: ImageReference, desc: Descriptor, what: string, attempts: number,
+  progress: (n: number, retrying?: boolean) => void, onIngest?: (ingest: Ingest) => void): Promise<void> {
   const ingest = store.content.ingest({ digest: desc.digest, size: desc.size }, what);
   if (ingest.done) {
     ingest.commit();
     return;
   }
+  onIngest?.(ingest);
   let lastErr: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {
     try {
@@ -169,35 +172,59 @@ async function fetchAndUnpack(store: ImageStore, client: RegistryClient, ref: Im
     if (next) next();
     else running--;
   };
+  // each layer's ingest once its download has started: unpacking follows it as it grows
+  const started = layers.map(() => Promise.withResolvers<Ingest | undefined>());
   const downloads = layers.map(async (layer, i) => {
-    if (!needed[i]) return;
-    const id = shortId(layer.digest);
-    if (store.content.has(layer.digest)) {
-      emit({ kind: "layer", id, status: "Download complete" });
-      return;
-    }
-    await slot();
     try {
-      if (failed) throw new Error("another layer failed");
-      emit({ kind: "layer", id, status: "Downloading", current: 0, total: layer.size });
-      await downloadBlob(store, client, ref, layer, `layer ${i + 1}/${layers.length} (${layer.digest}) of ${name}`, attempts, (n, retrying) =>
-        emit({ kind: "layer", id, status: retrying ? "Retrying" : "Downloading", current: n, total: layer.size }));
-      emit({ kind: "layer", id, status: "Download complete" });
-    } catch (err) {
-      failed = true;
-      throw err;
+      if (!needed[i]) return;
+      const id = shortId(layer.digest);
+      if (store.content.has(layer.digest)) {
+        emit({ kind: "layer", id, status: "Download complete" });
+        return;
+      }
+      await slot();
+      try {
+        if (failed) throw new Error("another layer failed");
+        emit({ kind: "layer", id, status: "Downloading", current: 0, total: layer.size });
+        await downloadBlob(store, client, ref, layer, `layer ${i + 1}/${layers.length} (${layer.digest}) of ${name}`, attempts, (n, retrying) =>
+          emit({ kind: "layer", id, status: retrying ? "Retrying" : "Downloading", current: n, total: layer.size }), (ingest) => started[i]!.resolve(ingest));
+        emit({ kind: "layer", id, status: "Download complete" });
+      } catch (err) {
+        failed = true;
+        throw err;
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      started[i]!.resolve(undefined); // no ingest to follow (or the download is over)
     }
   });
   for (const d of downloads) d.catch(() => {}); // awaited below, in order
   try {
     for (let i = 0; i < layers.length; i++) {
-      await downloads[i];
-      if (!needed[i]) continue;
+      if (!needed[i]) {
+        await downloads[i];
+        continue;
+      }
       const id = shortId(layers[i]!.digest);
+      const what = `layer ${i + 1}/${layers.length} (${layers[i]!.digest.slice(0, 19)}) of ${name}`;
+      const ingest = await started[i]!.promise;
       emit({ kind: "layer", id, status: "Extracting" });
-      await store.unpackLayer(layers[i]!, chain, i, `layer ${i + 1}/${layers.length} (${layers[i]!.digest.slice(0, 19)}) of ${name}`);
+      if (ingest?.open) {
+        // unpack while it downloads; committed only once its digest is checked
+        try {
+          await store.unpackLayer(layers[i]!, chain, i, what, undefined, { source: ingest.follow(), verified: downloads[i]! });
+        } catch (err) {
+          // the download's own failure says more than "the bytes stopped"
+          const downloadErr = await downloads[i]!.then(() => undefined, (e: unknown) => e);
+          if (downloadErr !== undefined) throw downloadErr;
+          if (!(err instanceof IngestRestartedError)) throw err;
+          await store.unpackLayer(layers[i]!, chain, i, what);
+        }
+      } else {
+        await downloads[i];
+        await store.unpackLayer(layers[i]!, chain, i, what);
+      }
       emit({ kind: "layer", id, status: "Pull complete" });
     }
   } catch (err) {

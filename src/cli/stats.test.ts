@@ -80,8 +80,10 @@ describe("berth stats", () => {
     expect(streaming.stderr).toBe('berth: --interval: invalid value "0"; use a whole number ≥ 10\n');
   }, SLOW);
 
-  test("NET I/O is read inside the process's own network namespace, loopback left out", () => {
+  test("NET I/O is read inside the process's own network namespace, loopback left out", async () => {
     const { path, pid } = fx.start("net", ["unshare", "--net", "sleep", "1000"]);
+    // unshare(1) enters the new namespace, then execs sleep: until then the pid is in the host's
+    expect(await until(() => readFileSync(`/proc/${pid}/comm`, "utf8") === "sleep\n", SLOW / 2)).toBe(true);
     const [rec] = json(path);
     expect(rec.pid).toBe(pid);
     expect(rec.net).toEqual(netTotals(parseNetDev(readFileSync(`/proc/${pid}/net/dev`, "utf8"))));

@@ -5,6 +5,7 @@ import { buildSpec, DEFAULT_SHM_SIZE, DOCKER_CAPABILITIES, mergeEnv, parseDevice
 import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp } from "./docker-seccomp.ts";
 import { parseMountFlag, parseVolumeFlag } from "./mount-flags.ts";
 import type { RunFlags } from "./run-flags.ts";
+import { CLIENT_SPECS_DIR } from "../../../test/client-specs.ts";
 
 const DENY_ALL = { allow: false, type: "a", major: null, minor: null, access: "rwm" };
 const ID = "0123456789abcdef".repeat(4);
@@ -111,7 +112,7 @@ describe("defaults equal docker's", () => {
     expect(s.syscalls!.find((r) => r.names.includes("clone"))!.args![0]).toEqual({ index: 0, value: 2114060288, op: "SCMP_CMP_MASKED_EQ" });
   });
   // docker 20.10's own config.json, recorded on this kind of machine (../shared/reference): the same shape
-  const recorded = "/work/shared/reference/client-specs/docker-run.json";
+  const recorded = `${CLIENT_SPECS_DIR}docker-run.json`;
   test.skipIf(!existsSync(recorded))("matches what docker itself writes: capabilities, default mounts, device rules, sysctls", () => {
     const docker = JSON.parse(readFileSync(recorded, "utf8"));
     expect(spec.process!.capabilities).toEqual(docker.process.capabilities);

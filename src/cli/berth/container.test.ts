@@ -233,6 +233,24 @@ describe.skipIf(!ok)("what the kernel and the monitor say", () => {
   }, 900_000);
 });
 
+describe.skipIf(!ok)("stop signal and timeout, -d --rm", () => {
+  test("--stop-signal and --stop-timeout: stop sends the container's own signal and waits its time", () => {
+    const id = fx.runDetached(["--stop-signal", "SIGUSR1", "--stop-timeout", "30"], ["sh", "-c", "trap 'echo got USR1; exit 3' USR1; while true; do sleep 0.1; done"]);
+    expect(fx.inspect(id).Config).toMatchObject({ StopSignal: "SIGUSR1", StopTimeout: 30 });
+    expect(fx.berth(["stop", id]).code).toBe(0);
+    expect(fx.inspect(id).State).toMatchObject({ Status: "exited", ExitCode: 3 });
+    expect(fx.berth(["logs", id]).stdout).toBe("got USR1\n");
+    expect(fx.berth(["rm", id]).code).toBe(0);
+  });
+  test("run -d --rm: the exit command removes the container when it ends", async () => {
+    const id = fx.runDetached(["--rm"], ["sh", "-c", "sleep 0.2"]);
+    expect(id).toMatch(HEX64);
+    await until(() => fx.records().length === 0 && fx.monitors().length === 0, 120_000);
+    expect(fx.records()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
+  });
+});
+
 describe.skipIf(!ok)("--restart", () => {
   test("on-failure:2 runs it twice more, then it stays exited with its code; stop keeps an always container stopped", async () => {
     const id = fx.runDetached(["--restart", "on-failure:2"], ["sh", "-c", "exit 3"]);

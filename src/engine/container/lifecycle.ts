@@ -438,7 +438,8 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
     removed = r;
   });
   // the killed container's monitor ends (and runs its exit command) on its own: nothing of it outlives rm
-  if (monitor[0] > 0 && monitor[0] !== process.pid) waitGone(monitor[0], monitor[1] ?? 0);
+  // (not from the exit command itself: conmon, its parent, waits for it to end)
+  if (monitor[0] > 0 && monitor[0] !== process.pid && monitor[0] !== process.ppid) waitGone(monitor[0], monitor[1] ?? 0);
   if (removed && opts.volumes) for (const v of removed.Volumes) if (v.anonymous) engine.volumes.remove(v.name, { force: true });
 }
 

@@ -36,20 +36,20 @@ PR="run --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 PI=localhost/busybox:latest
 BI=busybox:latest
 $P $PR --rm $PI true
-$B run --rm $BI true
+$B run --network none --rm $BI true
 
 hf() {  # hf NAME PODMAN-COMMAND BERTH-COMMAND
   hyperfine -N --warmup 3 --min-runs "$runs" --export-json "$tmp/$1.json" -n podman "$2" -n berth "$3" </dev/null >/dev/null
 }
 
 echo "== run --rm"
-hf run "$P $PR --rm $PI true" "$B run --rm $BI true"
+hf run "$P $PR --rm $PI true" "$B run --network none --rm $BI true"
 
 echo "== 20 containers: ps, inspect, exec"
 i=0
 while [ $i -lt 20 ]; do
   $P $PR -d --name "p$i" $PI sleep 600 >/dev/null
-  $B run -d --name "b$i" $BI sleep 600 >/dev/null
+  $B run --network none -d --name "b$i" $BI sleep 600 >/dev/null
   i=$((i + 1))
 done
 hf ps "$P ps" "$B ps"
@@ -73,7 +73,7 @@ $B rm -f $(i=0; while [ $i -lt 20 ]; do echo "b$i"; i=$((i + 1)); done) >/dev/nu
 
 echo "== logs of 100k lines"
 $P $PR --name plog $PI seq 1 100000 >/dev/null
-$B run --name blog $BI seq 1 100000 >/dev/null
+$B run --network none --name blog $BI seq 1 100000 >/dev/null
 hf logs "$P logs plog" "$B logs blog"
 $P rm plog >/dev/null
 $B rm blog >/dev/null
@@ -93,11 +93,11 @@ one() {  # the wall time of one CMD, in ms
   s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(((e - s) / 1000000))
 }
 p1=$(one $P $PR -d $PI sleep 600)
-b1=$(one $B run -d $BI sleep 600)
+b1=$(one $B run --network none -d $BI sleep 600)
 $P rm -f -a -t 0 >/dev/null
 ids=$($B ps -aq --no-trunc); [ -z "$ids" ] || $B rm -f $ids >/dev/null
 par_p=$(parallel $P $PR -d $PI sleep 600)
-par_b=$(parallel $B run -d $BI sleep 600)
+par_b=$(parallel $B run --network none -d $BI sleep 600)
 p50() { echo "$1" | sed -n 8p; }
 pmax() { echo "$1" | tail -1; }
 $P rm -f -a -t 0 >/dev/null

@@ -1,5 +1,5 @@
 /**
- * `berth network create|ls|inspect|rm|prune`: docker's bridge networks, each a CNI
+ * `berth network create|ls|inspect|rm|prune|connect|disconnect`: docker's bridge networks, each a CNI
  * conflist (engine/network/networks.ts). A network a container uses is not removed;
  * prune also sweeps the attachments of containers that are gone.
  */
@@ -10,6 +10,7 @@ import { writeErr, writeOut } from "../stdio.ts";
 import { alignColumns } from "../../observe/template.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { liveStatus } from "../../engine/container/lifecycle.ts";
+import { connectContainer, disconnectContainer } from "../../engine/container/network-connect.ts";
 import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "../../engine/network/networks.ts";
 import { removeBridgeOf, sweepNetworks } from "../../engine/network/attach.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
@@ -112,6 +113,17 @@ export function registerNetwork(program: Command): void {
         }
       }
       if (failed) throw new ExitError(1);
+    });
+  net.command("connect").argument("<network>", "network name or id").argument("<container>", "container name or id")
+    .description("attach a container to another network (now when it runs, else at its next start)")
+    .option("--alias <name>", "another name for the container on this network", collect)
+    .action((network: string, container: string, opts: Opts) => {
+      connectContainer(engineFor(opts), container, network, (opts.alias as string[] | undefined) ?? []);
+    });
+  net.command("disconnect").argument("<network>", "network name or id").argument("<container>", "container name or id")
+    .description("detach a container from a network").option("-f, --force", "accepted (docker's)")
+    .action((network: string, container: string, opts: Opts) => {
+      disconnectContainer(engineFor(opts), container, network);
     });
   net.command("prune").description("remove networks no container uses, and the network leftovers of containers that are gone")
     .option("-f, --force", "do not ask (berth never asks)")

@@ -30,10 +30,10 @@ function hostsOf(c: ContainerRecord, all: ContainerRecord[]): string {
   return hostsText(hostsFile(c.Hostname, "bridge"), self.ip ? self : undefined, extra);
 }
 
-/** Rewrite the hosts files of `r` (as it is now, in memory) and of the containers on its networks. */
-export function connectedHosts(engine: Engine, r: ContainerRecord): void {
+/** Rewrite the hosts files of `r` (as it is now, in memory) and of the containers on its networks (and on `left`, one it just left). */
+export function connectedHosts(engine: Engine, r: ContainerRecord, left?: string): void {
   const all = [...engine.store.list().filter((c) => c.Id !== r.Id), r].filter((c) => c.Network?.mode === "cni" && c.Network.settings);
-  const networks = new Set(r.Network?.networks ?? []);
+  const networks = new Set([...(r.Network?.networks ?? []), ...(left ? [left] : [])]);
   for (const c of all) {
     if (c.Id !== r.Id && !c.Network!.networks.some((n) => networks.has(n))) continue;
     try {

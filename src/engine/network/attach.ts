@@ -159,17 +159,7 @@ export function attachNetworks(paths: EnginePaths, id: string, hostname: string,
       if (i === 0 && mappings.length) capabilityArgs.portMappings = mappings.map((m) => ({ hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol, hostIP: m.hostIP }));
       if (i === 0 && net.mac) capabilityArgs.mac = net.mac;
       if (i === 0 && net.ip) capabilityArgs.ips = [net.ip];
-      const rt = { containerId: id, netns, ifName: ifName(i), args: [["IgnoreUnknown", "1"], ["K8S_POD_NAME", hostname]] as [string, string][], capabilityArgs };
-      let result: CniResult;
-      try {
-        result = cni.add(list, rt);
-      } catch (err) {
-        try {
-          cni.del(list, rt);
-        } catch {}
-        throw err;
-      }
-      settings.Networks[list.name] = endpoint(list, id, result, ifName(i), net.aliases, hostname);
+      settings.Networks[list.name] = addOne(cni, pluginsNeeded(list, capabilityArgs), id, netns, ifName(i), hostname, capabilityArgs, net.aliases);
     });
     const first = settings.Networks[lists[0]?.name ?? ""];
     if (first) Object.assign(settings, { IPAddress: first.IPAddress, IPPrefixLen: first.IPPrefixLen, Gateway: first.Gateway, MacAddress: first.MacAddress });
@@ -177,6 +167,68 @@ export function attachNetworks(paths: EnginePaths, id: string, hostname: string,
   } catch (err) {
     detachLocked(paths, id, net.networks, cni, store);
     throw err;
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * The plugins an attachment needs: portmap only with ports to map, tuning only with a MAC
+ * or sysctls to set — each is a Go executable started for ADD and again for DEL, and
+ * with nothing to do they do nothing. The cache keeps the list used, so DEL runs the same.
+ */
+export function pluginsNeeded<T extends NetworkConfList>(list: T, capabilityArgs: Record<string, unknown>): T {
+  const plugins = list.plugins.filter((p) => {
+    if (p.type === "portmap") return capabilityArgs.portMappings !== undefined;
+    if (p.type === "tuning") return capabilityArgs.mac !== undefined || p.sysctl !== undefined || p.mtu !== undefined || p.mac !== undefined;
+    return true;
+  });
+  return { ...list, plugins };
+}
+
+/** ADD one network; a failure DELs what the plugins before the failing one made. */
+function addOne(cni: CniInvoker, list: NetworkFile, id: string, netns: string, ifname: string, hostname: string, capabilityArgs: Record<string, unknown>, aliases: string[]): EndpointSettings {
+  const rt = { containerId: id, netns, ifName: ifname, args: [["IgnoreUnknown", "1"], ["K8S_POD_NAME", hostname]] as [string, string][], capabilityArgs };
+  try {
+    return endpoint(list, id, cni.add(list, rt), ifname, aliases, hostname);
+  } catch (err) {
+    try {
+      cni.del(list, rt);
+    } catch {}
+    throw err;
+  }
+}
+
+/**
+ * `network connect` of a running container: ADD `network` as the next free ethN in its
+ * namespace; the endpoint is returned for its settings.
+ */
+export function connectNetwork(paths: EnginePaths, id: string, hostname: string, network: string, aliases: string[]): EndpointSettings {
+  const store = new NetworkStore(paths);
+  const cni = new CniInvoker(paths.cniCache);
+  const list = store.resolve(network);
+  const used = new Set(cni.attachments().filter((a) => a.containerId === id).map((a) => a.ifName));
+  let i = 0;
+  while (used.has(ifName(i))) i++;
+  const lock = store.lock();
+  try {
+    return addOne(cni, list, id, netnsPath(paths, id), ifName(i), hostname, {}, aliases);
+  } finally {
+    lock.release();
+  }
+}
+
+/** `network disconnect` of a running container: DEL its attachment to `network` (its bridge goes when it was the last). */
+export function disconnectNetwork(paths: EnginePaths, id: string, network: string): void {
+  const store = new NetworkStore(paths);
+  const cni = new CniInvoker(paths.cniCache);
+  const lock = store.lock();
+  try {
+    for (const a of cni.attachments().filter((x) => x.containerId === id && x.networkName === network)) {
+      const list = CniInvoker.configOf(a);
+      cni.del(list, { containerId: id, netns: netnsPath(paths, id), ifName: a.ifName });
+      removeBridgeOf(list);
+    }
   } finally {
     lock.release();
   }
@@ -215,7 +267,14 @@ function detachLocked(paths: EnginePaths, id: string, names: string[], cni: CniI
   let first: unknown;
   const cached = cni.attachments().filter((a) => a.containerId === id);
   const lists = new Map<string, { list: NetworkConfList; ifName: string; capabilityArgs?: Record<string, unknown> }>();
-  for (const a of cached) lists.set(`${a.networkName}/${a.ifName}`, { list: CniInvoker.configOf(a), ifName: a.ifName, ...(a.capabilityArgs && { capabilityArgs: a.capabilityArgs }) });
+  for (const a of cached) {
+    // lo goes with the namespace: its DEL (one more process) would only set it down
+    if (a.networkName === LOOPBACK.name) {
+      cni.forget(a.networkName, id, a.ifName);
+      continue;
+    }
+    lists.set(`${a.networkName}/${a.ifName}`, { list: CniInvoker.configOf(a), ifName: a.ifName, ...(a.capabilityArgs && { capabilityArgs: a.capabilityArgs }) });
+  }
   // a failed ADD left no cache entry: DEL from the network's conflist
   names.forEach((n, i) => {
     const list = store.read(n);

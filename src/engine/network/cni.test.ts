@@ -4,12 +4,15 @@
  * through the list, CHECK passes, DEL from the cache alone (a fresh invoker: as after a
  * crash) leaves no veth, lease, iptables rule or bridge port; a failing plugin is one line.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CniInvoker, type NetworkConfList } from "./cni.ts";
 import { createNetworkNamespace, deleteLink, removeNetworkNamespace } from "../../sys/network-namespace.ts";
+
+// plugins are Go executables: seconds each in the cgroup v2 VM (QEMU TCG)
+setDefaultTimeout(300_000);
 
 const ok = process.getuid?.() === 0 && existsSync("/usr/lib/cni/bridge") && Bun.which("unshare") !== null && Bun.which("iptables") !== null;
 const dir = mkdtempSync(join(tmpdir(), "berth-cni-"));

@@ -175,6 +175,13 @@ export class CniInvoker {
     } catch {}
   }
 
+  /** Drop a cached attachment without DEL (one whose undoing is the namespace's removal). */
+  forget(network: string, containerId: string, ifName: string): void {
+    try {
+      unlinkPath(this.cachePath(network, containerId, ifName));
+    } catch {}
+  }
+
   /** The cached attachment, undefined when there is none. */
   cached(network: string, containerId: string, ifName: string): CachedAttachment | undefined {
     const text = readTextIfExists(this.cachePath(network, containerId, ifName));

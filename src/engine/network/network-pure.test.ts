@@ -4,6 +4,7 @@ import { BerthError } from "../../errors.ts";
 import { pluginEnv, pluginFailure, pluginStdin, type NetworkConfList } from "./cni.ts";
 import { hostsText, parseAddHost, resolvConfWith } from "./etc-files.ts";
 import { buildConfList, networkMeta } from "./networks.ts";
+import { pluginsNeeded } from "./attach.ts";
 import { dockerPorts, parseExposed, parsePublish, portLines, portMappings, psPorts } from "./ports.ts";
 import { chooseSubnet, formatSubnet, OTHER_ENGINES_DEFAULTS, overlaps, parseProcNetRoute, parseSubnet } from "./subnet.ts";
 
@@ -75,6 +76,12 @@ describe("a network's conflist", () => {
     expect(list.plugins[0]).toMatchObject({ bridge: "br-abababababab", isGateway: true, ipMasq: true, mtu: 1400, ipam: { type: "host-local", dataDir: "/ipam", routes: [{ dst: "0.0.0.0/0" }], ranges: [[{ subnet: "10.91.0.0/24", gateway: "10.91.0.1", rangeStart: "10.91.0.129", rangeEnd: "10.91.0.254" }]] } });
     const internal = buildConfList("n2", networkMeta("n2", { subnet: "10.91.1.0/24", internal: true }, [], "cd".repeat(32), "t", "br-x", 0), "/ipam");
     expect(internal.plugins[0]).toMatchObject({ isGateway: false, ipMasq: false, ipam: { routes: [] } });
+  });
+  test("an attachment runs portmap only with ports and tuning only with a MAC", () => {
+    const list = buildConfList("n1", networkMeta("n1", { subnet: "10.91.0.0/24" }, [], "ab".repeat(32), "t", "br-x", 0), "/ipam");
+    expect(pluginsNeeded(list, {}).plugins.map((p) => p.type)).toEqual(["bridge", "firewall"]);
+    expect(pluginsNeeded(list, { portMappings: [], mac: "02:00:00:00:00:01" }).plugins.map((p) => p.type)).toEqual(["bridge", "portmap", "firewall", "tuning"]);
+    expect(list.plugins).toHaveLength(4);
   });
   test("bad options name the flag; a subnet that overlaps a route is refused", () => {
     const taken = [parseSubnet("192.0.2.0/24", "s")];

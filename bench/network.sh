@@ -1,0 +1,56 @@
+#!/bin/sh
+# `run --rm busybox true` on each engine's default network, side by side: berth's
+# default bridge (CNI: loopback, bridge + host-local, portmap, firewall, tuning) against
+# podman's default network (CNI here: /etc/cni/net.d's podman bridge), and both with
+# --network none to show what the network set-up and teardown cost. Ratios to podman.
+#
+#   sudo bench/network.sh [--runs N] [--keep DIR]
+#
+# Private stores as bench/engine.sh; a cni-podman0 bridge podman makes is removed again
+# when it was not there before.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/bench-env.sh"
+bench_args network.sh "$@"
+bench_need network.sh hyperfine podman conmon jq
+make_image="$here/../shared/reference/make-busybox-image.sh"
+[ -x "$make_image" ] || make_image="sh $make_image"
+
+podman_bridge_was_there=$(ip -o link show cni-podman0 >/dev/null 2>&1 && echo yes || echo no)
+bench_tmp network
+B="$here/bin/berth --root $tmp/berth/root --runroot $tmp/berth/run"
+bench_cleanup_hook() {
+  ids=$($B ps -aq --no-trunc 2>/dev/null || true)
+  [ -z "$ids" ] || $B rm -f $ids >/dev/null 2>&1 || true
+  [ "$podman_bridge_was_there" = yes ] || ip link del cni-podman0 2>/dev/null || true
+}
+
+$make_image "$tmp/img" >/dev/null
+P="podman --root $tmp/podman/root --runroot $tmp/podman/runroot --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime $(command -v runc)"
+$P load -q -i "$tmp/img/busybox-oci.tar" >/dev/null
+$B load -i "$tmp/img/busybox-docker.tar" >/dev/null
+PR="run --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+$P $PR --rm localhost/busybox:latest true
+$B run --rm busybox:latest true
+
+hyperfine -N --warmup 2 --min-runs "$runs" --export-json "$tmp/net.json" \
+  -n "podman (default network)" "$P $PR --rm localhost/busybox:latest true" \
+  -n "berth (default bridge)" "$B run --rm busybox:latest true" \
+  -n "podman --network none" "$P $PR --network none --rm localhost/busybox:latest true" \
+  -n "berth --network none" "$B run --network none --rm busybox:latest true" </dev/null >/dev/null
+
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs; $(podman --version) (CNI backend), berth $($here/bin/berth --version)."
+  echo
+  echo "| \`run --rm busybox true\` | mean ± σ (ms) | × podman, same network mode |"
+  echo "|---|---:|---:|"
+  jq -r '
+    def f(x): (x * 1000 | round);
+    .results as $r
+    | [0, 1, 2, 3][] as $i
+    | $r[$i] as $x | $r[if $i % 2 == 0 then $i else $i - 1 end] as $p
+    | "| \($x.command) | \(f($x.mean)) ± \(f($x.stddev)) | \(($x.mean / $p.mean * 100 | round) / 100)× |"' "$tmp/net.json"
+} >"$tmp/summary.md"
+echo "==================== summary (for docs/performance.md) ===================="
+cat "$tmp/summary.md"
+if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$tmp"/*.json "$tmp/summary.md" "$keep/"; fi

@@ -152,7 +152,6 @@ async function downloadBlob(store: ImageStore, client: RegistryClient, ref: Imag
 
 async function fetchAndUnpack(store: ImageStore, client: RegistryClient, ref: ImageReference, layers: LayerToUnpack[], chain: string[], name: string, emit: (e: PullEvent) => void, attempts: number): Promise<void> {
   const needed = layers.map((_, i) => store.snapshots.stat(chain[i]!)?.kind !== "committed");
-  // a layer above one that must be unpacked must be unpacked too only if its own snapshot is missing
   for (let i = 0; i < layers.length; i++) {
     const id = shortId(layers[i]!.digest);
     emit({ kind: "layer", id, status: needed[i] ? "Pulling fs layer" : "Already exists" });
@@ -209,9 +208,10 @@ async function fetchAndUnpack(store: ImageStore, client: RegistryClient, ref: Im
       const id = shortId(layers[i]!.digest);
       const what = `layer ${i + 1}/${layers.length} (${layers[i]!.digest.slice(0, 19)}) of ${name}`;
       const ingest = await started[i]!.promise;
-      emit({ kind: "layer", id, status: "Extracting" });
       if (ingest?.open) {
-        // unpack while it downloads; committed only once its digest is checked
+        // unpack while it downloads; committed only once its digest is checked. The
+        // statuses stay docker's order: Extracting once the download is complete
+        downloads[i]!.then(() => emit({ kind: "layer", id, status: "Extracting" }), () => {});
         try {
           await store.unpackLayer(layers[i]!, chain, i, what, undefined, { source: ingest.follow(), verified: downloads[i]! });
         } catch (err) {
@@ -223,6 +223,7 @@ async function fetchAndUnpack(store: ImageStore, client: RegistryClient, ref: Im
         }
       } else {
         await downloads[i];
+        emit({ kind: "layer", id, status: "Extracting" });
         await store.unpackLayer(layers[i]!, chain, i, what);
       }
       emit({ kind: "layer", id, status: "Pull complete" });

@@ -6,8 +6,8 @@
 #
 #   sudo bench/network.sh [--runs N] [--keep DIR]
 #
-# Private stores as bench/engine.sh; a cni-podman0 bridge podman makes is removed again
-# when it was not there before.
+# Private stores as bench/engine.sh; the cni-podman0 bridge and host-local directory
+# podman's default network makes are removed again when they were not there before.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/bench-env.sh"
@@ -17,12 +17,14 @@ make_image="$here/../shared/reference/make-busybox-image.sh"
 [ -x "$make_image" ] || make_image="sh $make_image"
 
 podman_bridge_was_there=$(ip -o link show cni-podman0 >/dev/null 2>&1 && echo yes || echo no)
+podman_ipam_was_there=$([ -d /var/lib/cni/networks/podman ] && echo yes || echo no)
 bench_tmp network
 B="$here/bin/berth --root $tmp/berth/root --runroot $tmp/berth/run"
 bench_cleanup_hook() {
   ids=$($B ps -aq --no-trunc 2>/dev/null || true)
   [ -z "$ids" ] || $B rm -f $ids >/dev/null 2>&1 || true
   [ "$podman_bridge_was_there" = yes ] || ip link del cni-podman0 2>/dev/null || true
+  [ "$podman_ipam_was_there" = yes ] || rm -rf /var/lib/cni/networks/podman
 }
 
 $make_image "$tmp/img" >/dev/null

@@ -24,6 +24,20 @@ export interface Result {
   stderr: string;
 }
 
+/**
+ * Every cgroup hierarchy mounted here — the controllers', the unified one, and named ones
+ * such as name=systemd, where the runtime also places a container's processes.
+ */
+function hierarchies(): string[] {
+  const out = new Set<string>();
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const f = line.split(" ");
+    const fstype = f[f.indexOf("-") + 1];
+    if (fstype === "cgroup" || fstype === "cgroup2") out.add(f[4]!);
+  }
+  return [...out];
+}
+
 export class EngineFixture {
   readonly dir: string;
   readonly root: string;
@@ -106,9 +120,7 @@ export class EngineFixture {
 
   /** The cgroup directories left under the parent, in every hierarchy. */
   leftoverCgroups(): string[] {
-    const { layout } = detectHostCgroups();
-    const mounts = [...layout.v1.map((h) => h.mountPoint), ...(layout.unified ? [layout.unified.mountPoint] : [])];
-    return mounts.flatMap((m) => {
+    return hierarchies().flatMap((m) => {
       const parent = join(m, this.cgroupParent);
       try {
         return readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(parent, e.name));
@@ -128,9 +140,7 @@ export class EngineFixture {
       } catch {}
     }
     Bun.sleepSync(50);
-    const { layout } = detectHostCgroups();
-    const mounts = [...layout.v1.map((h) => h.mountPoint), ...(layout.unified ? [layout.unified.mountPoint] : [])];
-    for (const m of mounts) {
+    for (const m of hierarchies()) {
       const parent = join(m, this.cgroupParent);
       if (!existsSync(parent)) continue;
       for (const e of readdirSync(parent, { withFileTypes: true })) {

@@ -368,6 +368,19 @@ describe.skipIf(!ok)("bad input: one line naming the flag, exit 125, nothing lef
       expect(fx.leftoverCgroups()).toEqual([]);
     });
   }
+  test("a record that cannot be read hides nothing else from ps, and rm -f ID removes it with its container", () => {
+    const id = fx.runDetached(["--name", "corrupt"], ["sleep", "60"]);
+    const other = fx.runDetached([], ["sleep", "60"]);
+    writeFileSync(join(fx.root, "containers", id, "container.json"), "{ half a rec");
+    expect(fx.berth(["ps", "-q", "--no-trunc"])).toMatchObject({ code: 0, stdout: `${other}\n` });
+    const inspect = fx.berth(["inspect", id]);
+    expect(inspect.code).toBe(125);
+    expect(inspect.stderr).toMatch(/^berth: the record of container [0-9a-f]{64} is unreadable \(.+\); remove it with berth rm -f [0-9a-f]{64}\n$/);
+    expect(fx.berth(["rm", "-f", id, other]).code).toBe(0);
+    expect(fx.records()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
+    expect(fx.run(["--rm", "--name", "corrupt"], ["true"]).code).toBe(0);
+  });
   test("a missing image with --pull never", () => {
     const r = fx.berth(["run", "--pull", "never", "no-such-image:1"]);
     expect(r.code).toBe(125);

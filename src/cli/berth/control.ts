@@ -9,8 +9,8 @@ import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { checkName } from "../../engine/container/records.ts";
-import { cleanupContainer, updateContainer, type UpdateFlags, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
+import { checkName, UnreadableRecord } from "../../engine/container/records.ts";
+import { cleanupContainer, removeUnreadable, updateContainer, type UpdateFlags, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
 import { monitorFiles } from "../../engine/container/monitor.ts";
 import { attachOutput, startOrExit } from "./run.ts";
 import { engineFor } from "./run-options.ts";
@@ -140,7 +140,15 @@ export function registerRm(program: Command): void {
     .option("-v, --volumes", "remove its anonymous volumes too")
     .action(async (refs: string[], opts: Opts) => {
       const engine = engineFor(opts);
-      await eachContainer(refs, (ref) => removeContainer(engine, engine.store.resolve(ref).Id, { force: opts.force === true, volumes: opts.volumes === true }));
+      await eachContainer(refs, (ref) => {
+        try {
+          removeContainer(engine, engine.store.resolve(ref).Id, { force: opts.force === true, volumes: opts.volumes === true });
+        } catch (err) {
+          if (!(err instanceof UnreadableRecord) || !opts.force) throw err;
+          // no record to go by: what the runtime holds of that id, and its directories
+          removeUnreadable(engine, err.id);
+        }
+      });
     });
 }
 

@@ -558,3 +558,17 @@ export function updateContainer(engine: Engine, id: string, flags: UpdateFlags):
   });
   return warnings;
 }
+
+/** `rm -f` of a container whose record cannot be read: kill and delete it in the default runtime, remove its directories and name claim. */
+export function removeUnreadable(engine: Engine, id: string): void {
+  const runtime = new OciRuntime(runtimePath(undefined), engine.paths.runtimeRoot);
+  runtime.run(["kill", id, "KILL"]);
+  runtime.run(["delete", "--force", id]);
+  try {
+    detachNetworks(engine.paths, id);
+  } catch {}
+  try {
+    releaseSnapshot(engine, id);
+  } catch {}
+  engine.store.remove({ Id: id, Name: "" });
+}

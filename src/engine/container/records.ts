@@ -148,7 +148,7 @@ export class ContainerStore {
       return JSON.parse(readText(`${this.dir(id)}/container.json`)) as ContainerRecord;
     } catch (err) {
       if ((err as { code?: string }).code === "ENOENT" || (err as { code?: string }).code === "ENOTDIR") return undefined;
-      if (err instanceof SyntaxError) throw new BerthError(`the record of container ${id} is unreadable (${err.message}); remove it with berth rm -f ${id}`);
+      if (err instanceof SyntaxError) throw new UnreadableRecord(id, err.message);
       throw err;
     }
   }
@@ -165,11 +165,16 @@ export class ContainerStore {
     return entries.map((e) => e.name).filter((n) => HEX64.test(n));
   }
 
+  /** Every readable record; one that cannot be read (a disk that lost it) is left to `rm -f ID`, not allowed to hide the rest. */
   list(): ContainerRecord[] {
     const out: ContainerRecord[] = [];
     for (const id of this.ids()) {
-      const r = this.read(id);
-      if (r) out.push(r);
+      try {
+        const r = this.read(id);
+        if (r) out.push(r);
+      } catch (err) {
+        if (!(err instanceof UnreadableRecord)) throw err;
+      }
     }
     return out;
   }
@@ -236,5 +241,12 @@ export class ContainerStore {
 export class NoSuchContainer extends BerthError {
   constructor(readonly ref: string) {
     super(`No such container: ${ref}`, { errno: "ENOENT" });
+  }
+}
+
+/** container.json exists but is not JSON: only `rm -f` of its full id deals with it. */
+export class UnreadableRecord extends BerthError {
+  constructor(readonly id: string, why: string) {
+    super(`the record of container ${id} is unreadable (${why}); remove it with berth rm -f ${id}`);
   }
 }

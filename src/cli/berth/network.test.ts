@@ -99,6 +99,8 @@ describe.skipIf(!ok)("berth network", () => {
     expect(fx.berth(["port", "web"]).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
     expect(fx.berth(["port", "web", "80/tcp"]).stdout).toBe(`0.0.0.0:${port}\n`);
     expect(fx.berth(["ps"]).stdout).toContain(`0.0.0.0:${port}->80/tcp`);
+    expect(fx.berth(["ps", "-q", "--filter", `network=${NET}`]).stdout).toBe(`${id.slice(0, 12)}\n`);
+    expect(fx.berth(["ps", "--format", "{{.Networks}}"]).stdout).toBe(`${NET}\n`);
     const s = fx.inspect("web").NetworkSettings;
     expect(s.IPAddress).toMatch(new RegExp(`^10\\.86\\.${X}\\.\\d+$`));
     expect(s).toMatchObject({ Gateway: `10.86.${X}.1`, IPPrefixLen: 24, Ports: { "80/tcp": [{ HostIp: "0.0.0.0", HostPort: String(port) }] } });

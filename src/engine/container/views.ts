@@ -95,7 +95,7 @@ export function psRow(r: ContainerRecord, live: LiveStatus, nowMs: number, noTru
     Names: r.Name,
     Labels: Object.entries(r.Labels).map(([k, v]) => `${k}=${v}`).join(","),
     Mounts: r.Volumes.map((v) => v.name).join(","),
-    Networks: r.Network?.mode === "cni" ? r.Network.networks.join(",") : (r.Flags.network ?? "none"),
+    Networks: networkNames(r).join(","),
   };
 }
 
@@ -138,7 +138,7 @@ export function matchesFilters(r: ContainerRecord, live: LiveStatus, filters: Ps
         case "before": return r.Created < createdOf(v);
         case "since": return r.Created > createdOf(v);
         case "volume": return r.Volumes.some((x) => x.name === v);
-        case "network": return (r.Flags.network ?? "none") === v;
+        case "network": return networkNames(r).includes(v);
         default: return false;
       }
     });
@@ -183,7 +183,7 @@ export function inspectContainer(r: ContainerRecord, spec: Spec | undefined, liv
     HostConfig: {
       Binds: f.volume ?? [],
       LogConfig: { Type: "k8s-file", Config: Object.fromEntries((f.logOpt ?? []).map((o) => o.split("=", 2) as [string, string])) },
-      NetworkMode: f.network ?? "none",
+      NetworkMode: f.network ?? (r.Network?.mode === "cni" ? "bridge" : "none"),
       RestartPolicy: { Name: restartName, MaximumRetryCount: Number(restartMax) || 0 },
       AutoRemove: f.rm === true,
       CapAdd: f.capAdd ?? null,
@@ -264,6 +264,11 @@ export function inspectContainer(r: ContainerRecord, spec: Spec | undefined, liv
   };
 }
 
+/** The networks a container is on (bridge ones by name), or its mode: none, host, container:ID. */
+function networkNames(r: ContainerRecord): string[] {
+  return r.Network?.mode === "cni" ? r.Network.networks : [r.Flags.network ?? "none"];
+}
+
 /** docker's NetworkSettings: what the container got while it runs, the mode's name otherwise. */
 function networkSettingsView(r: ContainerRecord): Record<string, unknown> {
   const n = r.Network;
@@ -272,7 +277,7 @@ function networkSettingsView(r: ContainerRecord): Record<string, unknown> {
     const { PortMappings: _p, ...shown } = s;
     return shown;
   }
-  const names = n?.mode === "cni" ? n.networks : [r.Flags.network ?? "none"];
+  const names = networkNames(r);
   return { Bridge: "", SandboxID: "", SandboxKey: "", Ports: n ? dockerPorts([], n.exposed) : {}, IPAddress: "", IPPrefixLen: 0, Gateway: "", MacAddress: "", Networks: Object.fromEntries(names.map((x) => [x, {}])) };
 }
 

@@ -37,8 +37,12 @@ $bun test 2>&1 | tee "$log/host"
 count "$log/host"
 
 # The files whose tests need a pure cgroup v2 kernel (they skip themselves elsewhere),
-# and the runtime suites, which run real containers on both layouts.
+# the runtime suites, which run real containers on both layouts, and the image store's
+# kernel-facing parts (overlay mounts, whiteouts, xattrs on the VM's tmpfs /tmp).
 V2_TESTS="
+  src/engine/image/unpack.test.ts
+  src/engine/snapshot/overlay.test.ts
+  src/engine/content/store.test.ts
   src/cgroups/v2.test.ts
   src/sys/bpf.test.ts
   src/cli/cgroup/cgroup-cli.test.ts

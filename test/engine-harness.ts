@@ -71,9 +71,11 @@ export class EngineFixture {
     return { code, stdout, stderr };
   }
 
-  /** `run` of the fixture's rootfs: berth run --cgroup-parent P FLAGS --rootfs ROOTFS CMD… */
+  /** `run` of the fixture's rootfs: berth run --cgroup-parent P [--network none] FLAGS --rootfs ROOTFS CMD… */
   run(flags: string[], cmd: string[]): Result {
-    return this.berth(["run", "--cgroup-parent", this.cgroupParent, ...flags, "--rootfs", this.rootfs, ...cmd]);
+    // no network unless the test asks: CNI's bridge (the default) is network.test.ts's subject, and slow in the v2 VM
+    const network = flags.some((f) => f === "--network" || f === "--net") ? [] : ["--network", "none"];
+    return this.berth(["run", "--cgroup-parent", this.cgroupParent, ...network, ...flags, "--rootfs", this.rootfs, ...cmd]);
   }
 
   /** `run -d …`: the container's id (the test fails on a start error) */

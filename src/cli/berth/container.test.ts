@@ -37,7 +37,7 @@ describe.skipIf(!ok)("run in the foreground", () => {
     expect(fx.leftoverCgroups()).toEqual([]);
   });
   test("-i passes stdin; docker's environment and hostname; -e, -w, -u", () => {
-    const r = fx.berth(["run", "--rm", "-i", "--cgroup-parent", fx.cgroupParent, "-e", "A=1", "-w", "/tmp", "-u", "nobody", "--hostname", "box", "--rootfs", fx.rootfs, "sh", "-c", "read l; echo $l $A $(pwd) $(id -u) $(hostname) $HOSTNAME"], { stdin: "piped\n" });
+    const r = fx.berth(["run", "--network", "none", "--rm", "-i", "--cgroup-parent", fx.cgroupParent, "-e", "A=1", "-w", "/tmp", "-u", "nobody", "--hostname", "box", "--rootfs", fx.rootfs, "sh", "-c", "read l; echo $l $A $(pwd) $(id -u) $(hostname) $HOSTNAME"], { stdin: "piped\n" });
     expect(r).toMatchObject({ code: 0, stdout: "piped 1 /tmp 65534 box box\n" });
   });
 });
@@ -45,7 +45,7 @@ describe.skipIf(!ok)("run in the foreground", () => {
 describe.skipIf(!ok || !Bun.which("script"))("run -it on a terminal", () => {
   test("the container gets a terminal of its own, TERM=xterm, and its exit code comes back", () => {
     const berth = join(import.meta.dir, "../../../bin/berth");
-    const cmd = `${berth} run --rm -it --cgroup-parent ${fx.cgroupParent} --rootfs ${fx.rootfs} sh -c 'tty; echo $TERM; exit 5'`;
+    const cmd = `${berth} run --rm -it --network none --cgroup-parent ${fx.cgroupParent} --rootfs ${fx.rootfs} sh -c 'tty; echo $TERM; exit 5'`;
     const r = Bun.spawnSync(["script", "-qec", cmd, "/dev/null"], { env: fx.env(), stdin: "ignore" });
     expect(r.exitCode).toBe(5);
     expect(r.stdout.toString()).toMatch(/\/dev\/pts\/\d+\r?\nxterm\r?\n/);
@@ -223,7 +223,7 @@ describe.skipIf(!ok)("what the kernel and the monitor say", () => {
     expect(fx.berth(["rm", id]).code).toBe(0);
   });
   test("20 parallel run -d give 20 running containers and no errors; rm -f of all", async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => fx.berthAsync(["run", "-d", "--name", `p${i}`, "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sleep", "60"])));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => fx.berthAsync(["run", "--network", "none", "-d", "--name", `p${i}`, "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sleep", "60"])));
     for (const r of results) expect(r).toMatchObject({ code: 0, stderr: "" });
     expect(fx.berth(["ps", "-q"]).stdout.trim().split("\n")).toHaveLength(20);
     const rm = await Promise.all(Array.from({ length: 20 }, (_, i) => fx.berthAsync(["rm", "-f", `p${i}`])));
@@ -382,7 +382,7 @@ describe.skipIf(!ok)("bad input: one line naming the flag, exit 125, nothing lef
     expect(fx.run(["--rm", "--name", "corrupt"], ["true"]).code).toBe(0);
   });
   test("a missing image with --pull never", () => {
-    const r = fx.berth(["run", "--pull", "never", "no-such-image:1"]);
+    const r = fx.berth(["run", "--network", "none", "--pull", "never", "no-such-image:1"]);
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/^berth: IMAGE: No such image: no-such-image:1/);
     expect(fx.records()).toEqual([]);
@@ -414,9 +414,9 @@ const ARCHIVE = ok ? busyboxArchive() : undefined;
 describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by the tests)", () => {
   test("run IMAGE: the image's config, its overlay snapshot mounted, the seed's --cpus/--memory; rm removes the snapshot and its mount", () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
-    const r = fx.berth(["run", "--rm", "--cgroup-parent", fx.cgroupParent, "--cpus", "0.5", "--memory", "64m", "busybox", "sh", "-c", "echo hi; ls /bin/busybox"]);
+    const r = fx.berth(["run", "--network", "none", "--rm", "--cgroup-parent", fx.cgroupParent, "--cpus", "0.5", "--memory", "64m", "busybox", "sh", "-c", "echo hi; ls /bin/busybox"]);
     expect(r).toMatchObject({ code: 0, stdout: "hi\n/bin/busybox\n", stderr: "" });
-    const id = fx.berth(["run", "-d", "--cgroup-parent", fx.cgroupParent, "busybox", "sleep", "60"]).stdout.trim();
+    const id = fx.berth(["run", "--network", "none", "-d", "--cgroup-parent", fx.cgroupParent, "busybox", "sleep", "60"]).stdout.trim();
     const c = fx.inspect(id);
     expect(c).toMatchObject({ Config: { Image: "busybox" }, GraphDriver: { Name: "overlay" } });
     expect(c.Image).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -428,7 +428,7 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     const snapshots = JSON.parse(readFileSync(join(fx.root, "snapshots", "metadata.json"), "utf8")).snapshots;
     expect(Object.keys(snapshots).filter((k) => k.includes(id))).toEqual([]);
     // system df / prune: a stopped container with a written file, then everything unused goes
-    const stopped = fx.berth(["run", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "head -c 100000 /dev/zero > /big"]);
+    const stopped = fx.berth(["run", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "head -c 100000 /dev/zero > /big"]);
     expect(stopped.code).toBe(0);
     const df = fx.berth(["system", "df"]).stdout.split("\n");
     expect(df[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
@@ -446,9 +446,9 @@ describe.skipIf(!ARCHIVE || !Bun.which("docker-registry") || !Bun.which("skopeo"
   test("from a registry on 127.0.0.1: 'Unable to find image' on stderr, then the container's output; --pull never refuses", async () => {
     const registry = await startRegistryWithBusybox(fx.dir);
     try {
-      const never = fx.berth(["run", "--rm", "--pull", "never", registry.image, "true"]);
+      const never = fx.berth(["run", "--network", "none", "--rm", "--pull", "never", registry.image, "true"]);
       expect(never.code).toBe(125);
-      const r = fx.berth(["run", "--rm", "--cgroup-parent", fx.cgroupParent, registry.image, "echo", "pulled"]);
+      const r = fx.berth(["run", "--network", "none", "--rm", "--cgroup-parent", fx.cgroupParent, registry.image, "echo", "pulled"]);
       expect(r).toMatchObject({ code: 0, stdout: "pulled\n", stderr: `Unable to find image '${registry.image}' locally\n` });
       expect(fx.berth(["images", "-q"]).stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
       expect(fx.berth(["rmi", registry.image]).code).toBe(0);

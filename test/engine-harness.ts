@@ -141,19 +141,26 @@ export class EngineFixture {
         process.kill(pid, "SIGKILL");
       } catch {}
     }
-    Bun.sleepSync(50);
-    for (const m of hierarchies()) {
-      const parent = join(m, this.cgroupParent);
-      if (!existsSync(parent)) continue;
-      for (const e of readdirSync(parent, { withFileTypes: true })) {
-        if (!e.isDirectory()) continue;
+    // a container's last cgroup can go a moment after its monitor (the exit command's runtime delete): a few tries
+    for (let attempt = 0; attempt < 20; attempt++) {
+      Bun.sleepSync(50 * attempt);
+      let left = 0;
+      for (const m of hierarchies()) {
+        const parent = join(m, this.cgroupParent);
+        if (!existsSync(parent)) continue;
+        for (const e of readdirSync(parent, { withFileTypes: true })) {
+          if (!e.isDirectory()) continue;
+          try {
+            rmdirSync(join(parent, e.name));
+          } catch {}
+        }
         try {
-          rmdirSync(join(parent, e.name));
-        } catch {}
+          rmdirSync(parent);
+        } catch {
+          left++;
+        }
       }
-      try {
-        rmdirSync(parent);
-      } catch {}
+      if (left === 0) break;
     }
     rmSync(this.dir, { recursive: true, force: true });
   }

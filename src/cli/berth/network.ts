@@ -137,6 +137,13 @@ export function registerNetwork(program: Command): void {
       });
       const deleted: string[] = [];
       for (const n of store.list()) {
+        // an empty bridge is a leftover whoever left it (the bridge plugin never removes one); under the lock an ADD holds
+        const lock = store.lock();
+        try {
+          removeBridgeOf(n);
+        } finally {
+          lock.release();
+        }
         if (n.name === DEFAULT_NETWORK || usersOf(engine, n.name).length) continue;
         removeNetwork(engine, store, n);
         deleted.push(n.name);

@@ -286,10 +286,10 @@ function detachLocked(paths: EnginePaths, id: string, names: string[], cni: CniI
     } catch (err) {
       first ??= err;
     }
-    const bridge = (list.plugins[0]?.bridge as string | undefined) ?? "";
-    if (bridge && bridgePorts(bridge)?.length === 0) deleteLink(bridge);
   }
   removeNetworkNamespace(netns);
+  // after the namespace: a veth a failed DEL left goes with it (when nothing runs in it), and then its bridge may be empty
+  for (const { list } of lists.values()) removeBridgeOf(list);
   if (first) throw first;
 }
 
@@ -311,8 +311,8 @@ export function sweepNetworks(paths: EnginePaths, stillAttached: (id: string) =>
   return swept;
 }
 
-/** Remove a network's bridge when no container uses it (network rm). */
+/** Remove a network's bridge when no container is on it (the last one's teardown, network rm and prune). */
 export function removeBridgeOf(list: NetworkConfList): void {
-  const bridge = (list.plugins[0]?.bridge as string | undefined) ?? "";
-  if (bridge && (bridgePorts(bridge)?.length ?? 0) === 0) deleteLink(bridge);
+  const bridge = (list.plugins.find((p) => p.type === "bridge")?.bridge as string | undefined) ?? "";
+  if (bridge && bridgePorts(bridge)?.length === 0) deleteLink(bridge);
 }

@@ -80,7 +80,8 @@ describe.skipIf(!ok)("berth network", () => {
   });
 
   test("the default network: an address in a subnet that is nobody's default", () => {
-    const r = fx.run(["--rm"], ["sh", "-c", "ip -4 -o addr show eth0; ip route"]);
+    // no --network at all (fx.run would add --network none)
+    const r = fx.berth(["run", "--rm", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sh", "-c", "ip -4 -o addr show eth0; ip route"]);
     expect(r.code).toBe(0);
     const ip = /inet (10\.(\d+)\.\d+\.\d+)\//.exec(r.stdout);
     expect(ip).not.toBeNull();

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
-import { buildSpec, DEFAULT_SHM_SIZE, DOCKER_CAPABILITIES, mergeEnv, parseDeviceFlag, parseEnvFile, parseUlimit, resolveUser, type BundleContext, type ImageConfig } from "./bundle.ts";
+import { buildSpec, DEFAULT_SHM_SIZE, DOCKER_CAPABILITIES, mergeEnv, parseDeviceFlag, parseEnvFile, parseUlimit, resolveUser, type BundleContext } from "./bundle.ts";
+import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp } from "./docker-seccomp.ts";
 import { parseMountFlag, parseVolumeFlag } from "./mount-flags.ts";
 import type { RunFlags } from "./run-flags.ts";
@@ -53,9 +54,9 @@ function ctx(over: Partial<BundleContext> = {}): BundleContext {
   };
 }
 
-const BUSYBOX: ImageConfig = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] };
-const build = (flags: RunFlags & { args?: string[] } = {}, image: ImageConfig = BUSYBOX, c: BundleContext = ctx()) => buildSpec(image, flags, c);
-const fails = (flags: RunFlags & { args?: string[] }, field: string, message: RegExp, image: ImageConfig = BUSYBOX) => {
+const BUSYBOX: ImageProcessConfig = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] };
+const build = (flags: RunFlags & { args?: string[] } = {}, image: ImageProcessConfig = BUSYBOX, c: BundleContext = ctx()) => buildSpec(image, flags, c);
+const fails = (flags: RunFlags & { args?: string[] }, field: string, message: RegExp, image: ImageProcessConfig = BUSYBOX) => {
   let err: unknown;
   try {
     build(flags, image);
@@ -129,7 +130,7 @@ describe("defaults equal docker's", () => {
 
 describe("image config", () => {
   test("Entrypoint + Cmd; user args replace Cmd; --entrypoint replaces Entrypoint and drops Cmd; '' clears it", () => {
-    const img: ImageConfig = { Entrypoint: ["/docker-entrypoint.sh"], Cmd: ["redis-server"] };
+    const img: ImageProcessConfig = { Entrypoint: ["/docker-entrypoint.sh"], Cmd: ["redis-server"] };
     expect(build({}, img).spec.process!.args).toEqual(["/docker-entrypoint.sh", "redis-server"]);
     expect(build({ args: ["sh", "-c", "x"] }, img).spec.process!.args).toEqual(["/docker-entrypoint.sh", "sh", "-c", "x"]);
     expect(build({ entrypoint: "/bin/echo" }, img).spec.process!.args).toEqual(["/bin/echo"]);
@@ -139,7 +140,7 @@ describe("image config", () => {
     fails({}, "run", /no command specified/, {});
   });
   test("Env: the image's PATH kept, no default added; later -e wins in the first one's place; --env-file; NAME alone from the host", () => {
-    const img: ImageConfig = { Env: ["PATH=/opt/bin", "A=image", "KEEP=1"], Cmd: ["x"] };
+    const img: ImageProcessConfig = { Env: ["PATH=/opt/bin", "A=image", "KEEP=1"], Cmd: ["x"] };
     const env = build({ env: ["A=flag", "FROM_HOST", "UNSET_ON_HOST", "E="], envFile: ["/env.list"], tty: true }, img).spec.process!.env;
     expect(env).toEqual(["PATH=/opt/bin", `HOSTNAME=${ID.slice(0, 12)}`, "TERM=xterm", "A=flag", "KEEP=1", "B=two words", "FROM_HOST=h", "E="]);
     fails({ env: ["=x"] }, "--env", /invalid environment variable/);

@@ -11,6 +11,7 @@
 import { BerthError } from "../../errors.ts";
 import type { Device, Mount, Namespace, NamespaceType, Rlimit, Spec } from "../../spec/runtime-spec.ts";
 import type { LinuxDeviceCgroup } from "../../spec/linux-resources.ts";
+import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 import { CAPABILITIES } from "../../security/capabilities.ts";
 import { parseCount, parseSize } from "../../cgroups/units.ts";
 import { limitsToResources, errorForFlags, type LimitFlags } from "../../cgroups/resource-flags.ts";
@@ -18,19 +19,6 @@ import { validateResources } from "../../spec/validate-resources.ts";
 import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp, type DockerSeccompProfile } from "./docker-seccomp.ts";
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, requestedMounts, type MountRequest } from "./mount-flags.ts";
 import type { RunFlags } from "./run-flags.ts";
-
-/** The part of an OCI image config (`config` in image-spec's config.md) a container starts from. */
-export interface ImageConfig {
-  User?: string;
-  ExposedPorts?: Record<string, object>;
-  Env?: string[];
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  Volumes?: Record<string, object>;
-  WorkingDir?: string;
-  Labels?: Record<string, string>;
-  StopSignal?: string;
-}
 
 export interface DeviceInfo {
   type: "c" | "b";
@@ -274,7 +262,7 @@ export function parseDeviceCgroupRule(text: string): LinuxDeviceCgroup {
 interface Step {
   spec: Spec;
   flags: RunFlags;
-  image: ImageConfig;
+  image: ImageProcessConfig;
   ctx: BundleContext;
   out: BundleResult;
 }
@@ -591,7 +579,7 @@ const STEPS = [withIdentity, withProcess, withCapabilities, withSecurityOpts, wi
  * @example buildSpec({ Cmd: ["sh"] }, { memory: "0.5g", cpus: "0.5" }, ctx).spec.linux.resources
  * // → { cpu: { quota: 50000, period: 100000 }, memory: { limit: 536870912, swap: 1073741824 }, devices: […] }
  */
-export function buildSpec(image: ImageConfig, flags: RunFlags & { args?: string[] }, ctx: BundleContext): BundleResult {
+export function buildSpec(image: ImageProcessConfig, flags: RunFlags & { args?: string[] }, ctx: BundleContext): BundleResult {
   if (flags.platform !== undefined && flags.platform !== `linux/${ctx.host.arch}` && flags.platform !== "linux") {
     throw new BerthError(`platform ${JSON.stringify(flags.platform)} cannot run here; this host runs linux/${ctx.host.arch}`, { field: "--platform" });
   }

@@ -5,13 +5,13 @@
  */
 import type { EnginePaths } from "../paths.ts";
 import { VolumeStore } from "../volume/volumes.ts";
-import type { ImageConfig } from "./bundle.ts";
+import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 import { ContainerStore } from "./records.ts";
 
 /** What a container's root filesystem comes from: an image's snapshot, or a directory (--rootfs). */
 export interface PreparedRoot {
   rootfs: string;
-  config: ImageConfig;
+  config: ImageProcessConfig;
   image: string;
   imageId: string;
   source: "snapshot" | "directory";

@@ -7,7 +7,6 @@ import { BerthError } from "../../errors.ts";
 import { listDir, mkdirPath, realPath, statPath } from "../../sys/libc.ts";
 import { ImageStore } from "../image/image-store.ts";
 import { mountSnapshot, unmountSnapshot } from "../snapshot/mount.ts";
-import type { ImageConfig } from "./bundle.ts";
 import type { Engine, PreparedRoot } from "./engine.ts";
 
 /** A directory used as the container's root, as it is: no image config, no snapshot. */
@@ -50,7 +49,7 @@ export function imageRoot(engine: Engine, ref: string, pull: string | undefined)
       throw err;
     }
     return {
-      rootfs: target, config: config as ImageConfig, image: ref, imageId: image.id, source: "snapshot",
+      rootfs: target, config, image: ref, imageId: image.id, source: "snapshot",
       release: () => releaseSnapshot(engine, id),
     };
   };

@@ -3,7 +3,8 @@ import { BerthError } from "../../errors.ts";
 import { logSizeMax, shouldRestart } from "./lifecycle.ts";
 import { formatLine, parseLog, parseLogTime, parseTail, selectLines } from "./logs.ts";
 import { GO_ZERO_TIME, type ContainerRecord } from "./records.ts";
-import { commandText, humanDuration, matchesFilters, parseFilter, psRow, statusText } from "./views.ts";
+import { commandText, matchesFilters, parseFilter, psRow, statusText } from "./views.ts";
+import { humanDuration } from "../../human-duration.ts";
 import { conmonArgs, parseSyncMessage } from "./monitor.ts";
 import { exitCodeForRuntimeError, lastRuntimeError, OciRuntime } from "./oci-runtime.ts";
 

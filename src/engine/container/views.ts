@@ -1,31 +1,14 @@
 /**
  * What `inspect` and `ps` show of a container, in docker's shapes and words: inspect's
  * JSON (Id, State, Config, HostConfig, Mounts…), ps's columns (`Up 5 seconds`,
- * `Exited (0) 3 seconds ago`), docker's human durations, and ps's --filter. Pure.
+ * `Exited (0) 3 seconds ago`, durations from src/human-duration.ts), and ps's --filter. Pure.
  */
 import { BerthError } from "../../errors.ts";
 import type { Spec } from "../../spec/runtime-spec.ts";
 import type { LiveStatus } from "./lifecycle.ts";
 import type { ContainerRecord } from "./records.ts";
 import { dockerPorts, psPorts } from "../network/ports.ts";
-
-/** docker's go-units HumanDuration */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 1) return "Less than a second";
-  if (s === 1) return "1 second";
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(s / 60);
-  if (m === 1) return "About a minute";
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return "About an hour";
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
-}
+import { humanDuration } from "../../human-duration.ts";
 
 /** ps's STATUS column */
 export function statusText(r: ContainerRecord, live: LiveStatus, nowMs: number): string {

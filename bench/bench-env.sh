@@ -1,5 +1,5 @@
-# Sourced by bench/clients.sh and bench/stats.sh: the checks and the private scratch
-# directory both need, and a cleanup that leaves no container, mount or file behind.
+# Sourced by the bench/*.sh scripts: their flags, the checks and the private scratch
+# directory they need, and a cleanup that leaves no container, mount or file behind.
 #
 #   . "$(dirname "$0")/bench-env.sh"
 #   bench_need NAME TOOL...          # root, and each TOOL on PATH, or exit 1 naming it
@@ -54,16 +54,20 @@ bench_tmp() {
   trap 'exit 143' TERM
 }
 
-# bench_args NAME "$@": the flags every bench takes — --runs N (default 20), --keep DIR.
+# bench_args NAME "$@": the flags every bench takes — --runs N (default 20, or the runs= the
+# bench set before), --keep DIR. A bench with flags of its own defines
+# `bench_flag FLAG VALUE` (0 when it took FLAG and its VALUE) and lists them in bench_usage.
 bench_args() {
   name=$1; shift
-  runs=20
+  runs=${runs:-20}
   keep=
   while [ $# -gt 0 ]; do
     case "$1" in
       --runs) runs=${2:?}; shift 2 ;;
       --keep) keep=${2:?}; shift 2 ;;
-      *) echo "$name: unknown argument $1 (--runs N, --keep DIR)" >&2; exit 2 ;;
+      *)
+        if [ $# -ge 2 ] && command -v bench_flag >/dev/null && bench_flag "$1" "$2"; then shift 2; continue; fi
+        echo "$name: unknown argument $1 (${bench_usage:+$bench_usage, }--runs N, --keep DIR)" >&2; exit 2 ;;
     esac
   done
 }

@@ -16,14 +16,7 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/bench-env.sh"
 runs=5
-keep=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) runs=${2:?}; shift 2 ;;
-    --keep) keep=${2:?}; shift 2 ;;
-    *) echo "images.sh: unknown argument $1 (--runs N, --keep DIR)" >&2; exit 2 ;;
-  esac
-done
+bench_args images.sh "$@"
 bench_need images.sh hyperfine podman skopeo umoci docker-registry mmdebstrap jq gzip
 berth="$here/bin/berth"
 bun="$here/node_modules/.bin/bun"

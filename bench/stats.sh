@@ -15,15 +15,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/bench-env.sh"
 count=20
 runs=30
-keep=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --containers) count=${2:?}; shift 2 ;;
-    --runs) runs=${2:?}; shift 2 ;;
-    --keep) keep=${2:?}; shift 2 ;;
-    *) echo "stats.sh: unknown argument $1 (--containers N, --runs N, --keep DIR)" >&2; exit 2 ;;
-  esac
-done
+bench_usage="--containers N"
+bench_flag() { case "$1" in --containers) count=$2 ;; *) return 1 ;; esac; }
+bench_args stats.sh "$@"
 bench_need stats.sh hyperfine podman conmon runc skopeo umoci jq bash
 berth="$here/bin/berth"
 

@@ -141,7 +141,8 @@ export function mutate(base: Json, muts: Mutation[]): Json {
       const target = get(out, m.path);
       // many of a small element: a grown 100 kB string would make a 2 GB config, which only tests the fuzzer's memory
       const small = Array.isArray(target) && target.length > 0 && JSON.stringify(target[0]).length <= 1024 ? target[0] : 0;
-      if (Array.isArray(target)) for (let i = 0; i < m.times; i++) target.push(small);
+      // copies, not references: a later mutation of one element must not grow all 20,000
+      if (Array.isArray(target)) for (let i = 0; i < m.times; i++) target.push(structuredClone(small));
       else if (target && typeof target === "object") for (let i = 0; i < m.times; i++) (target as Record<string, Json>)[`k${i}`] = "v";
     }
   }

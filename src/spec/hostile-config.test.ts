@@ -112,6 +112,11 @@ describe("defect 5: a huge or deep value is described, never formatted whole", (
     expect(refusal((s) => (s.hostname = [[[["x"]]]]))).toBe("hostname: got an array; use a string");
   });
 
+  test("20,000 readonlyPaths or hooks are refused at once (the fuzzer's hangs: minutes of mounts or processes)", () => {
+    expect(refusal((s) => (s.linux.readonlyPaths = Array.from({ length: 20_000 }, () => "/proc/sys")))).toBe("linux.readonlyPaths: has 20000 entries; berth-runtime takes at most 4096");
+    expect(refusal((s) => (s.hooks = { createRuntime: Array.from({ length: 20_000 }, () => ({ path: "/bin/true" })) }))).toBe("hooks.createRuntime: has 20000 entries; berth-runtime takes at most 256");
+  });
+
   test("20k seccomp rules are refused at once, not after seconds of compiling", () => {
     const rules = Array.from({ length: 20_000 }, () => ({ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }));
     expect(refusal((s) => (s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: rules }))).toBe("linux.seccomp.syscalls: lists 20000 syscall names across its rules; a filter holds at most 4096 instructions, so merge rules or drop names");

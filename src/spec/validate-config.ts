@@ -14,6 +14,20 @@ export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mou
 /** How deep config.json may nest: the spec's own fields go 6 levels deep, annotations and extensions a few more. */
 const MAX_NESTING = 64;
 
+/**
+ * The most entries a list may have where each costs the helper a system call or a
+ * process: 20,000 readonlyPaths or hooks made a create run for minutes (found by
+ * bench/fuzz.ts). Real configs have tens.
+ */
+const MAX_STEPS = 4096;
+const MAX_HOOKS = 256;
+
+function bounded(value: unknown, field: string, max: number): unknown[] {
+  const list = array(value, field);
+  if (list.length > max) throw new BerthError(`has ${list.length} entries; berth-runtime takes at most ${max}`, { field });
+  return list;
+}
+
 /** hooks[].timeout in seconds: > 0, and no longer than a 32-bit timer in milliseconds holds (24 days) */
 const HOOK_TIMEOUT = { lo: 1, hi: Math.floor((2 ** 31 - 1) / 1000) };
 
@@ -101,7 +115,7 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
   }
 
   if (spec.mounts != null) {
-    array(spec.mounts, "mounts").forEach((m, i) => {
+    bounded(spec.mounts, "mounts", MAX_STEPS).forEach((m, i) => {
       const f = `mounts[${i}]`;
       const o = object(m, f);
       dropNulls(o, ["options", "uidMappings", "gidMappings"]);
@@ -126,7 +140,7 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
     const hooks = object(spec.hooks, "hooks");
     for (const kind of HOOK_KINDS) {
       if (hooks[kind] == null) continue;
-      array(hooks[kind], `hooks.${kind}`).forEach((h, i) => {
+      bounded(hooks[kind], `hooks.${kind}`, MAX_HOOKS).forEach((h, i) => {
         const f = `hooks.${kind}[${i}]`;
         const o = object(h, f);
         dropNulls(o, ["args", "env"]);
@@ -222,7 +236,7 @@ function validateLinux(l: Record<string, unknown>): void {
   if (l.uidMappings != null) idMappings(l.uidMappings, "linux.uidMappings");
   if (l.gidMappings != null) idMappings(l.gidMappings, "linux.gidMappings");
   if (l.devices != null) {
-    array(l.devices, "linux.devices").forEach((d, i) => {
+    bounded(l.devices, "linux.devices", MAX_STEPS).forEach((d, i) => {
       const f = `linux.devices[${i}]`;
       const o = object(d, f);
       // major and minor as the kernel's dev_t holds them (12 and 20 bits): a larger one would wrap into another device
@@ -246,7 +260,10 @@ function validateLinux(l: Record<string, unknown>): void {
     }
   }
   for (const key of ["maskedPaths", "readonlyPaths"]) {
-    if (l[key] != null) strings(l[key], `linux.${key}`).forEach((p, i) => absolute(p, `linux.${key}[${i}]`));
+    if (l[key] != null) {
+      bounded(l[key], `linux.${key}`, MAX_STEPS);
+      strings(l[key], `linux.${key}`).forEach((p, i) => absolute(p, `linux.${key}[${i}]`));
+    }
   }
   if (l.timeOffsets != null) {
     const t = object(l.timeOffsets, "linux.timeOffsets");

@@ -9,7 +9,8 @@
  */
 import { BerthError } from "../errors.ts";
 import { errnoName } from "./errno.ts";
-import { close, errno, flock, LOCK_EX, LOCK_NB, O, openPath } from "./libc.ts";
+import { close, errno, flock, LOCK_EX, LOCK_NB, mkdirParents, O, openPath } from "./libc.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
 
 export interface HeldLock {
   release(): void;
@@ -63,5 +64,39 @@ export function lockPath(path: string, options: LockOptions = {}): HeldLock {
     close(fd);
     if (e === EWOULDBLOCK) throw new LockBusyError(path, timeoutMs ?? 0);
     throw new LockUnsupportedError(path, errnoName(e));
+  }
+}
+
+export interface LockedFile<D> {
+  /** the file holding the document */
+  path: string;
+  /** the lock file that serialises its writers */
+  lock: string;
+  /** made (0700, with its parents) before locking */
+  dir: string;
+  /** the document as it is on disk now */
+  read: () => D;
+  /** the document's bytes on disk */
+  serialize: (doc: D) => string;
+}
+
+/**
+ * Read–change–write of one document under its lock file: `fn` changes the document `read`
+ * returned, and it is written back atomically (mode 0600; flushed to disk unless `fsync`
+ * is false) only when its bytes changed — a reader never sees a half-written file, two
+ * writers never lose each other's change.
+ */
+export function updateLocked<D, T>(file: LockedFile<D>, fn: (doc: D) => T, options: { fsync?: boolean } = {}): T {
+  mkdirParents(file.dir, 0o700);
+  const lock = lockPath(file.lock, { create: true });
+  try {
+    const doc = file.read();
+    const before = file.serialize(doc);
+    const out = fn(doc);
+    const after = file.serialize(doc);
+    if (after !== before) writeFileAtomic(file.path, after, { mode: 0o600, fsync: options.fsync ?? true });
+    return out;
+  } finally {
+    lock.release();
   }
 }

@@ -9,8 +9,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { mkdirParents, pathExists, readText } from "../../sys/libc.ts";
-import { writeFileAtomic } from "../../sys/atomic-file.ts";
-import { lockPath } from "../../sys/lock-file.ts";
+import { lockPath, updateLocked } from "../../sys/lock-file.ts";
 
 export interface LayerRecord {
   /** the blob's digest in the content store (compressed as it was pulled or loaded) */
@@ -65,18 +64,7 @@ export class ImageIndex {
 
   /** Run `fn` on the records under the index's lock; its changes are written back atomically. */
   update<T>(fn: (images: Record<string, ImageRecord>) => T): T {
-    mkdirParents(this.dir, 0o700);
-    const lock = lockPath(this.lockFile, { create: true });
-    try {
-      const images = this.read();
-      const before = JSON.stringify(images);
-      const out = fn(images);
-      const after = JSON.stringify({ images });
-      if (after !== `{"images":${before}}`) writeFileAtomic(this.file, after, { mode: 0o600 });
-      return out;
-    } finally {
-      lock.release();
-    }
+    return updateLocked({ path: this.file, lock: this.lockFile, dir: this.dir, read: () => this.read(), serialize: (images) => JSON.stringify({ images }) }, fn);
   }
 
   /** Hold the index's lock while `fn` runs (rmi and prune decide and remove under it). */

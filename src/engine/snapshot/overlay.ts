@@ -16,9 +16,9 @@
  * crash leaves at worst an unrecorded directory, which `cleanOrphans` removes.
  */
 import { BerthError } from "../../errors.ts";
-import { close, fsyncFd, listDir, mkdirParents, mkdirPath, O, openPath, pathExists, readText } from "../../sys/libc.ts";
-import { syncDir, writeFileAtomic } from "../../sys/atomic-file.ts";
-import { lockPath } from "../../sys/lock-file.ts";
+import { close, fsyncFd, listDir, mkdirPath, O, openPath, pathExists, readText } from "../../sys/libc.ts";
+import { syncDir } from "../../sys/atomic-file.ts";
+import { updateLocked } from "../../sys/lock-file.ts";
 import { removeTree } from "../../sys/file-stream.ts";
 import { TEMPORARY_PREFIX, type Mount, type SnapshotInfo, type SnapshotKind, type Snapshotter } from "./snapshotter.ts";
 
@@ -51,18 +51,7 @@ export class OverlaySnapshotter implements Snapshotter {
    * flushed to disk when `durable` (a change a crash must not undo).
    */
   private update<T>(fn: (md: Metadata) => T, durable = true): T {
-    mkdirParents(this.root, 0o700);
-    const lock = lockPath(this.lockPath, { create: true });
-    try {
-      const md = this.read();
-      const before = JSON.stringify(md);
-      const out = fn(md);
-      const after = JSON.stringify(md);
-      if (after !== before) writeFileAtomic(this.metadataPath, after, { mode: 0o600, fsync: durable });
-      return out;
-    } finally {
-      lock.release();
-    }
+    return updateLocked({ path: this.metadataPath, lock: this.lockPath, dir: this.root, read: () => this.read(), serialize: (md) => JSON.stringify(md) }, fn, { fsync: durable });
   }
 
   private read(): Metadata {

@@ -71,3 +71,9 @@ bench_args() {
     esac
   done
 }
+
+# bench_busybox_image DIR: the busybox image built offline by ../shared/reference/
+# make-busybox-image.sh (a bash script; $here is the repository) into DIR.
+bench_busybox_image() {
+  bash "$here/../shared/reference/make-busybox-image.sh" "$1" >/dev/null
+}

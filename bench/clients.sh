@@ -16,8 +16,6 @@ bench_args clients.sh "$@"
 bench_need clients.sh hyperfine podman conmon containerd ctr skopeo umoci jq
 runc=$(command -v runc)
 berth="$here/bin/berth-runtime"
-make_image="$here/../shared/reference/make-busybox-image.sh"
-[ -x "$make_image" ] || make_image="sh $make_image"
 
 bench_tmp clients
 ctd_pid=
@@ -26,7 +24,7 @@ bench_cleanup_hook() {
 }
 
 echo "== image"
-$make_image "$tmp/img" >/dev/null
+bench_busybox_image "$tmp/img"
 
 echo "== podman"
 P="podman --root $tmp/podman/root --runroot $tmp/podman/runroot --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs --events-backend file"

@@ -16,8 +16,6 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/bench-env.sh"
 bench_args engine.sh "$@"
 bench_need engine.sh hyperfine podman conmon jq
-make_image="$here/../shared/reference/make-busybox-image.sh"
-[ -x "$make_image" ] || make_image="sh $make_image"
 
 bench_tmp engine
 B="$here/bin/berth --root $tmp/berth/root --runroot $tmp/berth/run"
@@ -27,7 +25,7 @@ bench_cleanup_hook() {
 }
 
 echo "== image"
-$make_image "$tmp/img" >/dev/null
+bench_busybox_image "$tmp/img"
 # runc: podman's crun here refuses the hybrid cgroup layout
 P="podman --root $tmp/podman/root --runroot $tmp/podman/runroot --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime $(command -v runc)"
 $P load -q -i "$tmp/img/busybox-oci.tar" >/dev/null

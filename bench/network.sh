@@ -13,8 +13,6 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/bench-env.sh"
 bench_args network.sh "$@"
 bench_need network.sh hyperfine podman conmon jq
-make_image="$here/../shared/reference/make-busybox-image.sh"
-[ -x "$make_image" ] || make_image="sh $make_image"
 
 podman_bridge_was_there=$(ip -o link show cni-podman0 >/dev/null 2>&1 && echo yes || echo no)
 podman_ipam_was_there=$([ -d /var/lib/cni/networks/podman ] && echo yes || echo no)
@@ -27,7 +25,7 @@ bench_cleanup_hook() {
   [ "$podman_ipam_was_there" = yes ] || rm -rf /var/lib/cni/networks/podman
 }
 
-$make_image "$tmp/img" >/dev/null
+bench_busybox_image "$tmp/img"
 P="podman --root $tmp/podman/root --runroot $tmp/podman/runroot --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime $(command -v runc)"
 $P load -q -i "$tmp/img/busybox-oci.tar" >/dev/null
 $B load -i "$tmp/img/busybox-docker.tar" >/dev/null

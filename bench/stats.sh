@@ -25,7 +25,7 @@ bench_tmp stats
 P="podman --root $tmp/podman/root --runroot $tmp/podman/runroot --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime $(command -v runc)"
 
 echo "== image"
-bash "$here/../shared/reference/make-busybox-image.sh" "$tmp/img" >/dev/null
+bench_busybox_image "$tmp/img"
 $P load -q -i "$tmp/img/busybox-oci.tar" >/dev/null
 
 echo "== $count containers"

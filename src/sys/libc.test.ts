@@ -62,7 +62,7 @@ describe("files", () => {
     expect(() => readTextIfExists("/proc/self/mem")).toThrow("EIO: input/output error, read '/proc/self/mem'");
   });
 
-  test("readTextIfExists: ESRCH from the read (a /proc/PID file whose process was reaped after the open) is absent too", () => {
+  test("readTextIfExists: ESRCH from the read (a /proc/PID file whose process was reaped after the open) or ENODEV (a cgroup file whose cgroup was removed) is absent too", () => {
     const p = join(dir, "proc-like");
     writeFileSync(p, "1 (x) S");
     // strace fails the read of that one file as the kernel does for a reaped process
@@ -70,6 +70,7 @@ describe("files", () => {
       Bun.spawnSync(["strace", "-f", "-qq", "-o", "/dev/null", "-P", p, "-e", "trace=read", "-e", `inject=read:error=${error}`, process.execPath, "-e",
         `const { readTextIfExists } = await import(${JSON.stringify(join(import.meta.dir, "libc.ts"))}); try { console.log(String(readTextIfExists(process.argv[1]))) } catch (e) { console.log(e.message) }`, p]).stdout.toString().trim();
     expect(read("ESRCH")).toBe("undefined");
+    expect(read("ENODEV")).toBe("undefined");
     expect(read("EIO")).toBe(`EIO: input/output error, read '${p}'`);
   });
 

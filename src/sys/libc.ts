@@ -266,8 +266,9 @@ export function readText(path: string): string {
 /**
  * The whole file as UTF-8, or undefined when it is not there: ENOENT, ENOTDIR (a parent
  * on the path is a file), or ESRCH — a /proc/PID file whose process was reaped between
- * open and read (the kernel's proc_single_show and cmdline readers answer that), which
- * host-wide scans meet on a busy host. Every other failure (EACCES, EIO, EISDIR…) is
+ * open and read (the kernel's proc_single_show and cmdline readers answer that), or
+ * ENODEV — a cgroup file whose cgroup was removed between open and read (kernfs answers
+ * that): host-wide scans meet both on a busy host. Every other failure (EACCES, EIO, EISDIR…) is
  * raised as a SysError naming the path: a file that exists but cannot be read is not
  * the same answer as no file.
  */
@@ -276,7 +277,7 @@ export function readTextIfExists(path: string): string | undefined {
     return readText(path);
   } catch (err) {
     const e = (err as SysError).errno;
-    if (e === 2 /* ENOENT */ || e === 20 /* ENOTDIR */ || e === 3 /* ESRCH */) return undefined;
+    if (e === 2 /* ENOENT */ || e === 20 /* ENOTDIR */ || e === 3 /* ESRCH */ || e === 19 /* ENODEV */) return undefined;
     throw err;
   }
 }

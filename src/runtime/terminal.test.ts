@@ -6,7 +6,7 @@
  * The caller's terminal is a real pty from util-linux `script`.
  */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildProbe, canRunContainers, RuntimeFixture, RUNTIME, until } from "../../test/runtime-harness.ts";
 import type { Spec } from "../spec/runtime-spec.ts";
@@ -34,13 +34,29 @@ const terminal = (script: string, extra?: (s: Spec) => void) => (s: Spec) => {
   extra?.(s);
 };
 
-/** Run `cmd` on a fresh pty (util-linux script), typing `input` after a moment; its output and exit status. */
-function onPty(cmd: string[], input = ""): { out: string; code: number } {
+let typed = 0;
+/**
+ * Run `cmd` on a fresh pty (util-linux script) and type `input` once its output shows
+ * `typeAfter` (after half a second without it): the pty echoes what is typed where it lands, so typing
+ * before the program has printed what it prints first would cut into it (a fixed pause was
+ * short in the v2 VM). Its output and exit status.
+ */
+async function onPty(cmd: string[], input = "", typeAfter?: string): Promise<{ out: string; code: number }> {
   const line = cmd.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-  const p = Bun.spawnSync(["sh", "-c", `(sleep 0.5; printf '%s' "$INPUT") | script -qec "$CMD" /dev/null`], {
-    env: { ...process.env, CMD: line, INPUT: input }, stdout: "pipe", stderr: "pipe",
+  const ready = join(fx.dir, `typed-${process.pid}-${++typed}`);
+  if (typeAfter === undefined) writeFileSync(ready, "");
+  // the typist gives up after 120 s, so a program that never shows `typeAfter` leaves no shell behind
+  const typist = `sleep 0.5; i=0; until [ -e "$READY" ] || [ $i -ge 1200 ]; do sleep 0.1; i=$((i+1)); done; printf '%s' "$INPUT"`;
+  const p = Bun.spawn(["sh", "-c", `(${typist}) | script -qec "$CMD" /dev/null`], {
+    env: { ...process.env, CMD: line, INPUT: input, READY: ready }, stdin: "ignore", stdout: "pipe", stderr: "inherit",
   });
-  return { out: p.stdout.toString().replace(/\r/g, ""), code: p.exitCode ?? 128 };
+  let out = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of p.stdout) {
+    out += decoder.decode(chunk, { stream: true });
+    if (typeAfter !== undefined && out.includes(typeAfter) && !existsSync(ready)) writeFileSync(ready, "");
+  }
+  return { out: out.replace(/\r/g, ""), code: await p.exited };
 }
 
 /** Start a console receiver on a fresh socket path; its output file and process. */
@@ -54,11 +70,11 @@ async function console(input: string) {
 }
 
 describe.skipIf(!canRunContainers)("terminals", () => {
-  test("foreground run: the program gets a pty as stdin/out/err and /dev/console, sized from consoleSize; typing reaches it; its status comes back", () => {
+  test("foreground run: the program gets a pty as stdin/out/err and /dev/console, sized from consoleSize; typing reaches it; its status comes back", async () => {
     const id = fx.id();
-    const r = onPty([RUNTIME, "--root", fx.root, "run", "--bundle", fx.bundle(id, fx.spec(id, terminal(
-      "tty; stat -c 'console %F %t:%T' /dev/console; stty size; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; read line; echo got:$line; exit 4",
-    ))), id], "typed-words\n");
+    const r = await onPty([RUNTIME, "--root", fx.root, "run", "--bundle", fx.bundle(id, fx.spec(id, terminal(
+      "tty; stat -c 'console %F %t:%T' /dev/console; stty size; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; echo reading; read line; echo got:$line; exit 4",
+    ))), id], "typed-words\n", "reading");
     expect(r.code).toBe(4);
     expect(r.out).toContain("/dev/pts/0\n");
     expect(r.out).toContain("console character special file 88:0\n"); // /dev/console is the pty's slave, 136:0
@@ -84,27 +100,27 @@ describe.skipIf(!canRunContainers)("terminals", () => {
   test("the pty belongs to process.user's uid, as runc gives it: run and exec, in the foreground and with --console-socket", async () => {
     const id = fx.id();
     const owner = "stat -c owner=%u $(tty)";
-    const fg = onPty([RUNTIME, "--root", fx.root, "run", "--bundle", fx.bundle(id, fx.spec(id, terminal(owner, (s) => {
+    const fg = await onPty([RUNTIME, "--root", fx.root, "run", "--bundle", fx.bundle(id, fx.spec(id, terminal(owner, (s) => {
       s.process!.user = { uid: 1000, gid: 1000 };
     }))), id]);
     expect(fg.out).toContain("owner=1000\n");
     expect(fg.code).toBe(0);
     const running = fx.id();
     expect(fx.rt(["run", "-d", "--bundle", fx.bundle(running, fx.spec(running, (s) => (s.process!.args = ["sleep", "300"]))), running]).code).toBe(0);
-    expect(onPty([RUNTIME, "--root", fx.root, "exec", "-t", "--user", "1001:1001", running, "sh", "-c", owner]).out).toContain("owner=1001\n");
+    expect((await onPty([RUNTIME, "--root", fx.root, "exec", "-t", "--user", "1001:1001", running, "sh", "-c", owner])).out).toContain("owner=1001\n");
     const c = await console("");
     expect(fx.rt(["exec", "-t", "-d", "--user", "1002", "--console-socket", c.sock, running, "sh", "-c", owner]).code).toBe(0);
     await c.proc.exited;
     expect(readFileSync(c.out, "utf8").replace(/\r/g, "")).toContain("owner=1002\n");
     // root's terminal stays root's
-    expect(onPty([RUNTIME, "--root", fx.root, "exec", "-t", running, "sh", "-c", owner]).out).toContain("owner=0\n");
+    expect((await onPty([RUNTIME, "--root", fx.root, "exec", "-t", running, "sh", "-c", owner])).out).toContain("owner=0\n");
   });
 
   test("exec -t in the foreground, and exec -t -d with --console-socket", async () => {
     const id = fx.id();
     expect(fx.rt(["create", "--bundle", fx.bundle(id, fx.spec(id, (s) => (s.process!.args = ["sleep", "300"]))), id]).code).toBe(0);
     expect(fx.rt(["start", id]).code).toBe(0);
-    const fg = onPty([RUNTIME, "--root", fx.root, "exec", "-t", id, "sh", "-c", "tty; [ -t 0 ] && echo tty-in; exit 5"]);
+    const fg = await onPty([RUNTIME, "--root", fx.root, "exec", "-t", id, "sh", "-c", "tty; [ -t 0 ] && echo tty-in; exit 5"]);
     expect(fg.code).toBe(5);
     expect(fg.out).toMatch(/\/dev\/pts\/\d+\n/);
     expect(fg.out).toContain("tty-in\n");

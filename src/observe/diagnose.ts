@@ -341,7 +341,8 @@ function slowFindings(e: DiagnoseEvidence): Finding[] {
     if (share >= SLOW.throttledPct) {
       // the larger figure: on a busy host the cgroup may not get even its quota, and then only its runnable threads show demand
       const byTime = c.wantsCpus;
-      const wantsCpus = byTime === undefined && c.runnable === undefined ? undefined : Math.max(byTime ?? 0, c.runnable ?? 0);
+      // rounded once, so the text's one decimal and data's two never disagree (2.0501 → "2.1" beside 2.05 → "2.0")
+      const wantsCpus = byTime === undefined && c.runnable === undefined ? undefined : +Math.max(byTime ?? 0, c.runnable ?? 0).toFixed(2);
       c = { ...c, ...(wantsCpus !== undefined && { wantsCpus }) };
       const wants = c.wantsCpus === undefined ? "" : `, wants ≈ ${+c.wantsCpus.toFixed(1)}`;
       out.push({
@@ -355,7 +356,7 @@ function slowFindings(e: DiagnoseEvidence): Finding[] {
         fix: [c.wantsCpus === undefined
           ? "raise the CPU limit (--cpus; cpu.max / cpu.cfs_quota_us), or make it do less work per period; sample for a while (--sample 5) to see how much it wants"
           : `raise the CPU limit (--cpus; cpu.max / cpu.cfs_quota_us) towards the ≈ ${+c.wantsCpus.toFixed(1)} CPUs it wants, or make it do less work per period`],
-        data: { throttledPercent: +share.toFixed(2), periods: c.periods, throttledPeriods: c.throttled, throttledSeconds: c.throttledSeconds, limitCpus: c.limitCpus, ...(c.wantsCpus !== undefined && { wantsCpus: +c.wantsCpus.toFixed(2) }) },
+        data: { throttledPercent: +share.toFixed(2), periods: c.periods, throttledPeriods: c.throttled, throttledSeconds: c.throttledSeconds, limitCpus: c.limitCpus, ...(c.wantsCpus !== undefined && { wantsCpus: c.wantsCpus }) },
       });
     }
   }

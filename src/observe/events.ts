@@ -105,7 +105,11 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, time: string): 
     }
   }
   for (const [cgroup, count] of rose) {
-    const owner = ownerOf(cgroup, after.owners) ?? ownerOf(cgroup, before.owners);
+    // the later look may know the container only from its cgroup's name (its runtime state
+    // already deleted when the kill reached the kernel log): what the earlier look knew fills in
+    const now = ownerOf(cgroup, after.owners);
+    const earlier = ownerOf(cgroup, before.owners);
+    const owner = now && earlier && now.id === earlier.id ? { ...earlier, ...now } : (now ?? earlier);
     out.push({
       time, type: "oom", ...(owner?.engine && { engine: owner.engine }), ...(owner?.runtime && { runtime: owner.runtime }),
       ...(owner && { id: owner.id, ...(owner.name && { name: owner.name }) }), cgroup, count,

@@ -25,6 +25,9 @@ export function reportError(err: unknown, debug = false): number {
     if (debug && err.cause) writeErr(`${(err.cause as Error).stack ?? err.cause}\n`);
     return EXIT_BERTH_FAILED;
   }
-  writeErr(`berth: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  // one line for the user, with what would help a bug report; the stack only with --debug
+  const message = String((err as Error)?.message ?? err).replace(/[\r\n]+/g, " ");
+  writeErr(`berth: internal error: ${message} (run with --debug for the stack, and report it)\n`);
+  if (debug) writeErr(`${(err as Error)?.stack ?? ""}\n`);
   return EXIT_BERTH_FAILED;
 }

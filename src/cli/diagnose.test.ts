@@ -4,7 +4,7 @@
  * berth-runtime container whose binary is missing, and a podman (runc) container — each
  * verdict checked against the cgroup files and the kernel log the test reads itself.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -141,9 +141,16 @@ describe.skipIf(!canRunContainers)("berth diagnose: won't start (berth-runtime)"
 });
 
 describe.skipIf(!hasPodman)("berth diagnose: won't start before any runtime ran (podman's image phases)", () => {
-  const work = mkdtempSync(join(tmpdir(), "berth-diagnose-image-"));
-  const tiny = join(work, "tiny");
+  // made when a test of this block runs, not when the file is collected (a skipped or
+  // filtered-out block never runs its afterAll)
+  let work = "";
+  let tiny = "";
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), "berth-diagnose-image-"));
+    tiny = join(work, "tiny");
+  });
   afterAll(() => {
+    if (!work) return;
     Bun.spawnSync(["umount", tiny], { stderr: "ignore" });
     rmSync(work, { recursive: true, force: true });
   }, 60_000);

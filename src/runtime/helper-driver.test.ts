@@ -58,7 +58,9 @@ describe.skipIf(!isRoot)("driveToReady", () => {
     expect(pid).toBeGreaterThan(0);
     // ready comes just before the exec: the same pid then becomes the program
     const cmdline = () => readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    while (cmdline().includes("berth-init")) await Bun.sleep(5);
+    // during the execve itself /proc/PID/cmdline reads empty (the old image is gone, the new
+    // one not yet in place): wait past both
+    while (cmdline().includes("berth-init") || cmdline() === "") await Bun.sleep(5);
     expect(cmdline()).toBe("/bin/sleep\u00001000\u0000");
   });
 

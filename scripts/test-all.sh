@@ -16,8 +16,8 @@ passed=0
 failed=0
 
 count() { # file → adds bun test's " N pass" / " N fail" summary to the totals
-  p=$(grep -E '^ *[0-9]+ pass$' "$1" | tail -1 | tr -dc 0-9)
-  f=$(grep -E '^ *[0-9]+ fail$' "$1" | tail -1 | tr -dc 0-9)
+  p=$(grep -aE '^ *[0-9]+ pass$' "$1" | tail -1 | tr -dc 0-9)
+  f=$(grep -aE '^ *[0-9]+ fail$' "$1" | tail -1 | tr -dc 0-9)
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
   # a run that died before its summary is a failure too

@@ -18,7 +18,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { close, O, SysError } from "../../sys/libc.ts";
-import { removeTree } from "../../sys/file-stream.ts";
+import { removeTree } from "../../sys/remove-tree.ts";
 import {
   BeneathDir, chmodFd, chownFd, makeDev, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, setXattrFd, utimesFd, writeFd,
 } from "../../sys/layer-fs.ts";

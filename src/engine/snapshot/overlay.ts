@@ -19,7 +19,7 @@ import { BerthError } from "../../errors.ts";
 import { close, fsyncFd, listDir, mkdirPath, O, openPath, pathExists, readText } from "../../sys/libc.ts";
 import { syncDir } from "../../sys/atomic-file.ts";
 import { updateLocked } from "../../sys/lock-file.ts";
-import { removeTree } from "../../sys/file-stream.ts";
+import { removeTree } from "../../sys/remove-tree.ts";
 import { TEMPORARY_PREFIX, type Mount, type SnapshotInfo, type SnapshotKind, type Snapshotter } from "./snapshotter.ts";
 
 interface Record_ {

@@ -212,12 +212,16 @@ export function pidNamespaceOf(pid: number): string | undefined {
   }
 }
 
+/** The start time of a running process (clock ticks since boot); 0 when it is gone or a zombie. */
+export function liveStartTime(pid: number): number {
+  const stat = pid > 0 ? procStat(pid) : undefined;
+  return !stat || stat[0] === "Z" || stat[0] === "X" ? 0 : Number(stat[19]);
+}
+
 /** Is our init still alive: same pid, same start time, not a zombie. */
 export function initAlive(state: SavedState): boolean {
-  if (state.pid <= 0) return false;
-  const stat = procStat(state.pid);
-  if (!stat || stat[0] === "Z" || stat[0] === "X") return false;
-  return Number(stat[19]) === state.startTime;
+  const start = liveStartTime(state.pid);
+  return start !== 0 && start === state.startTime;
 }
 
 /** Does any of the container's recorded cgroup directories hold a process? */

@@ -13,7 +13,7 @@ import { followLog } from "../../engine/container/log-reader.ts";
 import { ContainerStartError, exitCodeForRuntimeError, lastRuntimeError } from "../../engine/container/oci-runtime.ts";
 import { readTextIfExists, unlinkPath } from "../../sys/libc.ts";
 import { directoryRoot, imageRoot } from "../../engine/container/root-source.ts";
-import { processStartTime } from "../../engine/container/lifecycle.ts";
+import { liveStartTime } from "../../runtime/state.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
 import { pullImage } from "../../engine/image/pull.ts";
@@ -69,7 +69,7 @@ async function runAttached(engine: Engine, r: ContainerRecord): Promise<number> 
   } catch {}
   engine.store.update(r.Id, (x) => {
     attachNetwork(engine, x);
-    x.State = { ...x.State, Status: "running", MonitorPid: process.pid, MonitorStartTime: processStartTime(process.pid), StartedAt: new Date().toISOString() };
+    x.State = { ...x.State, Status: "running", MonitorPid: process.pid, MonitorStartTime: liveStartTime(process.pid), StartedAt: new Date().toISOString() };
   });
   const p = Bun.spawn([runtime.path, ...runtime.globals(logFile), "run", "--bundle", engine.store.dir(r.Id), r.Id], { stdio: ["inherit", "inherit", "inherit"] });
   let code = await p.exited;

@@ -19,6 +19,7 @@ import { berthCommand, initPath, runtimePath } from "./programs.ts";
 import { checkName, NoSuchContainer, generatedName, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
+import { liveStartTime } from "../../runtime/state.ts";
 import { ensureSnapshotMounted, releaseSnapshot } from "./root-source.ts";
 import { attachNetworks, detachNetworks, netnsPath, planNetwork } from "../network/attach.ts";
 import { NetworkStore } from "../network/networks.ts";
@@ -127,17 +128,11 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
   }
 }
 
-/** /proc/<pid>/stat's start time, 0 when the process is gone (or a zombie). */
-export function processStartTime(pid: number): number {
-  if (pid <= 0) return 0;
-  const s = readOptional(`/proc/${pid}/stat`);
-  if (!s) return 0;
-  const fields = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return 0;
-  return Number(fields[19] ?? 0);
+/** Is `pid` running (not a zombie) and, when `startTime` is known, still the process that had it? */
+function alive(pid: number, startTime: number | undefined): boolean {
+  const start = liveStartTime(pid);
+  return start !== 0 && (startTime === undefined || start === startTime);
 }
-
-const alive = (pid: number, startTime: number | undefined) => pid > 0 && processStartTime(pid) !== 0 && (startTime === undefined || processStartTime(pid) === startTime);
 
 /** The exit code conmon wrote, if the init has ended. */
 export function exitFileCode(engine: Engine, id: string): number | undefined {
@@ -262,12 +257,12 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
       });
     } catch (err) {
       const failed = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
-      started({ pid: failed, startTime: processStartTime(failed) });
+      started({ pid: failed, startTime: liveStartTime(failed) });
       recordStartFailure(engine, r, err);
       throw err;
     }
     const monitorPid = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
-    started({ pid: monitorPid, startTime: processStartTime(monitorPid) });
+    started({ pid: monitorPid, startTime: liveStartTime(monitorPid) });
     try {
       runtime.check(["start", r.Id], files.runtimeLog);
     } catch (err) {
@@ -276,7 +271,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
       throw err;
     }
     r.State = {
-      ...r.State, Status: "running", Pid: pid, PidStartTime: processStartTime(pid), MonitorPid: monitorPid, MonitorStartTime: processStartTime(monitorPid),
+      ...r.State, Status: "running", Pid: pid, PidStartTime: liveStartTime(pid), MonitorPid: monitorPid, MonitorStartTime: liveStartTime(monitorPid),
       ExitCode: 0, Error: "", OOMKilled: false, StartedAt: now(), FinishedAt: GO_ZERO_TIME, ManuallyStopped: false,
     };
     engine.store.write(r);

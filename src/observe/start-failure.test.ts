@@ -1,20 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { explainExit } from "./exit-codes.ts";
-import { classifyStartFailure, lastError, lastRuntimeError, parseRuntimeLogLine } from "./start-failure.ts";
-
-describe("the runtime's --log", () => {
-  test("JSON lines (--log-format json) and logfmt (runc's text format)", () => {
-    expect(parseRuntimeLogLine('{"level":"error","msg":"boom","time":"2025-01-01T00:00:00Z"}')).toEqual({ level: "error", msg: "boom", time: "2025-01-01T00:00:00Z" });
-    expect(parseRuntimeLogLine('time="2025-01-01T00:00:00Z" level=error msg="exec: \\"nope\\": executable file not found in $PATH"'))
-      .toEqual({ level: "error", msg: 'exec: "nope": executable file not found in $PATH', time: "2025-01-01T00:00:00Z" });
-    expect(parseRuntimeLogLine("garbage")).toBeUndefined();
-  });
-  test("the last error wins; warnings and debug lines are not errors", () => {
-    const log = ['{"level":"error","msg":"first"}', '{"level":"warning","msg":"w"}', '{"level":"error","msg":"second"}', '{"level":"debug","msg":"d"}'].join("\n");
-    expect(lastRuntimeError(log)?.msg).toBe("second");
-    expect(lastRuntimeError('{"level":"warning","msg":"w"}')).toBeUndefined();
-  });
-});
+import { classifyStartFailure, lastError } from "./start-failure.ts";
 
 describe("an engine's output", () => {
   test("no runtime-format error: the last line saying error or failed, without podman's and docker's prefixes", () => {

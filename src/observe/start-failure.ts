@@ -1,7 +1,6 @@
 /**
- * Why a container did not start, from the OCI runtime's `--log` (runc's and berth-runtime's
- * format: JSON lines `{"level","msg","time"}` with --log-format json, logfmt
- * `time=… level=error msg="…"` otherwise), or from what the engine printed before any
+ * Why a container did not start, from the OCI runtime's `--log` (runtime/log-record.ts
+ * reads its two formats), or from what the engine printed before any
  * runtime ran (podman's and docker's `Error: …` line, the kubelet's `Failed to pull
  * image …` event): the image pull and unpack phases. Pure.
  *
@@ -10,43 +9,7 @@
  * "permission denied" / "operation not permitted" → 126), so the codes here agree with
  * what `podman run` and docker exit with.
  */
-
-export interface RuntimeLogLine {
-  level: string;
-  msg: string;
-  time?: string;
-}
-
-/** One log line in either format; undefined for anything else. */
-export function parseRuntimeLogLine(line: string): RuntimeLogLine | undefined {
-  const t = line.trim();
-  if (t === "") return undefined;
-  if (t.startsWith("{")) {
-    try {
-      const o = JSON.parse(t) as Record<string, unknown>;
-      if (typeof o.msg !== "string") return undefined;
-      return { level: String(o.level ?? "info"), msg: o.msg, ...(typeof o.time === "string" && { time: o.time }) };
-    } catch {
-      return undefined;
-    }
-  }
-  const level = /(?:^|\s)level=(\w+)/.exec(t)?.[1];
-  const quoted = /(?:^|\s)msg=("(?:[^"\\]|\\.)*")/.exec(t)?.[1];
-  if (!level || quoted === undefined) return undefined;
-  let msg: string;
-  try {
-    msg = JSON.parse(quoted) as string;
-  } catch {
-    msg = quoted.slice(1, -1);
-  }
-  const time = /(?:^|\s)time="([^"]*)"/.exec(t)?.[1];
-  return { level, msg, ...(time !== undefined && { time }) };
-}
-
-/** The last error (or fatal) line of a runtime log. */
-export function lastRuntimeError(text: string): RuntimeLogLine | undefined {
-  return text.split("\n").map(parseRuntimeLogLine).filter((l): l is RuntimeLogLine => l !== undefined && /^(error|fatal|panic)$/.test(l.level)).at(-1);
-}
+import { lastRuntimeError, parseRuntimeLogLine, type RuntimeLogLine } from "../runtime/log-record.ts";
 
 /**
  * The error in a runtime log or, when it has none in the runtime's format, in an engine's

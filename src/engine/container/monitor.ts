@@ -18,7 +18,8 @@
 import { BerthError } from "../../errors.ts";
 import { close, pollFd, POLLIN, readFd, readTextIfExists } from "../../sys/libc.ts";
 import { conmonPath } from "./programs.ts";
-import { ContainerStartError, lastRuntimeError, type OciRuntime } from "./oci-runtime.ts";
+import { ContainerStartError, type OciRuntime } from "./oci-runtime.ts";
+import { lastRuntimeError } from "../../runtime/log-record.ts";
 
 export interface MonitorFiles {
   runDir: string;

@@ -3,40 +3,21 @@
  * the engine's `--root` (under runroot) so that berth's containers are its own.
  *
  * A failure is read from the runtime's JSON log (`--log FILE --log-format json`, the last
- * `"level":"error"` record): berth-runtime adds the errno and the spec field to it, so a
- * missing or non-executable command maps to docker's 127/126 without matching words.
+ * error record, runtime/log-record.ts): berth-runtime adds the errno and the spec field to
+ * it, so a missing or non-executable command maps to docker's 127/126 without matching words.
  */
 import { BerthError } from "../../errors.ts";
 import { readText, unlinkPath } from "../../sys/libc.ts";
+import { lastRuntimeError, type RuntimeLogLine } from "../../runtime/log-record.ts";
 
 export const EXIT_CANNOT_RUN = 126;
 export const EXIT_NOT_FOUND = 127;
-
-/** The runtime's last error record. */
-export interface RuntimeErrorRecord {
-  msg: string;
-  errno?: string;
-  field?: string;
-}
-
-/** The last error record in a runtime's JSON log text, if any. */
-export function lastRuntimeError(logText: string): RuntimeErrorRecord | undefined {
-  let found: RuntimeErrorRecord | undefined;
-  for (const line of logText.split("\n")) {
-    if (!line.includes('"error"')) continue;
-    try {
-      const r = JSON.parse(line) as { level?: string; msg?: string; errno?: string; field?: string };
-      if (r.level === "error" && typeof r.msg === "string") found = { msg: r.msg, ...(r.errno && { errno: r.errno }), ...(r.field && { field: r.field }) };
-    } catch {}
-  }
-  return found;
-}
 
 /**
  * docker's exit code for a container that could not start: 127 when its command was not
  * found, 126 when it cannot be run, else 125 (berth — or the runtime — failed).
  */
-export function exitCodeForRuntimeError(e: RuntimeErrorRecord | undefined): number {
+export function exitCodeForRuntimeError(e: Pick<RuntimeLogLine, "msg" | "errno" | "field"> | undefined): number {
   if (e?.field?.startsWith("process.args") || e?.field === "process.cwd") {
     if (e.errno === "ENOENT" && e.field.startsWith("process.args")) return EXIT_NOT_FOUND;
     if (e.errno === "EACCES" || e.errno === "EPERM" || e.errno === "ENOEXEC" || e.errno === "ENOENT" || e.errno === "ENOTDIR") return EXIT_CANNOT_RUN;

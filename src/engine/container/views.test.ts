@@ -6,7 +6,8 @@ import { GO_ZERO_TIME, type ContainerRecord } from "./records.ts";
 import { commandText, matchesFilters, parseFilter, psRow, statusText } from "./views.ts";
 import { humanDuration } from "../../human-duration.ts";
 import { conmonArgs, parseSyncMessage } from "./monitor.ts";
-import { exitCodeForRuntimeError, lastRuntimeError, OciRuntime } from "./oci-runtime.ts";
+import { exitCodeForRuntimeError, OciRuntime } from "./oci-runtime.ts";
+import { lastRuntimeError } from "../../runtime/log-record.ts";
 
 const record = (over: Partial<ContainerRecord> = {}): ContainerRecord => ({
   Id: "a".repeat(64), Name: "web", Created: "2026-12-06T10:00:00.000Z", Image: "busybox", ImageID: "sha256:" + "b".repeat(64), Rootfs: "/r", RootfsSource: "snapshot",
@@ -116,7 +117,7 @@ describe("the monitor and the runtime", () => {
   });
   test("docker's 126/127 from the runtime's structured error, never from its words", () => {
     const log = '{"level":"warning","msg":"x"}\n{"level":"error","msg":"process.args[0]: not found","errno":"ENOENT","field":"process.args[0]"}\n';
-    expect(lastRuntimeError(log)).toEqual({ msg: "process.args[0]: not found", errno: "ENOENT", field: "process.args[0]" });
+    expect(lastRuntimeError(log)).toEqual({ level: "error", msg: "process.args[0]: not found", errno: "ENOENT", field: "process.args[0]" });
     expect(exitCodeForRuntimeError(lastRuntimeError(log))).toBe(127);
     expect(exitCodeForRuntimeError({ msg: "", errno: "EACCES", field: "process.args[0]" })).toBe(126);
     expect(exitCodeForRuntimeError({ msg: "", errno: "ENOENT", field: "process.cwd" })).toBe(126);

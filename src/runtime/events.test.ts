@@ -1,18 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { errorOf } from "../../test/berth-error.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";
-import { eventLine, parseInterval, runcStats } from "./events.ts";
-
-describe("parseInterval: Go durations, as go-runc sends --interval", () => {
-  const good: [string, number][] = [["5s", 5000], ["500ms", 500], ["1m30s", 90_000], ["1.5h", 5_400_000], ["250us", 0.25], ["0", 0], ["2m", 120_000], [".5s", 500]];
-  for (const [text, ms] of good) test(`${text} is ${ms} ms`, () => expect(parseInterval(text)).toBe(ms));
-  test("a negative duration parses (the command then refuses it)", () => expect(parseInterval("-1s")).toBe(-1000));
-  for (const bad of ["5", "", "s", "5 s", "1d", "5sec", "1..5s"]) {
-    test(`${JSON.stringify(bad)} is refused naming --interval`, () => {
-      expect(errorOf(() => parseInterval(bad)).message).toStartWith(`--interval: invalid duration ${JSON.stringify(bad)}`);
-    });
-  }
-});
+import { eventLine, runcStats } from "./events.ts";
 
 const v2: CgroupStats = {
   cpu: { usageUsec: 1500, userUsec: 1000, systemUsec: 500, nrPeriods: 0, nrThrottled: 0, throttledUsec: 0, limitCpus: null },

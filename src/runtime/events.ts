@@ -31,25 +31,6 @@ const NS_PER_TICK = 1e9 / CLOCK_TICKS;
 /** How often the stream looks for an OOM kill and for the init's exit between stats. */
 const POLL_MS = 100;
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/**
- * A Go duration (`5s`, `500ms`, `1m30s`, `1.5h`) as go-runc sends `--interval`, in ms.
- *
- * @example parseInterval("1m30s") // → 90000
- */
-export function parseInterval(text: string): number {
-  const form = `invalid duration ${JSON.stringify(text)}; use a number with a unit, e.g. 5s, 500ms or 1m30s`;
-  if (text === "0") return 0;
-  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(text);
-  if (!m) throw new BerthError(form, { field: "--interval" });
-  let ms = 0;
-  for (const part of text.slice(m[1]!.length).matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
-    ms += Number(part[1]) * UNITS[part[2]!]!;
-  }
-  return m[1] === "-" ? -ms : ms;
-}
-
 /** A JSON number that JavaScript cannot hold exactly (uint64 limits), written as is. */
 function raw(digits: string): unknown {
   return (JSON as unknown as { rawJSON(s: string): unknown }).rawJSON(digits);

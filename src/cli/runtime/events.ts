@@ -4,14 +4,15 @@
  * container stops, with an `oom` event whenever the OOM killer strikes in it.
  */
 import { BerthError } from "../../errors.ts";
-import { eventLine, openRunning, parseInterval, readRuncStats, streamEvents } from "../../runtime/events.ts";
+import { eventLine, openRunning, readRuncStats, streamEvents } from "../../runtime/events.ts";
+import { parseGoDuration } from "../../go-duration.ts";
 import { idArg, parseVerb, type Globals, type RuntimeLog } from "./invocation.ts";
 import { writeOut } from "../stdio.ts";
 
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, { stats: { type: "boolean" }, interval: { type: "string" } });
   const target = { root: g.root, id: idArg(positionals, "events [--stats] [--interval 5s] ID") };
-  const intervalMs = parseInterval(v.interval ?? "5s");
+  const intervalMs = parseGoDuration(v.interval ?? "5s", "--interval");
   // runc's wording
   if (intervalMs <= 0) throw new BerthError("duration interval must be greater than 0", { field: "--interval" });
   try {

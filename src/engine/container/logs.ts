@@ -6,6 +6,7 @@
  * prefixing each line with its time. Pure.
  */
 import { BerthError } from "../../errors.ts";
+import { goDurationMs } from "../../go-duration.ts";
 
 export interface LogLine {
   /** the time as written (RFC 3339 with nanoseconds) */
@@ -52,8 +53,6 @@ export function consumed(text: string): number {
   return text.lastIndexOf("\n") + 1;
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /**
  * docker's --since/--until: RFC 3339 (or a date), Unix seconds (with fraction), or a Go
  * duration before `nowMs` (`10m`, `1h30m`).
@@ -61,11 +60,8 @@ const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, 
 export function parseLogTime(text: string, flag: string, nowMs: number): number {
   const t = text.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
-  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(t)) {
-    let total = 0;
-    for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    return nowMs - total;
-  }
+  const ago = goDurationMs(t);
+  if (ago !== undefined) return nowMs - ago;
   const ms = Date.parse(t);
   if (Number.isNaN(ms)) throw new BerthError(`invalid time ${JSON.stringify(text)}; use RFC 3339 (2026-01-02T15:04:05Z), Unix seconds, or a duration such as 10m`, { field: flag });
   return ms;

@@ -13,7 +13,7 @@
  * Raw syscalls through sys/libc.ts (x86_64 numbers), as the binding has no function of
  * its own for the *at calls; each returns -1 with errno(), turned into SysError here.
  */
-import { close, errno, O, syscall, SysError, writeAll } from "./libc.ts";
+import { close, errno, O, readLink, syscall, SysError, writeAll } from "./libc.ts";
 
 const SYS = {
   fchmod: 91, fchown: 93, fsetxattr: 190, lsetxattr: 189, lgetxattr: 192, llistxattr: 195,
@@ -234,3 +234,32 @@ export function listXattrs(path: string): string[] {
 
 /** Write all of `data` to an open file (a layer's file contents). */
 export { writeAll as writeFd };
+
+const RESOLVE_IN_ROOT = 0x10;
+
+/**
+ * Where `path` (absolute, in the container's view) is on the host, symlinks resolved as
+ * if `root` were / — openat2(2) RESOLVE_IN_ROOT, the kernel's answer to moby's
+ * FollowSymlinkInScope: an image's symlink to /etc or ../../.. lands inside `root`,
+ * never on the host's. Undefined when nothing is there; throws SysError otherwise.
+ *
+ * @example resolveInRoot("/var/lib/berth/containers/ID/rootfs", "/data") // → ".../rootfs/srv/data" when /data -> /srv/data
+ */
+export function resolveInRoot(root: string, path: string): string | undefined {
+  const dir = check(syscall(SYS.openat, -100 /* AT_FDCWD */, cString(root, "open"), O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0), "open", root);
+  try {
+    const how = new BigUint64Array([BigInt(O_PATH | O.CLOEXEC), 0n, BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)]);
+    const fd = syscall(SYS.openat2, dir, cString(path.replace(/^\/+/, "") || ".", "openat2"), how, 24);
+    if (fd < 0) {
+      if (errno() === 2 /* ENOENT */) return undefined;
+      throw new SysError("openat2", errno(), path);
+    }
+    try {
+      return readLink(`/proc/self/fd/${fd}`);
+    } finally {
+      close(fd);
+    }
+  } finally {
+    close(dir);
+  }
+}

@@ -7,6 +7,7 @@ import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { alignColumns } from "../../observe/template.ts";
+import { renderGoTemplate } from "../go-template.ts";
 import { newContainerId } from "../../engine/container/records.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./run-options.ts";
@@ -39,13 +40,16 @@ export function registerVolume(program: Command): void {
       else writeOut(`${alignColumns(["DRIVER\tVOLUME NAME", ...list.map((x) => `${x.Driver}\t${x.Name}`)])}\n`);
     });
   v.command("inspect").argument("<names...>", "volume names").description("docker's JSON of volumes")
+    .option("-f, --format <template>", "a Go template ({{.Mountpoint}}, {{json .Labels}}) instead of JSON")
     .action((names: string[], opts: Opts) => {
       const engine = engineFor(opts);
       const out = names.map((n) => {
         const { Anonymous: _a, ...shown } = engine.volumes.get(n);
         return shown;
       });
-      writeOut(`${JSON.stringify(out, null, 4)}\n`);
+      const format = opts.format as string | undefined;
+      if (format !== undefined && format !== "json") writeOut(out.map((o) => `${renderGoTemplate(format, o)}\n`).join(""));
+      else writeOut(`${JSON.stringify(out, null, 4)}\n`);
     });
   v.command("rm").argument("<names...>", "volume names").description("remove volumes").option("-f, --force", "no error for a missing volume")
     .action((names: string[], opts: Opts) => {

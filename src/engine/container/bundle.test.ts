@@ -250,8 +250,21 @@ describe("filesystem flags", () => {
     expect(user.find((m) => m.destination === "/data")!.options).toEqual(["noexec", "nosuid", "nodev", "rprivate", "size=1048576", "mode=1770"]);
     expect(user.find((m) => m.destination === "/ssl")!.options).toEqual(["rbind", "rslave", "ro"]);
     expect(user.find((m) => m.destination === "/run")!.options).toEqual(["noexec", "nosuid", "nodev", "rprivate", "size=64k"]);
-    expect(r.volumes).toEqual([{ name: "cache", anonymous: false }, { name: "anon1", anonymous: true }]);
+    expect(r.volumes).toEqual([{ name: "cache", anonymous: false, target: "/cache", copy: true }, { name: "anon1", anonymous: true, target: "/anon", copy: true }]);
     expect(r.bindSources).toEqual(["/srv/data"]);
+  });
+  test("the image's VOLUME paths get an anonymous volume each, seeded; a -v, --mount or --tmpfs there replaces it; nocopy", () => {
+    const image = { ...BUSYBOX, Volumes: { "/data/": {}, "/cache": {}, "/logs": {}, "/tmp": {}, "relative": {}, "/": {} } };
+    const r = build({ volume: ["/srv/logs:/logs", "named:/cache:nocopy"], tmpfs: ["/tmp"] }, image);
+    expect(r.volumes).toEqual([{ name: "named", anonymous: false, target: "/cache", copy: false }, { name: "anon1", anonymous: true, target: "/data", copy: true }]);
+    const byTarget = new Map(r.spec.mounts!.map((m) => [m.destination, m]));
+    expect(byTarget.get("/data")).toEqual({ destination: "/data", type: "bind", source: "/var/lib/berth/volumes/anon1/_data", options: ["rbind", "rprivate"] });
+    expect(byTarget.get("/logs")!.source).toBe("/srv/logs");
+    expect(byTarget.get("/tmp")!.type).toBe("tmpfs");
+    expect(r.spec.mounts!.filter((m) => m.destination === "/data" || m.destination === "/cache")).toHaveLength(2);
+    expect(build({ mount: ["type=volume,src=va,dst=/a,volume-nocopy", "type=volume,src=vb,dst=/b,volume-nocopy=false", "type=volume,dst=/c,volume-nocopy=TRUE"] }).volumes.map((v) => v.copy)).toEqual([false, true, false]);
+    expect(build({ volume: ["vv:/v:ro,nocopy", "ww:/w:nocopy,copy"] }).volumes.map((v) => v.copy)).toEqual([false, true]);
+    fails({ mount: ["type=volume,src=va,dst=/a,volume-nocopy=maybe"] }, "--mount", /invalid volume-nocopy "maybe"/);
   });
   test("a user mount replaces the default at its place; /dev replaces everything below it; --ipc none drops /dev/shm", () => {
     const r = build({ volume: ["/h:/etc/hosts"] });

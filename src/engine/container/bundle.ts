@@ -8,6 +8,7 @@
  * host (a device's numbers, a file's text, another container's pid) comes in through
  * {@link BundleContext}.
  */
+import { posix } from "node:path";
 import { BerthError } from "../../errors.ts";
 import type { Device, Mount, Namespace, NamespaceType, Rlimit, Spec } from "../../spec/runtime-spec.ts";
 import type { LinuxDeviceCgroup } from "../../spec/linux-resources.ts";
@@ -19,6 +20,7 @@ import { validateResources } from "../../spec/validate-resources.ts";
 import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp, type DockerSeccompProfile } from "./docker-seccomp.ts";
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, requestedMounts, type MountRequest } from "./mount-flags.ts";
 import type { RunFlags } from "./run-flags.ts";
+import type { VolumeUse } from "./records.ts";
 
 export interface DeviceInfo {
   type: "c" | "b";
@@ -72,8 +74,8 @@ export interface BundleResult {
   spec: Spec;
   /** shown on stderr, as docker's "WARNING: …" lines */
   warnings: string[];
-  /** named and anonymous volumes the container uses (created before it runs) */
-  volumes: { name: string; anonymous: boolean }[];
+  /** named and anonymous volumes the container uses (created before it runs; `copy`: seeded from the image at `target` while empty) */
+  volumes: VolumeUse[];
   /** `-v` bind sources to create when missing */
   bindSources: string[];
   /** image labels overlaid with -l and --label-file */
@@ -390,12 +392,13 @@ function withSecurityOpts({ spec, flags, ctx, out }: Step): void {
   linux.seccomp = dockerSeccomp(profile, { arch: ctx.host.arch, bounding: spec.process!.capabilities!.bounding!, kernel: ctx.host.kernel });
 }
 
-function withMounts({ spec, flags, ctx, out }: Step): void {
+function withMounts({ spec, flags, image, ctx, out }: Step): void {
   const requests: MountRequest[] = [
     ...(flags.volume ?? []).map((v) => parseVolumeFlag(v, ctx.newVolumeName)),
     ...(flags.mount ?? []).map((m) => parseMountFlag(m, ctx.newVolumeName)),
     ...(flags.tmpfs ?? []).map(parseTmpfsFlag),
   ];
+  requests.push(...imageVolumes(image, new Set(requests.map((r) => r.target)), ctx.newVolumeName));
   const user = requestedMounts(requests, ctx.volumePath);
   const targets = new Set(user.map((m) => m.destination));
   const ipcNone = flags.ipc === "none";
@@ -424,9 +427,25 @@ function withMounts({ spec, flags, ctx, out }: Step): void {
   const init = spec.mounts!.filter((m) => m.destination === "/sbin/docker-init");
   spec.mounts = [...defaults, ...user, ...init];
   for (const r of requests) {
-    if (r.type === "volume" && !out.volumes.some((v) => v.name === r.name)) out.volumes.push({ name: r.name, anonymous: r.anonymous });
+    if (r.type === "volume" && !out.volumes.some((v) => v.name === r.name)) out.volumes.push({ name: r.name, anonymous: r.anonymous, target: r.target, copy: r.copy });
     if (r.type === "bind" && r.createSource) out.bindSources.push(r.source);
   }
+}
+
+/**
+ * The image's VOLUME paths that no -v, --mount or --tmpfs covers: an anonymous volume
+ * each, seeded from the image, as moby's createContainerOSSpecificSettings makes them.
+ * A path that is not absolute, or is /, cannot be a mount point and is passed over.
+ */
+function imageVolumes(image: ImageProcessConfig, covered: Set<string>, newVolumeName: () => string): MountRequest[] {
+  const out: MountRequest[] = [];
+  for (const path of Object.keys(image.Volumes ?? {})) {
+    const target = posix.normalize(path).replace(/\/+$/, "");
+    if (!target.startsWith("/") || covered.has(target)) continue;
+    covered.add(target);
+    out.push({ type: "volume", name: newVolumeName(), target, readonly: false, anonymous: true, copy: true, flag: "VOLUME" });
+  }
+  return out;
 }
 
 const NS_FLAGS: [keyof RunFlags, NamespaceType, string][] = [["pid", "pid", "--pid"], ["ipc", "ipc", "--ipc"], ["uts", "uts", "--uts"]];

@@ -105,6 +105,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     writeFileAtomic(etcFiles.resolvConf, resolv, { mode: 0o644, fsync: false });
     for (const v of built.volumes) {
       if (engine.volumes.ensure(v.name, v.anonymous)) undo.push(() => engine.volumes.remove(v.name, { force: true }));
+      if (v.copy && v.target) engine.volumes.seed(v.name, root.rootfs, v.target);
     }
     for (const src of built.bindSources) if (!pathExists(src)) mkdirParents(src, 0o755);
     writeFileAtomic(`${dir}/config.json`, JSON.stringify(spec), { mode: 0o600, fsync: false });

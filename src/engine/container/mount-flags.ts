@@ -10,7 +10,8 @@ import type { Mount } from "../../spec/runtime-spec.ts";
 
 export type MountRequest =
   | { type: "bind"; source: string; target: string; readonly: boolean; propagation: string; flag: string; createSource: boolean }
-  | { type: "volume"; name: string; target: string; readonly: boolean; anonymous: boolean; flag: string }
+  /** copy: seed a new (empty) volume with the image's files at the target, as docker does unless nocopy */
+  | { type: "volume"; name: string; target: string; readonly: boolean; anonymous: boolean; copy: boolean; flag: string }
   | { type: "tmpfs"; target: string; options: string[]; flag: string };
 
 const PROPAGATIONS = ["shared", "rshared", "slave", "rslave", "private", "rprivate"];
@@ -35,15 +36,17 @@ export function parseVolumeFlag(spec: string, newVolumeName: () => string): Moun
   const form = "use HOST-PATH:CONTAINER-PATH[:ro], VOLUME:CONTAINER-PATH[:ro] or CONTAINER-PATH";
   const parts = spec.split(":");
   if (spec === "" || parts.length > 3 || parts.some((p) => p === "")) throw new BerthError(`invalid volume spec ${JSON.stringify(spec)}; ${form}`, { field: flag });
-  if (parts.length === 1) return { type: "volume", name: newVolumeName(), target: target(parts[0]!, flag, spec), readonly: false, anonymous: true, flag };
+  if (parts.length === 1) return { type: "volume", name: newVolumeName(), target: target(parts[0]!, flag, spec), readonly: false, anonymous: true, copy: true, flag };
   const [source, dest, opts = ""] = parts as [string, string, string?];
   let readonly = false;
+  let copy = true;
   let propagation = "rprivate";
   for (const o of opts ? opts.split(",") : []) {
     if (o === "ro") readonly = true;
     else if (o === "rw") readonly = false;
     else if (PROPAGATIONS.includes(o)) propagation = o;
-    else if (!["z", "Z", "nocopy", "copy"].includes(o)) {
+    else if (o === "nocopy" || o === "copy") copy = o === "copy";
+    else if (!["z", "Z"].includes(o)) {
       throw new BerthError(`invalid option ${JSON.stringify(o)} in ${JSON.stringify(spec)}; use ro, rw, z, Z, nocopy or a propagation (${PROPAGATIONS.join(", ")})`, { field: flag });
     }
   }
@@ -51,11 +54,11 @@ export function parseVolumeFlag(spec: string, newVolumeName: () => string): Moun
   if (!VOLUME_NAME.test(source)) {
     throw new BerthError(`invalid volume name ${JSON.stringify(source)} in ${JSON.stringify(spec)}: a host path must be absolute, a volume name [A-Za-z0-9][A-Za-z0-9_.-]+`, { field: flag });
   }
-  return { type: "volume", name: source, target: target(dest, flag, spec), readonly, anonymous: false, flag };
+  return { type: "volume", name: source, target: target(dest, flag, spec), readonly, anonymous: false, copy, flag };
 }
 
 /**
- * `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…][,tmpfs-size=…][,tmpfs-mode=…]`.
+ * `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…][,volume-nocopy][,tmpfs-size=…][,tmpfs-mode=…]`.
  * A bind source must exist (docker refuses to create it for `--mount`).
  */
 export function parseMountFlag(spec: string, newVolumeName: () => string): MountRequest {
@@ -85,7 +88,11 @@ export function parseMountFlag(spec: string, newVolumeName: () => string): Mount
   }
   if (type === "volume") {
     if (source !== undefined && !VOLUME_NAME.test(source)) throw new BerthError(`invalid volume name ${JSON.stringify(source)}; use [A-Za-z0-9][A-Za-z0-9_.-]+`, { field: flag });
-    return { type, name: source ?? newVolumeName(), target: target(dest, flag, spec), readonly, anonymous: source === undefined, flag };
+    // Go's strconv.ParseBool, as docker reads it
+    const nocopy = kv.get("volume-nocopy")?.toLowerCase();
+    if (nocopy !== undefined && !["true", "t", "1", "false", "f", "0"].includes(nocopy)) throw new BerthError(`invalid volume-nocopy ${JSON.stringify(nocopy)} in ${JSON.stringify(spec)}; use volume-nocopy, volume-nocopy=true or volume-nocopy=false`, { field: flag });
+    const copy = nocopy === undefined || ["false", "f", "0"].includes(nocopy);
+    return { type, name: source ?? newVolumeName(), target: target(dest, flag, spec), readonly, anonymous: source === undefined, copy, flag };
   }
   if (type === "tmpfs") {
     if (source !== undefined) throw new BerthError("a tmpfs mount takes no source", { field: flag });

@@ -64,10 +64,19 @@ export interface ContainerRecord {
   Runtime: string;
   LogPath: string;
   /** named volumes mounted (anonymous ones are removed with `rm -v`) */
-  Volumes: { name: string; anonymous: boolean }[];
+  Volumes: VolumeUse[];
   /** what --network and -p asked, and while it runs, what it got (engine/network) */
   Network?: ContainerNetwork;
   State: RecordedState;
+}
+
+/** A volume a container mounts. target and copy: absent in records written before copy-up. */
+export interface VolumeUse {
+  name: string;
+  anonymous: boolean;
+  target?: string;
+  /** seed it from the image's files at target while it is empty (docker's default; nocopy turns it off) */
+  copy?: boolean;
 }
 
 export const GO_ZERO_TIME = "0001-01-01T00:00:00Z";

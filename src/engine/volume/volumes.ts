@@ -3,13 +3,16 @@
  * (what containers mount) beside `volume.json` (created time, labels, whether it was
  * made anonymously for one container). Created by `volume create` or on first use by
  * `-v NAME:/path`; a volume is claimed with mkdir(2), so parallel creates of one name
- * agree.
+ * agree. A volume still empty when a container mounts it is seeded with the image's
+ * files at the mount path (docker's copy-up), unless the mount says nocopy.
  */
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { claimDir } from "../../sys/id-claim.ts";
-import { listDir, mkdirPath, pathExists, readText } from "../../sys/libc.ts";
+import { resolveInRoot } from "../../sys/layer-fs.ts";
+import { listDir, mkdirPath, pathExists, readText, statPath } from "../../sys/libc.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
+import { copyTreeOnto } from "../../sys/tree-copy.ts";
 import type { EnginePaths } from "../paths.ts";
 
 export interface VolumeRecord {
@@ -49,6 +52,27 @@ export class VolumeStore {
     mkdirPath(this.dataPath(name), 0o755);
     const record: VolumeRecord = { Name: name, Driver: "local", Mountpoint: this.dataPath(name), CreatedAt: new Date().toISOString(), Labels: labels, Scope: "local", Options: {}, Anonymous: anonymous };
     writeFileAtomic(`${this.dir(name)}/volume.json`, JSON.stringify(record), { mode: 0o600, fsync: false });
+    return true;
+  }
+
+  /**
+   * docker's copy-up: when the volume is empty, the directory at `target` in the container's
+   * root (symlinks resolved inside that root) is copied into it — contents, owners, modes,
+   * symlinks, and the directory's own owner and mode. A volume with anything in it is
+   * left as it is, as is one whose target is missing or not a directory in the image.
+   * True when it copied.
+   */
+  seed(name: string, rootfs: string, target: string): boolean {
+    const data = this.dataPath(name);
+    if (listDir(data).length > 0) return false;
+    let source: string | undefined;
+    try {
+      source = resolveInRoot(rootfs, target);
+    } catch (err) {
+      throw new BerthError(`cannot seed volume ${name} from the image's ${target}: ${(err as Error).message}`, { field: "volume" });
+    }
+    if (source === undefined || !statPath(source).isDirectory) return false;
+    copyTreeOnto(source, data, "volume");
     return true;
   }
 

@@ -1,0 +1,112 @@
+/**
+ * docker's copy-up on real containers: a new volume (named, anonymous, or the image's
+ * VOLUME) starts with the image's files at its mount path — contents, owners, modes,
+ * symlinks — unless it already has data or the mount says nocopy. The image is a real
+ * one: the busybox root with a /data tree, made into an image by `berth import`.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { canRunContainers, canRunConmon, EngineFixture } from "../../../test/engine-harness.ts";
+
+setDefaultTimeout(300_000);
+
+const ok = canRunContainers && canRunConmon;
+const fx = ok ? new EngineFixture("vol") : (undefined as unknown as EngineFixture);
+afterAll(() => fx?.cleanup());
+
+const IMAGE = `seeded-${process.pid}:1`;
+
+/** The volume's directory on the host, as `volume inspect` gives it. */
+function mountpoint(name: string): string {
+  const r = fx.berth(["volume", "inspect", "-f", "{{.Mountpoint}}", name]);
+  if (r.code !== 0) throw new Error(`volume inspect ${name}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** The busybox root with /data (owned 1234:5678, 0750) holding a file, a symlink and a subdirectory; /escape -> ../../../../etc. */
+beforeAll(() => {
+  if (!ok) return;
+  const root = join(fx.dir, "image-root");
+  rmSync(root, { recursive: true, force: true });
+  Bun.spawnSync(["cp", "-a", fx.rootfs, root]);
+  mkdirSync(join(root, "data/sub"), { recursive: true });
+  writeFileSync(join(root, "data/f"), "from the image\n");
+  chownSync(join(root, "data/f"), 42, 43);
+  chmodSync(join(root, "data/f"), 0o640);
+  writeFileSync(join(root, "data/sub/g"), "deeper\n");
+  symlinkSync("f", join(root, "data/link"));
+  chownSync(join(root, "data"), 1234, 5678);
+  chmodSync(join(root, "data"), 0o750);
+  writeFileSync(join(root, "etc/only-in-image"), "image's /etc\n");
+  symlinkSync("../../../../../../../etc", join(root, "escape"));
+  const tar = join(fx.dir, "image.tar");
+  expect(Bun.spawnSync(["tar", "--numeric-owner", "-C", root, "-cf", tar, "."]).exitCode).toBe(0);
+  const imported = fx.berth(["import", "-c", 'VOLUME ["/data"]', tar, IMAGE]);
+  expect(imported.code).toBe(0);
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** berth run --rm of the seeded image */
+const runImage = (flags: string[], cmd: string[]) => fx.berth(["run", "--rm", "--network", "none", "--cgroup-parent", fx.cgroupParent, ...flags, IMAGE, ...cmd]);
+
+describe.skipIf(!ok)("a new volume is seeded from the image (docker's copy-up)", () => {
+  test("-v NAME:/data: the image's files with their owners, modes and symlinks, the directory's own owner and mode", () => {
+    const r = runImage(["-v", `named-${process.pid}:/data`], ["sh", "-c", "stat -c '%u:%g %a' /data /data/f; readlink /data/link; cat /data/f /data/sub/g"]);
+    expect(r).toMatchObject({ code: 0, stdout: "1234:5678 750\n42:43 640\nf\nfrom the image\ndeeper\n" });
+    const data = mountpoint(`named-${process.pid}`);
+    expect(lstatSync(data)).toMatchObject({ uid: 1234, gid: 5678 });
+    expect(lstatSync(data).mode & 0o7777).toBe(0o750);
+    expect(lstatSync(join(data, "f"))).toMatchObject({ uid: 42, gid: 43 });
+    expect(lstatSync(join(data, "link")).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(data, "link"))).toBe("f");
+  });
+  test("a volume that has data is not seeded again: what a container removed stays removed, its own files stay", () => {
+    const name = `named-${process.pid}`;
+    expect(runImage(["-v", `${name}:/data`], ["sh", "-c", "rm /data/f && echo mine > /data/own"]).code).toBe(0);
+    const r = runImage(["-v", `${name}:/data`], ["ls", "/data"]);
+    expect(r).toMatchObject({ code: 0, stdout: "link\nown\nsub\n" });
+    expect(readFileSync(join(mountpoint(name), "own"), "utf8")).toBe("mine\n");
+  });
+  test("an empty volume made by `volume create` is seeded at its first use", () => {
+    const name = `made-${process.pid}`;
+    expect(fx.berth(["volume", "create", name]).code).toBe(0);
+    expect(readdirSync(mountpoint(name))).toEqual([]);
+    expect(runImage(["-v", `${name}:/data:ro`], ["cat", "/data/f"])).toMatchObject({ code: 0, stdout: "from the image\n" });
+  });
+  test("nocopy (-v …:nocopy, --mount …,volume-nocopy) leaves the new volume empty", () => {
+    expect(runImage(["-v", `nc1-${process.pid}:/data:nocopy`], ["ls", "-A", "/data"])).toMatchObject({ code: 0, stdout: "" });
+    expect(runImage(["--mount", `type=volume,src=nc2-${process.pid},dst=/data,volume-nocopy`], ["ls", "-A", "/data"])).toMatchObject({ code: 0, stdout: "" });
+    expect(readdirSync(mountpoint(`nc2-${process.pid}`))).toEqual([]);
+  });
+  test("the image's VOLUME and -v /data give a seeded anonymous volume, removed with the --rm container", () => {
+    const before = fx.berth(["volume", "ls", "-q"]).stdout;
+    expect(runImage([], ["cat", "/data/f"])).toMatchObject({ code: 0, stdout: "from the image\n" });
+    expect(runImage(["-v", "/data"], ["stat", "-c", "%u:%g", "/data"])).toMatchObject({ code: 0, stdout: "1234:5678\n" });
+    expect(fx.berth(["volume", "ls", "-q"]).stdout).toBe(before);
+    // kept while the container is: inspect shows the anonymous volume at /data
+    const id = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, IMAGE, "sleep", "60"]).stdout.trim();
+    const mounts = fx.inspect(id).Mounts as { Type: string; Name: string; Destination: string }[];
+    const anon = mounts.find((m) => m.Destination === "/data");
+    expect(anon?.Type).toBe("volume");
+    expect(anon?.Name).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(join(mountpoint(anon!.Name), "f"), "utf8")).toBe("from the image\n");
+    expect(fx.berth(["rm", "-f", "-v", id]).code).toBe(0);
+    expect(fx.berth(["volume", "ls", "-q"]).stdout).toBe(before);
+  });
+  test("a bind mount over the image's VOLUME replaces it: no volume, nothing copied into the host directory", () => {
+    const host = join(fx.dir, "bind-data");
+    const before = fx.berth(["volume", "ls", "-q"]).stdout;
+    expect(runImage(["-v", `${host}:/data`], ["ls", "-A", "/data"])).toMatchObject({ code: 0, stdout: "" });
+    expect(readdirSync(host)).toEqual([]);
+    expect(fx.berth(["volume", "ls", "-q"]).stdout).toBe(before);
+  });
+  test("a symlink in the image that climbs out resolves inside the image's root, never the host's", () => {
+    const name = `esc-${process.pid}`;
+    expect(runImage(["-v", `${name}:/escape`], ["true"]).code).toBe(0);
+    const seeded = readdirSync(mountpoint(name));
+    expect(seeded).toContain("only-in-image");
+    expect(existsSync("/etc/debian_version")).toBe(true);
+    expect(seeded).not.toContain("debian_version");
+  });
+});

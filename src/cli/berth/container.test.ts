@@ -357,6 +357,7 @@ describe.skipIf(!ok)("bad input: one line naming the flag, exit 125, nothing lef
     ["--cpus above the host's CPUs", ["--cpus", "1000"], /^berth: --cpus: range of CPUs is from 0\.01 to \d+\.00, as there are only \d+ CPUs available\n$/],
     ["a bad volume spec", ["-v", "/a:rel"], /^berth: --volume: invalid mount "\/a:rel": the container path "rel" must be absolute\n$/],
     ["a bad --device", ["--device", "/dev/nonexistent-dev"], /^berth: --device: \/dev\/nonexistent-dev does not exist on this host/],
+    ["a bad --stop-timeout", ["--stop-timeout", "soon"], /^berth: --stop-timeout: invalid value "soon"; use whole seconds \(-1: wait forever\)\n$/],
   ];
   for (const [what, flags, message] of cases) {
     test(what, () => {

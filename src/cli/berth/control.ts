@@ -14,6 +14,7 @@ import { cleanupContainer, removeUnreadable, updateContainer, type UpdateFlags, 
 import { monitorFiles } from "../../engine/container/monitor.ts";
 import { attachOutput, startOrExit } from "./run.ts";
 import { engineFor } from "./run-options.ts";
+import { parseStopTimeout } from "../../engine/container/run-flags.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -36,9 +37,7 @@ async function eachContainer(refs: string[], fn: (ref: string) => unknown | Prom
 
 function timeoutOf(opts: Opts): number | undefined {
   if (opts.time === undefined) return undefined;
-  const t = String(opts.time);
-  if (!/^-?\d+$/.test(t)) throw new BerthError(`invalid value ${JSON.stringify(t)}; use whole seconds (-1: wait forever)`, { field: "--time" });
-  return Number(t);
+  return parseStopTimeout(String(opts.time), "--time");
 }
 
 export function registerStart(program: Command): void {

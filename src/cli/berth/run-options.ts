@@ -5,7 +5,7 @@
  */
 import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
-import type { RunFlags } from "../../engine/container/run-flags.ts";
+import { parseStopTimeout, type RunFlags } from "../../engine/container/run-flags.ts";
 import { enginePaths } from "../../engine/paths.ts";
 import { openEngine, type Engine } from "../../engine/container/engine.ts";
 import { reviveAfterReboot } from "../../engine/container/lifecycle.ts";
@@ -108,7 +108,7 @@ export function runFlagsFrom(opts: RunOptions, args: string[]): RunFlags & { arg
   if (opts.restart !== undefined && !RESTART.test(opts.restart)) throw new BerthError(`invalid restart policy ${JSON.stringify(opts.restart)}; use no, on-failure[:N], always or unless-stopped`, { field: "--restart" });
   if (opts.rm && opts.restart !== undefined && opts.restart !== "no") throw new BerthError("conflicts with --restart; a container removed at exit cannot restart", { field: "--rm" });
   if (opts.pull !== undefined && !["missing", "always", "never"].includes(opts.pull)) throw new BerthError(`invalid pull policy ${JSON.stringify(opts.pull)}; use missing, always or never`, { field: "--pull" });
-  if (opts.stopTimeout !== undefined && !/^-?\d+$/.test(opts.stopTimeout)) throw new BerthError(`invalid value ${JSON.stringify(opts.stopTimeout)}; use whole seconds`, { field: "--stop-timeout" });
+  if (opts.stopTimeout !== undefined) parseStopTimeout(opts.stopTimeout, "--stop-timeout");
   const flags: RunFlags & { args: string[] } = { ...opts, args };
   if (opts.net !== undefined && opts.network === undefined) flags.network = opts.net;
   delete (flags as RunOptions).net;

@@ -14,7 +14,7 @@ import type { Device, Mount, Namespace, NamespaceType, Rlimit, Spec } from "../.
 import type { LinuxDeviceCgroup } from "../../spec/linux-resources.ts";
 import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 import { CAPABILITIES } from "../../security/capabilities.ts";
-import { parseCount, parseSize } from "../../cgroups/units.ts";
+import { parseSize } from "../../cgroups/units.ts";
 import { limitsToResources, errorForFlags, type LimitFlags } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
 import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp, type DockerSeccompProfile } from "./docker-seccomp.ts";
@@ -612,10 +612,4 @@ export function buildSpec(image: ImageProcessConfig, flags: RunFlags & { args?: 
   const out: BundleResult = { spec, warnings: [], volumes: [], bindSources: [], labels: {}, stopSignal: "SIGTERM" };
   for (const step of STEPS) step({ spec, flags, image, ctx, out });
   return out;
-}
-
-/** `--stop-timeout`, `-t` of stop: whole seconds, -1 waits forever */
-export function parseStopTimeout(text: string, flag: string): number {
-  if (text.trim() === "-1") return -1;
-  return parseCount(text, flag);
 }

@@ -3,6 +3,8 @@
  * flags, values still text. The CLI fills it; bundle.ts turns it into an OCI spec and
  * records.ts keeps it (it is what `inspect` shows and what `start` rebuilds from).
  */
+import { BerthError } from "../../errors.ts";
+
 export interface RunFlags {
   // what runs
   entrypoint?: string;
@@ -85,4 +87,11 @@ export interface RunFlags {
   runtime?: string;
   platform?: string;
   pull?: string;
+}
+
+/** `--stop-timeout`, and `-t` of stop and restart: whole seconds, -1 waits forever. */
+export function parseStopTimeout(text: string, flag: string): number {
+  const t = text.trim();
+  if (!/^-?\d+$/.test(t)) throw new BerthError(`invalid value ${JSON.stringify(text)}; use whole seconds (-1: wait forever)`, { field: flag });
+  return Number(t);
 }

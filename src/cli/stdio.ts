@@ -6,7 +6,7 @@
  */
 import { LibcBindingError, writeAll } from "../sys/libc.ts";
 
-function write(fd: 1 | 2, text: string): void {
+function write(fd: 1 | 2, text: string | Uint8Array): void {
   try {
     writeAll(fd, text);
   } catch (err) {
@@ -15,5 +15,10 @@ function write(fd: 1 | 2, text: string): void {
   }
 }
 
-export const writeOut = (text: string): void => write(1, text);
-export const writeErr = (text: string): void => write(2, text);
+export const writeOut = (text: string | Uint8Array): void => write(1, text);
+export const writeErr = (text: string | Uint8Array): void => write(2, text);
+
+/** Runs of a container's log, each to its stream (logs.ts cuts them: one write per run). */
+export function writeRuns(runs: { fd: number; bytes: Uint8Array }[]): void {
+  for (const r of runs) write(r.fd === 2 ? 2 : 1, r.bytes);
+}

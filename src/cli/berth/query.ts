@@ -6,12 +6,12 @@
 import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
-import { writeErr, writeOut } from "../stdio.ts";
+import { writeErr, writeOut, writeRuns } from "../stdio.ts";
 import { alignColumns, parseTemplate } from "../../observe/template.ts";
 import { exitFileCode, liveStatus } from "../../engine/container/lifecycle.ts";
 import type { Engine } from "../../engine/container/engine.ts";
-import { followLog, readLog } from "../../engine/container/log-reader.ts";
-import { formatLine, parseLogTime, parseTail, selectLines } from "../../engine/container/logs.ts";
+import { followLog, readLogFrom } from "../../engine/container/log-reader.ts";
+import { linesInWindow, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
 import { NoSuchContainer, type ContainerRecord } from "../../engine/container/records.ts";
 import { inspectContainer, matchesFilters, parseFilter, PS_FIELDS, PS_HEADINGS, psRow } from "../../engine/container/views.ts";
 import { readText } from "../../sys/libc.ts";
@@ -85,15 +85,16 @@ export function registerLogs(program: Command): void {
         ...(opts.since !== undefined && { sinceMs: parseLogTime(String(opts.since), "--since", now) }),
         ...(opts.until !== undefined && { untilMs: parseLogTime(String(opts.until), "--until", now) }),
       };
-      const ts = opts.timestamps === true;
-      const print = (lines: ReturnType<typeof readLog>["lines"]) => {
-        for (const l of lines) (l.stream === "stderr" ? writeErr : writeOut)(formatLine(l, ts));
-      };
-      const { lines, offset } = readLog(r.LogPath);
-      print(selectLines(lines, sel));
+      const parser = new LogParser({ timestamps: opts.timestamps === true, times: sel.sinceMs !== undefined || sel.untilMs !== undefined });
+      const tail = sel.tail === undefined ? undefined : new LogTail(sel.tail);
+      const offset = readLogFrom(r.LogPath, 0, parser, (b) => {
+        if (tail) tail.add(b, linesInWindow(b, sel));
+        else writeRuns(logRuns(b, linesInWindow(b, sel)));
+      });
+      if (tail) writeRuns(tail.runs());
       if (!opts.follow) return;
       const { sinceMs: _since, tail: _tail, ...live } = sel;
-      await followLog(r.LogPath, offset, (more) => print(selectLines(more, live)), () => {
+      await followLog(r.LogPath, offset, parser, (b) => writeRuns(logRuns(b, linesInWindow(b, live))), () => {
         const now = engine.store.read(r.Id);
         return !now || exitFileCode(engine, r.Id) !== undefined || (liveStatus(engine, now).status !== "running" && liveStatus(engine, now).status !== "paused");
       });

@@ -6,10 +6,11 @@
  */
 import type { Command } from "../command.ts";
 import { ExitError } from "../exit.ts";
-import { writeErr, writeOut } from "../stdio.ts";
+import { writeErr, writeOut, writeRuns } from "../stdio.ts";
 import { attachNetwork, cleanupContainer, createContainer, exitFileCode, liveStatus, releaseNetwork, removeContainer, runtimeOf, settle, startContainer } from "../../engine/container/lifecycle.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { followLog } from "../../engine/container/log-reader.ts";
+import { LogParser, logRuns } from "../../engine/container/logs.ts";
 import { ContainerStartError, exitCodeForRuntimeError } from "../../engine/container/oci-runtime.ts";
 import { lastRuntimeError } from "../../runtime/log-record.ts";
 import { readTextIfExists, unlinkPath } from "../../sys/libc.ts";
@@ -54,9 +55,7 @@ export function startOrExit(engine: Engine, id: string): ContainerRecord {
 
 /** Print the container's output until it exits; its exit code. */
 export async function attachOutput(engine: Engine, r: ContainerRecord): Promise<number> {
-  await followLog(r.LogPath, 0, (lines) => {
-    for (const l of lines) (l.stream === "stderr" ? writeErr : writeOut)(l.text);
-  }, () => exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited");
+  await followLog(r.LogPath, 0, new LogParser(), (b) => writeRuns(logRuns(b)), () => exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited");
   await settle(engine, r.Id);
   return engine.store.read(r.Id)?.State.ExitCode ?? exitFileCode(engine, r.Id) ?? 0;
 }

@@ -1,59 +1,58 @@
 /**
  * Reading a container's log file as conmon appends to it: all of it (`logs`), or
  * following it (`logs -f`, the foreground `run`) until the container has exited and the
- * last bytes are read. conmon truncates the file at --log-size-max: a file smaller than
- * the offset read so far is read again from its start.
+ * last bytes are read. A megabyte at a time, handed on as batches of parsed lines, so
+ * that `logs` of a large log starts printing at once and holds one chunk. conmon
+ * truncates the file at --log-size-max: a file smaller than the offset read so far is
+ * read again from its start.
  */
 import { close, O, openPath, preadFd, statFd } from "../../sys/libc.ts";
-import { consumed, parseLog, type LogLine } from "./logs.ts";
+import type { LogBatch, LogParser } from "./logs.ts";
 
-function readFrom(path: string, offset: number): { text: string; size: number } {
+const CHUNK = 1 << 20;
+
+/**
+ * Parse the log's complete lines from byte `offset` to its end, handing each batch to
+ * `each`; returns the offset after the last complete line.
+ */
+export function readLogFrom(path: string, offset: number, parser: LogParser, each: (b: LogBatch) => void): number {
   let fd: number;
   try {
     fd = openPath(path, O.RDONLY);
   } catch {
-    return { text: "", size: 0 };
+    return offset;
   }
   try {
-    const size = statFd(fd).size;
-    if (size <= offset) return { text: "", size };
-    const buf = new Uint8Array(size - offset);
-    let got = 0;
-    while (got < buf.length) {
-      const n = preadFd(fd, buf.subarray(got), offset + got);
-      if (n <= 0) break;
-      got += n;
+    let at = statFd(fd).size < offset ? 0 : offset; // truncated by conmon's --log-size-max
+    let buf = new Uint8Array(CHUNK);
+    for (;;) {
+      const n = preadFd(fd, buf, at);
+      if (n <= 0) return at;
+      const end = buf.lastIndexOf(10, n - 1) + 1;
+      if (end === 0) {
+        if (n < buf.length) return at; // the last line is not finished yet
+        buf = new Uint8Array(buf.length * 2); // one line longer than the buffer
+        continue;
+      }
+      each(parser.parse(buf, end));
+      at += end;
     }
-    return { text: new TextDecoder().decode(buf.subarray(0, got)), size };
   } finally {
     close(fd);
   }
 }
 
-/** Every complete line in the log now, and the byte offset after the last one (to follow from). */
-export function readLog(path: string): { lines: LogLine[]; offset: number } {
-  const { text } = readFrom(path, 0);
-  const used = consumed(text);
-  return { lines: parseLog(text.slice(0, used)), offset: Buffer.byteLength(text.slice(0, used)) };
-}
-
 /**
- * Call `emit` with the log's lines from byte `offset` on, as they are written, until
- * `done()` says the writer has finished (then one last read). Returns the final offset.
+ * Hand `each` the log's lines from byte `offset` on, as they are written, until `done()`
+ * says the writer has finished (then one last read). Returns the final offset.
  */
-export async function followLog(path: string, offset: number, emit: (lines: LogLine[]) => void, done: () => boolean, pollMs = 25): Promise<number> {
-  const pending = new Map<string, LogLine>();
+export async function followLog(path: string, offset: number, parser: LogParser, each: (b: LogBatch) => void, done: () => boolean, pollMs = 25): Promise<number> {
   let at = offset;
   for (;;) {
     const finished = done();
-    const { text, size } = readFrom(path, at);
-    if (size < at) at = 0; // truncated by conmon's --log-size-max
-    const used = consumed(text);
-    if (used > 0) {
-      emit(parseLog(text.slice(0, used), pending));
-      at += Buffer.byteLength(text.slice(0, used));
-    }
+    const was = at;
+    at = readLogFrom(path, at, parser, each);
     if (finished) return at;
-    if (used === 0) await Bun.sleep(pollMs);
+    if (at === was) await Bun.sleep(pollMs);
   }
 }

@@ -18,39 +18,119 @@ export interface LogLine {
   text: string;
 }
 
-/** Parse complete chunks of a k8s-file log; `pending` carries partial lines between calls (follow mode). */
-export function parseLog(text: string, pending: Map<string, LogLine> = new Map()): LogLine[] {
-  const out: LogLine[] = [];
-  let at = 0;
-  while (at < text.length) {
-    const nl = text.indexOf("\n", at);
-    if (nl < 0) break;
-    const line = text.slice(at, nl);
-    at = nl + 1;
-    const a = line.indexOf(" ");
-    const b = line.indexOf(" ", a + 1);
-    const c = line.indexOf(" ", b + 1);
-    if (a < 0 || b < 0) continue;
-    const time = line.slice(0, a);
-    const stream = line.slice(a + 1, b) === "stderr" ? "stderr" : "stdout";
-    const tag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
-    const body = c < 0 ? "" : line.slice(c + 1);
-    const prev = pending.get(stream);
-    const merged: LogLine = prev ? { ...prev, text: prev.text + body } : { time, ms: Date.parse(time), stream, text: body };
-    if (tag.startsWith("P")) {
-      pending.set(stream, merged);
-      continue;
-    }
-    pending.delete(stream);
-    merged.text += "\n";
-    out.push(merged);
-  }
-  return out;
+/**
+ * Complete lines parsed from a run of k8s-file bytes: their printed bytes laid end to
+ * end (with -t, each line's time first), so that consecutive lines of one stream are
+ * printed by one write — `logs` of 100k lines is a handful of writes, not 100k.
+ */
+export interface LogBatch {
+  bytes: Uint8Array;
+  /** line i is bytes[ends[i - 1] ?? 0, ends[i]) */
+  ends: number[];
+  /** line i's stream as the fd it is printed to: 1 stdout, 2 stderr */
+  fds: number[];
+  /** line i's time as written (a joined line: its first chunk's); filled when the parser was asked for times */
+  times: string[];
 }
 
-/** How many bytes of `text` parseLog consumed (up to the last newline). */
-export function consumed(text: string): number {
-  return text.lastIndexOf("\n") + 1;
+interface Pending {
+  time: Uint8Array;
+  parts: Uint8Array[];
+}
+
+const NL = 10;
+const SP = 32;
+const TAG_PARTIAL = 80; // "P"
+const STDERR = [115, 116, 100, 101, 114, 114]; // "stderr"
+
+/**
+ * k8s-file bytes → batches of complete lines, `P` chunks joined to the `F` that ends
+ * them (held between calls: a chunked read or `logs -f` cuts anywhere between lines).
+ * Works on bytes: decoding 5 MB to a string and building an object per line was most
+ * of `logs`' time.
+ */
+export class LogParser {
+  private readonly pending: (Pending | undefined)[] = [];
+  private held = 0;
+  private readonly utf8 = new TextDecoder();
+  private readonly encoder = new TextEncoder();
+
+  /** timestamps: -t, each line printed after its time; times: fill LogBatch.times (--since, --until) */
+  constructor(private readonly o: { timestamps?: boolean; times?: boolean } = {}) {}
+
+  /** The complete lines of buf[0, end); `end` falls just after a newline. */
+  parse(buf: Uint8Array, end = buf.lastIndexOf(NL) + 1): LogBatch {
+    const times: string[] = [];
+    const wantTime = this.o.times === true || this.o.timestamps === true;
+    // a printed line is never longer than its log line; a joined one adds what was held
+    const out = new Uint8Array(end + this.held + (this.o.timestamps ? 64 : 0));
+    const ends: number[] = [];
+    const fds: number[] = [];
+    let w = 0;
+    let at = 0;
+    while (at < end) {
+      const nl = buf.indexOf(NL, at);
+      if (nl < 0 || nl >= end) break;
+      const a = buf.indexOf(SP, at);
+      const b = a < 0 || a > nl ? -1 : buf.indexOf(SP, a + 1);
+      if (b < 0 || b > nl) {
+        at = nl + 1;
+        continue;
+      }
+      let fd = 1;
+      if (b - a === 7) {
+        fd = 2;
+        for (let k = 0; k < 6; k++) if (buf[a + 1 + k] !== STDERR[k]) fd = 1;
+      }
+      let c = buf.indexOf(SP, b + 1);
+      if (c > nl) c = -1;
+      const body = c < 0 ? nl : c + 1;
+      const p = this.pending[fd];
+      if (buf[b + 1] === TAG_PARTIAL) {
+        const part = buf.slice(body, nl);
+        if (p) p.parts.push(part);
+        else this.pending[fd] = { time: buf.slice(at, a), parts: [part] };
+        this.held += part.length + (p ? 0 : a - at);
+        at = nl + 1;
+        continue;
+      }
+      if (wantTime) {
+        const time = this.utf8.decode(p ? p.time : buf.subarray(at, a));
+        times.push(time);
+        if (this.o.timestamps) {
+          w += this.encoder.encodeInto(`${toRfc3339Nano(time)} `, out.subarray(w)).written;
+        }
+      }
+      if (p) {
+        for (const part of p.parts) {
+          out.set(part, w);
+          w += part.length;
+          this.held -= part.length;
+        }
+        this.held -= p.time.length;
+        this.pending[fd] = undefined;
+      }
+      out.set(buf.subarray(body, nl), w);
+      w += nl - body;
+      out[w++] = NL;
+      ends.push(w);
+      fds.push(fd);
+      at = nl + 1;
+    }
+    return { bytes: out.subarray(0, w), ends, fds, times };
+  }
+}
+
+/** Parse complete chunks of a k8s-file log into lines (the batch above, one object a line). */
+export function parseLog(text: string, parser = new LogParser({ times: true })): LogLine[] {
+  const b = parser.parse(new TextEncoder().encode(text));
+  const utf8 = new TextDecoder();
+  return b.fds.map((fd, i) => ({
+    time: b.times[i]!,
+    ms: Date.parse(b.times[i]!),
+    stream: fd === 2 ? "stderr" : "stdout",
+    text: utf8.decode(b.bytes.subarray(b.ends[i - 1] ?? 0, b.ends[i])),
+  }));
 }
 
 /**
@@ -74,11 +154,71 @@ export interface LogOptions {
   timestamps?: boolean;
 }
 
+const inWindow = (ms: number, o: LogOptions) => (o.sinceMs === undefined || ms >= o.sinceMs) && (o.untilMs === undefined || ms <= o.untilMs);
+
 /** The lines `logs` prints, in order. */
 export function selectLines(lines: LogLine[], o: LogOptions): LogLine[] {
-  let out = lines.filter((l) => (o.sinceMs === undefined || l.ms >= o.sinceMs) && (o.untilMs === undefined || l.ms <= o.untilMs));
+  let out = lines.filter((l) => inWindow(l.ms, o));
   if (o.tail !== undefined) out = o.tail <= 0 ? [] : out.slice(-o.tail);
   return out;
+}
+
+/** The indexes of a batch's lines inside --since/--until, in order; undefined when there is no window (all of them). */
+export function linesInWindow(b: LogBatch, o: LogOptions): number[] | undefined {
+  if (o.sinceMs === undefined && o.untilMs === undefined) return undefined;
+  const out: number[] = [];
+  for (let i = 0; i < b.times.length; i++) if (inWindow(Date.parse(b.times[i]!), o)) out.push(i);
+  return out;
+}
+
+/** A stretch of a batch's bytes printed by one write. */
+export interface LogRun {
+  fd: number;
+  bytes: Uint8Array;
+}
+
+/** The picked lines (all when undefined) as runs: consecutive lines of one stream are one run. */
+export function logRuns(b: LogBatch, picked?: number[]): LogRun[] {
+  const runs: LogRun[] = [];
+  const n = picked ? picked.length : b.ends.length;
+  let from = -1;
+  let to = -1;
+  let fd = 0;
+  for (let k = 0; k < n; k++) {
+    const i = picked ? picked[k]! : k;
+    const start = b.ends[i - 1] ?? 0;
+    if (b.fds[i] === fd && start === to) {
+      to = b.ends[i]!;
+      continue;
+    }
+    if (from >= 0) runs.push({ fd, bytes: b.bytes.subarray(from, to) });
+    fd = b.fds[i]!;
+    from = start;
+    to = b.ends[i]!;
+  }
+  if (from >= 0) runs.push({ fd, bytes: b.bytes.subarray(from, to) });
+  return runs;
+}
+
+/** --tail N over batches read one after another: keeps the batches holding the last N picked lines. */
+export class LogTail {
+  private kept: { b: LogBatch; picked: number[] }[] = [];
+  private count = 0;
+
+  constructor(private readonly n: number) {}
+
+  add(b: LogBatch, picked: number[] = b.ends.map((_, i) => i)): void {
+    if (this.n <= 0 || picked.length === 0) return;
+    this.kept.push({ b, picked });
+    this.count += picked.length;
+    while (this.count - this.kept[0]!.picked.length >= this.n) this.count -= this.kept.shift()!.picked.length;
+  }
+
+  /** The last N lines as runs. */
+  runs(): LogRun[] {
+    const skip = Math.max(0, this.count - this.n);
+    return this.kept.flatMap(({ b, picked }, k) => logRuns(b, k === 0 ? picked.slice(skip) : picked));
+  }
 }
 
 /** One line as `logs` prints it: with `-t`, docker's RFC 3339 nano time first. */

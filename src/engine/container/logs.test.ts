@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { readLogFrom } from "./log-reader.ts";
+import { linesInWindow, LogParser, logRuns, LogTail, parseLog, selectLines, type LogBatch, type LogRun } from "./logs.ts";
+
+const utf8 = new TextEncoder();
+const text = (runs: LogRun[]) => runs.map((r) => `${r.fd}:${new TextDecoder().decode(r.bytes)}`);
+/** each line of the runs, after its fd */
+const linesOf = (runs: LogRun[]) => runs.flatMap((r) => new TextDecoder().decode(r.bytes).split(/(?<=\n)/).map((l) => `${r.fd}:${l}`));
+
+// stdout and stderr interleaved, a stderr line in three partial chunks that a stdout line cuts, an empty line, multi-byte text
+const LOG = [
+  "2026-12-06T10:00:00.100000000+00:00 stdout F one",
+  "2026-12-06T10:00:00.200000000+00:00 stdout F two",
+  "2026-12-06T10:00:01.000000000+00:00 stderr P pa",
+  "2026-12-06T10:00:01.050000000+00:00 stderr P r",
+  "2026-12-06T10:00:01.100000000+00:00 stdout F three",
+  "2026-12-06T10:00:01.200000000+00:00 stderr F tial",
+  "2026-12-06T10:00:02.000000000+00:00 stderr F oops",
+  "2026-12-06T10:00:02.500000000+00:00 stdout F ",
+  "2026-12-06T10:00:03.000000000+00:00 stdout F grüße",
+  "",
+].join("\n");
+
+describe("the k8s-file parser on bytes", () => {
+  test("consecutive lines of one stream are one write; a stream change starts the next; joined partial lines print when they end", () => {
+    expect(text(logRuns(new LogParser().parse(utf8.encode(LOG))))).toEqual(["1:one\ntwo\nthree\n", "2:partial\noops\n", "1:\ngrüße\n"]);
+  });
+  test("cut between any two lines (a chunked read, logs -f), the output is the same", () => {
+    const bytes = utf8.encode(LOG);
+    for (let cut = bytes.indexOf(10) + 1; cut < bytes.length; cut = bytes.indexOf(10, cut) + 1) {
+      const p = new LogParser();
+      const out = [...logRuns(p.parse(bytes.slice(0, cut))), ...logRuns(p.parse(bytes.slice(cut)))];
+      expect(linesOf(out)).toEqual(linesOf(logRuns(new LogParser().parse(bytes))));
+    }
+  });
+  test("an unfinished last line is left for the next read; a line without its fields is skipped", () => {
+    const b = new LogParser().parse(utf8.encode("garbage\n2026-12-06T10:00:00.1+00:00 stdout F a\n2026-12-06T10:00:00.2+00:00 stdout F b"));
+    expect(text(logRuns(b))).toEqual(["1:a\n"]);
+  });
+  test("-t: docker's time first (Z for +00:00), a joined line with its first chunk's time", () => {
+    const b = new LogParser({ timestamps: true }).parse(utf8.encode(LOG));
+    expect(text(logRuns(b))[1]).toBe("2:2026-12-06T10:00:01.000000000Z partial\n2026-12-06T10:00:02.000000000Z oops\n");
+  });
+  test("--since/--until pick lines by time (a run breaks where a line is left out); the line view agrees", () => {
+    const b = new LogParser({ times: true }).parse(utf8.encode(LOG));
+    const o = { sinceMs: Date.parse("2026-12-06T10:00:00.150Z"), untilMs: Date.parse("2026-12-06T10:00:02Z") };
+    expect(text(logRuns(b, linesInWindow(b, o)))).toEqual(["1:two\nthree\n", "2:partial\noops\n"]);
+    expect(selectLines(parseLog(LOG), o).map((l) => l.text)).toEqual(["two\n", "three\n", "partial\n", "oops\n"]);
+    expect(linesInWindow(b, {})).toBeUndefined();
+  });
+  test("--tail over batches read one after another", () => {
+    const lines = LOG.split("\n").slice(0, -1).map((l) => `${l}\n`);
+    const batches: LogBatch[] = [];
+    const p = new LogParser();
+    for (let i = 0; i < lines.length; i += 3) batches.push(p.parse(utf8.encode(lines.slice(i, i + 3).join(""))));
+    for (const n of [0, 1, 2, 3, 4, 6, 7, 100]) {
+      const tail = new LogTail(n);
+      for (const b of batches) tail.add(b);
+      const want = selectLines(parseLog(LOG), { tail: n }).map((l) => `${l.stream === "stderr" ? 2 : 1}:${l.text}`);
+      expect(linesOf(tail.runs())).toEqual(want);
+    }
+  });
+});
+
+describe("reading the log file", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(`${tmpdir()}/berth-logs-test-`);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const collect = (path: string, offset: number, parser = new LogParser()) => {
+    const out: string[] = [];
+    const at = readLogFrom(path, offset, parser, (b) => out.push(...text(logRuns(b))));
+    return { at, out: out.map((t) => t.slice(2)).join("") };
+  };
+
+  test("from an offset to the last complete line; again from 0 after the monitor truncated the file; none yet is nothing", () => {
+    const path = `${dir}/ctr.log`;
+    expect(collect(path, 0)).toEqual({ at: 0, out: "" });
+    writeFileSync(path, "2026-12-06T10:00:00.1+00:00 stdout F a\n2026-12-06T10:00:00.2+00:00 stdout F b");
+    const first = collect(path, 0);
+    expect(first).toEqual({ at: 39, out: "a\n" });
+    appendFileSync(path, "\n");
+    expect(collect(path, first.at).out).toBe("b\n");
+    truncateSync(path, 0);
+    writeFileSync(path, "2026-12-06T10:00:01+00:00 stderr F c\n");
+    expect(collect(path, 78)).toEqual({ at: 37, out: "c\n" });
+  });
+  test("a log larger than the 1 MiB chunk, with a line longer than it", () => {
+    const path = `${dir}/big.log`;
+    const long = "x".repeat(3 << 20);
+    const lines = Array.from({ length: 40_000 }, (_, i) => `2026-12-06T10:00:00.000000000+00:00 stdout F line ${i}\n`);
+    writeFileSync(path, `${lines.join("")}2026-12-06T10:00:00.000000000+00:00 stdout F ${long}\n${lines.slice(0, 10).join("")}`);
+    const { out } = collect(path, 0);
+    const want = `${Array.from({ length: 40_000 }, (_, i) => `line ${i}\n`).join("")}${long}\n${Array.from({ length: 10 }, (_, i) => `line ${i}\n`).join("")}`;
+    expect(out.length).toBe(want.length);
+    expect(out === want).toBe(true);
+  });
+});

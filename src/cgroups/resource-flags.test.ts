@@ -3,7 +3,7 @@ import { errorOf } from "../../test/berth-error.ts";
 import { BerthError } from "../errors.ts";
 import { validateResources } from "../spec/validate-resources.ts";
 import {
-  errorForFlags, flagForField, limitsToResources, REFUSED_UPDATE_FLAGS, renameToFlag, resourcesFromFlags, UPDATE_FLAGS,
+  errorForFlags, limitsToResources, REFUSED_UPDATE_FLAGS, renameToFlag, resourcesFromFlags, UPDATE_FLAGS,
   type LimitFlags,
 } from "./resource-flags.ts";
 
@@ -182,6 +182,17 @@ describe("errorForFlags", () => {
   });
 });
 
+/** The flag renameToFlag names for an error about `field` (undefined: it leaves the error as it was). */
+function flagForField(field: string | undefined): string | undefined {
+  const err = new BerthError("too big", field === undefined ? {} : { field });
+  try {
+    renameToFlag(err);
+  } catch (thrown) {
+    return thrown === err ? undefined : (thrown as BerthError).field;
+  }
+  throw new Error("renameToFlag returned");
+}
+
 describe("runc update's flags: every one maps to one field and back", () => {
   const sample: Record<string, string> = { uint: "5000", int: "-1", size: "64m", list: "0-1" };
   for (const [flag, { field, kind }] of Object.entries(UPDATE_FLAGS)) {
@@ -258,7 +269,7 @@ describe("resourcesFromFlags: runc update's single flags", () => {
     expect(() => renameToFlag(other)).toThrow(other);
   });
 
-  test("flagForField maps back every flag's field", () => {
+  test("renameToFlag maps back every flag's field", () => {
     expect(flagForField("linux.resources.memory.limit")).toBe("--memory");
     expect(flagForField("linux.resources.cpu.realtimeRuntime")).toBe("--cpu-rt-runtime");
     expect(flagForField("linux.resources.pids.limit")).toBe("--pids-limit");

@@ -243,11 +243,6 @@ export const REFUSED_UPDATE_FLAGS: Record<string, string> = {
 
 const UPDATE_FLAG_OF = new Map(Object.entries(UPDATE_FLAGS).map(([flag, f]) => [`${R}.${f.field}`, `--${flag}`]));
 
-/** The runc flag that sets a `linux.resources.…` field, so errors name what the user typed. */
-export function flagForField(field: string | undefined): string | undefined {
-  return field === undefined ? undefined : UPDATE_FLAG_OF.get(field);
-}
-
 function parseValue(text: string, flag: string, kind: Kind): number | string {
   const t = text.trim();
   switch (kind) {

@@ -9,6 +9,7 @@ import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.
 import { blkioWeightToIoWeight, cpuMax, memorySwapToV2, pidsMax, sharesToWeight, v2Bytes } from "./convert.ts";
 import { v1DeviceWrites } from "./devices.ts";
 import { formatCpuList, parseCpuList } from "./units.ts";
+import { keyField } from "../spec/shape.ts";
 
 export type Hierarchy = "v1" | "v2";
 
@@ -294,7 +295,7 @@ function planNetwork(p: Planner, r: LinuxResources): void {
 
 function planRdma(p: Planner, r: LinuxResources): void {
   for (const [dev, l] of Object.entries(r.rdma ?? {})) {
-    const field = `${R}.rdma[${JSON.stringify(dev)}]`;
+    const field = keyField(`${R}.rdma`, dev);
     const on = hierarchyFor(p.ctx, "rdma", field);
     p.write(on, "rdma", "rdma.max", `${dev} hca_handle=${l.hcaHandles ?? "max"} hca_object=${l.hcaObjects ?? "max"}`, field);
   }
@@ -310,7 +311,7 @@ const CORE_LIMIT_FILES = ["cgroup.max.depth", "cgroup.max.descendants"];
 
 function planUnified(p: Planner, r: LinuxResources): void {
   for (const [key, value] of Object.entries(r.unified ?? {})) {
-    const field = `${R}.unified[${JSON.stringify(key)}]`;
+    const field = keyField(`${R}.unified`, key);
     const controller = key.slice(0, key.indexOf("."));
     if (controller === "cgroup" && !CORE_LIMIT_FILES.includes(key)) {
       throw new BerthError(`is the cgroup's interface, not a resource; only controller files (memory.high, pids.max…) and ${CORE_LIMIT_FILES.join(", ")} may be set`, { field });

@@ -6,7 +6,7 @@
  */
 import { BerthError } from "../errors.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "./linux-resources.ts";
-import { array, check, describeValue, fields, object, RANGES, type Kind } from "./shape.ts";
+import { array, check, describeValue, fields, keyField, object, RANGES, type Kind } from "./shape.ts";
 
 /** A validated rule: every field filled in, `null` meaning any major/minor. */
 export interface DeviceRule extends LinuxDeviceCgroup {
@@ -176,7 +176,7 @@ export function validateResources(raw: unknown, base = "linux.resources"): Linux
 
   if (r.rdma != null) {
     for (const [dev, limits] of Object.entries(object(r.rdma, `${base}.rdma`))) {
-      const f = `${base}.rdma[${JSON.stringify(dev)}]`;
+      const f = keyField(`${base}.rdma`, dev);
       if (!NAME.test(dev)) throw new BerthError("is not an RDMA device name (one word, e.g. mlx5_1)", { field: f });
       const o = object(limits, f);
       fields(o, f, { hcaHandles: { lo: 0, hi: 2 ** 31 - 1 }, hcaObjects: { lo: 0, hi: 2 ** 31 - 1 } });
@@ -186,7 +186,7 @@ export function validateResources(raw: unknown, base = "linux.resources"): Linux
 
   if (r.unified != null) {
     for (const [key, value] of Object.entries(object(r.unified, `${base}.unified`))) {
-      const f = `${base}.unified[${JSON.stringify(key)}]`;
+      const f = keyField(`${base}.unified`, key);
       if (!/^[a-z_]+\.[a-z0-9_.]+$/i.test(key) || key.includes("/")) {
         throw new BerthError(`is not a cgroup file name; use "<controller>.<file>", e.g. "memory.high"`, { field: f });
       }

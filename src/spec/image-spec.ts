@@ -162,11 +162,3 @@ function parseJson(bytes: Uint8Array | string, what: string): unknown {
     bad(what, `is not valid JSON (${(err as Error).message})`);
   }
 }
-
-/** How a layer's bytes are compressed, from its media type (undefined: look at the bytes). */
-export function layerCompression(mediaType: string): "gzip" | "zstd" | "none" | undefined {
-  if (mediaType.endsWith("+gzip") || mediaType.endsWith(".tar.gzip")) return "gzip";
-  if (mediaType.endsWith("+zstd")) return "zstd";
-  if (mediaType.endsWith(".tar") || mediaType.endsWith("diff.tar")) return "none";
-  return undefined;
-}

@@ -27,7 +27,7 @@ apt-get install -y --no-install-recommends \
   ca-certificates procps util-linux bsdutils coreutils \
   qemu-system-x86 linux-image-amd64 busybox-static binutils cpio zstd xz-utils \
   gcc libc6-dev libseccomp2 uidmap runc crun hyperfine time jq strace \
-  podman conmon catatonit containerd docker.io containernetworking-plugins iproute2 iptables \
+  podman conmon catatonit containerd docker.io containernetworking-plugins iproute2 iptables conntrack \
   docker-registry skopeo umoci apache2-utils openssl mmdebstrap
 command -v npm >/dev/null 2>&1 || apt-get install -y --no-install-recommends nodejs npm
 npm ci --no-audit --no-fund

@@ -15,6 +15,7 @@ import { pathExists } from "../../sys/libc.ts";
 import { probePort } from "../../sys/port-probe.ts";
 import type { EnginePaths } from "../paths.ts";
 import { CniInvoker, type CniResult, type NetworkConfList } from "./cni.ts";
+import { flushConntrack } from "./conntrack.ts";
 import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "./networks.ts";
 import { dockerPorts, parseExposed, portMappings, type PortMapping, type Protocol } from "./ports.ts";
 import { parseIpv4 } from "./subnet.ts";
@@ -227,6 +228,7 @@ export function disconnectNetwork(paths: EnginePaths, id: string, network: strin
     for (const a of cni.attachments().filter((x) => x.containerId === id && x.networkName === network)) {
       const list = CniInvoker.configOf(a);
       cni.del(list, { containerId: id, netns: netnsPath(paths, id), ifName: a.ifName });
+      flushConntrack((a.result.ips ?? []).map((x) => addrOf(x.address)));
       removeBridgeOf(list);
     }
   } finally {
@@ -266,6 +268,7 @@ function detachLocked(paths: EnginePaths, id: string, names: string[], cni: CniI
   const netns = netnsPath(paths, id);
   let first: unknown;
   const cached = cni.attachments().filter((a) => a.containerId === id);
+  const addresses = cached.flatMap((a) => (a.networkName === LOOPBACK.name ? [] : (a.result.ips ?? []).map((x) => addrOf(x.address))));
   const lists = new Map<string, { list: NetworkConfList; ifName: string; capabilityArgs?: Record<string, unknown> }>();
   for (const a of cached) {
     // lo goes with the namespace: its DEL (one more process) would only set it down
@@ -287,6 +290,8 @@ function detachLocked(paths: EnginePaths, id: string, names: string[], cni: CniI
       first ??= err;
     }
   }
+  // after DEL: with the DNAT rules gone no new entry can name the addresses
+  flushConntrack(addresses);
   removeNetworkNamespace(netns);
   // after the namespace: a veth a failed DEL left goes with it (when nothing runs in it), and then its bridge may be empty
   for (const { list } of lists.values()) removeBridgeOf(list);

@@ -5,6 +5,7 @@ import { pluginEnv, pluginFailure, pluginStdin, type NetworkConfList } from "./c
 import { hostsText, parseAddHost, resolvConfWith } from "./etc-files.ts";
 import { buildConfList, networkMeta } from "./networks.ts";
 import { pluginsNeeded } from "./attach.ts";
+import { conntrackFilters, parseConntrackTable } from "./conntrack.ts";
 import { dockerPorts, parseExposed, parsePublish, portLines, portMappings, psPorts } from "./ports.ts";
 import { chooseSubnet, formatSubnet, OTHER_ENGINES_DEFAULTS, overlaps, parseProcNetRoute, parseSubnet } from "./subnet.ts";
 
@@ -121,5 +122,33 @@ describe("/etc files", () => {
     expect(resolvConfWith("search a\nnameserver 1.1.1.1\noptions x\n", ["9.9.9.9"], ["b.c"], ["ndots:2"])).toBe("nameserver 9.9.9.9\nsearch b.c\noptions ndots:2\n");
     expect(resolvConfWith("nameserver 1.1.1.1\n", [], [], [])).toBe("nameserver 1.1.1.1\n");
     fails(() => resolvConfWith("", ["dns.example"], [], []), "--dns", /IP address/);
+  });
+});
+
+describe("conntrack entries a container leaves", () => {
+  // real lines of /proc/net/nf_conntrack: a published UDP port's DNATed flow, a container's masqueraded flow out, a host flow
+  const table = parseConntrackTable([
+    "ipv4     2 udp      17 27 src=127.0.0.1 dst=127.0.0.1 sport=40001 dport=8053 src=10.86.7.2 dst=10.86.7.1 sport=5000 dport=40001 mark=0 zone=0 use=2",
+    "ipv4     2 tcp      6 117 TIME_WAIT src=10.86.7.3 dst=192.0.2.9 sport=33000 dport=80 src=192.0.2.9 dst=192.0.2.2 sport=80 dport=33000 [ASSURED] mark=0 zone=0 use=2",
+    "ipv4     2 udp      17 29 src=127.0.0.1 dst=127.0.0.1 sport=40002 dport=9053 [UNREPLIED] src=127.0.0.1 dst=127.0.0.1 sport=9053 dport=40002 mark=0 zone=0 use=2",
+    "ipv4     2 tcp      6 431999 ESTABLISHED src=192.0.2.2 dst=203.0.113.80 sport=37758 dport=443 src=203.0.113.80 dst=192.0.2.2 sport=443 dport=37758 [ASSURED] mark=0 zone=0 use=2",
+    "garbage",
+  ].join("\n"));
+
+  test("parses the original and the reply tuple", () => {
+    expect(table).toHaveLength(4);
+    expect(table[0]).toEqual({ protocol: "udp", orig: { src: "127.0.0.1", dst: "127.0.0.1", sport: 40001, dport: 8053 }, reply: { src: "10.86.7.2", dst: "10.86.7.1", sport: 5000, dport: 40001 } });
+    expect(table[2]!.reply).toEqual({ src: "127.0.0.1", dst: "127.0.0.1", sport: 9053, dport: 40002 });
+  });
+
+  test("only the filters that match an entry: DNATed to the address (-r), from it (-s); none for an address with no flows", () => {
+    expect(conntrackFilters(table, ["10.86.7.2"])).toEqual([["-r", "10.86.7.2"]]);
+    expect(conntrackFilters(table, ["10.86.7.3"])).toEqual([["-s", "10.86.7.3"]]);
+    expect(conntrackFilters(table, ["10.86.7.4"])).toEqual([]);
+    expect(conntrackFilters(table, ["127.0.0.1"])).toEqual([["-s", "127.0.0.1"], ["-d", "127.0.0.1"], ["-r", "127.0.0.1"], ["-q", "127.0.0.1"]]);
+  });
+
+  test("a table the kernel does not show: every filter", () => {
+    expect(conntrackFilters(undefined, ["10.0.0.2"])).toEqual([["-s", "10.0.0.2"], ["-d", "10.0.0.2"], ["-r", "10.0.0.2"], ["-q", "10.0.0.2"]]);
   });
 });

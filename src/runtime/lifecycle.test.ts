@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFile
 import { join } from "node:path";
 import { canRunContainers, cgroupDirsFor, REPO, RuntimeFixture, until } from "../../test/runtime-harness.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
+import { deleteStopped } from "./lifecycle.ts";
 
 // each test execs the runtime several times; in the cgroup v2 VM that takes seconds
 setDefaultTimeout(30_000);
@@ -158,6 +159,20 @@ describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
     expect(fx.rt(["delete", id]).code).toBe(0);
     expect(await until(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"))).toBe(true);
     expect(cgroupDirsFor(id)).toEqual([]);
+  });
+
+  test("deleteStopped (the engine's in-process delete): a live container is left as it was; a stopped one goes with its cgroups", async () => {
+    const id = fx.id();
+    expect(fx.rt(["create", "--bundle", fx.bundle(id, fx.spec(id, (s) => (s.process!.args = ["sh", "-c", "exit 0"]))), id]).code).toBe(0);
+    expect(deleteStopped({ root: fx.root, id })).toBe(false);
+    expect(fx.state(id).status).toBe("created");
+    expect(cgroupDirsFor(id)).not.toEqual([]);
+    expect(fx.rt(["start", id]).code).toBe(0);
+    expect(await until(() => fx.state(id).status === "stopped")).toBe(true);
+    expect(await until(() => deleteStopped({ root: fx.root, id }))).toBe(true);
+    expect(existsSync(join(fx.root, id))).toBe(false);
+    expect(cgroupDirsFor(id)).toEqual([]);
+    expect(deleteStopped({ root: fx.root, id: "nope-x" })).toBe(true);
   });
 
   test("a create killed half-way: delete --force still leaves nothing", async () => {

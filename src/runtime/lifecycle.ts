@@ -11,6 +11,7 @@
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, type Warning } from "../errors.ts";
 import { pathExists, readLink, rmdirPath } from "../sys/libc.ts";
+import type { HeldLock } from "../sys/lock-file.ts";
 import { runHooksWarning } from "./hooks.ts";
 import { containerDir, initAlive, lockDir, notExist, ociState, readState, removeDir, statusOf, type SavedState, type Target, UnreadableStateError } from "./state.ts";
 
@@ -160,16 +161,15 @@ async function forget(t: Target, s: SavedState): Promise<void> {
   removeDir(t.root, t.id);
 }
 
-/** Stop (with force) and remove a container; its last saved state, when there was one. */
-async function removeContainer(t: Target, force: boolean): Promise<SavedState | undefined> {
+/** The container's directory locked, or undefined when it is gone (an error unless forced). */
+function lockedDir(t: Target, force: boolean): HeldLock | undefined {
   const dir = containerDir(t.root, t.id);
   if (!pathExists(dir)) {
     if (force) return undefined;
     throw notExist(t.id);
   }
-  let lock;
   try {
-    lock = lockDir(dir);
+    return lockDir(dir);
   } catch (err) {
     if ((err as BerthError).errno === "ENOENT") {
       if (force) return undefined;
@@ -177,6 +177,37 @@ async function removeContainer(t: Target, force: boolean): Promise<SavedState | 
     }
     throw err;
   }
+}
+
+/**
+ * `delete --force` of a container that has stopped and whose cgroups are already empty,
+ * with no host mounts or poststop hooks — what an engine's exit command deletes after
+ * every run — done synchronously without loading the cgroup layer, so the engine can do
+ * it in its own process. False, having changed nothing but empty cgroup directories,
+ * when the container needs the full delete.
+ */
+export function deleteStopped(t: Target): boolean {
+  const lock = lockedDir(t, true);
+  if (!lock) return true;
+  try {
+    let s: SavedState | undefined;
+    try {
+      s = readState(t.root, t.id);
+    } catch {
+      return false;
+    }
+    if (s && (s.hostMounts || s.hooks?.poststop?.length || statusOf(t.root, s) !== "stopped" || !removeEmptyCgroups(s))) return false;
+    removeDir(t.root, t.id);
+    return true;
+  } finally {
+    lock.release();
+  }
+}
+
+/** Stop (with force) and remove a container; its last saved state, when there was one. */
+async function removeContainer(t: Target, force: boolean): Promise<SavedState | undefined> {
+  const lock = lockedDir(t, force);
+  if (!lock) return undefined;
   try {
     let s: SavedState | undefined;
     try {

@@ -13,7 +13,7 @@
  * Raw syscalls through sys/libc.ts (x86_64 numbers), as the binding has no function of
  * its own for the *at calls; each returns -1 with errno(), turned into SysError here.
  */
-import { close, errno, O, readLink, syscall, SysError, writeAll } from "./libc.ts";
+import { close, errno, O, readFd, readLink, statFd, syscall, SysError, writeAll } from "./libc.ts";
 
 const SYS = {
   fchmod: 91, fchown: 93, fsetxattr: 190, lsetxattr: 189, lgetxattr: 192, llistxattr: 195,
@@ -23,6 +23,7 @@ const SYS = {
 
 const O_PATH = 0o10000000;
 const O_NOFOLLOW = 0o400000;
+const O_NOCTTY = 0o400;
 const RESOLVE_NO_MAGICLINKS = 0x02;
 const RESOLVE_BENEATH = 0x08;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -238,28 +239,67 @@ export { writeAll as writeFd };
 const RESOLVE_IN_ROOT = 0x10;
 
 /**
- * Where `path` (absolute, in the container's view) is on the host, symlinks resolved as
- * if `root` were / — openat2(2) RESOLVE_IN_ROOT, the kernel's answer to moby's
+ * An fd of `path` (absolute, in the container's view) with symlinks resolved as if `root`
+ * were / — openat2(2) RESOLVE_IN_ROOT, the kernel's answer to moby's
  * FollowSymlinkInScope: an image's symlink to /etc or ../../.. lands inside `root`,
  * never on the host's. Undefined when nothing is there; throws SysError otherwise.
- *
- * @example resolveInRoot("/var/lib/berth/containers/ID/rootfs", "/data") // → ".../rootfs/srv/data" when /data -> /srv/data
  */
-export function resolveInRoot(root: string, path: string): string | undefined {
+function openInRoot(root: string, path: string, flags: number): number | undefined {
   const dir = check(syscall(SYS.openat, -100 /* AT_FDCWD */, cString(root, "open"), O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0), "open", root);
   try {
-    const how = new BigUint64Array([BigInt(O_PATH | O.CLOEXEC), 0n, BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)]);
+    const how = new BigUint64Array([BigInt(flags | O.CLOEXEC), 0n, BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)]);
     const fd = syscall(SYS.openat2, dir, cString(path.replace(/^\/+/, "") || ".", "openat2"), how, 24);
     if (fd < 0) {
       if (errno() === 2 /* ENOENT */) return undefined;
       throw new SysError("openat2", errno(), path);
     }
-    try {
-      return readLink(`/proc/self/fd/${fd}`);
-    } finally {
-      close(fd);
-    }
+    return fd;
   } finally {
     close(dir);
+  }
+}
+
+/**
+ * Where `path` (absolute, in the container's view) is on the host, symlinks resolved
+ * inside `root` (openInRoot). Undefined when nothing is there; throws SysError otherwise.
+ *
+ * @example resolveInRoot("/var/lib/berth/containers/ID/rootfs", "/data") // → ".../rootfs/srv/data" when /data -> /srv/data
+ */
+export function resolveInRoot(root: string, path: string): string | undefined {
+  const fd = openInRoot(root, path, O_PATH);
+  if (fd === undefined) return undefined;
+  try {
+    return readLink(`/proc/self/fd/${fd}`);
+  } finally {
+    close(fd);
+  }
+}
+
+/**
+ * The text of the regular file at `path` inside `root` (symlinks resolved inside it, as
+ * openInRoot): what the engine reads of an image it does not trust — /etc/passwd that is a
+ * symlink to the host's /dev/zero, or a FIFO, once hung `berth run`. Undefined when no
+ * regular file is there (ENOENT, ENOTDIR); a file over `maxBytes` throws SysError EFBIG naming it.
+ */
+export function readFileInRoot(root: string, path: string, maxBytes: number): string | undefined {
+  let fd: number | undefined;
+  try {
+    // O_NONBLOCK: opening a FIFO does not wait for a writer; O_NOCTTY: a tty never becomes ours
+    fd = openInRoot(root, path, O.RDONLY | O.NONBLOCK | O_NOCTTY);
+  } catch (err) {
+    if ((err as SysError).errno === 20 /* ENOTDIR */) return undefined;
+    throw err;
+  }
+  if (fd === undefined) return undefined;
+  try {
+    const st = statFd(fd);
+    if (!st.isFile) return undefined;
+    if (st.size > maxBytes) throw new SysError("read", 27 /* EFBIG */, `${root}${path}`);
+    const buf = new Uint8Array(st.size);
+    let at = 0;
+    for (let n; at < buf.length && (n = readFd(fd, buf.subarray(at))) > 0; ) at += n;
+    return new TextDecoder().decode(buf.subarray(0, at));
+  } finally {
+    close(fd);
   }
 }

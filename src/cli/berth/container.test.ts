@@ -3,7 +3,7 @@
  * conmon and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
 import { canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
@@ -39,6 +39,30 @@ describe.skipIf(!ok)("run in the foreground", () => {
   test("-i passes stdin; docker's environment and hostname; -e, -w, -u", () => {
     const r = fx.berth(["run", "--network", "none", "--rm", "-i", "--cgroup-parent", fx.cgroupParent, "-e", "A=1", "-w", "/tmp", "-u", "nobody", "--hostname", "box", "--rootfs", fx.rootfs, "sh", "-c", "read l; echo $l $A $(pwd) $(id -u) $(hostname) $HOSTNAME"], { stdin: "piped\n" });
     expect(r).toMatchObject({ code: 0, stdout: "piped 1 /tmp 65534 box box\n" });
+  });
+  test("-u NAME reads the root's own /etc/passwd: a symlink to the host's /dev/zero or a FIFO there is no passwd (it hung run)", () => {
+    const root = join(fx.dir, "hostile-passwd");
+    cpSync(fx.rootfs, root, { recursive: true, verbatimSymlinks: true });
+    try {
+      rmSync(join(root, "etc/passwd"));
+      symlinkSync("/dev/zero", join(root, "etc/passwd"));
+      const zero = fx.berth(["run", "--network", "none", "--rm", "--cgroup-parent", fx.cgroupParent, "-u", "nobody", "--rootfs", root, "true"]);
+      expect(zero.code).toBe(125);
+      expect(zero.stderr).toMatch(/^berth: --user: unable to find user nobody/);
+      rmSync(join(root, "etc/passwd"));
+      expect(Bun.spawnSync(["mkfifo", join(root, "etc/passwd")]).exitCode).toBe(0);
+      const fifo = fx.berth(["run", "--network", "none", "--rm", "--cgroup-parent", fx.cgroupParent, "-u", "nobody", "--rootfs", root, "true"]);
+      expect(fifo.code).toBe(125);
+      expect(fifo.stderr).toMatch(/^berth: --user: unable to find user nobody/);
+      // a symlink climbing out lands inside the root: its own passwd, as docker resolves it
+      rmSync(join(root, "etc/passwd"));
+      writeFileSync(join(root, "etc/passwd.real"), "web:x:4321:4321::/:/bin/sh\n");
+      symlinkSync("../../../../../../etc/passwd.real", join(root, "etc/passwd"));
+      expect(fx.berth(["run", "--network", "none", "--rm", "--cgroup-parent", fx.cgroupParent, "-u", "web", "--rootfs", root, "id", "-u"])).toMatchObject({ code: 0, stdout: "4321\n" });
+      expect(fx.records()).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

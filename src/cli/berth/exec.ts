@@ -12,6 +12,7 @@ import { mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "../
 import { engineHostFacts } from "../../engine/container/host.ts";
 import { readText, unlinkPath } from "../../sys/libc.ts";
 import { engineFor } from "./run-options.ts";
+import { userDatabase } from "../../engine/container/root-source.ts";
 
 type Opts = Record<string, unknown>;
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -60,7 +61,8 @@ export function registerExec(program: Command): void {
       if (opts.workdir !== undefined) args.push("--cwd", String(opts.workdir));
       const user = opts.user !== undefined ? String(opts.user) : r.User;
       if (user) {
-        const u = resolveUser(user, [], read(`${r.Rootfs}/etc/passwd`), read(`${r.Rootfs}/etc/group`));
+        const { passwd, group } = userDatabase(r.Rootfs);
+        const u = resolveUser(user, [], passwd, group);
         args.push("--user", `${u.uid}:${u.gid}`, ...u.additionalGids.filter((g) => g !== u.gid).flatMap((g) => ["--additional-gids", String(g)]));
       }
       // docker: every capability (here: every one berth holds itself), for this process only

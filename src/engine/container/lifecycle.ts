@@ -20,7 +20,7 @@ import { checkName, NoSuchContainer, generatedName, GO_ZERO_TIME, newContainerId
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import { liveStartTime } from "../../runtime/state.ts";
-import { ensureSnapshotMounted, releaseSnapshot } from "./root-source.ts";
+import { ensureSnapshotMounted, releaseSnapshot, userDatabase } from "./root-source.ts";
 import { attachNetworks, detachNetworks, netnsPath, planNetwork } from "../network/attach.ts";
 import { NetworkStore } from "../network/networks.ts";
 import { connectedHosts } from "./network-hosts.ts";
@@ -72,8 +72,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
       rootfs: root.rootfs,
       etcFiles,
       host: engineHostFacts(),
-      passwd: readOptional(`${root.rootfs}/etc/passwd`),
-      group: readOptional(`${root.rootfs}/etc/group`),
+      ...userDatabase(root.rootfs),
       hostEnv,
       readFile: (path, flag) => {
         try {

@@ -1,0 +1,34 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readFileInRoot, resolveInRoot } from "./layer-fs.ts";
+
+const root = mkdtempSync(join(tmpdir(), `berth-layer-fs-${process.pid}-`));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("readFileInRoot: a file of a root berth does not trust", () => {
+  mkdirSync(join(root, "etc"));
+  writeFileSync(join(root, "etc/own"), "inside\n");
+  symlinkSync("/etc/own", join(root, "etc/absolute"));
+  symlinkSync("../../../../../etc/own", join(root, "etc/climbing"));
+  symlinkSync("/dev/zero", join(root, "etc/zero"));
+  writeFileSync(join(root, "etc/big"), "x".repeat(100));
+
+  test("symlinks resolve inside the root, absolute or climbing", () => {
+    expect(readFileInRoot(root, "/etc/own", 1000)).toBe("inside\n");
+    expect(readFileInRoot(root, "/etc/absolute", 1000)).toBe("inside\n");
+    expect(readFileInRoot(root, "etc/climbing", 1000)).toBe("inside\n");
+    expect(resolveInRoot(root, "/etc/climbing")).toBe(join(root, "etc/own"));
+  });
+  test("what is not a regular file in the root is none: the host's /dev/zero is not reached, a directory, a missing path, a file as a parent", () => {
+    expect(readFileInRoot(root, "/etc/zero", 1000)).toBeUndefined();
+    expect(readFileInRoot(root, "/etc", 1000)).toBeUndefined();
+    expect(readFileInRoot(root, "/etc/missing", 1000)).toBeUndefined();
+    expect(readFileInRoot(root, "/etc/own/passwd", 1000)).toBeUndefined();
+  });
+  test("a file over the limit is EFBIG naming it", () => {
+    expect(readFileInRoot(root, "/etc/big", 100)).toBe("x".repeat(100));
+    expect(() => readFileInRoot(root, "/etc/big", 99)).toThrow(`EFBIG: file too large, read '${root}/etc/big'`);
+  });
+});

@@ -22,6 +22,7 @@ import { NS_FILE } from "../plan/namespaces.ts";
 import { validateSpec } from "../spec/validate-config.ts";
 import { activeLsms, hasKcore, kernelRelease, lastCap } from "../sys/host-facts.ts";
 import { HelperSession } from "../sys/init-helper.ts";
+import { readFileInRoot } from "../sys/layer-fs.ts";
 import { chmodPath, errno, hasTerminal, mkfifo, readText, statPath, writeText } from "../sys/libc.ts";
 import { describeErrno, errnoName } from "../sys/errno.ts";
 import { resolvePath } from "./host-path.ts";
@@ -104,16 +105,24 @@ export function loadBundle(bundleArg: string | undefined): { bundle: string; spe
   return { bundle, spec, rootfs };
 }
 
-/** HOME for process.user.uid from the image's /etc/passwd, read without following symlinks out of the rootfs. */
+/** Far above any real /etc/passwd: a larger one is read as none. */
+const MAX_PASSWD_BYTES = 16 * 2 ** 20;
+
+/**
+ * HOME for process.user.uid from the image's /etc/passwd, read as runc's init reads it
+ * after pivot_root: symlinks resolved inside the rootfs (never out of it), and only a
+ * regular file — a FIFO there would block the create forever.
+ */
 export function homeOf(rootfs: string, uid: number): string | undefined {
+  let passwd: string | undefined;
   try {
-    for (const p of [`${rootfs}/etc`, `${rootfs}/etc/passwd`]) if (statPath(p, { follow: false }).isSymbolicLink) return undefined;
-    for (const line of readText(`${rootfs}/etc/passwd`).split("\n")) {
-      const f = line.split(":");
-      if (f.length >= 6 && Number(f[2]) === uid && f[2] !== "") return f[5] || undefined;
-    }
+    passwd = readFileInRoot(rootfs, "/etc/passwd", MAX_PASSWD_BYTES);
   } catch {
-    // no passwd in the image: HOME falls back to /
+    // unreadable: HOME falls back to /, as with no passwd in the image
+  }
+  for (const line of (passwd ?? "").split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 6 && Number(f[2]) === uid && f[2] !== "") return f[5] || undefined;
   }
   return undefined;
 }

@@ -16,6 +16,7 @@ import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./run-options.ts";
 import { portLines } from "../../engine/network/ports.ts";
 import { writeOut } from "../stdio.ts";
+import { mkdirParents } from "../../sys/libc.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -73,7 +74,11 @@ export function registerCp(program: Command): void {
         }
         // into a host directory (made if missing), as docker cp does
         const host = ["tar", "-C", d.path, "-xf", "-"];
-        Bun.spawnSync(["mkdir", "-p", d.path]);
+        try {
+          mkdirParents(d.path, 0o755);
+        } catch (err) {
+          throw new BerthError(`cp ${src}: cannot make ${d.path}: ${(err as Error).message}; give a directory you can write`, { field: "DEST" });
+        }
         const producer = Bun.spawn(tar, { stdout: "pipe", stderr: "pipe" });
         const consumer = Bun.spawn(host, { stdin: producer.stdout, stderr: "pipe" });
         const [a, b] = await Promise.all([producer.exited, consumer.exited]);

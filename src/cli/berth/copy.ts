@@ -56,6 +56,14 @@ async function run(argv: string[], stdin: "inherit" | "pipe" | Bun.BunFile | nul
   return code;
 }
 
+/** `producer | consumer`, one tar writing what the other reads; either failing fails the copy with its words. */
+async function pipeTar(producer: string[], consumer: string[], what: string): Promise<void> {
+  const from = Bun.spawn(producer, { stdout: "pipe", stderr: "pipe" });
+  const to = Bun.spawn(consumer, { stdin: from.stdout, stderr: "pipe" });
+  const [a, b] = await Promise.all([from.exited, to.exited]);
+  if (a !== 0 || b !== 0) throw new ExitError(1, `${what}: ${(await new Response(from.stderr).text()).trim() || (await new Response(to.stderr).text()).trim()}`);
+}
+
 export function registerCp(program: Command): void {
   program.command("cp").argument("<src>", "CONTAINER:PATH, a host path, or - (a tar stream on stdin)").argument("<dest>", "CONTAINER:PATH, a host path, or - (a tar stream on stdout)")
     .description("copy files between a container and the host (tar streams with -)")
@@ -73,16 +81,12 @@ export function registerCp(program: Command): void {
           return;
         }
         // into a host directory (made if missing), as docker cp does
-        const host = ["tar", "-C", d.path, "-xf", "-"];
         try {
           mkdirParents(d.path, 0o755);
         } catch (err) {
           throw new BerthError(`cp ${src}: cannot make ${d.path}: ${(err as Error).message}; give a directory you can write`, { field: "DEST" });
         }
-        const producer = Bun.spawn(tar, { stdout: "pipe", stderr: "pipe" });
-        const consumer = Bun.spawn(host, { stdin: producer.stdout, stderr: "pipe" });
-        const [a, b] = await Promise.all([producer.exited, consumer.exited]);
-        if (a !== 0 || b !== 0) throw new ExitError(1, `cp ${src}: ${(await new Response(producer.stderr).text()).trim() || (await new Response(consumer.stderr).text()).trim()}`);
+        await pipeTar(tar, ["tar", "-C", d.path, "-xf", "-"], `cp ${src}`);
         return;
       }
       const r = engine.store.resolve(d.container!);
@@ -92,10 +96,7 @@ export function registerCp(program: Command): void {
         return;
       }
       const { dir, base } = split(s.path);
-      const producer = Bun.spawn(["tar", "-C", dir, "-cf", "-", base], { stdout: "pipe", stderr: "pipe" });
-      const consumer = Bun.spawn(inContainer(engine, r, ["-C", into, "-xf", "-"]), { stdin: producer.stdout, stderr: "pipe" });
-      const [a, b] = await Promise.all([producer.exited, consumer.exited]);
-      if (a !== 0 || b !== 0) throw new ExitError(1, `cp ${src} ${dest}: ${(await new Response(producer.stderr).text()).trim() || (await new Response(consumer.stderr).text()).trim()}`);
+      await pipeTar(["tar", "-C", dir, "-cf", "-", base], inContainer(engine, r, ["-C", into, "-xf", "-"]), `cp ${src} ${dest}`);
     });
 }
 

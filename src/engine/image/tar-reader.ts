@@ -14,9 +14,7 @@
  * `_decodeLongHeader` (tar-stream 3.x; the binary xattr case of unpack.test.ts fails if that changes);
  * `xattrsOf` turns them back into bytes.
  */
-import { pipeline } from "node:stream/promises";
-import { Readable } from "node:stream";
-import tarStream from "tar-stream";
+import type tarStream from "tar-stream";
 
 export interface TarHeader {
   name: string;
@@ -66,8 +64,8 @@ function checkedPax(pax: Record<string, string>): Record<string, string> {
 }
 
 /** tar-stream's extractor, decoding PAX headers with decodePaxKeepingBytes. */
-function extractor(): tarStream.Extract {
-  const extract = tarStream.extract();
+function extractor(tar: typeof tarStream): tarStream.Extract {
+  const extract = tar.extract();
   const internals = extract as unknown as ExtractInternals;
   const original = internals._decodeLongHeader.bind(extract);
   internals._decodeLongHeader = (buf: Uint8Array) => {
@@ -100,7 +98,10 @@ export interface TarEntry {
  * (tar-stream's "Unexpected end of data", "Invalid tar header").
  */
 export async function* readTar(source: ReadableStream<Uint8Array>): AsyncGenerator<TarEntry> {
-  const extract = extractor();
+  // loaded here, not at import: node:stream and tar-stream cost ~4 ms of start-up, and
+  // every container verb imports this file (through the image store) without reading a tar
+  const [{ pipeline }, { Readable }, tar] = await Promise.all([import("node:stream/promises"), import("node:stream"), import("tar-stream")]);
+  const extract = extractor(tar.default);
   const piping = pipeline(Readable.fromWeb(source as import("node:stream/web").ReadableStream<Uint8Array>), extract);
   let failed: unknown;
   piping.catch((err) => (failed = err));

@@ -5,6 +5,10 @@
 # parallel `run -d` (p50 and max, against one alone), and the memory that stays per
 # container (PSS of its monitor). Ratios to podman. See bench/README.md.
 #
+# And the floors under them, in the same run: `berth --version` (a Bun start of berth's
+# executable, which every berth command pays) and 16 parallel `runc run -d` against one
+# (what the runtime alone does to the parallel ratio on this host's CPUs).
+#
 #   sudo bench/engine.sh [--runs N] [--keep DIR]
 #
 # Everything is private: the image is built offline (../shared/reference/
@@ -15,11 +19,12 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/bench-env.sh"
 bench_args engine.sh "$@"
-bench_need engine.sh hyperfine podman conmon jq
+bench_need engine.sh hyperfine podman conmon jq runc
 
 bench_tmp engine
 B="$here/bin/berth --root $tmp/berth/root --runroot $tmp/berth/run"
 bench_cleanup_hook() {
+  for id in $(runc --root "$tmp/runc-root" list -q 2>/dev/null); do runc --root "$tmp/runc-root" delete -f "$id" 2>/dev/null || true; done
   ids=$($B ps -aq --no-trunc 2>/dev/null || true)
   [ -z "$ids" ] || $B rm -f $ids >/dev/null 2>&1 || true
 }
@@ -52,6 +57,7 @@ while [ $i -lt 20 ]; do
 done
 hf ps "$P ps" "$B ps"
 hf inspect "$P inspect p0" "$B inspect b0"
+hf version "podman --version" "$B --version"
 hf exec "$P exec p0 true" "$B exec b0 true"
 
 pss_of() {  # the PSS (kB) of the conmon processes whose command line names $1
@@ -96,11 +102,19 @@ $P rm -f -a -t 0 >/dev/null
 ids=$($B ps -aq --no-trunc); [ -z "$ids" ] || $B rm -f $ids >/dev/null
 par_p=$(parallel $P $PR -d $PI sleep 600)
 par_b=$(parallel $B run --network none -d $BI sleep 600)
+# the runtime alone: runc on a bundle of the same rootfs (read-only, shared by all 16)
+mkdir -p "$tmp/runc-bundle"
+(cd "$tmp/runc-bundle" && runc spec && jq --arg root "$tmp/img/rootfs" '.process.args = ["sleep", "600"] | .process.terminal = false | .root = {path: $root, readonly: true}' config.json >c && mv c config.json)
+R="runc --root $tmp/runc-root"
+r1=$(one $R run -d -b "$tmp/runc-bundle" "berth-bench-$$-one")
+par_r=$(parallel sh -c "$R run -d -b $tmp/runc-bundle berth-bench-\$\$ </dev/null")
+for id in $($R list -q); do $R delete -f "$id"; done
 p50() { echo "$1" | sed -n 8p; }
 pmax() { echo "$1" | tail -1; }
 $P rm -f -a -t 0 >/dev/null
 ids=$($B ps -aq --no-trunc); [ -z "$ids" ] || $B rm -f $ids >/dev/null
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
 table() {  # table NAME TITLE
   jq -r --arg title "$2" '
     def f1: (. * 10 | round) as $x | "\($x / 10 | floor).\($x % 10)";
@@ -109,6 +123,7 @@ table() {  # table NAME TITLE
     | "| \($title) | \($p * 1000 | f1) | \($b * 1000 | f1) | \($b / $p | f2)× |"' "$tmp/$1.json"
 }
 {
+  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs, $(hyperfine --version); $(podman --version), conmon $(conmon --version | head -1 | cut -d' ' -f3), berth $($here/bin/berth --version)."
   echo
   echo "| what | podman (ms) | berth (ms) | berth ÷ podman |"
@@ -120,6 +135,9 @@ table() {  # table NAME TITLE
   table logs '`logs` of 100k lines'
   echo "| one \`run -d\` | $p1 | $b1 | |"
   echo "| 16 parallel \`run -d\`, p50 / max | $(p50 "$par_p") / $(pmax "$par_p") | $(p50 "$par_b") / $(pmax "$par_b") | |"
+  echo "| 16 parallel ÷ one, p50 | $(ratio "$(p50 "$par_p")" "$p1") | $(ratio "$(p50 "$par_b")" "$b1") | |"
+  table version 'floor: `--version` (start-up)'
+  echo "| floor: \`runc run -d\` one / 16 parallel p50 / max (÷ one at p50) | $r1 / $(p50 "$par_r") / $(pmax "$par_r") ($(ratio "$(p50 "$par_r")" "$r1")) | | |"
   echo "| PSS per container (kB, its conmon) | $((pss_podman / 20)) | $((pss_berth / 20)) | |"
 } >"$tmp/summary.md"
 echo

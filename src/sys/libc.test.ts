@@ -10,7 +10,7 @@ import { join } from "node:path";
 import {
   addressOf, canAccess, chmodPath, close, errno, flock, listDir, LOCK_EX, LOCK_NB, mkdirParents, mkdirPath, mkfifo, O, openPath, pathExists, POLLIN, pollFd,
   preadFd, R_OK, readBytes, readFd, readLink, readText, readTextIfExists, realPath, renamePath, rmdirPath, socketPair, spawnProcess, statFd, statFs, statPath, syscall, unlinkPath,
-  waitPid, W_OK, writeAll, writeText, X_OK,
+  waitPid, waitProcessEnd, W_OK, writeAll, writeText, X_OK,
 } from "./libc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-libc-"));
@@ -318,6 +318,22 @@ describe("spawnProcess and waitPid", () => {
     expect(children()).toBe(before);
     // pid 1 is nobody's child here
     expect(() => waitPid(1)).toThrow(/ECHILD/);
+  });
+});
+
+describe("waitProcessEnd", () => {
+  test("false while the process runs, true once it has ended (a zombie not yet reaped counts), true for none", async () => {
+    const p = Bun.spawn(["sleep", "30"], { stdio: ["ignore", "ignore", "ignore"] });
+    try {
+      expect(waitProcessEnd(p.pid, 20)).toBe(false);
+      process.kill(p.pid, "SIGKILL");
+      expect(waitProcessEnd(p.pid, 10_000)).toBe(true);
+    } finally {
+      p.kill("SIGKILL");
+      await p.exited;
+    }
+    expect(waitProcessEnd(0, 10)).toBe(true);
+    expect(waitProcessEnd(2 ** 22 + 1, 10)).toBe(true); // above pid_max's ceiling: no such process
   });
 });
 

@@ -148,6 +148,28 @@ export function socketPair(): [number, number] | -1 {
 
 export const POLLIN = 1;
 
+const SYS_PIDFD_OPEN = 434;
+
+/**
+ * Wait at most `ms` for process `pid` (any process, not only a child) to end, woken the
+ * moment it does: pidfd_open(2) and poll. True when it has ended (or there was none);
+ * false when it still runs — or when the kernel has no pidfd (before 5.3), after
+ * sleeping `ms`.
+ */
+export function waitProcessEnd(pid: number, ms: number): boolean {
+  const fd = pid > 0 ? syscall(SYS_PIDFD_OPEN, pid, 0) : -1;
+  if (fd < 0) {
+    if (pid <= 0 || lastErrno === 3 /* ESRCH */) return true;
+    Bun.sleepSync(ms);
+    return false;
+  }
+  try {
+    return pollFd(fd, POLLIN, ms) > 0;
+  } finally {
+    close(fd);
+  }
+}
+
 /** poll(2) on one fd: its revents, 0 when `timeoutMs` passed first (EINTR counts as that); throws SysError. */
 export function pollFd(fd: number, events: number, timeoutMs: number): number {
   const r = libc().poll(fd, events, timeoutMs);

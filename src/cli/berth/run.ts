@@ -13,7 +13,7 @@ import { followLog } from "../../engine/container/log-reader.ts";
 import { LogParser, logRuns } from "../../engine/container/logs.ts";
 import { ContainerStartError, exitCodeForRuntimeError } from "../../engine/container/oci-runtime.ts";
 import { lastRuntimeError } from "../../runtime/log-record.ts";
-import { readTextIfExists, unlinkPath } from "../../sys/libc.ts";
+import { readTextIfExists, unlinkPath, waitProcessEnd } from "../../sys/libc.ts";
 import { directoryRoot, imageRoot } from "../../engine/container/root-source.ts";
 import { liveStartTime } from "../../runtime/state.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
@@ -55,7 +55,10 @@ export function startOrExit(engine: Engine, id: string): ContainerRecord {
 
 /** Print the container's output until it exits; its exit code. */
 export async function attachOutput(engine: Engine, r: ContainerRecord): Promise<number> {
-  await followLog(r.LogPath, 0, new LogParser(), (b) => writeRuns(logRuns(b)), () => exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited");
+  // the monitor ends once the exit is recorded: woken then, not at the next 25 ms poll
+  const monitor = (engine.store.read(r.Id) ?? r).State.MonitorPid;
+  const idle = async () => waitProcessEnd(monitor, 25);
+  await followLog(r.LogPath, 0, new LogParser(), (b) => writeRuns(logRuns(b)), () => exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited", idle);
   await settle(engine, r.Id);
   return engine.store.read(r.Id)?.State.ExitCode ?? exitFileCode(engine, r.Id) ?? 0;
 }

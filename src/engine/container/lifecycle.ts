@@ -6,7 +6,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
-import { mkdirParents, pathExists, readText, unlinkPath } from "../../sys/libc.ts";
+import { mkdirParents, pathExists, readText, unlinkPath, waitProcessEnd } from "../../sys/libc.ts";
 import type { Engine, PreparedRoot } from "./engine.ts";
 import { buildSpec, dockerLimitFlags, renameLimitFlag, type BundleResult } from "./bundle.ts";
 import { limitsToResources } from "../../cgroups/resource-flags.ts";
@@ -230,7 +230,7 @@ export function startContainer(engine: Engine, id: string): ContainerRecord {
 /** Wait (at most `limitMs`) until process `pid` (with that start time) has ended. */
 export function waitGone(pid: number, startTime: number, limitMs = 10_000): void {
   const deadline = Date.now() + limitMs;
-  while (pid > 0 && alive(pid, startTime) && Date.now() < deadline) Bun.sleepSync(5);
+  while (pid > 0 && alive(pid, startTime) && Date.now() < deadline) waitProcessEnd(pid, Math.min(50, deadline - Date.now()));
 }
 
 function startLocked(engine: Engine, id: string, started: (m: { pid: number; startTime: number }) => void): ContainerRecord {

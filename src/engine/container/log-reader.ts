@@ -44,15 +44,17 @@ export function readLogFrom(path: string, offset: number, parser: LogParser, eac
 
 /**
  * Hand `each` the log's lines from byte `offset` on, as they are written, until `done()`
- * says the writer has finished (then one last read). Returns the final offset.
+ * says the writer has finished (then one last read). Returns the final offset. Between
+ * reads that found nothing new it awaits `idle` (25 ms by default; the foreground `run`
+ * wakes as soon as the monitor ends).
  */
-export async function followLog(path: string, offset: number, parser: LogParser, each: (b: LogBatch) => void, done: () => boolean, pollMs = 25): Promise<number> {
+export async function followLog(path: string, offset: number, parser: LogParser, each: (b: LogBatch) => void, done: () => boolean, idle: () => Promise<unknown> = () => Bun.sleep(25)): Promise<number> {
   let at = offset;
   for (;;) {
     const finished = done();
     const was = at;
     at = readLogFrom(path, at, parser, each);
     if (finished) return at;
-    if (at === was) await Bun.sleep(pollMs);
+    if (at === was) await idle();
   }
 }

@@ -32,8 +32,13 @@ describe("the k8s-file parser on bytes", () => {
     for (let cut = bytes.indexOf(10) + 1; cut < bytes.length; cut = bytes.indexOf(10, cut) + 1) {
       const p = new LogParser();
       const out = [...logRuns(p.parse(bytes.slice(0, cut))), ...logRuns(p.parse(bytes.slice(cut)))];
-      expect(linesOf(out)).toEqual(linesOf(logRuns(new LogParser().parse(bytes))));
+      expect(linesOf(out)).toEqual(linesOf(logRuns(new LogParser().parse(bytes.slice()))));
     }
+  });
+  test("times of another width between lines of one width (the fields are found again), a partial and stderr among them", () => {
+    const t = (frac: string) => `2026-12-06T10:00:00.${frac}+00:00`;
+    const log = [`${t("100000000")} stdout F a`, `${t("1")} stdout F b`, `${t("1")} stderr P c`, `${t("100000000")} stderr F d`, `${t("100000000")} stdout F e f`, `${t("1")}  F g`, `${t("100000000")} stdout F h`, ""].join("\n");
+    expect(linesOf(logRuns(new LogParser().parse(utf8.encode(log))))).toEqual(["1:a\n", "1:b\n", "2:cd\n", "1:e f\n", "1:g\n", "1:h\n"]);
   });
   test("an unfinished last line is left for the next read; a line without its fields is skipped", () => {
     const b = new LogParser().parse(utf8.encode("garbage\n2026-12-06T10:00:00.1+00:00 stdout F a\n2026-12-06T10:00:00.2+00:00 stdout F b"));

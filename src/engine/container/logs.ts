@@ -50,7 +50,8 @@ const STDERR = [115, 116, 100, 101, 114, 114]; // "stderr"
  * of `logs`' time.
  */
 export class LogParser {
-  private readonly pending: (Pending | undefined)[] = [];
+  /** by fd (1, 2): the partial line waiting for its end */
+  private readonly pending: (Pending | undefined)[] = [undefined, undefined, undefined];
   private held = 0;
   private readonly utf8 = new TextDecoder();
   private readonly encoder = new TextEncoder();
@@ -58,32 +59,46 @@ export class LogParser {
   /** timestamps: -t, each line printed after its time; times: fill LogBatch.times (--since, --until) */
   constructor(private readonly o: { timestamps?: boolean; times?: boolean } = {}) {}
 
-  /** The complete lines of buf[0, end); `end` falls just after a newline. */
+  /**
+   * The complete lines of buf[0, end); `end` falls just after a newline. The batch's
+   * bytes are written over buf's when no partial line is held from an earlier call (a
+   * printed line is never longer than its log line, so the writing never overtakes the
+   * reading): print them, or copy them, before buf is read into again.
+   */
   parse(buf: Uint8Array, end = buf.lastIndexOf(NL) + 1): LogBatch {
     const times: string[] = [];
     const wantTime = this.o.times === true || this.o.timestamps === true;
-    // a printed line is never longer than its log line; a joined one adds what was held
-    const out = new Uint8Array(end + this.held + (this.o.timestamps ? 64 : 0));
+    // a joined line adds what was held from earlier reads: then into a buffer of its own
+    const out = this.held === 0 ? buf : new Uint8Array(end + this.held + (this.o.timestamps ? 64 : 0));
     const ends: number[] = [];
     const fds: number[] = [];
     let w = 0;
     let at = 0;
+    // the monitor writes every time at one width: where the last line's fields were, this
+    // one's are (checked), which spares three searches a line
+    let width = 0;
     while (at < end) {
       const nl = buf.indexOf(NL, at);
       if (nl < 0 || nl >= end) break;
-      const a = buf.indexOf(SP, at);
-      const b = a < 0 || a > nl ? -1 : buf.indexOf(SP, a + 1);
-      if (b < 0 || b > nl) {
-        at = nl + 1;
-        continue;
+      let a = at + width;
+      let b = a + 7;
+      let c = b + 2;
+      if (width === 0 || c >= nl || buf[a] !== SP || buf[b] !== SP || buf[c] !== SP) {
+        a = buf.indexOf(SP, at);
+        b = a < 0 || a > nl ? -1 : buf.indexOf(SP, a + 1);
+        if (b < 0 || b > nl) {
+          at = nl + 1;
+          continue;
+        }
+        c = buf.indexOf(SP, b + 1);
+        if (c > nl) c = -1;
+        width = a - at;
       }
       let fd = 1;
-      if (b - a === 7) {
+      if (b - a === 7 && buf[a + 4] === STDERR[3]) {
         fd = 2;
         for (let k = 0; k < 6; k++) if (buf[a + 1 + k] !== STDERR[k]) fd = 1;
       }
-      let c = buf.indexOf(SP, b + 1);
-      if (c > nl) c = -1;
       const body = c < 0 ? nl : c + 1;
       const p = this.pending[fd];
       if (buf[b + 1] === TAG_PARTIAL) {
@@ -110,9 +125,9 @@ export class LogParser {
         this.held -= p.time.length;
         this.pending[fd] = undefined;
       }
-      out.set(buf.subarray(body, nl), w);
-      w += nl - body;
-      out[w++] = NL;
+      if (out === buf) buf.copyWithin(w, body, nl + 1);
+      else out.set(buf.subarray(body, nl + 1), w);
+      w += nl + 1 - body;
       ends.push(w);
       fds.push(fd);
       at = nl + 1;
@@ -209,7 +224,7 @@ export class LogTail {
 
   add(b: LogBatch, picked: number[] = b.ends.map((_, i) => i)): void {
     if (this.n <= 0 || picked.length === 0) return;
-    this.kept.push({ b, picked });
+    this.kept.push({ b: { ...b, bytes: b.bytes.slice() }, picked }); // its bytes are the read buffer's, read into again
     this.count += picked.length;
     while (this.count - this.kept[0]!.picked.length >= this.n) this.count -= this.kept.shift()!.picked.length;
   }

@@ -10,8 +10,9 @@ import { diffSnapshots, ExitCodes, formatEvent, matchesFilter, parseEventFilters
 import { ENGINE_RECORDS, engineRecord } from "../observe/diagnose-gather.ts";
 import { takeSnapshot } from "../observe/events-watch.ts";
 import { KernelLogFollower } from "../observe/kmsg.ts";
-import { BERTH_ROOT } from "../observe/host-scan.ts";
+import { BERTH_ROOT, berthEngineName } from "../observe/host-scan.ts";
 import { writeErr, writeOut } from "./stdio.ts";
+import { currentEnginePaths } from "./berth/globals.ts";
 
 interface EventsFlags {
   filter: string[];
@@ -27,12 +28,12 @@ export function registerEvents(program: Command): void {
     .option("-f, --filter <key=value>", "event=TYPE, container=ID|NAME, cgroup=PATH (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--format <format>", "table, or json (one object per line)", "table")
     .option("--interval <ms>", "how often to look", "200")
-    .option("--root <dir>", "berth-runtime's state directory", BERTH_ROOT)
+    .option("--root <dir>", "berth-runtime's state directory (the engine's own containers are watched from BERTH_RUNROOT)", BERTH_ROOT)
     .option("--podman-events <file>", "podman's events log (file backend), where the exit codes of the containers conmon reaped are", ENGINE_RECORDS.podmanEvents)
     .action(async (opts: EventsFlags) => {
       if (!["table", "json"].includes(opts.format)) throw new BerthError(`${JSON.stringify(opts.format)} is not a format; use table or json`, { field: "--format" });
       const intervalMs = parseCount(opts.interval, "--interval", { min: 10 });
-      const engines = { ...ENGINE_RECORDS, podmanEvents: opts.podmanEvents };
+      const engines = { ...ENGINE_RECORDS, podmanEvents: opts.podmanEvents, berth: currentEnginePaths() };
       const filter = parseEventFilters(opts.filter);
       // the kernel log from now on: its first read (what it already holds) is the look before
       const kernelLog = KernelLogFollower.open();
@@ -44,7 +45,10 @@ export function registerEvents(program: Command): void {
       for (;;) {
         await Bun.sleep(intervalMs);
         const after = takeSnapshot({ root: opts.root, engines, ...(kernelLog && { kernelLog }) });
-        for (const e of codes.push(diffSnapshots(before, after, new Date().toISOString()))) {
+        for (const found of codes.push(diffSnapshots(before, after, new Date().toISOString()))) {
+          // the engine's container by its name now: a rename since the last look shows on this event
+          const name = found.engine === "berth" && found.id !== undefined ? berthEngineName(engines.berth, found.id) : undefined;
+          const e = name ? { ...found, name } : found;
           if (matchesFilter(e, filter)) writeOut(`${opts.format === "json" ? JSON.stringify(e) : formatEvent(e)}\n`);
         }
         before = after;

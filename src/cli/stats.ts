@@ -12,6 +12,7 @@ import { STATS_JSON, STATS_TABLE, StatsSampler } from "../observe/stats-sample.t
 import { alignColumns, parseTemplate } from "../observe/template.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
 import { writeOut } from "./stdio.ts";
+import { currentEnginePaths } from "./berth/globals.ts";
 
 interface StatsFlags {
   all?: boolean;
@@ -30,14 +31,14 @@ export function registerStats(program: Command): void {
     .option("--format <format>", "table (docker's columns), wide (also throttling, pressure, OOM kills), json (one object per line per container), or a template such as 'table {{.Name}}\\t{{.ThrottledPerc}}'", "table")
     .option("--interval <ms>", "the sample window and refresh period; 0 with --no-stream: averages since each container started, without waiting", "1000")
     .option("--no-trunc", "show whole container ids")
-    .option("--root <dir>", "berth-runtime's state directory, where berth container ids come from", BERTH_ROOT)
+    .option("--root <dir>", "berth-runtime's state directory, where berth-runtime container ids come from (the engine's own containers are found from BERTH_RUNROOT)", BERTH_ROOT)
     .action(async (targets: string[], opts: StatsFlags) => {
       const intervalMs = parseCount(opts.interval, "--interval", { min: opts.stream ? 10 : 0 });
       const json = opts.format === "json";
       const named: Record<string, string> = { table: DEFAULT_STATS_FORMAT, wide: WIDE_STATS_FORMAT };
       const template = json ? undefined : parseTemplate(named[opts.format] ?? opts.format, Object.keys(STATS_HEADINGS));
       const pick = (): Subject[] => {
-        const host = scanHost({ root: opts.root, all: opts.all });
+        const host = scanHost({ root: opts.root, engine: currentEnginePaths(), all: opts.all });
         if (targets.length > 0) return targets.map((t) => resolveOnHost(t, host, { cgroupPath: cgroupPathFromArg }));
         return host.containers.filter((c) => opts.all || c.pids.length > 0).map((c) => containerSubject(c));
       };

@@ -15,7 +15,8 @@ import { listDir, readTextIfExists } from "../sys/libc.ts";
 import type { BerthState, Owner, Snapshot } from "./events.ts";
 import { engineRecord, type EngineRecords } from "./diagnose-gather.ts";
 import { classifyCgroupPath } from "./discovery.ts";
-import { scanHost } from "./host-scan.ts";
+import { berthEngineName, scanHost } from "./host-scan.ts";
+import { enginePaths } from "../engine/paths.ts";
 import type { KernelLogFollower } from "./kmsg.ts";
 import { oomKillsIn } from "./oom-log.ts";
 
@@ -93,15 +94,24 @@ function engineName(engine: string, id: string, engines?: EngineRecords): string
 }
 
 export function takeSnapshot(opts: { root: string; engines?: EngineRecords; kernelLog?: KernelLogFollower }): Snapshot {
+  const engine = opts.engines?.berth ?? enginePaths();
+  // berth's own engine runs berth-runtime with its --root under the engine's run root
+  const own = engine.runtimeRoot === opts.root ? new Map<string, BerthState>() : berthStates(engine.runtimeRoot);
   const owners = new Map<string, Owner>();
-  for (const c of scanHost({ root: opts.root, all: true }).containers) {
+  for (const c of scanHost({ root: opts.root, engine, all: true }).containers) {
     // discovery's "berth" is berth-runtime's own cgroup naming; the rest name the engine
-    const who = c.runtime === "berth" ? { runtime: "berth", ...(c.engine && { engine: c.engine }) } : { engine: c.runtime };
+    const who = c.runtime === "berth" ? { runtime: "berth", ...((c.engine && { engine: c.engine }) || (own.has(c.id) && { engine: "berth" })) } : { engine: c.runtime };
     owners.set(c.cgroup, { ...who, id: c.id, ...(c.name && { name: c.name }) });
   }
   const berth = berthStates(opts.root);
+  for (const [id, s] of own) {
+    // its name now, from its record (a rename shows at once); created, not started: no process for discovery to name
+    const name = berthEngineName(engine, id);
+    berth.set(id, { ...s, engine: "berth", ...(name && { name }) });
+    if (s.cgroup) owners.set(s.cgroup, { engine: "berth", runtime: "berth", id, ...(name && { name }) });
+  }
   for (const [id, s] of berth) {
-    if (!s.cgroup) continue;
+    if (!s.cgroup || own.has(id)) continue;
     // an engine's container that berth-runtime made (podman --runtime berth-runtime): both, and the engine's name for it
     // …or, before discovery sees a process in it, what the cgroup's name says (libpod-<id>)
     const named = classifyCgroupPath(s.cgroup);

@@ -16,6 +16,8 @@ import { listDir, readTextIfExists } from "../sys/libc.ts";
 import { initAlive, readState } from "../runtime/state.ts";
 import { applyNames, classifyCgroupPath, discoverContainers, MEMBERSHIP_CONTROLLERS, parseProcStat, resolveTarget, type Container, type HostView, type KnownContainers, type ProcessInfo, type ResolveOptions, type Subject } from "./discovery.ts";
 import { conmonName, dockerName, kubeLogNames, podmanNames } from "./names.ts";
+import { ContainerStore } from "../engine/container/records.ts";
+import { enginePaths, type EnginePaths } from "../engine/paths.ts";
 
 /** berth-runtime's default --root (DESIGN.md) */
 export const BERTH_ROOT = "/run/berth";
@@ -29,6 +31,11 @@ const TREE_DEPTH = 8;
 export interface ScanOptions {
   /** berth-runtime's --root (default /run/berth) */
   root?: string;
+  /**
+   * berth's own engine (default: BERTH_ROOT and BERTH_RUNROOT's): its runtime's state
+   * (`$RUNROOT/runtime`) says which cgroups are its containers, its records name them
+   */
+  engine?: EnginePaths;
   /** also walk the cgroup tree for containers with no process left */
   all?: boolean;
 }
@@ -109,7 +116,19 @@ function berthCgroups(root: string): Map<string, string> {
   return out;
 }
 
-function knownContainers(root: string): { known: KnownContainers; podman: Map<string, string> } {
+/**
+ * The name berth's engine gives container `id` now (its record, so a `rename` shows at
+ * once); undefined when the engine has no such container or its record cannot be read.
+ */
+export function berthEngineName(paths: EnginePaths, id: string): string | undefined {
+  try {
+    return new ContainerStore(paths).read(id)?.Name.replace(/^\//, "") || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function knownContainers(root: string, engine: EnginePaths): { known: KnownContainers; podman: Map<string, string> } {
   const podman = podmanNames(readTextIfExists(PODMAN_CONTAINERS_JSON) ?? "[]");
   const containerd = new Map<string, string>();
   for (const ns of list(CONTAINERD_TASKS)) for (const id of list(`${CONTAINERD_TASKS}/${ns}`)) containerd.set(id, ns);
@@ -118,7 +137,7 @@ function knownContainers(root: string): { known: KnownContainers; podman: Map<st
       docker: new Set(list(DOCKER_CONTAINERS)),
       podman: new Set(podman.keys()),
       containerd,
-      berth: berthCgroups(root),
+      berth: engine.runtimeRoot === root ? berthCgroups(root) : new Map([...berthCgroups(root), ...berthCgroups(engine.runtimeRoot)]),
     },
     podman,
   };
@@ -161,15 +180,16 @@ function containerProcesses(host: HostCgroups, known: KnownContainers): { procs:
   return { procs, paths };
 }
 
-function namesOf(containers: Container[], podman: Map<string, string>, proc: (pid: number) => ProcessInfo): Map<string, string> {
+function namesOf(containers: Container[], podman: Map<string, string>, proc: (pid: number) => ProcessInfo, engine: EnginePaths): Map<string, string> {
   const names = new Map(podman);
   for (const c of containers) {
-    if (c.runtime === "docker") {
+    const own = c.runtime === "berth" ? berthEngineName(engine, c.id) : undefined;
+    if (own) names.set(c.id, own);
+    else if (c.runtime === "docker") {
       const name = dockerName(readTextIfExists(`${DOCKER_CONTAINERS}/${c.id}/config.v2.json`) ?? "");
       if (name) names.set(c.id, name);
     } else if (([c.runtime, c.engine].some((x) => x === "podman" || x === "cri-o") || c.runtime === "berth") && !names.has(c.id) && c.pid > 0) {
-      // (podman --runtime berth-runtime too: discovery's runtime is then berth, its engine podman;
-      // and berth's own engine, which runs conmon as podman does)
+      // (podman --runtime berth-runtime too: discovery's runtime is then berth, its engine podman)
       // a store other than the default one: the init's conmon was told the name
       const monitor = proc(proc(c.pid).ppid);
       const name = monitor.comm === "conmon" ? conmonName(readTextIfExists(`/proc/${monitor.pid}/cmdline`) ?? "", c.id) : undefined;
@@ -189,14 +209,15 @@ function namesOf(containers: Container[], podman: Map<string, string>, proc: (pi
  */
 export function scanHost(opts: ScanOptions = {}): HostView {
   const host = detectHostCgroups();
-  const { known, podman } = knownContainers(opts.root ?? BERTH_ROOT);
+  const engine = opts.engine ?? enginePaths();
+  const { known, podman } = knownContainers(opts.root ?? BERTH_ROOT, engine);
   const { procs, paths } = containerProcesses(host, known);
   const found = discoverContainers(procs, { mode: host.layout.mode, known, cgroupPaths: opts.all ? paths : undefined });
   // Names need the engines' files, read only for the containers that are there; a
   // container's monitor (conmon) is outside it, its /proc/PID/stat read when asked.
   const byPid = new Map<number, ProcessInfo>(procs.map((p) => [p.pid, p]));
   const proc = (pid: number): ProcessInfo => byPid.get(pid) ?? new ScannedProcess(pid, []);
-  const containers = applyNames(found, namesOf(found, podman, proc));
+  const containers = applyNames(found, namesOf(found, podman, proc, engine));
   let all: ProcessInfo[] | undefined;
   return {
     mode: host.layout.mode,

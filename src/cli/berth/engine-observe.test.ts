@@ -1,0 +1,64 @@
+/**
+ * The operator's tools on the engine's own containers, with nothing but the engine's
+ * BERTH_ROOT/BERTH_RUNROOT (no berth-runtime --root): `top`, `stats` and `events` find
+ * them and name them by their current name, from berth's records (after `rename` too);
+ * `ps -s` gives docker's SIZE column.
+ */
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { BERTH, canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
+import { LineStream } from "../../../test/line-stream.ts";
+
+setDefaultTimeout(300_000);
+
+const ok = canRunContainers && canRunConmon;
+const fx = ok ? new EngineFixture("obs") : (undefined as unknown as EngineFixture);
+const watchers: Bun.Subprocess[] = [];
+afterAll(() => {
+  for (const w of watchers) w.kill("SIGKILL");
+  fx?.cleanup();
+});
+
+/** `berth events --format json ARGS` with the fixture's engine paths, once it says it is watching. */
+async function watch(...args: string[]): Promise<{ events: () => Record<string, unknown>[] }> {
+  const proc = Bun.spawn([BERTH, "events", "--format", "json", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
+  watchers.push(proc);
+  const out = new LineStream(proc.stdout);
+  const err = new LineStream(proc.stderr);
+  expect(await until(() => err.lines.includes("berth: watching for events"), 60_000)).toBe(true);
+  return { events: () => out.lines.map((l) => JSON.parse(l)) };
+}
+
+describe.skipIf(!ok)("top, stats and events on the engine's containers, by their current names", () => {
+  test("stats and top find a container in its own --cgroup-parent by name, and by its new name after rename", () => {
+    const name = `obs-${process.pid}`;
+    const id = fx.runDetached(["--name", name], ["sleep", "600"]);
+    const stats = fx.berth(["stats", "--no-stream", "--interval", "0", "--format", "{{.Name}} {{.PIDs}}", name]);
+    expect(stats).toMatchObject({ code: 0, stdout: `${name} 1\n` });
+    expect(fx.berth(["top", name]).stdout).toContain("sleep 600");
+    expect(fx.berth(["rename", name, `${name}-new`]).code).toBe(0);
+    const all = fx.berth(["stats", "--no-stream", "--interval", "0", "--format", "{{.Name}} {{.ID}}"]);
+    expect(all.stdout).toContain(`${name}-new ${id.slice(0, 12)}\n`);
+    expect(fx.berth(["top", `${name}-new`]).stdout).toContain("sleep 600");
+    const old = fx.berth(["top", name]);
+    expect(old.code).toBe(125);
+    expect(old.stderr).toContain(`no container, process or cgroup "${name}"`);
+    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+  });
+
+  test("events: create and start by name, then — after a rename — exit with the code the engine recorded and delete by the new name", async () => {
+    const name = `ev-${process.pid}`;
+    const w = await watch("--filter", `container=${name}`, "--filter", `container=${name}-new`);
+    // TERM ends it with 3: the code comes from the engine's record (conmon reaps the init before the runtime can read it)
+    const id = fx.runDetached(["--name", name], ["sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.1; done"]);
+    expect(await until(() => w.events().some((e) => e.type === "start"), 60_000)).toBe(true);
+    expect(fx.berth(["rename", name, `${name}-new`]).code).toBe(0);
+    expect(fx.berth(["stop", "-t", "20", `${name}-new`]).code).toBe(0);
+    expect(await until(() => w.events().some((e) => e.type === "delete"), 60_000)).toBe(true);
+    const events = w.events();
+    expect(events.map((e) => e.type)).toEqual(["create", "start", "exit", "delete"]);
+    expect(events.map((e) => e.name)).toEqual([name, name, `${name}-new`, `${name}-new`]);
+    expect(events[0]).toMatchObject({ id, engine: "berth", runtime: "berth" });
+    expect(events[2]!.exitCode).toBe(3);
+    expect(fx.berth(["rm", id]).code).toBe(0);
+  });
+});

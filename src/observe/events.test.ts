@@ -18,6 +18,11 @@ describe("events between two looks", () => {
     expect(diffSnapshots(snap([["a", "running"]]), snap([["a", "stopped"]]), T)[0]).toMatchObject({ type: "exit", exitCode: null });
     expect(diffSnapshots(snap([["a", "running"]]), snap([]), T).map((e) => e.type)).toEqual(["exit", "delete"]);
     expect(diffSnapshots(snap([["a", "stopped"]]), snap([]), T).map((e) => e.type)).toEqual(["delete"]);
+    // a look that fell inside berth-runtime's create: the start still shows, and a create that died is an exit
+    expect(diffSnapshots(snap([]), snap([["a", "creating"]]), T).map((e) => e.type)).toEqual(["create"]);
+    expect(diffSnapshots(snap([["a", "creating"]]), snap([["a", "created"]]), T)).toEqual([]);
+    expect(diffSnapshots(snap([["a", "creating"]]), snap([["a", "running"]]), T).map((e) => e.type)).toEqual(["start"]);
+    expect(diffSnapshots(snap([["a", "creating"]]), snap([["a", "stopped"]]), T).map((e) => e.type)).toEqual(["exit"]);
   });
   test("OOM kills: one event per cgroup whose count rose, owned by the container it is in", () => {
     const e = diffSnapshots(snap([], [["/berth/a/sub", 1], ["/x", 2]]), snap([], [["/berth/a/sub", 3], ["/x", 2], ["/new", 1]]), T);

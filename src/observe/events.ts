@@ -62,9 +62,10 @@ export interface HostEvent {
   count?: number;
 }
 
+/** status before > after → the event; "creating" (berth-runtime's create in progress) is seen when a look falls inside a create */
 const TRANSITIONS: Record<string, EventType | undefined> = {
-  "created>running": "start", "running>paused": "pause", "created>paused": "pause", "paused>running": "resume",
-  "running>stopped": "exit", "paused>stopped": "exit", "created>stopped": "exit",
+  "created>running": "start", "creating>running": "start", "running>paused": "pause", "created>paused": "pause", "paused>running": "resume",
+  "running>stopped": "exit", "paused>stopped": "exit", "created>stopped": "exit", "creating>stopped": "exit",
 };
 
 /**

@@ -13,6 +13,8 @@ export interface Template {
   table: boolean;
   /** it prints whole records ({{json .}}) */
   json: boolean;
+  /** the fields it prints ({{.Field}}), for a caller that computes only what is shown */
+  fields: string[];
   /** one output line for a record: `values` are the fields as text, `record` what `{{json .}}` prints */
   render(values: Record<string, string>, record?: unknown): string;
   /** the header row: each field replaced by its heading */
@@ -43,6 +45,7 @@ export function parseTemplate(text: string, fields: string[], flag = "--format")
   return {
     table,
     json: pieces.some((p) => "json" in p),
+    fields: pieces.flatMap((p) => ("field" in p ? [p.field] : [])),
     render: (values, record) => render((p) => ("json" in p ? JSON.stringify(record ?? values) : values[p.field] ?? "")),
     header: (headings) => render((p) => ("json" in p ? "" : headings[p.field] ?? p.field.toUpperCase())),
   };

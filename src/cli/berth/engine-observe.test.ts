@@ -5,6 +5,8 @@
  * `ps -s` gives docker's SIZE column.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { BERTH, canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
 import { LineStream } from "../../../test/line-stream.ts";
 
@@ -19,13 +21,13 @@ afterAll(() => {
 });
 
 /** `berth events --format json ARGS` with the fixture's engine paths, once it says it is watching. */
-async function watch(...args: string[]): Promise<{ events: () => Record<string, unknown>[] }> {
+async function watch(...args: string[]): Promise<{ events: () => Record<string, unknown>[]; errors: () => string[] }> {
   const proc = Bun.spawn([BERTH, "events", "--format", "json", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
   watchers.push(proc);
   const out = new LineStream(proc.stdout);
   const err = new LineStream(proc.stderr);
   expect(await until(() => err.lines.includes("berth: watching for events"), 60_000)).toBe(true);
-  return { events: () => out.lines.map((l) => JSON.parse(l)) };
+  return { events: () => out.lines.map((l) => JSON.parse(l)), errors: () => err.lines };
 }
 
 describe.skipIf(!ok)("top, stats and events on the engine's containers, by their current names", () => {
@@ -50,7 +52,8 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     const w = await watch("--filter", `container=${name}`, "--filter", `container=${name}-new`);
     // TERM ends it with 3: the code comes from the engine's record (conmon reaps the init before the runtime can read it)
     const id = fx.runDetached(["--name", name], ["sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.1; done"]);
-    expect(await until(() => w.events().some((e) => e.type === "start"), 60_000)).toBe(true);
+    const started = await until(() => w.events().some((e) => e.type === "start"), 60_000);
+    expect(started ? "" : JSON.stringify({ events: w.events(), errors: w.errors() })).toBe("");
     expect(fx.berth(["rename", name, `${name}-new`]).code).toBe(0);
     expect(fx.berth(["stop", "-t", "20", `${name}-new`]).code).toBe(0);
     expect(await until(() => w.events().some((e) => e.type === "delete"), 60_000)).toBe(true);
@@ -60,5 +63,33 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     expect(events[0]).toMatchObject({ id, engine: "berth", runtime: "berth" });
     expect(events[2]!.exitCode).toBe(3);
     expect(fx.berth(["rm", id]).code).toBe(0);
+  });
+});
+
+describe.skipIf(!ok)("ps -s, inspect -s: what the container wrote, and with its image", () => {
+  test("12 bytes written over an imported image: SIZE '12B (virtual …)', the image's size the difference; a --rootfs container's own size is 0B", () => {
+    const tar = join(fx.dir, "rootfs.tar");
+    expect(Bun.spawnSync(["tar", "--numeric-owner", "-C", fx.rootfs, "-cf", tar, "."]).exitCode).toBe(0);
+    const image = `sized-${process.pid}:1`;
+    expect(fx.berth(["import", tar, image]).code).toBe(0);
+    const imageSize = JSON.parse(fx.berth(["image", "inspect", image]).stdout)[0].Size as number;
+    expect(imageSize).toBeGreaterThan(0);
+    const id = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, image, "sh", "-c", "printf 123456789012 > /written; sleep 600"]).stdout.trim();
+    const written = () => fx.berth(["exec", id, "cat", "/written"]).stdout === "123456789012";
+    expect(written()).toBe(true);
+    const c = JSON.parse(fx.berth(["inspect", "-s", id]).stdout)[0];
+    expect({ SizeRw: c.SizeRw, SizeRootFs: c.SizeRootFs }).toEqual({ SizeRw: 12, SizeRootFs: 12 + imageSize });
+    expect(JSON.parse(fx.berth(["inspect", id]).stdout)[0].SizeRw).toBeUndefined();
+    const ps = fx.berth(["ps", "-s", "--filter", `id=${id}`]).stdout.split("\n");
+    expect(ps[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\s+SIZE$/);
+    expect(ps[1]).toEndWith(`   12B (virtual ${formatDecimalBytes(12 + imageSize)})`);
+    // a format that shows .Size computes it without -s, as docker's does; json too
+    expect(fx.berth(["ps", "--filter", `id=${id}`, "--format", "{{.Names}} {{.Size}}"]).stdout).toEndWith(` 12B (virtual ${formatDecimalBytes(12 + imageSize)})\n`);
+    expect(JSON.parse(fx.berth(["ps", "--filter", `id=${id}`, "--format", "json"]).stdout).Size).toBe(`12B (virtual ${formatDecimalBytes(12 + imageSize)})`);
+    expect(fx.berth(["ps", "--filter", `id=${id}`]).stdout).not.toContain("virtual");
+    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+    const dir = fx.runDetached([], ["sleep", "600"]);
+    expect(fx.berth(["ps", "-s", "--filter", `id=${dir}`, "--format", "{{.Size}}"]).stdout).toMatch(/^0B \(virtual \d+(\.\d+)?[kM]B\)\n$/);
+    expect(fx.berth(["rm", "-f", dir]).code).toBe(0);
   });
 });

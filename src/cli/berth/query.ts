@@ -13,6 +13,7 @@ import type { Engine } from "../../engine/container/engine.ts";
 import { followLog, readLogFrom } from "../../engine/container/log-reader.ts";
 import { linesInWindow, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
 import { NoSuchContainer, type ContainerRecord } from "../../engine/container/records.ts";
+import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { inspectContainer, matchesFilters, parseFilter, PS_FIELDS, PS_HEADINGS, psRow } from "../../engine/container/views.ts";
 import { readText } from "../../sys/libc.ts";
 import { engineFor } from "./run-options.ts";
@@ -28,7 +29,7 @@ export function registerPs(program: Command): void {
     .option("-q, --quiet", "only ids")
     .option("-n, --last <n>", "the n last created (any state)")
     .option("-l, --latest", "the last created (any state)")
-    .option("-s, --size", "sizes (not supported: shown empty)")
+    .option("-s, --size", "docker's SIZE column: what the container wrote (virtual: with its image)")
     .option("--no-trunc", "do not truncate ids and commands")
     .option("-f, --filter <k=v>", "id=, name=, label=, status=, exited=, ancestor=, before=, since=, volume=, network=", collect)
     .option("--format <format>", "table, json, or a Go template such as '{{.ID}} {{.Names}}'")
@@ -37,7 +38,10 @@ export function registerPs(program: Command): void {
       const filters = ((opts.filter as string[] | undefined) ?? []).map(parseFilter);
       const last = opts.latest ? 1 : opts.last !== undefined ? parseLast(String(opts.last)) : undefined;
       const format = opts.format as string | undefined;
-      const template = format === undefined || format === "table" ? parseTemplate(DEFAULT_PS, PS_FIELDS) : format === "json" ? undefined : parseTemplate(format, PS_FIELDS);
+      const table = opts.size ? `${DEFAULT_PS}\t{{.Size}}` : DEFAULT_PS;
+      const template = format === undefined || format === "table" ? parseTemplate(table, PS_FIELDS) : format === "json" ? undefined : parseTemplate(format, PS_FIELDS);
+      // docker computes sizes when a format shows them (json shows every field), -s or not
+      const sizes = !opts.quiet && (template ? template.fields.includes("Size") : true) ? new ContainerSizes(engine) : undefined;
       const now = Date.now();
       let records = engine.store.list().sort((a, b) => b.Created.localeCompare(a.Created));
       if (last !== undefined) records = records.slice(0, last);
@@ -46,7 +50,7 @@ export function registerPs(program: Command): void {
         const live = liveStatus(engine, r);
         if (!opts.all && last === undefined && !filters.some((f) => f.key === "status" || f.key === "exited") && live.status !== "running" && live.status !== "paused" && live.status !== "restarting") return [];
         if (!matchesFilters(r, live, filters, createdOf)) return [];
-        return [psRow(r, live, now, opts.trunc === false)];
+        return [psRow(r, live, now, opts.trunc === false, sizes?.of(r))];
       });
       if (opts.quiet) {
         writeOut(rows.map((r) => `${r.ID}\n`).join(""));
@@ -113,16 +117,22 @@ export function registerInspect(program: Command): void {
   program.command("inspect").argument("<containers...>", "names or ids").description("docker's JSON of containers (always an array)")
     .option("-f, --format <template>", "a Go template such as '{{.State.Status}}', or json")
     .option("--type <type>", "container (the only type here so far)")
-    .option("-s, --size", "(accepted)")
+    .option("-s, --size", "add SizeRw (what the container wrote) and SizeRootFs (with its image)")
     .action((refs: string[], opts: Opts) => {
       const engine = engineFor(opts);
       if (opts.type !== undefined && opts.type !== "container") throw new BerthError(`type ${JSON.stringify(opts.type)} is not inspected here; use container`, { field: "--type" });
       const out: Record<string, unknown>[] = [];
+      const sizes = opts.size ? new ContainerSizes(engine) : undefined;
       let missing = 0;
       for (const ref of refs) {
         try {
           const r = engine.store.resolve(ref);
-          out.push(inspectContainer(r, readSpec(engine, r), liveStatus(engine, r)));
+          const c = inspectContainer(r, readSpec(engine, r), liveStatus(engine, r));
+          if (sizes) {
+            const { rw, rootFs } = sizes.of(r);
+            Object.assign(c, { SizeRw: rw, SizeRootFs: rootFs });
+          }
+          out.push(c);
         } catch (err) {
           if (!(err instanceof NoSuchContainer)) throw err;
           writeErr(`Error: No such object: ${ref}\n`);

@@ -9,7 +9,7 @@ import { alignColumns } from "../../observe/template.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { liveStatus, removeContainer } from "../../engine/container/lifecycle.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
-import { writableDirOf } from "../../engine/snapshot/snapshotter.ts";
+import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { treeSize } from "../../sys/tree-size.ts";
 import { engineFor } from "./run-options.ts";
 
@@ -29,14 +29,8 @@ export function registerSystem(program: Command): void {
       const imageSize = (id: string) => images.unpackedSize(imageList.find((i) => i.id === id)!);
       const imagesTotal = imageList.reduce((n, i) => n + images.unpackedSize(i), 0);
       const activeImages = imageList.filter((i) => (inUse.get(i.id) ?? []).length > 0);
-      const writable = (id: string) => {
-        try {
-          return treeSize(writableDirOf(images.rootfsMounts(id)));
-        } catch {
-          return 0;
-        }
-      };
-      const rows = containers.map((r) => ({ running: ["running", "paused"].includes(liveStatus(engine, r).status), size: r.RootfsSource === "snapshot" ? writable(r.Id) : 0 }));
+      const sizes = new ContainerSizes(engine);
+      const rows = containers.map((r) => ({ running: ["running", "paused"].includes(liveStatus(engine, r).status), size: sizes.rw(r) }));
       const ctrTotal = rows.reduce((n, r) => n + r.size, 0);
       const ctrReclaim = rows.filter((r) => !r.running).reduce((n, r) => n + r.size, 0);
       const used = new Set(containers.flatMap((r) => r.Volumes.map((v) => v.name)));

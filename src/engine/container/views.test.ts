@@ -3,7 +3,7 @@ import { BerthError } from "../../errors.ts";
 import { logSizeMax, shouldRestart } from "./lifecycle.ts";
 import { formatLine, parseLog, parseLogTime, parseTail, selectLines } from "./logs.ts";
 import { GO_ZERO_TIME, type ContainerRecord } from "./records.ts";
-import { commandText, matchesFilters, parseFilter, psRow, statusText } from "./views.ts";
+import { commandText, matchesFilters, parseFilter, psRow, sizeText, statusText } from "./views.ts";
 import { humanDuration } from "../../human-duration.ts";
 import { conmonArgs, parseSyncMessage } from "./monitor.ts";
 import { exitCodeForRuntimeError, OciRuntime } from "./oci-runtime.ts";
@@ -34,7 +34,13 @@ describe("docker's words", () => {
   test("COMMAND truncated to 20 characters and quoted; --no-trunc whole", () => {
     expect(commandText(record(), false)).toBe('"sh -c while true; d…"');
     expect(commandText(record(), true)).toBe('"sh -c while true; do sleep 1; done"');
-    expect(psRow(record(), { status: "running", exitCode: 0, error: "" }, T + 5000, false)).toMatchObject({ ID: "aaaaaaaaaaaa", Names: "web", Labels: "tier=front", Mounts: "data", Networks: "none", RunningFor: "5 seconds ago" });
+    expect(psRow(record(), { status: "running", exitCode: 0, error: "" }, T + 5000, false)).toMatchObject({ ID: "aaaaaaaaaaaa", Names: "web", Labels: "tier=front", Mounts: "data", Networks: "none", RunningFor: "5 seconds ago", Size: "" });
+  });
+  test("SIZE: docker's 'written (virtual with the image)', 3 significant digits in decimal units", () => {
+    expect(sizeText({ rw: 12, rootFs: 4_260_012 })).toBe("12B (virtual 4.26MB)");
+    expect(sizeText({ rw: 0, rootFs: 1_234_567_890 })).toBe("0B (virtual 1.23GB)");
+    expect(sizeText({ rw: 100_000, rootFs: 0 })).toBe("100kB");
+    expect(psRow(record(), { status: "running", exitCode: 0, error: "" }, T, false, { rw: 1500, rootFs: 2_001_500 }).Size).toBe("1.5kB (virtual 2MB)");
   });
   test("--filter: same key OR, different keys AND; bad keys and statuses named", () => {
     const r = record();

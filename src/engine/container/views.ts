@@ -7,6 +7,8 @@ import { BerthError } from "../../errors.ts";
 import type { Spec } from "../../spec/runtime-spec.ts";
 import type { LiveStatus } from "./lifecycle.ts";
 import type { ContainerRecord } from "./records.ts";
+import type { ContainerSize } from "./disk-usage.ts";
+import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { dockerPorts, psPorts } from "../network/ports.ts";
 import { humanDuration } from "../../human-duration.ts";
 
@@ -64,7 +66,19 @@ function goTime(iso: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
 }
 
-export function psRow(r: ContainerRecord, live: LiveStatus, nowMs: number, noTrunc: boolean): PsRow {
+/**
+ * docker's SIZE column: what the container wrote, and with its image ("virtual"), in
+ * decimal units of 3 digits (docker/cli's ContainerContext.Size).
+ *
+ * @example sizeText({ rw: 12, rootFs: 4_260_012 }) // → "12B (virtual 4.26MB)"
+ */
+export function sizeText(size: ContainerSize): string {
+  const rw = formatDecimalBytes(size.rw);
+  return size.rootFs > 0 ? `${rw} (virtual ${formatDecimalBytes(size.rootFs)})` : rw;
+}
+
+/** A row of ps; `size` when asked for (`-s`, or a format that shows it), else the column is empty. */
+export function psRow(r: ContainerRecord, live: LiveStatus, nowMs: number, noTrunc: boolean, size?: ContainerSize): PsRow {
   return {
     ID: noTrunc ? r.Id : r.Id.slice(0, 12),
     Image: r.Image,
@@ -74,7 +88,7 @@ export function psRow(r: ContainerRecord, live: LiveStatus, nowMs: number, noTru
     Ports: psPorts(r.Network?.settings?.PortMappings ?? []),
     State: live.status,
     Status: statusText(r, live, nowMs),
-    Size: "",
+    Size: size ? sizeText(size) : "",
     Names: r.Name,
     Labels: Object.entries(r.Labels).map(([k, v]) => `${k}=${v}`).join(","),
     Mounts: r.Volumes.map((v) => v.name).join(","),

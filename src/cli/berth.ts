@@ -63,13 +63,35 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   port: async () => (await import("./berth/copy.ts")).registerPort,
 };
 
-/** The command word of argv: the first argument that is not a global flag. */
-function commandWord(args: string[]): string | undefined {
+/** Where the command word of argv is: the first argument that is not a global flag (-1: none). */
+function commandIndex(args: string[]): number {
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--root" || args[i] === "--runroot") i++; // their values are not the command
-    else if (!args[i]!.startsWith("-")) return args[i];
+    else if (!args[i]!.startsWith("-")) return i;
   }
-  return undefined;
+  return -1;
+}
+
+/** docker's `container VERB`s and the top-level verb each is (`container cleanup` and `prune` are container's own). */
+const CONTAINER_VERBS: Record<string, string> = {
+  ls: "ps", list: "ps", ps: "ps", remove: "rm", rm: "rm", attach: "attach", cp: "cp", create: "create", exec: "exec", inspect: "inspect",
+  kill: "kill", logs: "logs", pause: "pause", port: "port", rename: "rename", restart: "restart", run: "run", start: "start",
+  stats: "stats", stop: "stop", top: "top", unpause: "unpause", update: "update", wait: "wait",
+};
+
+/**
+ * docker's management-command form → the verb: `berth container ls -a` is `berth ps -a`,
+ * `berth container stop web` is `berth stop web`, as docker treats them.
+ *
+ * @example dockerVerbForm(["--root", "/r", "container", "ls", "-a"]) // → ["--root", "/r", "ps", "-a"]
+ */
+export function dockerVerbForm(args: string[]): string[] {
+  const i = commandIndex(args);
+  const verb = args[i + 1];
+  if (i < 0 || args[i] !== "container" || verb === undefined || !Object.hasOwn(CONTAINER_VERBS, verb)) return args;
+  const top = CONTAINER_VERBS[verb]!;
+  // a verb berth does not have yet stays `container VERB`: its error names it
+  return Object.hasOwn(COMMANDS, top) ? [...args.slice(0, i), top, ...args.slice(i + 2)] : args;
 }
 
 const program = new Command("berth")
@@ -83,7 +105,9 @@ const program = new Command("berth")
 export async function main(args: string[]): Promise<number> {
   let debug = false;
   try {
-    const word = commandWord(args);
+    args = dockerVerbForm(args);
+    const i = commandIndex(args);
+    const word = i < 0 ? undefined : args[i];
     // all of them for the help and for an unknown word's error; none for --version
     const wanted = word === undefined ? (args.some((a) => a === "-h" || a === "--help") || args.length === 0 ? Object.keys(COMMANDS) : [])
       : word === "help" ? Object.keys(COMMANDS) : Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);

@@ -15,6 +15,11 @@ import { monitorFiles } from "../../engine/container/monitor.ts";
 import { attachOutput, startOrExit } from "./run.ts";
 import { engineFor } from "./run-options.ts";
 import { parseStopTimeout } from "../../engine/container/run-flags.ts";
+import { ContainerSizes } from "../../engine/container/disk-usage.ts";
+import { parsePruneFilters, prunable } from "../../engine/container/views.ts";
+import { formatDecimalBytes } from "../../cgroups/units.ts";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 type Opts = Record<string, unknown>;
 
@@ -180,14 +185,24 @@ export function registerContainer(program: Command): void {
     });
   c.command("prune").description("remove all stopped containers")
     .option("-f, --force", "do not ask (berth never asks)")
+    .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
       const engine = engineFor(opts);
+      const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now());
+      const sizes = new ContainerSizes(engine);
+      const removed: string[] = [];
+      let reclaimed = 0;
       for (const r of engine.store.list()) {
         const live = liveStatus(engine, r);
         if (live.status !== "exited" && live.status !== "created" && live.status !== "dead") continue;
+        if (!prunable(r.Labels, r.Created, filter)) continue;
+        // docker's SpaceReclaimed: what the containers wrote
+        const size = sizes.rw(r);
         removeContainer(engine, r.Id, { volumes: false });
-        writeOut(`${r.Id}\n`);
+        removed.push(r.Id);
+        reclaimed += size;
       }
+      writeOut(`${removed.length ? `Deleted Containers:\n${removed.map((id) => `${id}\n`).join("")}\n` : ""}Total reclaimed space: ${formatDecimalBytes(reclaimed)}\n`);
     });
 }
 

@@ -93,3 +93,22 @@ describe.skipIf(!ok)("ps -s, inspect -s: what the container wrote, and with its 
     expect(fx.berth(["rm", "-f", dir]).code).toBe(0);
   });
 });
+
+describe.skipIf(!ok)("docker's container VERB forms; container prune as docker prints it", () => {
+  test("container ls/list/rm are ps/rm; prune removes stopped containers (label and until filters), printing what it reclaimed", () => {
+    const keep = fx.runDetached(["-l", "keep=yes"], ["true"]);
+    const gone = fx.runDetached([], ["sh", "-c", "true"]);
+    const running = fx.runDetached([], ["sleep", "600"]);
+    expect(fx.berth(["wait", keep, gone]).stdout).toBe("0\n0\n");
+    expect(fx.berth(["container", "ls", "-q", "--no-trunc"]).stdout).toBe(`${running}\n`);
+    expect(fx.berth(["container", "list", "-a", "-q", "--no-trunc"]).stdout.trim().split("\n").sort()).toEqual([keep, gone, running].sort());
+    expect(fx.berth(["container", "prune", "-f", "--filter", "until=1h"]).stdout).toBe("Total reclaimed space: 0B\n");
+    expect(fx.berth(["container", "prune", "-f", "--filter", "label!=keep"]).stdout).toBe(`Deleted Containers:\n${gone}\n\nTotal reclaimed space: 0B\n`);
+    const bad = fx.berth(["container", "prune", "-f", "--filter", "until=soon"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: --filter until: invalid time "soon"/);
+    expect(fx.berth(["container", "remove", "-f", running]).stdout).toBe(`${running}\n`);
+    expect(fx.berth(["container", "prune", "-f"]).stdout).toBe(`Deleted Containers:\n${keep}\n\nTotal reclaimed space: 0B\n`);
+    expect(fx.records()).toEqual([]);
+  });
+});

@@ -110,3 +110,30 @@ describe.skipIf(!ok)("a new volume is seeded from the image (docker's copy-up)",
     expect(seeded).not.toContain("debian_version");
   });
 });
+
+describe.skipIf(!ok)("volume ls --filter/--format, volume prune as docker prints it", () => {
+  test("dangling, name, label filters; a template; prune: 'Deleted Volumes', the bytes reclaimed, label filters, named ones only with -a", () => {
+    const tag = `ls${process.pid}`;
+    expect(fx.berth(["volume", "create", "-l", "app=web", `${tag}-kept`]).code).toBe(0);
+    expect(fx.berth(["volume", "create", `${tag}-free`]).code).toBe(0);
+    const id = fx.runDetached(["-v", `${tag}-kept:/k`], ["sh", "-c", "head -c 1500 /dev/zero > /k/f; sleep 600"]);
+    expect(fx.berth(["volume", "ls", "-q", "--filter", `name=${tag}`, "--filter", "dangling=true"]).stdout).toBe(`${tag}-free\n`);
+    expect(fx.berth(["volume", "ls", "-q", "--filter", `name=${tag}`, "--filter", "dangling=false"]).stdout).toBe(`${tag}-kept\n`);
+    expect(fx.berth(["volume", "ls", "--filter", "label=app=web", "--format", "{{.Name}} {{.Labels}} {{.Driver}}"]).stdout).toBe(`${tag}-kept app=web local\n`);
+    const table = fx.berth(["volume", "ls", "--filter", "label=app", "--format", "table {{.Name}}\t{{.Scope}}"]).stdout;
+    expect(table).toMatch(new RegExp(`^VOLUME NAME\\s+SCOPE\n${tag}-kept\\s+local\n$`));
+    const bad = fx.berth(["volume", "ls", "--filter", "colour=red"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: --filter: invalid filter "colour=red"; use KEY=VALUE with KEY one of dangling, name, label, driver\n$/);
+    // an anonymous volume of a removed container: what plain prune takes
+    const anon = fx.runDetached(["-v", "/scratch"], ["sh", "-c", "head -c 2000 /dev/zero > /scratch/f"]);
+    const anonName = (fx.inspect(anon).Mounts as { Name: string; Destination: string }[]).find((m) => m.Destination === "/scratch")!.Name;
+    expect(fx.berth(["wait", anon]).stdout).toBe("0\n");
+    expect(fx.berth(["rm", anon]).code).toBe(0);
+    expect(fx.berth(["volume", "prune", "-f", "--filter", "label=app"]).stdout).toBe("Total reclaimed space: 0B\n");
+    expect(fx.berth(["volume", "prune", "-f"]).stdout).toBe(`Deleted Volumes:\n${anonName}\n\nTotal reclaimed space: 2kB\n`);
+    expect(fx.berth(["volume", "prune", "-f", "-a", "--filter", `label!=app`]).stdout).toContain(`${tag}-free\n`);
+    expect(fx.berth(["volume", "ls", "-q", "--filter", `name=${tag}`]).stdout).toBe(`${tag}-kept\n`);
+    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+  });
+});

@@ -6,8 +6,11 @@ import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { alignColumns } from "../../observe/template.ts";
+import { alignColumns, parseTemplate } from "../../observe/template.ts";
 import { renderGoTemplate } from "../go-template.ts";
+import { parsePruneFilters, parseVolumeFilter, prunable, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
+import { formatDecimalBytes } from "../../cgroups/units.ts";
+import { treeSize } from "../../sys/tree-size.ts";
 import { newContainerId } from "../../engine/container/records.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./run-options.ts";
@@ -32,12 +35,28 @@ export function registerVolume(program: Command): void {
       engine.volumes.ensure(n, false, labels);
       writeOut(`${n}\n`);
     });
-  v.command("ls").description("list volumes").option("-q, --quiet", "only names").option("--format <format>", "json or table")
+  v.command("ls").description("list volumes").option("-q, --quiet", "only names")
+    .option("-f, --filter <k=v>", "dangling=true|false, name=PART, label=KEY[=VALUE], driver=local", collect)
+    .option("--format <format>", "table, json, or a Go template such as '{{.Name}} {{.Mountpoint}}'")
     .action((opts: Opts) => {
-      const list = engineFor(opts).volumes.list();
-      if (opts.quiet) writeOut(list.map((x) => `${x.Name}\n`).join(""));
-      else if (opts.format === "json") writeOut(list.map((x) => `${JSON.stringify({ Driver: x.Driver, Labels: x.Labels, Mountpoint: x.Mountpoint, Name: x.Name, Scope: x.Scope })}\n`).join(""));
-      else writeOut(`${alignColumns(["DRIVER\tVOLUME NAME", ...list.map((x) => `${x.Driver}\t${x.Name}`)])}\n`);
+      const engine = engineFor(opts);
+      const filters = ((opts.filter as string[] | undefined) ?? []).map(parseVolumeFilter);
+      const used = filters.some((f) => f.key === "dangling") ? new Set(engine.store.list().flatMap((r) => r.Volumes.map((x) => x.name))) : new Set<string>();
+      const list = engine.volumes.list().filter((x) => volumeMatches(x, used.has(x.Name), filters));
+      const format = opts.format as string | undefined;
+      if (opts.quiet) {
+        writeOut(list.map((x) => `${x.Name}\n`).join(""));
+        return;
+      }
+      const rows = list.map((x) => ({ Driver: x.Driver, Labels: Object.entries(x.Labels).map(([k, val]) => `${k}=${val}`).join(","), Mountpoint: x.Mountpoint, Name: x.Name, Scope: x.Scope, CreatedAt: x.CreatedAt }));
+      if (format === "json") {
+        writeOut(rows.map((x) => `${JSON.stringify(x)}\n`).join(""));
+        return;
+      }
+      const template = parseTemplate(format === undefined || format === "table" ? "table {{.Driver}}\t{{.Name}}" : format, Object.keys(VOLUME_HEADINGS));
+      const lines = rows.map((x) => template.render(x, x));
+      if (template.table) writeOut(`${alignColumns([template.header(VOLUME_HEADINGS), ...lines])}\n`);
+      else if (lines.length) writeOut(`${lines.join("\n")}\n`);
     });
   v.command("inspect").argument("<names...>", "volume names").description("docker's JSON of volumes")
     .option("-f, --format <template>", "a Go template ({{.Mountpoint}}, {{json .Labels}}) instead of JSON")
@@ -71,13 +90,20 @@ export function registerVolume(program: Command): void {
     });
   v.command("prune").description("remove anonymous volumes no container uses (-a: every unused volume)")
     .option("-a, --all", "named volumes too").option("-f, --force", "do not ask (berth never asks)")
+    .option("--filter <k=v>", "label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
       const engine = engineFor(opts);
+      const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now(), false);
       const used = new Set(engine.store.list().flatMap((r) => r.Volumes.map((x) => x.name)));
+      const removed: string[] = [];
+      let reclaimed = 0;
       for (const x of engine.volumes.list()) {
-        if (used.has(x.Name) || (!opts.all && !x.Anonymous)) continue;
+        if (used.has(x.Name) || (!opts.all && !x.Anonymous) || !prunable(x.Labels, x.CreatedAt, filter)) continue;
+        const size = treeSize(x.Mountpoint);
         engine.volumes.remove(x.Name, { force: true });
-        writeOut(`${x.Name}\n`);
+        removed.push(x.Name);
+        reclaimed += size;
       }
+      writeOut(`${removed.length ? `Deleted Volumes:\n${removed.map((n) => `${n}\n`).join("")}\n` : ""}Total reclaimed space: ${formatDecimalBytes(reclaimed)}\n`);
     });
 }

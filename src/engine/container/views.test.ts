@@ -3,7 +3,7 @@ import { BerthError } from "../../errors.ts";
 import { logSizeMax, shouldRestart } from "./lifecycle.ts";
 import { formatLine, parseLog, parseLogTime, parseTail, selectLines } from "./logs.ts";
 import { GO_ZERO_TIME, type ContainerRecord } from "./records.ts";
-import { commandText, matchesFilters, parseFilter, psRow, sizeText, statusText } from "./views.ts";
+import { commandText, matchesFilters, parseFilter, parsePruneFilters, parseVolumeFilter, prunable, psRow, sizeText, statusText, volumeMatches } from "./views.ts";
 import { humanDuration } from "../../human-duration.ts";
 import { conmonArgs, parseSyncMessage } from "./monitor.ts";
 import { exitCodeForRuntimeError, OciRuntime } from "./oci-runtime.ts";
@@ -41,6 +41,31 @@ describe("docker's words", () => {
     expect(sizeText({ rw: 0, rootFs: 1_234_567_890 })).toBe("0B (virtual 1.23GB)");
     expect(sizeText({ rw: 100_000, rootFs: 0 })).toBe("100kB");
     expect(psRow(record(), { status: "running", exitCode: 0, error: "" }, T, false, { rw: 1500, rootFs: 2_001_500 }).Size).toBe("1.5kB (virtual 2MB)");
+  });
+  test("prune --filter: until= before a time or a duration ago, every label= matches, no label!= does; bad ones named", () => {
+    const now = Date.parse("2026-12-06T12:00:00Z");
+    const f = parsePruneFilters(["until=1h", "label=tier", "label!=keep=yes"], now);
+    expect(f).toEqual({ untilMs: now - 3_600_000, labels: ["tier"], notLabels: ["keep=yes"] });
+    expect(prunable({ tier: "front" }, "2026-12-06T10:00:00Z", f)).toBe(true);
+    expect(prunable({ tier: "front" }, "2026-12-06T11:30:00Z", f)).toBe(false);
+    expect(prunable({ tier: "front", keep: "yes" }, "2026-12-06T10:00:00Z", f)).toBe(false);
+    expect(prunable({ tier: "front", keep: "no" }, "2026-12-06T10:00:00Z", f)).toBe(true);
+    expect(prunable({}, "2026-12-06T10:00:00Z", f)).toBe(false);
+    expect(parsePruneFilters(["until=2026-12-06T11:00:00Z"], now).untilMs).toBe(now - 3_600_000);
+    expect(() => parsePruneFilters(["until=1h"], now, false)).toThrow(/invalid filter "until=1h"; use KEY=VALUE with KEY label or label!/);
+    expect(() => parsePruneFilters(["colour=red"], now)).toThrow(/invalid filter "colour=red"/);
+    expect(() => parsePruneFilters(["until=soon"], now)).toThrow(/invalid time "soon"/);
+  });
+  test("volume ls --filter: dangling, name (a part), label, driver", () => {
+    const v = { Name: "cache-data", Driver: "local", Labels: { app: "web" } };
+    const m = (used: boolean, ...fs: string[]) => volumeMatches(v, used, fs.map(parseVolumeFilter));
+    expect(m(false, "dangling=true")).toBe(true);
+    expect(m(true, "dangling=true")).toBe(false);
+    expect(m(true, "dangling=false", "name=data", "label=app=web", "driver=local")).toBe(true);
+    expect(m(false, "name=nope", "name=cache")).toBe(true);
+    expect(m(false, "label=app=db")).toBe(false);
+    expect(() => parseVolumeFilter("dangling=maybe")).toThrow(/invalid dangling "maybe"/);
+    expect(() => parseVolumeFilter("size=1")).toThrow(/KEY one of dangling, name, label, driver/);
   });
   test("--filter: same key OR, different keys AND; bad keys and statuses named", () => {
     const r = record();

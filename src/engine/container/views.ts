@@ -9,6 +9,7 @@ import type { LiveStatus } from "./lifecycle.ts";
 import type { ContainerRecord } from "./records.ts";
 import type { ContainerSize } from "./disk-usage.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
+import { parseLogTime } from "./logs.ts";
 import { dockerPorts, psPorts } from "../network/ports.ts";
 import { humanDuration } from "../../human-duration.ts";
 
@@ -113,6 +114,78 @@ export function parseFilter(text: string): PsFilter {
   return { key, value };
 }
 
+/** docker's `container prune` / `volume prune` filters */
+export interface PruneFilter {
+  /** only what was created before this (ms) */
+  untilMs?: number;
+  /** KEY or KEY=VALUE: each must match */
+  labels: string[];
+  /** KEY or KEY=VALUE: none may match */
+  notLabels: string[];
+}
+
+/**
+ * docker's prune `--filter`: `until=TIME` (RFC 3339, Unix seconds, or a duration before
+ * now such as 24h), `label=KEY[=VALUE]` (every one must match), `label!=KEY[=VALUE]`
+ * (none may) — moby's daemon/prune.go.
+ *
+ * @example parsePruneFilters(["until=1h", "label!=keep"], now) // → { untilMs: now - 3600000, labels: [], notLabels: ["keep"] }
+ */
+export function parsePruneFilters(texts: string[], nowMs: number, withUntil = true): PruneFilter {
+  const out: PruneFilter = { labels: [], notLabels: [] };
+  const keys = withUntil ? "until, label or label!" : "label or label!";
+  for (const text of texts) {
+    const m = /^(until|label!?)=(.+)$/.exec(text);
+    if (!m || (m[1] === "until" && !withUntil)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY ${keys}`, { field: "--filter" });
+    if (m[1] === "until") out.untilMs = parseLogTime(m[2]!, "--filter until", nowMs);
+    else (m[1] === "label" ? out.labels : out.notLabels).push(m[2]!);
+  }
+  return out;
+}
+
+/** `volume ls --format` columns, as docker names them */
+export const VOLUME_HEADINGS: Record<string, string> = { Driver: "DRIVER", Name: "VOLUME NAME", Scope: "SCOPE", Mountpoint: "MOUNTPOINT", Labels: "LABELS", CreatedAt: "CREATED AT" };
+
+const VOLUME_FILTERS = ["dangling", "name", "label", "driver"];
+
+/** docker's `volume ls --filter`: dangling=true|false, name=PART, label=KEY[=VALUE], driver=NAME */
+export function parseVolumeFilter(text: string): PsFilter {
+  const eq = text.indexOf("=");
+  const key = eq < 0 ? text : text.slice(0, eq);
+  const value = text.slice(eq + 1);
+  if (eq < 0 || !VOLUME_FILTERS.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${VOLUME_FILTERS.join(", ")}`, { field: "--filter" });
+  if (key === "dangling" && !["true", "false", "1", "0"].includes(value)) throw new BerthError(`invalid dangling ${JSON.stringify(value)}; use true or false`, { field: "--filter" });
+  return { key, value };
+}
+
+/** Same key: any value; different keys: all (docker's rule, as for ps). `used`: a container mounts it. */
+export function volumeMatches(v: { Name: string; Driver: string; Labels: Record<string, string> }, used: boolean, filters: PsFilter[]): boolean {
+  const byKey = new Map<string, string[]>();
+  for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.value]);
+  for (const [key, values] of byKey) {
+    const ok = values.some((val) => {
+      if (key === "dangling") return (val === "true" || val === "1") !== used;
+      if (key === "name") return v.Name.includes(val);
+      if (key === "driver") return v.Driver === val;
+      return hasLabel(v.Labels, val);
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** Whether something with these labels, created then, is pruned under `f`. */
+export function prunable(labels: Record<string, string>, created: string, f: PruneFilter): boolean {
+  if (f.untilMs !== undefined && !(Date.parse(created) < f.untilMs)) return false;
+  return f.labels.every((l) => hasLabel(labels, l)) && !f.notLabels.some((l) => hasLabel(labels, l));
+}
+
+/** A `label=` filter's value: KEY (any value) or KEY=VALUE. */
+function hasLabel(labels: Record<string, string>, spec: string): boolean {
+  const eq = spec.indexOf("=");
+  return eq < 0 ? Object.hasOwn(labels, spec) : labels[spec.slice(0, eq)] === spec.slice(eq + 1);
+}
+
 /**
  * docker's rule: filters with the same key are alternatives (OR), different keys must all
  * match (AND). `before`/`since` are resolved by the caller into creation times.
@@ -125,10 +198,7 @@ export function matchesFilters(r: ContainerRecord, live: LiveStatus, filters: Ps
       switch (key) {
         case "id": return r.Id.startsWith(v);
         case "name": return new RegExp(v).test(r.Name);
-        case "label": {
-          const eq = v.indexOf("=");
-          return eq < 0 ? Object.hasOwn(r.Labels, v) : r.Labels[v.slice(0, eq)] === v.slice(eq + 1);
-        }
+        case "label": return hasLabel(r.Labels, v);
         case "status": return live.status === v;
         case "exited": return live.status === "exited" && String(live.exitCode) === v;
         case "ancestor": return r.Image === v || r.Image.startsWith(`${v}:`) || r.ImageID.startsWith(v) || r.ImageID.startsWith(`sha256:${v}`);

@@ -21,13 +21,13 @@ afterAll(() => {
 });
 
 /** `berth events --format json ARGS` with the fixture's engine paths, once it says it is watching. */
-async function watch(...args: string[]): Promise<{ events: () => Record<string, unknown>[]; errors: () => string[] }> {
+async function watch(...args: string[]): Promise<{ events: () => Record<string, unknown>[]; lines: () => string[]; errors: () => string[] }> {
   const proc = Bun.spawn([BERTH, "events", "--format", "json", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
   watchers.push(proc);
   const out = new LineStream(proc.stdout);
   const err = new LineStream(proc.stderr);
   expect(await until(() => err.lines.includes("berth: watching for events"), 60_000)).toBe(true);
-  return { events: () => out.lines.map((l) => JSON.parse(l)), errors: () => err.lines };
+  return { events: () => out.lines.map((l) => JSON.parse(l)), lines: () => out.lines, errors: () => err.lines };
 }
 
 describe.skipIf(!ok)("top, stats and events on the engine's containers, by their current names", () => {
@@ -50,6 +50,7 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
   test("events: create and start by name, then — after a rename — exit with the code the engine recorded and delete by the new name", async () => {
     const name = `ev-${process.pid}`;
     const w = await watch("--filter", `container=${name}`, "--filter", `container=${name}-new`);
+    const t = await watch("--filter", `container=${name}-new`, "--filter", "event=exit", "--filter", "event=delete", "--format", "{{.type}} {{.name}} {{.exitCode}}");
     // TERM ends it with 3: the code comes from the engine's record (conmon reaps the init before the runtime can read it)
     const id = fx.runDetached(["--name", name], ["sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.1; done"]);
     const started = await until(() => w.events().some((e) => e.type === "start"), 60_000);
@@ -62,7 +63,24 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     expect(events.map((e) => e.name)).toEqual([name, name, `${name}-new`, `${name}-new`]);
     expect(events[0]).toMatchObject({ id, engine: "berth", runtime: "berth" });
     expect(events[2]!.exitCode).toBe(3);
+    expect(await until(() => t.lines().length === 2, 60_000)).toBe(true);
+    expect(t.lines()).toEqual([`exit ${name}-new 3`, `delete ${name}-new <no value>`]);
     expect(fx.berth(["rm", id]).code).toBe(0);
+  });
+  test("events --until: the stream ends at that time (exit 0); a bad template or time is one line, 125", async () => {
+    const until = String(Math.ceil(Date.now() / 1000) + 2);
+    const p = Bun.spawn([BERTH, "events", "--until", until], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
+    watchers.push(p);
+    expect(await p.exited).toBe(0);
+    expect(Date.now()).toBeGreaterThanOrEqual(Number(until) * 1000);
+    expect(await new Response(p.stdout).text()).toBe("");
+    const bad = fx.berth(["events", "--format", "{{.type | upper}}"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: --format: unsupported template action \{\{.type \| upper\}\}/);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    const badTime = fx.berth(["events", "--until", "tomorrow"]);
+    expect(badTime.code).toBe(125);
+    expect(badTime.stderr).toMatch(/^berth: --until: invalid time "tomorrow"/);
   });
 });
 

@@ -7,7 +7,8 @@
  *   - an import against the layer table (LAYERS below, which mirrors DESIGN.md's),
  *   - a cycle between files,
  *   - a cycle between folders,
- *   - file I/O modules (node:fs, node:child_process, bun:ffi) imported outside src/sys/,
+ *   - file I/O modules (node:fs, node:child_process, bun:ffi) imported outside src/sys/, or
+ *     Bun's globals that do the same (Bun.spawn, Bun.spawnSync, Bun.file, Bun.write) used there,
  *   - production code importing test code, or an import the test cannot resolve.
  * Each failure names the import as `file:line → target`.
  *
@@ -67,6 +68,15 @@ const IO_OUTSIDE_SYS_TODAY: Record<string, readonly string[]> = {};
 const LAYER_EXCEPTIONS: Record<string, readonly string[]> = {
 };
 
+/** Bun's globals that spawn or do file I/O without an import: src/sys/ only, as IO_MODULES. */
+const IO_GLOBALS = ["spawn", "spawnSync", "file", "write", "mmap"];
+
+/** Today's uses of IO_GLOBALS outside src/sys/ (file → globals): the list only shrinks, as IO_OUTSIDE_SYS_TODAY. */
+const IO_GLOBALS_OUTSIDE_SYS_TODAY: Record<string, readonly string[]> = {
+  // h23-monitor is replacing conmon there
+  "src/engine/container/monitor.ts": ["Bun.spawn", "Bun.file"],
+};
+
 /** Files outside src/ that production code may import: the version comes from package.json. */
 const OUTSIDE_SRC = ["package.json"];
 
@@ -121,7 +131,15 @@ function literalValue(node: Node): string | undefined {
   return undefined;
 }
 
-/** Every import of one file; a computed specifier is returned with specifier "" */
+/** A use of one of IO_GLOBALS: `Bun.spawn` at file:line. */
+interface GlobalUse {
+  from: string;
+  line: number;
+  name: string;
+}
+const GLOBAL_USES: GlobalUse[] = [];
+
+/** Every import of one file (a computed specifier is returned with specifier ""); its IO_GLOBALS uses go to GLOBAL_USES. */
 function importsOf(path: string): Import[] {
   const text = readFileSync(join(REPO, path), "utf8");
   const ast = parse(text, { sourceType: "module", plugins: ["typescript"] }) as unknown as { program: Node };
@@ -133,6 +151,13 @@ function importsOf(path: string): Import[] {
       const line = node.loc!.start.line;
       const target = specifier.startsWith(".") ? relative(REPO, join(REPO, dirname(path), specifier)) : undefined;
       found.set(`${line} ${specifier}`, { from: path, line, specifier, target });
+    }
+    if (node.type === "MemberExpression") {
+      const object = node.object as Node;
+      const property = node.property as Node;
+      if (object.type === "Identifier" && object.name === "Bun" && property.type === "Identifier" && IO_GLOBALS.includes(property.name as string)) {
+        GLOBAL_USES.push({ from: path, line: node.loc!.start.line, name: `Bun.${property.name as string}` });
+      }
     }
     for (const [key, value] of Object.entries(node)) {
       if (key === "loc" || !value || typeof value !== "object") continue;
@@ -287,6 +312,21 @@ describe("layers (../shared/DESIGN.md)", () => {
       .flatMap(([from, modules]) => modules.map((m) => `${from} ${m}`))
       .filter((e) => !excused.has(e))
       .map((e) => `IO_OUTSIDE_SYS_TODAY lists ${e.replace(" ", " → ")}, which no longer imports it: delete the entry`);
+    expect([...bad, ...stale]).toEqual([]);
+  });
+
+  test("Bun's spawn and file globals are used only under src/sys/", () => {
+    const bad: string[] = [];
+    const excused = new Set<string>();
+    for (const u of GLOBAL_USES) {
+      if (isTestCode(u.from) || u.from.startsWith("src/sys/")) continue;
+      if (IO_GLOBALS_OUTSIDE_SYS_TODAY[u.from]?.includes(u.name)) excused.add(`${u.from} ${u.name}`);
+      else bad.push(`${u.from}:${u.line} ${u.name}: only src/sys/ spawns or does file I/O; use sys/program.ts (or add a function in src/sys/)`);
+    }
+    const stale = Object.entries(IO_GLOBALS_OUTSIDE_SYS_TODAY)
+      .flatMap(([from, names]) => names.map((n) => `${from} ${n}`))
+      .filter((e) => !excused.has(e))
+      .map((e) => `IO_GLOBALS_OUTSIDE_SYS_TODAY lists ${e.replace(" ", " → ")}, which no longer uses it: delete the entry`);
     expect([...bad, ...stale]).toEqual([]);
   });
 

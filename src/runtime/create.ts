@@ -23,6 +23,7 @@ import { validateSpec } from "../spec/validate-config.ts";
 import { activeLsms, hasKcore, kernelRelease, lastCap } from "../sys/host-facts.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import { readFileInRoot } from "../sys/layer-fs.ts";
+import { runProgram } from "../sys/program.ts";
 import { chmodPath, errno, hasTerminal, mkfifo, readText, statPath, writeText } from "../sys/libc.ts";
 import { describeErrno, errnoName } from "../sys/errno.ts";
 import { resolvePath } from "./host-path.ts";
@@ -223,12 +224,12 @@ function writeIdMapsWithShadow(pid: number, userns: NonNullable<CompiledPlan["us
     const args = map.trim().split(/\s+/).filter(Boolean);
     let p;
     try {
-      p = Bun.spawnSync([tool, String(pid), ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+      p = runProgram([tool, String(pid), ...args], { stdout: "ignore" });
     } catch {
       throw new BerthError(`${tool} is not installed; a non-root user needs it to map ids (apt-get install uidmap) and a range in /etc/${tool === "newuidmap" ? "subuid" : "subgid"}`, { field });
     }
-    if (p.exitCode !== 0) {
-      const why = p.stderr.toString().trim().split("\n").pop() ?? "";
+    if (p.code !== 0) {
+      const why = p.stderr.trim().split("\n").pop() ?? "";
       throw new BerthError(`${tool} ${pid} ${args.join(" ")} failed: ${why}; the ranges must be yours in /etc/${tool === "newuidmap" ? "subuid" : "subgid"}`, { field });
     }
   }

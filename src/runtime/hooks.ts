@@ -11,6 +11,7 @@
  */
 import { BerthError, type Warning } from "../errors.ts";
 import type { Hook } from "../spec/runtime-spec.ts";
+import { runProgram } from "../sys/program.ts";
 
 export type HookKind = "prestart" | "createRuntime" | "createContainer" | "startContainer" | "poststart" | "poststop";
 
@@ -43,26 +44,23 @@ function runHook(kind: HookKind, h: Hook, i: number, run: HookRun): Warning | un
     : [h.path, ...argv.slice(1)];
   let p;
   try {
-    p = Bun.spawnSync(cmd, {
-      // args[0] is the hook's argv[0] (runtime-spec); Bun's argv0 sets it apart from the path
-      argv0: run.enter ? undefined : argv[0],
+    p = runProgram(cmd, {
+      // args[0] is the hook's argv[0] (runtime-spec); set apart from the path
+      ...(!run.enter && { argv0: argv[0] }),
       // no env given: the runtime's own, as runc's exec.Cmd does with a nil Env
       env: h.env ? Object.fromEntries(h.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) : process.env,
-      stdin: Buffer.from(run.state),
-      stdout: "pipe",
-      stderr: "pipe",
+      input: run.state,
       ...(run.cwd && !run.enter && { cwd: run.cwd }),
-      timeout: h.timeout ? h.timeout * 1000 : undefined,
-      killSignal: "SIGKILL",
+      ...(h.timeout && { timeoutMs: h.timeout * 1000 }),
       // its own process group, so a timeout kills what it started too (`sh -c "sleep 30"`)
       detached: true,
     });
   } catch (err) {
     return { field, message: `${h.path}: ${(err as Error).message}; the hook must be an executable path in the runtime's filesystem` };
   }
-  if (p.exitCode === 0) return undefined;
-  const stderr = tail(p.stderr.toString());
-  if (h.timeout && p.signalCode === "SIGKILL") {
+  if (p.code === 0) return undefined;
+  const stderr = tail(p.stderr);
+  if (h.timeout && p.signal === "SIGKILL") {
     try {
       process.kill(-p.pid, "SIGKILL");
     } catch {
@@ -70,7 +68,7 @@ function runHook(kind: HookKind, h: Hook, i: number, run: HookRun): Warning | un
     }
     return { field, message: `${h.path} timed out after ${h.timeout} s${stderr ? `: ${stderr}` : ""}` };
   }
-  const how = p.exitCode === null ? `was killed by ${p.signalCode}` : `exited with status ${p.exitCode}`;
+  const how = p.signal ? `was killed by ${p.signal}` : `exited with status ${p.code}`;
   return { field, message: `${h.path} ${how}${stderr ? `: ${stderr}` : ""}` };
 }
 

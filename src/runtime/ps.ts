@@ -5,6 +5,7 @@
  */
 import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { BerthError } from "../errors.ts";
+import { runProgram } from "../sys/program.ts";
 import { notExist, readState, type Target } from "./state.ts";
 
 /** Every process in the container's cgroup and below it, as host PIDs; empty once it is gone. */
@@ -41,14 +42,14 @@ export function runPs(args: string[]): string {
   const argv = ["ps", ...(args.length > 0 ? args : ["-ef"])];
   let p;
   try {
-    p = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    p = runProgram(argv);
   } catch (err) {
     throw new BerthError(`cannot run ps: ${(err as Error).message}; install procps`, { field: "ps" });
   }
-  const out = p.stdout.toString();
-  if (p.exitCode !== 0) {
-    const why = (p.stderr.toString() + out).trim().split("\n")[0] ?? "";
-    throw new BerthError(`${argv.join(" ")} failed (exit ${p.exitCode}): ${why}`, { field: "ps" });
+  const out = p.stdout;
+  if (p.code !== 0) {
+    const why = (p.stderr + out).trim().split("\n")[0] ?? "";
+    throw new BerthError(`${argv.join(" ")} failed (exit ${p.code}): ${why}`, { field: "ps" });
   }
   return out;
 }

@@ -17,6 +17,7 @@ import { engineFor } from "./run-options.ts";
 import { portLines } from "../../engine/network/ports.ts";
 import { writeOut } from "../stdio.ts";
 import { mkdirParents } from "../../sys/libc.ts";
+import { startProgram } from "../../sys/program.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -40,10 +41,10 @@ const split = (p: string) => {
   return { dir: slash <= 0 ? "/" : clean.slice(0, slash), base: clean === "/" ? "." : clean.slice(slash + 1) };
 };
 
-async function run(argv: string[], stdin: "inherit" | "pipe" | Bun.BunFile | null, stdout: "inherit" | "pipe" | Bun.BunFile | null, what: string): Promise<number> {
+async function run(argv: string[], stdin: "inherit" | "ignore", stdout: "inherit" | "ignore", what: string): Promise<number> {
   let p;
   try {
-    p = Bun.spawn(argv, { stdin: stdin ?? "ignore", stdout: stdout ?? "ignore", stderr: "pipe" });
+    p = startProgram(argv, { stdin, stdout, stderr: "pipe" });
   } catch (err) {
     throw new BerthError(`${what}: cannot start ${argv[0]}: ${(err as Error).message}`);
   }
@@ -58,8 +59,8 @@ async function run(argv: string[], stdin: "inherit" | "pipe" | Bun.BunFile | nul
 
 /** `producer | consumer`, one tar writing what the other reads; either failing fails the copy with its words. */
 async function pipeTar(producer: string[], consumer: string[], what: string): Promise<void> {
-  const from = Bun.spawn(producer, { stdout: "pipe", stderr: "pipe" });
-  const to = Bun.spawn(consumer, { stdin: from.stdout, stderr: "pipe" });
+  const from = startProgram(producer, { stdout: "pipe", stderr: "pipe" });
+  const to = startProgram(consumer, { stdin: from.stdout, stderr: "pipe" });
   const [a, b] = await Promise.all([from.exited, to.exited]);
   if (a !== 0 || b !== 0) throw new ExitError(1, `${what}: ${(await new Response(from.stderr).text()).trim() || (await new Response(to.stderr).text()).trim()}`);
 }
@@ -77,7 +78,7 @@ export function registerCp(program: Command): void {
         const { dir, base } = split(s.path);
         const tar = inContainer(engine, r, ["-C", dir, "-cf", "-", base]);
         if (d.path === "-") {
-          await run(tar, null, "inherit", `cp ${src}`);
+          await run(tar, "ignore", "inherit", `cp ${src}`);
           return;
         }
         // into a host directory (made if missing), as docker cp does
@@ -92,7 +93,7 @@ export function registerCp(program: Command): void {
       const r = engine.store.resolve(d.container!);
       const into = d.path || "/";
       if (s.path === "-") {
-        await run(inContainer(engine, r, ["-C", into, "-xf", "-"]), "inherit", null, `cp - ${dest}`);
+        await run(inContainer(engine, r, ["-C", into, "-xf", "-"]), "inherit", "ignore", `cp - ${dest}`);
         return;
       }
       const { dir, base } = split(s.path);

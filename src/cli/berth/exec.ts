@@ -68,8 +68,7 @@ export function registerExec(program: Command): void {
       // docker: every capability (here: every one berth holds itself), for this process only
       if (opts.privileged) for (const cap of privilegedCapabilities(engineHostFacts())) args.push("--cap", cap);
       args.push(r.Id, ...command);
-      const p = Bun.spawn([runtime.path, ...runtime.globals(logFile), ...args], { stdio: [opts.interactive ? "inherit" : "ignore", "inherit", "inherit"] });
-      const code = await p.exited;
+      const code = await runtime.foreground(args, logFile, opts.interactive ? "inherit" : "ignore");
       let failure;
       if (code !== 0) failure = runtime.failure("exec", logFile);
       try {

@@ -74,8 +74,7 @@ async function runAttached(engine: Engine, r: ContainerRecord): Promise<number> 
     attachNetwork(engine, x);
     x.State = { ...x.State, Status: "running", MonitorPid: process.pid, MonitorStartTime: liveStartTime(process.pid), StartedAt: new Date().toISOString() };
   });
-  const p = Bun.spawn([runtime.path, ...runtime.globals(logFile), "run", "--bundle", engine.store.dir(r.Id), r.Id], { stdio: ["inherit", "inherit", "inherit"] });
-  let code = await p.exited;
+  let code = await runtime.foreground(["run", "--bundle", engine.store.dir(r.Id), r.Id], logFile, "inherit");
   // an error record in the runtime's log: the runtime failed (125, or 126/127 for the command); else the code is the container's
   const failure = code !== 0 ? lastRuntimeError(readTextIfExists(logFile) ?? "") : undefined;
   if (failure) code = exitCodeForRuntimeError(failure);

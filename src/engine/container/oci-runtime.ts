@@ -13,6 +13,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { readText, unlinkPath } from "../../sys/libc.ts";
+import { runProgram, startProgram } from "../../sys/program.ts";
 import { lastRuntimeError, type RuntimeLogLine } from "../../runtime/log-record.ts";
 import { deleteStopped } from "../../runtime/lifecycle.ts";
 import { startContainer } from "../../runtime/start.ts";
@@ -61,12 +62,18 @@ export class OciRuntime {
 
   run(args: string[], opts: { logFile?: string; stdio?: "inherit"; input?: string } = {}): RuntimeResult {
     if (args.length === 3 && args[0] === "delete" && args[1] === "--force" && this.own() && deleteStopped({ root: this.root, id: args[2]! })) return { code: 0, stdout: "", stderr: "" };
-    const p = Bun.spawnSync([this.path, ...this.globals(opts.logFile), ...args], {
-      stdin: opts.input !== undefined ? Buffer.from(opts.input) : opts.stdio === "inherit" ? "inherit" : "ignore",
-      stdout: opts.stdio === "inherit" ? "inherit" : "pipe",
-      stderr: opts.stdio === "inherit" ? "inherit" : "pipe",
+    const inherit = opts.stdio === "inherit";
+    const p = runProgram([this.path, ...this.globals(opts.logFile), ...args], {
+      ...(opts.input !== undefined ? { input: opts.input } : { stdin: inherit ? "inherit" : "ignore" }),
+      stdout: inherit ? "inherit" : "pipe",
+      stderr: inherit ? "inherit" : "pipe",
     });
-    return { code: p.exitCode ?? 128 + 9, stdout: p.stdout?.toString() ?? "", stderr: p.stderr?.toString() ?? "" };
+    return { code: p.code, stdout: p.stdout, stderr: p.stderr };
+  }
+
+  /** Run `args` in the foreground on this process's stdout and stderr (and stdin when asked): its exit status. */
+  foreground(args: string[], logFile: string, stdin: "inherit" | "ignore"): Promise<number> {
+    return startProgram([this.path, ...this.globals(logFile), ...args], { stdin, stdout: "inherit", stderr: "inherit" }).exited;
   }
 
   /** Run `args`; a failure throws with the runtime's own line (and its docker exit code). */

@@ -362,6 +362,20 @@ describe("resources: the cgroup values docker writes", () => {
     const r = build({ kernelMemory: "50m" });
     expect(r.warnings.join()).toContain("--kernel-memory is ignored");
   });
+  test("what the kernel cannot do is discarded with docker's warning, not an error: swappiness and oom-kill-disable on v2, a blkio weight without BFQ/CFQ", () => {
+    const on = (host: Partial<BundleContext["host"]>, f: RunFlags) => build(f, BUSYBOX, ctx({ host: { ...ctx().host, ...host } }));
+    const v2 = on({ cgroupV2: true }, { memory: "64m", memorySwappiness: "10", oomKillDisable: true });
+    expect(v2.spec.linux!.resources!.memory).toEqual({ limit: 67108864, swap: 134217728 });
+    expect(v2.warnings).toEqual([
+      "Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.",
+      "Your kernel does not support OomKillDisable. OomKillDisable discarded.",
+    ]);
+    const noBfq = on({ blkioWeight: false }, { blkioWeight: "300", deviceReadBps: ["/dev/sdz:1mb"] });
+    expect(noBfq.spec.linux!.resources!.blockIO).toEqual({ throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }] });
+    expect(noBfq.warnings).toEqual(["Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."]);
+    expect(build({ oomKillDisable: true }).warnings).toEqual(["OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources."]);
+    expect(build({ oomKillDisable: true, memory: "64m" }).warnings).toEqual([]);
+  });
   test("--device adds the node and its cgroup rule; --device-cgroup-rule", () => {
     const { spec } = build({ device: ["/dev/fuse", "/dev/sdz:/dev/xvdc:r"], deviceCgroupRule: ["c 42:* rmw"] });
     expect(spec.linux!.devices).toEqual([

@@ -43,6 +43,8 @@ export interface HostFacts {
   bounding?: bigint;
   /** memory+swap can be limited (v1 memory.memsw.*, v2 memory.swap.max) */
   swapLimit: boolean;
+  /** a proportional I/O weight can be set (v1 blkio.weight or blkio.bfq.weight; v2 the io controller); absent: assumed */
+  blkioWeight?: boolean;
 }
 
 export interface BundleContext {
@@ -511,13 +513,25 @@ export function dockerLimitFlags(flags: RunFlags, host: HostFacts, warnings: str
   for (const [to, from] of copy) if (flags[from] !== undefined) (l as Record<string, unknown>)[to] = flags[from];
   if (flags.cpuShares === "0") delete l.cpuShares;
   if (flags.memorySwappiness === "-1") delete l.memorySwappiness;
-  if (flags.oomKillDisable) l.oomKillDisable = true;
+  // what this kernel cannot do, docker discards with its warning (moby's verifyPlatformContainerResources) rather than fail
+  if (l.memorySwappiness !== undefined && host.cgroupV2) {
+    delete l.memorySwappiness;
+    warnings.push("Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.");
+  }
+  if (flags.oomKillDisable && host.cgroupV2) warnings.push("Your kernel does not support OomKillDisable. OomKillDisable discarded.");
+  else if (flags.oomKillDisable) {
+    l.oomKillDisable = true;
+    if (flags.memory === undefined) warnings.push("OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.");
+  }
   if (flags.kernelMemory !== undefined) warnings.push("--kernel-memory is ignored: the kernel no longer supports limiting kernel memory (as docker 20.10+)");
   if (flags.pidsLimit !== undefined) {
     const t = flags.pidsLimit.trim();
     if (t !== "0" && t !== "-1") l.pids = t;
   }
-  if (flags.blkioWeight !== undefined && flags.blkioWeight !== "0") l.ioWeight = flags.blkioWeight;
+  if (flags.blkioWeight !== undefined && flags.blkioWeight !== "0") {
+    if (host.blkioWeight === false) warnings.push("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.");
+    else l.ioWeight = flags.blkioWeight;
+  }
   const throttles: [keyof RunFlags, string, string][] = [["deviceReadBps", "rbps", "--device-read-bps"], ["deviceWriteBps", "wbps", "--device-write-bps"], ["deviceReadIops", "riops", "--device-read-iops"], ["deviceWriteIops", "wiops", "--device-write-iops"]];
   for (const [key, name, flag] of throttles) {
     for (const spec of (flags[key] as string[] | undefined) ?? []) {

@@ -17,7 +17,10 @@ export function engineHostFacts(): HostFacts {
   const [maj = 0, min = 0] = kernelRelease().split(".").map((s) => Number.parseInt(s, 10));
   const memory = placeOf(layout, "memory");
   const swapLimit = memory === "unified" ? true : memory !== undefined && pathExists(`${memory.mountPoint}/memory.memsw.limit_in_bytes`);
-  return { cpus: readHostFacts().cpus.length, kernel: [maj, min], arch: goArch(process.arch), cgroupV2: layout.mode === "v2", lastCap: lastCap(), bounding: boundingCapabilities(), swapLimit };
+  // docker's sysinfo: v1 looks for the weight files at the blkio hierarchy's root (CFQ's, or BFQ's); v2 for the io controller
+  const blkio = placeOf(layout, layout.mode === "v2" ? "io" : "blkio");
+  const blkioWeight = blkio === "unified" ? true : blkio !== undefined && ["blkio.weight", "blkio.bfq.weight"].some((f) => pathExists(`${blkio.mountPoint}/${f}`));
+  return { cpus: readHostFacts().cpus.length, kernel: [maj, min], arch: goArch(process.arch), cgroupV2: layout.mode === "v2", lastCap: lastCap(), bounding: boundingCapabilities(), swapLimit, blkioWeight };
 }
 
 /**

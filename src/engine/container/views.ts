@@ -268,6 +268,8 @@ export function inspectContainer(r: ContainerRecord, spec: Spec | undefined, liv
       Tmpfs: f.tmpfs ? Object.fromEntries(f.tmpfs.map((t) => [t.split(":")[0], t.split(":").slice(1).join(":")])) : null,
       UTSMode: f.uts ?? "",
       UsernsMode: f.userns ?? "",
+      // docker 24's (omitted when there are none)
+      ...(spec?.annotations && { Annotations: spec.annotations }),
       ShmSize: Number(/size=(\d+)/.exec((spec?.mounts ?? []).find((m) => m.destination === "/dev/shm")?.options?.join(",") ?? "")?.[1] ?? 0),
       Runtime: r.Runtime.slice(r.Runtime.lastIndexOf("/") + 1),
       Isolation: "",

@@ -6,11 +6,12 @@
  * all of it; `-T` copies onto the target instead of into a subdirectory of it.
  */
 import { BerthError } from "../errors.ts";
+import { runProgram } from "./program.ts";
 
 export function copyTreeOnto(source: string, target: string, field: string): void {
-  const p = Bun.spawnSync(["cp", "-aT", "--", source, target], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-  if (p.exitCode !== 0) {
-    const why = p.stderr.toString().trim().split("\n")[0] ?? `cp exited ${p.exitCode}`;
+  const p = runProgram(["cp", "-aT", "--", source, target], { stdout: "ignore" });
+  if (p.code !== 0) {
+    const why = p.stderr.trim().split("\n")[0] || `cp exited ${p.code}`;
     throw new BerthError(`cannot copy ${source} into ${target}: ${why}`, { field });
   }
 }

@@ -16,7 +16,7 @@ import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oo
 import { monitorFiles, startMonitor } from "./monitor.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
-import { checkName, NoSuchContainer, generatedName, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
+import { checkName, NoSuchContainer, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import { liveStartTime } from "../../runtime/state.ts";
@@ -53,11 +53,12 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
   const runtime = runtimePath(flags.runtime);
   logSizeMax(flags); // a bad --log-opt is refused before anything is made
   const id = newContainerId();
-  const name = flags.name !== undefined ? checkName(flags.name) : generatedName();
+  const wanted = flags.name !== undefined ? checkName(flags.name) : undefined;
   const { store } = engine;
   const undo: (() => void)[] = [];
   try {
-    store.claimName(name, id);
+    if (wanted !== undefined) store.claimName(wanted, id);
+    const name = wanted ?? store.claimGeneratedName(id);
     undo.push(() => store.releaseName(name, id));
     const dir = store.claimDir(id);
     undo.push(() => store.remove({ Id: id, Name: name }));

@@ -122,7 +122,28 @@ export class ContainerStore {
 
   /** Claim `name` for `id`; a name in use fails naming the container that has it. */
   claimName(name: string, id: string): void {
-    if (claimFile(this.namePath(name), id, { parentMode: 0o700 })) return;
+    const holder = this.tryClaimName(name, id);
+    if (holder === undefined) return;
+    throw new BerthError(`the container name "/${name}" is already in use by container "${holder}"; remove (or rename) that container to reuse the name`, { field: "--name" });
+  }
+
+  /**
+   * Claim a generated name for `id`: another one while the name drawn is taken, as
+   * docker draws again — its 16×16 words and suffixes make about 19,000 names, so a few
+   * dozen containers already share one by chance.
+   */
+  claimGeneratedName(id: string): string {
+    for (let attempt = 1; ; attempt++) {
+      const name = generatedName();
+      const holder = this.tryClaimName(name, id);
+      if (holder === undefined) return name;
+      if (attempt === 100) throw new BerthError(`no free generated name after ${attempt} tries (the last, "${name}", is container "${holder}"'s); give the container one with --name`, { field: "--name" });
+    }
+  }
+
+  /** Claim `name` for `id`: undefined when claimed, else the id of the container holding it. */
+  private tryClaimName(name: string, id: string): string | undefined {
+    if (claimFile(this.namePath(name), id, { parentMode: 0o700 })) return undefined;
     let holder = "";
     try {
       holder = readText(this.namePath(name)).trim();
@@ -130,9 +151,9 @@ export class ContainerStore {
     // a claim whose record is gone (a create that died half-way) is free again
     if (holder && !pathExists(`${this.dir(holder)}/container.json`) && !pathExists(this.dir(holder))) {
       unlinkPath(this.namePath(name));
-      if (claimFile(this.namePath(name), id, { parentMode: 0o700 })) return;
+      if (claimFile(this.namePath(name), id, { parentMode: 0o700 })) return undefined;
     }
-    throw new BerthError(`the container name "/${name}" is already in use by container "${holder}"; remove (or rename) that container to reuse the name`, { field: "--name" });
+    return holder;
   }
 
   releaseName(name: string, id: string): void {

@@ -6,8 +6,8 @@
  *
  * File calls go through sys/libc.ts, not node:fs: berth-runtime's create claims with this.
  */
-import { tempNameBeside, writeFileAtomic } from "./atomic-file.ts";
-import { linkPath, mkdirParents, mkdirPath, unlinkPath } from "./libc.ts";
+import { syncDir, tempNameBeside } from "./atomic-file.ts";
+import { close, fsyncFd, linkPath, mkdirParents, mkdirPath, O, openPath, unlinkPath, writeAll } from "./libc.ts";
 
 export interface ClaimOptions {
   /** permission bits of what is created, less the umask */
@@ -36,17 +36,27 @@ export function claimDir(path: string, options: ClaimOptions = {}): boolean {
  */
 export function claimFile(path: string, data: string | Uint8Array, options: ClaimOptions = {}): boolean {
   if (options.parentMode !== undefined) makeParents(path, options.parentMode);
+  // the temporary name is this writer's alone: written and flushed there, it needs no rename of its own
   const tmp = tempNameBeside(path, "claim");
-  writeFileAtomic(tmp, data, { mode: options.mode ?? 0o600 });
+  const fd = openPath(tmp, O.WRONLY | O.CREAT | O.EXCL, options.mode ?? 0o600);
   try {
+    try {
+      writeAll(fd, data, path);
+      fsyncFd(fd);
+    } finally {
+      close(fd);
+    }
     linkPath(tmp, path);
-    return true;
   } catch (err) {
     if ((err as { code?: string }).code === "EEXIST") return false;
     throw err;
   } finally {
     unlinkPath(tmp);
   }
+  // the new name on disk before the claim counts
+  const slash = path.lastIndexOf("/");
+  syncDir(slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash));
+  return true;
 }
 
 function makeParents(path: string, mode: number): void {

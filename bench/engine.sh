@@ -1,6 +1,6 @@
 #!/bin/sh
-# The engine side by side with podman (both daemonless, both with conmon as the monitor;
-# podman with runc, berth with berth-runtime): `run --rm IMAGE true`,
+# The engine side by side with podman (both daemonless; podman with conmon and runc,
+# berth with berth-monitor and berth-runtime): `run --rm IMAGE true`,
 # `ps` with 20 containers, `inspect`, `exec true`, `logs` of a 100k-line log, 16
 # parallel `run -d` (p50 and max, against one alone), and the memory that stays per
 # container (PSS of its monitor). Ratios to podman. See bench/README.md.
@@ -60,18 +60,18 @@ hf inspect "$P inspect p0" "$B inspect b0"
 hf version "podman --version" "$B --version"
 hf exec "$P exec p0 true" "$B exec b0 true"
 
-pss_of() {  # the PSS (kB) of the conmon processes whose command line names $1
+pss_of() {  # the PSS (kB) of the monitors named $1 (comm) whose command line names $2
   total=0
   for d in /proc/[0-9]*; do
-    [ "$(cat "$d/comm" 2>/dev/null)" = conmon ] || continue
-    grep -qs -- "$1" "$d/cmdline" || continue
+    [ "$(cat "$d/comm" 2>/dev/null)" = "$1" ] || continue
+    grep -qs -- "$2" "$d/cmdline" || continue
     kb=$(awk '/^Pss:/ {print $2}' "$d/smaps_rollup" 2>/dev/null || echo 0)
     total=$((total + ${kb:-0}))
   done
   echo "$total"
 }
-pss_podman=$(pss_of "$tmp/podman")
-pss_berth=$(pss_of "$tmp/berth")
+pss_podman=$(pss_of conmon "$tmp/podman")
+pss_berth=$(pss_of berth-monitor "$tmp/berth")
 $P rm -f -t 0 $(i=0; while [ $i -lt 20 ]; do echo "p$i"; i=$((i + 1)); done) >/dev/null
 $B rm -f $(i=0; while [ $i -lt 20 ]; do echo "b$i"; i=$((i + 1)); done) >/dev/null
 
@@ -138,7 +138,7 @@ table() {  # table NAME TITLE
   echo "| 16 parallel ÷ one, p50 | $(ratio "$(p50 "$par_p")" "$p1") | $(ratio "$(p50 "$par_b")" "$b1") | |"
   table version 'floor: `--version` (start-up)'
   echo "| floor: \`runc run -d\` one / 16 parallel p50 / max (÷ one at p50) | $r1 / $(p50 "$par_r") / $(pmax "$par_r") ($(ratio "$(p50 "$par_r")" "$r1")) | | |"
-  echo "| PSS per container (kB, its conmon) | $((pss_podman / 20)) | $((pss_berth / 20)) | |"
+  echo "| PSS per container (kB, its monitor: conmon, berth-monitor) | $((pss_podman / 20)) | $((pss_berth / 20)) | |"
 } >"$tmp/summary.md"
 echo
 echo "==================== summary (for docs/performance.md) ===================="

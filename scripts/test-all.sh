@@ -76,6 +76,7 @@ V2_TESTS="
   src/cli/berth/container.test.ts
   src/cli/berth/engine-observe.test.ts
   src/cli/berth/run-flags.test.ts
+  src/cli/berth/monitor.test.ts
   src/engine/network/cni.test.ts
   src/cli/berth/network.test.ts"
 # Under QEMU TCG the v2 suite takes ~30 min on a busy 2-core host. It runs in three VMs

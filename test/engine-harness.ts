@@ -109,7 +109,7 @@ export class EngineFixture {
     return d.dir;
   }
 
-  /** conmon processes of this fixture (their command line names our runroot) */
+  /** monitor processes of this fixture (their command line names our runroot) */
   monitors(): number[] {
     return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
       try {

@@ -34,6 +34,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   run: async () => (await import("./berth/run.ts")).registerRun,
   create: async () => (await import("./berth/run.ts")).registerCreate,
   start: async () => (await import("./berth/control.ts")).registerStart,
+  attach: async () => (await import("./berth/attach.ts")).registerAttach,
   stop: async () => (await import("./berth/control.ts")).registerStop,
   restart: async () => (await import("./berth/control.ts")).registerRestart,
   kill: async () => (await import("./berth/control.ts")).registerKill,

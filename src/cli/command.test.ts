@@ -49,6 +49,9 @@ describe("berth's command line (commander's grammar)", () => {
     expect((await run(["stats", "a", "--no-stream", "b", "--format", "json", "-a"])).calls)
       .toEqual([[["a", "b"], { stream: false, format: "json", all: true }]]);
     expect((await run(["stats", "--format=json"])).calls[0]![1]).toMatchObject({ format: "json" });
+    // Go's flags: a boolean takes =true or =false; --no-stream=false is streaming again
+    expect((await run(["stats", "-a", "--all=false", "--no-stream=false"])).calls[0]![1]).toMatchObject({ all: false, stream: true });
+    expect((await run(["stats", "--all=true"])).calls[0]![1]).toMatchObject({ all: true });
   });
 
   test("-abc is -a -b -c; a short option with a value takes the rest of the word or the next one", async () => {
@@ -82,7 +85,7 @@ describe("berth's command line (commander's grammar)", () => {
     expect(usage(["stats", "--memroy", "1g"])).toBe("unknown option '--memroy'");
     expect(usage(["stats", "-x"])).toBe("unknown option '-x'");
     expect(usage(["stats", "--format"])).toBe("option '--format <format>' argument missing");
-    expect(usage(["stats", "--all=yes"])).toBe("option '-a, --all' takes no value");
+    expect(usage(["stats", "--all=yes"])).toBe("option '-a, --all' takes no value (or =true, =false)");
     expect(usage(["top"])).toBe("missing required argument 'target'");
     expect(usage(["cgroup", "run", "/x"])).toBe("missing required argument 'command'");
     expect(usage(["cgroup", "ls", "/a", "/b"])).toBe("too many arguments for 'ls'. Expected 1 argument but got 2.");

@@ -16,7 +16,7 @@
  * Grammar (commander's defaults): options may come before, between or after the
  * arguments; `--` ends the options; `-abc` is `-a -b -c`, and a short option that takes a
  * value takes the rest of its word or the next one; `--opt=value`; `--no-opt` negates a
- * boolean whose default is then true; a value is taken even when it starts with `-`
+ * boolean whose default is then true, and `--opt=false` sets one false (Go's flags); a value is taken even when it starts with `-`
  * (`--memory -5` is an invalid size, not an unknown option); the program's options
  * (`--debug`) are recognised anywhere.
  */
@@ -184,8 +184,10 @@ export class Command {
           continue;
         }
         if (!found.o.takesValue) {
-          if (eq >= 0) throw new UsageError(`option '${found.o.flags}' takes no value`);
-          set(found, true);
+          // Go's flag package, which docker's CLI uses, takes --flag=true|false for any boolean
+          const value = eq < 0 ? "true" : arg.slice(eq + 1);
+          if (value !== "true" && value !== "false") throw new UsageError(`option '${found.o.flags}' takes no value (or =true, =false)`);
+          set(found, value === "true");
         } else if (eq >= 0) set(found, arg.slice(eq + 1));
         else if (i + 1 < argv.length) set(found, argv[++i]!);
         else throw new UsageError(`option '${found.o.flags}' argument missing`);

@@ -91,3 +91,15 @@ export function startProgram(argv: string[], opts: StartProgramOptions = {}): { 
     stderr: p.stderr instanceof ReadableStream ? p.stderr : undefined,
   };
 }
+
+/**
+ * Start a daemon that reports on a pipe at its fd 3 (berth-monitor's sync fd): stdin and
+ * stdout on /dev/null, stderr into `stderrFile`. Returns the read end of the pipe, for
+ * the caller to read and close. Throws when it cannot be started.
+ */
+export function startWithReportPipe(argv: string[], opts: { cwd: string; env: Record<string, string>; stderrFile: string }): { pid: number; reportFd: number } {
+  const p = Bun.spawn(argv, { stdio: ["ignore", "ignore", Bun.file(opts.stderrFile), "pipe"], cwd: opts.cwd, env: opts.env });
+  const fd = (p as unknown as { stdio: (number | null)[] }).stdio[3];
+  if (typeof fd !== "number") throw new Error(`no pipe to ${argv[0]}`);
+  return { pid: p.pid, reportFd: fd };
+}

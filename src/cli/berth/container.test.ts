@@ -1,6 +1,6 @@
 /**
  * The engine's verbs on real containers: berth run/ps/logs/inspect/exec/stop/rm… with
- * conmon and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
+ * berth-monitor and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -236,7 +236,7 @@ describe.skipIf(!ok)("what the kernel and the monitor say", () => {
   test("a container whose monitor was killed shows as exited with the reason, not running forever", async () => {
     const id = fx.runDetached([], ["sleep", "60"]);
     const c = fx.inspect(id);
-    const monitor = Number(readFileSync(join(fx.runroot, "containers", id, "conmon.pid"), "utf8"));
+    const monitor = Number(readFileSync(join(fx.runroot, "containers", id, "monitor.pid"), "utf8"));
     process.kill(monitor, "SIGKILL");
     process.kill(c.State.Pid, "SIGKILL");
     await until(() => fx.inspect(id).State.Status === "exited", 120_000);
@@ -289,7 +289,7 @@ describe.skipIf(!ok)("--restart", () => {
     const always = fx.runDetached(["--restart", "always"], ["sleep", "60"]);
     const plain = fx.runDetached([], ["sleep", "60"]);
     for (const id of [always, plain]) {
-      const monitor = Number(readFileSync(join(fx.runroot, "containers", id, "conmon.pid"), "utf8"));
+      const monitor = Number(readFileSync(join(fx.runroot, "containers", id, "monitor.pid"), "utf8"));
       const pid = fx.inspect(id).State.Pid;
       process.kill(monitor, "SIGKILL");
       process.kill(pid, "SIGKILL");

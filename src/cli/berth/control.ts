@@ -1,7 +1,7 @@
 /**
- * The verbs that act on existing containers, each docker's: start [-a], stop [-t],
+ * The verbs that act on existing containers, each docker's: start [-a -i], stop [-t],
  * restart [-t], kill [-s], pause, unpause, wait, rm [-f -v], rename, and `container
- * cleanup` (conmon's exit command), `container prune`. Each takes names, ids or id
+ * cleanup` (the monitor's exit command), `container prune`. Each takes names, ids or id
  * prefixes; like docker, a verb over several containers prints each one done and
  * reports the ones that failed, exiting 1 if any did.
  */
@@ -13,6 +13,8 @@ import { checkName, UnreadableRecord } from "../../engine/container/records.ts";
 import { cleanupContainer, removeUnreadable, updateContainer, type UpdateFlags, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
 import { monitorFiles } from "../../engine/container/monitor.ts";
 import { attachOutput, startOrExit } from "./run.ts";
+import { attachSession } from "./attach.ts";
+import { logEnd } from "../../engine/container/log-reader.ts";
 import { engineFor } from "./run-options.ts";
 import { parseStopTimeout } from "../../engine/container/run-flags.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
@@ -48,15 +50,18 @@ function timeoutOf(opts: Opts): number | undefined {
 export function registerStart(program: Command): void {
   program.command("start").argument("<containers...>", "names or ids").description("start created or stopped containers")
     .option("-a, --attach", "print the container's output and exit with its code")
-    .option("-i, --interactive", "attach stdin (not supported: use run -i)")
+    .option("-i, --interactive", "send stdin to the container (made with -i); it is closed when stdin ends")
     .action(async (refs: string[], opts: Opts) => {
       const engine = engineFor(opts);
-      if (opts.interactive) throw new BerthError("start -i is not supported yet; use berth run -i, or exec -i into a running container", { field: "--interactive" });
-      if (opts.attach) {
-        if (refs.length !== 1) throw new BerthError("attach to one container at a time", { field: "--attach" });
+      if (opts.attach || opts.interactive) {
+        if (refs.length !== 1) throw new BerthError("attach to one container at a time", { field: opts.attach ? "--attach" : "--interactive" });
         const r = engine.store.resolve(refs[0]!);
-        startOrExit(engine, r.Id);
-        const code = await attachOutput(engine, engine.store.read(r.Id)!);
+        if (opts.interactive && r.Flags.interactive !== true) throw new BerthError(`container ${refs[0]} was not made with -i: it has no stdin to send to; create it with -i`, { field: "--interactive" });
+        const from = logEnd(r.LogPath); // a container started again: only this run's output, as docker's
+        const started = startOrExit(engine, r.Id);
+        // stdin over the attach socket; the output from the log, which holds it from the first byte
+        if (opts.interactive) await attachSession(engine, started, { stdin: true, stdinOnce: true, sigProxy: true, output: false });
+        const code = await attachOutput(engine, engine.store.read(r.Id)!, from);
         if (code !== 0) throw new ExitError(code);
         return;
       }
@@ -177,7 +182,7 @@ export function registerRename(program: Command): void {
 
 export function registerContainer(program: Command): void {
   const c = program.command("container").description("manage containers");
-  c.command("cleanup").argument("<id>", "container id").description("record a container's exit (conmon's exit command)")
+  c.command("cleanup").argument("<id>", "container id").description("record a container's exit (the monitor's exit command)")
     .action((id: string, opts: Opts) => {
       const engine = engineFor(opts);
       if (!engine.store.read(id)) return;

@@ -51,7 +51,7 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     const name = `ev-${process.pid}`;
     const w = await watch("--filter", `container=${name}`, "--filter", `container=${name}-new`);
     const t = await watch("--filter", `container=${name}-new`, "--filter", "event=exit", "--filter", "event=delete", "--format", "{{.type}} {{.name}} {{.exitCode}}");
-    // TERM ends it with 3: the code comes from the engine's record (conmon reaps the init before the runtime can read it)
+    // TERM ends it with 3: the code comes from the engine's record (the monitor reaps the init before the runtime can read it)
     const id = fx.runDetached(["--name", name], ["sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.1; done"]);
     const started = await until(() => w.events().some((e) => e.type === "start"), 60_000);
     expect(started ? "" : JSON.stringify({ events: w.events(), errors: w.errors() })).toBe("");

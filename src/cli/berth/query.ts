@@ -10,7 +10,7 @@ import { writeErr, writeOut, writeRuns } from "../stdio.ts";
 import { alignColumns, parseTemplate } from "../../observe/template.ts";
 import { exitFileCode, liveStatus } from "../../engine/container/lifecycle.ts";
 import type { Engine } from "../../engine/container/engine.ts";
-import { followLog, readLogFrom } from "../../engine/container/log-reader.ts";
+import { followLog, readLog } from "../../engine/container/log-reader.ts";
 import { linesInWindow, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
 import { NoSuchContainer, type ContainerRecord } from "../../engine/container/records.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
@@ -91,14 +91,14 @@ export function registerLogs(program: Command): void {
       };
       const parser = new LogParser({ timestamps: opts.timestamps === true, times: sel.sinceMs !== undefined || sel.untilMs !== undefined });
       const tail = sel.tail === undefined ? undefined : new LogTail(sel.tail);
-      const offset = readLogFrom(r.LogPath, 0, parser, (b) => {
+      const position = readLog(r.LogPath, parser, (b) => {
         if (tail) tail.add(b, linesInWindow(b, sel));
         else writeRuns(logRuns(b, linesInWindow(b, sel)));
       });
       if (tail) writeRuns(tail.runs());
       if (!opts.follow) return;
       const { sinceMs: _since, tail: _tail, ...live } = sel;
-      await followLog(r.LogPath, offset, parser, (b) => writeRuns(logRuns(b, linesInWindow(b, live))), () => {
+      await followLog(r.LogPath, position, parser, (b) => writeRuns(logRuns(b, linesInWindow(b, live))), () => {
         const now = engine.store.read(r.Id);
         return !now || exitFileCode(engine, r.Id) !== undefined || (liveStatus(engine, now).status !== "running" && liveStatus(engine, now).status !== "paused");
       });

@@ -84,7 +84,7 @@ const RUN_OPTIONS: [string, string, boolean?][] = [
   ["--restart <policy>", "no, on-failure[:N], always, unless-stopped (recorded; see docs/engine.md)"],
   ["--stop-signal <sig>", "signal that stops the container (default SIGTERM)"],
   ["--stop-timeout <s>", "seconds to wait before SIGKILL on stop (default 10)"],
-  ["--log-opt <k=v>", "max-size=SIZE (conmon truncates at it)", true],
+  ["--log-opt <k=v>", "max-size=SIZE (a file rotates at it), max-file=N (files kept)", true],
   ["--runtime <name>", "OCI runtime: berth-runtime (default), runc, crun or a path"],
   ["--platform <p>", "linux/amd64 only"],
   ["--pull <policy>", "missing, always or never"],

@@ -1,6 +1,6 @@
 /**
  * `berth run` and `berth create`: docker's, daemonless. create writes the record and the
- * bundle; run also starts it under conmon and, unless -d, prints its output as it comes
+ * bundle; run also starts it under its monitor and, unless -d, prints its output as it comes
  * and exits with its code. With -i or -t in the foreground the runtime runs the
  * container attached to this terminal directly (its output is then not in `logs`).
  */
@@ -9,7 +9,7 @@ import { ExitError } from "../exit.ts";
 import { writeErr, writeOut, writeRuns } from "../stdio.ts";
 import { attachNetwork, cleanupContainer, createContainer, exitFileCode, liveStatus, releaseNetwork, removeContainer, runtimeOf, settle, startContainer } from "../../engine/container/lifecycle.ts";
 import type { Engine } from "../../engine/container/engine.ts";
-import { followLog } from "../../engine/container/log-reader.ts";
+import { followLog, type LogPosition } from "../../engine/container/log-reader.ts";
 import { LogParser, logRuns } from "../../engine/container/logs.ts";
 import { ContainerStartError, exitCodeForRuntimeError } from "../../engine/container/oci-runtime.ts";
 import { lastRuntimeError } from "../../runtime/log-record.ts";
@@ -53,14 +53,19 @@ export function startOrExit(engine: Engine, id: string): ContainerRecord {
   }
 }
 
-/** Print the container's output until it exits; its exit code. */
-export async function attachOutput(engine: Engine, r: ContainerRecord): Promise<number> {
+/** Print the container's output (from `from` in its log, else all of it) until it exits; its exit code. */
+export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition): Promise<number> {
   // the monitor ends once the exit is recorded: woken then, not at the next 25 ms poll
   const monitor = (engine.store.read(r.Id) ?? r).State.MonitorPid;
   const idle = async () => waitProcessEnd(monitor, 25);
-  await followLog(r.LogPath, 0, new LogParser(), (b) => writeRuns(logRuns(b)), () => exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited", idle);
-  await settle(engine, r.Id);
-  return engine.store.read(r.Id)?.State.ExitCode ?? exitFileCode(engine, r.Id) ?? 0;
+  await followLog(r.LogPath, from, new LogParser(), (b) => writeRuns(logRuns(b)), () => exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited", idle);
+  return settledExitCode(engine, r.Id);
+}
+
+/** Once the container has ended: its exit code, after the exit command has recorded it. */
+export async function settledExitCode(engine: Engine, id: string): Promise<number> {
+  await settle(engine, id);
+  return engine.store.read(id)?.State.ExitCode ?? exitFileCode(engine, id) ?? 0;
 }
 
 /** -i / -t in the foreground: the runtime's own `run`, on this terminal. */

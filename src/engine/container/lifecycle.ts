@@ -1,5 +1,5 @@
 /**
- * The container engine's verbs below the CLI: create (record + bundle), start (conmon +
+ * The container engine's verbs below the CLI: create (record + bundle), start (monitor +
  * the runtime's start), stop, kill, remove, wait, the exit command's cleanup, and the
  * live status of a record. Each step that makes something undoes it when a later one
  * fails: a failed create leaves no record, name, snapshot, cgroup, mount or monitor.
@@ -13,7 +13,7 @@ import { limitsToResources } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
 import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
 import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, resolvConf } from "./host.ts";
-import { monitorFiles, startMonitor } from "./monitor.ts";
+import { monitorFiles, startMonitor, type LogLimits } from "./monitor.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
 import { checkName, NoSuchContainer, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
@@ -51,7 +51,7 @@ export interface CreateResult {
  */
 export function createContainer(engine: Engine, flags: RunFlags & { args?: string[] }, prepareRoot: (id: string) => PreparedRoot): CreateResult {
   const runtime = runtimePath(flags.runtime);
-  logSizeMax(flags); // a bad --log-opt is refused before anything is made
+  logLimits(flags); // a bad --log-opt is refused before anything is made
   const id = newContainerId();
   const wanted = flags.name !== undefined ? checkName(flags.name) : undefined;
   const { store } = engine;
@@ -135,7 +135,7 @@ function alive(pid: number, startTime: number | undefined): boolean {
   return start !== 0 && (startTime === undefined || start === startTime);
 }
 
-/** The exit code conmon wrote, if the init has ended. */
+/** The exit code the monitor wrote, if the init has ended. */
 export function exitFileCode(engine: Engine, id: string): number | undefined {
   const text = readOptional(`${monitorFiles(engine.store.runDir(id)).exitDir}/${id}`);
   if (text === undefined) return undefined;
@@ -173,15 +173,13 @@ export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
 export const DEFAULT_LOG_MAX_FILE = 3;
 
 /**
- * The bound on a container's log: docker's `--log-opt max-size` × `max-file` (default
- * 10 MiB × 3, never unbounded). conmon cannot rotate: at its --log-size-max it starts the
- * file again, so berth gives it the whole budget — the log never outgrows what docker's
- * rotated files would hold, but when it reaches it the older lines go at once, not a file
- * at a time. Pure.
+ * The bound on a container's log: docker's `--log-opt max-size` and `max-file` (default
+ * 10 MiB × 3, never unbounded); the monitor rotates at max-size and keeps max-file files.
+ * Pure.
  *
- * @example logSizeMax({ logOpt: ["max-size=1m", "max-file=2"] }) // → 2097152
+ * @example logLimits({ logOpt: ["max-size=1m", "max-file=2"] }) // → { maxSize: 1048576, maxFiles: 2 }
  */
-export function logSizeMax(flags: RunFlags): number {
+export function logLimits(flags: RunFlags): LogLimits {
   let size = DEFAULT_LOG_MAX_SIZE;
   let files = DEFAULT_LOG_MAX_FILE;
   for (const opt of flags.logOpt ?? []) {
@@ -194,10 +192,10 @@ export function logSizeMax(flags: RunFlags): number {
     } else if (k !== "mode" && k !== "tag" && k !== "compress") throw new BerthError(`unknown log option ${JSON.stringify(k)}; use max-size=SIZE or max-file=N`, { field: "--log-opt" });
   }
   if (size <= 0) throw new BerthError("max-size must be above 0; use a size such as 10m", { field: "--log-opt" });
-  return size * files;
+  return { maxSize: size, maxFiles: files };
 }
 
-/** The exit command conmon runs: `berth --root R --runroot RR container cleanup ID`. */
+/** The exit command the monitor runs: `berth --root R --runroot RR container cleanup ID`. */
 export function cleanupCommand(engine: Engine, id: string): string[] {
   return [...berthCommand(), "--root", engine.paths.root, "--runroot", engine.paths.runroot, "container", "cleanup", id];
 }
@@ -206,7 +204,7 @@ export function cleanupCommand(engine: Engine, id: string): string[] {
 function resetRuntimeState(engine: Engine, r: ContainerRecord): void {
   runtimeOf(engine, r).run(["delete", "--force", r.Id]);
   const files = monitorFiles(engine.store.runDir(r.Id));
-  for (const f of [`${files.exitDir}/${r.Id}`, files.pidFile, files.monitorPidFile, `${files.runDir}/oom`]) {
+  for (const f of [`${files.exitDir}/${r.Id}`, files.pidFile, files.monitorPidFile]) {
     try {
       unlinkPath(f);
     } catch {}
@@ -214,7 +212,7 @@ function resetRuntimeState(engine: Engine, r: ContainerRecord): void {
 }
 
 /**
- * Start the container under conmon; returns once it runs. A created or exited container
+ * Start the container under its monitor; returns once it runs. A created or exited container
  * can be started (an exited one runs again with the same record, as docker's start).
  */
 export function startContainer(engine: Engine, id: string): ContainerRecord {
@@ -222,7 +220,7 @@ export function startContainer(engine: Engine, id: string): ContainerRecord {
   try {
     return startLocked(engine, id, (m) => (monitor = m));
   } catch (err) {
-    // conmon runs the exit command even after a failed create: let it finish (it needs the lock this held)
+    // a monitor whose create failed ends at once: let it be gone before the caller removes its run dir
     if (monitor) waitGone(monitor.pid, monitor.startTime);
     throw err;
   }
@@ -253,8 +251,8 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     let pid: number;
     try {
       pid = startMonitor({
-        id: r.Id, name: r.Name, bundle: engine.store.dir(r.Id), logPath: r.LogPath, runtime, files,
-        tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, logSizeMax: logSizeMax(r.Flags), exitCommand: cleanupCommand(engine, r.Id),
+        id: r.Id, bundle: engine.store.dir(r.Id), logPath: r.LogPath, log: logLimits(r.Flags), runtime, files,
+        tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, exitCommand: cleanupCommand(engine, r.Id),
       });
     } catch (err) {
       const failed = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
@@ -302,12 +300,11 @@ export function cleanupContainer(engine: Engine, id: string): void {
     const code = exitFileCode(engine, id);
     const cgroupsPath = readSpecCgroupsPath(engine, id);
     const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
-    const oomMarker = pathExists(`${engine.store.runDir(id)}/oom`);
     runtimeOf(engine, r).run(["delete", "--force", id]);
     releaseNetwork(engine, r);
     r.State = {
       ...r.State, Status: "exited", ExitCode: code ?? 255, Error: code === undefined ? MONITOR_LOST : "",
-      OOMKilled: (ooms ?? 0) > 0 || oomMarker, FinishedAt: now(), Pid: 0,
+      OOMKilled: (ooms ?? 0) > 0, FinishedAt: now(), Pid: 0,
     };
     restart = shouldRestart(r.Flags.restart, r.State.ExitCode, r.State.RestartCount, r.State.ManuallyStopped === true);
     if (restart) r.State.RestartCount++;
@@ -395,7 +392,7 @@ export async function settle(engine: Engine, id: string, limitMs = 30_000): Prom
     const r = engine.store.read(id);
     if (!r) return;
     if (r.State.Status !== "running" && r.State.Status !== "paused") {
-      // recorded by the exit command, which conmon waits for: then conmon ends too
+      // recorded by the exit command, which the monitor waits for: then the monitor ends too
       if (r.State.MonitorPid > 0 && r.State.MonitorPid !== process.pid) waitGone(r.State.MonitorPid, r.State.MonitorStartTime ?? 0, 5000);
       return;
     }
@@ -421,7 +418,7 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
       if (!opts.force) throw new BerthError(`cannot remove container ${r.Name}: the container is running; stop it first, or use rm --force`);
       const runtime = runtimeOf(engine, r);
       runtime.run(["kill", r.Id, "KILL"]);
-      // conmon writes the exit file into the run dir about to be removed: let it finish writing first
+      // the monitor writes the exit file into the run dir about to be removed: let it finish writing first
       const deadline = Date.now() + 10_000;
       while (alive(r.State.MonitorPid, r.State.MonitorStartTime) && exitFileCode(engine, r.Id) === undefined && Date.now() < deadline) Bun.sleepSync(5);
     }
@@ -434,7 +431,7 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
     removed = r;
   });
   // the killed container's monitor ends (and runs its exit command) on its own: nothing of it outlives rm
-  // (not from the exit command itself: conmon, its parent, waits for it to end)
+  // (not from the exit command itself: the monitor, its parent, waits for it to end)
   if (monitor[0] > 0 && monitor[0] !== process.pid && monitor[0] !== process.ppid) waitGone(monitor[0], monitor[1] ?? 0);
   if (removed && opts.volumes) for (const v of removed.Volumes) if (v.anonymous) engine.volumes.remove(v.name, { force: true });
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { readLogFrom } from "./log-reader.ts";
+import { followLog, readLog } from "./log-reader.ts";
 import { linesInWindow, LogParser, logRuns, LogTail, parseLog, selectLines, type LogBatch, type LogRun } from "./logs.ts";
 
 const utf8 = new TextEncoder();
@@ -76,30 +76,60 @@ describe("reading the log file", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const collect = (path: string, offset: number, parser = new LogParser()) => {
+  const collect = (path: string, parser = new LogParser()) => {
     const out: string[] = [];
-    const at = readLogFrom(path, offset, parser, (b) => out.push(...text(logRuns(b))));
-    return { at, out: out.map((t) => t.slice(2)).join("") };
+    const at = readLog(path, parser, (b) => out.push(...text(logRuns(b))));
+    return { at: at.offset, out: out.map((t) => t.slice(2)).join("") };
   };
+  const rec = (t: string, tag = "F") => `2026-12-06T10:00:00.000000001Z stdout ${tag} ${t}\n`;
 
-  test("from an offset to the last complete line; again from 0 after the monitor truncated the file; none yet is nothing", () => {
+  test("to the last complete line; none yet is nothing", () => {
     const path = `${dir}/ctr.log`;
-    expect(collect(path, 0)).toEqual({ at: 0, out: "" });
+    expect(collect(path)).toEqual({ at: 0, out: "" });
     writeFileSync(path, "2026-12-06T10:00:00.1+00:00 stdout F a\n2026-12-06T10:00:00.2+00:00 stdout F b");
-    const first = collect(path, 0);
-    expect(first).toEqual({ at: 39, out: "a\n" });
+    expect(collect(path)).toEqual({ at: 39, out: "a\n" });
     appendFileSync(path, "\n");
-    expect(collect(path, first.at).out).toBe("b\n");
-    truncateSync(path, 0);
-    writeFileSync(path, "2026-12-06T10:00:01+00:00 stderr F c\n");
-    expect(collect(path, 78)).toEqual({ at: 37, out: "c\n" });
+    expect(collect(path).out).toBe("a\nb\n");
+  });
+  test("rotated files oldest first (ctr.log.2, .1, then ctr.log), a partial line joined across a rotation", () => {
+    const path = `${dir}/rot.log`;
+    writeFileSync(`${path}.2`, rec("one") + rec("tw", "P"));
+    writeFileSync(`${path}.1`, rec("o") + rec("three"));
+    writeFileSync(path, rec("four"));
+    expect(collect(path).out).toBe("one\ntwo\nthree\nfour\n");
+  });
+  test("a follower goes on across rotations: the rest of its file, then each newer one; every line once", async () => {
+    const path = `${dir}/follow.log`;
+    writeFileSync(path, rec("a"));
+    const parser = new LogParser();
+    const out: string[] = [];
+    const position = readLog(path, parser, (b) => out.push(...text(logRuns(b))));
+    const steps = [
+      () => appendFileSync(path, rec("b")),
+      // two rotations between the follower's looks, as the monitor makes them (max-file 3)
+      () => {
+        appendFileSync(path, rec("c"));
+        renameSync(path, `${path}.1`);
+        writeFileSync(path, rec("d"));
+        renameSync(`${path}.1`, `${path}.2`);
+        renameSync(path, `${path}.1`);
+        writeFileSync(path, rec("e"));
+      },
+      () => appendFileSync(path, rec("f")),
+    ];
+    let looks = 0;
+    await followLog(path, position, parser, (b) => out.push(...text(logRuns(b))), () => {
+      steps[looks]?.();
+      return ++looks > steps.length;
+    }, () => Bun.sleep(1));
+    expect(out.map((t) => t.slice(2)).join("")).toBe("a\nb\nc\nd\ne\nf\n");
   });
   test("a log larger than the 1 MiB chunk, with a line longer than it", () => {
     const path = `${dir}/big.log`;
     const long = "x".repeat(3 << 20);
     const lines = Array.from({ length: 40_000 }, (_, i) => `2026-12-06T10:00:00.000000000+00:00 stdout F line ${i}\n`);
     writeFileSync(path, `${lines.join("")}2026-12-06T10:00:00.000000000+00:00 stdout F ${long}\n${lines.slice(0, 10).join("")}`);
-    const { out } = collect(path, 0);
+    const { out } = collect(path);
     const want = `${Array.from({ length: 40_000 }, (_, i) => `line ${i}\n`).join("")}${long}\n${Array.from({ length: 10 }, (_, i) => `line ${i}\n`).join("")}`;
     expect(out.length).toBe(want.length);
     expect(out === want).toBe(true);

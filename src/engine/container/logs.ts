@@ -1,6 +1,7 @@
 /**
- * A container's log as conmon writes it (k8s-file: `TIME STREAM P|F TEXT` per chunk; `P`
- * a partial line continued by the next chunk, `F` the end of one) read with docker's
+ * A container's log as berth-monitor writes it (conmon's k8s-file: `TIME STREAM P|F
+ * TEXT` per chunk; `P` a partial line continued by the next chunk, `F` the end of one)
+ * read with docker's
  * `logs` semantics: whole lines in order, stdout and stderr apart, `--tail N`, `--since`
  * and `--until` (RFC 3339, Unix seconds, or a duration before now such as 10m), `-t`
  * prefixing each line with its time. Pure.

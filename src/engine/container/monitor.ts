@@ -1,38 +1,42 @@
 /**
- * The monitor of a container: Debian's conmon, driven as podman drives it
- * (libpod/oci_conmon_common.go). conmon runs the runtime's `create`, holds the
- * container's stdio and writes it to the log (k8s-file: `TIME STREAM P|F TEXT`), writes
- * the exit code to `<exit-dir>/<id>` when the init ends, then runs the exit command
- * (`berth container cleanup ID`), which records the exit and removes what `--rm` asks.
- * No JavaScript stays resident per container: conmon is ~1 MiB of C.
+ * The monitor of a container: berth-monitor (native/berth-monitor/, PROTOCOL.md there),
+ * a static C process of ~0.1 MiB PSS that replaced Debian's conmon (measured in
+ * bench/monitor.sh, docs/performance.md). It runs the runtime's `create`, holds the
+ * container's stdio, writes the log (k8s-file: `TIME STREAM P|F TEXT`) rotated at
+ * max-size into max-file files (docker's json-file naming: ctr.log, ctr.log.1, …), serves
+ * the attach socket, writes the exit code to `<exit-dir>/<id>` when the init ends, then
+ * runs the exit command (`berth container cleanup ID`), which records the exit and
+ * removes what `--rm` asks. No JavaScript stays resident per container.
  *
- * conmon forks twice and its first process exits at once; the container's pid, or the
- * runtime's failure, comes back on the sync pipe (`_OCI_SYNCPIPE`, fd 3 here) as one
- * JSON line `{"data": PID}` / `{"data": -1, "message": …}`. It runs with its working
- * directory in the container's run dir, where it writes its OOM marker (`oom`).
- *
- * Known: conmon's --log-size-max truncates the log instead of rotating it (measured: at
- * 100 kB a 30000-line log kept its last ~1700 lines, no second file); berth gives it
- * max-size × max-file (lifecycle.ts logSizeMax) and says so in docs/engine.md.
+ * The monitor forks once and its first process exits at once; the container's pid, or
+ * the runtime's failure, comes back on the sync pipe (fd 3 here) as one JSON line
+ * `{"data": PID}` / `{"data": -1, "message": …}`, as conmon's. It runs with its working
+ * directory in the container's run dir, where it binds the attach socket by a relative
+ * name: an absolute path under a long --runroot would not fit a socket address (108
+ * bytes); clients connect through /proc/self/fd (attach.ts).
  */
+import { tmpdir } from "node:os";
 import { BerthError } from "../../errors.ts";
 import { close, pollFd, POLLIN, readFd, readTextIfExists } from "../../sys/libc.ts";
-import { conmonPath } from "./programs.ts";
+import { startWithReportPipe } from "../../sys/program.ts";
+import { monitorPath } from "./programs.ts";
 import { ContainerStartError, type OciRuntime } from "./oci-runtime.ts";
 import { lastRuntimeError } from "../../runtime/log-record.ts";
 
 export interface MonitorFiles {
   runDir: string;
-  /** conmon writes `<exitDir>/<id>` */
+  /** the monitor writes `<exitDir>/<id>` */
   exitDir: string;
   /** the container's pid (the runtime's --pid-file) */
   pidFile: string;
-  /** conmon's own pid */
+  /** the monitor's own pid */
   monitorPidFile: string;
   /** the runtime's JSON log, read for its errors */
   runtimeLog: string;
-  /** conmon's own stderr */
+  /** the monitor's own stderr */
   monitorLog: string;
+  /** the attach socket's name in runDir (the monitor's working directory) */
+  attachSocket: string;
 }
 
 export function monitorFiles(runDir: string): MonitorFiles {
@@ -40,54 +44,68 @@ export function monitorFiles(runDir: string): MonitorFiles {
     runDir,
     exitDir: `${runDir}/exit`,
     pidFile: `${runDir}/pidfile`,
-    monitorPidFile: `${runDir}/conmon.pid`,
+    monitorPidFile: `${runDir}/monitor.pid`,
     runtimeLog: `${runDir}/runtime.log`,
-    monitorLog: `${runDir}/conmon.log`,
+    monitorLog: `${runDir}/monitor.log`,
+    attachSocket: "attach",
   };
+}
+
+export interface LogLimits {
+  /** bytes a file may hold */
+  maxSize: number;
+  /** how many files: the log and its rotated predecessors */
+  maxFiles: number;
 }
 
 export interface MonitorRequest {
   id: string;
-  name: string;
   bundle: string;
   logPath: string;
+  log: LogLimits;
   runtime: OciRuntime;
   files: MonitorFiles;
   tty: boolean;
   stdin: boolean;
-  /** bytes; conmon starts the log again at this size */
-  logSizeMax?: number;
-  /** berth's cleanup command, run by conmon when the container exits */
+  /** berth's cleanup command, run by the monitor when the container exits */
   exitCommand: string[];
 }
 
-/** conmon's command line. Pure. */
-export function conmonArgs(r: MonitorRequest): string[] {
-  const args = [
-    "--api-version", "1", "-c", r.id, "-u", r.id, "-n", r.name, "-r", r.runtime.path,
-    ...r.runtime.globals(r.files.runtimeLog).flatMap((a) => ["--runtime-arg", a]),
-    "-b", r.bundle, "-p", r.files.pidFile, "-P", r.files.monitorPidFile,
-    "-l", `k8s-file:${r.logPath}`, "--exit-dir", r.files.exitDir, "--socket-dir-path", r.files.runDir,
-    "--log-level", "error", "--exit-delay", "0", "--syslog",
-  ];
-  if (r.tty) args.push("-t");
-  if (r.stdin) args.push("-i");
-  if (r.logSizeMax !== undefined) args.push("--log-size-max", String(r.logSizeMax));
-  const [cmd, ...cmdArgs] = r.exitCommand;
-  if (cmd) args.push("--exit-command", cmd, ...cmdArgs.flatMap((a) => ["--exit-command-arg", a]));
-  return args;
+/** A socket address holds 107 bytes of path: the longest the runtime can connect to. */
+const SUN_PATH_MAX = 107;
+
+/**
+ * Where the runtime sends a terminal's master (--console-socket): in the run dir when
+ * the path fits a socket address, else in the temporary directory. Pure.
+ */
+export function consoleSocketPath(runDir: string, id: string, tmp = tmpdir()): string {
+  const inRun = `${runDir}/console`;
+  return inRun.length <= SUN_PATH_MAX ? inRun : `${tmp}/berth-console-${id}`;
 }
 
-/** conmon's sync message: the container's pid, or the runtime's failure. */
+/** berth-monitor's command line. Pure. */
+export function monitorArgs(r: MonitorRequest, consoleSocket: string): string[] {
+  const args = [
+    "--runtime", r.runtime.path, ...r.runtime.globals(r.files.runtimeLog).flatMap((a) => ["--runtime-arg", a]),
+    "--bundle", r.bundle, "--id", r.id, "--pid-file", r.files.pidFile, "--monitor-pid-file", r.files.monitorPidFile,
+    "--log", r.logPath, "--log-max-size", String(r.log.maxSize), "--log-max-files", String(r.log.maxFiles),
+    "--exit-dir", r.files.exitDir, "--attach-socket", r.files.attachSocket, "--sync-fd", "3",
+  ];
+  if (r.tty) args.push("--tty", "--console-socket", consoleSocket);
+  if (r.stdin) args.push("--stdin");
+  return [...args, "--", ...r.exitCommand];
+}
+
+/** The monitor's sync message: the container's pid, or the runtime's failure. */
 export function parseSyncMessage(text: string): { pid: number } | { error: string } {
   const line = text.split("\n").find((l) => l.trim() !== "");
-  if (!line) return { error: "conmon exited without a word" };
+  if (!line) return { error: "the monitor exited without a word" };
   try {
     const m = JSON.parse(line) as { data?: number; message?: string };
     if (typeof m.data === "number" && m.data > 0) return { pid: m.data };
     return { error: (m.message ?? "").trim() || "the runtime failed to create the container" };
   } catch {
-    return { error: `conmon said ${JSON.stringify(line)}` };
+    return { error: `the monitor said ${JSON.stringify(line)}` };
   }
 }
 
@@ -112,18 +130,19 @@ const CREATE_TIMEOUT_MS = 600_000;
 
 
 /**
- * Start conmon for the container; resolves once the runtime's `create` is done (the
+ * Start the monitor for the container; resolves once the runtime's `create` is done (the
  * container waits for `start`). Returns the container's pid; a runtime failure throws
  * ContainerStartError with docker's exit code.
  */
 export function startMonitor(r: MonitorRequest): number {
-  const proc = Bun.spawn([conmonPath(), ...conmonArgs(r)], {
-    stdio: ["ignore", "ignore", Bun.file(r.files.monitorLog), "pipe"],
-    cwd: r.files.runDir,
-    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", _OCI_SYNCPIPE: "3" },
-  });
-  const syncFd = (proc as unknown as { stdio: (number | null)[] }).stdio[3];
-  if (typeof syncFd !== "number") throw new BerthError("cannot open a pipe to conmon");
+  let syncFd: number;
+  try {
+    syncFd = startWithReportPipe([monitorPath(), ...monitorArgs(r, consoleSocketPath(r.files.runDir, r.id))], {
+      cwd: r.files.runDir, env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" }, stderrFile: r.files.monitorLog,
+    }).reportFd;
+  } catch (err) {
+    throw new BerthError(`cannot start the monitor: ${(err as Error).message}`);
+  }
   let text: string;
   try {
     text = readLine(syncFd, CREATE_TIMEOUT_MS);
@@ -131,7 +150,7 @@ export function startMonitor(r: MonitorRequest): number {
     close(syncFd);
   }
   if (text === "" && !lastRuntimeError(readTextIfExists(r.files.runtimeLog) ?? "")) {
-    // no word in time, and no error from the runtime: end conmon, and whatever it may still create
+    // no word in time, and no error from the runtime: end the monitor, and whatever it may still create
     const pid = Number.parseInt(readTextIfExists(r.files.monitorPidFile) ?? "0", 10);
     if (pid > 0) {
       try {
@@ -139,7 +158,7 @@ export function startMonitor(r: MonitorRequest): number {
       } catch {}
     }
     r.runtime.run(["delete", "--force", r.id]);
-    throw new ContainerStartError(`conmon gave no word of the runtime's create within ${CREATE_TIMEOUT_MS / 1000} s (or died: see ${r.files.monitorLog}); the container was removed`, 125);
+    throw new ContainerStartError(`the monitor gave no word of the runtime's create within ${CREATE_TIMEOUT_MS / 1000} s (or died: see ${r.files.monitorLog}); the container was removed`, 125);
   }
   const m = parseSyncMessage(text);
   if ("pid" in m) return m.pid;

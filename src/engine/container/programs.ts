@@ -1,8 +1,9 @@
 /**
  * The programs the engine starts: the OCI runtime (berth-runtime by default, `--runtime
- * runc|crun|PATH`), the monitor (conmon), the init for --init (tini), and berth itself
- * (conmon's exit command). berth-runtime and berth are found in the checkout this runs
- * from: compiled, beside the executable (native/build/bin/); from the sources, bin/.
+ * runc|crun|PATH`), the monitor (berth-monitor, native/build/), the init for --init
+ * (tini), and berth itself (the monitor's exit command). berth-runtime and berth are found
+ * in the checkout this runs from: compiled, beside the executable (native/build/bin/);
+ * from the sources, bin/.
  */
 import { BerthError } from "../../errors.ts";
 import { pathExists } from "../../sys/libc.ts";
@@ -32,17 +33,18 @@ export function runtimePath(name: string | undefined): string {
   return found;
 }
 
-/** How to run berth again (conmon's exit command): the executable by the name berth, or Bun on the sources. */
+/** How to run berth again (the monitor's exit command): the executable by the name berth, or Bun on the sources. */
 export function berthCommand(): string[] {
   const exeDir = parent(process.execPath);
   if (exeDir.endsWith("/native/build/bin")) return [`${exeDir}/berth`];
   return [process.execPath, "--no-env-file", "--config=/dev/null", `${checkout()}/src/cli/berth.ts`];
 }
 
-export function conmonPath(): string {
-  const found = Bun.which("conmon") ?? ["/usr/bin/conmon", "/usr/libexec/podman/conmon"].find(pathExists);
-  if (!found) throw new BerthError("conmon is not installed; apt-get install conmon (it holds a detached container's stdio and records its exit)");
-  return found;
+/** berth-monitor, built by scripts/build-native.sh beside berth-init. */
+export function monitorPath(): string {
+  const path = `${checkout()}/native/build/berth-monitor`;
+  if (!pathExists(path)) throw new BerthError(`${path} is missing; build it with sh scripts/build-native.sh (it holds a detached container's stdio, log and exit)`);
+  return path;
 }
 
 /** A static init for --init: docker ships docker-init (tini); the container has no libc of ours to load. */

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { BerthError } from "../../errors.ts";
-import { logSizeMax, shouldRestart } from "./lifecycle.ts";
+import { logLimits, shouldRestart } from "./lifecycle.ts";
 import { formatLine, parseLog, parseLogTime, parseTail, selectLines } from "./logs.ts";
 import { GO_ZERO_TIME, type ContainerRecord } from "./records.ts";
 import { commandText, matchesFilters, parseFilter, parsePruneFilters, parseVolumeFilter, prunable, psRow, sizeText, statusText, volumeMatches } from "./views.ts";
 import { humanDuration } from "../../human-duration.ts";
-import { conmonArgs, parseSyncMessage } from "./monitor.ts";
+import { consoleSocketPath, monitorArgs, parseSyncMessage } from "./monitor.ts";
 import { exitCodeForRuntimeError, OciRuntime } from "./oci-runtime.ts";
 import { lastRuntimeError } from "../../runtime/log-record.ts";
 
@@ -107,12 +107,13 @@ describe("logs", () => {
     expect(parseTail("all")).toBeUndefined();
     expect(() => parseTail("lots")).toThrow(/--tail/);
   });
-  test("--log-opt: max-size × max-file, 10 MiB × 3 by default, never unbounded", () => {
-    expect(logSizeMax({})).toBe(30 * 1024 * 1024);
-    expect(logSizeMax({ logOpt: ["max-size=1m", "max-file=2"] })).toBe(2 * 1024 * 1024);
-    expect(() => logSizeMax({ logOpt: ["max-file=0"] })).toThrow(/max-file/);
-    expect(() => logSizeMax({ logOpt: ["max-size=-1"] })).toThrow(BerthError);
-    expect(() => logSizeMax({ logOpt: ["colour=red"] })).toThrow(/unknown log option "colour"/);
+  test("--log-opt: max-size and max-file, 10 MiB × 3 by default, never unbounded", () => {
+    expect(logLimits({})).toEqual({ maxSize: 10 * 1024 * 1024, maxFiles: 3 });
+    expect(logLimits({ logOpt: ["max-size=1m", "max-file=2"] })).toEqual({ maxSize: 1024 * 1024, maxFiles: 2 });
+    expect(() => logLimits({ logOpt: ["max-file=0"] })).toThrow(/max-file/);
+    expect(() => logLimits({ logOpt: ["max-size=-1"] })).toThrow(BerthError);
+    expect(() => logLimits({ logOpt: ["max-size=0"] })).toThrow(/max-size must be above 0/);
+    expect(() => logLimits({ logOpt: ["colour=red"] })).toThrow(/unknown log option "colour"/);
   });
 });
 
@@ -131,20 +132,26 @@ describe("restart policy", () => {
 });
 
 describe("the monitor and the runtime", () => {
-  test("conmon's command line: runtime flags as --runtime-arg, the exit command as --exit-command(-arg), the log bound", () => {
+  test("berth-monitor's command line: runtime flags as --runtime-arg, the log's limits, the exit command after --", () => {
     const runtime = new OciRuntime("/usr/sbin/runc", "/run/berth/runtime");
-    const files = { runDir: "/run/c", exitDir: "/run/c/exit", pidFile: "/run/c/pidfile", monitorPidFile: "/run/c/conmon.pid", runtimeLog: "/run/c/runtime.log", monitorLog: "/run/c/conmon.log" };
-    const args = conmonArgs({ id: "abc", name: "web", bundle: "/b", logPath: "/b/ctr.log", runtime, files, tty: false, stdin: true, logSizeMax: 100, exitCommand: ["/bin/berth", "container", "cleanup", "abc"] });
-    const joined = args.join(" ");
-    expect(joined).toContain("-c abc -u abc -n web -r /usr/sbin/runc --runtime-arg --root --runtime-arg /run/berth/runtime --runtime-arg --log --runtime-arg /run/c/runtime.log");
-    expect(joined).toContain("-l k8s-file:/b/ctr.log --exit-dir /run/c/exit");
-    expect(joined).toContain("-i --log-size-max 100 --exit-command /bin/berth --exit-command-arg container --exit-command-arg cleanup --exit-command-arg abc");
-    expect(args).not.toContain("-t");
+    const files = { runDir: "/run/c", exitDir: "/run/c/exit", pidFile: "/run/c/pidfile", monitorPidFile: "/run/c/monitor.pid", runtimeLog: "/run/c/runtime.log", monitorLog: "/run/c/monitor.log", attachSocket: "attach" };
+    const request = { id: "abc", bundle: "/b", logPath: "/b/ctr.log", log: { maxSize: 100, maxFiles: 2 }, runtime, files, tty: false, stdin: true, exitCommand: ["/bin/berth", "container", "cleanup", "abc"] };
+    const joined = monitorArgs(request, "/run/c/console").join(" ");
+    expect(joined).toContain("--runtime /usr/sbin/runc --runtime-arg --root --runtime-arg /run/berth/runtime --runtime-arg --log --runtime-arg /run/c/runtime.log");
+    expect(joined).toContain("--log /b/ctr.log --log-max-size 100 --log-max-files 2 --exit-dir /run/c/exit --attach-socket attach --sync-fd 3");
+    expect(joined).toEndWith("--stdin -- /bin/berth container cleanup abc");
+    expect(joined).not.toContain("--tty");
+    expect(monitorArgs({ ...request, tty: true, stdin: false }, "/run/c/console").join(" ")).toContain("--tty --console-socket /run/c/console --");
+  });
+  test("the console socket: in the run dir when its path fits a socket address, else in the temporary directory", () => {
+    expect(consoleSocketPath("/run/berth/containers/abc", "abc")).toBe("/run/berth/containers/abc/console");
+    const long = `/tmp/berth-engine-ctr-XXXXXX/run/containers/${"a".repeat(64)}`;
+    expect(consoleSocketPath(long, "a".repeat(64), "/tmp")).toBe(`/tmp/berth-console-${"a".repeat(64)}`);
   });
   test("the sync pipe's word: a pid, or the runtime's failure", () => {
     expect(parseSyncMessage('{"data": 4242}\n')).toEqual({ pid: 4242 });
     expect(parseSyncMessage('{"data": -1, "message": "runc create failed: boom"}\n')).toEqual({ error: "runc create failed: boom" });
-    expect(parseSyncMessage("")).toEqual({ error: "conmon exited without a word" });
+    expect(parseSyncMessage("")).toEqual({ error: "the monitor exited without a word" });
   });
   test("docker's 126/127 from the runtime's structured error, never from its words", () => {
     const log = '{"level":"warning","msg":"x"}\n{"level":"error","msg":"process.args[0]: not found","errno":"ENOENT","field":"process.args[0]"}\n';

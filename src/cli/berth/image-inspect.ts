@@ -1,11 +1,17 @@
 /** `berth image inspect [-f FORMAT] IMAGE…`: docker's JSON, always an array (or FORMAT per image). */
 import type { Command } from "../command.ts";
-import { ImageStore } from "../../engine/image/image-store.ts";
+import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts";
 import { inspectImage } from "../../engine/image/inspect.ts";
 import { renderGoTemplate } from "../go-template.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { ExitError, EXIT_BERTH_FAILED } from "../exit.ts";
+
+/** docker's JSON of one image (also what `berth inspect IMAGE` shows) */
+export function imageInspectObject(store: ImageStore, image: ImageRecord): Record<string, unknown> {
+  const lowerDirs = [...image.chainIds].reverse().map((c) => store.snapshots.fsDir(c));
+  return inspectImage(image, store.config(image), store.unpackedSize(image), { lowerDirs }) as Record<string, unknown>;
+}
 
 export function declareImageInspect(cmd: Command): Command {
   return cmd.description("show images' details as JSON").argument("<image...>", "name, name@digest or id")
@@ -20,8 +26,7 @@ export function declareImageInspect(cmd: Command): Command {
           missing.push(ref);
           continue;
         }
-        const lowerDirs = [...image.chainIds].reverse().map((c) => store.snapshots.fsDir(c));
-        out.push(inspectImage(image, store.config(image), store.unpackedSize(image), { lowerDirs }));
+        out.push(imageInspectObject(store, image));
       }
       if (opts.format !== undefined) writeOut(out.map((o) => `${renderGoTemplate(opts.format!, o)}\n`).join(""));
       else writeOut(`${JSON.stringify(out, null, 4)}\n`);

@@ -14,6 +14,9 @@ import { followLog, readLog } from "../../engine/container/log-reader.ts";
 import { linesInWindow, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
 import { NoSuchContainer, type ContainerRecord } from "../../engine/container/records.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
+import { ImageStore } from "../../engine/image/image-store.ts";
+import { isVolumeName, volumeInspectView } from "../../engine/volume/volumes.ts";
+import { imageInspectObject } from "./image-inspect.ts";
 import { inspectContainer, matchesFilters, parseFilter, PS_FIELDS, PS_HEADINGS, psRow } from "../../engine/container/views.ts";
 import { readText } from "../../sys/libc.ts";
 import { engineFor } from "./run-options.ts";
@@ -114,27 +117,53 @@ function readSpec(engine: Engine, r: ContainerRecord) {
 }
 
 export function registerInspect(program: Command): void {
-  program.command("inspect").argument("<containers...>", "names or ids").description("docker's JSON of containers (always an array)")
+  program.command("inspect").argument("<objects...>", "containers (names or ids), images or volumes").description("docker's JSON of containers, images or volumes (always an array)")
     .option("-f, --format <template>", "a Go template such as '{{.State.Status}}', or json")
-    .option("--type <type>", "container (the only type here so far)")
+    .option("--type <type>", "container, image or volume (default: the first that has the name, in that order, as docker)")
     .option("-s, --size", "add SizeRw (what the container wrote) and SizeRootFs (with its image)")
     .action((refs: string[], opts: Opts) => {
       const engine = engineFor(opts);
-      if (opts.type !== undefined && opts.type !== "container") throw new BerthError(`type ${JSON.stringify(opts.type)} is not inspected here; use container`, { field: "--type" });
+      const type = opts.type as string | undefined;
+      if (type !== undefined && !INSPECT_TYPES.includes(type)) throw new BerthError(`type ${JSON.stringify(type)} is not inspected here; use ${INSPECT_TYPES.join(", ")}`, { field: "--type" });
+      const want = (t: string) => type === undefined || type === t;
       const out: Record<string, unknown>[] = [];
       const sizes = opts.size ? new ContainerSizes(engine) : undefined;
+      let images: ImageStore | undefined;
       let missing = 0;
-      for (const ref of refs) {
+      const container = (ref: string): Record<string, unknown> | undefined => {
+        let r;
         try {
-          const r = engine.store.resolve(ref);
-          const c = inspectContainer(r, readSpec(engine, r), liveStatus(engine, r));
-          if (sizes) {
-            const { rw, rootFs } = sizes.of(r);
-            Object.assign(c, { SizeRw: rw, SizeRootFs: rootFs });
-          }
-          out.push(c);
+          r = engine.store.resolve(ref);
         } catch (err) {
-          if (!(err instanceof NoSuchContainer)) throw err;
+          if (err instanceof NoSuchContainer) return undefined;
+          throw err;
+        }
+        const c = inspectContainer(r, readSpec(engine, r), liveStatus(engine, r));
+        if (sizes) {
+          const { rw, rootFs } = sizes.of(r);
+          Object.assign(c, { SizeRw: rw, SizeRootFs: rootFs });
+        }
+        return c;
+      };
+      const image = (ref: string) => {
+        images ??= new ImageStore(engine.paths);
+        let found;
+        try {
+          found = images.find(ref);
+        } catch (err) {
+          if (!(err instanceof BerthError)) throw err;
+          return undefined; // not an image reference at all (a name with capitals): no such image
+        }
+        return found ? imageInspectObject(images, found) : undefined;
+      };
+      const volume = (ref: string) => {
+        const v = isVolumeName(ref) ? engine.volumes.read(ref) : undefined;
+        return v ? volumeInspectView(v) : undefined;
+      };
+      for (const ref of refs) {
+        const found = (want("container") ? container(ref) : undefined) ?? (want("image") ? image(ref) : undefined) ?? (want("volume") ? volume(ref) : undefined);
+        if (found) out.push(found);
+        else {
           writeErr(`Error: No such object: ${ref}\n`);
           missing++;
         }
@@ -145,6 +174,8 @@ export function registerInspect(program: Command): void {
       if (missing) throw new ExitError(1);
     });
 }
+
+const INSPECT_TYPES = ["container", "image", "volume"];
 
 /**
  * inspect's --format: docker's Go template reduced to what scripts use — `{{.A.B}}`

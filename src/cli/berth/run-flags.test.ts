@@ -49,8 +49,8 @@ describe.skipIf(!ok)("resource flags: the cgroup files docker's runtime writes",
     const pid = fx.inspect(id).State.Pid as number;
     if (v2) {
       const dir = fx.cgroupDir(pid, "memory");
-      // runc's and crun's shares → weight: 1 + ((512 - 2) * 9999) / 262142
-      expect(read(dir, "cpu.weight")).toBe("20");
+      // crun's (and runc ≥ 1.3.2's) shares → weight, cgroups/convert.ts: 1024 → 100, 512 → 59 (the old linear formula gave 20)
+      expect(read(dir, "cpu.weight")).toBe("59");
       expect(read(dir, "cpu.max")).toBe("25000 50000");
       expect([read(dir, "cpuset.cpus"), read(dir, "cpuset.mems")]).toEqual(["0", "0"]);
       expect([read(dir, "memory.max"), read(dir, "memory.low")]).toEqual(["67108864", "33554432"]);
@@ -82,8 +82,8 @@ describe.skipIf(!ok)("resource flags: the cgroup files docker's runtime writes",
     const file = files.find((f) => existsSync(join(dir, f)));
     if (file) {
       expect(r).toMatchObject({ code: 0, stderr: "" });
-      // io.weight takes blkio's 10…1000 mapped onto 1…10000, the BFQ files take it as it is
-      expect(read(dir, file)).toMatch(file === "io.weight" ? /^default 2719$/ : /^(default )?300$/);
+      // io.weight takes blkio's 10…1000 mapped onto 1…10000 (1 + (300 - 10) × 9999 / 990), the BFQ files take it as it is
+      expect(read(dir, file)).toMatch(file === "io.weight" ? /^default 2930$/ : /^(default )?300$/);
     } else {
       expect(r.code).toBe(0);
       expect(r.stderr).toBe("WARNING: Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.\n");

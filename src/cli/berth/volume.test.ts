@@ -111,6 +111,29 @@ describe.skipIf(!ok)("a new volume is seeded from the image (docker's copy-up)",
   });
 });
 
+describe.skipIf(!ok)("inspect of an image or a volume, as docker's inspect finds any object", () => {
+  test("a container first, then an image, then a volume; --type picks one; nothing: 'No such object', exit 1", () => {
+    const name = `obj-${process.pid}`;
+    expect(fx.berth(["volume", "create", name]).code).toBe(0);
+    const image = JSON.parse(fx.berth(["inspect", IMAGE]).stdout)[0];
+    expect(image.Id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(image.RepoTags).toEqual([IMAGE]);
+    expect(image.Config.Volumes).toEqual({ "/data": {} });
+    expect(fx.berth(["inspect", "-f", "{{.Name}} {{.Driver}}", name]).stdout).toBe(`${name} local\n`);
+    expect(fx.berth(["inspect", "--type", "volume", "-f", "{{.Mountpoint}}", name]).stdout).toBe(`${mountpoint(name)}\n`);
+    const wrongType = fx.berth(["inspect", "--type", "image", name]);
+    expect(wrongType).toMatchObject({ code: 1, stdout: "[]\n", stderr: `Error: No such object: ${name}\n` });
+    const none = fx.berth(["inspect", "Nothing-Here", IMAGE]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe("Error: No such object: Nothing-Here\n");
+    expect(JSON.parse(none.stdout)).toHaveLength(1);
+    const badType = fx.berth(["inspect", "--type", "plugin", name]);
+    expect(badType.code).toBe(125);
+    expect(badType.stderr).toBe('berth: --type: type "plugin" is not inspected here; use container, image, volume\n');
+    expect(fx.berth(["volume", "rm", name]).code).toBe(0);
+  });
+});
+
 describe.skipIf(!ok)("volume ls --filter/--format, volume prune as docker prints it", () => {
   test("dangling, name, label filters; a template; prune: 'Deleted Volumes', the bytes reclaimed, label filters, named ones only with -a", () => {
     const tag = `ls${process.pid}`;

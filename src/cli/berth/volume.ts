@@ -14,6 +14,7 @@ import { treeSize } from "../../sys/tree-size.ts";
 import { newContainerId } from "../../engine/container/records.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./run-options.ts";
+import { volumeInspectView } from "../../engine/volume/volumes.ts";
 
 type Opts = Record<string, unknown>;
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -62,10 +63,7 @@ export function registerVolume(program: Command): void {
     .option("-f, --format <template>", "a Go template ({{.Mountpoint}}, {{json .Labels}}) instead of JSON")
     .action((names: string[], opts: Opts) => {
       const engine = engineFor(opts);
-      const out = names.map((n) => {
-        const { Anonymous: _a, ...shown } = engine.volumes.get(n);
-        return shown;
-      });
+      const out = names.map((n) => volumeInspectView(engine.volumes.get(n)));
       const format = opts.format as string | undefined;
       if (format !== undefined && format !== "json") writeOut(out.map((o) => `${renderGoTemplate(format, o)}\n`).join(""));
       else writeOut(`${JSON.stringify(out, null, 4)}\n`);

@@ -29,6 +29,17 @@ export interface VolumeRecord {
 
 const NAME = /^[A-Za-z0-9][\w.-]+$/;
 
+/** docker's `volume inspect` object: the record without berth's own Anonymous. */
+export function volumeInspectView(v: VolumeRecord): Omit<VolumeRecord, "Anonymous"> {
+  const { Anonymous: _anonymous, ...shown } = v;
+  return shown;
+}
+
+/** Whether `name` can be a volume's (before it is looked for on disk). */
+export function isVolumeName(name: string): boolean {
+  return NAME.test(name);
+}
+
 export function checkVolumeName(name: string): string {
   if (!NAME.test(name)) throw new BerthError(`invalid volume name ${JSON.stringify(name)}; use [A-Za-z0-9][A-Za-z0-9_.-]+ (at least two characters)`, { field: "volume" });
   return name;

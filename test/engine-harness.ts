@@ -16,6 +16,11 @@ import { REPO, sharedRootfs } from "./runtime-harness.ts";
 export { canRunContainers, until } from "./runtime-harness.ts";
 
 export const BERTH = join(REPO, "bin", "berth");
+
+// a checkout built before berth-monitor existed (npm ci builds it; a rebase does not)
+if (process.getuid?.() === 0 && !existsSync(join(REPO, "native", "build", "berth-monitor"))) {
+  Bun.spawnSync(["sh", join(REPO, "scripts", "build-native.sh")], { stdout: "ignore", stderr: "inherit" });
+}
 export const canRunConmon = existsSync("/usr/bin/conmon");
 
 export interface Result {

@@ -5,7 +5,6 @@
  * EXEC; the helper is put in the target's cgroups before it runs the plan, so the command
  * is counted and limited with the container from its first instruction.
  */
-import { constants } from "node:os";
 import { writeCgroupFile } from "../cgroups/fs.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { parseProcCgroup, type ProcCgroupEntry } from "../cgroups/mountinfo.ts";
@@ -17,6 +16,7 @@ import { JOIN_ORDER, NS_FILE, NS_FLAG } from "../plan/namespaces.ts";
 import { NO_SLOT, type InitPlan, type PlanOp } from "../plan/ops.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import { readText } from "../sys/libc.ts";
+import { exitStatus } from "../sys/program.ts";
 import { driveToReady } from "./helper-driver.ts";
 import { readNamespaces, type NsInodes } from "./process-namespaces.ts";
 
@@ -155,9 +155,7 @@ export async function enterSubject(s: EnterTarget, o: EnterOptions): Promise<num
   for (const sig of FORWARDED) process.on(sig, forward);
   for (const sig of TERMINAL) process.on(sig, ignore);
   try {
-    const code = await proc.exited;
-    const sig = proc.signalCode;
-    return sig ? 128 + (constants.signals[sig as NodeJS.Signals] ?? 0) : code;
+    return exitStatus(await proc.exited, proc.signalCode);
   } finally {
     for (const sig of FORWARDED) process.off(sig, forward);
     for (const sig of TERMINAL) process.off(sig, ignore);

@@ -7,7 +7,7 @@
  * instead, the read sees EOF and the child exits 125 without running anything.
  */
 import { closeSync, writeSync } from "node:fs";
-import { constants } from "node:os";
+import { exitStatus } from "./program.ts";
 
 const GATE = 'IFS= read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; exec "$@"';
 
@@ -57,12 +57,8 @@ export function spawnGated(argv: string[], opts: GatedSpawnOptions = {}): GatedP
     },
     exited: proc.exited.then((code) => {
       close();
-      return proc.signalCode ? 128 + signalNumber(proc.signalCode) : code;
+      return exitStatus(code, proc.signalCode);
     }),
     signal: () => (proc.signalCode === null ? null : String(proc.signalCode)),
   };
-}
-
-function signalNumber(sig: NodeJS.Signals | number): number {
-  return typeof sig === "number" ? sig : (constants.signals[sig] ?? 0);
 }

@@ -46,7 +46,8 @@ const SIGNALS: Record<string, number> = {
   TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
 };
 
-export function parseSignal(raw: string | undefined): number {
+/** A signal as `kill` takes it: a number (0…64), a name or SIG-name in any case; `field` names the flag in the error. */
+export function parseSignal(raw: string | undefined, field = "signal"): number {
   const s = (raw ?? "SIGTERM").toUpperCase();
   if (/^\d+$/.test(s)) {
     const n = Number(s);
@@ -59,7 +60,7 @@ export function parseSignal(raw: string | undefined): number {
     if (rt && 34 + Number(rt[2] ?? 0) <= 64) return 34 + Number(rt[2] ?? 0);
     if (SIGNALS[name] !== undefined) return SIGNALS[name]!;
   }
-  throw new BerthError(`${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`, { field: "signal" });
+  throw new BerthError(`${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`, { field });
 }
 
 /**

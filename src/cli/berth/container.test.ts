@@ -174,6 +174,7 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["exec", "web", "true"]).code).toBe(125);
     expect(fx.berth(["unpause", "web"]).code).toBe(0);
     expect(fx.berth(["kill", "-s", "USR1", "web"]).code).toBe(0);
+    expect(fx.berth(["kill", "-s", "NOPE", "web"])).toMatchObject({ code: 125, stderr: 'berth: --signal: "NOPE" is not a signal; use a number (15) or a name (TERM, SIGKILL)\n' });
     const stop = fx.berth(["stop", "-t", "1", "web"]);
     expect(stop).toMatchObject({ code: 0, stdout: "web\n" });
     // sh as PID 1 ignores SIGUSR1 and SIGTERM: killed after the timeout
@@ -381,6 +382,7 @@ describe.skipIf(!ok)("bad input: one line naming the flag, exit 125, nothing lef
     ["a bad volume spec", ["-v", "/a:rel"], /^berth: --volume: invalid mount "\/a:rel": the container path "rel" must be absolute\n$/],
     ["a bad --device", ["--device", "/dev/nonexistent-dev"], /^berth: --device: \/dev\/nonexistent-dev does not exist on this host/],
     ["a bad --stop-timeout", ["--stop-timeout", "soon"], /^berth: --stop-timeout: invalid value "soon"; use whole seconds \(-1: wait forever\)\n$/],
+    ["a bad --stop-signal", ["--stop-signal", "SIGNOPE"], /^berth: --stop-signal: "SIGNOPE" is not a signal; use a number \(15\) or a name \(TERM, SIGKILL\)\n$/],
   ];
   for (const [what, flags, message] of cases) {
     test(what, () => {

@@ -17,6 +17,7 @@ import { attachSession } from "./attach.ts";
 import { logEnd } from "../../engine/container/log-reader.ts";
 import { engineFor } from "./run-options.ts";
 import { parseStopTimeout } from "../../engine/container/run-flags.ts";
+import { parseSignal } from "../../runtime/lifecycle.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { parsePruneFilters, prunable } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
@@ -99,7 +100,7 @@ export function registerKill(program: Command): void {
     .action(async (refs: string[], opts: Opts) => {
       const engine = engineFor(opts);
       const sig = String(opts.signal);
-      if (!/^(SIG)?[A-Z0-9+-]+$/i.test(sig)) throw new BerthError(`invalid signal ${JSON.stringify(sig)}; use a name such as TERM or a number`, { field: "--signal" });
+      parseSignal(sig, "--signal");
       await eachContainer(refs, (ref) => killContainer(engine, engine.store.resolve(ref), sig));
     });
 }

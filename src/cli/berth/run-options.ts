@@ -6,6 +6,7 @@
 import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { parseStopTimeout, type RunFlags } from "../../engine/container/run-flags.ts";
+import { parseSignal } from "../../runtime/lifecycle.ts";
 import { enginePaths } from "../../engine/paths.ts";
 import { openEngine, type Engine } from "../../engine/container/engine.ts";
 import { reviveAfterReboot } from "../../engine/container/lifecycle.ts";
@@ -109,6 +110,7 @@ export function runFlagsFrom(opts: RunOptions, args: string[]): RunFlags & { arg
   if (opts.rm && opts.restart !== undefined && opts.restart !== "no") throw new BerthError("conflicts with --restart; a container removed at exit cannot restart", { field: "--rm" });
   if (opts.pull !== undefined && !["missing", "always", "never"].includes(opts.pull)) throw new BerthError(`invalid pull policy ${JSON.stringify(opts.pull)}; use missing, always or never`, { field: "--pull" });
   if (opts.stopTimeout !== undefined) parseStopTimeout(opts.stopTimeout, "--stop-timeout");
+  if (opts.stopSignal !== undefined) parseSignal(opts.stopSignal, "--stop-signal");
   const flags: RunFlags & { args: string[] } = { ...opts, args };
   if (opts.net !== undefined && opts.network === undefined) flags.network = opts.net;
   delete (flags as RunOptions).net;

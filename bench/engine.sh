@@ -119,26 +119,26 @@ table() {  # table NAME TITLE
   jq -r --arg title "$2" '
     def f1: (. * 10 | round) as $x | "\($x / 10 | floor).\($x % 10)";
     def f2: (. * 100 | round) as $x | "\($x / 100 | floor).\(if $x % 100 < 10 then "0" else "" end)\($x % 100)";
-    .results[0].mean as $p | .results[1].mean as $b
-    | "| \($title) | \($p * 1000 | f1) | \($b * 1000 | f1) | \($b / $p | f2)× |"' "$tmp/$1.json"
+    .results[0] as $p | .results[1] as $b | ($p.user + $p.system) as $pc | ($b.user + $b.system) as $bc
+    | "| \($title) | \($p.mean * 1000 | f1) | \($b.mean * 1000 | f1) | \($b.mean / $p.mean | f2)× | \($pc * 1000 | f1) / \($bc * 1000 | f1) (\($bc / $pc | f2)×) |"' "$tmp/$1.json"
 }
 {
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs, $(hyperfine --version); $(podman --version), conmon $(conmon --version | head -1 | cut -d' ' -f3), berth $($here/bin/berth --version)."
   echo
-  echo "| what | podman (ms) | berth (ms) | berth ÷ podman |"
-  echo "|---|---:|---:|---:|"
+  echo "| what | podman (ms) | berth (ms) | berth ÷ podman | CPU podman / berth (ms, user + system) |"
+  echo "|---|---:|---:|---:|---:|"
   table run '`run --rm busybox true`'
   table ps '`ps` with 20 running'
   table inspect '`inspect`'
   table exec '`exec true`'
   table logs '`logs` of 100k lines'
-  echo "| one \`run -d\` | $p1 | $b1 | |"
-  echo "| 16 parallel \`run -d\`, p50 / max | $(p50 "$par_p") / $(pmax "$par_p") | $(p50 "$par_b") / $(pmax "$par_b") | |"
-  echo "| 16 parallel ÷ one, p50 | $(ratio "$(p50 "$par_p")" "$p1") | $(ratio "$(p50 "$par_b")" "$b1") | |"
+  echo "| one \`run -d\` | $p1 | $b1 | | |"
+  echo "| 16 parallel \`run -d\`, p50 / max | $(p50 "$par_p") / $(pmax "$par_p") | $(p50 "$par_b") / $(pmax "$par_b") | | |"
+  echo "| 16 parallel ÷ one, p50 | $(ratio "$(p50 "$par_p")" "$p1") | $(ratio "$(p50 "$par_b")" "$b1") | | |"
   table version 'floor: `--version` (start-up)'
-  echo "| floor: \`runc run -d\` one / 16 parallel p50 / max (÷ one at p50) | $r1 / $(p50 "$par_r") / $(pmax "$par_r") ($(ratio "$(p50 "$par_r")" "$r1")) | | |"
-  echo "| PSS per container (kB, its monitor: conmon, berth-monitor) | $((pss_podman / 20)) | $((pss_berth / 20)) | |"
+  echo "| floor: \`runc run -d\` one / 16 parallel p50 / max (÷ one at p50) | $r1 / $(p50 "$par_r") / $(pmax "$par_r") ($(ratio "$(p50 "$par_r")" "$r1")) | | | |"
+  echo "| PSS per container (kB, its monitor: conmon, berth-monitor) | $((pss_podman / 20)) | $((pss_berth / 20)) | | |"
 } >"$tmp/summary.md"
 echo
 echo "==================== summary (for docs/performance.md) ===================="

@@ -70,6 +70,7 @@ V2_TESTS="
   src/observe/host-scan.test.ts
   src/cli/diagnose.test.ts
   src/cli/diagnose-podman.test.ts
+  src/cli/diagnose-network.test.ts
   src/cli/doctor.test.ts
   src/cli/events.test.ts
   src/cli/metrics.test.ts

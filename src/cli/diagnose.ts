@@ -29,7 +29,7 @@ interface DiagnoseFlags {
 
 export function registerDiagnose(program: Command): void {
   program.command("diagnose").argument("<target>", "container id or name, PID or cgroup path")
-    .description("why a container was killed, won't start or is slow: a verdict, the evidence (files and values), what to change")
+    .description("why a container was killed, won't start, is slow or cannot reach the network: a verdict, the evidence (files and values), what to change")
     .option("--json", "print the diagnosis as JSON")
     .option("--sample <seconds>", "how long to watch counters (throttling, pressure, drops) of a running container; 0: totals since it started", "2")
     .option("--log <file>", "why it did not start: the OCI runtime's --log file (podman's oci-log, berth-runtime/runc --log), or the engine's output for image pull and unpack failures (podman/docker stderr, kubectl describe)")

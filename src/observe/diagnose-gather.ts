@@ -11,11 +11,13 @@ import type { CgroupManager } from "../cgroups/manager.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";
 import { BerthError } from "../errors.ts";
 import { parseNsLink } from "../runtime/process-namespaces.ts";
-import { readState, statusOf } from "../runtime/state.ts";
+import { liveStartTime, readState, statusOf } from "../runtime/state.ts";
 import { listDir, pathExists, readLink, readTextIfExists, statFs } from "../sys/libc.ts";
 import { enginePaths, type EnginePaths } from "../engine/paths.ts";
 import { ContainerStore, type ContainerRecord } from "../engine/container/records.ts";
+import { NetworkStore } from "../engine/network/networks.ts";
 import type { DiagnoseEvidence, LevelEvidence } from "./diagnose.ts";
+import { NETNS_SCRIPT, parseNetnsOutput, resolvNameservers, type NetnsEvidence } from "./diagnose-network.ts";
 import { parseProcStat, type ResolveOptions, type Subject } from "./discovery.ts";
 import { readProcStat, resolveOnHost, scanHost } from "./host-scan.ts";
 import { readKernelLog } from "./kmsg.ts";
@@ -82,6 +84,14 @@ export interface EngineRecord {
   neverStarted?: { source: string; status: string };
   /** the container's cgroup, when the engine recorded where it put it */
   cgroup?: string;
+  /** its init, while the engine's record says it runs */
+  pid?: number;
+}
+
+/** Is the engine's recorded init still that process (not a later one with its pid)? */
+function isLive(pid: number, startTime: number | undefined): boolean {
+  const start = pid > 0 ? liveStartTime(pid) : 0;
+  return start !== 0 && (startTime === undefined || start === startTime);
 }
 
 /** berth's own engine's record: docker's State in container.json, the runtime's log in its run directory. */
@@ -100,6 +110,7 @@ function berthEngineRecord(target: string, paths: EnginePaths): EngineRecord | u
   return {
     runtime: "berth", id: r.Id, name: r.Name.replace(/^\//, ""), ...(exit && { exit }), ...(pathExists(log) && { runtimeLog: log }),
     ...(r.State.Status === "created" && !exit && { neverStarted: { source, status: "created" } }), cgroup: `${parent}/${r.Id}`,
+    ...(isLive(r.State.Pid, r.State.PidStartTime) && { pid: r.State.Pid }),
   };
 }
 
@@ -205,6 +216,16 @@ function subjectOf(target: string, opts: GatherOptions): { subject: Subject | un
   try {
     return { subject: resolveOnHost(target, host, opts.resolve), gone: undefined };
   } catch (err) {
+    // berth's own engine keeps its runtime's state under its runroot: its record names the running init
+    const own = berthEngineRecord(target, opts.engines?.berth ?? enginePaths());
+    if (own?.pid !== undefined) {
+      try {
+        const s = resolveOnHost(String(own.pid), host, opts.resolve);
+        return { subject: { ...s, kind: "container", id: own.id, name: own.name ?? own.id, runtime: "berth", pid: own.pid }, gone: undefined };
+      } catch {
+        // it exited meanwhile: its record says how
+      }
+    }
     const state = /^[\w+.-]+$/.test(target) ? readState(opts.root, target) : undefined;
     if (state) {
       const cgroup = openCgroup(state.cgroupsPath, { systemd: state.systemdCgroup }).path;
@@ -266,6 +287,39 @@ function netCounters(pid: number) {
     ...(tcp && { tcp: { retrans: tcp.RetransSegs ?? 0, outSegs: tcp.OutSegs ?? 0 } }),
     ...(ct && { conntrack: { entries: ct.entries, max, drop: ct.drop + ct.earlyDrop } }),
   };
+}
+
+/**
+ * The network runbook's evidence: the host's ip, iptables-save and bash run inside the
+ * container's network namespace by the enter machinery (its helper joins the namespace
+ * and nothing else: not the cgroup, whose limits are the container's), and its
+ * resolv.conf read through /proc/PID/root. Undefined when it shares the host's
+ * namespace or the tools cannot be run.
+ */
+async function netnsEvidence(subject: Subject, berth: EnginePaths): Promise<NetnsEvidence | undefined> {
+  if (!hasOwnNetns(subject.pid)) return undefined;
+  let text: string | undefined;
+  try {
+    text = readTextIfExists(`/proc/${subject.pid}/root/etc/resolv.conf`);
+  } catch {}
+  const nameservers = resolvNameservers(text ?? "");
+  let stdout: string;
+  try {
+    // loaded here: it brings the plan encoder and the helper
+    const { captureInNamespaces } = await import("../runtime/enter.ts");
+    stdout = (await captureInNamespaces({ pid: subject.pid, name: subject.name }, { namespaces: ["net"], cgroup: false, argv: ["bash", "-c", NETNS_SCRIPT, "bash", ...nameservers] })).stdout;
+  } catch {
+    return undefined;
+  }
+  const evidence = parseNetnsOutput(subject.pid, stdout, { file: "its /etc/resolv.conf", nameservers });
+  // berth's own container: which of its networks are --internal (no route out by design)
+  try {
+    const r = new ContainerStore(berth).resolve(subject.id);
+    const networks = new NetworkStore(berth);
+    const internal = (r.Network?.networks ?? []).filter((n) => networks.read(n)?.berth.internal === true);
+    if (internal.length > 0) evidence.internal = internal;
+  } catch {}
+  return evidence;
 }
 
 /**
@@ -379,6 +433,8 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
   const running = base.subject.running;
   const first = takeSample(subject, cg);
   const netBefore = running ? netCounters(subject.pid) : undefined;
+  // the namespace's checks (a DNS probe may wait its timeout) run during the sample window
+  const netns = running ? netnsEvidence(subject, opts.engines?.berth ?? enginePaths()) : undefined;
   if (running && opts.sampleSeconds > 0) await Bun.sleep(opts.sampleSeconds * 1000);
   const last = running && opts.sampleSeconds > 0 ? takeSample(subject, cg) : first;
   // with no window, rates are over the container's life: the first sample is "nothing yet"
@@ -431,6 +487,8 @@ export async function gatherEvidence(target: string, opts: GatherOptions): Promi
     base.dState = cg.pids().map((pid) => ({ pid, stat: readProcStat(pid) })).filter((p) => p.stat?.state === "D").map((p) => ({ pid: p.pid, comm: p.stat!.comm }));
     const net = netEvidence(subject.pid, netBefore, netCounters(subject.pid));
     if (net) base.net = net;
+    const inside = await netns;
+    if (inside) base.netns = inside;
   }
   return base;
 }

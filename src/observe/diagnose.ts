@@ -14,6 +14,7 @@
  *   cgroup, and nothing names the level; the kernel log's `oom_memcg=` does.
  * The kernel log, when readable, is preferred on both: it names the level per kill.
  */
+import { networkFindings, type NetnsEvidence } from "./diagnose-network.ts";
 import { classifyCgroupPath } from "./discovery.ts";
 import { explainExit } from "./exit-codes.ts";
 import { isWithin, type OomKill } from "./oom-log.ts";
@@ -71,6 +72,8 @@ export interface DiagnoseEvidence {
     tcp?: { retrans: number; outSegs: number; retransDelta: number; outSegsDelta: number };
     conntrack?: { entries: number; max: number; drop: number };
   };
+  /** what the host's tools saw inside its network namespace (a running container with one of its own) */
+  netns?: NetnsEvidence;
   node?: {
     disks: { path: string; freePct: number; inodesFreePct: number }[];
     memAvailablePct?: number;
@@ -81,6 +84,7 @@ export interface DiagnoseEvidence {
 export type FindingKind =
   | "oom-killed" | "exited" | "wont-start" | "not-running" | "paused"
   | "throttled" | "pressure" | "memory-reclaim" | "io-wait" | "fork-failures" | "network" | "node-pressure"
+  | "link-down" | "no-route" | "packet-drops" | "dns-unreachable"
   | "healthy";
 
 export interface Finding {
@@ -410,6 +414,8 @@ function slowFindings(e: DiagnoseEvidence): Finding[] {
       data: { failures: p.failures, current: p.current, limit: p.limit },
     });
   }
+  // by PID: whichever engine made it, enter finds it by that
+  if (e.netns) out.push(...networkFindings(e.netns, `berth enter -n ${e.netns.pid} --`));
   const n = e.net;
   if (n) {
     const ev: string[] = [];
@@ -479,9 +485,9 @@ export function diagnose(e: DiagnoseEvidence): Diagnosis {
   const paused = pausedFinding(e);
   if (paused) findings.push(paused);
   // frozen tasks look stuck (D state on v1) but are not slow: only the node's findings still count
-  if (paused) findings.push(...slowFindings({ ...e, cpu: undefined, psi: undefined, memEvents: undefined, failcnt: undefined, dState: undefined, pids: undefined, net: undefined }));
+  if (paused) findings.push(...slowFindings({ ...e, cpu: undefined, psi: undefined, memEvents: undefined, failcnt: undefined, dState: undefined, pids: undefined, net: undefined, netns: undefined }));
   else if (e.subject.running) findings.push(...slowFindings(e));
-  else if (e.node) findings.push(...slowFindings({ ...e, cpu: undefined, psi: undefined, memEvents: undefined, failcnt: undefined, dState: undefined, pids: undefined, net: undefined }));
+  else if (e.node) findings.push(...slowFindings({ ...e, cpu: undefined, psi: undefined, memEvents: undefined, failcnt: undefined, dState: undefined, pids: undefined, net: undefined, netns: undefined }));
   if (findings.length === 0) {
     findings.push({
       kind: "healthy", severity: "ok",

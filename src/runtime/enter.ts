@@ -14,7 +14,7 @@ import { execCandidates } from "../plan/process-ops.ts";
 import { encodePlan } from "../plan/encode.ts";
 import { JOIN_ORDER, NS_FILE, NS_FLAG } from "../plan/namespaces.ts";
 import { NO_SLOT, type InitPlan, type PlanOp } from "../plan/ops.ts";
-import { HelperSession } from "../sys/init-helper.ts";
+import { HelperSession, type HelperOptions } from "../sys/init-helper.ts";
 import { readText } from "../sys/libc.ts";
 import { exitStatus } from "../sys/program.ts";
 import { driveToReady } from "./helper-driver.ts";
@@ -114,14 +114,8 @@ export interface EnterOptions {
 const FORWARDED = ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const;
 const TERMINAL = ["SIGINT", "SIGQUIT"] as const;
 
-/**
- * Run argv inside the subject's namespaces (and cgroup); resolves to its exit status
- * (128+N when a signal N ended it).
- *
- * @throws BerthError with field COMMAND and errno ENOENT/EACCES when argv[0] is not found
- *   or not executable in the container
- */
-export async function enterSubject(s: EnterTarget, o: EnterOptions): Promise<number> {
+/** Start the helper that joins the subject's namespaces (and cgroup) and runs argv; it is running the command when this returns. */
+async function launch(s: EnterTarget, o: EnterOptions, stdio?: HelperOptions["stdio"]): Promise<{ proc: Bun.Subprocess; child: number }> {
   if (s.pid <= 0) throw new BerthError(`${s.name} has no process to enter (its namespaces went with its processes)`, { field: "TARGET" });
   const target = readNamespaces(s.pid);
   const chosen = chooseNamespaces(o.namespaces, target, readNamespaces("self"), { all: o.all });
@@ -133,7 +127,7 @@ export async function enterSubject(s: EnterTarget, o: EnterOptions): Promise<num
   }
   const env = Object.entries(process.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   const plan = enterPlan({ pid: s.pid, namespaces: chosen, argv: o.argv, env, cwd: o.cwd });
-  const helper = new HelperSession(encodePlan(plan), { wait: true, beforePlan: (pid) => (o.cgroup === false ? undefined : joinCgroups(pid, cgroups)) });
+  const helper = new HelperSession(encodePlan(plan), { wait: true, ...(stdio && { stdio }), beforePlan: (pid) => (o.cgroup === false ? undefined : joinCgroups(pid, cgroups)) });
   const proc = helper.subprocess!;
   let child: number;
   try {
@@ -143,6 +137,29 @@ export async function enterSubject(s: EnterTarget, o: EnterOptions): Promise<num
     throw err;
   }
   helper.close();
+  return { proc, child };
+}
+
+/**
+ * Run argv in the subject's namespaces with its output captured and its stdin empty:
+ * how `berth diagnose` runs the host's tools (ip, iptables-save, bash) inside a
+ * container's network namespace, as the seed's runbook does with `nsenter -t PID -n`.
+ */
+export async function captureInNamespaces(s: EnterTarget, o: EnterOptions): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { proc } = await launch(s, o, ["ignore", "pipe", "pipe"]);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/**
+ * Run argv inside the subject's namespaces (and cgroup); resolves to its exit status
+ * (128+N when a signal N ended it).
+ *
+ * @throws BerthError with field COMMAND and errno ENOENT/EACCES when argv[0] is not found
+ *   or not executable in the container
+ */
+export async function enterSubject(s: EnterTarget, o: EnterOptions): Promise<number> {
+  const { proc, child } = await launch(s, o);
   const forward = (sig: NodeJS.Signals) => {
     try {
       if (child > 0) process.kill(child, sig);

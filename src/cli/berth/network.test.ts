@@ -22,8 +22,10 @@ const SUBNET = `10.86.${X}.0/24`;
 const ROUTED = `bnd${process.pid}`;
 /** UDP echoes started in containers' namespaces: ended even when a test fails */
 const echoes: Bun.Subprocess[] = [];
-afterAll(() => {
-  for (const e of echoes) e.kill("SIGKILL");
+afterAll(async () => {
+  // SIGTERM: berth enter passes it on to the echo (a SIGKILL would leave the echo and its helper running)
+  for (const e of echoes) e.kill("SIGTERM");
+  await Promise.all(echoes.map((e) => e.exited));
   if (!fx) return;
   Bun.spawnSync(["ip", "link", "del", ROUTED], { stderr: "ignore" });
   fx.cleanup();

@@ -15,7 +15,6 @@ import { writeErr, writeOut } from "./stdio.ts";
 import { runtimeHelp, verbHelp } from "./runtime/usage.ts";
 import { HelpRequested, RuntimeLog, SPEC_VERSION, VERSION, type Globals, type Options } from "./runtime/invocation.ts";
 
-/** runc's global flags; unknown ones are accepted with a warning (callers pass runc-only flags). */
 /**
  * System calls that fail because of the host, not of berth or the config: one line naming
  * the file, the cause and the fix, instead of an internal error (a full state disk once
@@ -28,6 +27,7 @@ const HOST_FAILURES: Record<string, string> = {
   EROFS: "read-only file system; point --root at a writable filesystem",
 };
 
+/** runc's global flags; unknown ones are accepted with a warning (callers pass runc-only flags). */
 const GLOBAL_OPTIONS = {
   root: { type: "string" },
   log: { type: "string" },

@@ -9,21 +9,13 @@ import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { liveStatus, runtimeOf } from "../../engine/container/lifecycle.ts";
 import { mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "../../engine/container/bundle.ts";
-import { engineHostFacts } from "../../engine/container/host.ts";
-import { readText, unlinkPath } from "../../sys/libc.ts";
+import { engineHostFacts, readFlagFile } from "../../engine/container/host.ts";
+import { unlinkPath } from "../../sys/libc.ts";
 import { engineFor } from "./run-options.ts";
 import { userDatabase } from "../../engine/container/root-source.ts";
 
 type Opts = Record<string, unknown>;
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-const read = (path: string) => {
-  try {
-    return readText(path);
-  } catch {
-    return undefined;
-  }
-};
 
 export function registerExec(program: Command): void {
   program.command("exec").argument("<container>", "name or id").argument("<command...>", "command and arguments").passThroughOptions()
@@ -49,9 +41,7 @@ export function registerExec(program: Command): void {
       if (opts.detach) args.push("--detach");
       const userEnv: string[] = [];
       for (const f of (opts.envFile as string[] | undefined) ?? []) {
-        const text = read(f);
-        if (text === undefined) throw new BerthError(`cannot read ${f}`, { field: "--env-file" });
-        userEnv.push(...parseEnvFile(text, process.env, "--env-file", f));
+        userEnv.push(...parseEnvFile(readFlagFile(f, "--env-file"), process.env, "--env-file", f));
       }
       for (const e of (opts.env as string[] | undefined) ?? []) {
         if (e.includes("=")) userEnv.push(e);

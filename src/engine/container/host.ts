@@ -1,16 +1,26 @@
 /**
  * What the bundle needs from the host, read once: CPUs, kernel version, architecture,
  * cgroup layout, the last capability, swap accounting; the container's OOM kill count
- * from its memory cgroup; device nodes for --device; the files a container's /etc gets.
+ * from its memory cgroup; device nodes for --device; the files a container's /etc gets;
+ * the files flags name (--env-file, --label-file).
  */
 import { BerthError } from "../../errors.ts";
 import { detectHostCgroups, placeOf } from "../../cgroups/layout.ts";
 import { readHostFacts } from "../../cgroups/host-facts.ts";
 import { boundingCapabilities, kernelRelease, lastCap } from "../../sys/host-facts.ts";
-import { pathExists, readTextIfExists } from "../../sys/libc.ts";
+import { pathExists, readText, readTextIfExists } from "../../sys/libc.ts";
 import { statDeviceNode } from "../../sys/device-node.ts";
 import type { DeviceInfo, HostFacts } from "./bundle.ts";
 import { goArch } from "./docker-seccomp.ts";
+
+/** A host file a flag names (--env-file FILE): its text, or one line naming the flag, the file and why. */
+export function readFlagFile(path: string, flag: string): string {
+  try {
+    return readText(path);
+  } catch (err) {
+    throw new BerthError(`cannot read ${path}: ${(err as { code?: string }).code ?? (err as Error).message}`, { field: flag });
+  }
+}
 
 export function engineHostFacts(): HostFacts {
   const { layout } = detectHostCgroups();

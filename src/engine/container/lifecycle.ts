@@ -12,7 +12,7 @@ import { buildSpec, dockerLimitFlags, renameLimitFlag, type BundleResult } from 
 import { limitsToResources } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
 import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
-import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, resolvConf } from "./host.ts";
+import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, resolvConf } from "./host.ts";
 import { monitorFiles, startMonitor, type LogLimits } from "./monitor.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
@@ -75,13 +75,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
       host: engineHostFacts(),
       ...userDatabase(root.rootfs),
       hostEnv,
-      readFile: (path, flag) => {
-        try {
-          return readText(path);
-        } catch (err) {
-          throw new BerthError(`cannot read ${path}: ${(err as { code?: string }).code ?? (err as Error).message}`, { field: flag });
-        }
-      },
+      readFile: readFlagFile,
       device: deviceInfo,
       blockDevice,
       volumePath: (v) => engine.volumes.dataPath(v),

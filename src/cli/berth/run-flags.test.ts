@@ -8,7 +8,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectHostCgroups } from "../../cgroups/layout.ts";
-import { canRunContainers, canRunConmon, EngineFixture } from "../../../test/engine-harness.ts";
+import { canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
 
 setDefaultTimeout(300_000);
 
@@ -93,7 +93,7 @@ describe.skipIf(!ok)("resource flags: the cgroup files docker's runtime writes",
 });
 
 describe.skipIf(!ok)("identity, namespace and device flags, seen from inside", () => {
-  test("--entrypoint, --env-file, --domainname, --label-file, --annotation", () => {
+  test("--entrypoint, --env-file, --domainname, --label-file, --annotation", async () => {
     const envFile = join(fx.dir, "env");
     writeFileSync(envFile, "# a comment\nFROM_FILE=yes\nSPACED=a b\n");
     const labelFile = join(fx.dir, "labels");
@@ -106,6 +106,8 @@ describe.skipIf(!ok)("identity, namespace and device flags, seen from inside", (
     expect(c.Config).toMatchObject({ Entrypoint: ["/bin/sh"], Domainname: "example.org", Labels: { tier: "back", owner: "ops" } });
     expect(c.HostConfig.Annotations).toEqual({ "org.example/kind": "test" });
     expect([c.Path, c.Args[0]]).toEqual(["/bin/sh", "-c"]);
+    // run -d returns once the container runs, not once it has printed
+    await until(() => fx.berth(["logs", id]).stdout !== "", 60_000);
     expect(fx.berth(["logs", id]).stdout).toBe("yes|a b|example.org\n");
     expect(fx.berth(["rm", "-f", id]).code).toBe(0);
   });

@@ -27,7 +27,7 @@ interface EventsFlags {
 export function registerEvents(program: Command): void {
   program.command("events")
     .description("stream container events: berth containers' create/start/pause/resume/exit/delete, OOM kills in any cgroup")
-    .option("-f, --filter <key=value>", "event=TYPE, container=ID|NAME, cgroup=PATH (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option("-f, --filter <key=value>", "event=TYPE (docker's die, destroy, unpause too), type=container, container=ID|NAME, cgroup=PATH (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--format <format>", "table, json (one object per line), or a Go template over those objects such as '{{.type}} {{.name}}'", "table")
     .option("--until <time>", "stop at this time: RFC 3339 or Unix seconds (events are watched from now: there is no --since)")
     .option("--interval <ms>", "how often to look", "200")

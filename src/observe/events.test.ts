@@ -66,6 +66,14 @@ describe("events between two looks", () => {
     // a code already read (the zombie was caught), or no engine to ask: at once
     expect(never.push([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }])).toEqual([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }]);
   });
+  test("docker's filters: event=die/destroy/unpause are exit/delete/resume; type=container is every event, type=image none", () => {
+    const e = (type: HostEvent["type"]): HostEvent => ({ time: T, type, id: "abcdef" });
+    const docker = parseEventFilters(["event=die", "event=destroy", "event=unpause"]);
+    expect(["exit", "delete", "resume", "start"].map((t) => matchesFilter(e(t as HostEvent["type"]), docker))).toEqual([true, true, true, false]);
+    expect(matchesFilter(e("oom"), parseEventFilters(["type=container"]))).toBe(true);
+    expect(matchesFilter(e("oom"), parseEventFilters(["type=image"]))).toBe(false);
+    expect(matchesFilter(e("oom"), parseEventFilters(["type=oom"]))).toBe(true);
+  });
   test("filters: the same key ORs, different keys AND; bad ones are one line", () => {
     const f = parseEventFilters(["event=oom", "event=exit", "cgroup=/berth"]);
     expect(matchesFilter({ time: T, type: "oom", cgroup: "/berth/a" }, f)).toBe(true);

@@ -141,9 +141,16 @@ export interface EventFilter {
   cgroups?: string[];
 }
 
+/** docker's action names for berth's events (`docker events --filter event=die`) */
+const DOCKER_ACTIONS: Record<string, EventType> = { die: "exit", destroy: "delete", unpause: "resume" };
+/** docker's object types other than container: berth reports none of them */
+const OTHER_OBJECTS = ["image", "volume", "network", "daemon", "plugin", "service", "node", "secret", "config"];
+
 /**
  * docker's `--filter key=value` (repeatable; the same key ORs, different keys AND):
- * `event=oom`, `type=…` (alias), `container=ID|NAME`, `cgroup=/path`.
+ * `event=oom` (docker's `die`, `destroy`, `unpause` too), `type=container` (docker's
+ * object type: every event here is a container's; `type=image`… matches none; a berth
+ * event name there is taken as `event=`), `container=ID|NAME`, `cgroup=/path`.
  */
 export function parseEventFilters(args: string[]): EventFilter {
   const f: EventFilter = {};
@@ -152,7 +159,9 @@ export function parseEventFilters(args: string[]): EventFilter {
     const key = a.slice(0, eq);
     const value = a.slice(eq + 1);
     if (eq <= 0 || value === "") throw new BerthError(`invalid filter ${JSON.stringify(a)}; use event=TYPE, container=ID or cgroup=PATH`, { field: "--filter" });
-    if (key === "event" || key === "type") (f.types ??= new Set()).add(value);
+    if (key === "type" && value === "container") continue;
+    if (key === "type" && OTHER_OBJECTS.includes(value)) (f.types ??= new Set()).add(`${value} (not reported)`);
+    else if (key === "event" || key === "type") (f.types ??= new Set()).add(DOCKER_ACTIONS[value] ?? value);
     else if (key === "container") (f.containers ??= []).push(value);
     else if (key === "cgroup") (f.cgroups ??= []).push(value);
     else throw new BerthError(`unknown filter ${JSON.stringify(key)}; use event, container or cgroup`, { field: "--filter" });

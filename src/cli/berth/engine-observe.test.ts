@@ -26,7 +26,8 @@ async function watch(...args: string[]): Promise<{ events: () => Record<string, 
   watchers.push(proc);
   const out = new LineStream(proc.stdout);
   const err = new LineStream(proc.stderr);
-  expect(await until(() => err.lines.includes("berth: watching for events"), 60_000)).toBe(true);
+  const ready = await until(() => err.lines.includes("berth: watching for events"), 60_000);
+  expect(ready ? "" : `not watching after 60 s: ${JSON.stringify({ stdout: out.lines, stderr: err.lines })}`).toBe("");
   return { events: () => out.lines.map((l) => JSON.parse(l)), lines: () => out.lines, errors: () => err.lines };
 }
 
@@ -50,20 +51,22 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
   test("events: create and start by name, then — after a rename — exit with the code the engine recorded and delete by the new name", async () => {
     const name = `ev-${process.pid}`;
     const w = await watch("--filter", `container=${name}`, "--filter", `container=${name}-new`);
-    const t = await watch("--filter", `container=${name}-new`, "--filter", "event=exit", "--filter", "event=delete", "--format", "{{.type}} {{.name}} {{.exitCode}}");
+    const t = await watch("--filter", `container=${name}-new`, "--filter", "event=die", "--filter", "event=destroy", "--filter", "type=container", "--format", "{{.type}} {{.name}} {{.exitCode}}");
     // TERM ends it with 3: the code comes from the engine's record (the monitor reaps the init before the runtime can read it)
     const id = fx.runDetached(["--name", name], ["sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.1; done"]);
     const started = await until(() => w.events().some((e) => e.type === "start"), 60_000);
     expect(started ? "" : JSON.stringify({ events: w.events(), errors: w.errors() })).toBe("");
     expect(fx.berth(["rename", name, `${name}-new`]).code).toBe(0);
     expect(fx.berth(["stop", "-t", "20", `${name}-new`]).code).toBe(0);
-    expect(await until(() => w.events().some((e) => e.type === "delete"), 60_000)).toBe(true);
+    const deleted = await until(() => w.events().some((e) => e.type === "delete"), 60_000);
+    expect(deleted ? "" : JSON.stringify({ events: w.events(), errors: w.errors(), ps: fx.berth(["ps", "-a"]).stdout })).toBe("");
     const events = w.events();
     expect(events.map((e) => e.type)).toEqual(["create", "start", "exit", "delete"]);
     expect(events.map((e) => e.name)).toEqual([name, name, `${name}-new`, `${name}-new`]);
     expect(events[0]).toMatchObject({ id, engine: "berth", runtime: "berth" });
     expect(events[2]!.exitCode).toBe(3);
-    expect(await until(() => t.lines().length === 2, 60_000)).toBe(true);
+    const both = await until(() => t.lines().length === 2, 60_000);
+    expect(both ? "" : JSON.stringify({ lines: t.lines(), errors: t.errors() })).toBe("");
     expect(t.lines()).toEqual([`exit ${name}-new 3`, `delete ${name}-new <no value>`]);
     expect(fx.berth(["rm", id]).code).toBe(0);
   });

@@ -87,7 +87,7 @@ async function runAttached(engine: Engine, r: ContainerRecord): Promise<number> 
     releaseNetwork(engine, x);
     x.State = { ...x.State, Status: "exited", ExitCode: code, FinishedAt: new Date().toISOString(), Pid: 0, ...(failure && { Error: failure.msg }) };
   });
-  runtime.run(["delete", "--force", r.Id]);
+  runtime.forceDelete(r.Id);
   return code;
 }
 

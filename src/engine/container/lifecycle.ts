@@ -196,7 +196,7 @@ export function cleanupCommand(engine: Engine, id: string): string[] {
 
 /** Forget the runtime's container (a previous run's) and the previous exit file. */
 function resetRuntimeState(engine: Engine, r: ContainerRecord): void {
-  runtimeOf(engine, r).run(["delete", "--force", r.Id]);
+  runtimeOf(engine, r).forceDelete(r.Id);
   const files = monitorFiles(engine.store.runDir(r.Id));
   for (const f of [`${files.exitDir}/${r.Id}`, files.pidFile, files.monitorPidFile]) {
     try {
@@ -257,9 +257,9 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     const monitorPid = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
     started({ pid: monitorPid, startTime: liveStartTime(monitorPid) });
     try {
-      runtime.check(["start", r.Id], files.runtimeLog);
+      runtime.start(r.Id, files.runtimeLog);
     } catch (err) {
-      runtime.run(["delete", "--force", r.Id]);
+      runtime.forceDelete(r.Id);
       recordStartFailure(engine, r, err);
       throw err;
     }
@@ -294,7 +294,7 @@ export function cleanupContainer(engine: Engine, id: string): void {
     const code = exitFileCode(engine, id);
     const cgroupsPath = readSpecCgroupsPath(engine, id);
     const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
-    runtimeOf(engine, r).run(["delete", "--force", id]);
+    runtimeOf(engine, r).forceDelete(id);
     releaseNetwork(engine, r);
     r.State = {
       ...r.State, Status: "exited", ExitCode: code ?? 255, Error: code === undefined ? MONITOR_LOST : "",
@@ -418,7 +418,7 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
     }
     // the exit command deleted it from the runtime when it recorded the exit; a created one was never started
     const recorded = live.status === "exited" && r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME;
-    if (!recorded && !(live.status === "created" && r.State.StartedAt === GO_ZERO_TIME)) runtimeOf(engine, r).run(["delete", "--force", r.Id]);
+    if (!recorded && !(live.status === "created" && r.State.StartedAt === GO_ZERO_TIME)) runtimeOf(engine, r).forceDelete(r.Id);
     releaseNetwork(engine, r);
     releaseRoot(engine, r);
     store.remove(r);
@@ -488,7 +488,7 @@ export function reviveAfterReboot(engine: Engine): string[] {
     if (r.State.Status !== "running" && r.State.Status !== "paused") continue;
     if (liveStatus(engine, r).status !== "exited") continue;
     // what the runtime may still hold of it (its state, its cgroup) goes before it is recorded as exited
-    runtimeOf(engine, r).run(["delete", "--force", r.Id]);
+    runtimeOf(engine, r).forceDelete(r.Id);
     engine.store.update(r.Id, (x) => {
       releaseNetwork(engine, x);
       x.State = { ...x.State, Status: "exited", ExitCode: 255, Error: MONITOR_LOST, FinishedAt: now(), Pid: 0 };
@@ -550,7 +550,7 @@ export function updateContainer(engine: Engine, id: string, flags: UpdateFlags):
 export function removeUnreadable(engine: Engine, id: string): void {
   const runtime = new OciRuntime(runtimePath(undefined), engine.paths.runtimeRoot);
   runtime.run(["kill", id, "KILL"]);
-  runtime.run(["delete", "--force", id]);
+  runtime.forceDelete(id);
   try {
     detachNetworks(engine.paths, id);
   } catch {}

@@ -157,7 +157,7 @@ export function startMonitor(r: MonitorRequest): number {
         process.kill(pid, "SIGKILL");
       } catch {}
     }
-    r.runtime.run(["delete", "--force", r.id]);
+    r.runtime.forceDelete(r.id);
     throw new ContainerStartError(`the monitor gave no word of the runtime's create within ${CREATE_TIMEOUT_MS / 1000} s (or died: see ${r.files.monitorLog}); the container was removed`, 125);
   }
   const m = parseSyncMessage(text);

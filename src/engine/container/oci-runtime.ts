@@ -61,7 +61,6 @@ export class OciRuntime {
   }
 
   run(args: string[], opts: { logFile?: string; stdio?: "inherit"; input?: string } = {}): RuntimeResult {
-    if (args.length === 3 && args[0] === "delete" && args[1] === "--force" && this.own() && deleteStopped({ root: this.root, id: args[2]! })) return { code: 0, stdout: "", stderr: "" };
     const inherit = opts.stdio === "inherit";
     const p = runProgram([this.path, ...this.globals(opts.logFile), ...args], {
       ...(opts.input !== undefined ? { input: opts.input } : { stdin: inherit ? "inherit" : "ignore" }),
@@ -76,9 +75,19 @@ export class OciRuntime {
     return startProgram([this.path, ...this.globals(logFile), ...args], { stdin, stdout: "inherit", stderr: "inherit" }).exited;
   }
 
+  /** `delete --force ID`; a stopped container of berth-runtime's is deleted in this process, without a runtime process. */
+  forceDelete(id: string): RuntimeResult {
+    if (this.own() && deleteStopped({ root: this.root, id })) return { code: 0, stdout: "", stderr: "" };
+    return this.run(["delete", "--force", id]);
+  }
+
+  /** `start ID` (in this process for berth-runtime); a failure throws as check's. */
+  start(id: string, logFile: string): RuntimeResult {
+    return this.own() ? this.startHere(id) : this.check(["start", id], logFile);
+  }
+
   /** Run `args`; a failure throws with the runtime's own line (and its docker exit code). */
   check(args: string[], logFile: string, input?: string): RuntimeResult {
-    if (args.length === 2 && args[0] === "start" && this.own()) return this.startHere(args[1]!);
     try {
       unlinkPath(logFile);
     } catch {}

@@ -11,6 +11,7 @@ import { MEDIA, parseManifest, type ImageManifest } from "../../spec/image-spec.
 import type { ImageRecord, ImageStore } from "./image-store.ts";
 import { decompressed } from "./compression.ts";
 import { familiarString } from "./reference.ts";
+import { sha256Digest } from "../content/store.ts";
 
 export type ArchiveFormat = "docker-archive" | "oci-archive";
 
@@ -68,7 +69,7 @@ export function saveArchive(store: ImageStore, images: SavedImage[], format: Arc
       await add("oci-layout", 30, new TextEncoder().encode('{"imageLayoutVersion":"1.0.0"}'));
       for (const { image, names } of images) {
         const { bytes, manifest } = ociManifest(store, image);
-        const digest = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+        const digest = sha256Digest(bytes);
         for (const l of [manifest.config, ...manifest.layers]) await blobEntry(`blobs/sha256/${l.digest.slice(7)}`, l.digest);
         if (!written.has(digest)) {
           written.add(digest);

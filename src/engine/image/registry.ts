@@ -18,6 +18,7 @@ import { DOCKER_HUB, DOCKER_HUB_API } from "./reference.ts";
 import { credentialsFor, type Credentials } from "./auth-config.ts";
 import { parseChallenges } from "./www-authenticate.ts";
 import { MEDIA } from "../../spec/image-spec.ts";
+import { sha256Digest } from "../content/store.ts";
 
 export interface RegistryOptions {
   /** false: --tls-verify=false (HTTPS without verification, then plain HTTP) */
@@ -212,7 +213,7 @@ export class RegistryClient {
       throw new RegistryError(`${what}: ${this.domain} is not a container registry (its answer to /v2/${repo}/manifests/${reference} has no distribution headers)`);
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
-    const digest = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    const digest = sha256Digest(bytes);
     if (reference.startsWith("sha256:") && digest !== reference) {
       throw new RegistryError(`${what}: ${this.domain} sent a manifest whose digest is ${digest}, not the ${reference} asked for; the registry is corrupt or lying`);
     }

@@ -52,12 +52,17 @@ export function parseTemplate(text: string, fields: string[], flag = "--format")
 }
 
 /**
- * Align tab-separated lines into columns the way docker's tabwriter does (minimum cell
- * width 10, three spaces of padding); the last column is not padded.
+ * Go's text/tabwriter with three spaces of padding, as docker (minimum cell width 10) and
+ * runc (12) set it up: every cell but a line's last is padded to its column's widest cell
+ * plus 3, and to at least `minWidth`. Widths count characters, as Go counts runes.
  */
-export function alignColumns(lines: string[]): string {
-  const rows = lines.map((l) => l.split("\t"));
+export function tabwrite(rows: string[][], minWidth: number): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.slice(0, -1).forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length + 3, 10)));
-  return rows.map((r) => r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i]!) : cell)).join("").trimEnd()).join("\n");
+  for (const row of rows) row.slice(0, -1).forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? minWidth, [...cell].length + 3)));
+  return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell + " ".repeat(widths[i]! - [...cell].length) : cell)).join(""));
+}
+
+/** Align tab-separated lines into columns the way docker's tables are (tabwrite, minimum width 10), trailing spaces cut. */
+export function alignColumns(lines: string[]): string {
+  return tabwrite(lines.map((l) => l.split("\t")), 10).map((l) => l.trimEnd()).join("\n");
 }

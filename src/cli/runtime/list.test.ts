@@ -1,15 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { filterPsTable } from "../../runtime/ps.ts";
 import { errorOf } from "../../../test/berth-error.ts";
-import { goTime, tabwrite } from "./list.ts";
+import { goTime, listTable } from "./list.ts";
 
 describe("list's table, as Go's tabwriter(minwidth 12, padding 3) lays it out", () => {
   test("an empty list is runc's header alone", () => {
-    expect(tabwrite([["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]])).toBe("ID          PID         STATUS      BUNDLE      CREATED     OWNER\n");
+    expect(listTable([["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]])).toBe("ID          PID         STATUS      BUNDLE      CREATED     OWNER\n");
   });
 
   test("columns widen to their longest cell plus 3; the last column is not padded", () => {
-    expect(tabwrite([["ID", "PID", "OWNER"], ["a-long-container-id", "1", "root"], ["b", "22", ""]])).toBe(
+    expect(listTable([["ID", "PID", "OWNER"], ["a-long-container-id", "1", "root"], ["b", "22", ""]])).toBe(
       "ID                    PID         OWNER\n" +
       "a-long-container-id   1           root\n" +
       "b                     22          \n",

@@ -10,19 +10,11 @@ import { listStates } from "../../runtime/query.ts";
 import { readTextIfExists, statPath } from "../../sys/libc.ts";
 import { parseVerb, type Globals } from "./invocation.ts";
 import { writeOut } from "../stdio.ts";
+import { tabwrite } from "../../observe/template.ts";
 
-/**
- * Go's text/tabwriter with runc's settings (minwidth 12, padding 3, spaces): every cell
- * but a line's last is padded to its column's widest cell plus 3, and to at least 12.
- */
-export function tabwrite(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.slice(0, -1).forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 12, [...cell].length + 3);
-    });
-  }
-  return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell + " ".repeat(widths[i]! - [...cell].length) : cell)).join("") + "\n").join("");
+/** runc list's table: Go's tabwriter with runc's settings (minwidth 12, padding 3, spaces). */
+export function listTable(rows: string[][]): string {
+  return tabwrite(rows, 12).map((line) => `${line}\n`).join("");
 }
 
 /**
@@ -68,6 +60,6 @@ export function run(args: string[], g: Globals): number {
     return 0;
   }
   const header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"];
-  writeOut(tabwrite([header, ...shown.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])]));
+  writeOut(listTable([header, ...shown.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])]));
   return 0;
 }

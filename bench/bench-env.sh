@@ -77,3 +77,28 @@ bench_args() {
 bench_busybox_image() {
   bash "$here/../shared/reference/make-busybox-image.sh" "$1" >/dev/null
 }
+
+# bench_containerd DIR: a containerd of its own in DIR (no CRI plugin), its socket
+# DIR/containerd.sock ready on return; its pid in ctd_pid, for the caller's cleanup.
+bench_containerd() {
+  mkdir -p "$1"
+  cat >"$1/config.toml" <<TOML
+version = 2
+root = "$1/root"
+state = "$1/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$1/containerd.sock"
+[ttrpc]
+  address = "$1/containerd.sock.ttrpc"
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "$1/opt"
+TOML
+  containerd --config "$1/config.toml" >"$1/log" 2>&1 &
+  ctd_pid=$!
+  n=0
+  until [ -S "$1/containerd.sock" ]; do
+    n=$((n + 1)); [ $n -lt 500 ] || { cat "$1/log" >&2; exit 1; }; sleep 0.02
+  done
+}

@@ -34,23 +34,7 @@ $P --runtime "$berth" $run_args
 $P --runtime "$runc" $run_args
 
 echo "== containerd"
-mkdir -p "$tmp/ctd"
-cat >"$tmp/ctd/config.toml" <<TOML
-version = 2
-root = "$tmp/ctd/root"
-state = "$tmp/ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$tmp/ctd/containerd.sock"
-[ttrpc]
-  address = "$tmp/ctd/containerd.sock.ttrpc"
-[plugins]
-  [plugins."io.containerd.internal.v1.opt"]
-    path = "$tmp/ctd/opt"
-TOML
-containerd --config "$tmp/ctd/config.toml" >"$tmp/ctd/log" 2>&1 &
-ctd_pid=$!
-n=0; until [ -S "$tmp/ctd/containerd.sock" ]; do n=$((n + 1)); [ $n -lt 500 ] || { cat "$tmp/ctd/log" >&2; exit 1; }; sleep 0.02; done
+bench_containerd "$tmp/ctd"
 C="ctr --address $tmp/ctd/containerd.sock"
 $C images import "$tmp/img/busybox-oci.tar" >/dev/null
 $C run --rm --runc-binary "$berth" localhost/busybox:latest bench-check true

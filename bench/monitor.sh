@@ -40,23 +40,7 @@ bench_busybox_image "$tmp/img"
 P="podman --root $tmp/podman/root --runroot $tmp/podman/runroot --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime $(command -v runc)"
 $P load -q -i "$tmp/img/busybox-oci.tar" >/dev/null
 $B load -i "$tmp/img/busybox-docker.tar" >/dev/null
-mkdir -p "$tmp/ctd"
-cat >"$tmp/ctd/config.toml" <<TOML
-version = 2
-root = "$tmp/ctd/root"
-state = "$tmp/ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$tmp/ctd/containerd.sock"
-[ttrpc]
-  address = "$tmp/ctd/containerd.sock.ttrpc"
-[plugins]
-  [plugins."io.containerd.internal.v1.opt"]
-    path = "$tmp/ctd/opt"
-TOML
-containerd --config "$tmp/ctd/config.toml" >"$tmp/ctd/log" 2>&1 &
-ctd_pid=$!
-n=0; until [ -S "$tmp/ctd/containerd.sock" ]; do n=$((n + 1)); [ $n -lt 500 ] || { cat "$tmp/ctd/log" >&2; exit 1; }; sleep 0.02; done
+bench_containerd "$tmp/ctd"
 C="ctr --address $tmp/ctd/containerd.sock"
 $C images import "$tmp/img/busybox-oci.tar" >/dev/null
 

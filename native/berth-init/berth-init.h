@@ -77,7 +77,7 @@ struct arg {
 struct op {
 	uint32_t code, argc;
 	struct arg *args;
-	char **argv, **envp;	/* EXEC, RUN_HOOK: built before op 0 runs (prepare_exec) */
+	char **argv, **envp;	/* EXEC, RUN_HOOK: built before op 0 runs (plan.c) */
 };
 
 /* State one op leaves for a later one (main.c). */
@@ -95,39 +95,31 @@ extern int console_slave;	/* CONSOLE: the pty's slave, for CONSOLE_STDIO */
 
 /* report.c */
 int write_all(int fd, const char *buf, size_t len);
-__attribute__((format(printf, 1, 2))) void report(const char *fmt, ...);
-__attribute__((format(printf, 1, 2))) void complain(const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void say(int fd, const char *fmt, ...);
 _Noreturn void die(const char *call, const char *detail);
+long must(long r, const char *call, const char *detail);
 _Noreturn void bad_plan(const char *what, long arg);
 
 /* plan.c */
 uint32_t get32(const unsigned char *p);
 uint64_t get64(const unsigned char *p);
-int read_all(int fd, void *buf, size_t len);
 struct op *read_plan(uint32_t *count);
+char *read_state(const char *line, uint32_t *len);
 
 /* in-root.c */
-int open_in_root(int rootfd, const char *path);
-int open_root(const char *root);
-int resolve(const char *root, const char *path, int missing_ok);
-int make_in_root(int rootfd, const char *path, int file, mode_t mode);
-int parent_in_root(int rootfd, const char *path, char *dir, const char **base);
-int dest_in_root(int rootfd, const char *dest, uint64_t create, const char *src);
+int in_root(const char *root, const char *path, uint64_t create, const char *src, int optional);
+int make_in_root(const char *root, const char *path, int file, mode_t mode);
+int parent_in_root(const char *root, const char *path, char *dir, const char **base);
 const char *fd_path(int fd);
 
 /* mounts.c */
 void do_mount(const struct op *op);
 void do_mount_in_root(const struct op *op);
 void do_mount_setattr(const struct op *op);
-void do_mknod_in_root(const struct op *op);
-void do_symlink_in_root(const struct op *op);
-void do_pivot_root(const char *root);
-void do_move_chroot(const char *root);
-void do_chroot(const char *root);
-void do_mask_path(const struct op *op);
-void do_bind_self_in_root(const struct op *op);
+void do_node_in_root(const struct op *op);
+void do_enter_root(const struct op *op);
+void do_cover_in_root(const struct op *op);
 void do_mkdir_in_root(const struct op *op);
-void do_idmap_tree(const struct op *op);
 void do_open_tree(const struct op *op);
 void do_move_tree(const struct op *op);
 
@@ -138,9 +130,7 @@ void do_caps(const struct op *op);
 void do_close_from(unsigned int from);
 void do_reset_signals(void);
 void do_seccomp(const struct op *op);
-void do_seccomp_notify(const struct op *op);
 void do_find_exec(const struct op *op);
-void prepare_exec(struct op *op);
 void do_exec(const struct op *op);
 
 /* console.c */

@@ -70,11 +70,9 @@ void do_console(const struct op *op)
 	const char *root = S(0);
 	uint64_t slot = I(1);
 	char path[64], target[64];
-	int ptmx = -1, master, rootfd = -1;
+	int ptmx = -1, master;
 	if (*root) {
-		rootfd = open_root(root);
-		if ((ptmx = open_in_root(rootfd, "/dev/ptmx")) < 0)
-			die("openat2", "/dev/ptmx");
+		ptmx = in_root(root, "/dev/ptmx", 0, NULL, 0);
 		snprintf(path, sizeof path, "/proc/self/fd/%d", ptmx);
 		master = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	} else {
@@ -93,16 +91,13 @@ void do_console(const struct op *op)
 			die("ioctl", "TIOCSWINSZ");
 	}
 	if (*root) {
-		int dest = dest_in_root(rootfd, "/dev/console", 2, "");
-		if (dest < 0)
-			die("openat2", "/dev/console");
+		int dest = in_root(root, "/dev/console", 2, NULL, 0);
 		snprintf(path, sizeof path, "/proc/self/fd/%d", console_slave);
 		snprintf(target, sizeof target, "/proc/self/fd/%d", dest);
 		if (mount(path, target, NULL, MS_BIND, NULL) < 0)
 			die("mount", "/dev/console");
 		close(dest);
 		close(ptmx);
-		close(rootfd);
 	}
 	int to = slot == NSLOTS ? console_peer : slots[slot] - 1;
 	if (to < 0) {

@@ -12,18 +12,7 @@ static uint32_t hook_state_len;
  * answers with the state JSON that startContainer hooks will read. */
 void do_hook_sync(void)
 {
-	unsigned char len[4];
-	report("hooks\n");
-	if (read_all(sock, len, sizeof len) < 0)
-		_exit(1); /* the runtime gave up (a hook failed); it reports why */
-	hook_state_len = get32(len);
-	if (hook_state_len > (1u << 20))
-		bad_plan("state length", hook_state_len);
-	hook_state = malloc(hook_state_len + 1);
-	if (!hook_state)
-		die("malloc", NULL);
-	if (hook_state_len && read_all(sock, hook_state, hook_state_len) < 0)
-		_exit(1);
+	hook_state = read_state("hooks\n", &hook_state_len);
 }
 
 /*
@@ -47,7 +36,7 @@ void do_run_hook(const struct op *op)
 		if (dup2(in[0], 0) < 0)
 			_exit(127);
 		execve(path, op->argv, op->envp);
-		complain("berth-init: startContainer hook %s: %s\n", path, strerror(errno));
+		say(2, "berth-init: startContainer hook %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
 	setpgid(pid, pid); /* whichever of the two runs first */
@@ -66,7 +55,7 @@ void do_run_hook(const struct op *op)
 		if (timeout && waited >= timeout * 1000) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			complain("berth-init: startContainer hook %s timed out after %llu s\n", path, (unsigned long long)timeout);
+			say(2, "berth-init: startContainer hook %s timed out after %llu s\n", path, (unsigned long long)timeout);
 			_exit(1);
 		}
 		usleep(10000);
@@ -74,9 +63,9 @@ void do_run_hook(const struct op *op)
 	signal(SIGPIPE, SIG_DFL);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (WIFEXITED(status))
-			complain("berth-init: startContainer hook %s exited with status %d\n", path, WEXITSTATUS(status));
+			say(2, "berth-init: startContainer hook %s exited with status %d\n", path, WEXITSTATUS(status));
 		else
-			complain("berth-init: startContainer hook %s killed by signal %d\n", path, WTERMSIG(status));
+			say(2, "berth-init: startContainer hook %s killed by signal %d\n", path, WTERMSIG(status));
 		_exit(1);
 	}
 }

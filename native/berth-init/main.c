@@ -23,20 +23,17 @@ static void run(const struct op *op)
 	int fd;
 	switch (op->code) {
 	case SETNS:
-		if ((fd = open(S(0), O_RDONLY | O_CLOEXEC)) < 0)
-			die("open", S(0));
-		if (setns(fd, (int)I(1)) < 0)
-			die("setns", S(0));
+		fd = must(open(S(0), O_RDONLY | O_CLOEXEC), "open", S(0));
+		must(setns(fd, (int)I(1)), "setns", S(0));
 		close(fd);
 		break;
 	case UNSHARE:
-		if (unshare((int)I(0)) < 0)
-			die("unshare", NULL);
+		must(unshare((int)I(0)), "unshare", NULL);
 		break;
 	case USERNS_SYNC: {
 		char c = 0;
 		ssize_t n;
-		report("map %d\n", getpid());
+		say(sock, "map %d\n", getpid());
 		while ((n = read(sock, &c, 1)) < 0 && errno == EINTR)
 			;
 		if (n != 1 || c != 'g')
@@ -59,50 +56,34 @@ static void run(const struct op *op)
 		do_mount_setattr(op);
 		break;
 	case MKNOD_IN_ROOT:
-		do_mknod_in_root(op);
-		break;
 	case SYMLINK_IN_ROOT:
-		do_symlink_in_root(op);
+		do_node_in_root(op);
 		break;
 	case PIVOT_ROOT:
-		do_pivot_root(S(0));
-		break;
 	case MOVE_CHROOT:
-		do_move_chroot(S(0));
-		break;
 	case CHROOT:
-		do_chroot(S(0));
+		do_enter_root(op);
 		break;
 	case SETHOSTNAME:
-		if (sethostname(S(0), strlen(S(0))) < 0)
-			die("sethostname", S(0));
+		must(sethostname(S(0), strlen(S(0))), "sethostname", S(0));
 		break;
 	case SETDOMAINNAME:
-		if (setdomainname(S(0), strlen(S(0))) < 0)
-			die("setdomainname", S(0));
+		must(setdomainname(S(0), strlen(S(0))), "setdomainname", S(0));
 		break;
-	case SETRLIMIT: {
-		struct rlimit rl = { I(1), I(2) };
-		if (setrlimit((int)I(0), &rl) < 0)
-			die("setrlimit", NULL);
+	case SETRLIMIT:
+		must(setrlimit((int)I(0), &(struct rlimit){ I(1), I(2) }), "setrlimit", NULL);
 		break;
-	}
 	case LOOPBACK_UP: {
-		struct ifreq ifr = { 0 };
-		strcpy(ifr.ifr_name, "lo");
-		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-			die("socket", NULL);
-		if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-			die("ioctl", "lo");
+		struct ifreq ifr = { .ifr_name = "lo" };
+		fd = must(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket", NULL);
+		must(ioctl(fd, SIOCGIFFLAGS, &ifr), "ioctl", "lo");
 		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-			die("ioctl", "lo");
+		must(ioctl(fd, SIOCSIFFLAGS, &ifr), "ioctl", "lo");
 		close(fd);
 		break;
 	}
 	case CHDIR:
-		if (chdir(S(0)) < 0)
-			die("chdir", S(0));
+		must(chdir(S(0)), "chdir", S(0));
 		break;
 	case SETGROUPS: {
 		gid_t *gids = calloc(op->argc ? op->argc : 1, sizeof *gids);
@@ -110,44 +91,37 @@ static void run(const struct op *op)
 			die("malloc", NULL);
 		for (uint32_t i = 0; i < op->argc; i++)
 			gids[i] = (gid_t)I(i);
-		if (setgroups(op->argc, gids) < 0)
-			die("setgroups", NULL);
+		must(setgroups(op->argc, gids), "setgroups", NULL);
 		free(gids);
 		break;
 	}
 	case SETRESGID:
-		if (setresgid((gid_t)I(0), (gid_t)I(0), (gid_t)I(0)) < 0)
-			die("setresgid", NULL);
+		must(setresgid((gid_t)I(0), (gid_t)I(0), (gid_t)I(0)), "setresgid", NULL);
 		break;
 	case SETRESUID:
-		if (setresuid((uid_t)I(0), (uid_t)I(0), (uid_t)I(0)) < 0)
-			die("setresuid", NULL);
+		must(setresuid((uid_t)I(0), (uid_t)I(0), (uid_t)I(0)), "setresuid", NULL);
 		break;
 	case UMASK:
 		umask((mode_t)I(0));
 		break;
 	case KEEPCAPS:
-		if (prctl(PR_SET_KEEPCAPS, (unsigned long)I(0), 0, 0, 0) < 0)
-			die("prctl", "PR_SET_KEEPCAPS");
+		must(prctl(PR_SET_KEEPCAPS, (unsigned long)I(0), 0, 0, 0), "prctl", "PR_SET_KEEPCAPS");
 		break;
 	case CAPS:
 		do_caps(op);
 		break;
 	case NO_NEW_PRIVS:
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-			die("prctl", "PR_SET_NO_NEW_PRIVS");
+		must(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl", "PR_SET_NO_NEW_PRIVS");
 		break;
 	case SECCOMP:
+	case SECCOMP_NOTIFY:
 		do_seccomp(op);
 		break;
 	case OPEN_DIR:
-		if (startdir >= 0)
-			close(startdir);
-		if ((startdir = open(S(0), O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-			die("open", S(0));
+		startdir = must(open(S(0), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", S(0));
 		break;
 	case READY:
-		report("ready\n");
+		say(sock, "ready\n");
 		close(sock);
 		sock = -1;
 		break;
@@ -156,12 +130,9 @@ static void run(const struct op *op)
 		while ((fd = openat(startdir, S(0), O_WRONLY | O_CLOEXEC)) < 0)
 			if (errno != EINTR)
 				die("openat", S(0));
-		if (write_all(fd, "0", 1) < 0)
-			die("write", S(0));
+		must(write_all(fd, "0", 1), "write", S(0));
 		close(fd);
-		if (startdir >= 0)
-			close(startdir);
-		startdir = -1;
+		close(startdir);
 		break;
 	case FIND_EXEC:
 		do_find_exec(op);
@@ -176,8 +147,7 @@ static void run(const struct op *op)
 		do_reset_signals();
 		break;
 	case SETSID:
-		if (setsid() < 0)
-			die("setsid", NULL);
+		must(setsid(), "setsid", NULL);
 		break;
 	case JOIN_KEYRING:
 		/* ENOSYS: a kernel without keyrings; runc runs there too */
@@ -185,30 +155,25 @@ static void run(const struct op *op)
 			die("keyctl", S(0));
 		break;
 	case MASK_PATH:
-		do_mask_path(op);
-		break;
 	case BIND_SELF_IN_ROOT:
-		do_bind_self_in_root(op);
+		do_cover_in_root(op);
 		break;
 	case MKDIR_IN_ROOT:
 		do_mkdir_in_root(op);
 		break;
 	case PERSONALITY:
-		if (personality((unsigned long)I(0)) < 0)
-			die("personality", NULL);
+		must(personality((unsigned long)I(0)), "personality", NULL);
 		break;
 	case IOPRIO:
-		if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)I(0)) < 0)
-			die("ioprio_set", NULL);
+		must(syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)I(0)), "ioprio_set", NULL);
 		break;
-	case SCHED_SETATTR: {
+	case SCHED_SETATTR:
 		/* the kernel reads attr.size from the bytes: the planner writes the struct whole */
-		if (syscall(SYS_sched_setattr, 0, op->args[0].p, 0) < 0)
-			die("sched_setattr", NULL);
+		must(syscall(SYS_sched_setattr, 0, op->args[0].p, 0), "sched_setattr", NULL);
 		break;
-	}
 	case IDMAP_TREE:
-		do_idmap_tree(op);
+	case OPEN_TREE:
+		do_open_tree(op);
 		break;
 	case MOVE_TREE_IN_ROOT:
 		do_move_tree(op);
@@ -217,13 +182,7 @@ static void run(const struct op *op)
 		do_connect_unix(op);
 		break;
 	case OPEN_PATH:
-		fd = open(S(1), O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			die("open", S(1));
-		slots[I(0)] = fd + 1;
-		break;
-	case SECCOMP_NOTIFY:
-		do_seccomp_notify(op);
+		slots[I(0)] = must(open(S(1), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", S(1)) + 1;
 		break;
 	case HOOK_SYNC:
 		do_hook_sync();
@@ -236,9 +195,6 @@ static void run(const struct op *op)
 		break;
 	case CHOWN_STDIO:
 		do_chown_stdio((uid_t)I(0));
-		break;
-	case OPEN_TREE:
-		do_open_tree(op);
 		break;
 	case RUN_HOOK:
 		do_run_hook(op);
@@ -271,9 +227,6 @@ int main(int argc, char **argv)
 		die("prctl", "PR_SET_DUMPABLE");
 	uint32_t n;
 	struct op *ops = read_plan(&n);
-	for (uint32_t i = 0; i < n; i++)
-		if (ops[i].code == EXEC || ops[i].code == RUN_HOOK)
-			prepare_exec(&ops[i]);
 	for (uint32_t i = 0; i < n; i++) {
 		step = i;
 		run(&ops[i]);

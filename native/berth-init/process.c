@@ -6,30 +6,21 @@
 
 /*
  * fork(), or with a cgroup directory's fd in `slot` (OPEN_PATH, opened while the path was
- * still the host's) clone3(CLONE_INTO_CGROUP): the child is born in that cgroup2 directory. Writing a pid into cgroup.procs instead takes the kernel's global
+ * still the host's) clone3(CLONE_INTO_CGROUP): the child is born in that cgroup2
+ * directory. Writing a pid into cgroup.procs instead takes the kernel's global
  * cgroup_threadgroup_rwsem for writing, an RCU grace period (10–25 ms measured here);
  * a fork into the cgroup takes it only for reading. Raw syscall: glibc has no clone3
  * wrapper that returns twice, and this process is single-threaded, so glibc's fork
- * bookkeeping (atfork handlers, lock resets) has nothing to do.
+ * bookkeeping (atfork handlers, lock resets) has nothing to do. A plain fork stays
+ * fork(): a seccomp profile around the runtime may refuse clone3 (docker's does).
  */
 static pid_t fork_into(uint64_t slot)
 {
 	if (slot == NSLOTS)
-		return fork();
-	int fd = slots[slot] - 1;
-	if (fd < 0) {
-		errno = EBADF;
-		die("clone3", "cgroup slot");
-	}
-	struct clone_args args;
-	memset(&args, 0, sizeof args);
-	args.flags = CLONE_INTO_CGROUP;
-	args.exit_signal = SIGCHLD;
-	args.cgroup = (uint64_t)fd;
-	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
-	if (pid < 0)
-		die("clone3", NULL);
-	close(fd);
+		return must(fork(), "fork", NULL);
+	struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)(slots[slot] - 1) };
+	pid_t pid = must(syscall(SYS_clone3, &args, sizeof args), "clone3", NULL);
+	close(slots[slot] - 1);
 	slots[slot] = 0;
 	return pid;
 }
@@ -39,26 +30,21 @@ void do_fork(uint64_t wait, uint64_t console, uint64_t cgroup_slot)
 	/* The child waits for this pipe's EOF so that `pid N` is on the socket before anything
 	 * the child reports: the runtime must know the init's pid before `ready` or `error`. */
 	int gate[2], peer[2] = { -1, -1 };
-	if (pipe2(gate, O_CLOEXEC) < 0)
-		die("pipe2", NULL);
-	if (console && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, peer) < 0)
-		die("socketpair", "console");
+	must(pipe2(gate, O_CLOEXEC), "pipe2", NULL);
+	if (console)
+		must(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, peer), "socketpair", "console");
 	pid_t pid = fork_into(cgroup_slot);
-	if (pid < 0)
-		die("fork", NULL);
 	if (pid == 0) {
 		char c;
-		if (console) {
-			close(peer[0]);
-			console_peer = peer[1];
-		}
+		close(peer[0]);
+		console_peer = peer[1];
 		close(gate[1]);
 		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
 			;
 		close(gate[0]);
 		return;
 	}
-	report("pid %d\n", pid);
+	say(sock, "pid %d\n", pid);
 	close(sock);
 	sock = -1;
 	close(gate[0]);
@@ -66,18 +52,15 @@ void do_fork(uint64_t wait, uint64_t console, uint64_t cgroup_slot)
 	if (!wait)
 		_exit(0);
 	/* The terminal's or the runtime's signals are for the container: it decides. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
+	static const int theirs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	for (size_t i = 0; i < sizeof theirs / sizeof theirs[0]; i++)
+		signal(theirs[i], SIG_IGN);
 	int status = -1;
-	if (console) {
-		close(peer[1]);
-		int master = recv_fd(peer[0]);
-		close(peer[0]);
-		if (master >= 0)
-			status = proxy_console(master, pid);
-	}
+	close(peer[1]);
+	int master = console ? recv_fd(peer[0]) : -1;
+	close(peer[0]);
+	if (master >= 0)
+		status = proxy_console(master, pid);
 	while (status == -1 && waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid", NULL);
@@ -88,9 +71,7 @@ void do_fork(uint64_t wait, uint64_t console, uint64_t cgroup_slot)
 void write_file(const char *path, const char *data)
 {
 	size_t len = strlen(data);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		die("open", path);
+	int fd = must(open(path, O_WRONLY | O_CLOEXEC), "open", path);
 	ssize_t n = write(fd, data, len);
 	if (n >= 0 && (size_t)n != len)
 		errno = EIO;
@@ -107,35 +88,27 @@ void do_caps(const struct op *op)
 	/* After SETRESUID to a non-root user KEEPCAPS keeps the permitted set but empties the
 	 * effective one, and dropping from the bounding set needs CAP_SETPCAP effective:
 	 * raise effective to permitted first. */
-	if (syscall(SYS_capget, &hdr, now) < 0)
-		die("capget", NULL);
+	must(syscall(SYS_capget, &hdr, now), "capget", NULL);
 	now[0].effective = now[0].permitted;
 	now[1].effective = now[1].permitted;
-	if (syscall(SYS_capset, &hdr, now) < 0)
-		die("capset", NULL);
+	must(syscall(SYS_capset, &hdr, now), "capset", NULL);
 	for (int cap = 0; cap < 64; cap++) {
-		if (bounding & (1ULL << cap))
-			continue;
 		/* EINVAL: this kernel has no such capability, so there is nothing to drop */
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+		if (!(bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			die("prctl", "PR_CAPBSET_DROP");
 	}
 	struct __user_cap_data_struct data[2] = {
 		{ (uint32_t)eff, (uint32_t)perm, (uint32_t)inh },
 		{ (uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32) },
 	};
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		die("capset", NULL);
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		die("prctl", "PR_CAP_AMBIENT_CLEAR_ALL");
+	must(syscall(SYS_capset, &hdr, data), "capset", NULL);
+	must(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl", "PR_CAP_AMBIENT_CLEAR_ALL");
 	for (int cap = 0; cap < 64; cap++) {
-		if (!(ambient & (1ULL << cap)))
+		if (!(ambient & (1ULL << cap)) || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) == 0)
 			continue;
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
-			char d[48];
-			snprintf(d, sizeof d, "PR_CAP_AMBIENT_RAISE %d", cap);
-			die("prctl", d);
-		}
+		char d[48];
+		snprintf(d, sizeof d, "PR_CAP_AMBIENT_RAISE %d", cap);
+		die("prctl", d);
 	}
 }
 
@@ -162,8 +135,7 @@ void do_reset_signals(void)
 {
 	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } sa = { SIG_DFL, 0, NULL, 0 };
 	uint64_t none = 0;
-	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none) < 0)
-		die("rt_sigprocmask", NULL);
+	must(syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none), "rt_sigprocmask", NULL);
 	for (int sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof sa.mask);
@@ -182,13 +154,9 @@ void do_find_exec(const struct op *op)
 				denied = c;
 			continue;
 		}
-		if (stat(c, &st) < 0)
-			die("stat", c);
-		if (!S_ISREG(st.st_mode)) {
-			errno = EACCES;
-			die("faccessat", c);
-		}
-		if (faccessat(AT_FDCWD, c, X_OK, AT_EACCESS) < 0)
+		must(stat(c, &st), "stat", c);
+		errno = EACCES;
+		if (!S_ISREG(st.st_mode) || faccessat(AT_FDCWD, c, X_OK, AT_EACCESS) < 0)
 			die("faccessat", c);
 		found = c;
 		return;
@@ -197,78 +165,38 @@ void do_find_exec(const struct op *op)
 	die("faccessat", denied ? denied : S(0));
 }
 
-/*
- * argv and envp of EXEC and RUN_HOOK (argc, then argv, then env to the end), built before
- * op 0 runs: nothing is allocated between the seccomp filter and execve.
- */
-void prepare_exec(struct op *op)
-{
-	uint32_t at = op->code == EXEC ? 0 : 2;
-	uint32_t argc = (uint32_t)I(at), envc = op->argc - at - 1 - argc;
-	op->argv = calloc(argc + 1, sizeof *op->argv);
-	op->envp = calloc(envc + 1, sizeof *op->envp);
-	if (!op->argv || !op->envp)
-		die("malloc", NULL);
-	for (uint32_t i = 0; i < argc; i++)
-		op->argv[i] = (char *)S(at + 1 + i);
-	for (uint32_t i = 0; i < envc; i++)
-		op->envp[i] = (char *)S(at + 1 + argc + i);
-}
-
+/* FIND_EXEC ran before (every plan sends it): `found` is what runs. */
 void do_exec(const struct op *op)
 {
-	char **argv = op->argv, **envp = op->envp;
-	const char *path = found ? found : argv[0];
-	if (found)
-		execve(found, argv, envp);
-	else
-		errno = ENOENT; /* no FIND_EXEC: nothing was looked up, so nothing runs */
+	execve(found, op->argv, op->envp);
 	if (sock >= 0)
-		die("execve", path);
+		die("execve", found);
 	int err = errno;
-	complain("berth-init: exec %s: %s\n", path, strerror(err));
+	say(2, "berth-init: exec %s: %s\n", found, strerror(err));
 	_exit(err == ENOENT ? 127 : 126);
 }
 
-void do_seccomp(const struct op *op)
-{
-	struct sock_fprog prog = {
-		.len = (unsigned short)(op->args[1].len / sizeof(struct sock_filter)),
-		.filter = (struct sock_filter *)op->args[1].p,
-	};
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)I(0), &prog) < 0)
-		die("seccomp", NULL);
-}
-
 /*
- * SECCOMP_NOTIFY: report `seccomp`, read the container process state the runtime sends
- * back (u32 length, bytes), load the filter with a listener, and send the state with the
+ * SECCOMP, and SECCOMP_NOTIFY: report `seccomp`, read the container process state the
+ * runtime sends back, load the filter with a listener, and send the state with the
  * listener fd as SCM_RIGHTS on the socket in `slot` (runtime-spec's seccomp agent
  * protocol). The state is fetched before the filter exists: only sendmsg and close run
  * under it before the agent holds the listener.
  */
-void do_seccomp_notify(const struct op *op)
+void do_seccomp(const struct op *op)
 {
-	int conn = slots[I(2)] - 1;
-	unsigned char len[4];
-	report("seccomp\n");
-	if (read_all(sock, len, sizeof len) < 0)
-		_exit(1); /* the runtime gave up; it reports why */
-	uint32_t n = get32(len);
-	if (n > (1u << 20))
-		bad_plan("state length", n);
-	char *state = malloc(n + 1);
-	if (!state)
-		die("malloc", NULL);
-	if (n && read_all(sock, state, n) < 0)
-		_exit(1);
+	int notify = op->code == SECCOMP_NOTIFY;
+	uint32_t n = 0;
+	char *state = notify ? read_state("seccomp\n", &n) : NULL;
 	struct sock_fprog prog = {
 		.len = (unsigned short)(op->args[1].len / sizeof(struct sock_filter)),
 		.filter = (struct sock_filter *)op->args[1].p,
 	};
-	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)I(0) | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-	if (fd < 0)
-		die("seccomp", NULL);
+	unsigned int flags = (unsigned int)I(0) | (notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0);
+	int fd = must(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog), "seccomp", NULL);
+	if (!notify)
+		return;
+	int conn = slots[I(2)] - 1;
 	if (send_fd(conn, fd, state, n) < 0)
 		die("sendmsg", "seccomp listener");
 	close(fd);

@@ -20,38 +20,21 @@ int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* One line on fd, in one write; a line too long for the buffer is cut but stays a line. */
-static int vline(int fd, const char *fmt, va_list ap)
+/* One line on fd (sock: a report; 2: a complaint after READY), cut to the buffer but still
+ * a line. A runtime that went away cannot be told anything more: the helper exits. */
+__attribute__((format(printf, 2, 3))) void say(int fd, const char *fmt, ...)
 {
 	char buf[8192];
+	va_list ap;
+	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	if (n < 0)
-		return -1;
-	if ((size_t)n >= sizeof buf) {
+	va_end(ap);
+	if (n >= (int)sizeof buf) {
 		n = sizeof buf - 1;
 		buf[n - 1] = '\n';
 	}
-	return write_all(fd, buf, (size_t)n);
-}
-
-/* A report on the socket. A runtime that went away cannot be told anything more. */
-__attribute__((format(printf, 1, 2))) void report(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vline(sock, fmt, ap);
-	va_end(ap);
-	if (r < 0)
+	if ((n < 0 || write_all(fd, buf, (size_t)n) < 0) && fd == sock)
 		_exit(1);
-}
-
-/* After READY: fd 2 is the container's stderr, the only place left to say why. */
-__attribute__((format(printf, 1, 2))) void complain(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	(void)vline(2, fmt, ap);
-	va_end(ap);
 }
 
 /*
@@ -69,19 +52,24 @@ _Noreturn void die(const char *call, const char *detail)
 				*c = '?';
 	}
 	if (sock >= 0)
-		report("error %ld %d %s%s\n", step, err, call, d);
+		say(sock, "error %ld %d %s%s\n", step, err, call, d);
 	else
-		complain("berth-init: step %ld: %s%s: %s\n", step, call, d, strerror(err));
+		say(2, "berth-init: step %ld: %s%s: %s\n", step, call, d, strerror(err));
 	_exit(1);
+}
+
+/* r, or the op's report when r says its system call failed: most steps are one call. */
+long must(long r, const char *call, const char *detail)
+{
+	if (r < 0)
+		die(call, detail);
+	return r;
 }
 
 _Noreturn void bad_plan(const char *what, long arg)
 {
 	char d[64];
-	if (arg >= 0)
-		snprintf(d, sizeof d, "%s %ld", what, arg);
-	else
-		snprintf(d, sizeof d, "%s", what);
+	snprintf(d, sizeof d, arg >= 0 ? "%s %ld" : "%s", what, arg);
 	errno = EINVAL;
 	die("plan", d);
 }

@@ -4,7 +4,7 @@
  *
  *   main.c     the op switch and main: reads the plan and runs it, op by op
  *   plan.c     reading the plan off the socket and checking every op before the first runs
- *   report.c   report lines on the socket, complaints on fd 2, die()
+ *   report.c   report lines on the socket, complaints on fd 2, die(), must()
  *   in-root.c  paths resolved inside the root filesystem (openat2 RESOLVE_IN_ROOT)
  *   mounts.c   the mount ops, pivot_root, idmapped trees
  *   process.c  fork, identity, capabilities, fds, signals, seccomp, the executable, execve
@@ -12,7 +12,8 @@
  *   hooks.c    startContainer hooks (HOOK_SYNC, RUN_HOOK), run after READY
  *
  * Everything but the console proxy (in the parent FORK leaves waiting) and the hooks runs
- * on the way from clone() to execve().
+ * on the way from clone() to execve(): main.c to process.c are that part, whose size
+ * native/clone-execve-size.test.ts keeps in a budget.
  */
 #ifndef BERTH_INIT_H
 #define BERTH_INIT_H

@@ -3,6 +3,8 @@
 # default bridge (CNI: loopback, bridge + host-local, portmap, firewall, tuning) against
 # podman's default network (CNI here: /etc/cni/net.d's podman bridge), and both with
 # --network none to show what the network set-up and teardown cost. Ratios to podman.
+# Then the floor: the CNI plugins' own time for one ADD and DEL of the same conflist, each
+# invocation timed on its own (bench/cni-floor.ts), plus berth's run without a network.
 #
 #   sudo bench/network.sh [--runs N] [--keep DIR]
 #
@@ -21,6 +23,8 @@ B="$here/bin/berth --root $tmp/berth/root --runroot $tmp/berth/run"
 bench_cleanup_hook() {
   ids=$($B ps -aq --no-trunc 2>/dev/null || true)
   [ -z "$ids" ] || $B rm -f $ids >/dev/null 2>&1 || true
+  # the default network's bridge stays between containers, as docker0: prune deletes it
+  $B network prune >/dev/null 2>&1 || true
   [ "$podman_bridge_was_there" = yes ] || ip link del cni-podman0 2>/dev/null || true
   [ "$podman_ipam_was_there" = yes ] || rm -rf /var/lib/cni/networks/podman
 }
@@ -39,6 +43,9 @@ hyperfine -N --warmup 2 --min-runs "$runs" --export-json "$tmp/net.json" \
   -n "podman --network none" "$P $PR --network none --rm localhost/busybox:latest true" \
   -n "berth --network none" "$B run --network none --rm busybox:latest true" </dev/null >/dev/null
 
+# the floor: each plugin of the same conflist run directly for one ADD and DEL, as berth runs them (bench/cni-floor.ts)
+"$here/node_modules/.bin/bun" "$here/bench/cni-floor.ts" "$runs" "$tmp/floor" >"$tmp/floor.json"
+
 {
   echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs; $(podman --version) (CNI backend), berth $($here/bin/berth --version)."
   echo
@@ -50,6 +57,15 @@ hyperfine -N --warmup 2 --min-runs "$runs" --export-json "$tmp/net.json" \
     | [0, 1, 2, 3][] as $i
     | $r[$i] as $x | $r[if $i % 2 == 0 then $i else $i - 1 end] as $p
     | "| \($x.command) | \(f($x.mean)) ± \(f($x.stddev)) | \(($x.mean / $p.mean * 100 | round) / 100)× |"' "$tmp/net.json"
+  echo
+  echo "| one ADD + DEL, each invocation on its own (bench/cni-floor.ts, $runs rounds) | median (ms) | mean (ms) |"
+  echo "|---|---:|---:|"
+  jq -r 'to_entries[] | (.value | sort) as $v
+    | "| \(.key) | \($v[($v | length) / 2 | floor]) | \(($v | add) / ($v | length) * 10 | round / 10) |"' "$tmp/floor.json"
+  jq -r --slurpfile net "$tmp/net.json" '
+    ([to_entries[] | (.value | sort) as $v | $v[($v | length) / 2 | floor]] | add) as $plugins
+    | ($net[0].results[3].median * 1000) as $none | ($net[0].results[0].mean * 1000) as $podman
+    | "| **the floor**: the plugins (medians) + berth --network none (median \($none | round)) | \(($plugins + $none) | round) | \((($plugins + $none) / $podman * 100 | round) / 100)× podman (target 0.25× = \($podman / 4 | round)) |"' "$tmp/floor.json"
 } >"$tmp/summary.md"
 echo "==================== summary (for docs/performance.md) ===================="
 cat "$tmp/summary.md"

@@ -3,8 +3,12 @@
  * at create), and at start its own network namespace, bind-mounted at
  * `$BERTH_RUNROOT/netns/<id>` and handed to the OCI runtime by path, joined to its
  * networks by CNI ADD; at stop, exit, rm or a failed start CNI DEL undoes each attachment
- * from the cached result and the namespace is unmounted. The bridge goes with the last
- * container on it (the bridge plugin never removes one), as netavark does.
+ * from the cached result and the namespace is unmounted. A network's bridge stays while
+ * the network exists, as docker0 and podman's CNI bridge do (the bridge plugin never
+ * removes one): deleting it with its last container and having the bridge plugin make it
+ * again at the next start cost every `run --rm` on an idle network an `ip link del` —
+ * 50–180 ms of the kernel's teardown here — and a bridge set-up. `network rm` and
+ * `network prune` delete it.
  *
  * This module knows nothing of container records (engine/container calls it), so the
  * engine's two halves do not import each other.
@@ -219,7 +223,7 @@ export function connectNetwork(paths: EnginePaths, id: string, hostname: string,
   }
 }
 
-/** `network disconnect` of a running container: DEL its attachment to `network` (its bridge goes when it was the last). */
+/** `network disconnect` of a running container: DEL its attachment to `network`. */
 export function disconnectNetwork(paths: EnginePaths, id: string, network: string): void {
   const store = new NetworkStore(paths);
   const cni = new CniInvoker(paths.cniCache);
@@ -229,7 +233,6 @@ export function disconnectNetwork(paths: EnginePaths, id: string, network: strin
       const list = CniInvoker.configOf(a);
       cni.del(list, { containerId: id, netns: netnsPath(paths, id), ifName: a.ifName });
       flushConntrack((a.result.ips ?? []).map((x) => addrOf(x.address)));
-      removeBridgeOf(list);
     }
   } finally {
     lock.release();
@@ -292,9 +295,8 @@ function detachLocked(paths: EnginePaths, id: string, names: string[], cni: CniI
   }
   // after DEL: with the DNAT rules gone no new entry can name the addresses
   flushConntrack(addresses);
+  // a veth a failed DEL left goes with the namespace (when nothing runs in it)
   removeNetworkNamespace(netns);
-  // after the namespace: a veth a failed DEL left goes with it (when nothing runs in it), and then its bridge may be empty
-  for (const { list } of lists.values()) removeBridgeOf(list);
   if (first) throw first;
 }
 
@@ -316,7 +318,7 @@ export function sweepNetworks(paths: EnginePaths, stillAttached: (id: string) =>
   return swept;
 }
 
-/** Remove a network's bridge when no container is on it (the last one's teardown, network rm and prune). */
+/** Remove a network's bridge when no container is on it (network rm and prune). */
 export function removeBridgeOf(list: NetworkConfList): void {
   const bridge = (list.plugins.find((p) => p.type === "bridge")?.bridge as string | undefined) ?? "";
   if (bridge && bridgePorts(bridge)?.length === 0) deleteLink(bridge);

@@ -3,7 +3,7 @@
  * berth-monitor and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
 import { canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
@@ -169,10 +169,25 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["cp", "/a", "/b"]).code).toBe(125);
     expect(fx.berth(["port", "web"])).toMatchObject({ code: 0, stdout: "" });
   });
+  test("cp runs a running container's tar as the container's own processes run: its PID namespace and capabilities, never the host's root", () => {
+    // the container may replace its tar: here with one that records who runs it, then does the copy
+    const probe = 'printf "#!/bin/sh\\n{ grep CapEff /proc/self/status; readlink /proc/self/ns/pid; } > /tmp/cp-probe\\nexec busybox tar \\"\\$@\\"\\n" > /bin/tar.probe && chmod 755 /bin/tar.probe && rm /bin/tar && mv /bin/tar.probe /bin/tar';
+    expect(fx.berth(["exec", "web", "sh", "-c", probe]).code).toBe(0);
+    try {
+      expect(fx.berth(["cp", "web:/etc/hostname", join(fx.dir, "cp-probed")]).code).toBe(0);
+      expect(readFileSync(join(fx.dir, "cp-probed", "hostname"), "utf8")).not.toBe("");
+      const init = fx.berth(["exec", "web", "sh", "-c", "grep CapEff /proc/1/status; readlink /proc/1/ns/pid"]).stdout;
+      expect(fx.berth(["exec", "web", "cat", "/tmp/cp-probe"]).stdout).toBe(init);
+      expect(init).not.toContain(readlinkSync("/proc/self/ns/pid"));
+    } finally {
+      fx.berth(["exec", "web", "sh", "-c", "rm -f /bin/tar && ln -s /bin/busybox /bin/tar"]);
+    }
+  });
   test("pause and unpause freeze the cgroup; kill -s; stop -t; wait prints the code", async () => {
     expect(fx.berth(["pause", "web"]).code).toBe(0);
     expect(fx.berth(["ps", "--format", "{{.Status}}"]).stdout).toMatch(/\(Paused\)/);
     expect(fx.berth(["exec", "web", "true"]).code).toBe(125);
+    expect(fx.berth(["cp", "web:/etc/hostname", "-"])).toMatchObject({ code: 125, stderr: "berth: cp: container web is paused: a tar run in it would be frozen too; unpause it, then copy\n" });
     expect(fx.berth(["unpause", "web"]).code).toBe(0);
     expect(fx.berth(["kill", "-s", "USR1", "web"]).code).toBe(0);
     expect(fx.berth(["kill", "-s", "NOPE", "web"])).toMatchObject({ code: 125, stderr: 'berth: --signal: "NOPE" is not a signal; use a number (15) or a name (TERM, SIGKILL)\n' });

@@ -1,16 +1,19 @@
 /**
  * `berth cp` (both directions, tar streams to and from `-`) and `berth port`.
  *
- * cp runs tar *inside the container's view of its files*: in its mount namespace while it
- * runs (nsenter -m, so its volumes and binds are seen too), chrooted into its root when
- * it does not — so every path, and every symlink in it, resolves within the container,
+ * cp runs tar *inside the container's view of its files*: through the OCI runtime's exec
+ * while it runs (so its volumes and binds are seen too), chrooted into its root when it
+ * does not — so every path, and every symlink in it, resolves within the container,
  * never on the host. The tar is the image's own (busybox has one); an image without tar
- * cannot be copied from or to, and the error says so.
+ * cannot be copied from or to, and the error says so. A running container's tar runs as
+ * the container's processes do (its namespaces, capabilities, seccomp filter, cgroup):
+ * the container may have replaced it, and nsenter -m once ran it as the host's root in
+ * the host's PID namespace.
  */
 import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
-import { liveStatus } from "../../engine/container/lifecycle.ts";
+import { liveStatus, runtimeOf } from "../../engine/container/lifecycle.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./run-options.ts";
@@ -31,7 +34,11 @@ export function parseCopyArg(arg: string): { container?: string; path: string } 
 /** The command that runs `tarArgs` seeing the container's files. */
 function inContainer(engine: Engine, r: ContainerRecord, tarArgs: string[]): string[] {
   const live = liveStatus(engine, r);
-  if ((live.status === "running" || live.status === "paused") && r.State.Pid > 0) return ["nsenter", "-t", String(r.State.Pid), "-m", "--", "tar", ...tarArgs];
+  if (live.status === "running" && r.State.Pid > 0) {
+    const runtime = runtimeOf(engine, r);
+    return [runtime.path, ...runtime.globals(), "exec", "--user", "0:0", r.Id, "tar", ...tarArgs];
+  }
+  if (live.status === "paused") throw new BerthError(`container ${r.Name} is paused: a tar run in it would be frozen too; unpause it, then copy`, { field: "cp" });
   return ["chroot", r.Rootfs, "tar", ...tarArgs];
 }
 

@@ -8,6 +8,7 @@ import type { Command } from "./command.ts";
 import { BerthError } from "../errors.ts";
 import type { EnterNs } from "../runtime/enter.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
+import { currentEnginePaths } from "./berth/globals.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
 import { ExitError } from "./exit.ts";
 
@@ -38,7 +39,7 @@ export function registerEnter(program: Command): void {
     .option("-w, --wd <dir>", "working directory for the command (default: / of the mount namespace when joining it, else berth's)")
     .option("--root <dir>", "berth-runtime's state directory", BERTH_ROOT)
     .action(async (target: string, command: string[], opts: EnterFlags) => {
-      const s = resolveOnHost(target, scanHost({ root: opts.root }), { cgroupPath: cgroupPathFromArg });
+      const s = resolveOnHost(target, scanHost({ root: opts.root, engine: currentEnginePaths() }), { cgroupPath: cgroupPathFromArg });
       const asked = FLAGS.filter(([, flags]) => opts[flags.split("--")[1] as keyof EnterFlags] === true).map(([ns]) => ns);
       // loaded here, not at start: it brings the plan encoder and the helper, which no other verb needs
       const { enterSubject } = await import("../runtime/enter.ts");

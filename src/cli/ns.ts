@@ -5,6 +5,7 @@
 import type { Command } from "./command.ts";
 import { BerthError } from "../errors.ts";
 import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
+import { currentEnginePaths } from "./berth/globals.ts";
 import { formatNamespaces, hostNamespaces, namespaceRows } from "../observe/namespaces.ts";
 import { readNamespaces } from "../runtime/process-namespaces.ts";
 import { cgroupPathFromArg } from "./cgroup/target.ts";
@@ -16,7 +17,7 @@ export function registerNs(program: Command): void {
     .option("--json", "print the namespaces as JSON")
     .option("--root <dir>", "berth-runtime's state directory", BERTH_ROOT)
     .action((target: string, opts: { json?: boolean; root: string }) => {
-      const host = scanHost({ root: opts.root });
+      const host = scanHost({ root: opts.root, engine: currentEnginePaths() });
       const s = resolveOnHost(target, host, { cgroupPath: cgroupPathFromArg });
       if (s.pid <= 0) throw new BerthError(`${s.name} has no process, so no namespaces to show`, { field: "TARGET" });
       const own = readNamespaces(s.pid);

@@ -128,6 +128,15 @@ export function berthEngineName(paths: EnginePaths, id: string): string | undefi
   }
 }
 
+/** The name of the engine's container `ref` (an id, a unique id prefix or a name), if it has one. */
+function berthEngineContainer(paths: EnginePaths, ref: string): string | undefined {
+  try {
+    return new ContainerStore(paths).resolve(ref).Name.replace(/^\//, "");
+  } catch {
+    return undefined;
+  }
+}
+
 function knownContainers(root: string, engine: EnginePaths): { known: KnownContainers; podman: Map<string, string> } {
   const podman = podmanNames(readTextIfExists(PODMAN_CONTAINERS_JSON) ?? "[]");
   const containerd = new Map<string, string>();
@@ -207,7 +216,7 @@ function namesOf(containers: Container[], podman: Map<string, string>, proc: (pi
  *
  * @example scanHost().containers // → [{ runtime: "podman", id: "…", name: "web", pid: 4242, cgroup: "/machine.slice/libpod-….scope", … }]
  */
-export function scanHost(opts: ScanOptions = {}): HostView {
+export function scanHost(opts: ScanOptions = {}): HostView & { engine: EnginePaths } {
   const host = detectHostCgroups();
   const engine = opts.engine ?? enginePaths();
   const { known, podman } = knownContainers(opts.root ?? BERTH_ROOT, engine);
@@ -221,6 +230,7 @@ export function scanHost(opts: ScanOptions = {}): HostView {
   let all: ProcessInfo[] | undefined;
   return {
     mode: host.layout.mode,
+    engine,
     containers,
     // every host process only for a PID or cgroup-path target
     get procs() {
@@ -234,8 +244,16 @@ export function scanHost(opts: ScanOptions = {}): HostView {
  *
  * @example resolveOnHost("4242") // → the container PID 4242 is in, with pid 4242
  */
-export function resolveOnHost(arg: string, host: HostView, opts: ResolveOptions = {}): Subject {
-  const s = resolveTarget(arg, host, opts);
+export function resolveOnHost(arg: string, host: HostView & { engine?: EnginePaths }, opts: ResolveOptions = {}): Subject {
+  let s: Subject;
+  try {
+    s = resolveTarget(arg, host, opts);
+  } catch (err) {
+    // berth's engine knows it, but it has no process: docker's "is not running", not "no such container"
+    const own = err instanceof BerthError && host.engine ? berthEngineContainer(host.engine, arg) : undefined;
+    if (own) throw new BerthError(`container ${own} is not running; start it first (berth start ${own})`, { field: opts.field ?? "TARGET" });
+    throw err;
+  }
   if (s.kind === "cgroup" && s.pids.length === 0 && !openCgroup(s.cgroup, { field: opts.field ?? "TARGET" }).exists()) {
     throw new BerthError(`no container, process or cgroup ${JSON.stringify(arg)} on this host (no cgroup ${s.cgroup} in any hierarchy)`, { field: opts.field ?? "TARGET" });
   }

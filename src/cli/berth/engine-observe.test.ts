@@ -45,7 +45,14 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     const old = fx.berth(["top", name]);
     expect(old.code).toBe(125);
     expect(old.stderr).toContain(`no container, process or cgroup "${name}"`);
-    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+    // stopped: docker's "is not running", not "no such container"
+    expect(fx.berth(["stop", "-t", "0", `${name}-new`]).code).toBe(0);
+    for (const verb of [["top"], ["stats", "--no-stream"], ["ns"]]) {
+      const stopped = fx.berth([...verb, `${name}-new`]);
+      expect(stopped.code).toBe(125);
+      expect(stopped.stderr).toBe(`berth: TARGET: container ${name}-new is not running; start it first (berth start ${name}-new)\n`);
+    }
+    expect(fx.berth(["rm", id]).code).toBe(0);
   });
 
   test("events: create and start by name, then — after a rename — exit with the code the engine recorded and delete by the new name", async () => {

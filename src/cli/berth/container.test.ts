@@ -3,7 +3,7 @@
  * berth-monitor and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cpSync, existsSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
 import { canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
@@ -181,6 +181,32 @@ describe.skipIf(!ok)("a detached container", () => {
       expect(init).not.toContain(readlinkSync("/proc/self/ns/pid"));
     } finally {
       fx.berth(["exec", "web", "sh", "-c", "rm -f /bin/tar && ln -s /bin/busybox /bin/tar"]);
+    }
+  });
+  test("cp of a stopped container runs its tar in a throw-away container: its own PID namespace, a root tar's four capabilities, nothing left", () => {
+    const created = fx.berth(["create", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--name", "cold", "--rootfs", fx.rootfs, "true"]);
+    expect(created.code).toBe(0);
+    const tar = join(fx.rootfs, "bin", "tar");
+    rmSync(tar);
+    writeFileSync(tar, '#!/bin/sh\n{ grep CapEff /proc/self/status; readlink /proc/self/ns/pid; } > /tmp/cp-probe\nexec busybox tar "$@"\n', { mode: 0o755 });
+    try {
+      expect(fx.berth(["cp", "cold:/etc/hostname", "-"]).code).toBe(0);
+      const [caps, pidns] = readFileSync(join(fx.rootfs, "tmp", "cp-probe"), "utf8").trim().split("\n");
+      // CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID: bits 0, 1, 3 and 4
+      expect(caps).toBe("CapEff:\t000000000000001b");
+      expect(pidns).toMatch(/^pid:\[\d+\]$/);
+      expect(pidns).not.toBe(readlinkSync("/proc/self/ns/pid"));
+      writeFileSync(join(fx.dir, "to-cold.txt"), "into the cold one\n");
+      expect(fx.berth(["cp", join(fx.dir, "to-cold.txt"), "cold:/tmp"]).code).toBe(0);
+      expect(readFileSync(join(fx.rootfs, "tmp", "to-cold.txt"), "utf8")).toBe("into the cold one\n");
+      expect(fx.leftoverCgroups().filter((c) => c.includes("-cp-"))).toEqual([]);
+      expect(readdirSync(join(fx.runroot, "runtime")).filter((n) => n.includes("-cp-"))).toEqual([]);
+      expect(fx.berth(["rm", "cold"]).code).toBe(0);
+    } finally {
+      rmSync(tar, { force: true });
+      symlinkSync("/bin/busybox", tar);
+      rmSync(join(fx.rootfs, "tmp", "cp-probe"), { force: true });
+      rmSync(join(fx.rootfs, "tmp", "to-cold.txt"), { force: true });
     }
   });
   test("pause and unpause freeze the cgroup; kill -s; stop -t; wait prints the code", async () => {

@@ -1,21 +1,14 @@
 /**
  * `berth cp` (both directions, tar streams to and from `-`) and `berth port`.
  *
- * cp runs tar *inside the container's view of its files*: through the OCI runtime's exec
- * while it runs (so its volumes and binds are seen too), chrooted into its root when it
- * does not — so every path, and every symlink in it, resolves within the container,
- * never on the host. The tar is the image's own (busybox has one); an image without tar
- * cannot be copied from or to, and the error says so. A running container's tar runs as
- * the container's processes do (its namespaces, capabilities, seccomp filter, cgroup):
- * the container may have replaced it, and nsenter -m once ran it as the host's root in
- * the host's PID namespace.
+ * cp runs the image's own tar inside the container's view of its files, confined as the
+ * container's processes are (engine/container/copy-tar.ts says how): an image without
+ * tar cannot be copied from or to, and the error says so.
  */
 import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
-import { liveStatus, runtimeOf } from "../../engine/container/lifecycle.ts";
-import type { ContainerRecord } from "../../engine/container/records.ts";
-import type { Engine } from "../../engine/container/engine.ts";
+import { tarInContainer } from "../../engine/container/copy-tar.ts";
 import { engineFor } from "./run-options.ts";
 import { portLines } from "../../engine/network/ports.ts";
 import { writeOut } from "../stdio.ts";
@@ -29,17 +22,6 @@ export function parseCopyArg(arg: string): { container?: string; path: string } 
   const colon = arg.indexOf(":");
   if (colon > 0 && !arg.slice(0, colon).includes("/")) return { container: arg.slice(0, colon), path: arg.slice(colon + 1) || "/" };
   return { path: arg };
-}
-
-/** The command that runs `tarArgs` seeing the container's files. */
-function inContainer(engine: Engine, r: ContainerRecord, tarArgs: string[]): string[] {
-  const live = liveStatus(engine, r);
-  if (live.status === "running" && r.State.Pid > 0) {
-    const runtime = runtimeOf(engine, r);
-    return [runtime.path, ...runtime.globals(), "exec", "--user", "0:0", r.Id, "tar", ...tarArgs];
-  }
-  if (live.status === "paused") throw new BerthError(`container ${r.Name} is paused: a tar run in it would be frozen too; unpause it, then copy`, { field: "cp" });
-  return ["chroot", r.Rootfs, "tar", ...tarArgs];
 }
 
 const split = (p: string) => {
@@ -80,31 +62,37 @@ export function registerCp(program: Command): void {
       const s = src === "-" ? { path: "-" } : parseCopyArg(src);
       const d = dest === "-" ? { path: "-" } : parseCopyArg(dest);
       if ((s.container === undefined) === (d.container === undefined)) throw new BerthError("one side must be CONTAINER:PATH and the other a host path or -", { field: "cp" });
+      const r = engine.store.resolve((s.container ?? d.container)!);
       if (s.container !== undefined) {
-        const r = engine.store.resolve(s.container);
         const { dir, base } = split(s.path);
-        const tar = inContainer(engine, r, ["-C", dir, "-cf", "-", base]);
-        if (d.path === "-") {
-          await run(tar, "ignore", "inherit", `cp ${src}`);
-          return;
-        }
-        // into a host directory (made if missing), as docker cp does
+        const tar = tarInContainer(engine, r, ["-C", dir, "-cf", "-", base]);
         try {
-          mkdirParents(d.path, 0o755);
-        } catch (err) {
-          throw new BerthError(`cp ${src}: cannot make ${d.path}: ${(err as Error).message}; give a directory you can write`, { field: "DEST" });
+          if (d.path === "-") {
+            await run(tar.argv, "ignore", "inherit", `cp ${src}`);
+            return;
+          }
+          // into a host directory (made if missing), as docker cp does
+          try {
+            mkdirParents(d.path, 0o755);
+          } catch (err) {
+            throw new BerthError(`cp ${src}: cannot make ${d.path}: ${(err as Error).message}; give a directory you can write`, { field: "DEST" });
+          }
+          await pipeTar(tar.argv, ["tar", "-C", d.path, "-xf", "-"], `cp ${src}`);
+        } finally {
+          tar.release();
         }
-        await pipeTar(tar, ["tar", "-C", d.path, "-xf", "-"], `cp ${src}`);
         return;
       }
-      const r = engine.store.resolve(d.container!);
-      const into = d.path || "/";
-      if (s.path === "-") {
-        await run(inContainer(engine, r, ["-C", into, "-xf", "-"]), "inherit", "ignore", `cp - ${dest}`);
-        return;
+      const tar = tarInContainer(engine, r, ["-C", d.path || "/", "-xf", "-"]);
+      try {
+        if (s.path === "-") await run(tar.argv, "inherit", "ignore", `cp - ${dest}`);
+        else {
+          const { dir, base } = split(s.path);
+          await pipeTar(["tar", "-C", dir, "-cf", "-", base], tar.argv, `cp ${src} ${dest}`);
+        }
+      } finally {
+        tar.release();
       }
-      const { dir, base } = split(s.path);
-      await pipeTar(["tar", "-C", dir, "-cf", "-", base], inContainer(engine, r, ["-C", into, "-xf", "-"]), `cp ${src} ${dest}`);
     });
 }
 

@@ -225,6 +225,15 @@ describe.skipIf(!ok)("berth network", () => {
     expect(hostNetworkState()).toBe(before);
   });
 
+  test("a start that fails after the network was set up (a command not found) leaves no namespace, veth, rule, lease or conntrack entry", () => {
+    const before = hostNetworkState();
+    const r = fx.run(["--rm", "--network", NET, "-p", "127.0.0.1::80/udp"], ["/no/such/command"]);
+    expect(r.code).toBe(127);
+    expect(r.stderr).toContain("/no/such/command");
+    expect(hostNetworkState()).toBe(before);
+    expect(readdirSync(join(fx.runroot, "cni", "results")).filter((f) => !f.includes(fx.inspect("web").Id))).toEqual([]);
+  });
+
   test("UDP published: a container's echo answers on 127.0.0.1 and the host's address; a client that kept sending meanwhile is answered after each (re)publish; rm leaves no conntrack entry of its address", async () => {
     const port = freeUdpPort();
     const hostIp = hostAddress();

@@ -318,6 +318,7 @@ async function netnsEvidence(subject: Subject, berth: EnginePaths): Promise<Netn
     const networks = new NetworkStore(berth);
     const internal = (r.Network?.networks ?? []).filter((n) => networks.read(n)?.berth.internal === true);
     if (internal.length > 0) evidence.internal = internal;
+    if (r.Network?.settings?.Gateway) evidence.gateway = r.Network.settings.Gateway;
   } catch {}
   return evidence;
 }

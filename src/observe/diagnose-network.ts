@@ -23,6 +23,8 @@ export interface NetnsEvidence {
   dns: { server: string; result: DnsProbeResult }[];
   /** the engine's network is --internal (no gateway, by design) */
   internal?: string[];
+  /** the gateway the engine gave it (berth's own containers) */
+  gateway?: string;
 }
 
 /** A finding of this runbook (diagnose.ts's Finding, which imports this file). */
@@ -155,7 +157,7 @@ export function networkFindings(n: NetnsEvidence, enter: string): NetworkFinding
       kind: "link-down", severity: "fail",
       summary: `${down.map((l) => l.name).join(", ")} ${down.length === 1 ? "is" : "are"} down in its network namespace: nothing goes in or out there (the kernel took ${down.length === 1 ? "its" : "their"} routes with ${down.length === 1 ? "it" : "them"})`,
       evidence: [...down.map((l) => `ip link (in its namespace): ${l.name} state ${l.operstate}, flags without UP`), routesEvidence],
-      fix: [`bring it up and give back its routes: ${enter} ip link set ${down[0]!.name} up (then ip route add default via the gateway), or restart the container: the engine sets the network up at start`],
+      fix: [`bring it up and give back its routes: ${enter} ip link set ${down[0]!.name} up (then ip route add default via ${n.gateway || "the gateway"}), or restart the container: the engine sets the network up at start`],
       data: { links: down.map((l) => l.name) },
     });
   }
@@ -170,7 +172,7 @@ export function networkFindings(n: NetnsEvidence, enter: string): NetworkFinding
       evidence: [routesEvidence],
       fix: internal
         ? ["to reach outside, connect it to a network that is not internal: berth network connect NETWORK CONTAINER"]
-        : [`add the route back (${enter} ip route add default via GATEWAY), or restart the container: the engine's CNI set-up gives it one`],
+        : [`add the route back (${enter} ip route add default via ${n.gateway || "GATEWAY"}), or restart the container: the engine's CNI set-up gives it one`],
       data: { routes: routeLines, ...(internal && { internal }) },
     });
   }

@@ -318,6 +318,18 @@ describe.skipIf(!isRoot)("berth-init", () => {
     expect(lstatSync(join(rootfs, "fifo")).isFIFO()).toBe(true);
   });
 
+  test("*_IN_ROOT: links to long missing paths, forty deep, are ENAMETOOLONG, not a crash; nothing is made", async () => {
+    // each link points through the next to 2000 missing directories: the paths to make,
+    // links expanded, nest 80 000 deep — the helper stops at its bound instead of its stack
+    const rootfs = tempDir();
+    const missing = "/m".repeat(2000);
+    for (let i = 1; i <= 40; i++) symlinkSync(i < 40 ? `/L${i + 1}${missing}` : missing, join(rootfs, `L${i}`));
+    const r = await run([["MKDIR_IN_ROOT", [rootfs, "/L1/x", 0o755]]]);
+    expect(r.reports).toEqual([error(0, 36, "openat2", "/L1/x")]);
+    expect(r.code).toBe(1);
+    expect(existsSync(join(rootfs, "m"))).toBe(false);
+  });
+
   test("MOUNT_IN_ROOT: create=2 makes an empty file 0644, create=3 follows the source, optional skips", async () => {
     const base = tempDir();
     const rootfs = join(base, "rootfs");

@@ -9,6 +9,9 @@
 
 /* Dangling symlinks followed while making a path, as the kernel's MAXSYMLINKS. */
 #define MAX_HOPS 40
+/* make()s nested at once (one per missing component, through every link followed): past
+ * this the path with its links expanded is too long, and the stack stays under 1 MiB. */
+#define MAX_DEPTH 4096
 
 /*
  * An O_PATH fd for path resolved inside rootfd: ".." and absolute symlinks stop at the
@@ -44,9 +47,15 @@ static int parent(int rootfd, char *path, const char **base, const char *whole, 
 		return must(open_in_root(rootfd, "/"), "openat2", whole);
 	while (cut > path && cut[-1] == '/')
 		cut--;
+	static int depth;
+	if (++depth > MAX_DEPTH) {
+		errno = ENAMETOOLONG;
+		die("openat2", whole);
+	}
 	*cut = 0; /* "" is the root */
 	int fd = make(rootfd, path, 0, 0755, whole, hops);
 	*cut = '/';
+	depth--;
 	return fd;
 }
 

@@ -123,6 +123,18 @@ describe.skipIf(!ok)("ps -s, inspect -s: what the container wrote, and with its 
   });
 });
 
+describe.skipIf(!ok)("ps --filter expose=/publish=", () => {
+  test("--expose 7000/udp: found by expose=7000/udp and a range, not by tcp's 7000 nor by publish=", () => {
+    const id = fx.runDetached(["--expose", "7000/udp"], ["sleep", "600"]);
+    const ps = (filter: string) => fx.berth(["ps", "-q", "--no-trunc", "--filter", filter]).stdout;
+    expect([ps("expose=7000/udp"), ps("expose=6990-7010/udp"), ps("expose=7000"), ps("publish=7000/udp")]).toEqual([`${id}\n`, `${id}\n`, "", ""]);
+    const bad = fx.berth(["ps", "--filter", "publish=127.0.0.1:80"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: --filter: invalid port "127\.0\.0\.1:80"/);
+    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+  });
+});
+
 describe.skipIf(!ok)("docker's container VERB forms; container prune as docker prints it", () => {
   test("container ls/list/rm are ps/rm; prune removes stopped containers (label and until filters), printing what it reclaimed", () => {
     const keep = fx.runDetached(["-l", "keep=yes"], ["true"]);

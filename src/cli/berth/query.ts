@@ -34,7 +34,7 @@ export function registerPs(program: Command): void {
     .option("-l, --latest", "the last created (any state)")
     .option("-s, --size", "docker's SIZE column: what the container wrote (virtual: with its image)")
     .option("--no-trunc", "do not truncate ids and commands")
-    .option("-f, --filter <k=v>", "id=, name=, label=, status=, exited=, ancestor=, before=, since=, volume=, network=", collect)
+    .option("-f, --filter <k=v>", "id=, name=, label=, status=, exited=, ancestor=, before=, since=, volume=, network=, publish=, expose=", collect)
     .option("--format <format>", "table, json, or a Go template such as '{{.ID}} {{.Names}}'")
     .action((opts: Opts) => {
       const engine = engineFor(opts);

@@ -78,6 +78,15 @@ describe("docker's words", () => {
     expect(() => parseFilter("colour=red")).toThrow(/invalid filter "colour=red"/);
     expect(() => parseFilter("status=sleeping")).toThrow(/invalid status "sleeping"/);
   });
+  test("--filter publish= (the container side of -p) and expose= (-p, --expose and the image's EXPOSE); tcp when unsaid; ranges", () => {
+    const r = record({ Network: { mode: "cni", networks: ["bridge"], ports: [{ hostIP: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" }], exposed: [{ port: 53, protocol: "udp" }], aliases: [] } });
+    const live = { status: "running" as const, exitCode: 0, error: "" };
+    const f = (x: string) => matchesFilters(r, live, [parseFilter(x)], () => "");
+    expect(["publish=80", "publish=80/tcp", "publish=70-90", "publish=8080", "publish=80/udp", "publish=53/udp"].map(f)).toEqual([true, true, true, false, false, false]);
+    expect(["expose=80", "expose=53/udp", "expose=53", "expose=50-60/udp"].map(f)).toEqual([true, true, false, true]);
+    expect(() => parseFilter("publish=0.0.0.0:80")).toThrow(/invalid port "0.0.0.0:80" in "publish=0.0.0.0:80"; use PORT\[\/PROTO\]/);
+    expect(() => parseFilter("expose=90-80")).toThrow(/invalid port "90-80"/);
+  });
 });
 
 describe("logs", () => {

@@ -102,7 +102,7 @@ export interface PsFilter {
   value: string;
 }
 
-const FILTER_KEYS = ["id", "name", "label", "status", "exited", "ancestor", "before", "since", "volume", "network"];
+const FILTER_KEYS = ["id", "name", "label", "status", "exited", "ancestor", "before", "since", "volume", "network", "publish", "expose"];
 const STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
 
 export function parseFilter(text: string): PsFilter {
@@ -111,7 +111,26 @@ export function parseFilter(text: string): PsFilter {
   if (eq < 0 || !FILTER_KEYS.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${FILTER_KEYS.join(", ")}`, { field: "--filter" });
   const value = text.slice(eq + 1);
   if (key === "status" && !STATUSES.includes(value)) throw new BerthError(`invalid status ${JSON.stringify(value)}; use one of ${STATUSES.join(", ")}`, { field: "--filter" });
+  if ((key === "publish" || key === "expose") && filterPorts(value) === undefined) {
+    throw new BerthError(`invalid port ${JSON.stringify(value)} in ${JSON.stringify(text)}; use PORT[/PROTO] or START-END[/PROTO], the container's side`, { field: "--filter" });
+  }
   return { key, value };
+}
+
+/** `publish=`/`expose=`'s `80`, `80/udp`, `8000-8010/tcp` → "PORT/PROTO" each (tcp when unsaid, as docker's nat.ParsePortSpec) */
+function filterPorts(value: string): string[] | undefined {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/.exec(value);
+  if (!m) return undefined;
+  const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
+  if (from < 1 || to > 65535 || to < from) return undefined;
+  return Array.from({ length: to - from + 1 }, (_, i) => `${from + i}/${m[3] ?? "tcp"}`);
+}
+
+/** filters by key: the same key's values are alternatives */
+function byKey(filters: PsFilter[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const f of filters) out.set(f.key, [...(out.get(f.key) ?? []), f.value]);
+  return out;
 }
 
 /** docker's `container prune` / `volume prune` filters */
@@ -160,9 +179,7 @@ export function parseVolumeFilter(text: string): PsFilter {
 
 /** Same key: any value; different keys: all (docker's rule, as for ps). `used`: a container mounts it. */
 export function volumeMatches(v: { Name: string; Driver: string; Labels: Record<string, string> }, used: boolean, filters: PsFilter[]): boolean {
-  const byKey = new Map<string, string[]>();
-  for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.value]);
-  for (const [key, values] of byKey) {
+  for (const [key, values] of byKey(filters)) {
     const ok = values.some((val) => {
       if (key === "dangling") return (val === "true" || val === "1") !== used;
       if (key === "name") return v.Name.includes(val);
@@ -191,9 +208,10 @@ function hasLabel(labels: Record<string, string>, spec: string): boolean {
  * match (AND). `before`/`since` are resolved by the caller into creation times.
  */
 export function matchesFilters(r: ContainerRecord, live: LiveStatus, filters: PsFilter[], createdOf: (ref: string) => string): boolean {
-  const byKey = new Map<string, string[]>();
-  for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.value]);
-  for (const [key, values] of byKey) {
+  // the container sides of -p, and with them --expose and the image's EXPOSE (docker's ExposedPorts has all three)
+  const published = (r.Network?.ports ?? []).map((p) => `${p.containerPort}/${p.protocol}`);
+  const exposed = [...published, ...(r.Network?.exposed ?? []).map((p) => `${p.port}/${p.protocol}`)];
+  for (const [key, values] of byKey(filters)) {
     const ok = values.some((v) => {
       switch (key) {
         case "id": return r.Id.startsWith(v);
@@ -206,6 +224,8 @@ export function matchesFilters(r: ContainerRecord, live: LiveStatus, filters: Ps
         case "since": return r.Created > createdOf(v);
         case "volume": return r.Volumes.some((x) => x.name === v);
         case "network": return networkNames(r).includes(v);
+        case "publish": return filterPorts(v)!.some((p) => published.includes(p));
+        case "expose": return filterPorts(v)!.some((p) => exposed.includes(p));
         default: return false;
       }
     });

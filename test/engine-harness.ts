@@ -5,13 +5,13 @@
  * cleanup that removes every container, monitor, cgroup and directory even when a test
  * failed.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectHostCgroups } from "../src/cgroups/layout.ts";
 import { parseProcCgroup } from "../src/cgroups/mountinfo.ts";
 import { processCgroupDirs } from "../src/cgroups/process-cgroup.ts";
-import { REPO, sharedRootfs } from "./runtime-harness.ts";
+import { REPO, copySharedRootfs } from "./runtime-harness.ts";
 
 export { canRunContainers, until } from "./runtime-harness.ts";
 
@@ -56,7 +56,7 @@ export class EngineFixture {
     this.root = join(this.dir, "root");
     this.runroot = join(this.dir, "run");
     this.rootfs = join(this.dir, "rootfs");
-    cpSync(sharedRootfs(), this.rootfs, { recursive: true, verbatimSymlinks: true });
+    copySharedRootfs(this.rootfs);
     this.cgroupParent = `/berth-engine-${name}-${process.pid}`;
   }
 

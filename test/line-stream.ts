@@ -5,9 +5,11 @@
 export class LineStream {
   readonly lines: string[] = [];
   private partial = "";
+  /** resolves when the stream has ended and every line is in `lines` */
+  readonly ended: Promise<void>;
 
   constructor(stream: ReadableStream<Uint8Array>) {
-    void this.pump(stream.getReader());
+    this.ended = this.pump(stream.getReader());
   }
 
   private async pump(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> }): Promise<void> {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openCgroup } from "../src/cgroups/open-cgroup.ts";
 import { removeTrees } from "../src/cgroups/teardown.ts";
-import { canRunContainers, sharedRootfs } from "./runtime-harness.ts";
+import { canRunContainers, copySharedRootfs } from "./runtime-harness.ts";
 
 /** statfs f_type of overlayfs: podman's overlay driver cannot sit on it (the cgv2 VM's root is one) */
 const OVERLAYFS_MAGIC = 0x794c7630;
@@ -64,10 +64,23 @@ export function podman(args: string[], opts: SpawnSyncOptions & { container?: st
   }
 }
 
-/** `podman run --detach` (or another verb: `create`) of the shared busybox rootfs with runc, or `runtime`; returns the container id. */
+/**
+ * A copy of the busybox rootfs for podman's container `name`, in its directory (removed
+ * by podmanCleanup): podman's --rootfs is writable and podman itself writes there
+ * (/etc/hosts, /run/.containerenv…), so the shared rootfs, which other test files copy
+ * at the same moment, is never given to it.
+ */
+export function podmanRootfs(name: string): string {
+  const dir = containerCwd(name);
+  mkdirSync(dir, { recursive: true });
+  const rootfs = join(dir, "rootfs");
+  return existsSync(rootfs) ? rootfs : copySharedRootfs(rootfs);
+}
+
+/** `podman run --detach` (or another verb: `create`) of a busybox rootfs with runc, or `runtime`; returns the container id. */
 export function podmanRun(name: string, flags: string[], argv: string[], runtime = "/usr/sbin/runc", verb: "run" | "create" = "run"): { id: string; stderr: string } {
   const run = podman(["--runtime", runtime, verb, ...(verb === "run" ? ["--detach"] : []), "--name", name, "--network", "none",
-    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", ...flags, "--rootfs", sharedRootfs(), ...argv], { container: name });
+    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", ...flags, "--rootfs", podmanRootfs(name), ...argv], { container: name });
   return { id: run.stdout.toString().trim(), stderr: run.stderr.toString() };
 }
 

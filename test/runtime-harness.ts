@@ -5,7 +5,7 @@
  * force-deletes whatever the test left (cgroups, state dirs, processes) even when it
  * failed.
  */
-import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../src/spec/default-spec.ts";
@@ -34,6 +34,32 @@ export function sharedRootfs(): string {
     rmSync(tmp, { recursive: true, force: true }); // another test file won the race
   }
   return dir;
+}
+
+/**
+ * A private, writable copy of the shared rootfs at `dest` — the one way tests copy it.
+ * Something may have left a socket or a FIFO in the shared rootfs (a container that ran on
+ * it by hand): those cannot be copied (cp fails with ENOTSUP/EINVAL), so they are skipped,
+ * as docker's cp skips sockets, and each skip is said on stderr.
+ */
+export function copySharedRootfs(dest: string): string {
+  cpSync(sharedRootfs(), dest, {
+    recursive: true,
+    verbatimSymlinks: true,
+    filter: (src) => {
+      let st;
+      try {
+        st = lstatSync(src);
+      } catch {
+        console.warn(`copySharedRootfs: skipping ${src}: it went away while the shared rootfs was copied`);
+        return false;
+      }
+      if (!st.isSocket() && !st.isFIFO()) return true;
+      console.warn(`copySharedRootfs: skipping ${src}: a ${st.isSocket() ? "socket" : "FIFO"} cannot be copied (something ran on the shared rootfs; remove it)`);
+      return false;
+    },
+  });
+  return dest;
 }
 
 /** A busybox root filesystem at `dir`: /bin/busybox, applet links, /etc/passwd, mount points. */
@@ -89,8 +115,7 @@ export class RuntimeFixture {
   /** A private copy of the shared busybox rootfs, which the test may change. */
   ownRootfs(name: string): string {
     const dir = join(this.dir, `rootfs-${name}`);
-    cpSync(sharedRootfs(), dir, { recursive: true, verbatimSymlinks: true });
-    return dir;
+    return copySharedRootfs(dir);
   }
 
   /** Write a bundle directory for `spec` (or raw text for broken-JSON tests). */

@@ -14,8 +14,8 @@ import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { readKernelLog } from "../observe/kmsg.ts";
 import { oomKillsIn, parseKmsgRecord } from "../observe/oom-log.ts";
 import { BERTH, berth, until } from "../../test/observe-fixture.ts";
-import { hasPodman, podman as podmanIn, PODMAN_RUNROOT, podmanCleanup, podmanParentAbsent, podmanRun } from "../../test/podman-fixture.ts";
-import { REPO, sharedRootfs } from "../../test/runtime-harness.ts";
+import { hasPodman, podman as podmanIn, PODMAN_RUNROOT, podmanCleanup, podmanParentAbsent, podmanRootfs, podmanRun } from "../../test/podman-fixture.ts";
+import { REPO } from "../../test/runtime-harness.ts";
 import { detectHostCgroups } from "../cgroups/layout.ts";
 
 setDefaultTimeout(120_000);
@@ -217,7 +217,7 @@ describe.skipIf(!hasPodman || Bun.which("crun") === null)("berth diagnose --log 
 
   test("the runtime's name before its words is not a spec field (not \"at crun\")", () => {
     // on v2 crun runs and finds no binary; on a hybrid host it refuses the layout: crun's words either way
-    const run = podmanIn(["--runtime", "crun", "run", "--name", n, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--rootfs", sharedRootfs(), "no-such-binary"], { stdout: "ignore" });
+    const run = podmanIn(["--runtime", "crun", "run", "--name", n, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--rootfs", podmanRootfs(n), "no-such-binary"], { stdout: "ignore" });
     const stderr = run.stderr.toString();
     expect(stderr).toContain("crun: ");
     const log = join(dir, "crun.err");

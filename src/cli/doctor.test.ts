@@ -7,8 +7,8 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, statfsSyn
 import { detectHostCgroups } from "../cgroups/layout.ts";
 import { helperPath } from "../sys/init-helper.ts";
 import { berth } from "../../test/observe-fixture.ts";
-import { hasPodman, podman } from "../../test/podman-fixture.ts";
-import { REPO, sharedRootfs } from "../../test/runtime-harness.ts";
+import { hasPodman, podman, podmanCleanup, podmanRootfs } from "../../test/podman-fixture.ts";
+import { REPO } from "../../test/runtime-harness.ts";
 
 const r = berth("doctor", "--json");
 const checks = JSON.parse(r.stdout) as { name: string; status: string; evidence: string; fix: string }[];
@@ -114,13 +114,18 @@ describe("berth doctor", () => {
     expect(c.status).toBe("fail");
     expect(c.evidence).toContain(`missing CAP_SYS_RESOURCE: podman's and docker's default nofile=1048576 is above root's hard limit ${hardNofile}`);
     // the incident: podman with its default ulimits (no --ulimit), as a new user runs it
-    for (const runtime of ["/usr/sbin/runc", `${REPO}/bin/berth-runtime`]) {
-      const run = podman(["--runtime", runtime, "run", "--rm", "--network", "none", "--rootfs", sharedRootfs(), "true"]);
-      const stderr = run.stderr.toString();
-      expect(run.exitCode).toBe(126);
-      expect(stderr).toContain("operation not permitted");
-      // berth-runtime's own error names the fix
-      if (runtime.endsWith("berth-runtime")) expect(stderr).toContain("process.rlimits[0]: set RLIMIT_NOFILE to 1048576/1048576: operation not permitted; raising a hard limit above the runtime's own needs CAP_SYS_RESOURCE");
+    const name = `doctor-ulimits-${process.pid}`;
+    try {
+      for (const runtime of ["/usr/sbin/runc", `${REPO}/bin/berth-runtime`]) {
+        const run = podman(["--runtime", runtime, "run", "--rm", "--network", "none", "--rootfs", podmanRootfs(name), "true"]);
+        const stderr = run.stderr.toString();
+        expect(run.exitCode).toBe(126);
+        expect(stderr).toContain("operation not permitted");
+        // berth-runtime's own error names the fix
+        if (runtime.endsWith("berth-runtime")) expect(stderr).toContain("process.rlimits[0]: set RLIMIT_NOFILE to 1048576/1048576: operation not permitted; raising a hard limit above the runtime's own needs CAP_SYS_RESOURCE");
+      }
+    } finally {
+      podmanCleanup(name, false);
     }
   });
 });

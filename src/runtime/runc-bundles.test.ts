@@ -4,10 +4,10 @@
  * bundle goes through runc as well, and what a user would check is compared.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../spec/runtime-spec.ts";
-import { canRunContainers, cgroupDirsFor, RUNTIME, RuntimeFixture, sharedRootfs, until, type Result } from "../../test/runtime-harness.ts";
+import { canRunContainers, cgroupDirsFor, RUNTIME, RuntimeFixture, until, type Result, copySharedRootfs } from "../../test/runtime-harness.ts";
 
 // each test execs the runtime several times; in the cgroup v2 VM that takes seconds
 setDefaultTimeout(60_000);
@@ -31,7 +31,7 @@ function rootPropagation(mountinfo: string): string[] {
 describe.skipIf(!canRunContainers)("root.path \".\": a bundle that is its own root filesystem", () => {
   // config.json inside the rootfs, as several tools lay a bundle out
   const bundle = join(fx.dir, "self-root");
-  cpSync(sharedRootfs(), bundle, { recursive: true, verbatimSymlinks: true });
+  copySharedRootfs(bundle);
 
   const expected: Record<string, (fields: string[]) => boolean> = {
     private: (f) => !f.some((x) => x.startsWith("shared:") || x === "unbindable"),
@@ -203,7 +203,7 @@ describe.skipIf(!canRunContainers)("no mount namespace in linux.namespaces: the 
   /** A private copy of the busybox rootfs: its mounts are made in the (test's) runtime mount namespace. */
   function ownRootfs(id: string): string {
     const dir = join(fx.dir, `rootfs-${id}`);
-    cpSync(sharedRootfs(), dir, { recursive: true, verbatimSymlinks: true });
+    copySharedRootfs(dir);
     return dir;
   }
 

@@ -4,9 +4,9 @@
  * default) — one test per item a runtime can apply, each checked from inside the container.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { cpSync, existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { canRunContainers, RuntimeFixture, sharedRootfs } from "../../test/runtime-harness.ts";
+import { canRunContainers, RuntimeFixture, sharedRootfs, copySharedRootfs } from "../../test/runtime-harness.ts";
 import { clientSpec } from "../../test/client-specs.ts";
 import { rootlessSpec } from "../spec/default-spec.ts";
 import type { Spec } from "../spec/runtime-spec.ts";
@@ -40,7 +40,7 @@ const hasLsm = existsSync("/sys/fs/selinux/enforce") || (existsSync("/sys/module
 describe.skipIf(!canRunContainers)("seed 002 security checklist, with the default spec", () => {
   test("1. user namespaces: the rootless variant maps container root to an unprivileged host uid", () => {
     const rootfs = join(fx.dir, "rootfs-rootless");
-    cpSync(sharedRootfs(), rootfs, { recursive: true, verbatimSymlinks: true });
+    copySharedRootfs(rootfs);
     Bun.spawnSync(["chown", "-R", "100000:100000", rootfs]);
     // what `berth-runtime spec --rootless` writes, with the mapping moved from the caller (root here) to an unprivileged uid
     const dir = join(fx.dir, "spec-rootless");

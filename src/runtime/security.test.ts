@@ -5,10 +5,10 @@
  * scheduling, and the LSM fields on a host without an LSM.
  */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildProbe, canRunContainers, cgroupDirsFor, RuntimeFixture, sharedRootfs, until } from "../../test/runtime-harness.ts";
+import { buildProbe, canRunContainers, cgroupDirsFor, RuntimeFixture, until, copySharedRootfs } from "../../test/runtime-harness.ts";
 import { clientSpec } from "../../test/client-specs.ts";
 import { CAPABILITIES } from "../security/capabilities.ts";
 import { rootlessSpec } from "../spec/default-spec.ts";
@@ -60,7 +60,7 @@ beforeAll(() => {
   buildProbe("seccomp-agent", probes);
   // a rootfs of this file's own, holding a setuid-root program
   writableRootfs = join(fx.dir, "rootfs-setuid");
-  cpSync(sharedRootfs(), writableRootfs, { recursive: true, verbatimSymlinks: true });
+  copySharedRootfs(writableRootfs);
   copyFileSync(join(probes, "euid-probe"), join(writableRootfs, "bin", "euid-probe"));
   chownSync(join(writableRootfs, "bin", "euid-probe"), 0, 0);
   chmodSync(join(writableRootfs, "bin", "euid-probe"), 0o4755);
@@ -244,7 +244,7 @@ describe.skipIf(!canRunContainers)("user namespaces and idmapped mounts", () => 
     mkdirSync(dir);
     writeFileSync(join(dir, "f"), "");
     const rootfs = join(fx.dir, "rootfs-idmap-userns");
-    cpSync(sharedRootfs(), rootfs, { recursive: true, verbatimSymlinks: true });
+    copySharedRootfs(rootfs);
     Bun.spawnSync(["chown", "-R", "100000:100000", rootfs]);
     const r = run("stat -c '%u %g' /data/f; touch /data/made; cat /proc/self/uid_map", (s) => {
       s.root = { path: rootfs, readonly: true };
@@ -271,7 +271,7 @@ describe.skipIf(!canRunContainers)("user namespaces and idmapped mounts", () => 
       mkdirSync(work);
       const rootfs = join(work, "rootfs");
       const shared = join(work, "shared");
-      cpSync(sharedRootfs(), rootfs, { recursive: true, verbatimSymlinks: true });
+      copySharedRootfs(rootfs);
       mkdirSync(shared);
       Bun.spawnSync(["chown", "-R", "300000:300000", rootfs, shared]);
       chownSync(work, 65534, 65534);
@@ -328,7 +328,7 @@ describe.skipIf(!canRunContainers)("user namespaces and idmapped mounts", () => 
 
   test("a mount the kernel forbids in a user namespace is refused with what to do instead", () => {
     const rootfs = join(fx.dir, "rootfs-userns-mount");
-    cpSync(sharedRootfs(), rootfs, { recursive: true, verbatimSymlinks: true });
+    copySharedRootfs(rootfs);
     Bun.spawnSync(["chown", "-R", "100000:100000", rootfs]);
     const err = refused((s) => {
       s.root = { path: rootfs, readonly: true };

@@ -3,9 +3,9 @@
  * what /proc, the mount table, `id`, `ulimit`, `hostname` and the cgroup files say.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { canRunContainers, cgroupDirsFor, RuntimeFixture, sharedRootfs, until } from "../../test/runtime-harness.ts";
+import { canRunContainers, cgroupDirsFor, RuntimeFixture, until, copySharedRootfs } from "../../test/runtime-harness.ts";
 import type { Spec } from "../spec/runtime-spec.ts";
 
 // each test execs the runtime several times; in the cgroup v2 VM that takes seconds
@@ -74,7 +74,7 @@ describe.skipIf(!canRunContainers)("namespaces", () => {
     const shared = join(fx.dir, "userns-shared");
     mkdirSync(shared);
     const rootfs = join(fx.dir, "rootfs-userns");
-    cpSync(sharedRootfs(), rootfs, { recursive: true, verbatimSymlinks: true });
+    copySharedRootfs(rootfs);
     // the container's root (host uid 100000) must be able to reach its rootfs and the shared dir
     Bun.spawnSync(["chown", "-R", "100000:100000", rootfs, shared]);
     const r = sh("id -u; cat /proc/self/uid_map; touch /shared/made-inside", (s) => {
@@ -96,7 +96,7 @@ describe.skipIf(!canRunContainers)("namespaces", () => {
 describe.skipIf(!canRunContainers)("root filesystem and mounts", () => {
   test("pivot_root: the chroot-again escape (seed 000) stays inside the container", () => {
     const rootfs = join(fx.dir, "rootfs-escape");
-    cpSync(sharedRootfs(), rootfs, { recursive: true, verbatimSymlinks: true });
+    copySharedRootfs(rootfs);
     const src = join(fx.dir, "escape.c");
     // the seed's Go program in C: hold the real root open, chroot into a subdir, fchdir out, climb, chroot(".")
     writeFileSync(src, `#include <fcntl.h>

@@ -78,13 +78,26 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     expect(fx.berth(["rm", id]).code).toBe(0);
   });
   test("events --until: the stream ends at that time (exit 0); a bad template or time is one line, 125", async () => {
-    const until = String(Math.ceil(Date.now() / 1000) + 2);
-    // filtered to nothing: the host's other containers (other tests, other users) come and go meanwhile
-    const p = Bun.spawn([BERTH, "events", "--until", until, "--filter", `container=none-${process.pid}`], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
+    // its own container only: the host's other containers (other tests, other users, their OOM kills) come and go meanwhile
+    const name = `until-${process.pid}`;
+    const id = fx.runDetached(["--name", name], ["sleep", "600"]);
+    const endAt = Math.ceil(Date.now() / 1000) + 6;
+    const p = Bun.spawn([BERTH, "events", "--until", String(endAt), "--format", "{{.type}} {{.name}} {{.exitCode}}", "--filter", `container=${name}`], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
     watchers.push(p);
+    const out = new LineStream(p.stdout);
+    const err = new LineStream(p.stderr);
+    expect(await until(() => err.lines.includes("berth: watching for events"), 60_000)).toBe(true);
+    expect(fx.berth(["kill", name]).code).toBe(0);
+    const killedAt = Date.now();
     expect(await p.exited).toBe(0);
-    expect(Date.now()).toBeGreaterThanOrEqual(Number(until) * 1000);
-    expect(await new Response(p.stdout).text()).toBe("");
+    await out.ended;
+    expect(Date.now()).toBeGreaterThanOrEqual(endAt * 1000);
+    expect(fx.berth(["rm", id]).code).toBe(0);
+    // every line is this container's: its exit (the code the engine recorded) and its deletion from the runtime by the
+    // exit command — both unless the host was so slow that the kill came at the very end
+    const own = [`exit ${name} 137`, `delete ${name} <no value>`];
+    expect(own.slice(0, out.lines.length)).toEqual(out.lines);
+    if (killedAt < endAt * 1000 - 3000) expect(out.lines).toEqual(own);
     const bad = fx.berth(["events", "--format", "{{.type | upper}}"]);
     expect(bad.code).toBe(125);
     expect(bad.stderr).toMatch(/^berth: --format: unsupported template action \{\{.type \| upper\}\}/);

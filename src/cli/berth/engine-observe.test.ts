@@ -129,6 +129,13 @@ describe.skipIf(!ok)("ps -s, inspect -s: what the container wrote, and with its 
     expect(fx.berth(["ps", "--filter", `id=${id}`, "--format", "{{.Names}} {{.Size}}"]).stdout).toEndWith(` 12B (virtual ${formatDecimalBytes(12 + imageSize)})\n`);
     expect(JSON.parse(fx.berth(["ps", "--filter", `id=${id}`, "--format", "json"]).stdout).Size).toBe(`12B (virtual ${formatDecimalBytes(12 + imageSize)})`);
     expect(fx.berth(["ps", "--filter", `id=${id}`]).stdout).not.toContain("virtual");
+    // system df -v: the image (nothing shared: one image), the container's 12 bytes
+    const df = fx.berth(["system", "df", "-v"]).stdout;
+    const [repo, tag] = image.split(":");
+    const sizeText = formatDecimalBytes(imageSize);
+    expect(df).toMatch(new RegExp(`^Images space usage:\n\nREPOSITORY\\s+TAG\\s+IMAGE ID\\s+CREATED\\s+SIZE\\s+SHARED SIZE\\s+UNIQUE SIZE\\s+CONTAINERS\n${repo}\\s+${tag}\\s+[0-9a-f]{12}\\s+.+ ago\\s+${sizeText}\\s+0B\\s+${sizeText}\\s+1\n`));
+    expect(df).toMatch(new RegExp(`\nContainers space usage:\n\nCONTAINER ID\\s+IMAGE\\s+COMMAND\\s+LOCAL VOLUMES\\s+SIZE\\s+CREATED\\s+STATUS\\s+NAMES\n${id.slice(0, 12)}\\s+${image}\\s+".+"\\s+0\\s+12B\\s+`));
+    expect(df).toContain("\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n");
     expect(fx.berth(["rm", "-f", id]).code).toBe(0);
     const dir = fx.runDetached([], ["sleep", "600"]);
     expect(fx.berth(["ps", "-s", "--filter", `id=${dir}`, "--format", "{{.Size}}"]).stdout).toMatch(/^0B \(virtual \d+(\.\d+)?[kM]B\)\n$/);

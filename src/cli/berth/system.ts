@@ -12,17 +12,61 @@ import { ImageStore } from "../../engine/image/image-store.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { treeSize } from "../../sys/tree-size.ts";
 import { engineFor } from "./run-options.ts";
+import type { Engine } from "../../engine/container/engine.ts";
+import { psRow } from "../../engine/container/views.ts";
+import { familiarRepository, parseReference, repositoryName } from "../../engine/image/reference.ts";
+import { humanDuration } from "../../human-duration.ts";
 
 type Opts = Record<string, unknown>;
 
 const pct = (part: number, whole: number) => (whole > 0 ? ` (${Math.round((part / whole) * 100)}%)` : "");
 
+/**
+ * docker's `system df -v`: images with the size they share with other images (layers
+ * in more than one) and their own, containers with what they wrote, volumes with the
+ * containers that use them.
+ */
+function verboseDf(engine: Engine, images: ImageStore): string {
+  const imageList = images.list();
+  const users = images.containersByImage();
+  const layerUsers = new Map<string, number>();
+  for (const i of imageList) for (const c of new Set(i.chainIds)) layerUsers.set(c, (layerUsers.get(c) ?? 0) + 1);
+  const now = Date.now();
+  const imageRows = imageList.map((i) => {
+    const shared = i.layers.reduce((n, l, k) => n + ((layerUsers.get(i.chainIds[k]!) ?? 0) > 1 ? (l.unpackedSize ?? l.size) : 0), 0);
+    const size = images.unpackedSize(i);
+    const name = i.names[0] ? parseReference(i.names[0]) : undefined;
+    const created = images.config(i).created;
+    return [name ? familiarRepository(repositoryName(name)) : "<none>", name?.tag ?? "<none>", i.id.slice(7, 19), created ? `${humanDuration(now - Date.parse(created))} ago` : "N/A",
+      formatDecimalBytes(size), formatDecimalBytes(shared), formatDecimalBytes(size - shared), String((users.get(i.id) ?? []).length)].join("\t");
+  });
+  const sizes = new ContainerSizes(engine);
+  const records = engine.store.list().sort((a, b) => b.Created.localeCompare(a.Created));
+  const containerRows = records.map((r) => {
+    const row = psRow(r, liveStatus(engine, r), now, false);
+    return [row.ID, row.Image, row.Command, String(r.Volumes.length), formatDecimalBytes(sizes.rw(r)), row.RunningFor, row.Status, row.Names].join("\t");
+  });
+  const links = (name: string) => records.filter((r) => r.Volumes.some((v) => v.name === name)).length;
+  const volumeRows = engine.volumes.list().map((v) => [v.Name, String(links(v.Name)), formatDecimalBytes(treeSize(v.Mountpoint))].join("\t"));
+  return [
+    "Images space usage:\n", `${alignColumns(["REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS", ...imageRows])}\n`,
+    "Containers space usage:\n", `${alignColumns(["CONTAINER ID\tIMAGE\tCOMMAND\tLOCAL VOLUMES\tSIZE\tCREATED\tSTATUS\tNAMES", ...containerRows])}\n`,
+    "Local Volumes space usage:\n", `${alignColumns(["VOLUME NAME\tLINKS\tSIZE", ...volumeRows])}\n`,
+    "Build cache usage: 0B\n", "CACHE ID   CACHE TYPE   SIZE   CREATED   LAST USED   USAGE   SHARED\n",
+  ].join("\n");
+}
+
 export function registerSystem(program: Command): void {
   const s = program.command("system").description("the engine's disk use and clean-up");
   s.command("df").description("disk used by images, containers and volumes").option("--format <format>", "json (one object per line) or table")
+    .option("-v, --verbose", "a table per kind: each image (shared and unique size), container and volume")
     .action((opts: Opts) => {
       const engine = engineFor(opts);
       const images = new ImageStore(engine.paths);
+      if (opts.verbose) {
+        writeOut(verboseDf(engine, images));
+        return;
+      }
       const containers = engine.store.list();
       const inUse = images.containersByImage();
       const imageList = images.list();

@@ -57,8 +57,16 @@ async function stateTellsTheTruth(id: string): Promise<void> {
     return r.code !== 0 || JSON.parse(r.stdout).status === "stopped";
   };
   await until(() => processesInCgroupOf(id).length === 0 || !saysNothingLives(), 30_000);
-  const alive = processesInCgroupOf(id);
-  const r = fx.rt(["state", id]);
+  // state and the cgroup read together: a process that dies between the two looks (its helper saw the
+  // runtime gone) would pair a live list with a state already saying stopped — read again until neither moved
+  let alive: string[] = [];
+  let r = fx.rt(["state", id]);
+  await until(() => {
+    const before = processesInCgroupOf(id).join(" ");
+    r = fx.rt(["state", id]);
+    alive = processesInCgroupOf(id);
+    return alive.join(" ") === before;
+  }, 30_000);
   if (alive.length > 0) {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     expect(JSON.parse(r.stdout).status).not.toBe("stopped");

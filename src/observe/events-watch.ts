@@ -49,7 +49,9 @@ function berthStates(root: string): Map<string, BerthState> {
     } catch {
       continue;
     }
-    if (!state) continue;
+    // a create in progress is not a container yet: its init may not be alive, which statusOf calls
+    // "stopped" — and the start after it would then be a stopped>running no event describes
+    if (!state || state.creating) continue;
     const status = statusOf(root, state);
     let cgroup: string | undefined;
     try {

@@ -308,6 +308,20 @@ describe.skipIf(!ok)("stop signal and timeout, -d --rm", () => {
     expect(fx.berth(["logs", id]).stdout).toBe("got USR1\n");
     expect(fx.berth(["rm", id]).code).toBe(0);
   });
+  test("an image whose STOPSIGNAL is no signal is stopped with SIGTERM, as docker does, not left to the timeout", () => {
+    const tar = join(fx.dir, "stopsig-rootfs.tar");
+    expect(Bun.spawnSync(["tar", "--numeric-owner", "-C", fx.rootfs, "-cf", tar, "."]).exitCode).toBe(0);
+    const image = `stopsig-${process.pid}:1`;
+    expect(fx.berth(["import", tar, image, "--change", "STOPSIGNAL SIGBOGUS"]).code).toBe(0);
+    const id = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--stop-timeout", "600", image, "sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.1; done"]).stdout.trim();
+    expect(id).toMatch(HEX64);
+    expect(fx.berth(["stop", id]).code).toBe(0);
+    // SIGKILL after the 600 s timeout would have been 137
+    expect(fx.inspect(id).State).toMatchObject({ Status: "exited", ExitCode: 3 });
+    expect(fx.berth(["rm", id]).code).toBe(0);
+    expect(fx.berth(["rmi", image]).code).toBe(0);
+    rmSync(tar);
+  });
   test("run -d --rm: the exit command removes the container when it ends", async () => {
     const id = fx.runDetached(["--rm"], ["sh", "-c", "sleep 0.2"]);
     expect(id).toMatch(HEX64);

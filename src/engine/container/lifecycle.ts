@@ -20,6 +20,7 @@ import { checkName, NoSuchContainer, GO_ZERO_TIME, newContainerId, type Containe
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import { liveStartTime } from "../../runtime/state.ts";
+import { parseSignal } from "../../runtime/lifecycle.ts";
 import { ensureSnapshotMounted, releaseSnapshot, userDatabase } from "./root-source.ts";
 import { attachNetworks, detachNetworks, netnsPath, planNetwork } from "../network/attach.ts";
 import { NetworkStore } from "../network/networks.ts";
@@ -355,6 +356,19 @@ export function killContainer(engine: Engine, r: ContainerRecord, signal: string
   runtime.check(["kill", r.Id, signal.replace(/^SIG/i, "").toUpperCase()], monitorFiles(engine.store.runDir(r.Id)).runtimeLog);
 }
 
+/**
+ * The container's stop signal as a number. --stop-signal is checked when given; an image's
+ * StopSignal is anyone's words, and one that is no signal is SIGTERM, as docker's
+ * StopSignal() falls back (it once made stop send nothing and wait out the whole timeout).
+ */
+function stopSignalOf(r: ContainerRecord): number {
+  try {
+    return parseSignal(r.StopSignal);
+  } catch {
+    return 15;
+  }
+}
+
 /** docker stop: the stop signal, `timeout` seconds, then SIGKILL; returns when it has exited and been cleaned up. */
 export async function stopContainer(engine: Engine, id: string, timeoutSeconds?: number): Promise<void> {
   const r = engine.store.read(id);
@@ -365,7 +379,7 @@ export async function stopContainer(engine: Engine, id: string, timeoutSeconds?:
     });
     const runtime = runtimeOf(engine, r);
     if (liveStatus(engine, r).status === "paused") runtime.run(["resume", id]);
-    runtime.run(["kill", id, r.StopSignal.replace(/^SIG/i, "")]);
+    runtime.run(["kill", id, String(stopSignalOf(r))]);
     const timeout = timeoutSeconds ?? (r.Flags.stopTimeout !== undefined ? Number(r.Flags.stopTimeout) : 10);
     const deadline = timeout < 0 ? Infinity : Date.now() + timeout * 1000;
     while (Date.now() < deadline && !exitedNow(engine, id)) await Bun.sleep(20);

@@ -5,6 +5,8 @@
  * configuration on stdin, the result (or an error object) on stdout. What the parameters
  * and the configuration are is engine/network/cni.ts's business.
  */
+import { runProgram } from "./program.ts";
+
 export interface PluginRun {
   code: number;
   stdout: string;
@@ -13,11 +15,6 @@ export interface PluginRun {
 
 /** Run plugin `path` with the CNI variables `cniEnv` (added to PATH, which plugins need for iptables) and `stdin`. */
 export function execPlugin(path: string, cniEnv: Record<string, string>, stdin: string): PluginRun {
-  const p = Bun.spawnSync([path], {
-    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...cniEnv },
-    stdin: Buffer.from(stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  return { code: p.exitCode ?? 128 + 9, stdout: p.stdout?.toString() ?? "", stderr: p.stderr?.toString() ?? "" };
+  const p = runProgram([path], { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...cniEnv }, input: stdin });
+  return { code: p.code, stdout: p.stdout, stderr: p.stderr };
 }

@@ -117,21 +117,13 @@ function berthCgroups(root: string): Map<string, string> {
 }
 
 /**
- * The name berth's engine gives container `id` now (its record, so a `rename` shows at
- * once); undefined when the engine has no such container or its record cannot be read.
+ * The name berth's engine gives container `ref` (an id, a unique id prefix or a name)
+ * now — its record, so a `rename` shows at once; undefined when the engine has no such
+ * container or its record cannot be read.
  */
-export function berthEngineName(paths: EnginePaths, id: string): string | undefined {
+export function berthEngineName(paths: EnginePaths, ref: string): string | undefined {
   try {
-    return new ContainerStore(paths).read(id)?.Name.replace(/^\//, "") || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The name of the engine's container `ref` (an id, a unique id prefix or a name), if it has one. */
-function berthEngineContainer(paths: EnginePaths, ref: string): string | undefined {
-  try {
-    return new ContainerStore(paths).resolve(ref).Name.replace(/^\//, "");
+    return new ContainerStore(paths).resolve(ref).Name.replace(/^\//, "") || undefined;
   } catch {
     return undefined;
   }
@@ -250,7 +242,7 @@ export function resolveOnHost(arg: string, host: HostView & { engine?: EnginePat
     s = resolveTarget(arg, host, opts);
   } catch (err) {
     // berth's engine knows it, but it has no process: docker's "is not running", not "no such container"
-    const own = err instanceof BerthError && host.engine ? berthEngineContainer(host.engine, arg) : undefined;
+    const own = err instanceof BerthError && host.engine ? berthEngineName(host.engine, arg) : undefined;
     if (own) throw new BerthError(`container ${own} is not running; start it first (berth start ${own})`, { field: opts.field ?? "TARGET" });
     throw err;
   }

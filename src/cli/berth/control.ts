@@ -182,7 +182,7 @@ export function registerRename(program: Command): void {
 }
 
 export function registerContainer(program: Command): void {
-  const c = program.command("container").description("manage containers");
+  const c = program.command("container").description("manage containers (docker's `container ls`, `rm`, `stop`, … are berth's ps, rm, stop, …)");
   c.command("cleanup").argument("<id>", "container id").description("record a container's exit (the monitor's exit command)")
     .action((id: string, opts: Opts) => {
       const engine = engineFor(opts);

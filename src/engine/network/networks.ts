@@ -200,7 +200,7 @@ export class NetworkStore {
     }
   }
 
-  /** Forget a network's conflist (its bridge goes with its last container). */
+  /** Forget a network's conflist (the caller deletes its bridge: network rm, prune). */
   remove(name: string): void {
     try {
       unlinkPath(this.file(name));

@@ -1,5 +1,6 @@
 /** `berth top` on real processes in a real cgroup: ps's rows for exactly the cgroup's processes. */
 import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { berth, CgroupFixture, readCgroupNumber, until } from "../../test/observe-fixture.ts";
 
@@ -10,7 +11,9 @@ afterAll(() => fx.cleanup());
 describe("berth top", () => {
   test("ps -ef rows of the cgroup's processes only, by cgroup path or by a PID in it; ps options pass through", async () => {
     const { path, pid } = fx.start("app", ["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
-    expect(await until(() => readCgroupNumber(path, "pids.current") === 3)).toBe(true);
+    // three processes, and the two children past their exec (a forked child is `sh` until it runs sleep)
+    const execed = () => openCgroup(path).pids().filter((p) => p !== pid).every((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "sleep");
+    expect(await until(() => readCgroupNumber(path, "pids.current") === 3 && execed())).toBe(true);
     const pids = openCgroup(path).pids().sort((a, b) => a - b);
 
     const top = berth("top", path);

@@ -44,6 +44,10 @@ void do_fork(uint64_t wait, uint64_t console, uint64_t cgroup_slot)
 		close(gate[0]);
 		return;
 	}
+	/* Signals are the container's to decide; ignored before the gate opens (the child may send one at once). */
+	static const int theirs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	for (size_t i = 0; wait && i < sizeof theirs / sizeof theirs[0]; i++)
+		signal(theirs[i], SIG_IGN);
 	say(sock, "pid %d\n", pid);
 	close(sock);
 	sock = -1;
@@ -51,10 +55,6 @@ void do_fork(uint64_t wait, uint64_t console, uint64_t cgroup_slot)
 	close(gate[1]);
 	if (!wait)
 		_exit(0);
-	/* The terminal's or the runtime's signals are for the container: it decides. */
-	static const int theirs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	for (size_t i = 0; i < sizeof theirs / sizeof theirs[0]; i++)
-		signal(theirs[i], SIG_IGN);
 	int status = -1;
 	close(peer[1]);
 	int master = console ? recv_fd(peer[0]) : -1;

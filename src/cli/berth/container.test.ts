@@ -6,7 +6,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
-import { canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
+import { BERTH, canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
 
 // each test runs real containers, one berth process per step: in the cgroup v2 VM (QEMU TCG) that is 10-50× slower
 setDefaultTimeout(300_000);
@@ -40,6 +40,20 @@ describe.skipIf(!ok)("run in the foreground", () => {
     const r = fx.berth(["run", "--network", "none", "--rm", "-i", "--cgroup-parent", fx.cgroupParent, "-e", "A=1", "-w", "/tmp", "-u", "nobody", "--hostname", "box", "--rootfs", fx.rootfs, "sh", "-c", "read l; echo $l $A $(pwd) $(id -u) $(hostname) $HOSTNAME"], { stdin: "piped\n" });
     expect(r).toMatchObject({ code: 0, stdout: "piped 1 /tmp 65534 box box\n" });
   });
+  test("under its monitor, as docker's: its output in logs, running in ps meanwhile; a signal to berth goes to the container", async () => {
+    const name = `fg-${process.pid}`;
+    const p = Bun.spawn([BERTH, "run", "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sh", "-c", "trap 'echo term; exit 7' TERM; echo up; echo warn >&2; while true; do sleep 0.1; done"], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
+    expect(await until(() => fx.berth(["logs", name]).stdout === "up\n", 60_000)).toBe(true);
+    expect(fx.berth(["ps", "--format", "{{.Names}} {{.Status}}"]).stdout).toMatch(new RegExp(`^${name} Up `, "m"));
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(7);
+    expect(await new Response(p.stdout).text()).toBe("up\nterm\n");
+    expect(await new Response(p.stderr).text()).toBe("warn\n");
+    const logs = fx.berth(["logs", name]);
+    expect(logs).toMatchObject({ stdout: "up\nterm\n", stderr: "warn\n" });
+    expect(fx.inspect(name).State).toMatchObject({ Status: "exited", ExitCode: 7 });
+    expect(fx.berth(["rm", name]).code).toBe(0);
+  });
   test("-u NAME reads the root's own /etc/passwd: a symlink to the host's /dev/zero or a FIFO there is no passwd (it hung run)", () => {
     const root = join(fx.dir, "hostile-passwd");
     cpSync(fx.rootfs, root, { recursive: true, verbatimSymlinks: true });
@@ -67,13 +81,31 @@ describe.skipIf(!ok)("run in the foreground", () => {
 });
 
 describe.skipIf(!ok || !Bun.which("script"))("run -it on a terminal", () => {
-  test("the container gets a terminal of its own, TERM=xterm, and its exit code comes back", () => {
-    const berth = join(import.meta.dir, "../../../bin/berth");
-    const cmd = `${berth} run --rm -it --network none --cgroup-parent ${fx.cgroupParent} --rootfs ${fx.rootfs} sh -c 'tty; echo $TERM; exit 5'`;
-    const r = Bun.spawnSync(["script", "-qec", cmd, "/dev/null"], { env: fx.env(), stdin: "ignore" });
-    expect(r.exitCode).toBe(5);
-    expect(r.stdout.toString()).toMatch(/\/dev\/pts\/\d+\r?\nxterm\r?\n/);
+  test("the container gets a terminal of its own, TERM=xterm, and its exit code comes back", async () => {
+    const cmd = `${BERTH} run --rm -it --network none --cgroup-parent ${fx.cgroupParent} --rootfs ${fx.rootfs} sh -c 'tty; echo $TERM; exit 5'`;
+    // script's stdin open and quiet, as a user's terminal (at EOF script would type its EOF character into the container's terminal)
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: fx.env(), stdin: "pipe", stdout: "pipe" });
+    expect(await p.exited).toBe(5);
+    expect(await new Response(p.stdout).text()).toMatch(/\/dev\/pts\/\d+\r?\nxterm\r?\n/);
+    p.stdin.end();
     expect(fx.records()).toEqual([]);
+  });
+  test("typed into: the keys reach the container's shell, its terminal's output comes back as it is (\\r\\n, not \\r\\r\\n) and is in logs", async () => {
+    const name = `it-${process.pid}`;
+    const cmd = `${BERTH} run --name ${name} -it --network none --cgroup-parent ${fx.cgroupParent} --rootfs ${fx.rootfs} sh`;
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: fx.env(), stdin: "pipe", stdout: "pipe" });
+    expect(await until(() => fx.berth(["logs", name]).stdout.includes("built-in shell"), 60_000)).toBe(true);
+    p.stdin.write("echo sum=$((40+2))\r");
+    p.stdin.flush();
+    expect(await until(() => fx.berth(["logs", name]).stdout.includes("sum=42"), 60_000)).toBe(true);
+    p.stdin.write("exit 4\r");
+    p.stdin.flush();
+    expect(await p.exited).toBe(4);
+    const out = await new Response(p.stdout).text();
+    expect(out).toContain("sum=42\r\n");
+    expect(out).not.toContain("\r\r\n");
+    expect(fx.berth(["logs", name]).stdout).toContain("sum=42\r\n");
+    expect(fx.berth(["rm", name]).code).toBe(0);
   });
 });
 

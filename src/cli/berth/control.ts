@@ -12,8 +12,8 @@ import { writeErr, writeOut } from "../stdio.ts";
 import { checkName, UnreadableRecord } from "../../engine/container/records.ts";
 import { cleanupContainer, removeUnreadable, updateContainer, type UpdateFlags, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
 import { monitorFiles } from "../../engine/container/monitor.ts";
-import { attachOutput, startOrExit } from "./run.ts";
-import { attachSession } from "./attach.ts";
+import { startOrExit } from "./run.ts";
+import { foreground } from "./attach.ts";
 import { logEnd } from "../../engine/container/log-reader.ts";
 import { engineFor } from "./run-options.ts";
 import { parseStopTimeout } from "../../engine/container/run-flags.ts";
@@ -59,10 +59,7 @@ export function registerStart(program: Command): void {
         const r = engine.store.resolve(refs[0]!);
         if (opts.interactive && r.Flags.interactive !== true) throw new BerthError(`container ${refs[0]} was not made with -i: it has no stdin to send to; create it with -i`, { field: "--interactive" });
         const from = logEnd(r.LogPath); // a container started again: only this run's output, as docker's
-        const started = startOrExit(engine, r.Id);
-        // stdin over the attach socket; the output from the log, which holds it from the first byte
-        if (opts.interactive) await attachSession(engine, started, { stdin: true, stdinOnce: true, sigProxy: true, output: false });
-        const code = await attachOutput(engine, engine.store.read(r.Id)!, from);
+        const code = await foreground(engine, startOrExit(engine, r.Id), { stdin: opts.interactive === true, from });
         if (code !== 0) throw new ExitError(code);
         return;
       }

@@ -56,6 +56,10 @@ export async function attachContainer(runDir: string, output: (stream: 1 | 2, da
         drain(s) {
           flush(s);
         },
+        // the monitor's EOF: Bun calls end, and close only once this side closes too
+        end() {
+          ended();
+        },
         close() {
           ended();
         },

@@ -410,7 +410,10 @@ export async function settle(engine: Engine, id: string, limitMs = 30_000): Prom
       cleanupContainer(engine, id);
       return;
     }
-    await Bun.sleep(10);
+    // woken the moment the monitor ends (its exit command has recorded the exit by then), not at the next 10 ms look;
+    // then the event loop turns (a foreground run passes signals on meanwhile)
+    if (monitorAlive) waitProcessEnd(r.State.MonitorPid, 10);
+    await Bun.sleep(monitorAlive ? 0 : 10);
   }
 }
 

@@ -7,7 +7,7 @@ import type { Command } from "./command.ts";
 import { parseCount } from "../cgroups/units.ts";
 import { diffSnapshots, ExitCodes, formatEvent, matchesFilter, parseEventFilters, type HostEvent } from "../observe/events.ts";
 import { parseLogTime } from "../engine/container/logs.ts";
-import { renderGoTemplate } from "./go-template.ts";
+import { renderGoTemplate } from "../observe/template.ts";
 import { ENGINE_RECORDS, engineRecord } from "../observe/diagnose-gather.ts";
 import { takeSnapshot } from "../observe/events-watch.ts";
 import { KernelLogFollower } from "../observe/kmsg.ts";

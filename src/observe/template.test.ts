@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { errorOf } from "../../test/berth-error.ts";
-import { alignColumns, parseTemplate } from "./template.ts";
+import { alignColumns, goString, parseTemplate, renderGoTemplate } from "./template.ts";
 
 const FIELDS = ["Name", "CPUPerc", "PIDs"];
 
@@ -37,5 +37,21 @@ describe("parseTemplate", () => {
 describe("alignColumns", () => {
   test("cells at least 10 wide, 3 spaces after the longest, the last column unpadded", () => {
     expect(alignColumns(["A\tBB\tC", "a-very-long-cell\tb\tc"])).toBe(`${"A".padEnd(19)}BB        C\n${"a-very-long-cell".padEnd(19)}b         c`);
+  });
+});
+
+describe("renderGoTemplate", () => {
+  const v = { Id: "sha256:x", Config: { Cmd: ["/bin/sh", "-c"], Labels: { a: "1", "b.c": "2" }, Entrypoint: null }, Size: 42 };
+
+  test("fields, nested fields, json, index, Go's printing", () => {
+    expect(renderGoTemplate("{{.Id}} {{.Size}}", v)).toBe("sha256:x 42");
+    expect(renderGoTemplate("{{.Config.Cmd}}|{{json .Config.Cmd}}|{{.Config.Entrypoint}}|{{.Config.Nope}}", v)).toBe('[/bin/sh -c]|["/bin/sh","-c"]|<nil>|<no value>');
+    expect(renderGoTemplate('{{index .Config.Labels "b.c"}} {{.Config.Labels}}', v)).toBe("2 map[a:1 b.c:2]");
+    expect(renderGoTemplate("{{json .}}", { a: 1 })).toBe('{"a":1}');
+    expect(goString([])).toBe("[]");
+  });
+
+  test("an unsupported action names the flag", () => {
+    expect(errorOf(() => renderGoTemplate("{{range .x}}", v)).message).toBe('--format: unsupported template action {{range .x}}; use {{.Field.Sub}}, {{json .Field}} or {{index .Field "key"}}');
   });
 });

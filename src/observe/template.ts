@@ -1,10 +1,21 @@
 /**
- * The part of docker's `--format` Go templates people use with `docker stats`:
- * `{{.Field}}`, `{{json .}}`, a leading `table` for a header row and aligned columns,
- * and `\t` / `\n` written as two characters (docker/cli's formatter replaces them the
- * same way, because shells pass them through literally). Pure.
+ * The parts of Go's text/template that docker's `--format` is used with, in two forms:
+ * - parseTemplate, the table formats of `stats`, `ps`, `images`…: `{{.Field}}` of a
+ *   known list, `{{json .}}`, and a leading `table` for a header row and aligned columns;
+ * - renderGoTemplate, `inspect`/`events` over a whole record: `{{.A.B}}`, `{{json .A}}`,
+ *   `{{index .A "key"}}`, `{{.}}`, values printed as Go's fmt prints them.
+ * Both take `\t` / `\n` written as two characters (docker/cli's formatter replaces them
+ * the same way, because shells pass them through literally). Pure.
  */
 import { BerthError } from "../errors.ts";
+
+/** `\t` and `\n` as a shell passes them (two characters) made the characters they name. */
+function unescapeTabs(text: string): string {
+  return text.replaceAll("\\t", "\t").replaceAll("\\n", "\n");
+}
+
+/** A `{{ action }}`, its inner text the first group. */
+const ACTION = /\{\{\s*(.*?)\s*\}\}/g;
 
 type Piece = { text: string } | { field: string } | { json: true };
 
@@ -26,10 +37,10 @@ export interface Template {
  */
 export function parseTemplate(text: string, fields: string[], flag = "--format"): Template {
   const table = /^table(\s|$)/.test(text);
-  const body = (table ? text.slice("table".length) : text).trim().replaceAll("\\t", "\t").replaceAll("\\n", "\n");
+  const body = unescapeTabs((table ? text.slice("table".length) : text).trim());
   const pieces: Piece[] = [];
   let at = 0;
-  for (const m of body.matchAll(/\{\{\s*(.*?)\s*\}\}/g)) {
+  for (const m of body.matchAll(ACTION)) {
     if (m.index > at) pieces.push({ text: body.slice(at, m.index) });
     at = m.index + m[0].length;
     const expr = m[1]!;
@@ -49,6 +60,43 @@ export function parseTemplate(text: string, fields: string[], flag = "--format")
     render: (values, record) => render((p) => ("json" in p ? JSON.stringify(record ?? values) : values[p.field] ?? "")),
     header: (headings) => render((p) => ("json" in p ? "" : headings[p.field] ?? p.field.toUpperCase())),
   };
+}
+
+function lookup(value: unknown, path: string): unknown {
+  if (path === ".") return value;
+  let v: unknown = value;
+  for (const key of path.slice(1).split(".")) {
+    if (v === null || typeof v !== "object" || !(key in (v as object))) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
+/** A value as Go's fmt %v prints it: `[a b]` for a list, `map[k:v]` for an object, `<nil>` for null, `<no value>` for a missing field. */
+export function goString(v: unknown): string {
+  if (v === undefined) return "<no value>";
+  if (v === null) return "<nil>";
+  if (Array.isArray(v)) return `[${v.map(goString).join(" ")}]`;
+  if (typeof v === "object") return `map[${Object.keys(v as object).sort().map((k) => `${k}:${goString((v as Record<string, unknown>)[k])}`).join(" ")}]`;
+  return String(v);
+}
+
+/**
+ * Render `template` over a whole record (`inspect --format`, `events --format`).
+ *
+ * @example renderGoTemplate("{{.Config.Cmd}} {{json .RootFS.Layers}}", image) // → '[/bin/sh] ["sha256:…"]'
+ */
+export function renderGoTemplate(template: string, value: unknown, flag = "--format"): string {
+  return unescapeTabs(template).replace(ACTION, (_, expr: string) => {
+    let m: RegExpExecArray | null;
+    if ((m = /^json\s+(\.[\w.]*)$/.exec(expr))) return JSON.stringify(lookup(value, m[1]!) ?? null);
+    if ((m = /^index\s+(\.[\w.]*)\s+"([^"]*)"$/.exec(expr))) {
+      const container = lookup(value, m[1]!);
+      return goString(container && typeof container === "object" ? (container as Record<string, unknown>)[m[2]!] : undefined);
+    }
+    if (/^\.[\w.]*$/.test(expr)) return goString(lookup(value, expr));
+    throw new BerthError(`unsupported template action {{${expr}}}; use {{.Field.Sub}}, {{json .Field}} or {{index .Field "key"}}`, { field: flag });
+  });
 }
 
 /**

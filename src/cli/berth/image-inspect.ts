@@ -2,7 +2,7 @@
 import type { Command } from "../command.ts";
 import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts";
 import { inspectImage } from "../../engine/image/inspect.ts";
-import { renderGoTemplate } from "../go-template.ts";
+import { renderGoTemplate } from "../../observe/template.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { ExitError, EXIT_BERTH_FAILED } from "../exit.ts";

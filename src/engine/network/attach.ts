@@ -7,7 +7,7 @@
  * the network exists, as docker0 and podman's CNI bridge do (the bridge plugin never
  * removes one): deleting it with its last container and having the bridge plugin make it
  * again at the next start cost every `run --rm` on an idle network an `ip link del` —
- * 50–180 ms of the kernel's teardown here — and a bridge set-up. `network rm` and
+ * 44–180 ms of the kernel's teardown here — and a bridge set-up. `network rm` and
  * `network prune` delete it.
  *
  * This module knows nothing of container records (engine/container calls it), so the

@@ -12,7 +12,11 @@ import { canRunContainers, canRunConmon, EngineFixture } from "../../../test/eng
 setDefaultTimeout(300_000);
 
 const ok = canRunContainers && canRunConmon;
-const fx = ok ? new EngineFixture("vol") : (undefined as unknown as EngineFixture);
+// made in beforeAll, not while the file is collected: a run whose filter skips every test here runs no afterAll
+let fx = undefined as unknown as EngineFixture;
+beforeAll(() => {
+  if (ok) fx = new EngineFixture("vol");
+});
 afterAll(() => fx?.cleanup());
 
 const IMAGE = `seeded-${process.pid}:1`;

@@ -12,7 +12,7 @@ import type { Engine } from "../../engine/container/engine.ts";
 import { ContainerStartError } from "../../engine/container/oci-runtime.ts";
 import { directoryRoot, imageRoot } from "../../engine/container/root-source.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
-import { ImageStore } from "../../engine/image/image-store.ts";
+import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts";
 import { pullImage } from "../../engine/image/pull.ts";
 import { parsePlatform } from "../../engine/image/platform.ts";
 import { addRunOptions, engineFor, runFlagsFrom, type RunOptions } from "./run-options.ts";
@@ -21,19 +21,25 @@ import { foreground } from "./attach.ts";
 /**
  * docker's --pull: missing (the default) pulls an image that is not here, always pulls
  * first, never uses only what is here. Progress is not printed: run -d's stdout is the id.
+ * The image found or pulled (undefined: not here, and --pull never) goes on to imageRoot,
+ * so a run reads the image index once.
  */
-async function pullIfNeeded(engine: Engine, image: string, opts: RunOptions): Promise<void> {
-  if (opts.rootfs || opts.pull === "never") return;
-  const store = new ImageStore(engine.paths);
-  const have = store.find(image);
-  if (have && opts.pull !== "always") return;
+async function pullIfNeeded(images: ImageStore, image: string, opts: RunOptions): Promise<ImageRecord | undefined> {
+  const have = images.find(image);
+  if (opts.pull === "never" || (have && opts.pull !== "always")) return have;
   if (!have) writeErr(`Unable to find image '${image}' locally\n`);
-  await pullImage(store, image, { ...(opts.platform !== undefined && { platform: parsePlatform(opts.platform) }) });
+  return pullImage(images, image, { ...(opts.platform !== undefined && { platform: parsePlatform(opts.platform) }) });
 }
 
-function create(engine: Engine, image: string, command: string[], opts: RunOptions): ContainerRecord {
+/** Pull what --pull asks for, then write the record and the bundle. */
+async function create(engine: Engine, image: string, command: string[], opts: RunOptions): Promise<ContainerRecord> {
   const flags = runFlagsFrom(opts, command);
-  const root = opts.rootfs ? directoryRoot(image) : imageRoot(engine, image, opts.pull);
+  let root;
+  if (opts.rootfs) root = directoryRoot(image);
+  else {
+    const images = new ImageStore(engine.paths);
+    root = imageRoot(engine, images, image, await pullIfNeeded(images, image, opts), opts.pull);
+  }
   const { record, warnings } = createContainer(engine, flags, root);
   for (const w of warnings) writeErr(`WARNING: ${w}\n`);
   return record;
@@ -54,8 +60,7 @@ export function registerRun(program: Command): void {
     .description("create and start a container").passThroughOptions())
     .action(async (image: string, command: string[], opts: RunOptions) => {
       const engine = engineFor(opts as Record<string, unknown>);
-      await pullIfNeeded(engine, image, opts);
-      const r = create(engine, image, command, opts);
+      const r = await create(engine, image, command, opts);
       let started: ContainerRecord;
       try {
         started = startOrExit(engine, r.Id);
@@ -82,7 +87,6 @@ export function registerCreate(program: Command): void {
     .description("create a container without starting it").passThroughOptions())
     .action(async (image: string, command: string[], opts: RunOptions) => {
       const engine = engineFor(opts as Record<string, unknown>);
-      await pullIfNeeded(engine, image, opts);
-      writeOut(`${create(engine, image, command, opts).Id}\n`);
+      writeOut(`${(await create(engine, image, command, opts)).Id}\n`);
     });
 }

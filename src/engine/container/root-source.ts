@@ -6,7 +6,7 @@
 import { BerthError } from "../../errors.ts";
 import { listDir, mkdirPath, realPath, statPath } from "../../sys/libc.ts";
 import { readFileInRoot } from "../../sys/layer-fs.ts";
-import { ImageStore } from "../image/image-store.ts";
+import { ImageStore, type ImageRecord } from "../image/image-store.ts";
 import { mountSnapshot, unmountSnapshot } from "../snapshot/mount.ts";
 import type { Engine, PreparedRoot } from "./engine.ts";
 
@@ -30,10 +30,10 @@ export function snapshotTarget(engine: Engine, id: string): string {
 /**
  * An image reference → its root: the image's config, and a writable overlay snapshot over
  * its layers mounted at the container's `rootfs` (h22's image store, docs/images.md).
+ * `image` is what `images.find(ref)` (or the pull) gave the caller, passed on so that a
+ * run reads the image index once.
  */
-export function imageRoot(engine: Engine, ref: string, pull: string | undefined): (id: string) => PreparedRoot {
-  const images = new ImageStore(engine.paths);
-  const image = images.find(ref);
+export function imageRoot(engine: Engine, images: ImageStore, ref: string, image: ImageRecord | undefined, pull: string | undefined): (id: string) => PreparedRoot {
   if (!image) {
     if (pull === "never") throw new BerthError(`No such image: ${ref}; load or import it first (berth load, berth import), or drop --pull never`, { field: "IMAGE" });
     throw new BerthError(`No such image: ${ref}; pull, load or import it first (berth pull ${ref}, berth load -i FILE); berth images lists what is here`, { field: "IMAGE" });

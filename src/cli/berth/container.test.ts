@@ -2,7 +2,7 @@
  * The engine's verbs on real containers: berth run/ps/logs/inspect/exec/stop/rm… with
  * berth-monitor and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
@@ -17,7 +17,16 @@ afterAll(() => fx?.cleanup());
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/** After each test of a block: remove the containers it left (a failed one's), but `keep`'s, so one failure does not fail the tests after it. */
+function removeLeftContainers(keep: () => string[] = () => []): void {
+  afterEach(() => {
+    const left = fx.records().filter((id) => !keep().includes(id));
+    if (left.length) fx.berth(["rm", "-f", "-v", ...left]);
+  });
+}
+
 describe.skipIf(!ok)("run in the foreground", () => {
+  removeLeftContainers();
   test("stdout and stderr apart, the container's exit code, --rm leaves no record, monitor or cgroup", () => {
     const r = fx.run(["--rm"], ["sh", "-c", "echo out; echo err >&2; exit 3"]);
     expect(r).toMatchObject({ code: 3, stdout: "out\n", stderr: "err\n" });
@@ -81,6 +90,7 @@ describe.skipIf(!ok)("run in the foreground", () => {
 });
 
 describe.skipIf(!ok || !Bun.which("script"))("run -it on a terminal", () => {
+  removeLeftContainers();
   test("the container gets a terminal of its own, TERM=xterm, and its exit code comes back", async () => {
     const cmd = `${BERTH} run --rm -it --network none --cgroup-parent ${fx.cgroupParent} --rootfs ${fx.rootfs} sh -c 'tty; echo $TERM; exit 5'`;
     // script's stdin open and quiet, as a user's terminal (at EOF script would type its EOF character into the container's terminal)
@@ -111,6 +121,8 @@ describe.skipIf(!ok || !Bun.which("script"))("run -it on a terminal", () => {
 
 describe.skipIf(!ok)("a detached container", () => {
   let id = "";
+  // web lives through the block; `start again…` removes it
+  removeLeftContainers(() => [id]);
   test("run -d prints a 64-hex id; ps shows it running by name; the name is unique (125)", () => {
     id = fx.runDetached(["--name", "web", "-l", "tier=front"], ["sh", "-c", "i=0; while true; do i=$((i+1)); echo line$i; sleep 0.2; done"]);
     expect(id).toMatch(HEX64);
@@ -215,14 +227,17 @@ describe.skipIf(!ok)("a detached container", () => {
       fx.berth(["exec", "web", "sh", "-c", "rm -f /bin/tar && ln -s /bin/busybox /bin/tar"]);
     }
   });
-  test("cp of a stopped container runs its tar in a throw-away container: its own PID namespace, a root tar's four capabilities, nothing left", () => {
+  test("cp of a stopped container runs its tar in a throw-away container: its own PID namespace, a root tar's four capabilities, its binds, nothing left", () => {
     const created = fx.berth(["create", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--name", "cold", "--rootfs", fx.rootfs, "true"]);
     expect(created.code).toBe(0);
     const tar = join(fx.rootfs, "bin", "tar");
     rmSync(tar);
     writeFileSync(tar, '#!/bin/sh\n{ grep CapEff /proc/self/status; readlink /proc/self/ns/pid; } > /tmp/cp-probe\nexec busybox tar "$@"\n', { mode: 0o755 });
     try {
-      expect(fx.berth(["cp", "cold:/etc/hostname", "-"]).code).toBe(0);
+      const hostname = fx.berth(["cp", "cold:/etc/hostname", "-"]);
+      expect(hostname.code).toBe(0);
+      // the container's own /etc/hostname, bound as docker's cp sees it: the root's is an empty mount point, or none when no container ran on it
+      expect(Bun.spawnSync(["tar", "-xOf", "-"], { stdin: Buffer.from(hostname.stdout) }).stdout.toString()).toBe(`${created.stdout.trim().slice(0, 12)}\n`);
       const [caps, pidns] = readFileSync(join(fx.rootfs, "tmp", "cp-probe"), "utf8").trim().split("\n");
       // CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID: bits 0, 1, 3 and 4
       expect(caps).toBe("CapEff:\t000000000000001b");
@@ -274,6 +289,7 @@ describe.skipIf(!ok)("a detached container", () => {
 });
 
 describe.skipIf(!ok)("what the kernel and the monitor say", () => {
+  removeLeftContainers();
   test("--cpus 0.5 and --memory 0.5g land in the cgroup files docker writes", () => {
     const id = fx.runDetached(["--cpus", "0.5", "--memory", "0.5g", "--pids-limit", "50"], ["sleep", "60"]);
     const pid = fx.inspect(id).State.Pid;
@@ -332,6 +348,7 @@ describe.skipIf(!ok)("what the kernel and the monitor say", () => {
 });
 
 describe.skipIf(!ok)("stop signal and timeout, -d --rm", () => {
+  removeLeftContainers();
   test("--stop-signal and --stop-timeout: stop sends the container's own signal and waits its time", () => {
     const id = fx.runDetached(["--stop-signal", "SIGUSR1", "--stop-timeout", "30"], ["sh", "-c", "trap 'echo got USR1; exit 3' USR1; while true; do sleep 0.1; done"]);
     expect(fx.inspect(id).Config).toMatchObject({ StopSignal: "SIGUSR1", StopTimeout: 30 });
@@ -364,6 +381,7 @@ describe.skipIf(!ok)("stop signal and timeout, -d --rm", () => {
 });
 
 describe.skipIf(!ok)("--restart", () => {
+  removeLeftContainers();
   test("on-failure:2 runs it twice more, then it stays exited with its code; stop keeps an always container stopped", async () => {
     const id = fx.runDetached(["--restart", "on-failure:2"], ["sh", "-c", "exit 3"]);
     await until(() => fx.inspect(id).RestartCount === 2 && fx.inspect(id).State.Status === "exited", 120_000);
@@ -401,6 +419,7 @@ function statusField(flags: string[], field: string): string {
 }
 
 describe.skipIf(!ok)("security and namespace flags, seen from inside", () => {
+  removeLeftContainers();
   test("docker's 14 capabilities (0xa80425fb), --cap-add/--cap-drop, --privileged every one; seccomp filter on, off with unconfined or --privileged", () => {
     expect(statusField([], "CapEff")).toBe("00000000a80425fb");
     expect(statusField(["--cap-drop", "ALL", "--cap-add", "NET_ADMIN"], "CapEff")).toBe("0000000000001000");
@@ -424,6 +443,7 @@ describe.skipIf(!ok)("security and namespace flags, seen from inside", () => {
 });
 
 describe.skipIf(!ok || !Bun.which("runc"))("--runtime runc: the core verbs with another OCI runtime", () => {
+  removeLeftContainers();
   test("run --rm, run -d, exec, stop, rm", () => {
     expect(fx.run(["--rm", "--runtime", "runc"], ["sh", "-c", "echo via runc; exit 4"])).toMatchObject({ code: 4, stdout: "via runc\n" });
     const id = fx.runDetached(["--runtime", "runc"], ["sleep", "60"]);
@@ -438,6 +458,7 @@ describe.skipIf(!ok || !Bun.which("runc"))("--runtime runc: the core verbs with 
 });
 
 describe.skipIf(!ok)("volumes", () => {
+  removeLeftContainers();
   test("-v NAME:/path keeps data across containers; in use it is not removed; rm -v drops anonymous ones", () => {
     expect(fx.run(["--rm", "-v", "data:/data"], ["sh", "-c", "echo kept > /data/f"]).code).toBe(0);
     expect(fx.run(["--rm", "-v", "data:/data:ro"], ["cat", "/data/f"]).stdout).toBe("kept\n");
@@ -462,6 +483,7 @@ describe.skipIf(!ok)("volumes", () => {
 });
 
 describe.skipIf(!ok)("bad input: one line naming the flag, exit 125, nothing left", () => {
+  removeLeftContainers();
   const cases: [string, string[], RegExp][] = [
     ["an unknown flag", ["--bogus"], /^berth: unknown option '--bogus'\n/],
     ["a bad size", ["--memory", "lots"], /^berth: --memory: invalid size "lots"/],
@@ -526,6 +548,7 @@ function busyboxArchive(): string | undefined {
 const ARCHIVE = ok ? busyboxArchive() : undefined;
 
 describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by the tests)", () => {
+  removeLeftContainers();
   test("run IMAGE: the image's config, its overlay snapshot mounted, the seed's --cpus/--memory; rm removes the snapshot and its mount", () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
     const r = fx.berth(["run", "--network", "none", "--rm", "--cgroup-parent", fx.cgroupParent, "--cpus", "0.5", "--memory", "64m", "busybox", "sh", "-c", "echo hi; ls /bin/busybox"]);
@@ -557,6 +580,7 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
 });
 
 describe.skipIf(!ARCHIVE || !Bun.which("docker-registry") || !Bun.which("skopeo"))("run of an image that is not here pulls it (--pull missing)", () => {
+  removeLeftContainers();
   test("from a registry on 127.0.0.1: 'Unable to find image' on stderr, then the container's output; --pull never refuses", async () => {
     const registry = await startRegistryWithBusybox(fx.dir);
     try {

@@ -9,16 +9,14 @@ import { ExitError } from "../exit.ts";
 import { writeErr, writeOut, writeRuns } from "../stdio.ts";
 import { alignColumns, parseTemplate } from "../../observe/template.ts";
 import { exitFileCode, liveStatus } from "../../engine/container/lifecycle.ts";
-import type { Engine } from "../../engine/container/engine.ts";
 import { followLog, readLog } from "../../engine/container/log-reader.ts";
 import { linesInWindow, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
-import { NoSuchContainer, type ContainerRecord } from "../../engine/container/records.ts";
+import { NoSuchContainer } from "../../engine/container/records.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
 import { isVolumeName, volumeInspectView } from "../../engine/volume/volumes.ts";
 import { imageInspectObject } from "./image-inspect.ts";
 import { inspectContainer, matchesFilters, parseFilter, PS_FIELDS, PS_HEADINGS, psRow } from "../../engine/container/views.ts";
-import { readText } from "../../sys/libc.ts";
 import { engineFor } from "./run-options.ts";
 
 type Opts = Record<string, unknown>;
@@ -108,14 +106,6 @@ export function registerLogs(program: Command): void {
     });
 }
 
-function readSpec(engine: Engine, r: ContainerRecord) {
-  try {
-    return JSON.parse(readText(`${engine.store.dir(r.Id)}/config.json`));
-  } catch {
-    return undefined;
-  }
-}
-
 export function registerInspect(program: Command): void {
   program.command("inspect").argument("<objects...>", "containers (names or ids), images or volumes").description("docker's JSON of containers, images or volumes (always an array)")
     .option("-f, --format <template>", "a Go template such as '{{.State.Status}}', or json")
@@ -138,7 +128,7 @@ export function registerInspect(program: Command): void {
           if (err instanceof NoSuchContainer) return undefined;
           throw err;
         }
-        const c = inspectContainer(r, readSpec(engine, r), liveStatus(engine, r));
+        const c = inspectContainer(r, engine.store.spec(r.Id), liveStatus(engine, r));
         if (sizes) {
           const { rw, rootFs } = sizes.of(r);
           Object.assign(c, { SizeRw: rw, SizeRootFs: rootFs });

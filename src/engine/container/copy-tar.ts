@@ -4,10 +4,11 @@
  * confined as the container's own processes are: the tar is the image's own, and the
  * container may have replaced it. A running container's runs through the OCI runtime's
  * exec, as root in its namespaces, capabilities, seccomp filter and cgroup. A stopped
- * container's runs in a throw-away container of the runtime's over the same root: runc's
- * default spec (its own PID, mount, network, IPC and UTS namespaces, no_new_privs) with
- * only the capabilities a root tar needs — never as the host's root (a chroot once ran it
- * with every capability in the host's PID namespace).
+ * container's runs in a throw-away container of the runtime's over the same root and the
+ * container's own binds (volumes, /etc/hostname, hosts, resolv.conf): runc's default spec
+ * (its own PID, mount, network, IPC and UTS namespaces, no_new_privs) with only the
+ * capabilities a root tar needs — never as the host's root (a chroot once ran it with
+ * every capability in the host's PID namespace).
  */
 import { BerthError } from "../../errors.ts";
 import { defaultSpec } from "../../spec/default-spec.ts";
@@ -42,8 +43,11 @@ export function tarInContainer(engine: Engine, r: ContainerRecord, tarArgs: stri
   spec.process = { ...spec.process!, terminal: false, args: ["tar", ...tarArgs], capabilities: Object.fromEntries(["bounding", "effective", "permitted"].map((set) => [set, TAR_CAPABILITIES])) };
   spec.root = { path: r.Rootfs, readonly: false };
   spec.hostname = r.Hostname;
-  // tar needs no /sys, cgroup, mqueue or pts of its own
-  spec.mounts = spec.mounts!.filter((m) => m.destination === "/proc" || m.destination === "/dev");
+  // tar needs no /sys, cgroup, mqueue or pts of its own; it sees the container's binds — its
+  // volumes and its /etc/hostname, hosts and resolv.conf — as docker's cp mounts them for a
+  // stopped container (the root itself may have no /etc/hostname at all)
+  const binds = (engine.store.spec(r.Id)?.mounts ?? []).filter((m) => m.type === "bind");
+  spec.mounts = [...spec.mounts!.filter((m) => m.destination === "/proc" || m.destination === "/dev"), ...binds];
   const parent = r.Flags.cgroupParent ? r.Flags.cgroupParent.replace(/\/+$/, "") : "/berth";
   spec.linux!.cgroupsPath = `${parent.startsWith("/") ? "" : "/"}${parent}/${id}`;
   mkdirParents(bundle, 0o700);

@@ -293,7 +293,7 @@ export function cleanupContainer(engine: Engine, id: string): void {
     // created: the start failed (and recorded why); exited: recorded already
     if (r.State.Status === "created" || (r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME)) return;
     const code = exitFileCode(engine, id);
-    const cgroupsPath = readSpecCgroupsPath(engine, id);
+    const cgroupsPath = engine.store.spec(id)?.linux?.cgroupsPath;
     const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
     runtimeOf(engine, r).forceDelete(id);
     releaseNetwork(engine, r);
@@ -313,14 +313,6 @@ export function cleanupContainer(engine: Engine, id: string): void {
   }
   if (remove) removeContainer(engine, id, { force: true, volumes: true });
   else if (restart) startContainer(engine, id);
-}
-
-function readSpecCgroupsPath(engine: Engine, id: string): string | undefined {
-  try {
-    return (JSON.parse(readText(`${engine.store.dir(id)}/config.json`)) as { linux?: { cgroupsPath?: string } }).linux?.cgroupsPath;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

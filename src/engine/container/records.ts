@@ -14,6 +14,7 @@ import { claimDir, claimFile } from "../../sys/id-claim.ts";
 import { lockPath, type HeldLock } from "../../sys/lock-file.ts";
 import { listDir, mkdirParents, pathExists, readText, unlinkPath } from "../../sys/libc.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
+import type { Spec } from "../../spec/runtime-spec.ts";
 import type { EnginePaths } from "../paths.ts";
 import type { RunFlags } from "./run-flags.ts";
 import type { ContainerNetwork } from "../network/attach.ts";
@@ -180,6 +181,15 @@ export class ContainerStore {
       if ((err as { code?: string }).code === "ENOENT" || (err as { code?: string }).code === "ENOTDIR") return undefined;
       if (err instanceof SyntaxError) throw new UnreadableRecord(id, err.message);
       throw err;
+    }
+  }
+
+  /** The OCI spec the container's bundle was made with (its `config.json`); undefined when missing or unreadable. */
+  spec(id: string): Spec | undefined {
+    try {
+      return JSON.parse(readText(`${this.dir(id)}/config.json`)) as Spec;
+    } catch {
+      return undefined;
     }
   }
 

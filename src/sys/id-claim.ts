@@ -7,7 +7,7 @@
  * File calls go through sys/libc.ts, not node:fs: berth-runtime's create claims with this.
  */
 import { syncDir, tempNameBeside } from "./atomic-file.ts";
-import { close, fsyncFd, linkPath, mkdirParents, mkdirPath, O, openPath, unlinkPath, writeAll } from "./libc.ts";
+import { close, fsyncFd, linkPath, mkdirParents, mkdirPath, O, openPath, pathExists, unlinkPath, writeAll } from "./libc.ts";
 
 export interface ClaimOptions {
   /** permission bits of what is created, less the umask */
@@ -33,9 +33,18 @@ export function claimDir(path: string, options: ClaimOptions = {}): boolean {
  * when this call created it, false when it existed; other failures throw SysError. A
  * reader never sees it half-written: the data is written (and flushed) under a temporary
  * name first, then linked into place, which fails when the name is taken.
+ *
+ * A claim that wins costs two fsyncs, and both are needed for it to survive a crash once
+ * the caller reports success: the file's, before the link, so the name never reaches the
+ * disk ahead of its data (ext4's delayed allocation and xfs would otherwise leave an
+ * empty file under it: a name held by no one, that no one can take again); the
+ * directory's, after, so the new name itself is on disk. A claim that is going to lose
+ * pays neither: a name already there is refused before anything is written.
  */
 export function claimFile(path: string, data: string | Uint8Array, options: ClaimOptions = {}): boolean {
   if (options.parentMode !== undefined) makeParents(path, options.parentMode);
+  // taken now is as good an answer as link's EEXIST a moment later, and skips the write and the fsync
+  if (pathExists(path)) return false;
   // the temporary name is this writer's alone: written and flushed there, it needs no rename of its own
   const tmp = tempNameBeside(path, "claim");
   const fd = openPath(tmp, O.WRONLY | O.CREAT | O.EXCL, options.mode ?? 0o600);
@@ -53,7 +62,7 @@ export function claimFile(path: string, data: string | Uint8Array, options: Clai
   } finally {
     unlinkPath(tmp);
   }
-  // the new name on disk before the claim counts
+  // the new name on disk before the claim counts (the unlink of the temporary name goes with it)
   const slash = path.lastIndexOf("/");
   syncDir(slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash));
   return true;

@@ -907,7 +907,7 @@ describe("compilePlan: sysctl", () => {
     const p = plan((s) => (s.linux!.sysctl = { "net.ipv4.ip_forward": "1" }));
     const op = one(p, "WRITE_FILE");
     expect(op.args).toEqual(["/proc/sys/net/ipv4/ip_forward", "1"]);
-    expect(op.field).toBe("linux.sysctl.net.ipv4.ip_forward");
+    expect(op.field).toBe('linux.sysctl["net.ipv4.ip_forward"]');
     expect(indexOf(p, "WRITE_FILE")).toBeLessThan(indexOf(p, "BIND_SELF_IN_ROOT"));
   });
 
@@ -1026,7 +1026,7 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
       s.linux!.namespaces![1] = { type: "network", path: "/proc/1/ns/net" };
       s.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
     }, { runtimeNamespaces: ["network"] });
-    expect(err.field).toBe("linux.sysctl.net.ipv4.ip_forward");
+    expect(err.field).toBe('linux.sysctl["net.ipv4.ip_forward"]');
   });
 
   test("an empty hostname needs no uts namespace", () => {
@@ -1074,8 +1074,8 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
 
   test("a sysctl that is not namespaced (kernel.panic)", () => {
     const err = compileError((s) => (s.linux!.sysctl = { "kernel.panic": "1" }));
-    expect(err.field).toBe("linux.sysctl.kernel.panic");
-    expect(err.message).toBe("linux.sysctl.kernel.panic: is not a namespaced sysctl: setting it would change the host; remove it or set it on the host");
+    expect(err.field).toBe('linux.sysctl["kernel.panic"]');
+    expect(err.message).toBe('linux.sysctl["kernel.panic"]: is not a namespaced sysctl: setting it would change the host; remove it or set it on the host');
   });
 
   test("a net sysctl without a network namespace", () => {
@@ -1083,9 +1083,9 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
       namespaces(s, s.linux!.namespaces!.filter((n) => n.type !== "network"));
       s.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
     });
-    expect(err.field).toBe("linux.sysctl.net.ipv4.ip_forward");
+    expect(err.field).toBe('linux.sysctl["net.ipv4.ip_forward"]');
     expect(err.message).toBe(
-      `linux.sysctl.net.ipv4.ip_forward: needs the container's own network namespace (it would change the host's); add {"type": "network"} to linux.namespaces`,
+      `linux.sysctl["net.ipv4.ip_forward"]: needs the container's own network namespace (it would change the host's); add {"type": "network"} to linux.namespaces`,
     );
   });
 
@@ -1094,7 +1094,7 @@ describe("compilePlan refuses configs it cannot build, naming the field", () => 
       namespaces(s, s.linux!.namespaces!.filter((n) => n.type !== "ipc"));
       s.linux!.sysctl = { "kernel.msgmax": "8192" };
     });
-    expect(err.message).toStartWith("linux.sysctl.kernel.msgmax: needs the container's own ipc namespace");
+    expect(err.message).toStartWith(`linux.sysctl["kernel.msgmax"]: needs the container's own ipc namespace`);
   });
 
   test("an unknown rlimit type", () => {

@@ -13,6 +13,7 @@ import { BerthError, type Warning } from "../errors.ts";
 import type { MountInfo } from "../cgroups/mountinfo.ts";
 import type { LinuxDeviceCgroup, LinuxResources } from "../spec/linux-resources.ts";
 import type { Device, Linux, Mount, Namespace, NamespaceType, Process, Spec } from "../spec/runtime-spec.ts";
+import { keyField } from "../spec/shape.ts";
 import { isMountFlagOption, parseMountOptions, PROPAGATION } from "./mount-options.ts";
 import { CGROUP_SLOT, CLONE, CONSOLE_TO_PARENT, CREATE, MS, type InitPlan } from "./ops.ts";
 import { JOIN_ORDER, NS_FLAG } from "./namespaces.ts";
@@ -264,11 +265,11 @@ function refuseWhatCannotRun(c: Compiling): void {
   }
   for (const key of Object.keys(linux.sysctl ?? {})) {
     const ns = sysctlNamespace(key);
-    if (!ns) throw new BerthError("is not a namespaced sysctl: setting it would change the host; remove it or set it on the host", { field: `linux.sysctl.${key}` });
+    if (!ns) throw new BerthError("is not a namespaced sysctl: setting it would change the host; remove it or set it on the host", { field: keyField("linux.sysctl", key) });
     // runc: the spec's own field says it; two values for one name would leave the later one standing
     const own = key === "kernel.hostname" ? "hostname" : key === "kernel.domainname" ? "domainname" : undefined;
-    if (own && spec[own]) throw new BerthError(`conflicts with ${own} ${JSON.stringify(spec[own])}; set the ${own} field only`, { field: `linux.sysctl.${key}` });
-    if (!has(ns) || ctx.runtimeNamespaces?.includes(ns)) throw new BerthError(`needs the container's own ${ns} namespace (it would change the host's); add {"type": "${ns}"} to linux.namespaces`, { field: `linux.sysctl.${key}` });
+    if (own && spec[own]) throw new BerthError(`conflicts with ${own} ${JSON.stringify(spec[own])}; set the ${own} field only`, { field: keyField("linux.sysctl", key) });
+    if (!has(ns) || ctx.runtimeNamespaces?.includes(ns)) throw new BerthError(`needs the container's own ${ns} namespace (it would change the host's); add {"type": "${ns}"} to linux.namespaces`, { field: keyField("linux.sysctl", key) });
   }
 }
 
@@ -387,7 +388,7 @@ function setUpInit(c: Compiling, host: HostSide): LinuxResources {
   if (c.rootfs !== "joined") buildRootfs(b, spec, ctx, newNs, resources, host.treeSlots, c.rootfs === "inherited");
 
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-    b.add("WRITE_FILE", [`/proc/sys/${key.replace(/\./g, "/")}`, value], `linux.sysctl.${key}`, `set sysctl ${key}=${value}`);
+    b.add("WRITE_FILE", [`/proc/sys/${key.replace(/\./g, "/")}`, value], keyField("linux.sysctl", key), `set sysctl ${key}=${value}`);
   }
   if (process?.oomScoreAdj !== undefined) {
     b.add("WRITE_FILE", ["/proc/self/oom_score_adj", String(process.oomScoreAdj)], "process.oomScoreAdj", `set oom_score_adj ${process.oomScoreAdj}`);

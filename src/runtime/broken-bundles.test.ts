@@ -51,7 +51,7 @@ const CASES: Case[] = [
   { name: "negative oomScoreAdj without CAP_SYS_RESOURCE", change: (s) => { s.process!.oomScoreAdj = -500; }, error: "process.oomScoreAdj: set oom_score_adj -500" },
   { name: "unknown capability", change: (s) => { s.process!.capabilities!.bounding!.push("CAP_BOGUS"); }, error: "process.capabilities.bounding[3]: \"CAP_BOGUS\" is not a capability" },
   { name: "hostname without uts namespace", change: (s) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "uts"); }, error: "hostname: cannot be set without a uts namespace" },
-  { name: "host sysctl", change: (s) => { s.linux!.sysctl = { "kernel.panic": "1" }; }, error: "linux.sysctl.kernel.panic: is not a namespaced sysctl" },
+  { name: "host sysctl", change: (s) => { s.linux!.sysctl = { "kernel.panic": "1" }; }, error: 'linux.sysctl["kernel.panic"]: is not a namespaced sysctl' },
   { name: "bad memory limit", change: (s) => { s.linux!.resources = { memory: { limit: -5 } }; }, error: "linux.resources.memory.limit: -5 is not a size" },
   { name: "empty cgroupsPath", change: (s) => { s.linux!.cgroupsPath = ""; }, error: "linux.cgroupsPath: is empty" },
   { name: "a terminal and nowhere to send it (no --console-socket)", change: (s) => { s.process!.terminal = true; }, error: "process.terminal: cannot allocate a terminal when berth-runtime returns before the container ends" },

@@ -102,15 +102,15 @@ describe.skipIf(!canRunContainers)("defects 2–5 and 8: refused with one line n
     ["null mounts[0].destination", (s) => { (s.mounts![0] as { destination: unknown }).destination = null; }, "mounts[0].destination: is null; it is required"],
     ["null rlimits[0].soft", (s) => { s.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: null as never, hard: 5 }]; }, "process.rlimits[0].soft: is null; it is required"],
     ["a NUL byte in args", (s) => { s.process!.args = ["echo", "a\0b"]; }, 'process.args[1]: "a\\u0000b" contains a NUL byte; remove it'],
-    ["a NUL byte in a sysctl value", (s) => { s.linux!.sysctl = { "net.ipv4.ip_forward": "0\0" }; }, 'linux.sysctl.net.ipv4.ip_forward: "0\\u0000" contains a NUL byte; remove it'],
+    ["a NUL byte in a sysctl value", (s) => { s.linux!.sysctl = { "net.ipv4.ip_forward": "0\0" }; }, 'linux.sysctl["net.ipv4.ip_forward"]: "0\\u0000" contains a NUL byte; remove it'],
     ["a 100k-deep value", () => `{"ociVersion":"1.0.2","x":${"[".repeat(100_000)}${"]".repeat(100_000)}}`, "config.json: nests deeper than 64 levels"],
     ["20k seccomp rules", (s) => { s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: Array.from({ length: 20_000 }, () => ({ names: ["mkdir"], action: "SCMP_ACT_ERRNO" as const })) }; }, "linux.seccomp.syscalls: lists 20000 syscall names across its rules"],
     ["a 30 MB config", (s) => { s.annotations = { big: "x".repeat(30 << 20) }; }, "berth-runtime reads configs up to 4 MiB"],
     ["junk bind-mount options", (s) => { s.mounts!.push({ destination: "/mnt", type: "bind", source: "/tmp", options: ["rbind", "NaN", "-1", "0x10"] }); }, 'mounts[7].options[1]: "NaN" is not an option a bind mount takes'],
-    ["kernel.hostname next to hostname", (s) => { s.linux!.sysctl = { "kernel.hostname": "other" }; }, "linux.sysctl.kernel.hostname: conflicts with hostname"],
+    ["kernel.hostname next to hostname", (s) => { s.linux!.sysctl = { "kernel.hostname": "other" }; }, 'linux.sysctl["kernel.hostname"]: conflicts with hostname'],
     ["memory.limit 1 names the field", (s) => { s.linux!.resources = { ...s.linux!.resources, memory: { limit: 1 } }; }, "linux.resources.memory.limit: 1 bytes is too little to start the container"],
     ["a newline in a value stays on one line", (s) => { s.process!.cwd = "rel\nline2"; }, 'process.cwd: "rel\\nline2" is not an absolute path'],
-    ["a newline in a key stays on one line", (s) => { s.annotations = { "a\nb": 5 as never }; }, "annotations.a\\nb: got 5; use a string"],
+    ["a newline in a key stays on one line", (s) => { s.annotations = { "a\nb": 5 as never }; }, 'annotations["a\\nb"]: got 5; use a string'],
   ];
   for (const [name, change, error] of cases) test(name, () => refused(change, error));
 

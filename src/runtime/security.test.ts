@@ -388,11 +388,11 @@ describe.skipIf(!canRunContainers)("process attributes", () => {
     expect(refused((s) => { s.process!.scheduler = { policy: "SCHED_OTHER", nice: 40 }; })).toContain("process.scheduler.nice");
     expect(refused((s) => { s.linux!.personality = { domain: "SVR4" }; })).toContain("linux.personality.domain");
     expect(refused((s) => { s.linux!.intelRdt = { closID: "x" } as never; })).toContain("linux.intelRdt: Intel RDT");
-    expect(refused((s) => { s.linux!.sysctl = { "vm.swappiness": "1" }; })).toContain("linux.sysctl.vm.swappiness: is not a namespaced sysctl");
+    expect(refused((s) => { s.linux!.sysctl = { "vm.swappiness": "1" }; })).toContain('linux.sysctl["vm.swappiness"]: is not a namespaced sysctl');
     expect(refused((s) => {
       s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "network");
       s.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
-    })).toContain("linux.sysctl.net.ipv4.ip_forward: needs the container's own network namespace");
+    })).toContain(`linux.sysctl["net.ipv4.ip_forward"]: needs the container's own network namespace`);
   });
 });
 

@@ -95,7 +95,7 @@ describe("defect 4: a NUL byte in a string that reaches the plan is refused with
     ["mounts[i].options", (s) => (s.mounts[0].options = ["nosuid\0"]), 'mounts[0].options[0]: "nosuid\\u0000" contains a NUL byte; remove it'],
     ["hostname", (s) => (s.hostname = "a\0"), 'hostname: "a\\u0000" contains a NUL byte; remove it'],
     ["domainname", (s) => (s.domainname = "\0"), 'domainname: "\\u0000" contains a NUL byte; remove it'],
-    ["linux.sysctl value", (s) => (s.linux.sysctl = { "net.ipv4.ip_forward": "1\0" }), 'linux.sysctl.net.ipv4.ip_forward: "1\\u0000" contains a NUL byte; remove it'],
+    ["linux.sysctl value", (s) => (s.linux.sysctl = { "net.ipv4.ip_forward": "1\0" }), 'linux.sysctl["net.ipv4.ip_forward"]: "1\\u0000" contains a NUL byte; remove it'],
     ["process.cwd", (s) => (s.process.cwd = "/\0tmp"), 'process.cwd: "/\\u0000tmp" contains a NUL byte; remove it'],
   ];
   for (const [name, edit, message] of cases) test(name, () => expect(refusal(edit)).toBe(message));

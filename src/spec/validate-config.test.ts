@@ -145,7 +145,9 @@ describe("validateSpec refuses, naming the field and the fix", () => {
       (s) => (s.mounts[0].uidMappings = [{ containerID: 0, hostID: 0, size: 0 }]),
       "mounts[0].uidMappings[0].size: is 0; a mapping needs size ≥ 1",
     ],
-    ["annotations value a number", (s) => (s.annotations = { "io.x": 1 }), "annotations.io.x: got 1; use a string"],
+    ["annotations value a number", (s) => (s.annotations = { "io.x": 1 }), 'annotations["io.x"]: got 1; use a string'],
+    // written bare, the key "a.b" would read annotations.a.b: field b of a key "a"
+    ["an annotation key with dots stays one key", (s) => (s.annotations = { a: "x", "a.b": 2 }), 'annotations["a.b"]: got 2; use a string'],
     ["hooks an array", (s) => (s.hooks = []), "hooks: got []; use a JSON object"],
     ["linux an array", (s) => (s.linux = []), "linux: got []; use a JSON object"],
     [
@@ -192,7 +194,7 @@ describe("validateSpec refuses, naming the field and the fix", () => {
     ],
     ["linux.devices without path", (s) => (s.linux.devices = [{ type: "c", major: 10, minor: 229 }]), "linux.devices[0].path: is required"],
     ["linux.devices fileMode negative", (s) => (s.linux.devices = [{ type: "c", path: "/dev/fuse", major: 10, minor: 229, fileMode: -1 }]), "linux.devices[0].fileMode: -1 is out of range (0..4095)"],
-    ["linux.sysctl value a number", (s) => (s.linux.sysctl = { "net.ipv4.ip_forward": 1 }), "linux.sysctl.net.ipv4.ip_forward: got 1; use a string"],
+    ["linux.sysctl value a number", (s) => (s.linux.sysctl = { "net.ipv4.ip_forward": 1 }), 'linux.sysctl["net.ipv4.ip_forward"]: got 1; use a string'],
     ["linux.sysctl an array", (s) => (s.linux.sysctl = []), "linux.sysctl: got []; use a JSON object"],
     ["linux.maskedPaths relative", (s) => (s.linux.maskedPaths[2] = "proc/kcore"), `linux.maskedPaths[2]: "proc/kcore" is not an absolute path; start it with /`],
     ["linux.readonlyPaths relative", (s) => (s.linux.readonlyPaths[0] = "proc/bus"), `linux.readonlyPaths[0]: "proc/bus" is not an absolute path; start it with /`],

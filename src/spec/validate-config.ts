@@ -7,7 +7,7 @@ import { BerthError } from "../errors.ts";
 import { validateResources } from "./validate-resources.ts";
 import { validateSeccomp } from "./linux-seccomp.ts";
 import type { Spec, NamespaceType } from "./runtime-spec.ts";
-import { array, check, describeValue, dropNulls, fields, nestingDepth, object, RANGES } from "./shape.ts";
+import { array, check, describeValue, dropNulls, fields, keyField, nestingDepth, object, RANGES } from "./shape.ts";
 
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
 
@@ -133,7 +133,7 @@ export function validateSpec(raw: unknown, opts: { needProcess?: boolean } = {})
     const a = object(spec.annotations, "annotations");
     for (const [k, v] of Object.entries(a)) {
       if (k === "") throw new BerthError('has an empty key; config.md requires a name, e.g. "org.example.key"', { field: "annotations" });
-      check(v, "string", `annotations.${k}`);
+      check(v, "string", keyField("annotations", k));
     }
   }
   if (spec.hooks != null) {
@@ -255,8 +255,8 @@ function validateLinux(l: Record<string, unknown>): void {
   if (l.sysctl != null) {
     const s = object(l.sysctl, "linux.sysctl");
     for (const [k, v] of Object.entries(s)) {
-      check(k, "string", `linux.sysctl.${k}`);
-      check(v, "string", `linux.sysctl.${k}`);
+      check(k, "string", keyField("linux.sysctl", k));
+      check(v, "string", keyField("linux.sysctl", k));
     }
   }
   for (const key of ["maskedPaths", "readonlyPaths"]) {

@@ -228,7 +228,7 @@ describe.skipIf(!ok)("a detached container", () => {
     }
   });
   test("cp of a stopped container runs its tar in a throw-away container: its own PID namespace, a root tar's four capabilities, its binds, nothing left", () => {
-    const created = fx.berth(["create", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--name", "cold", "--rootfs", fx.rootfs, "true"]);
+    const created = fx.berth(["create", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--name", "cold", "-v", `${join(fx.dir, "cold-bind")}:/bound`, "--rootfs", fx.rootfs, "true"]);
     expect(created.code).toBe(0);
     const tar = join(fx.rootfs, "bin", "tar");
     rmSync(tar);
@@ -246,6 +246,9 @@ describe.skipIf(!ok)("a detached container", () => {
       writeFileSync(join(fx.dir, "to-cold.txt"), "into the cold one\n");
       expect(fx.berth(["cp", join(fx.dir, "to-cold.txt"), "cold:/tmp"]).code).toBe(0);
       expect(readFileSync(join(fx.rootfs, "tmp", "to-cold.txt"), "utf8")).toBe("into the cold one\n");
+      // into a bind of the container's: its host directory, as docker's cp of a stopped container writes a volume
+      expect(fx.berth(["cp", join(fx.dir, "to-cold.txt"), "cold:/bound"]).code).toBe(0);
+      expect(readFileSync(join(fx.dir, "cold-bind", "to-cold.txt"), "utf8")).toBe("into the cold one\n");
       expect(fx.leftoverCgroups().filter((c) => c.includes("-cp-"))).toEqual([]);
       expect(readdirSync(join(fx.runroot, "runtime")).filter((n) => n.includes("-cp-"))).toEqual([]);
       expect(fx.berth(["rm", "cold"]).code).toBe(0);

@@ -114,8 +114,8 @@ describe("import", () => {
   });
 
   test.each([
-    [["import", ROOTFS, "Bad:Name"], 'berth: invalid reference format: "Bad:Name" has upper-case letters in its repository name (use lower case)\n'],
-    [["import", ROOTFS, "x", "-c", "RUN make"], 'berth: --change "RUN make": RUN cannot be changed by import; use one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR\n'],
+    [["import", ROOTFS, "Bad:Name"], 'berth: IMAGE: invalid reference format: "Bad:Name" has upper-case letters in its repository name (use lower case)\n'],
+    [["import", ROOTFS, "x", "-c", "RUN make"], 'berth: --change: "RUN make": RUN cannot be changed by import; use one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR\n'],
     [["import", "/nonexistent.tar"], "berth: FILE: /nonexistent.tar does not exist; give the path of an image archive\n"],
   ])("%j is refused in one line, exit 125, nothing left", (args, line) => {
     const before = store.contents();

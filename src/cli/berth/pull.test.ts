@@ -164,8 +164,8 @@ describe("pull", () => {
         [["pull", "127.0.0.1:1/busybox"], "berth: 127.0.0.1:1/busybox:latest: cannot reach registry 127.0.0.1:1 (ECONNREFUSED); check the registry's name and that it is up\n"],
         [["pull", `127.0.0.1:${notRegistry.port}/busybox`], `berth: 127.0.0.1:${notRegistry.port}/busybox:latest: 127.0.0.1:${notRegistry.port} is not a container registry (HTTP 404 without the distribution API's header); check the registry's name\n`],
         [["pull", `${reg.address}/armonly:1`], `berth: ${reg.address}/armonly:1: the image is for linux/${process.arch === "arm64" ? "amd64" : "arm64"}, not linux/${process.arch === "arm64" ? "arm64" : "amd64"}; pull with --platform linux/${process.arch === "arm64" ? "amd64" : "arm64"} to get it anyway\n`],
-        [["pull", "Busy:box"], 'berth: invalid reference format: "Busy:box" has upper-case letters in its repository name (use lower case)\n'],
-        [["pull", "--platform", "amd64", "busybox"], 'berth: --platform "amd64": must be OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8\n'],
+        [["pull", "Busy:box"], 'berth: IMAGE: invalid reference format: "Busy:box" has upper-case letters in its repository name (use lower case)\n'],
+        [["pull", "--platform", "amd64", "busybox"], 'berth: --platform: "amd64" must be OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8\n'],
         [["pull", "--tls-verify", "maybe", "busybox"], 'berth: --tls-verify: must be true or false, not "maybe"\n'],
       ];
       for (const [args, line] of cases) {

@@ -31,7 +31,8 @@ describe("import --change", () => {
     ["", "is not a Dockerfile instruction"],
   ])("%j is refused: %s", (change, why) => {
     const err = errorOf(() => applyChanges({}, [change]));
-    expect(err.message).toContain(`--change ${JSON.stringify(change)}`);
+    expect(err.message).toContain(`--change: ${JSON.stringify(change)}`);
+    expect(err.field).toBe("--change");
     expect(err.message).toContain(why);
   });
 });

@@ -9,7 +9,7 @@ import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 const ALLOWED = ["CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"];
 
 function bad(change: string, why: string): never {
-  throw new BerthError(`--change ${JSON.stringify(change)}: ${why}`, {});
+  throw new BerthError(`${JSON.stringify(change)}: ${why}`, { field: "--change" });
 }
 
 /** A JSON array of strings (exec form), or undefined when `text` is not one. */

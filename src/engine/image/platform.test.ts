@@ -18,6 +18,7 @@ describe("platforms", () => {
     expect(parsePlatform("linux/x86_64")).toEqual({ os: "linux", architecture: "amd64" });
     expect(parsePlatform("linux/arm/v7")).toEqual({ os: "linux", architecture: "arm", variant: "v7" });
     expect(errorOf(() => parsePlatform("amd64")).message).toContain("must be OS/ARCH[/VARIANT]");
+    expect(errorOf(() => parsePlatform("amd64")).field).toBe("--platform");
   });
   test("selection: exact variant, arm64 without variant is v8, attestations never", () => {
     const att = d("unknown", undefined, { platform: { os: "unknown", architecture: "unknown" }, annotations: { "vnd.docker.reference.type": "attestation-manifest" } });

@@ -20,7 +20,7 @@ export function hostPlatform(arch: string = process.arch): Platform {
 export function parsePlatform(text: string): Platform {
   const parts = text.toLowerCase().split("/");
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === "")) {
-    throw new BerthError(`--platform ${JSON.stringify(text)}: must be OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8`, {});
+    throw new BerthError(`${JSON.stringify(text)} must be OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8`, { field: "--platform" });
   }
   const arch = ({ x86_64: "amd64", x86: "386", aarch64: "arm64", armhf: "arm", armel: "arm" } as Record<string, string>)[parts[1]!] ?? parts[1]!;
   return { os: parts[0]!, architecture: arch, ...(parts[2] !== undefined && { variant: parts[2] }), ...(parts[2] === undefined && arch === "arm64" && { variant: "v8" }) };

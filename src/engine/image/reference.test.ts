@@ -43,6 +43,7 @@ describe("parseReference normalises as docker's", () => {
     const err = errorOf(() => parseReference(input));
     expect(err.message).toContain("invalid reference format");
     expect(err.message).toContain(why);
+    expect(err.field).toBe("IMAGE");
   });
 
   test("no tag by default only when asked", () => {

@@ -25,8 +25,9 @@ const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const DOMAIN_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
 
+/** The image argument (docker's IMAGE, or import's and tag's REPOSITORY[:TAG]) names what was refused. */
 function bad(ref: string, why: string): never {
-  throw new BerthError(`invalid reference format: ${JSON.stringify(ref)} ${why}`, {});
+  throw new BerthError(`invalid reference format: ${JSON.stringify(ref)} ${why}`, { field: "IMAGE" });
 }
 
 /**

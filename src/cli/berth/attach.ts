@@ -4,8 +4,9 @@
  * (engine/container/attach.ts). attach prints the output from now on (docker's attach
  * has no history: that is `logs`), sends stdin when the container was made with -i,
  * passes SIGINT/SIGTERM/… on to the container unless --sig-proxy=false (then Ctrl-C
- * leaves it running: the way to detach; --detach-keys is not supported), and exits with
- * the container's code when it ends. A foreground `run` or `start -a` prints the
+ * leaves it running), ends when the detach keys are typed (docker's ctrl-p,ctrl-q, or
+ * --detach-keys; the container runs on), and exits with the container's code when it
+ * ends. A foreground `run` or `start -a` prints the
  * output from the log instead, from its first byte (the socket has only what comes
  * after the connection, and drops a reader that falls behind; the log holds it all).
  */
@@ -20,6 +21,7 @@ import type { Engine } from "../../engine/container/engine.ts";
 import { exitFileCode, killContainer, liveStatus, settle } from "../../engine/container/lifecycle.ts";
 import { followLog, type LogPosition } from "../../engine/container/log-reader.ts";
 import { LogParser, logRuns } from "../../engine/container/logs.ts";
+import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from "../../engine/container/detach-keys.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
 import { engineFor } from "./run-options.ts";
 
@@ -33,10 +35,22 @@ function followSize(conn: AttachConnection): void {
   process.on("SIGWINCH", size);
 }
 
-/** Send this process's stdin to the container until it ends; then close the container's stdin when `once` (docker's StdinOnce). */
-async function pumpStdin(conn: AttachConnection, once: boolean, restoreTerminal?: () => void): Promise<void> {
+/**
+ * Send this process's stdin to the container until it ends, then close the container's
+ * stdin when `once` (docker's StdinOnce) — or, with a terminal, until the detach keys
+ * are typed: then the attachment ends and the container runs on (`detach` is called).
+ */
+async function pumpStdin(conn: AttachConnection, once: boolean, keys: DetachScanner | undefined, detach: () => void, restoreTerminal?: () => void): Promise<void> {
   try {
-    for await (const chunk of Bun.stdin.stream()) conn.sendStdin(chunk);
+    for await (const chunk of Bun.stdin.stream()) {
+      const { forward, detached } = keys ? keys.push(chunk) : { forward: chunk, detached: false };
+      if (forward.length) conn.sendStdin(forward);
+      if (detached) {
+        conn.close();
+        detach();
+        return;
+      }
+    }
     if (once) conn.closeStdin();
   } finally {
     restoreTerminal?.();
@@ -56,12 +70,22 @@ export function proxySignals(engine: Engine, r: ContainerRecord): void {
   }
 }
 
+export interface AttachOptions {
+  stdin: boolean;
+  stdinOnce: boolean;
+  sigProxy: boolean;
+  output: boolean;
+  /** the detach sequence (parseDetachKeys), watched for in stdin */
+  detachKeys: Uint8Array;
+}
+
 /**
  * Join the running container: its output from the socket (or, with `output: false`, from
- * nowhere — the caller follows the log), stdin when asked. Resolves when the monitor
- * closes the socket (the container ended) with the container's exit code.
+ * nowhere — the caller follows the log), stdin when asked. `exitCode` resolves when the
+ * monitor closes the socket (the container ended) with the container's exit code;
+ * `detached` when the detach keys were typed (the container runs on).
  */
-export async function attachSession(engine: Engine, r: ContainerRecord, o: { stdin: boolean; stdinOnce: boolean; sigProxy: boolean; output: boolean }): Promise<{ conn: AttachConnection; exitCode: Promise<number> }> {
+export async function attachSession(engine: Engine, r: ContainerRecord, o: AttachOptions): Promise<{ conn: AttachConnection; exitCode: Promise<number>; detached: Promise<void> }> {
   const tty = r.Flags.tty === true;
   // the keys go to the container's terminal as they are typed (^C too), and its output comes out as it is: raw
   // before anything is printed (put back when stdin ends, or when this process exits, however it exits)
@@ -71,28 +95,39 @@ export async function attachSession(engine: Engine, r: ContainerRecord, o: { std
   });
   if (o.sigProxy && !tty) proxySignals(engine, r);
   if (tty) followSize(conn);
-  if (o.stdin) void pumpStdin(conn, o.stdinOnce, restoreTerminal);
+  let detach!: () => void;
+  const detached = new Promise<void>((resolve) => (detach = resolve));
+  // the keys are watched for on a terminal only, as docker's (a pipe's bytes go through untouched)
+  if (o.stdin) void pumpStdin(conn, o.stdinOnce, tty ? new DetachScanner(o.detachKeys) : undefined, detach, restoreTerminal);
   const exitCode = conn.closed.then(() => settledExitCode(engine, r.Id));
-  return { conn, exitCode };
+  return { conn, exitCode, detached };
 }
 
+/** What a foreground attachment ended with: the container's exit code, or the detach keys. */
+export type AttachEnd = { exitCode: number } | { detached: true };
+
 /**
- * Print the container's output (from `from` in its log, else all of it) until it exits;
- * its exit code. `ended`, the attach socket's close, wakes it when the container ends
- * while the event loop serves the socket and stdin meanwhile.
+ * Print the container's output (from `from` in its log, else all of it) until it exits
+ * (its exit code) or `session` detaches. The session's socket close wakes it when the
+ * container ends, while the event loop serves the socket and stdin meanwhile.
  */
-export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition, ended?: Promise<void>): Promise<number> {
+export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition, session?: { ended: Promise<void>; detached: Promise<void> }): Promise<AttachEnd> {
   // the monitor ends once the exit is recorded: woken then, not at the next 25 ms poll (a blocking wait: nothing else runs here)
   const monitor = (engine.store.read(r.Id) ?? r).State.MonitorPid;
-  const idle = ended ? () => Promise.race([ended, Bun.sleep(25)]) : async () => waitProcessEnd(monitor, 25);
-  await followLog(r.LogPath, from, new LogParser(), (b) => writeRuns(logRuns(b)), () => exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited", idle);
-  return settledExitCode(engine, r.Id);
+  let detached = false;
+  void session?.detached.then(() => (detached = true));
+  const idle = session ? () => Promise.race([session.ended, session.detached, Bun.sleep(25)]) : async () => waitProcessEnd(monitor, 25);
+  const done = () => detached || exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited";
+  await followLog(r.LogPath, from, new LogParser(), (b) => writeRuns(logRuns(b)), done, idle);
+  return detached ? { detached: true } : { exitCode: await settledExitCode(engine, r.Id) };
 }
 
 /** Once the container has ended: its exit code, after the exit command has recorded it. */
 export async function settledExitCode(engine: Engine, id: string): Promise<number> {
+  // read first: the exit command of a --rm container detached from removes the record and the exit file
+  const early = exitFileCode(engine, id);
   await settle(engine, id);
-  return engine.store.read(id)?.State.ExitCode ?? exitFileCode(engine, id) ?? 0;
+  return engine.store.read(id)?.State.ExitCode ?? early ?? exitFileCode(engine, id) ?? 0;
 }
 
 /**
@@ -101,31 +136,39 @@ export async function settledExitCode(engine: Engine, id: string): Promise<numbe
  * ends: docker's StdinOnce), this terminal raw and its size passed on with -t, signals
  * passed on without -t. Its exit code.
  */
-export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin: boolean; from?: LogPosition }): Promise<number> {
-  let ended: Promise<void> | undefined;
+export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin: boolean; from?: LogPosition; detachKeys: Uint8Array }): Promise<AttachEnd> {
+  let session: { ended: Promise<void>; detached: Promise<void> } | undefined;
   try {
     // the socket also tells when it ended (the monitor closes it then), without blocking the loop that serves stdin and signals
-    ended = (await attachSession(engine, r, { stdin: o.stdin, stdinOnce: true, sigProxy: true, output: false })).conn.closed;
+    const s = await attachSession(engine, r, { stdin: o.stdin, stdinOnce: true, sigProxy: true, output: false, detachKeys: o.detachKeys });
+    session = { ended: s.conn.closed, detached: s.detached };
   } catch (err) {
     // ended already (its monitor removed the socket): there is nothing to send it, its output is in the log
     if (liveStatus(engine, engine.store.read(r.Id) ?? r).status === "running") throw err;
   }
-  return attachOutput(engine, engine.store.read(r.Id) ?? r, o.from, ended);
+  return attachOutput(engine, engine.store.read(r.Id) ?? r, o.from, session);
 }
+
+/** docker's `--detach-keys` option, for run, start and attach. */
+export const DETACH_KEYS_OPTION = ["--detach-keys <keys>", `the keys that detach stdin, leaving the container running: comma-separated, each a character, ctrl-<a-z @ [ \\ ] ^ _> or DEL (default ${DEFAULT_DETACH_KEYS})`] as const;
+
+/** The detach sequence `--detach-keys` asks for (docker's default without it); a bad one is refused before anything is done. */
+export const detachKeysOf = (opts: { detachKeys?: unknown }): Uint8Array => parseDetachKeys(opts.detachKeys === undefined ? DEFAULT_DETACH_KEYS : String(opts.detachKeys));
 
 export function registerAttach(program: Command): void {
   program.command("attach").argument("<container>", "name or id").description("attach this terminal to a running container's output (and stdin, if it was made with -i)")
     .option("--no-stdin", "do not send stdin")
     .option("--sig-proxy", "pass signals to the container (default true; --sig-proxy=false to detach with Ctrl-C)")
-    .option("--detach-keys <keys>", "not supported: use --sig-proxy=false and Ctrl-C")
+    .option(...DETACH_KEYS_OPTION)
     .action(async (ref: string, opts: Record<string, unknown>) => {
       const engine = engineFor(opts);
-      if (opts.detachKeys !== undefined) throw new BerthError("detach keys are not supported; attach with --sig-proxy=false and detach with Ctrl-C", { field: "--detach-keys" });
+      const detachKeys = detachKeysOf(opts);
       const r = engine.store.resolve(ref);
       const live = liveStatus(engine, r);
       if (live.status !== "running" && live.status !== "paused") throw new BerthError(`cannot attach to a stopped container; start it first (berth start -a -i ${ref})`);
-      const { exitCode } = await attachSession(engine, r, { stdin: opts.stdin !== false && r.Flags.interactive === true, stdinOnce: false, sigProxy: opts.sigProxy !== false, output: true });
-      const code = await exitCode;
+      const { exitCode, detached } = await attachSession(engine, r, { stdin: opts.stdin !== false && r.Flags.interactive === true, stdinOnce: false, sigProxy: opts.sigProxy !== false, output: true, detachKeys });
+      // detached: the container runs on, and attach exits 0 (docker's)
+      const code = await Promise.race([exitCode, detached.then(() => 0)]);
       if (code !== 0) throw new ExitError(code);
     });
 }

@@ -13,7 +13,7 @@ import { checkName, UnreadableRecord } from "../../engine/container/records.ts";
 import { cleanupContainer, removeUnreadable, updateContainer, type UpdateFlags, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
 import { monitorFiles } from "../../engine/container/monitor.ts";
 import { startOrExit } from "./run.ts";
-import { foreground } from "./attach.ts";
+import { DETACH_KEYS_OPTION, detachKeysOf, foreground } from "./attach.ts";
 import { logEnd } from "../../engine/container/log-reader.ts";
 import { engineFor } from "./run-options.ts";
 import { parseStopTimeout } from "../../engine/container/run-flags.ts";
@@ -52,15 +52,18 @@ export function registerStart(program: Command): void {
   program.command("start").argument("<containers...>", "names or ids").description("start created or stopped containers")
     .option("-a, --attach", "print the container's output and exit with its code")
     .option("-i, --interactive", "send stdin to the container (made with -i); it is closed when stdin ends")
+    .option(...DETACH_KEYS_OPTION)
     .action(async (refs: string[], opts: Opts) => {
       const engine = engineFor(opts);
+      const detachKeys = detachKeysOf(opts);
       if (opts.attach || opts.interactive) {
         if (refs.length !== 1) throw new BerthError("attach to one container at a time", { field: opts.attach ? "--attach" : "--interactive" });
         const r = engine.store.resolve(refs[0]!);
         if (opts.interactive && r.Flags.interactive !== true) throw new BerthError(`container ${refs[0]} was not made with -i: it has no stdin to send to; create it with -i`, { field: "--interactive" });
         const from = logEnd(r.LogPath); // a container started again: only this run's output, as docker's
-        const code = await foreground(engine, startOrExit(engine, r.Id), { stdin: opts.interactive === true, from });
-        if (code !== 0) throw new ExitError(code);
+        const end = await foreground(engine, startOrExit(engine, r.Id), { stdin: opts.interactive === true, from, detachKeys });
+        // detached: the container runs on, and start exits 0
+        if ("exitCode" in end && end.exitCode !== 0) throw new ExitError(end.exitCode);
         return;
       }
       await eachContainer(refs, (ref) => startOrExit(engine, engine.store.resolve(ref).Id));

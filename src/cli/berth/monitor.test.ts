@@ -120,3 +120,66 @@ describe.skipIf(!canRunContainers)("the attach socket", () => {
     expect(fx.berth(["rm", id]).code).toBe(0);
   });
 });
+
+/** berth ARGS on a terminal of its own (script's pty), typed into through `type`. */
+function onTerminal(args: string[]) {
+  const cmd = [BERTH, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: fx.env() });
+  return {
+    p,
+    type: (keys: string) => {
+      p.stdin.write(keys);
+      p.stdin.flush();
+    },
+  };
+}
+
+describe.skipIf(!canRunContainers || !Bun.which("script"))("detach keys", () => {
+  test("run -it: ctrl-p,ctrl-q leaves the container running (berth exits 0); attach --detach-keys and start -a -i detach too; --rm still removes it at its end", async () => {
+    const name = `dk-${process.pid}`;
+    const run = onTerminal(["run", "--rm", "--name", name, "-it", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sh"]);
+    expect(await until(() => fx.berth(["logs", name]).stdout.includes("built-in shell"), 60_000)).toBe(true);
+    run.type("echo one\r");
+    expect(await until(() => fx.berth(["logs", name]).stdout.includes("one\r\n"), 60_000)).toBe(true);
+    run.type("\x10\x11");
+    expect(await run.p.exited).toBe(0);
+    expect(fx.inspect(name).State.Status).toBe("running");
+    // the keys typed after the sequence went nowhere; the shell still takes what attach sends
+    const att = onTerminal(["attach", "--detach-keys", "ctrl-x,x", name]);
+    await Bun.sleep(500); // (attach shows what comes from now on: nothing to wait for in the log)
+    att.type("echo two\r");
+    expect(await until(() => fx.berth(["logs", name]).stdout.includes("two\r\n"), 60_000)).toBe(true);
+    att.type("\x18x");
+    expect(await att.p.exited).toBe(0);
+    expect(await new Response(att.p.stdout).text()).toContain("two\r\n");
+    expect(fx.inspect(name).State.Status).toBe("running");
+    // ends by itself: --rm removes it, though the run that asked for it has detached
+    const last = onTerminal(["attach", name]);
+    await Bun.sleep(500);
+    last.type("exit 3\r");
+    expect(await last.p.exited).toBe(3);
+    expect(await until(() => fx.berth(["inspect", name]).code !== 0, 60_000)).toBe(true);
+  });
+
+  test("start -a -i of a -t -i container detaches with the keys; a bad key spec is one line naming --detach-keys, 125, and nothing is made", async () => {
+    const created = fx.berth(["create", "-t", "-i", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sh"]);
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    const start = onTerminal(["start", "-a", "-i", "--detach-keys", "ctrl-a", id]);
+    expect(await until(() => fx.berth(["logs", id]).stdout.includes("built-in shell"), 60_000)).toBe(true);
+    start.type("\x01");
+    expect(await start.p.exited).toBe(0);
+    expect(fx.inspect(id).State.Status).toBe("running");
+    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+    const before = fx.records();
+    const fix = "use comma-separated keys, each a single character, ctrl-<a-z, @, [, \\, ], ^ or _> or DEL (docker's default: ctrl-p,ctrl-q)";
+    for (const args of [["run", "--detach-keys", "ctrl-1", "-it", "--rootfs", fx.rootfs, "sh"], ["start", "-a", "--detach-keys", "ctrl-p,,q", "x"], ["attach", "--detach-keys", "alt-x", "x"]]) {
+      const r = fx.berth(args);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^berth: --detach-keys: unknown key "(ctrl-1|alt-x)?" in "[^"]+"; /);
+      expect(r.stderr).toEndWith(`${fix}\n`);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(fx.records()).toEqual(before);
+  });
+});

@@ -16,7 +16,7 @@ import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts"
 import { pullImage } from "../../engine/image/pull.ts";
 import { parsePlatform } from "../../engine/image/platform.ts";
 import { addRunOptions, engineFor, runFlagsFrom, type RunOptions } from "./run-options.ts";
-import { foreground } from "./attach.ts";
+import { DETACH_KEYS_OPTION, detachKeysOf, foreground } from "./attach.ts";
 
 /**
  * docker's --pull: missing (the default) pulls an image that is not here, always pulls
@@ -57,9 +57,10 @@ export function startOrExit(engine: Engine, id: string): ContainerRecord {
 
 export function registerRun(program: Command): void {
   addRunOptions(program.command("run").argument("<image>", "image reference (or a directory with --rootfs)").argument("[command...]", "command and arguments")
-    .description("create and start a container").passThroughOptions())
+    .description("create and start a container").passThroughOptions().option(...DETACH_KEYS_OPTION))
     .action(async (image: string, command: string[], opts: RunOptions) => {
       const engine = engineFor(opts as Record<string, unknown>);
+      const detachKeys = detachKeysOf(opts as Record<string, unknown>);
       const r = await create(engine, image, command, opts);
       let started: ContainerRecord;
       try {
@@ -73,7 +74,13 @@ export function registerRun(program: Command): void {
         writeOut(`${r.Id}\n`);
         return;
       }
-      const code = await foreground(engine, started, { stdin: opts.interactive === true });
+      const end = await foreground(engine, started, { stdin: opts.interactive === true, detachKeys });
+      if ("detached" in end) {
+        // it runs on; with --rm its exit command removes it, as for run -d --rm
+        if (opts.rm) engine.store.update(r.Id, (x) => void (x.Flags = { ...x.Flags, detach: true }));
+        return;
+      }
+      const code = end.exitCode;
       if (opts.rm) {
         cleanupContainer(engine, r.Id);
         removeContainer(engine, r.Id, { force: true, volumes: true });

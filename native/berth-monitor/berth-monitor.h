@@ -18,7 +18,7 @@ void log_write(int stream, const char *buf, size_t n);
 void log_close(void);
 
 /* attach.c: frame types (the 8-byte header's first byte) beyond the streams */
-enum { FRAME_CLOSE_STDIN = 3, FRAME_RESIZE = 4 };
+enum { FRAME_CLOSE_STDIN = 3, FRAME_RESIZE = 4, FRAME_EXIT = 5 };
 #define MAX_CLIENTS 16
 void attach_listen(const char *path);
 /* the fds to poll: the listener and each client (POLLIN unless stdin is backed up) */

@@ -382,6 +382,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/%s", exit_dir, id);
 	snprintf(text, sizeof text, "%d", code);
 	write_file(path, text);
+	/* the clients learn the code before the exit command runs (a --rm one removes the exit file) */
+	attach_broadcast(FRAME_EXIT, text, strlen(text));
 	attach_close();
 	if (exit_command[0]) {
 		pid_t ec = spawn(exit_command, null_fd, 2, 2);

@@ -99,7 +99,7 @@ export async function attachSession(engine: Engine, r: ContainerRecord, o: Attac
   const detached = new Promise<void>((resolve) => (detach = resolve));
   // the keys are watched for on a terminal only, as docker's (a pipe's bytes go through untouched)
   if (o.stdin) void pumpStdin(conn, o.stdinOnce, tty ? new DetachScanner(o.detachKeys) : undefined, detach, restoreTerminal);
-  const exitCode = conn.closed.then(() => settledExitCode(engine, r.Id));
+  const exitCode = conn.closed.then(() => settledExitCode(engine, r.Id, conn.exitCode()));
   return { conn, exitCode, detached };
 }
 
@@ -111,7 +111,7 @@ export type AttachEnd = { exitCode: number } | { detached: true };
  * (its exit code) or `session` detaches. The session's socket close wakes it when the
  * container ends, while the event loop serves the socket and stdin meanwhile.
  */
-export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition, session?: { ended: Promise<void>; detached: Promise<void> }): Promise<AttachEnd> {
+export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition, session?: { ended: Promise<void>; detached: Promise<void>; exitCode: () => number | undefined }): Promise<AttachEnd> {
   // the monitor ends once the exit is recorded: woken then, not at the next 25 ms poll (a blocking wait: nothing else runs here)
   const monitor = (engine.store.read(r.Id) ?? r).State.MonitorPid;
   let detached = false;
@@ -119,13 +119,13 @@ export async function attachOutput(engine: Engine, r: ContainerRecord, from?: Lo
   const idle = session ? () => Promise.race([session.ended, session.detached, Bun.sleep(25)]) : async () => waitProcessEnd(monitor, 25);
   const done = () => detached || exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited";
   await followLog(r.LogPath, from, new LogParser(), (b) => writeRuns(logRuns(b)), done, idle);
-  return detached ? { detached: true } : { exitCode: await settledExitCode(engine, r.Id) };
+  return detached ? { detached: true } : { exitCode: await settledExitCode(engine, r.Id, session?.exitCode()) };
 }
 
 /** Once the container has ended: its exit code, after the exit command has recorded it. */
-export async function settledExitCode(engine: Engine, id: string): Promise<number> {
-  // read first: the exit command of a --rm container detached from removes the record and the exit file
-  const early = exitFileCode(engine, id);
+export async function settledExitCode(engine: Engine, id: string, sent?: number): Promise<number> {
+  // the monitor's word (or the exit file, read first): the exit command of a --rm container detached from removes the record and the exit file
+  const early = sent ?? exitFileCode(engine, id);
   await settle(engine, id);
   return engine.store.read(id)?.State.ExitCode ?? early ?? exitFileCode(engine, id) ?? 0;
 }
@@ -137,11 +137,11 @@ export async function settledExitCode(engine: Engine, id: string): Promise<numbe
  * passed on without -t. Its exit code.
  */
 export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin: boolean; from?: LogPosition; detachKeys: Uint8Array }): Promise<AttachEnd> {
-  let session: { ended: Promise<void>; detached: Promise<void> } | undefined;
+  let session: { ended: Promise<void>; detached: Promise<void>; exitCode: () => number | undefined } | undefined;
   try {
     // the socket also tells when it ended (the monitor closes it then), without blocking the loop that serves stdin and signals
     const s = await attachSession(engine, r, { stdin: o.stdin, stdinOnce: true, sigProxy: true, output: false, detachKeys: o.detachKeys });
-    session = { ended: s.conn.closed, detached: s.detached };
+    session = { ended: s.conn.closed, detached: s.detached, exitCode: s.conn.exitCode };
   } catch (err) {
     // ended already (its monitor removed the socket): there is nothing to send it, its output is in the log
     if (liveStatus(engine, engine.store.read(r.Id) ?? r).status === "running") throw err;

@@ -111,6 +111,12 @@ describe.skipIf(!canRunContainers)("the attach socket", () => {
     expect(fx.berth(["rm", plain]).code).toBe(0);
   });
 
+  test("attach to a run -d --rm container: its exit code comes from the monitor itself, though the exit command removes the record and the exit file", async () => {
+    const id = fx.runDetached(["--rm", "-i"], ["sh", "-c", "read l; exit 9"]);
+    expect(fx.berth(["attach", id], { stdin: "go\n" }).code).toBe(9);
+    expect(await until(() => !fx.records().includes(id), 60_000)).toBe(true);
+  });
+
   test("a container with a terminal (-d -t -i): attach types into it, its output comes back through the terminal", async () => {
     const id = fx.runDetached(["-t", "-i"], ["sh", "-c", "tty; read l; echo got $l; exit 2"]);
     await until(() => /\/dev\/pts\/\d+/.test(fx.berth(["logs", id]).stdout), 60_000);

@@ -3,10 +3,11 @@
  * 8-byte header — type, three zero bytes, the payload's length as u32 big-endian, as
  * docker's attach stream — then the payload. Types: 0 stdin bytes (client → monitor),
  * 1 stdout and 2 stderr (monitor → client), 3 close the container's stdin, 4 terminal
- * size (rows, cols: u16 big-endian). Pure.
+ * size (rows, cols: u16 big-endian), 5 the container's exit code (decimal, monitor →
+ * client, just before it closes the socket). Pure.
  */
 
-export const FRAME = { stdin: 0, stdout: 1, stderr: 2, closeStdin: 3, resize: 4 } as const;
+export const FRAME = { stdin: 0, stdout: 1, stderr: 2, closeStdin: 3, resize: 4, exit: 5 } as const;
 
 /** The monitor reads a frame of at most this payload (its buffer per client). */
 export const MAX_PAYLOAD = 32768;

@@ -16,6 +16,8 @@ export interface AttachConnection {
   closeStdin(): void;
   resize(rows: number, cols: number): void;
   close(): void;
+  /** the container's exit code, once the monitor has sent it (just before `closed`) */
+  exitCode(): number | undefined;
   /** resolves when the monitor closes the socket: the container has ended and its output is all delivered */
   closed: Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function attachContainer(runDir: string, output: (stream: 1 | 2, da
   const closed = new Promise<void>((resolve) => (ended = resolve));
   const queue: Uint8Array[] = [];
   let closeAfterFlush = false;
+  let exitCode: number | undefined;
   let socket: Socket<undefined>;
   const flush = (s: Socket<undefined>) => {
     while (queue.length) {
@@ -51,7 +54,10 @@ export async function attachContainer(runDir: string, output: (stream: 1 | 2, da
       unix: `/proc/self/fd/${dirFd}/${monitorFiles(runDir).attachSocket}`,
       socket: {
         data(_s, chunk) {
-          for (const f of decoder.push(chunk)) if (f.type === FRAME.stdout || f.type === FRAME.stderr) output(f.type, f.payload);
+          for (const f of decoder.push(chunk)) {
+            if (f.type === FRAME.stdout || f.type === FRAME.stderr) output(f.type, f.payload);
+            else if (f.type === FRAME.exit) exitCode = Number.parseInt(new TextDecoder().decode(f.payload), 10);
+          }
         },
         drain(s) {
           flush(s);
@@ -85,6 +91,7 @@ export async function attachContainer(runDir: string, output: (stream: 1 | 2, da
       closeAfterFlush = true;
       flush(socket);
     },
+    exitCode: () => exitCode,
     closed,
   };
 }

@@ -77,6 +77,8 @@ export interface AttachOptions {
   output: boolean;
   /** the detach sequence (parseDetachKeys), watched for in stdin */
   detachKeys: Uint8Array;
+  /** called when output comes through the socket (printed or not): the monitor has written it to the log by then */
+  onOutput?: () => void;
 }
 
 /**
@@ -92,6 +94,7 @@ export async function attachSession(engine: Engine, r: ContainerRecord, o: Attac
   const restoreTerminal = tty && o.stdin ? makeRaw(0) : undefined;
   const conn = await attachContainer(engine.store.runDir(r.Id), (stream, data) => {
     if (o.output) writeAll(stream, data);
+    o.onOutput?.();
   });
   if (o.sigProxy && !tty) proxySignals(engine, r);
   if (tty) followSize(conn);
@@ -103,6 +106,15 @@ export async function attachSession(engine: Engine, r: ContainerRecord, o: Attac
   return { conn, exitCode, detached };
 }
 
+/** A foreground's attach socket, as the log reader waits on it. */
+interface ForegroundSession {
+  ended: Promise<void>;
+  detached: Promise<void>;
+  /** resolves at the next output through the socket: it is in the log then (a terminal's echo shows at once, not at the next 25 ms look) */
+  output: () => Promise<void>;
+  exitCode: () => number | undefined;
+}
+
 /** What a foreground attachment ended with: the container's exit code, or the detach keys. */
 export type AttachEnd = { exitCode: number } | { detached: true };
 
@@ -111,12 +123,16 @@ export type AttachEnd = { exitCode: number } | { detached: true };
  * (its exit code) or `session` detaches. The session's socket close wakes it when the
  * container ends, while the event loop serves the socket and stdin meanwhile.
  */
-export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition, session?: { ended: Promise<void>; detached: Promise<void>; exitCode: () => number | undefined }): Promise<AttachEnd> {
+export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition, session?: ForegroundSession): Promise<AttachEnd> {
   // the monitor ends once the exit is recorded: woken then, not at the next 25 ms poll (a blocking wait: nothing else runs here)
   const monitor = (engine.store.read(r.Id) ?? r).State.MonitorPid;
   let detached = false;
+  let closed = false;
   void session?.detached.then(() => (detached = true));
-  const idle = session ? () => Promise.race([session.ended, session.detached, Bun.sleep(25)]) : async () => waitProcessEnd(monitor, 25);
+  void session?.ended.then(() => (closed = true));
+  // once the socket is closed — the end, or the monitor dropped this client for reading too slowly while a slow stdout held
+  // it up — the log is looked at every 25 ms, without waking at once forever
+  const idle = session ? () => (closed ? Bun.sleep(25) : Promise.race([session.ended, session.detached, session.output(), Bun.sleep(25)])) : async () => waitProcessEnd(monitor, 25);
   const done = () => detached || exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited";
   await followLog(r.LogPath, from, new LogParser(), (b) => writeRuns(logRuns(b)), done, idle);
   return detached ? { detached: true } : { exitCode: await settledExitCode(engine, r.Id, session?.exitCode()) };
@@ -137,11 +153,17 @@ export async function settledExitCode(engine: Engine, id: string, sent?: number)
  * passed on without -t. Its exit code.
  */
 export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin: boolean; from?: LogPosition; detachKeys: Uint8Array }): Promise<AttachEnd> {
-  let session: { ended: Promise<void>; detached: Promise<void>; exitCode: () => number | undefined } | undefined;
+  let session: ForegroundSession | undefined;
+  let wake = () => {};
+  let next = new Promise<void>((resolve) => (wake = resolve));
+  const onOutput = () => {
+    wake();
+    next = new Promise<void>((resolve) => (wake = resolve));
+  };
   try {
-    // the socket also tells when it ended (the monitor closes it then), without blocking the loop that serves stdin and signals
-    const s = await attachSession(engine, r, { stdin: o.stdin, stdinOnce: true, sigProxy: true, output: false, detachKeys: o.detachKeys });
-    session = { ended: s.conn.closed, detached: s.detached, exitCode: s.conn.exitCode };
+    // the socket also tells when output came and when it ended (the monitor closes it then), without blocking the loop that serves stdin and signals
+    const s = await attachSession(engine, r, { stdin: o.stdin, stdinOnce: true, sigProxy: true, output: false, detachKeys: o.detachKeys, onOutput });
+    session = { ended: s.conn.closed, detached: s.detached, output: () => next, exitCode: s.conn.exitCode };
   } catch (err) {
     // ended already (its monitor removed the socket): there is nothing to send it, its output is in the log
     if (liveStatus(engine, engine.store.read(r.Id) ?? r).status === "running") throw err;

@@ -12,7 +12,7 @@ import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { claimDir, claimFile } from "../../sys/id-claim.ts";
 import { lockPath, type HeldLock } from "../../sys/lock-file.ts";
-import { listDir, mkdirParents, pathExists, readText, unlinkPath } from "../../sys/libc.ts";
+import { listDir, mkdirParents, pathExists, readText, readTextIfExists, unlinkPath } from "../../sys/libc.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import type { Spec } from "../../spec/runtime-spec.ts";
 import type { EnginePaths } from "../paths.ts";
@@ -151,8 +151,17 @@ export class ContainerStore {
     } catch {}
     // a claim whose record is gone (a create that died half-way) is free again
     if (holder && !pathExists(`${this.dir(holder)}/container.json`) && !pathExists(this.dir(holder))) {
-      unlinkPath(this.namePath(name));
-      if (claimFile(this.namePath(name), id, { parentMode: 0o700 })) return undefined;
+      // Reclaimers take turns and look again: two that both read the stale holder would
+      // otherwise each unlink and each win — the second removing the first's new claim.
+      const lock = lockPath(`${this.paths.containers}/.names`);
+      try {
+        const now = readTextIfExists(this.namePath(name))?.trim();
+        if (now === holder) unlinkPath(this.namePath(name));
+        if ((now === holder || now === undefined) && claimFile(this.namePath(name), id, { parentMode: 0o700 })) return undefined;
+        holder = readTextIfExists(this.namePath(name))?.trim() ?? holder;
+      } finally {
+        lock.release();
+      }
     }
     return holder;
   }

@@ -6,7 +6,7 @@
 import type { Command } from "./command.ts";
 import { parseCount } from "../cgroups/units.ts";
 import { containerSubject, type Subject } from "../observe/discovery.ts";
-import { BERTH_ROOT, resolveOnHost, scanHost } from "../observe/host-scan.ts";
+import { BERTH_ROOT, resolveOnHost, scanHost, stoppedEngineSubjects } from "../observe/host-scan.ts";
 import { DEFAULT_STATS_FORMAT, STATS_HEADINGS, statsFields, WIDE_STATS_FORMAT, type StatsRecord } from "../observe/stats.ts";
 import { STATS_JSON, STATS_TABLE, StatsSampler } from "../observe/stats-sample.ts";
 import { alignColumns, parseTemplate } from "../observe/template.ts";
@@ -26,7 +26,7 @@ interface StatsFlags {
 export function registerStats(program: Command): void {
   program.command("stats").argument("[targets...]", "container ids or names, PIDs or cgroup paths (default: every running container)")
     .description("CPU, memory, network, block I/O, pids, throttling, pressure and OOM kills of containers, refreshed in place")
-    .option("-a, --all", "also show containers with no process left (found in the cgroup tree)")
+    .option("-a, --all", "also show containers with no process: the engine's created and exited ones (zeros, as docker), and cgroups found empty")
     .option("--no-stream", "print one sample (taken over --interval) and exit")
     .option("--format <format>", "table (docker's columns), wide (also throttling, pressure, OOM kills), json (one object per line per container), or a template such as 'table {{.Name}}\\t{{.ThrottledPerc}}'", "table")
     .option("--interval <ms>", "the sample window and refresh period; 0 with --no-stream: averages since each container started, without waiting", "1000")
@@ -39,8 +39,10 @@ export function registerStats(program: Command): void {
       const template = json ? undefined : parseTemplate(named[opts.format] ?? opts.format, Object.keys(STATS_HEADINGS));
       const pick = (): Subject[] => {
         const host = scanHost({ root: opts.root, engine: currentEnginePaths(), all: opts.all });
-        if (targets.length > 0) return targets.map((t) => resolveOnHost(t, host, { cgroupPath: cgroupPathFromArg }));
-        return host.containers.filter((c) => opts.all || c.pids.length > 0).map((c) => containerSubject(c));
+        // the engine's stopped container is a row of zeros, as docker's (not top's "is not running")
+        if (targets.length > 0) return targets.map((t) => resolveOnHost(t, host, { cgroupPath: cgroupPathFromArg, stopped: true }));
+        const live = host.containers.filter((c) => opts.all || c.pids.length > 0).map((c) => containerSubject(c));
+        return opts.all ? [...live, ...stoppedEngineSubjects(host.engine, new Set(host.containers.map((c) => c.id)))] : live;
       };
       const render = (records: StatsRecord[]): string => {
         if (!template) return records.map((r) => JSON.stringify(r)).join("\n");
@@ -66,7 +68,8 @@ export function registerStats(program: Command): void {
         // In place on a terminal (home, clear); elsewhere one block per sample, as docker does.
         if (process.stdout.isTTY && !json) writeOut(`\x1b[H\x1b[2J${text}\n`);
         else if (text !== "") writeOut(`${text}\n`);
-        if (targets.length === 0) subjects = pick();
+        // looked for again each time: new containers appear, and a named one that started or stopped shows as it is now
+        subjects = pick();
       }
     });
 }

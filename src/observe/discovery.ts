@@ -310,6 +310,8 @@ export interface Subject {
   cgroups?: ProcCgroupEntry[];
   /** every process of the subject (host pids) */
   pids: number[];
+  /** the engine's container with no process (created, exited): docker's stats shows its row with zeros */
+  stopped?: true;
 }
 
 /** The host as discovery saw it: every process and the containers they form. */

@@ -122,11 +122,28 @@ function berthCgroups(root: string): Map<string, string> {
  * container or its record cannot be read.
  */
 export function berthEngineName(paths: EnginePaths, ref: string): string | undefined {
+  return engineRecordOf(paths, ref)?.Name.replace(/^\//, "") || undefined;
+}
+
+function engineRecordOf(paths: EnginePaths, ref: string): { Id: string; Name: string } | undefined {
   try {
-    return new ContainerStore(paths).resolve(ref).Name.replace(/^\//, "") || undefined;
+    return new ContainerStore(paths).resolve(ref);
   } catch {
     return undefined;
   }
+}
+
+/** A stats subject for the engine's container `r`, which has no process (created or exited). */
+function stoppedSubject(r: { Id: string; Name: string }): Subject {
+  return { kind: "container", id: r.Id, name: r.Name.replace(/^\//, ""), runtime: "berth", engine: "berth", pid: 0, cgroup: "", pids: [], stopped: true };
+}
+
+/**
+ * The engine's containers that discovery did not find running (created, exited), for
+ * `stats -a`: docker's stats lists them with zeros. `running`: the ids discovery found.
+ */
+export function stoppedEngineSubjects(paths: EnginePaths, running: Set<string>): Subject[] {
+  return new ContainerStore(paths).list().filter((r) => !running.has(r.Id)).map(stoppedSubject);
 }
 
 function knownContainers(root: string, engine: EnginePaths): { known: KnownContainers; podman: Map<string, string> } {
@@ -232,17 +249,21 @@ export function scanHost(opts: ScanOptions = {}): HostView & { engine: EnginePat
 }
 
 /**
- * Resolve TARGET on this host; a cgroup path must exist.
+ * Resolve TARGET on this host; a cgroup path must exist. `stopped`: the engine's container
+ * with no process is a subject marked stopped (what `stats` shows with zeros, as docker's
+ * does) rather than docker's "is not running" error (what top, ns and enter say).
  *
  * @example resolveOnHost("4242") // → the container PID 4242 is in, with pid 4242
  */
-export function resolveOnHost(arg: string, host: HostView & { engine?: EnginePaths }, opts: ResolveOptions = {}): Subject {
+export function resolveOnHost(arg: string, host: HostView & { engine?: EnginePaths }, opts: ResolveOptions & { stopped?: boolean } = {}): Subject {
   let s: Subject;
   try {
     s = resolveTarget(arg, host, opts);
   } catch (err) {
     // berth's engine knows it, but it has no process: docker's "is not running", not "no such container"
-    const own = err instanceof BerthError && host.engine ? berthEngineName(host.engine, arg) : undefined;
+    const record = err instanceof BerthError && host.engine ? engineRecordOf(host.engine, arg) : undefined;
+    if (record && opts.stopped) return stoppedSubject(record);
+    const own = record?.Name.replace(/^\//, "");
     if (own) throw new BerthError(`container ${own} is not running; start it first (berth start ${own})`, { field: opts.field ?? "TARGET" });
     throw err;
   }

@@ -14,7 +14,7 @@ import type { Subject } from "./discovery.ts";
 import { readProcStat } from "./host-scan.ts";
 import { hostNamespaces } from "./namespaces.ts";
 import { netTotals, parseNetDev } from "./netdev.ts";
-import { statsRecord, type Sample, type StatsRecord } from "./stats.ts";
+import { statsRecord, stoppedStatsRecord, type Sample, type StatsRecord } from "./stats.ts";
 
 /** The cgroup manager for a subject: a process's own paths per hierarchy, else its one path. */
 export function cgroupOfSubject(s: Subject): CgroupManager {
@@ -101,6 +101,10 @@ export class StatsSampler {
     const out: StatsRecord[] = [];
     const seen = new Set<string>();
     for (const s of subjects) {
+      if (s.stopped) {
+        out.push(stoppedStatsRecord(s));
+        continue;
+      }
       const key = keyOf(s);
       seen.add(key);
       const cg = this.managers.get(key) ?? cgroupOfSubject(s);
@@ -127,6 +131,7 @@ export class StatsSampler {
   sinceStart(subjects: Subject[]): StatsRecord[] {
     const uptime = uptimeSeconds();
     return subjects.map((s) => {
+      if (s.stopped) return stoppedStatsRecord(s);
       const now = takeSample(s, cgroupOfSubject(s), this.read);
       const start = s.container && s.pid === s.container.pid ? s.container.start : undefined;
       const origin: Sample = { at: now.at - secondsSinceStart(s.pid, uptime, start) * 1000, stats: {}, net: null };

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { CgroupStats } from "../cgroups/stats.ts";
 import type { Subject } from "./discovery.ts";
 import { formatDecimalBytes } from "../cgroups/units.ts";
-import { DEFAULT_STATS_FORMAT, WIDE_STATS_FORMAT, STATS_HEADINGS, statsFields, statsRecord, type Sample } from "./stats.ts";
+import { DEFAULT_STATS_FORMAT, WIDE_STATS_FORMAT, STATS_HEADINGS, statsFields, statsRecord, stoppedStatsRecord, type Sample } from "./stats.ts";
 import { alignColumns, parseTemplate } from "./template.ts";
 
 const ID = "4f3c2b1a".repeat(8);
@@ -112,5 +112,16 @@ describe("statsFields and the default table", () => {
 describe("formatDecimalBytes", () => {
   test("go-units HumanSizeWithPrecision(n, 3)", () => {
     expect([0, 648, 1000, 1500, 12_345, 999_499, 1_500_000_000].map(formatDecimalBytes)).toEqual(["0B", "648B", "1kB", "1.5kB", "12.3kB", "999kB", "1.5GB"]);
+  });
+});
+
+describe("stoppedStatsRecord", () => {
+  const stopped = stoppedStatsRecord({ kind: "container", id: ID, name: "gone", runtime: "berth", engine: "berth", pid: 0, cgroup: "", pids: [], stopped: true });
+  test("docker's columns show its CLI's zeros over a stopped container's empty stats; berth's own ones show nothing read", () => {
+    const t = parseTemplate(WIDE_STATS_FORMAT, Object.keys(STATS_HEADINGS));
+    expect(t.render(statsFields(stopped), stopped).split("\t")).toEqual([ID.slice(0, 12), "gone", "0.00%", "0B / 0B", "0.00%", "0B / 0B", "0B / 0B", "0", "-", "-", "-", "-", "-"]);
+  });
+  test("the record says it is stopped and read nothing", () => {
+    expect(stopped).toMatchObject({ stopped: true, pid: 0, cpu: null, memory: null, net: null, block: { read: 0, write: 0 }, pids: { current: 0 } });
   });
 });

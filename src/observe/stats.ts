@@ -73,6 +73,20 @@ export interface StatsRecord {
   pids: { current: number; limit?: number | null };
   /** PSI some avg10 (percent of the last 10 s some task stalled) */
   psi: { cpu: number | null; memory: number | null; io: number | null };
+  /** the engine's container with no process: nothing was read, docker's columns show zeros */
+  stopped?: true;
+}
+
+/**
+ * The record of the engine's container that has no process (created, exited): docker's
+ * daemon answers a stopped container's stats with an empty object, which its CLI shows as
+ * zeros — `0.00%`, `0B / 0B`, `0` — so the row is there rather than an error.
+ */
+export function stoppedStatsRecord(s: Subject): StatsRecord {
+  return {
+    id: s.id, name: s.name, kind: s.kind, ...(s.runtime && { runtime: s.runtime }), ...(s.engine && { engine: s.engine }), pid: 0, cgroup: s.cgroup, window: 0,
+    cpu: null, memory: null, net: null, block: { read: 0, write: 0 }, pids: { current: 0 }, psi: { cpu: null, memory: null, io: null }, stopped: true,
+  };
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -142,6 +156,8 @@ const avg = (n: number | null) => (n === null ? "-" : n.toFixed(2));
 /** A record as the text each template field shows. `noTrunc`: full ids. */
 export function statsFields(r: StatsRecord, opts: { noTrunc?: boolean } = {}): Record<string, string> {
   const m = r.memory;
+  // docker's CLI over the empty stats of a stopped container: zeros in its columns
+  const zeros = r.stopped ? { CPUPerc: "0.00%", MemUsage: "0B / 0B", MemPerc: "0.00%", NetIO: "0B / 0B" } : {};
   return {
     ID: r.kind === "container" && !opts.noTrunc ? r.id.slice(0, 12) : r.id,
     Name: r.name,
@@ -162,5 +178,6 @@ export function statsFields(r: StatsRecord, opts: { noTrunc?: boolean } = {}): R
     PSIMem: avg(r.psi.memory),
     PSIIO: avg(r.psi.io),
     OOMKills: m ? String(m.oomKills) : "-",
+    ...zeros,
   };
 }

@@ -36,7 +36,7 @@ async function watch(...args: string[]): Promise<{ events: () => Record<string, 
 }
 
 describe.skipIf(!ok)("top, stats and events on the engine's containers, by their current names", () => {
-  test("stats and top find a container in its own --cgroup-parent by name, and by its new name after rename", () => {
+  test("stats and top find a container in its own --cgroup-parent by name, and by its new name after rename; stats of a stopped one is docker's row of zeros", async () => {
     const name = `obs-${process.pid}`;
     const id = fx.runDetached(["--name", name], ["sleep", "600"]);
     const stats = fx.berth(["stats", "--no-stream", "--interval", "0", "--format", "{{.Name}} {{.PIDs}}", name]);
@@ -49,13 +49,31 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     const old = fx.berth(["top", name]);
     expect(old.code).toBe(125);
     expect(old.stderr).toContain(`no container, process or cgroup "${name}"`);
-    // stopped: docker's "is not running", not "no such container"
+    // stopped: docker's "is not running" for top and ns, not "no such container"
     expect(fx.berth(["stop", "-t", "0", `${name}-new`]).code).toBe(0);
-    for (const verb of [["top"], ["stats", "--no-stream"], ["ns"]]) {
+    for (const verb of [["top"], ["ns"]]) {
       const stopped = fx.berth([...verb, `${name}-new`]);
       expect(stopped.code).toBe(125);
       expect(stopped.stderr).toBe(`berth: TARGET: container ${name}-new is not running; start it first (berth start ${name}-new)\n`);
     }
+    // …and for stats the row of zeros docker's CLI prints from its daemon's empty stats of a stopped container
+    const row = new RegExp(`^CONTAINER ID\\s+NAME\\s+CPU %\\s+MEM USAGE / LIMIT\\s+MEM %\\s+NET I/O\\s+BLOCK I/O\\s+PIDS\n${id.slice(0, 12)}\\s+${name}-new\\s+0\\.00%\\s+0B / 0B\\s+0\\.00%\\s+0B / 0B\\s+0B / 0B\\s+0\n$`);
+    const stopped = fx.berth(["stats", "--no-stream", `${name}-new`]);
+    expect(stopped).toMatchObject({ code: 0, stderr: "" });
+    expect(stopped.stdout).toMatch(row);
+    expect(fx.berth(["stats", "--no-stream", "--interval", "0", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}} {{.ThrottledPerc}}", id]).stdout).toBe(`${name}-new 0.00% 0B / 0B 0 -\n`);
+    expect(JSON.parse(fx.berth(["stats", "--no-stream", "--interval", "0", "--format", "json", id]).stdout)).toMatchObject({ id, name: `${name}-new`, stopped: true, pids: { current: 0 }, cpu: null });
+    // without a name only running ones; -a adds the stopped one, as docker's stats -a
+    const listed = (...flags: string[]) => fx.berth(["stats", "--no-stream", "--interval", "0", ...flags, "--format", "{{.Name}}"]).stdout.split("\n");
+    expect(listed()).not.toContain(`${name}-new`);
+    expect(listed("-a")).toContain(`${name}-new`);
+    // streamed: the same row, refreshed (a block per sample when stdout is not a terminal)
+    const stream = Bun.spawn([BERTH, "stats", "--interval", "100", "--format", "{{.Name}} {{.CPUPerc}} {{.PIDs}}", `${name}-new`], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
+    watchers.push(stream);
+    const lines = new LineStream(stream.stdout);
+    expect(await until(() => lines.lines.length >= 2, 60_000)).toBe(true);
+    stream.kill("SIGTERM");
+    expect(lines.lines.slice(0, 2)).toEqual([`${name}-new 0.00% 0`, `${name}-new 0.00% 0`]);
     expect(fx.berth(["rm", id]).code).toBe(0);
   });
 

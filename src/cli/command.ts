@@ -23,6 +23,9 @@
 
 export class UsageError extends Error {}
 
+/** An option's parser that gathers every occurrence (`-e A -e B`) into an array. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 type Parser = (value: string, previous: any) => unknown;
 type Action = (...args: any[]) => unknown;
 

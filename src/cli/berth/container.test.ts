@@ -580,6 +580,17 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(fx.records()).toEqual([]);
     expect(fx.berth(["images", "-q"]).stdout).toBe("");
   });
+
+  test("image prune --filter: by the image's labels (it has none), as docker's", () => {
+    expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
+    expect(fx.berth(["image", "prune", "-a", "-f", "--filter", "label=nothing-has-it"]).stdout).toBe("Total reclaimed space: 0B\n");
+    expect(fx.berth(["images", "-q"]).stdout).not.toBe("");
+    const pruned = fx.berth(["image", "prune", "-a", "-f", "--filter", "label!=nothing-has-it"]);
+    expect(pruned.stdout).toMatch(/^Deleted Images:\nuntagged: busybox:latest\ndeleted: sha256:[0-9a-f]{64}\n\nTotal reclaimed space: [1-9]/);
+    expect(fx.berth(["images", "-q"]).stdout).toBe("");
+    const bad = fx.berth(["image", "prune", "-f", "--filter", "dangling=maybe"]);
+    expect([bad.code, bad.stderr]).toEqual([125, `berth: --filter: invalid filter "dangling=maybe"; use KEY=VALUE with KEY until, label or label!\n`]);
+  });
 });
 
 describe.skipIf(!ARCHIVE || !Bun.which("docker-registry") || !Bun.which("skopeo"))("run of an image that is not here pulls it (--pull missing)", () => {

@@ -5,7 +5,7 @@
  * prefixes; like docker, a verb over several containers prints each one done and
  * reports the ones that failed, exiting 1 if any did.
  */
-import type { Command } from "../command.ts";
+import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
@@ -16,13 +16,13 @@ import { startOrExit } from "./run.ts";
 import { DETACH_KEYS_OPTION, detachKeysOf, foreground } from "./attach.ts";
 import { logEnd } from "../../engine/container/log-reader.ts";
 import { engineFor } from "./run-options.ts";
+import type { Engine } from "../../engine/container/engine.ts";
 import { parseStopTimeout } from "../../engine/container/run-flags.ts";
 import { parseSignal } from "../../runtime/lifecycle.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
-import { parsePruneFilters, prunable } from "../../engine/container/views.ts";
+import { formatPruneReport, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 type Opts = Record<string, unknown>;
 
@@ -194,22 +194,26 @@ export function registerContainer(program: Command): void {
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
       const engine = engineFor(opts);
-      const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now());
-      const sizes = new ContainerSizes(engine);
-      const removed: string[] = [];
-      let reclaimed = 0;
-      for (const r of engine.store.list()) {
-        const live = liveStatus(engine, r);
-        if (live.status !== "exited" && live.status !== "created" && live.status !== "dead") continue;
-        if (!prunable(r.Labels, r.Created, filter)) continue;
-        // docker's SpaceReclaimed: what the containers wrote
-        const size = sizes.rw(r);
-        removeContainer(engine, r.Id, { volumes: false });
-        removed.push(r.Id);
-        reclaimed += size;
-      }
-      writeOut(`${removed.length ? `Deleted Containers:\n${removed.map((id) => `${id}\n`).join("")}\n` : ""}Total reclaimed space: ${formatDecimalBytes(reclaimed)}\n`);
+      const { removed, reclaimed } = pruneContainers(engine, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now()));
+      writeOut(formatPruneReport([["Containers", removed]], formatDecimalBytes(reclaimed)));
     });
+}
+
+/** Remove the stopped containers the filter selects (`container prune`, `system prune`); bytes reclaimed are docker's: what they wrote. */
+export function pruneContainers(engine: Engine, filter: PruneFilter): { removed: string[]; reclaimed: number } {
+  const sizes = new ContainerSizes(engine);
+  const removed: string[] = [];
+  let reclaimed = 0;
+  for (const r of engine.store.list()) {
+    const live = liveStatus(engine, r);
+    if (live.status !== "exited" && live.status !== "created" && live.status !== "dead") continue;
+    if (!prunable(r.Labels, r.Created, filter)) continue;
+    const size = sizes.rw(r);
+    removeContainer(engine, r.Id, { volumes: false });
+    removed.push(r.Id);
+    reclaimed += size;
+  }
+  return { removed, reclaimed };
 }
 
 export function registerUpdate(program: Command): void {

@@ -195,3 +195,34 @@ describe.skipIf(!ok)("docker's container VERB forms; container prune as docker p
     expect(fx.records()).toEqual([]);
   });
 });
+
+describe.skipIf(!ok)("system prune as docker prints it: containers, networks, volumes, images, one total", () => {
+  test("each kind by its own command's prune, in docker's order; --filter applies to all; until with --volumes is refused", () => {
+    const net = `obs-net-${process.pid}`;
+    expect(fx.berth(["network", "create", net]).code).toBe(0);
+    const labelled = `obs-lnet-${process.pid}`;
+    expect(fx.berth(["network", "create", "--label", "keep=1", labelled]).code).toBe(0);
+    // network ls as docker's: filters, a template, json, whole ids
+    expect(fx.berth(["network", "ls", "-f", "label=keep", "--format", "{{.Name}} {{.Labels}} {{.Driver}} {{.Internal}}"]).stdout).toBe(`${labelled} keep=1 bridge false\n`);
+    expect(fx.berth(["network", "ls", "-f", "type=builtin", "-q"]).stdout).toMatch(/^[0-9a-f]{12}\n$/);
+    expect(fx.berth(["network", "ls", "-f", "type=custom", "-f", "dangling=true", "--format", "{{.Name}}"]).stdout.split("\n").filter((l) => l.startsWith("obs-")).sort()).toEqual([labelled, net].sort());
+    const full = JSON.parse(fx.berth(["network", "ls", "--no-trunc", "-f", `name=${net}`, "--format", "json"]).stdout);
+    expect(full).toMatchObject({ Name: net, Driver: "bridge", Scope: "local", IPv6: "false", Internal: "false", Labels: "" });
+    expect(full.ID).toMatch(/^[0-9a-f]{64}$/);
+    const badType = fx.berth(["network", "ls", "-f", "type=other"]);
+    expect([badType.code, badType.stderr]).toEqual([125, `berth: --filter: invalid type "other"; use custom or builtin\n`]);
+    const stopped = fx.runDetached(["-v", "/data"], ["sh", "-c", "head -c 3000 /dev/zero > /data/f"]);
+    expect(fx.berth(["wait", stopped]).stdout).toBe("0\n");
+    const bad = fx.berth(["system", "prune", "-f", "--volumes", "--filter", "until=1h"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: --filter: the until filter cannot be used with --volumes/);
+    // nothing carries the label: nothing goes, and docker still prints the total
+    expect(fx.berth(["system", "prune", "-f", "--filter", "label=nothing-has-it"]).stdout).toBe("Total reclaimed space: 0B\n");
+    const pruned = fx.berth(["system", "prune", "-f", "--volumes", "--filter", "label!=keep"]);
+    expect(pruned.code).toBe(0);
+    // the container wrote nothing to its own layer; its anonymous volume held 3000 bytes; busybox is tagged, so not dangling
+    expect(pruned.stdout).toMatch(new RegExp(`^Deleted Containers:\n${stopped}\n\nDeleted Networks:\n${net}\n\nDeleted Volumes:\n[0-9a-f]{64}\n\nTotal reclaimed space: 3kB\n$`));
+    expect(fx.berth(["network", "ls", "--format", "{{.Name}}"]).stdout).toContain(`${labelled}\n`);
+    expect(fx.berth(["network", "prune", "-f"]).stdout).toBe(`Deleted Networks:\n${labelled}\n\n`);
+  });
+});

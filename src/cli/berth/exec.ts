@@ -4,7 +4,7 @@
  * capabilities, seccomp). In the foreground it is attached to this terminal and berth
  * exits with its code; 126/127 when it cannot run or is not found.
  */
-import type { Command } from "../command.ts";
+import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { liveStatus, runtimeOf } from "../../engine/container/lifecycle.ts";
@@ -15,7 +15,6 @@ import { engineFor } from "./run-options.ts";
 import { userDatabase } from "../../engine/container/root-source.ts";
 
 type Opts = Record<string, unknown>;
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerExec(program: Command): void {
   program.command("exec").argument("<container>", "name or id").argument("<command...>", "command and arguments").passThroughOptions()

@@ -3,7 +3,7 @@
  * CREATED, SIZE; a row per name, `<none>` for untagged ones — with -a, -q, --digests,
  * --no-trunc, --filter dangling=|reference=|label=, --format.
  */
-import type { Command } from "../command.ts";
+import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts";
 import { familiarRepository, parseReference, repositoryName } from "../../engine/image/reference.ts";
@@ -23,7 +23,6 @@ interface ImagesOptions {
   format?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function declareImagesOptions(cmd: Command): Command {
   return cmd.argument("[repository]", "show only images of this repository[:tag]")

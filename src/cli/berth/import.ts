@@ -1,12 +1,11 @@
 /** `berth import FILE|- [REF] [-c CHANGE…] [-m MESSAGE]`: an image of one layer from a root filesystem tarball, as docker import. */
-import type { Command } from "../command.ts";
+import { collect, type Command } from "../command.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
 import { importRootfs } from "../../engine/image/import.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { inputStream } from "./input.ts";
 import { writeOut } from "../stdio.ts";
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function declareImport(cmd: Command): Command {
   return cmd.description("create an image from a root filesystem tarball (plain, gzip or zstd)")

@@ -3,11 +3,11 @@
  * conflist (engine/network/networks.ts). A network a container uses is not removed;
  * prune also sweeps the attachments of containers that are gone.
  */
-import type { Command } from "../command.ts";
+import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { alignColumns } from "../../observe/template.ts";
+import { alignColumns, parseTemplate } from "../../observe/template.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { liveStatus } from "../../engine/container/lifecycle.ts";
 import { connectContainer, disconnectContainer } from "../../engine/container/network-connect.ts";
@@ -15,9 +15,9 @@ import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "../../engine/ne
 import { removeBridgeOf, sweepNetworks } from "../../engine/network/attach.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import { engineFor } from "./run-options.ts";
+import { formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
 
 type Opts = Record<string, unknown>;
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function keyValues(list: string[] | undefined, flag: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -81,14 +81,26 @@ export function registerNetwork(program: Command): void {
       });
       writeOut(`${n.berth.id}\n`);
     });
-  net.command("ls").description("list networks").option("-q, --quiet", "only ids").option("--format <format>", "json or table")
+  net.command("ls").description("list networks").option("-q, --quiet", "only ids").option("--no-trunc", "whole ids")
+    .option("-f, --filter <k=v>", "dangling=true|false, driver=bridge, id=PREFIX, label=KEY[=VALUE], name=PART, scope=local, type=custom|builtin", collect)
+    .option("--format <format>", "table, json, or a Go template such as '{{.Name}} {{.ID}}'")
     .action((opts: Opts) => {
-      const store = new NetworkStore(engineFor(opts).paths);
+      const engine = engineFor(opts);
+      const store = new NetworkStore(engine.paths);
       store.ensureDefault();
-      const rows = store.list().map((n) => ({ ID: n.berth.id.slice(0, 12), Name: n.name, Driver: "bridge", Scope: "local" }));
+      const filters = ((opts.filter as string[] | undefined) ?? []).map(parseNetworkFilter);
+      const rows = store.list()
+        .filter((n) => networkMatches({ id: n.berth.id, name: n.name, labels: n.berth.labels }, n.name === DEFAULT_NETWORK, filters.some((f) => f.key === "dangling") && usersOf(engine, n.name).length > 0, filters))
+        .map((n) => networkRow({ ...n.berth, name: n.name }, opts.trunc === false));
+      const format = opts.format as string | undefined;
       if (opts.quiet) writeOut(rows.map((r) => `${r.ID}\n`).join(""));
-      else if (opts.format === "json") writeOut(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
-      else writeOut(`${alignColumns(["NETWORK ID\tNAME\tDRIVER\tSCOPE", ...rows.map((r) => `${r.ID}\t${r.Name}\t${r.Driver}\t${r.Scope}`)])}\n`);
+      else if (format === "json") writeOut(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+      else {
+        const template = parseTemplate(format === undefined || format === "table" ? "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}" : format, Object.keys(NETWORK_HEADINGS));
+        const lines = rows.map((r) => template.render(r, r));
+        if (template.table) writeOut(`${alignColumns([template.header(NETWORK_HEADINGS), ...lines])}\n`);
+        else if (lines.length) writeOut(`${lines.join("\n")}\n`);
+      }
     });
   net.command("inspect").argument("<names...>", "network names or ids").description("docker's JSON of networks")
     .action((names: string[], opts: Opts) => {
@@ -127,27 +139,37 @@ export function registerNetwork(program: Command): void {
     });
   net.command("prune").description("remove networks no container uses, and the network leftovers of containers that are gone")
     .option("-f, --force", "do not ask (berth never asks)")
+    .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
       const engine = engineFor(opts);
-      const store = new NetworkStore(engine.paths);
-      // a container keeps its attachments only while it runs: any other's are leftovers of a crash
-      sweepNetworks(engine.paths, (id) => {
-        const r = engine.store.read(id);
-        return r !== undefined && liveStatus(engine, r).status === "running";
-      });
-      const deleted: string[] = [];
-      for (const n of store.list()) {
-        // an empty bridge is a leftover whoever left it (the bridge plugin never removes one); under the lock an ADD holds
-        const lock = store.lock();
-        try {
-          removeBridgeOf(n);
-        } finally {
-          lock.release();
-        }
-        if (n.name === DEFAULT_NETWORK || usersOf(engine, n.name).length) continue;
-        removeNetwork(engine, store, n);
-        deleted.push(n.name);
-      }
-      if (deleted.length) writeOut(`Deleted Networks:\n${deleted.map((d) => `${d}\n`).join("")}`);
+      writeOut(formatPruneReport([["Networks", pruneNetworks(engine, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now()))]]));
     });
+}
+
+/**
+ * Remove the networks no container uses that the filter selects, except the default
+ * one (`network prune`, `system prune`), and sweep the network leftovers of containers
+ * that are gone, and every empty bridge. Returns the names removed.
+ */
+export function pruneNetworks(engine: Engine, filter: PruneFilter): string[] {
+  const store = new NetworkStore(engine.paths);
+  // a container keeps its attachments only while it runs: any other's are leftovers of a crash
+  sweepNetworks(engine.paths, (id) => {
+    const r = engine.store.read(id);
+    return r !== undefined && liveStatus(engine, r).status === "running";
+  });
+  const deleted: string[] = [];
+  for (const n of store.list()) {
+    // an empty bridge is a leftover whoever left it (the bridge plugin never removes one); under the lock an ADD holds
+    const lock = store.lock();
+    try {
+      removeBridgeOf(n);
+    } finally {
+      lock.release();
+    }
+    if (n.name === DEFAULT_NETWORK || usersOf(engine, n.name).length || !prunable(n.berth.labels, n.berth.created, filter)) continue;
+    removeNetwork(engine, store, n);
+    deleted.push(n.name);
+  }
+  return deleted;
 }

@@ -3,7 +3,7 @@
  * --since --until -t]`, `inspect` (docker's JSON, always an array). Output only; what
  * they show comes from engine/container/views.ts and logs.ts.
  */
-import type { Command } from "../command.ts";
+import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut, writeRuns } from "../stdio.ts";
@@ -20,7 +20,6 @@ import { inspectContainer, matchesFilters, parseFilter, PS_FIELDS, PS_HEADINGS, 
 import { engineFor } from "./run-options.ts";
 
 type Opts = Record<string, unknown>;
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const DEFAULT_PS = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 

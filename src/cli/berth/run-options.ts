@@ -3,7 +3,7 @@
  * cmd/nerdctl/container/container_run.go pattern): the table, and the parsed options →
  * RunFlags. Flags berth does not support yet are refused with a line saying so.
  */
-import type { Command } from "../command.ts";
+import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { parseStopTimeout, type RunFlags } from "../../engine/container/run-flags.ts";
 import { parseSignal } from "../../runtime/lifecycle.ts";
@@ -11,7 +11,6 @@ import { enginePaths } from "../../engine/paths.ts";
 import { openEngine, type Engine } from "../../engine/container/engine.ts";
 import { reviveAfterReboot } from "../../engine/container/lifecycle.ts";
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** [flags, help, repeatable] */
 const RUN_OPTIONS: [string, string, boolean?][] = [

@@ -1,19 +1,26 @@
 /**
  * `berth system df` (docker's table: images, containers, local volumes, build cache;
- * sizes, and what removing the unused would reclaim) and `berth system prune` (stopped
- * containers, then with -a unused images, with --volumes unused anonymous volumes).
+ * sizes, and what removing the unused would reclaim) and `berth system prune` (docker's:
+ * stopped containers, unused networks, with --volumes unused anonymous volumes, dangling
+ * images or with -a every unused one — each by the prune its own command runs).
  */
 import type { Command } from "../command.ts";
+import { collect } from "../command.ts";
+import { BerthError } from "../../errors.ts";
 import { writeOut } from "../stdio.ts";
+import { pruneContainers } from "./control.ts";
+import { pruneNetworks } from "./network.ts";
+import { pruneVolumes } from "./volume.ts";
+import { pruneImages } from "./image-prune.ts";
 import { alignColumns } from "../../observe/template.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
-import { liveStatus, removeContainer } from "../../engine/container/lifecycle.ts";
+import { liveStatus } from "../../engine/container/lifecycle.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { treeSize } from "../../sys/tree-size.ts";
 import { engineFor } from "./run-options.ts";
 import type { Engine } from "../../engine/container/engine.ts";
-import { psRow } from "../../engine/container/views.ts";
+import { formatPruneReport, parsePruneFilters, psRow } from "../../engine/container/views.ts";
 import { familiarRepository, parseReference, repositoryName } from "../../engine/image/reference.ts";
 import { humanDuration } from "../../human-duration.ts";
 
@@ -94,33 +101,21 @@ export function registerSystem(program: Command): void {
       }
       writeOut(`${alignColumns(["TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE", ...table.map(([t, n, a, size, rec]) => `${t}\t${n}\t${a}\t${formatDecimalBytes(size)}\t${formatDecimalBytes(rec)}${pct(rec, size)}`)])}\n`);
     });
-  s.command("prune").description("remove stopped containers (-a: and unused images; --volumes: and unused anonymous volumes)")
+  s.command("prune").description("remove stopped containers, unused networks and dangling images (-a: every unused image; --volumes: unused anonymous volumes)")
     .option("-a, --all", "unused images too, not only dangling ones").option("--volumes", "unused anonymous volumes too").option("-f, --force", "do not ask (berth never asks)")
+    .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
       const engine = engineFor(opts);
-      const removed: string[] = [];
-      for (const r of engine.store.list()) {
-        const st = liveStatus(engine, r).status;
-        if (st === "running" || st === "paused" || st === "restarting") continue;
-        removeContainer(engine, r.Id);
-        removed.push(r.Id);
-      }
-      if (removed.length) writeOut(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join("")}\n`);
-      if (opts.volumes) {
-        const used = new Set(engine.store.list().flatMap((r) => r.Volumes.map((v) => v.name)));
-        const gone = engine.volumes.list().filter((v) => v.Anonymous && !used.has(v.Name));
-        for (const v of gone) engine.volumes.remove(v.Name, { force: true });
-        if (gone.length) writeOut(`Deleted Volumes:\n${gone.map((v) => `${v.Name}\n`).join("")}\n`);
-      }
-      const images = new ImageStore(engine.paths);
-      const inUse = images.containersByImage();
-      const lines: string[] = [];
-      for (const img of images.list()) {
-        if ((inUse.get(img.id) ?? []).length > 0) continue;
-        if (!opts.all && img.names.length > 0) continue;
-        lines.push(...images.removeImage(img.id));
-      }
-      images.collectGarbage();
-      if (lines.length) writeOut(`Deleted Images:\n${lines.map((l) => `${l}\n`).join("")}\n`);
+      const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now());
+      if (opts.volumes && filter.untilMs !== undefined) throw new BerthError(`the until filter cannot be used with --volumes (volumes keep no creation filter); leave out one of them`, { field: "--filter" });
+      // docker's order: containers first, so that what they held becomes unused
+      const containers = pruneContainers(engine, filter);
+      const networks = pruneNetworks(engine, filter);
+      const volumes = opts.volumes ? pruneVolumes(engine, false, filter) : { removed: [], reclaimed: 0 };
+      const images = pruneImages(new ImageStore(engine.paths), opts.all === true, filter);
+      writeOut(formatPruneReport(
+        [["Containers", containers.removed], ["Networks", networks], ["Volumes", volumes.removed], ["Images", images.lines]],
+        formatDecimalBytes(containers.reclaimed + volumes.reclaimed + images.reclaimed),
+      ));
     });
 }

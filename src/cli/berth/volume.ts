@@ -2,12 +2,12 @@
  * `berth volume create|ls|inspect|rm|prune`: docker's local volumes, under
  * `$BERTH_ROOT/volumes/<name>/_data`. A volume a container still uses is not removed.
  */
-import type { Command } from "../command.ts";
+import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { alignColumns, parseTemplate, renderGoTemplate } from "../../observe/template.ts";
-import { parsePruneFilters, parseVolumeFilter, prunable, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
+import { formatPruneReport, parsePruneFilters, parseVolumeFilter, prunable, type PruneFilter, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { treeSize } from "../../sys/tree-size.ts";
 import { newContainerId } from "../../engine/container/records.ts";
@@ -16,7 +16,6 @@ import { engineFor } from "./run-options.ts";
 import { volumeInspectView } from "../../engine/volume/volumes.ts";
 
 type Opts = Record<string, unknown>;
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function usersOf(engine: Engine, name: string): string[] {
   return engine.store.list().filter((r) => r.Volumes.some((v) => v.name === name)).map((r) => r.Id);
@@ -90,17 +89,22 @@ export function registerVolume(program: Command): void {
     .option("--filter <k=v>", "label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
       const engine = engineFor(opts);
-      const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now(), false);
-      const used = new Set(engine.store.list().flatMap((r) => r.Volumes.map((x) => x.name)));
-      const removed: string[] = [];
-      let reclaimed = 0;
-      for (const x of engine.volumes.list()) {
-        if (used.has(x.Name) || (!opts.all && !x.Anonymous) || !prunable(x.Labels, x.CreatedAt, filter)) continue;
-        const size = treeSize(x.Mountpoint);
-        engine.volumes.remove(x.Name, { force: true });
-        removed.push(x.Name);
-        reclaimed += size;
-      }
-      writeOut(`${removed.length ? `Deleted Volumes:\n${removed.map((n) => `${n}\n`).join("")}\n` : ""}Total reclaimed space: ${formatDecimalBytes(reclaimed)}\n`);
+      const { removed, reclaimed } = pruneVolumes(engine, opts.all === true, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now(), false));
+      writeOut(formatPruneReport([["Volumes", removed]], formatDecimalBytes(reclaimed)));
     });
+}
+
+/** Remove the volumes no container uses — anonymous ones, or with `all` named ones too — that the filter selects (`volume prune`, `system prune --volumes`). */
+export function pruneVolumes(engine: Engine, all: boolean, filter: PruneFilter): { removed: string[]; reclaimed: number } {
+  const used = new Set(engine.store.list().flatMap((r) => r.Volumes.map((x) => x.name)));
+  const removed: string[] = [];
+  let reclaimed = 0;
+  for (const x of engine.volumes.list()) {
+    if (used.has(x.Name) || (!all && !x.Anonymous) || !prunable(x.Labels, x.CreatedAt, filter)) continue;
+    const size = treeSize(x.Mountpoint);
+    engine.volumes.remove(x.Name, { force: true });
+    removed.push(x.Name);
+    reclaimed += size;
+  }
+  return { removed, reclaimed };
 }

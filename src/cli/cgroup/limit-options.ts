@@ -2,7 +2,7 @@
  * Wiring the limit flags into a command (create, set, run) and turning the
  * parsed options into validated `linux.resources`, merged over `--resources FILE`.
  */
-import type { Command } from "../command.ts";
+import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import type { LinuxResources } from "../../spec/linux-resources.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
@@ -32,7 +32,6 @@ export const LIMIT_OPTIONS: [flags: string, help: string, repeatable?: true][] =
   ["--set <file=value>", "raw cgroup v2 file write, e.g. memory.high=48m (cgroup v2 only)", true],
 ];
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function addLimitOptions(cmd: Command): Command {
   for (const [flags, help, repeatable] of LIMIT_OPTIONS) {

@@ -144,6 +144,18 @@ export interface PruneFilter {
 }
 
 /**
+ * A prune's report as docker prints it: each non-empty section ("Deleted Containers:",
+ * one name a line, then a blank line), then "Total reclaimed space" where the kind
+ * reclaims bytes (`network prune` prints none).
+ *
+ * @example formatPruneReport([["Containers", ["abc"]]], "0B") // → "Deleted Containers:\nabc\n\nTotal reclaimed space: 0B\n"
+ */
+export function formatPruneReport(sections: [kind: string, names: string[]][], reclaimed?: string): string {
+  const body = sections.filter(([, names]) => names.length > 0).map(([kind, names]) => `Deleted ${kind}:\n${names.map((n) => `${n}\n`).join("")}\n`).join("");
+  return reclaimed === undefined ? body : `${body}Total reclaimed space: ${reclaimed}\n`;
+}
+
+/**
  * docker's prune `--filter`: `until=TIME` (RFC 3339, Unix seconds, or a duration before
  * now such as 24h), `label=KEY[=VALUE]` (every one must match), `label!=KEY[=VALUE]`
  * (none may) — moby's daemon/prune.go.
@@ -185,6 +197,51 @@ export function volumeMatches(v: { Name: string; Driver: string; Labels: Record<
       if (key === "name") return v.Name.includes(val);
       if (key === "driver") return v.Driver === val;
       return hasLabel(v.Labels, val);
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** `network ls --format` columns, as docker names them */
+export const NETWORK_HEADINGS: Record<string, string> = { ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv6: "IPV6", Internal: "INTERNAL", Labels: "LABELS", CreatedAt: "CREATED AT" };
+
+/** A network as `network ls` shows it: docker's fields, every one a string. */
+export function networkRow(n: { id: string; name: string; created: string; internal: boolean; labels: Record<string, string> }, noTrunc: boolean): Record<string, string> {
+  return {
+    CreatedAt: goTime(n.created), Driver: "bridge", ID: noTrunc ? n.id : n.id.slice(0, 12), IPv6: "false", Internal: String(n.internal),
+    Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(","), Name: n.name, Scope: "local",
+  };
+}
+
+const NETWORK_FILTERS = ["dangling", "driver", "id", "label", "name", "scope", "type"];
+
+/** docker's `network ls --filter`: dangling=true|false, driver=, id=PART, label=KEY[=VALUE], name=PART, scope=, type=custom|builtin */
+export function parseNetworkFilter(text: string): PsFilter {
+  const eq = text.indexOf("=");
+  const key = eq < 0 ? text : text.slice(0, eq);
+  const value = text.slice(eq + 1);
+  if (eq < 0 || !NETWORK_FILTERS.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${NETWORK_FILTERS.join(", ")}`, { field: "--filter" });
+  if (key === "dangling" && !["true", "false", "1", "0"].includes(value)) throw new BerthError(`invalid dangling ${JSON.stringify(value)}; use true or false`, { field: "--filter" });
+  if (key === "type" && value !== "custom" && value !== "builtin") throw new BerthError(`invalid type ${JSON.stringify(value)}; use custom or builtin`, { field: "--filter" });
+  return { key, value };
+}
+
+/**
+ * Same key: any value; different keys: all (docker's rule, as for ps). `builtin`: the
+ * default network; `used`: a container is on it (dangling is docker's "no container and
+ * not builtin").
+ */
+export function networkMatches(n: { id: string; name: string; labels: Record<string, string> }, builtin: boolean, used: boolean, filters: PsFilter[]): boolean {
+  for (const [key, values] of byKey(filters)) {
+    const ok = values.some((val) => {
+      if (key === "dangling") return (val === "true" || val === "1") === (!used && !builtin);
+      if (key === "name") return n.name.includes(val);
+      if (key === "id") return n.id.startsWith(val);
+      if (key === "driver") return val === "bridge";
+      if (key === "scope") return val === "local";
+      if (key === "type") return (val === "builtin") === builtin;
+      return hasLabel(n.labels, val);
     });
     if (!ok) return false;
   }

@@ -231,13 +231,13 @@ export class ImageStore {
    * container uses, then whatever of them nothing else uses. docker's lines
    * ("untagged: …", "deleted: sha256:…") and the bytes reclaimed.
    */
-  pruneImages(all: boolean): { lines: string[]; reclaimed: number } {
+  pruneImages(all: boolean, selected: (image: ImageRecord) => boolean = () => true): { lines: string[]; reclaimed: number } {
     return this.index.locked(() => {
       const used = this.containersByImage();
       const lines: string[] = [];
       this.index.update((images) => {
         for (const image of Object.values(images)) {
-          if (used.has(image.id) || (!all && image.names.length > 0)) continue;
+          if (used.has(image.id) || (!all && image.names.length > 0) || !selected(image)) continue;
           for (const n of [...image.names, ...image.repoDigests]) lines.push(`untagged: ${familiarString(n)}`);
           lines.push(`deleted: ${image.id}`);
           delete images[image.id];

@@ -10,7 +10,7 @@ import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, m
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodePlan } from "../src/plan/encode.ts";
-import { CLONE, CREATE, MOUNT_ATTR, MS, type OpArg, type OpName } from "../src/plan/ops.ts";
+import { CLONE, CREATE, MOUNT_ATTR, MS, OP, type OpArg, type OpName } from "../src/plan/ops.ts";
 import { HelperSession, type HelperOptions, type Report } from "../src/sys/init-helper.ts";
 
 type Step = [OpName, OpArg[]];
@@ -588,6 +588,28 @@ describe.skipIf(!isRoot)("berth-init", () => {
         expect(r.reports).toEqual([error(1, 22, "plan", detail)]);
       }
       expect(readFileSync(f, "utf8")).toBe("unchanged");
+    });
+
+    test("an op of the helper's first process after FORK is refused: its code never runs in the container's process", async () => {
+      const d = tempDir();
+      const f = join(d, "f");
+      writeFileSync(f, "unchanged");
+      const hostOps: Step[] = [
+        ["SETNS", [`/proc/${process.pid}/ns/uts`, CLONE.NEWUTS]],
+        ["USERNS_SYNC", []],
+        ["IDMAP_TREE", [0, "/", "0 0 1\n", "0 0 1\n", 0]],
+        ["OPEN_TREE", [0, "/", 0]],
+        ["CONNECT_UNIX", [0, "/x.sock"]],
+      ];
+      for (const step of hostOps) {
+        const r = await run([["WRITE_FILE", [f, "changed"]], ["FORK", [1, 0, 64]], step, ...exec(["/bin/true"])]);
+        expect(r.reports).toEqual([error(2, 22, "plan", `after FORK: op ${OP[step[0]]}`)]);
+        expect(r.code).toBe(1);
+      }
+      expect(readFileSync(f, "utf8")).toBe("unchanged");
+      // before FORK the same op runs
+      const r = await run([["SETNS", [`/proc/${process.pid}/ns/uts`, CLONE.NEWUTS]], ["FORK", [1, 0, 64]], ...exec(["/bin/hostname"])]);
+      expect(r).toEqual({ reports: [{ kind: "pid", pid: expect.any(Number) }], stdout: readFileSync("/proc/sys/kernel/hostname", "utf8"), stderr: "", code: 0 });
     });
 
     test("an unknown op code, an argument past the end, trailing bytes", async () => {

@@ -2,18 +2,22 @@
  * berth-init: what the files of the helper share. native/PROTOCOL.md is the contract
  * with src/plan/ (ops.ts, encode.ts); change them together. The files, by concern:
  *
- *   main.c     the op switch and main: reads the plan and runs it, op by op
- *   plan.c     reading the plan off the socket and checking every op before the first runs
- *   report.c   report lines on the socket, complaints on fd 2, die(), must()
+ *   main.c     the op switch and main: starts, then runs the plan op by op
+ *   report.c   the socket: report lines, complaints on fd 2, die(), must(), the plan's
+ *              integers, the state JSON an op waits for, an fd passed on
  *   in-root.c  paths resolved inside the root filesystem (openat2 RESOLVE_IN_ROOT)
- *   mounts.c   the mount ops, pivot_root, idmapped trees
+ *   mounts.c   the mount ops, pivot_root, attaching detached trees
  *   process.c  fork, identity, capabilities, fds, signals, seccomp, the executable, execve
- *   console.c  the pty (CONSOLE), fd passing, the waiting parent's console proxy
+ *   plan.c     the start: the socket, not dumpable, the plan read and checked before op 0
+ *   host.c     the helper's first process: ops refused after FORK (namespaces joined,
+ *              the user namespace's maps, idmapped and detached trees, sockets), and
+ *              FORK's parent (the pid report, the console proxy, the exit status)
+ *   console.c  the pty (CONSOLE, CONSOLE_STDIO, CHOWN_STDIO)
  *   hooks.c    startContainer hooks (HOOK_SYNC, RUN_HOOK), run after READY
  *
- * Everything but the console proxy (in the parent FORK leaves waiting) and the hooks runs
- * on the way from clone() to execve(): main.c to process.c are that part, whose size
- * native/clone-execve-size.test.ts keeps in a budget.
+ * main.c to process.c are the part that runs in the container's process, from FORK's
+ * clone to EXEC's execve; native/clone-execve-size.test.ts keeps its size in a budget and
+ * says what the other files hold.
  */
 #ifndef BERTH_INIT_H
 #define BERTH_INIT_H
@@ -79,6 +83,7 @@ struct op {
 	uint32_t code, argc;
 	struct arg *args;
 	char **argv, **envp;	/* EXEC, RUN_HOOK: built before op 0 runs (plan.c) */
+	gid_t *gids;		/* SETGROUPS: likewise */
 };
 
 /* State one op leaves for a later one (main.c). */
@@ -100,12 +105,14 @@ __attribute__((format(printf, 2, 3))) void say(int fd, const char *fmt, ...);
 _Noreturn void die(const char *call, const char *detail);
 long must(long r, const char *call, const char *detail);
 _Noreturn void bad_plan(const char *what, long arg);
-
-/* plan.c */
 uint32_t get32(const unsigned char *p);
 uint64_t get64(const unsigned char *p);
-struct op *read_plan(uint32_t *count);
+int read_all(int fd, void *buf, size_t len);
 char *read_state(const char *line, uint32_t *len);
+int send_fd(int to, int fd, const void *data, size_t len);
+
+/* plan.c */
+struct op *start(int argc, char **argv, uint32_t *count);
 
 /* in-root.c */
 int in_root(const char *root, const char *path, uint64_t create, const char *src, int optional);
@@ -121,7 +128,6 @@ void do_node_in_root(const struct op *op);
 void do_enter_root(const struct op *op);
 void do_cover_in_root(const struct op *op);
 void do_mkdir_in_root(const struct op *op);
-void do_open_tree(const struct op *op);
 void do_move_tree(const struct op *op);
 
 /* process.c */
@@ -134,14 +140,17 @@ void do_seccomp(const struct op *op);
 void do_find_exec(const struct op *op);
 void do_exec(const struct op *op);
 
-/* console.c */
+/* host.c */
+void do_setns(const struct op *op);
+void do_userns_sync(void);
+void do_open_tree(const struct op *op);
 void do_connect_unix(const struct op *op);
-int send_fd(int to, int fd, const void *data, size_t len);
-int recv_fd(int from);
+_Noreturn void be_parent(pid_t pid, uint64_t wait, const int gate[2], const int peer[2]);
+
+/* console.c */
 void do_console(const struct op *op);
 void do_console_stdio(void);
 void do_chown_stdio(uid_t uid);
-int proxy_console(int master, pid_t pid);
 
 /* hooks.c */
 void do_hook_sync(void);

@@ -6,7 +6,9 @@
  * lists the files and what each holds.
  *
  * Single-threaded and static; scripts/build-native.sh compiles every .c file beside this
- * one into native/build/berth-init.
+ * one into native/build/berth-init. start() (plan.c) runs first and once: it makes the
+ * socket close-on-exec and the helper not dumpable until the container's execve
+ * (CVE-2019-5736), and reads and checks the whole plan.
  */
 #include "berth-init.h"
 
@@ -23,23 +25,14 @@ static void run(const struct op *op)
 	int fd;
 	switch (op->code) {
 	case SETNS:
-		fd = must(open(S(0), O_RDONLY | O_CLOEXEC), "open", S(0));
-		must(setns(fd, (int)I(1)), "setns", S(0));
-		close(fd);
+		do_setns(op);
 		break;
 	case UNSHARE:
 		must(unshare((int)I(0)), "unshare", NULL);
 		break;
-	case USERNS_SYNC: {
-		char c = 0;
-		ssize_t n;
-		say(sock, "map %d\n", getpid());
-		while ((n = read(sock, &c, 1)) < 0 && errno == EINTR)
-			;
-		if (n != 1 || c != 'g')
-			_exit(1); /* the runtime gave up; it reports why */
+	case USERNS_SYNC:
+		do_userns_sync();
 		break;
-	}
 	case FORK:
 		do_fork(I(0), I(1), I(2));
 		break;
@@ -85,16 +78,9 @@ static void run(const struct op *op)
 	case CHDIR:
 		must(chdir(S(0)), "chdir", S(0));
 		break;
-	case SETGROUPS: {
-		gid_t *gids = calloc(op->argc ? op->argc : 1, sizeof *gids);
-		if (!gids)
-			die("malloc", NULL);
-		for (uint32_t i = 0; i < op->argc; i++)
-			gids[i] = (gid_t)I(i);
-		must(setgroups(op->argc, gids), "setgroups", NULL);
-		free(gids);
+	case SETGROUPS:
+		must(setgroups(op->argc, op->gids), "setgroups", NULL);
 		break;
-	}
 	case SETRESGID:
 		must(setresgid((gid_t)I(0), (gid_t)I(0), (gid_t)I(0)), "setresgid", NULL);
 		break;
@@ -204,29 +190,8 @@ static void run(const struct op *op)
 
 int main(int argc, char **argv)
 {
-	char *end;
-	long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
-	if (argc != 2 || !*argv[1] || *end || fd < 0 || fd > INT_MAX || fcntl((int)fd, F_GETFD) < 0) {
-		static const char usage[] = "usage: berth-init SOCKFD (started by berth-runtime)\n";
-		(void)write_all(2, usage, sizeof usage - 1);
-		return 1;
-	}
-	sock = (int)fd;
-	/* whatever the plan does, the container never inherits the runtime's socket */
-	fcntl(sock, F_SETFD, FD_CLOEXEC);
-	/*
-	 * Not dumpable from here to the container's execve, which makes it dumpable again
-	 * (CVE-2019-5736): while this host binary runs in a container's pid namespace, a
-	 * process there could open it through /proc/PID/exe and write into it once we have
-	 * exec'd. A non-dumpable process's /proc files need CAP_SYS_PTRACE in the host's
-	 * user namespace, which a container does not get by default. Not for a non-root
-	 * caller: its newuidmap must write our uid_map as the owner of /proc/PID, and a
-	 * root-owned binary is not its to write anyway.
-	 */
-	if (geteuid() == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		die("prctl", "PR_SET_DUMPABLE");
 	uint32_t n;
-	struct op *ops = read_plan(&n);
+	struct op *ops = start(argc, argv, &n);
 	for (uint32_t i = 0; i < n; i++) {
 		step = i;
 		run(&ops[i]);

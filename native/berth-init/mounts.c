@@ -1,6 +1,6 @@
 /*
  * The mount ops: mounts in the root (resolved by in-root.c), masked and read-only paths,
- * device nodes and symlinks, pivot_root, and idmapped trees.
+ * device nodes and symlinks, pivot_root, and the detached trees host.c opened attached.
  */
 #include "berth-init.h"
 
@@ -141,56 +141,6 @@ void do_mkdir_in_root(const struct op *op)
 	if (!S_ISDIR(st.st_mode))
 		die("mkdirat", S(1));
 	close(fd);
-}
-
-/* A user namespace with these maps (host ids), for an idmapped mount: made by a child
- * cloned into it, which holds it until its fd is open. */
-static int idmap_userns(const char *uid_map, const char *gid_map)
-{
-	int hold[2];
-	char path[64];
-	must(pipe2(hold, O_CLOEXEC), "pipe2", NULL);
-	pid_t pid = must(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL), "clone", "user namespace for the idmapped mount");
-	if (pid == 0) {
-		char c;
-		close(hold[1]);
-		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
-			;
-		_exit(0);
-	}
-	close(hold[0]);
-	snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
-	write_file(path, uid_map);
-	snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
-	write_file(path, gid_map);
-	snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
-	int ns = must(open(path, O_RDONLY | O_CLOEXEC), "open", path);
-	close(hold[1]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	return ns;
-}
-
-/*
- * OPEN_TREE and IDMAP_TREE: a detached copy of source (open_tree) kept in a slot, made in
- * the host's namespaces as the host's root — in a user namespace a source only the host's
- * root can reach would be EACCES — and attached in the root later by MOVE_TREE_IN_ROOT.
- * IDMAP_TREE's copy maps its ids through a user namespace made for it with the mount's
- * maps: a file owned by containerID on disk shows as hostID.
- */
-void do_open_tree(const struct op *op)
-{
-	int idmap = op->code == IDMAP_TREE;
-	unsigned int rec = I(idmap ? 4 : 2) ? AT_RECURSIVE : 0;
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
-	if (idmap)
-		attr.userns_fd = (uint64_t)idmap_userns(S(2), S(3));
-	int tree = must(syscall(SYS_open_tree, AT_FDCWD, S(1), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec), "open_tree", S(1));
-	if (idmap) {
-		must(mount_setattr(tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr), "mount_setattr", S(1));
-		close((int)attr.userns_fd);
-	}
-	slots[I(0)] = tree + 1;
 }
 
 /* MOVE_TREE_IN_ROOT: attach the tree OPEN_TREE or IDMAP_TREE made at dest (created like the

@@ -1,8 +1,10 @@
 /*
- * The plan (native/PROTOCOL.md): read whole off the socket, and every op checked against
- * its signature before the first runs, so a malformed plan does nothing at all. The plan
- * comes from the runtime that started the helper; the checks keep every read in bounds
- * and every value the meaning the kernel gives it.
+ * The helper's start, before op 0: its argument, the socket, not dumpable, and the plan
+ * (native/PROTOCOL.md) read whole off the socket, every op checked against its signature
+ * before the first runs, so a malformed plan does nothing at all. The plan comes from the
+ * runtime that started the helper; the checks keep every read in bounds and every value
+ * the meaning the kernel gives it. Nothing here runs after op 0: main() calls start()
+ * once, before its loop over the ops.
  */
 #include "berth-init.h"
 
@@ -13,10 +15,12 @@
  * n = a slot (below NSLOTS), N = a slot or NSLOTS (none), c = MOUNT_IN_ROOT's create (0–3),
  * b = raw bytes, p = a seccomp program (whole struct sock_filter, 1–65535 of them),
  * a = a struct sched_attr (at least its first version's 48 bytes).
- * A trailing * repeats the type before it zero or more times, + one or more.
+ * A trailing * repeats the type before it zero or more times, + one or more. A leading ^
+ * marks an op of the helper's first process (host.c), refused after FORK: its code never
+ * runs in the container's process.
  */
 static const char *const SIGNATURE[NOPS] = {
-	[SETNS] = "su", [UNSHARE] = "u", [USERNS_SYNC] = "", [FORK] = "uuN",
+	[SETNS] = "^su", [UNSHARE] = "u", [USERNS_SYNC] = "^", [FORK] = "uuN",
 	[WRITE_FILE] = "ss", [MOUNT] = "sssis", [MOUNT_IN_ROOT] = "ssssiscu",
 	[MOUNT_SETATTR] = "ssiiiu", [MKNOD_IN_ROOT] = "ssuiuu", [SYMLINK_IN_ROOT] = "sss",
 	[PIVOT_ROOT] = "s", [MOVE_CHROOT] = "s", [SETHOSTNAME] = "s", [SETDOMAINNAME] = "s",
@@ -26,28 +30,14 @@ static const char *const SIGNATURE[NOPS] = {
 	[READY] = "", [WAIT_START] = "s", [FIND_EXEC] = "s+", [EXEC] = "us*",
 	[CLOSE_FROM] = "u", [RESET_SIGNALS] = "", [SETSID] = "", [JOIN_KEYRING] = "s",
 	[MASK_PATH] = "ss", [BIND_SELF_IN_ROOT] = "ssu", [MKDIR_IN_ROOT] = "ssu",
-	[PERSONALITY] = "u", [IOPRIO] = "u", [SCHED_SETATTR] = "a", [IDMAP_TREE] = "nsssu",
-	[MOVE_TREE_IN_ROOT] = "nsss", [CONNECT_UNIX] = "ns", [SECCOMP_NOTIFY] = "upn",
+	[PERSONALITY] = "u", [IOPRIO] = "u", [SCHED_SETATTR] = "a", [IDMAP_TREE] = "^nsssu",
+	[MOVE_TREE_IN_ROOT] = "nsss", [CONNECT_UNIX] = "^ns", [SECCOMP_NOTIFY] = "upn",
 	[HOOK_SYNC] = "", [RUN_HOOK] = "usus*", [CONSOLE] = "sNuu", [CONSOLE_STDIO] = "",
-	[OPEN_PATH] = "ns", [CHROOT] = "s", [OPEN_TREE] = "nsu", [CHOWN_STDIO] = "g",
+	[OPEN_PATH] = "ns", [CHROOT] = "s", [OPEN_TREE] = "^nsu", [CHOWN_STDIO] = "g",
 };
 
 /* A plan bigger than this is a runtime bug, not a container: refuse it before malloc. */
 #define MAX_PLAN (64u << 20)
-
-uint32_t get32(const unsigned char *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-uint64_t get64(const unsigned char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
 
 /* An argument against its type in SIGNATURE; bad_plan names what is wrong with it. */
 static void check_arg(char type, const struct arg *a, uint32_t i)
@@ -68,15 +58,20 @@ static void check_arg(char type, const struct arg *a, uint32_t i)
 }
 
 /*
- * An op's argument count and types against its signature. EXEC's and RUN_HOOK's argv and
- * envp (argc, then argv, then env to the end) are built here, before op 0 runs: nothing is
- * allocated between a seccomp filter and execve.
+ * An op's argument count and types against its signature, and an op of the helper's first
+ * process refused after FORK. EXEC's and RUN_HOOK's argv and envp (argc, then argv, then
+ * env to the end) and SETGROUPS's list are built here, before op 0 runs: nothing is
+ * allocated between a seccomp filter and execve, and the container's process does not
+ * allocate for its groups.
  */
-static void validate(struct op *op)
+static void validate(struct op *op, int forked)
 {
 	const char *sig = op->code < NOPS ? SIGNATURE[op->code] : NULL;
 	if (!sig)
 		bad_plan("unknown op", op->code);
+	if (*sig == '^' && forked)
+		bad_plan("after FORK: op", op->code);
+	sig += *sig == '^';
 	size_t n = strlen(sig);
 	char rep = n && (sig[n - 1] == '*' || sig[n - 1] == '+') ? sig[n - 1] : 0;
 	size_t fixed = rep ? n - 2 : n;
@@ -95,28 +90,42 @@ static void validate(struct op *op)
 			op->argv[i + (i >= argc)] = (char *)S(at + 1 + i);
 		op->envp = op->argv + argc + 1;
 	}
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-	size_t at = 0;
-	while (at < len) {
-		ssize_t n = read(fd, (char *)buf + at, len - at);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die("read", "plan");
-		if (n == 0)
-			return -1;
-		at += (size_t)n;
+	if (op->code == SETGROUPS) {
+		if (!(op->gids = calloc(op->argc ? op->argc : 1, sizeof *op->gids)))
+			die("malloc", NULL);
+		for (uint32_t i = 0; i < op->argc; i++)
+			op->gids[i] = (gid_t)I(i);
 	}
-	return 0;
 }
 
-/* Read the whole plan and check every op before running the first: a malformed plan does
- * nothing at all. */
-struct op *read_plan(uint32_t *count)
+/*
+ * The helper's argument (the socket's fd), the socket made close-on-exec, the helper made
+ * not dumpable, and the whole plan read and checked before op 0 runs: a malformed plan
+ * does nothing at all.
+ */
+struct op *start(int argc, char **argv, uint32_t *count)
 {
+	char *end;
+	long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
+	if (argc != 2 || !*argv[1] || *end || fd < 0 || fd > INT_MAX || fcntl((int)fd, F_GETFD) < 0) {
+		static const char usage[] = "usage: berth-init SOCKFD (started by berth-runtime)\n";
+		(void)write_all(2, usage, sizeof usage - 1);
+		_exit(1);
+	}
+	sock = (int)fd;
+	/* whatever the plan does, the container never inherits the runtime's socket */
+	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	/*
+	 * Not dumpable from here to the container's execve, which makes it dumpable again
+	 * (CVE-2019-5736): while this host binary runs in a container's pid namespace, a
+	 * process there could open it through /proc/PID/exe and write into it once we have
+	 * exec'd. A non-dumpable process's /proc files need CAP_SYS_PTRACE in the host's
+	 * user namespace, which a container does not get by default. Not for a non-root
+	 * caller: its newuidmap must write our uid_map as the owner of /proc/PID, and a
+	 * root-owned binary is not its to write anyway.
+	 */
+	if (geteuid() == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die("prctl", "PR_SET_DUMPABLE");
 	unsigned char head[16];
 	if (read_all(sock, head, sizeof head) < 0)
 		bad_plan("short header", -1);
@@ -137,6 +146,7 @@ struct op *read_plan(uint32_t *count)
 	struct op *ops = calloc(n ? n : 1, sizeof *ops);
 	if (!ops)
 		die("malloc", "plan");
+	int forked = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		step = i;
 		struct op *op = &ops[i];
@@ -157,33 +167,12 @@ struct op *read_plan(uint32_t *count)
 			op->args[j] = (struct arg){ buf + at + 4, alen };
 			at += 4 + alen;
 		}
-		validate(op);
+		validate(op, forked);
+		forked |= op->code == FORK;
 	}
 	step = -1;
 	if (at != len)
 		bad_plan("trailing bytes", (long)(len - at));
 	*count = n;
 	return ops;
-}
-
-/*
- * Report `line` and read what the runtime answers: u32 length (little-endian) and that
- * many bytes, a state JSON of at most 1 MiB (SECCOMP_NOTIFY, HOOK_SYNC). A runtime that
- * gave up closes the socket instead, and reports why itself.
- */
-char *read_state(const char *line, uint32_t *len)
-{
-	unsigned char head[4];
-	say(sock, "%s", line);
-	if (read_all(sock, head, sizeof head) < 0)
-		_exit(1);
-	*len = get32(head);
-	if (*len > (1u << 20))
-		bad_plan("state length", *len);
-	char *state = malloc(*len + 1);
-	if (!state)
-		die("malloc", NULL);
-	if (*len && read_all(sock, state, *len) < 0)
-		_exit(1);
-	return state;
 }

@@ -34,37 +34,15 @@ void do_fork(uint64_t wait, uint64_t console, uint64_t cgroup_slot)
 	if (console)
 		must(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, peer), "socketpair", "console");
 	pid_t pid = fork_into(cgroup_slot);
-	if (pid == 0) {
-		char c;
-		close(peer[0]);
-		console_peer = peer[1];
-		close(gate[1]);
-		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
-			;
-		close(gate[0]);
-		return;
-	}
-	/* Signals are the container's to decide; ignored before the gate opens (the child may send one at once). */
-	static const int theirs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	for (size_t i = 0; wait && i < sizeof theirs / sizeof theirs[0]; i++)
-		signal(theirs[i], SIG_IGN);
-	say(sock, "pid %d\n", pid);
-	close(sock);
-	sock = -1;
-	close(gate[0]);
-	close(gate[1]);
-	if (!wait)
-		_exit(0);
-	int status = -1;
-	close(peer[1]);
-	int master = console ? recv_fd(peer[0]) : -1;
+	if (pid > 0)
+		be_parent(pid, wait, gate, peer);
+	char c;
 	close(peer[0]);
-	if (master >= 0)
-		status = proxy_console(master, pid);
-	while (status == -1 && waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			die("waitpid", NULL);
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	console_peer = peer[1];
+	close(gate[1]);
+	while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(gate[0]);
 }
 
 /* WRITE_FILE: proc and sys files take a value in one write or not at all. */

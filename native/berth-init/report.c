@@ -1,8 +1,9 @@
 /*
- * Reports: one line each, formatted into a buffer and written with one write(2) — no
- * stdio buffer that fork() could duplicate or _exit() could drop. Before READY they go
- * on the socket to the runtime; after it, fd 2 (the container's stderr) is the only
- * place left to say why.
+ * The socket to the runtime, both ways, and fd 2. Reports: one line each, formatted into
+ * a buffer and written with one write(2) — no stdio buffer that fork() could duplicate or
+ * _exit() could drop. Before READY they go on the socket to the runtime; after it, fd 2
+ * (the container's stderr) is the only place left to say why. What the runtime sends:
+ * the plan's little-endian integers and the state JSON an op waits for; an fd passed on.
  */
 #include "berth-init.h"
 
@@ -72,4 +73,75 @@ _Noreturn void bad_plan(const char *what, long arg)
 	snprintf(d, sizeof d, arg >= 0 ? "%s %ld" : "%s", what, arg);
 	errno = EINVAL;
 	die("plan", d);
+}
+
+uint32_t get32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+uint64_t get64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+int read_all(int fd, void *buf, size_t len)
+{
+	size_t at = 0;
+	while (at < len) {
+		ssize_t n = read(fd, (char *)buf + at, len - at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("read", "plan");
+		if (n == 0)
+			return -1;
+		at += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Report `line` and read what the runtime answers: u32 length (little-endian) and that
+ * many bytes, a state JSON of at most 1 MiB (SECCOMP_NOTIFY, HOOK_SYNC). A runtime that
+ * gave up closes the socket instead, and reports why itself.
+ */
+char *read_state(const char *line, uint32_t *len)
+{
+	unsigned char head[4];
+	say(sock, "%s", line);
+	if (read_all(sock, head, sizeof head) < 0)
+		_exit(1);
+	*len = get32(head);
+	if (*len > (1u << 20))
+		bad_plan("state length", *len);
+	char *state = malloc(*len + 1);
+	if (!state)
+		die("malloc", NULL);
+	if (*len && read_all(sock, state, *len) < 0)
+		_exit(1);
+	return state;
+}
+
+/* One fd as SCM_RIGHTS with `len` bytes of data: runc's console-socket message (the
+ * data a name) and runtime-spec's seccomp agent message (the data the state JSON). */
+int send_fd(int to, int fd, const void *data, size_t len)
+{
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+	memset(&ctl, 0, sizeof ctl);
+	struct iovec iov = { (void *)data, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	ssize_t n;
+	while ((n = sendmsg(to, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? -1 : 0;
 }

@@ -60,6 +60,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   login: async () => (await import("./berth/login.ts")).registerLogin,
   logout: async () => (await import("./berth/login.ts")).registerLogout,
   system: async () => (await import("./berth/system.ts")).registerSystem,
+  info: async () => (await import("./berth/system.ts")).registerInfo,
+  version: async () => (await import("./berth/system.ts")).registerVersion,
   cp: async () => (await import("./berth/copy.ts")).registerCp,
   port: async () => (await import("./berth/copy.ts")).registerPort,
 };

@@ -4,6 +4,7 @@
  * /proc/<init>/net/dev — the file shows the namespace of the process it belongs to, so
  * no setns is needed to see inside.
  */
+import { memTotalBytes } from "../sys/host-facts.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import type { StatsOptions } from "../cgroups/stats.ts";
 import { openCgroup } from "../cgroups/open-cgroup.ts";
@@ -21,11 +22,6 @@ export function cgroupOfSubject(s: Subject): CgroupManager {
   return s.kind === "process" && s.cgroups ? openProcessCgroups(s.cgroups) : openCgroup(s.cgroup, { field: "TARGET" });
 }
 
-/** MemTotal in bytes: what "no limit" is out of. */
-export function hostMemory(): number {
-  const m = /^MemTotal:\s+(\d+) kB$/m.exec(readText("/proc/meminfo"));
-  return m ? Number(m[1]) * 1024 : 0;
-}
 
 /** Bytes through the interfaces of PID's network namespace; null when that is the host's own. */
 export function netOf(pid: number): { rx: number; tx: number } | null {
@@ -92,7 +88,7 @@ const keyOf = (s: Subject) => `${s.kind}\u0000${s.id}`;
 export class StatsSampler {
   private readonly previous = new Map<string, Sample>();
   private readonly managers = new Map<string, CgroupManager>();
-  private readonly host = { hostMemory: hostMemory() };
+  private readonly host = { hostMemory: memTotalBytes() };
 
   /** `read`: what each sample reads (STATS_TABLE, or STATS_JSON for records printed whole) */
   constructor(private readonly read: StatsOptions = STATS_TABLE) {}

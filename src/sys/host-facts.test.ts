@@ -3,7 +3,7 @@
  */
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { activeLsms, hasKcore, hugepageSizesKib, kernelBuild, kernelRelease, lastCap, onlineCpus, onlineMems } from "./host-facts.ts";
+import { activeLsms, hasKcore, hostName, hugepageSizesKib, kernelBuild, kernelRelease, lastCap, memTotalBytes, onlineCpus, onlineMems, osPrettyName } from "./host-facts.ts";
 
 const sh = (cmd: string) => Bun.spawnSync(["sh", "-c", cmd]).stdout.toString().trim();
 
@@ -36,4 +36,10 @@ test("LSMs and /proc/kcore as their files say", () => {
   const apparmor = existsSync("/sys/module/apparmor/parameters/enabled") && readFileSync("/sys/module/apparmor/parameters/enabled", "utf8").startsWith("Y");
   expect(activeLsms()).toEqual({ apparmor, selinux: existsSync("/sys/fs/selinux/enforce") });
   expect(hasKcore()).toBe(existsSync("/proc/kcore"));
+});
+
+test("the host's name, memory and distribution are uname -n, free -b's total and os-release's PRETTY_NAME", () => {
+  expect(hostName()).toBe(sh("uname -n"));
+  expect(memTotalBytes()).toBe(Number(sh("free -b | awk '/^Mem:/ {print $2}'")));
+  expect(osPrettyName()).toBe(sh(". /etc/os-release && echo \"$PRETTY_NAME\""));
 });

@@ -87,3 +87,28 @@ export function hugepageSizesKib(): number[] {
     return sizes;
   });
 }
+
+/** MemTotal of /proc/meminfo in bytes (docker info's Total Memory; what "no limit" is out of in stats); 0 when /proc does not say. */
+export function memTotalBytes(): number {
+  return once("memTotal", () => {
+    const m = /^MemTotal:\s+(\d+) kB$/m.exec(readTextIfExists("/proc/meminfo") ?? "");
+    return m ? Number(m[1]) * 1024 : 0;
+  });
+}
+
+/** The host's name (/proc/sys/kernel/hostname, uname -n). */
+export function hostName(): string {
+  return once("hostname", () => (readTextIfExists("/proc/sys/kernel/hostname") ?? "").trim());
+}
+
+/**
+ * The distribution's name as /etc/os-release gives it (PRETTY_NAME, else NAME), as docker
+ * info's Operating System; "Linux" without one.
+ */
+export function osPrettyName(): string {
+  return once("os", () => {
+    const text = readTextIfExists("/etc/os-release") ?? readTextIfExists("/usr/lib/os-release") ?? "";
+    const field = (key: string) => new RegExp(`^${key}=("?)(.*)\\1$`, "m").exec(text)?.[2];
+    return field("PRETTY_NAME") ?? field("NAME") ?? "Linux";
+  });
+}

@@ -5,6 +5,7 @@
  * `ps -s` gives docker's SIZE column.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { BERTH, canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
@@ -224,5 +225,38 @@ describe.skipIf(!ok)("system prune as docker prints it: containers, networks, vo
     expect(pruned.stdout).toMatch(new RegExp(`^Deleted Containers:\n${stopped}\n\nDeleted Networks:\n${net}\n\nDeleted Volumes:\n[0-9a-f]{64}\n\nTotal reclaimed space: 3kB\n$`));
     expect(fx.berth(["network", "ls", "--format", "{{.Name}}"]).stdout).toContain(`${labelled}\n`);
     expect(fx.berth(["network", "prune", "-f"]).stdout).toBe(`Deleted Networks:\n${labelled}\n\n`);
+  });
+});
+
+describe.skipIf(!ok)("info and version: docker's questions answered by this engine and host", () => {
+  test("info counts the engine's containers by state and reports the host as the kernel gives it; --format with docker's keys", () => {
+    const running = fx.runDetached([], ["sleep", "600"]);
+    const stopped = fx.runDetached([], ["true"]);
+    expect(fx.berth(["wait", stopped]).stdout).toBe("0\n");
+    const info = JSON.parse(fx.berth(["info", "--format", "json"]).stdout);
+    expect(info).toMatchObject({ Containers: 2, ContainersRunning: 1, ContainersPaused: 0, ContainersStopped: 1, DockerRootDir: fx.root, OSType: "linux", CgroupDriver: "cgroupfs", DefaultRuntime: "berth-runtime" });
+    // a hybrid host is cgroup v1 to docker: only a pure v2 host has cgroup.controllers at /sys/fs/cgroup
+    expect(info.CgroupVersion).toBe(existsSync("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1");
+    expect(info.NCPU).toBe(Number(Bun.spawnSync(["nproc", "--all"]).stdout.toString().trim()));
+    expect(info.MemTotal).toBe(Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync("/proc/meminfo", "utf8"))![1]) * 1024);
+    expect(info.KernelVersion).toBe(Bun.spawnSync(["uname", "-r"]).stdout.toString().trim());
+    expect(info.Architecture).toBe(Bun.spawnSync(["uname", "-m"]).stdout.toString().trim());
+    expect(Object.keys(info.Runtimes)).toContain("berth-runtime");
+    if (Bun.which("runc")) expect(info.Runtimes.runc.path).toBe(Bun.which("runc"));
+    expect(fx.berth(["system", "info", "-f", "{{.ContainersRunning}}/{{.Containers}} {{.CgroupVersion}}"]).stdout).toBe(`1/2 ${info.CgroupVersion}\n`);
+    const text = fx.berth(["info"]).stdout;
+    expect(text).toContain(`\n Containers: 2\n  Running: 1\n  Paused: 0\n  Stopped: 1\n`);
+    expect(text).toContain(`\n Cgroup Version: ${info.CgroupVersion}\n`);
+    expect(text).toContain(`\n Docker Root Dir: ${fx.root}\n`);
+    expect(fx.berth(["rm", "-f", running, stopped]).code).toBe(0);
+  });
+
+  test("version: the package's version for client and engine, the runtime's spec; --format", () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dir, "../../../package.json"), "utf8"));
+    expect(fx.berth(["version", "--format", "{{.Server.Version}} {{.Client.Version}}"]).stdout).toBe(`${pkg.version} ${pkg.version}\n`);
+    const v = JSON.parse(fx.berth(["version", "-f", "json"]).stdout);
+    expect(v.Server.Components.map((c: { Name: string }) => c.Name)).toEqual(["Engine", "berth-runtime"]);
+    expect(v.Client.Arch).toBe(process.arch === "x64" ? "amd64" : process.arch);
+    expect(fx.berth(["version"]).stdout).toMatch(new RegExp(`^Client:\\n Version:\\s+${pkg.version.replace(/\./g, "\\.")}\\n`));
   });
 });

@@ -7,12 +7,16 @@
 import type { Command } from "../command.ts";
 import { collect } from "../command.ts";
 import { BerthError } from "../../errors.ts";
-import { writeOut } from "../stdio.ts";
+import { writeErr, writeOut } from "../stdio.ts";
 import { pruneContainers } from "./control.ts";
 import { pruneNetworks } from "./network.ts";
 import { pruneVolumes } from "./volume.ts";
 import { pruneImages } from "./image-prune.ts";
-import { alignColumns } from "../../observe/template.ts";
+import { alignColumns, renderGoTemplate } from "../../observe/template.ts";
+import { formatInfo, formatVersion, gatherInfo, versionOf } from "../../engine/system-info.ts";
+import { runtimePath } from "../../engine/container/programs.ts";
+import { SPEC_VERSION } from "../runtime/invocation.ts";
+import pkg from "../../../package.json" with { type: "json" };
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { liveStatus } from "../../engine/container/lifecycle.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
@@ -101,6 +105,8 @@ export function registerSystem(program: Command): void {
       }
       writeOut(`${alignColumns(["TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE", ...table.map(([t, n, a, size, rec]) => `${t}\t${n}\t${a}\t${formatDecimalBytes(size)}\t${formatDecimalBytes(rec)}${pct(rec, size)}`)])}\n`);
     });
+  s.command("info").description("docker's `info`: what this engine and host are")
+    .option("-f, --format <format>", "json, or a Go template such as '{{.CgroupVersion}}'").action(infoAction);
   s.command("prune").description("remove stopped containers, unused networks and dangling images (-a: every unused image; --volumes: unused anonymous volumes)")
     .option("-a, --all", "unused images too, not only dangling ones").option("--volumes", "unused anonymous volumes too").option("-f, --force", "do not ask (berth never asks)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
@@ -117,5 +123,35 @@ export function registerSystem(program: Command): void {
         [["Containers", containers.removed], ["Networks", networks], ["Volumes", volumes.removed], ["Images", images.lines]],
         formatDecimalBytes(containers.reclaimed + volumes.reclaimed + images.reclaimed),
       ));
+    });
+}
+
+/** `--format json` is the JSON on one line (docker's), anything else a Go template over it. */
+function printFormatted(format: string, value: unknown): void {
+  writeOut(`${format === "json" ? JSON.stringify(value) : renderGoTemplate(format, value)}\n`);
+}
+
+function infoAction(opts: Opts): void {
+  const info = gatherInfo(engineFor(opts), pkg.version, runtimePath(undefined), new Date());
+  if (opts.format !== undefined) return printFormatted(opts.format as string, info);
+  const { text, warnings } = formatInfo(info);
+  writeOut(text);
+  for (const w of warnings) writeErr(`${w}\n`);
+}
+
+/** `berth info` and `berth system info`: docker's `info` (what this engine and host are). */
+export function registerInfo(program: Command): void {
+  program.command("info").description("what this engine and host are: containers, images, cgroup version and driver, runtimes, kernel, CPUs, memory")
+    .option("-f, --format <format>", "json, or a Go template such as '{{.CgroupVersion}}'").action(infoAction);
+}
+
+/** `berth version`: docker's `version` — the engine runs in each berth command, so client and engine are one program. */
+export function registerVersion(program: Command): void {
+  program.command("version").description("berth's version, its runtime's and the OCI spec's")
+    .option("-f, --format <format>", "json, or a Go template such as '{{.Server.Version}}'")
+    .action((opts: Opts) => {
+      const v = versionOf(pkg.version, Bun.version, SPEC_VERSION);
+      if (opts.format !== undefined) printFormatted(opts.format as string, v);
+      else writeOut(formatVersion(v));
     });
 }

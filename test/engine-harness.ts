@@ -139,6 +139,8 @@ export class EngineFixture {
 
   cleanup(): void {
     for (const id of this.records()) this.berth(["rm", "-f", "-v", id]);
+    // before the directory goes: volume rm unmounts an --opt volume's _data (a bind of a host directory) rather than removing through it
+    this.berth(["volume", "prune", "-a", "-f"]);
     // network leftovers of containers whose monitor died with them, and the networks a test made (their bridges)
     this.berth(["network", "prune"]);
     for (const pid of this.monitors()) {

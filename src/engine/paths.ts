@@ -38,6 +38,8 @@ export interface EnginePaths {
   netns: string;
   /** CNI's cache of results, kept so DEL works after a crash */
   cniCache: string;
+  /** which containers hold each mounted `--opt` volume (`<name>.json`), as moby's local driver counts them in memory; a reboot unmounts them and rightly forgets this */
+  volumeMounts: string;
 }
 
 /** The engine's directories from the flags (first) or the environment, else the defaults. */
@@ -57,5 +59,6 @@ export function enginePaths(flags: { root?: string; runroot?: string } = {}, env
     runtimeRoot: join(runroot, "runtime"),
     netns: join(runroot, "netns"),
     cniCache: join(runroot, "cni"),
+    volumeMounts: join(runroot, "volumes"),
   };
 }

@@ -32,3 +32,15 @@ export function mountFs(source: string, target: string, fstype: string, flags: n
 export function unmount(target: string, flags = 0): void {
   if (syscall(SYS_UMOUNT2, cString(target), flags) !== 0) throw new SysError("umount2", errno(), target);
 }
+
+/** Unmount what is mounted on `target` (lazily when busy: MNT_DETACH); nothing mounted there (EINVAL, ENOENT) is fine. */
+export function unmountIfMounted(target: string): void {
+  try {
+    unmount(target);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "EINVAL" || code === "ENOENT") return;
+    if (code === "EBUSY") return unmount(target, MNT_DETACH);
+    throw err;
+  }
+}

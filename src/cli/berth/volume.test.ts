@@ -164,3 +164,108 @@ describe.skipIf(!ok)("volume ls --filter/--format, volume prune as docker prints
     expect(fx.berth(["rm", "-f", id]).code).toBe(0);
   });
 });
+
+/** Is anything mounted on `path` in this (the host's) mount namespace? */
+function hostMounted(path: string): string | undefined {
+  const line = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === path);
+  return line?.split(" - ")[1]?.split(" ")[0];
+}
+
+describe.skipIf(!ok)("volume create --opt: docker's local driver mounts type/device/o while a container uses the volume", () => {
+  test("tmpfs with size and uid: mounted when the first container starts, kept for the second, unmounted when the last stops; inspect shows Options", () => {
+    const name = `tmpv-${process.pid}`;
+    expect(fx.berth(["volume", "create", "--driver", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "-o", "o=size=64m,uid=1000", name])).toMatchObject({ code: 0, stdout: `${name}\n` });
+    const v = JSON.parse(fx.berth(["volume", "inspect", name]).stdout)[0];
+    expect(v.Options).toEqual({ type: "tmpfs", device: "tmpfs", o: "size=64m,uid=1000" });
+    const data = v.Mountpoint as string;
+    // docker mounts at container start, not at create
+    expect(hostMounted(data)).toBeUndefined();
+    const a = fx.runDetached(["-v", `${name}:/t`], ["sh", "-c", "[ -e /t/f ] && touch /t/seen-again; echo shared > /t/f; sleep 600"]);
+    expect(hostMounted(data)).toBe("tmpfs");
+    const inside = fx.run(["--rm", "-v", `${name}:/t`], ["sh", "-c", "stat -f -c %T /t; stat -c %u /t; df -k /t | tail -1 | awk '{print $2}'; cat /t/f"]);
+    expect(inside).toMatchObject({ code: 0, stdout: "tmpfs\n1000\n65536\nshared\n" });
+    // the --rm container was not the last holder: the first one still runs on it
+    expect(hostMounted(data)).toBe("tmpfs");
+    expect(fx.berth(["stop", "-t", "0", a]).code).toBe(0);
+    expect(hostMounted(data)).toBeUndefined();
+    expect(readdirSync(data)).toEqual([]);
+    // started again: a fresh tmpfs, as docker's (the file lived in the one unmounted)
+    expect(fx.berth(["start", a]).code).toBe(0);
+    expect(hostMounted(data)).toBe("tmpfs");
+    expect(fx.berth(["exec", a, "ls", "-A", "/t"])).toMatchObject({ code: 0, stdout: "f\n" });
+    // in use: not removed; rm -f of the container releases it
+    expect(fx.berth(["volume", "rm", name]).code).not.toBe(0);
+    expect(fx.berth(["rm", "-f", a]).code).toBe(0);
+    expect(hostMounted(data)).toBeUndefined();
+    expect(fx.berth(["volume", "rm", name]).code).toBe(0);
+    expect(existsSync(data)).toBe(false);
+  });
+  test("type=none,o=bind,device=DIR: the host directory is the volume, seeded from the image when empty; volume rm unmounts it and leaves it", () => {
+    const name = `bindv-${process.pid}`;
+    const host = join(fx.dir, `bind-device-${process.pid}`);
+    mkdirSync(host);
+    expect(fx.berth(["volume", "create", "-o", "type=none", "-o", "o=bind", "-o", `device=${host}`, name]).code).toBe(0);
+    const data = mountpoint(name);
+    // docker's copy-up: mounted for the copy at create, so the image's files land in the host directory
+    expect(runImage(["-v", `${name}:/data`], ["sh", "-c", "cat /data/f; echo from-container > /data/new"])).toMatchObject({ code: 0, stdout: "from the image\n" });
+    expect(hostMounted(data)).toBeUndefined();
+    expect(readFileSync(join(host, "f"), "utf8")).toBe("from the image\n");
+    expect(readFileSync(join(host, "new"), "utf8")).toBe("from-container\n");
+    expect(readdirSync(data)).toEqual([]);
+    expect(fx.berth(["volume", "rm", name]).code).toBe(0);
+    expect(readdirSync(host).sort()).toEqual(["f", "link", "new", "sub"]);
+  });
+  test("a tmpfs volume's copy-up is gone with the tmpfs it was made in (moby#27068: mounted for the copy, unmounted after)", () => {
+    const name = `tmpseed-${process.pid}`;
+    expect(fx.berth(["volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", name]).code).toBe(0);
+    expect(runImage(["-v", `${name}:/data`], ["ls", "-A", "/data"])).toMatchObject({ code: 0, stdout: "" });
+    expect(hostMounted(mountpoint(name))).toBeUndefined();
+    expect(fx.berth(["volume", "rm", name]).code).toBe(0);
+  });
+  test("type=ext4 on a loop device: the filesystem's data outlives each container; unmounted between them", () => {
+    const img = join(fx.dir, `ext4-${process.pid}.img`);
+    expect(Bun.spawnSync(["truncate", "-s", "32M", img]).exitCode).toBe(0);
+    expect(Bun.spawnSync(["mkfs.ext4", "-q", "-F", img]).exitCode).toBe(0);
+    const loop = Bun.spawnSync(["losetup", "--find", "--show", img]);
+    expect(loop.exitCode).toBe(0);
+    const dev = loop.stdout.toString().trim();
+    const name = `ext4v-${process.pid}`;
+    try {
+      expect(fx.berth(["volume", "create", "--opt", "type=ext4", "--opt", `device=${dev}`, name]).code).toBe(0);
+      const data = mountpoint(name);
+      expect(fx.run(["--rm", "-v", `${name}:/disk`], ["sh", "-c", "stat -f -c %T /disk; echo kept > /disk/k"])).toMatchObject({ code: 0, stdout: "ext2/ext3\n" });
+      expect(hostMounted(data)).toBeUndefined();
+      expect(fx.run(["--rm", "-v", `${name}:/disk`], ["cat", "/disk/k"])).toMatchObject({ code: 0, stdout: "kept\n" });
+    } finally {
+      fx.berth(["volume", "rm", name]);
+      Bun.spawnSync(["losetup", "-d", dev]);
+    }
+  });
+  test("bad options: one line naming the option and the fix, exit 1 as docker's daemon refusal, nothing made; a mount that fails at start leaves nothing held", () => {
+    const before = fx.berth(["volume", "ls", "-q"]).stdout;
+    const cases: [string[], RegExp][] = [
+      [["--opt", "colour=red"], /^berth: --opt: invalid option "colour" for the local driver; use type=, device= and o= \(/],
+      [["--opt", "type=tmpfs"], /^berth: --opt: type= needs device= too/],
+      [["--opt", "o=size=1m"], /^berth: --opt: o= needs device= too/],
+      [["--opt", "size=10m"], /^berth: --opt: size=10m: a volume size needs the local driver's quota support, which berth lacks/],
+      [["--driver", "nfs"], /^berth: --driver: driver "nfs" is not available \(no volume plugins here\); use local\n$/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = fx.berth(["volume", "create", ...flags, `bad-${process.pid}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(fx.berth(["volume", "ls", "-q"]).stdout).toBe(before);
+    // well-formed, but nothing to mount: the start fails naming the volume and mount(8)'s reason
+    const name = `nodev-${process.pid}`;
+    expect(fx.berth(["volume", "create", "--opt", "type=ext4", "--opt", `device=/dev/no-such-disk-${process.pid}`, name]).code).toBe(0);
+    const r = fx.run(["--rm", "-v", `${name}:/disk`], ["true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(new RegExp(`^berth: volume: error while mounting volume ${name} \\(type=ext4 device=/dev/no-such-disk-${process.pid} o=\\): .+; fix its options`));
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(hostMounted(mountpoint(name))).toBeUndefined();
+    expect(fx.berth(["ps", "-a", "-q", "--filter", `volume=${name}`]).stdout).toBe("");
+    expect(fx.berth(["volume", "rm", name]).code).toBe(0);
+  });
+});

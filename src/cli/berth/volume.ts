@@ -1,6 +1,7 @@
 /**
  * `berth volume create|ls|inspect|rm|prune`: docker's local volumes, under
- * `$BERTH_ROOT/volumes/<name>/_data`. A volume a container still uses is not removed.
+ * `$BERTH_ROOT/volumes/<name>/_data` (with `--opt`, a mount there while a container uses
+ * it). A volume a container still uses is not removed.
  */
 import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
@@ -14,6 +15,7 @@ import { newContainerId } from "../../engine/container/records.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./run-options.ts";
 import { volumeInspectView } from "../../engine/volume/volumes.ts";
+import { localDriverOptions } from "../../engine/volume/local-options.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -26,13 +28,21 @@ export function registerVolume(program: Command): void {
   v.command("create").argument("[name]", "volume name (default: a random one)").description("create a volume")
     .option("-l, --label <k=v>", "a label", collect)
     .option("-d, --driver <driver>", "local (the only driver)")
+    .option("-o, --opt <key=value>", "the local driver's mount: type=, device=, o= (type=tmpfs,device=tmpfs,o=size=64m; type=none,device=/dir,o=bind), mounted while a container uses it", collect)
     .action((name: string | undefined, opts: Opts) => {
-      if (opts.driver !== undefined && opts.driver !== "local") throw new BerthError(`driver ${JSON.stringify(opts.driver)} is not available; use local`, { field: "--driver" });
-      const engine = engineFor(opts);
-      const n = name ?? newContainerId();
-      const labels = Object.fromEntries(((opts.label as string[] | undefined) ?? []).map((l) => [l.split("=")[0]!, l.slice(l.indexOf("=") + 1)]));
-      engine.volumes.ensure(n, false, labels);
-      writeOut(`${n}\n`);
+      try {
+        if (opts.driver !== undefined && opts.driver !== "local") throw new BerthError(`driver ${JSON.stringify(opts.driver)} is not available (no volume plugins here); use local`, { field: "--driver" });
+        const options = localDriverOptions((opts.opt as string[] | undefined) ?? []);
+        const engine = engineFor(opts);
+        const n = name ?? newContainerId();
+        const labels = Object.fromEntries(((opts.label as string[] | undefined) ?? []).map((l) => [l.split("=")[0]!, l.slice(l.indexOf("=") + 1)]));
+        engine.volumes.ensure(n, false, labels, options);
+        writeOut(`${n}\n`);
+      } catch (err) {
+        // docker's daemon refuses it: the CLI exits 1 (125 is for its own flag errors)
+        if (err instanceof BerthError) throw new ExitError(1, err.message);
+        throw err;
+      }
     });
   v.command("ls").description("list volumes").option("-q, --quiet", "only names")
     .option("-f, --filter <k=v>", "dangling=true|false, name=PART, label=KEY[=VALUE], driver=local", collect)

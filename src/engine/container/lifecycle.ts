@@ -100,7 +100,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     writeFileAtomic(etcFiles.resolvConf, resolv, { mode: 0o644, fsync: false });
     for (const v of built.volumes) {
       if (engine.volumes.ensure(v.name, v.anonymous)) undo.push(() => engine.volumes.remove(v.name, { force: true }));
-      if (v.copy && v.target) engine.volumes.seed(v.name, root.rootfs, v.target);
+      if (v.copy && v.target) engine.volumes.seed(v.name, root.rootfs, v.target, `create-${id}`);
     }
     for (const src of built.bindSources) if (!pathExists(src)) mkdirParents(src, 0o755);
     writeFileAtomic(`${dir}/config.json`, JSON.stringify(spec), { mode: 0o600, fsync: false });
@@ -236,6 +236,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     if (r.State.StartedAt !== GO_ZERO_TIME || r.State.Error !== "") resetRuntimeState(engine, r);
     if (r.RootfsSource === "snapshot") ensureSnapshotMounted(engine, r.Id);
     try {
+      acquireVolumes(engine, r);
       attachNetwork(engine, r);
     } catch (err) {
       recordStartFailure(engine, r, err);
@@ -275,6 +276,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
 
 function recordStartFailure(engine: Engine, r: ContainerRecord, err: unknown): void {
   releaseNetwork(engine, r);
+  releaseVolumes(engine, r);
   const code = err instanceof ContainerStartError ? err.exitCode : 125;
   r.State = { ...r.State, Status: r.State.StartedAt === GO_ZERO_TIME ? "created" : "exited", Pid: 0, MonitorPid: 0, ExitCode: code, Error: (err as Error).message };
   engine.store.write(r);
@@ -297,6 +299,7 @@ export function cleanupContainer(engine: Engine, id: string): void {
     const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
     runtimeOf(engine, r).forceDelete(id);
     releaseNetwork(engine, r);
+    releaseVolumes(engine, r);
     r.State = {
       ...r.State, Status: "exited", ExitCode: code ?? 255, Error: code === undefined ? MONITOR_LOST : "",
       OOMKilled: (ooms ?? 0) > 0, FinishedAt: now(), Pid: 0,
@@ -429,6 +432,7 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
     const recorded = live.status === "exited" && r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME;
     if (!recorded && !(live.status === "created" && r.State.StartedAt === GO_ZERO_TIME)) runtimeOf(engine, r).forceDelete(r.Id);
     releaseNetwork(engine, r);
+    releaseVolumes(engine, r);
     releaseRoot(engine, r);
     store.remove(r);
     removed = r;
@@ -470,6 +474,38 @@ export function releaseNetwork(engine: Engine, r: ContainerRecord): void {
   if (had) connectedHosts(engine, r);
 }
 
+/**
+ * The container's `--opt` volumes mounted for it, as moby's local driver mounts them when
+ * a container using them starts; a failure gives back what this call took.
+ */
+function acquireVolumes(engine: Engine, r: ContainerRecord): void {
+  const taken: string[] = [];
+  try {
+    for (const v of r.Volumes) {
+      engine.volumes.acquire(v.name, r.Id);
+      taken.push(v.name);
+    }
+  } catch (err) {
+    for (const name of taken) engine.volumes.release(name, r.Id);
+    throw err;
+  }
+}
+
+/**
+ * The container no longer uses its volumes: an `--opt` volume it was the last holder of is
+ * unmounted. Its exit is recorded whatever an unmount says (moby counts the release even
+ * when the unmount fails); releasing twice is fine.
+ */
+function releaseVolumes(engine: Engine, r: ContainerRecord): void {
+  for (const v of r.Volumes) {
+    try {
+      engine.volumes.release(v.name, r.Id);
+    } catch {
+      // a mount something keeps busy was detached lazily; any other failure leaves it for volume rm
+    }
+  }
+}
+
 /** Give back the container's root: its image snapshot; a --rootfs directory is the user's and stays. */
 function releaseRoot(engine: Engine, r: ContainerRecord): void {
   if (r.RootfsSource === "snapshot") releaseSnapshot(engine, r.Id);
@@ -500,6 +536,7 @@ export function reviveAfterReboot(engine: Engine): string[] {
     runtimeOf(engine, r).forceDelete(r.Id);
     engine.store.update(r.Id, (x) => {
       releaseNetwork(engine, x);
+      releaseVolumes(engine, x);
       x.State = { ...x.State, Status: "exited", ExitCode: 255, Error: MONITOR_LOST, FinishedAt: now(), Pid: 0 };
     });
     const policy = r.Flags.restart;

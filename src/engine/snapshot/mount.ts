@@ -4,7 +4,7 @@
  * overlay with its options joined, made from Mount.cwd so relative lowerdirs resolve.
  */
 import { BerthError } from "../../errors.ts";
-import { mountFs, unmount, MNT_DETACH } from "../../sys/mount.ts";
+import { mountFs, unmountIfMounted } from "../../sys/mount.ts";
 import type { Mount } from "./snapshotter.ts";
 
 const MS_RDONLY = 1;
@@ -31,12 +31,5 @@ export function mountSnapshot(mounts: Mount[], target: string): void {
 
 /** Unmount what mountSnapshot mounted at `target` (lazily when busy); nothing mounted is fine. */
 export function unmountSnapshot(target: string): void {
-  try {
-    unmount(target);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "EINVAL" || code === "ENOENT") return;
-    if (code === "EBUSY") return unmount(target, MNT_DETACH);
-    throw err;
-  }
+  unmountIfMounted(target);
 }

@@ -5,15 +5,27 @@
  * `-v NAME:/path`; a volume is claimed with mkdir(2), so parallel creates of one name
  * agree. A volume still empty when a container mounts it is seeded with the image's
  * files at the mount path (docker's copy-up), unless the mount says nocopy.
+ *
+ * A volume made with `--opt type=…,device=…[,o=…]` (local-options.ts) is mounted on its
+ * `_data` when the first container using it starts and unmounted when the last one
+ * stops, as moby's local driver does: moby counts the users in its daemon's memory;
+ * berth, without a daemon, keeps their ids in `$RUNROOT/volumes/<name>.json` under a lock
+ * (a set, so a release done twice — the exit command, then rm — counts once), and asks
+ * the mount table whether `_data` is mounted rather than trusting the file.
  */
 import { BerthError } from "../../errors.ts";
+import { parseMountinfo } from "../../cgroups/mountinfo.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { claimDir } from "../../sys/id-claim.ts";
 import { resolveInRoot } from "../../sys/layer-fs.ts";
-import { listDir, mkdirPath, pathExists, readText, statPath } from "../../sys/libc.ts";
+import { listDir, mkdirPath, pathExists, readText, readTextIfExists, realPath, statPath, unlinkPath } from "../../sys/libc.ts";
+import { updateLocked, type LockedFile } from "../../sys/lock-file.ts";
+import { unmountIfMounted } from "../../sys/mount.ts";
+import { runProgram } from "../../sys/program.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import { copyTreeOnto } from "../../sys/tree-copy.ts";
 import type { EnginePaths } from "../paths.ts";
+import { mountArgs, needsMount } from "./local-options.ts";
 
 export interface VolumeRecord {
   Name: string;
@@ -56,12 +68,12 @@ export class VolumeStore {
     return `${this.dir(name)}/_data`;
   }
 
-  /** Create the volume unless it exists; true when this call created it. */
-  ensure(name: string, anonymous = false, labels: Record<string, string> = {}): boolean {
+  /** Create the volume unless it exists; true when this call created it. `options`: the local driver's, checked (local-options.ts). */
+  ensure(name: string, anonymous = false, labels: Record<string, string> = {}, options: Record<string, string> = {}): boolean {
     checkVolumeName(name);
     if (!claimDir(this.dir(name), { mode: 0o701, parentMode: 0o700 })) return false;
     mkdirPath(this.dataPath(name), 0o755);
-    const record: VolumeRecord = { Name: name, Driver: "local", Mountpoint: this.dataPath(name), CreatedAt: new Date().toISOString(), Labels: labels, Scope: "local", Options: {}, Anonymous: anonymous };
+    const record: VolumeRecord = { Name: name, Driver: "local", Mountpoint: this.dataPath(name), CreatedAt: new Date().toISOString(), Labels: labels, Scope: "local", Options: options, Anonymous: anonymous };
     writeFileAtomic(`${this.dir(name)}/volume.json`, JSON.stringify(record), { mode: 0o600, fsync: false });
     return true;
   }
@@ -73,7 +85,13 @@ export class VolumeStore {
    * left as it is, as is one whose target is missing or not a directory in the image.
    * True when it copied.
    */
-  seed(name: string, rootfs: string, target: string): boolean {
+  seed(name: string, rootfs: string, target: string, holder: string): boolean {
+    // moby's CopyImagePathContent: an --opt volume is mounted for the copy and unmounted after,
+    // so a tmpfs volume's copy is gone again unless a running container holds it (moby#27068)
+    return this.whileMounted(name, holder, () => this.seedMounted(name, rootfs, target));
+  }
+
+  private seedMounted(name: string, rootfs: string, target: string): boolean {
     const data = this.dataPath(name);
     if (listDir(data).length > 0) return false;
     let source: string | undefined;
@@ -118,6 +136,84 @@ export class VolumeStore {
       if (opts.force) return;
       throw new BerthError(`no such volume: ${name}`, { errno: "ENOENT" });
     }
+    // never through a mount: a bind volume's _data is the user's own directory
+    const data = this.dataPath(name);
+    for (let i = 0; i < 8 && this.mounted(data); i++) unmountIfMounted(data);
+    if (this.mounted(data)) throw new BerthError(`remove ${name}: ${data} is still mounted; unmount it (umount ${data}) and remove the volume again`);
     removeTree(this.dir(name));
+    for (const f of [this.holdersFile(name).path, this.holdersFile(name).lock]) {
+      try {
+        unlinkPath(f);
+      } catch {}
+    }
+  }
+
+  /** Is something mounted on `path` (the mount table's word, not the holders file's)? */
+  private mounted(path: string): boolean {
+    let real: string;
+    try {
+      real = realPath(path);
+    } catch {
+      return false;
+    }
+    return parseMountinfo(readText("/proc/self/mountinfo")).some((m) => m.mountPoint === real);
+  }
+
+  private holdersFile(name: string): LockedFile<{ holders: string[] }> {
+    const path = `${this.paths.volumeMounts}/${name}.json`;
+    return {
+      path, lock: `${this.paths.volumeMounts}/${name}.lock`, dir: this.paths.volumeMounts,
+      read: () => JSON.parse(readTextIfExists(path) ?? '{"holders":[]}') as { holders: string[] },
+      serialize: (doc) => JSON.stringify(doc),
+    };
+  }
+
+  /**
+   * `holder` (a container id) uses volume `name` from now on: an `--opt` volume is mounted on
+   * its `_data` unless it is already. A failed mount is one line naming the volume, the
+   * mount and mount(8)'s reason; nothing is held then. A volume without options: nothing.
+   */
+  acquire(name: string, holder: string): void {
+    const v = this.read(name);
+    if (!needsMount(v?.Options)) return;
+    updateLocked(this.holdersFile(name), (doc) => {
+      const data = this.dataPath(name);
+      if (!this.mounted(data)) {
+        const args = mountArgs(v!.Options, data);
+        const r = runProgram(["mount", ...args]);
+        if (r.code !== 0) {
+          const why = r.stderr.split("\n")[0]?.replace(/^mount: /, "").replace(/\.$/, "") || `mount exited with ${r.code}`;
+          throw new BerthError(`error while mounting volume ${name} (type=${v!.Options.type ?? ""} device=${v!.Options.device ?? ""} o=${v!.Options.o ?? ""}): ${why}; fix its options: berth volume rm ${name}, then volume create it with --opt again`, { field: "volume" });
+        }
+      }
+      if (!doc.holders.includes(holder)) doc.holders.push(holder);
+    }, { fsync: false });
+  }
+
+  /** `holder` is done with volume `name`: the last holder of an `--opt` volume unmounts it. Releasing twice is fine. */
+  release(name: string, holder: string): void {
+    if (!pathExists(this.holdersFile(name).path)) return;
+    let failed: unknown;
+    updateLocked(this.holdersFile(name), (doc) => {
+      // the holder goes even when the unmount fails, as moby's count does: else the volume could never be removed
+      doc.holders = doc.holders.filter((h) => h !== holder);
+      if (doc.holders.length > 0) return;
+      try {
+        unmountIfMounted(this.dataPath(name));
+      } catch (err) {
+        failed = err;
+      }
+    }, { fsync: false });
+    if (failed) throw failed;
+  }
+
+  /** `fn` with the volume mounted for `holder`, released after (moby's Mount/Unmount around one use). */
+  whileMounted<T>(name: string, holder: string, fn: () => T): T {
+    this.acquire(name, holder);
+    try {
+      return fn();
+    } finally {
+      this.release(name, holder);
+    }
   }
 }

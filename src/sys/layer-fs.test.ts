@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFileInRoot, resolveInRoot } from "./layer-fs.ts";
+import { BeneathDir, readFileInRoot, resolveInRoot, S_IFLNK, S_IFMT, walkBeneath } from "./layer-fs.ts";
 
 const root = mkdtempSync(join(tmpdir(), `berth-layer-fs-${process.pid}-`));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -30,5 +30,44 @@ describe("readFileInRoot: a file of a root berth does not trust", () => {
   test("a file over the limit is EFBIG naming it", () => {
     expect(readFileInRoot(root, "/etc/big", 100)).toBe("x".repeat(100));
     expect(() => readFileInRoot(root, "/etc/big", 99)).toThrow(`EFBIG: file too large, read '${root}/etc/big'`);
+  });
+});
+
+describe("walkBeneath and lstatBeneath: a tree another process may change", () => {
+  const tree = join(root, "walk");
+  mkdirSync(join(tree, "b/c"), { recursive: true });
+  writeFileSync(join(tree, "b/c/f"), "f");
+  writeFileSync(join(tree, "a"), "a");
+  symlinkSync("/etc", join(tree, "b/out"));
+  symlinkSync("../../..", join(tree, "up"));
+
+  test("parents before children, names in byte order; a symlink to a directory is an entry, never walked into", () => {
+    const seen: string[] = [];
+    walkBeneath(tree, (e) => {
+      seen.push(`${e.rel}${e.dirFd === undefined ? "" : "/"}`);
+    });
+    expect(seen).toEqual(["a", "b/", "b/c/", "b/c/f", "b/out", "up"]);
+  });
+
+  test("visit returning false skips a directory's children", () => {
+    const seen: string[] = [];
+    walkBeneath(tree, (e) => {
+      seen.push(e.rel);
+      return e.rel !== "b";
+    });
+    expect(seen).toEqual(["a", "b", "up"]);
+  });
+
+  test("lstatBeneath: what is there, the last link not followed; a path through a symlink out of the root is nothing", () => {
+    const d = BeneathDir.open(tree);
+    try {
+      expect(d.lstatBeneath("b/c/f")?.size).toBe(1);
+      expect((d.lstatBeneath("b/out")!.mode & S_IFMT) === S_IFLNK).toBe(true);
+      expect(d.lstatBeneath("b/out/passwd")).toBeUndefined();
+      expect(d.lstatBeneath("up/etc/passwd")).toBeUndefined();
+      expect(d.lstatBeneath("b/missing/x")).toBeUndefined();
+    } finally {
+      d.close();
+    }
   });
 });

@@ -13,10 +13,10 @@
  * Raw syscalls through sys/libc.ts (x86_64 numbers), as the binding has no function of
  * its own for the *at calls; each returns -1 with errno(), turned into SysError here.
  */
-import { close, errno, O, readFd, readLink, statFd, syscall, SysError, writeAll } from "./libc.ts";
+import { close, errno, listDir, O, readFd, readLink, statFd, syscall, SysError, writeAll } from "./libc.ts";
 
 const SYS = {
-  fchmod: 91, fchown: 93, fsetxattr: 190, lsetxattr: 189, lgetxattr: 192, llistxattr: 195,
+  fchmod: 91, fchown: 93, fsetxattr: 190, lsetxattr: 189, lgetxattr: 192, fgetxattr: 193, llistxattr: 195,
   openat: 257, mkdirat: 258, mknodat: 259, fchownat: 260, newfstatat: 262, unlinkat: 263,
   linkat: 265, symlinkat: 266, fchmodat: 268, utimensat: 280, openat2: 437,
 } as const;
@@ -64,6 +64,8 @@ export interface EntryStat {
   /** st_nlink, st_ino: a hardlink's identity */
   ino: bigint;
   size: number;
+  /** st_rdev: a device node's number (overlayfs's whiteout is a character device 0:0) */
+  rdev: bigint;
 }
 
 /**
@@ -103,6 +105,22 @@ export class BeneathDir {
     return fd;
   }
 
+  /**
+   * What `rel` is beneath the root, its last component not followed; undefined when
+   * nothing is there or the lookup would leave the root (a symlink on the way out).
+   */
+  lstatBeneath(rel: string): EntryStat | undefined {
+    const slash = rel.lastIndexOf("/");
+    let dir: number;
+    try {
+      dir = slash < 0 ? this.fd : this.dir(rel.slice(0, slash));
+    } catch (err) {
+      if (err instanceof SysError && [2, 18, 20, 40].includes(err.errno)) return undefined; // ENOENT, EXDEV, ENOTDIR, ELOOP
+      throw err;
+    }
+    return this.lstatAt(dir, rel.slice(slash + 1));
+  }
+
   /** Drop the cached directory fds: a directory may have been removed or replaced. */
   forget(): void {
     for (const fd of this.dirs.values()) close(fd);
@@ -117,7 +135,7 @@ export class BeneathDir {
       throw new SysError("fstatat", errno(), name);
     }
     const view = new DataView(this.statBuf.buffer);
-    return { mode: view.getUint32(24, true), ino: view.getBigUint64(8, true), size: Number(view.getBigInt64(48, true)) };
+    return { mode: view.getUint32(24, true), ino: view.getBigUint64(8, true), size: Number(view.getBigInt64(48, true)), rdev: view.getBigUint64(40, true) };
   }
 
   mkdirAt(dirFd: number, name: string, mode: number): void {
@@ -219,6 +237,65 @@ export function getXattr(path: string, name: string): Uint8Array | undefined {
     throw new SysError("lgetxattr", errno(), path);
   }
   return buf.slice(0, r);
+}
+
+/** fgetxattr(2) of an open file (not O_PATH): the value, or undefined when the attribute is not set (ENODATA); throws SysError. */
+export function getXattrFd(fd: number, name: string): Uint8Array | undefined {
+  const buf = new Uint8Array(65536);
+  const r = syscall(SYS.fgetxattr, fd, cString(name, "fgetxattr"), buf, buf.length);
+  if (r < 0) {
+    if (errno() === 61 /* ENODATA */) return undefined;
+    throw new SysError("fgetxattr", errno(), String(fd));
+  }
+  return buf.slice(0, r);
+}
+
+/** An entry of a tree walked beneath its root: its path from the root (`etc/passwd`), and what fstatat says of it. */
+export interface WalkedEntry extends EntryStat {
+  rel: string;
+  /** a directory's fd (O_RDONLY, for fgetxattr), open while it and its children are visited */
+  dirFd?: number;
+}
+
+/**
+ * Walk the tree under `root`, parents before children, names in byte order. Every
+ * directory is opened by name on its parent's fd with O_NOFOLLOW and listed through that
+ * fd, so a tree another process changes meanwhile — a running container's overlay upper
+ * directory — cannot lead the walk out of it: a directory swapped for a symlink fails
+ * to open (ELOOP/ENOTDIR) and is skipped, as an entry removed meanwhile is. `visit`
+ * returning false skips a directory's children.
+ */
+export function walkBeneath(root: string, visit: (e: WalkedEntry) => boolean | void): void {
+  const tree = BeneathDir.open(root);
+  const walk = (dirFd: number, prefix: string) => {
+    const names = listDir(`/proc/self/fd/${dirFd}`).map((e) => e.name).sort();
+    for (const name of names) {
+      const st = tree.lstatAt(dirFd, name);
+      if (!st) continue;
+      const rel = `${prefix}${name}`;
+      if ((st.mode & S_IFMT) !== S_IFDIR) {
+        visit({ ...st, rel });
+        continue;
+      }
+      let fd: number;
+      try {
+        fd = tree.openDirAt(dirFd, name);
+      } catch (err) {
+        if (err instanceof SysError && [2, 20, 40].includes(err.errno)) continue; // ENOENT, ENOTDIR, ELOOP: changed meanwhile
+        throw err;
+      }
+      try {
+        if (visit({ ...st, rel, dirFd: fd }) !== false) walk(fd, `${rel}/`);
+      } finally {
+        close(fd);
+      }
+    }
+  };
+  try {
+    walk(tree.fd, "");
+  } finally {
+    tree.close();
+  }
 }
 
 /** lsetxattr(2) of a path itself; throws SysError. */

@@ -581,6 +581,27 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(fx.berth(["images", "-q"]).stdout).toBe("");
   });
 
+  test("diff: what the container changed over its image's layers, as docker's (C, A, D); the runtime's mount points are not changes", () => {
+    expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
+    const r = fx.berth(["run", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "echo x > /etc/added; rm /bin/ls; mkdir -p /tmp/d; echo y >> /etc/passwd"]);
+    expect(r.code).toBe(0);
+    const id = fx.berth(["ps", "-l", "-q", "--no-trunc"]).stdout.trim();
+    // /tmp may or may not be in the image: it is C or A
+    expect(fx.berth(["diff", id]).stdout).toMatch(/^C \/bin\nD \/bin\/ls\nC \/etc\nA \/etc\/added\nC \/etc\/passwd\n[CA] \/tmp\nA \/tmp\/d\n$/);
+    expect(fx.berth(["container", "diff", id]).code).toBe(0);
+    const fresh = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sleep", "600"]).stdout.trim();
+    expect(fx.berth(["diff", fresh]).stdout).toBe("");
+    expect(fx.berth(["exec", fresh, "sh", "-c", "echo > /root/x"]).code).toBe(0);
+    expect(fx.berth(["diff", fresh]).stdout).toMatch(/^[CA] \/root\nA \/root\/x\n$/);
+    const onDir = fx.runDetached([], ["true"]);
+    const refused = fx.berth(["diff", onDir]);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/^berth: CONTAINER: container \S+ runs on the directory .* \(--rootfs\), not on an image's layers/);
+    expect(fx.berth(["rm", "-f", id, fresh, onDir]).code).toBe(0);
+    const missing = fx.berth(["diff", "no-such-ctr"]);
+    expect([missing.code, missing.stderr]).toEqual([125, "berth: No such container: no-such-ctr\n"]);
+  });
+
   test("image prune --filter: by the image's labels (it has none), as docker's", () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
     expect(fx.berth(["image", "prune", "-a", "-f", "--filter", "label=nothing-has-it"]).stdout).toBe("Total reclaimed space: 0B\n");

@@ -1,0 +1,88 @@
+/**
+ * `berth diff`: what a container changed in its root filesystem, as docker's `diff`
+ * lists it. Read from the upper directory of its overlay snapshot, as docker's overlay2
+ * driver reads its diff: a whiteout (a character device 0:0) is a deletion; anything
+ * else is a change when a lower layer has the path (a file copied up, a directory
+ * holding a change) and an addition when none has.
+ */
+import { BerthError } from "../../errors.ts";
+import { S_IFCHR, S_IFDIR, S_IFMT, BeneathDir, walkBeneath, type EntryStat } from "../../sys/layer-fs.ts";
+import { ImageStore } from "../image/image-store.ts";
+import { writableDirOf } from "../snapshot/snapshotter.ts";
+import type { Engine } from "./engine.ts";
+import type { ContainerRecord } from "./records.ts";
+
+/** docker's change kinds (container.ChangeType): 0 modified, 1 added, 2 deleted */
+export const CHANGE_KIND = { C: 0, A: 1, D: 2 } as const;
+const LETTER = ["C", "A", "D"] as const;
+
+/** docker's ContainerChangeResponseItem */
+export interface Change {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
+
+/** An entry of the upper directory: its path in the container (`/etc/x`), whether it is a whiteout, whether a directory. */
+export interface UpperEntry {
+  path: string;
+  whiteout: boolean;
+  dir: boolean;
+}
+
+const under = (path: string, dir: string) => path.startsWith(`${dir}/`);
+
+/**
+ * The changes an upper directory's entries make over the lower layers, in path order.
+ * `placeholders` are the runtime's mount points (a bind of /etc/hosts onto a file the
+ * image lacks is created in the upper directory by the runtime): they are not the
+ * container's changes — docker keeps them in an init layer under the container's — nor
+ * is a directory copied up only to hold them.
+ *
+ * @example changesOf([{ path: "/etc", whiteout: false, dir: true }, { path: "/etc/x", whiteout: false, dir: false }], (p) => p === "/etc", new Set()) // → [{ Path: "/etc", Kind: 0 }, { Path: "/etc/x", Kind: 1 }]
+ */
+export function changesOf(entries: UpperEntry[], inLower: (path: string) => boolean, placeholders: ReadonlySet<string>): Change[] {
+  const all = entries.map((e) => ({ ...e, kind: e.whiteout ? CHANGE_KIND.D : inLower(e.path) ? CHANGE_KIND.C : CHANGE_KIND.A }));
+  const dropped = all.filter((e) => e.kind === CHANGE_KIND.A && placeholders.has(e.path)).map((e) => e.path);
+  const kept = all.filter((e) => !(e.kind === CHANGE_KIND.A && placeholders.has(e.path)));
+  const holdsOnlyPlaceholders = (d: { path: string; dir: boolean; kind: number }) =>
+    d.dir && d.kind === CHANGE_KIND.C && dropped.some((p) => under(p, d.path))
+    && !kept.some((e) => under(e.path, d.path) && !(e.dir && e.kind === CHANGE_KIND.C));
+  return kept.filter((e) => !holdsOnlyPlaceholders(e)).map((e) => ({ Path: e.path, Kind: e.kind }))
+    .sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
+}
+
+/** docker's `diff` lines: `C /etc`, `A /etc/x`, `D /old`. */
+export function formatChanges(changes: Change[]): string {
+  return changes.map((c) => `${LETTER[c.Kind]} ${c.Path}\n`).join("");
+}
+
+const isWhiteout = (st: EntryStat) => (st.mode & S_IFMT) === S_IFCHR && st.rdev === 0n;
+
+/** The changes container `r` made to its image's files (its snapshot's upper directory against the image's layers). */
+export function containerChanges(engine: Engine, r: ContainerRecord): Change[] {
+  if (r.RootfsSource !== "snapshot") throw new BerthError(`container ${r.Name} runs on the directory ${r.Rootfs} (--rootfs), not on an image's layers: there is nothing to compare it with`, { field: "CONTAINER" });
+  const mounts = new ImageStore(engine.paths).rootfsMounts(r.Id);
+  const entries: UpperEntry[] = [];
+  walkBeneath(writableDirOf(mounts), (e) => {
+    entries.push({ path: `/${e.rel}`, whiteout: isWhiteout(e), dir: (e.mode & S_IFMT) === S_IFDIR });
+  });
+  // overlay's lowerdir, the top layer first; relative paths are relative to the mount's cwd
+  const overlay = mounts[0];
+  const lowerOption = overlay?.options.find((o) => o.startsWith("lowerdir="));
+  const lowers = (lowerOption ? lowerOption.slice("lowerdir=".length).split(":") : [])
+    .map((d) => BeneathDir.open(d.startsWith("/") || !overlay?.cwd ? d : `${overlay.cwd}/${d}`));
+  try {
+    // the first layer (from the top) that has the path decides: a whiteout there deleted it
+    const inLower = (path: string) => {
+      for (const lower of lowers) {
+        const st = lower.lstatBeneath(path.slice(1));
+        if (st) return !isWhiteout(st);
+      }
+      return false;
+    };
+    const placeholders = new Set((engine.store.spec(r.Id)?.mounts ?? []).map((m) => m.destination.replace(/\/+$/, "")));
+    return changesOf(entries, inLower, placeholders);
+  } finally {
+    for (const l of lowers) l.close();
+  }
+}

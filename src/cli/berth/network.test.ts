@@ -250,6 +250,23 @@ describe.skipIf(!ok)("berth network", () => {
     expect(readdirSync(join(fx.runroot, "cni", "results")).filter((f) => !f.includes(fx.inspect("web").Id))).toEqual([]);
   });
 
+  test("a network that fails while the runtime creates the container (an --ip outside the subnet) leaves no record, monitor, cgroup, namespace, veth, rule or lease", async () => {
+    const before = hostNetworkState();
+    // containers' entries (the runtime's state dirs, the namespaces' bind mounts)
+    const ls = (dir: string) => (existsSync(join(fx.runroot, dir)) ? readdirSync(join(fx.runroot, dir)).filter((f) => /^[0-9a-f]{64}$/.test(f)).sort() : []);
+    const was = { records: fx.records().sort(), monitors: fx.monitors().sort(), cgroups: fx.leftoverCgroups().sort(), runtime: ls("runtime"), netns: ls("netns") };
+    const r = fx.run(["--rm", "--network", NET, "--ip", "10.99.99.99", "-p", "127.0.0.1::80"], ["true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe(`berth: network ${NET}: CNI plugin bridge ADD: failed to allocate all requested IPs: 10.99.99.99\n`);
+    expect(fx.records().sort()).toEqual(was.records);
+    // the monitor of the container the runtime had made ends with it
+    expect(await until(() => fx.monitors().sort().join() === was.monitors.join(), 10_000)).toBe(true);
+    expect(fx.leftoverCgroups().sort()).toEqual(was.cgroups);
+    expect(ls("runtime")).toEqual(was.runtime);
+    expect(ls("netns")).toEqual(was.netns);
+    expect(hostNetworkState()).toBe(before);
+  });
+
   test("UDP published: a container's echo answers on 127.0.0.1 and the host's address; a client that kept sending meanwhile is answered after each (re)publish; rm leaves no conntrack entry of its address", async () => {
     const port = freeUdpPort();
     const hostIp = hostAddress();

@@ -22,7 +22,7 @@ import { parseSize } from "../../cgroups/units.ts";
 import { liveStartTime } from "../../runtime/state.ts";
 import { parseSignal } from "../../runtime/lifecycle.ts";
 import { ensureSnapshotMounted, releaseSnapshot, userDatabase } from "./root-source.ts";
-import { attachNetworks, detachNetworks, netnsPath, planNetwork } from "../network/attach.ts";
+import { detachNetworks, joinNetworks, netnsPath, planNetwork, prepareAttachment } from "../network/attach.ts";
 import { NetworkStore } from "../network/networks.ts";
 import { connectedHosts } from "./network-hosts.ts";
 import { hostsText, parseAddHost, resolvConfWith } from "../network/etc-files.ts";
@@ -235,9 +235,10 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     // a container that never started has no runtime state or exit file to forget (one runtime process less per run)
     if (r.State.StartedAt !== GO_ZERO_TIME || r.State.Error !== "") resetRuntimeState(engine, r);
     if (r.RootfsSource === "snapshot") ensureSnapshotMounted(engine, r.Id);
+    let joinNetwork: (() => void) | undefined;
     try {
       acquireVolumes(engine, r);
-      attachNetwork(engine, r);
+      joinNetwork = prepareNetwork(engine, r);
     } catch (err) {
       recordStartFailure(engine, r, err);
       throw err;
@@ -246,10 +247,11 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     mkdirParents(files.exitDir, 0o700);
     let pid: number;
     try {
+      // the network's CNI ADDs run while the monitor and the runtime create the container
       pid = startMonitor({
         id: r.Id, bundle: engine.store.dir(r.Id), logPath: r.LogPath, log: logLimits(r.Flags), runtime, files,
         tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, exitCommand: cleanupCommand(engine, r.Id),
-      });
+      }, joinNetwork);
     } catch (err) {
       const failed = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
       started({ pid: failed, startTime: liveStartTime(failed) });
@@ -444,21 +446,22 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
 }
 
 /**
- * A bridge network's container gets its namespace and addresses (kept in `r`, which the
- * caller writes) and its place in its peers' /etc/hosts; other modes need nothing here.
- * A failure has undone its part.
+ * A bridge network's container gets its namespace now — the runtime's create joins it by
+ * path — and the rest is returned, to run while the runtime creates the container: its
+ * addresses (kept in `r`, which the caller writes) and its place in its peers'
+ * /etc/hosts. Other modes need nothing. Either half undoes its own part when it fails.
  */
-export function attachNetwork(engine: Engine, r: ContainerRecord): void {
-  if (r.Network?.mode !== "cni") return;
-  try {
-    // what a previous run left (its monitor killed, /run half-lost) goes first: one namespace and address per container
-    detachNetworks(engine.paths, r.Id);
-    r.Network.settings = attachNetworks(engine.paths, r.Id, r.Hostname, r.Network);
+export function prepareNetwork(engine: Engine, r: ContainerRecord): (() => void) | undefined {
+  const net = r.Network;
+  if (net?.mode !== "cni") return undefined;
+  delete net.settings;
+  // what a previous run left (its monitor killed, /run half-lost) goes first: one namespace and address per container
+  detachNetworks(engine.paths, r.Id);
+  const prepared = prepareAttachment(engine.paths, r.Id, net);
+  return () => {
+    net.settings = joinNetworks(engine.paths, r.Id, r.Hostname, net, prepared);
     connectedHosts(engine, r);
-  } catch (err) {
-    delete r.Network.settings;
-    throw err;
-  }
+  };
 }
 
 /**

@@ -130,11 +130,16 @@ const CREATE_TIMEOUT_MS = 600_000;
 
 
 /**
- * Start the monitor for the container; resolves once the runtime's `create` is done (the
+ * Start the monitor for the container; returns once the runtime's `create` is done (the
  * container waits for `start`). Returns the container's pid; a runtime failure throws
  * ContainerStartError with docker's exit code.
+ *
+ * `whileCreating` runs while the monitor and the runtime create the container (the
+ * network's CNI ADDs, which need only the namespace the runtime joins by path, not the
+ * container's process). When it throws, the create is still waited for, a container it
+ * made is deleted, and its error is thrown.
  */
-export function startMonitor(r: MonitorRequest): number {
+export function startMonitor(r: MonitorRequest, whileCreating?: () => void): number {
   let syncFd: number;
   try {
     syncFd = startWithReportPipe([monitorPath(), ...monitorArgs(r, consoleSocketPath(r.files.runDir, r.id))], {
@@ -144,12 +149,19 @@ export function startMonitor(r: MonitorRequest): number {
     throw new BerthError(`cannot start the monitor: ${(err as Error).message}`);
   }
   let text: string;
+  let failed: { err: unknown } | undefined;
   try {
+    try {
+      whileCreating?.();
+    } catch (err) {
+      failed = { err };
+    }
     text = readLine(syncFd, CREATE_TIMEOUT_MS);
   } finally {
     close(syncFd);
   }
-  if (text === "" && !lastRuntimeError(readTextIfExists(r.files.runtimeLog) ?? "")) {
+  const noWord = text === "" && !lastRuntimeError(readTextIfExists(r.files.runtimeLog) ?? "");
+  if (noWord) {
     // no word in time, and no error from the runtime: end the monitor, and whatever it may still create
     const pid = Number.parseInt(readTextIfExists(r.files.monitorPidFile) ?? "0", 10);
     if (pid > 0) {
@@ -158,9 +170,16 @@ export function startMonitor(r: MonitorRequest): number {
       } catch {}
     }
     r.runtime.forceDelete(r.id);
-    throw new ContainerStartError(`the monitor gave no word of the runtime's create within ${CREATE_TIMEOUT_MS / 1000} s (or died: see ${r.files.monitorLog}); the container was removed`, 125);
   }
   const m = parseSyncMessage(text);
+  if (failed) {
+    // created while the other half failed: the container goes (its monitor sees it end and ends)
+    if (!noWord && "pid" in m) r.runtime.forceDelete(r.id);
+    throw failed.err;
+  }
+  if (noWord) {
+    throw new ContainerStartError(`the monitor gave no word of the runtime's create within ${CREATE_TIMEOUT_MS / 1000} s (or died: see ${r.files.monitorLog}); the container was removed`, 125);
+  }
   if ("pid" in m) return m.pid;
   const failure = r.runtime.failure("create", r.files.runtimeLog, m.error);
   throw new ContainerStartError(failure.message, failure.exitCode);

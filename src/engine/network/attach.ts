@@ -144,17 +144,35 @@ export function hostPorts(ports: PortMapping[]): PortMapping[] {
   });
 }
 
+/** What start makes before the runtime's create: the namespace (the runtime joins it by path), with the networks and host ports checked. */
+export interface PreparedAttachment {
+  netns: string;
+  lists: NetworkFile[];
+  mappings: PortMapping[];
+}
+
 /**
- * Start-time set-up for a container of mode "cni": make its namespace, bring up lo, ADD
- * each network. Returns docker's NetworkSettings. A failure undoes all it made and throws.
+ * Start-time set-up for a container of mode "cni", first half: resolve its networks, pick
+ * and check its host ports, make its namespace. A failure leaves nothing made.
  */
-export function attachNetworks(paths: EnginePaths, id: string, hostname: string, net: ContainerNetwork): NetworkSettings {
+export function prepareAttachment(paths: EnginePaths, id: string, net: ContainerNetwork): PreparedAttachment {
   const store = new NetworkStore(paths);
-  const cni = new CniInvoker(paths.cniCache);
-  const netns = netnsPath(paths, id);
   const lists = net.networks.map((n) => store.resolve(n));
   const mappings = hostPorts(net.ports);
+  const netns = netnsPath(paths, id);
   createNetworkNamespace(netns);
+  return { netns, lists, mappings };
+}
+
+/**
+ * Second half, which needs only the namespace (so it runs while the runtime creates the
+ * container): bring up lo, ADD each network. Returns docker's NetworkSettings. A failure
+ * undoes all it made, the namespace too, and throws.
+ */
+export function joinNetworks(paths: EnginePaths, id: string, hostname: string, net: ContainerNetwork, prepared: PreparedAttachment): NetworkSettings {
+  const store = new NetworkStore(paths);
+  const cni = new CniInvoker(paths.cniCache);
+  const { netns, lists, mappings } = prepared;
   const lock = store.lock();
   try {
     cni.add(LOOPBACK, { containerId: id, netns, ifName: "lo" });

@@ -9,7 +9,11 @@
 # executable, which every berth command pays) and 16 parallel `runc run -d` against one
 # (what the runtime alone does to the parallel ratio on this host's CPUs).
 #
-#   sudo bench/engine.sh [--runs N] [--keep DIR]
+#   sudo bench/engine.sh [--runs N] [--keep DIR] [--only run] [--baseline DIR]
+#
+# --only run: the `run --rm` row alone (a quick pass while working on it). --baseline DIR:
+# a second berth (another checkout, built) in the `run --rm` row, on its own store, so a
+# change is measured side by side with the build before it.
 #
 # Everything is private: the image is built offline (../shared/reference/
 # make-busybox-image.sh); podman gets its own --root/--runroot/--tmpdir, berth its own
@@ -18,6 +22,16 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/bench-env.sh"
+only=
+baseline=
+bench_usage="--only run, --baseline DIR"
+bench_flag() {
+  case "$1" in
+    --only) [ "$2" = run ] || { echo "engine.sh: --only takes run" >&2; exit 2; }; only=$2 ;;
+    --baseline) [ -x "$2/bin/berth" ] || { echo "engine.sh: --baseline $2 has no bin/berth (a built checkout)" >&2; exit 2; }; baseline=$(cd "$2" && pwd) ;;
+    *) return 1 ;;
+  esac
+}
 bench_args engine.sh "$@"
 bench_need engine.sh hyperfine podman conmon jq runc
 
@@ -28,6 +42,7 @@ bench_cleanup_hook() {
   ids=$($B ps -aq --no-trunc 2>/dev/null || true)
   [ -z "$ids" ] || $B rm -f $ids >/dev/null 2>&1 || true
 }
+O="${baseline:-$here}/bin/berth --root $tmp/berth-baseline/root --runroot $tmp/berth-baseline/run"
 
 echo "== image"
 bench_busybox_image "$tmp/img"
@@ -40,13 +55,42 @@ PI=localhost/busybox:latest
 BI=busybox:latest
 $P $PR --rm $PI true
 $B run --network none --rm $BI true
+if [ -n "$baseline" ]; then
+  $O load -i "$tmp/img/busybox-docker.tar" >/dev/null
+  $O run --network none --rm $BI true
+fi
 
-hf() {  # hf NAME PODMAN-COMMAND BERTH-COMMAND
-  hyperfine -N --warmup 3 --min-runs "$runs" --export-json "$tmp/$1.json" -n podman "$2" -n berth "$3" </dev/null >/dev/null
+hf() {  # hf NAME PODMAN-COMMAND BERTH-COMMAND [BASELINE-COMMAND]
+  hyperfine -N --warmup 3 --min-runs "$runs" --export-json "$tmp/$1.json" -n podman "$2" -n berth "$3" ${4:+-n baseline "$4"} </dev/null >/dev/null
 }
 
 echo "== run --rm"
-hf run "$P $PR --rm $PI true" "$B run --network none --rm $BI true"
+hf run "$P $PR --rm $PI true" "$B run --network none --rm $BI true" "${baseline:+$O run --network none --rm $BI true}"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
+table() {  # table NAME TITLE [RESULT]: podman's (results[0]) against berth's (results[1], or RESULT)
+  jq -r --arg title "$2" --argjson i "${3:-1}" '
+    def f1: (. * 10 | round) as $x | "\($x / 10 | floor).\($x % 10)";
+    def f2: (. * 100 | round) as $x | "\($x / 100 | floor).\(if $x % 100 < 10 then "0" else "" end)\($x % 100)";
+    .results[0] as $p | .results[$i] as $b | ($p.user + $p.system) as $pc | ($b.user + $b.system) as $bc
+    | "| \($title) | \($p.mean * 1000 | f1) | \($b.mean * 1000 | f1) | \($b.mean / $p.mean | f2)× | \($pc * 1000 | f1) / \($bc * 1000 | f1) (\($bc / $pc | f2)×) |"' "$tmp/$1.json"
+}
+header() {
+  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs, $(hyperfine --version); $(podman --version), conmon $(conmon --version | head -1 | cut -d' ' -f3), berth $($here/bin/berth --version)${baseline:+ (baseline: $(git -C "$baseline" log -1 --format=%h))}."
+  echo
+  echo "| what | podman (ms) | berth (ms) | berth ÷ podman | CPU podman / berth (ms, user + system) |"
+  echo "|---|---:|---:|---:|---:|"
+  table run '`run --rm busybox true`'
+  [ -z "$baseline" ] || table run '`run --rm busybox true`, baseline' 2
+}
+if [ -n "$only" ]; then
+  header >"$tmp/summary.md"
+  echo
+  cat "$tmp/summary.md"
+  if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$tmp"/*.json "$tmp/summary.md" "$keep/"; fi
+  exit 0
+fi
 
 echo "== 20 containers: ps, inspect, exec"
 i=0
@@ -114,21 +158,8 @@ pmax() { echo "$1" | tail -1; }
 $P rm -f -a -t 0 >/dev/null
 ids=$($B ps -aq --no-trunc); [ -z "$ids" ] || $B rm -f $ids >/dev/null
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
-table() {  # table NAME TITLE
-  jq -r --arg title "$2" '
-    def f1: (. * 10 | round) as $x | "\($x / 10 | floor).\($x % 10)";
-    def f2: (. * 100 | round) as $x | "\($x / 100 | floor).\(if $x % 100 < 10 then "0" else "" end)\($x % 100)";
-    .results[0] as $p | .results[1] as $b | ($p.user + $p.system) as $pc | ($b.user + $b.system) as $bc
-    | "| \($title) | \($p.mean * 1000 | f1) | \($b.mean * 1000 | f1) | \($b.mean / $p.mean | f2)× | \($pc * 1000 | f1) / \($bc * 1000 | f1) (\($bc / $pc | f2)×) |"' "$tmp/$1.json"
-}
 {
-  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-  echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs, $(hyperfine --version); $(podman --version), conmon $(conmon --version | head -1 | cut -d' ' -f3), berth $($here/bin/berth --version)."
-  echo
-  echo "| what | podman (ms) | berth (ms) | berth ÷ podman | CPU podman / berth (ms, user + system) |"
-  echo "|---|---:|---:|---:|---:|"
-  table run '`run --rm busybox true`'
+  header
   table ps '`ps` with 20 running'
   table inspect '`inspect`'
   table exec '`exec true`'

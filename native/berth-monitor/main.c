@@ -4,7 +4,8 @@
  * container's pid (or the failure) on the sync fd, then — as the subreaper of the
  * container's init — relays its stdout/stderr into the rotated log and to attached
  * clients, holds its stdin, and when the init ends drains the output, writes the exit
- * code to EXIT_DIR/ID, runs the exit command and exits. Every path, size and command
+ * code to EXIT_DIR/ID, runs the exit command (unless the holder of the exit claim records
+ * the exit itself) and exits. Every path, size and command
  * comes from its arguments: it decides nothing.
  *
  * Single-threaded, linked to the host's libc (scripts/build-native.sh says why); it
@@ -32,7 +33,7 @@ static const char *runtime, *bundle, *id, *pid_file, *monitor_pid_file, *log_pat
 static char *runtime_args[64];
 static int nruntime_args;
 static long long log_max_size;
-static int log_max_files = 1, tty, keep_stdin, sync_fd = -1;
+static int log_max_files = 1, tty, keep_stdin, sync_fd = -1, claim_fd = -1;
 static char **exit_command;
 
 static int stdin_fd = -1;                 /* the container's stdin: a pipe's write end, or the terminal */
@@ -58,7 +59,7 @@ static void parse(int argc, char **argv)
 		{ "pid-file", 1, 0, 'p' }, { "monitor-pid-file", 1, 0, 'P' }, { "log", 1, 0, 'l' },
 		{ "log-max-size", 1, 0, 's' }, { "log-max-files", 1, 0, 'n' }, { "exit-dir", 1, 0, 'e' },
 		{ "attach-socket", 1, 0, 'A' }, { "console-socket", 1, 0, 'C' }, { "tty", 0, 0, 't' },
-		{ "stdin", 0, 0, 'i' }, { "sync-fd", 1, 0, 'S' }, { 0, 0, 0, 0 },
+		{ "stdin", 0, 0, 'i' }, { "sync-fd", 1, 0, 'S' }, { "exit-claim-fd", 1, 0, 'X' }, { 0, 0, 0, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -82,6 +83,7 @@ static void parse(int argc, char **argv)
 		case 't': tty = 1; break;
 		case 'i': keep_stdin = 1; break;
 		case 'S': sync_fd = atoi(optarg); break;
+		case 'X': claim_fd = atoi(optarg); break;
 		default: usage("unknown option");
 		}
 	}
@@ -92,6 +94,22 @@ static void parse(int argc, char **argv)
 	if (log_max_size <= 0 || log_max_files < 1)
 		usage("--log-max-size and --log-max-files must be above 0");
 	exit_command = argv + optind; /* after `--`: the exit command, maybe none */
+	/* the claim is this process's alone: neither the runtime nor the exit command holds it open */
+	if (claim_fd >= 0 && fcntl(claim_fd, F_SETFD, FD_CLOEXEC) < 0)
+		usage("--exit-claim-fd is not an open descriptor");
+}
+
+/* 1 when the holder of the exit claim says it recorded the exit (one byte); 0 when it let go or ended without */
+static int exit_claimed(void)
+{
+	if (claim_fd < 0)
+		return 0;
+	char b;
+	ssize_t r;
+	while ((r = read(claim_fd, &b, 1)) < 0 && errno == EINTR)
+		;
+	close(claim_fd);
+	return r == 1;
 }
 
 static void write_file(const char *path, const char *text)
@@ -385,6 +403,9 @@ int main(int argc, char **argv)
 	/* the clients learn the code before the exit command runs (a --rm one removes the exit file) */
 	attach_broadcast(FRAME_EXIT, text, strlen(text));
 	attach_close();
+	/* a foreground `run` holding the claim records the exit with the exit command's own code: no second process for it */
+	if (exit_claimed())
+		return 0;
 	if (exit_command[0]) {
 		pid_t ec = spawn(exit_command, null_fd, 2, 2);
 		int st;

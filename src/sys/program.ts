@@ -94,11 +94,13 @@ export function startProgram(argv: string[], opts: StartProgramOptions = {}): { 
 
 /**
  * Start a daemon that reports on a pipe at its fd 3 (berth-monitor's sync fd): stdin and
- * stdout on /dev/null, stderr into `stderrFile`. Returns the read end of the pipe, for
- * the caller to read and close. Throws when it cannot be started.
+ * stdout on /dev/null, stderr into `stderrFile`, and `fd4` (an open descriptor of the
+ * caller's) at its fd 4 when given. Returns the read end of the pipe, for the caller to
+ * read and close. Throws when it cannot be started.
  */
-export function startWithReportPipe(argv: string[], opts: { cwd: string; env: Record<string, string>; stderrFile: string }): { pid: number; reportFd: number } {
-  const p = Bun.spawn(argv, { stdio: ["ignore", "ignore", Bun.file(opts.stderrFile), "pipe"], cwd: opts.cwd, env: opts.env });
+export function startWithReportPipe(argv: string[], opts: { cwd: string; env: Record<string, string>; stderrFile: string; fd4?: number }): { pid: number; reportFd: number } {
+  const err = Bun.file(opts.stderrFile);
+  const p = Bun.spawn(argv, { stdio: opts.fd4 === undefined ? ["ignore", "ignore", err, "pipe"] : ["ignore", "ignore", err, "pipe", opts.fd4], cwd: opts.cwd, env: opts.env });
   const fd = (p as unknown as { stdio: (number | null)[] }).stdio[3];
   if (typeof fd !== "number") throw new Error(`no pipe to ${argv[0]}`);
   return { pid: p.pid, reportFd: fd };

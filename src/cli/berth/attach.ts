@@ -18,7 +18,8 @@ import { waitProcessEnd, writeAll } from "../../sys/libc.ts";
 import { makeRaw } from "../../sys/terminal.ts";
 import { attachContainer, type AttachConnection } from "../../engine/container/attach.ts";
 import type { Engine } from "../../engine/container/engine.ts";
-import { exitFileCode, killContainer, liveStatus, settle } from "../../engine/container/lifecycle.ts";
+import { cleanupContainer, exitFileCode, killContainer, liveStatus, settle } from "../../engine/container/lifecycle.ts";
+import type { ExitClaim } from "../../engine/container/monitor.ts";
 import { followLog, type LogPosition } from "../../engine/container/log-reader.ts";
 import { LogParser, logRuns } from "../../engine/container/logs.ts";
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from "../../engine/container/detach-keys.ts";
@@ -123,7 +124,7 @@ export type AttachEnd = { exitCode: number } | { detached: true };
  * (its exit code) or `session` detaches. The session's socket close wakes it when the
  * container ends, while the event loop serves the socket and stdin meanwhile.
  */
-export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition, session?: ForegroundSession): Promise<AttachEnd> {
+export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition, session?: ForegroundSession, exitClaim?: ExitClaim): Promise<AttachEnd> {
   // the monitor ends once the exit is recorded: woken then, not at the next 25 ms poll (a blocking wait: nothing else runs here)
   const monitor = (engine.store.read(r.Id) ?? r).State.MonitorPid;
   let detached = false;
@@ -135,13 +136,17 @@ export async function attachOutput(engine: Engine, r: ContainerRecord, from?: Lo
   const idle = session ? () => (closed ? Bun.sleep(25) : Promise.race([session.ended, session.detached, session.output(), Bun.sleep(25)])) : async () => waitProcessEnd(monitor, 25);
   const done = () => detached || exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited";
   await followLog(r.LogPath, from, new LogParser(), (b) => writeRuns(logRuns(b)), done, idle);
-  return detached ? { detached: true } : { exitCode: await settledExitCode(engine, r.Id, session?.exitCode()) };
+  return detached ? { detached: true } : { exitCode: await settledExitCode(engine, r.Id, session?.exitCode(), exitClaim) };
 }
 
-/** Once the container has ended: its exit code, after the exit command has recorded it. */
-export async function settledExitCode(engine: Engine, id: string, sent?: number): Promise<number> {
+/**
+ * Once the container has ended: its exit code, after its exit is recorded — here, with
+ * the exit claim (and a --rm container removed), else by the exit command.
+ */
+export async function settledExitCode(engine: Engine, id: string, sent?: number, exitClaim?: ExitClaim): Promise<number> {
   // the monitor's word (or the exit file, read first): the exit command of a --rm container detached from removes the record and the exit file
   const early = sent ?? exitFileCode(engine, id);
+  if (exitClaim) return cleanupContainer(engine, id, exitClaim) ?? early ?? 0;
   await settle(engine, id);
   return engine.store.read(id)?.State.ExitCode ?? early ?? exitFileCode(engine, id) ?? 0;
 }
@@ -150,9 +155,10 @@ export async function settledExitCode(engine: Engine, id: string, sent?: number)
  * A started container in the foreground — `run` without -d, `start -a [-i]`: its output
  * from the log (from `from`), stdin through the attach socket with -i (closed when ours
  * ends: docker's StdinOnce), this terminal raw and its size passed on with -t, signals
- * passed on without -t. Its exit code.
+ * passed on without -t. Its exit code. With `exitClaim` (given to the container's start)
+ * this process records the exit, in the exit command's place.
  */
-export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin: boolean; from?: LogPosition; detachKeys: Uint8Array }): Promise<AttachEnd> {
+export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin: boolean; from?: LogPosition; detachKeys: Uint8Array; exitClaim?: ExitClaim }): Promise<AttachEnd> {
   let session: ForegroundSession | undefined;
   let wake = () => {};
   let next = new Promise<void>((resolve) => (wake = resolve));
@@ -168,7 +174,10 @@ export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin:
     // ended already (its monitor removed the socket): there is nothing to send it, its output is in the log
     if (liveStatus(engine, engine.store.read(r.Id) ?? r).status === "running") throw err;
   }
-  return attachOutput(engine, engine.store.read(r.Id) ?? r, o.from, session);
+  const end = await attachOutput(engine, engine.store.read(r.Id) ?? r, o.from, session, o.exitClaim);
+  // detached: the container runs on, and its exit command records its end (and removes it with --rm)
+  o.exitClaim?.release();
+  return end;
 }
 
 /** docker's `--detach-keys` option, for run, start and attach. */

@@ -11,7 +11,7 @@ import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { checkName, UnreadableRecord } from "../../engine/container/records.ts";
 import { cleanupContainer, removeUnreadable, updateContainer, type UpdateFlags, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
-import { monitorFiles } from "../../engine/container/monitor.ts";
+import { ExitClaim, monitorFiles } from "../../engine/container/monitor.ts";
 import { startOrExit } from "./run.ts";
 import { DETACH_KEYS_OPTION, detachKeysOf, foreground } from "./attach.ts";
 import { logEnd } from "../../engine/container/log-reader.ts";
@@ -61,7 +61,9 @@ export function registerStart(program: Command): void {
         const r = engine.store.resolve(refs[0]!);
         if (opts.interactive && r.Flags.interactive !== true) throw new BerthError(`container ${refs[0]} was not made with -i: it has no stdin to send to; create it with -i`, { field: "--interactive" });
         const from = logEnd(r.LogPath); // a container started again: only this run's output, as docker's
-        const end = await foreground(engine, startOrExit(engine, r.Id), { stdin: opts.interactive === true, from, detachKeys });
+        // this process records the exit (and removes a --rm container), in the exit command's place
+        const exitClaim = new ExitClaim();
+        const end = await foreground(engine, startOrExit(engine, r.Id, exitClaim), { stdin: opts.interactive === true, from, detachKeys, exitClaim });
         // detached: the container runs on, and start exits 0
         if ("exitCode" in end && end.exitCode !== 0) throw new ExitError(end.exitCode);
         return;

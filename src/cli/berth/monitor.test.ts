@@ -1,13 +1,17 @@
 /**
  * berth-monitor on real containers: the log rotated at --log-opt max-size into max-file
  * files, `logs` across them, `logs -f` across rotations, the attach socket (`attach`,
- * `start -a -i`, a terminal). The exit code, --rm, --restart, OOM and a killed monitor
- * are container.test.ts's.
+ * `start -a -i`, a terminal), the exit claim (a foreground run records its container's
+ * exit, so the exit command does not run; a run killed mid-way leaves it to the exit
+ * command). The exit code, --rm, --restart, OOM and a killed monitor are
+ * container.test.ts's.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BERTH, canRunContainers, EngineFixture, until } from "../../../test/engine-harness.ts";
+import { REPO, RuntimeFixture, RUNTIME } from "../../../test/runtime-harness.ts";
+import { close, pollFd, POLLIN, readFd, socketPair, writeAll } from "../../sys/libc.ts";
 
 setDefaultTimeout(300_000);
 
@@ -187,5 +191,110 @@ describe.skipIf(!canRunContainers || !Bun.which("script"))("detach keys", () => 
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
     }
     expect(fx.records()).toEqual(before);
+  });
+});
+
+/** Has process `pid` ended (gone, or a zombie its new parent has not reaped yet)? */
+function ended(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+/** The monitor's sync line on `fd` (its fd 3), read as it comes. */
+function syncLine(fd: number): string {
+  const buf = new Uint8Array(512);
+  let text = "";
+  while (!text.includes("\n") && pollFd(fd, POLLIN, 60_000) !== 0) {
+    const n = readFd(fd, buf);
+    if (n <= 0) break;
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  close(fd);
+  return text;
+}
+
+describe.skipIf(!canRunContainers)("the exit claim (--exit-claim-fd)", () => {
+  const rt = new RuntimeFixture("claim");
+  afterAll(() => rt.cleanup());
+
+  /**
+   * berth-monitor by hand on a real container (`exit 7`, berth-runtime), with a planted
+   * exit command that leaves a marker. `holder`: what the holder of the claim does once
+   * the exit file is there — says it recorded the exit, or lets go without a word; or
+   * there is no claim at all. Whether the exit command ran, and the exit file.
+   */
+  async function monitorRun(holder: "records" | "lets go" | "no claim"): Promise<{ exitCommandRan: boolean; exitFile: string }> {
+    const id = rt.id();
+    const bundle = rt.bundle(id, rt.spec(id, (s) => void (s.process!.args = ["sh", "-c", "exit 7"])));
+    const run = join(rt.dir, `run-${id}`);
+    mkdirSync(join(run, "exit"), { recursive: true });
+    const marker = join(run, "exit-command-ran");
+    const pair = socketPair();
+    if (pair === -1) throw new Error("socketpair failed");
+    const claim = holder === "no claim" ? [] : ["--exit-claim-fd", "4"];
+    const p = Bun.spawn([join(REPO, "native", "build", "berth-monitor"), "--runtime", RUNTIME, "--runtime-arg", "--root", "--runtime-arg", rt.root,
+      "--bundle", bundle, "--id", id, "--pid-file", join(run, "pidfile"), "--monitor-pid-file", join(run, "monitor.pid"), "--exit-dir", join(run, "exit"),
+      "--log", join(run, "ctr.log"), "--log-max-size", "100000", "--log-max-files", "1", "--attach-socket", "attach", "--sync-fd", "3", ...claim,
+      "--", "/bin/sh", "-c", `echo ran > ${marker}`], { cwd: run, stdio: ["ignore", "ignore", "inherit", "pipe", pair[1]] });
+    close(pair[1]);
+    expect(syncLine((p as unknown as { stdio: number[] }).stdio[3]!)).toMatch(/^\{"data": \d+\}\n$/);
+    const monitor = Number(readFileSync(join(run, "monitor.pid"), "utf8"));
+    expect(rt.rt(["start", id]).code).toBe(0);
+    expect(await until(() => existsSync(join(run, "exit", id)), 60_000)).toBe(true);
+    if (holder === "records") writeAll(pair[0], "1");
+    close(pair[0]);
+    expect(await until(() => ended(monitor), 60_000)).toBe(true);
+    expect(rt.rt(["delete", "--force", id]).code).toBe(0);
+    return { exitCommandRan: existsSync(marker), exitFile: readFileSync(join(run, "exit", id), "utf8") };
+  }
+
+  test("the holder says it recorded the exit: the monitor ends without running the exit command", async () => {
+    expect(await monitorRun("records")).toEqual({ exitCommandRan: false, exitFile: "7" });
+  });
+
+  test("the holder lets go without a word (detached, killed), or there is no claim: the exit command runs", async () => {
+    expect(await monitorRun("lets go")).toEqual({ exitCommandRan: true, exitFile: "7" });
+    expect(await monitorRun("no claim")).toEqual({ exitCommandRan: true, exitFile: "7" });
+  });
+});
+
+describe.skipIf(!canRunContainers)("a foreground run records its container's exit", () => {
+  test("killed (SIGKILL) while its container runs: the exit command records the exit, and removes a --rm container", async () => {
+    // the container ends when the test says go, after its run was killed
+    const script = "while [ ! -e /tmp/go ]; do sleep 0.02; done; exit 5";
+    const kept = spawnBerth(["run", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--tmpfs", "/tmp", "--name", `kept-${process.pid}`, "--rootfs", fx.rootfs, "sh", "-c", script]);
+    const removed = spawnBerth(["run", "--rm", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--tmpfs", "/tmp", "--name", `gone-${process.pid}`, "--rootfs", fx.rootfs, "sh", "-c", script]);
+    for (const name of [`kept-${process.pid}`, `gone-${process.pid}`]) {
+      expect(await until(() => fx.berth(["inspect", name]).code === 0 && fx.inspect(name).State.Status === "running", 60_000)).toBe(true);
+    }
+    kept.p.kill("SIGKILL");
+    removed.p.kill("SIGKILL");
+    await Promise.all([kept.done, removed.done]);
+    for (const name of [`kept-${process.pid}`, `gone-${process.pid}`]) expect(fx.berth(["exec", name, "touch", "/tmp/go"]).code).toBe(0);
+    expect(await until(() => fx.berth(["inspect", `gone-${process.pid}`]).code !== 0, 60_000)).toBe(true);
+    expect(await until(() => fx.inspect(`kept-${process.pid}`).State.Status === "exited", 60_000)).toBe(true);
+    expect(fx.inspect(`kept-${process.pid}`).State).toMatchObject({ Status: "exited", ExitCode: 5, Error: "" });
+    expect(fx.berth(["rm", `kept-${process.pid}`]).code).toBe(0);
+    expect(fx.monitors()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
+  });
+
+  test("--restart on-failure:1 in the foreground: run exits with the code, the container is started again once and its second exit recorded", async () => {
+    const name = `again-${process.pid}`;
+    const r = fx.run(["--restart", "on-failure:1", "--name", name], ["sh", "-c", "exit 3"]);
+    expect(r.code).toBe(3);
+    expect(await until(() => fx.inspect(name).RestartCount === 1 && fx.inspect(name).State.Status === "exited", 60_000)).toBe(true);
+    expect(fx.inspect(name).State).toMatchObject({ Status: "exited", ExitCode: 3 });
+    expect(fx.berth(["rm", name]).code).toBe(0);
+  });
+
+  test("--rm: the exit code, and nothing left — record, monitor, cgroup", () => {
+    expect(fx.run(["--rm"], ["sh", "-c", "echo out; exit 4"])).toMatchObject({ code: 4, stdout: "out\n" });
+    expect(fx.records()).toEqual([]);
+    expect(fx.monitors()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
   });
 });

@@ -7,7 +7,8 @@
 import type { Command } from "../command.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { cleanupContainer, createContainer, removeContainer, startContainer } from "../../engine/container/lifecycle.ts";
+import { createContainer, removeContainer, startContainer } from "../../engine/container/lifecycle.ts";
+import { ExitClaim } from "../../engine/container/monitor.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { ContainerStartError } from "../../engine/container/oci-runtime.ts";
 import { directoryRoot, imageRoot } from "../../engine/container/root-source.ts";
@@ -46,9 +47,9 @@ async function create(engine: Engine, image: string, command: string[], opts: Ru
 }
 
 /** A failed start exits with docker's code for it (125, 126, 127) and the runtime's line. */
-export function startOrExit(engine: Engine, id: string): ContainerRecord {
+export function startOrExit(engine: Engine, id: string, exitClaim?: ExitClaim): ContainerRecord {
   try {
-    return startContainer(engine, id);
+    return startContainer(engine, id, exitClaim);
   } catch (err) {
     if (err instanceof ContainerStartError) throw new ExitError(err.exitCode, err.message);
     throw err;
@@ -62,9 +63,11 @@ export function registerRun(program: Command): void {
       const engine = engineFor(opts as Record<string, unknown>);
       const detachKeys = detachKeysOf(opts as Record<string, unknown>);
       const r = await create(engine, image, command, opts);
+      // in the foreground this process records the exit (and removes a --rm container): no exit command starts
+      const exitClaim = opts.detach ? undefined : new ExitClaim();
       let started: ContainerRecord;
       try {
-        started = startOrExit(engine, r.Id);
+        started = startOrExit(engine, r.Id, exitClaim);
       } catch (err) {
         // a run that could not start leaves nothing behind: no record, monitor or cgroup
         removeContainer(engine, r.Id, { force: true, volumes: true });
@@ -74,18 +77,9 @@ export function registerRun(program: Command): void {
         writeOut(`${r.Id}\n`);
         return;
       }
-      const end = await foreground(engine, started, { stdin: opts.interactive === true, detachKeys });
-      if ("detached" in end) {
-        // it runs on; with --rm its exit command removes it, as for run -d --rm
-        if (opts.rm) engine.store.update(r.Id, (x) => void (x.Flags = { ...x.Flags, detach: true }));
-        return;
-      }
-      const code = end.exitCode;
-      if (opts.rm) {
-        cleanupContainer(engine, r.Id);
-        removeContainer(engine, r.Id, { force: true, volumes: true });
-      }
-      if (code !== 0) throw new ExitError(code);
+      const end = await foreground(engine, started, { stdin: opts.interactive === true, detachKeys, ...(exitClaim && { exitClaim }) });
+      // detached: it runs on; its exit command records its end (and removes it with --rm, as for run -d --rm)
+      if ("exitCode" in end && end.exitCode !== 0) throw new ExitError(end.exitCode);
     });
 }
 

@@ -13,7 +13,7 @@ import { limitsToResources } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
 import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
 import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, resolvConf } from "./host.ts";
-import { monitorFiles, startMonitor, type LogLimits } from "./monitor.ts";
+import { monitorFiles, startMonitor, type ExitClaim, type LogLimits } from "./monitor.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
 import { checkName, NoSuchContainer, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
@@ -210,11 +210,12 @@ function resetRuntimeState(engine: Engine, r: ContainerRecord): void {
  * Start the container under its monitor; returns once it runs. A created or exited container
  * can be started (an exited one runs again with the same record, as docker's start).
  */
-export function startContainer(engine: Engine, id: string): ContainerRecord {
+export function startContainer(engine: Engine, id: string, exitClaim?: ExitClaim): ContainerRecord {
   let monitor: { pid: number; startTime: number } | undefined;
   try {
-    return startLocked(engine, id, (m) => (monitor = m));
+    return startLocked(engine, id, (m) => (monitor = m), exitClaim);
   } catch (err) {
+    exitClaim?.release();
     // a monitor whose create failed ends at once: let it be gone before the caller removes its run dir
     if (monitor) waitGone(monitor.pid, monitor.startTime);
     throw err;
@@ -227,7 +228,7 @@ export function waitGone(pid: number, startTime: number, limitMs = 10_000): void
   while (pid > 0 && alive(pid, startTime) && Date.now() < deadline) waitProcessEnd(pid, Math.min(50, deadline - Date.now()));
 }
 
-function startLocked(engine: Engine, id: string, started: (m: { pid: number; startTime: number }) => void): ContainerRecord {
+function startLocked(engine: Engine, id: string, started: (m: { pid: number; startTime: number }) => void, exitClaim: ExitClaim | undefined): ContainerRecord {
   return engine.store.locked(id, (r) => {
     const live = liveStatus(engine, r);
     if (live.status === "running" || live.status === "paused") return r;
@@ -250,7 +251,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
       // the network's CNI ADDs run while the monitor and the runtime create the container
       pid = startMonitor({
         id: r.Id, bundle: engine.store.dir(r.Id), logPath: r.LogPath, log: logLimits(r.Flags), runtime, files,
-        tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, exitCommand: cleanupCommand(engine, r.Id),
+        tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, exitCommand: cleanupCommand(engine, r.Id), ...(exitClaim && { exitClaim }),
       }, joinNetwork);
     } catch (err) {
       const failed = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
@@ -285,39 +286,55 @@ function recordStartFailure(engine: Engine, r: ContainerRecord, err: unknown): v
 }
 
 /**
- * The exit command: record how the container ended (the exit file, the kernel's OOM kill
- * count of its cgroup, read before the runtime removes the cgroup), delete it from the
- * runtime, and remove it when it was run with --rm -d.
+ * Record how the container ended — the exit file, the kernel's OOM kill count of its
+ * cgroup (read before the runtime removes the cgroup) — delete it from the runtime, then
+ * remove it (--rm) or start it again (its restart policy). What the exit command runs,
+ * and what a foreground `run` holding the exit claim runs in the exit command's place (it
+ * tells the monitor once the exit is recorded, before the removal, which waits for the
+ * monitor's end). Idempotent, under the container's lock: a second call finds the exit
+ * recorded. The exit code recorded (or found recorded); undefined when the container is
+ * gone or never started.
  */
-export function cleanupContainer(engine: Engine, id: string): void {
+export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitClaim): number | undefined {
   let remove = false;
   let restart = false;
+  let code: number | undefined;
   try {
     engine.store.locked(id, (r) => {
     // created: the start failed (and recorded why); exited: recorded already
-    if (r.State.Status === "created" || (r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME)) return;
-    const code = exitFileCode(engine, id);
+    if (r.State.Status === "created") return;
+    if (r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME) {
+      code = r.State.ExitCode;
+      return;
+    }
+    const exitCode = exitFileCode(engine, id);
     const cgroupsPath = engine.store.spec(id)?.linux?.cgroupsPath;
     const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
     runtimeOf(engine, r).forceDelete(id);
     releaseNetwork(engine, r);
     releaseVolumes(engine, r);
     r.State = {
-      ...r.State, Status: "exited", ExitCode: code ?? 255, Error: code === undefined ? MONITOR_LOST : "",
+      ...r.State, Status: "exited", ExitCode: exitCode ?? 255, Error: exitCode === undefined ? MONITOR_LOST : "",
       OOMKilled: (ooms ?? 0) > 0, FinishedAt: now(), Pid: 0,
     };
     restart = shouldRestart(r.Flags.restart, r.State.ExitCode, r.State.RestartCount, r.State.ManuallyStopped === true);
     if (restart) r.State.RestartCount++;
     engine.store.write(r);
-    remove = r.Flags.rm === true && r.Flags.detach === true;
+    code = r.State.ExitCode;
+    // docker's --rm is the daemon's: whoever records the exit removes it (a foreground run, or the exit command once it detached or was killed)
+    remove = r.Flags.rm === true;
     });
   } catch (err) {
     // removed meanwhile (rm -f): nothing to record
-    if (err instanceof NoSuchContainer) return;
-    throw err;
+    if (!(err instanceof NoSuchContainer)) {
+      exitClaim?.release();
+      throw err;
+    }
   }
+  exitClaim?.recorded();
   if (remove) removeContainer(engine, id, { force: true, volumes: true });
   else if (restart) startContainer(engine, id);
+  return code;
 }
 
 /**

@@ -6,7 +6,8 @@
  * max-size into max-file files (docker's json-file naming: ctr.log, ctr.log.1, …), serves
  * the attach socket, writes the exit code to `<exit-dir>/<id>` when the init ends, then
  * runs the exit command (`berth container cleanup ID`), which records the exit and
- * removes what `--rm` asks. No JavaScript stays resident per container.
+ * removes what `--rm` asks — unless a foreground `run` holds the exit claim (ExitClaim)
+ * and records it itself. No JavaScript stays resident per container.
  *
  * The monitor forks once and its first process exits at once; the container's pid, or
  * the runtime's failure, comes back on the sync pipe (fd 3 here) as one JSON line
@@ -17,7 +18,7 @@
  */
 import { tmpdir } from "node:os";
 import { BerthError } from "../../errors.ts";
-import { close, pollFd, POLLIN, readFd, readTextIfExists } from "../../sys/libc.ts";
+import { close, pollFd, POLLIN, readFd, readTextIfExists, socketPair, writeAll } from "../../sys/libc.ts";
 import { startWithReportPipe } from "../../sys/program.ts";
 import { monitorPath } from "./programs.ts";
 import { ContainerStartError, type OciRuntime } from "./oci-runtime.ts";
@@ -69,6 +70,56 @@ export interface MonitorRequest {
   stdin: boolean;
   /** berth's cleanup command, run by the monitor when the container exits */
   exitCommand: string[];
+  /** the monitor's end of an exit claim: this process records the exit, not the exit command */
+  exitClaim?: ExitClaim;
+}
+
+/**
+ * A foreground's hold on its container's exit (PROTOCOL.md, "The exit claim"): the
+ * monitor gets one end of a socket pair at start; when the container has ended it waits
+ * for a byte on it (this process recorded the exit: no exit command, no third Bun start)
+ * or for its close (this process detached or was killed: the exit command runs). Made
+ * before the start, since a short container ends before any attach could connect.
+ */
+export class ExitClaim {
+  /** this process's end; -1 once let go */
+  private own: number;
+  /** the monitor's end, until it is handed over */
+  private monitorEnd: number;
+
+  constructor() {
+    const pair = socketPair();
+    if (pair === -1) throw new BerthError("cannot make the exit claim's socket pair (out of descriptors?)");
+    [this.own, this.monitorEnd] = pair;
+  }
+
+  /** The monitor's end, for its fd 4; berth's copy of it is closed once the monitor has it. */
+  forMonitor(): number {
+    return this.monitorEnd;
+  }
+
+  handedOver(): void {
+    if (this.monitorEnd >= 0) close(this.monitorEnd);
+    this.monitorEnd = -1;
+  }
+
+  /** The exit is recorded: the monitor ends without its exit command. */
+  recorded(): void {
+    if (this.own < 0) return;
+    try {
+      writeAll(this.own, "1");
+    } catch {
+      // the monitor is gone (killed): nothing waits for the word
+    }
+    this.release();
+  }
+
+  /** Let go without recording (detached, or the start failed): the monitor runs its exit command. */
+  release(): void {
+    this.handedOver();
+    if (this.own >= 0) close(this.own);
+    this.own = -1;
+  }
 }
 
 /** A socket address holds 107 bytes of path: the longest the runtime can connect to. */
@@ -93,6 +144,7 @@ export function monitorArgs(r: MonitorRequest, consoleSocket: string): string[] 
   ];
   if (r.tty) args.push("--tty", "--console-socket", consoleSocket);
   if (r.stdin) args.push("--stdin");
+  if (r.exitClaim) args.push("--exit-claim-fd", "4");
   return [...args, "--", ...r.exitCommand];
 }
 
@@ -144,9 +196,12 @@ export function startMonitor(r: MonitorRequest, whileCreating?: () => void): num
   try {
     syncFd = startWithReportPipe([monitorPath(), ...monitorArgs(r, consoleSocketPath(r.files.runDir, r.id))], {
       cwd: r.files.runDir, env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" }, stderrFile: r.files.monitorLog,
+      ...(r.exitClaim && { fd4: r.exitClaim.forMonitor() }),
     }).reportFd;
   } catch (err) {
     throw new BerthError(`cannot start the monitor: ${(err as Error).message}`);
+  } finally {
+    r.exitClaim?.handedOver();
   }
   let text: string;
   let failed: { err: unknown } | undefined;

@@ -65,6 +65,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   cp: async () => (await import("./berth/copy.ts")).registerCp,
   port: async () => (await import("./berth/copy.ts")).registerPort,
   diff: async () => (await import("./berth/filesystem.ts")).registerDiff,
+  export: async () => (await import("./berth/filesystem.ts")).registerExport,
+  commit: async () => (await import("./berth/filesystem.ts")).registerCommit,
 };
 
 /** Where the command word of argv is: the first argument that is not a global flag (-1: none). */
@@ -79,7 +81,7 @@ function commandIndex(args: string[]): number {
 /** docker's `container VERB`s and the top-level verb each is (`container cleanup` and `prune` are container's own). */
 const CONTAINER_VERBS: Record<string, string> = {
   ls: "ps", list: "ps", ps: "ps", remove: "rm", rm: "rm", attach: "attach", cp: "cp", create: "create", exec: "exec", inspect: "inspect",
-  diff: "diff", kill: "kill", logs: "logs", pause: "pause", port: "port", rename: "rename", restart: "restart", run: "run", start: "start",
+  commit: "commit", diff: "diff", export: "export", kill: "kill", logs: "logs", pause: "pause", port: "port", rename: "rename", restart: "restart", run: "run", start: "start",
   stats: "stats", stop: "stop", top: "top", unpause: "unpause", update: "update", wait: "wait",
 };
 

@@ -127,6 +127,14 @@ export class BeneathDir {
     this.dirs.clear();
   }
 
+  /** fstatat(dirFd, name) without following a symlink, with owner, mtime and link count: undefined when nothing is there; throws SysError. */
+  statAt(dirFd: number, name: string): (EntryStat & { uid: number; gid: number; mtimeMs: number; nlink: number }) | undefined {
+    const st = this.lstatAt(dirFd, name);
+    if (!st) return undefined;
+    const view = new DataView(this.statBuf.buffer);
+    return { ...st, nlink: Number(view.getBigUint64(16, true)), uid: view.getUint32(28, true), gid: view.getUint32(32, true), mtimeMs: Number(view.getBigInt64(88, true)) * 1000 + Math.floor(Number(view.getBigInt64(96, true)) / 1e6) };
+  }
+
   /** fstatat(dirFd, name) without following a symlink: undefined when nothing is there; throws SysError. */
   lstatAt(dirFd: number, name: string): EntryStat | undefined {
     const r = syscall(SYS.newfstatat, dirFd, cString(name, "fstatat"), this.statBuf, AT_SYMLINK_NOFOLLOW);
@@ -253,28 +261,37 @@ export function getXattrFd(fd: number, name: string): Uint8Array | undefined {
 /** An entry of a tree walked beneath its root: its path from the root (`etc/passwd`), and what fstatat says of it. */
 export interface WalkedEntry extends EntryStat {
   rel: string;
-  /** a directory's fd (O_RDONLY, for fgetxattr), open while it and its children are visited */
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+  nlink: number;
+  /** the fd of the directory holding it, and its name there: what the *at calls take, open while it is visited */
+  parentFd: number;
+  name: string;
+  /** a directory's own fd (O_RDONLY, for fgetxattr), open while it and its children are visited */
   dirFd?: number;
+  /** set by the consumer before asking for the next entry: do not walk into this directory */
+  skip?: boolean;
 }
 
 /**
- * Walk the tree under `root`, parents before children, names in byte order. Every
+ * The tree under `root`, parents before children, names in byte order, yielded as it is
+ * walked (a consumer may await between entries: the fds stay open meanwhile). Every
  * directory is opened by name on its parent's fd with O_NOFOLLOW and listed through that
  * fd, so a tree another process changes meanwhile — a running container's overlay upper
- * directory — cannot lead the walk out of it: a directory swapped for a symlink fails
- * to open (ELOOP/ENOTDIR) and is skipped, as an entry removed meanwhile is. `visit`
- * returning false skips a directory's children.
+ * directory — cannot lead the walk out of it: a directory swapped for a symlink fails to
+ * open (ELOOP/ENOTDIR) and is skipped, as an entry removed meanwhile is.
  */
-export function walkBeneath(root: string, visit: (e: WalkedEntry) => boolean | void): void {
+export function* entriesBeneath(root: string): Generator<WalkedEntry> {
   const tree = BeneathDir.open(root);
-  const walk = (dirFd: number, prefix: string) => {
+  function* walk(dirFd: number, prefix: string): Generator<WalkedEntry> {
     const names = listDir(`/proc/self/fd/${dirFd}`).map((e) => e.name).sort();
     for (const name of names) {
-      const st = tree.lstatAt(dirFd, name);
+      const st = tree.statAt(dirFd, name);
       if (!st) continue;
       const rel = `${prefix}${name}`;
       if ((st.mode & S_IFMT) !== S_IFDIR) {
-        visit({ ...st, rel });
+        yield { ...st, rel, parentFd: dirFd, name };
         continue;
       }
       let fd: number;
@@ -285,17 +302,34 @@ export function walkBeneath(root: string, visit: (e: WalkedEntry) => boolean | v
         throw err;
       }
       try {
-        if (visit({ ...st, rel, dirFd: fd }) !== false) walk(fd, `${rel}/`);
+        const entry: WalkedEntry = { ...st, rel, parentFd: dirFd, name, dirFd: fd };
+        yield entry;
+        if (!entry.skip) yield* walk(fd, `${rel}/`);
       } finally {
         close(fd);
       }
     }
-  };
+  }
   try {
-    walk(tree.fd, "");
+    yield* walk(tree.fd, "");
   } finally {
     tree.close();
   }
+}
+
+/** `entriesBeneath` with a visitor; `visit` returning false skips a directory's children. */
+export function walkBeneath(root: string, visit: (e: WalkedEntry) => boolean | void): void {
+  for (const e of entriesBeneath(root)) if (visit(e) === false) e.skip = true;
+}
+
+/** An open regular file `name` of directory `dirFd`, never through a symlink (ELOOP), never a FIFO's blocking open; throws SysError. */
+export function openFileAt(dirFd: number, name: string): number {
+  return check(syscall(SYS.openat, dirFd, cString(name, "openat"), O.RDONLY | O_NOFOLLOW | O.NONBLOCK | O.CLOEXEC | O_NOCTTY, 0), "openat", name);
+}
+
+/** readlinkat(2): a symlink's target, `name` of directory `dirFd`; throws SysError. */
+export function readLinkAt(dirFd: number, name: string): string {
+  return readLink(`/proc/self/fd/${dirFd}/${name}`);
 }
 
 /** lsetxattr(2) of a path itself; throws SysError. */

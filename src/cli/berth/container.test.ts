@@ -602,6 +602,72 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect([missing.code, missing.stderr]).toEqual([125, "berth: No such container: no-such-ctr\n"]);
   });
 
+  test("export: the container's whole root as a tar — the image's files, its changes, its deletions; hard links, FIFOs and symlinks as they are", () => {
+    expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
+    const id = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "echo hello > /root/f; ln /root/f /root/g; mkfifo /root/p; ln -s /etc/passwd /root/l; rm /bin/ls; sleep 600"]).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const out = join(fx.dir, "export.tar");
+    // running: read as it is, not paused
+    expect(fx.berth(["export", "-o", out, id]).code).toBe(0);
+    const listing = Bun.spawnSync(["tar", "-tvf", out]).stdout.toString();
+    expect(listing).toMatch(/^hrw-r--r-- 0\/0 +0 \S+ \S+ root\/g link to root\/f$/m);
+    expect(listing).toMatch(/^prw-r--r-- 0\/0 +0 \S+ \S+ root\/p$/m);
+    expect(listing).toMatch(/^lrwxrwxrwx 0\/0 +0 \S+ \S+ root\/l -> \/etc\/passwd$/m);
+    expect(listing).toMatch(/^-rwxr-xr-x 0\/0 +\d+ \S+ \S+ bin\/busybox$/m);
+    expect(listing).not.toMatch(/ bin\/ls( |$)/m);
+    expect(Bun.spawnSync(["tar", "-xOf", out, "root/f"]).stdout.toString()).toBe("hello\n");
+    // to stdout, as docker export > FILE
+    const piped = Bun.spawnSync([BERTH, "export", id], { stdout: "pipe", env: fx.env() });
+    expect(piped.exitCode).toBe(0);
+    expect(Bun.spawnSync(["tar", "-tf", "-"], { stdin: piped.stdout }).stdout.toString()).toContain("root/f\n");
+    // an output that cannot be written: one line, no partial file
+    const bad = fx.berth(["export", "-o", join(fx.dir, "no-such-dir", "x.tar"), id]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: .*no-such-dir/);
+    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+  });
+
+  test("commit: a new image of the container's changes (added, deleted, a directory replaced) over its image, its config, -c/-m/-a; a running one is paused and resumed", () => {
+    expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
+    const run = fx.berth(["run", "--name", `commit-src-${process.pid}`, "--network", "none", "--cgroup-parent", fx.cgroupParent, "-e", "FOO=bar", "-w", "/root", "busybox", "sh", "-c", "echo hello > /root/f; rm /bin/ls; rm -rf /usr; mkdir /usr; echo new > /usr/n"]);
+    expect(run.code).toBe(0);
+    const committed = fx.berth(["commit", "-m", "my change", "-a", "Me <me@example.org>", "-c", 'CMD ["cat", "/root/f"]', `commit-src-${process.pid}`, `committed:${process.pid}`]);
+    expect(committed).toMatchObject({ code: 0, stderr: "" });
+    expect(committed.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    const image = `committed:${process.pid}`;
+    const inspect = JSON.parse(fx.berth(["image", "inspect", image]).stdout)[0];
+    expect(inspect.Id).toBe(committed.stdout.trim());
+    expect(inspect).toMatchObject({ Author: "Me <me@example.org>", Comment: "my change", Config: { Cmd: ["cat", "/root/f"], WorkingDir: "/root" } });
+    expect(inspect.Config.Env).toContain("FOO=bar");
+    expect(inspect.Config.Env.some((e: string) => e.startsWith("HOSTNAME="))).toBe(false);
+    expect(inspect.RootFS.Layers).toHaveLength(JSON.parse(fx.berth(["image", "inspect", "busybox"]).stdout)[0].RootFS.Layers.length + 1);
+    // the new image: its Cmd; the file added; the file deleted stays deleted; the replaced directory holds only what the container put there
+    const c = ["run", "--rm", "--network", "none", "--cgroup-parent", fx.cgroupParent, image];
+    expect(fx.berth(c)).toMatchObject({ code: 0, stdout: "hello\n" });
+    expect(fx.berth([...c, "sh", "-c", "test -e /bin/ls && echo present; ls /usr; echo $FOO; pwd"]).stdout).toBe("n\nbar\n/root\n");
+    expect(fx.berth(["history", image]).stdout.split("\n")[1]).toMatch(/ my change$/);
+    // a running container: frozen while read, running after; --pause=false reads it as it runs
+    const live = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "echo x > /x; sleep 600"]).stdout.trim();
+    until(() => fx.berth(["exec", live, "cat", "/x"]).stdout === "x\n", 10_000);
+    const frozen = fx.berth(["commit", live]).stdout.trim();
+    expect(frozen).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(fx.inspect(live).State).toMatchObject({ Status: "running", Paused: false });
+    const asItRuns = fx.berth(["commit", "--pause=false", live]).stdout.trim();
+    expect(asItRuns).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // bad input: one line, nothing made
+    const before = fx.berth(["images", "-q", "--no-trunc"]).stdout;
+    const bad = fx.berth(["commit", "-c", "FROM busybox", live, "nope:1"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: .*FROM/);
+    const onDir = fx.runDetached([], ["true"]);
+    const refused = fx.berth(["commit", onDir]);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/\(--rootfs\), not on an image's layers/);
+    expect(fx.berth(["images", "-q", "--no-trunc"]).stdout).toBe(before);
+    expect(fx.berth(["rm", "-f", live, onDir, `commit-src-${process.pid}`]).code).toBe(0);
+    expect(fx.berth(["rmi", image, frozen, asItRuns]).code).toBe(0);
+  });
+
   test("image prune --filter: by the image's labels (it has none), as docker's", () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
     expect(fx.berth(["image", "prune", "-a", "-f", "--filter", "label=nothing-has-it"]).stdout).toBe("Total reclaimed space: 0B\n");

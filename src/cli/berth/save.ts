@@ -15,7 +15,7 @@ export function declareSave(cmd: Command): Command {
       if (opts.format !== "docker-archive" && opts.format !== "oci-archive") {
         throw new BerthError(`must be docker-archive or oci-archive, not ${JSON.stringify(opts.format)}`, { field: "--format" });
       }
-      if (opts.output === undefined && process.stdout.isTTY) throw new BerthError("refusing to write an archive to a terminal; use -o FILE or redirect stdout", { field: "--output" });
+      refuseTerminal(opts.output);
       const store = new ImageStore(currentEnginePaths());
       const byId = new Map<string, { image: ReturnType<ImageStore["resolve"]>; names: string[] }>();
       for (const ref of refs) {
@@ -26,25 +26,34 @@ export function declareSave(cmd: Command): Command {
         for (const n of named ? [named] : image.names) if (!entry.names.includes(n)) entry.names.push(n);
         byId.set(image.id, entry);
       }
-      const target = opts.output;
-      const tmp = target === undefined ? undefined : `${target}.berth-${process.pid}.tmp`;
-      const fd = tmp === undefined ? 1 : openPath(tmp, O.WRONLY | O.CREAT | O.TRUNC, 0o644);
-      try {
-        for await (const chunk of saveArchive(store, [...byId.values()], opts.format as ArchiveFormat)) writeAll(fd, chunk);
-        if (tmp !== undefined) renamePath(tmp, target!);
-      } catch (err) {
-        if (tmp !== undefined) {
-          try {
-            unlinkPath(tmp);
-          } catch {}
-        }
-        throw err;
-      } finally {
-        if (fd !== 1) close(fd);
-      }
+      await writeArchive(saveArchive(store, [...byId.values()], opts.format as ArchiveFormat), opts.output);
     });
 }
 
 export function registerSave(program: Command): void {
   declareSave(program.command("save"));
+}
+
+/** docker's refusal: an archive is not written to a terminal. */
+export function refuseTerminal(output: string | undefined): void {
+  if (output === undefined && process.stdout.isTTY) throw new BerthError("refusing to write an archive to a terminal; use -o FILE or redirect stdout", { field: "--output" });
+}
+
+/** An archive's bytes to `output` (written beside it, then renamed: a failure leaves no partial file) or to stdout. */
+export async function writeArchive(chunks: AsyncIterable<Uint8Array>, output: string | undefined): Promise<void> {
+  const tmp = output === undefined ? undefined : `${output}.berth-${process.pid}.tmp`;
+  const fd = tmp === undefined ? 1 : openPath(tmp, O.WRONLY | O.CREAT | O.TRUNC, 0o644);
+  try {
+    for await (const chunk of chunks) writeAll(fd, chunk);
+    if (tmp !== undefined) renamePath(tmp, output!);
+  } catch (err) {
+    if (tmp !== undefined) {
+      try {
+        unlinkPath(tmp);
+      } catch {}
+    }
+    throw err;
+  } finally {
+    if (fd !== 1) close(fd);
+  }
 }

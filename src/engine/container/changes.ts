@@ -58,31 +58,40 @@ export function formatChanges(changes: Change[]): string {
 
 const isWhiteout = (st: EntryStat) => (st.mode & S_IFMT) === S_IFCHR && st.rdev === 0n;
 
-/** The changes container `r` made to its image's files (its snapshot's upper directory against the image's layers). */
-export function containerChanges(engine: Engine, r: ContainerRecord): Change[] {
+/**
+ * Container `r`'s overlay, opened to compare: its upper directory, its lower layers (the
+ * top one first), whether a path is in them (the first layer that has it decides: a
+ * whiteout there deleted it), and the runtime's mount points. `close()` when done.
+ */
+export function openContainerLayers(engine: Engine, r: ContainerRecord): { upper: string; inLower: (path: string) => boolean; placeholders: Set<string>; close(): void } {
   if (r.RootfsSource !== "snapshot") throw new BerthError(`container ${r.Name} runs on the directory ${r.Rootfs} (--rootfs), not on an image's layers: there is nothing to compare it with`, { field: "CONTAINER" });
   const mounts = new ImageStore(engine.paths).rootfsMounts(r.Id);
-  const entries: UpperEntry[] = [];
-  walkBeneath(writableDirOf(mounts), (e) => {
-    entries.push({ path: `/${e.rel}`, whiteout: isWhiteout(e), dir: (e.mode & S_IFMT) === S_IFDIR });
-  });
   // overlay's lowerdir, the top layer first; relative paths are relative to the mount's cwd
   const overlay = mounts[0];
   const lowerOption = overlay?.options.find((o) => o.startsWith("lowerdir="));
   const lowers = (lowerOption ? lowerOption.slice("lowerdir=".length).split(":") : [])
     .map((d) => BeneathDir.open(d.startsWith("/") || !overlay?.cwd ? d : `${overlay.cwd}/${d}`));
+  const inLower = (path: string) => {
+    for (const lower of lowers) {
+      const st = lower.lstatBeneath(path.slice(1));
+      if (st) return !isWhiteout(st);
+    }
+    return false;
+  };
+  const placeholders = new Set((engine.store.spec(r.Id)?.mounts ?? []).map((m) => m.destination.replace(/\/+$/, "")));
+  return { upper: writableDirOf(mounts), inLower, placeholders, close: () => lowers.forEach((l) => l.close()) };
+}
+
+/** The changes container `r` made to its image's files (its snapshot's upper directory against the image's layers). */
+export function containerChanges(engine: Engine, r: ContainerRecord): Change[] {
+  const layers = openContainerLayers(engine, r);
   try {
-    // the first layer (from the top) that has the path decides: a whiteout there deleted it
-    const inLower = (path: string) => {
-      for (const lower of lowers) {
-        const st = lower.lstatBeneath(path.slice(1));
-        if (st) return !isWhiteout(st);
-      }
-      return false;
-    };
-    const placeholders = new Set((engine.store.spec(r.Id)?.mounts ?? []).map((m) => m.destination.replace(/\/+$/, "")));
-    return changesOf(entries, inLower, placeholders);
+    const entries: UpperEntry[] = [];
+    walkBeneath(layers.upper, (e) => {
+      entries.push({ path: `/${e.rel}`, whiteout: isWhiteout(e), dir: (e.mode & S_IFMT) === S_IFDIR });
+    });
+    return changesOf(entries, layers.inLower, layers.placeholders);
   } finally {
-    for (const l of lowers) l.close();
+    layers.close();
   }
 }

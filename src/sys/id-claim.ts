@@ -16,6 +16,11 @@ export interface ClaimOptions {
   parentMode?: number;
 }
 
+export interface FileClaimOptions extends ClaimOptions {
+  /** flush the claim to disk (default true); without it a crash may lose the claim or leave its file empty */
+  fsync?: boolean;
+}
+
 /** Make directory `path` (default mode 0o700): true when this call made it, false when it existed; other failures throw SysError. */
 export function claimDir(path: string, options: ClaimOptions = {}): boolean {
   if (options.parentMode !== undefined) makeParents(path, options.parentMode);
@@ -39,9 +44,12 @@ export function claimDir(path: string, options: ClaimOptions = {}): boolean {
  * disk ahead of its data (ext4's delayed allocation and xfs would otherwise leave an
  * empty file under it: a name held by no one, that no one can take again); the
  * directory's, after, so the new name itself is on disk. A claim that is going to lose
- * pays neither: a name already there is refused before anything is written.
+ * pays neither: a name already there is refused before anything is written. A claim that
+ * need not outlive a crash skips both (`fsync: false`): its reader must then take an
+ * empty file for no claim.
  */
-export function claimFile(path: string, data: string | Uint8Array, options: ClaimOptions = {}): boolean {
+export function claimFile(path: string, data: string | Uint8Array, options: FileClaimOptions = {}): boolean {
+  const durable = options.fsync !== false;
   if (options.parentMode !== undefined) makeParents(path, options.parentMode);
   // taken now is as good an answer as link's EEXIST a moment later, and skips the write and the fsync
   if (pathExists(path)) return false;
@@ -51,7 +59,7 @@ export function claimFile(path: string, data: string | Uint8Array, options: Clai
   try {
     try {
       writeAll(fd, data, path);
-      fsyncFd(fd);
+      if (durable) fsyncFd(fd);
     } finally {
       close(fd);
     }
@@ -64,7 +72,7 @@ export function claimFile(path: string, data: string | Uint8Array, options: Clai
   }
   // the new name on disk before the claim counts (the unlink of the temporary name goes with it)
   const slash = path.lastIndexOf("/");
-  syncDir(slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash));
+  if (durable) syncDir(slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash));
   return true;
 }
 

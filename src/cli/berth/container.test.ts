@@ -3,7 +3,7 @@
  * berth-monitor and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
  */
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
 import { BERTH, canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
@@ -411,6 +411,29 @@ describe.skipIf(!ok)("--restart", () => {
     expect(fx.berth(["ps", "-q", "--no-trunc"]).stdout).toBe(`${always}\n`);
     expect(fx.inspect(plain).State).toMatchObject({ Status: "exited", Error: expect.stringMatching(/monitor ended/) });
     expect(fx.berth(["rm", "-f", always, plain]).code).toBe(0);
+  });
+  test("after a reboot, --rm containers are removed — also one whose record (not flushed to disk) the crash tore or lost; their names are free again", async () => {
+    const names = ["whole", "torn", "lost"].map((n) => `${n}-${process.pid}`);
+    const ids = names.map((name) => fx.runDetached(["--rm", "--name", name], ["sleep", "60"]));
+    for (const id of ids) {
+      const monitor = Number(readFileSync(join(fx.runroot, "containers", id, "monitor.pid"), "utf8"));
+      const pid = fx.inspect(id).State.Pid;
+      process.kill(monitor, "SIGKILL");
+      process.kill(pid, "SIGKILL");
+      await until(() => !existsSync(`/proc/${pid}`), 120_000);
+      rmSync(join(fx.runroot, "containers", id, "exit"), { recursive: true, force: true });
+    }
+    // what a crash may leave of an unflushed record: an empty file, or none (the rename never reached the disk)
+    writeFileSync(join(fx.root, "containers", ids[1]!, "container.json"), "");
+    rmSync(join(fx.root, "containers", ids[2]!, "container.json"));
+    // from before the boot (a directory changed since is a create under way, and stays)
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))![1]);
+    for (const id of ids.slice(1)) utimesSync(join(fx.root, "containers", id), btime - 60, btime - 60);
+    rmSync(join(fx.runroot, "boot-id"));
+    expect(fx.berth(["ps", "-a", "-q", "--no-trunc"])).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    expect(fx.records()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
+    for (const name of names) expect(fx.run(["--rm", "--name", name], ["true"]).code).toBe(0);
   });
 });
 

@@ -13,6 +13,21 @@ import { statDeviceNode } from "../../sys/device-node.ts";
 import type { DeviceInfo, HostFacts } from "./bundle.ts";
 import { goArch } from "./docker-seccomp.ts";
 
+/**
+ * The boot's time in ms since the epoch: /proc/stat's `btime`. Pure.
+ *
+ * @example parseBootTime("cpu  1 2\nbtime 1765000000\n") // → 1765000000000
+ */
+export function parseBootTime(procStat: string): number | undefined {
+  const m = /^btime (\d+)$/m.exec(procStat);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+/** When this boot began (ms since the epoch); undefined when /proc/stat does not say. */
+export function bootTimeMs(): number | undefined {
+  return parseBootTime(readTextIfExists("/proc/stat") ?? "");
+}
+
 /** A host file a flag names (--env-file FILE): its text, or one line naming the flag, the file and why. */
 export function readFlagFile(path: string, flag: string): string {
   try {

@@ -6,17 +6,17 @@
  */
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
-import { mkdirParents, pathExists, readText, unlinkPath, waitProcessEnd } from "../../sys/libc.ts";
+import { mkdirParents, pathExists, readText, statPath, unlinkPath, waitProcessEnd } from "../../sys/libc.ts";
 import type { Engine, PreparedRoot } from "./engine.ts";
 import { buildSpec, dockerLimitFlags, renameLimitFlag, type BundleResult } from "./bundle.ts";
 import { limitsToResources } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
 import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
-import { blockDevice, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, resolvConf } from "./host.ts";
+import { blockDevice, bootTimeMs, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, resolvConf } from "./host.ts";
 import { monitorFiles, startMonitor, type ExitClaim, type LogLimits } from "./monitor.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
-import { checkName, NoSuchContainer, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
+import { checkName, NoSuchContainer, UnreadableRecord, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import { liveStartTime } from "../../runtime/state.ts";
@@ -58,8 +58,10 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
   const { store } = engine;
   const undo: (() => void)[] = [];
   try {
-    if (wanted !== undefined) store.claimName(wanted, id);
-    const name = wanted ?? store.claimGeneratedName(id);
+    // a --rm container's name need not outlive a crash: the reboot check removes the container
+    const durable = flags.rm !== true;
+    if (wanted !== undefined) store.claimName(wanted, id, durable);
+    const name = wanted ?? store.claimGeneratedName(id, durable);
     undo.push(() => store.releaseName(name, id));
     const dir = store.claimDir(id);
     undo.push(() => store.remove({ Id: id, Name: name }));
@@ -533,9 +535,12 @@ function releaseRoot(engine: Engine, r: ContainerRecord): void {
 
 /**
  * After /run was lost (a reboot): containers whose records say they ran have no monitor
- * and no exit file. Record them as exited, and start again those whose policy is always
- * or unless-stopped — what a daemon would do at boot, done by the first berth command
- * that notices (the run root's boot id differs). Returns the ids started.
+ * and no exit file. Record them as exited, remove the --rm ones, and start again those
+ * whose policy is always or unless-stopped — what a daemon would do at boot, done by the
+ * first berth command that notices (the run root's boot id differs). A container
+ * directory from before the boot without a readable record — a --rm container's record
+ * (not flushed) torn or lost by the crash, or a create cut short — is removed as `rm -f
+ * ID` would. Returns the ids started.
  */
 export function reviveAfterReboot(engine: Engine): string[] {
   const marker = `${engine.paths.runroot}/boot-id`;
@@ -549,6 +554,17 @@ export function reviveAfterReboot(engine: Engine): string[] {
   mkdirParents(engine.paths.runroot, 0o700);
   writeFileAtomic(marker, `${boot}\n`, { mode: 0o600, fsync: false });
   const started: string[] = [];
+  const bootedMs = bootTimeMs();
+  for (const id of engine.store.ids()) {
+    let readable = false;
+    try {
+      readable = engine.store.read(id) !== undefined;
+    } catch (err) {
+      if (!(err instanceof UnreadableRecord)) throw err;
+    }
+    // one made since the boot is a create under way in another berth process
+    if (!readable && bootedMs !== undefined && statPath(engine.store.dir(id)).mtimeMs < bootedMs) removeUnreadable(engine, id);
+  }
   for (const r of engine.store.list()) {
     if (r.State.Status !== "running" && r.State.Status !== "paused") continue;
     if (liveStatus(engine, r).status !== "exited") continue;
@@ -559,6 +575,10 @@ export function reviveAfterReboot(engine: Engine): string[] {
       releaseVolumes(engine, x);
       x.State = { ...x.State, Status: "exited", ExitCode: 255, Error: MONITOR_LOST, FinishedAt: now(), Pid: 0 };
     });
+    if (r.Flags.rm === true) {
+      removeContainer(engine, r.Id, { force: true, volumes: true });
+      continue;
+    }
     const policy = r.Flags.restart;
     if ((policy === "always" || policy === "unless-stopped") && r.State.ManuallyStopped !== true) {
       try {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { enginePaths } from "../paths.ts";
@@ -26,5 +26,13 @@ describe("container names", () => {
     mkdirSync(store.dir(first), { recursive: true });
     store.claimName("web", first);
     expect(() => store.claimName("web", newContainerId())).toThrow(`the container name "/web" is already in use by container "${first}"`);
+  });
+  test("a claim a crash left empty (a --rm container's, not flushed) is free again; an unflushed claim holds like any other", () => {
+    writeFileSync(join(dir, "root", "containers", ".names", "emptied"), "");
+    const id = newContainerId();
+    mkdirSync(store.dir(id), { recursive: true });
+    store.claimName("emptied", id, false);
+    expect(readFileSync(join(dir, "root", "containers", ".names", "emptied"), "utf8")).toBe(id);
+    expect(() => store.claimName("emptied", newContainerId())).toThrow(`is already in use by container "${id}"`);
   });
 });

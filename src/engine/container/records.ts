@@ -121,9 +121,12 @@ export class ContainerStore {
     return `${this.paths.containers}/.names/${name}`;
   }
 
-  /** Claim `name` for `id`; a name in use fails naming the container that has it. */
-  claimName(name: string, id: string): void {
-    const holder = this.tryClaimName(name, id);
+  /**
+   * Claim `name` for `id`; a name in use fails naming the container that has it. Not
+   * `durable`: not flushed to disk (a --rm container's: what a crash leaves of it goes).
+   */
+  claimName(name: string, id: string, durable = true): void {
+    const holder = this.tryClaimName(name, id, durable);
     if (holder === undefined) return;
     throw new BerthError(`the container name "/${name}" is already in use by container "${holder}"; remove (or rename) that container to reuse the name`, { field: "--name" });
   }
@@ -133,31 +136,32 @@ export class ContainerStore {
    * docker draws again — its 16×16 words and suffixes make about 19,000 names, so a few
    * dozen containers already share one by chance.
    */
-  claimGeneratedName(id: string): string {
+  claimGeneratedName(id: string, durable = true): string {
     for (let attempt = 1; ; attempt++) {
       const name = generatedName();
-      const holder = this.tryClaimName(name, id);
+      const holder = this.tryClaimName(name, id, durable);
       if (holder === undefined) return name;
       if (attempt === 100) throw new BerthError(`no free generated name after ${attempt} tries (the last, "${name}", is container "${holder}"'s); give the container one with --name`, { field: "--name" });
     }
   }
 
   /** Claim `name` for `id`: undefined when claimed, else the id of the container holding it. */
-  private tryClaimName(name: string, id: string): string | undefined {
-    if (claimFile(this.namePath(name), id, { parentMode: 0o700 })) return undefined;
+  private tryClaimName(name: string, id: string, durable: boolean): string | undefined {
+    const claim = { parentMode: 0o700, fsync: durable };
+    if (claimFile(this.namePath(name), id, claim)) return undefined;
     let holder = "";
     try {
       holder = readText(this.namePath(name)).trim();
     } catch {}
-    // a claim whose record is gone (a create that died half-way) is free again
-    if (holder && !pathExists(`${this.dir(holder)}/container.json`) && !pathExists(this.dir(holder))) {
+    // a claim whose record is gone (a create that died half-way), or left empty by a crash (an unflushed claim), is free again
+    if (!holder || (!pathExists(`${this.dir(holder)}/container.json`) && !pathExists(this.dir(holder)))) {
       // Reclaimers take turns and look again: two that both read the stale holder would
       // otherwise each unlink and each win — the second removing the first's new claim.
       const lock = lockPath(`${this.paths.containers}/.names`);
       try {
         const now = readTextIfExists(this.namePath(name))?.trim();
         if (now === holder) unlinkPath(this.namePath(name));
-        if ((now === holder || now === undefined) && claimFile(this.namePath(name), id, { parentMode: 0o700 })) return undefined;
+        if ((now === holder || now === undefined) && claimFile(this.namePath(name), id, claim)) return undefined;
         holder = readTextIfExists(this.namePath(name))?.trim() ?? holder;
       } finally {
         lock.release();
@@ -179,8 +183,13 @@ export class ContainerStore {
     return this.dir(id);
   }
 
+  /**
+   * Replace the record atomically. A --rm container's is not flushed to disk: it is
+   * removed when the container ends, and after a crash the reboot check removes what is
+   * left of it (reviveAfterReboot), torn or missing — 6 fsyncs less per `run --rm`.
+   */
   write(record: ContainerRecord): void {
-    writeFileAtomic(`${this.dir(record.Id)}/container.json`, JSON.stringify(record, null, 1), { mode: 0o600 });
+    writeFileAtomic(`${this.dir(record.Id)}/container.json`, JSON.stringify(record, null, 1), { mode: 0o600, fsync: record.Flags.rm !== true });
   }
 
   read(id: string): ContainerRecord | undefined {

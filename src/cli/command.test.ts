@@ -18,7 +18,7 @@ function program(calls: unknown[][]) {
     .option("-f, --filter <key=value>", "repeatable", (v: string, all: string[]) => [...all, v], [] as string[])
     .action((...args) => void calls.push(args.slice(0, -1)));
   const group = p.command("cgroup").description("cgroups");
-  group.command("ls").argument("[path]", "where", "/").option("-d, --depth <n>", "levels", "32")
+  group.command("ls").alias("list").argument("[path]", "where", "/").option("-d, --depth <n>", "levels", "32")
     .action((...args) => void calls.push(args.slice(0, -1)));
   group.command("run").argument("<path>", "where").argument("<command...>", "what")
     .option("-m, --mount", "join mnt").option("-u, --uts", "join uts").option("--no-cgroup", "stay")
@@ -115,5 +115,16 @@ describe("berth's command line (commander's grammar)", () => {
     expect(program([]).parse(["--version"])).toEqual({ kind: "version", text: "1.2.3\n" });
     expect(program([]).parse(["-v"])).toEqual({ kind: "version", text: "1.2.3\n" });
     expect(usage(["stats", "-v"])).toBe("unknown option '-v'");
+  });
+});
+
+describe("aliases: docker's ls is also list", () => {
+  test("the alias runs the command, with its arguments and options; help names both", async () => {
+    expect((await run(["cgroup", "list", "-d", "2", "/x"])).calls).toEqual([["/x", { depth: "2" }]]);
+    expect((await run(["cgroup", "ls", "/x"])).calls).toEqual([["/x", { depth: "32" }]]);
+    const help = (await run(["cgroup", "--help"])).todo;
+    expect(help.kind === "help" && help.text).toContain("\n  ls|list [options] [path]");
+    const sub = (await run(["cgroup", "help", "list"])).todo;
+    expect(sub.kind === "help" && sub.text).toContain("Usage: berth cgroup ls [options] [path]");
   });
 });

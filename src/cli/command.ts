@@ -55,6 +55,7 @@ const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperC
 
 export class Command {
   readonly commands: Command[] = [];
+  private readonly aliases: string[] = [];
   private readonly options: OptionDecl[] = [];
   private readonly args: ArgumentDecl[] = [];
   private about = "";
@@ -69,6 +70,16 @@ export class Command {
     const sub = new Command(name, this);
     this.commands.push(sub);
     return sub;
+  }
+
+  /** Another name for this command (docker's `ls` is also `list`, `rm` also `remove`). */
+  alias(name: string): this {
+    this.aliases.push(name);
+    return this;
+  }
+
+  private named(name: string): boolean {
+    return this.name === name || this.aliases.includes(name);
   }
 
   description(text: string): this {
@@ -172,8 +183,8 @@ export class Command {
       if (arg === "--help" || (arg === "-h" && !this.options.some((o) => o.short === "h"))) return { kind: "help", text: this.help() };
       if (this.versionText !== undefined && (arg === "-v" || arg === "--version")) return { kind: "version", text: `${this.versionText}\n` };
       if (this.commands.length > 0 && positionals.length === 0 && !arg.startsWith("-")) {
-        if (arg === "help") return { kind: "help", text: (this.commands.find((c) => c.name === argv[i + 1]) ?? this).help() };
-        const sub = this.commands.find((c) => c.name === arg);
+        if (arg === "help") return { kind: "help", text: (this.commands.find((c) => c.named(argv[i + 1] ?? "")) ?? this).help() };
+        const sub = this.commands.find((c) => c.named(arg));
         if (!sub) throw new UsageError(`unknown command '${arg}'`);
         return sub.parseFrom(argv.slice(i + 1), values);
       }
@@ -276,7 +287,7 @@ export class Command {
     options.push(["-h, --help", "display help for command"]);
     sections.push(`Options:\n${table(options)}`);
     if (this.commands.length > 0) {
-      const rows: [string, string][] = this.commands.map((c) => [c.usage().slice(this.path().length + 1), c.about]);
+      const rows: [string, string][] = this.commands.map((c) => [[c.name, ...c.aliases].join("|") + c.usage().slice(c.path().length), c.about]);
       rows.push(["help [command]", "display help for command"]);
       sections.push(`Commands:\n${table(rows)}`);
     }

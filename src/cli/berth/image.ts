@@ -14,11 +14,11 @@ import { declarePrune } from "./image-prune.ts";
 
 export function registerImage(program: Command): void {
   const image = program.command("image").description("manage images");
-  declareImagesOptions(image.command("ls").description("list images")).action(listImages);
+  declareImagesOptions(image.command("ls").alias("list").description("list images")).action(listImages);
   declareImageInspect(image.command("inspect"));
   declareHistory(image.command("history"));
   declarePrune(image.command("prune"));
-  declareRmi(image.command("rm"));
+  declareRmi(image.command("rm").alias("remove"));
   declareTag(image.command("tag"));
   declarePull(image.command("pull"));
   declarePush(image.command("push"));

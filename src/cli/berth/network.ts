@@ -81,7 +81,7 @@ export function registerNetwork(program: Command): void {
       });
       writeOut(`${n.berth.id}\n`);
     });
-  net.command("ls").description("list networks").option("-q, --quiet", "only ids").option("--no-trunc", "whole ids")
+  net.command("ls").alias("list").description("list networks").option("-q, --quiet", "only ids").option("--no-trunc", "whole ids")
     .option("-f, --filter <k=v>", "dangling=true|false, driver=bridge, id=PREFIX, label=KEY[=VALUE], name=PART, scope=local, type=custom|builtin", collect)
     .option("--format <format>", "table, json, or a Go template such as '{{.Name}} {{.ID}}'")
     .action((opts: Opts) => {
@@ -108,7 +108,7 @@ export function registerNetwork(program: Command): void {
       const store = new NetworkStore(engine.paths);
       writeOut(`${JSON.stringify(names.map((n) => inspectView(engine, store.resolve(n))), null, 4)}\n`);
     });
-  net.command("rm").argument("<names...>", "network names or ids").description("remove networks no container uses")
+  net.command("rm").alias("remove").argument("<names...>", "network names or ids").description("remove networks no container uses")
     .action((names: string[], opts: Opts) => {
       const engine = engineFor(opts);
       const store = new NetworkStore(engine.paths);

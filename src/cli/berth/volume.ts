@@ -44,7 +44,7 @@ export function registerVolume(program: Command): void {
         throw err;
       }
     });
-  v.command("ls").description("list volumes").option("-q, --quiet", "only names")
+  v.command("ls").alias("list").description("list volumes").option("-q, --quiet", "only names")
     .option("-f, --filter <k=v>", "dangling=true|false, name=PART, label=KEY[=VALUE], driver=local", collect)
     .option("--format <format>", "table, json, or a Go template such as '{{.Name}} {{.Mountpoint}}'")
     .action((opts: Opts) => {
@@ -76,7 +76,7 @@ export function registerVolume(program: Command): void {
       if (format !== undefined && format !== "json") writeOut(out.map((o) => `${renderGoTemplate(format, o)}\n`).join(""));
       else writeOut(`${JSON.stringify(out, null, 4)}\n`);
     });
-  v.command("rm").argument("<names...>", "volume names").description("remove volumes").option("-f, --force", "no error for a missing volume")
+  v.command("rm").alias("remove").argument("<names...>", "volume names").description("remove volumes").option("-f, --force", "no error for a missing volume")
     .action((names: string[], opts: Opts) => {
       const engine = engineFor(opts);
       let failed = 0;

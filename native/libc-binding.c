@@ -365,12 +365,34 @@ static napi_value b_socketpair(napi_env env, napi_callback_info info) {
 #define SPAWN_MAX_ARGS 64
 #define SPAWN_ARG_BYTES 8192
 
+/* Array argument i of strings into out[] (NULL-terminated), NUL-separated in strings
+ * from *used on: 0, or -errno (EINVAL: not an array of strings, or one holding a NUL). */
+static int strings_arg(call_t *c, size_t i, char *strings, size_t *used, char **out, uint32_t max) {
+  uint32_t n = 0;
+  if (napi_get_array_length(c->env, c->argv[i], &n) != napi_ok || n > max) return -EINVAL;
+  for (uint32_t k = 0; k < n; k++) {
+    napi_value v;
+    size_t len = 0;
+    if (napi_get_element(c->env, c->argv[i], k, &v) != napi_ok ||
+        napi_get_value_string_utf8(c->env, v, strings + *used, SPAWN_ARG_BYTES - *used, &len) != napi_ok)
+      return -EINVAL;
+    if (*used + len + 1 >= SPAWN_ARG_BYTES) return -E2BIG;
+    if (strlen(strings + *used) != len) return -EINVAL; /* a NUL inside */
+    out[k] = strings + *used;
+    *used += len + 1;
+  }
+  out[n] = NULL;
+  return 0;
+}
+
 /*
- * spawn(path, argv, fds): posix_spawn path with argv, an empty environment, and child fd
- * i = this process's fds[i] (each entry an open fd); every other fd closed. All signals
- * default and unblocked in the child. The pid, or -errno. Why not Bun.spawn for the
- * helper of `create`: it costs ~1 ms and ~1 MiB per call here, for a child nobody waits
- * on (src/sys/init-helper.ts).
+ * spawn(path, argv, fds[, env]): posix_spawn path with argv, the environment env ("K=V"
+ * strings; empty when not given), and child fd i = this process's fds[i] (each entry an
+ * open fd); every other fd closed. All signals default and unblocked in the child. The
+ * pid, or -errno. Why not Bun.spawn for the helper of `create`: it costs ~1 ms and
+ * ~1 MiB per call here, for a child nobody waits on (src/sys/init-helper.ts); and
+ * Bun.spawnSync cannot run two children at once, which the CNI plugins' DELs do
+ * (src/sys/cni-plugin.ts).
  */
 static napi_value b_spawn(napi_env env, napi_callback_info info) {
   call_t c;
@@ -379,24 +401,15 @@ static napi_value b_spawn(napi_env env, napi_callback_info info) {
   if ((e = args(env, info, &c)) < 0 || (e = path_arg(&c, 0, path)) < 0) return number(env, e);
   uint32_t argc = 0, nfds = 0;
   if (c.argc < 3 || napi_get_array_length(env, c.argv[1], &argc) != napi_ok || napi_get_array_length(env, c.argv[2], &nfds) != napi_ok ||
-      argc == 0 || argc > SPAWN_MAX_ARGS)
+      argc == 0)
     return number(env, -EINVAL);
   /* the strings, NUL-separated in one buffer */
   static char strings[SPAWN_ARG_BYTES];
   char *argv[SPAWN_MAX_ARGS + 1];
+  char *envp[SPAWN_MAX_ARGS + 1] = {NULL};
   size_t used = 0;
-  for (uint32_t i = 0; i < argc; i++) {
-    napi_value v;
-    size_t len = 0;
-    if (napi_get_element(env, c.argv[1], i, &v) != napi_ok ||
-        napi_get_value_string_utf8(env, v, strings + used, sizeof strings - used, &len) != napi_ok)
-      return number(env, -EINVAL);
-    if (used + len + 1 >= sizeof strings) return number(env, -E2BIG);
-    if (strlen(strings + used) != len) return number(env, -EINVAL); /* a NUL inside */
-    argv[i] = strings + used;
-    used += len + 1;
-  }
-  argv[argc] = NULL;
+  if ((e = strings_arg(&c, 1, strings, &used, argv, SPAWN_MAX_ARGS)) < 0) return number(env, e);
+  if (c.argc > 3 && (e = strings_arg(&c, 3, strings, &used, envp, SPAWN_MAX_ARGS)) < 0) return number(env, e);
   /* from[i]: the fd that becomes the child's fd i; moved: the copies made below (--preserve-fds has no limit) */
   int *from = calloc(2 * (size_t)nfds + 1, sizeof(int));
   if (from == NULL) return number(env, -ENOMEM);
@@ -435,7 +448,6 @@ static napi_value b_spawn(napi_env env, napi_callback_info info) {
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
     if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &none);
     if (rc == 0) rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    char *envp[] = {NULL};
     if (rc == 0) rc = posix_spawn(&pid, path, &actions, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);

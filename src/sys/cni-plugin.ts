@@ -4,8 +4,16 @@
  * CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_PATH, CNI_ARGS), the network
  * configuration on stdin, the result (or an error object) on stdout. What the parameters
  * and the configuration are is engine/network/cni.ts's business.
+ *
+ * A plugin is started through libc's posix_spawn (libc.ts's spawnProcess) and waited for
+ * later, so that several run at once — Bun.spawnSync runs one child at a time — and each
+ * costs a vfork rather than Bun's ~1 ms of set-up. Its stdin, stdout and stderr are
+ * socket pairs: the configuration (a few KiB) fits the socket's buffer, written before
+ * the plugin reads it; its output is read when it is waited for (stdout, then stderr: a
+ * plugin that wrote more than the buffer holds, ~200 KiB, to stderr before closing
+ * stdout would wait on us — CNI plugins write a result or an error object, and a line).
  */
-import { runProgram } from "./program.ts";
+import { close, readFd, socketPair, spawnProcess, waitPid, writeAll } from "./libc.ts";
 
 export interface PluginRun {
   code: number;
@@ -13,8 +21,69 @@ export interface PluginRun {
   stderr: string;
 }
 
-/** Run plugin `path` with the CNI variables `cniEnv` (added to PATH, which plugins need for iptables) and `stdin`. */
+export interface RunningPlugin {
+  pid: number;
+  /** wait for it to end: its exit code and output */
+  wait(): PluginRun;
+}
+
+function pair(): [number, number] {
+  const p = socketPair();
+  if (p === -1) throw new Error("socketpair for a CNI plugin failed");
+  return p;
+}
+
+function readAll(fd: number): string {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(16384);
+  for (;;) {
+    let n: number;
+    try {
+      n = readFd(fd, buf);
+    } catch {
+      break;
+    }
+    if (n <= 0) break;
+    chunks.push(buf.slice(0, n));
+  }
+  return Buffer.concat(chunks).toString();
+}
+
+/** Start plugin `path` with the CNI variables `cniEnv` (added to PATH, which plugins need for iptables) and `stdin`. */
+export function startPlugin(path: string, cniEnv: Record<string, string>, stdin: string): RunningPlugin {
+  const ends = [pair(), pair(), pair()];
+  let pid: number;
+  try {
+    pid = spawnProcess(path, [path], ends.map((e) => e[1]), { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...cniEnv });
+  } catch (err) {
+    for (const e of ends) close(e[0]);
+    throw err;
+  } finally {
+    for (const e of ends) close(e[1]);
+  }
+  const [input, output, errors] = ends.map((e) => e[0]) as [number, number, number];
+  try {
+    writeAll(input, stdin);
+  } catch {
+    // EPIPE: it ended without reading; its exit status says why
+  }
+  close(input);
+  let done: PluginRun | undefined;
+  return {
+    pid,
+    wait() {
+      if (done) return done;
+      const stdout = readAll(output);
+      const stderr = readAll(errors);
+      close(output);
+      close(errors);
+      done = { code: waitPid(pid), stdout, stderr };
+      return done;
+    },
+  };
+}
+
+/** Run plugin `path` to its end. */
 export function execPlugin(path: string, cniEnv: Record<string, string>, stdin: string): PluginRun {
-  const p = runProgram([path], { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...cniEnv }, input: stdin });
-  return { code: p.code, stdout: p.stdout, stderr: p.stderr };
+  return startPlugin(path, cniEnv, stdin).wait();
 }

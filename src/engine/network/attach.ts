@@ -174,8 +174,10 @@ export function joinNetworks(paths: EnginePaths, id: string, hostname: string, n
   const cni = new CniInvoker(paths.cniCache);
   const { netns, lists, mappings } = prepared;
   const lock = store.lock();
+  let loopback: (() => unknown) | undefined;
   try {
-    cni.add(LOOPBACK, { containerId: id, netns, ifName: "lo" });
+    // lo comes up beside eth0's ADD: each plugin sets up its own interface of the namespace
+    loopback = cni.startAdd(LOOPBACK, { containerId: id, netns, ifName: "lo" });
     const settings: NetworkSettings = { Bridge: "", SandboxID: id, SandboxKey: netns, Ports: dockerPorts(mappings, net.exposed), IPAddress: "", IPPrefixLen: 0, Gateway: "", MacAddress: "", Networks: {}, PortMappings: mappings };
     lists.forEach((list, i) => {
       const capabilityArgs: Record<string, unknown> = {};
@@ -186,8 +188,12 @@ export function joinNetworks(paths: EnginePaths, id: string, hostname: string, n
     });
     const first = settings.Networks[lists[0]?.name ?? ""];
     if (first) Object.assign(settings, { IPAddress: first.IPAddress, IPPrefixLen: first.IPPrefixLen, Gateway: first.Gateway, MacAddress: first.MacAddress });
+    loopback();
     return settings;
   } catch (err) {
+    try {
+      loopback?.();
+    } catch {}
     detachLocked(paths, id, net.networks, cni, store);
     throw err;
   } finally {

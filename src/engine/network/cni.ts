@@ -11,7 +11,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
-import { execPlugin } from "../../sys/cni-plugin.ts";
+import { startPlugin, type PluginRun } from "../../sys/cni-plugin.ts";
 import { listDir, mkdirParents, pathExists, readTextIfExists, unlinkPath } from "../../sys/libc.ts";
 
 export const CNI_PLUGIN_DIRS = ["/usr/lib/cni", "/opt/cni/bin"];
@@ -100,6 +100,9 @@ export function pluginFailure(network: string, type: string, command: string, co
   return new BerthError(`network ${network}: CNI plugin ${type} ${command}: ${why}`);
 }
 
+/** Plugins whose DEL touches only the host's firewall rules of the container (CniInvoker.del runs them beside the rest). */
+const HOST_RULES_ONLY = new Set(["firewall", "portmap"]);
+
 export class CniInvoker {
   constructor(readonly cacheDir: string, readonly pluginDirs: string[] = CNI_PLUGIN_DIRS) {}
 
@@ -110,8 +113,13 @@ export class CniInvoker {
     return found;
   }
 
-  private invoke(list: NetworkConfList, plugin: PluginConf, command: "ADD" | "DEL" | "CHECK", rt: RuntimeConf, prev: CniResult | undefined): CniResult | undefined {
-    const run = execPlugin(this.pluginPath(list.name, plugin.type), pluginEnv(command, rt, this.pluginDirs), pluginStdin(list, plugin, rt, prev));
+  /** Start one plugin; the function returned waits for it: its result for ADD, a failure thrown as one line. */
+  private start(list: NetworkConfList, plugin: PluginConf, command: "ADD" | "DEL" | "CHECK", rt: RuntimeConf, prev: CniResult | undefined): () => CniResult | undefined {
+    const running = startPlugin(this.pluginPath(list.name, plugin.type), pluginEnv(command, rt, this.pluginDirs), pluginStdin(list, plugin, rt, prev));
+    return () => this.outcome(list, plugin, command, running.wait());
+  }
+
+  private outcome(list: NetworkConfList, plugin: PluginConf, command: "ADD" | "DEL" | "CHECK", run: PluginRun): CniResult | undefined {
     if (run.code !== 0) throw pluginFailure(list.name, plugin.type, command, run.code, run.stdout, run.stderr);
     if (command !== "ADD") return undefined;
     try {
@@ -119,6 +127,10 @@ export class CniInvoker {
     } catch {
       throw new BerthError(`network ${list.name}: CNI plugin ${plugin.type} ADD printed no result: ${JSON.stringify(run.stdout.slice(0, 200))}`);
     }
+  }
+
+  private invoke(list: NetworkConfList, plugin: PluginConf, command: "ADD" | "DEL" | "CHECK", rt: RuntimeConf, prev: CniResult | undefined): CniResult | undefined {
+    return this.start(list, plugin, command, rt, prev)();
   }
 
   cachePath(network: string, containerId: string, ifName: string): string {
@@ -131,16 +143,41 @@ export class CniInvoker {
    * undoes what the plugins before made with del(), which works without a cached result.
    */
   add(list: NetworkConfList, rt: RuntimeConf): CniResult {
-    let prev: CniResult | undefined;
-    for (const plugin of list.plugins) prev = this.invoke(list, plugin, "ADD", rt, prev);
-    const result = prev ?? { cniVersion: list.cniVersion };
-    const entry: CachedAttachment = {
-      kind: "cniCacheV1", containerId: rt.containerId, config: Buffer.from(JSON.stringify(list)).toString("base64"), ifName: rt.ifName,
-      networkName: list.name, netns: rt.netns, ...(rt.args && { cniArgs: rt.args }), ...(rt.capabilityArgs && { capabilityArgs: rt.capabilityArgs }), result,
+    return this.startAdd(list, rt)();
+  }
+
+  /**
+   * ADD begun: the first plugin is started and runs while the caller does other work (lo's
+   * ADD beside eth0's). The function returned finishes it as add() does — once: called
+   * again it answers the same — and must be called, even when the caller gives up.
+   */
+  startAdd(list: NetworkConfList, rt: RuntimeConf): () => CniResult {
+    const [first, ...rest] = list.plugins;
+    const started = first && this.start(list, first, "ADD", rt, undefined);
+    let outcome: { result: CniResult } | { err: unknown } | undefined;
+    const finish = (): CniResult => {
+      let prev = started?.();
+      for (const plugin of rest) prev = this.invoke(list, plugin, "ADD", rt, prev);
+      const result = prev ?? { cniVersion: list.cniVersion };
+      const entry: CachedAttachment = {
+        kind: "cniCacheV1", containerId: rt.containerId, config: Buffer.from(JSON.stringify(list)).toString("base64"), ifName: rt.ifName,
+        networkName: list.name, netns: rt.netns, ...(rt.args && { cniArgs: rt.args }), ...(rt.capabilityArgs && { capabilityArgs: rt.capabilityArgs }), result,
+      };
+      mkdirParents(`${this.cacheDir}/results`, 0o700);
+      writeFileAtomic(this.cachePath(list.name, rt.containerId, rt.ifName), JSON.stringify(entry), { mode: 0o600, fsync: false });
+      return result;
     };
-    mkdirParents(`${this.cacheDir}/results`, 0o700);
-    writeFileAtomic(this.cachePath(list.name, rt.containerId, rt.ifName), JSON.stringify(entry), { mode: 0o600, fsync: false });
-    return result;
+    return () => {
+      if (!outcome) {
+        try {
+          outcome = { result: finish() };
+        } catch (err) {
+          outcome = { err };
+        }
+      }
+      if ("err" in outcome) throw outcome.err;
+      return outcome.result;
+    };
   }
 
   /** CHECK: every plugin in order with the cached result (libcni: an error when nothing is cached). */
@@ -155,6 +192,14 @@ export class CniInvoker {
    * DEL: every plugin in reverse order with the cached result (plugins take DEL of what
    * does not exist as success, so a half-made ADD is undone too); every plugin runs even
    * when one fails — the first failure is thrown at the end and the cache kept for a retry.
+   *
+   * The plugins whose DEL only removes host firewall rules keyed by the container's
+   * address or id (firewall, portmap) start together at once and run beside the rest,
+   * which keep their order: nothing of theirs depends on the interface the others remove
+   * (tuning, whose DEL needs the interface, still runs before bridge removes it). Each
+   * rule or chain deleted costs the kernel an RCU grace period (iptables-nft waits for it
+   * when it closes its netlink socket: 10–20 ms here), and the veth's deletion another;
+   * run side by side, those waits overlap.
    */
   del(list: NetworkConfList, rt: RuntimeConf): void {
     const path = this.cachePath(list.name, rt.containerId, rt.ifName);
@@ -162,13 +207,18 @@ export class CniInvoker {
     const capabilityArgs = rt.capabilityArgs ?? cached?.capabilityArgs;
     const withCaps: RuntimeConf = { ...rt, ...(capabilityArgs && { capabilityArgs }) };
     let first: unknown;
-    for (const plugin of [...list.plugins].reverse()) {
+    const attempt = (step: () => unknown) => {
       try {
-        this.invoke(list, plugin, "DEL", withCaps, cached?.result);
+        step();
       } catch (err) {
         first ??= err;
       }
-    }
+    };
+    const reversed = [...list.plugins].reverse();
+    const beside: (() => unknown)[] = [];
+    for (const plugin of reversed.filter((p) => HOST_RULES_ONLY.has(p.type))) attempt(() => beside.push(this.start(list, plugin, "DEL", withCaps, cached?.result)));
+    for (const plugin of reversed.filter((p) => !HOST_RULES_ONLY.has(p.type))) attempt(() => this.invoke(list, plugin, "DEL", withCaps, cached?.result));
+    for (const wait of beside) attempt(wait);
     if (first) throw first;
     try {
       unlinkPath(path);

@@ -4,7 +4,8 @@
  */
 export class LineStream {
   readonly lines: string[] = [];
-  private partial = "";
+  /** what came after the last newline so far (a prompt waiting for input) */
+  partial = "";
   /** resolves when the stream has ended and every line is in `lines` */
   readonly ended: Promise<void>;
 

@@ -135,7 +135,8 @@ export async function attachOutput(engine: Engine, r: ContainerRecord, from?: Lo
   // it up — the log is looked at every 25 ms, without waking at once forever
   const idle = session ? () => (closed ? Bun.sleep(25) : Promise.race([session.ended, session.detached, session.output(), Bun.sleep(25)])) : async () => waitProcessEnd(monitor, 25);
   const done = () => detached || exitFileCode(engine, r.Id) !== undefined || liveStatus(engine, engine.store.read(r.Id) ?? r).status === "exited";
-  await followLog(r.LogPath, from, new LogParser(), (b) => writeRuns(logRuns(b)), done, idle);
+  // each chunk as it comes, a line's end or not: a prompt that waits for input shows, and a last `printf abc` too
+  await followLog(r.LogPath, from, new LogParser({ streamPartials: true }), (b) => writeRuns(logRuns(b)), done, idle);
   return detached ? { detached: true } : { exitCode: await settledExitCode(engine, r.Id, session?.exitCode(), exitClaim) };
 }
 

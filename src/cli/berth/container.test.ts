@@ -7,6 +7,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, sy
 import { dirname, join } from "node:path";
 import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
 import { BERTH, canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
+import { LineStream } from "../../../test/line-stream.ts";
 
 // each test runs real containers, one berth process per step: in the cgroup v2 VM (QEMU TCG) that is 10-50× slower
 setDefaultTimeout(300_000);
@@ -62,6 +63,23 @@ describe.skipIf(!ok)("run in the foreground", () => {
     expect(logs).toMatchObject({ stdout: "up\nterm\n", stderr: "warn\n" });
     expect(fx.inspect(name).State).toMatchObject({ Status: "exited", ExitCode: 7 });
     expect(fx.berth(["rm", name]).code).toBe(0);
+  });
+  test("output without a last newline is printed (run, logs, logs -f), and a prompt shows before its line ends (-i)", async () => {
+    const name = `nonl-${process.pid}`;
+    const r = fx.berth(["run", "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sh", "-c", "printf abc; printf def >&2"]);
+    expect(r).toMatchObject({ code: 0, stdout: "abc", stderr: "def" });
+    expect(fx.berth(["logs", name])).toMatchObject({ stdout: "abc", stderr: "def" });
+    expect(fx.berth(["logs", "-f", name])).toMatchObject({ stdout: "abc", stderr: "def" });
+    expect(fx.berth(["logs", "--tail", "1", name])).toMatchObject({ stdout: "", stderr: "def" });
+    expect(fx.berth(["rm", name]).code).toBe(0);
+    const p = Bun.spawn([BERTH, "run", "--rm", "-i", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sh", "-c", "printf 'name: '; read x; echo \"hi $x\""], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: fx.env() });
+    const out = new LineStream(p.stdout);
+    // the prompt arrives while the container waits for its answer: before the fix it came only with the next newline
+    expect(await until(() => out.partial === "name: ", 60_000)).toBe(true);
+    p.stdin.write("bob\n");
+    p.stdin.end();
+    expect(await p.exited).toBe(0);
+    expect(await until(() => out.lines.includes("name: hi bob"), 10_000)).toBe(true);
   });
   test("-u NAME reads the root's own /etc/passwd: a symlink to the host's /dev/zero or a FIFO there is no passwd (it hung run)", () => {
     const root = join(fx.dir, "hostile-passwd");

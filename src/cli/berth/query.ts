@@ -10,7 +10,7 @@ import { writeErr, writeOut, writeRuns } from "../stdio.ts";
 import { alignColumns, parseTemplate } from "../../observe/template.ts";
 import { exitFileCode, liveStatus } from "../../engine/container/lifecycle.ts";
 import { followLog, readLog } from "../../engine/container/log-reader.ts";
-import { linesInWindow, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
+import { linesInWindow, type LogBatch, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
 import { NoSuchContainer } from "../../engine/container/records.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
@@ -91,17 +91,25 @@ export function registerLogs(program: Command): void {
       };
       const parser = new LogParser({ timestamps: opts.timestamps === true, times: sel.sinceMs !== undefined || sel.untilMs !== undefined });
       const tail = sel.tail === undefined ? undefined : new LogTail(sel.tail);
-      const position = readLog(r.LogPath, parser, (b) => {
+      const print = (b: LogBatch) => {
         if (tail) tail.add(b, linesInWindow(b, sel));
         else writeRuns(logRuns(b, linesInWindow(b, sel)));
-      });
+      };
+      const position = readLog(r.LogPath, parser, print);
+      const { sinceMs: _since, tail: _tail, ...live } = sel;
+      // without -t a line's chunks print the same whether joined or not: a follower prints each as it comes (a prompt
+      // waiting for input shows), so what waits for its end is printed before following; with -t, a line keeps its first time
+      const streamed = opts.follow === true && opts.timestamps !== true;
+      if (!opts.follow || streamed) print(parser.flush());
       if (tail) writeRuns(tail.runs());
       if (!opts.follow) return;
-      const { sinceMs: _since, tail: _tail, ...live } = sel;
-      await followLog(r.LogPath, position, parser, (b) => writeRuns(logRuns(b, linesInWindow(b, live))), () => {
+      const follower = streamed ? new LogParser({ times: sel.untilMs !== undefined, streamPartials: true }) : parser;
+      await followLog(r.LogPath, position, follower, (b) => writeRuns(logRuns(b, linesInWindow(b, live))), () => {
         const now = engine.store.read(r.Id);
         return !now || exitFileCode(engine, r.Id) !== undefined || (liveStatus(engine, now).status !== "running" && liveStatus(engine, now).status !== "paused");
       });
+      const rest = follower.flush();
+      writeRuns(logRuns(rest, linesInWindow(rest, live)));
     });
 }
 

@@ -44,6 +44,33 @@ describe("the k8s-file parser on bytes", () => {
     const b = new LogParser().parse(utf8.encode("garbage\n2026-12-06T10:00:00.1+00:00 stdout F a\n2026-12-06T10:00:00.2+00:00 stdout F b"));
     expect(text(logRuns(b))).toEqual(["1:a\n"]);
   });
+  test("flush: the partial lines the log ends with, oldest first, without a newline (a last printf abc), -t and times too", () => {
+    const ends = [
+      "2026-12-06T10:00:00.100000000+00:00 stdout F one",
+      "2026-12-06T10:00:00.200000000+00:00 stderr P de",
+      "2026-12-06T10:00:00.300000000+00:00 stdout P ab",
+      "2026-12-06T10:00:00.400000000+00:00 stdout P c",
+      "2026-12-06T10:00:00.500000000+00:00 stderr P f",
+      "",
+    ].join("\n");
+    const p = new LogParser();
+    expect(text(logRuns(p.parse(utf8.encode(ends))))).toEqual(["1:one\n"]);
+    expect(text(logRuns(p.flush()))).toEqual(["2:def", "1:abc"]);
+    expect(text(logRuns(p.flush()))).toEqual([]);
+    const t = new LogParser({ timestamps: true });
+    t.parse(utf8.encode(ends));
+    const flushed = t.flush();
+    expect(text(logRuns(flushed))).toEqual(["2:2026-12-06T10:00:00.200000000Z def", "1:2026-12-06T10:00:00.300000000Z abc"]);
+    expect(flushed.times).toEqual(["2026-12-06T10:00:00.200000000+00:00", "2026-12-06T10:00:00.300000000+00:00"]);
+  });
+  test("streamPartials: each chunk as it comes, a partial one without the record's newline; the bytes are the program's own", () => {
+    const p = new LogParser({ streamPartials: true });
+    const out = logRuns(p.parse(utf8.encode(LOG)));
+    expect(text(out)).toEqual(["1:one\ntwo\n", "2:par", "1:three\n", "2:tial\noops\n", "1:\ngrüße\n"]);
+    expect(text(logRuns(p.flush()))).toEqual([]);
+    // a prompt waiting for input is printed before its line ends
+    expect(text(logRuns(new LogParser({ streamPartials: true }).parse(utf8.encode("2026-12-06T10:00:00.1+00:00 stdout P name: \n"))))).toEqual(["1:name: "]);
+  });
   test("-t: docker's time first (Z for +00:00), a joined line with its first chunk's time", () => {
     const b = new LogParser({ timestamps: true }).parse(utf8.encode(LOG));
     expect(text(logRuns(b))[1]).toBe("2:2026-12-06T10:00:01.000000000Z partial\n2026-12-06T10:00:02.000000000Z oops\n");

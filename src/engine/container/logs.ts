@@ -57,8 +57,13 @@ export class LogParser {
   private readonly utf8 = new TextDecoder();
   private readonly encoder = new TextEncoder();
 
-  /** timestamps: -t, each line printed after its time; times: fill LogBatch.times (--since, --until) */
-  constructor(private readonly o: { timestamps?: boolean; times?: boolean } = {}) {}
+  /**
+   * timestamps: -t, each line printed after its time; times: fill LogBatch.times (--since,
+   * --until); streamPartials: a `P` chunk is handed on at once as a line of its own
+   * without a newline (a follower printing a prompt that waits for input), not held for
+   * the `F` that ends it.
+   */
+  constructor(private readonly o: { timestamps?: boolean; times?: boolean; streamPartials?: boolean } = {}) {}
 
   /**
    * The complete lines of buf[0, end); `end` falls just after a newline. The batch's
@@ -102,7 +107,8 @@ export class LogParser {
       }
       const body = c < 0 ? nl : c + 1;
       const p = this.pending[fd];
-      if (buf[b + 1] === TAG_PARTIAL) {
+      const partial = buf[b + 1] === TAG_PARTIAL;
+      if (partial && !this.o.streamPartials) {
         const part = buf.slice(body, nl);
         if (p) p.parts.push(part);
         else this.pending[fd] = { time: buf.slice(at, a), parts: [part] };
@@ -126,14 +132,44 @@ export class LogParser {
         this.held -= p.time.length;
         this.pending[fd] = undefined;
       }
-      if (out === buf) buf.copyWithin(w, body, nl + 1);
-      else out.set(buf.subarray(body, nl + 1), w);
-      w += nl + 1 - body;
+      // a streamed partial chunk goes without the record's newline
+      const stop = partial ? nl : nl + 1;
+      if (out === buf) buf.copyWithin(w, body, stop);
+      else out.set(buf.subarray(body, stop), w);
+      w += stop - body;
       ends.push(w);
       fds.push(fd);
       at = nl + 1;
     }
     return { bytes: out.subarray(0, w), ends, fds, times };
+  }
+
+  /**
+   * The partial lines still waiting for the chunk that ends them, as lines without a
+   * newline, oldest first: the log's last bytes once its writer has finished (a
+   * program's `printf abc` with no newline after it), which docker prints as they are.
+   */
+  flush(): LogBatch {
+    const waiting = [1, 2].flatMap((fd) => (this.pending[fd] ? [{ fd, p: this.pending[fd]! }] : []))
+      .sort((x, y) => this.utf8.decode(x.p.time).localeCompare(this.utf8.decode(y.p.time)));
+    const out = new Uint8Array(this.held + waiting.length * 64);
+    const batch: LogBatch = { bytes: out, ends: [], fds: [], times: [] };
+    let w = 0;
+    for (const { fd, p } of waiting) {
+      const time = this.utf8.decode(p.time);
+      if (this.o.times === true || this.o.timestamps === true) batch.times.push(time);
+      if (this.o.timestamps) w += this.encoder.encodeInto(`${toRfc3339Nano(time)} `, out.subarray(w)).written;
+      for (const part of p.parts) {
+        out.set(part, w);
+        w += part.length;
+      }
+      batch.ends.push(w);
+      batch.fds.push(fd);
+      this.pending[fd] = undefined;
+    }
+    this.held = 0;
+    batch.bytes = out.subarray(0, w);
+    return batch;
   }
 }
 

@@ -56,7 +56,14 @@ afterEach(() => {
     s.close();
     if (s.subprocess!.exitCode === null && s.subprocess!.signalCode === null) s.subprocess!.kill("SIGKILL");
   }
-  for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+  for (const pid of pids) {
+    try {
+      if (alive(pid)) process.kill(pid, "SIGKILL");
+    } catch (err) {
+      // it exited (and was reaped) between the look and the kill: gone, as the kill wanted
+      if ((err as { code?: string }).code !== "ESRCH") throw err;
+    }
+  }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   dirs = [];
   sessions = [];

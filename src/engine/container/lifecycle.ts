@@ -22,7 +22,8 @@ import { parseSize } from "../../cgroups/units.ts";
 import { liveStartTime } from "../../runtime/state.ts";
 import { parseSignal } from "../../runtime/lifecycle.ts";
 import { ensureSnapshotMounted, releaseSnapshot, userDatabase } from "./root-source.ts";
-import { detachNetworks, joinNetworks, netnsPath, planNetwork, prepareAttachment } from "../network/attach.ts";
+import { detachNetworks, joinNetworks, netnsPath, planNetwork, prepareAttachment, startDetach } from "../network/attach.ts";
+import { once } from "../network/cni.ts";
 import { NetworkStore } from "../network/networks.ts";
 import { connectedHosts } from "./network-hosts.ts";
 import { hostsText, parseAddHost, resolvConfWith } from "../network/etc-files.ts";
@@ -301,6 +302,8 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
   let remove = false;
   let restart = false;
   let code: number | undefined;
+  // a --rm container's CNI DELs run on while its root and record are removed
+  let releasing: (() => void) | undefined;
   try {
     engine.store.locked(id, (r) => {
     // created: the start failed (and recorded why); exited: recorded already
@@ -313,7 +316,7 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
     const cgroupsPath = engine.store.spec(id)?.linux?.cgroupsPath;
     const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
     runtimeOf(engine, r).forceDelete(id);
-    releaseNetwork(engine, r);
+    const network = (releasing = startReleaseNetwork(engine, r));
     releaseVolumes(engine, r);
     r.State = {
       ...r.State, Status: "exited", ExitCode: exitCode ?? 255, Error: exitCode === undefined ? MONITOR_LOST : "",
@@ -325,8 +328,10 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
     code = r.State.ExitCode;
     // docker's --rm is the daemon's: whoever records the exit removes it (a foreground run, or the exit command once it detached or was killed)
     remove = r.Flags.rm === true;
+    if (!remove) network();
     });
   } catch (err) {
+    finishQuietly(releasing);
     // removed meanwhile (rm -f): nothing to record
     if (!(err instanceof NoSuchContainer)) {
       exitClaim?.release();
@@ -334,8 +339,12 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
     }
   }
   exitClaim?.recorded();
-  if (remove) removeContainer(engine, id, { force: true, volumes: true });
-  else if (restart) startContainer(engine, id);
+  try {
+    if (remove) removeContainer(engine, id, { force: true, volumes: true, ...(releasing && { releasing }) });
+    else if (restart) startContainer(engine, id);
+  } finally {
+    finishQuietly(releasing);
+  }
   return code;
 }
 
@@ -434,7 +443,7 @@ export async function settle(engine: Engine, id: string, limitMs = 30_000): Prom
 }
 
 /** docker rm: a running container only with force (killed first); -v removes its anonymous volumes. */
-export function removeContainer(engine: Engine, id: string, opts: { force?: boolean; volumes?: boolean } = {}): void {
+export function removeContainer(engine: Engine, id: string, opts: { force?: boolean; volumes?: boolean; releasing?: () => void } = {}): void {
   const { store } = engine;
   let removed: ContainerRecord | undefined;
   let monitor: [number, number | undefined] = [0, undefined];
@@ -452,10 +461,16 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
     // the exit command deleted it from the runtime when it recorded the exit; a created one was never started
     const recorded = live.status === "exited" && r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME;
     if (!recorded && !(live.status === "created" && r.State.StartedAt === GO_ZERO_TIME)) runtimeOf(engine, r).forceDelete(r.Id);
-    releaseNetwork(engine, r);
+    // the exit's record began the network's release (cleanupContainer): it ends here, after the root and record went meanwhile
+    if (!opts.releasing) releaseNetwork(engine, r);
     releaseVolumes(engine, r);
     releaseRoot(engine, r);
     store.remove(r);
+    if (opts.releasing) {
+      opts.releasing();
+      // a start between the exit's record and this removal attached it again
+      releaseNetwork(engine, r);
+    }
     removed = r;
   });
   // the killed container's monitor ends (and runs its exit command) on its own: nothing of it outlives rm
@@ -490,10 +505,29 @@ export function prepareNetwork(engine: Engine, r: ContainerRecord): (() => void)
  * listing when there is nothing.
  */
 export function releaseNetwork(engine: Engine, r: ContainerRecord): void {
+  startReleaseNetwork(engine, r)();
+}
+
+/**
+ * releaseNetwork begun: the CNI DELs run while the caller does the rest of its teardown
+ * (they hold no lock: startDetach); the function returned finishes it — once — and must
+ * be called.
+ */
+function startReleaseNetwork(engine: Engine, r: ContainerRecord): () => void {
   const had = r.Network?.settings !== undefined;
   if (r.Network) delete r.Network.settings;
-  detachNetworks(engine.paths, r.Id);
-  if (had) connectedHosts(engine, r);
+  const detaching = startDetach(engine.paths, r.Id);
+  return once(() => {
+    detaching();
+    if (had) connectedHosts(engine, r);
+  });
+}
+
+/** Finish a teardown begun, after another failure (that one is what is reported). */
+function finishQuietly(finish: (() => void) | undefined): void {
+  try {
+    finish?.();
+  } catch {}
 }
 
 /**

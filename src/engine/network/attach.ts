@@ -18,7 +18,7 @@ import { bridgePorts, createNetworkNamespace, deleteLink, removeNetworkNamespace
 import { pathExists } from "../../sys/libc.ts";
 import { probePort } from "../../sys/port-probe.ts";
 import type { EnginePaths } from "../paths.ts";
-import { CniInvoker, type CniResult, type NetworkConfList } from "./cni.ts";
+import { CniInvoker, once, type CniResult, type NetworkConfList } from "./cni.ts";
 import { flushConntrack } from "./conntrack.ts";
 import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "./networks.ts";
 import { dockerPorts, parseExposed, portMappings, type PortMapping, type Protocol } from "./ports.ts";
@@ -194,7 +194,7 @@ export function joinNetworks(paths: EnginePaths, id: string, hostname: string, n
     try {
       loopback?.();
     } catch {}
-    detachLocked(paths, id, net.networks, cni, store);
+    startDetaching(paths, id, net.networks, cni, store)();
     throw err;
   } finally {
     lock.release();
@@ -236,7 +236,7 @@ export function connectNetwork(paths: EnginePaths, id: string, hostname: string,
   const store = new NetworkStore(paths);
   const cni = new CniInvoker(paths.cniCache);
   const list = store.resolve(network);
-  const used = new Set(cni.attachments().filter((a) => a.containerId === id).map((a) => a.ifName));
+  const used = new Set(cni.attachmentsOf(id).map((a) => a.ifName));
   let i = 0;
   while (used.has(ifName(i))) i++;
   const lock = store.lock();
@@ -253,7 +253,7 @@ export function disconnectNetwork(paths: EnginePaths, id: string, network: strin
   const cni = new CniInvoker(paths.cniCache);
   const lock = store.lock();
   try {
-    for (const a of cni.attachments().filter((x) => x.containerId === id && x.networkName === network)) {
+    for (const a of cni.attachmentsOf(id).filter((x) => x.networkName === network)) {
       const list = CniInvoker.configOf(a);
       cni.del(list, { containerId: id, netns: netnsPath(paths, id), ifName: a.ifName });
       flushConntrack((a.result.ips ?? []).map((x) => addrOf(x.address)));
@@ -280,21 +280,32 @@ function endpoint(list: NetworkFile, id: string, result: CniResult, ifname: stri
  * mount, the bridge when no container is left on it. Idempotent: safe after a crash, twice.
  */
 export function detachNetworks(paths: EnginePaths, id: string): void {
-  const store = new NetworkStore(paths);
-  const cni = new CniInvoker(paths.cniCache);
-  if (!cni.attachments().some((a) => a.containerId === id) && !pathExists(netnsPath(paths, id))) return;
-  const lock = store.lock();
-  try {
-    detachLocked(paths, id, [], cni, store);
-  } finally {
-    lock.release();
-  }
+  startDetach(paths, id)();
 }
 
-function detachLocked(paths: EnginePaths, id: string, names: string[], cni: CniInvoker, store: NetworkStore): void {
+/**
+ * detachNetworks begun: the DELs run while the caller does other work; the function
+ * returned finishes them — once — and must be called.
+ *
+ * Not under the networks' lock (ADD's): a DEL removes only what is the container's own —
+ * its veth, lease, firewall rules and masquerade chain, none of which another command
+ * makes — and a DEL of what is gone already succeeds, so a sweep meeting it does no harm.
+ * What the lock orders, a bridge and the firewall's shared chains made by the first ADD
+ * and an empty bridge's removal, a DEL does not touch. So teardowns of parallel
+ * containers do not queue, and a DEL in flight holds no lock while its caller takes the
+ * container's.
+ */
+export function startDetach(paths: EnginePaths, id: string): () => void {
+  const cni = new CniInvoker(paths.cniCache);
+  if (cni.attachmentsOf(id).length === 0 && !pathExists(netnsPath(paths, id))) return () => {};
+  return startDetaching(paths, id, [], cni, new NetworkStore(paths));
+}
+
+/** Start the DELs of every attachment of the container (each network's beside the others': they are different interfaces); the function returned finishes them. */
+function startDetaching(paths: EnginePaths, id: string, names: string[], cni: CniInvoker, store: NetworkStore): () => void {
   const netns = netnsPath(paths, id);
   let first: unknown;
-  const cached = cni.attachments().filter((a) => a.containerId === id);
+  const cached = cni.attachmentsOf(id);
   const addresses = cached.flatMap((a) => (a.networkName === LOOPBACK.name ? [] : (a.result.ips ?? []).map((x) => addrOf(x.address))));
   const lists = new Map<string, { list: NetworkConfList; ifName: string; capabilityArgs?: Record<string, unknown> }>();
   for (const a of cached) {
@@ -310,18 +321,28 @@ function detachLocked(paths: EnginePaths, id: string, names: string[], cni: CniI
     const list = store.read(n);
     if (list && !lists.has(`${n}/${ifName(i)}`)) lists.set(`${n}/${ifName(i)}`, { list, ifName: ifName(i) });
   });
+  const running: (() => void)[] = [];
   for (const { list, ifName: ifn, capabilityArgs } of lists.values()) {
     try {
-      cni.del(list, { containerId: id, netns: pathExists(netns) ? netns : "", ifName: ifn, ...(capabilityArgs && { capabilityArgs }) });
+      running.push(cni.startDel(list, { containerId: id, netns: pathExists(netns) ? netns : "", ifName: ifn, ...(capabilityArgs && { capabilityArgs }) }));
     } catch (err) {
       first ??= err;
     }
   }
-  // after DEL: with the DNAT rules gone no new entry can name the addresses
-  flushConntrack(addresses);
-  // a veth a failed DEL left goes with the namespace (when nothing runs in it)
-  removeNetworkNamespace(netns);
-  if (first) throw first;
+  return once(() => {
+    for (const wait of running) {
+      try {
+        wait();
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    // after DEL: with the DNAT rules gone no new entry can name the addresses
+    flushConntrack(addresses);
+    // a veth a failed DEL left goes with the namespace (when nothing runs in it)
+    removeNetworkNamespace(netns);
+    if (first) throw first;
+  });
 }
 
 /**

@@ -100,6 +100,22 @@ export function pluginFailure(network: string, type: string, command: string, co
   return new BerthError(`network ${network}: CNI plugin ${type} ${command}: ${why}`);
 }
 
+/** `finish` run at its first call only; later calls answer the same: its value, or its error thrown again (pure). */
+export function once<T>(finish: () => T): () => T {
+  let outcome: { value: T } | { err: unknown } | undefined;
+  return () => {
+    if (!outcome) {
+      try {
+        outcome = { value: finish() };
+      } catch (err) {
+        outcome = { err };
+      }
+    }
+    if ("err" in outcome) throw outcome.err;
+    return outcome.value;
+  };
+}
+
 /** Plugins whose DEL touches only the host's firewall rules of the container (CniInvoker.del runs them beside the rest). */
 const HOST_RULES_ONLY = new Set(["firewall", "portmap"]);
 
@@ -154,8 +170,7 @@ export class CniInvoker {
   startAdd(list: NetworkConfList, rt: RuntimeConf): () => CniResult {
     const [first, ...rest] = list.plugins;
     const started = first && this.start(list, first, "ADD", rt, undefined);
-    let outcome: { result: CniResult } | { err: unknown } | undefined;
-    const finish = (): CniResult => {
+    return once((): CniResult => {
       let prev = started?.();
       for (const plugin of rest) prev = this.invoke(list, plugin, "ADD", rt, prev);
       const result = prev ?? { cniVersion: list.cniVersion };
@@ -166,18 +181,7 @@ export class CniInvoker {
       mkdirParents(`${this.cacheDir}/results`, 0o700);
       writeFileAtomic(this.cachePath(list.name, rt.containerId, rt.ifName), JSON.stringify(entry), { mode: 0o600, fsync: false });
       return result;
-    };
-    return () => {
-      if (!outcome) {
-        try {
-          outcome = { result: finish() };
-        } catch (err) {
-          outcome = { err };
-        }
-      }
-      if ("err" in outcome) throw outcome.err;
-      return outcome.result;
-    };
+    });
   }
 
   /** CHECK: every plugin in order with the cached result (libcni: an error when nothing is cached). */
@@ -202,6 +206,15 @@ export class CniInvoker {
    * run side by side, those waits overlap.
    */
   del(list: NetworkConfList, rt: RuntimeConf): void {
+    this.startDel(list, rt)();
+  }
+
+  /**
+   * DEL begun: its plugins are started (those beside the rest, and the first of the rest)
+   * and run while the caller does other work. The function returned finishes it as del()
+   * does — once: called again it answers the same — and must be called.
+   */
+  startDel(list: NetworkConfList, rt: RuntimeConf): () => void {
     const path = this.cachePath(list.name, rt.containerId, rt.ifName);
     const cached = this.cached(list.name, rt.containerId, rt.ifName);
     const capabilityArgs = rt.capabilityArgs ?? cached?.capabilityArgs;
@@ -215,14 +228,20 @@ export class CniInvoker {
       }
     };
     const reversed = [...list.plugins].reverse();
-    const beside: (() => unknown)[] = [];
-    for (const plugin of reversed.filter((p) => HOST_RULES_ONLY.has(p.type))) attempt(() => beside.push(this.start(list, plugin, "DEL", withCaps, cached?.result)));
-    for (const plugin of reversed.filter((p) => !HOST_RULES_ONLY.has(p.type))) attempt(() => this.invoke(list, plugin, "DEL", withCaps, cached?.result));
-    for (const wait of beside) attempt(wait);
-    if (first) throw first;
-    try {
-      unlinkPath(path);
-    } catch {}
+    const [next, ...ordered] = reversed.filter((p) => !HOST_RULES_ONLY.has(p.type));
+    const started: (() => unknown)[] = [];
+    for (const plugin of reversed.filter((p) => HOST_RULES_ONLY.has(p.type))) attempt(() => started.push(this.start(list, plugin, "DEL", withCaps, cached?.result)));
+    let waitNext: (() => unknown) | undefined;
+    if (next) attempt(() => (waitNext = this.start(list, next, "DEL", withCaps, cached?.result)));
+    return once(() => {
+      if (waitNext) attempt(waitNext);
+      for (const plugin of ordered) attempt(() => this.invoke(list, plugin, "DEL", withCaps, cached?.result));
+      for (const wait of started) attempt(wait);
+      if (first) throw first;
+      try {
+        unlinkPath(path);
+      } catch {}
+    });
   }
 
   /** Drop a cached attachment without DEL (one whose undoing is the namespace's removal). */
@@ -245,16 +264,26 @@ export class CniInvoker {
 
   /** Every cached attachment (the cleanup pass looks for those of containers that are gone). */
   attachments(): CachedAttachment[] {
+    return this.read(() => true);
+  }
+
+  private read(wanted: (name: string) => boolean): CachedAttachment[] {
     const dir = `${this.cacheDir}/results`;
     if (!pathExists(dir)) return [];
     const out: CachedAttachment[] = [];
     for (const e of listDir(dir)) {
+      if (!wanted(e.name)) continue;
       const text = readTextIfExists(`${dir}/${e.name}`);
       try {
         if (text) out.push(JSON.parse(text) as CachedAttachment);
       } catch {}
     }
     return out;
+  }
+
+  /** The container's cached attachments: only its own files are read (their names hold its id). */
+  attachmentsOf(containerId: string): CachedAttachment[] {
+    return this.read((name) => name.includes(`-${containerId}-`)).filter((a) => a.containerId === containerId);
   }
 
   /** The conflist a cached attachment was made with. */

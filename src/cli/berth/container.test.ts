@@ -219,12 +219,40 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(out.exitCode).toBe(0);
     const listed = Bun.spawnSync(["tar", "-tvf", "-"], { stdin: out.stdout });
     expect(listed.stdout.toString()).toMatch(/ f\n$/);
+    // docker's rules: a directory to a path that does not exist is made there, with the directory's contents
     const host = join(fx.dir, "cp-out");
     expect(fx.berth(["cp", "web:/srv", host]).code).toBe(0);
+    expect(readFileSync(join(host, "f"), "utf8")).toBe("inside\n");
+    // into an existing directory by its name; with /. its contents
+    expect(fx.berth(["cp", "web:/srv", host]).code).toBe(0);
     expect(readFileSync(join(host, "srv", "f"), "utf8")).toBe("inside\n");
+    expect(fx.berth(["exec", "web", "sh", "-c", "echo more > /srv/g"]).code).toBe(0);
+    expect(fx.berth(["cp", "web:/srv/.", host]).code).toBe(0);
+    expect(readFileSync(join(host, "g"), "utf8")).toBe("more\n");
+    // a file to a path that does not exist becomes that file; to a file it replaces it; a trailing / wants a directory
+    expect(fx.berth(["cp", "web:/srv/f", join(fx.dir, "cp-file")]).code).toBe(0);
+    expect(readFileSync(join(fx.dir, "cp-file"), "utf8")).toBe("inside\n");
+    expect(fx.berth(["cp", "web:/srv/g", join(fx.dir, "cp-file")]).code).toBe(0);
+    expect(readFileSync(join(fx.dir, "cp-file"), "utf8")).toBe("more\n");
+    const slash = fx.berth(["cp", "web:/srv/f", join(fx.dir, "no-dir") + "/"]);
+    expect([slash.code, slash.stderr]).toEqual([125, `berth: DEST: the destination directory ${join(fx.dir, "no-dir")}/ does not exist; make it first, or leave out the trailing / to copy to a file of that name\n`]);
+    const ontoFile = fx.berth(["cp", "web:/srv", join(fx.dir, "cp-file")]);
+    expect(ontoFile.code).toBe(125);
+    expect(ontoFile.stderr).toMatch(/cannot copy a directory to a file/);
+    expect(readdirSync(fx.dir).filter((n) => n.startsWith(".berth-cp-"))).toEqual([]);
     writeFileSync(join(fx.dir, "in.txt"), "from host\n");
     expect(fx.berth(["cp", join(fx.dir, "in.txt"), "web:/tmp"]).code).toBe(0);
     expect(fx.berth(["exec", "web", "cat", "/tmp/in.txt"]).stdout).toBe("from host\n");
+    // host to container by the same rules: a new file by the name given, a file replaced, a directory made with the contents
+    expect(fx.berth(["cp", join(fx.dir, "in.txt"), "web:/root/up"]).code).toBe(0);
+    expect(fx.berth(["exec", "web", "cat", "/root/up"]).stdout).toBe("from host\n");
+    expect(fx.berth(["cp", join(fx.dir, "cp-file"), "web:/root/up"]).code).toBe(0);
+    expect(fx.berth(["exec", "web", "cat", "/root/up"]).stdout).toBe("more\n");
+    expect(fx.berth(["cp", host, "web:/root/tree"]).code).toBe(0);
+    expect(fx.berth(["exec", "web", "cat", "/root/tree/f", "/root/tree/g", "/root/tree/srv/f"]).stdout).toBe("inside\nmore\ninside\n");
+    const hostSlash = fx.berth(["cp", join(fx.dir, "in.txt"), "web:/root/none/"]);
+    expect(hostSlash.code).toBe(125);
+    expect(hostSlash.stderr).toMatch(/the destination directory \/root\/none\/ does not exist/);
     const tar = Bun.spawnSync(["tar", "-C", fx.dir, "-cf", "-", "in.txt"]).stdout;
     expect(fx.berth(["cp", "-", "web:/srv"], { stdin: tar }).code).toBe(0);
     expect(fx.berth(["exec", "web", "cat", "/srv/in.txt"]).stdout).toBe("from host\n");
@@ -237,7 +265,7 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["exec", "web", "sh", "-c", probe]).code).toBe(0);
     try {
       expect(fx.berth(["cp", "web:/etc/hostname", join(fx.dir, "cp-probed")]).code).toBe(0);
-      expect(readFileSync(join(fx.dir, "cp-probed", "hostname"), "utf8")).not.toBe("");
+      expect(readFileSync(join(fx.dir, "cp-probed"), "utf8")).not.toBe("");
       const init = fx.berth(["exec", "web", "sh", "-c", "grep CapEff /proc/1/status; readlink /proc/1/ns/pid"]).stdout;
       expect(fx.berth(["exec", "web", "cat", "/tmp/cp-probe"]).stdout).toBe(init);
       expect(init).not.toContain(readlinkSync("/proc/self/ns/pid"));

@@ -12,7 +12,11 @@ import { tarInContainer } from "../../engine/container/copy-tar.ts";
 import { engineFor } from "./run-options.ts";
 import { portLines } from "../../engine/network/ports.ts";
 import { writeOut } from "../stdio.ts";
-import { mkdirParents } from "../../sys/libc.ts";
+import { listDir, mkdirPath, renamePath, statPath } from "../../sys/libc.ts";
+import { removeTree } from "../../sys/remove-tree.ts";
+import { copyPlan, firstEntryKind, renameTopExpression, splitPath, type PathKind } from "../../engine/container/copy-plan.ts";
+import type { Engine } from "../../engine/container/engine.ts";
+import type { ContainerRecord } from "../../engine/container/records.ts";
 import { startProgram } from "../../sys/program.ts";
 
 type Opts = Record<string, unknown>;
@@ -23,12 +27,6 @@ export function parseCopyArg(arg: string): { container?: string; path: string } 
   if (colon > 0 && !arg.slice(0, colon).includes("/")) return { container: arg.slice(0, colon), path: arg.slice(colon + 1) || "/" };
   return { path: arg };
 }
-
-const split = (p: string) => {
-  const clean = p.replace(/\/+$/, "") || "/";
-  const slash = clean.lastIndexOf("/");
-  return { dir: slash <= 0 ? "/" : clean.slice(0, slash), base: clean === "/" ? "." : clean.slice(slash + 1) };
-};
 
 async function run(argv: string[], stdin: "inherit" | "ignore", stdout: "inherit" | "ignore", what: string): Promise<number> {
   let p;
@@ -54,6 +52,44 @@ async function pipeTar(producer: string[], consumer: string[], what: string): Pr
   if (a !== 0 || b !== 0) throw new ExitError(1, `${what}: ${(await new Response(from.stderr).text()).trim() || (await new Response(to.stderr).text()).trim()}`);
 }
 
+/** What is at a host path (a symlink followed, as docker's cp follows one on the host). */
+function hostKind(path: string): PathKind {
+  try {
+    return statPath(path).isDirectory ? "dir" : "file";
+  } catch {
+    return "missing";
+  }
+}
+
+/**
+ * What is at `path` in the container: the first entry of its own tar's archive of it
+ * (a directory, or anything else taken as a file), "missing" when its tar finds nothing.
+ */
+async function containerKind(engine: Engine, r: ContainerRecord, path: string): Promise<PathKind> {
+  const { dir, base } = splitPath(path);
+  const tar = tarInContainer(engine, r, ["-C", dir, "-cf", "-", base]);
+  try {
+    const p = startProgram(tar.argv, { stdout: "pipe", stderr: "pipe" });
+    const reader = p.stdout!.getReader();
+    let got = new Uint8Array(0);
+    let kind: ReturnType<typeof firstEntryKind>;
+    while ((kind = firstEntryKind(got)) === undefined) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const more = new Uint8Array(got.length + value.length);
+      more.set(got);
+      more.set(value, got.length);
+      got = more;
+    }
+    // the header is all it takes: the tar ends on its closed pipe
+    await reader.cancel();
+    await p.exited;
+    return kind === undefined || kind === "none" ? "missing" : kind === "dir" ? "dir" : "file";
+  } finally {
+    tar.release();
+  }
+}
+
 export function registerCp(program: Command): void {
   program.command("cp").argument("<src>", "CONTAINER:PATH, a host path, or - (a tar stream on stdin)").argument("<dest>", "CONTAINER:PATH, a host path, or - (a tar stream on stdout)")
     .description("copy files between a container and the host (tar streams with -)")
@@ -63,37 +99,82 @@ export function registerCp(program: Command): void {
       const d = dest === "-" ? { path: "-" } : parseCopyArg(dest);
       if ((s.container === undefined) === (d.container === undefined)) throw new BerthError("one side must be CONTAINER:PATH and the other a host path or -", { field: "cp" });
       const r = engine.store.resolve((s.container ?? d.container)!);
-      if (s.container !== undefined) {
-        const { dir, base } = split(s.path);
-        const tar = tarInContainer(engine, r, ["-C", dir, "-cf", "-", base]);
-        try {
-          if (d.path === "-") {
-            await run(tar.argv, "ignore", "inherit", `cp ${src}`);
-            return;
-          }
-          // into a host directory (made if missing), as docker cp does
-          try {
-            mkdirParents(d.path, 0o755);
-          } catch (err) {
-            throw new BerthError(`cp ${src}: cannot make ${d.path}: ${(err as Error).message}; give a directory you can write`, { field: "DEST" });
-          }
-          await pipeTar(tar.argv, ["tar", "-C", d.path, "-xf", "-"], `cp ${src}`);
-        } finally {
-          tar.release();
-        }
-        return;
-      }
-      const tar = tarInContainer(engine, r, ["-C", d.path || "/", "-xf", "-"]);
-      try {
-        if (s.path === "-") await run(tar.argv, "inherit", "ignore", `cp - ${dest}`);
-        else {
-          const { dir, base } = split(s.path);
-          await pipeTar(["tar", "-C", dir, "-cf", "-", base], tar.argv, `cp ${src} ${dest}`);
-        }
-      } finally {
-        tar.release();
-      }
+      if (s.container !== undefined) await copyOut(engine, r, s.path, d.path, src);
+      else await copyIn(engine, r, s.path, d.path, src, dest);
     });
+}
+
+/** The tar arguments that archive `path`: the entry itself by its name, or with `/.` at its end, what the directory holds. */
+function archiveArgs(path: string): string[] {
+  if (path.endsWith("/.")) return ["-C", path.slice(0, -2) || "/", "-cf", "-", "."];
+  const { dir, base } = splitPath(path);
+  return ["-C", dir, "-cf", "-", base];
+}
+
+/** Container → host (docker's rules, engine/container/copy-plan.ts) or a tar stream on stdout. */
+async function copyOut(engine: Engine, r: ContainerRecord, path: string, dest: string, src: string): Promise<void> {
+  const tar = tarInContainer(engine, r, archiveArgs(path));
+  try {
+    if (dest === "-") {
+      await run(tar.argv, "ignore", "inherit", `cp ${src}`);
+      return;
+    }
+    const destKind = hostKind(dest);
+    if (destKind === "dir") {
+      await pipeTar(tar.argv, ["tar", "-C", dest, "-xf", "-"], `cp ${src}`);
+      return;
+    }
+    // what the source is shows once it has arrived: unpacked beside the destination, then moved into place
+    const { dir } = splitPath(dest);
+    if (hostKind(dir) !== "dir") throw new BerthError(`cp ${src}: the directory ${dir} does not exist; make it first`, { field: "DEST" });
+    const landing = `${dir}/.berth-cp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    mkdirPath(landing, 0o700);
+    try {
+      await pipeTar(tar.argv, ["tar", "-C", landing, "-xf", "-"], `cp ${src}`);
+      const arrived = path.endsWith("/.") ? landing : `${landing}/${splitPath(path).base}`;
+      const plan = copyPlan(path, hostKind(arrived) === "dir" ? "dir" : "file", dest, destKind);
+      if (path.endsWith("/.")) {
+        mkdirPath(`${plan.into}/${plan.name}`, 0o755);
+        for (const e of listDir(landing)) renamePath(`${landing}/${e.name}`, `${plan.into}/${plan.name}/${e.name}`);
+      } else renamePath(arrived, `${plan.into}/${plan.name}`);
+    } finally {
+      removeTree(landing);
+    }
+  } finally {
+    tar.release();
+  }
+}
+
+/** Host (or a tar stream on stdin) → container, by docker's rules. */
+async function copyIn(engine: Engine, r: ContainerRecord, path: string, dest: string, src: string, destArg: string): Promise<void> {
+  const what = `cp ${src} ${destArg}`;
+  if (path === "-") {
+    // a tar stream is unpacked into the destination directory, as docker's
+    const tar = tarInContainer(engine, r, ["-C", dest || "/", "-xf", "-"]);
+    try {
+      await run(tar.argv, "inherit", "ignore", what);
+    } finally {
+      tar.release();
+    }
+    return;
+  }
+  let srcKind: "file" | "dir";
+  try {
+    srcKind = statPath(path, { follow: false }).isDirectory ? "dir" : "file";
+  } catch (err) {
+    throw new BerthError(`${what}: ${path}: ${(err as { code?: string }).code ?? (err as Error).message}; give a file or directory that exists`, { field: "SRC" });
+  }
+  const plan = copyPlan(path, srcKind, dest, await containerKind(engine, r, dest));
+  const { base } = splitPath(path);
+  const producer = plan.contents
+    ? archiveArgs(path)
+    : ["-C", splitPath(path).dir, "-cf", "-", ...(plan.name !== undefined && plan.name !== base ? ["--transform", renameTopExpression(base, plan.name)] : []), base];
+  const tar = tarInContainer(engine, r, ["-C", plan.into, "-xf", "-"]);
+  try {
+    await pipeTar(["tar", ...producer], tar.argv, what);
+  } finally {
+    tar.release();
+  }
 }
 
 export function registerPort(program: Command): void {

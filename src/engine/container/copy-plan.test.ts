@@ -1,0 +1,52 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { copyPlan, firstEntryKind, renameTopExpression, splitPath } from "./copy-plan.ts";
+
+describe("copyPlan: docker cp's rules", () => {
+  test("a file: to a missing path it becomes that file; to a file it replaces it; to a directory it goes in by its name", () => {
+    expect(copyPlan("/etc/hostname", "file", "/tmp/hn", "missing")).toEqual({ into: "/tmp", name: "hn", contents: false });
+    expect(copyPlan("/etc/hostname", "file", "/tmp/hn", "file")).toEqual({ into: "/tmp", name: "hn", contents: false });
+    expect(copyPlan("/etc/hostname", "file", "/tmp/", "dir")).toEqual({ into: "/tmp", contents: false });
+    expect(copyPlan("f", "file", "rel", "missing")).toEqual({ into: ".", name: "rel", contents: false });
+  });
+  test("a file to a missing path ending in /, or to a file named with a trailing /: an error naming it", () => {
+    expect(() => copyPlan("/a", "file", "/nowhere/", "missing")).toThrow(/the destination directory \/nowhere\/ does not exist/);
+    expect(() => copyPlan("/a", "file", "/b/", "file")).toThrow(/\/b\/ is a file, not a directory/);
+  });
+  test("a directory: to a missing path it is made there with the source's contents; into a directory by its name, or its contents with /.; never onto a file", () => {
+    expect(copyPlan("/srv", "dir", "/tmp/out", "missing")).toEqual({ into: "/tmp", name: "out", contents: false });
+    expect(copyPlan("/srv", "dir", "/tmp/out/", "missing")).toEqual({ into: "/tmp", name: "out", contents: false });
+    expect(copyPlan("/srv", "dir", "/tmp", "dir")).toEqual({ into: "/tmp", contents: false });
+    expect(copyPlan("/srv/.", "dir", "/tmp", "dir")).toEqual({ into: "/tmp", contents: true });
+    expect(() => copyPlan("/srv", "dir", "/tmp/f", "file")).toThrow(/cannot copy a directory to a file/);
+  });
+  test("splitPath: the directory and the last name, trailing slashes dropped", () => {
+    expect(splitPath("/a/b/")).toEqual({ dir: "/a", base: "b" });
+    expect(splitPath("/a")).toEqual({ dir: "/", base: "a" });
+    expect(splitPath("a")).toEqual({ dir: ".", base: "a" });
+    expect(splitPath("/")).toEqual({ dir: "/", base: "." });
+  });
+});
+
+describe("firstEntryKind and renameTopExpression against GNU tar", () => {
+  const sh = (cmd: string) => Bun.spawnSync(["sh", "-c", cmd]).stdout;
+  const dir = sh("mktemp -d").toString().trim();
+  afterAll(() => sh(`rm -rf ${dir}`));
+  sh(`mkdir -p ${dir}/d ${dir}/a.b && echo x > ${dir}/f && echo y > ${dir}/a.b/in && echo z > ${dir}/axb && ln -s a.b ${dir}/l && mkdir -p ${dir}/${"n".repeat(120)}/${"m".repeat(120)}`);
+  test("a directory, a file, a symlink; a long name's extended header skipped; nothing yet is undefined", () => {
+    expect(firstEntryKind(new Uint8Array(sh(`tar -C ${dir} -cf - d`)))).toBe("dir");
+    expect(firstEntryKind(new Uint8Array(sh(`tar -C ${dir} -cf - f`)))).toBe("file");
+    expect(firstEntryKind(new Uint8Array(sh(`tar -C ${dir} -cf - l`)))).toBe("other");
+    expect(firstEntryKind(new Uint8Array(sh(`tar -C ${dir} --format=gnu -cf - ${"n".repeat(120)}/${"m".repeat(120)}`)))).toBe("dir");
+    expect(firstEntryKind(new Uint8Array(sh(`tar -C ${dir} --format=pax -cf - ${"n".repeat(120)}/${"m".repeat(120)}`)))).toBe("dir");
+    expect(firstEntryKind(new Uint8Array(100))).toBeUndefined();
+    // what a tar that found nothing writes: the end-of-archive blocks
+    expect(firstEntryKind(new Uint8Array(sh(`tar -C ${dir} -cf - --files-from /dev/null`)))).toBe("none");
+  });
+  test("the top entry and what is under it renamed; a name that only matches as a pattern, and a symlink's target, left alone", () => {
+    const listing = sh(`tar -C ${dir} -cf - --transform '${renameTopExpression("a.b", "x&,y")}' a.b axb l | tar -tvf -`).toString();
+    expect(listing).toMatch(/ x&,y\/\n/);
+    expect(listing).toMatch(/ x&,y\/in\n/);
+    expect(listing).toMatch(/ axb\n/);
+    expect(listing).toMatch(/ l -> a\.b\n/);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Where `berth cp` puts what it copies: docker's rules (docs.docker.com, `docker cp`), on
+ * what the source is and what is at the destination. Pure.
+ *
+ * - a file to a path that does not exist: a file there (its directory must exist; a path
+ *   ending in `/` must be an existing directory);
+ * - a file to a file: the file's contents replace it; to a directory: into it, by the
+ *   source's name;
+ * - a directory to a path that does not exist: that directory, made, with the source's
+ *   contents; to a file: an error; to a directory: the source directory into it — or,
+ *   when the source ends in `/.`, its contents into it.
+ */
+import { BerthError } from "../../errors.ts";
+
+export type PathKind = "file" | "dir" | "missing";
+
+/** How the copy is made: the tar is unpacked in `into`, its top entry named `name` (the source's own name when undefined); `contents`: the source directory's entries, not the directory. */
+export interface CopyPlan {
+  into: string;
+  name?: string;
+  contents: boolean;
+}
+
+const clean = (p: string) => p.replace(/\/+$/, "") || "/";
+
+/** A path's directory and last name: `/a/b/` → `/a`, `b`. */
+export function splitPath(p: string): { dir: string; base: string } {
+  const c = clean(p);
+  const slash = c.lastIndexOf("/");
+  return { dir: slash < 0 ? "." : slash === 0 ? "/" : c.slice(0, slash), base: c === "/" ? "." : c.slice(slash + 1) };
+}
+
+/**
+ * The plan for copying `src` (what it is: `srcKind`) to `dest` (what is there now:
+ * `destKind`); throws BerthError naming the rule that refuses it.
+ *
+ * @example copyPlan("/etc/hostname", "file", "/tmp/hn", "missing") // → { into: "/tmp", name: "hn", contents: false }
+ */
+export function copyPlan(src: string, srcKind: "file" | "dir", dest: string, destKind: PathKind): CopyPlan {
+  const contents = srcKind === "dir" && (src.endsWith("/.") || src === ".");
+  const { dir, base } = splitPath(dest);
+  if (destKind === "dir") return { into: clean(dest), contents };
+  if (destKind === "file") {
+    if (srcKind === "dir") throw new BerthError(`cannot copy a directory to a file: ${dest} is a file; give a directory, or a path that does not exist yet`, { field: "DEST" });
+    if (dest.endsWith("/")) throw new BerthError(`${dest} is a file, not a directory; leave out the trailing /`, { field: "DEST" });
+    return { into: dir, name: base, contents: false };
+  }
+  if (srcKind === "file" && dest.endsWith("/")) throw new BerthError(`the destination directory ${dest} does not exist; make it first, or leave out the trailing / to copy to a file of that name`, { field: "DEST" });
+  // a file made by that name; a directory made in its place, the source's contents in it
+  return { into: dir, name: base, contents: false };
+}
+
+/**
+ * A tar header's type of the entry a stream starts with (extended headers skipped):
+ * "none" for an archive that ends at once (a tar that found nothing still writes its
+ * end); undefined until a whole header is there.
+ */
+export function firstEntryKind(bytes: Uint8Array): "file" | "dir" | "other" | "none" | undefined {
+  let at = 0;
+  while (at + 512 <= bytes.length) {
+    if (bytes[at] === 0) return "none"; // an empty name: the end-of-archive block
+    const type = String.fromCharCode(bytes[at + 156]!);
+    // pax (x, g) and GNU long name/link (L, K) headers carry the next entry's metadata: skip them and their data
+    if ("xgLK".includes(type)) {
+      const size = Number.parseInt(new TextDecoder().decode(bytes.subarray(at + 124, at + 136)).replace(/\0.*$/s, "").trim() || "0", 8);
+      at += 512 + Math.ceil(size / 512) * 512;
+      continue;
+    }
+    return type === "5" ? "dir" : type === "0" || type === "\0" || type === "7" ? "file" : "other";
+  }
+  return undefined;
+}
+
+/**
+ * A GNU tar `--transform` expression that renames the archive's top entry `from` (and
+ * everything under it) to `to`, leaving symlink targets alone: both escaped, whatever
+ * characters they hold.
+ *
+ * @example renameTopExpression("in.txt", "up") // → "s,^in\\.txt\\(/\\|$\\),up\\1,S"
+ */
+export function renameTopExpression(from: string, to: string): string {
+  const pattern = from.replace(/[\\.[\]*^$,]/g, (c) => `\\${c}`);
+  const replacement = to.replace(/[\\&,]/g, (c) => `\\${c}`);
+  return `s,^${pattern}\\(/\\|$\\),${replacement}\\1,S`;
+}

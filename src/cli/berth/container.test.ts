@@ -197,6 +197,9 @@ describe.skipIf(!ok)("a detached container", () => {
   test("exec: in the container's namespaces with its environment; -e -w -u; -d; 127 and 126", () => {
     const r = fx.berth(["exec", "-e", "B=2", "-w", "/tmp", "-u", "nobody", "web", "sh", "-c", "echo $B $(pwd) $(id -u) $(hostname) $(cat /proc/1/comm)"]);
     expect(r).toMatchObject({ code: 0, stdout: `2 /tmp 65534 ${id.slice(0, 12)} sh\n` });
+    // -u drops root's supplementary group 0 (CVE-2022-36109's class): the user's own groups only
+    expect(fx.berth(["exec", "-u", "1000:1000", "web", "grep", "^Groups:", "/proc/self/status"]).stdout).toBe("Groups:\t1000 \n");
+    expect(fx.berth(["exec", "-u", "nobody", "web", "id", "-G"]).stdout).toBe("65534\n");
     expect(fx.berth(["exec", "web", "sh", "-c", "exit 7"]).code).toBe(7);
     expect(fx.berth(["exec", "web", "nosuch"]).code).toBe(127);
     expect(fx.berth(["exec", "web", "/etc/passwd"]).code).toBe(126);

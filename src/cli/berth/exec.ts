@@ -52,7 +52,9 @@ export function registerExec(program: Command): void {
       if (user) {
         const { passwd, group } = userDatabase(r.Rootfs);
         const u = resolveUser(user, [], passwd, group);
-        args.push("--user", `${u.uid}:${u.gid}`, ...u.additionalGids.filter((g) => g !== u.gid).flatMap((g) => ["--additional-gids", String(g)]));
+        // the primary gid among the supplementary ones, as moby passes them since CVE-2022-36109: with none, runc (and
+        // berth-runtime, as runc) leaves the supplementary groups alone, and the process kept root's group 0
+        args.push("--user", `${u.uid}:${u.gid}`, ...u.additionalGids.flatMap((g) => ["--additional-gids", String(g)]));
       }
       // docker: every capability (here: every one berth holds itself), for this process only
       if (opts.privileged) for (const cap of privilegedCapabilities(engineHostFacts())) args.push("--cap", cap);

@@ -40,6 +40,8 @@ export interface EnginePaths {
   cniCache: string;
   /** which containers hold each mounted `--opt` volume (`<name>.json`), as moby's local driver counts them in memory; a reboot unmounts them and rightly forgets this */
   volumeMounts: string;
+  /** the event journal (`events.log`, rotated into `events.log.1`): what `events --since` replays */
+  events: string;
 }
 
 /** The engine's directories from the flags (first) or the environment, else the defaults. */
@@ -60,5 +62,6 @@ export function enginePaths(flags: { root?: string; runroot?: string } = {}, env
     netns: join(runroot, "netns"),
     cniCache: join(runroot, "cni"),
     volumeMounts: join(runroot, "volumes"),
+    events: join(runroot, "events"),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The reader behind `berth events`: a snapshot of berth-runtime's state directories and
- * of the OOM-kill count of every cgroup in the memory hierarchy, taken every interval.
+ * of the OOM-kill count of every cgroup in the memory hierarchy, taken every interval
+ * (the engine's own containers' lifecycle is its journal's, engine/event-journal.ts).
  * Polling, not inotify: v1's memory.oom_control notifies only through an eventfd
  * registered in cgroup.event_control, one per cgroup, and new cgroups would need new
  * watches; a walk of the tree every 200 ms costs less than that bookkeeping on the
@@ -107,10 +108,11 @@ export function takeSnapshot(opts: { root: string; engines?: EngineRecords; kern
   }
   const berth = berthStates(opts.root);
   for (const [id, s] of own) {
-    // its name now, from its record (a rename shows at once); created, not started: no process for discovery to name
+    // the engine's containers' lifecycle comes from its journal (docker's events, exit codes included);
+    // their cgroups are known here so that an OOM kill in one is named, as it happens
+    if (!s.cgroup) continue;
     const name = berthEngineName(engine, id);
-    berth.set(id, { ...s, engine: "berth", ...(name && { name }) });
-    if (s.cgroup) owners.set(s.cgroup, { engine: "berth", runtime: "berth", id, ...(name && { name }) });
+    owners.set(s.cgroup, { engine: "berth", runtime: "berth", id, ...(name && { name }) });
   }
   for (const [id, s] of berth) {
     if (!s.cgroup || own.has(id)) continue;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { diffSnapshots, ExitCodes, formatEvent, matchesFilter, parseEventFilters, type HostEvent, type Snapshot } from "./events.ts";
+import { diffSnapshots, ExitCodes, formatEvent, fromJournal, matchesFilter, parseEventFilters, type HostEvent, type Snapshot } from "./events.ts";
 
 const T = "2025-01-01T00:00:00.000Z";
 const snap = (berth: [string, string, number?][], ooms: [string, number][] = []): Snapshot => ({
@@ -81,10 +81,45 @@ describe("events between two looks", () => {
     expect(matchesFilter({ time: T, type: "start", cgroup: "/berth/a" }, f)).toBe(false);
     expect(matchesFilter({ time: T, type: "start", id: "abcdef", name: "web" }, parseEventFilters(["container=abc"]))).toBe(true);
     expect(matchesFilter({ time: T, type: "start", id: "abcdef", name: "web" }, parseEventFilters(["container=web"]))).toBe(true);
-    expect(() => parseEventFilters(["event"])).toThrow('--filter: invalid filter "event"; use event=TYPE, container=ID or cgroup=PATH');
+    expect(() => parseEventFilters(["event"])).toThrow('--filter: invalid filter "event"; use event=TYPE, type=OBJECT, container=ID, volume=NAME, network=NAME or cgroup=PATH');
   });
   test("the table line", () => {
     expect(formatEvent({ time: T, type: "exit", runtime: "berth", id: "a", pid: 42, cgroup: "/berth/a", exitCode: null })).toBe(`${T} exit   a (runtime=berth-runtime, pid=42, cgroup=/berth/a, exitCode=unknown)`);
     expect(formatEvent({ time: T, type: "oom", cgroup: "/x", count: 1 })).toBe(`${T} oom    cgroup /x (kills=1)`);
+  });
+});
+
+describe("the engine's journal events", () => {
+  const ID = "c6ad9fda6ee9".padEnd(64, "0");
+  const ev = (Type: "container" | "volume" | "network", Action: string, Attributes: Record<string, string>, id = ID) =>
+    ({ Type, Action, Actor: { ID: id, Attributes }, scope: "local" as const, time: 1_700_000_000, timeNano: 1_700_000_000_250_000_000 });
+  test("docker's actions in berth's words, with what each says: exit code, signal, old name, the exec's command", () => {
+    expect(fromJournal(ev("container", "die", { image: "busybox", name: "web", exitCode: "3", app: "x" }))).toEqual({ time: "2023-11-14T22:13:20.250Z", type: "exit", engine: "berth", id: ID, name: "web", image: "busybox", exitCode: 3 });
+    expect(fromJournal(ev("container", "destroy", { name: "web" })).type).toBe("delete");
+    expect(fromJournal(ev("container", "unpause", { name: "web" })).type).toBe("resume");
+    expect(fromJournal(ev("container", "kill", { name: "web", signal: "15" }))).toMatchObject({ type: "kill", signal: 15 });
+    expect(fromJournal(ev("container", "rename", { name: "new", oldName: "/old" }))).toMatchObject({ type: "rename", name: "new", oldName: "/old" });
+    expect(fromJournal(ev("container", "exec_start: sh -c true", { name: "web", execID: "e1" }))).toMatchObject({ type: "exec_start", command: "sh -c true", execId: "e1" });
+    expect(fromJournal(ev("volume", "create", { driver: "local" }, "data"))).toEqual({ time: "2023-11-14T22:13:20.250Z", type: "create", engine: "berth", id: "data", name: "data", object: "volume" });
+  });
+  test("type= picks docker's object, container=/volume=/network= only their own kind", () => {
+    const vol = fromJournal(ev("volume", "destroy", {}, "web"));
+    const ctr = fromJournal(ev("container", "destroy", { name: "web" }));
+    const net = fromJournal(ev("network", "create", { name: "web", type: "bridge" }, "n1"));
+    const pick = (...f: string[]) => [ctr, vol, net].map((e) => matchesFilter(e, parseEventFilters(f)));
+    expect(pick("type=volume")).toEqual([false, true, false]);
+    expect(pick("type=container")).toEqual([true, false, false]);
+    expect(pick("type=image")).toEqual([false, false, false]);
+    expect(pick("container=web")).toEqual([true, false, false]);
+    expect(pick("volume=web")).toEqual([false, true, false]);
+    expect(pick("network=web")).toEqual([false, false, true]);
+    expect(pick("network=n1", "event=create")).toEqual([false, false, true]);
+    expect(pick("event=destroy")).toEqual([true, true, false]);
+  });
+  test("the table line names the object, and the signal, old name, command and exit code", () => {
+    expect(formatEvent(fromJournal(ev("container", "kill", { name: "web", image: "busybox", signal: "9" })))).toBe("2023-11-14T22:13:20.250Z kill   web (engine=berth, id=c6ad9fda6ee9, image=busybox, signal=9)");
+    expect(formatEvent(fromJournal(ev("container", "exec_die", { name: "web", exitCode: "1", execID: "e" })))).toBe("2023-11-14T22:13:20.250Z exec_die web (engine=berth, id=c6ad9fda6ee9, exitCode=1)");
+    expect(formatEvent(fromJournal(ev("volume", "create", { driver: "local" }, "data")))).toBe("2023-11-14T22:13:20.250Z create volume data (engine=berth)");
+    expect(formatEvent(fromJournal(ev("network", "create", { name: "front", type: "bridge" }, "n1")))).toBe("2023-11-14T22:13:20.250Z create network front (engine=berth, id=n1)");
   });
 });

@@ -3,11 +3,20 @@
  * containers created, started, paused, resumed, exited, deleted (from their state
  * directories), and OOM kills in any cgroup (the victim's own count: v2
  * memory.events.local, v1 memory.oom_control, which both count a kill only where the
- * victim was, so one kill is one event). Pure: snapshots come from events-watch.ts.
+ * victim was, so one kill is one event) — and the engine's own events, docker's, from its
+ * journal (engine/event-journal.ts), turned into the same shape by fromJournal. Pure:
+ * snapshots come from events-watch.ts.
  */
 import { BerthError } from "../errors.ts";
+import type { EngineEvent } from "../engine/event-journal.ts";
 
-export type EventType = "create" | "start" | "pause" | "resume" | "exit" | "delete" | "oom";
+/**
+ * What happened. berth's words for what a runtime's state shows (create … delete, oom);
+ * the engine's journal adds docker's actions that have no such word.
+ */
+export type EventType =
+  | "create" | "start" | "pause" | "resume" | "exit" | "delete" | "oom"
+  | "kill" | "stop" | "restart" | "rename" | "attach" | "exec_create" | "exec_start" | "exec_die";
 
 export interface BerthState {
   status: string;
@@ -60,6 +69,49 @@ export interface HostEvent {
   exitCode?: number | null;
   /** oom: kills since the last look */
   count?: number;
+  /** what the event is about when it is not a container: the engine's volumes and networks */
+  object?: "volume" | "network";
+  /** the engine's events: the container's image */
+  image?: string;
+  /** kill: the signal's number */
+  signal?: number;
+  /** rename: the name before, with docker's leading slash */
+  oldName?: string;
+  /** exec_create, exec_start: the command; exec_die has the exit code */
+  command?: string;
+  execId?: string;
+}
+
+/** docker's action → berth's word for it, where berth had one first */
+const FROM_DOCKER: Record<string, EventType> = { die: "exit", destroy: "delete", unpause: "resume" };
+
+/**
+ * An event of the engine's journal as `berth events` shows it: docker's action in
+ * berth's words (die → exit, destroy → delete, unpause → resume; `exec_start: sh` →
+ * exec_start with its command), `engine=berth`, and the attributes that say what happened.
+ *
+ * @example fromJournal({ Type: "container", Action: "die", Actor: { ID: "ab…", Attributes: { name: "web", exitCode: "3" } }, … }) // → { type: "exit", engine: "berth", name: "web", exitCode: 3, … }
+ */
+export function fromJournal(e: EngineEvent): HostEvent {
+  const a = e.Actor.Attributes ?? {};
+  const colon = e.Action.indexOf(": ");
+  const action = colon < 0 ? e.Action : e.Action.slice(0, colon);
+  const type = (FROM_DOCKER[action] ?? action) as EventType;
+  const int = (v: string | undefined) => (v === undefined || !/^-?\d+$/.test(v) ? undefined : Number(v));
+  const exitCode = int(a.exitCode);
+  const signal = int(a.signal);
+  return {
+    time: new Date(Math.round(e.timeNano / 1e6)).toISOString(), type, engine: "berth", id: e.Actor.ID,
+    // a volume's name is its id
+    ...((a.name !== undefined || e.Type === "volume") && { name: a.name ?? e.Actor.ID }),
+    ...(e.Type !== "container" && { object: e.Type }),
+    ...(a.image !== undefined && e.Type === "container" && { image: a.image }),
+    ...(exitCode !== undefined && { exitCode }),
+    ...(signal !== undefined && { signal }),
+    ...(a.oldName !== undefined && { oldName: a.oldName }),
+    ...(colon >= 0 && { command: e.Action.slice(colon + 2) }),
+    ...(a.execID !== undefined && { execId: a.execID }),
+  };
 }
 
 /** status before > after → the event; "creating" (berth-runtime's create in progress) is seen when a look falls inside a create */
@@ -117,11 +169,11 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, time: string): 
     });
   }
   // one look can see a kill and the exit it caused: the kill first, as it happened
-  return out.sort((a, b) => ORDER[a.type] - ORDER[b.type]);
+  return out.sort((a, b) => (ORDER[a.type] ?? 0) - (ORDER[b.type] ?? 0));
 }
 
-/** The order events of one look happened in. */
-const ORDER: Record<EventType, number> = { create: 0, start: 1, pause: 2, resume: 3, oom: 4, exit: 5, delete: 6 };
+/** The order events of one look happened in (a look sees only berth's words). */
+const ORDER: Partial<Record<EventType, number>> = { create: 0, start: 1, pause: 2, resume: 3, oom: 4, exit: 5, delete: 6 };
 
 /** The container a cgroup is, or is inside of (crun's `…/container`, a nested cgroup). */
 function ownerOf(cgroup: string, owners: Snapshot["owners"]): Owner | undefined {
@@ -135,22 +187,25 @@ function ownerOf(cgroup: string, owners: Snapshot["owners"]): Owner | undefined 
 
 export interface EventFilter {
   types?: Set<string>;
+  /** docker's object types: container, volume, network (any other matches nothing here) */
+  objects?: Set<string>;
+  volumes?: string[];
+  networks?: string[];
   /** a container id, id prefix or name */
   containers?: string[];
   /** cgroup paths: an event in one of them or below */
   cgroups?: string[];
 }
 
-/** docker's action names for berth's events (`docker events --filter event=die`) */
-const DOCKER_ACTIONS: Record<string, EventType> = { die: "exit", destroy: "delete", unpause: "resume" };
-/** docker's object types other than container: berth reports none of them */
-const OTHER_OBJECTS = ["image", "volume", "network", "daemon", "plugin", "service", "node", "secret", "config"];
+/** docker's object types: the ones berth reports, and the rest (whose filter matches nothing) */
+const OBJECTS = ["container", "volume", "network"];
+const OTHER_OBJECTS = ["image", "daemon", "plugin", "service", "node", "secret", "config"];
 
 /**
  * docker's `--filter key=value` (repeatable; the same key ORs, different keys AND):
- * `event=oom` (docker's `die`, `destroy`, `unpause` too), `type=container` (docker's
- * object type: every event here is a container's; `type=image`… matches none; a berth
- * event name there is taken as `event=`), `container=ID|NAME`, `cgroup=/path`.
+ * `event=oom` (docker's `die`, `destroy`, `unpause` too), `type=container|volume|network`
+ * (docker's object type; `type=image`… matches none; a berth event name there is taken as
+ * `event=`), `container=ID|NAME`, `volume=NAME`, `network=NAME|ID`, `cgroup=/path`.
  */
 export function parseEventFilters(args: string[]): EventFilter {
   const f: EventFilter = {};
@@ -158,20 +213,24 @@ export function parseEventFilters(args: string[]): EventFilter {
     const eq = a.indexOf("=");
     const key = a.slice(0, eq);
     const value = a.slice(eq + 1);
-    if (eq <= 0 || value === "") throw new BerthError(`invalid filter ${JSON.stringify(a)}; use event=TYPE, container=ID or cgroup=PATH`, { field: "--filter" });
-    if (key === "type" && value === "container") continue;
-    if (key === "type" && OTHER_OBJECTS.includes(value)) (f.types ??= new Set()).add(`${value} (not reported)`);
-    else if (key === "event" || key === "type") (f.types ??= new Set()).add(DOCKER_ACTIONS[value] ?? value);
+    if (eq <= 0 || value === "") throw new BerthError(`invalid filter ${JSON.stringify(a)}; use event=TYPE, type=OBJECT, container=ID, volume=NAME, network=NAME or cgroup=PATH`, { field: "--filter" });
+    if (key === "type" && (OBJECTS.includes(value) || OTHER_OBJECTS.includes(value))) (f.objects ??= new Set()).add(value);
+    else if (key === "event" || key === "type") (f.types ??= new Set()).add(FROM_DOCKER[value] ?? value);
     else if (key === "container") (f.containers ??= []).push(value);
+    else if (key === "volume") (f.volumes ??= []).push(value);
+    else if (key === "network") (f.networks ??= []).push(value);
     else if (key === "cgroup") (f.cgroups ??= []).push(value);
-    else throw new BerthError(`unknown filter ${JSON.stringify(key)}; use event, container or cgroup`, { field: "--filter" });
+    else throw new BerthError(`unknown filter ${JSON.stringify(key)}; use event, type, container, volume, network or cgroup`, { field: "--filter" });
   }
   return f;
 }
 
 export function matchesFilter(e: HostEvent, f: EventFilter): boolean {
+  const object = e.object ?? "container";
+  const is = (kind: string, refs: string[] | undefined) => refs === undefined || (object === kind && refs.some((c) => e.id !== undefined && (e.id === c || e.name === c || e.id.startsWith(c))));
   if (f.types && !f.types.has(e.type)) return false;
-  if (f.containers && !f.containers.some((c) => e.id !== undefined && (e.id === c || e.name === c || e.id.startsWith(c)))) return false;
+  if (f.objects && !f.objects.has(object)) return false;
+  if (!is("container", f.containers) || !is("volume", f.volumes) || !is("network", f.networks)) return false;
   if (f.cgroups && !f.cgroups.some((c) => e.cgroup !== undefined && (e.cgroup === c || e.cgroup.startsWith(`${c}/`)))) return false;
   return true;
 }
@@ -184,12 +243,14 @@ const shortId = (id: string) => (/^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : i
  * cgroup), then engine and runtime — each what it is — and the rest as key=value.
  */
 export function formatEvent(e: HostEvent): string {
-  const who = e.name ?? (e.id ? shortId(e.id) : `cgroup ${e.cgroup}`);
+  const who = `${e.object ? `${e.object} ` : ""}${e.name ?? (e.id ? shortId(e.id) : `cgroup ${e.cgroup}`)}`;
   const attrs = [
+    e.command !== undefined ? `command=${JSON.stringify(e.command)}` : "",
     e.engine ? `engine=${e.engine}` : "", e.runtime ? `runtime=${e.runtime === "berth" ? "berth-runtime" : e.runtime}` : "",
-    e.id && e.name && e.id !== e.name ? `id=${shortId(e.id)}` : "",
+    e.id && e.name && e.id !== e.name ? `id=${shortId(e.id)}` : "", e.image ? `image=${e.image}` : "",
     e.pid !== undefined ? `pid=${e.pid}` : "", e.id && e.cgroup ? `cgroup=${e.cgroup}` : "",
-    e.type === "exit" ? `exitCode=${e.exitCode ?? "unknown"}` : "", e.count !== undefined ? `kills=${e.count}` : "",
+    e.signal !== undefined ? `signal=${e.signal}` : "", e.oldName !== undefined ? `oldName=${e.oldName}` : "",
+    e.type === "exit" || e.type === "exec_die" ? `exitCode=${e.exitCode ?? "unknown"}` : "", e.count !== undefined ? `kills=${e.count}` : "",
   ].filter(Boolean);
   return `${e.time} ${e.type.padEnd(6)} ${who}${attrs.length > 0 ? ` (${attrs.join(", ")})` : ""}`;
 }

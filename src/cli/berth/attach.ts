@@ -25,6 +25,7 @@ import { LogParser, logRuns } from "../../engine/container/logs.ts";
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from "../../engine/container/detach-keys.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
 import { engineFor } from "./run-options.ts";
+import { recordContainerEvent } from "../../engine/event-journal.ts";
 
 const PROXIED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 
@@ -97,6 +98,7 @@ export async function attachSession(engine: Engine, r: ContainerRecord, o: Attac
     if (o.output) writeAll(stream, data);
     o.onOutput?.();
   });
+  recordContainerEvent(engine.paths, r, "attach");
   if (o.sigProxy && !tty) proxySignals(engine, r);
   if (tty) followSize(conn);
   let detach!: () => void;

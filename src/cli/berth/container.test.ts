@@ -370,10 +370,13 @@ describe.skipIf(!ok)("what the kernel and the monitor say", () => {
     expect(bad.stderr).toMatch(/^berth: --pids-limit: invalid value "lots"/);
     expect(fx.berth(["rm", "-f", id])).toMatchObject({ code: 0, stderr: "" });
   });
-  test("an OOM kill is seen in the kernel's count: State.OOMKilled", async () => {
+  test("an OOM kill is seen in the kernel's count: State.OOMKilled, and docker's oom event", async () => {
     const id = fx.runDetached(["--memory", "16m", "--memory-swap", "16m"], ["sh", "-c", "x=a; while true; do x=$x$x; done"]);
     expect(fx.berth(["wait", id]).stdout).toBe("137\n");
     expect(fx.inspect(id).State).toMatchObject({ Status: "exited", OOMKilled: true, ExitCode: 137 });
+    // the event journal says so too, as docker's events: oom, then die with the code
+    const events = fx.berth(["events", "--since", "10m", "--until", "0s", "--filter", `container=${id}`, "--filter", "event=oom", "--filter", "event=die", "--format", "{{.type}} {{.exitCode}}"]);
+    expect(events).toMatchObject({ code: 0, stdout: "oom <no value>\nexit 137\n" });
     expect(fx.berth(["rm", id]).code).toBe(0);
   });
   test("a container whose monitor was killed shows as exited with the reason, not running forever", async () => {

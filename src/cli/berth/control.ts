@@ -22,6 +22,7 @@ import { parseSignal } from "../../runtime/lifecycle.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { formatPruneReport, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
+import { recordContainerEvent } from "../../engine/event-journal.ts";
 
 
 type Opts = Record<string, unknown>;
@@ -91,7 +92,7 @@ export function registerRestart(program: Command): void {
       await eachContainer(refs, async (ref) => {
         const id = engine.store.resolve(ref).Id;
         await stopContainer(engine, id, t);
-        startOrExit(engine, id);
+        recordContainerEvent(engine.paths, startOrExit(engine, id), "restart");
       });
     });
 }
@@ -120,6 +121,7 @@ function pauseVerb(program: Command, name: "pause" | "unpause"): void {
           runtimeOf(engine, x).check([name === "pause" ? "pause" : "resume", x.Id], monitorFiles(engine.store.runDir(x.Id)).runtimeLog);
           x.State.Status = name === "pause" ? "paused" : "running";
           engine.store.write(x);
+          recordContainerEvent(engine.paths, x, name);
         });
       });
     });
@@ -180,6 +182,8 @@ export function registerRename(program: Command): void {
         throw err;
       }
       engine.store.releaseName(r.Name, r.Id);
+      // docker's oldName keeps its leading slash
+      recordContainerEvent(engine.paths, { ...r, Name: name }, "rename", { oldName: `/${r.Name.replace(/^\//, "")}` });
     });
 }
 

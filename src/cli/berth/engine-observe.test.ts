@@ -78,7 +78,7 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     expect(fx.berth(["rm", id]).code).toBe(0);
   });
 
-  test("events: create and start by name, then — after a rename — exit with the code the engine recorded and delete by the new name", async () => {
+  test("events: docker's — create and start by name, then after a rename the stop's kill, the exit with the code the engine recorded, stop, and rm's destroy by the new name", async () => {
     const name = `ev-${process.pid}`;
     const w = await watch("--filter", `container=${name}`, "--filter", `container=${name}-new`);
     const t = await watch("--filter", `container=${name}-new`, "--filter", "event=die", "--filter", "event=destroy", "--filter", "type=container", "--format", "{{.type}} {{.name}} {{.exitCode}}");
@@ -88,17 +88,19 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     expect(started ? "" : JSON.stringify({ events: w.events(), errors: w.errors() })).toBe("");
     expect(fx.berth(["rename", name, `${name}-new`]).code).toBe(0);
     expect(fx.berth(["stop", "-t", "20", `${name}-new`]).code).toBe(0);
+    expect(fx.berth(["rm", id]).code).toBe(0);
     const deleted = await until(() => w.events().some((e) => e.type === "delete"), 60_000);
     expect(deleted ? "" : JSON.stringify({ events: w.events(), errors: w.errors(), ps: fx.berth(["ps", "-a"]).stdout })).toBe("");
     const events = w.events();
-    expect(events.map((e) => e.type)).toEqual(["create", "start", "exit", "delete"]);
-    expect(events.map((e) => e.name)).toEqual([name, name, `${name}-new`, `${name}-new`]);
-    expect(events[0]).toMatchObject({ id, engine: "berth", runtime: "berth" });
-    expect(events[2]!.exitCode).toBe(3);
+    expect(events.map((e) => e.type)).toEqual(["create", "start", "rename", "kill", "exit", "stop", "delete"]);
+    expect(events.map((e) => e.name)).toEqual([name, name, ...Array(5).fill(`${name}-new`)]);
+    expect(events[0]).toMatchObject({ id, engine: "berth" });
+    expect(events[2]).toMatchObject({ oldName: `/${name}` });
+    expect(events[3]).toMatchObject({ signal: 15 });
+    expect(events[4]!.exitCode).toBe(3);
     const both = await until(() => t.lines().length === 2, 60_000);
     expect(both ? "" : JSON.stringify({ lines: t.lines(), errors: t.errors() })).toBe("");
     expect(t.lines()).toEqual([`exit ${name}-new 3`, `delete ${name}-new <no value>`]);
-    expect(fx.berth(["rm", id]).code).toBe(0);
   });
   test("events --until: the stream ends at that time (exit 0); a bad template or time is one line, 125", async () => {
     // its own container only: the host's other containers (other tests, other users, their OOM kills) come and go meanwhile
@@ -116,9 +118,9 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     await out.ended;
     expect(Date.now()).toBeGreaterThanOrEqual(endAt * 1000);
     expect(fx.berth(["rm", id]).code).toBe(0);
-    // every line is this container's: its exit (the code the engine recorded) and its deletion from the runtime by the
-    // exit command — both unless the host was so slow that the kill came at the very end
-    const own = [`exit ${name} 137`, `delete ${name} <no value>`];
+    // every line is this container's: the kill and its exit (the code the engine recorded) — both unless the host was
+    // so slow that the kill came at the very end
+    const own = [`kill ${name} <no value>`, `exit ${name} 137`];
     expect(own.slice(0, out.lines.length)).toEqual(out.lines);
     if (killedAt < endAt * 1000 - 3000) expect(out.lines).toEqual(own);
     const bad = fx.berth(["events", "--format", "{{.type | upper}}"]);
@@ -128,6 +130,58 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     const badTime = fx.berth(["events", "--until", "tomorrow"]);
     expect(badTime.code).toBe(125);
     expect(badTime.stderr).toMatch(/^berth: --until: invalid time "tomorrow"/);
+  });
+});
+
+describe.skipIf(!ok)("events --since: the engine's journal replayed", () => {
+  test("--since/--until in the past replays and exits; --since alone replays, then follows; RFC 3339, Unix seconds and durations; volumes and networks too", async () => {
+    const name = `since-${process.pid}`;
+    const t0 = new Date(Date.now() - 1000).toISOString();
+        // a shell that lets USR1 end it (PID 1 ignores a signal it has no handler for)
+    const id = fx.runDetached(["--name", name], ["sh", "-c", "trap 'exit 138' USR1; while true; do sleep 0.1; done"]);
+    expect(fx.berth(["exec", id, "true"]).code).toBe(0);
+    expect(fx.berth(["pause", name]).code).toBe(0);
+    expect(fx.berth(["unpause", name]).code).toBe(0);
+    expect(fx.berth(["kill", "-s", "USR1", name]).code).toBe(0);
+    expect(fx.berth(["wait", name]).stdout).toBe("138\n");
+    expect(fx.berth(["rm", name]).code).toBe(0);
+    const vol = `since-vol-${process.pid}`;
+    expect(fx.berth(["volume", "create", vol]).code).toBe(0);
+    expect(fx.berth(["volume", "rm", vol]).code).toBe(0);
+    const net = `since-net-${process.pid}`;
+    const netId = fx.berth(["network", "create", net]).stdout.trim();
+    expect(fx.berth(["network", "rm", net]).code).toBe(0);
+    const t1 = Date.now() / 1000;
+    const replay = (...args: string[]) => fx.berth(["events", "--format", "{{.type}} {{.name}} {{.exitCode}}", ...args]);
+    const past = replay("--since", t0, "--until", String(t1), "--filter", `container=${name}`);
+    expect(past).toMatchObject({ code: 0, stderr: "" });
+    const none = "<no value>";
+    expect(past.stdout).toBe([
+      `create ${name} ${none}`, `start ${name} ${none}`, `exec_create ${name} ${none}`, `exec_start ${name} ${none}`, `exec_die ${name} 0`,
+      `pause ${name} ${none}`, `resume ${name} ${none}`, `kill ${name} ${none}`, `exit ${name} 138`, `delete ${name} ${none}`, "",
+    ].join("\n"));
+    // docker's other objects, by their own filters
+    expect(replay("--since", "10m", "--until", "0s", "--filter", `volume=${vol}`).stdout).toBe(`create ${vol} ${none}\ndelete ${vol} ${none}\n`);
+    expect(replay("--since", "10m", "--until", "0s", "--filter", `network=${net}`, "--filter", "event=destroy").stdout).toBe(`delete ${net} ${none}\n`);
+    expect(fx.berth(["events", "--since", "10m", "--until", "0s", "--format", "json", "--filter", "type=network"]).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ type: "create", object: "network", id: netId, name: net }), expect.objectContaining({ type: "delete", object: "network", id: netId, name: net }),
+    ]);
+    // --until before --since: nothing; a later --since leaves the earlier out
+    expect(replay("--since", String(t1), "--until", "0s", "--filter", `container=${name}`).stdout).toBe("");
+    // --since alone: the past first, then what happens
+    const p = Bun.spawn([BERTH, "events", "--since", t0, "--format", "{{.type}} {{.name}}", "--filter", "type=volume"], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
+    watchers.push(p);
+    const out = new LineStream(p.stdout);
+    const err = new LineStream(p.stderr);
+    expect(await until(() => err.lines.includes("berth: watching for events"), 60_000)).toBe(true);
+    expect(fx.berth(["volume", "create", `${vol}-2`]).code).toBe(0);
+    expect(await until(() => out.lines.length === 3, 60_000)).toBe(true);
+    expect(out.lines).toEqual([`create ${vol}`, `delete ${vol}`, `create ${vol}-2`]);
+    p.kill("SIGTERM");
+    expect(fx.berth(["volume", "rm", `${vol}-2`]).code).toBe(0);
+    const bad = fx.berth(["events", "--since", "yesterday-ish"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: --since: invalid time "yesterday-ish"; use RFC 3339/);
   });
 });
 

@@ -13,6 +13,8 @@ import { engineHostFacts, readFlagFile } from "../../engine/container/host.ts";
 import { unlinkPath } from "../../sys/libc.ts";
 import { engineFor } from "./run-options.ts";
 import { userDatabase } from "../../engine/container/root-source.ts";
+import { recordContainerEvent } from "../../engine/event-journal.ts";
+import { newContainerId } from "../../engine/container/records.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -59,7 +61,13 @@ export function registerExec(program: Command): void {
       // docker: every capability (here: every one berth holds itself), for this process only
       if (opts.privileged) for (const cap of privilegedCapabilities(engineHostFacts())) args.push("--cap", cap);
       args.push(r.Id, ...command);
+      // docker's exec events: the action names the command, execID ties the three together
+      const execID = newContainerId();
+      const what = `: ${command.join(" ")}`;
+      recordContainerEvent(engine.paths, r, `exec_create${what}`, { execID });
+      recordContainerEvent(engine.paths, r, `exec_start${what}`, { execID });
       const code = await runtime.foreground(args, logFile, opts.interactive ? "inherit" : "ignore");
+      if (!opts.detach) recordContainerEvent(engine.paths, r, "exec_die", { execID, exitCode: String(code) });
       let failure;
       if (code !== 0) failure = runtime.failure("exec", logFile);
       try {

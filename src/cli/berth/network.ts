@@ -15,7 +15,8 @@ import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "../../engine/ne
 import { removeBridgeOf, sweepNetworks } from "../../engine/network/attach.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import { engineFor } from "./run-options.ts";
-import { formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
+import { formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";import { recordEvent } from "../../engine/event-journal.ts";
+
 
 type Opts = Record<string, unknown>;
 
@@ -56,6 +57,7 @@ function removeNetwork(engine: Engine, store: NetworkStore, n: NetworkFile): voi
   removeBridgeOf(n);
   store.remove(n.name);
   removeTree(`${store.ipamDir}/${n.name}`);
+  recordEvent(engine.paths, "network", "destroy", n.berth.id, { name: n.name, type: "bridge" });
 }
 
 export function registerNetwork(program: Command): void {
@@ -79,6 +81,7 @@ export function registerNetwork(program: Command): void {
         options: keyValues(opts.opt as string[] | undefined, "--opt"),
         labels: keyValues(opts.label as string[] | undefined, "--label"),
       });
+      recordEvent(store.paths, "network", "create", n.berth.id, { name: n.name, type: "bridge" });
       writeOut(`${n.berth.id}\n`);
     });
   net.command("ls").alias("list").description("list networks").option("-q, --quiet", "only ids").option("--no-trunc", "whole ids")

@@ -27,6 +27,7 @@ import { once } from "../network/cni.ts";
 import { NetworkStore } from "../network/networks.ts";
 import { connectedHosts } from "./network-hosts.ts";
 import { hostsText, parseAddHost, resolvConfWith } from "../network/etc-files.ts";
+import { recordContainerEvent } from "../event-journal.ts";
 
 export function runtimeOf(engine: Engine, r: Pick<ContainerRecord, "Runtime">): OciRuntime {
   return new OciRuntime(r.Runtime, engine.paths.runtimeRoot);
@@ -116,6 +117,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
       State: { Status: "created", Pid: 0, MonitorPid: 0, ExitCode: 0, Error: "", OOMKilled: false, StartedAt: GO_ZERO_TIME, FinishedAt: GO_ZERO_TIME, RestartCount: 0 },
     };
     store.write(record);
+    recordContainerEvent(engine.paths, record, "create");
     return { record, warnings: built.warnings };
   } catch (err) {
     for (const u of undo.reverse()) {
@@ -276,6 +278,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
       ExitCode: 0, Error: "", OOMKilled: false, StartedAt: now(), FinishedAt: GO_ZERO_TIME, ManuallyStopped: false,
     };
     engine.store.write(r);
+    recordContainerEvent(engine.paths, r, "start");
     return r;
   });
 }
@@ -325,6 +328,7 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
     restart = shouldRestart(r.Flags.restart, r.State.ExitCode, r.State.RestartCount, r.State.ManuallyStopped === true);
     if (restart) r.State.RestartCount++;
     engine.store.write(r);
+    recordExit(engine, r);
     code = r.State.ExitCode;
     // docker's --rm is the daemon's: whoever records the exit removes it (a foreground run, or the exit command once it detached or was killed)
     remove = r.Flags.rm === true;
@@ -346,6 +350,12 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
     finishQuietly(releasing);
   }
   return code;
+}
+
+/** docker's events for an exit just recorded: `oom` first when the kernel killed in it, then `die` with the code. */
+function recordExit(engine: Engine, r: ContainerRecord): void {
+  if (r.State.OOMKilled) recordContainerEvent(engine.paths, r, "oom");
+  recordContainerEvent(engine.paths, r, "die", { exitCode: String(r.State.ExitCode) });
 }
 
 /**
@@ -378,6 +388,8 @@ export function killContainer(engine: Engine, r: ContainerRecord, signal: string
   const live = liveStatus(engine, r);
   if (live.status !== "running" && live.status !== "paused") throw new BerthError(`cannot kill container ${r.Id}: container ${r.Id} is not running`);
   const runtime = runtimeOf(engine, r);
+  // told before it is sent: the exit command may record the die it causes before this process runs again
+  recordContainerEvent(engine.paths, r, "kill", { signal: String(parseSignal(signal)) });
   runtime.check(["kill", r.Id, signal.replace(/^SIG/i, "").toUpperCase()], monitorFiles(engine.store.runDir(r.Id)).runtimeLog);
 }
 
@@ -404,11 +416,19 @@ export async function stopContainer(engine: Engine, id: string, timeoutSeconds?:
     });
     const runtime = runtimeOf(engine, r);
     if (liveStatus(engine, r).status === "paused") runtime.run(["resume", id]);
+    recordContainerEvent(engine.paths, r, "kill", { signal: String(stopSignalOf(r)) });
     runtime.run(["kill", id, String(stopSignalOf(r))]);
     const timeout = timeoutSeconds ?? (r.Flags.stopTimeout !== undefined ? Number(r.Flags.stopTimeout) : 10);
     const deadline = timeout < 0 ? Infinity : Date.now() + timeout * 1000;
     while (Date.now() < deadline && !exitedNow(engine, id)) await Bun.sleep(20);
-    if (!exitedNow(engine, id)) runtime.run(["kill", id, "KILL"]);
+    if (!exitedNow(engine, id)) {
+      recordContainerEvent(engine.paths, r, "kill", { signal: "9" });
+      runtime.run(["kill", id, "KILL"]);
+    }
+    await settle(engine, id);
+    // docker's order: kill, die (the exit recorded), then stop
+    recordContainerEvent(engine.paths, engine.store.read(id) ?? r, "stop");
+    return;
   }
   await settle(engine, id);
 }
@@ -453,6 +473,7 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
     if (live.status === "running" || live.status === "paused") {
       if (!opts.force) throw new BerthError(`cannot remove container ${r.Name}: the container is running; stop it first, or use rm --force`);
       const runtime = runtimeOf(engine, r);
+      recordContainerEvent(engine.paths, r, "kill", { signal: "9" });
       runtime.run(["kill", r.Id, "KILL"]);
       // the monitor writes the exit file into the run dir about to be removed: let it finish writing first
       const deadline = Date.now() + 10_000;
@@ -461,11 +482,14 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
     // the exit command deleted it from the runtime when it recorded the exit; a created one was never started
     const recorded = live.status === "exited" && r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME;
     if (!recorded && !(live.status === "created" && r.State.StartedAt === GO_ZERO_TIME)) runtimeOf(engine, r).forceDelete(r.Id);
+    // its exit command will find no record to record the exit in: the die is told here, as docker's rm -f tells it
+    if (!recorded && (r.State.Status === "running" || r.State.Status === "paused")) recordContainerEvent(engine.paths, r, "die", { exitCode: String(exitFileCode(engine, r.Id) ?? live.exitCode) });
     // the exit's record began the network's release (cleanupContainer): it ends here, after the root and record went meanwhile
     if (!opts.releasing) releaseNetwork(engine, r);
     releaseVolumes(engine, r);
     releaseRoot(engine, r);
     store.remove(r);
+    recordContainerEvent(engine.paths, r, "destroy");
     if (opts.releasing) {
       opts.releasing();
       // a start between the exit's record and this removal attached it again
@@ -608,6 +632,7 @@ export function reviveAfterReboot(engine: Engine): string[] {
       releaseNetwork(engine, x);
       releaseVolumes(engine, x);
       x.State = { ...x.State, Status: "exited", ExitCode: 255, Error: MONITOR_LOST, FinishedAt: now(), Pid: 0 };
+      recordExit(engine, x);
     });
     if (r.Flags.rm === true) {
       removeContainer(engine, r.Id, { force: true, volumes: true });

@@ -26,6 +26,7 @@ import { removeTree } from "../../sys/remove-tree.ts";
 import { copyTreeOnto } from "../../sys/tree-copy.ts";
 import type { EnginePaths } from "../paths.ts";
 import { mountArgs, needsMount } from "./local-options.ts";
+import { recordEvent } from "../event-journal.ts";
 
 export interface VolumeRecord {
   Name: string;
@@ -75,6 +76,7 @@ export class VolumeStore {
     mkdirPath(this.dataPath(name), 0o755);
     const record: VolumeRecord = { Name: name, Driver: "local", Mountpoint: this.dataPath(name), CreatedAt: new Date().toISOString(), Labels: labels, Scope: "local", Options: options, Anonymous: anonymous };
     writeFileAtomic(`${this.dir(name)}/volume.json`, JSON.stringify(record), { mode: 0o600, fsync: false });
+    recordEvent(this.paths, "volume", "create", name, { driver: "local" });
     return true;
   }
 
@@ -141,6 +143,7 @@ export class VolumeStore {
     for (let i = 0; i < 8 && this.mounted(data); i++) unmountIfMounted(data);
     if (this.mounted(data)) throw new BerthError(`remove ${name}: ${data} is still mounted; unmount it (umount ${data}) and remove the volume again`);
     removeTree(this.dir(name));
+    recordEvent(this.paths, "volume", "destroy", name, { driver: "local" });
     for (const f of [this.holdersFile(name).path, this.holdersFile(name).lock]) {
       try {
         unlinkPath(f);

@@ -1,0 +1,181 @@
+/**
+ * The engine's event journal: what docker's daemon keeps in memory for `docker events
+ * --since`, kept by a daemonless engine as podman's `file` events backend keeps it — one
+ * JSON line per event (docker's event object: Type, Action, Actor, time, timeNano) in
+ * `$RUNROOT/events/events.log`, written by the command that caused it: create, start,
+ * die (exitCode), oom, kill (signal), stop, restart, pause, unpause, rename (oldName),
+ * destroy, attach, exec_create/exec_start/exec_die, and volume and network create/destroy.
+ *
+ * Bounded: a write that takes the file past MAX_BYTES renames it to `events.log.1`
+ * (replacing the older one), so the journal never holds more than about twice that. It
+ * lives in the run root, as podman's does in /run/libpod: a reboot forgets it, as a
+ * daemon restart forgets docker's.
+ *
+ * Concurrent writers never interleave lines: each line is one write(2) on a descriptor
+ * opened O_APPEND, and for a regular file the kernel finds the end and writes the whole
+ * buffer under the inode's lock (ext4, xfs, tmpfs: one writer at a time per file), so a
+ * line is never split by another's — PIPE_BUF is a pipe's limit, not a file's; lines here
+ * are a few hundred bytes anyway. Two rotations are serialised by a lock and the second
+ * sees the file already small.
+ */
+import { close, mkdirParents, O, openPath, preadFd, renamePath, statFd, statPath, writeAll } from "../sys/libc.ts";
+import { lockPath } from "../sys/lock-file.ts";
+import type { EnginePaths } from "./paths.ts";
+
+/** podman's default events_logfile_max_size: 1 MB, some 3,000 events */
+export const MAX_BYTES = 1024 * 1024;
+
+export type EventObject = "container" | "volume" | "network";
+
+/** docker's event object (`docker events --format '{{json .}}'`), as the journal keeps it. */
+export interface EngineEvent {
+  Type: EventObject;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: "local";
+  /** Unix seconds */
+  time: number;
+  timeNano: number;
+}
+
+function journalFile(paths: EnginePaths): string {
+  return `${paths.events}/events.log`;
+}
+
+/**
+ * Append one event. Never fails the command that caused it: an event journal that cannot
+ * be written (a full /run) costs the event, not the container.
+ */
+export function recordEvent(paths: EnginePaths, type: EventObject, action: string, id: string, attributes: Record<string, string> = {}, nowNano = BigInt(Date.now()) * 1_000_000n): void {
+  const event: EngineEvent = { Type: type, Action: action, Actor: { ID: id, Attributes: attributes }, scope: "local", time: Number(nowNano / 1_000_000_000n), timeNano: Number(nowNano) };
+  const file = journalFile(paths);
+  try {
+    let fd: number;
+    try {
+      fd = openPath(file, O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC, 0o600);
+    } catch {
+      mkdirParents(paths.events, 0o700);
+      fd = openPath(file, O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC, 0o600);
+    }
+    try {
+      writeAll(fd, `${JSON.stringify(event)}\n`, file);
+      const st = statFd(fd);
+      if (st.size > MAX_BYTES) rotate(file, st.ino);
+    } finally {
+      close(fd);
+    }
+  } catch {
+    // the event is lost; the command's own work is done
+  }
+}
+
+/** `events.log` → `events.log.1`, when it is still the file that grew past the bound (another writer may have rotated it). */
+function rotate(file: string, ino: bigint): void {
+  const lock = lockPath(`${file}.lock`, { create: true });
+  try {
+    const now = statPath(file);
+    if (now.ino === ino && now.size > MAX_BYTES) renamePath(file, `${file}.1`);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Parse journal text: each whole line's event, oldest first; a torn or foreign line is skipped. */
+export function parseJournal(text: string): EngineEvent[] {
+  const out: EngineEvent[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    try {
+      const e = JSON.parse(line) as EngineEvent;
+      if (typeof e.Action === "string" && typeof e.timeNano === "number" && e.Actor) out.push(e);
+    } catch {}
+  }
+  return out;
+}
+
+/** Bytes of `path` from `offset` to its end (what a follower has not read yet). */
+function readFrom(path: string, offset: number): { text: string; size: number; ino: bigint } | undefined {
+  let fd: number;
+  try {
+    fd = openPath(path, O.RDONLY | O.CLOEXEC);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = statFd(fd);
+    const want = Math.max(0, st.size - offset);
+    const buf = new Uint8Array(want);
+    let got = 0;
+    while (got < want) {
+      const n = preadFd(fd, buf.subarray(got), offset + got);
+      if (n <= 0) break;
+      got += n;
+    }
+    // only whole lines: a writer's line is complete once its one write returned
+    const end = buf.subarray(0, got).lastIndexOf(10) + 1;
+    return { text: new TextDecoder().decode(buf.subarray(0, end)), size: offset + end, ino: st.ino };
+  } finally {
+    close(fd);
+  }
+}
+
+/**
+ * Reads the journal from a point on: `next()` gives the events written since the last
+ * call, across rotations (the rest of the file it was reading, now `events.log.1`, then
+ * the new one from its start).
+ */
+export class JournalReader {
+  private ino: bigint | undefined;
+  private offset = 0;
+  private whole: boolean;
+  private readonly file: string;
+
+  /** `fromStart`: the whole journal (events.log.1, then events.log) first; else only what is written from now on */
+  constructor(paths: EnginePaths, fromStart: boolean) {
+    this.file = journalFile(paths);
+    this.whole = fromStart;
+    if (fromStart) return;
+    try {
+      const st = statPath(this.file);
+      this.ino = st.ino;
+      this.offset = st.size;
+    } catch {
+      // no journal yet: the file made next is read from its start
+    }
+  }
+
+  next(): EngineEvent[] {
+    const out: EngineEvent[] = [];
+    let current: bigint | undefined;
+    try {
+      current = statPath(this.file).ino;
+    } catch {}
+    if (this.whole) {
+      this.whole = false;
+      const older = readFrom(`${this.file}.1`, 0);
+      if (older) out.push(...parseJournal(older.text));
+    } else if (this.ino !== undefined && current !== this.ino) {
+      // rotated since the last read: the rest of the file it was reading, now events.log.1
+      const older = readFrom(`${this.file}.1`, this.offset);
+      if (older && older.ino === this.ino) out.push(...parseJournal(older.text));
+      this.offset = 0;
+    }
+    this.ino = current;
+    if (current === undefined) return out;
+    const now = readFrom(this.file, this.offset);
+    if (now) {
+      out.push(...parseJournal(now.text));
+      this.offset = now.size;
+    }
+    return out;
+  }
+}
+
+/**
+ * A container's event, with docker's attributes: its labels, `image` and `name` (the
+ * name now, without docker's leading slash), and the action's own (`exitCode`,
+ * `signal`, `oldName`, `execID`).
+ */
+export function recordContainerEvent(paths: EnginePaths, r: { Id: string; Name: string; Image: string; Labels?: Record<string, string> }, action: string, extra: Record<string, string> = {}): void {
+  recordEvent(paths, "container", action, r.Id, { ...(r.Labels ?? {}), image: r.Image, name: r.Name.replace(/^\//, ""), ...extra });
+}

@@ -253,6 +253,34 @@ static int relay(int fd, int stream, int rounds)
 	return 1;
 }
 
+/*
+ * Wait for the runtime's create. The holder of the exit claim (the berth that starts the
+ * container) hanging up meanwhile means it died half-way through the start, and may never
+ * hand the runtime its config (the head start's FIFO): the create is killed then, rather
+ * than left waiting forever.
+ */
+static void wait_create(pid_t create, int *status, int sig_fd)
+{
+	if (create <= 0)
+		return;
+	for (;;) {
+		pid_t w = waitpid(create, status, WNOHANG);
+		if (w == create || (w < 0 && errno != EINTR))
+			return;
+		struct pollfd fds[2] = { { .fd = sig_fd, .events = POLLIN }, { .fd = claim_fd, .events = POLLIN } };
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			return;
+		struct signalfd_siginfo si;
+		while (read(sig_fd, &si, sizeof si) > 0)
+			;
+		char b;
+		if (fds[1].revents && recv(claim_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+			kill(create, SIGKILL);
+			claim_fd = -1; /* hung up: nobody holds the claim any more (closed at exit) */
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	parse(argc, argv);
@@ -308,8 +336,7 @@ int main(int argc, char **argv)
 	args[n] = NULL;
 	pid_t create = tty ? spawn(args, null_fd, null_fd, null_fd) : spawn(args, in[0] >= 0 ? in[0] : null_fd, out[1], err[1]);
 	int status = 0;
-	while (create > 0 && waitpid(create, &status, 0) < 0 && errno == EINTR)
-		;
+	wait_create(create, &status, sig_fd);
 	if (in[0] >= 0)
 		close(in[0]);
 	if (out[1] >= 0)

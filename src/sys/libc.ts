@@ -408,6 +408,14 @@ export function fsyncFd(fd: number): void {
   if (syscall(SYS_FSYNC, fd) !== 0) throw new SysError("fsync", lastErrno);
 }
 
+const SYS_FCNTL = 72;
+const F_SETPIPE_SZ = 1031;
+
+/** fcntl(F_SETPIPE_SZ): a pipe's (or FIFO's) capacity, at least `bytes`; the capacity it got, or -1 with {@link errno} set. */
+export function setPipeSize(fd: number, bytes: number): number {
+  return syscall(SYS_FCNTL, fd, F_SETPIPE_SZ, bytes);
+}
+
 /** A NUL-terminated copy of a path, for a raw syscall's `const char *`. */
 function cPath(path: string, syscallName: string): Uint8Array {
   // as the binding does for its own paths: a NUL would cut the path short, silently

@@ -203,6 +203,16 @@ function ended(pid: number): boolean {
   }
 }
 
+/** Is process `pid` a child of `parent` (and not ended)? */
+function childOf(pid: number, parent: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+    return stat[0] !== "Z" && Number(stat[1]) === parent;
+  } catch {
+    return false;
+  }
+}
+
 /** The monitor's sync line on `fd` (its fd 3), read as it comes. */
 function syncLine(fd: number): string {
   const buf = new Uint8Array(512);
@@ -255,6 +265,31 @@ describe.skipIf(!canRunContainers)("the exit claim (--exit-claim-fd)", () => {
     expect(await monitorRun("records")).toEqual({ exitCommandRan: false, exitFile: "7" });
   });
 
+  test("the holder hangs up while the runtime's create waits for its config (a run's head start, berth killed): the create is killed, the monitor reports it and ends", async () => {
+    const id = rt.id();
+    const run = join(rt.dir, `run-${id}`);
+    const bundle = join(run, "bundle");
+    mkdirSync(join(run, "exit"), { recursive: true });
+    mkdirSync(bundle);
+    // a FIFO nobody writes: the runtime's read of config.json waits forever
+    expect(Bun.spawnSync(["mkfifo", join(bundle, "config.json")]).exitCode).toBe(0);
+    const pair = socketPair();
+    if (pair === -1) throw new Error("socketpair failed");
+    const p = Bun.spawn([join(REPO, "native", "build", "berth-monitor"), "--runtime", RUNTIME, "--runtime-arg", "--root", "--runtime-arg", rt.root,
+      "--bundle", bundle, "--id", id, "--pid-file", join(run, "pidfile"), "--monitor-pid-file", join(run, "monitor.pid"), "--exit-dir", join(run, "exit"),
+      "--log", join(run, "ctr.log"), "--log-max-size", "100000", "--log-max-files", "1", "--attach-socket", "attach", "--sync-fd", "3", "--exit-claim-fd", "4",
+      "--", "/bin/true"], { cwd: run, stdio: ["ignore", "ignore", "inherit", "pipe", pair[1]] });
+    close(pair[1]);
+    await until(() => existsSync(join(run, "monitor.pid")), 60_000);
+    const monitor = Number(readFileSync(join(run, "monitor.pid"), "utf8"));
+    // the runtime is there, waiting in its open of the FIFO
+    expect(await until(() => readdirSync("/proc").some((d) => /^\d+$/.test(d) && childOf(Number(d), monitor)), 60_000)).toBe(true);
+    close(pair[0]);
+    expect(JSON.parse(syncLine((p as unknown as { stdio: number[] }).stdio[3]!))).toEqual({ data: -1, message: "the runtime's create was killed by signal 9" });
+    expect(await until(() => ended(monitor), 60_000)).toBe(true);
+    expect(existsSync(join(rt.root, id))).toBe(false);
+  });
+
   test("the holder lets go without a word (detached, killed), or there is no claim: the exit command runs", async () => {
     expect(await monitorRun("lets go")).toEqual({ exitCommandRan: true, exitFile: "7" });
     expect(await monitorRun("no claim")).toEqual({ exitCommandRan: true, exitFile: "7" });
@@ -289,6 +324,23 @@ describe.skipIf(!canRunContainers)("a foreground run records its container's exi
     expect(await until(() => fx.inspect(name).RestartCount === 1 && fx.inspect(name).State.Status === "exited", 60_000)).toBe(true);
     expect(fx.inspect(name).State).toMatchObject({ Status: "exited", ExitCode: 3 });
     expect(fx.berth(["rm", name]).code).toBe(0);
+  });
+
+  test("a run that fails after its monitor was launched (head start) — a name in use, an unknown user — leaves no monitor, runtime, record or cgroup", () => {
+    const name = `taken-${process.pid}`;
+    const holder = fx.runDetached(["--name", name], ["sleep", "60"]);
+    const before = fx.monitors();
+    const taken = fx.run(["--name", name], ["true"]);
+    expect(taken.code).toBe(125);
+    expect(taken.stderr).toContain(`is already in use by container "${holder}"`);
+    const user = fx.run(["--rm", "--user", "nosuchuser"], ["true"]);
+    expect(user.code).toBe(125);
+    expect(user.stderr).toMatch(/^berth: --user: unable to find user nosuchuser/);
+    expect(fx.records()).toEqual([holder]);
+    expect(fx.monitors()).toEqual(before);
+    expect(fx.berth(["rm", "-f", holder]).code).toBe(0);
+    expect(fx.monitors()).toEqual([]);
+    expect(fx.leftoverCgroups()).toEqual([]);
   });
 
   test("--rm: the exit code, and nothing left — record, monitor, cgroup", () => {

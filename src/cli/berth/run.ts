@@ -7,7 +7,8 @@
 import type { Command } from "../command.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { createContainer, removeContainer, startContainer } from "../../engine/container/lifecycle.ts";
+import { createContainer, removeContainer, startContainer, type CreateResult } from "../../engine/container/lifecycle.ts";
+import type { HeadStart } from "../../engine/container/head-start.ts";
 import { ExitClaim } from "../../engine/container/monitor.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { ContainerStartError } from "../../engine/container/oci-runtime.ts";
@@ -32,8 +33,8 @@ async function pullIfNeeded(images: ImageStore, image: string, opts: RunOptions)
   return pullImage(images, image, { ...(opts.platform !== undefined && { platform: parsePlatform(opts.platform) }) });
 }
 
-/** Pull what --pull asks for, then write the record and the bundle. */
-async function create(engine: Engine, image: string, command: string[], opts: RunOptions): Promise<ContainerRecord> {
+/** Pull what --pull asks for, then write the record and the bundle (and, for a run, launch its monitor: `run`). */
+async function create(engine: Engine, image: string, command: string[], opts: RunOptions, run?: { exitClaim: ExitClaim }): Promise<CreateResult> {
   const flags = runFlagsFrom(opts, command);
   let root;
   if (opts.rootfs) root = directoryRoot(image);
@@ -41,15 +42,15 @@ async function create(engine: Engine, image: string, command: string[], opts: Ru
     const images = new ImageStore(engine.paths);
     root = imageRoot(engine, images, image, await pullIfNeeded(images, image, opts), opts.pull);
   }
-  const { record, warnings } = createContainer(engine, flags, root);
-  for (const w of warnings) writeErr(`WARNING: ${w}\n`);
-  return record;
+  const created = createContainer(engine, flags, root, run);
+  for (const w of created.warnings) writeErr(`WARNING: ${w}\n`);
+  return created;
 }
 
 /** A failed start exits with docker's code for it (125, 126, 127) and the runtime's line. */
-export function startOrExit(engine: Engine, id: string, exitClaim?: ExitClaim): ContainerRecord {
+export function startOrExit(engine: Engine, id: string, exitClaim?: ExitClaim, headStart?: HeadStart): ContainerRecord {
   try {
-    return startContainer(engine, id, exitClaim);
+    return startContainer(engine, id, exitClaim, headStart);
   } catch (err) {
     if (err instanceof ContainerStartError) throw new ExitError(err.exitCode, err.message);
     throw err;
@@ -62,22 +63,24 @@ export function registerRun(program: Command): void {
     .action(async (image: string, command: string[], opts: RunOptions) => {
       const engine = engineFor(opts as Record<string, unknown>);
       const detachKeys = detachKeysOf(opts as Record<string, unknown>);
-      const r = await create(engine, image, command, opts);
-      // in the foreground this process records the exit (and removes a --rm container): no exit command starts
-      const exitClaim = opts.detach ? undefined : new ExitClaim();
+      // in the foreground this process records the exit (and removes a --rm container): no exit command starts;
+      // with -d it is let go once started — until then it tells the monitor that this process lives (the head start's guard)
+      const exitClaim = new ExitClaim();
+      const { record: r, headStart } = await create(engine, image, command, opts, { exitClaim });
       let started: ContainerRecord;
       try {
-        started = startOrExit(engine, r.Id, exitClaim);
+        started = startOrExit(engine, r.Id, exitClaim, headStart);
       } catch (err) {
         // a run that could not start leaves nothing behind: no record, monitor or cgroup
         removeContainer(engine, r.Id, { force: true, volumes: true });
         throw err;
       }
       if (opts.detach) {
+        exitClaim.release();
         writeOut(`${r.Id}\n`);
         return;
       }
-      const end = await foreground(engine, started, { stdin: opts.interactive === true, detachKeys, ...(exitClaim && { exitClaim }) });
+      const end = await foreground(engine, started, { stdin: opts.interactive === true, detachKeys, exitClaim });
       // detached: it runs on; its exit command records its end (and removes it with --rm, as for run -d --rm)
       if ("exitCode" in end && end.exitCode !== 0) throw new ExitError(end.exitCode);
     });
@@ -88,6 +91,6 @@ export function registerCreate(program: Command): void {
     .description("create a container without starting it").passThroughOptions())
     .action(async (image: string, command: string[], opts: RunOptions) => {
       const engine = engineFor(opts as Record<string, unknown>);
-      writeOut(`${(await create(engine, image, command, opts)).Id}\n`);
+      writeOut(`${(await create(engine, image, command, opts)).record.Id}\n`);
     });
 }

@@ -14,6 +14,7 @@ import { validateResources } from "../../spec/validate-resources.ts";
 import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
 import { blockDevice, bootTimeMs, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, resolvConf } from "./host.ts";
 import { monitorFiles, startMonitor, type ExitClaim, type LogLimits } from "./monitor.ts";
+import { HeadStart } from "./head-start.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
 import { checkName, NoSuchContainer, UnreadableRecord, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
@@ -46,27 +47,41 @@ function readOptional(path: string): string | undefined {
 export interface CreateResult {
   record: ContainerRecord;
   warnings: string[];
+  /** a run's monitor and runtime create, launched while the container was made (head-start.ts): startContainer takes it */
+  headStart?: HeadStart;
 }
 
 /**
  * Make the container: claim id and name, prepare the root, build the spec, write the
- * bundle and the record (status created). Nothing runs yet.
+ * bundle and the record (status created). Nothing runs yet — unless it is a `run` of
+ * berth's own runtime (`run` given): then its monitor and the runtime's create are
+ * launched as soon as its directories exist, and wait for the spec (HeadStart).
  */
-export function createContainer(engine: Engine, flags: RunFlags & { args?: string[] }, prepareRoot: (id: string) => PreparedRoot): CreateResult {
+export function createContainer(engine: Engine, flags: RunFlags & { args?: string[] }, prepareRoot: (id: string) => PreparedRoot, run?: { exitClaim: ExitClaim }): CreateResult {
   const runtime = runtimePath(flags.runtime);
-  logLimits(flags); // a bad --log-opt is refused before anything is made
+  const log = logLimits(flags); // a bad --log-opt is refused before anything is made
   const id = newContainerId();
   const wanted = flags.name !== undefined ? checkName(flags.name) : undefined;
   const { store } = engine;
   const undo: (() => void)[] = [];
   try {
+    const dir = store.claimDir(id);
+    let name = "";
+    undo.push(() => store.remove({ Id: id, Name: name }));
+    let headStart: HeadStart | undefined;
+    if (run && runtime === runtimePath(undefined)) {
+      const files = monitorFiles(store.runDir(id));
+      mkdirParents(files.exitDir, 0o700);
+      headStart = new HeadStart({
+        id, logPath: `${dir}/ctr.log`, log, runtime: new OciRuntime(runtime, engine.paths.runtimeRoot), files,
+        tty: flags.tty === true, stdin: flags.interactive === true, exitCommand: cleanupCommand(engine, id), exitClaim: run.exitClaim,
+      });
+      undo.push(() => headStart!.abort());
+    }
     // a --rm container's name need not outlive a crash: the reboot check removes the container
     const durable = flags.rm !== true;
     if (wanted !== undefined) store.claimName(wanted, id, durable);
-    const name = wanted ?? store.claimGeneratedName(id, durable);
-    undo.push(() => store.releaseName(name, id));
-    const dir = store.claimDir(id);
-    undo.push(() => store.remove({ Id: id, Name: name }));
+    name = wanted ?? store.claimGeneratedName(id, durable);
     const root = prepareRoot(id);
     undo.push(() => root.release());
     const plan = planNetwork(new NetworkStore(engine.paths), flags, root.config.ExposedPorts);
@@ -107,7 +122,9 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
       if (v.copy && v.target) engine.volumes.seed(v.name, root.rootfs, v.target, `create-${id}`);
     }
     for (const src of built.bindSources) if (!pathExists(src)) mkdirParents(src, 0o755);
-    writeFileAtomic(`${dir}/config.json`, JSON.stringify(spec), { mode: 0o600, fsync: false });
+    const specText = JSON.stringify(spec);
+    writeFileAtomic(`${dir}/config.json`, specText, { mode: 0o600, fsync: false });
+    headStart?.ready(specText);
     const p = spec.process!;
     const record: ContainerRecord = {
       Id: id, Name: name, Created: now(), Image: root.image, ImageID: root.imageId, Rootfs: root.rootfs, RootfsSource: root.source,
@@ -118,7 +135,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     };
     store.write(record);
     recordContainerEvent(engine.paths, record, "create");
-    return { record, warnings: built.warnings };
+    return { record, warnings: built.warnings, ...(headStart && { headStart }) };
   } catch (err) {
     for (const u of undo.reverse()) {
       try {
@@ -215,11 +232,12 @@ function resetRuntimeState(engine: Engine, r: ContainerRecord): void {
  * Start the container under its monitor; returns once it runs. A created or exited container
  * can be started (an exited one runs again with the same record, as docker's start).
  */
-export function startContainer(engine: Engine, id: string, exitClaim?: ExitClaim): ContainerRecord {
+export function startContainer(engine: Engine, id: string, exitClaim?: ExitClaim, headStart?: HeadStart): ContainerRecord {
   let monitor: { pid: number; startTime: number } | undefined;
   try {
-    return startLocked(engine, id, (m) => (monitor = m), exitClaim);
+    return startLocked(engine, id, (m) => (monitor = m), exitClaim, headStart);
   } catch (err) {
+    headStart?.abort();
     exitClaim?.release();
     // a monitor whose create failed ends at once: let it be gone before the caller removes its run dir
     if (monitor) waitGone(monitor.pid, monitor.startTime);
@@ -233,7 +251,7 @@ export function waitGone(pid: number, startTime: number, limitMs = 10_000): void
   while (pid > 0 && alive(pid, startTime) && Date.now() < deadline) waitProcessEnd(pid, Math.min(50, deadline - Date.now()));
 }
 
-function startLocked(engine: Engine, id: string, started: (m: { pid: number; startTime: number }) => void, exitClaim: ExitClaim | undefined): ContainerRecord {
+function startLocked(engine: Engine, id: string, started: (m: { pid: number; startTime: number }) => void, exitClaim: ExitClaim | undefined, headStart: HeadStart | undefined): ContainerRecord {
   return engine.store.locked(id, (r) => {
     const live = liveStatus(engine, r);
     if (live.status === "running" || live.status === "paused") return r;
@@ -254,9 +272,11 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     let pid: number;
     try {
       // the network's CNI ADDs run while the monitor and the runtime create the container
-      pid = startMonitor({
+      pid = headStart?.start(joinNetwork) ?? startMonitor({
         id: r.Id, bundle: engine.store.dir(r.Id), logPath: r.LogPath, log: logLimits(r.Flags), runtime, files,
-        tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, exitCommand: cleanupCommand(engine, r.Id), ...(exitClaim && { exitClaim }),
+        tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, exitCommand: cleanupCommand(engine, r.Id),
+        // (a head start that could not be used has handed the claim to its monitor already)
+        ...(exitClaim && exitClaim.forMonitor() >= 0 && { exitClaim }),
       }, joinNetwork);
     } catch (err) {
       const failed = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;

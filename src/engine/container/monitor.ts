@@ -192,6 +192,17 @@ const CREATE_TIMEOUT_MS = 600_000;
  * made is deleted, and its error is thrown.
  */
 export function startMonitor(r: MonitorRequest, whileCreating?: () => void): number {
+  return awaitMonitor(launchMonitor(r), whileCreating);
+}
+
+/** A monitor started, its runtime's `create` under way; its word comes on `syncFd`. */
+export interface LaunchedMonitor {
+  request: MonitorRequest;
+  syncFd: number;
+}
+
+/** Start the monitor (and so the runtime's create); awaitMonitor takes its word. */
+export function launchMonitor(r: MonitorRequest): LaunchedMonitor {
   let syncFd: number;
   try {
     syncFd = startWithReportPipe([monitorPath(), ...monitorArgs(r, consoleSocketPath(r.files.runDir, r.id))], {
@@ -203,6 +214,15 @@ export function startMonitor(r: MonitorRequest, whileCreating?: () => void): num
   } finally {
     r.exitClaim?.handedOver();
   }
+  return { request: r, syncFd };
+}
+
+/**
+ * The launched monitor's word: the container's pid once the runtime's create is done
+ * (`whileCreating` runs meanwhile), or the runtime's failure as ContainerStartError.
+ */
+export function awaitMonitor(launched: LaunchedMonitor, whileCreating?: () => void): number {
+  const { request: r, syncFd } = launched;
   let text: string;
   let failed: { err: unknown } | undefined;
   try {

@@ -3,7 +3,7 @@
  * berth-monitor and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
  */
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
 import { BERTH, canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
@@ -274,6 +274,37 @@ describe.skipIf(!ok)("a detached container", () => {
       expect(init).not.toContain(readlinkSync("/proc/self/ns/pid"));
     } finally {
       fx.berth(["exec", "web", "sh", "-c", "rm -f /bin/tar && ln -s /bin/busybox /bin/tar"]);
+    }
+  });
+  test("cp from a container whose tar is hostile: only the entry asked for lands in the host directory, nothing else its archive holds", () => {
+    // the container's tar answers every copy with an archive of its choosing: the entry asked for, and a key for the host's user
+    const evil = join(fx.rootfs, "evil");
+    mkdirSync(join(evil, ".ssh"), { recursive: true });
+    mkdirSync(join(evil, "srv"), { recursive: true });
+    writeFileSync(join(evil, ".ssh", "authorized_keys"), "ssh-ed25519 AAAA attacker\n");
+    writeFileSync(join(evil, "srv", "f"), "asked\n");
+    const tar = join(fx.rootfs, "bin", "tar");
+    rmSync(tar);
+    writeFileSync(tar, '#!/bin/sh\nexec busybox tar -C /evil -cf - .ssh srv\n', { mode: 0o755 });
+    try {
+      const into = join(fx.dir, "cp-hostile");
+      mkdirSync(into);
+      expect(fx.berth(["cp", "web:/srv", into]).code).toBe(0);
+      expect(readdirSync(into)).toEqual(["srv"]);
+      expect(readFileSync(join(into, "srv", "f"), "utf8")).toBe("asked\n");
+      // to a new path (unpacked beside it first): the same
+      expect(fx.berth(["cp", "web:/srv", join(into, "new")]).code).toBe(0);
+      expect(readdirSync(into).sort()).toEqual(["new", "srv"]);
+      expect(readdirSync(join(into, "new"))).toEqual(["f"]);
+      // an archive without the entry asked for: one line, nothing written
+      writeFileSync(tar, '#!/bin/sh\nexec busybox tar -C /evil -cf - .ssh\n', { mode: 0o755 });
+      const refused = fx.berth(["cp", "web:/srv", into]);
+      expect([refused.code, refused.stderr]).toEqual([1, "berth: cp web:/srv: tar: srv: Not found in archive\n"]);
+      expect(readdirSync(into).sort()).toEqual(["new", "srv"]);
+    } finally {
+      rmSync(tar, { force: true });
+      symlinkSync("/bin/busybox", tar);
+      rmSync(evil, { recursive: true, force: true });
     }
   });
   test("cp of a stopped container runs its tar in a throw-away container: its own PID namespace, a root tar's four capabilities, its binds, nothing left", () => {

@@ -49,7 +49,22 @@ async function pipeTar(producer: string[], consumer: string[], what: string): Pr
   const from = startProgram(producer, { stdout: "pipe", stderr: "pipe" });
   const to = startProgram(consumer, { stdin: from.stdout, stderr: "pipe" });
   const [a, b] = await Promise.all([from.exited, to.exited]);
-  if (a !== 0 || b !== 0) throw new ExitError(1, `${what}: ${(await new Response(from.stderr).text()).trim() || (await new Response(to.stderr).text()).trim()}`);
+  if (a === 0 && b === 0) return;
+  // one line: the producer's reason, else the consumer's (GNU tar adds "Exiting with failure status…" after it)
+  const firstLine = async (s: ReadableStream<Uint8Array> | undefined) => (await new Response(s).text()).trim().split("\n")[0] ?? "";
+  throw new ExitError(1, `${what}: ${(await firstLine(from.stderr)) || (await firstLine(to.stderr))}`);
+}
+
+/**
+ * The host's tar that unpacks a container's archive of `path` in `into`: only the entry
+ * asked for (the archive's top name, `.` for a directory's contents). The archive is the
+ * container's own tar's output — the image's, which the container may replace — so what
+ * else it holds (a `.ssh/authorized_keys` beside the file asked for) must not land in the
+ * host's directory; GNU tar refuses `..` and absolute names and defers symlinks that
+ * lead out itself.
+ */
+function hostUnpack(into: string, path: string): string[] {
+  return ["tar", "-C", into, "-xf", "-", "--no-wildcards", "--", archiveArgs(path).at(-1)!];
 }
 
 /** What is at a host path (a symlink followed, as docker's cp follows one on the host). */
@@ -121,7 +136,7 @@ async function copyOut(engine: Engine, r: ContainerRecord, path: string, dest: s
     }
     const destKind = hostKind(dest);
     if (destKind === "dir") {
-      await pipeTar(tar.argv, ["tar", "-C", dest, "-xf", "-"], `cp ${src}`);
+      await pipeTar(tar.argv, hostUnpack(dest, path), `cp ${src}`);
       return;
     }
     // what the source is shows once it has arrived: unpacked beside the destination, then moved into place
@@ -130,7 +145,7 @@ async function copyOut(engine: Engine, r: ContainerRecord, path: string, dest: s
     const landing = `${dir}/.berth-cp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     mkdirPath(landing, 0o700);
     try {
-      await pipeTar(tar.argv, ["tar", "-C", landing, "-xf", "-"], `cp ${src}`);
+      await pipeTar(tar.argv, hostUnpack(landing, path), `cp ${src}`);
       const arrived = path.endsWith("/.") ? landing : `${landing}/${splitPath(path).base}`;
       const plan = copyPlan(path, hostKind(arrived) === "dir" ? "dir" : "file", dest, destKind);
       if (path.endsWith("/.")) {

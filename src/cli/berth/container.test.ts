@@ -3,7 +3,7 @@
  * berth-monitor and berth-runtime, a private root pair, a busybox root filesystem (--rootfs).
  */
 import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { busyboxImageLayout, startRegistryWithBusybox } from "../../../test/clients/registry.ts";
 import { BERTH, canRunContainers, canRunConmon, EngineFixture, until } from "../../../test/engine-harness.ts";
@@ -306,6 +306,12 @@ describe.skipIf(!ok)("a detached container", () => {
       symlinkSync("/bin/busybox", tar);
       rmSync(evil, { recursive: true, force: true });
     }
+  });
+  test("cp to the host: the files are the invoking user's, not the container's uids (docker's CLI unpacks with NoLchown)", () => {
+    expect(fx.berth(["exec", "web", "sh", "-c", "mkdir -p /srv/owned && echo o > /srv/owned/f && chown -R 1234:4321 /srv/owned"]).code).toBe(0);
+    const into = join(fx.dir, "cp-owned");
+    expect(fx.berth(["cp", "web:/srv/owned", into]).code).toBe(0);
+    for (const p of [into, join(into, "f")]) expect([statSync(p).uid, statSync(p).gid]).toEqual([process.getuid!(), process.getgid!()]);
   });
   test("cp of a stopped container runs its tar in a throw-away container: its own PID namespace, a root tar's four capabilities, its binds, nothing left", () => {
     const created = fx.berth(["create", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--name", "cold", "-v", `${join(fx.dir, "cold-bind")}:/bound`, "--rootfs", fx.rootfs, "true"]);

@@ -64,7 +64,8 @@ async function pipeTar(producer: string[], consumer: string[], what: string): Pr
  * lead out itself.
  */
 function hostUnpack(into: string, path: string): string[] {
-  return ["tar", "-C", into, "-xf", "-", "--no-wildcards", "--", archiveArgs(path).at(-1)!];
+  // docker's CLI unpacks with NoLchown: the files are the invoking user's, not the container's uids (-a is not berth's)
+  return ["tar", "-C", into, "-xf", "-", "--no-same-owner", "--no-wildcards", "--", archiveArgs(path).at(-1)!];
 }
 
 /** What is at a host path (a symlink followed, as docker's cp follows one on the host). */

@@ -241,6 +241,20 @@ describe.skipIf(!ok)("volume create --opt: docker's local driver mounts type/dev
       Bun.spawnSync(["losetup", "-d", dev]);
     }
   });
+  test("run --mount …,volume-opt=…: a new volume made with those options (and volume-label), mounted for the container; bad ones leave nothing", () => {
+    const name = `mountopt-${process.pid}`;
+    const mount = `type=volume,src=${name},dst=/t,volume-driver=local,volume-opt=type=tmpfs,volume-opt=device=tmpfs,"volume-opt=o=size=8m,mode=0700",volume-label=made=by-mount`;
+    expect(fx.run(["--rm", "--mount", mount], ["sh", "-c", "stat -f -c %T /t; stat -c %a /t; df -k /t | tail -1 | awk '{print $2}'"])).toMatchObject({ code: 0, stdout: "tmpfs\n700\n8192\n" });
+    const v = JSON.parse(fx.berth(["volume", "inspect", name]).stdout)[0];
+    expect({ Options: v.Options, Labels: v.Labels }).toEqual({ Options: { type: "tmpfs", device: "tmpfs", o: "size=8m,mode=0700" }, Labels: { made: "by-mount" } });
+    expect(hostMounted(v.Mountpoint)).toBeUndefined();
+    expect(fx.berth(["volume", "rm", name]).code).toBe(0);
+    const before = { volumes: fx.berth(["volume", "ls", "-q"]).stdout, containers: fx.records() };
+    const bad = fx.run(["--rm", "--mount", `type=volume,src=${name},dst=/t,volume-opt=colour=red`], ["true"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toBe(`berth: --mount: volume-opt: invalid option "colour" for the local driver; use type=, device= and o= (type=tmpfs,device=tmpfs,o=size=64m or type=none,device=/host/dir,o=bind) in "type=volume,src=${name},dst=/t,volume-opt=colour=red"\n`);
+    expect({ volumes: fx.berth(["volume", "ls", "-q"]).stdout, containers: fx.records() }).toEqual(before);
+  });
   test("bad options: one line naming the option and the fix, exit 1 as docker's daemon refusal, nothing made; a mount that fails at start leaves nothing held", () => {
     const before = fx.berth(["volume", "ls", "-q"]).stdout;
     const cases: [string[], RegExp][] = [

@@ -4,7 +4,7 @@ import { BerthError } from "../../errors.ts";
 import { buildSpec, DEFAULT_SHM_SIZE, DOCKER_CAPABILITIES, mergeEnv, parseDeviceFlag, parseEnvFile, parseUlimit, resolveUser, type BundleContext } from "./bundle.ts";
 import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp } from "./docker-seccomp.ts";
-import { parseMountFlag, parseVolumeFlag } from "./mount-flags.ts";
+import { csvFields, parseMountFlag, parseVolumeFlag } from "./mount-flags.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { CLIENT_SPECS_DIR } from "../../../test/client-specs.ts";
 
@@ -296,6 +296,20 @@ describe("filesystem flags", () => {
     fails({ tmpfs: ["run"] }, "--tmpfs", /must be absolute/);
     expect(parseVolumeFlag("v1:/d", () => "x")).toMatchObject({ type: "volume", name: "v1" });
     expect(parseMountFlag("type=volume,target=/d", () => "gen")).toMatchObject({ type: "volume", name: "gen", anonymous: true });
+  });
+  test("--mount volume-opt=/volume-label=/volume-driver=: what a new volume is made with; a quoted field holds commas, as docker's CSV", () => {
+    const m = parseMountFlag('type=volume,src=tv,dst=/t,volume-opt=type=tmpfs,volume-opt=device=tmpfs,"volume-opt=o=size=8m,uid=7",volume-label=a=b,volume-driver=local', () => "gen");
+    expect(m).toMatchObject({ type: "volume", name: "tv", options: { type: "tmpfs", device: "tmpfs", o: "size=8m,uid=7" }, labels: { a: "b" } });
+    expect(build({ mount: ['type=volume,src=tv,dst=/t,volume-opt=type=none,volume-opt=device=/srv,volume-opt=o=bind'] }).volumes).toEqual([
+      { name: "tv", anonymous: false, target: "/t", copy: true, options: { type: "none", device: "/srv", o: "bind" } },
+    ]);
+    expect(csvFields('a,"b,c","f""g",', "--mount")).toEqual(["a", "b,c", 'f"g', ""]);
+    expect(() => csvFields('a,d"e', "--mount")).toThrow("--mount: a double quote inside an unquoted field");
+    expect(() => csvFields('"a"b', "--mount")).toThrow("--mount: text after a field's closing quote");
+    fails({ mount: ["type=volume,src=tv,dst=/t,volume-opt=colour=red"] }, "--mount", /volume-opt: invalid option "colour" for the local driver/);
+    fails({ mount: ["type=volume,src=tv,dst=/t,volume-opt=type=tmpfs"] }, "--mount", /volume-opt: type= needs device= too/);
+    fails({ mount: ["type=volume,src=tv,dst=/t,volume-driver=nfs"] }, "--mount", /volume-driver "nfs" is not available/);
+    fails({ mount: ['type=volume,src=tv,dst=/t,"volume-opt=o=a'] }, "--mount", /an unterminated quote/);
   });
   test("--init bind-mounts the static tini at /sbin/docker-init and runs it first; without one it fails", () => {
     const { spec } = build({ init: true, args: ["sleep", "1"] });

@@ -429,7 +429,9 @@ function withMounts({ spec, flags, image, ctx, out }: Step): void {
   const init = spec.mounts!.filter((m) => m.destination === "/sbin/docker-init");
   spec.mounts = [...defaults, ...user, ...init];
   for (const r of requests) {
-    if (r.type === "volume" && !out.volumes.some((v) => v.name === r.name)) out.volumes.push({ name: r.name, anonymous: r.anonymous, target: r.target, copy: r.copy });
+    if (r.type === "volume" && !out.volumes.some((v) => v.name === r.name)) {
+      out.volumes.push({ name: r.name, anonymous: r.anonymous, target: r.target, copy: r.copy, ...(r.options && { options: r.options }), ...(r.labels && { labels: r.labels }) });
+    }
     if (r.type === "bind" && r.createSource) out.bindSources.push(r.source);
   }
 }

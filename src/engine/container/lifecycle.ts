@@ -118,7 +118,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     const resolv = resolvConfWith(resolvConf(hostResolvConf(), network), flags.dns ?? [], flags.dnsSearch ?? [], flags.dnsOption ?? []);
     writeFileAtomic(etcFiles.resolvConf, resolv, { mode: 0o644, fsync: false });
     for (const v of built.volumes) {
-      if (engine.volumes.ensure(v.name, v.anonymous)) undo.push(() => engine.volumes.remove(v.name, { force: true }));
+      if (engine.volumes.ensure(v.name, v.anonymous, v.labels, v.options)) undo.push(() => engine.volumes.remove(v.name, { force: true }));
       if (v.copy && v.target) engine.volumes.seed(v.name, root.rootfs, v.target, `create-${id}`);
     }
     for (const src of built.bindSources) if (!pathExists(src)) mkdirParents(src, 0o755);

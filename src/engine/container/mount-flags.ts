@@ -7,11 +7,15 @@
 import { BerthError } from "../../errors.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import type { Mount } from "../../spec/runtime-spec.ts";
+import { localDriverOptions } from "../volume/local-options.ts";
 
 export type MountRequest =
   | { type: "bind"; source: string; target: string; readonly: boolean; propagation: string; flag: string; createSource: boolean }
-  /** copy: seed a new (empty) volume with the image's files at the target, as docker does unless nocopy */
-  | { type: "volume"; name: string; target: string; readonly: boolean; anonymous: boolean; copy: boolean; flag: string }
+  /**
+   * copy: seed a new (empty) volume with the image's files at the target, as docker does unless nocopy;
+   * options, labels: what a volume that does not exist yet is created with (`--mount volume-opt=`, `volume-label=`)
+   */
+  | { type: "volume"; name: string; target: string; readonly: boolean; anonymous: boolean; copy: boolean; flag: string; options?: Record<string, string>; labels?: Record<string, string> }
   | { type: "tmpfs"; target: string; options: string[]; flag: string };
 
 const PROPAGATIONS = ["shared", "rshared", "slave", "rslave", "private", "rprivate"];
@@ -58,17 +62,59 @@ export function parseVolumeFlag(spec: string, newVolumeName: () => string): Moun
 }
 
 /**
- * `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…][,volume-nocopy][,tmpfs-size=…][,tmpfs-mode=…]`.
+ * The fields of a `--mount` value: comma-separated, a field in double quotes may hold
+ * commas (`"volume-opt=o=size=64m,uid=1000"`, `""` for a quote) — docker reads the
+ * value as one CSV record. Pure.
+ *
+ * @example csvFields('type=volume,"volume-opt=o=a,b"') // → ["type=volume", "volume-opt=o=a,b"]
+ */
+export function csvFields(text: string, flag: string): string[] {
+  const bad = (why: string) => new BerthError(`${why} in ${JSON.stringify(text)}; quote a whole field ("volume-opt=o=a,b"), a quote inside it doubled`, { field: flag });
+  const out: string[] = [];
+  let field = "";
+  // 0: unquoted, 1: inside quotes, 2: just after the closing quote
+  let state = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (state === 1) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') state = 2;
+      else field += c;
+    } else if (c === ",") {
+      out.push(field);
+      field = "";
+      state = 0;
+    } else if (state === 2) throw bad("text after a field's closing quote");
+    else if (c === '"') {
+      // Go's encoding/csv, which docker reads --mount with: a quote only opens a field
+      if (field !== "") throw bad("a double quote inside an unquoted field");
+      state = 1;
+    } else field += c;
+  }
+  if (state === 1) throw bad("an unterminated quote");
+  out.push(field);
+  return out;
+}
+
+/**
+ * `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…][,volume-nocopy][,volume-driver=local][,volume-opt=K=V…][,volume-label=K=V…][,tmpfs-size=…][,tmpfs-mode=…]`.
  * A bind source must exist (docker refuses to create it for `--mount`).
  */
 export function parseMountFlag(spec: string, newVolumeName: () => string): MountRequest {
   const flag = "--mount";
   const kv = new Map<string, string>();
-  for (const field of spec.split(",")) {
+  // the repeatable ones: each a KEY=VALUE of its own
+  const volumeOpts: string[] = [];
+  const volumeLabels: string[] = [];
+  for (const field of csvFields(spec, flag)) {
     const eq = field.indexOf("=");
     const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
     const value = eq < 0 ? "true" : field.slice(eq + 1);
     if (key === "") throw new BerthError(`invalid mount ${JSON.stringify(spec)}; use type=bind|volume|tmpfs,source=…,target=…`, { field: flag });
+    if (key === "volume-opt") volumeOpts.push(value);
+    else if (key === "volume-label") volumeLabels.push(value);
     kv.set(key, value);
   }
   const take = (...keys: string[]) => keys.map((k) => kv.get(k)).find((v) => v !== undefined);
@@ -92,7 +138,16 @@ export function parseMountFlag(spec: string, newVolumeName: () => string): Mount
     const nocopy = kv.get("volume-nocopy")?.toLowerCase();
     if (nocopy !== undefined && !["true", "t", "1", "false", "f", "0"].includes(nocopy)) throw new BerthError(`invalid volume-nocopy ${JSON.stringify(nocopy)} in ${JSON.stringify(spec)}; use volume-nocopy, volume-nocopy=true or volume-nocopy=false`, { field: flag });
     const copy = nocopy === undefined || ["false", "f", "0"].includes(nocopy);
-    return { type, name: source ?? newVolumeName(), target: target(dest, flag, spec), readonly, anonymous: source === undefined, copy, flag };
+    const driver = kv.get("volume-driver");
+    if (driver !== undefined && driver !== "local") throw new BerthError(`volume-driver ${JSON.stringify(driver)} is not available (no volume plugins here); use local`, { field: flag });
+    let options: Record<string, string> | undefined;
+    try {
+      options = volumeOpts.length > 0 ? localDriverOptions(volumeOpts) : undefined;
+    } catch (err) {
+      throw new BerthError(`${(err as Error).message.replace(/^--opt: /, "volume-opt: ")} in ${JSON.stringify(spec)}`, { field: flag });
+    }
+    const labels = volumeLabels.length > 0 ? Object.fromEntries(volumeLabels.map((l) => [l.split("=")[0]!, l.includes("=") ? l.slice(l.indexOf("=") + 1) : ""])) : undefined;
+    return { type, name: source ?? newVolumeName(), target: target(dest, flag, spec), readonly, anonymous: source === undefined, copy, flag, ...(options && { options }), ...(labels && { labels }) };
   }
   if (type === "tmpfs") {
     if (source !== undefined) throw new BerthError("a tmpfs mount takes no source", { field: flag });

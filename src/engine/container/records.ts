@@ -78,6 +78,9 @@ export interface VolumeUse {
   target?: string;
   /** seed it from the image's files at target while it is empty (docker's default; nocopy turns it off) */
   copy?: boolean;
+  /** what it is created with when it does not exist yet (`--mount volume-opt=`, `volume-label=`) */
+  options?: Record<string, string>;
+  labels?: Record<string, string>;
 }
 
 export const GO_ZERO_TIME = "0001-01-01T00:00:00Z";

@@ -4,7 +4,8 @@
  * JSON line per event (docker's event object: Type, Action, Actor, time, timeNano) in
  * `$RUNROOT/events/events.log`, written by the command that caused it: create, start,
  * die (exitCode), oom, kill (signal), stop, restart, pause, unpause, rename (oldName),
- * destroy, attach, exec_create/exec_start/exec_die, and volume and network create/destroy.
+ * destroy, attach, exec_create/exec_start/exec_die; images' pull, tag, untag, delete, load,
+ * import, push; volumes' and networks' create and destroy.
  *
  * Bounded: a write that takes the file past MAX_BYTES renames it to `events.log.1`
  * (replacing the older one), so the journal never holds more than about twice that. It
@@ -25,7 +26,7 @@ import type { EnginePaths } from "./paths.ts";
 /** podman's default events_logfile_max_size: 1 MB, some 3,000 events */
 export const MAX_BYTES = 1024 * 1024;
 
-export type EventObject = "container" | "volume" | "network";
+export type EventObject = "container" | "image" | "volume" | "network";
 
 /** docker's event object (`docker events --format '{{json .}}'`), as the journal keeps it. */
 export interface EngineEvent {

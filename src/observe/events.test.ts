@@ -91,7 +91,7 @@ describe("events between two looks", () => {
 
 describe("the engine's journal events", () => {
   const ID = "c6ad9fda6ee9".padEnd(64, "0");
-  const ev = (Type: "container" | "volume" | "network", Action: string, Attributes: Record<string, string>, id = ID) =>
+  const ev = (Type: "container" | "image" | "volume" | "network", Action: string, Attributes: Record<string, string>, id = ID) =>
     ({ Type, Action, Actor: { ID: id, Attributes }, scope: "local" as const, time: 1_700_000_000, timeNano: 1_700_000_000_250_000_000 });
   test("docker's actions in berth's words, with what each says: exit code, signal, old name, the exec's command", () => {
     expect(fromJournal(ev("container", "die", { image: "busybox", name: "web", exitCode: "3", app: "x" }))).toEqual({ time: "2023-11-14T22:13:20.250Z", type: "exit", engine: "berth", id: ID, name: "web", image: "busybox", exitCode: 3 });
@@ -109,12 +109,18 @@ describe("the engine's journal events", () => {
     const pick = (...f: string[]) => [ctr, vol, net].map((e) => matchesFilter(e, parseEventFilters(f)));
     expect(pick("type=volume")).toEqual([false, true, false]);
     expect(pick("type=container")).toEqual([true, false, false]);
-    expect(pick("type=image")).toEqual([false, false, false]);
+    expect(pick("type=daemon")).toEqual([false, false, false]);
     expect(pick("container=web")).toEqual([true, false, false]);
     expect(pick("volume=web")).toEqual([false, true, false]);
     expect(pick("network=web")).toEqual([false, false, true]);
     expect(pick("network=n1", "event=create")).toEqual([false, false, true]);
     expect(pick("event=destroy")).toEqual([true, true, false]);
+    const img = fromJournal(ev("image", "tag", { name: "web:2" }, "sha256:ab"));
+    expect(img).toMatchObject({ type: "tag", object: "image", id: "sha256:ab", name: "web:2" });
+    const ofBusybox = fromJournal(ev("container", "start", { name: "c", image: "busybox" }));
+    expect([img, ofBusybox, ctr].map((e) => matchesFilter(e, parseEventFilters(["image=web:2"])))).toEqual([true, false, false]);
+    expect([img, ofBusybox, ctr].map((e) => matchesFilter(e, parseEventFilters(["image=busybox"])))).toEqual([false, true, false]);
+    expect([img, ofBusybox].map((e) => matchesFilter(e, parseEventFilters(["type=image"])))).toEqual([true, false]);
   });
   test("the table line names the object, and the signal, old name, command and exit code", () => {
     expect(formatEvent(fromJournal(ev("container", "kill", { name: "web", image: "busybox", signal: "9" })))).toBe("2023-11-14T22:13:20.250Z kill   web (engine=berth, id=c6ad9fda6ee9, image=busybox, signal=9)");

@@ -69,8 +69,8 @@ export interface HostEvent {
   exitCode?: number | null;
   /** oom: kills since the last look */
   count?: number;
-  /** what the event is about when it is not a container: the engine's volumes and networks */
-  object?: "volume" | "network";
+  /** what the event is about when it is not a container: the engine's images, volumes and networks */
+  object?: "image" | "volume" | "network";
   /** the engine's events: the container's image */
   image?: string;
   /** kill: the signal's number */
@@ -191,6 +191,7 @@ export interface EventFilter {
   objects?: Set<string>;
   volumes?: string[];
   networks?: string[];
+  images?: string[];
   /** a container id, id prefix or name */
   containers?: string[];
   /** cgroup paths: an event in one of them or below */
@@ -198,14 +199,15 @@ export interface EventFilter {
 }
 
 /** docker's object types: the ones berth reports, and the rest (whose filter matches nothing) */
-const OBJECTS = ["container", "volume", "network"];
-const OTHER_OBJECTS = ["image", "daemon", "plugin", "service", "node", "secret", "config"];
+const OBJECTS = ["container", "image", "volume", "network"];
+const OTHER_OBJECTS = ["daemon", "plugin", "service", "node", "secret", "config"];
 
 /**
  * docker's `--filter key=value` (repeatable; the same key ORs, different keys AND):
  * `event=oom` (docker's `die`, `destroy`, `unpause` too), `type=container|volume|network`
- * (docker's object type; `type=image`… matches none; a berth event name there is taken as
- * `event=`), `container=ID|NAME`, `volume=NAME`, `network=NAME|ID`, `cgroup=/path`.
+ * |image (docker's object type; `type=daemon`… matches none; a berth event name there is
+ * taken as `event=`), `container=ID|NAME`, `image=NAME|ID` (its events and its containers'),
+ * `volume=NAME`, `network=NAME|ID`, `cgroup=/path`.
  */
 export function parseEventFilters(args: string[]): EventFilter {
   const f: EventFilter = {};
@@ -219,8 +221,9 @@ export function parseEventFilters(args: string[]): EventFilter {
     else if (key === "container") (f.containers ??= []).push(value);
     else if (key === "volume") (f.volumes ??= []).push(value);
     else if (key === "network") (f.networks ??= []).push(value);
+    else if (key === "image") (f.images ??= []).push(value);
     else if (key === "cgroup") (f.cgroups ??= []).push(value);
-    else throw new BerthError(`unknown filter ${JSON.stringify(key)}; use event, type, container, volume, network or cgroup`, { field: "--filter" });
+    else throw new BerthError(`unknown filter ${JSON.stringify(key)}; use event, type, container, image, volume, network or cgroup`, { field: "--filter" });
   }
   return f;
 }
@@ -230,7 +233,9 @@ export function matchesFilter(e: HostEvent, f: EventFilter): boolean {
   const is = (kind: string, refs: string[] | undefined) => refs === undefined || (object === kind && refs.some((c) => e.id !== undefined && (e.id === c || e.name === c || e.id.startsWith(c))));
   if (f.types && !f.types.has(e.type)) return false;
   if (f.objects && !f.objects.has(object)) return false;
-  if (!is("container", f.containers) || !is("volume", f.volumes) || !is("network", f.networks)) return false;
+  // image= as docker's: the image's own events, and the events of containers of that image
+  const ofImage = f.images === undefined || is("image", f.images) || (object === "container" && f.images.includes(e.image ?? ""));
+  if (!is("container", f.containers) || !ofImage || !is("volume", f.volumes) || !is("network", f.networks)) return false;
   if (f.cgroups && !f.cgroups.some((c) => e.cgroup !== undefined && (e.cgroup === c || e.cgroup.startsWith(`${c}/`)))) return false;
   return true;
 }

@@ -151,6 +151,11 @@ describe.skipIf(!ok)("events --since: the engine's journal replayed", () => {
     const net = `since-net-${process.pid}`;
     const netId = fx.berth(["network", "create", net]).stdout.trim();
     expect(fx.berth(["network", "rm", net]).code).toBe(0);
+    const tar = join(fx.dir, `since-${process.pid}.tar`);
+    expect(Bun.spawnSync(["tar", "--numeric-owner", "-C", fx.rootfs, "-cf", tar, "."]).exitCode).toBe(0);
+    const imageId = fx.berth(["import", tar, `since-img-${process.pid}:1`]).stdout.trim();
+    expect(fx.berth(["tag", `since-img-${process.pid}:1`, `since-img-${process.pid}:2`]).code).toBe(0);
+    expect(fx.berth(["rmi", `since-img-${process.pid}:1`, `since-img-${process.pid}:2`]).code).toBe(0);
     const t1 = Date.now() / 1000;
     const replay = (...args: string[]) => fx.berth(["events", "--format", "{{.type}} {{.name}} {{.exitCode}}", ...args]);
     const past = replay("--since", t0, "--until", String(t1), "--filter", `container=${name}`);
@@ -166,6 +171,11 @@ describe.skipIf(!ok)("events --since: the engine's journal replayed", () => {
     expect(fx.berth(["events", "--since", "10m", "--until", "0s", "--format", "json", "--filter", "type=network"]).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l))).toEqual([
       expect.objectContaining({ type: "create", object: "network", id: netId, name: net }), expect.objectContaining({ type: "delete", object: "network", id: netId, name: net }),
     ]);
+    // images: import, tag, then rmi's untag of each name and the delete
+    expect(replay("--since", t0, "--until", String(t1), "--filter", "type=image").stdout).toBe([
+      `import ${imageId} ${none}`, `tag since-img-${process.pid}:2 ${none}`, `untag since-img-${process.pid}:1 ${none}`,
+      `untag since-img-${process.pid}:2 ${none}`, `delete ${imageId} ${none}`, "",
+    ].join("\n"));
     // --until before --since: nothing; a later --since leaves the earlier out
     expect(replay("--since", String(t1), "--until", "0s", "--filter", `container=${name}`).stdout).toBe("");
     // --since alone: the past first, then what happens

@@ -5,6 +5,7 @@ import { importRootfs } from "../../engine/image/import.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { inputStream } from "./input.ts";
 import { writeOut } from "../stdio.ts";
+import { recordEvent } from "../../engine/event-journal.ts";
 
 
 export function declareImport(cmd: Command): Command {
@@ -16,6 +17,7 @@ export function declareImport(cmd: Command): Command {
       const store = new ImageStore(currentEnginePaths());
       const { stream, what } = inputStream(file, "FILE");
       const image = await importRootfs(store, stream, { reference, changes: opts.change, source: file === "-" ? "-" : what, ...(opts.message !== undefined && { message: opts.message }) });
+      recordEvent(store.paths, "image", "import", image.id, { name: image.id });
       writeOut(`${image.id}\n`);
     });
 }

@@ -4,7 +4,8 @@ import { ImageStore } from "../../engine/image/image-store.ts";
 import { pushImage } from "../../engine/image/push.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { parseTlsVerify } from "./tls-verify.ts";
-import { writeOut } from "../stdio.ts";
+import { writeOut } from "../stdio.ts";import { recordEvent } from "../../engine/event-journal.ts";
+
 
 export function declarePush(cmd: Command): Command {
   return cmd.description("upload an image to a registry").argument("<name>", "NAME[:TAG]")
@@ -12,7 +13,8 @@ export function declarePush(cmd: Command): Command {
     .option("--tls-verify <bool>", "verify the registry's TLS certificate (false: also allow plain HTTP)", "true")
     .action(async (name: string, opts: { quiet?: boolean; tlsVerify: string }) => {
       const tlsVerify = parseTlsVerify(opts.tlsVerify);
-      await pushImage(new ImageStore(currentEnginePaths()), name, {
+      const store = new ImageStore(currentEnginePaths());
+      await pushImage(store, name, {
         tlsVerify,
         onEvent: (e) => {
           if (opts.quiet) return;
@@ -21,6 +23,7 @@ export function declarePush(cmd: Command): Command {
           else writeOut(`${e.tag}: digest: ${e.digest} size: ${e.size}\n`);
         },
       });
+      recordEvent(store.paths, "image", "push", name, { name });
     });
 }
 

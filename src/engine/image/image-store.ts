@@ -26,6 +26,7 @@ import { TEMPORARY_PREFIX, writableDirOf, type Mount } from "../snapshot/snapsho
 import { parseImageConfig, type ImageConfig } from "../../spec/image-spec.ts";
 import { ImageIndex, putImage, type ImageRecord } from "./index-store.ts";
 import { familiarString, formatReference, looksLikeId, parseReference } from "./reference.ts";
+import { recordEvent } from "../event-journal.ts";
 import { applyLayer, LayerError } from "./unpack.ts";
 import { chainIds } from "./layer-chain.ts";
 import { startTimeOf } from "../../runtime/state.ts";
@@ -170,6 +171,7 @@ export class ImageStore {
     const ref = parseReference(target);
     if (ref.digest) throw new BerthError(`target ${target} has a digest; a tag names an image by tag only`, { field: "TARGET_IMAGE" });
     this.index.update((images) => putImage(images, images[image.id] ?? image, [formatReference(ref)]));
+    recordEvent(this.paths, "image", "tag", image.id, { name: familiarString(formatReference(ref)) });
   }
 
   /** The containers' snapshots standing on each image's top layer: image id → container ids. */
@@ -221,6 +223,11 @@ export class ImageStore {
       if (deleted) {
         lines.push(`Deleted: ${image.id}`);
         this.collectGarbage();
+      }
+      // docker's events: untag for each name it lost, then delete
+      for (const l of lines) {
+        if (l.startsWith("Untagged: ")) recordEvent(this.paths, "image", "untag", image.id, { name: l.slice("Untagged: ".length) });
+        else recordEvent(this.paths, "image", "delete", image.id, { name: image.id });
       }
       return lines;
     });

@@ -19,7 +19,8 @@ import { DigestMismatchError, IngestRestartedError, sha256Digest, type Ingest } 
 import type { ImageRecord, ImageStore, LayerToUnpack } from "./image-store.ts";
 import { chainIds } from "./layer-chain.ts";
 import { formatPlatform, hostPlatform, offeredPlatforms, selectManifest } from "./platform.ts";
-import { formatReference, parseReference, repositoryName, type ImageReference } from "./reference.ts";
+import { familiarString, formatReference, parseReference, repositoryName, type ImageReference } from "./reference.ts";
+import { recordEvent } from "../event-journal.ts";
 import { RegistryClient, RegistryError, type RegistryOptions } from "./registry.ts";
 
 /** What a pull reports as it goes (docker's statuses), for the progress display. */
@@ -75,6 +76,8 @@ export async function pullImage(store: ImageStore, refText: string, options: Pul
       chainIds: chain,
     }, ref.tag !== undefined ? [formatReference({ domain: ref.domain, path: ref.path, tag: ref.tag })] : [], [`${repositoryName(ref)}@${topDigest}`]);
     emit({ kind: "done", digest: topDigest, upToDate, reference: name });
+    // docker's pull event: the reference pulled, by name (also for run's pull)
+    recordEvent(store.paths, "image", "pull", familiarString(name), { name: familiarString(repositoryName(ref)) });
     return image;
   } finally {
     lock.release();

@@ -77,6 +77,22 @@ function extractor(tar: typeof tarStream): tarStream.Extract {
   return extract;
 }
 
+/**
+ * The owner an entry's header gives: its PAX uid and gid first — what writers use for an
+ * id the header's octal field cannot hold (OpenShift's 1000680000; Go's archive/tar and
+ * GNU tar write it so, and read it back first) — else the header's fields. Pure.
+ *
+ * @example ownerOf({ name: "f", uid: 262143, gid: 0, pax: { uid: "1000680000" } }) // → { uid: 1000680000, gid: 0 }
+ */
+export function ownerOf(header: TarHeader): { uid: number; gid: number } {
+  const id = (pax: string | undefined, field: number | undefined) => {
+    // (uid_t)-1 is chown's "leave it": never an owner
+    const n = pax !== undefined && /^\d{1,10}$/.test(pax) ? Number(pax) : NaN;
+    return n < 0xffffffff ? n : (field ?? 0);
+  };
+  return { uid: id(header.pax?.uid, header.uid), gid: id(header.pax?.gid, header.gid) };
+}
+
 /** The extended attributes a PAX header carries, name → bytes. */
 export function xattrsOf(header: TarHeader): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();

@@ -106,6 +106,18 @@ describe("applyLayer", () => {
     expect(getXattr(join(out, "etc/conf"), "trusted.berth-note")).toEqual(Uint8Array.from([0xe9, 0xff]));
   });
 
+  test("an owner too large for the header's octal field comes from its PAX record (OpenShift's 1000680000), as GNU tar and Go write it", async () => {
+    const src = newDir("src");
+    writeFileSync(join(src, "big"), "x");
+    chownSync(join(src, "big"), 1_000_680_000, 1_000_680_001);
+    // POSIX format: the ids go in a PAX record; the header's own fields cannot hold them
+    const tar = gnuTar(src, "--format=posix");
+    expect(new TextDecoder("latin1").decode(tar)).toContain("uid=1000680000\n");
+    const out = newDir();
+    await applyLayer(streamOf(tar), out, "layer 1");
+    expect([statSync(join(out, "big")).uid, statSync(join(out, "big")).gid]).toEqual([1_000_680_000, 1_000_680_001]);
+  });
+
   test("zstd and plain layers; the digest covers the whole uncompressed stream", async () => {
     const tar = await craft([{ name: "a", body: "x" }]);
     for (const bytes of [tar, Bun.zstdCompressSync(tar)]) {

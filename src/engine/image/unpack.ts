@@ -23,7 +23,7 @@ import {
   BeneathDir, chmodFd, chownFd, makeDev, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, setXattrFd, utimesFd, writeFd,
 } from "../../sys/layer-fs.ts";
 import { decompressed, type Compression } from "./compression.ts";
-import { readTar, xattrsOf, type TarHeader } from "./tar-reader.ts";
+import { ownerOf, readTar, xattrsOf, type TarHeader } from "./tar-reader.ts";
 
 export interface AppliedLayer {
   /** sha256 of the uncompressed tar */
@@ -143,8 +143,7 @@ class LayerWriter {
     const [parentRel, base] = split(rel);
     if (base.startsWith(WHITEOUT)) return this.whiteout(h.name, parentRel, base);
     const mode = (h.mode ?? 0o644) & 0o7777;
-    const uid = h.uid ?? 0;
-    const gid = h.gid ?? 0;
+    const { uid, gid } = ownerOf(h);
     const mtimeMs = h.mtime ? h.mtime.getTime() : 0;
     if (rel === "") {
       // the layer's root itself ("./"): its metadata, as docker applies it

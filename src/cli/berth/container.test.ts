@@ -714,10 +714,11 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect([missing.code, missing.stderr]).toEqual([125, "berth: No such container: no-such-ctr\n"]);
   });
 
-  test("export: the container's whole root as a tar — the image's files, its changes, its deletions; hard links, FIFOs and symlinks as they are", () => {
+  test("export: the container's whole root as a tar — the image's files, its changes, its deletions; hard links, FIFOs and symlinks as they are", async () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
-    const id = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "echo hello > /root/f; ln /root/f /root/g; mkfifo /root/p; ln -s /etc/passwd /root/l; rm /bin/ls; sleep 600"]).stdout.trim();
+    const id = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "echo hello > /root/f; ln /root/f /root/g; mkfifo /root/p; ln -s /etc/passwd /root/l; rm /bin/ls; echo big > /root/big; chown 1000680000:1000680001 /root/big; touch /ready; sleep 600"]).stdout.trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(await until(() => fx.berth(["exec", id, "test", "-e", "/ready"]).code === 0, 60_000)).toBe(true);
     const out = join(fx.dir, "export.tar");
     // running: read as it is, not paused
     expect(fx.berth(["export", "-o", out, id]).code).toBe(0);
@@ -727,6 +728,8 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(listing).toMatch(/^lrwxrwxrwx 0\/0 +0 \S+ \S+ root\/l -> \/etc\/passwd$/m);
     expect(listing).toMatch(/^-rwxr-xr-x 0\/0 +\d+ \S+ \S+ bin\/busybox$/m);
     expect(listing).not.toMatch(/ bin\/ls( |$)/m);
+    // an owner above the header's octal field (OpenShift's uids): whole, in a PAX record
+    expect(listing).toMatch(/^-rw-r--r-- 1000680000\/1000680001 +4 \S+ \S+ root\/big$/m);
     expect(Bun.spawnSync(["tar", "-xOf", out, "root/f"]).stdout.toString()).toBe("hello\n");
     // to stdout, as docker export > FILE
     const piped = Bun.spawnSync([BERTH, "export", id], { stdout: "pipe", env: fx.env() });
@@ -739,9 +742,9 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(fx.berth(["rm", "-f", id]).code).toBe(0);
   });
 
-  test("commit: a new image of the container's changes (added, deleted, a directory replaced) over its image, its config, -c/-m/-a; a running one is paused and resumed", () => {
+  test("commit: a new image of the container's changes (added, deleted, a directory replaced) over its image, its config, -c/-m/-a; a running one is paused and resumed", async () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
-    const run = fx.berth(["run", "--name", `commit-src-${process.pid}`, "--network", "none", "--cgroup-parent", fx.cgroupParent, "-e", "FOO=bar", "-w", "/root", "busybox", "sh", "-c", "echo hello > /root/f; rm /bin/ls; rm -rf /usr; mkdir /usr; echo new > /usr/n"]);
+    const run = fx.berth(["run", "--name", `commit-src-${process.pid}`, "--network", "none", "--cgroup-parent", fx.cgroupParent, "-e", "FOO=bar", "-w", "/root", "busybox", "sh", "-c", "echo hello > /root/f; rm /bin/ls; rm -rf /usr; mkdir /usr; echo new > /usr/n; echo big > /root/big; chown 1000680000:1000680001 /root/big"]);
     expect(run.code).toBe(0);
     const committed = fx.berth(["commit", "-m", "my change", "-a", "Me <me@example.org>", "-c", 'CMD ["cat", "/root/f"]', `commit-src-${process.pid}`, `committed:${process.pid}`]);
     expect(committed).toMatchObject({ code: 0, stderr: "" });
@@ -757,12 +760,14 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     const c = ["run", "--rm", "--network", "none", "--cgroup-parent", fx.cgroupParent, image];
     expect(fx.berth(c)).toMatchObject({ code: 0, stdout: "hello\n" });
     expect(fx.berth([...c, "sh", "-c", "test -e /bin/ls && echo present; ls /usr; echo $FOO; pwd"]).stdout).toBe("n\nbar\n/root\n");
+    expect(fx.berth([...c, "stat", "-c", "%u:%g", "/root/big"]).stdout).toBe("1000680000:1000680001\n");
     expect(fx.berth(["history", image]).stdout.split("\n")[1]).toMatch(/ my change$/);
     // a running container: frozen while read, running after; --pause=false reads it as it runs
     const live = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "echo x > /x; sleep 600"]).stdout.trim();
-    until(() => fx.berth(["exec", live, "cat", "/x"]).stdout === "x\n", 10_000);
+    expect(await until(() => fx.berth(["exec", live, "cat", "/x"]).stdout === "x\n", 60_000)).toBe(true);
     const frozen = fx.berth(["commit", live]).stdout.trim();
     expect(frozen).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(fx.berth(["run", "--rm", "--network", "none", "--cgroup-parent", fx.cgroupParent, frozen, "cat", "/x"]).stdout).toBe("x\n");
     expect(fx.inspect(live).State).toMatchObject({ Status: "running", Paused: false });
     const asItRuns = fx.berth(["commit", "--pause=false", live]).stdout.trim();
     expect(asItRuns).toMatch(/^sha256:[0-9a-f]{64}$/);

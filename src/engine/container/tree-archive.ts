@@ -28,6 +28,9 @@ export interface TreeArchiveOptions {
 
 const CHUNK = 1 << 20;
 
+/** The largest uid or gid tar-stream's header field holds (six octal digits); it writes a larger one as this */
+const USTAR_ID_MAX = 0o777777;
+
 /** glibc's major()/minor() of a device number */
 function devParts(rdev: bigint): { devmajor: number; devminor: number } {
   return {
@@ -52,8 +55,12 @@ export function archiveTree(root: string, opts: TreeArchiveOptions = {}): AsyncI
       }
       body(entry).then(() => entry.end(undefined as unknown as Buffer), reject);
     });
-  // the whole st_mode: tar-stream writes mode & 07777, and would take a mode of 0 (a 0000 /etc/shadow) for "none" and write 0644
-  const base = (e: WalkedEntry) => ({ mode: e.mode, uid: e.uid, gid: e.gid, mtime: new Date(e.mtimeMs) });
+  // the whole st_mode: tar-stream writes mode & 07777, and would take a mode of 0 (a 0000 /etc/shadow) for "none" and write 0644;
+  // an id above its 6-digit octal field (OpenShift's 1000680000) goes in a PAX record, as Go's archive/tar writes one
+  const base = (e: WalkedEntry) => ({
+    mode: e.mode, uid: e.uid, gid: e.gid, mtime: new Date(e.mtimeMs),
+    ...((e.uid > USTAR_ID_MAX || e.gid > USTAR_ID_MAX) && { pax: { uid: String(e.uid), gid: String(e.gid) } }),
+  });
   const produce = async () => {
     for (const e of entriesBeneath(root)) {
       if (opts.exclude?.(e.rel)) {

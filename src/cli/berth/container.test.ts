@@ -572,6 +572,22 @@ describe.skipIf(!ok || !Bun.which("runc"))("--runtime runc: the core verbs with 
   });
 });
 
+describe.skipIf(!ok)("exec -u: the user's groups and the container's --group-add, never more, whatever the runtime", () => {
+  removeLeftContainers();
+  test.each(["berth-runtime", ...(Bun.which("runc") ? ["runc"] : [])])("%s: a root container's group 0 does not stay with -u (CVE-2022-36109); --group-add does, as moby's getUser gives it", (runtime) => {
+    const id = fx.runDetached([...(runtime === "runc" ? ["--runtime", "runc"] : []), "--group-add", "10"], ["sleep", "600"]);
+    const groups = (...flags: string[]) => fx.berth(["exec", ...flags, id, "id", "-G"]).stdout;
+    expect(groups()).toBe("0 10\n");
+    expect(groups("-u", "nobody")).toBe("65534 10\n");
+    expect(groups("-u", "1000:1000")).toBe("1000 10\n");
+    // -w, -e and --privileged come through the process file too
+    expect(fx.berth(["exec", "-w", "/tmp", "-e", "X=1", id, "sh", "-c", "echo $X $(pwd) $HOSTNAME"]).stdout).toBe(`1 /tmp ${id.slice(0, 12)}\n`);
+    expect(fx.berth(["exec", "--privileged", id, "sh", "-c", "grep ^CapEff: /proc/self/status | cut -f2"]).stdout).not.toBe("00000000a80425fb\n");
+    expect(readdirSync(join(fx.runroot, "containers", id)).filter((f) => f.startsWith("exec-"))).toEqual([]);
+    expect(fx.berth(["rm", "-f", id]).code).toBe(0);
+  });
+});
+
 describe.skipIf(!ok)("volumes", () => {
   removeLeftContainers();
   test("-v NAME:/path keeps data across containers; in use it is not removed; rm -v drops anonymous ones", () => {

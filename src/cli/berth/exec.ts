@@ -8,7 +8,8 @@ import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { liveStatus, runtimeOf } from "../../engine/container/lifecycle.ts";
-import { mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "../../engine/container/bundle.ts";
+import { execProcessSpec, mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "../../engine/container/bundle.ts";
+import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { engineHostFacts, readFlagFile } from "../../engine/container/host.ts";
 import { unlinkPath } from "../../sys/libc.ts";
 import { engineFor } from "./run-options.ts";
@@ -37,8 +38,8 @@ export function registerExec(program: Command): void {
       if (live.status !== "running") throw new BerthError(`container ${r.Id} is not running`);
       const runtime = runtimeOf(engine, r);
       const logFile = `${engine.store.runDir(r.Id)}/exec-${process.pid}.log`;
+      // the terminal is the process file's: runc reads --tty only for its inline form
       const args = ["exec"];
-      if (opts.tty) args.push("--tty");
       if (opts.detach) args.push("--detach");
       const userEnv: string[] = [];
       for (const f of (opts.envFile as string[] | undefined) ?? []) {
@@ -48,19 +49,24 @@ export function registerExec(program: Command): void {
         if (e.includes("=")) userEnv.push(e);
         else if (process.env[e] !== undefined) userEnv.push(`${e}=${process.env[e]}`);
       }
-      for (const e of mergeEnv(r.Env, userEnv)) args.push("--env", e);
-      if (opts.workdir !== undefined) args.push("--cwd", String(opts.workdir));
+      const base = engine.store.spec(r.Id)?.process;
+      if (!base) throw new BerthError(`container ${r.Id} has no config.json to run a process by; remove it and run it again`);
       const user = opts.user !== undefined ? String(opts.user) : r.User;
+      let groups: { uid: number; gid: number; additionalGids: number[] } | undefined;
       if (user) {
         const { passwd, group } = userDatabase(r.Rootfs);
-        const u = resolveUser(user, [], passwd, group);
-        // the primary gid among the supplementary ones, as moby passes them since CVE-2022-36109: with none, runc (and
-        // berth-runtime, as runc) leaves the supplementary groups alone, and the process kept root's group 0
-        args.push("--user", `${u.uid}:${u.gid}`, ...u.additionalGids.flatMap((g) => ["--additional-gids", String(g)]));
+        // moby's getUser: the primary gid, the user's groups and the container's --group-add (CVE-2022-36109)
+        groups = resolveUser(user, r.Flags.groupAdd ?? [], passwd, group);
       }
-      // docker: every capability (here: every one berth holds itself), for this process only
-      if (opts.privileged) for (const cap of privilegedCapabilities(engineHostFacts())) args.push("--cap", cap);
-      args.push(r.Id, ...command);
+      // the whole process, as containerd and conmon give it: runc's inline flags cannot take a group away
+      const processFile = `${engine.store.runDir(r.Id)}/exec-${process.pid}.json`;
+      writeFileAtomic(processFile, JSON.stringify(execProcessSpec(base, {
+        args: command, env: mergeEnv(r.Env, userEnv), tty: opts.tty === true,
+        ...(opts.workdir !== undefined && { cwd: String(opts.workdir) }), ...(groups && { user: groups }),
+        // docker: every capability (here: every one berth holds itself), for this process only
+        ...(opts.privileged === true && { caps: privilegedCapabilities(engineHostFacts()) }),
+      })), { mode: 0o600, fsync: false });
+      args.push("--process", processFile, r.Id);
       // docker's exec events: the action names the command, execID ties the three together
       const execID = newContainerId();
       const what = `: ${command.join(" ")}`;
@@ -70,9 +76,11 @@ export function registerExec(program: Command): void {
       if (!opts.detach) recordContainerEvent(engine.paths, r, "exec_die", { execID, exitCode: String(code) });
       let failure;
       if (code !== 0) failure = runtime.failure("exec", logFile);
-      try {
-        unlinkPath(logFile);
-      } catch {}
+      for (const f of [logFile, processFile]) {
+        try {
+          unlinkPath(f);
+        } catch {}
+      }
       // the runtime's own failure (not found: 127, cannot run: 126) rather than the process's code
       if (failure && failure.exitCode !== 125) throw new ExitError(failure.exitCode); // the runtime printed its line
       if (code !== 0) throw new ExitError(code);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
-import { buildSpec, DEFAULT_SHM_SIZE, DOCKER_CAPABILITIES, mergeEnv, parseDeviceFlag, parseEnvFile, parseUlimit, resolveUser, type BundleContext } from "./bundle.ts";
+import { buildSpec, DEFAULT_SHM_SIZE, DOCKER_CAPABILITIES, mergeEnv, parseDeviceFlag, parseEnvFile, parseUlimit, resolveUser, execProcessSpec, type BundleContext } from "./bundle.ts";
 import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp } from "./docker-seccomp.ts";
 import { csvFields, parseMountFlag, parseVolumeFlag } from "./mount-flags.ts";
@@ -438,5 +438,25 @@ describe("pure helpers", () => {
     expect(dockerSeccomp(profile, { arch: "amd64", bounding: [], kernel: [6, 1] }).syscalls).toEqual([{ names: ["d"], action: "SCMP_ACT_ALLOW" }]);
     expect(dockerSeccomp(profile, { arch: "amd64", bounding: [], kernel: [6, 2] }).syscalls!.map((s) => s.names[0])).toEqual(["a", "d"]);
     expect(() => dockerSeccomp({ ...DOCKER_DEFAULT_SECCOMP, architectures: ["SCMP_ARCH_X86_64"] }, { arch: "amd64", bounding: [], kernel: [6, 1] })).toThrow(/both architectures and archMap/);
+  });
+});
+
+describe("execProcessSpec: exec's whole process for the runtime's --process", () => {
+  const base = {
+    args: ["sleep", "600"], env: ["PATH=/bin", "A=1"], cwd: "/srv", terminal: false, noNewPrivileges: true,
+    user: { uid: 0, gid: 0, additionalGids: [0, 10] },
+    capabilities: { bounding: ["CAP_CHOWN"], effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"] },
+  };
+  test("the user's groups replace the container's (group 0 does not stay); the rest of the container's process is kept", () => {
+    const p = execProcessSpec(base, { args: ["id"], env: ["PATH=/bin", "B=2"], tty: true, user: { uid: 65534, gid: 65534, additionalGids: [65534, 10] } });
+    expect(p).toEqual({ ...base, args: ["id"], env: ["PATH=/bin", "B=2"], terminal: true, user: { uid: 65534, gid: 65534, additionalGids: [65534, 10] } });
+    expect(base.user.additionalGids).toEqual([0, 10]);
+  });
+  test("without a user, the container's; a working directory given; --privileged's capabilities in runc's --cap sets, once each", () => {
+    const p = execProcessSpec(base, { args: ["sh"], env: [], tty: false, cwd: "/tmp", caps: ["CAP_CHOWN", "CAP_SYS_ADMIN"] });
+    expect(p.user).toEqual(base.user);
+    expect(p.cwd).toBe("/tmp");
+    expect(p.capabilities).toEqual({ bounding: ["CAP_CHOWN", "CAP_SYS_ADMIN"], effective: ["CAP_CHOWN", "CAP_SYS_ADMIN"], permitted: ["CAP_CHOWN", "CAP_SYS_ADMIN"], ambient: ["CAP_CHOWN", "CAP_SYS_ADMIN"] });
+    expect(base.capabilities.bounding).toEqual(["CAP_CHOWN"]);
   });
 });

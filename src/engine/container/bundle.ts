@@ -10,7 +10,7 @@
  */
 import { posix } from "node:path";
 import { BerthError } from "../../errors.ts";
-import type { Device, Mount, Namespace, NamespaceType, Rlimit, Spec } from "../../spec/runtime-spec.ts";
+import type { Device, Mount, Namespace, NamespaceType, Process, Rlimit, Spec } from "../../spec/runtime-spec.ts";
 import type { LinuxDeviceCgroup } from "../../spec/linux-resources.ts";
 import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 import { CAPABILITIES } from "../../security/capabilities.ts";
@@ -338,6 +338,30 @@ function normaliseCap(name: string, flag: string): string {
 /** docker's "all capabilities": every one the kernel has — here also only those berth holds itself. */
 export function privilegedCapabilities(host: HostFacts): string[] {
   return (CAPABILITIES.slice(0, host.lastCap + 1) as string[]).filter((_, i) => host.bounding === undefined || ((host.bounding >> BigInt(i)) & 1n) === 1n);
+}
+
+/**
+ * `exec`'s process, whole, for the runtime's `--process` (as containerd and conmon send
+ * it): the container's own process with the command, its environment, working directory,
+ * terminal, user — all of its groups, replaced, never added to the container's (runc's
+ * `--additional-gids` appends to them: a root container's group 0 stayed with `-u
+ * nobody`) — and, for --privileged, `caps` in every set runc's `--cap` fills. Pure.
+ *
+ * @example execProcessSpec(spec.process!, { args: ["id"], env: ["PATH=/bin"], tty: false, user: { uid: 65534, gid: 65534, additionalGids: [65534] } })
+ */
+export function execProcessSpec(base: Process, o: { args: string[]; env: string[]; cwd?: string; tty: boolean; user?: { uid: number; gid: number; additionalGids: number[] }; caps?: string[] }): Process {
+  const p: Process = structuredClone(base);
+  p.args = o.args;
+  p.env = o.env;
+  p.terminal = o.tty;
+  if (o.cwd !== undefined) p.cwd = o.cwd;
+  if (o.user) p.user = { ...p.user, uid: o.user.uid, gid: o.user.gid, additionalGids: o.user.additionalGids };
+  if (o.caps?.length) {
+    const c = p.capabilities ?? {};
+    for (const set of ["bounding", "effective", "permitted", "ambient"] as const) c[set] = [...new Set([...(c[set] ?? []), ...o.caps])];
+    p.capabilities = c;
+  }
+  return p;
 }
 
 /** moby's TweakCapabilities: start from docker's 14 (or all, --privileged), drop, then add; ALL works on both sides. */

@@ -16,7 +16,7 @@ import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { mkdirParents } from "../../sys/libc.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import type { Engine } from "./engine.ts";
-import { liveStatus, runtimeOf } from "./lifecycle.ts";
+import { acquireVolumes, liveStatus, releaseVolumes, runtimeOf } from "./lifecycle.ts";
 import type { ContainerRecord } from "./records.ts";
 
 /** What a root tar needs to write any file with its owner and mode: no mknod, no mount, no chroot. */
@@ -52,11 +52,19 @@ export function tarInContainer(engine: Engine, r: ContainerRecord, tarArgs: stri
   spec.linux!.cgroupsPath = `${parent.startsWith("/") ? "" : "/"}${parent}/${id}`;
   mkdirParents(bundle, 0o700);
   writeFileAtomic(`${bundle}/config.json`, JSON.stringify(spec), { mode: 0o600, fsync: false });
+  // an --opt volume is a mount only while something uses it: docker's cp mounts it too
+  try {
+    acquireVolumes(engine, r, id);
+  } catch (err) {
+    removeTree(bundle);
+    throw err;
+  }
   return {
     argv: [runtime.path, ...runtime.globals(), "run", "--bundle", bundle, id],
     release: () => {
       runtime.forceDelete(id);
       removeTree(bundle);
+      releaseVolumes(engine, r, id);
     },
   };
 }

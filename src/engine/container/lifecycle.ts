@@ -575,18 +575,19 @@ function finishQuietly(finish: (() => void) | undefined): void {
 }
 
 /**
- * The container's `--opt` volumes mounted for it, as moby's local driver mounts them when
- * a container using them starts; a failure gives back what this call took.
+ * The container's `--opt` volumes mounted for it (`holder`: the container, or a `cp` of
+ * it), as moby's local driver mounts them when a container using them starts; a failure
+ * gives back what this call took.
  */
-function acquireVolumes(engine: Engine, r: ContainerRecord): void {
+export function acquireVolumes(engine: Engine, r: ContainerRecord, holder = r.Id): void {
   const taken: string[] = [];
   try {
     for (const v of r.Volumes) {
-      engine.volumes.acquire(v.name, r.Id);
+      engine.volumes.acquire(v.name, holder);
       taken.push(v.name);
     }
   } catch (err) {
-    for (const name of taken) engine.volumes.release(name, r.Id);
+    for (const name of taken) engine.volumes.release(name, holder);
     throw err;
   }
 }
@@ -596,10 +597,10 @@ function acquireVolumes(engine: Engine, r: ContainerRecord): void {
  * unmounted. Its exit is recorded whatever an unmount says (moby counts the release even
  * when the unmount fails); releasing twice is fine.
  */
-function releaseVolumes(engine: Engine, r: ContainerRecord): void {
+export function releaseVolumes(engine: Engine, r: ContainerRecord, holder = r.Id): void {
   for (const v of r.Volumes) {
     try {
-      engine.volumes.release(v.name, r.Id);
+      engine.volumes.release(v.name, holder);
     } catch {
       // a mount something keeps busy was detached lazily; any other failure leaves it for volume rm
     }

@@ -449,6 +449,19 @@ describe.skipIf(!ok)("stop signal and timeout, -d --rm", () => {
     expect(fx.berth(["logs", id]).stdout).toBe("got USR1\n");
     expect(fx.berth(["rm", id]).code).toBe(0);
   });
+  test("stop -s and restart --signal (docker 23's): that signal first, not the container's; a bad one is one line, 125", () => {
+    const id = fx.runDetached(["--stop-signal", "SIGUSR1", "--stop-timeout", "30"], ["sh", "-c", "trap 'echo USR1; exit 3' USR1; trap 'echo USR2; exit 4' USR2; while true; do sleep 0.1; done"]);
+    expect(fx.berth(["restart", "--signal", "USR2", id]).code).toBe(0);
+    expect(fx.berth(["stop", "-s", "SIGUSR2", id]).code).toBe(0);
+    expect(fx.inspect(id).State).toMatchObject({ Status: "exited", ExitCode: 4 });
+    expect(fx.berth(["logs", id]).stdout).toBe("USR2\nUSR2\n");
+    const kills = fx.berth(["events", "--since", "10m", "--until", "0s", "--filter", `container=${id}`, "--filter", "event=kill", "--format", "{{.signal}}"]);
+    expect(kills.stdout).toBe("12\n12\n");
+    const bad = fx.berth(["stop", "-s", "SIGNOPE", id]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^berth: --signal: "SIGNOPE" is not a signal; use a number \(15\) or a name \(TERM, SIGKILL\)\n$/);
+    expect(fx.berth(["rm", id]).code).toBe(0);
+  });
   test("an image whose STOPSIGNAL is no signal is stopped with SIGTERM, as docker does, not left to the timeout", () => {
     const tar = join(fx.dir, "stopsig-rootfs.tar");
     expect(Bun.spawnSync(["tar", "--numeric-owner", "-C", fx.rootfs, "-cf", tar, "."]).exitCode).toBe(0);

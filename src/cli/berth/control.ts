@@ -49,6 +49,13 @@ function timeoutOf(opts: Opts): number | undefined {
   return parseStopTimeout(String(opts.time), "--time");
 }
 
+/** stop/restart `-s/--signal` (docker 23's): the signal to send instead of the container's stop signal. */
+function stopSignalFlag(opts: Opts): number | undefined {
+  return opts.signal === undefined ? undefined : parseSignal(String(opts.signal), "--signal");
+}
+
+const STOP_SIGNAL_OPTION = ["-s, --signal <signal>", "the signal to send first (default: the container's --stop-signal, the image's StopSignal, else SIGTERM)"] as const;
+
 export function registerStart(program: Command): void {
   program.command("start").argument("<containers...>", "names or ids").description("start created or stopped containers")
     .option("-a, --attach", "print the container's output and exit with its code")
@@ -76,22 +83,26 @@ export function registerStart(program: Command): void {
 export function registerStop(program: Command): void {
   program.command("stop").argument("<containers...>", "names or ids").description("stop containers: the stop signal, then SIGKILL after the timeout")
     .option("-t, --time <seconds>", "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
+    .option(...STOP_SIGNAL_OPTION)
     .action(async (refs: string[], opts: Opts) => {
       const engine = engineFor(opts);
       const t = timeoutOf(opts);
-      await eachContainer(refs, (ref) => stopContainer(engine, engine.store.resolve(ref).Id, t));
+      const signal = stopSignalFlag(opts);
+      await eachContainer(refs, (ref) => stopContainer(engine, engine.store.resolve(ref).Id, t, signal));
     });
 }
 
 export function registerRestart(program: Command): void {
   program.command("restart").argument("<containers...>", "names or ids").description("stop, then start containers")
     .option("-t, --time <seconds>", "seconds to wait before killing")
+    .option(...STOP_SIGNAL_OPTION)
     .action(async (refs: string[], opts: Opts) => {
       const engine = engineFor(opts);
       const t = timeoutOf(opts);
+      const signal = stopSignalFlag(opts);
       await eachContainer(refs, async (ref) => {
         const id = engine.store.resolve(ref).Id;
-        await stopContainer(engine, id, t);
+        await stopContainer(engine, id, t, signal);
         recordContainerEvent(engine.paths, startOrExit(engine, id), "restart");
       });
     });

@@ -427,7 +427,7 @@ function stopSignalOf(r: ContainerRecord): number {
 }
 
 /** docker stop: the stop signal, `timeout` seconds, then SIGKILL; returns when it has exited and been cleaned up. */
-export async function stopContainer(engine: Engine, id: string, timeoutSeconds?: number): Promise<void> {
+export async function stopContainer(engine: Engine, id: string, timeoutSeconds?: number, signal?: number): Promise<void> {
   const r = engine.store.read(id);
   if (!r) return;
   if (liveStatus(engine, r).status === "running" || liveStatus(engine, r).status === "paused") {
@@ -436,8 +436,10 @@ export async function stopContainer(engine: Engine, id: string, timeoutSeconds?:
     });
     const runtime = runtimeOf(engine, r);
     if (liveStatus(engine, r).status === "paused") runtime.run(["resume", id]);
-    recordContainerEvent(engine.paths, r, "kill", { signal: String(stopSignalOf(r)) });
-    runtime.run(["kill", id, String(stopSignalOf(r))]);
+    // stop --signal rather than the container's stop signal, as docker's
+    const first = signal ?? stopSignalOf(r);
+    recordContainerEvent(engine.paths, r, "kill", { signal: String(first) });
+    runtime.run(["kill", id, String(first)]);
     const timeout = timeoutSeconds ?? (r.Flags.stopTimeout !== undefined ? Number(r.Flags.stopTimeout) : 10);
     const deadline = timeout < 0 ? Infinity : Date.now() + timeout * 1000;
     while (Date.now() < deadline && !exitedNow(engine, id)) await Bun.sleep(20);

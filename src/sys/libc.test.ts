@@ -10,7 +10,7 @@ import { join } from "node:path";
 import {
   addressOf, canAccess, chmodPath, close, errno, flock, listDir, LOCK_EX, LOCK_NB, mkdirParents, mkdirPath, mkfifo, O, openPath, pathExists, POLLIN, pollFd,
   preadFd, R_OK, readBytes, readFd, readLink, readText, readTextIfExists, realPath, renamePath, rmdirPath, socketPair, spawnProcess, statFd, statFs, statPath, syscall, unlinkPath,
-  waitPid, waitProcessEnd, W_OK, writeAll, writeText, X_OK,
+  rewriteText, waitPid, waitProcessEnd, W_OK, writeAll, writeText, X_OK,
 } from "./libc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-libc-"));
@@ -34,6 +34,18 @@ describe("files", () => {
     const big = "x".repeat(100_000);
     writeFileSync(join(dir, "big"), big);
     expect(readText(join(dir, "big"))).toBe(big);
+  });
+
+  test("rewriteText rewrites a file in place (same inode) and never creates one", () => {
+    const p = join(dir, "hosts");
+    writeText(p, "a long first text\n");
+    const inode = statPath(p).ino;
+    expect(rewriteText(p, "short\n")).toBe(true);
+    expect(readText(p)).toBe("short\n");
+    expect(statPath(p).ino).toBe(inode);
+    expect(rewriteText(join(dir, "not-there"), "x")).toBe(false);
+    expect(existsSync(join(dir, "not-there"))).toBe(false);
+    expect(rewriteText(join(dir, "no-dir", "hosts"), "x")).toBe(false);
   });
 
   test("a missing file is ENOENT, named in the error, and errno() says so", () => {
@@ -241,13 +253,13 @@ describe("fds, locks, pipes", () => {
 
 describe("spawnProcess and waitPid", () => {
   /** Everything the child writes to its fd `at` until it exits, and its status. */
-  function runCollecting(argv: string[], fdsFor: (chan: number) => number[]): { out: string; code: number } {
+  function runCollecting(argv: string[], fdsFor: (chan: number) => number[], env?: Record<string, string>): { out: string; code: number } {
     const pair = socketPair();
     if (pair === -1) throw new Error(`socketpair: errno ${errno()}`);
     const [ours, theirs] = pair;
     let pid: number;
     try {
-      pid = spawnProcess(argv[0]!, argv, fdsFor(theirs));
+      pid = spawnProcess(argv[0]!, argv, fdsFor(theirs), env);
     } finally {
       close(theirs);
     }
@@ -274,6 +286,12 @@ describe("spawnProcess and waitPid", () => {
     } finally {
       close(leaky);
     }
+  });
+
+  test("an environment when given: exactly its variables", () => {
+    const r = runCollecting(["/usr/bin/env"], (chan) => [0, chan, 2], { CNI_COMMAND: "DEL", PATH: "/usr/bin" });
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split("\n").sort()).toEqual(["CNI_COMMAND=DEL", "PATH=/usr/bin"]);
   });
 
   test("fds are placed even when one's target is another's source (0 and 1 swapped)", () => {

@@ -351,6 +351,27 @@ export function writeText(path: string, data: string, mode = 0o644, flags: numbe
   }
 }
 
+/**
+ * Rewrite an existing file in place (same inode: where it is bind-mounted the new text
+ * shows); false when it does not exist — it is never created, so a directory another
+ * process is removing gets no new file. Throws SysError for other failures.
+ */
+export function rewriteText(path: string, data: string): boolean {
+  let fd: number;
+  try {
+    fd = openPath(path, O.WRONLY | O.TRUNC);
+  } catch (err) {
+    if ((err as SysError).code === "ENOENT") return false;
+    throw err;
+  }
+  try {
+    writeAll(fd, data, path);
+  } finally {
+    close(fd);
+  }
+  return true;
+}
+
 /** access(2) modes: may the caller read, write, execute (search) the path. */
 export const R_OK = 4, W_OK = 2, X_OK = 1;
 

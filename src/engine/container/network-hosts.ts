@@ -5,7 +5,7 @@
  * the file is bind-mounted into running containers) for the container and its peers
  * whenever one of them gets or gives up its address.
  */
-import { writeText, O } from "../../sys/libc.ts";
+import { rewriteText } from "../../sys/libc.ts";
 import type { Engine } from "./engine.ts";
 import { hostsFile } from "./host.ts";
 import type { ContainerRecord } from "./records.ts";
@@ -37,7 +37,8 @@ export function connectedHosts(engine: Engine, r: ContainerRecord, left?: string
   for (const c of all) {
     if (c.Id !== r.Id && !c.Network!.networks.some((n) => networks.has(n))) continue;
     try {
-      writeText(`${engine.store.dir(c.Id)}/hosts`, hostsOf(c, all), 0o644, O.TRUNC);
-    } catch {} // removed meanwhile
+      // never created: a peer being removed meanwhile must not get a file back in its directory
+      rewriteText(`${engine.store.dir(c.Id)}/hosts`, hostsOf(c, all));
+    } catch {} // its directory removed meanwhile
   }
 }

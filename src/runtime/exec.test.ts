@@ -139,6 +139,12 @@ describe.skipIf(!canRunContainers)("exec", () => {
     expect(fx.rt(["exec", "--process", processFile, id]).stdout).toBe("from-file 1\n");
   });
 
+  test("--additional-gids adds to the container's own supplementary groups, as runc's exec appends them", () => {
+    const { id } = running((s) => (s.process!.user = { uid: 0, gid: 0, additionalGids: [5] }));
+    expect(fx.rt(["exec", id, "id", "-G"]).stdout).toBe("0 5\n");
+    expect(fx.rt(["exec", "-u", "1000:1001", "-g", "7", id, "id", "-G"]).stdout).toBe("1001 5 7\n");
+  });
+
   test("errors read like create's, and unknown containers are refused in runc's words", () => {
     const { id } = running();
     const missing = fx.rt(["exec", id, "/no/such/program"]);

@@ -59,7 +59,8 @@ function inlineProcess(base: Process, v: ReturnType<typeof parseVerb<typeof EXEC
     const [uid, gid] = v.user.split(":");
     p.user = { ...p.user, uid: uint(uid!, "--user"), gid: gid === undefined ? p.user.gid : uint(gid, "--user") };
   }
-  if (v["additional-gids"]?.length) p.user.additionalGids = v["additional-gids"].map((g) => uint(g, "--additional-gids"));
+  // runc appends them to the process's own: a caller that wants other groups gives --process
+  if (v["additional-gids"]?.length) p.user.additionalGids = [...(p.user.additionalGids ?? []), ...v["additional-gids"].map((g) => uint(g, "--additional-gids"))];
   if (v.cap?.length && p.capabilities) {
     // runc 1.1: bounding, effective, permitted and ambient (not inheritable: CVE-2022-29162)
     for (const set of ["bounding", "effective", "permitted", "ambient"] as const) p.capabilities[set] = [...(p.capabilities[set] ?? []), ...v.cap];

@@ -121,6 +121,16 @@ export class BeneathDir {
     return this.lstatAt(dir, rel.slice(slash + 1));
   }
 
+  /** Extended attribute `name` of directory `rel` beneath the root: undefined when not set; throws SysError (ENOTDIR, ENOENT…). */
+  dirXattr(rel: string, name: string): Uint8Array | undefined {
+    const fd = this.openBeneath(rel, O.RDONLY | O.DIRECTORY | O_NOFOLLOW);
+    try {
+      return getXattrFd(fd, name);
+    } finally {
+      close(fd);
+    }
+  }
+
   /** Drop the cached directory fds: a directory may have been removed or replaced. */
   forget(): void {
     for (const fd of this.dirs.values()) close(fd);

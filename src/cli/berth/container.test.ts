@@ -743,6 +743,28 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect([missing.code, missing.stderr]).toEqual([125, "berth: No such container: no-such-ctr\n"]);
   });
 
+  test("diff over layers that deleted or replaced a directory (a whiteout, an opaque directory): what the image no longer has is A, not C", () => {
+    expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
+    const run = (image: string, script: string) => {
+      const name = `layers-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+      expect(fx.berth(["run", "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, image, "sh", "-c", script]).code).toBe(0);
+      return name;
+    };
+    const made: string[] = [];
+    const commit = (ctr: string) => {
+      const image = fx.berth(["commit", ctr]).stdout.trim();
+      made.push(image);
+      return image;
+    };
+    const base = commit(run("busybox", "mkdir -p /app /gone && echo 1 > /app/x && echo 1 > /gone/x"));
+    // a layer that replaced /app (an opaque directory) and deleted /gone (a whiteout)
+    const top = commit(run(base, "rm -rf /app /gone && mkdir /app && echo 2 > /app/y"));
+    const ctr = run(top, "echo 3 > /app/x; mkdir /gone; echo 3 > /gone/x");
+    expect(fx.berth(["diff", ctr]).stdout).toBe("C /app\nA /app/x\nA /gone\nA /gone/x\n");
+    fx.berth(["rm", "-f", ...fx.records()]);
+    expect(fx.berth(["rmi", ...made.reverse()]).code).toBe(0);
+  });
+
   test("export: the container's whole root as a tar — the image's files, its changes, its deletions; hard links, FIFOs and symlinks as they are", async () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
     const id = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "echo hello > /root/f; ln /root/f /root/g; mkfifo /root/p; ln -s /etc/passwd /root/l; rm /bin/ls; echo big > /root/big; chown 1000680000:1000680001 /root/big; touch /ready; sleep 600"]).stdout.trim();

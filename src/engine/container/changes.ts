@@ -56,12 +56,16 @@ export function formatChanges(changes: Change[]): string {
   return changes.map((c) => `${LETTER[c.Kind]} ${c.Path}\n`).join("");
 }
 
+/** overlayfs's mark of a directory that hides the lower layers' one (an image layer's `.wh..wh..opq`, unpack.ts) */
+const OPAQUE_XATTR = "trusted.overlay.opaque";
+
 const isWhiteout = (st: EntryStat) => (st.mode & S_IFMT) === S_IFCHR && st.rdev === 0n;
 
 /**
  * Container `r`'s overlay, opened to compare: its upper directory, its lower layers (the
  * top one first), whether a path is in them (the first layer that has it decides: a
- * whiteout there deleted it), and the runtime's mount points. `close()` when done.
+ * whiteout there deleted it; a whiteout, a non-directory or an opaque directory on its
+ * way hides it in the layers below), and the runtime's mount points. `close()` when done.
  */
 export function openContainerLayers(engine: Engine, r: ContainerRecord): { upper: string; inLower: (path: string) => boolean; placeholders: Set<string>; close(): void } {
   if (r.RootfsSource !== "snapshot") throw new BerthError(`container ${r.Name} runs on the directory ${r.Rootfs} (--rootfs), not on an image's layers: there is nothing to compare it with`, { field: "CONTAINER" });
@@ -71,10 +75,28 @@ export function openContainerLayers(engine: Engine, r: ContainerRecord): { upper
   const lowerOption = overlay?.options.find((o) => o.startsWith("lowerdir="));
   const lowers = (lowerOption ? lowerOption.slice("lowerdir=".length).split(":") : [])
     .map((d) => BeneathDir.open(d.startsWith("/") || !overlay?.cwd ? d : `${overlay.cwd}/${d}`));
+  const opaque = lowers.map(() => new Map<string, boolean>());
+  const isOpaque = (i: number, rel: string) => {
+    let known = opaque[i]!.get(rel);
+    if (known === undefined) opaque[i]!.set(rel, (known = new TextDecoder().decode(lowers[i]!.dirXattr(rel, OPAQUE_XATTR) ?? new Uint8Array()) === "y"));
+    return known;
+  };
+  // overlay's lookup: a layer that has an ancestor of the path as a whiteout or a non-directory hides the layers
+  // below it; one that has it as an opaque directory hides them once its own entries are looked at
   const inLower = (path: string) => {
-    for (const lower of lowers) {
+    const parts = path.slice(1).split("/");
+    for (const [i, lower] of lowers.entries()) {
+      let hidesBelow = false;
+      for (let n = 1; n < parts.length; n++) {
+        const rel = parts.slice(0, n).join("/");
+        const st = lower.lstatBeneath(rel);
+        if (!st) break;
+        if ((st.mode & S_IFMT) !== S_IFDIR) return false;
+        if (isOpaque(i, rel)) hidesBelow = true;
+      }
       const st = lower.lstatBeneath(path.slice(1));
       if (st) return !isWhiteout(st);
+      if (hidesBelow) return false;
     }
     return false;
   };

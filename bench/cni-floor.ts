@@ -4,8 +4,10 @@
  * its own — the same conflist berth writes (networks.ts's buildConfList: bridge with
  * host-local, portmap, firewall, tuning) and the loopback, given the same stdin and
  * environment berth gives (cni.ts's pluginStdin, pluginEnv), in a namespace made as
- * berth makes it (`unshare --net=FILE`). Run by bench/network.sh; prints JSON:
- * { "<plugin> ADD": [ms…], … }.
+ * berth makes it (`unshare --net=FILE`) — and then the same, as berth schedules them
+ * (cni.ts, attach.ts): "ADD path" is lo's ADD beside bridge's then firewall's, "DEL path"
+ * firewall's DEL beside bridge's. Run by bench/network.sh; prints JSON:
+ * { "<plugin> ADD": [ms…], …, "ADD path": [ms…], "DEL path": [ms…] }.
  *
  *   bun bench/cni-floor.ts RUNS DIR [--all | --fresh-bridge]    (as root; DIR: a scratch directory it may fill)
  *
@@ -13,7 +15,7 @@
  * with no port and no MAC (attach.ts's pluginsNeeded), as here.
  */
 import { mkdirSync, rmSync } from "node:fs";
-import { CNI_PLUGIN_DIRS, pluginEnv, pluginStdin, type CniResult, type NetworkConfList } from "../src/engine/network/cni.ts";
+import { CNI_PLUGIN_DIRS, CniInvoker, pluginEnv, pluginStdin, type CniResult, type NetworkConfList } from "../src/engine/network/cni.ts";
 import { buildConfList, networkMeta } from "../src/engine/network/networks.ts";
 import { parseSubnet } from "../src/engine/network/subnet.ts";
 import { execPlugin } from "../src/sys/cni-plugin.ts";
@@ -37,6 +39,7 @@ const full = buildConfList(meta.id.slice(0, 8), meta, `${dir}/ipam`);
 const list: NetworkConfList = { ...full, plugins: full.plugins.filter((p) => all || (p.type !== "portmap" && p.type !== "tuning")) };
 const loopback: NetworkConfList = { cniVersion: "1.0.0", name: "berth-loopback", plugins: [{ type: "loopback" }] };
 const times: Record<string, number[]> = {};
+const cni = new CniInvoker(`${dir}/cache`);
 const note = (what: string, ms: number) => (times[what] ??= []).push(+ms.toFixed(1));
 
 function run(l: NetworkConfList, plugin: NetworkConfList["plugins"][number], command: "ADD" | "DEL", rt: { containerId: string; netns: string; ifName: string; capabilityArgs?: Record<string, unknown> }, prev?: CniResult): CniResult | undefined {
@@ -63,6 +66,20 @@ try {
     t = performance.now();
     removeNetworkNamespace(netns);
     note("unmount netns", performance.now() - t);
+    // as berth schedules them (its own CniInvoker): lo beside bridge → firewall; then the DELs
+    const scheduled = `${netns}-scheduled`;
+    const srt = { ...rt, containerId: `${rt.containerId}s`, netns: scheduled };
+    createNetworkNamespace(scheduled);
+    t = performance.now();
+    const lo = cni.startAdd(loopback, { ...srt, ifName: "lo" });
+    cni.add(list, srt);
+    lo();
+    note("ADD path", performance.now() - t);
+    t = performance.now();
+    cni.del(list, srt);
+    note("DEL path", performance.now() - t);
+    cni.forget(loopback.name, srt.containerId, "lo");
+    removeNetworkNamespace(scheduled);
     if (fresh) {
       t = performance.now();
       deleteLink(bridge);

@@ -819,6 +819,9 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     const frozen = fx.berth(["commit", live]).stdout.trim();
     expect(frozen).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(fx.berth(["run", "--rm", "--network", "none", "--cgroup-parent", fx.cgroupParent, frozen, "cat", "/x"]).stdout).toBe("x\n");
+    // docker's events of it: the pause around the read, and the commit
+    const events = fx.berth(["events", "--since", "10m", "--until", "0s", "--filter", `container=${live}`, "--format", "{{.type}}"]).stdout;
+    expect(events).toContain("pause\ncommit\nresume\n");
     expect(fx.inspect(live).State).toMatchObject({ Status: "running", Paused: false });
     const asItRuns = fx.berth(["commit", "--pause=false", live]).stdout.trim();
     expect(asItRuns).toMatch(/^sha256:[0-9a-f]{64}$/);

@@ -16,6 +16,7 @@ import { liveStatus, runtimeOf } from "./lifecycle.ts";
 import { monitorFiles } from "./monitor.ts";
 import type { ContainerRecord } from "./records.ts";
 import { archiveTree } from "./tree-archive.ts";
+import { recordContainerEvent } from "../event-journal.ts";
 
 export interface CommitOptions {
   reference?: string;
@@ -66,17 +67,26 @@ export async function commitContainer(engine: Engine, r: ContainerRecord, opts: 
   const runtime = runtimeOf(engine, r);
   const logFile = monitorFiles(engine.store.runDir(r.Id)).runtimeLog;
   const freeze = opts.pause && liveStatus(engine, r).status === "running";
-  if (freeze) runtime.check(["pause", r.Id], logFile);
   try {
+    if (freeze) {
+      runtime.check(["pause", r.Id], logFile);
+      recordContainerEvent(engine.paths, r, "pause");
+    }
     // the runtime's mount points (an /etc/hostname the image lacks) are not the container's files
     const exclude = (rel: string) => layers.placeholders.has(`/${rel}`) && !layers.inLower(`/${rel}`);
-    return await addLayerImage(images, archiveTree(layers.upper, { overlayWhiteouts: true, exclude }), {
+    const image = await addLayerImage(images, archiveTree(layers.upper, { overlayWhiteouts: true, exclude }), {
       base, reference: opts.reference, processConfig, source: `commit of ${r.Name}`,
       history: { created_by: [r.Path, ...r.Args].join(" "), ...(opts.message && { comment: opts.message }), ...(opts.author && { author: opts.author }) },
       author: opts.author, comment: opts.message,
     });
+    // docker's commit event (moby's CreateImageFromContainer: comment, imageID, imageRef)
+    recordContainerEvent(engine.paths, r, "commit", { comment: opts.message ?? "", imageID: image.id, imageRef: opts.reference ?? "" });
+    return image;
   } finally {
     layers.close();
-    if (freeze) runtime.check(["resume", r.Id], logFile);
+    if (freeze) {
+      runtime.check(["resume", r.Id], logFile);
+      recordContainerEvent(engine.paths, r, "unpause");
+    }
   }
 }

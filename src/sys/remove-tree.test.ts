@@ -38,3 +38,14 @@ test("a single file, and a path that is not there", () => {
 test("a failure other than 'gone' is raised with its path", () => {
   expect(() => removeTree(join(dir, "x\0y"))).toThrow("EINVAL");
 });
+
+test("names that are not UTF-8 (a container's touch $'\\xff'), a directory's too, go as well", () => {
+  const tree = join(dir, "bytes");
+  const raw = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+  mkdirSync(raw(tree, "/d", [0xfe]), { recursive: true });
+  writeFileSync(raw(tree, "/d", [0xfe], "/f", [0xff]), "x");
+  writeFileSync(raw(tree, "/a", [0xff], "b"), "x");
+  writeFileSync(join(tree, "plain"), "x");
+  removeTree(tree);
+  expect(existsSync(tree)).toBe(false);
+});

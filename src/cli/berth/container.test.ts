@@ -35,6 +35,12 @@ describe.skipIf(!ok)("run in the foreground", () => {
     expect(fx.monitors()).toEqual([]);
     expect(fx.leftoverCgroups()).toEqual([]);
   });
+  test("a file whose name is not UTF-8 (written by the container) does not keep run --rm from removing its volume and record", () => {
+    const r = fx.run(["--rm", "-v", "/data"], ["sh", "-c", "mkdir /data/$(printf 'd\\376') && touch /data/$(printf 'd\\376')/$(printf 'a\\377b') /data/$(printf '\\377')"]);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(fx.records()).toEqual([]);
+    expect(fx.berth(["volume", "ls", "-q"]).stdout).toBe("");
+  });
   test("a command that is not found exits 127, one that cannot run 126; neither leaves a record", () => {
     const missing = fx.run([], ["no-such-command"]);
     expect(missing.code).toBe(127);

@@ -313,6 +313,15 @@ describe.skipIf(!ok)("a detached container", () => {
       rmSync(evil, { recursive: true, force: true });
     }
   });
+  test("cp of a name with a backslash, both ways: GNU tar on the host takes it as it is", () => {
+    expect(fx.berth(["exec", "web", "sh", "-c", "echo in > '/tmp/a\\tb'"]).code).toBe(0);
+    const into = join(fx.dir, "cp-backslash");
+    expect(fx.berth(["cp", "web:/tmp/a\\tb", into])).toMatchObject({ code: 0, stderr: "" });
+    expect(readFileSync(into, "utf8")).toBe("in\n");
+    writeFileSync(join(fx.dir, "c\\td"), "out\n");
+    expect(fx.berth(["cp", join(fx.dir, "c\\td"), "web:/tmp"])).toMatchObject({ code: 0, stderr: "" });
+    expect(fx.berth(["exec", "web", "cat", "/tmp/c\\td"]).stdout).toBe("out\n");
+  });
   test("cp to the host: the files are the invoking user's, not the container's uids (docker's CLI unpacks with NoLchown)", () => {
     expect(fx.berth(["exec", "web", "sh", "-c", "mkdir -p /srv/owned && echo o > /srv/owned/f && chown -R 1234:4321 /srv/owned"]).code).toBe(0);
     const into = join(fx.dir, "cp-owned");

@@ -65,7 +65,7 @@ async function pipeTar(producer: string[], consumer: string[], what: string): Pr
  */
 function hostUnpack(into: string, path: string): string[] {
   // docker's CLI unpacks with NoLchown: the files are the invoking user's, not the container's uids (-a is not berth's)
-  return ["tar", "-C", into, "-xf", "-", "--no-same-owner", "--no-wildcards", "--", archiveArgs(path).at(-1)!];
+  return ["tar", "-C", into, "-xf", "-", "--no-same-owner", "--no-wildcards", "--no-unquote", "--", archiveArgs(path).at(-1)!];
 }
 
 /** What is at a host path (a symlink followed, as docker's cp follows one on the host). */
@@ -187,7 +187,8 @@ async function copyIn(engine: Engine, r: ContainerRecord, path: string, dest: st
     : ["-C", splitPath(path).dir, "-cf", "-", ...(plan.name !== undefined && plan.name !== base ? ["--transform", renameTopExpression(base, plan.name)] : []), base];
   const tar = tarInContainer(engine, r, ["-C", plan.into, "-xf", "-"]);
   try {
-    await pipeTar(["tar", ...producer], tar.argv, what);
+    // GNU tar reads a backslash in a name given to it as an escape (a\\tb as a tab) unless told not to
+    await pipeTar(["tar", "--no-unquote", ...producer], tar.argv, what);
   } finally {
     tar.release();
   }

@@ -59,8 +59,16 @@ async function pumpStdin(conn: AttachConnection, once: boolean, keys: DetachScan
   }
 }
 
-/** Signals to this process go to the container (its stop signal rules are the container's). */
+let proxying = false;
+
+/**
+ * Signals to this process go to the container (its stop signal rules are the container's).
+ * Once per process: `run` calls it before the start, so that a signal that comes while the
+ * container runs never finds berth without its handler (and ends berth instead).
+ */
 export function proxySignals(engine: Engine, r: ContainerRecord): void {
+  if (proxying) return;
+  proxying = true;
   for (const sig of PROXIED) {
     process.on(sig, () => {
       try {
@@ -169,13 +177,17 @@ export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin:
     wake();
     next = new Promise<void>((resolve) => (wake = resolve));
   };
-  try {
-    // the socket also tells when output came and when it ended (the monitor closes it then), without blocking the loop that serves stdin and signals
-    const s = await attachSession(engine, r, { stdin: o.stdin, stdinOnce: true, sigProxy: true, output: false, detachKeys: o.detachKeys, onOutput });
-    session = { ended: s.conn.closed, detached: s.detached, output: () => next, exitCode: s.conn.exitCode };
-  } catch (err) {
-    // ended already (its monitor removed the socket): there is nothing to send it, its output is in the log
-    if (liveStatus(engine, engine.store.read(r.Id) ?? r).status === "running") throw err;
+  // ended already — a short command such as `true` often has, by the time it is recorded as started: there is
+  // nothing to send it or to wait for, and its output is in the log (no connection to make)
+  if (exitFileCode(engine, r.Id) === undefined) {
+    try {
+      // the socket also tells when output came and when it ended (the monitor closes it then), without blocking the loop that serves stdin and signals
+      const s = await attachSession(engine, r, { stdin: o.stdin, stdinOnce: true, sigProxy: true, output: false, detachKeys: o.detachKeys, onOutput });
+      session = { ended: s.conn.closed, detached: s.detached, output: () => next, exitCode: s.conn.exitCode };
+    } catch (err) {
+      // ended meanwhile (its monitor removed the socket): the same
+      if (liveStatus(engine, engine.store.read(r.Id) ?? r).status === "running") throw err;
+    }
   }
   const end = await attachOutput(engine, engine.store.read(r.Id) ?? r, o.from, session, o.exitClaim);
   // detached: the container runs on, and its exit command records its end (and removes it with --rm)

@@ -18,7 +18,7 @@ import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts"
 import { pullImage } from "../../engine/image/pull.ts";
 import { parsePlatform } from "../../engine/image/platform.ts";
 import { addRunOptions, engineFor, runFlagsFrom, type RunOptions } from "./run-options.ts";
-import { DETACH_KEYS_OPTION, detachKeysOf, foreground } from "./attach.ts";
+import { DETACH_KEYS_OPTION, detachKeysOf, foreground, proxySignals } from "./attach.ts";
 
 /**
  * docker's --pull: missing (the default) pulls an image that is not here, always pulls
@@ -67,6 +67,8 @@ export function registerRun(program: Command): void {
       // with -d it is let go once started — until then it tells the monitor that this process lives (the head start's guard)
       const exitClaim = new ExitClaim();
       const { record: r, headStart } = await create(engine, image, command, opts, { exitClaim });
+      // from the start on, a signal goes to the container (docker's sig-proxy; a terminal's keys go through it instead)
+      if (!opts.detach && opts.tty !== true) proxySignals(engine, r);
       let started: ContainerRecord;
       try {
         started = startOrExit(engine, r.Id, exitClaim, headStart);

@@ -268,6 +268,9 @@ export function getXattrFd(fd: number, name: string): Uint8Array | undefined {
   return buf.slice(0, r);
 }
 
+/** overlayfs's mark of a directory that hides the lower layers' one (`y`): an image layer's `.wh..wh..opq` unpacked, a directory a container replaced */
+export const OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque";
+
 /** An entry of a tree walked beneath its root: its path from the root (`etc/passwd`), and what fstatat says of it. */
 export interface WalkedEntry extends EntryStat {
   rel: string;

@@ -6,7 +6,7 @@
  * holding a change) and an addition when none has.
  */
 import { BerthError } from "../../errors.ts";
-import { S_IFCHR, S_IFDIR, S_IFMT, BeneathDir, walkBeneath, type EntryStat } from "../../sys/layer-fs.ts";
+import { S_IFCHR, S_IFDIR, S_IFMT, BeneathDir, OVERLAY_OPAQUE_XATTR, walkBeneath, type EntryStat } from "../../sys/layer-fs.ts";
 import { ImageStore } from "../image/image-store.ts";
 import { writableDirOf } from "../snapshot/snapshotter.ts";
 import type { Engine } from "./engine.ts";
@@ -56,9 +56,6 @@ export function formatChanges(changes: Change[]): string {
   return changes.map((c) => `${LETTER[c.Kind]} ${c.Path}\n`).join("");
 }
 
-/** overlayfs's mark of a directory that hides the lower layers' one (an image layer's `.wh..wh..opq`, unpack.ts) */
-const OPAQUE_XATTR = "trusted.overlay.opaque";
-
 const isWhiteout = (st: EntryStat) => (st.mode & S_IFMT) === S_IFCHR && st.rdev === 0n;
 
 /**
@@ -78,7 +75,7 @@ export function openContainerLayers(engine: Engine, r: ContainerRecord): { upper
   const opaque = lowers.map(() => new Map<string, boolean>());
   const isOpaque = (i: number, rel: string) => {
     let known = opaque[i]!.get(rel);
-    if (known === undefined) opaque[i]!.set(rel, (known = new TextDecoder().decode(lowers[i]!.dirXattr(rel, OPAQUE_XATTR) ?? new Uint8Array()) === "y"));
+    if (known === undefined) opaque[i]!.set(rel, (known = new TextDecoder().decode(lowers[i]!.dirXattr(rel, OVERLAY_OPAQUE_XATTR) ?? new Uint8Array()) === "y"));
     return known;
   };
   // overlay's lookup: a layer that has an ancestor of the path as a whiteout or a non-directory hides the layers

@@ -13,7 +13,7 @@
  */
 import tarStream from "tar-stream";
 import { close, readFd, statFd } from "../../sys/libc.ts";
-import { entriesBeneath, getXattrFd, openFileAt, readLinkAt, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, type WalkedEntry } from "../../sys/layer-fs.ts";
+import { entriesBeneath, getXattrFd, openFileAt, OVERLAY_OPAQUE_XATTR, readLinkAt, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, type WalkedEntry } from "../../sys/layer-fs.ts";
 
 export interface TreeArchiveOptions {
   /**
@@ -72,7 +72,7 @@ export function archiveTree(root: string, opts: TreeArchiveOptions = {}): AsyncI
       const dir = e.rel.slice(0, slash + 1);
       if (type === S_IFDIR) {
         await add({ ...base(e), name: `${e.rel}/`, type: "directory" });
-        if (opts.overlayWhiteouts && new TextDecoder().decode(getXattrFd(e.dirFd!, "trusted.overlay.opaque") ?? new Uint8Array()) === "y") {
+        if (opts.overlayWhiteouts && new TextDecoder().decode(getXattrFd(e.dirFd!, OVERLAY_OPAQUE_XATTR) ?? new Uint8Array()) === "y") {
           await add({ ...base(e), mode: S_IFREG | 0o644, name: `${e.rel}/.wh..wh..opq`, type: "file", size: 0 });
         }
       } else if (type === S_IFLNK) {

@@ -20,7 +20,7 @@ import { BerthError } from "../../errors.ts";
 import { close, O, SysError } from "../../sys/libc.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import {
-  BeneathDir, chmodFd, chownFd, makeDev, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, setXattrFd, utimesFd, writeFd,
+  BeneathDir, chmodFd, chownFd, makeDev, OVERLAY_OPAQUE_XATTR, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, setXattrFd, utimesFd, writeFd,
 } from "../../sys/layer-fs.ts";
 import { decompressed, type Compression } from "./compression.ts";
 import { ownerOf, readTar, xattrsOf, type TarHeader } from "./tar-reader.ts";
@@ -38,7 +38,6 @@ export class LayerError extends BerthError {}
 
 const WHITEOUT = ".wh.";
 const OPAQUE = ".wh..wh..opq";
-const OPAQUE_XATTR = "trusted.overlay.opaque";
 
 /**
  * Normalise a tar entry name to a path relative to the layer root ("" is the root
@@ -246,7 +245,7 @@ class LayerWriter {
     if (base === OPAQUE) {
       const fd = this.root.openBeneath(parentRel, O.RDONLY | O.DIRECTORY);
       try {
-        setXattrFd(fd, OPAQUE_XATTR, new TextEncoder().encode("y"));
+        setXattrFd(fd, OVERLAY_OPAQUE_XATTR, new TextEncoder().encode("y"));
       } finally {
         close(fd);
       }

@@ -15,7 +15,7 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/bench-env.sh"
 bench_args network.sh "$@"
-bench_need network.sh hyperfine podman conmon jq
+bench_need network.sh podman conmon jq
 
 podman_bridge_was_there=$(ip -o link show cni-podman0 >/dev/null 2>&1 && echo yes || echo no)
 podman_ipam_was_there=$([ -d /var/lib/cni/networks/podman ] && echo yes || echo no)
@@ -38,26 +38,29 @@ PR="run --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 $P $PR --rm localhost/busybox:latest true
 $B run --rm busybox:latest true
 
-hyperfine -N --warmup 2 --min-runs "$runs" --export-json "$tmp/net.json" \
-  -n "podman (default network)" "$P $PR --rm localhost/busybox:latest true" \
-  -n "berth (default bridge)" "$B run --rm busybox:latest true" \
-  -n "podman --network none" "$P $PR --network none --rm localhost/busybox:latest true" \
-  -n "berth --network none" "$B run --network none --rm busybox:latest true" </dev/null >/dev/null
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# interleaved (bench/interleave.ts): each round runs all four, so a load that moves mid-run moves them all
+"$here/node_modules/.bin/bun" "$here/bench/interleave.ts" "$runs" 2 "$tmp/net.json" \
+  "podman (default network)" "$P $PR --rm localhost/busybox:latest true" \
+  "berth (default bridge)" "$B run --rm busybox:latest true" \
+  "podman --network none" "$P $PR --network none --rm localhost/busybox:latest true" \
+  "berth --network none" "$B run --network none --rm busybox:latest true" </dev/null
 
 # the floor: each plugin of the same conflist run directly for one ADD and DEL, as berth runs them (bench/cni-floor.ts)
 "$here/node_modules/.bin/bun" "$here/bench/cni-floor.ts" "$runs" "$tmp/floor" >"$tmp/floor.json"
 
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs; $(podman --version) (CNI backend), berth $($here/bin/berth --version)."
+  echo "Measured $(date -u +%Y-%m-%d) on $(uname -sr), $(nproc) CPUs; $(podman --version) (CNI backend), berth $($here/bin/berth --version); load average $load_before at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
   echo
-  echo "| \`run --rm busybox true\` | mean ± σ (ms) | × podman, same network mode |"
-  echo "|---|---:|---:|"
+  echo "| \`run --rm busybox true\`, interleaved | mean ± σ (ms) | median (ms) | × podman, same network mode (means) | (medians) |"
+  echo "|---|---:|---:|---:|---:|"
   jq -r '
     def f(x): (x * 1000 | round);
+    def r(a; b): ((a / b * 100 | round) / 100);
     .results as $r
     | [0, 1, 2, 3][] as $i
     | $r[$i] as $x | $r[if $i % 2 == 0 then $i else $i - 1 end] as $p
-    | "| \($x.command) | \(f($x.mean)) ± \(f($x.stddev)) | \(($x.mean / $p.mean * 100 | round) / 100)× |"' "$tmp/net.json"
+    | "| \($x.command) | \(f($x.mean)) ± \(f($x.stddev)) | \(f($x.median)) | \(r($x.mean; $p.mean))× | \(r($x.median; $p.median))× |"' "$tmp/net.json"
   echo
   echo "| one ADD + DEL (bench/cni-floor.ts, $runs rounds): each invocation on its own, then as berth schedules them | median (ms) | mean (ms) |"
   echo "|---|---:|---:|"
@@ -67,9 +70,9 @@ hyperfine -N --warmup 2 --min-runs "$runs" --export-json "$tmp/net.json" \
     def median: sort | .[length / 2 | floor];
     ([to_entries[] | select(.key | endswith(" path") | not) | .value | median] | add) as $serial
     | (.["DEL path"] | median) as $del
-    | ($net[0].results[3].median * 1000) as $none | ($net[0].results[0].mean * 1000) as $podman
-    | "| the plugins one at a time (sum of medians) + berth --network none (median \($none | round)) | \(($serial + $none) | round) | \((($serial + $none) / $podman * 100 | round) / 100)× podman |",
-      "| **the floor**: berth --network none + the DEL path (the ADD path wholly hidden behind the runtime'"'"'s create) | \(($del + $none) | round) | \((($del + $none) / $podman * 100 | round) / 100)× podman (target 0.25× = \($podman / 4 | round)) |"' "$tmp/floor.json"
+    | ($net[0].results[3].median * 1000) as $none | ($net[0].results[0].median * 1000) as $podman
+    | "| the plugins one at a time (sum of medians) + berth --network none (median \($none | round)) | \(($serial + $none) | round) | \((($serial + $none) / $podman * 100 | round) / 100)× podman (median) |",
+      "| **the floor**: berth --network none + the DEL path (the ADD path wholly hidden behind the runtime'"'"'s create) | \(($del + $none) | round) | \((($del + $none) / $podman * 100 | round) / 100)× podman (median) (target 0.25× = \($podman / 4 | round)) |"' "$tmp/floor.json"
 } >"$tmp/summary.md"
 echo "==================== summary (for docs/performance.md) ===================="
 cat "$tmp/summary.md"

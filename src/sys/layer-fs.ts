@@ -294,14 +294,21 @@ export interface WalkedEntry extends EntryStat {
  * fd, so a tree another process changes meanwhile — a running container's overlay upper
  * directory — cannot lead the walk out of it: a directory swapped for a symlink fails to
  * open (ELOOP/ENOTDIR) and is skipped, as an entry removed meanwhile is.
+ *
+ * A name that is not UTF-8 comes back from listDir changed (U+FFFD) and cannot be looked
+ * up by it: `undecodable` is told its path (a consumer that must not lose it throws),
+ * else it is skipped.
  */
-export function* entriesBeneath(root: string): Generator<WalkedEntry> {
+export function* entriesBeneath(root: string, opts: { undecodable?: (rel: string) => void } = {}): Generator<WalkedEntry> {
   const tree = BeneathDir.open(root);
   function* walk(dirFd: number, prefix: string): Generator<WalkedEntry> {
     const names = listDir(`/proc/self/fd/${dirFd}`).map((e) => e.name).sort();
     for (const name of names) {
       const st = tree.statAt(dirFd, name);
-      if (!st) continue;
+      if (!st) {
+        if (name.includes("\uFFFD")) opts.undecodable?.(`${prefix}${name}`);
+        continue;
+      }
       const rel = `${prefix}${name}`;
       if ((st.mode & S_IFMT) !== S_IFDIR) {
         yield { ...st, rel, parentFd: dirFd, name };

@@ -780,6 +780,24 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(fx.berth(["rmi", ...made.reverse()]).code).toBe(0);
   });
 
+  test("export and commit of a file whose name is not UTF-8: refused in one line naming it, nothing written — not an archive without it", () => {
+    expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
+    const name = `bytes-${process.pid}`;
+    expect(fx.berth(["run", "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "touch /root/$(printf 'a\\377b')"]).code).toBe(0);
+    const before = fx.berth(["images", "-q", "--no-trunc"]).stdout;
+    const out = join(fx.dir, "bytes.tar");
+    const exported = fx.berth(["export", "-o", out, name]);
+    expect(exported.code).toBe(125);
+    expect(exported.stderr).toMatch(/^berth: \/root\/a\uFFFDb: the name is not UTF-8, which berth cannot archive; rename it \(mv\) in the container and try again\n$/);
+    expect(existsSync(out)).toBe(false);
+    const committed = fx.berth(["commit", name]);
+    expect(committed.code).toBe(125);
+    expect(committed.stderr).toContain("the name is not UTF-8");
+    expect(committed.stderr.trim().split("\n")).toHaveLength(1);
+    expect(fx.berth(["images", "-q", "--no-trunc"]).stdout).toBe(before);
+    expect(fx.berth(["rm", name]).code).toBe(0);
+  });
+
   test("export: the container's whole root as a tar — the image's files, its changes, its deletions; hard links, FIFOs and symlinks as they are", async () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
     const id = fx.berth(["run", "-d", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "echo hello > /root/f; ln /root/f /root/g; mkfifo /root/p; ln -s /etc/passwd /root/l; rm /bin/ls; echo big > /root/big; chown 1000680000:1000680001 /root/big; touch /ready; sleep 600"]).stdout.trim();

@@ -12,6 +12,7 @@
  * attributes are not archived (file capabilities are lost, as with a plain `tar -c`).
  */
 import tarStream from "tar-stream";
+import { BerthError } from "../../errors.ts";
 import { close, readFd, statFd } from "../../sys/libc.ts";
 import { entriesBeneath, getXattrFd, openFileAt, OVERLAY_OPAQUE_XATTR, readLinkAt, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, type WalkedEntry } from "../../sys/layer-fs.ts";
 
@@ -62,7 +63,11 @@ export function archiveTree(root: string, opts: TreeArchiveOptions = {}): AsyncI
     ...((e.uid > USTAR_ID_MAX || e.gid > USTAR_ID_MAX) && { pax: { uid: String(e.uid), gid: String(e.gid) } }),
   });
   const produce = async () => {
-    for (const e of entriesBeneath(root)) {
+    // tar-stream writes names as UTF-8: one that is not cannot be archived as it is, and a silent gap would lose the file
+    const undecodable = (rel: string) => {
+      throw new BerthError(`/${rel}: the name is not UTF-8, which berth cannot archive; rename it (mv) in the container and try again`);
+    };
+    for (const e of entriesBeneath(root, { undecodable })) {
       if (opts.exclude?.(e.rel)) {
         e.skip = true;
         continue;

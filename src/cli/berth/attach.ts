@@ -93,11 +93,13 @@ export interface AttachOptions {
 
 /**
  * Join the running container: its output from the socket (or, with `output: false`, from
- * nowhere — the caller follows the log), stdin when asked. `exitCode` resolves when the
- * monitor closes the socket (the container ended) with the container's exit code;
+ * nowhere — the caller follows the log), stdin when asked. `exitCode()` resolves when the
+ * monitor closes the socket (the container ended) with the container's exit code, once
+ * its exit command has recorded it — asked for only by a caller that waits for that (a
+ * foreground run records the exit itself, and the monitor waits for it meanwhile);
  * `detached` when the detach keys were typed (the container runs on).
  */
-export async function attachSession(engine: Engine, r: ContainerRecord, o: AttachOptions): Promise<{ conn: AttachConnection; exitCode: Promise<number>; detached: Promise<void> }> {
+export async function attachSession(engine: Engine, r: ContainerRecord, o: AttachOptions): Promise<{ conn: AttachConnection; exitCode: () => Promise<number>; detached: Promise<void> }> {
   const tty = r.Flags.tty === true;
   // the keys go to the container's terminal as they are typed (^C too), and its output comes out as it is: raw
   // before anything is printed (put back when stdin ends, or when this process exits, however it exits)
@@ -113,7 +115,7 @@ export async function attachSession(engine: Engine, r: ContainerRecord, o: Attac
   const detached = new Promise<void>((resolve) => (detach = resolve));
   // the keys are watched for on a terminal only, as docker's (a pipe's bytes go through untouched)
   if (o.stdin) void pumpStdin(conn, o.stdinOnce, tty ? new DetachScanner(o.detachKeys) : undefined, detach, restoreTerminal);
-  const exitCode = conn.closed.then(() => settledExitCode(engine, r.Id, conn.exitCode()));
+  const exitCode = () => conn.closed.then(() => settledExitCode(engine, r.Id, conn.exitCode()));
   return { conn, exitCode, detached };
 }
 
@@ -214,7 +216,7 @@ export function registerAttach(program: Command): void {
       if (live.status !== "running" && live.status !== "paused") throw new BerthError(`cannot attach to a stopped container; start it first (berth start -a -i ${ref})`);
       const { exitCode, detached } = await attachSession(engine, r, { stdin: opts.stdin !== false && r.Flags.interactive === true, stdinOnce: false, sigProxy: opts.sigProxy !== false, output: true, detachKeys });
       // detached: the container runs on, and attach exits 0 (docker's)
-      const code = await Promise.race([exitCode, detached.then(() => 0)]);
+      const code = await Promise.race([exitCode(), detached.then(() => 0)]);
       if (code !== 0) throw new ExitError(code);
     });
 }

@@ -278,6 +278,10 @@ describe.skipIf(!ok)("system prune as docker prints it: containers, networks, vo
     expect([badType.code, badType.stderr]).toEqual([125, `berth: --filter: invalid type "other"; use custom or builtin\n`]);
     const stopped = fx.runDetached(["-v", "/data"], ["sh", "-c", "head -c 3000 /dev/zero > /data/f"]);
     expect(fx.berth(["wait", stopped]).stdout).toBe("0\n");
+    // without -f: docker's prompt, which berth does not show — refused, nothing removed
+    const unasked = fx.berth(["system", "prune", "--volumes"]);
+    expect([unasked.code, unasked.stderr]).toEqual([125, "berth: --force: this removes all stopped containers, all networks not used by at least one container, all anonymous volumes not used by at least one container and all dangling images; confirm with -f (--force)\n"]);
+    expect(fx.records()).toContain(stopped);
     const bad = fx.berth(["system", "prune", "-f", "--volumes", "--filter", "until=1h"]);
     expect(bad.code).toBe(125);
     expect(bad.stderr).toMatch(/^berth: --filter: the until filter cannot be used with --volumes/);

@@ -108,12 +108,17 @@ export function registerSystem(program: Command): void {
   s.command("info").description("docker's `info`: what this engine and host are")
     .option("-f, --format <format>", "json, or a Go template such as '{{.CgroupVersion}}'").action(infoAction);
   s.command("prune").description("remove stopped containers, unused networks and dangling images (-a: every unused image; --volumes: unused anonymous volumes)")
-    .option("-a, --all", "unused images too, not only dangling ones").option("--volumes", "unused anonymous volumes too").option("-f, --force", "do not ask (berth never asks)")
+    .option("-a, --all", "unused images too, not only dangling ones").option("--volumes", "unused anonymous volumes too").option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
       const engine = engineFor(opts);
       const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now());
       if (opts.volumes && filter.untilMs !== undefined) throw new BerthError(`the until filter cannot be used with --volumes (volumes keep no creation filter); leave out one of them`, { field: "--filter" });
+      // docker asks first, and a prompt nobody answers (a script's) removes nothing; berth does not prompt: -f is the yes, as for image prune
+      if (!opts.force) {
+        const what = ["all stopped containers", "all networks not used by at least one container", ...(opts.volumes ? ["all anonymous volumes not used by at least one container"] : []), opts.all ? "all images without at least one container associated to them" : "all dangling images"];
+        throw new BerthError(`this removes ${what.slice(0, -1).join(", ")} and ${what.at(-1)}; confirm with -f (--force)`, { field: "--force" });
+      }
       // docker's order: containers first, so that what they held becomes unused
       const containers = pruneContainers(engine, filter);
       const networks = pruneNetworks(engine, filter);

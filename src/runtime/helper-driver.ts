@@ -6,6 +6,7 @@
 import { BerthError } from "../errors.ts";
 import type { PlanOp } from "../plan/ops.ts";
 import type { HelperSession } from "../sys/init-helper.ts";
+import { waitProcessEnd } from "../sys/libc.ts";
 import { describeFailure } from "./init-error.ts";
 
 /** What the caller does at each report before `ready`; a report whose handler is missing is a plan the caller did not mean. */
@@ -56,13 +57,21 @@ export function driveToReady(helper: HelperSession, ops: PlanOp[], handlers: Rep
   }
 }
 
-/** Give up on what a plan started: SIGKILL the helper and the process it forked (pid 0: none). */
+/**
+ * Give up on what a plan started: SIGKILL the helper and the process it forked (pid 0:
+ * none), and wait for that process's end, as runc's terminate() waits — a caller's next
+ * look (`ps`, the cgroup's removal) must not find it still dying.
+ */
 export function killStarted(helper: HelperSession | undefined, pid: number): void {
   helper?.abort();
   if (pid <= 0) return;
   try {
     process.kill(pid, "SIGKILL");
   } catch {
-    // already gone
+    return; // already gone
   }
+  waitProcessEnd(pid, KILLED_END_MS);
 }
+
+/** How long a SIGKILLed process is waited for: its end is at once unless the kernel is stuck (D state). */
+const KILLED_END_MS = 10_000;

@@ -94,13 +94,18 @@ describe("the engine's journal events", () => {
   const ev = (Type: "container" | "image" | "volume" | "network", Action: string, Attributes: Record<string, string>, id = ID) =>
     ({ Type, Action, Actor: { ID: id, Attributes }, scope: "local" as const, time: 1_700_000_000, timeNano: 1_700_000_000_250_000_000 });
   test("docker's actions in berth's words, with what each says: exit code, signal, old name, the exec's command", () => {
-    expect(fromJournal(ev("container", "die", { image: "busybox", name: "web", exitCode: "3", app: "x" }))).toEqual({ time: "2023-11-14T22:13:20.250Z", type: "exit", engine: "berth", id: ID, name: "web", image: "busybox", exitCode: 3 });
+    const die = ev("container", "die", { image: "busybox", name: "web", exitCode: "3", app: "x" });
+    expect(fromJournal(die)).toEqual({
+      time: "2023-11-14T22:13:20.250Z", type: "exit", engine: "berth", id: ID, name: "web", image: "busybox", exitCode: 3,
+      // docker's own keys too, for docker's templates
+      Type: "container", Action: "die", Actor: die.Actor, timeNano: die.timeNano,
+    });
     expect(fromJournal(ev("container", "destroy", { name: "web" })).type).toBe("delete");
     expect(fromJournal(ev("container", "unpause", { name: "web" })).type).toBe("resume");
     expect(fromJournal(ev("container", "kill", { name: "web", signal: "15" }))).toMatchObject({ type: "kill", signal: 15 });
     expect(fromJournal(ev("container", "rename", { name: "new", oldName: "/old" }))).toMatchObject({ type: "rename", name: "new", oldName: "/old" });
     expect(fromJournal(ev("container", "exec_start: sh -c true", { name: "web", execID: "e1" }))).toMatchObject({ type: "exec_start", command: "sh -c true", execId: "e1" });
-    expect(fromJournal(ev("volume", "create", { driver: "local" }, "data"))).toEqual({ time: "2023-11-14T22:13:20.250Z", type: "create", engine: "berth", id: "data", name: "data", object: "volume" });
+    expect(fromJournal(ev("volume", "create", { driver: "local" }, "data"))).toMatchObject({ time: "2023-11-14T22:13:20.250Z", type: "create", engine: "berth", id: "data", name: "data", object: "volume", Type: "volume", Action: "create" });
   });
   test("type= picks docker's object, container=/volume=/network= only their own kind", () => {
     const vol = fromJournal(ev("volume", "destroy", {}, "web"));

@@ -80,6 +80,11 @@ export interface HostEvent {
   /** exec_create, exec_start: the command; exec_die has the exit code */
   command?: string;
   execId?: string;
+  /** the engine's events also carry docker's own keys, so docker's templates work: `{{.Action}} {{.Actor.Attributes.name}}` */
+  Type?: EngineEvent["Type"];
+  Action?: string;
+  Actor?: EngineEvent["Actor"];
+  timeNano?: number;
 }
 
 /** docker's action → berth's word for it, where berth had one first */
@@ -111,6 +116,7 @@ export function fromJournal(e: EngineEvent): HostEvent {
     ...(a.oldName !== undefined && { oldName: a.oldName }),
     ...(colon >= 0 && { command: e.Action.slice(colon + 2) }),
     ...(a.execID !== undefined && { execId: a.execID }),
+    Type: e.Type, Action: e.Action, Actor: e.Actor, timeNano: e.timeNano,
   };
 }
 

@@ -165,6 +165,9 @@ describe.skipIf(!ok)("events --since: the engine's journal replayed", () => {
       `create ${name} ${none}`, `start ${name} ${none}`, `exec_create ${name} ${none}`, `exec_start ${name} ${none}`, `exec_die ${name} 0`,
       `pause ${name} ${none}`, `resume ${name} ${none}`, `kill ${name} ${none}`, `exit ${name} 138`, `delete ${name} ${none}`, "",
     ].join("\n"));
+    // docker's own keys, for docker's templates
+    const docker = fx.berth(["events", "--since", t0, "--until", String(t1), "--filter", `container=${name}`, "--filter", "event=die", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}"]);
+    expect(docker.stdout).toBe(`container die ${name} 138\n`);
     // docker's other objects, by their own filters
     expect(replay("--since", "10m", "--until", "0s", "--filter", `volume=${vol}`).stdout).toBe(`create ${vol} ${none}\ndelete ${vol} ${none}\n`);
     expect(replay("--since", "10m", "--until", "0s", "--filter", `network=${net}`, "--filter", "event=destroy").stdout).toBe(`delete ${net} ${none}\n`);

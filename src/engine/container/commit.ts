@@ -27,6 +27,20 @@ export interface CommitOptions {
   pause: boolean;
 }
 
+/**
+ * Whether `entry` of the container's environment is one the engine adds when it starts a
+ * container — HOSTNAME, and TERM=xterm with -t (docker's CreateDaemonEnvironment, applied
+ * to the spec, never to the container's Config.Env, which commit takes) — rather than the
+ * image's or the user's.
+ */
+function runtimeDefault(r: ContainerRecord, image: ImageProcessConfig, entry: string): boolean {
+  if (entry !== `HOSTNAME=${r.Hostname}` && !(r.Flags.tty === true && entry === "TERM=xterm")) return false;
+  const name = entry.slice(0, entry.indexOf("="));
+  const named = (e: string) => e === name || e.startsWith(`${name}=`);
+  // an --env-file's are not known any more: one that set it keeps it only through the image or -e
+  return !(image.Env ?? []).some(named) && !(r.Flags.env ?? []).some(named);
+}
+
 /** The container's config as the new image's: what it ran with over what its image had (pure). */
 export function committedConfig(r: ContainerRecord, image: ImageProcessConfig): ImageProcessConfig {
   const f = r.Flags;
@@ -39,8 +53,7 @@ export function committedConfig(r: ContainerRecord, image: ImageProcessConfig): 
     ...out,
     ...(entrypoint && { Entrypoint: entrypoint }),
     ...(cmd && { Cmd: cmd }),
-    // the hostname is the container's, set at start, not part of its configuration (docker's Config.Env has none)
-    Env: r.Env.filter((e) => e !== `HOSTNAME=${r.Hostname}`),
+    Env: r.Env.filter((e) => !runtimeDefault(r, image, e)),
     ...(r.WorkingDir !== "/" && { WorkingDir: r.WorkingDir }),
     ...(r.User && { User: r.User }),
     ...(Object.keys(r.Labels).length > 0 && { Labels: r.Labels }),

@@ -335,11 +335,12 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
       code = r.State.ExitCode;
       return;
     }
+    // the CNI DELs first: they need nothing of what follows, and run beside it
+    const network = (releasing = startReleaseNetwork(engine, r));
     const exitCode = exitFileCode(engine, id);
     const cgroupsPath = engine.store.spec(id)?.linux?.cgroupsPath;
     const ooms = cgroupsPath ? oomKillCount(cgroupsPath) : undefined;
     runtimeOf(engine, r).forceDelete(id);
-    const network = (releasing = startReleaseNetwork(engine, r));
     releaseVolumes(engine, r);
     r.State = {
       ...r.State, Status: "exited", ExitCode: exitCode ?? 255, Error: exitCode === undefined ? MONITOR_LOST : "",

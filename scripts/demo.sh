@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/bun ] && [ -x native/build/berth-init ] || scripts/setup.sh
 tmp=$(mktemp -d)
-trap 'bin/berth --root "$tmp/root" --runroot "$tmp/run" rm -f berth-demo >/dev/null 2>&1 || true; bin/berth --root "$tmp/root" --runroot "$tmp/run" network prune >/dev/null 2>&1 || true; bin/berth-runtime --root "$tmp/state" delete --force demo 2>/dev/null || true; bin/berth cgroup rm --kill -q /berth-demo 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'bin/berth --root "$tmp/root" --runroot "$tmp/run" rm -f berth-demo >/dev/null 2>&1 || true; bin/berth --root "$tmp/root" --runroot "$tmp/run" network prune -f >/dev/null 2>&1 || true; bin/berth-runtime --root "$tmp/state" delete --force demo 2>/dev/null || true; bin/berth cgroup rm --kill -q /berth-demo 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 echo "== berth run: an image built here from busybox-static, limited as the seed's docker run"
 scripts/make-busybox-bundle.sh "$tmp/image" >/dev/null

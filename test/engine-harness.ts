@@ -142,7 +142,7 @@ export class EngineFixture {
     // before the directory goes: volume rm unmounts an --opt volume's _data (a bind of a host directory) rather than removing through it
     this.berth(["volume", "prune", "-a", "-f"]);
     // network leftovers of containers whose monitor died with them, and the networks a test made (their bridges)
-    this.berth(["network", "prune"]);
+    this.berth(["network", "prune", "-f"]);
     for (const pid of this.monitors()) {
       try {
         process.kill(pid, "SIGKILL");

@@ -20,7 +20,7 @@ import type { Engine } from "../../engine/container/engine.ts";
 import { parseStopTimeout } from "../../engine/container/run-flags.ts";
 import { parseSignal } from "../../runtime/lifecycle.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
-import { formatPruneReport, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
+import { confirmPrune, formatPruneReport, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { recordContainerEvent } from "../../engine/event-journal.ts";
 
@@ -207,9 +207,10 @@ export function registerContainer(program: Command): void {
       cleanupContainer(engine, id);
     });
   c.command("prune").description("remove all stopped containers")
-    .option("-f, --force", "do not ask (berth never asks)")
+    .option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
+      confirmPrune(opts.force, ["all stopped containers"]);
       const engine = engineFor(opts);
       const { removed, reclaimed } = pruneContainers(engine, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now()));
       writeOut(formatPruneReport([["Containers", removed]], formatDecimalBytes(reclaimed)));

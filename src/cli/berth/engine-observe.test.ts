@@ -254,6 +254,12 @@ describe.skipIf(!ok)("docker's container VERB forms; container prune as docker p
     expect(fx.berth(["wait", keep, gone]).stdout).toBe("0\n0\n");
     expect(fx.berth(["container", "ls", "-q", "--no-trunc"]).stdout).toBe(`${running}\n`);
     expect(fx.berth(["container", "list", "-a", "-q", "--no-trunc"]).stdout.trim().split("\n").sort()).toEqual([keep, gone, running].sort());
+    // docker asks first, and an unanswered prompt removes nothing; berth does not ask: without -f nothing goes, in one line
+    for (const [kind, what] of [["container", "all stopped containers"], ["volume", "all anonymous local volumes not used by at least one container"], ["network", "all networks not used by at least one container"]]) {
+      const unasked = fx.berth([kind!, "prune"]);
+      expect([unasked.code, unasked.stderr]).toEqual([125, `berth: --force: this removes ${what}; confirm with -f (--force)\n`]);
+    }
+    expect(fx.berth(["container", "list", "-a", "-q", "--no-trunc"]).stdout.trim().split("\n").sort()).toEqual([keep, gone, running].sort());
     expect(fx.berth(["container", "prune", "-f", "--filter", "until=1h"]).stdout).toBe("Total reclaimed space: 0B\n");
     expect(fx.berth(["container", "prune", "-f", "--filter", "label!=keep"]).stdout).toBe(`Deleted Containers:\n${gone}\n\nTotal reclaimed space: 0B\n`);
     const bad = fx.berth(["container", "prune", "-f", "--filter", "until=soon"]);

@@ -1,12 +1,11 @@
 /** `berth image prune [-a] [-f]`: remove dangling images (with -a, every image no container uses), then what nothing uses. */
 import type { Command } from "../command.ts";
-import { BerthError } from "../../errors.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { writeOut } from "../stdio.ts";
 import { collect } from "../command.ts";
-import { formatPruneReport, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
+import { confirmPrune, formatPruneReport, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
 
 export function declarePrune(cmd: Command): Command {
   return cmd.description("remove unused images")
@@ -14,9 +13,7 @@ export function declarePrune(cmd: Command): Command {
     .option("-f, --force", "do not ask for confirmation")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: { all?: boolean; force?: boolean; filter?: string[] }) => {
-      if (!opts.force) {
-        throw new BerthError(`this removes ${opts.all ? "all images without at least one container associated to them" : "all dangling images"}; confirm with -f (--force)`, { field: "--force" });
-      }
+      confirmPrune(opts.force, [opts.all ? "all images without at least one container associated to them" : "all dangling images"]);
       const filter = parsePruneFilters(opts.filter ?? [], Date.now());
       const { lines, reclaimed } = pruneImages(new ImageStore(currentEnginePaths()), opts.all === true, filter);
       writeOut(formatPruneReport([["Images", lines]], formatDecimalBytes(reclaimed)));

@@ -351,7 +351,7 @@ describe.skipIf(!ok)("berth network", () => {
     process.kill(state.Pid, "SIGKILL");
     await until(() => fx.inspect(id).State.Status === "exited");
     expect(readdirSync(join(fx.runroot, "cni", "results")).length).toBe(2);
-    expect(fx.berth(["network", "prune"]).code).toBe(0);
+    expect(fx.berth(["network", "prune", "-f"]).code).toBe(0);
     expect(readdirSync(join(fx.runroot, "cni", "results"))).toEqual([]);
     // prune also deletes the bridge no container is on (a bridge stays between containers; the next start makes it again): its route goes with it
     expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);
@@ -362,7 +362,7 @@ describe.skipIf(!ok)("berth network", () => {
     const internal = fx.run(["--rm", "--network", `${NET}i`], ["sh", "-c", "ip route | grep -c default; ip route get 192.0.2.1 2>&1; ip -4 -o addr show eth0 | grep -c 10.87"]);
     expect(internal.stdout).toBe("0\nip: RTNETLINK answers: Network is unreachable\n1\n");
     expect(fx.berth(["network", "rm", NET]).stdout).toBe(`${NET}\n`);
-    expect(fx.berth(["network", "prune"]).stdout).toBe(`Deleted Networks:\n${NET}i\n\n`);
+    expect(fx.berth(["network", "prune", "-f"]).stdout).toBe(`Deleted Networks:\n${NET}i\n\n`);
     expect(fx.berth(["network", "rm", "bridge"]).stderr).toContain("pre-defined network");
     expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);
   });

@@ -15,7 +15,7 @@ import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "../../engine/ne
 import { removeBridgeOf, sweepNetworks } from "../../engine/network/attach.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import { engineFor } from "./run-options.ts";
-import { formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";import { recordEvent } from "../../engine/event-journal.ts";
+import { confirmPrune, formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";import { recordEvent } from "../../engine/event-journal.ts";
 
 
 type Opts = Record<string, unknown>;
@@ -141,9 +141,10 @@ export function registerNetwork(program: Command): void {
       disconnectContainer(engineFor(opts), container, network);
     });
   net.command("prune").description("remove networks no container uses, and the network leftovers of containers that are gone")
-    .option("-f, --force", "do not ask (berth never asks)")
+    .option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
+      confirmPrune(opts.force, ["all networks not used by at least one container"]);
       const engine = engineFor(opts);
       writeOut(formatPruneReport([["Networks", pruneNetworks(engine, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now()))]]));
     });

@@ -24,7 +24,7 @@ import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { treeSize } from "../../sys/tree-size.ts";
 import { engineFor } from "./run-options.ts";
 import type { Engine } from "../../engine/container/engine.ts";
-import { formatPruneReport, parsePruneFilters, psRow } from "../../engine/container/views.ts";
+import { confirmPrune, formatPruneReport, parsePruneFilters, psRow } from "../../engine/container/views.ts";
 import { familiarRepository, parseReference, repositoryName } from "../../engine/image/reference.ts";
 import { humanDuration } from "../../human-duration.ts";
 
@@ -114,11 +114,7 @@ export function registerSystem(program: Command): void {
       const engine = engineFor(opts);
       const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now());
       if (opts.volumes && filter.untilMs !== undefined) throw new BerthError(`the until filter cannot be used with --volumes (volumes keep no creation filter); leave out one of them`, { field: "--filter" });
-      // docker asks first, and a prompt nobody answers (a script's) removes nothing; berth does not prompt: -f is the yes, as for image prune
-      if (!opts.force) {
-        const what = ["all stopped containers", "all networks not used by at least one container", ...(opts.volumes ? ["all anonymous volumes not used by at least one container"] : []), opts.all ? "all images without at least one container associated to them" : "all dangling images"];
-        throw new BerthError(`this removes ${what.slice(0, -1).join(", ")} and ${what.at(-1)}; confirm with -f (--force)`, { field: "--force" });
-      }
+      confirmPrune(opts.force, ["all stopped containers", "all networks not used by at least one container", ...(opts.volumes ? ["all anonymous volumes not used by at least one container"] : []), opts.all ? "all images without at least one container associated to them" : "all dangling images"]);
       // docker's order: containers first, so that what they held becomes unused
       const containers = pruneContainers(engine, filter);
       const networks = pruneNetworks(engine, filter);

@@ -8,7 +8,7 @@ import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { alignColumns, parseTemplate, renderGoTemplate } from "../../observe/template.ts";
-import { formatPruneReport, parsePruneFilters, parseVolumeFilter, prunable, type PruneFilter, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
+import { confirmPrune, formatPruneReport, parsePruneFilters, parseVolumeFilter, prunable, type PruneFilter, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { treeSize } from "../../sys/tree-size.ts";
 import { newContainerId } from "../../engine/container/records.ts";
@@ -95,9 +95,10 @@ export function registerVolume(program: Command): void {
       if (failed) throw new ExitError(1);
     });
   v.command("prune").description("remove anonymous volumes no container uses (-a: every unused volume)")
-    .option("-a, --all", "named volumes too").option("-f, --force", "do not ask (berth never asks)")
+    .option("-a, --all", "named volumes too").option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: Opts) => {
+      confirmPrune(opts.force, [opts.all ? "all local volumes not used by at least one container" : "all anonymous local volumes not used by at least one container"]);
       const engine = engineFor(opts);
       const { removed, reclaimed } = pruneVolumes(engine, opts.all === true, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now(), false));
       writeOut(formatPruneReport([["Volumes", removed]], formatDecimalBytes(reclaimed)));

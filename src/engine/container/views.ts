@@ -156,6 +156,16 @@ export function formatPruneReport(sections: [kind: string, names: string[]][], r
 }
 
 /**
+ * docker's prunes ask first, and a prompt nobody answers (a script's) removes nothing;
+ * berth does not prompt: `-f` is the yes. Without it: one line saying what would go.
+ */
+export function confirmPrune(force: unknown, what: string[]): void {
+  if (force) return;
+  const list = what.length > 1 ? `${what.slice(0, -1).join(", ")} and ${what.at(-1)}` : what[0];
+  throw new BerthError(`this removes ${list}; confirm with -f (--force)`, { field: "--force" });
+}
+
+/**
  * docker's prune `--filter`: `until=TIME` (RFC 3339, Unix seconds, or a duration before
  * now such as 24h), `label=KEY[=VALUE]` (every one must match), `label!=KEY[=VALUE]`
  * (none may) — moby's daemon/prune.go.

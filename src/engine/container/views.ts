@@ -189,14 +189,19 @@ export const VOLUME_HEADINGS: Record<string, string> = { Driver: "DRIVER", Name:
 
 const VOLUME_FILTERS = ["dangling", "name", "label", "driver"];
 
-/** docker's `volume ls --filter`: dangling=true|false, name=PART, label=KEY[=VALUE], driver=NAME */
-export function parseVolumeFilter(text: string): PsFilter {
+/** A `ls --filter KEY=VALUE` of one of `keys`; `dangling` takes true|false (docker's volume and network ls). */
+function parseListFilter(text: string, keys: string[]): PsFilter {
   const eq = text.indexOf("=");
   const key = eq < 0 ? text : text.slice(0, eq);
   const value = text.slice(eq + 1);
-  if (eq < 0 || !VOLUME_FILTERS.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${VOLUME_FILTERS.join(", ")}`, { field: "--filter" });
+  if (eq < 0 || !keys.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${keys.join(", ")}`, { field: "--filter" });
   if (key === "dangling" && !["true", "false", "1", "0"].includes(value)) throw new BerthError(`invalid dangling ${JSON.stringify(value)}; use true or false`, { field: "--filter" });
   return { key, value };
+}
+
+/** docker's `volume ls --filter`: dangling=true|false, name=PART, label=KEY[=VALUE], driver=NAME */
+export function parseVolumeFilter(text: string): PsFilter {
+  return parseListFilter(text, VOLUME_FILTERS);
 }
 
 /** Same key: any value; different keys: all (docker's rule, as for ps). `used`: a container mounts it. */
@@ -228,13 +233,9 @@ const NETWORK_FILTERS = ["dangling", "driver", "id", "label", "name", "scope", "
 
 /** docker's `network ls --filter`: dangling=true|false, driver=, id=PART, label=KEY[=VALUE], name=PART, scope=, type=custom|builtin */
 export function parseNetworkFilter(text: string): PsFilter {
-  const eq = text.indexOf("=");
-  const key = eq < 0 ? text : text.slice(0, eq);
-  const value = text.slice(eq + 1);
-  if (eq < 0 || !NETWORK_FILTERS.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${NETWORK_FILTERS.join(", ")}`, { field: "--filter" });
-  if (key === "dangling" && !["true", "false", "1", "0"].includes(value)) throw new BerthError(`invalid dangling ${JSON.stringify(value)}; use true or false`, { field: "--filter" });
-  if (key === "type" && value !== "custom" && value !== "builtin") throw new BerthError(`invalid type ${JSON.stringify(value)}; use custom or builtin`, { field: "--filter" });
-  return { key, value };
+  const f = parseListFilter(text, NETWORK_FILTERS);
+  if (f.key === "type" && f.value !== "custom" && f.value !== "builtin") throw new BerthError(`invalid type ${JSON.stringify(f.value)}; use custom or builtin`, { field: "--filter" });
+  return f;
 }
 
 /**

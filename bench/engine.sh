@@ -88,7 +88,11 @@ header() {
   [ -z "$baseline" ] || table run '`run --rm busybox true`, baseline' 2
 }
 if [ -n "$only" ]; then
-  header >"$tmp/summary.md"
+  # the same two commands interleaved (bench/interleave.ts: each round runs both, the order
+  # rotating), so a load that moves between hyperfine's two blocks moves both; medians
+  "$here/node_modules/.bin/bun" "$here/bench/interleave.ts" "$runs" 2 "$tmp/run-interleaved.json" podman "$P $PR --rm $PI true" berth "$B run --network none --rm $BI true"
+  interleaved=$(jq -r '.results[0].median as $p | .results[1].median as $b | "| `run --rm busybox true`, interleaved (\(.results[0].times | length) rounds), medians | \($p * 10000 | round / 10) | \($b * 10000 | round / 10) | \(($b / $p) * 100 | round / 100)× | |"' "$tmp/run-interleaved.json")
+  { header; echo "$interleaved"; } >"$tmp/summary.md"
   echo
   cat "$tmp/summary.md"
   if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$tmp"/*.json "$tmp/summary.md" "$keep/"; fi

@@ -134,17 +134,22 @@ export class VolumeStore {
   }
 
   remove(name: string, opts: { force?: boolean } = {}): void {
-    if (!this.read(name)) {
+    const v = this.read(name);
+    if (!v) {
       if (opts.force) return;
       throw new BerthError(`no such volume: ${name}`, { errno: "ENOENT" });
     }
-    // never through a mount: a bind volume's _data is the user's own directory
+    // never through a mount: a bind volume's _data is the user's own directory. Only an
+    // --opt volume is ever mounted there (acquire), so only its removal reads the mount table.
     const data = this.dataPath(name);
-    for (let i = 0; i < 8 && this.mounted(data); i++) unmountIfMounted(data);
-    if (this.mounted(data)) throw new BerthError(`remove ${name}: ${data} is still mounted; unmount it (umount ${data}) and remove the volume again`);
+    if (needsMount(v.Options)) {
+      for (let i = 0; i < 8 && this.mounted(data); i++) unmountIfMounted(data);
+      if (this.mounted(data)) throw new BerthError(`remove ${name}: ${data} is still mounted; unmount it (umount ${data}) and remove the volume again`);
+    }
     removeTree(this.dir(name));
     recordEvent(this.paths, "volume", "destroy", name, { driver: "local" });
-    for (const f of [this.holdersFile(name).path, this.holdersFile(name).lock]) {
+    const holders = this.holdersFile(name);
+    for (const f of [holders.path, holders.lock]) {
       try {
         unlinkPath(f);
       } catch {}

@@ -271,6 +271,16 @@ export function getXattrFd(fd: number, name: string): Uint8Array | undefined {
 /** overlayfs's mark of a directory that hides the lower layers' one (`y`): an image layer's `.wh..wh..opq` unpacked, a directory a container replaced */
 export const OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque";
 
+/** overlayfs's whiteout: a character device 0:0 in an upper (or a layer's) directory. */
+export function isOverlayWhiteout(st: { mode: number; rdev: bigint }): boolean {
+  return (st.mode & S_IFMT) === S_IFCHR && st.rdev === 0n;
+}
+
+/** An opaque directory's xattr value ("y"): the layers below do not show through it. */
+export function isOverlayOpaque(value: Uint8Array | undefined): boolean {
+  return value !== undefined && value.length === 1 && value[0] === 0x79; // "y"
+}
+
 /** An entry of a tree walked beneath its root: its path from the root (`etc/passwd`), and what fstatat says of it. */
 export interface WalkedEntry extends EntryStat {
   rel: string;

@@ -6,9 +6,9 @@
  * holding a change) and an addition when none has.
  */
 import { BerthError } from "../../errors.ts";
-import { S_IFCHR, S_IFDIR, S_IFMT, BeneathDir, OVERLAY_OPAQUE_XATTR, walkBeneath, type EntryStat } from "../../sys/layer-fs.ts";
+import { S_IFDIR, S_IFMT, BeneathDir, isOverlayOpaque, isOverlayWhiteout, OVERLAY_OPAQUE_XATTR, walkBeneath } from "../../sys/layer-fs.ts";
 import { ImageStore } from "../image/image-store.ts";
-import { writableDirOf } from "../snapshot/snapshotter.ts";
+import { lowerDirsOf, writableDirOf } from "../snapshot/snapshotter.ts";
 import type { Engine } from "./engine.ts";
 import type { ContainerRecord } from "./records.ts";
 
@@ -56,7 +56,6 @@ export function formatChanges(changes: Change[]): string {
   return changes.map((c) => `${LETTER[c.Kind]} ${c.Path}\n`).join("");
 }
 
-const isWhiteout = (st: EntryStat) => (st.mode & S_IFMT) === S_IFCHR && st.rdev === 0n;
 
 /**
  * Container `r`'s overlay, opened to compare: its upper directory, its lower layers (the
@@ -67,15 +66,11 @@ const isWhiteout = (st: EntryStat) => (st.mode & S_IFMT) === S_IFCHR && st.rdev 
 export function openContainerLayers(engine: Engine, r: ContainerRecord): { upper: string; inLower: (path: string) => boolean; placeholders: Set<string>; close(): void } {
   if (r.RootfsSource !== "snapshot") throw new BerthError(`container ${r.Name} runs on the directory ${r.Rootfs} (--rootfs), not on an image's layers: there is nothing to compare it with`, { field: "CONTAINER" });
   const mounts = new ImageStore(engine.paths).rootfsMounts(r.Id);
-  // overlay's lowerdir, the top layer first; relative paths are relative to the mount's cwd
-  const overlay = mounts[0];
-  const lowerOption = overlay?.options.find((o) => o.startsWith("lowerdir="));
-  const lowers = (lowerOption ? lowerOption.slice("lowerdir=".length).split(":") : [])
-    .map((d) => BeneathDir.open(d.startsWith("/") || !overlay?.cwd ? d : `${overlay.cwd}/${d}`));
+  const lowers = lowerDirsOf(mounts).map((d) => BeneathDir.open(d));
   const opaque = lowers.map(() => new Map<string, boolean>());
   const isOpaque = (i: number, rel: string) => {
     let known = opaque[i]!.get(rel);
-    if (known === undefined) opaque[i]!.set(rel, (known = new TextDecoder().decode(lowers[i]!.dirXattr(rel, OVERLAY_OPAQUE_XATTR) ?? new Uint8Array()) === "y"));
+    if (known === undefined) opaque[i]!.set(rel, (known = isOverlayOpaque(lowers[i]!.dirXattr(rel, OVERLAY_OPAQUE_XATTR))));
     return known;
   };
   // overlay's lookup: a layer that has an ancestor of the path as a whiteout or a non-directory hides the layers
@@ -92,7 +87,7 @@ export function openContainerLayers(engine: Engine, r: ContainerRecord): { upper
         if (isOpaque(i, rel)) hidesBelow = true;
       }
       const st = lower.lstatBeneath(path.slice(1));
-      if (st) return !isWhiteout(st);
+      if (st) return !isOverlayWhiteout(st);
       if (hidesBelow) return false;
     }
     return false;
@@ -107,7 +102,7 @@ export function containerChanges(engine: Engine, r: ContainerRecord): Change[] {
   try {
     const entries: UpperEntry[] = [];
     walkBeneath(layers.upper, (e) => {
-      entries.push({ path: `/${e.rel}`, whiteout: isWhiteout(e), dir: (e.mode & S_IFMT) === S_IFDIR });
+      entries.push({ path: `/${e.rel}`, whiteout: isOverlayWhiteout(e), dir: (e.mode & S_IFMT) === S_IFDIR });
     });
     return changesOf(entries, layers.inLower, layers.placeholders);
   } finally {

@@ -14,7 +14,7 @@
 import tarStream from "tar-stream";
 import { BerthError } from "../../errors.ts";
 import { close, readFd, statFd } from "../../sys/libc.ts";
-import { entriesBeneath, getXattrFd, openFileAt, OVERLAY_OPAQUE_XATTR, readLinkAt, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, type WalkedEntry } from "../../sys/layer-fs.ts";
+import { entriesBeneath, getXattrFd, isOverlayOpaque, isOverlayWhiteout, openFileAt, OVERLAY_OPAQUE_XATTR, readLinkAt, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, type WalkedEntry } from "../../sys/layer-fs.ts";
 
 export interface TreeArchiveOptions {
   /**
@@ -77,12 +77,12 @@ export function archiveTree(root: string, opts: TreeArchiveOptions = {}): AsyncI
       const dir = e.rel.slice(0, slash + 1);
       if (type === S_IFDIR) {
         await add({ ...base(e), name: `${e.rel}/`, type: "directory" });
-        if (opts.overlayWhiteouts && new TextDecoder().decode(getXattrFd(e.dirFd!, OVERLAY_OPAQUE_XATTR) ?? new Uint8Array()) === "y") {
+        if (opts.overlayWhiteouts && isOverlayOpaque(getXattrFd(e.dirFd!, OVERLAY_OPAQUE_XATTR))) {
           await add({ ...base(e), mode: S_IFREG | 0o644, name: `${e.rel}/.wh..wh..opq`, type: "file", size: 0 });
         }
       } else if (type === S_IFLNK) {
         await add({ ...base(e), name: e.rel, type: "symlink", linkname: readLinkAt(e.parentFd, e.name) });
-      } else if (opts.overlayWhiteouts && type === S_IFCHR && e.rdev === 0n) {
+      } else if (opts.overlayWhiteouts && isOverlayWhiteout(e)) {
         await add({ ...base(e), mode: S_IFREG | 0o644, name: `${dir}.wh.${e.name}`, type: "file", size: 0 });
       } else if (type === S_IFREG && e.nlink > 1 && linked.has(e.ino)) {
         await add({ ...base(e), name: e.rel, type: "link", linkname: linked.get(e.ino)!, size: 0 });

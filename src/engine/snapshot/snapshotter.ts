@@ -59,6 +59,14 @@ export interface Snapshotter {
   list(): SnapshotInfo[];
 }
 
+/** An overlay snapshot's lower directories, the top one first, as paths (overlay's relative ones resolved against the mount's cwd); none for a bind. */
+export function lowerDirsOf(mounts: Mount[]): string[] {
+  const m = mounts[0];
+  const lower = m?.options.find((o) => o.startsWith("lowerdir="));
+  if (!m || !lower) return [];
+  return lower.slice("lowerdir=".length).split(":").map((d) => (d.startsWith("/") || !m.cwd ? d : `${m.cwd}/${d}`));
+}
+
 /** The directory to write into for an active snapshot's mounts: overlay's upperdir, or a bind's source. */
 export function writableDirOf(mounts: Mount[]): string {
   const m = mounts[0];

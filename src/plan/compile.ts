@@ -264,12 +264,13 @@ function refuseWhatCannotRun(c: Compiling): void {
     c.warnings.push({ field: "linux.mountLabel", message: "SELinux is not enabled on this host; mount labels are ignored" });
   }
   for (const key of Object.keys(linux.sysctl ?? {})) {
+    const field = keyField("linux.sysctl", key);
     const ns = sysctlNamespace(key);
-    if (!ns) throw new BerthError("is not a namespaced sysctl: setting it would change the host; remove it or set it on the host", { field: keyField("linux.sysctl", key) });
+    if (!ns) throw new BerthError("is not a namespaced sysctl: setting it would change the host; remove it or set it on the host", { field });
     // runc: the spec's own field says it; two values for one name would leave the later one standing
     const own = key === "kernel.hostname" ? "hostname" : key === "kernel.domainname" ? "domainname" : undefined;
-    if (own && spec[own]) throw new BerthError(`conflicts with ${own} ${JSON.stringify(spec[own])}; set the ${own} field only`, { field: keyField("linux.sysctl", key) });
-    if (!has(ns) || ctx.runtimeNamespaces?.includes(ns)) throw new BerthError(`needs the container's own ${ns} namespace (it would change the host's); add {"type": "${ns}"} to linux.namespaces`, { field: keyField("linux.sysctl", key) });
+    if (own && spec[own]) throw new BerthError(`conflicts with ${own} ${JSON.stringify(spec[own])}; set the ${own} field only`, { field });
+    if (!has(ns) || ctx.runtimeNamespaces?.includes(ns)) throw new BerthError(`needs the container's own ${ns} namespace (it would change the host's); add {"type": "${ns}"} to linux.namespaces`, { field });
   }
 }
 

@@ -202,7 +202,12 @@ describe("validateSpec refuses, naming the field and the fix", () => {
     [
       "linux.timeOffsets for realtime",
       (s) => (s.linux.timeOffsets = { realtime: { secs: 1 } }),
-      `linux.timeOffsets.realtime: "realtime" is not a clock a time namespace can offset; use monotonic or boottime`,
+      `linux.timeOffsets["realtime"]: "realtime" is not a clock a time namespace can offset; use monotonic or boottime`,
+    ],
+    [
+      "linux.timeOffsets: a newline in the clock's name stays on one line",
+      (s) => (s.linux.timeOffsets = { "a\nb": { secs: 1 } }),
+      `linux.timeOffsets["a\\nb"]: "a\\nb" is not a clock a time namespace can offset; use monotonic or boottime`,
     ],
     ["linux.timeOffsets nanosecs negative", (s) => (s.linux.timeOffsets = { monotonic: { nanosecs: -1 } }), "linux.timeOffsets.monotonic.nanosecs: -1 is out of range (0..999999999)"],
     ["linux.resources.memory.limit a string", (s) => (s.linux.resources = { memory: { limit: "1g" } }), `linux.resources.memory.limit: got "1g"; use a whole number`],

@@ -269,7 +269,7 @@ function validateLinux(l: Record<string, unknown>): void {
     const t = object(l.timeOffsets, "linux.timeOffsets");
     for (const [clock, off] of Object.entries(t)) {
       if (clock !== "monotonic" && clock !== "boottime") {
-        throw new BerthError(`${JSON.stringify(clock)} is not a clock a time namespace can offset; use monotonic or boottime`, { field: `linux.timeOffsets.${clock}` });
+        throw new BerthError(`${JSON.stringify(clock)} is not a clock a time namespace can offset; use monotonic or boottime`, { field: keyField("linux.timeOffsets", clock) });
       }
       fields(object(off, `linux.timeOffsets.${clock}`), `linux.timeOffsets.${clock}`, { secs: "int", nanosecs: { lo: 0, hi: 999_999_999 } });
     }

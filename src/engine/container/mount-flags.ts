@@ -142,9 +142,9 @@ export function parseMountFlag(spec: string, newVolumeName: () => string): Mount
     if (driver !== undefined && driver !== "local") throw new BerthError(`volume-driver ${JSON.stringify(driver)} is not available (no volume plugins here); use local`, { field: flag });
     let options: Record<string, string> | undefined;
     try {
-      options = volumeOpts.length > 0 ? localDriverOptions(volumeOpts) : undefined;
+      options = volumeOpts.length > 0 ? localDriverOptions(volumeOpts, "volume-opt") : undefined;
     } catch (err) {
-      throw new BerthError(`${(err as Error).message.replace(/^--opt: /, "volume-opt: ")} in ${JSON.stringify(spec)}`, { field: flag });
+      throw new BerthError(`${(err as Error).message} in ${JSON.stringify(spec)}`, { field: flag });
     }
     const labels = volumeLabels.length > 0 ? Object.fromEntries(volumeLabels.map((l) => [l.split("=")[0]!, l.includes("=") ? l.slice(l.indexOf("=") + 1) : ""])) : undefined;
     return { type, name: source ?? newVolumeName(), target: target(dest, flag, spec), readonly, anonymous: source === undefined, copy, flag, ...(options && { options }), ...(labels && { labels }) };

@@ -18,25 +18,26 @@ const EXAMPLE = "type=tmpfs,device=tmpfs,o=size=64m or type=none,device=/host/di
 /**
  * `--opt` values → the volume's Options, checked: a known key each, and the keys each one
  * needs. A value without `=` is that key with an empty value, as docker's MapOpts reads it.
+ * `field`: the flag the errors name (`--mount` passes `volume-opt`).
  *
  * @example localDriverOptions(["type=tmpfs", "device=tmpfs", "o=size=64m"]) // → { type: "tmpfs", device: "tmpfs", o: "size=64m" }
  */
-export function localDriverOptions(args: string[]): Record<string, string> {
+export function localDriverOptions(args: string[], field = "--opt"): Record<string, string> {
   const out: Record<string, string> = {};
   for (const a of args) {
     const eq = a.indexOf("=");
     const key = eq < 0 ? a : a.slice(0, eq);
     const value = eq < 0 ? "" : a.slice(eq + 1);
-    if (key === "size") throw new BerthError(`size=${value}: a volume size needs the local driver's quota support, which berth lacks; leave it out (a tmpfs volume takes o=size=${value || "64m"})`, { field: "--opt" });
-    if (!KNOWN.includes(key)) throw new BerthError(`invalid option ${JSON.stringify(key)} for the local driver; use type=, device= and o= (${EXAMPLE})`, { field: "--opt" });
+    if (key === "size") throw new BerthError(`size=${value}: a volume size needs the local driver's quota support, which berth lacks; leave it out (a tmpfs volume takes o=size=${value || "64m"})`, { field });
+    if (!KNOWN.includes(key)) throw new BerthError(`invalid option ${JSON.stringify(key)} for the local driver; use type=, device= and o= (${EXAMPLE})`, { field });
     out[key] = value;
   }
   for (const [key, needed] of Object.entries(NEEDS)) {
     if (!(key in out)) continue;
     const missing = needed.find((n) => !(n in out));
-    if (missing !== undefined) throw new BerthError(`${key}= needs ${missing}= too: the local driver mounts device on the volume as type with options o (${EXAMPLE})`, { field: "--opt" });
+    if (missing !== undefined) throw new BerthError(`${key}= needs ${missing}= too: the local driver mounts device on the volume as type with options o (${EXAMPLE})`, { field });
   }
-  if ("device" in out && out.device === "") throw new BerthError(`device= is empty; name what to mount (${EXAMPLE})`, { field: "--opt" });
+  if ("device" in out && out.device === "") throw new BerthError(`device= is empty; name what to mount (${EXAMPLE})`, { field });
   return out;
 }
 

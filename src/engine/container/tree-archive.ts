@@ -12,6 +12,7 @@
  * attributes are not archived (file capabilities are lost, as with a plain `tar -c`).
  */
 import tarStream from "tar-stream";
+import { packEntry } from "../image/archive-save.ts";
 import { BerthError } from "../../errors.ts";
 import { close, readFd, statFd } from "../../sys/libc.ts";
 import { entriesBeneath, getXattrFd, isOverlayOpaque, isOverlayWhiteout, openFileAt, OVERLAY_OPAQUE_XATTR, readLinkAt, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, type WalkedEntry } from "../../sys/layer-fs.ts";
@@ -46,16 +47,7 @@ const TYPES: Record<number, tarStream.Header["type"]> = { [S_IFCHR]: "character-
 export function archiveTree(root: string, opts: TreeArchiveOptions = {}): AsyncIterable<Uint8Array> {
   const pack = tarStream.pack();
   const linked = new Map<bigint, string>();
-  const add = (header: Partial<tarStream.Header>, body?: (entry: NodeJS.WritableStream) => Promise<void>) =>
-    new Promise<void>((resolve, reject) => {
-      const entry = pack.entry(header as tarStream.Header, (err) => (err ? reject(err) : resolve()));
-      // an empty file's entry waits for its end like any file's; the other types end by themselves
-      if (!body) {
-        if (header.type === "file") entry.end(undefined as unknown as Buffer);
-        return;
-      }
-      body(entry).then(() => entry.end(undefined as unknown as Buffer), reject);
-    });
+  const add = (header: Partial<tarStream.Header>, body?: Iterable<Uint8Array>) => packEntry(pack, header, body);
   // the whole st_mode: tar-stream writes mode & 07777, and would take a mode of 0 (a 0000 /etc/shadow) for "none" and write 0644;
   // an id above its 6-digit octal field (OpenShift's 1000680000) goes in a PAX record, as Go's archive/tar writes one
   const base = (e: WalkedEntry) => ({
@@ -88,7 +80,7 @@ export function archiveTree(root: string, opts: TreeArchiveOptions = {}): AsyncI
         await add({ ...base(e), name: e.rel, type: "link", linkname: linked.get(e.ino)!, size: 0 });
       } else if (type === S_IFREG) {
         if (e.nlink > 1) linked.set(e.ino, e.rel);
-        await add({ ...base(e), name: e.rel, type: "file", size: e.size }, (entry) => copyFile(e, entry));
+        await add({ ...base(e), name: e.rel, type: "file", size: e.size }, fileChunks(e));
       } else if (TYPES[type]) {
         await add({ ...base(e), name: e.rel, type: TYPES[type], ...devParts(e.rdev) });
       }
@@ -101,7 +93,7 @@ export function archiveTree(root: string, opts: TreeArchiveOptions = {}): AsyncI
 }
 
 /** Exactly `e.size` bytes of the file listed as `e`: cut if it grew, zeros if it shrank or was replaced. */
-async function copyFile(e: WalkedEntry, entry: NodeJS.WritableStream): Promise<void> {
+function* fileChunks(e: WalkedEntry): Generator<Uint8Array> {
   let fd = -1;
   try {
     fd = openFileAt(e.parentFd, e.name);
@@ -123,7 +115,7 @@ async function copyFile(e: WalkedEntry, entry: NodeJS.WritableStream): Promise<v
         buf.fill(0, 0, n);
       }
       left -= n;
-      if (!entry.write(Buffer.from(buf.subarray(0, n)))) await new Promise<void>((r) => entry.once("drain", () => r()));
+      yield Buffer.from(buf.subarray(0, n));
     }
   } finally {
     if (fd >= 0) close(fd);

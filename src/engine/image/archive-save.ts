@@ -42,22 +42,34 @@ function ociManifest(store: ImageStore, image: ImageRecord): { bytes: Uint8Array
   return { bytes: new TextEncoder().encode(JSON.stringify(converted)), manifest: converted };
 }
 
+/**
+ * One entry into a tar-stream pack, resolved when tar-stream has taken it: its body bytes
+ * whole, or streamed (written as the pack drains), or none — a file's entry then ends
+ * empty (tar-stream waits for a file's end), the other types end by themselves.
+ */
+export function packEntry(pack: tarStream.Pack, header: Partial<tarStream.Header>, body?: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const entry = pack.entry(header as tarStream.Header, (err) => (err ? reject(err) : resolve()));
+    if (body === undefined) {
+      if (header.type === undefined || header.type === "file") entry.end(undefined as unknown as Buffer);
+      return;
+    }
+    if (body instanceof Uint8Array) {
+      entry.end(Buffer.from(body));
+      return;
+    }
+    (async () => {
+      for await (const chunk of body) if (!entry.write(chunk)) await new Promise<void>((r) => entry.once("drain", () => r()));
+      entry.end(undefined as unknown as Buffer);
+    })().catch(reject);
+  });
+}
+
 /** The archive's bytes as they are produced. */
 export function saveArchive(store: ImageStore, images: SavedImage[], format: ArchiveFormat): AsyncIterable<Uint8Array> {
   const pack = tarStream.pack();
   const written = new Set<string>();
-  const add = (name: string, size: number, body: Uint8Array | AsyncIterable<Uint8Array>) =>
-    new Promise<void>((resolve, reject) => {
-      const entry = pack.entry({ name, size, mode: 0o644, mtime: new Date(0) }, (err) => (err ? reject(err) : resolve()));
-      if (body instanceof Uint8Array) {
-        entry.end(Buffer.from(body));
-        return;
-      }
-      (async () => {
-        for await (const chunk of body) if (!entry.write(chunk)) await new Promise<void>((r) => entry.once("drain", () => r()));
-        entry.end(undefined as unknown as Buffer);
-      })().catch(reject);
-    });
+  const add = (name: string, size: number, body: Uint8Array | AsyncIterable<Uint8Array>) => packEntry(pack, { name, size, mode: 0o644, mtime: new Date(0) }, body);
   const blobEntry = async (name: string, digest: string) => {
     if (written.has(name)) return;
     written.add(name);

@@ -263,11 +263,12 @@ static void wait_create(pid_t create, int *status, int sig_fd)
 {
 	if (create <= 0)
 		return;
+	int watch = claim_fd; /* polled until it wakes once: polled after a hang-up or an early byte, it would wake at once, forever */
 	for (;;) {
 		pid_t w = waitpid(create, status, WNOHANG);
 		if (w == create || (w < 0 && errno != EINTR))
 			return;
-		struct pollfd fds[2] = { { .fd = sig_fd, .events = POLLIN }, { .fd = claim_fd, .events = POLLIN } };
+		struct pollfd fds[2] = { { .fd = sig_fd, .events = POLLIN }, { .fd = watch, .events = POLLIN } };
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			return;
 		struct signalfd_siginfo si;
@@ -278,6 +279,8 @@ static void wait_create(pid_t create, int *status, int sig_fd)
 			kill(create, SIGKILL);
 			claim_fd = -1; /* hung up: nobody holds the claim any more (closed at exit) */
 		}
+		if (fds[1].revents)
+			watch = -1;
 	}
 }
 

@@ -97,7 +97,7 @@ int read_all(int fd, void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			die("read", "plan");
+			die("read", "the runtime's socket"); /* the plan, or the state an op waits for */
 		if (n == 0)
 			return -1;
 		at += (size_t)n;

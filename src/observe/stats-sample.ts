@@ -22,7 +22,6 @@ export function cgroupOfSubject(s: Subject): CgroupManager {
   return s.kind === "process" && s.cgroups ? openProcessCgroups(s.cgroups) : openCgroup(s.cgroup, { field: "TARGET" });
 }
 
-
 /** Bytes through the interfaces of PID's network namespace; null when that is the host's own. */
 export function netOf(pid: number): { rx: number; tx: number } | null {
   if (pid <= 0) return null;

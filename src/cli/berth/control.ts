@@ -24,7 +24,6 @@ import { confirmPrune, formatPruneReport, parsePruneFilters, prunable, type Prun
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { recordContainerEvent } from "../../engine/event-journal.ts";
 
-
 type Opts = Record<string, unknown>;
 
 /** Run `fn` for each ref; print each ref done (docker prints what was given), collect failures. */

@@ -23,7 +23,6 @@ interface ImagesOptions {
   format?: string;
 }
 
-
 export function declareImagesOptions(cmd: Command): Command {
   return cmd.argument("[repository]", "show only images of this repository[:tag]")
     .option("-a, --all", "show all images (berth keeps no intermediate images: the same list)")

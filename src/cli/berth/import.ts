@@ -7,7 +7,6 @@ import { inputStream } from "./input.ts";
 import { writeOut } from "../stdio.ts";
 import { recordEvent } from "../../engine/event-journal.ts";
 
-
 export function declareImport(cmd: Command): Command {
   return cmd.description("create an image from a root filesystem tarball (plain, gzip or zstd)")
     .argument("<file>", "the tarball, or - for stdin").argument("[reference]", "name for the image, REPOSITORY[:TAG]")

@@ -17,7 +17,6 @@ import { removeTree } from "../../sys/remove-tree.ts";
 import { engineFor } from "./run-options.ts";
 import { confirmPrune, formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";import { recordEvent } from "../../engine/event-journal.ts";
 
-
 type Opts = Record<string, unknown>;
 
 function keyValues(list: string[] | undefined, flag: string): Record<string, string> {

@@ -11,7 +11,6 @@ import { enginePaths } from "../../engine/paths.ts";
 import { openEngine, type Engine } from "../../engine/container/engine.ts";
 import { reviveAfterReboot } from "../../engine/container/lifecycle.ts";
 
-
 /** [flags, help, repeatable] */
 const RUN_OPTIONS: [string, string, boolean?][] = [
   ["-d, --detach", "run in the background and print the container id"],

@@ -32,7 +32,6 @@ export const LIMIT_OPTIONS: [flags: string, help: string, repeatable?: true][] =
   ["--set <file=value>", "raw cgroup v2 file write, e.g. memory.high=48m (cgroup v2 only)", true],
 ];
 
-
 export function addLimitOptions(cmd: Command): Command {
   for (const [flags, help, repeatable] of LIMIT_OPTIONS) {
     if (repeatable) cmd.option(flags, help, collect);

@@ -13,7 +13,7 @@
  * plugin that wrote more than the buffer holds, ~200 KiB, to stderr before closing
  * stdout would wait on us — CNI plugins write a result or an error object, and a line).
  */
-import { close, readFd, socketPair, spawnProcess, waitPid, writeAll } from "./libc.ts";
+import { close, readFdText, socketPair, spawnProcess, waitPid, writeAll } from "./libc.ts";
 
 export interface PluginRun {
   code: number;
@@ -31,22 +31,6 @@ function pair(): [number, number] {
   const p = socketPair();
   if (p === -1) throw new Error("socketpair for a CNI plugin failed");
   return p;
-}
-
-function readAll(fd: number): string {
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(16384);
-  for (;;) {
-    let n: number;
-    try {
-      n = readFd(fd, buf);
-    } catch {
-      break;
-    }
-    if (n <= 0) break;
-    chunks.push(buf.slice(0, n));
-  }
-  return Buffer.concat(chunks).toString();
 }
 
 /** Start plugin `path` with the CNI variables `cniEnv` (added to PATH, which plugins need for iptables) and `stdin`. */
@@ -73,10 +57,14 @@ export function startPlugin(path: string, cniEnv: Record<string, string>, stdin:
     pid,
     wait() {
       if (done) return done;
-      const stdout = readAll(output);
-      const stderr = readAll(errors);
-      close(output);
-      close(errors);
+      let stdout: string, stderr: string;
+      try {
+        stdout = readFdText(output);
+        stderr = readFdText(errors);
+      } finally {
+        close(output);
+        close(errors);
+      }
       done = { code: waitPid(pid), stdout, stderr };
       return done;
     },

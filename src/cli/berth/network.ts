@@ -15,7 +15,8 @@ import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "../../engine/ne
 import { removeBridgeOf, sweepNetworks } from "../../engine/network/attach.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import { engineFor } from "./run-options.ts";
-import { confirmPrune, formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";import { recordEvent } from "../../engine/event-journal.ts";
+import { confirmPrune, formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
+import { recordEvent } from "../../engine/event-journal.ts";
 
 type Opts = Record<string, unknown>;
 

@@ -51,8 +51,8 @@ interface LibcBinding {
   poll(fd: number, events: number, timeoutMs: number): number;
   /** the whole file; -errno when open fails, -(READ_FAILED + errno) when a read does */
   readFile(path: string): string | number;
-  /** posix_spawn(path, argv) with the environment env ("K=V"; empty without), child fd i = fds[i], every other fd closed: the pid */
-  spawn(path: string, argv: string[], fds: number[], env?: string[]): number;
+  /** posix_spawn(path, argv) with the environment env ("K=V"), child fd i = fds[i], every other fd closed: the pid */
+  spawn(path: string, argv: string[], fds: number[], env: string[]): number;
   /** blocking waitpid(pid): the raw wait status */
   waitpid(pid: number): number;
 }
@@ -183,8 +183,7 @@ export function pollFd(fd: number, events: number, timeoutMs: number): number {
  * (ENOENT/EACCES for the program itself).
  */
 export function spawnProcess(path: string, argv: string[], fds: number[], env?: Record<string, string>): number {
-  const vars = env && Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  return check(vars ? libc().spawn(path, argv, fds, vars) : libc().spawn(path, argv, fds), "posix_spawn", path);
+  return check(libc().spawn(path, argv, fds, Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`)), "posix_spawn", path);
 }
 
 /** Wait for child `pid` to end: its exit code, or 128 + the signal that ended it, as a shell says; throws SysError (ECHILD). */

@@ -53,7 +53,7 @@ export class HeadStart {
    */
   start(whileCreating?: () => void): number | undefined {
     const text = this.spec ?? "";
-    if (new TextEncoder().encode(text).length > FIFO_CAPACITY) {
+    if (Buffer.byteLength(text) > FIFO_CAPACITY) {
       this.abort();
       return undefined;
     }

@@ -13,7 +13,7 @@
  * plugin that wrote more than the buffer holds, ~200 KiB, to stderr before closing
  * stdout would wait on us — CNI plugins write a result or an error object, and a line).
  */
-import { close, readFdText, socketPair, spawnProcess, waitPid, writeAll } from "./libc.ts";
+import { close, errno, readFdText, socketPair, spawnProcess, SysError, waitPid, writeAll } from "./libc.ts";
 
 export interface PluginRun {
   code: number;
@@ -29,7 +29,8 @@ export interface RunningPlugin {
 
 function pair(): [number, number] {
   const p = socketPair();
-  if (p === -1) throw new Error("socketpair for a CNI plugin failed");
+  // the reason (EMFILE: out of descriptors) is what says what to fix
+  if (p === -1) throw new SysError("socketpair", errno());
   return p;
 }
 

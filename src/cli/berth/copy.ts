@@ -181,14 +181,13 @@ async function copyIn(engine: Engine, r: ContainerRecord, path: string, dest: st
     throw new BerthError(`${what}: ${path}: ${(err as { code?: string }).code ?? (err as Error).message}; give a file or directory that exists`, { field: "SRC" });
   }
   const plan = copyPlan(path, srcKind, dest, await containerKind(engine, r, dest));
+  // the archive's top entry under the name the rules give it (the host's GNU tar renames; busybox's in the container cannot)
   const { base } = splitPath(path);
-  const producer = plan.contents
-    ? archiveArgs(path)
-    : ["-C", splitPath(path).dir, "-cf", "-", ...(plan.name !== undefined && plan.name !== base ? ["--transform", renameTopExpression(base, plan.name)] : []), base];
+  const rename = !plan.contents && plan.name !== undefined && plan.name !== base ? ["--transform", renameTopExpression(base, plan.name)] : [];
   const tar = tarInContainer(engine, r, ["-C", plan.into, "-xf", "-"]);
   try {
     // GNU tar reads a backslash in a name given to it as an escape (a\\tb as a tab) unless told not to
-    await pipeTar(["tar", "--no-unquote", ...producer], tar.argv, what);
+    await pipeTar(["tar", "--no-unquote", ...rename, ...archiveArgs(path)], tar.argv, what);
   } finally {
     tar.release();
   }

@@ -16,11 +16,10 @@ import { startOrExit } from "./run.ts";
 import { DETACH_KEYS_OPTION, detachKeysOf, foreground } from "./attach.ts";
 import { logEnd } from "../../engine/container/log-reader.ts";
 import { engineFor } from "./run-options.ts";
-import type { Engine } from "../../engine/container/engine.ts";
 import { parseStopTimeout } from "../../engine/container/run-flags.ts";
 import { parseSignal } from "../../runtime/lifecycle.ts";
-import { ContainerSizes } from "../../engine/container/disk-usage.ts";
-import { confirmPrune, formatPruneReport, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
+import { confirmPrune, formatPruneReport, parsePruneFilters } from "../../engine/container/views.ts";
+import { pruneContainers } from "../../engine/prune.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { recordContainerEvent } from "../../engine/event-journal.ts";
 
@@ -214,23 +213,6 @@ export function registerContainer(program: Command): void {
       const { removed, reclaimed } = pruneContainers(engine, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now()));
       writeOut(formatPruneReport([["Containers", removed]], formatDecimalBytes(reclaimed)));
     });
-}
-
-/** Remove the stopped containers the filter selects (`container prune`, `system prune`); bytes reclaimed are docker's: what they wrote. */
-export function pruneContainers(engine: Engine, filter: PruneFilter): { removed: string[]; reclaimed: number } {
-  const sizes = new ContainerSizes(engine);
-  const removed: string[] = [];
-  let reclaimed = 0;
-  for (const r of engine.store.list()) {
-    const live = liveStatus(engine, r);
-    if (live.status !== "exited" && live.status !== "created" && live.status !== "dead") continue;
-    if (!prunable(r.Labels, r.Created, filter)) continue;
-    const size = sizes.rw(r);
-    removeContainer(engine, r.Id, { volumes: false });
-    removed.push(r.Id);
-    reclaimed += size;
-  }
-  return { removed, reclaimed };
 }
 
 export function registerUpdate(program: Command): void {

@@ -5,7 +5,8 @@ import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { writeOut } from "../stdio.ts";
 import { collect } from "../command.ts";
-import { confirmPrune, formatPruneReport, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
+import { confirmPrune, formatPruneReport, parsePruneFilters } from "../../engine/container/views.ts";
+import { pruneImages } from "../../engine/prune.ts";
 
 export function declarePrune(cmd: Command): Command {
   return cmd.description("remove unused images")
@@ -20,18 +21,3 @@ export function declarePrune(cmd: Command): Command {
     });
 }
 
-/**
- * Remove the images no container uses — dangling ones, or with `all` every one — that
- * the filter selects by the image's own creation time and labels, as docker's do
- * (`image prune`, `system prune`); then what nothing uses. Lines are docker's
- * `untagged: REF` / `deleted: ID`.
- */
-export function pruneImages(store: ImageStore, all: boolean, filter: PruneFilter): { lines: string[]; reclaimed: number } {
-  const filtered = filter.untilMs !== undefined || filter.labels.length > 0 || filter.notLabels.length > 0;
-  return store.pruneImages(all, (image) => {
-    if (!filtered) return true;
-    const config = store.config(image);
-    // an image without a creation time is never "created before" a time
-    return prunable(config.config?.Labels ?? {}, config.created ?? "", filter);
-  });
-}

@@ -9,13 +9,11 @@ import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { alignColumns, parseTemplate } from "../../observe/template.ts";
 import type { Engine } from "../../engine/container/engine.ts";
-import { liveStatus } from "../../engine/container/lifecycle.ts";
 import { connectContainer, disconnectContainer } from "../../engine/container/network-connect.ts";
 import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "../../engine/network/networks.ts";
-import { removeBridgeOf, sweepNetworks } from "../../engine/network/attach.ts";
-import { removeTree } from "../../sys/remove-tree.ts";
 import { engineFor } from "./run-options.ts";
-import { confirmPrune, formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters, prunable, type PruneFilter } from "../../engine/container/views.ts";
+import { confirmPrune, formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters } from "../../engine/container/views.ts";
+import { networkUsers, pruneNetworks, removeNetwork } from "../../engine/prune.ts";
 import { recordEvent } from "../../engine/event-journal.ts";
 
 type Opts = Record<string, unknown>;
@@ -30,15 +28,11 @@ function keyValues(list: string[] | undefined, flag: string): Record<string, str
   return out;
 }
 
-function usersOf(engine: Engine, name: string) {
-  return engine.store.list().filter((r) => r.Network?.mode === "cni" && r.Network.networks.includes(name));
-}
-
 /** docker's network inspect object. */
 function inspectView(engine: Engine, n: NetworkFile): Record<string, unknown> {
   const m = n.berth;
   const containers: Record<string, unknown> = {};
-  for (const r of usersOf(engine, n.name)) {
+  for (const r of networkUsers(engine, n.name)) {
     const ep = r.Network?.settings?.Networks[n.name];
     if (!ep) continue;
     containers[r.Id] = { Name: r.Name, EndpointID: ep.EndpointID, MacAddress: ep.MacAddress, IPv4Address: `${ep.IPAddress}/${ep.IPPrefixLen}`, IPv6Address: "" };
@@ -49,15 +43,6 @@ function inspectView(engine: Engine, n: NetworkFile): Record<string, unknown> {
     Internal: m.internal, Attachable: false, Ingress: false, ConfigFrom: { Network: "" }, ConfigOnly: false, Containers: containers,
     Options: { "com.docker.network.bridge.name": m.bridge, ...(m.mtu && { "com.docker.network.driver.mtu": String(m.mtu) }) }, Labels: m.labels,
   };
-}
-
-function removeNetwork(engine: Engine, store: NetworkStore, n: NetworkFile): void {
-  const users = usersOf(engine, n.name);
-  if (users.length) throw new BerthError(`error while removing network: network ${n.name} id ${n.berth.id} has active endpoints (${users.map((r) => r.Name).join(", ")}); remove those containers first`);
-  removeBridgeOf(n);
-  store.remove(n.name);
-  removeTree(`${store.ipamDir}/${n.name}`);
-  recordEvent(engine.paths, "network", "destroy", n.berth.id, { name: n.name, type: "bridge" });
 }
 
 export function registerNetwork(program: Command): void {
@@ -93,7 +78,7 @@ export function registerNetwork(program: Command): void {
       store.ensureDefault();
       const filters = ((opts.filter as string[] | undefined) ?? []).map(parseNetworkFilter);
       const rows = store.list()
-        .filter((n) => networkMatches({ id: n.berth.id, name: n.name, labels: n.berth.labels }, n.name === DEFAULT_NETWORK, filters.some((f) => f.key === "dangling") && usersOf(engine, n.name).length > 0, filters))
+        .filter((n) => networkMatches({ id: n.berth.id, name: n.name, labels: n.berth.labels }, n.name === DEFAULT_NETWORK, filters.some((f) => f.key === "dangling") && networkUsers(engine, n.name).length > 0, filters))
         .map((n) => networkRow({ ...n.berth, name: n.name }, opts.trunc === false));
       const format = opts.format as string | undefined;
       if (opts.quiet) writeOut(rows.map((r) => `${r.ID}\n`).join(""));
@@ -150,30 +135,3 @@ export function registerNetwork(program: Command): void {
     });
 }
 
-/**
- * Remove the networks no container uses that the filter selects, except the default
- * one (`network prune`, `system prune`), and sweep the network leftovers of containers
- * that are gone, and every empty bridge. Returns the names removed.
- */
-export function pruneNetworks(engine: Engine, filter: PruneFilter): string[] {
-  const store = new NetworkStore(engine.paths);
-  // a container keeps its attachments only while it runs: any other's are leftovers of a crash
-  sweepNetworks(engine.paths, (id) => {
-    const r = engine.store.read(id);
-    return r !== undefined && liveStatus(engine, r).status === "running";
-  });
-  const deleted: string[] = [];
-  for (const n of store.list()) {
-    // an empty bridge is a leftover whoever left it (the bridge plugin never removes one); under the lock an ADD holds
-    const lock = store.lock();
-    try {
-      removeBridgeOf(n);
-    } finally {
-      lock.release();
-    }
-    if (n.name === DEFAULT_NETWORK || usersOf(engine, n.name).length || !prunable(n.berth.labels, n.berth.created, filter)) continue;
-    removeNetwork(engine, store, n);
-    deleted.push(n.name);
-  }
-  return deleted;
-}

@@ -8,9 +8,9 @@ import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { alignColumns, parseTemplate, renderGoTemplate } from "../../observe/template.ts";
-import { confirmPrune, formatPruneReport, parsePruneFilters, parseVolumeFilter, prunable, type PruneFilter, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
+import { confirmPrune, formatPruneReport, parsePruneFilters, parseVolumeFilter, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
-import { treeSize } from "../../sys/tree-size.ts";
+import { pruneVolumes } from "../../engine/prune.ts";
 import { newContainerId } from "../../engine/container/records.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./run-options.ts";
@@ -105,17 +105,3 @@ export function registerVolume(program: Command): void {
     });
 }
 
-/** Remove the volumes no container uses — anonymous ones, or with `all` named ones too — that the filter selects (`volume prune`, `system prune --volumes`). */
-export function pruneVolumes(engine: Engine, all: boolean, filter: PruneFilter): { removed: string[]; reclaimed: number } {
-  const used = new Set(engine.store.list().flatMap((r) => r.Volumes.map((x) => x.name)));
-  const removed: string[] = [];
-  let reclaimed = 0;
-  for (const x of engine.volumes.list()) {
-    if (used.has(x.Name) || (!all && !x.Anonymous) || !prunable(x.Labels, x.CreatedAt, filter)) continue;
-    const size = treeSize(x.Mountpoint);
-    engine.volumes.remove(x.Name, { force: true });
-    removed.push(x.Name);
-    reclaimed += size;
-  }
-  return { removed, reclaimed };
-}

@@ -1,12 +1,13 @@
 /**
  * The op table is written three times: src/plan/ops.ts (what the planner sends), the C
- * helper (its enum, the signature table every plan is checked against, the switch that
- * runs each op) and native/PROTOCOL.md (what a reader is told). A renumbered or added op
- * that misses one of them makes the helper run the wrong op or refuse the plan; this
- * test reads all three and fails on the first difference, naming it.
+ * helper (its enum, the signature table every plan is checked against, the switches that
+ * run each op: main.c's and the concerns' it hands ops on to) and native/PROTOCOL.md
+ * (what a reader is told). A renumbered or added op that misses one of them makes the
+ * helper run the wrong op or refuse the plan; this test reads all three and fails on the
+ * first difference, naming it.
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { OP } from "../src/plan/ops.ts";
 
@@ -30,12 +31,32 @@ function parseOpEnum(header: string): Map<string, number> {
   return out;
 }
 
-/** The `case NAME:` labels of `static void run(const struct op *op)`'s switch. */
-function parseSwitchCases(main: string): string[] {
-  const start = main.indexOf("static void run(const struct op *op)");
-  if (start < 0) throw new Error("no run() in main.c");
-  const end = main.indexOf("\n}\n", start);
-  return [...main.slice(start, end).matchAll(/^\tcase ([A-Z_][A-Z0-9_]*):/gm)].map((m) => m[1]!);
+/** The `case NAME:` labels of the switch in the function that starts at `signature`. */
+function switchCases(source: string, signature: string): string[] {
+  const start = source.indexOf(signature);
+  if (start < 0) throw new Error(`no ${signature}`);
+  const end = source.indexOf("\n}\n", start);
+  return [...source.slice(start, end).matchAll(/^\tcase ([A-Z_][A-Z0-9_]*):/gm)].map((m) => m[1]!);
+}
+
+/**
+ * The ops the helper runs, as an auditor follows them: the `case NAME:` labels of main.c's
+ * `static void run(const struct op *op)`, and of each `run_X_op(op)` its `default:` hands
+ * an op on to — a concern's own switch, defined in one of the helper's files.
+ */
+function dispatchedCases(files: Record<string, string>): string[] {
+  const signature = "static void run(const struct op *op)";
+  const main = files["main.c"] ?? "";
+  const cases = switchCases(main, signature);
+  const run = main.slice(main.indexOf(signature), main.indexOf("\n}\n", main.indexOf(signature)));
+  const handedOn = run.includes("\tdefault:") ? run.slice(run.indexOf("\tdefault:")) : "";
+  for (const [, name] of handedOn.matchAll(/\b(run_[a-z]+_op)\(op\)/g)) {
+    const own = `int ${name}(const struct op *op)`;
+    const where = Object.values(files).filter((text) => text.includes(`\n${own}\n`));
+    if (where.length !== 1) throw new Error(`${name}, which main.c's run() hands ops to, is defined in ${where.length} files`);
+    cases.push(...switchCases(where[0]!, own));
+  }
+  return cases;
 }
 
 /** `[NAME] = "sig"` entries of the SIGNATURE table. */
@@ -76,7 +97,8 @@ describe("the op table", () => {
   });
 
   test("every op has a signature and a case in the helper's switch, each once", () => {
-    const cases = parseSwitchCases(read(join(dir, "main.c")));
+    const files = Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => [f, read(join(dir, f))]));
+    const cases = dispatchedCases(files);
     const signatures = parseSignatures(read(join(dir, "plan.c")));
     expect(cases.length).toBe(new Set(cases).size);
     expect(signatures.length).toBe(new Set(signatures).size);
@@ -95,7 +117,10 @@ describe("the op table", () => {
     expect(differences("enum", renumbered)).toContain("enum has no USERNS_SYNC (plan/ops.ts: 3)");
     const table = parseProtocolTable("## Ops\n\n| code | name |\n|---|---|\n| 1 | SETNS | path |\n| 3 | UNSHARE | flags |\n");
     expect(differences("PROTOCOL.md", table)).toContain("PROTOCOL.md: UNSHARE is 3, plan/ops.ts says 2");
-    expect(parseSwitchCases("static void run(const struct op *op)\n{\n\tswitch (op->code) {\n\tcase SETNS:\n\t\tbreak;\n\t}\n}\n")).toEqual(["SETNS"]);
+    const run = "static void run(const struct op *op)\n{\n\tswitch (op->code) {\n\tcase SETNS:\n\t\tbreak;\n\tdefault:\n\t\trun_host_op(op);\n\t}\n}\n";
+    const host = "#include \"berth-init.h\"\n\nint run_host_op(const struct op *op)\n{\n\tswitch (op->code) {\n\tcase FORK:\n\tcase SETNS:\n\t\treturn 1;\n\t}\n\treturn 0;\n}\n";
+    expect(dispatchedCases({ "main.c": run, "host.c": host })).toEqual(["SETNS", "FORK", "SETNS"]);
+    expect(() => dispatchedCases({ "main.c": run })).toThrow("run_host_op, which main.c's run() hands ops to, is defined in 0 files");
     expect(parseSignatures('static const char *const SIGNATURE[NOPS] = {\n\t[SETNS] = "su", [FORK] = "uuu",\n};')).toEqual(["SETNS", "FORK"]);
   });
 });

@@ -1,8 +1,13 @@
 /*
- * berth-init: what the files of the helper share. native/PROTOCOL.md is the contract
- * with src/plan/ (ops.ts, encode.ts); change them together. The files, by concern:
+ * berth-init: the code that runs between clone() and execve(), where the multi-threaded
+ * runtime (Bun) cannot be. It executes an init plan built in TypeScript (src/plan/), op
+ * by op, and stops at the first failure. It decides nothing: no JSON, no defaults, no
+ * policy. Single-threaded and static: scripts/build-native.sh compiles every .c file
+ * here into native/build/berth-init. native/PROTOCOL.md is the contract with src/plan/
+ * (ops.ts, encode.ts); change them together. The files, by concern:
  *
- *   main.c     the op switch and main: starts, then runs the plan op by op
+ *   main.c     the op switch and main: starts, then runs the plan op by op; an op of
+ *              host.c, console.c or hooks.c goes on to that file's switch
  *   report.c   the socket: report lines, complaints on fd 2, die(), must(), the plan's
  *              integers, the state JSON an op waits for, an fd passed on
  *   in-root.c  paths resolved inside the root filesystem (openat2 RESOLVE_IN_ROOT)
@@ -86,14 +91,13 @@ struct op {
 	gid_t *gids;		/* SETGROUPS: likewise */
 };
 
-/* State one op leaves for a later one (main.c). */
+/* State one op leaves for a later one (main.c, but console_peer). */
 extern int sock;		/* closed by FORK (parent) and READY */
 extern long step;		/* the op being run, for error reports; -1 = the header */
 extern int startdir;		/* OPEN_DIR, for WAIT_START after pivot_root */
 extern const char *found;	/* FIND_EXEC's winner, for EXEC */
 extern int slots[NSLOTS];	/* kept fds + 1 (0 = empty) */
-extern int console_peer;	/* FORK with a console: the child's end, where CONSOLE sends the master */
-extern int console_slave;	/* CONSOLE: the pty's slave, for CONSOLE_STDIO */
+extern int console_peer;	/* FORK with a console: the child's end, where CONSOLE sends the master (console.c) */
 
 /* An op's string and integer arguments. */
 #define S(i) ((const char *)op->args[i].p)
@@ -140,20 +144,12 @@ void do_seccomp(const struct op *op);
 void do_find_exec(const struct op *op);
 void do_exec(const struct op *op);
 
+/* The ops of host.c, console.c and hooks.c, each file's own switch: 0 for an op not its own. */
+int run_host_op(const struct op *op);
+int run_console_op(const struct op *op);
+int run_hooks_op(const struct op *op);
+
 /* host.c */
-void do_setns(const struct op *op);
-void do_userns_sync(void);
-void do_open_tree(const struct op *op);
-void do_connect_unix(const struct op *op);
 _Noreturn void be_parent(pid_t pid, uint64_t wait, const int gate[2], const int peer[2]);
-
-/* console.c */
-void do_console(const struct op *op);
-void do_console_stdio(void);
-void do_chown_stdio(uid_t uid);
-
-/* hooks.c */
-void do_hook_sync(void);
-void do_run_hook(const struct op *op);
 
 #endif

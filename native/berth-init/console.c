@@ -5,13 +5,16 @@
  */
 #include "berth-init.h"
 
+int console_peer = -1;
+static int console_slave = -1;	/* CONSOLE: the pty's slave, for CONSOLE_STDIO */
+
 /*
  * CONSOLE: a pty from the container's own devpts (root/dev/ptmx, or /dev/ptmx once in the
  * container's mount namespace), its slave kept for CONSOLE_STDIO and bound onto
  * root/dev/console, and its master sent away: to the --console-socket connected in
  * `slot`, or (slot == NSLOTS) to the waiting parent, which proxies the runtime's stdio.
  */
-void do_console(const struct op *op)
+static void do_console(const struct op *op)
 {
 	const char *root = S(0);
 	uint64_t slot = I(1);
@@ -61,7 +64,7 @@ void do_console(const struct op *op)
 }
 
 /* the pty becomes the process's stdio and its controlling terminal (SETSID ran before) */
-void do_console_stdio(void)
+static void do_console_stdio(void)
 {
 	for (int i = 0; i < 3; i++)
 		if (dup2(console_slave, i) < 0)
@@ -78,7 +81,7 @@ void do_console_stdio(void)
  * alone, the group is kept, and EPERM (an owner not mapped in this user namespace) and
  * EROFS are not errors.
  */
-void do_chown_stdio(uid_t uid)
+static void do_chown_stdio(uid_t uid)
 {
 	struct stat null, st;
 	int have_null = stat("/dev/null", &null) == 0;
@@ -90,4 +93,21 @@ void do_chown_stdio(uid_t uid)
 		if (fchown(fd, uid, (gid_t)-1) < 0 && errno != EPERM && errno != EROFS)
 			die("fchown", "stdio");
 	}
+}
+
+/* This file's ops, for main.c's run(); 0 for another concern's. */
+int run_console_op(const struct op *op)
+{
+	switch (op->code) {
+	case CONSOLE:
+		do_console(op);
+		return 1;
+	case CONSOLE_STDIO:
+		do_console_stdio();
+		return 1;
+	case CHOWN_STDIO:
+		do_chown_stdio((uid_t)I(0));
+		return 1;
+	}
+	return 0;
 }

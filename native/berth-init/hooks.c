@@ -10,7 +10,7 @@ static uint32_t hook_state_len;
 
 /* HOOK_SYNC: the runtime runs the create-time hooks while the init waits here, and
  * answers with the state JSON that startContainer hooks will read. */
-void do_hook_sync(void)
+static void do_hook_sync(void)
 {
 	hook_state = read_state("hooks\n", &hook_state_len);
 }
@@ -20,7 +20,7 @@ void do_hook_sync(void)
  * killed after `timeout` seconds (0: no limit). It runs after READY, so a failure is
  * said on the container's stderr and the init exits 1 before the program ever runs.
  */
-void do_run_hook(const struct op *op)
+static void do_run_hook(const struct op *op)
 {
 	uint64_t timeout = I(0);
 	const char *path = S(1);
@@ -68,4 +68,18 @@ void do_run_hook(const struct op *op)
 			say(2, "berth-init: startContainer hook %s killed by signal %d\n", path, WTERMSIG(status));
 		_exit(1);
 	}
+}
+
+/* This file's ops, for main.c's run(); 0 for another concern's. */
+int run_hooks_op(const struct op *op)
+{
+	switch (op->code) {
+	case HOOK_SYNC:
+		do_hook_sync();
+		return 1;
+	case RUN_HOOK:
+		do_run_hook(op);
+		return 1;
+	}
+	return 0;
 }

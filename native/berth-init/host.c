@@ -7,7 +7,7 @@
  */
 #include "berth-init.h"
 
-void do_setns(const struct op *op)
+static void do_setns(const struct op *op)
 {
 	int fd = must(open(S(0), O_RDONLY | O_CLOEXEC), "open", S(0));
 	must(setns(fd, (int)I(1)), "setns", S(0));
@@ -15,7 +15,7 @@ void do_setns(const struct op *op)
 }
 
 /* USERNS_SYNC: the runtime writes the new user namespace's maps, then sends `g`. */
-void do_userns_sync(void)
+static void do_userns_sync(void)
 {
 	char c = 0;
 	ssize_t n;
@@ -61,7 +61,7 @@ static int idmap_userns(const char *uid_map, const char *gid_map)
  * IDMAP_TREE's copy maps its ids through a user namespace made for it with the mount's
  * maps: a file owned by containerID on disk shows as hostID.
  */
-void do_open_tree(const struct op *op)
+static void do_open_tree(const struct op *op)
 {
 	int idmap = op->code == IDMAP_TREE;
 	unsigned int rec = I(idmap ? 4 : 2) ? AT_RECURSIVE : 0;
@@ -77,7 +77,7 @@ void do_open_tree(const struct op *op)
 }
 
 /* CONNECT_UNIX: connected early, while the path is still the host's. */
-void do_connect_unix(const struct op *op)
+static void do_connect_unix(const struct op *op)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(S(1)) >= sizeof sa.sun_path) {
@@ -91,6 +91,27 @@ void do_connect_unix(const struct op *op)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
 		die("connect", S(1));
 	slots[I(0)] = fd + 1;
+}
+
+/* This file's ops, for main.c's run(); 0 for another concern's. */
+int run_host_op(const struct op *op)
+{
+	switch (op->code) {
+	case SETNS:
+		do_setns(op);
+		return 1;
+	case USERNS_SYNC:
+		do_userns_sync();
+		return 1;
+	case IDMAP_TREE:
+	case OPEN_TREE:
+		do_open_tree(op);
+		return 1;
+	case CONNECT_UNIX:
+		do_connect_unix(op);
+		return 1;
+	}
+	return 0;
 }
 
 /* The fd sent by send_fd (report.c), or -1 when the sender closed without sending. */

@@ -1,14 +1,6 @@
 /*
- * berth-init: the code that runs between clone() and execve(), where the multi-threaded
- * runtime (Bun) cannot be. It executes an init plan built in TypeScript (src/plan/), op
- * by op, and stops at the first failure. It decides nothing: no JSON, no defaults, no
- * policy. native/PROTOCOL.md is the contract; change the two together. berth-init.h
- * lists the files and what each holds.
- *
- * Single-threaded and static; scripts/build-native.sh compiles every .c file beside this
- * one into native/build/berth-init. start() (plan.c) runs first and once: it makes the
- * socket close-on-exec and the helper not dumpable until the container's execve
- * (CVE-2019-5736), and reads and checks the whole plan.
+ * The op switch and main (berth-init.h lists the helper's files): start() (plan.c) runs
+ * first and once, reading and checking the whole plan; then each op runs in order.
  */
 #include "berth-init.h"
 
@@ -17,21 +9,13 @@ long step = -1;
 int startdir = -1;
 const char *found;
 int slots[NSLOTS];
-int console_peer = -1;
-int console_slave = -1;
 
 static void run(const struct op *op)
 {
 	int fd;
 	switch (op->code) {
-	case SETNS:
-		do_setns(op);
-		break;
 	case UNSHARE:
 		must(unshare((int)I(0)), "unshare", NULL);
-		break;
-	case USERNS_SYNC:
-		do_userns_sync();
 		break;
 	case FORK:
 		do_fork(I(0), I(1), I(2));
@@ -157,34 +141,15 @@ static void run(const struct op *op)
 		/* the kernel reads attr.size from the bytes: the planner writes the struct whole */
 		must(syscall(SYS_sched_setattr, 0, op->args[0].p, 0), "sched_setattr", NULL);
 		break;
-	case IDMAP_TREE:
-	case OPEN_TREE:
-		do_open_tree(op);
-		break;
 	case MOVE_TREE_IN_ROOT:
 		do_move_tree(op);
-		break;
-	case CONNECT_UNIX:
-		do_connect_unix(op);
 		break;
 	case OPEN_PATH:
 		slots[I(0)] = must(open(S(1), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", S(1)) + 1;
 		break;
-	case HOOK_SYNC:
-		do_hook_sync();
-		break;
-	case CONSOLE:
-		do_console(op);
-		break;
-	case CONSOLE_STDIO:
-		do_console_stdio();
-		break;
-	case CHOWN_STDIO:
-		do_chown_stdio((uid_t)I(0));
-		break;
-	case RUN_HOOK:
-		do_run_hook(op);
-		break;
+	default: /* plan.c checked the code: an op of the first process, the console or the hooks */
+		if (!run_host_op(op) && !run_console_op(op))
+			run_hooks_op(op);
 	}
 }
 

@@ -8,8 +8,8 @@
  *
  *   main.c     the op switch and main: starts, then runs the plan op by op; an op of
  *              host.c, console.c or hooks.c goes on to that file's switch
- *   report.c   the socket: report lines, complaints on fd 2, die(), must(), the plan's
- *              integers, the state JSON an op waits for, an fd passed on
+ *   report.c   the socket: report lines, complaints on fd 2, fail(), die(), must(), the
+ *              plan's integers, the state JSON an op waits for, an fd passed on
  *   in-root.c  paths resolved inside the root filesystem (openat2 RESOLVE_IN_ROOT)
  *   mounts.c   the mount ops, pivot_root, attaching detached trees
  *   process.c  fork, identity, capabilities, fds, signals, seccomp, the executable, execve
@@ -106,10 +106,10 @@ extern int console_peer;	/* FORK with a console: the child's end, where CONSOLE 
 /* report.c */
 int write_all(int fd, const char *buf, size_t len);
 __attribute__((format(printf, 2, 3))) void say(int fd, const char *fmt, ...);
-_Noreturn void die(const char *call, const char *detail);
+_Noreturn void fail(int err, const char *call, const char *detail);
+_Noreturn void die(const char *call, const char *detail); /* fail() with the current errno */
 long must(long r, const char *call, const char *detail);
 _Noreturn void bad_plan(const char *what, long arg);
-uint32_t get32(const unsigned char *p);
 uint64_t get64(const unsigned char *p);
 int read_all(int fd, void *buf, size_t len);
 char *read_state(const char *line, uint32_t *len);

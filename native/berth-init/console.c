@@ -49,10 +49,8 @@ static void do_console(const struct op *op)
 		close(ptmx);
 	}
 	int to = slot == NSLOTS ? console_peer : slots[slot] - 1;
-	if (to < 0) {
-		errno = EBADF;
-		die("sendmsg", "console");
-	}
+	if (to < 0)
+		fail(EBADF, "sendmsg", "console");
 	if (send_fd(to, master, "/dev/ptmx", strlen("/dev/ptmx")) < 0)
 		die("sendmsg", "console");
 	close(master);

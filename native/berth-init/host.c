@@ -80,10 +80,8 @@ static void do_open_tree(const struct op *op)
 static void do_connect_unix(const struct op *op)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(S(1)) >= sizeof sa.sun_path) {
-		errno = ENAMETOOLONG;
-		die("connect", S(1));
-	}
+	if (strlen(S(1)) >= sizeof sa.sun_path)
+		fail(ENAMETOOLONG, "connect", S(1));
 	strcpy(sa.sun_path, S(1));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

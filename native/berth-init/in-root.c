@@ -13,11 +13,8 @@
  * this the path with its links expanded is too long, and the stack stays under 1 MiB. */
 #define MAX_DEPTH 4096
 
-/*
- * An O_PATH fd for path resolved inside rootfd: ".." and absolute symlinks stop at the
- * root, magic links (/proc/self/fd/...) are refused. EAGAIN means a concurrent rename
- * raced the lookup; the kernel asks to retry.
- */
+/* An O_PATH fd for path resolved inside rootfd, magic links (/proc/self/fd/...) refused
+ * too. EAGAIN means a concurrent rename raced the lookup; the kernel asks to retry. */
 static int open_in_root(int rootfd, const char *path)
 {
 	struct open_how how = {
@@ -48,10 +45,8 @@ static int parent(int rootfd, char *path, const char **base, const char *whole, 
 	while (cut > path && cut[-1] == '/')
 		cut--;
 	static int depth;
-	if (++depth > MAX_DEPTH) {
-		errno = ENAMETOOLONG;
-		die("openat2", whole);
-	}
+	if (++depth > MAX_DEPTH)
+		fail(ENAMETOOLONG, "openat2", whole);
 	*cut = 0; /* "" is the root */
 	int fd = make(rootfd, path, 0, 0755, whole, hops);
 	*cut = '/';
@@ -73,9 +68,8 @@ __attribute__((noinline)) static void follow(int rootfd, int dir, const char *na
 		return; /* not a link: made by someone else meanwhile */
 	link[n] = 0;
 	int len = snprintf(next, sizeof next, "%.*s%s", *link == '/' ? 0 : (int)dirlen, path, link);
-	errno = hops >= MAX_HOPS ? ELOOP : ENAMETOOLONG;
 	if (hops >= MAX_HOPS || len >= (int)sizeof next)
-		die("openat2", whole);
+		fail(hops >= MAX_HOPS ? ELOOP : ENAMETOOLONG, "openat2", whole);
 	close(make(rootfd, next, file, mode, whole, hops + 1));
 }
 
@@ -109,10 +103,8 @@ static int make(int rootfd, char *path, int file, mode_t mode, const char *whole
 /* path in a PATH_MAX buffer; ENAMETOOLONG for a longer one */
 static char *copy(char *buf, const char *path)
 {
-	if (snprintf(buf, PATH_MAX, "%s", path) >= PATH_MAX) {
-		errno = ENAMETOOLONG;
-		die("openat2", path);
-	}
+	if (snprintf(buf, PATH_MAX, "%s", path) >= PATH_MAX)
+		fail(ENAMETOOLONG, "openat2", path);
 	return buf;
 }
 
@@ -137,10 +129,8 @@ int parent_in_root(const char *root, const char *path, char *dir, const char **b
 	int rootfd = open_root(root);
 	int fd = parent(rootfd, copy(dir, path), base, path, 0);
 	close(rootfd);
-	if (!**base || !strcmp(*base, ".") || !strcmp(*base, "..")) {
-		errno = EINVAL;
-		die("openat2", path);
-	}
+	if (!**base || !strcmp(*base, ".") || !strcmp(*base, ".."))
+		fail(EINVAL, "openat2", path);
 	return fd;
 }
 

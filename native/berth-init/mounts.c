@@ -137,9 +137,8 @@ void do_mkdir_in_root(const struct op *op)
 	struct stat st;
 	int fd = make_in_root(S(0), S(1), 0, (mode_t)I(2));
 	must(fstat(fd, &st), "fstat", S(1));
-	errno = ENOTDIR;
 	if (!S_ISDIR(st.st_mode))
-		die("mkdirat", S(1));
+		fail(ENOTDIR, "mkdirat", S(1));
 	close(fd);
 }
 

@@ -36,6 +36,13 @@ static const char *const SIGNATURE[NOPS] = {
 	[OPEN_PATH] = "ns", [CHROOT] = "s", [OPEN_TREE] = "^nsu", [CHOWN_STDIO] = "g",
 };
 
+static uint32_t get32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
 /* A plan bigger than this is a runtime bug, not a container: refuse it before malloc. */
 #define MAX_PLAN (64u << 20)
 

@@ -51,10 +51,8 @@ void write_file(const char *path, const char *data)
 	size_t len = strlen(data);
 	int fd = must(open(path, O_WRONLY | O_CLOEXEC), "open", path);
 	ssize_t n = write(fd, data, len);
-	if (n >= 0 && (size_t)n != len)
-		errno = EIO;
-	if (n < 0 || (size_t)n != len)
-		die("write", path);
+	if ((size_t)n != len) /* a failed write too: (size_t)-1 */
+		fail(n < 0 ? errno : EIO, "write", path);
 	close(fd);
 }
 
@@ -139,8 +137,7 @@ void do_find_exec(const struct op *op)
 		found = c;
 		return;
 	}
-	errno = denied ? EACCES : ENOENT;
-	die("faccessat", denied ? denied : S(0));
+	fail(denied ? EACCES : ENOENT, "faccessat", denied ? denied : S(0));
 }
 
 /* FIND_EXEC ran before (every plan sends it): `found` is what runs. */

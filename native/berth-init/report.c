@@ -1,9 +1,8 @@
 /*
- * The socket to the runtime, both ways, and fd 2. Reports: one line each, formatted into
- * a buffer and written with one write(2) — no stdio buffer that fork() could duplicate or
- * _exit() could drop. Before READY they go on the socket to the runtime; after it, fd 2
- * (the container's stderr) is the only place left to say why. What the runtime sends:
- * the plan's little-endian integers and the state JSON an op waits for; an fd passed on.
+ * The socket to the runtime, both ways, and fd 2 (berth-init.h). Reports: one line each,
+ * formatted into a buffer and written with one write(2) — no stdio buffer that fork()
+ * could duplicate or _exit() could drop. Before READY they go on the socket to the
+ * runtime; after it, fd 2 (the container's stderr) is the only place left to say why.
  */
 #include "berth-init.h"
 
@@ -38,13 +37,9 @@ __attribute__((format(printf, 2, 3))) void say(int fd, const char *fmt, ...)
 		_exit(1);
 }
 
-/*
- * Report the failure of op `step` with the current errno and exit 1: on the socket before
- * READY, on fd 2 after it (the socket is gone then, and fd 2 is the container's stderr).
- */
-_Noreturn void die(const char *call, const char *detail)
+/* Report the failure of op `step` with errno `err`, where the header says, and exit 1. */
+_Noreturn void fail(int err, const char *call, const char *detail)
 {
-	int err = errno;
 	char d[4096] = "";
 	if (detail) { /* a newline in a path would end the report line early */
 		snprintf(d, sizeof d, " %s", detail);
@@ -59,6 +54,11 @@ _Noreturn void die(const char *call, const char *detail)
 	_exit(1);
 }
 
+_Noreturn void die(const char *call, const char *detail)
+{
+	fail(errno, call, detail);
+}
+
 /* r, or the op's report when r says its system call failed: most steps are one call. */
 long must(long r, const char *call, const char *detail)
 {
@@ -71,15 +71,7 @@ _Noreturn void bad_plan(const char *what, long arg)
 {
 	char d[64];
 	snprintf(d, sizeof d, arg >= 0 ? "%s %ld" : "%s", what, arg);
-	errno = EINVAL;
-	die("plan", d);
-}
-
-uint32_t get32(const unsigned char *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return le32toh(v);
+	fail(EINVAL, "plan", d);
 }
 
 uint64_t get64(const unsigned char *p)
@@ -112,11 +104,10 @@ int read_all(int fd, void *buf, size_t len)
  */
 char *read_state(const char *line, uint32_t *len)
 {
-	unsigned char head[4];
 	say(sock, "%s", line);
-	if (read_all(sock, head, sizeof head) < 0)
+	if (read_all(sock, len, sizeof *len) < 0)
 		_exit(1);
-	*len = get32(head);
+	*len = le32toh(*len);
 	if (*len > (1u << 20))
 		bad_plan("state length", *len);
 	char *state = malloc(*len + 1);
@@ -131,8 +122,7 @@ char *read_state(const char *line, uint32_t *len)
  * data a name) and runtime-spec's seccomp agent message (the data the state JSON). */
 int send_fd(int to, int fd, const void *data, size_t len)
 {
-	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-	memset(&ctl, 0, sizeof ctl);
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl = { .buf = { 0 } };
 	struct iovec iov = { (void *)data, len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);

@@ -100,24 +100,19 @@ static int make(int rootfd, char *path, int file, mode_t mode, const char *whole
 	return must(open_in_root(rootfd, path), "openat2", whole);
 }
 
-/* path in a PATH_MAX buffer; ENAMETOOLONG for a longer one */
-static char *copy(char *buf, const char *path)
+/* root's fd, and path copied into buf (PATH_MAX bytes), where make() and parent() cut it */
+static int open_root(const char *root, const char *path, char *buf)
 {
 	if (snprintf(buf, PATH_MAX, "%s", path) >= PATH_MAX)
 		fail(ENAMETOOLONG, "openat2", path);
-	return buf;
-}
-
-static int open_root(const char *root)
-{
 	return must(open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", root);
 }
 
 int make_in_root(const char *root, const char *path, int file, mode_t mode)
 {
 	char buf[PATH_MAX];
-	int rootfd = open_root(root);
-	int fd = make(rootfd, copy(buf, path), file, mode, path, 0);
+	int rootfd = open_root(root, path, buf);
+	int fd = make(rootfd, buf, file, mode, path, 0);
 	close(rootfd);
 	return fd;
 }
@@ -126,8 +121,8 @@ int make_in_root(const char *root, const char *path, int file, mode_t mode)
  * for the ops that create the last component themselves; dir holds PATH_MAX bytes. */
 int parent_in_root(const char *root, const char *path, char *dir, const char **base)
 {
-	int rootfd = open_root(root);
-	int fd = parent(rootfd, copy(dir, path), base, path, 0);
+	int rootfd = open_root(root, path, dir);
+	int fd = parent(rootfd, dir, base, path, 0);
 	close(rootfd);
 	if (!**base || !strcmp(*base, ".") || !strcmp(*base, ".."))
 		fail(EINVAL, "openat2", path);
@@ -148,17 +143,18 @@ const char *fd_path(int fd)
  */
 int in_root(const char *root, const char *path, uint64_t create, const char *src, int optional)
 {
-	int rootfd = open_root(root);
+	char buf[PATH_MAX];
+	int rootfd = open_root(root, path, buf);
 	int fd = open_in_root(rootfd, path);
-	close(rootfd);
 	if (fd < 0 && errno == ENOENT && create) {
 		struct stat st = { .st_mode = create == 1 ? S_IFDIR : S_IFREG };
 		if (create == 3)
 			must(stat(src, &st), "stat", src);
 		int file = !S_ISDIR(st.st_mode);
-		fd = make_in_root(root, path, file, file ? 0644 : 0755);
+		fd = make(rootfd, buf, file, file ? 0644 : 0755, path, 0);
 	}
 	if (fd < 0 && !(errno == ENOENT && optional))
 		die("openat2", path);
+	close(rootfd);
 	return fd;
 }

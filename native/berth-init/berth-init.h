@@ -144,10 +144,10 @@ void do_seccomp(const struct op *op);
 void do_find_exec(const struct op *op);
 void do_exec(const struct op *op);
 
-/* The ops of host.c, console.c and hooks.c, each file's own switch: 0 for an op not its own. */
-int run_host_op(const struct op *op);
+/* The ops of console.c, hooks.c and host.c, each file's own switch: 0 for an op not its own. */
 int run_console_op(const struct op *op);
 int run_hooks_op(const struct op *op);
+int run_host_op(const struct op *op);
 
 /* host.c */
 _Noreturn void be_parent(pid_t pid, uint64_t wait, const int gate[2], const int peer[2]);

@@ -147,9 +147,9 @@ static void run(const struct op *op)
 	case OPEN_PATH:
 		slots[I(0)] = must(open(S(1), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", S(1)) + 1;
 		break;
-	default: /* plan.c checked the code: an op of the first process, the console or the hooks */
-		if (!run_host_op(op) && !run_console_op(op))
-			run_hooks_op(op);
+	default: /* plan.c checked the code: the console's, the hooks', else the first process's */
+		if (!run_console_op(op) && !run_hooks_op(op))
+			run_host_op(op); /* only before FORK: host.c never runs in the container's process */
 	}
 }
 

@@ -131,9 +131,8 @@ void do_find_exec(const struct op *op)
 			continue;
 		}
 		must(stat(c, &st), "stat", c);
-		errno = EACCES;
 		if (!S_ISREG(st.st_mode) || faccessat(AT_FDCWD, c, X_OK, AT_EACCESS) < 0)
-			die("faccessat", c);
+			fail(S_ISREG(st.st_mode) ? errno : EACCES, "faccessat", c);
 		found = c;
 		return;
 	}

@@ -11,7 +11,7 @@
  * Every test uses its own pair, so tests never see each other or the user's containers.
  * Pure: resolves names, touches nothing.
  */
-import { join } from "node:path";
+import { resolvePath } from "../runtime/host-path.ts";
 
 export const DEFAULT_ROOT = "/var/lib/berth";
 export const DEFAULT_RUNROOT = "/run/berth";
@@ -44,6 +44,9 @@ export interface EnginePaths {
   events: string;
 }
 
+/** node:path's join(dir, name), without loading node:path (≈0.5 ms of every berth command's start). */
+const under = (dir: string, name: string) => (dir.startsWith("/") ? resolvePath(dir, name) : `${dir.replace(/\/+$/, "")}/${name}`);
+
 /** The engine's directories from the flags (first) or the environment, else the defaults. */
 export function enginePaths(flags: { root?: string; runroot?: string } = {}, env: Record<string, string | undefined> = process.env): EnginePaths {
   const root = flags.root || env.BERTH_ROOT || DEFAULT_ROOT;
@@ -51,17 +54,17 @@ export function enginePaths(flags: { root?: string; runroot?: string } = {}, env
   return {
     root,
     runroot,
-    content: join(root, "content"),
-    images: join(root, "images"),
-    snapshots: join(root, "snapshots"),
-    containers: join(root, "containers"),
-    volumes: join(root, "volumes"),
-    networks: join(root, "networks"),
-    runContainers: join(runroot, "containers"),
-    runtimeRoot: join(runroot, "runtime"),
-    netns: join(runroot, "netns"),
-    cniCache: join(runroot, "cni"),
-    volumeMounts: join(runroot, "volumes"),
-    events: join(runroot, "events"),
+    content: under(root, "content"),
+    images: under(root, "images"),
+    snapshots: under(root, "snapshots"),
+    containers: under(root, "containers"),
+    volumes: under(root, "volumes"),
+    networks: under(root, "networks"),
+    runContainers: under(runroot, "containers"),
+    runtimeRoot: under(runroot, "runtime"),
+    netns: under(runroot, "netns"),
+    cniCache: under(runroot, "cni"),
+    volumeMounts: under(runroot, "volumes"),
+    events: under(runroot, "events"),
   };
 }

@@ -2,7 +2,7 @@
  * What an exit status means, the way zx's error tables explain one: docker's 125/126/127,
  * the shell's 128+N for "killed by signal N", and the signals a container dies of. Pure.
  */
-import { constants } from "node:os";
+import { signalName } from "../signals.ts";
 
 const SIGNAL_MEANING: Record<string, string> = {
   SIGKILL: "killed with SIGKILL: by the OOM killer, `kill -9`, or an engine whose stop timeout ran out",
@@ -29,10 +29,6 @@ const CODE_MEANING: Record<number, string> = {
   127: "the command was not found: no such file in the root filesystem, or not in $PATH",
 };
 
-/** The signal number → name table (SIGKILL → 9 reversed). */
-export function signalName(n: number): string | undefined {
-  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
-}
 
 export interface ExitMeaning {
   code: number;

@@ -10,6 +10,7 @@
  */
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, type Warning } from "../errors.ts";
+import { signalNumber } from "../signals.ts";
 import { pathExists, readLink, rmdirPath } from "../sys/libc.ts";
 import type { HeldLock } from "../sys/lock-file.ts";
 import { runHooksWarning } from "./hooks.ts";
@@ -39,13 +40,6 @@ function removeEmptyCgroups(s: SavedState): boolean {
   return true;
 }
 
-/** Signal numbers by name (without SIG), for `kill ID TERM|SIGTERM|15`. */
-const SIGNALS: Record<string, number> = {
-  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11,
-  USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21,
-  TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
-};
-
 /** A signal as `kill` takes it: a number (0…64), a name or SIG-name in any case; `field` names the flag in the error. */
 export function parseSignal(raw: string | undefined, field = "signal"): number {
   const s = (raw ?? "SIGTERM").toUpperCase();
@@ -58,7 +52,8 @@ export function parseSignal(raw: string | undefined, field = "signal"): number {
     const rt = /^RTMIN(\+(\d+))?$/.exec(name);
     // SIGRTMIN is 34 (glibc keeps 32 and 33); SIGRTMAX is 64
     if (rt && 34 + Number(rt[2] ?? 0) <= 64) return 34 + Number(rt[2] ?? 0);
-    if (SIGNALS[name] !== undefined) return SIGNALS[name]!;
+    const n = signalNumber(name);
+    if (n !== undefined) return n;
   }
   throw new BerthError(`${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`, { field });
 }

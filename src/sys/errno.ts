@@ -4,7 +4,11 @@
  * Pure table; the numbers come from asm-generic/errno-base.h and errno.h.
  */
 
-const ERRNO: Record<number, [name: string, meaning: string]> = {
+type ErrnoTable = Record<number, [name: string, meaning: string]>;
+let table: ErrnoTable | undefined;
+
+/** Made at the first error told, not at every process's start (the table is most of this module's load). */
+const errnoTable = (): ErrnoTable => (table ??= {
   1: ["EPERM", "operation not permitted"],
   2: ["ENOENT", "no such file or directory"],
   3: ["ESRCH", "no such process"],
@@ -60,20 +64,20 @@ const ERRNO: Record<number, [name: string, meaning: string]> = {
   125: ["ECANCELED", "operation canceled"],
   // Kernel-internal, but bpf(2) and some drivers leak it to user space.
   524: ["ENOTSUPP", "operation not supported (kernel-internal code)"],
-};
+});
 
 /** `EPERM` for 1; `errno 4242` for a number not in the table. */
 export function errnoName(n: number): string {
-  return ERRNO[n]?.[0] ?? `errno ${n}`;
+  return errnoTable()[n]?.[0] ?? `errno ${n}`;
 }
 
 /** `operation not permitted` for 1; `unknown error` for a number not in the table. */
 export function errnoMeaning(n: number): string {
-  return ERRNO[n]?.[1] ?? "unknown error";
+  return errnoTable()[n]?.[1] ?? "unknown error";
 }
 
 /** `EPERM (operation not permitted)`: the form error lines use. */
 export function describeErrno(n: number): string {
-  const e = ERRNO[n];
+  const e = errnoTable()[n];
   return e ? `${e[0]} (${e[1]})` : `errno ${n}`;
 }

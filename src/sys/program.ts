@@ -5,7 +5,7 @@
  * spawns). A missing or non-executable program throws (Bun's error names it); the
  * caller turns that into its own one line.
  */
-import { constants } from "node:os";
+import { signalNumber } from "../signals.ts";
 
 /** How a program that ran to its end ended, and what it printed (pipes only). */
 export interface ProgramRun {
@@ -43,7 +43,7 @@ export interface RunProgramOptions {
 /** 128+N for a process that signal N ended, else its exit status. */
 export function exitStatus(code: number | null, signal: string | number | null | undefined): number {
   if (signal === null || signal === undefined) return code ?? 0;
-  return 128 + (typeof signal === "number" ? signal : (constants.signals[signal as NodeJS.Signals] ?? 0));
+  return 128 + (typeof signal === "number" ? signal : (signalNumber(signal) ?? 0));
 }
 
 /** Run `argv` to its end; throws when it cannot be started. */

@@ -8,7 +8,6 @@
  * host (a device's numbers, a file's text, another container's pid) comes in through
  * {@link BundleContext}.
  */
-import { posix } from "node:path";
 import { BerthError } from "../../errors.ts";
 import type { Device, Mount, Namespace, NamespaceType, Process, Rlimit, Spec } from "../../spec/runtime-spec.ts";
 import type { LinuxDeviceCgroup } from "../../spec/linux-resources.ts";
@@ -21,6 +20,7 @@ import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp, type DockerSeccompProfile } from
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, requestedMounts, type MountRequest } from "./mount-flags.ts";
 import type { RunFlags } from "./run-flags.ts";
 import type { VolumeUse } from "./records.ts";
+import { resolvePath } from "../../runtime/host-path.ts";
 
 export interface DeviceInfo {
   type: "c" | "b";
@@ -468,8 +468,9 @@ function withMounts({ spec, flags, image, ctx, out }: Step): void {
 function imageVolumes(image: ImageProcessConfig, covered: Set<string>, newVolumeName: () => string): MountRequest[] {
   const out: MountRequest[] = [];
   for (const path of Object.keys(image.Volumes ?? {})) {
-    const target = posix.normalize(path).replace(/\/+$/, "");
-    if (!target.startsWith("/") || covered.has(target)) continue;
+    if (!path.startsWith("/")) continue;
+    const target = resolvePath(path).replace(/\/+$/, "");
+    if (target === "" || covered.has(target)) continue;
     covered.add(target);
     out.push({ type: "volume", name: newVolumeName(), target, readonly: false, anonymous: true, copy: true, flag: "VOLUME" });
   }

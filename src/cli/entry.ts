@@ -4,8 +4,8 @@
  * applets are). One file with both, because each is ~110 MB of Bun runtime plus a few
  * hundred KB of berth; the program not run costs nothing (its module is never imported).
  *
- * No top-level await here or below: the executable is CommonJS (build-runtime.sh says
- * why), which has none.
+ * Each program is its own chunk of the executable (build-runtime.sh: ESM, split), loaded
+ * by the import below: the other is never read.
  */
 const invokedAs = process.argv0.slice(process.argv0.lastIndexOf("/") + 1);
 const program = invokedAs === "berth" ? import("./berth.ts") : import("./berth-runtime.ts");

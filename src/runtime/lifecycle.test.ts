@@ -54,6 +54,8 @@ describe.skipIf(!canRunContainers)("berth-runtime lifecycle", () => {
     mkdirSync(join(tree, "native", "build", "bin"), { recursive: true });
     copyFileSync(exe, join(tree, "native", "build", "bin", "berth-runtime"));
     chmodSync(join(tree, "native", "build", "bin", "berth-runtime"), 0o755);
+    // an executable finds the libc binding beside it too (the next test): a copy of the build has it
+    copyFileSync(join(REPO, "native", "build", "libc-binding.node"), join(tree, "native", "build", "libc-binding.node"));
     const mark = join(tree, "helper-used");
     writeFileSync(join(tree, "native", "build", "berth-init"), `#!/bin/sh\necho used > ${mark}\nexec ${join(REPO, "native", "build", "berth-init")} "$@"\n`, { mode: 0o755 });
     const id = fx.id();

@@ -1,10 +1,10 @@
 /**
  * Where the files `npm install` builds from native/ (scripts/build-native.sh) are looked
  * for: native/build/NAME of the checkout this runs from. Compiled
- * (native/build/bin/berth-runtime), the executable's own place says which checkout — its
- * import.meta.dir is the directory it was built from, which may since be gone or
- * another's, so that comes second. From the sources, Bun's place (node_modules/bun/bin
- * of the checkout) or else src/sys/ finds it. Pure: the caller tries each in order, so
+ * (native/build/bin/berth-runtime), the executable's own place says which checkout (its
+ * import.meta.dir is inside the executable's own file system then, and finds nothing).
+ * From the sources, Bun's place (node_modules/bun/bin of the checkout) or else src/sys/
+ * finds it. Pure: the caller tries each in order, so
  * the executable's own layout (native/build/bin/) is put first — every call of
  * berth-runtime loads the libc binding, and each miss is a failed dlopen (~40 µs).
  */

@@ -737,6 +737,44 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(fx.berth(["images", "-q"]).stdout).toBe("");
   });
 
+  test("a --rm container's root is an ephemeral snapshot: run --rm flushes nothing; after a crash that undid its removal, the reboot check drops it and the image can go", async () => {
+    expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
+    const run = ["run", "--network", "none", "--cgroup-parent", fx.cgroupParent];
+    const snapshots = () => JSON.parse(readFileSync(join(fx.root, "snapshots", "metadata.json"), "utf8")).snapshots as Record<string, { labels: Record<string, string> }>;
+    // what reaches the disk: a --rm container's record, name and root need not outlive a crash (the reboot check removes it)
+    const syncs = (args: string[]) => {
+      const trace = join(fx.dir, `fsync-${process.pid}`);
+      const r = Bun.spawnSync(["strace", "-f", "-qq", "-o", trace, "-e", "trace=fsync,fdatasync,sync,syncfs,sync_file_range", BERTH, ...args], { env: fx.env(), stdin: "ignore" });
+      expect(r.exitCode).toBe(0);
+      return readFileSync(trace, "utf8").split("\n").filter((l) => /\b(fsync|fdatasync|sync|syncfs|sync_file_range)\(/.test(l)).length;
+    };
+    if (Bun.which("strace")) {
+      expect(syncs([...run, "--rm", "busybox", "true"])).toBe(0);
+      const kept = fx.berth([...run, "-d", "busybox", "true"]).stdout.trim();
+      expect(snapshots()[`container/${kept}`]!.labels["berth/ephemeral"]).toBeUndefined();
+      expect(syncs(["rm", "-f", kept])).toBeGreaterThan(0);
+    }
+    const id = fx.berth([...run, "--rm", "-d", "busybox", "sleep", "60"]).stdout.trim();
+    expect(snapshots()[`container/${id}`]!.labels["berth/ephemeral"]).toBe("true");
+    // a crash after the container's record and root went, before the snapshots' metadata reached the disk
+    const monitor = Number(readFileSync(join(fx.runroot, "containers", id, "monitor.pid"), "utf8"));
+    const pid = fx.inspect(id).State.Pid;
+    process.kill(monitor, "SIGKILL");
+    process.kill(pid, "SIGKILL");
+    await until(() => !existsSync(`/proc/${pid}`), 120_000);
+    // and what the reboot itself takes: the mount, the cgroups, the runtime's state on /run
+    expect(Bun.spawnSync(["umount", join(fx.root, "containers", id, "rootfs")]).exitCode).toBe(0);
+    expect(Bun.spawnSync([join(dirname(BERTH), "berth-runtime"), "--root", join(fx.runroot, "runtime"), "delete", "--force", id]).exitCode).toBe(0);
+    rmSync(join(fx.root, "containers", id), { recursive: true });
+    rmSync(join(fx.runroot, "containers", id), { recursive: true, force: true });
+    for (const name of readdirSync(join(fx.root, "containers", ".names"))) if (readFileSync(join(fx.root, "containers", ".names", name), "utf8").includes(id)) rmSync(join(fx.root, "containers", ".names", name));
+    rmSync(join(fx.runroot, "boot-id"));
+    expect(fx.berth(["ps", "-a", "-q"])).toMatchObject({ code: 0, stdout: "" });
+    expect(Object.keys(snapshots()).filter((k) => k.startsWith("container/"))).toEqual([]);
+    expect(fx.berth(["rmi", "busybox"]).code).toBe(0);
+    expect(fx.leftoverCgroups()).toEqual([]);
+  });
+
   test("diff: what the container changed over its image's layers, as docker's (C, A, D); the runtime's mount points are not changes", () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
     const r = fx.berth(["run", "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "echo x > /etc/added; rm /bin/ls; mkdir -p /tmp/d; echo y >> /etc/passwd"]);

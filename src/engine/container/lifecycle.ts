@@ -7,6 +7,7 @@
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { mkdirParents, pathExists, readText, statPath, unlinkPath, waitProcessEnd } from "../../sys/libc.ts";
+import { ImageStore } from "../image/image-store.ts";
 import type { Engine, PreparedRoot } from "./engine.ts";
 import { buildSpec, dockerLimitFlags, renameLimitFlag, type BundleResult } from "./bundle.ts";
 import { limitsToResources } from "../../cgroups/resource-flags.ts";
@@ -57,7 +58,7 @@ export interface CreateResult {
  * berth's own runtime (`run` given): then its monitor and the runtime's create are
  * launched as soon as its directories exist, and wait for the spec (HeadStart).
  */
-export function createContainer(engine: Engine, flags: RunFlags & { args?: string[] }, prepareRoot: (id: string) => PreparedRoot, run?: { exitClaim: ExitClaim }): CreateResult {
+export function createContainer(engine: Engine, flags: RunFlags & { args?: string[] }, prepareRoot: (id: string, ephemeral: boolean) => PreparedRoot, run?: { exitClaim: ExitClaim }): CreateResult {
   const runtime = runtimePath(flags.runtime);
   const log = logLimits(flags); // a bad --log-opt is refused before anything is made
   const id = newContainerId();
@@ -82,7 +83,8 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     const durable = flags.rm !== true;
     if (wanted !== undefined) store.claimName(wanted, id, durable);
     name = wanted ?? store.claimGeneratedName(id, durable);
-    const root = prepareRoot(id);
+    // a --rm container's root, like its record, need not outlive a crash (the reboot check removes it)
+    const root = prepareRoot(id, !durable);
     undo.push(() => root.release());
     const plan = planNetwork(new NetworkStore(engine.paths), flags, root.config.ExposedPorts);
     const network = flags.network ?? (plan.mode === "cni" ? "bridge" : "none");
@@ -672,6 +674,8 @@ export function reviveAfterReboot(engine: Engine): string[] {
       }
     }
   }
+  // a --rm container's root whose removal the crash undid (it was not flushed) holds its image's layers: it goes
+  new ImageStore(engine.paths).removeRootfsOfGone((id) => pathExists(engine.store.dir(id)));
   return started;
 }
 

@@ -33,14 +33,14 @@ export function snapshotTarget(engine: Engine, id: string): string {
  * `image` is what `images.find(ref)` (or the pull) gave the caller, passed on so that a
  * run reads the image index once.
  */
-export function imageRoot(engine: Engine, images: ImageStore, ref: string, image: ImageRecord | undefined, pull: string | undefined): (id: string) => PreparedRoot {
+export function imageRoot(engine: Engine, images: ImageStore, ref: string, image: ImageRecord | undefined, pull: string | undefined): (id: string, ephemeral: boolean) => PreparedRoot {
   if (!image) {
     if (pull === "never") throw new BerthError(`No such image: ${ref}; load or import it first (berth load, berth import), or drop --pull never`, { field: "IMAGE" });
     throw new BerthError(`No such image: ${ref}; pull, load or import it first (berth pull ${ref}, berth load -i FILE); berth images lists what is here`, { field: "IMAGE" });
   }
-  return (id) => {
+  return (id, ephemeral) => {
     const config = images.config(image).config ?? {};
-    const mounts = images.prepareRootfs(id, image);
+    const mounts = images.prepareRootfs(id, image, ephemeral);
     const target = snapshotTarget(engine, id);
     try {
       mkdirPath(target, 0o755);

@@ -21,8 +21,8 @@
 import { BerthError } from "../../errors.ts";
 import type { EnginePaths } from "../paths.ts";
 import { ContentStore } from "../content/store.ts";
-import { OverlaySnapshotter } from "../snapshot/overlay.ts";
-import { TEMPORARY_PREFIX, writableDirOf, type Mount } from "../snapshot/snapshotter.ts";
+import { OverlaySnapshotter, SnapshotNotFoundError } from "../snapshot/overlay.ts";
+import { EPHEMERAL_LABEL, TEMPORARY_PREFIX, writableDirOf, type Mount } from "../snapshot/snapshotter.ts";
 import { parseImageConfig, type ImageConfig } from "../../spec/image-spec.ts";
 import { ImageIndex, putImage, type ImageRecord } from "./index-store.ts";
 import { familiarString, formatReference, looksLikeId, parseReference } from "./reference.ts";
@@ -306,10 +306,11 @@ export class ImageStore {
   /**
    * A writable snapshot for container `id` over `image`'s layers: how to mount it (an
    * overlay with the container's upper and work dirs; a bind mount for an image without
-   * layers). Marks the layers in use until removeRootfs.
+   * layers). Marks the layers in use until removeRootfs. `ephemeral`: a --rm container's,
+   * made and removed without flushing (EPHEMERAL_LABEL).
    */
-  prepareRootfs(id: string, image: ImageRecord): Mount[] {
-    return this.snapshots.prepare(`${CONTAINER_PREFIX}${id}`, image.chainIds.at(-1), { "berth/image": image.id });
+  prepareRootfs(id: string, image: ImageRecord, ephemeral = false): Mount[] {
+    return this.snapshots.prepare(`${CONTAINER_PREFIX}${id}`, image.chainIds.at(-1), { "berth/image": image.id, ...(ephemeral && { [EPHEMERAL_LABEL]: "true" }) });
   }
 
   /** The mounts of container `id`'s rootfs (prepared earlier). */
@@ -319,8 +320,22 @@ export class ImageStore {
 
   /** Remove container `id`'s snapshot (unmount it first); its layers are no longer in use by it. Nothing there is fine. */
   removeRootfs(id: string): void {
-    if (!this.snapshots.stat(`${CONTAINER_PREFIX}${id}`)) return;
-    this.snapshots.remove(`${CONTAINER_PREFIX}${id}`);
+    try {
+      this.snapshots.remove(`${CONTAINER_PREFIX}${id}`);
+    } catch (err) {
+      if (!(err instanceof SnapshotNotFoundError)) throw err;
+    }
+  }
+
+  /**
+   * Remove the snapshots of containers that are gone (`exists(id)` false): what a crash
+   * left of an ephemeral snapshot whose removal was not flushed, which would hold its
+   * image's layers forever. For the reboot check: nothing is mounted then.
+   */
+  removeRootfsOfGone(exists: (id: string) => boolean): void {
+    for (const s of this.snapshots.list()) {
+      if (s.key.startsWith(CONTAINER_PREFIX) && !exists(s.key.slice(CONTAINER_PREFIX.length))) this.removeRootfs(s.key.slice(CONTAINER_PREFIX.length));
+    }
   }
 
   /** The uncompressed size of a committed layer snapshot (recorded when it was unpacked). */

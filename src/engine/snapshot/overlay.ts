@@ -20,7 +20,7 @@ import { close, fsyncFd, listDir, mkdirPath, O, openPath, pathExists, readText }
 import { syncDir } from "../../sys/atomic-file.ts";
 import { updateLocked } from "../../sys/lock-file.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
-import { TEMPORARY_PREFIX, type Mount, type SnapshotInfo, type SnapshotKind, type Snapshotter } from "./snapshotter.ts";
+import { EPHEMERAL_LABEL, TEMPORARY_PREFIX, type Mount, type SnapshotInfo, type SnapshotKind, type Snapshotter } from "./snapshotter.ts";
 
 interface Record_ {
   id: number;
@@ -96,7 +96,7 @@ export class OverlaySnapshotter implements Snapshotter {
       if (kind === "active") mkdirPath(`${dir}/work`, 0o700);
       md.snapshots[key] = { id, kind, ...(parent !== undefined && { parent }), created: new Date().toISOString(), labels };
       return this.mountsOf(md, key);
-    }, !isTemporary(key));
+    }, !forgettable(key, labels));
   }
 
   mounts(key: string): Mount[] {
@@ -138,6 +138,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   remove(key: string): void {
+    const durable = !forgettable(key, this.stat(key)?.labels ?? {});
     const id = this.update((md) => {
       const s = md.snapshots[key];
       if (!s) throw new SnapshotNotFoundError(`snapshot ${key} does not exist`);
@@ -148,7 +149,7 @@ export class OverlaySnapshotter implements Snapshotter {
       if (s.kind !== "committed") removeTree(this.dirOf(s.id));
       delete md.snapshots[key];
       return s.id;
-    }, !isTemporary(key));
+    }, durable);
     removeTree(this.dirOf(id));
   }
 
@@ -186,8 +187,9 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 }
 
-function isTemporary(key: string): boolean {
-  return key.startsWith(TEMPORARY_PREFIX);
+/** A snapshot whose creation and removal a crash may undo: an unpack's, or one labelled ephemeral. */
+function forgettable(key: string, labels: Record<string, string>): boolean {
+  return key.startsWith(TEMPORARY_PREFIX) || labels[EPHEMERAL_LABEL] === "true";
 }
 
 function info(key: string, r: Record_): SnapshotInfo {

@@ -20,6 +20,14 @@
  */
 export const TEMPORARY_PREFIX = "extract/";
 
+/**
+ * The label, "true", of a snapshot a crash may forget as well: a `--rm` container's root.
+ * Its creation and removal are not flushed either (two fsyncs each, 0.2–0.5 ms on a quiet
+ * disk and 4–14 ms on a busy one, on every `run --rm`): after a crash the reboot check
+ * removes --rm containers and the records of container snapshots whose container is gone.
+ */
+export const EPHEMERAL_LABEL = "berth/ephemeral";
+
 export type SnapshotKind = "active" | "view" | "committed";
 
 export interface SnapshotInfo {

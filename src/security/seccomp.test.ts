@@ -266,10 +266,17 @@ describe("compileSeccompCached", () => {
     expect(second.program).toEqual(compileSeccomp(profile()).program);
   });
 
-  test("the key ignores key order and changes with any value", () => {
-    const reordered = { syscalls: profile().syscalls, defaultAction: "SCMP_ACT_ERRNO" } as LinuxSeccomp;
-    expect(seccompCacheKey(reordered)).toBe(seccompCacheKey(profile()));
+  test("the key changes with any value; the same profile with its keys reordered is a miss, never another profile's program", () => {
+    expect(seccompCacheKey(profile())).toBe(seccompCacheKey(profile()));
     expect(seccompCacheKey({ ...profile(), defaultErrnoRet: 38 })).not.toBe(seccompCacheKey(profile()));
+    expect(seccompCacheKey({ ...profile(), syscalls: [{ names: ["read", "write"], action: "SCMP_ACT_ALLOW" }] })).not.toBe(seccompCacheKey(profile()));
+    const cacheDir = scratch();
+    expect(compileSeccompCached(profile(), cacheDir).cache).toBe("stored");
+    const reordered = { syscalls: profile().syscalls, defaultAction: "SCMP_ACT_ERRNO" } as LinuxSeccomp;
+    const again = compileSeccompCached(reordered, cacheDir);
+    expect(again.cache).toBe("stored");
+    expect(again.program).toEqual(compileSeccomp(profile()).program);
+    expect(compileSeccompCached(reordered, cacheDir).cache).toBe("hit");
     expect(seccompCacheKey(profile())).toMatch(/^[0-9a-f]{64}$/);
   });
 

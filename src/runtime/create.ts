@@ -306,7 +306,6 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
     };
     writeState(opts.root, early);
-    writeSavedSpec(opts.root, id, spec);
     try {
       opened.create();
       cg = opened;
@@ -369,6 +368,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         early.startTime = startTimeOf(initPid);
         early.pidNamespace = pidNamespaceOf(initPid);
         writeState(opts.root, early);
+        // Here, not before the cgroup: the init is setting itself up meanwhile (its mounts,
+        // pivot_root), so the write's cost (a file created under --root: 0.3 ms on an idle
+        // ext4, 1 ms under load) is off create's path. Nothing reads the copy before the
+        // container is created (exec of a "creating" one has no init to join yet).
+        writeSavedSpec(opts.root, id, spec);
         trace(`init forked: pid ${initPid}`);
       },
       seccomp: () => agentState(early, initPid, plan.seccompAgent!),

@@ -122,6 +122,11 @@ describe("encodePlan: arguments", () => {
     expect([...arg!]).toEqual([5, 0, 0, 0, 0, 1, 0, 0]);
   });
 
+  test("the largest integer below 2^64 a number holds (2^64 - 4096) keeps every byte", () => {
+    const [arg] = decode(encodePlan(planOf(["SETRLIMIT", [2 ** 64 - 4096]]))).ops[0]!.args;
+    expect([...arg!]).toEqual([0, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+  });
+
   test("a negative integer is two's complement: -1 is all ones", () => {
     const [arg] = decode(encodePlan(planOf(["SETRLIMIT", [-1]]))).ops[0]!.args;
     expect([...arg!]).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);

@@ -12,7 +12,7 @@ import { activeLsms, hostName, kernelRelease, memTotalBytes, osPrettyName } from
 import type { Engine } from "./container/engine.ts";
 import { engineHostFacts } from "./container/host.ts";
 import { goArch } from "./container/docker-seccomp.ts";
-import { liveStatus } from "./container/lifecycle.ts";
+import { liveStatus } from "./container/live-status.ts";
 import { initPath } from "./container/programs.ts";
 import { ImageStore } from "./image/image-store.ts";
 

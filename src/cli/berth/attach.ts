@@ -18,7 +18,8 @@ import { waitProcessEnd, writeAll } from "../../sys/libc.ts";
 import { makeRaw } from "../../sys/terminal.ts";
 import { attachContainer, type AttachConnection } from "../../engine/container/attach.ts";
 import type { Engine } from "../../engine/container/engine.ts";
-import { cleanupContainer, exitFileCode, killContainer, liveStatus, settle } from "../../engine/container/lifecycle.ts";
+import { cleanupContainer, killContainer, settle } from "../../engine/container/lifecycle.ts";
+import { exitFileCode, liveStatus } from "../../engine/container/live-status.ts";
 import type { ExitClaim } from "../../engine/container/monitor.ts";
 import { followLog, type LogPosition } from "../../engine/container/log-reader.ts";
 import { LogParser, logRuns } from "../../engine/container/logs.ts";
@@ -209,7 +210,7 @@ export function registerAttach(program: Command): void {
     .option("--sig-proxy", "pass signals to the container (default true; --sig-proxy=false to detach with Ctrl-C)")
     .option(...DETACH_KEYS_OPTION)
     .action(async (ref: string, opts: Record<string, unknown>) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const detachKeys = detachKeysOf(opts);
       const r = engine.store.resolve(ref);
       const live = liveStatus(engine, r);

@@ -10,8 +10,10 @@ import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { checkName, UnreadableRecord } from "../../engine/container/records.ts";
-import { cleanupContainer, removeUnreadable, updateContainer, type UpdateFlags, killContainer, liveStatus, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
-import { ExitClaim, monitorFiles } from "../../engine/container/monitor.ts";
+import { cleanupContainer, removeUnreadable, updateContainer, type UpdateFlags, killContainer, removeContainer, runtimeOf, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
+import { liveStatus } from "../../engine/container/live-status.ts";
+import { ExitClaim } from "../../engine/container/monitor.ts";
+import { monitorFiles } from "../../engine/container/monitor-files.ts";
 import { startOrExit } from "./run.ts";
 import { DETACH_KEYS_OPTION, detachKeysOf, foreground } from "./attach.ts";
 import { logEnd } from "../../engine/container/log-reader.ts";
@@ -60,7 +62,7 @@ export function registerStart(program: Command): void {
     .option("-i, --interactive", "send stdin to the container (made with -i); it is closed when stdin ends")
     .option(...DETACH_KEYS_OPTION)
     .action(async (refs: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const detachKeys = detachKeysOf(opts);
       if (opts.attach || opts.interactive) {
         if (refs.length !== 1) throw new BerthError("attach to one container at a time", { field: opts.attach ? "--attach" : "--interactive" });
@@ -83,7 +85,7 @@ export function registerStop(program: Command): void {
     .option("-t, --time <seconds>", "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
     .option(...STOP_SIGNAL_OPTION)
     .action(async (refs: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const t = timeoutOf(opts);
       const signal = stopSignalFlag(opts);
       await eachContainer(refs, (ref) => stopContainer(engine, engine.store.resolve(ref).Id, t, signal));
@@ -95,7 +97,7 @@ export function registerRestart(program: Command): void {
     .option("-t, --time <seconds>", "seconds to wait before killing")
     .option(...STOP_SIGNAL_OPTION)
     .action(async (refs: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const t = timeoutOf(opts);
       const signal = stopSignalFlag(opts);
       await eachContainer(refs, async (ref) => {
@@ -110,7 +112,7 @@ export function registerKill(program: Command): void {
   program.command("kill").argument("<containers...>", "names or ids").description("send a signal to containers' main process")
     .option("-s, --signal <signal>", "signal name or number", "KILL")
     .action(async (refs: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const sig = String(opts.signal);
       parseSignal(sig, "--signal");
       await eachContainer(refs, (ref) => killContainer(engine, engine.store.resolve(ref), sig));
@@ -120,7 +122,7 @@ export function registerKill(program: Command): void {
 function pauseVerb(program: Command, name: "pause" | "unpause"): void {
   program.command(name).argument("<containers...>", "names or ids").description(name === "pause" ? "freeze all processes of containers" : "thaw paused containers")
     .action(async (refs: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       await eachContainer(refs, (ref) => {
         const r = engine.store.resolve(ref);
         engine.store.locked(r.Id, (x) => {
@@ -147,7 +149,7 @@ export function registerUnpause(program: Command): void {
 export function registerWait(program: Command): void {
   program.command("wait").argument("<containers...>", "names or ids").description("wait until containers stop, then print their exit codes")
     .action(async (refs: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       await eachContainer(refs, async (ref) => {
         const id = engine.store.resolve(ref).Id;
         const code = await waitContainer(engine, id);
@@ -162,7 +164,7 @@ export function registerRm(program: Command): void {
     .option("-f, --force", "kill a running container first")
     .option("-v, --volumes", "remove its anonymous volumes too")
     .action(async (refs: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       await eachContainer(refs, (ref) => {
         try {
           removeContainer(engine, engine.store.resolve(ref).Id, { force: opts.force === true, volumes: opts.volumes === true });
@@ -177,8 +179,8 @@ export function registerRm(program: Command): void {
 
 export function registerRename(program: Command): void {
   program.command("rename").argument("<container>", "name or id").argument("<new-name>", "its new name").description("rename a container")
-    .action((ref: string, newName: string, opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (ref: string, newName: string, opts: Opts) => {
+      const engine = await engineFor(opts);
       const name = checkName(newName);
       const r = engine.store.resolve(ref);
       engine.store.claimName(name, r.Id);
@@ -199,17 +201,17 @@ export function registerRename(program: Command): void {
 export function registerContainer(program: Command): void {
   const c = program.command("container").description("manage containers (docker's `container ls`, `rm`, `stop`, … are berth's ps, rm, stop, …)");
   c.command("cleanup").argument("<id>", "container id").description("record a container's exit (the monitor's exit command)")
-    .action((id: string, opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (id: string, opts: Opts) => {
+      const engine = await engineFor(opts);
       if (!engine.store.read(id)) return;
       cleanupContainer(engine, id);
     });
   c.command("prune").description("remove all stopped containers")
     .option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
-    .action((opts: Opts) => {
+    .action(async (opts: Opts) => {
       confirmPrune(opts.force, ["all stopped containers"]);
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const { removed, reclaimed } = pruneContainers(engine, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now()));
       writeOut(formatPruneReport([["Containers", removed]], formatDecimalBytes(reclaimed)));
     });
@@ -222,7 +224,7 @@ export function registerUpdate(program: Command): void {
     .option("--memory-swap <size>", "memory plus swap (-1: unlimited)").option("--memory-reservation <size>", "soft memory limit")
     .option("--pids-limit <n>", "maximum number of tasks").option("--blkio-weight <n>", "I/O weight").option("--restart <policy>", "no, on-failure[:N], always, unless-stopped")
     .action(async (refs: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const keys = ["cpus", "cpuShares", "cpuPeriod", "cpuQuota", "cpusetCpus", "cpusetMems", "memory", "memorySwap", "memoryReservation", "pidsLimit", "blkioWeight", "restart"] as const;
       const flags = Object.fromEntries(keys.filter((k) => opts[k] !== undefined).map((k) => [k, String(opts[k])])) as UpdateFlags;
       if (Object.keys(flags).length === 0) throw new BerthError("nothing to update; give at least one flag such as --memory or --cpus", { field: "update" });

@@ -110,7 +110,7 @@ export function registerCp(program: Command): void {
   program.command("cp").argument("<src>", "CONTAINER:PATH, a host path, or - (a tar stream on stdin)").argument("<dest>", "CONTAINER:PATH, a host path, or - (a tar stream on stdout)")
     .description("copy files between a container and the host (tar streams with -)")
     .action(async (src: string, dest: string, opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const s = src === "-" ? { path: "-" } : parseCopyArg(src);
       const d = dest === "-" ? { path: "-" } : parseCopyArg(dest);
       if ((s.container === undefined) === (d.container === undefined)) throw new BerthError("one side must be CONTAINER:PATH and the other a host path or -", { field: "cp" });
@@ -195,8 +195,8 @@ async function copyIn(engine: Engine, r: ContainerRecord, path: string, dest: st
 
 export function registerPort(program: Command): void {
   program.command("port").argument("<container>", "name or id").argument("[port]", "PORT[/PROTO]").description("the container's published ports: 80/tcp -> 0.0.0.0:8080")
-    .action((ref: string, port: string | undefined, opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (ref: string, port: string | undefined, opts: Opts) => {
+      const engine = await engineFor(opts);
       const r = engine.store.resolve(ref);
       // host ports are given at start: a container that does not run has none (docker prints nothing either)
       const lines = portLines(r.Network?.settings?.PortMappings ?? [], port);

@@ -7,7 +7,8 @@
 import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
-import { liveStatus, runtimeOf } from "../../engine/container/lifecycle.ts";
+import { runtimeOf } from "../../engine/container/lifecycle.ts";
+import { liveStatus } from "../../engine/container/live-status.ts";
 import { execProcessSpec, mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "../../engine/container/bundle.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { engineHostFacts, readFlagFile } from "../../engine/container/host.ts";
@@ -31,7 +32,7 @@ export function registerExec(program: Command): void {
     .option("-w, --workdir <dir>", "working directory")
     .option("--privileged", "every capability for this process")
     .action(async (ref: string, command: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const r = engine.store.resolve(ref);
       const live = liveStatus(engine, r);
       if (live.status === "paused") throw new BerthError(`container ${r.Id} is paused, unpause the container before exec`);

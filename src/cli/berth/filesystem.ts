@@ -16,8 +16,8 @@ type Opts = Record<string, unknown>;
 
 export function registerDiff(program: Command): void {
   program.command("diff").argument("<container>", "name or id").description("what a container changed in its image's files: C changed, A added, D deleted")
-    .action((ref: string, opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (ref: string, opts: Opts) => {
+      const engine = await engineFor(opts);
       writeOut(formatChanges(containerChanges(engine, engine.store.resolve(ref))));
     });
 }
@@ -32,7 +32,7 @@ export function registerExport(program: Command): void {
     .option("-o, --output <file>", "write to this file instead of stdout")
     .action(async (ref: string, opts: Opts) => {
       refuseTerminal(opts.output as string | undefined);
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const r = engine.store.resolve(ref);
       let root = r.Rootfs;
       if (r.RootfsSource === "snapshot") {
@@ -52,7 +52,7 @@ export function registerCommit(program: Command): void {
     .option("-m, --message <message>", "the commit message (the layer's history comment)")
     .option("-p, --pause", "freeze the container while its files are read (--pause=false: do not)", true)
     .action(async (ref: string, reference: string | undefined, opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const image = await commitContainer(engine, engine.store.resolve(ref), {
         reference, changes: (opts.change as string[] | undefined) ?? [], message: opts.message as string | undefined,
         author: opts.author as string | undefined, pause: opts.pause !== false,

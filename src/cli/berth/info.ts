@@ -19,8 +19,8 @@ function printFormatted(format: string, value: unknown): void {
   writeOut(`${format === "json" ? JSON.stringify(value) : renderGoTemplate(format, value)}\n`);
 }
 
-export function infoAction(opts: Opts): void {
-  const info = gatherInfo(engineFor(opts), pkg.version, runtimePath(undefined), new Date());
+export async function infoAction(opts: Opts): Promise<void> {
+  const info = gatherInfo(await engineFor(opts), pkg.version, runtimePath(undefined), new Date());
   if (opts.format !== undefined) return printFormatted(opts.format as string, info);
   const { text, warnings } = formatInfo(info);
   writeOut(text);

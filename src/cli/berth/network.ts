@@ -55,9 +55,9 @@ export function registerNetwork(program: Command): void {
     .option("--internal", "no route out of the network and no masquerading")
     .option("-o, --opt <k=v>", "driver option: mtu=N (or com.docker.network.driver.mtu=N)", collect)
     .option("--label <k=v>", "a label", collect)
-    .action((name: string, opts: Opts) => {
+    .action(async (name: string, opts: Opts) => {
       if (opts.driver !== undefined && opts.driver !== "bridge") throw new BerthError(`driver ${JSON.stringify(opts.driver)} is not available; use bridge`, { field: "--driver" });
-      const store = new NetworkStore(engineFor(opts).paths);
+      const store = new NetworkStore((await engineFor(opts)).paths);
       const n = store.create(name, {
         ...(opts.subnet !== undefined && { subnet: opts.subnet as string }),
         ...(opts.gateway !== undefined && { gateway: opts.gateway as string }),
@@ -72,8 +72,8 @@ export function registerNetwork(program: Command): void {
   net.command("ls").alias("list").description("list networks").option("-q, --quiet", "only ids").option("--no-trunc", "whole ids")
     .option("-f, --filter <k=v>", "dangling=true|false, driver=bridge, id=PREFIX, label=KEY[=VALUE], name=PART, scope=local, type=custom|builtin", collect)
     .option("--format <format>", "table, json, or a Go template such as '{{.Name}} {{.ID}}'")
-    .action((opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (opts: Opts) => {
+      const engine = await engineFor(opts);
       const store = new NetworkStore(engine.paths);
       store.ensureDefault();
       const filters = ((opts.filter as string[] | undefined) ?? []).map(parseNetworkFilter);
@@ -91,14 +91,14 @@ export function registerNetwork(program: Command): void {
       }
     });
   net.command("inspect").argument("<names...>", "network names or ids").description("docker's JSON of networks")
-    .action((names: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (names: string[], opts: Opts) => {
+      const engine = await engineFor(opts);
       const store = new NetworkStore(engine.paths);
       writeOut(`${JSON.stringify(names.map((n) => inspectView(engine, store.resolve(n))), null, 4)}\n`);
     });
   net.command("rm").alias("remove").argument("<names...>", "network names or ids").description("remove networks no container uses")
-    .action((names: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (names: string[], opts: Opts) => {
+      const engine = await engineFor(opts);
       const store = new NetworkStore(engine.paths);
       let failed = 0;
       for (const name of names) {
@@ -117,20 +117,20 @@ export function registerNetwork(program: Command): void {
   net.command("connect").argument("<network>", "network name or id").argument("<container>", "container name or id")
     .description("attach a container to another network (now when it runs, else at its next start)")
     .option("--alias <name>", "another name for the container on this network", collect)
-    .action((network: string, container: string, opts: Opts) => {
-      connectContainer(engineFor(opts), container, network, (opts.alias as string[] | undefined) ?? []);
+    .action(async (network: string, container: string, opts: Opts) => {
+      connectContainer(await engineFor(opts), container, network, (opts.alias as string[] | undefined) ?? []);
     });
   net.command("disconnect").argument("<network>", "network name or id").argument("<container>", "container name or id")
     .description("detach a container from a network").option("-f, --force", "accepted (docker's)")
-    .action((network: string, container: string, opts: Opts) => {
-      disconnectContainer(engineFor(opts), container, network);
+    .action(async (network: string, container: string, opts: Opts) => {
+      disconnectContainer(await engineFor(opts), container, network);
     });
   net.command("prune").description("remove networks no container uses, and the network leftovers of containers that are gone")
     .option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
-    .action((opts: Opts) => {
+    .action(async (opts: Opts) => {
       confirmPrune(opts.force, ["all networks not used by at least one container"]);
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       writeOut(formatPruneReport([["Networks", pruneNetworks(engine, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now()))]]));
     });
 }

@@ -8,7 +8,7 @@ import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut, writeRuns } from "../stdio.ts";
 import { alignColumns, parseTemplate } from "../../observe/template.ts";
-import { exitFileCode, liveStatus } from "../../engine/container/lifecycle.ts";
+import { exitFileCode, liveStatus } from "../../engine/container/live-status.ts";
 import { followLog, readLog } from "../../engine/container/log-reader.ts";
 import { linesInWindow, type LogBatch, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
 import { NoSuchContainer } from "../../engine/container/records.ts";
@@ -33,8 +33,8 @@ export function registerPs(program: Command): void {
     .option("--no-trunc", "do not truncate ids and commands")
     .option("-f, --filter <k=v>", "id=, name=, label=, status=, exited=, ancestor=, before=, since=, volume=, network=, publish=, expose=", collect)
     .option("--format <format>", "table, json, or a Go template such as '{{.ID}} {{.Names}}'")
-    .action((opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (opts: Opts) => {
+      const engine = await engineFor(opts);
       const filters = ((opts.filter as string[] | undefined) ?? []).map(parseFilter);
       const last = opts.latest ? 1 : opts.last !== undefined ? parseLast(String(opts.last)) : undefined;
       const format = opts.format as string | undefined;
@@ -81,7 +81,7 @@ export function registerLogs(program: Command): void {
     .option("-t, --timestamps", "prefix each line with its time")
     .option("--details", "(accepted; no extra attributes)")
     .action(async (ref: string, opts: Opts) => {
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const r = engine.store.resolve(ref);
       const now = Date.now();
       const sel = {
@@ -118,8 +118,8 @@ export function registerInspect(program: Command): void {
     .option("-f, --format <template>", "a Go template such as '{{.State.Status}}', or json")
     .option("--type <type>", "container, image or volume (default: the first that has the name, in that order, as docker)")
     .option("-s, --size", "add SizeRw (what the container wrote) and SizeRootFs (with its image)")
-    .action((refs: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (refs: string[], opts: Opts) => {
+      const engine = await engineFor(opts);
       const type = opts.type as string | undefined;
       if (type !== undefined && !INSPECT_TYPES.includes(type)) throw new BerthError(`type ${JSON.stringify(type)} is not inspected here; use ${INSPECT_TYPES.join(", ")}`, { field: "--type" });
       const want = (t: string) => type === undefined || type === t;

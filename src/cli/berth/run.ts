@@ -61,7 +61,7 @@ export function registerRun(program: Command): void {
   addRunOptions(program.command("run").argument("<image>", "image reference (or a directory with --rootfs)").argument("[command...]", "command and arguments")
     .description("create and start a container").passThroughOptions().option(...DETACH_KEYS_OPTION))
     .action(async (image: string, command: string[], opts: RunOptions) => {
-      const engine = engineFor(opts as Record<string, unknown>);
+      const engine = await engineFor(opts as Record<string, unknown>);
       const detachKeys = detachKeysOf(opts as Record<string, unknown>);
       // in the foreground this process records the exit (and removes a --rm container): no exit command starts;
       // with -d it is let go once started — until then it tells the monitor that this process lives (the head start's guard)
@@ -92,7 +92,7 @@ export function registerCreate(program: Command): void {
   addRunOptions(program.command("create").argument("<image>", "image reference (or a directory with --rootfs)").argument("[command...]", "command and arguments")
     .description("create a container without starting it").passThroughOptions())
     .action(async (image: string, command: string[], opts: RunOptions) => {
-      const engine = engineFor(opts as Record<string, unknown>);
+      const engine = await engineFor(opts as Record<string, unknown>);
       writeOut(`${(await create(engine, image, command, opts)).record.Id}\n`);
     });
 }

@@ -11,7 +11,7 @@ import { infoAction } from "./info.ts";
 import { pruneContainers, pruneImages, pruneNetworks, pruneVolumes } from "../../engine/prune.ts";
 import { alignColumns } from "../../observe/template.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
-import { liveStatus } from "../../engine/container/lifecycle.ts";
+import { liveStatus } from "../../engine/container/live-status.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { treeSize } from "../../sys/tree-size.ts";
@@ -64,8 +64,8 @@ export function registerSystem(program: Command): void {
   const s = program.command("system").description("the engine's disk use and clean-up");
   s.command("df").description("disk used by images, containers and volumes").option("--format <format>", "json (one object per line) or table")
     .option("-v, --verbose", "a table per kind: each image (shared and unique size), container and volume")
-    .action((opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (opts: Opts) => {
+      const engine = await engineFor(opts);
       const images = new ImageStore(engine.paths);
       if (opts.verbose) {
         writeOut(verboseDf(engine, images));
@@ -103,8 +103,8 @@ export function registerSystem(program: Command): void {
   s.command("prune").description("remove stopped containers, unused networks and dangling images (-a: every unused image; --volumes: unused anonymous volumes)")
     .option("-a, --all", "unused images too, not only dangling ones").option("--volumes", "unused anonymous volumes too").option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
-    .action((opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (opts: Opts) => {
+      const engine = await engineFor(opts);
       const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now());
       if (opts.volumes && filter.untilMs !== undefined) throw new BerthError(`the until filter cannot be used with --volumes (volumes keep no creation filter); leave out one of them`, { field: "--filter" });
       confirmPrune(opts.force, ["all stopped containers", "all networks not used by at least one container", ...(opts.volumes ? ["all anonymous volumes not used by at least one container"] : []), opts.all ? "all images without at least one container associated to them" : "all dangling images"]);

@@ -29,11 +29,11 @@ export function registerVolume(program: Command): void {
     .option("-l, --label <k=v>", "a label", collect)
     .option("-d, --driver <driver>", "local (the only driver)")
     .option("-o, --opt <key=value>", "the local driver's mount: type=, device=, o= (type=tmpfs,device=tmpfs,o=size=64m; type=none,device=/dir,o=bind), mounted while a container uses it", collect)
-    .action((name: string | undefined, opts: Opts) => {
+    .action(async (name: string | undefined, opts: Opts) => {
       try {
         if (opts.driver !== undefined && opts.driver !== "local") throw new BerthError(`driver ${JSON.stringify(opts.driver)} is not available (no volume plugins here); use local`, { field: "--driver" });
         const options = localDriverOptions((opts.opt as string[] | undefined) ?? []);
-        const engine = engineFor(opts);
+        const engine = await engineFor(opts);
         const n = name ?? newContainerId();
         const labels = Object.fromEntries(((opts.label as string[] | undefined) ?? []).map((l) => [l.split("=")[0]!, l.slice(l.indexOf("=") + 1)]));
         engine.volumes.ensure(n, false, labels, options);
@@ -47,8 +47,8 @@ export function registerVolume(program: Command): void {
   v.command("ls").alias("list").description("list volumes").option("-q, --quiet", "only names")
     .option("-f, --filter <k=v>", "dangling=true|false, name=PART, label=KEY[=VALUE], driver=local", collect)
     .option("--format <format>", "table, json, or a Go template such as '{{.Name}} {{.Mountpoint}}'")
-    .action((opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (opts: Opts) => {
+      const engine = await engineFor(opts);
       const filters = ((opts.filter as string[] | undefined) ?? []).map(parseVolumeFilter);
       const used = filters.some((f) => f.key === "dangling") ? new Set(engine.store.list().flatMap((r) => r.Volumes.map((x) => x.name))) : new Set<string>();
       const list = engine.volumes.list().filter((x) => volumeMatches(x, used.has(x.Name), filters));
@@ -69,16 +69,16 @@ export function registerVolume(program: Command): void {
     });
   v.command("inspect").argument("<names...>", "volume names").description("docker's JSON of volumes")
     .option("-f, --format <template>", "a Go template ({{.Mountpoint}}, {{json .Labels}}) instead of JSON")
-    .action((names: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (names: string[], opts: Opts) => {
+      const engine = await engineFor(opts);
       const out = names.map((n) => volumeInspectView(engine.volumes.get(n)));
       const format = opts.format as string | undefined;
       if (format !== undefined && format !== "json") writeOut(out.map((o) => `${renderGoTemplate(format, o)}\n`).join(""));
       else writeOut(`${JSON.stringify(out, null, 4)}\n`);
     });
   v.command("rm").alias("remove").argument("<names...>", "volume names").description("remove volumes").option("-f, --force", "no error for a missing volume")
-    .action((names: string[], opts: Opts) => {
-      const engine = engineFor(opts);
+    .action(async (names: string[], opts: Opts) => {
+      const engine = await engineFor(opts);
       let failed = 0;
       for (const n of names) {
         try {
@@ -97,9 +97,9 @@ export function registerVolume(program: Command): void {
   v.command("prune").description("remove anonymous volumes no container uses (-a: every unused volume)")
     .option("-a, --all", "named volumes too").option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
-    .action((opts: Opts) => {
+    .action(async (opts: Opts) => {
       confirmPrune(opts.force, [opts.all ? "all local volumes not used by at least one container" : "all anonymous local volumes not used by at least one container"]);
-      const engine = engineFor(opts);
+      const engine = await engineFor(opts);
       const { removed, reclaimed } = pruneVolumes(engine, opts.all === true, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now(), false));
       writeOut(formatPruneReport([["Volumes", removed]], formatDecimalBytes(reclaimed)));
     });

@@ -8,7 +8,7 @@ import type { Socket } from "bun";
 import { BerthError } from "../../errors.ts";
 import { close, O, openPath } from "../../sys/libc.ts";
 import { encodeFrame, FRAME, FrameDecoder, resizeFrame, stdinFrames } from "./attach-frames.ts";
-import { monitorFiles } from "./monitor.ts";
+import { monitorFiles } from "./monitor-files.ts";
 
 export interface AttachConnection {
   sendStdin(data: Uint8Array): void;

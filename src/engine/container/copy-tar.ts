@@ -16,7 +16,8 @@ import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { mkdirParents } from "../../sys/libc.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import type { Engine } from "./engine.ts";
-import { acquireVolumes, liveStatus, releaseVolumes, runtimeOf } from "./lifecycle.ts";
+import { acquireVolumes, releaseVolumes, runtimeOf } from "./lifecycle.ts";
+import { liveStatus } from "./live-status.ts";
 import type { ContainerRecord } from "./records.ts";
 
 /** What a root tar needs to write any file with its owner and mode: no mknod, no mount, no chroot. */

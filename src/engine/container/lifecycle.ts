@@ -8,17 +8,19 @@ import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { mkdirParents, pathExists, readText, statPath, unlinkPath, waitProcessEnd } from "../../sys/libc.ts";
 import { ImageStore } from "../image/image-store.ts";
-import type { Engine, PreparedRoot } from "./engine.ts";
+import { bootMarker, bootSinceLastCommand, type Engine, type PreparedRoot } from "./engine.ts";
 import { buildSpec, dockerLimitFlags, renameLimitFlag, type BundleResult } from "./bundle.ts";
 import { limitsToResources } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
 import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
 import { blockDevice, bootTimeMs, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, resolvConf } from "./host.ts";
-import { monitorFiles, startMonitor, type ExitClaim, type LogLimits } from "./monitor.ts";
+import { startMonitor, type ExitClaim, type LogLimits } from "./monitor.ts";
+import { monitorFiles } from "./monitor-files.ts";
+import { alive, exitFileCode, liveStatus, MONITOR_LOST } from "./live-status.ts";
 import { HeadStart } from "./head-start.ts";
 import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
-import { checkName, NoSuchContainer, UnreadableRecord, GO_ZERO_TIME, newContainerId, type ContainerRecord, type ContainerStatus } from "./records.ts";
+import { checkName, NoSuchContainer, UnreadableRecord, GO_ZERO_TIME, newContainerId, type ContainerRecord } from "./records.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import { liveStartTime } from "../../runtime/state.ts";
@@ -146,46 +148,6 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     }
     throw err;
   }
-}
-
-/** Is `pid` running (not a zombie) and, when `startTime` is known, still the process that had it? */
-function alive(pid: number, startTime: number | undefined): boolean {
-  const start = liveStartTime(pid);
-  return start !== 0 && (startTime === undefined || start === startTime);
-}
-
-/** The exit code the monitor wrote, if the init has ended. */
-export function exitFileCode(engine: Engine, id: string): number | undefined {
-  const text = readOptional(`${monitorFiles(engine.store.runDir(id)).exitDir}/${id}`);
-  if (text === undefined) return undefined;
-  const n = Number.parseInt(text.trim(), 10);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-export interface LiveStatus {
-  status: ContainerStatus;
-  exitCode: number;
-  error: string;
-}
-
-export const MONITOR_LOST = "the container's monitor ended without recording an exit (killed, or /run was lost); its exit status is unknown";
-
-/**
- * What a record's container is doing now: its recorded state, corrected by the exit file
- * (the init ended, cleanup not yet done) and by whether the init and its monitor live.
- * A container whose monitor died shows as exited with a reason, never running forever.
- */
-export function liveStatus(engine: Engine, r: ContainerRecord): LiveStatus {
-  const s = r.State;
-  if (s.Status !== "running" && s.Status !== "paused" && s.Status !== "restarting") return { status: s.Status, exitCode: s.ExitCode, error: s.Error };
-  const code = exitFileCode(engine, r.Id);
-  if (code !== undefined) return { status: "exited", exitCode: code, error: "" };
-  if (s.Pid > 0 ? alive(s.Pid, s.PidStartTime) : alive(s.MonitorPid, s.MonitorStartTime)) return { status: s.Status, exitCode: 0, error: "" };
-  if (alive(s.MonitorPid, s.MonitorStartTime)) return { status: s.Status, exitCode: 0, error: "" };
-  // the monitor may have just written the exit file and exited: look once more
-  const late = exitFileCode(engine, r.Id);
-  if (late !== undefined) return { status: "exited", exitCode: late, error: "" };
-  return { status: "exited", exitCode: 255, error: MONITOR_LOST };
 }
 
 export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
@@ -627,16 +589,10 @@ function releaseRoot(engine: Engine, r: ContainerRecord): void {
  * ID` would. Returns the ids started.
  */
 export function reviveAfterReboot(engine: Engine): string[] {
-  const marker = `${engine.paths.runroot}/boot-id`;
-  let boot = "";
-  try {
-    boot = readText("/proc/sys/kernel/random/boot_id").trim();
-  } catch {
-    return [];
-  }
-  if (readOptional(marker)?.trim() === boot) return [];
+  const boot = bootSinceLastCommand(engine);
+  if (boot === undefined) return [];
   mkdirParents(engine.paths.runroot, 0o700);
-  writeFileAtomic(marker, `${boot}\n`, { mode: 0o600, fsync: false });
+  writeFileAtomic(bootMarker(engine), `${boot}\n`, { mode: 0o600, fsync: false });
   const started: string[] = [];
   const bootedMs = bootTimeMs();
   for (const id of engine.store.ids()) {

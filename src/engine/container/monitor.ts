@@ -22,34 +22,7 @@ import { startWithReportPipe } from "../../sys/program.ts";
 import { monitorPath } from "./programs.ts";
 import { ContainerStartError, type OciRuntime } from "./oci-runtime.ts";
 import { lastRuntimeError } from "../../runtime/log-record.ts";
-
-export interface MonitorFiles {
-  runDir: string;
-  /** the monitor writes `<exitDir>/<id>` */
-  exitDir: string;
-  /** the container's pid (the runtime's --pid-file) */
-  pidFile: string;
-  /** the monitor's own pid */
-  monitorPidFile: string;
-  /** the runtime's JSON log, read for its errors */
-  runtimeLog: string;
-  /** the monitor's own stderr */
-  monitorLog: string;
-  /** the attach socket's name in runDir (the monitor's working directory) */
-  attachSocket: string;
-}
-
-export function monitorFiles(runDir: string): MonitorFiles {
-  return {
-    runDir,
-    exitDir: `${runDir}/exit`,
-    pidFile: `${runDir}/pidfile`,
-    monitorPidFile: `${runDir}/monitor.pid`,
-    runtimeLog: `${runDir}/runtime.log`,
-    monitorLog: `${runDir}/monitor.log`,
-    attachSocket: "attach",
-  };
-}
+import type { MonitorFiles } from "./monitor-files.ts";
 
 export interface LogLimits {
   /** bytes a file may hold */

@@ -7,7 +7,7 @@ import { BerthError } from "../../errors.ts";
 import { connectNetwork, disconnectNetwork } from "../network/attach.ts";
 import { NetworkStore } from "../network/networks.ts";
 import type { Engine } from "./engine.ts";
-import { liveStatus } from "./lifecycle.ts";
+import { liveStatus } from "./live-status.ts";
 import { connectedHosts } from "./network-hosts.ts";
 import type { ContainerRecord } from "./records.ts";
 

@@ -5,7 +5,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import type { Spec } from "../../spec/runtime-spec.ts";
-import type { LiveStatus } from "./lifecycle.ts";
+import type { LiveStatus } from "./live-status.ts";
 import type { ContainerRecord } from "./records.ts";
 import type { ContainerSize } from "./disk-usage.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";

@@ -141,10 +141,17 @@ export function validateSeccomp(seccomp: unknown, field = "linux.seccomp"): Linu
     if (!listenerPath) throw new BerthError("is set without listenerPath; set listenerPath to the agent's socket or remove listenerMetadata", { field: `${field}.listenerMetadata` });
   }
 
-  (syscalls ?? []).forEach((entry: unknown, i: number) => validateSyscall(entry, `${field}.syscalls[${i}]`, field, Boolean(listenerPath)));
-  // Each name costs the filter at least one instruction, and the kernel takes 4096: a
-  // bigger profile cannot load, and libseccomp takes seconds to say so (20k rules: 21 s).
-  const names = (syscalls ?? []).reduce((n: number, e: { names: unknown[] }) => n + e.names.length, 0);
+  // Plain loops over the rules and their names, not forEach/reduce callbacks: docker's
+  // profile has ~350 names, and every create checks them before JavaScriptCore has
+  // compiled anything (the callbacks were a third of the validation's time)
+  const rules: unknown[] = syscalls ?? [];
+  let names = 0;
+  for (let i = 0; i < rules.length; i++) {
+    validateSyscall(rules[i], `${field}.syscalls[${i}]`, field, Boolean(listenerPath));
+    // Each name costs the filter at least one instruction, and the kernel takes 4096: a
+    // bigger profile cannot load, and libseccomp takes seconds to say so (20k rules: 21 s).
+    names += (rules[i] as { names: unknown[] }).names.length;
+  }
   if (names > MAX_SYSCALL_NAMES) {
     throw new BerthError(`lists ${names} syscall names across its rules; a filter holds at most ${MAX_SYSCALL_NAMES} instructions, so merge rules or drop names`, { field: `${field}.syscalls` });
   }
@@ -160,9 +167,10 @@ function validateSyscall(entry: unknown, at: string, field: string, hasListener:
   if (!Array.isArray(names) || names.length === 0) {
     throw new BerthError(`must list at least one syscall name, like ["mkdir"]`, { field: `${at}.names` });
   }
-  names.forEach((name: unknown, j: number) => {
+  for (let j = 0; j < names.length; j++) {
+    const name: unknown = names[j];
     if (typeof name !== "string" || name === "") throw new BerthError(`${show(name)} is not a syscall name; use a name like "mkdirat"`, { field: `${at}.names[${j}]` });
-  });
+  }
   const action = oneOf(entry.action, SECCOMP_ACTIONS, "a seccomp action", `${at}.action`);
   if (action === "SCMP_ACT_NOTIFY") {
     // runc refuses this when the process starts ("seccomp listenerPath is not set"); here it is refused up front.

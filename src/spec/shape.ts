@@ -122,20 +122,31 @@ export function fields(obj: Record<string, unknown>, base: string, spec: Record<
 }
 
 /**
- * How deep `value` nests, counted without recursion and stopping past `limit`: a
- * 100k-deep array in an unknown field overflowed the stack of everything that walks the
- * config later (copying it, saving it).
+ * How deep `value` nests, stopping past `limit`: a 100k-deep array in an unknown field
+ * overflowed the stack of everything that walks the config later (copying it, saving
+ * it). The walk recurses at most `limit` + 1 levels, so it cannot overflow itself; plain
+ * loops, not Object.values and a stack of pairs: every create walks docker's seccomp
+ * profile before JavaScriptCore has compiled anything (0.16 → 0.05 ms).
  */
 export function nestingDepth(value: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
-    deepest = Math.max(deepest, depth);
-    if (deepest > limit) return deepest;
-    for (const child of Object.values(v)) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
-  }
+  if (value === null || typeof value !== "object") return 0;
+  let deepest = 1;
+  const walk = (v: object, depth: number): void => {
+    if (depth > deepest) deepest = depth;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length && deepest <= limit; i++) {
+        const child: unknown = v[i];
+        if (child !== null && typeof child === "object") walk(child, depth + 1);
+      }
+      return;
+    }
+    for (const key in v) {
+      if (deepest > limit) return;
+      const child: unknown = (v as Record<string, unknown>)[key];
+      if (child !== null && typeof child === "object") walk(child, depth + 1);
+    }
+  };
+  walk(value, 1);
   return deepest;
 }
 

@@ -40,10 +40,10 @@ function absolute(value: string, field: string): void {
 }
 
 function strings(value: unknown, field: string): string[] {
-  return array(value, field).map((v, i) => {
-    check(v, "string", `${field}[${i}]`);
-    return v as string;
-  });
+  const list = array(value, field);
+  // a loop, not map: capabilities, env and paths are most of a config's entries, checked before anything is compiled
+  for (let i = 0; i < list.length; i++) check(list[i], "string", `${field}[${i}]`);
+  return list as string[];
 }
 
 /**

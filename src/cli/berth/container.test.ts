@@ -523,8 +523,9 @@ describe.skipIf(!ok)("--restart", () => {
       await until(() => !existsSync(`/proc/${pid}`), 120_000);
     }
     rmSync(join(fx.runroot, "boot-id"));
-    rmSync(join(fx.runroot, "containers", always, "exit"), { recursive: true, force: true });
-    rmSync(join(fx.runroot, "containers", plain, "exit"), { recursive: true, force: true });
+    // the exit files (in the run dir): /run lost
+    rmSync(join(fx.runroot, "containers", always, always), { force: true });
+    rmSync(join(fx.runroot, "containers", plain, plain), { force: true });
     expect(fx.berth(["ps", "-q", "--no-trunc"]).stdout).toBe(`${always}\n`);
     expect(fx.inspect(plain).State).toMatchObject({ Status: "exited", Error: expect.stringMatching(/monitor ended/) });
     expect(fx.berth(["rm", "-f", always, plain]).code).toBe(0);
@@ -538,7 +539,7 @@ describe.skipIf(!ok)("--restart", () => {
       process.kill(monitor, "SIGKILL");
       process.kill(pid, "SIGKILL");
       await until(() => !existsSync(`/proc/${pid}`), 120_000);
-      rmSync(join(fx.runroot, "containers", id, "exit"), { recursive: true, force: true });
+      rmSync(join(fx.runroot, "containers", id, id), { force: true }); // its exit file
     }
     // what a crash may leave of an unflushed record: an empty file, or none (the rename never reached the disk)
     writeFileSync(join(fx.root, "containers", ids[1]!, "container.json"), "");

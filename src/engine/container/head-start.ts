@@ -2,7 +2,7 @@
  * `run`'s head start: the container's monitor — and with it the runtime's `create`, a
  * Bun process whose start-up (≈7 ms) is the longest single step of a run — is launched
  * as soon as the container's directories exist, while berth claims the name, mounts the
- * root and builds the spec. The runtime's bundle is then `RUNDIR/bundle`, whose
+ * root and builds the spec. The runtime's bundle is then the run dir, whose
  * `config.json` is a FIFO until the spec is ready: the runtime's read of it waits there,
  * a plain file read (no runtime flag, no protocol of berth's own). `release` gives it the
  * spec: written into the FIFO (for a runtime that opened it already) and put in its place
@@ -17,7 +17,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
-import { close, errno, mkdirParents, mkfifo, O, openPath, setPipeSize, writeAll } from "../../sys/libc.ts";
+import { close, errno, mkfifo, O, openPath, setPipeSize, writeAll } from "../../sys/libc.ts";
 import { awaitMonitor, launchMonitor, type LaunchedMonitor, type MonitorRequest } from "./monitor.ts";
 
 /** The largest spec the FIFO takes at once (its capacity, raised from the default 64 KiB); a larger one is written as a file the normal way. */
@@ -31,8 +31,8 @@ export class HeadStart {
 
   /** `request` without its bundle: the head start's own, in the run dir. */
   constructor(request: Omit<MonitorRequest, "bundle">) {
-    const bundle = `${request.files.runDir}/bundle`;
-    mkdirParents(bundle, 0o700);
+    // the run dir, made with the container's directories: a directory of its own cost a mkdir on the critical path
+    const bundle = request.files.runDir;
     this.config = `${bundle}/config.json`;
     if (mkfifo(this.config, 0o600) !== 0) throw new BerthError(`cannot make the FIFO ${this.config} (errno ${errno()})`);
     this.fifo = openPath(this.config, O.RDWR | O.CLOEXEC);

@@ -74,7 +74,6 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     let headStart: HeadStart | undefined;
     if (run && runtime === runtimePath(undefined)) {
       const files = monitorFiles(store.runDir(id));
-      mkdirParents(files.exitDir, 0o700);
       headStart = new HeadStart({
         id, logPath: `${dir}/ctr.log`, log, runtime: new OciRuntime(runtime, engine.paths.runtimeRoot), files,
         tty: flags.tty === true, stdin: flags.interactive === true, exitCommand: cleanupCommand(engine, id), exitClaim: run.exitClaim,

@@ -7,7 +7,7 @@
 
 export interface MonitorFiles {
   runDir: string;
-  /** the monitor writes `<exitDir>/<id>` */
+  /** the monitor writes `<exitDir>/<id>`: the run dir itself (a directory of its own cost a mkdir on every run's critical path) */
   exitDir: string;
   /** the container's pid (the runtime's --pid-file) */
   pidFile: string;
@@ -24,7 +24,7 @@ export interface MonitorFiles {
 export function monitorFiles(runDir: string): MonitorFiles {
   return {
     runDir,
-    exitDir: `${runDir}/exit`,
+    exitDir: runDir,
     pidFile: `${runDir}/pidfile`,
     monitorPidFile: `${runDir}/monitor.pid`,
     runtimeLog: `${runDir}/runtime.log`,

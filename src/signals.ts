@@ -3,6 +3,7 @@
  * holds, without loading node:os (its load costs every process that needs one name ≈0.5
  * ms). x86_64 and arm64 share these (asm-generic). Pure.
  */
+import { BerthError } from "./errors.ts";
 
 /** By name without "SIG"; where two names share a number the first is the one told back. */
 const NUMBERS: Readonly<Record<string, number>> = {
@@ -31,4 +32,22 @@ export function signalNumber(name: string): number | undefined {
 export function signalName(n: number): string | undefined {
   for (const name in NUMBERS) if (NUMBERS[name] === n) return `SIG${name}`;
   return undefined;
+}
+
+/** A signal as `kill` takes it: a number (0…64), a name or SIG-name in any case; `field` names the flag in the error. */
+export function parseSignal(raw: string | undefined, field = "signal"): number {
+  const s = (raw ?? "SIGTERM").toUpperCase();
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    // 0 signals nobody and only checks the processes are there (kill(2)); runc takes it
+    if (n >= 0 && n <= 64) return n;
+  } else {
+    const name = s.startsWith("SIG") ? s.slice(3) : s;
+    const rt = /^RTMIN(\+(\d+))?$/.exec(name);
+    // SIGRTMIN is 34 (glibc keeps 32 and 33); SIGRTMAX is 64
+    if (rt && 34 + Number(rt[2] ?? 0) <= 64) return 34 + Number(rt[2] ?? 0);
+    const n = signalNumber(name);
+    if (n !== undefined) return n;
+  }
+  throw new BerthError(`${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`, { field });
 }

@@ -10,7 +10,6 @@
  */
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { BerthError, type Warning } from "../errors.ts";
-import { signalNumber } from "../signals.ts";
 import { pathExists, readLink, rmdirPath } from "../sys/libc.ts";
 import type { HeldLock } from "../sys/lock-file.ts";
 import { runHooksWarning } from "./hooks.ts";
@@ -40,23 +39,6 @@ function removeEmptyCgroups(s: SavedState): boolean {
   return true;
 }
 
-/** A signal as `kill` takes it: a number (0…64), a name or SIG-name in any case; `field` names the flag in the error. */
-export function parseSignal(raw: string | undefined, field = "signal"): number {
-  const s = (raw ?? "SIGTERM").toUpperCase();
-  if (/^\d+$/.test(s)) {
-    const n = Number(s);
-    // 0 signals nobody and only checks the processes are there (kill(2)); runc takes it
-    if (n >= 0 && n <= 64) return n;
-  } else {
-    const name = s.startsWith("SIG") ? s.slice(3) : s;
-    const rt = /^RTMIN(\+(\d+))?$/.exec(name);
-    // SIGRTMIN is 34 (glibc keeps 32 and 33); SIGRTMAX is 64
-    if (rt && 34 + Number(rt[2] ?? 0) <= 64) return 34 + Number(rt[2] ?? 0);
-    const n = signalNumber(name);
-    if (n !== undefined) return n;
-  }
-  throw new BerthError(`${JSON.stringify(raw)} is not a signal; use a number (15) or a name (TERM, SIGKILL)`, { field });
-}
 
 /**
  * The processes of the container's cgroup that berth started in this container: those in

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { errorOf } from "../../test/berth-error.ts";
-import { parseSignal, termCanEnd } from "./lifecycle.ts";
+import { termCanEnd } from "./lifecycle.ts";
+import { parseSignal } from "../signals.ts";
 
 describe("parseSignal: what `kill ID SIGNAL` accepts", () => {
   test("no signal means SIGTERM (15)", () => {

@@ -25,7 +25,7 @@ import { followLog, type LogPosition } from "../../engine/container/log-reader.t
 import { LogParser, logRuns } from "../../engine/container/logs.ts";
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from "../../engine/container/detach-keys.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
-import { engineFor } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 import { recordContainerEvent } from "../../engine/event-journal.ts";
 
 const PROXIED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;

@@ -9,7 +9,7 @@ import type { Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { tarInContainer } from "../../engine/container/copy-tar.ts";
-import { engineFor } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 import { portLines } from "../../engine/network/ports.ts";
 import { writeOut } from "../stdio.ts";
 import { listDir, mkdirPath, renamePath, statPath } from "../../sys/libc.ts";

@@ -13,7 +13,7 @@ import { execProcessSpec, mergeEnv, parseEnvFile, privilegedCapabilities, resolv
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { engineHostFacts, readFlagFile } from "../../engine/container/host.ts";
 import { unlinkPath } from "../../sys/libc.ts";
-import { engineFor } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 import { userDatabase } from "../../engine/container/root-source.ts";
 import { recordContainerEvent } from "../../engine/event-journal.ts";
 import { newContainerId } from "../../engine/container/records.ts";

@@ -7,7 +7,7 @@ import { collect, type Command } from "../command.ts";
 import { commitContainer } from "../../engine/container/commit.ts";
 import { writeOut } from "../stdio.ts";
 import { containerChanges, formatChanges } from "../../engine/container/changes.ts";
-import { engineFor } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 import { refuseTerminal, writeArchive } from "./save.ts";
 import { archiveTree } from "../../engine/container/tree-archive.ts";
 import { ensureSnapshotMounted, snapshotTarget } from "../../engine/container/root-source.ts";

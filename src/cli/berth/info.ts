@@ -9,7 +9,7 @@ import { renderGoTemplate } from "../../observe/template.ts";
 import { formatInfo, formatVersion, gatherInfo, versionOf } from "../../engine/system-info.ts";
 import { runtimePath } from "../../engine/container/programs.ts";
 import { SPEC_VERSION } from "../runtime/invocation.ts";
-import { engineFor } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 import pkg from "../../../package.json" with { type: "json" };
 
 type Opts = Record<string, unknown>;

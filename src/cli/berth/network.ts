@@ -11,7 +11,7 @@ import { alignColumns, parseTemplate } from "../../observe/template.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { connectContainer, disconnectContainer } from "../../engine/container/network-connect.ts";
 import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "../../engine/network/networks.ts";
-import { engineFor } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 import { confirmPrune, formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters } from "../../engine/container/views.ts";
 import { networkUsers, pruneNetworks, removeNetwork } from "../../engine/prune.ts";
 import { recordEvent } from "../../engine/event-journal.ts";

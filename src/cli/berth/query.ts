@@ -17,7 +17,7 @@ import { ImageStore } from "../../engine/image/image-store.ts";
 import { isVolumeName, volumeInspectView } from "../../engine/volume/volumes.ts";
 import { imageInspectObject } from "./image-inspect.ts";
 import { inspectContainer, matchesFilters, parseFilter, PS_FIELDS, PS_HEADINGS, psRow } from "../../engine/container/views.ts";
-import { engineFor } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 
 type Opts = Record<string, unknown>;
 

@@ -6,9 +6,7 @@
 import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { parseStopTimeout, type RunFlags } from "../../engine/container/run-flags.ts";
-import { parseSignal } from "../../runtime/lifecycle.ts";
-import { enginePaths } from "../../engine/paths.ts";
-import { bootSinceLastCommand, openEngine, type Engine } from "../../engine/container/engine.ts";
+import { parseSignal } from "../../signals.ts";
 
 /** [flags, help, repeatable] */
 const RUN_OPTIONS: [string, string, boolean?][] = [
@@ -115,11 +113,3 @@ export function runFlagsFrom(opts: RunOptions, args: string[]): RunFlags & { arg
   return flags;
 }
 
-/** The engine for the global --root/--runroot (else BERTH_ROOT/BERTH_RUNROOT, else the defaults). */
-export async function engineFor(globals: Record<string, unknown>): Promise<Engine> {
-  const engine = openEngine(enginePaths({ root: globals.root as string | undefined, runroot: globals.runroot as string | undefined }));
-  // the first command after /run was lost records what died with it and restarts what asked for it (--restart);
-  // the lifecycle's modules load only then (ps, inspect and logs need none of them)
-  if (bootSinceLastCommand(engine) !== undefined) (await import("../../engine/container/lifecycle.ts")).reviveAfterReboot(engine);
-  return engine;
-}

@@ -17,7 +17,8 @@ import type { ContainerRecord } from "../../engine/container/records.ts";
 import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts";
 import { pullImage } from "../../engine/image/pull.ts";
 import { parsePlatform } from "../../engine/image/platform.ts";
-import { addRunOptions, engineFor, runFlagsFrom, type RunOptions } from "./run-options.ts";
+import { addRunOptions, runFlagsFrom, type RunOptions } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 import { DETACH_KEYS_OPTION, detachKeysOf, foreground, proxySignals } from "./attach.ts";
 
 /**

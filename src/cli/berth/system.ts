@@ -15,7 +15,7 @@ import { liveStatus } from "../../engine/container/live-status.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { treeSize } from "../../sys/tree-size.ts";
-import { engineFor } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { confirmPrune, formatPruneReport, parsePruneFilters, psRow } from "../../engine/container/views.ts";
 import { familiarRepository, parseReference, repositoryName } from "../../engine/image/reference.ts";

@@ -13,7 +13,7 @@ import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { pruneVolumes } from "../../engine/prune.ts";
 import { newContainerId } from "../../engine/container/records.ts";
 import type { Engine } from "../../engine/container/engine.ts";
-import { engineFor } from "./run-options.ts";
+import { engineFor } from "./engine-open.ts";
 import { volumeInspectView } from "../../engine/volume/volumes.ts";
 import { localDriverOptions } from "../../engine/volume/local-options.ts";
 

@@ -1,5 +1,6 @@
 /** `kill [--all] ID [SIGNAL]`: SIGNAL is a number, a name, or SIG-name; default TERM. */
-import { killContainer, parseSignal } from "../../runtime/lifecycle.ts";
+import { killContainer } from "../../runtime/lifecycle.ts";
+import { parseSignal } from "../../signals.ts";
 import { idArg, parseVerb, type Globals } from "./invocation.ts";
 
 export async function run(args: string[], g: Globals): Promise<number> {

@@ -24,7 +24,7 @@ import { checkName, NoSuchContainer, UnreadableRecord, GO_ZERO_TIME, newContaine
 import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import { liveStartTime } from "../../runtime/state.ts";
-import { parseSignal } from "../../runtime/lifecycle.ts";
+import { parseSignal } from "../../signals.ts";
 import { ensureSnapshotMounted, releaseSnapshot, userDatabase } from "./root-source.ts";
 import { detachNetworks, joinNetworks, netnsPath, planNetwork, prepareAttachment, startDetach } from "../network/attach.ts";
 import { once } from "../network/cni.ts";

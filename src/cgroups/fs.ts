@@ -67,6 +67,15 @@ export function cgroupExists(dir: string): boolean {
 
 /** mkdir -p that returns the directories it created, outermost first (to undo exactly those). */
 export function makeCgroupDirs(dir: string): string[] {
+  // Most often only the last level is missing: one mkdir, not an access(2) of it and its
+  // parent first (a create makes one directory in each of up to 10 hierarchies)
+  try {
+    mkdirPath(dir, 0o755);
+    return [dir];
+  } catch (err) {
+    if (errnoOf(err) === "EEXIST") return [];
+    if (errnoOf(err) !== "ENOENT") throw new BerthError(`cannot create cgroup ${dir}: ${explain(errnoOf(err), "", "")}`, { errno: errnoOf(err), cause: err });
+  }
   const missing: string[] = [];
   for (let d = dir; d !== "/" && !pathExists(d); d = d.slice(0, d.lastIndexOf("/")) || "/") missing.unshift(d);
   for (const d of missing) {

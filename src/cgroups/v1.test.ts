@@ -4,7 +4,7 @@
  * side, memsw ordering, and v1's devices list.
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { detectHostCgroups } from "./layout.ts";
 import { openCgroup } from "./open-cgroup.ts";
 import { runManagerSuite, SLOW, testPath, track } from "./manager.case.ts";
@@ -56,6 +56,29 @@ describe.skipIf(!onV1)("cgroup v1/hybrid manager", () => {
     expect(v2line).toBe(`0::${cg.path}`);
     expect(cg.stats().psi?.cpu).toBeDefined();
   }, SLOW);
+
+  test.skipIf(!layout.v1.some((h) => h.controllers.includes("cpuset")))(
+    "cpuset levels made by hand (empty cpus and mems) are filled top-down from the root, and a process can join the new one below them", async () => {
+      const premade = testPath("cpuset-premade");
+      const leaf = openCgroup(`${premade}/leaf`);
+      const hand = openCgroup(premade);
+      track(leaf);
+      track(hand);
+      const handDir = Object.entries(hand.dirs()).find(([label]) => label.split(",").includes("cpuset"))![1];
+      // mkdir -p, as a user would: the per-test root and this level, both with empty cpuset files
+      mkdirSync(handDir, { recursive: true });
+      expect(readFileSync(`${handDir}/cpuset.cpus`, "utf8").trim()).toBe("");
+      leaf.create();
+      const mount = layout.v1.find((h) => h.controllers.includes("cpuset"))!.mountPoint;
+      const levels = [handDir.slice(0, handDir.lastIndexOf("/")), handDir, `${handDir}/leaf`];
+      for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+        const root = readFileSync(`${mount}/${file}`, "utf8").trim();
+        expect(levels.map((d) => readFileSync(`${d}/${file}`, "utf8").trim())).toEqual([root, root, root]);
+      }
+      const { startIn, waitForPids } = await import("./manager.case.ts");
+      startIn(leaf, "exec sleep 60");
+      await waitForPids(leaf, 1);
+    }, SLOW);
 
   test("raw unified keys are refused for controllers that live on v1", () => {
     const cg = track(openCgroup(testPath("unified")));

@@ -333,23 +333,34 @@ function cpuSplit(acctDir: string | undefined): { userUsec: number; systemUsec: 
  */
 function inheritCpusetDown(mountPoint: string, dir: string): void {
   let d = mountPoint;
+  let above: CpusetValues | undefined;
   for (const part of dir.slice(mountPoint.length).split("/")) {
     if (part === "") continue;
     d = `${d}/${part}`;
-    inheritCpuset(d);
+    above = inheritCpuset(d, above);
   }
 }
+
+type CpusetValues = Record<"cpuset.cpus" | "cpuset.mems", string>;
 
 /**
  * A new v1 cpuset cgroup starts with empty cpuset.cpus and cpuset.mems, and no task can
  * join it until they are set: copy the parent's, as runc and the kernel's own
- * cgroup.clone_children would.
+ * cgroup.clone_children would. Returns the level's values, so the level below reads its
+ * parent's once (`parent`: what this function returned for the level above).
  */
-function inheritCpuset(dir: string): void {
-  const parent = dir.slice(0, dir.lastIndexOf("/"));
-  for (const file of ["cpuset.cpus", "cpuset.mems"]) {
-    if ((readOptional(dir, file) ?? "").trim() !== "") continue;
-    const value = (readOptional(parent, file) ?? "").trim();
+function inheritCpuset(dir: string, parent?: CpusetValues): CpusetValues {
+  const parentDir = dir.slice(0, dir.lastIndexOf("/"));
+  const values: CpusetValues = { "cpuset.cpus": "", "cpuset.mems": "" };
+  for (const file of ["cpuset.cpus", "cpuset.mems"] as const) {
+    const own = (readOptional(dir, file) ?? "").trim();
+    if (own !== "") {
+      values[file] = own;
+      continue;
+    }
+    const value = parent?.[file] ?? (readOptional(parentDir, file) ?? "").trim();
     if (value !== "") writeCgroupFile(dir, file, value);
+    values[file] = value;
   }
+  return values;
 }

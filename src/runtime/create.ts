@@ -23,18 +23,18 @@ import { validateSpec } from "../spec/validate-config.ts";
 import { activeLsms, hasKcore, kernelRelease, lastCap } from "../sys/host-facts.ts";
 import { HelperSession } from "../sys/init-helper.ts";
 import { readFileInRoot } from "../sys/layer-fs.ts";
-import { runProgram } from "../sys/program.ts";
 import { chmodPath, errno, hasTerminal, mkfifo, readText, statPath, writeText } from "../sys/libc.ts";
 import { describeErrno, errnoName } from "../sys/errno.ts";
 import { resolvePath } from "./host-path.ts";
-import { recordHostMounts, releaseHostMounts, type HostMounts } from "./host-mounts.ts";
+import type { HostMounts } from "./host-mounts.ts";
 import { checkPseudoFsDestinations } from "./pseudo-fs-mounts.ts";
 import { kernelAtLeast } from "../kernel-version.ts";
-import { runHooks } from "./hooks.ts";
 import { driveToReady, killStarted } from "./helper-driver.ts";
 import {
   checkId, claimDir, fifoPath, lockDir, OCI_VERSION, ociState, pidNamespaceOf, removeDir, startTimeOf, writePidFile, writeSavedSpec, writeState, type SavedState,
 } from "./state.ts";
+
+type RunProgram = typeof import("../sys/program.ts").runProgram;
 
 const ENOSPC = 28;
 const EDQUOT = 122;
@@ -219,7 +219,7 @@ function freezerFile(cg: CgroupManager): string | undefined {
  * A non-root caller may map only its own uid by itself; ranges from /etc/subuid and
  * /etc/subgid go through the setuid newuidmap/newgidmap (shadow's uidmap package).
  */
-function writeIdMapsWithShadow(pid: number, userns: NonNullable<CompiledPlan["userns"]>): void {
+function writeIdMapsWithShadow(pid: number, userns: NonNullable<CompiledPlan["userns"]>, runProgram: RunProgram): void {
   for (const [tool, map, field] of [["newuidmap", userns.uidMap, "linux.uidMappings"], ["newgidmap", userns.gidMap, "linux.gidMappings"]] as const) {
     const args = map.trim().split(/\s+/).filter(Boolean);
     let p;
@@ -235,8 +235,8 @@ function writeIdMapsWithShadow(pid: number, userns: NonNullable<CompiledPlan["us
   }
 }
 
-function writeIdMaps(pid: number, userns: NonNullable<CompiledPlan["userns"]>): void {
-  if (process.geteuid?.() !== 0) return writeIdMapsWithShadow(pid, userns);
+function writeIdMaps(pid: number, userns: NonNullable<CompiledPlan["userns"]>, runProgram: RunProgram | undefined): void {
+  if (runProgram) return writeIdMapsWithShadow(pid, userns, runProgram);
   try {
     writeText(`/proc/${pid}/uid_map`, userns.uidMap);
   } catch (err) {
@@ -278,6 +278,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   let initPid = 0;
   let others = 0;
   let hostMounts: HostMounts | undefined;
+  let releaseHostMounts: ((m: HostMounts) => void) | undefined;
   try {
     if (mkfifo(fifoPath(opts.root, id), 0o622) !== 0) {
       const e = errno();
@@ -339,7 +340,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     trace(`plan compiled: ${plan.ops.length} steps`);
     if (plan.mountsOnHost) {
       // before the first mount, so a failed create and `delete` (even after a killed create) take them away again
-      hostMounts = early.hostMounts = recordHostMounts(rootfs);
+      const onHost = await import("./host-mounts.ts");
+      releaseHostMounts = onHost.releaseHostMounts;
+      hostMounts = early.hostMounts = onHost.recordHostMounts(rootfs);
       writeState(opts.root, early);
     }
     if (cg) {
@@ -347,6 +350,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       for (const w of applied.warnings) opts.warn?.(w);
       trace(`linux.resources applied: ${applied.writes.length} writes`);
     }
+
+    // Loaded only for the plans that use them: each module a create imports costs it
+    // loading at every start, and most containers have no hooks and map no ids as non-root
+    const { runHooks } = plan.ops.some((o) => o.op === "HOOK_SYNC") ? await import("./hooks.ts") : { runHooks: undefined };
+    const shadowMaps = plan.userns && process.geteuid?.() !== 0 ? (await import("../sys/program.ts")).runProgram : undefined;
 
     // The helper joins the cgroup itself (plan/cgroup-join.ts says how and why); the
     // runtime writes its pid only where it cannot.
@@ -381,14 +389,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         // runtime.md, state.pid: hooks in the container's namespaces see the pid as the container does
         const inside = { ...now, pid: pidInContainer(initPid) };
         const creating = JSON.stringify(ociState(now, "creating"));
-        runHooks("prestart", spec.hooks?.prestart, { state: creating, cwd: bundle });
-        runHooks("createRuntime", spec.hooks?.createRuntime, { state: creating, cwd: bundle });
-        runHooks("createContainer", spec.hooks?.createContainer, { state: JSON.stringify(ociState(inside, "creating")), enter: { pid: initPid }, cwd: rootfs });
+        runHooks!("prestart", spec.hooks?.prestart, { state: creating, cwd: bundle });
+        runHooks!("createRuntime", spec.hooks?.createRuntime, { state: creating, cwd: bundle });
+        runHooks!("createContainer", spec.hooks?.createContainer, { state: JSON.stringify(ociState(inside, "creating")), enter: { pid: initPid }, cwd: rootfs });
         trace("create-time hooks ran");
         // for the startContainer hooks, which run in the container
         return JSON.stringify(ociState(inside, "created"));
       },
-      map: (pid) => writeIdMaps(pid, plan.userns!),
+      map: (pid) => writeIdMaps(pid, plan.userns!, shadowMaps),
     }, { exitedEarly: "container init exited before it was ready; see the runtime's stderr for its last words" });
     trace("init ready");
     helper.close();
@@ -407,7 +415,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     killStarted(helper, initPid);
     if (hostMounts) {
       try {
-        releaseHostMounts(hostMounts);
+        releaseHostMounts!(hostMounts);
       } catch {
         // the create's own error says more; what is left shows in the host's mountinfo below the root
       }

@@ -307,6 +307,20 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
     };
     writeState(opts.root, early);
+    // Started now and handed its plan once that is compiled: the helper's exec and loading
+    // run beside the cgroup's creation and the plan's compiling instead of after them.
+    // The helper joins the cgroup itself (plan/cgroup-join.ts says how and why); the
+    // runtime writes its pid only where it cannot (runtimeJoins, known with the plan).
+    let runtimeJoins: string[] = [];
+    helper = new HelperSession(undefined, {
+      preserveFds: opts.preserveFds,
+      wait: opts.foreground,
+      beforePlan: (pid) => {
+        trace("helper started");
+        for (const dir of runtimeJoins) writeCgroupFile(dir, "cgroup.procs", String(pid));
+        if (runtimeJoins.length) trace("helper in the cgroup2 directory");
+      },
+    });
     try {
       opened.create();
       cg = opened;
@@ -356,17 +370,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     const { runHooks } = plan.ops.some((o) => o.op === "HOOK_SYNC") ? await import("./hooks.ts") : { runHooks: undefined };
     const shadowMaps = plan.userns && process.geteuid?.() !== 0 ? (await import("../sys/program.ts")).runProgram : undefined;
 
-    // The helper joins the cgroup itself (plan/cgroup-join.ts says how and why); the
-    // runtime writes its pid only where it cannot.
-    helper = new HelperSession(encodePlan(plan), {
-      preserveFds: opts.preserveFds,
-      wait: opts.foreground,
-      beforePlan: (pid) => {
-        trace("helper started");
-        for (const dir of plan.runtimeJoins) writeCgroupFile(dir, "cgroup.procs", String(pid));
-        if (plan.runtimeJoins.length) trace("helper in the cgroup2 directory");
-      },
-    });
+    runtimeJoins = plan.runtimeJoins;
+    helper.sendPlan(encodePlan(plan));
     driveToReady(helper, plan.ops, {
       pid: (pid) => {
         initPid = pid;

@@ -69,8 +69,13 @@ export class HelperSession {
   // Uint8Array, not Buffer: a create that never touches Buffer skips Bun setting it up (~0.15 ms, 0.2 MiB)
   private buffered = new Uint8Array(0);
   private closed = false;
+  private readonly beforePlan: HelperOptions["beforePlan"];
 
-  constructor(plan: Uint8Array, opts: HelperOptions = {}) {
+  /**
+   * Start the helper; without a plan it waits for {@link sendPlan} (create starts it
+   * before its plan is compiled, so the helper's exec and loading run meanwhile).
+   */
+  constructor(plan: Uint8Array | undefined, opts: HelperOptions = {}) {
     const preserve = opts.preserveFds ?? 0;
     const pair = socketPair();
     if (pair === -1) throw new Error(`socketpair for berth-init failed: errno ${errno()}`);
@@ -93,9 +98,15 @@ export class HelperSession {
     }
     this.unreaped = !this.subprocess;
     this.fd = ours;
-    if (opts.beforePlan) {
+    this.beforePlan = opts.beforePlan;
+    if (plan) this.sendPlan(plan);
+  }
+
+  /** Hand the helper its plan (once), after {@link HelperOptions.beforePlan}; a failure there kills the helper. */
+  sendPlan(plan: Uint8Array): void {
+    if (this.beforePlan) {
       try {
-        opts.beforePlan(this.pid);
+        this.beforePlan(this.pid);
       } catch (err) {
         this.abort();
         throw err;

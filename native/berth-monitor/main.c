@@ -33,7 +33,7 @@ static const char *runtime, *bundle, *id, *pid_file, *monitor_pid_file, *log_pat
 static char *runtime_args[64];
 static int nruntime_args;
 static long long log_max_size;
-static int log_max_files = 1, tty, keep_stdin, sync_fd = -1, claim_fd = -1;
+static int log_max_files = 1, tty, keep_stdin, sync_fd = -1, claim_fd = -1, created_pipe;
 static char **exit_command;
 
 static int stdin_fd = -1;                 /* the container's stdin: a pipe's write end, or the terminal */
@@ -59,7 +59,8 @@ static void parse(int argc, char **argv)
 		{ "pid-file", 1, 0, 'p' }, { "monitor-pid-file", 1, 0, 'P' }, { "log", 1, 0, 'l' },
 		{ "log-max-size", 1, 0, 's' }, { "log-max-files", 1, 0, 'n' }, { "exit-dir", 1, 0, 'e' },
 		{ "attach-socket", 1, 0, 'A' }, { "console-socket", 1, 0, 'C' }, { "tty", 0, 0, 't' },
-		{ "stdin", 0, 0, 'i' }, { "sync-fd", 1, 0, 'S' }, { "exit-claim-fd", 1, 0, 'X' }, { 0, 0, 0, 0 },
+		{ "stdin", 0, 0, 'i' }, { "sync-fd", 1, 0, 'S' }, { "exit-claim-fd", 1, 0, 'X' },
+		{ "runtime-created-pipe", 0, 0, 'R' }, { 0, 0, 0, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -84,6 +85,7 @@ static void parse(int argc, char **argv)
 		case 'i': keep_stdin = 1; break;
 		case 'S': sync_fd = atoi(optarg); break;
 		case 'X': claim_fd = atoi(optarg); break;
+		case 'R': created_pipe = 1; break;
 		default: usage("unknown option");
 		}
 	}
@@ -167,7 +169,12 @@ static int receive_master(int listen_fd)
 	return fd;
 }
 
-static pid_t spawn(char **argv, int in, int out, int err)
+/* The fd the runtime's create finds the created pipe at (CREATED_ENV names it). */
+#define CREATED_FD 4
+#define CREATED_ENV "BERTH_CREATED_FD"
+
+/* `created` >= 0: the write end of the created pipe, for the runtime at CREATED_FD. */
+static pid_t spawn(char **argv, int in, int out, int err, int created)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -177,6 +184,11 @@ static pid_t spawn(char **argv, int in, int out, int err)
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 			_exit(127);
+		/* dup2 onto itself keeps close-on-exec: clear it then */
+		if (created >= 0 && (created == CREATED_FD ? fcntl(created, F_SETFD, 0) : dup2(created, CREATED_FD)) < 0)
+			_exit(127);
+		if (created >= 0)
+			setenv(CREATED_ENV, "4", 1); /* CREATED_FD */
 		execv(argv[0], argv);
 		fprintf(stderr, "berth-monitor: execv %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -259,7 +271,7 @@ static int relay(int fd, int stream, int rounds)
  * hand the runtime its config (the head start's FIFO): the create is killed then, rather
  * than left waiting forever.
  */
-static void wait_create(pid_t create, int *status, int sig_fd)
+static void wait_create(pid_t create, int *status, int sig_fd, int created)
 {
 	if (create <= 0)
 		return;
@@ -268,9 +280,21 @@ static void wait_create(pid_t create, int *status, int sig_fd)
 		pid_t w = waitpid(create, status, WNOHANG);
 		if (w == create || (w < 0 && errno != EINTR))
 			return;
-		struct pollfd fds[2] = { { .fd = sig_fd, .events = POLLIN }, { .fd = watch, .events = POLLIN } };
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+		struct pollfd fds[3] = { { .fd = sig_fd, .events = POLLIN }, { .fd = watch, .events = POLLIN }, { .fd = created, .events = POLLIN } };
+		if (poll(fds, 3, -1) < 0 && errno != EINTR)
 			return;
+		if (fds[2].revents) {
+			char b;
+			ssize_t n = read(created, &b, 1);
+			/* its byte: the create is done, the pid file written — its exit (Bun's teardown,
+			 * ≈1 ms) is not waited for; the loop after the sync report reaps it */
+			if (n == 1) {
+				*status = 0;
+				return;
+			}
+			if (n == 0)
+				created = -1; /* ended without a word (failed): its exit status tells */
+		}
 		struct signalfd_siginfo si;
 		while (read(sig_fd, &si, sizeof si) > 0)
 			;
@@ -331,7 +355,13 @@ int main(int argc, char **argv)
 	}
 	args[n++] = (char *)id;
 	args[n] = NULL;
-	pid_t create = tty ? spawn(args, null_fd, null_fd, null_fd) : spawn(args, in[0] >= 0 ? in[0] : null_fd, out[1], err[1]);
+	/* berth-runtime's create says `created` on this pipe once its pid file is written (PROTOCOL.md) */
+	int created[2] = { -1, -1 };
+	if (created_pipe && pipe2(created, O_CLOEXEC) < 0)
+		created[0] = created[1] = -1;
+	pid_t create = tty ? spawn(args, null_fd, null_fd, null_fd, created[1]) : spawn(args, in[0] >= 0 ? in[0] : null_fd, out[1], err[1], created[1]);
+	if (created[1] >= 0)
+		close(created[1]);
 	/*
 	 * The runtime's start (an exec and a Bun start, ≈5 ms) is on every run's critical
 	 * path: what only the monitor needs — its pid file, the log, the attach socket (three
@@ -344,7 +374,9 @@ int main(int argc, char **argv)
 	log_open(log_path, log_max_size, log_max_files);
 	attach_listen(attach_path);
 	int status = 0;
-	wait_create(create, &status, sig_fd);
+	wait_create(create, &status, sig_fd, created[0]);
+	if (created[0] >= 0)
+		close(created[0]);
 	if (in[0] >= 0)
 		close(in[0]);
 	if (out[1] >= 0)
@@ -442,7 +474,7 @@ int main(int argc, char **argv)
 	if (exit_claimed())
 		return 0;
 	if (exit_command[0]) {
-		pid_t ec = spawn(exit_command, null_fd, 2, 2);
+		pid_t ec = spawn(exit_command, null_fd, 2, 2, -1);
 		int st;
 		pid_t w;
 		/* reap what else ends meanwhile (this is still a subreaper) until the exit command is done */

@@ -7,7 +7,8 @@
  * container.test.ts's.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BERTH, canRunContainers, EngineFixture, until } from "../../../test/engine-harness.ts";
 import { REPO, RuntimeFixture, RUNTIME } from "../../../test/runtime-harness.ts";
@@ -225,6 +226,67 @@ function syncLine(fd: number): string {
   close(fd);
   return text;
 }
+
+describe("the runtime's created pipe (--runtime-created-pipe)", () => {
+  /**
+   * berth-monitor with a stand-in runtime (sh): its create leaves a `sleep` as the
+   * container's init, writes the pid file, says `created` on $BERTH_CREATED_FD when asked,
+   * then stays until told to go. Whether the sync message came while it still ran.
+   */
+  async function monitorWith(pipe: boolean): Promise<{ env: string; reportedWhileRuntimeLived: boolean; exitFile: string }> {
+    const dir = mkdtempSync(join(tmpdir(), "berth-created-pipe-"));
+    try {
+      const runtime = join(dir, "runtime");
+      writeFileSync(runtime, `#!/bin/sh
+pidfile=
+while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sleep 1000 >/dev/null 2>&1 &
+echo $! > "$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
+echo "\${BERTH_CREATED_FD:-none}" > ${dir}/env
+echo $$ > ${dir}/runtime.pid
+[ -n "$BERTH_CREATED_FD" ] && printf 1 >&4
+exec 4>&-
+while [ ! -e ${dir}/go ]; do sleep 0.02; done
+`, { mode: 0o755 });
+      const p = Bun.spawn([join(REPO, "native", "build", "berth-monitor"), "--runtime", runtime, "--bundle", dir, "--id", "c1", "--pid-file", join(dir, "pidfile"),
+        "--monitor-pid-file", join(dir, "monitor.pid"), "--exit-dir", dir, "--log", join(dir, "ctr.log"), "--log-max-size", "100000", "--log-max-files", "1",
+        "--attach-socket", "attach", "--sync-fd", "3", ...(pipe ? ["--runtime-created-pipe"] : []), "--", "/bin/true"], { cwd: dir, stdio: ["ignore", "ignore", "inherit", "pipe"] });
+      const sync = (p as unknown as { stdio: number[] }).stdio[3]!;
+      await until(() => existsSync(join(dir, "runtime.pid")), 60_000);
+      const runtimePid = Number(readFileSync(join(dir, "runtime.pid"), "utf8"));
+      // without the pipe the runtime's exit is the word: nothing can have come while it waits
+      if (!pipe) expect(pollFd(sync, POLLIN, 0)).toBe(0);
+      if (!pipe) writeFileSync(join(dir, "go"), "");
+      const line = syncLine(sync);
+      const reportedWhileRuntimeLived = !ended(runtimePid);
+      const init = Number(readFileSync(join(dir, "pidfile"), "utf8"));
+      expect(JSON.parse(line)).toEqual({ data: init });
+      // the runtime goes (as a real create does): the init is the monitor's to reap then
+      writeFileSync(join(dir, "go"), "");
+      expect(await until(() => ended(runtimePid), 60_000)).toBe(true);
+      process.kill(init, "SIGTERM");
+      const monitor = Number(readFileSync(join(dir, "monitor.pid"), "utf8"));
+      expect(await until(() => ended(monitor), 60_000)).toBe(true);
+      return { env: readFileSync(join(dir, "env"), "utf8").trim(), reportedWhileRuntimeLived, exitFile: readFileSync(join(dir, "c1"), "utf8") };
+    } finally {
+      // a failure half-way leaves none of what it started (the stand-in, its init, the monitor)
+      writeFileSync(join(dir, "go"), "");
+      for (const f of ["pidfile", "runtime.pid", "monitor.pid"]) {
+        const pid = existsSync(join(dir, f)) ? Number(readFileSync(join(dir, f), "utf8")) : 0;
+        if (pid > 0 && !ended(pid)) process.kill(pid, "SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test("asked for: the runtime gets the pipe as $BERTH_CREATED_FD, and its byte is the word — the pid is reported while it still runs; the container's exit is still recorded", async () => {
+    expect(await monitorWith(true)).toEqual({ env: "4", reportedWhileRuntimeLived: true, exitFile: "143" });
+  });
+
+  test("not asked for (another runtime): no such variable, and the pid is reported once the runtime has exited", async () => {
+    expect(await monitorWith(false)).toEqual({ env: "none", reportedWhileRuntimeLived: false, exitFile: "143" });
+  });
+});
 
 describe.skipIf(!canRunContainers)("the exit claim (--exit-claim-fd)", () => {
   const rt = new RuntimeFixture("claim");

@@ -1,6 +1,7 @@
 /** `create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID` */
 import { BerthError } from "../../errors.ts";
 import { createContainer } from "../../runtime/create.ts";
+import { close, writeAll } from "../../sys/libc.ts";
 import { idArg, parseVerb, type Globals, type RuntimeLog } from "./invocation.ts";
 
 export const CREATE_OPTIONS = {
@@ -26,5 +27,24 @@ export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<
     root: g.root, id, bundle: v.bundle, pidFile: v["pid-file"], noPivot: v["no-pivot"], noNewKeyring: v["no-new-keyring"],
     preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, consoleSocket: v["console-socket"], warn: log.warn, trace: log.trace,
   });
+  tellCreated();
   return 0;
+}
+
+/**
+ * berth-monitor's created pipe (native/berth-monitor/PROTOCOL.md): one byte once the
+ * container is created and the pid file written, so that the monitor reports the pid
+ * without waiting out this process's exit — Bun's teardown, ≈1 ms of every `run`. Only
+ * when the monitor asked ($BERTH_CREATED_FD); an fd that is not there is no one to tell.
+ */
+function tellCreated(): void {
+  const raw = process.env.BERTH_CREATED_FD;
+  if (raw === undefined || !/^\d+$/.test(raw) || Number(raw) < 3) return;
+  const fd = Number(raw);
+  try {
+    writeAll(fd, "1");
+    close(fd);
+  } catch {
+    // the monitor went away, or the fd was never given: its wait for this process's exit tells it
+  }
 }

@@ -76,7 +76,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
       const files = monitorFiles(store.runDir(id));
       headStart = new HeadStart({
         id, logPath: `${dir}/ctr.log`, log, runtime: new OciRuntime(runtime, engine.paths.runtimeRoot), files,
-        tty: flags.tty === true, stdin: flags.interactive === true, exitCommand: cleanupCommand(engine, id), exitClaim: run.exitClaim,
+        tty: flags.tty === true, stdin: flags.interactive === true, exitCommand: cleanupCommand(engine, id), exitClaim: run.exitClaim, createdPipe: true,
       });
       undo.push(() => headStart!.abort());
     }
@@ -237,7 +237,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
       // the network's CNI ADDs run while the monitor and the runtime create the container
       pid = headStart?.start(joinNetwork) ?? startMonitor({
         id: r.Id, bundle: engine.store.dir(r.Id), logPath: r.LogPath, log: logLimits(r.Flags), runtime, files,
-        tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, exitCommand: cleanupCommand(engine, r.Id),
+        tty: r.Flags.tty === true, stdin: r.Flags.interactive === true, exitCommand: cleanupCommand(engine, r.Id), createdPipe: runtime.own(),
         // (a head start that could not be used has handed the claim to its monitor already)
         ...(exitClaim && exitClaim.forMonitor() >= 0 && { exitClaim }),
       }, joinNetwork);

@@ -44,6 +44,8 @@ export interface MonitorRequest {
   exitCommand: string[];
   /** the monitor's end of an exit claim: this process records the exit, not the exit command */
   exitClaim?: ExitClaim;
+  /** the runtime is berth-runtime, which says `created` on the monitor's pipe (PROTOCOL.md): its exit is not waited for */
+  createdPipe?: boolean;
 }
 
 /**
@@ -123,6 +125,7 @@ export function monitorArgs(r: MonitorRequest, consoleSocket: string): string[] 
   if (r.tty) args.push("--tty", "--console-socket", consoleSocket);
   if (r.stdin) args.push("--stdin");
   if (r.exitClaim) args.push("--exit-claim-fd", "4");
+  if (r.createdPipe) args.push("--runtime-created-pipe");
   return [...args, "--", ...r.exitCommand];
 }
 

@@ -56,7 +56,7 @@ export class OciRuntime {
   }
 
   /** Whether this is berth-runtime of this checkout (whose verbs can run in this process). */
-  private own(): boolean {
+  own(): boolean {
     return this.path === runtimePath(undefined);
   }
 

@@ -151,6 +151,8 @@ describe("the monitor and the runtime", () => {
     expect(joined).toEndWith("--stdin -- /bin/berth container cleanup abc");
     expect(joined).not.toContain("--tty");
     expect(monitorArgs({ ...request, tty: true, stdin: false }, "/run/c/console").join(" ")).toContain("--tty --console-socket /run/c/console --");
+    expect(joined).not.toContain("--runtime-created-pipe");
+    expect(monitorArgs({ ...request, createdPipe: true }, "/run/c/console").join(" ")).toContain(" --runtime-created-pipe -- ");
   });
   test("the console socket: in the run dir when its path fits a socket address, else in the temporary directory", () => {
     expect(consoleSocketPath("/run/berth/containers/abc", "abc")).toBe("/run/berth/containers/abc/console");

@@ -8,7 +8,7 @@ import { pathExists } from "../sys/libc.ts";
 import { BerthError } from "../errors.ts";
 import type { LinuxResources } from "../spec/linux-resources.ts";
 import { makeCgroupDirs, procsOf, readOptional, writeCgroupFile } from "./fs.ts";
-import { readHostFacts } from "./host-facts.ts";
+import { readHostFacts, withHostFacts } from "./host-facts.ts";
 import type { CgroupLayout, V1Hierarchy } from "./layout.ts";
 import type { ApplyOptions, ApplyResult, AppliedWrite, CgroupManager, DestroyOptions } from "./manager.ts";
 import { planResources, type CgroupOp, type HierarchyFacts, type ResourcePlan } from "./plan.ts";
@@ -88,15 +88,7 @@ export class V1Manager implements CgroupManager {
   }
 
   plan(resources: LinuxResources, opts: ApplyOptions = {}): ResourcePlan {
-    const host = readHostFacts();
-    return planResources(resources, {
-      v1: this.facts(),
-      v2: this.unified?.facts(),
-      hostCpus: host.cpus,
-      hostMems: host.mems,
-      hugepageSizes: host.hugepageSizes,
-      update: opts.update,
-    });
+    return planResources(resources, withHostFacts({ v1: this.facts(), v2: this.unified?.facts(), update: opts.update }));
   }
 
   apply(resources: LinuxResources, opts: ApplyOptions = {}): ApplyResult {

@@ -9,7 +9,7 @@ import type { LinuxResources } from "../spec/linux-resources.ts";
 import { replaceDeviceFilter } from "../sys/bpf.ts";
 import { deviceFilterProgram } from "./devices.ts";
 import { cgroupExists, makeCgroupDirs, procsOf, readOptional, writeCgroupFile } from "./fs.ts";
-import { readHostFacts } from "./host-facts.ts";
+import { readHostFacts, withHostFacts } from "./host-facts.ts";
 import type { CgroupLayout } from "./layout.ts";
 import type { ApplyOptions, ApplyResult, AppliedWrite, CgroupManager, DestroyOptions } from "./manager.ts";
 import { planResources, type CgroupOp, type HierarchyFacts, type PlanContext, type ResourcePlan } from "./plan.ts";
@@ -110,8 +110,7 @@ export class V2Manager implements CgroupManager {
   }
 
   planContext(opts: ApplyOptions): PlanContext {
-    const host = readHostFacts();
-    return { v2: this.facts(), hostCpus: host.cpus, hostMems: host.mems, hugepageSizes: host.hugepageSizes, update: opts.update };
+    return withHostFacts({ v2: this.facts(), update: opts.update });
   }
 
   apply(resources: LinuxResources, opts: ApplyOptions = {}): ApplyResult {

@@ -23,24 +23,32 @@ export function preserveFds(raw: string | undefined): number {
 export async function run(args: string[], g: Globals, log: RuntimeLog): Promise<number> {
   const { values: v, positionals } = parseVerb(args, CREATE_OPTIONS);
   const id = idArg(positionals, "create [flags] ID");
+  const created = createdFd();
   await createContainer({
     root: g.root, id, bundle: v.bundle, pidFile: v["pid-file"], noPivot: v["no-pivot"], noNewKeyring: v["no-new-keyring"],
     preserveFds: preserveFds(v["preserve-fds"]), systemdCgroup: g.systemdCgroup, consoleSocket: v["console-socket"], warn: log.warn, trace: log.trace,
   });
-  tellCreated();
+  if (created !== undefined) tellCreated(created);
   return 0;
 }
 
 /**
- * berth-monitor's created pipe (native/berth-monitor/PROTOCOL.md): one byte once the
- * container is created and the pid file written, so that the monitor reports the pid
- * without waiting out this process's exit — Bun's teardown, ≈1 ms of every `run`. Only
- * when the monitor asked ($BERTH_CREATED_FD); an fd that is not there is no one to tell.
+ * berth-monitor's created pipe (native/berth-monitor/PROTOCOL.md), when it asked
+ * ($BERTH_CREATED_FD): taken out of the environment, which hooks and helpers this
+ * process starts do not get.
  */
-function tellCreated(): void {
+function createdFd(): number | undefined {
   const raw = process.env.BERTH_CREATED_FD;
-  if (raw === undefined || !/^\d+$/.test(raw) || Number(raw) < 3) return;
-  const fd = Number(raw);
+  delete process.env.BERTH_CREATED_FD;
+  return raw !== undefined && /^\d+$/.test(raw) && Number(raw) >= 3 ? Number(raw) : undefined;
+}
+
+/**
+ * One byte on the created pipe once the container is created and the pid file written,
+ * so that the monitor reports the pid without waiting out this process's exit — Bun's
+ * teardown, ≈1 ms of every `run`. An fd that is not there is no one to tell.
+ */
+function tellCreated(fd: number): void {
   try {
     writeAll(fd, "1");
     close(fd);

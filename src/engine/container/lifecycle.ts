@@ -394,12 +394,14 @@ function stopSignalOf(r: ContainerRecord): number {
 export async function stopContainer(engine: Engine, id: string, timeoutSeconds?: number, signal?: number): Promise<void> {
   const r = engine.store.read(id);
   if (!r) return;
-  if (liveStatus(engine, r).status === "running" || liveStatus(engine, r).status === "paused") {
+  // one look: each reads the exit file and /proc (paused is the record's word, which this r does not change)
+  const status = liveStatus(engine, r).status;
+  if (status === "running" || status === "paused") {
     engine.store.update(id, (x) => {
       x.State.ManuallyStopped = true;
     });
     const runtime = runtimeOf(engine, r);
-    if (liveStatus(engine, r).status === "paused") runtime.run(["resume", id]);
+    if (status === "paused") runtime.run(["resume", id]);
     // stop --signal rather than the container's stop signal, as docker's
     const first = signal ?? stopSignalOf(r);
     recordContainerEvent(engine.paths, r, "kill", { signal: String(first) });

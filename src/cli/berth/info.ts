@@ -19,7 +19,7 @@ function printFormatted(format: string, value: unknown): void {
   writeOut(`${format === "json" ? JSON.stringify(value) : renderGoTemplate(format, value)}\n`);
 }
 
-export async function infoAction(opts: Opts): Promise<void> {
+async function infoAction(opts: Opts): Promise<void> {
   const info = gatherInfo(await engineFor(opts), pkg.version, runtimePath(undefined), new Date());
   if (opts.format !== undefined) return printFormatted(opts.format as string, info);
   const { text, warnings } = formatInfo(info);
@@ -27,7 +27,7 @@ export async function infoAction(opts: Opts): Promise<void> {
   for (const w of warnings) writeErr(`${w}\n`);
 }
 
-/** `berth info` and `berth system info`: docker's `info` (what this engine and host are). */
+/** `info` under `program`: `berth info`, and `berth system info` (system.ts registers it under `system`) — docker's `info`. */
 export function registerInfo(program: Command): void {
   program.command("info").description("what this engine and host are: containers, images, cgroup version and driver, runtimes, kernel, CPUs, memory")
     .option("-f, --format <format>", "json, or a Go template such as '{{.CgroupVersion}}'").action(infoAction);

@@ -7,7 +7,7 @@
 import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { writeOut } from "../stdio.ts";
-import { infoAction } from "./info.ts";
+import { registerInfo } from "./info.ts";
 import { pruneContainers, pruneImages, pruneNetworks, pruneVolumes } from "../../engine/prune.ts";
 import { alignColumns } from "../../observe/template.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
@@ -98,8 +98,7 @@ export function registerSystem(program: Command): void {
       }
       writeOut(`${alignColumns(["TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE", ...table.map(([t, n, a, size, rec]) => `${t}\t${n}\t${a}\t${formatDecimalBytes(size)}\t${formatDecimalBytes(rec)}${pct(rec, size)}`)])}\n`);
     });
-  s.command("info").description("docker's `info`: what this engine and host are")
-    .option("-f, --format <format>", "json, or a Go template such as '{{.CgroupVersion}}'").action(infoAction);
+  registerInfo(s);
   s.command("prune").description("remove stopped containers, unused networks and dangling images (-a: every unused image; --volumes: unused anonymous volumes)")
     .option("-a, --all", "unused images too, not only dangling ones").option("--volumes", "unused anonymous volumes too").option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)

@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BeneathDir, readFileInRoot, resolveInRoot, S_IFLNK, S_IFMT, walkBeneath } from "./layer-fs.ts";
+import { BeneathDir, devParts, makeDev, readFileInRoot, resolveInRoot, S_IFLNK, S_IFMT, walkBeneath } from "./layer-fs.ts";
+import { statPath } from "./libc.ts";
 
 const root = mkdtempSync(join(tmpdir(), `berth-layer-fs-${process.pid}-`));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -68,6 +69,17 @@ describe("walkBeneath and lstatBeneath: a tree another process may change", () =
       expect(d.lstatBeneath("b/missing/x")).toBeUndefined();
     } finally {
       d.close();
+    }
+  });
+});
+
+describe("device numbers: makeDev and devParts", () => {
+  test("the kernel's st_rdev of /dev/null is 1:3 both ways; numbers past the old 8/12-bit fields round-trip", () => {
+    const rdev = BigInt(statPath("/dev/null").rdev);
+    expect(devParts(rdev)).toEqual({ devmajor: 1, devminor: 3 });
+    expect(makeDev(1, 3)).toBe(rdev);
+    for (const [devmajor, devminor] of [[0, 0], [259, 65536], [4095, 255], [4096, 256], [0xfffff, 0xfffff]] as const) {
+      expect(devParts(makeDev(devmajor, devminor))).toEqual({ devmajor, devminor });
     }
   });
 });

@@ -58,6 +58,17 @@ export function makeDev(major: number, minor: number): bigint {
   return (mi & 0xffn) | ((ma & 0xfffn) << 8n) | ((mi & ~0xffn) << 12n) | ((ma & ~0xfffn) << 32n);
 }
 
+/**
+ * major(3) and minor(3) of a device number: makeDev undone (tar's devmajor/devminor).
+ * glibc's masks: each part is 32 bits, so a major's high bits (above bit 43) are not the minor's.
+ */
+export function devParts(rdev: bigint): { devmajor: number; devminor: number } {
+  return {
+    devmajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n)),
+    devminor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n)),
+  };
+}
+
 /** What fstatat(2) says of a name (not followed), the parts unpacking asks about. */
 export interface EntryStat {
   mode: number;

@@ -15,7 +15,7 @@ import tarStream from "tar-stream";
 import { packEntry } from "../image/archive-save.ts";
 import { BerthError } from "../../errors.ts";
 import { close, readFd, statFd } from "../../sys/libc.ts";
-import { entriesBeneath, getXattrFd, isOverlayOpaque, isOverlayWhiteout, openFileAt, OVERLAY_OPAQUE_XATTR, readLinkAt, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, type WalkedEntry } from "../../sys/layer-fs.ts";
+import { devParts, entriesBeneath, getXattrFd, isOverlayOpaque, isOverlayWhiteout, openFileAt, OVERLAY_OPAQUE_XATTR, readLinkAt, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, type WalkedEntry } from "../../sys/layer-fs.ts";
 
 export interface TreeArchiveOptions {
   /**
@@ -32,14 +32,6 @@ const CHUNK = 1 << 20;
 
 /** The largest uid or gid tar-stream's header field holds (six octal digits); it writes a larger one as this */
 const USTAR_ID_MAX = 0o777777;
-
-/** glibc's major()/minor() of a device number */
-function devParts(rdev: bigint): { devmajor: number; devminor: number } {
-  return {
-    devmajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
-    devminor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
-  };
-}
 
 const TYPES: Record<number, tarStream.Header["type"]> = { [S_IFCHR]: "character-device", [S_IFBLK]: "block-device", [S_IFIFO]: "fifo" };
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LockBusyError, lockPath } from "./lock-file.ts";
+import { LockBusyError, lockPath, updateLocked } from "./lock-file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-lock-file-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -102,3 +102,26 @@ describe("lockPath", () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 });
+
+describe("updateLocked", () => {
+  test("a change is written only when its bytes change; a fsync function decides on the document as read, before the change", () => {
+    const path = join(dir, "doc.json");
+    const file = { path, lock: join(dir, "doc.lock"), dir, read: () => (statOrUndefined(path) ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, number>) : {}), serialize: (d: Record<string, number>) => JSON.stringify(d) };
+    const seen: Record<string, number>[] = [];
+    updateLocked(file, (d) => void (d.a = 1), { fsync: (d) => (seen.push({ ...d }), false) });
+    updateLocked(file, (d) => void delete d.a, { fsync: (d) => (seen.push({ ...d }), true) });
+    expect(seen).toEqual([{}, { a: 1 }]);
+    expect(readFileSync(path, "utf8")).toBe("{}");
+    const before = statSync(path).mtimeMs;
+    updateLocked(file, () => {});
+    expect(statSync(path).mtimeMs).toBe(before);
+  });
+});
+
+function statOrUndefined(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}

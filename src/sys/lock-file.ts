@@ -83,18 +83,20 @@ export interface LockedFile<D> {
 /**
  * Read–change–write of one document under its lock file: `fn` changes the document `read`
  * returned, and it is written back atomically (mode 0600; flushed to disk unless `fsync`
- * is false) only when its bytes changed — a reader never sees a half-written file, two
- * writers never lose each other's change.
+ * is false — or, given as a function, says false of the document as read, before `fn`)
+ * only when its bytes changed — a reader never sees a half-written file, two writers
+ * never lose each other's change.
  */
-export function updateLocked<D, T>(file: LockedFile<D>, fn: (doc: D) => T, options: { fsync?: boolean } = {}): T {
+export function updateLocked<D, T>(file: LockedFile<D>, fn: (doc: D) => T, options: { fsync?: boolean | ((doc: D) => boolean) } = {}): T {
   mkdirParents(file.dir, 0o700);
   const lock = lockPath(file.lock, { create: true });
   try {
     const doc = file.read();
     const before = file.serialize(doc);
+    const fsync = typeof options.fsync === "function" ? options.fsync(doc) : (options.fsync ?? true);
     const out = fn(doc);
     const after = file.serialize(doc);
-    if (after !== before) writeFileAtomic(file.path, after, { mode: 0o600, fsync: options.fsync ?? true });
+    if (after !== before) writeFileAtomic(file.path, after, { mode: 0o600, fsync });
     return out;
   } finally {
     lock.release();

@@ -48,9 +48,10 @@ export class OverlaySnapshotter implements Snapshotter {
 
   /**
    * Run `fn` on the metadata under the lock; what it changed is written back atomically,
-   * flushed to disk when `durable` (a change a crash must not undo).
+   * flushed to disk when `durable` (a change a crash must not undo; a function: of the
+   * metadata as read).
    */
-  private update<T>(fn: (md: Metadata) => T, durable = true): T {
+  private update<T>(fn: (md: Metadata) => T, durable: boolean | ((md: Metadata) => boolean) = true): T {
     return updateLocked({ path: this.metadataPath, lock: this.lockPath, dir: this.root, read: () => this.read(), serialize: (md) => JSON.stringify(md) }, fn, { fsync: durable });
   }
 
@@ -138,7 +139,6 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   remove(key: string): void {
-    const durable = !forgettable(key, this.stat(key)?.labels ?? {});
     const id = this.update((md) => {
       const s = md.snapshots[key];
       if (!s) throw new SnapshotNotFoundError(`snapshot ${key} does not exist`);
@@ -149,7 +149,7 @@ export class OverlaySnapshotter implements Snapshotter {
       if (s.kind !== "committed") removeTree(this.dirOf(s.id));
       delete md.snapshots[key];
       return s.id;
-    }, durable);
+    }, (md) => !forgettable(key, md.snapshots[key]?.labels ?? {}));
     removeTree(this.dirOf(id));
   }
 

@@ -10,6 +10,7 @@ export async function engineFor(globals: Record<string, unknown>): Promise<Engin
   const engine = openEngine(enginePaths({ root: globals.root as string | undefined, runroot: globals.runroot as string | undefined }));
   // the first command after /run was lost records what died with it and restarts what asked for it (--restart);
   // the lifecycle's modules load only then (ps, inspect and logs need none of them)
-  if (bootSinceLastCommand(engine) !== undefined) (await import("../../engine/container/lifecycle.ts")).reviveAfterReboot(engine);
+  const boot = bootSinceLastCommand(engine);
+  if (boot !== undefined) (await import("../../engine/container/lifecycle.ts")).reviveAfterReboot(engine, boot);
   return engine;
 }

@@ -8,7 +8,7 @@ import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { mkdirParents, pathExists, readText, statPath, unlinkPath, waitProcessEnd } from "../../sys/libc.ts";
 import { ImageStore } from "../image/image-store.ts";
-import { bootMarker, bootSinceLastCommand, type Engine, type PreparedRoot } from "./engine.ts";
+import { bootMarker, type Engine, type PreparedRoot } from "./engine.ts";
 import { buildSpec, dockerLimitFlags, renameLimitFlag, type BundleResult } from "./bundle.ts";
 import { limitsToResources } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
@@ -584,14 +584,13 @@ function releaseRoot(engine: Engine, r: ContainerRecord): void {
  * After /run was lost (a reboot): containers whose records say they ran have no monitor
  * and no exit file. Record them as exited, remove the --rm ones, and start again those
  * whose policy is always or unless-stopped — what a daemon would do at boot, done by the
- * first berth command that notices (the run root's boot id differs). A container
+ * first berth command that notices (the run root's boot id differs: `boot` is this boot's,
+ * engine.ts's bootSinceLastCommand, recorded here). A container
  * directory from before the boot without a readable record — a --rm container's record
  * (not flushed) torn or lost by the crash, or a create cut short — is removed as `rm -f
  * ID` would. Returns the ids started.
  */
-export function reviveAfterReboot(engine: Engine): string[] {
-  const boot = bootSinceLastCommand(engine);
-  if (boot === undefined) return [];
+export function reviveAfterReboot(engine: Engine, boot: string): string[] {
   mkdirParents(engine.paths.runroot, 0o700);
   writeFileAtomic(bootMarker(engine), `${boot}\n`, { mode: 0o600, fsync: false });
   const started: string[] = [];

@@ -169,9 +169,11 @@ static int receive_master(int listen_fd)
 	return fd;
 }
 
-/* The fd the runtime's create finds the created pipe at (CREATED_ENV names it). */
+/* The fd the runtime's create finds the created pipe at, and the variable that names it. */
 #define CREATED_FD 4
 #define CREATED_ENV "BERTH_CREATED_FD"
+#define TEXT(n) #n
+#define DECIMAL(n) TEXT(n)
 
 /* `created` >= 0: the write end of the created pipe, for the runtime at CREATED_FD. */
 static pid_t spawn(char **argv, int in, int out, int err, int created)
@@ -188,7 +190,7 @@ static pid_t spawn(char **argv, int in, int out, int err, int created)
 		if (created >= 0 && (created == CREATED_FD ? fcntl(created, F_SETFD, 0) : dup2(created, CREATED_FD)) < 0)
 			_exit(127);
 		if (created >= 0)
-			setenv(CREATED_ENV, "4", 1); /* CREATED_FD */
+			setenv(CREATED_ENV, DECIMAL(CREATED_FD), 1);
 		execv(argv[0], argv);
 		fprintf(stderr, "berth-monitor: execv %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -13,7 +13,7 @@
  * Raw syscalls through sys/libc.ts (x86_64 numbers), as the binding has no function of
  * its own for the *at calls; each returns -1 with errno(), turned into SysError here.
  */
-import { close, errno, listDir, O, readFd, readLink, statFd, syscall, SysError, writeAll } from "./libc.ts";
+import { close, decodeStat, errno, listDir, O, readFd, readLink, statFd, syscall, SysError, writeAll, type PathStat } from "./libc.ts";
 
 const SYS = {
   fchmod: 91, fchown: 93, fsetxattr: 190, lsetxattr: 189, lgetxattr: 192, fgetxattr: 193, llistxattr: 195,
@@ -149,11 +149,11 @@ export class BeneathDir {
   }
 
   /** fstatat(dirFd, name) without following a symlink, with owner, mtime and link count: undefined when nothing is there; throws SysError. */
-  statAt(dirFd: number, name: string): (EntryStat & { uid: number; gid: number; mtimeMs: number; nlink: number }) | undefined {
+  statAt(dirFd: number, name: string): (EntryStat & Pick<PathStat, "uid" | "gid" | "mtimeMs" | "nlink">) | undefined {
     const st = this.lstatAt(dirFd, name);
     if (!st) return undefined;
-    const view = new DataView(this.statBuf.buffer);
-    return { ...st, nlink: Number(view.getBigUint64(16, true)), uid: view.getUint32(28, true), gid: view.getUint32(32, true), mtimeMs: Number(view.getBigInt64(88, true)) * 1000 + Math.floor(Number(view.getBigInt64(96, true)) / 1e6) };
+    const { uid, gid, mtimeMs, nlink } = decodeStat(this.statBuf);
+    return { ...st, uid, gid, mtimeMs, nlink };
   }
 
   /** fstatat(dirFd, name) without following a symlink: undefined when nothing is there; throws SysError. */

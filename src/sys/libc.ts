@@ -470,6 +470,8 @@ export interface PathStat {
   gid: number;
   size: number;
   mtimeMs: number;
+  /** st_nlink: how many names the file has */
+  nlink: number;
   /** the device a device file stands for (st_rdev, glibc's dev_t encoding) */
   rdev: number;
   isFile: boolean;
@@ -478,15 +480,16 @@ export interface PathStat {
   isBlockDevice: boolean;
 }
 
-// struct stat on x86_64: st_dev u64 at 0, st_ino u64 at 8, st_mode u32 at 24, st_uid at 28, st_gid at 32, st_rdev u64
-// at 40, st_size i64 at 48, st_mtim (tv_sec, tv_nsec) at 88; 144 bytes in all
-function decodeStat(raw: Uint8Array): PathStat {
+// struct stat on x86_64: st_dev u64 at 0, st_ino u64 at 8, st_nlink u64 at 16, st_mode u32 at 24, st_uid at 28, st_gid
+// at 32, st_rdev u64 at 40, st_size i64 at 48, st_mtim (tv_sec, tv_nsec) at 88; 144 bytes in all
+/** A struct stat the kernel filled in (144 bytes, at the start of its buffer), decoded. */
+export function decodeStat(raw: Uint8Array): PathStat {
   const buf = new DataView(raw.buffer);
   const mode = buf.getUint32(24, true);
   const type = mode & S_IFMT;
   return {
     dev: buf.getBigUint64(0, true), ino: buf.getBigUint64(8, true),
-    mode, uid: buf.getUint32(28, true), gid: buf.getUint32(32, true), size: Number(buf.getBigInt64(48, true)),
+    nlink: Number(buf.getBigUint64(16, true)), mode, uid: buf.getUint32(28, true), gid: buf.getUint32(32, true), size: Number(buf.getBigInt64(48, true)),
     mtimeMs: Number(buf.getBigInt64(88, true)) * 1000 + Number(buf.getBigInt64(96, true)) / 1e6, rdev: Number(buf.getBigUint64(40, true)),
     isFile: type === 0o100000, isDirectory: type === 0o040000, isSymbolicLink: type === 0o120000, isBlockDevice: type === 0o060000,
   };

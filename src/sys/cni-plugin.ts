@@ -22,7 +22,6 @@ export interface PluginRun {
 }
 
 export interface RunningPlugin {
-  pid: number;
   /** wait for it to end: its exit code and output */
   wait(): PluginRun;
 }
@@ -36,11 +35,13 @@ function pair(): [number, number] {
 
 /** Start plugin `path` with the CNI variables `cniEnv` (added to PATH, which plugins need for iptables) and `stdin`. */
 export function startPlugin(path: string, cniEnv: Record<string, string>, stdin: string): RunningPlugin {
-  const ends = [pair(), pair(), pair()];
+  const ends: [number, number][] = [];
   let pid: number;
   try {
+    while (ends.length < 3) ends.push(pair());
     pid = spawnProcess(path, [path], ends.map((e) => e[1]), { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...cniEnv });
   } catch (err) {
+    // a socketpair or the spawn failed: none of the pairs made is left open
     for (const e of ends) close(e[0]);
     throw err;
   } finally {
@@ -55,18 +56,18 @@ export function startPlugin(path: string, cniEnv: Record<string, string>, stdin:
   close(input);
   let done: PluginRun | undefined;
   return {
-    pid,
     wait() {
       if (done) return done;
-      let stdout: string, stderr: string;
+      let stdout = "", stderr = "";
       try {
         stdout = readFdText(output);
         stderr = readFdText(errors);
       } finally {
         close(output);
         close(errors);
+        // reaped even when a read failed: no zombie per failed plugin in a long-lived caller
+        done = { code: waitPid(pid), stdout, stderr };
       }
-      done = { code: waitPid(pid), stdout, stderr };
       return done;
     },
   };

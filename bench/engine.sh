@@ -88,10 +88,12 @@ header() {
   [ -z "$baseline" ] || table run '`run --rm busybox true`, baseline' 2
 }
 if [ -n "$only" ]; then
-  # the same two commands interleaved (bench/interleave.ts: each round runs both, the order
-  # rotating), so a load that moves between hyperfine's two blocks moves both; medians
-  "$here/node_modules/.bin/bun" "$here/bench/interleave.ts" "$runs" 2 "$tmp/run-interleaved.json" podman "$P $PR --rm $PI true" berth "$B run --network none --rm $BI true"
-  interleaved=$(jq -r '.results[0].median as $p | .results[1].median as $b | "| `run --rm busybox true`, interleaved (\(.results[0].times | length) rounds), medians | \($p * 10000 | round / 10) | \($b * 10000 | round / 10) | \(($b / $p) * 100 | round / 100)× | |"' "$tmp/run-interleaved.json")
+  # the same commands interleaved (bench/interleave.ts: each round runs each once, the order
+  # rotating), so a load that moves between hyperfine's blocks moves them all — the baseline
+  # too, the A/B that --baseline is for; medians
+  "$here/node_modules/.bin/bun" "$here/bench/interleave.ts" "$runs" 2 "$tmp/run-interleaved.json" podman "$P $PR --rm $PI true" berth "$B run --network none --rm $BI true" \
+    ${baseline:+baseline} ${baseline:+"$O run --network none --rm $BI true"}
+  interleaved=$(jq -r '.results[0].median as $p | .results[1:][] | "| `run --rm busybox true`, \(if .command == "baseline" then "baseline, " else "" end)interleaved (\(.times | length) rounds), medians | \($p * 10000 | round / 10) | \(.median * 10000 | round / 10) | \((.median / $p) * 100 | round / 100)× | |"' "$tmp/run-interleaved.json")
   { header; echo "$interleaved"; } >"$tmp/summary.md"
   echo
   cat "$tmp/summary.md"

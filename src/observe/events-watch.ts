@@ -111,7 +111,8 @@ export function takeSnapshot(opts: { root: string; engines?: EngineRecords; kern
     // the engine's containers' lifecycle comes from its journal (docker's events, exit codes included);
     // their cgroups are known here so that an OOM kill in one is named, as it happens
     if (!s.cgroup) continue;
-    const name = berthEngineName(engine, id);
+    // discovery read its record already when it has a process (namesOf): not read twice a look
+    const name = owners.get(s.cgroup)?.name ?? berthEngineName(engine, id);
     owners.set(s.cgroup, { engine: "berth", runtime: "berth", id, ...(name && { name }) });
   }
   for (const [id, s] of berth) {

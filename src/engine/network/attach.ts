@@ -18,7 +18,7 @@ import { bridgePorts, createNetworkNamespace, deleteLink, removeNetworkNamespace
 import { pathExists } from "../../sys/libc.ts";
 import { probePort } from "../../sys/port-probe.ts";
 import type { EnginePaths } from "../paths.ts";
-import { CniInvoker, once, type CniResult, type NetworkConfList } from "./cni.ts";
+import { CniInvoker, once, type CachedAttachment, type CniResult, type NetworkConfList } from "./cni.ts";
 import { flushConntrack } from "./conntrack.ts";
 import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "./networks.ts";
 import { dockerPorts, parseExposed, portMappings, type PortMapping, type Protocol } from "./ports.ts";
@@ -194,7 +194,7 @@ export function joinNetworks(paths: EnginePaths, id: string, hostname: string, n
     try {
       loopback?.();
     } catch {}
-    startDetaching(paths, id, net.networks, cni, store)();
+    startDetaching(paths, id, net.networks, cni, store, cni.attachmentsOf(id))();
     throw err;
   } finally {
     lock.release();
@@ -297,15 +297,16 @@ export function detachNetworks(paths: EnginePaths, id: string): void {
  */
 export function startDetach(paths: EnginePaths, id: string): () => void {
   const cni = new CniInvoker(paths.cniCache);
-  if (cni.attachmentsOf(id).length === 0 && !pathExists(netnsPath(paths, id))) return () => {};
-  return startDetaching(paths, id, [], cni, new NetworkStore(paths));
+  // its attachments read once (every teardown comes here): startDetaching DELs them
+  const cached = cni.attachmentsOf(id);
+  if (cached.length === 0 && !pathExists(netnsPath(paths, id))) return () => {};
+  return startDetaching(paths, id, [], cni, new NetworkStore(paths), cached);
 }
 
 /** Start the DELs of every attachment of the container (each network's beside the others': they are different interfaces); the function returned finishes them. */
-function startDetaching(paths: EnginePaths, id: string, names: string[], cni: CniInvoker, store: NetworkStore): () => void {
+function startDetaching(paths: EnginePaths, id: string, names: string[], cni: CniInvoker, store: NetworkStore, cached: CachedAttachment[]): () => void {
   const netns = netnsPath(paths, id);
   let first: unknown;
-  const cached = cni.attachmentsOf(id);
   const addresses = cached.flatMap((a) => (a.networkName === LOOPBACK.name ? [] : (a.result.ips ?? []).map((x) => addrOf(x.address))));
   const lists = new Map<string, { list: NetworkConfList; ifName: string; capabilityArgs?: Record<string, unknown> }>();
   for (const a of cached) {

@@ -828,6 +828,8 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(exported.code).toBe(125);
     expect(exported.stderr).toMatch(/^berth: \/root\/a\uFFFDb: the name is not UTF-8, which berth cannot archive; rename it \(mv\) in the container and try again\n$/);
     expect(existsSync(out)).toBe(false);
+    // nor its temporary file beside it
+    expect(readdirSync(fx.dir).filter((f) => f.includes("bytes.tar"))).toEqual([]);
     const committed = fx.berth(["commit", name]);
     expect(committed.code).toBe(125);
     expect(committed.stderr).toContain("the name is not UTF-8");

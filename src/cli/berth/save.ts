@@ -6,6 +6,7 @@ import { saveArchive, type ArchiveFormat } from "../../engine/image/archive-save
 import { formatReference, parseReference } from "../../engine/image/reference.ts";
 import { close, O, openPath, renamePath, unlinkPath, writeAll } from "../../sys/libc.ts";
 import { currentEnginePaths } from "./globals.ts";
+import { tempNameBeside } from "../../sys/atomic-file.ts";
 
 export function declareSave(cmd: Command): Command {
   return cmd.description("write images to a tar archive (docker-archive, or oci-archive)").argument("<image...>", "name, name@digest or id")
@@ -41,8 +42,8 @@ export function refuseTerminal(output: string | undefined): void {
 
 /** An archive's bytes to `output` (written beside it, then renamed: a failure leaves no partial file) or to stdout. */
 export async function writeArchive(chunks: AsyncIterable<Uint8Array>, output: string | undefined): Promise<void> {
-  const tmp = output === undefined ? undefined : `${output}.berth-${process.pid}.tmp`;
-  const fd = tmp === undefined ? 1 : openPath(tmp, O.WRONLY | O.CREAT | O.TRUNC, 0o644);
+  const tmp = output === undefined ? undefined : tempNameBeside(output, "tmp");
+  const fd = tmp === undefined ? 1 : openPath(tmp, O.WRONLY | O.CREAT | O.EXCL, 0o644);
   try {
     for await (const chunk of chunks) writeAll(fd, chunk);
     if (tmp !== undefined) renamePath(tmp, output!);

@@ -7,7 +7,7 @@
 import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
-import { runtimeOf } from "../../engine/container/lifecycle.ts";
+import { runtimeOf } from "../../engine/container/oci-runtime.ts";
 import { liveStatus } from "../../engine/container/live-status.ts";
 import { execProcessSpec, mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "../../engine/container/bundle.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";

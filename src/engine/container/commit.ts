@@ -12,7 +12,7 @@ import { ImageStore, type ImageRecord } from "../image/image-store.ts";
 import { addLayerImage } from "../image/import.ts";
 import { openContainerLayers } from "./changes.ts";
 import type { Engine } from "./engine.ts";
-import { runtimeOf } from "./lifecycle.ts";
+import { runtimeOf } from "./oci-runtime.ts";
 import { liveStatus } from "./live-status.ts";
 import { monitorFiles } from "./monitor-files.ts";
 import type { ContainerRecord } from "./records.ts";

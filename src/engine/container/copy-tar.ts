@@ -16,7 +16,8 @@ import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { mkdirParents } from "../../sys/libc.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import type { Engine } from "./engine.ts";
-import { acquireVolumes, releaseVolumes, runtimeOf } from "./lifecycle.ts";
+import { acquireVolumes, releaseVolumes } from "./lifecycle.ts";
+import { runtimeOf } from "./oci-runtime.ts";
 import { liveStatus } from "./live-status.ts";
 import type { ContainerRecord } from "./records.ts";
 

@@ -18,7 +18,7 @@ import { startMonitor, type ExitClaim, type LogLimits } from "./monitor.ts";
 import { monitorFiles } from "./monitor-files.ts";
 import { alive, exitFileCode, liveStatus, MONITOR_LOST } from "./live-status.ts";
 import { HeadStart } from "./head-start.ts";
-import { ContainerStartError, OciRuntime } from "./oci-runtime.ts";
+import { ContainerStartError, OciRuntime, runtimeOf } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
 import { checkName, NoSuchContainer, UnreadableRecord, GO_ZERO_TIME, newContainerId, type ContainerRecord } from "./records.ts";
 import type { RunFlags } from "./run-flags.ts";
@@ -32,10 +32,6 @@ import { NetworkStore } from "../network/networks.ts";
 import { connectedHosts } from "./network-hosts.ts";
 import { hostsText, parseAddHost, resolvConfWith } from "../network/etc-files.ts";
 import { recordContainerEvent } from "../event-journal.ts";
-
-export function runtimeOf(engine: Engine, r: Pick<ContainerRecord, "Runtime">): OciRuntime {
-  return new OciRuntime(r.Runtime, engine.paths.runtimeRoot);
-}
 
 const now = () => new Date().toISOString();
 

@@ -18,6 +18,8 @@ import { lastRuntimeError, type RuntimeLogLine } from "../../runtime/log-record.
 import { deleteStopped } from "../../runtime/lifecycle.ts";
 import { startContainer } from "../../runtime/start.ts";
 import { runtimePath } from "./programs.ts";
+import type { Engine } from "./engine.ts";
+import type { ContainerRecord } from "./records.ts";
 
 export const EXIT_CANNOT_RUN = 126;
 export const EXIT_NOT_FOUND = 127;
@@ -45,6 +47,11 @@ export interface RuntimeResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** The runtime a container was made with, as its record names it, under the engine's runtime root. */
+export function runtimeOf(engine: Pick<Engine, "paths">, r: Pick<ContainerRecord, "Runtime">): OciRuntime {
+  return new OciRuntime(r.Runtime, engine.paths.runtimeRoot);
 }
 
 export class OciRuntime {

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BeneathDir, devParts, makeDev, readFileInRoot, resolveInRoot, S_IFLNK, S_IFMT, walkBeneath } from "./layer-fs.ts";
+import { BeneathDir, devParts, entriesBeneath, makeDev, readFileInRoot, resolveInRoot, S_IFLNK, S_IFMT } from "./layer-fs.ts";
 import { statPath } from "./libc.ts";
 
 const root = mkdtempSync(join(tmpdir(), `berth-layer-fs-${process.pid}-`));
@@ -34,7 +34,7 @@ describe("readFileInRoot: a file of a root berth does not trust", () => {
   });
 });
 
-describe("walkBeneath and lstatBeneath: a tree another process may change", () => {
+describe("entriesBeneath and lstatBeneath: a tree another process may change", () => {
   const tree = join(root, "walk");
   mkdirSync(join(tree, "b/c"), { recursive: true });
   writeFileSync(join(tree, "b/c/f"), "f");
@@ -44,18 +44,16 @@ describe("walkBeneath and lstatBeneath: a tree another process may change", () =
 
   test("parents before children, names in byte order; a symlink to a directory is an entry, never walked into", () => {
     const seen: string[] = [];
-    walkBeneath(tree, (e) => {
-      seen.push(`${e.rel}${e.dirFd === undefined ? "" : "/"}`);
-    });
+    for (const e of entriesBeneath(tree)) seen.push(`${e.rel}${e.dirFd === undefined ? "" : "/"}`);
     expect(seen).toEqual(["a", "b/", "b/c/", "b/c/f", "b/out", "up"]);
   });
 
-  test("visit returning false skips a directory's children", () => {
+  test("an entry marked skip before the next is asked for: its directory's children are not walked", () => {
     const seen: string[] = [];
-    walkBeneath(tree, (e) => {
+    for (const e of entriesBeneath(tree)) {
       seen.push(e.rel);
-      return e.rel !== "b";
-    });
+      if (e.rel === "b") e.skip = true;
+    }
     expect(seen).toEqual(["a", "b", "up"]);
   });
 

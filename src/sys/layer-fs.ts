@@ -358,11 +358,6 @@ export function* entriesBeneath(root: string, opts: { undecodable?: (rel: string
   }
 }
 
-/** `entriesBeneath` with a visitor; `visit` returning false skips a directory's children. */
-export function walkBeneath(root: string, visit: (e: WalkedEntry) => boolean | void): void {
-  for (const e of entriesBeneath(root)) if (visit(e) === false) e.skip = true;
-}
-
 /** An open regular file `name` of directory `dirFd`, never through a symlink (ELOOP), never a FIFO's blocking open; throws SysError. */
 export function openFileAt(dirFd: number, name: string): number {
   return check(syscall(SYS.openat, dirFd, cString(name, "openat"), O.RDONLY | O_NOFOLLOW | O.NONBLOCK | O.CLOEXEC | O_NOCTTY, 0), "openat", name);

@@ -6,7 +6,7 @@
  * holding a change) and an addition when none has.
  */
 import { BerthError } from "../../errors.ts";
-import { S_IFDIR, S_IFMT, BeneathDir, isOverlayOpaque, isOverlayWhiteout, OVERLAY_OPAQUE_XATTR, walkBeneath } from "../../sys/layer-fs.ts";
+import { S_IFDIR, S_IFMT, BeneathDir, isOverlayOpaque, isOverlayWhiteout, OVERLAY_OPAQUE_XATTR, entriesBeneath } from "../../sys/layer-fs.ts";
 import { ImageStore } from "../image/image-store.ts";
 import { lowerDirsOf, writableDirOf } from "../snapshot/snapshotter.ts";
 import type { Engine } from "./engine.ts";
@@ -101,9 +101,7 @@ export function containerChanges(engine: Engine, r: ContainerRecord): Change[] {
   const layers = openContainerLayers(engine, r);
   try {
     const entries: UpperEntry[] = [];
-    walkBeneath(layers.upper, (e) => {
-      entries.push({ path: `/${e.rel}`, whiteout: isOverlayWhiteout(e), dir: (e.mode & S_IFMT) === S_IFDIR });
-    });
+    for (const e of entriesBeneath(layers.upper)) entries.push({ path: `/${e.rel}`, whiteout: isOverlayWhiteout(e), dir: (e.mode & S_IFMT) === S_IFDIR });
     return changesOf(entries, layers.inLower, layers.placeholders);
   } finally {
     layers.close();

@@ -25,7 +25,7 @@ bench_cleanup_hook() {
   ids=$($B ps -aq --no-trunc 2>/dev/null || true)
   [ -z "$ids" ] || $B rm -f $ids >/dev/null 2>&1 || true
   # the default network's bridge stays between containers, as docker0: prune deletes it
-  $B network prune >/dev/null 2>&1 || true
+  $B network prune -f >/dev/null 2>&1 || true
   [ "$podman_bridge_was_there" = yes ] || ip link del cni-podman0 2>/dev/null || true
   [ "$podman_ipam_was_there" = yes ] || rm -rf /var/lib/cni/networks/podman
 }

@@ -15,6 +15,7 @@ import { engineFor } from "./engine-open.ts";
 import { confirmPrune, formatPruneReport, NETWORK_HEADINGS, networkMatches, networkRow, parseNetworkFilter, parsePruneFilters } from "../../engine/container/views.ts";
 import { networkUsers, pruneNetworks, removeNetwork } from "../../engine/prune.ts";
 import { recordEvent } from "../../engine/event-journal.ts";
+import { parseLabels } from "../../engine/labels.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -64,7 +65,7 @@ export function registerNetwork(program: Command): void {
         ...(opts.ipRange !== undefined && { ipRange: opts.ipRange as string }),
         internal: opts.internal === true,
         options: keyValues(opts.opt as string[] | undefined, "--opt"),
-        labels: keyValues(opts.label as string[] | undefined, "--label"),
+        labels: parseLabels((opts.label as string[] | undefined) ?? [], "--label"),
       });
       recordEvent(store.paths, "network", "create", n.berth.id, { name: n.name, type: "bridge" });
       writeOut(`${n.berth.id}\n`);

@@ -138,6 +138,19 @@ describe.skipIf(!ok)("inspect of an image or a volume, as docker's inspect finds
   });
 });
 
+describe.skipIf(!ok)("volume create --label, as docker's CLI reads it", () => {
+  test("KEY alone is an empty label (not KEY=KEY); a label without a key is refused in one line, nothing made", () => {
+    const name = `labels${process.pid}`;
+    expect(fx.berth(["volume", "create", "--label", "solo", "--label", "url=a=b", name]).code).toBe(0);
+    expect(JSON.parse(fx.berth(["volume", "inspect", "-f", "{{json .Labels}}", name]).stdout)).toEqual({ solo: "", url: "a=b" });
+    expect(fx.berth(["volume", "rm", name]).code).toBe(0);
+    const bad = fx.berth(["volume", "create", "--label", "=x", `${name}-bad`]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^berth: (--label: )?invalid label "=x"; use KEY=VALUE or KEY\n$/);
+    expect(fx.berth(["volume", "ls", "-q", "--filter", `name=${name}`]).stdout).toBe("");
+  });
+});
+
 describe.skipIf(!ok)("volume ls --filter/--format, volume prune as docker prints it", () => {
   test("dangling, name, label filters; a template; prune: 'Deleted Volumes', the bytes reclaimed, label filters, named ones only with -a", () => {
     const tag = `ls${process.pid}`;

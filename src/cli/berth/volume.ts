@@ -11,6 +11,7 @@ import { alignColumns, parseTemplate, renderGoTemplate } from "../../observe/tem
 import { confirmPrune, formatPruneReport, parsePruneFilters, parseVolumeFilter, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { pruneVolumes } from "../../engine/prune.ts";
+import { parseLabels } from "../../engine/labels.ts";
 import { newContainerId } from "../../engine/container/records.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { engineFor } from "./engine-open.ts";
@@ -35,7 +36,7 @@ export function registerVolume(program: Command): void {
         const options = localDriverOptions((opts.opt as string[] | undefined) ?? []);
         const engine = await engineFor(opts);
         const n = name ?? newContainerId();
-        const labels = Object.fromEntries(((opts.label as string[] | undefined) ?? []).map((l) => [l.split("=")[0]!, l.slice(l.indexOf("=") + 1)]));
+        const labels = parseLabels((opts.label as string[] | undefined) ?? [], "--label");
         engine.volumes.ensure(n, false, labels, options);
         writeOut(`${n}\n`);
       } catch (err) {

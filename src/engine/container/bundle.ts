@@ -21,6 +21,7 @@ import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, requestedMounts, type 
 import type { RunFlags } from "./run-flags.ts";
 import type { VolumeUse } from "./records.ts";
 import { resolvePath } from "../../runtime/host-path.ts";
+import { parseLabels } from "../labels.ts";
 
 export interface DeviceInfo {
   type: "c" | "b";
@@ -622,12 +623,7 @@ function withLabels({ flags, image, ctx, out }: Step): void {
   for (const file of flags.labelFile ?? []) {
     for (const kv of parseEnvFile(ctx.readFile(file, "--label-file"), {}, "--label-file", file)) labels[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
   }
-  for (const l of flags.label ?? []) {
-    const eq = l.indexOf("=");
-    if (eq === 0 || l === "") throw new BerthError(`invalid label ${JSON.stringify(l)}; use KEY=VALUE or KEY`, { field: "--label" });
-    labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? "" : l.slice(eq + 1);
-  }
-  out.labels = labels;
+  out.labels = { ...labels, ...parseLabels(flags.label ?? [], "--label") };
   out.stopSignal = flags.stopSignal ?? image.StopSignal ?? "SIGTERM";
 }
 

@@ -8,6 +8,7 @@ import { BerthError } from "../../errors.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import type { Mount } from "../../spec/runtime-spec.ts";
 import { localDriverOptions } from "../volume/local-options.ts";
+import { parseLabels } from "../labels.ts";
 
 export type MountRequest =
   | { type: "bind"; source: string; target: string; readonly: boolean; propagation: string; flag: string; createSource: boolean }
@@ -146,7 +147,7 @@ export function parseMountFlag(spec: string, newVolumeName: () => string): Mount
     } catch (err) {
       throw new BerthError(`${(err as Error).message} in ${JSON.stringify(spec)}`, { field: flag });
     }
-    const labels = volumeLabels.length > 0 ? Object.fromEntries(volumeLabels.map((l) => [l.split("=")[0]!, l.includes("=") ? l.slice(l.indexOf("=") + 1) : ""])) : undefined;
+    const labels = volumeLabels.length > 0 ? parseLabels(volumeLabels, flag) : undefined;
     return { type, name: source ?? newVolumeName(), target: target(dest, flag, spec), readonly, anonymous: source === undefined, copy, flag, ...(options && { options }), ...(labels && { labels }) };
   }
   if (type === "tmpfs") {

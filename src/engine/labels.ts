@@ -1,0 +1,18 @@
+/**
+ * docker's `--label KEY[=VALUE]`, as run, create, volume create, network create and
+ * `--mount volume-label=` take it: KEY alone is an empty value (its CLI's
+ * ConvertKVStringsToMap), the last of a key wins. Pure.
+ *
+ * @example parseLabels(["app=web", "flag"], "--label") // → { app: "web", flag: "" }
+ */
+import { BerthError } from "../errors.ts";
+
+export function parseLabels(list: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const eq = l.indexOf("=");
+    if (eq === 0 || l === "") throw new BerthError(`invalid label ${JSON.stringify(l)}; use KEY=VALUE or KEY`, { field: flag });
+    out[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? "" : l.slice(eq + 1);
+  }
+  return out;
+}

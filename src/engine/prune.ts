@@ -76,6 +76,8 @@ export function pruneNetworks(engine: Engine, filter: PruneFilter): string[] {
     return r !== undefined && liveStatus(engine, r).status === "running";
   });
   const deleted: string[] = [];
+  // the records read once for every network (removeNetwork looks again at the one it removes)
+  const attached = new Set(engine.store.list().flatMap((r) => (r.Network?.mode === "cni" ? r.Network.networks : [])));
   for (const n of store.list()) {
     // an empty bridge is a leftover whoever left it (the bridge plugin never removes one); under the lock an ADD holds
     const lock = store.lock();
@@ -84,7 +86,7 @@ export function pruneNetworks(engine: Engine, filter: PruneFilter): string[] {
     } finally {
       lock.release();
     }
-    if (n.name === DEFAULT_NETWORK || networkUsers(engine, n.name).length || !prunable(n.berth.labels, n.berth.created, filter)) continue;
+    if (n.name === DEFAULT_NETWORK || attached.has(n.name) || !prunable(n.berth.labels, n.berth.created, filter)) continue;
     removeNetwork(engine, store, n);
     deleted.push(n.name);
   }

@@ -5,7 +5,6 @@ import { importRootfs } from "../../engine/image/import.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { inputStream } from "./input.ts";
 import { writeOut } from "../stdio.ts";
-import { recordEvent } from "../../engine/event-journal.ts";
 
 export function declareImport(cmd: Command): Command {
   return cmd.description("create an image from a root filesystem tarball (plain, gzip or zstd)")
@@ -16,7 +15,6 @@ export function declareImport(cmd: Command): Command {
       const store = new ImageStore(currentEnginePaths());
       const { stream, what } = inputStream(file, "FILE");
       const image = await importRootfs(store, stream, { reference, changes: opts.change, source: file === "-" ? "-" : what, ...(opts.message !== undefined && { message: opts.message }) });
-      recordEvent(store.paths, "image", "import", image.id, { name: image.id });
       writeOut(`${image.id}\n`);
     });
 }

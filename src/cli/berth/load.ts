@@ -6,7 +6,6 @@ import { familiarString } from "../../engine/image/reference.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { inputStream } from "./input.ts";
 import { writeOut } from "../stdio.ts";
-import { recordEvent } from "../../engine/event-journal.ts";
 
 export function declareLoad(cmd: Command): Command {
   return cmd.description("load images from a tar archive (docker-archive or oci-archive) or stdin")
@@ -16,7 +15,6 @@ export function declareLoad(cmd: Command): Command {
       const { stream, what } = inputStream(opts.input, "--input");
       const store = new ImageStore(currentEnginePaths());
       const loaded = await loadArchive(store, stream, what);
-      for (const l of loaded) recordEvent(store.paths, "image", "load", l.names[0] ? familiarString(l.names[0]) : l.image.id, { name: l.names[0] ? familiarString(l.names[0]) : l.image.id });
       if (opts.quiet) return;
       const lines: string[] = [];
       for (const l of loaded) {

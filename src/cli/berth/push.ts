@@ -4,8 +4,7 @@ import { ImageStore } from "../../engine/image/image-store.ts";
 import { pushImage } from "../../engine/image/push.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { parseTlsVerify } from "./tls-verify.ts";
-import { writeOut } from "../stdio.ts";import { recordEvent } from "../../engine/event-journal.ts";
-
+import { writeOut } from "../stdio.ts";
 
 export function declarePush(cmd: Command): Command {
   return cmd.description("upload an image to a registry").argument("<name>", "NAME[:TAG]")
@@ -13,8 +12,7 @@ export function declarePush(cmd: Command): Command {
     .option("--tls-verify <bool>", "verify the registry's TLS certificate (false: also allow plain HTTP)", "true")
     .action(async (name: string, opts: { quiet?: boolean; tlsVerify: string }) => {
       const tlsVerify = parseTlsVerify(opts.tlsVerify);
-      const store = new ImageStore(currentEnginePaths());
-      await pushImage(store, name, {
+      await pushImage(new ImageStore(currentEnginePaths()), name, {
         tlsVerify,
         onEvent: (e) => {
           if (opts.quiet) return;
@@ -23,7 +21,6 @@ export function declarePush(cmd: Command): Command {
           else writeOut(`${e.tag}: digest: ${e.digest} size: ${e.size}\n`);
         },
       });
-      recordEvent(store.paths, "image", "push", name, { name });
     });
 }
 

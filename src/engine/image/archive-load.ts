@@ -12,7 +12,8 @@ import { MEDIA, documentKind, parseImageConfig, parseIndex, parseManifest, type 
 import { sha256Digest } from "../content/store.ts";
 import { decompressed, sniffCompression } from "./compression.ts";
 import type { ImageRecord, ImageStore, LayerToUnpack } from "./image-store.ts";
-import { formatReference, parseReference } from "./reference.ts";
+import { familiarString, formatReference, parseReference } from "./reference.ts";
+import { recordEvent } from "../event-journal.ts";
 import { hostPlatform, selectManifest } from "./platform.ts";
 import { readTar } from "./tar-reader.ts";
 import { chainIds } from "./layer-chain.ts";
@@ -88,6 +89,11 @@ export async function loadArchive(store: ImageStore, source: ReadableStream<Uint
     const images = files.has("manifest.json") ? dockerArchiveImages(resolve, what) : ociArchiveImages(store, resolve, what);
     const out: LoadedImage[] = [];
     for (const img of images) out.push(await storeImage(store, img, what, committed, created));
+    // docker's load event: each image by its first name, else its id
+    for (const l of out) {
+      const name = l.names[0] ? familiarString(l.names[0]) : l.image.id;
+      recordEvent(store.paths, "image", "load", name, { name });
+    }
     return out;
   } catch (err) {
     // what this load made and no image uses

@@ -15,6 +15,7 @@ import { applyLayer } from "./unpack.ts";
 import { sniffCompression } from "./compression.ts";
 import { writableDirOf } from "../snapshot/snapshotter.ts";
 import { chainIds } from "./layer-chain.ts";
+import { recordEvent } from "../event-journal.ts";
 
 export interface ImportOptions {
   /** the name to give it (REF), if any */
@@ -27,10 +28,12 @@ export interface ImportOptions {
 
 export async function importRootfs(store: ImageStore, input: ReadableStream<Uint8Array>, options: ImportOptions): Promise<ImageRecord> {
   const processConfig = applyChanges({}, options.changes ?? []);
-  return addLayerImage(store, input as unknown as AsyncIterable<Uint8Array>, {
+  const image = await addLayerImage(store, input as unknown as AsyncIterable<Uint8Array>, {
     reference: options.reference, processConfig, source: `import from ${options.source}`,
     history: { created_by: "", comment: options.message ?? `Imported from ${options.source}` },
   });
+  recordEvent(store.paths, "image", "import", image.id, { name: image.id });
+  return image;
 }
 
 export interface LayerImageOptions {

@@ -9,6 +9,7 @@ import { parseManifest } from "../../spec/image-spec.ts";
 import type { ImageStore } from "./image-store.ts";
 import { formatReference, parseReference, repositoryName } from "./reference.ts";
 import { RegistryClient, type RegistryOptions } from "./registry.ts";
+import { recordEvent } from "../event-journal.ts";
 
 export type PushEvent =
   | { kind: "start"; repository: string }
@@ -45,5 +46,7 @@ export async function pushImage(store: ImageStore, refText: string, options: Reg
     const repoDigest = `${repositoryName(ref)}@${image.manifest}`;
     if (rec && !rec.repoDigests.includes(repoDigest)) rec.repoDigests.push(repoDigest);
   });
+  // docker's push event: the name as given
+  recordEvent(store.paths, "image", "push", refText, { name: refText });
   return image.manifest;
 }

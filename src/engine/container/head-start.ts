@@ -18,6 +18,7 @@
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { close, errno, mkfifo, O, openPath, setPipeSize, writeAll } from "../../sys/libc.ts";
+import { describeErrno } from "../../sys/errno.ts";
 import { awaitMonitor, launchMonitor, type LaunchedMonitor, type MonitorRequest } from "./monitor.ts";
 
 /** The largest spec the FIFO takes at once (its capacity, raised from the default 64 KiB); a larger one is written as a file the normal way. */
@@ -34,7 +35,10 @@ export class HeadStart {
     // the run dir, made with the container's directories: a directory of its own cost a mkdir on the critical path
     const bundle = request.files.runDir;
     this.config = `${bundle}/config.json`;
-    if (mkfifo(this.config, 0o600) !== 0) throw new BerthError(`cannot make the FIFO ${this.config} (errno ${errno()})`);
+    if (mkfifo(this.config, 0o600) !== 0) {
+      // a directory berth has just made: what fails is the filesystem under the run root
+      throw new BerthError(`cannot make ${this.config}: ${describeErrno(errno())}; the run root (--runroot, BERTH_RUNROOT) must be a local filesystem with free space and inodes (df -i) that can hold FIFOs`, { field: "--runroot" });
+    }
     this.fifo = openPath(this.config, O.RDWR | O.CLOEXEC);
     // a spec larger than the default 64 KiB (docker's seccomp profile is most of one) would otherwise block the write
     setPipeSize(this.fifo, FIFO_CAPACITY);

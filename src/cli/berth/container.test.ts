@@ -919,6 +919,10 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     const pruned = fx.berth(["image", "prune", "-a", "-f", "--filter", "label!=nothing-has-it"]);
     expect(pruned.stdout).toMatch(/^Deleted Images:\nuntagged: busybox:latest\ndeleted: sha256:[0-9a-f]{64}\n\nTotal reclaimed space: [1-9]/);
     expect(fx.berth(["images", "-q"]).stdout).toBe("");
+    // docker's events of the removal, as rmi's: untag, then delete
+    const id = /deleted: (sha256:[0-9a-f]{64})/.exec(pruned.stdout)![1]!;
+    const events = fx.berth(["events", "--since", "10m", "--until", "0s", "--filter", "type=image", "--format", "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}"]).stdout;
+    expect(events).toEndWith(`untag ${id} busybox:latest\ndelete ${id} ${id}\n`);
     const bad = fx.berth(["image", "prune", "-f", "--filter", "dangling=maybe"]);
     expect([bad.code, bad.stderr]).toEqual([125, `berth: --filter: invalid filter "dangling=maybe"; use KEY=VALUE with KEY until, label or label!\n`]);
   });

@@ -197,7 +197,7 @@ export class ImageStore {
   removeImage(ref: string, force = false): string[] {
     return this.index.locked(() => {
       const image = this.resolve(ref);
-      const lines: string[] = [];
+      const untagged: string[] = [];
       const byId = !image.names.some((n) => n === safeFormat(ref)) && looksLikeId(ref);
       const users = this.containersByImage().get(image.id) ?? [];
       const removeWhole = byId || image.names.length <= 1;
@@ -213,23 +213,16 @@ export class ImageStore {
         const rec = images[image.id];
         if (!rec) return;
         rec.names = rec.names.filter((n) => !untag.includes(n));
-        for (const n of untag) lines.push(`Untagged: ${familiarString(n)}`);
+        for (const n of untag) untagged.push(familiarString(n));
         if (rec.names.length === 0 && users.length === 0) {
-          for (const d of rec.repoDigests) lines.push(`Untagged: ${familiarString(d)}`);
+          for (const d of rec.repoDigests) untagged.push(familiarString(d));
           delete images[image.id];
           deleted = true;
         }
       });
-      if (deleted) {
-        lines.push(`Deleted: ${image.id}`);
-        this.collectGarbage();
-      }
-      // docker's events: untag for each name it lost, then delete
-      for (const l of lines) {
-        if (l.startsWith("Untagged: ")) recordEvent(this.paths, "image", "untag", image.id, { name: l.slice("Untagged: ".length) });
-        else recordEvent(this.paths, "image", "delete", image.id, { name: image.id });
-      }
-      return lines;
+      if (deleted) this.collectGarbage();
+      this.recordRemoval(image.id, untagged, deleted);
+      return [...untagged.map((name) => `Untagged: ${name}`), ...(deleted ? [`Deleted: ${image.id}`] : [])];
     });
   }
 
@@ -241,17 +234,24 @@ export class ImageStore {
   pruneImages(all: boolean, selected: (image: ImageRecord) => boolean = () => true): { lines: string[]; reclaimed: number } {
     return this.index.locked(() => {
       const used = this.containersByImage();
-      const lines: string[] = [];
+      const removed: { id: string; untagged: string[] }[] = [];
       this.index.update((images) => {
         for (const image of Object.values(images)) {
           if (used.has(image.id) || (!all && image.names.length > 0) || !selected(image)) continue;
-          for (const n of [...image.names, ...image.repoDigests]) lines.push(`untagged: ${familiarString(n)}`);
-          lines.push(`deleted: ${image.id}`);
+          removed.push({ id: image.id, untagged: [...image.names, ...image.repoDigests].map(familiarString) });
           delete images[image.id];
         }
       });
-      return { lines, reclaimed: lines.length ? this.collectGarbage() : 0 };
+      const reclaimed = removed.length ? this.collectGarbage() : 0;
+      for (const r of removed) this.recordRemoval(r.id, r.untagged, true);
+      return { lines: removed.flatMap((r) => [...r.untagged.map((name) => `untagged: ${name}`), `deleted: ${r.id}`]), reclaimed };
     });
+  }
+
+  /** docker's events of an image's removal (rmi's, prune's): untag for each name it lost, then delete when it went. */
+  private recordRemoval(id: string, untagged: string[], deleted: boolean): void {
+    for (const name of untagged) recordEvent(this.paths, "image", "untag", id, { name });
+    if (deleted) recordEvent(this.paths, "image", "delete", id, { name: id });
   }
 
   /**

@@ -293,12 +293,8 @@ export function isOverlayOpaque(value: Uint8Array | undefined): boolean {
 }
 
 /** An entry of a tree walked beneath its root: its path from the root (`etc/passwd`), and what fstatat says of it. */
-export interface WalkedEntry extends EntryStat {
+export interface WalkedEntry extends EntryStat, Pick<PathStat, "uid" | "gid" | "mtimeMs" | "nlink"> {
   rel: string;
-  uid: number;
-  gid: number;
-  mtimeMs: number;
-  nlink: number;
   /** the fd of the directory holding it, and its name there: what the *at calls take, open while it is visited */
   parentFd: number;
   name: string;

@@ -9,12 +9,11 @@ import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { runtimeOf } from "../../engine/container/oci-runtime.ts";
 import { liveStatus } from "../../engine/container/live-status.ts";
-import { execProcessSpec, mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "../../engine/container/bundle.ts";
+import { execProcessSpec, mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser, userDatabase } from "../../engine/container/process-config.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { engineHostFacts, readFlagFile } from "../../engine/container/host.ts";
 import { unlinkPath } from "../../sys/libc.ts";
 import { engineFor } from "./engine-open.ts";
-import { userDatabase } from "../../engine/container/root-source.ts";
 import { recordContainerEvent } from "../../engine/event-journal.ts";
 import { newContainerId } from "../../engine/container/records.ts";
 

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { BerthError } from "../../errors.ts";
-import { buildSpec, DEFAULT_SHM_SIZE, DOCKER_CAPABILITIES, mergeEnv, parseDeviceFlag, parseEnvFile, parseUlimit, resolveUser, execProcessSpec, type BundleContext } from "./bundle.ts";
+import { buildSpec, DEFAULT_SHM_SIZE, DOCKER_CAPABILITIES, parseDeviceFlag, parseUlimit, type BundleContext } from "./bundle.ts";
+import { execProcessSpec, mergeEnv, parseEnvFile, resolveUser } from "./process-config.ts";
 import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 import { DOCKER_DEFAULT_SECCOMP, dockerSeccomp } from "./docker-seccomp.ts";
 import { csvFields, parseMountFlag, parseVolumeFlag } from "./mount-flags.ts";

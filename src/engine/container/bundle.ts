@@ -9,7 +9,7 @@
  * {@link BundleContext}.
  */
 import { BerthError } from "../../errors.ts";
-import type { Device, Mount, Namespace, NamespaceType, Process, Rlimit, Spec } from "../../spec/runtime-spec.ts";
+import type { Device, Mount, Namespace, NamespaceType, Rlimit, Spec } from "../../spec/runtime-spec.ts";
 import type { LinuxDeviceCgroup } from "../../spec/linux-resources.ts";
 import type { ImageProcessConfig } from "../../spec/image-spec.ts";
 import { CAPABILITIES } from "../../security/capabilities.ts";
@@ -22,6 +22,7 @@ import type { RunFlags } from "./run-flags.ts";
 import type { VolumeUse } from "./records.ts";
 import { resolvePath } from "../../runtime/host-path.ts";
 import { parseLabels } from "../labels.ts";
+import { mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "./process-config.ts";
 
 export interface DeviceInfo {
   type: "c" | "b";
@@ -123,103 +124,12 @@ function dockerMounts(shmSize: number): Mount[] {
 
 // ---- small parsers ----------------------------------------------------------------------
 
-/** `KEY=VALUE` lines of an --env-file / --label-file: `#` comments and blank lines skipped, `KEY` alone takes the host's value. */
-export function parseEnvFile(text: string, hostEnv: Record<string, string | undefined>, flag: string, file: string): string[] {
-  const out: string[] = [];
-  text.split("\n").forEach((raw, i) => {
-    const line = raw.replace(/\r$/, "").replace(/^\s+/, "");
-    if (line === "" || line.startsWith("#")) return;
-    const eq = line.indexOf("=");
-    const key = eq < 0 ? line : line.slice(0, eq);
-    if (key === "" || /\s/.test(key)) throw new BerthError(`${file}:${i + 1}: invalid variable name ${JSON.stringify(key)}; use NAME=VALUE`, { field: flag });
-    if (eq >= 0) out.push(line);
-    else if (hostEnv[key] !== undefined) out.push(`${key}=${hostEnv[key]}`);
-  });
-  return out;
-}
-
-/** Later entries replace earlier ones with the same name, keeping the first one's place (docker's ReplaceOrAppendEnvValues). */
-export function mergeEnv(...lists: string[][]): string[] {
-  const out: string[] = [];
-  const at = new Map<string, number>();
-  for (const e of lists.flat()) {
-    const key = e.includes("=") ? e.slice(0, e.indexOf("=")) : e;
-    const i = at.get(key);
-    if (i === undefined) {
-      at.set(key, out.length);
-      out.push(e);
-    } else out[i] = e;
-  }
-  return out;
-}
-
 function keyValues(list: string[] | undefined, flag: string): [string, string][] {
   return (list ?? []).map((kv) => {
     const eq = kv.indexOf("=");
     if (eq <= 0) throw new BerthError(`invalid ${JSON.stringify(kv)}; use KEY=VALUE`, { field: flag });
     return [kv.slice(0, eq), kv.slice(eq + 1)];
   });
-}
-
-interface PasswdEntry {
-  name: string;
-  uid: number;
-  gid: number;
-}
-
-function passwdEntries(text: string | undefined): PasswdEntry[] {
-  return (text ?? "").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 4 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!))
-    .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) }));
-}
-
-function groupEntries(text: string | undefined): { name: string; gid: number; members: string[] }[] {
-  return (text ?? "").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 3 && /^\d+$/.test(f[2]!))
-    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? "").split(",").filter(Boolean) }));
-}
-
-const ID_MAX = 2 ** 32 - 2;
-
-/**
- * `-u USER[:GROUP]` (names or numbers) against the image's /etc/passwd and /etc/group, as
- * runc's libcontainer/user.GetExecUser: a numeric uid need not exist (gid 0 then); the
- * supplementary groups are the primary gid, the groups listing the user, and --group-add.
- */
-export function resolveUser(spec: string, groupAdd: string[], passwd: string | undefined, group: string | undefined, flag = "--user"): { uid: number; gid: number; additionalGids: number[] } {
-  const [userPart = "", groupPart] = spec.split(":", 2);
-  const users = passwdEntries(passwd);
-  const groups = groupEntries(group);
-  const numeric = (s: string, what: string) => {
-    const n = Number(s);
-    if (!Number.isSafeInteger(n) || n < 0 || n > ID_MAX) throw new BerthError(`invalid ${what} ${JSON.stringify(s)}; use 0…${ID_MAX} or a name`, { field: flag });
-    return n;
-  };
-  let uid: number;
-  let gid = 0;
-  let name: string | undefined;
-  if (userPart === "") uid = 0;
-  else if (/^\d+$/.test(userPart)) {
-    uid = numeric(userPart, "uid");
-    const e = users.find((u) => u.uid === uid);
-    if (e) [gid, name] = [e.gid, e.name];
-  } else {
-    const e = users.find((u) => u.name === userPart);
-    if (!e) throw new BerthError(`unable to find user ${userPart}: no matching entries in passwd file; use a name from the image's /etc/passwd or a number`, { field: flag });
-    [uid, gid, name] = [e.uid, e.gid, e.name];
-  }
-  if (uid === 0 && userPart === "") {
-    const root = users.find((u) => u.uid === 0);
-    if (root) [gid, name] = [root.gid, root.name];
-  }
-  const groupId = (g: string, f: string) => {
-    if (/^\d+$/.test(g)) return numeric(g, "gid");
-    const e = groups.find((x) => x.name === g);
-    if (!e) throw new BerthError(`unable to find group ${g}: no matching entries in group file; use a name from the image's /etc/group or a number`, { field: f });
-    return e.gid;
-  };
-  if (groupPart !== undefined && groupPart !== "") gid = groupId(groupPart, flag);
-  const extra = groupPart !== undefined && groupPart !== "" ? [] : groups.filter((g) => name !== undefined && g.members.includes(name)).map((g) => g.gid);
-  const additionalGids = [...new Set([gid, ...extra, ...groupAdd.map((g) => groupId(g, "--group-add"))])];
-  return { uid, gid, additionalGids };
 }
 
 const RLIMITS = ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as"];
@@ -334,35 +244,6 @@ function normaliseCap(name: string, flag: string): string {
   const full = upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
   if (!(CAPABILITIES as readonly string[]).includes(full)) throw new BerthError(`unknown capability ${JSON.stringify(name)}; use a name like NET_ADMIN or CAP_NET_ADMIN (see capabilities(7)), or ALL`, { field: flag });
   return full;
-}
-
-/** docker's "all capabilities": every one the kernel has — here also only those berth holds itself. */
-export function privilegedCapabilities(host: HostFacts): string[] {
-  return (CAPABILITIES.slice(0, host.lastCap + 1) as string[]).filter((_, i) => host.bounding === undefined || ((host.bounding >> BigInt(i)) & 1n) === 1n);
-}
-
-/**
- * `exec`'s process, whole, for the runtime's `--process` (as containerd and conmon send
- * it): the container's own process with the command, its environment, working directory,
- * terminal, user — all of its groups, replaced, never added to the container's (runc's
- * `--additional-gids` appends to them: a root container's group 0 stayed with `-u
- * nobody`) — and, for --privileged, `caps` in every set runc's `--cap` fills. Pure.
- *
- * @example execProcessSpec(spec.process!, { args: ["id"], env: ["PATH=/bin"], tty: false, user: { uid: 65534, gid: 65534, additionalGids: [65534] } })
- */
-export function execProcessSpec(base: Process, o: { args: string[]; env: string[]; cwd?: string; tty: boolean; user?: { uid: number; gid: number; additionalGids: number[] }; caps?: string[] }): Process {
-  const p: Process = structuredClone(base);
-  p.args = o.args;
-  p.env = o.env;
-  p.terminal = o.tty;
-  if (o.cwd !== undefined) p.cwd = o.cwd;
-  if (o.user) p.user = { ...p.user, uid: o.user.uid, gid: o.user.gid, additionalGids: o.user.additionalGids };
-  if (o.caps?.length) {
-    const c = p.capabilities ?? {};
-    for (const set of ["bounding", "effective", "permitted", "ambient"] as const) c[set] = [...new Set([...(c[set] ?? []), ...o.caps])];
-    p.capabilities = c;
-  }
-  return p;
 }
 
 /** moby's TweakCapabilities: start from docker's 14 (or all, --privileged), drop, then add; ALL works on both sides. */

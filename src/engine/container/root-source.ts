@@ -5,7 +5,6 @@
  */
 import { BerthError } from "../../errors.ts";
 import { listDir, mkdirPath, realPath, statPath } from "../../sys/libc.ts";
-import { readFileInRoot } from "../../sys/layer-fs.ts";
 import { ImageStore, type ImageRecord } from "../image/image-store.ts";
 import { mountSnapshot, unmountSnapshot } from "../snapshot/mount.ts";
 import type { Engine, PreparedRoot } from "./engine.ts";
@@ -74,21 +73,3 @@ export function ensureSnapshotMounted(engine: Engine, id: string): void {
   if (entries.length === 0) mountSnapshot(new ImageStore(engine.paths).rootfsMounts(id), target);
 }
 
-/** Far above any real /etc/passwd or /etc/group: a larger one is read as none. */
-const MAX_USER_DB_BYTES = 16 * 2 ** 20;
-
-/**
- * The container's /etc/passwd and /etc/group, for --user NAME: read inside its root
- * (symlinks resolved there, as docker's FollowSymlinkInScope) and only when they are
- * regular files. One that cannot be read counts as absent, as docker's lookup does.
- */
-export function userDatabase(rootfs: string): { passwd?: string; group?: string } {
-  const read = (path: string) => {
-    try {
-      return readFileInRoot(rootfs, path, MAX_USER_DB_BYTES);
-    } catch {
-      return undefined;
-    }
-  };
-  return { passwd: read("/etc/passwd"), group: read("/etc/group") };
-}

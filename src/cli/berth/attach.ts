@@ -192,7 +192,15 @@ export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin:
       if (liveStatus(engine, engine.store.read(r.Id) ?? r).status === "running") throw err;
     }
   }
-  const end = await attachOutput(engine, engine.store.read(r.Id) ?? r, o.from, session, o.exitClaim);
+  // ended before a session: its terminal's output (\r\n already) still goes out as it is, raw as a session makes it —
+  // a cooked terminal would turn each \n into \r\n once more
+  const restoreTerminal = !session && r.Flags.tty === true && o.stdin ? makeRaw(0) : undefined;
+  let end: AttachEnd;
+  try {
+    end = await attachOutput(engine, engine.store.read(r.Id) ?? r, o.from, session, o.exitClaim);
+  } finally {
+    restoreTerminal?.();
+  }
   // detached: the container runs on, and its exit command records its end (and removes it with --rm)
   o.exitClaim?.release();
   return end;

@@ -28,7 +28,7 @@ import { parseSignal } from "../../signals.ts";
 import { ensureSnapshotMounted, releaseSnapshot } from "./root-source.ts";
 import { userDatabase } from "./process-config.ts";
 import { detachNetworks, joinNetworks, netnsPath, planNetwork, prepareAttachment, startDetach } from "../network/attach.ts";
-import { once } from "../network/cni.ts";
+import { once } from "../../once.ts";
 import { NetworkStore } from "../network/networks.ts";
 import { connectedHosts } from "./network-hosts.ts";
 import { hostsText, parseAddHost, resolvConfWith } from "../network/etc-files.ts";

@@ -18,8 +18,9 @@ import { bridgePorts, createNetworkNamespace, deleteLink, removeNetworkNamespace
 import { pathExists } from "../../sys/libc.ts";
 import { probePort } from "../../sys/port-probe.ts";
 import type { EnginePaths } from "../paths.ts";
-import { CniInvoker, once, type CachedAttachment, type CniResult, type NetworkConfList } from "./cni.ts";
+import { CniInvoker, type CachedAttachment, type CniResult, type NetworkConfList } from "./cni.ts";
 import { flushConntrack } from "./conntrack.ts";
+import { once } from "../../once.ts";
 import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "./networks.ts";
 import { dockerPorts, parseExposed, portMappings, type PortMapping, type Protocol } from "./ports.ts";
 import { parseIpv4 } from "./subnet.ts";

@@ -10,6 +10,7 @@
  * after a crash, after the engine was killed, and after the network's conflist is gone.
  */
 import { BerthError } from "../../errors.ts";
+import { once } from "../../once.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { startPlugin, type PluginRun } from "../../sys/cni-plugin.ts";
 import { listDir, mkdirParents, pathExists, readTextIfExists, unlinkPath } from "../../sys/libc.ts";
@@ -98,22 +99,6 @@ export function pluginFailure(network: string, type: string, command: string, co
   } catch {}
   why ||= stderr.trim().split("\n").at(-1) || `exited ${code}`;
   return new BerthError(`network ${network}: CNI plugin ${type} ${command}: ${why}`);
-}
-
-/** `finish` run at its first call only; later calls answer the same: its value, or its error thrown again (pure). */
-export function once<T>(finish: () => T): () => T {
-  let outcome: { value: T } | { err: unknown } | undefined;
-  return () => {
-    if (!outcome) {
-      try {
-        outcome = { value: finish() };
-      } catch (err) {
-        outcome = { err };
-      }
-    }
-    if ("err" in outcome) throw outcome.err;
-    return outcome.value;
-  };
 }
 
 /** Plugins whose DEL touches only the host's firewall rules of the container (CniInvoker.del runs them beside the rest). */

@@ -1,7 +1,7 @@
 /** The pure parts of networking: subnets, -p/--expose, the conflist, /etc/hosts and resolv.conf, the CNI stdin/env. */
 import { describe, expect, test } from "bun:test";
 import { BerthError } from "../../errors.ts";
-import { once, pluginEnv, pluginFailure, pluginStdin, type NetworkConfList } from "./cni.ts";
+import { pluginEnv, pluginFailure, pluginStdin, type NetworkConfList } from "./cni.ts";
 import { hostsText, parseAddHost, resolvConfWith } from "./etc-files.ts";
 import { buildConfList, networkMeta } from "./networks.ts";
 import { pluginsNeeded } from "./attach.ts";
@@ -20,33 +20,6 @@ function fails(fn: () => unknown, field: string, text: RegExp): void {
   }
   throw new Error("did not fail");
 }
-
-describe("once: a teardown begun is finished at most one time", () => {
-  test("the first call runs it; later calls answer its value without running it again", () => {
-    let runs = 0;
-    const finish = once(() => ++runs * 10);
-    expect(finish()).toBe(10);
-    expect(finish()).toBe(10);
-    expect(runs).toBe(1);
-  });
-  test("a failure is thrown again, the same error, without a second run (a DEL is not retried behind the caller's back)", () => {
-    let runs = 0;
-    const failure = new Error("plugin bridge DEL failed");
-    const finish = once(() => {
-      runs++;
-      throw failure;
-    });
-    expect(() => finish()).toThrow(failure);
-    let again: unknown;
-    try {
-      finish();
-    } catch (err) {
-      again = err;
-    }
-    expect(again).toBe(failure);
-    expect(runs).toBe(1);
-  });
-});
 
 describe("subnets", () => {
   test("parse, overlap, host bits named with the fix", () => {

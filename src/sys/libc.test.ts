@@ -10,7 +10,7 @@ import { join } from "node:path";
 import {
   addressOf, canAccess, chmodPath, close, errno, flock, listDir, LOCK_EX, LOCK_NB, mkdirParents, mkdirPath, mkfifo, O, openPath, pathExists, POLLIN, pollFd,
   preadFd, R_OK, readBytes, readFd, readLink, readText, readTextIfExists, realPath, renamePath, rmdirPath, socketPair, spawnProcess, statFd, statFs, statPath, syscall, unlinkPath,
-  rewriteText, waitPid, waitProcessEnd, W_OK, writeAll, writeText, X_OK,
+  rewriteText, setPipeSize, waitPid, waitProcessEnd, W_OK, writeAll, writeText, X_OK,
 } from "./libc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-libc-"));
@@ -193,6 +193,21 @@ describe("files", () => {
 });
 
 describe("fds, locks, pipes", () => {
+  test("setPipeSize: the capacity a FIFO has — raised when the kernel allows, else what it had (never -1)", () => {
+    const p = join(dir, "fifo-capacity");
+    expect(mkfifo(p, 0o600)).toBe(0);
+    const fd = openPath(p, O.RDWR);
+    try {
+      const raised = setPipeSize(fd, 1 << 17);
+      expect(raised).toBeGreaterThanOrEqual(1 << 17);
+      // past /proc/sys/fs/pipe-max-size: refused without CAP_SYS_RESOURCE (this host's root lacks it), the capacity as it was
+      const max = Number(readFileSync("/proc/sys/fs/pipe-max-size", "utf8"));
+      const past = setPipeSize(fd, max * 2);
+      expect(past === raised || past >= max * 2).toBe(true);
+    } finally {
+      close(fd);
+    }
+  });
   test("flock: a second process cannot take a held lock with LOCK_NB (EWOULDBLOCK)", () => {
     const p = join(dir, "lock");
     writeFileSync(p, "");

@@ -435,10 +435,17 @@ export function fsyncFd(fd: number): void {
 
 const SYS_FCNTL = 72;
 const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
 
-/** fcntl(F_SETPIPE_SZ): a pipe's (or FIFO's) capacity, at least `bytes`; the capacity it got, or -1 with {@link errno} set. */
+/**
+ * fcntl(F_SETPIPE_SZ): a pipe's (or FIFO's) capacity raised to at least `bytes`. Returns
+ * the capacity it has — what it got, or, when the kernel refused (above
+ * /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE, or past the user's pipe pages),
+ * what it had, which may be one page: a writer must not count on more.
+ */
 export function setPipeSize(fd: number, bytes: number): number {
-  return syscall(SYS_FCNTL, fd, F_SETPIPE_SZ, bytes);
+  const got = syscall(SYS_FCNTL, fd, F_SETPIPE_SZ, bytes);
+  return got >= 0 ? got : syscall(SYS_FCNTL, fd, F_GETPIPE_SZ);
 }
 
 /** A NUL-terminated copy of a path, for a raw syscall's `const char *`. */

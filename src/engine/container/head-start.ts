@@ -21,7 +21,7 @@ import { close, errno, mkfifo, O, openPath, setPipeSize, writeAll } from "../../
 import { describeErrno } from "../../sys/errno.ts";
 import { awaitMonitor, launchMonitor, type LaunchedMonitor, type MonitorRequest } from "./monitor.ts";
 
-/** The largest spec the FIFO takes at once (its capacity, raised from the default 64 KiB); a larger one is written as a file the normal way. */
+/** What the FIFO's capacity is raised to (from the default 64 KiB): a larger spec is written as a file the normal way. */
 const FIFO_CAPACITY = 1 << 20;
 
 export class HeadStart {
@@ -29,6 +29,8 @@ export class HeadStart {
   private fifo: number;
   private readonly monitor: LaunchedMonitor;
   private spec: string | undefined;
+  /** the bytes the FIFO takes without a reader: a spec beyond it could block berth's write forever */
+  private readonly capacity: number;
 
   /** `request` without its bundle: the head start's own, in the run dir. */
   constructor(request: Omit<MonitorRequest, "bundle">) {
@@ -41,7 +43,7 @@ export class HeadStart {
     }
     this.fifo = openPath(this.config, O.RDWR | O.CLOEXEC);
     // a spec larger than the default 64 KiB (docker's seccomp profile is most of one) would otherwise block the write
-    setPipeSize(this.fifo, FIFO_CAPACITY);
+    this.capacity = setPipeSize(this.fifo, FIFO_CAPACITY);
     this.monitor = launchMonitor({ ...request, bundle });
   }
 
@@ -52,12 +54,12 @@ export class HeadStart {
 
   /**
    * Give the runtime its config; then the monitor's word: the container's pid, or the
-   * create's failure. Undefined when the spec is too large for the FIFO: the head start
+   * create's failure. Undefined when the spec is larger than the FIFO takes: the head start
    * is aborted, and the caller starts the monitor the normal way.
    */
   start(whileCreating?: () => void): number | undefined {
     const text = this.spec ?? "";
-    if (Buffer.byteLength(text) > FIFO_CAPACITY) {
+    if (Buffer.byteLength(text) > this.capacity) {
       this.abort();
       return undefined;
     }

@@ -11,8 +11,8 @@ import { childCgroups, readOptional } from "../cgroups/fs.ts";
 import { detectHostCgroups, placeOf } from "../cgroups/layout.ts";
 import { openCgroup } from "../cgroups/open-cgroup.ts";
 import { parseFlatKeyed } from "../cgroups/stats-parse.ts";
-import { readState, statusOf } from "../runtime/state.ts";
-import { listDir, readTextIfExists } from "../sys/libc.ts";
+import { fifoPath, readState, statusOf } from "../runtime/state.ts";
+import { listDir, pathExists, readTextIfExists } from "../sys/libc.ts";
 import type { BerthState, Owner, Snapshot } from "./events.ts";
 import { engineRecord, type EngineRecords } from "./diagnose-gather.ts";
 import { classifyCgroupPath } from "./discovery.ts";
@@ -61,7 +61,10 @@ function berthStates(root: string): Map<string, BerthState> {
       // a cgroupsPath this host cannot resolve: the event just has no cgroup
     }
     const exitCode = status === "stopped" && state.pid > 0 ? zombieExitCode(state.pid) : undefined;
-    out.set(id, { status, pid: state.pid, ...(cgroup && { cgroup }), ...(exitCode !== undefined && { exitCode }) });
+    // start unlinks exec.fifo: a stopped container whose fifo is gone had run, which a look
+    // that first sees it stopped (its whole run between two looks) must still report
+    const started = status === "stopped" ? !pathExists(fifoPath(root, id)) : undefined;
+    out.set(id, { status, pid: state.pid, ...(cgroup && { cgroup }), ...(exitCode !== undefined && { exitCode }), ...(started !== undefined && { started }) });
   }
   return out;
 }

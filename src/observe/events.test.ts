@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { diffSnapshots, ExitCodes, formatEvent, fromJournal, matchesFilter, parseEventFilters, type HostEvent, type Snapshot } from "./events.ts";
 
 const T = "2025-01-01T00:00:00.000Z";
-const snap = (berth: [string, string, number?][], ooms: [string, number][] = []): Snapshot => ({
-  berth: new Map(berth.map(([id, status, code]) => [id, { status, pid: 42, cgroup: `/berth/${id}`, ...(code !== undefined && { exitCode: code }) }])),
+const snap = (berth: [string, string, number?, boolean?][], ooms: [string, number][] = []): Snapshot => ({
+  berth: new Map(berth.map(([id, status, code, started]) => [id, { status, pid: 42, cgroup: `/berth/${id}`, ...(code !== undefined && { exitCode: code }), ...(started !== undefined && { started }) }])),
   oomKills: new Map(ooms),
   owners: new Map([["/berth/a", { runtime: "berth", id: "a" }]]),
 });
@@ -23,6 +23,14 @@ describe("events between two looks", () => {
     expect(diffSnapshots(snap([["a", "creating"]]), snap([["a", "created"]]), T)).toEqual([]);
     expect(diffSnapshots(snap([["a", "creating"]]), snap([["a", "running"]]), T).map((e) => e.type)).toEqual(["start"]);
     expect(diffSnapshots(snap([["a", "creating"]]), snap([["a", "stopped"]]), T).map((e) => e.type)).toEqual(["exit"]);
+    // a whole run between two looks (a look on a loaded host takes seconds): first seen stopped, the steps it took
+    // still show — start only when its exec.fifo was gone (a created container killed before start never ran)
+    expect(diffSnapshots(snap([]), snap([["a", "stopped", 3, true]]), T).map((e) => [e.type, e.exitCode])).toEqual([["create", undefined], ["start", undefined], ["exit", 3]]);
+    expect(diffSnapshots(snap([]), snap([["a", "stopped", undefined, false]]), T).map((e) => [e.type, e.exitCode])).toEqual([["create", undefined], ["exit", null]]);
+    expect(diffSnapshots(snap([["a", "created"]]), snap([["a", "stopped", 3, true]]), T).map((e) => e.type)).toEqual(["start", "exit"]);
+    expect(diffSnapshots(snap([["a", "created"]]), snap([["a", "stopped", 3, false]]), T).map((e) => e.type)).toEqual(["exit"]);
+    expect(diffSnapshots(snap([["a", "running"]]), snap([["a", "stopped", 3, true]]), T).map((e) => e.type)).toEqual(["exit"]);
+    expect(diffSnapshots(snap([["a", "stopped", 3, true]]), snap([["a", "stopped", 3, true]]), T)).toEqual([]);
   });
   test("OOM kills: one event per cgroup whose count rose, owned by the container it is in", () => {
     const e = diffSnapshots(snap([], [["/berth/a/sub", 1], ["/x", 2]]), snap([], [["/berth/a/sub", 3], ["/x", 2], ["/new", 1]]), T);

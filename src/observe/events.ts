@@ -27,6 +27,8 @@ export interface BerthState {
   name?: string;
   /** the init's exit code, when it was caught as a zombie before its parent reaped it */
   exitCode?: number;
+  /** stopped: whether it had been started (its status no longer says; a created container killed before start had not) */
+  started?: boolean;
 }
 
 export interface Snapshot {
@@ -141,12 +143,16 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, time: string): 
     const was = before.berth.get(id);
     if (!was) {
       out.push(berth(id, now, "create"));
-      // seen for the first time already past "created": report the steps it took
-      if (now.status === "running" || now.status === "paused") out.push(berth(id, now, "start"));
+      // seen for the first time already past "created" — on a loaded host a look can take
+      // longer than a container's whole run: report the steps it took
+      if (now.status === "running" || now.status === "paused" || (now.status === "stopped" && now.started)) out.push(berth(id, now, "start"));
       if (now.status === "paused") out.push(berth(id, now, "pause"));
+      if (now.status === "stopped") out.push({ ...berth(id, now, "exit"), exitCode: now.exitCode ?? null });
       continue;
     }
     const type = TRANSITIONS[`${was.status}>${now.status}`];
+    // started and ended between two looks
+    if (type === "exit" && (was.status === "created" || was.status === "creating") && now.started) out.push(berth(id, now, "start"));
     if (type === "exit") out.push({ ...berth(id, was, "exit"), exitCode: now.exitCode ?? was.exitCode ?? null });
     else if (type) out.push(berth(id, now, type));
   }

@@ -67,20 +67,26 @@ export function registerEvents(program: Command): void {
       let before = takeSnapshot({ root: opts.root, engines, ...(kernelLog && { kernelLog }) });
       // podman's conmon reaps the init: its died event has the code berth-runtime cannot read
       const codes = new ExitCodes((e) => (e.id === undefined ? undefined : engineRecord({ runtime: e.engine, id: e.id }, engines)?.exit?.code));
+      const printFound = (found: HostEvent) => {
+        // the engine's container by its name now: a rename since the last look shows on this event
+        const name = found.engine === "berth" && found.id !== undefined ? berthEngineName(engines.berth, found.id) : undefined;
+        print(name ? { ...found, name } : found);
+      };
       // ready: what happens from now on is reported (tests and scripts wait for this line)
       writeErr("berth: watching for events\n");
       for (;;) {
-        if (untilMs !== undefined && Date.now() >= untilMs) return;
+        if (untilMs !== undefined && Date.now() >= untilMs) {
+          // the exits still waiting for their engine's code: the stream ends, they are not lost
+          for (const held of codes.flush()) printFound(held);
+          return;
+        }
         await Bun.sleep(untilMs === undefined ? intervalMs : Math.max(0, Math.min(intervalMs, untilMs - Date.now())));
         // the engine's own, as its commands wrote them; an OOM kill is told below as the kernel logs it
         // (the journal's oom, written when the exit is recorded, is for --since)
         for (const e of journal.next()) if (e.Action !== "oom" && (untilMs === undefined || e.timeNano / 1e6 <= untilMs)) print(fromJournal(e));
         const after = takeSnapshot({ root: opts.root, engines, ...(kernelLog && { kernelLog }) });
-        for (const found of codes.push(diffSnapshots(before, after, new Date().toISOString()))) {
-          // the engine's container by its name now: a rename since the last look shows on this event
-          const name = found.engine === "berth" && found.id !== undefined ? berthEngineName(engines.berth, found.id) : undefined;
-          print(name ? { ...found, name } : found);
-        }
+        const now = Date.now();
+        for (const found of codes.push(diffSnapshots(before, after, new Date(now).toISOString()), now)) printFound(found);
         before = after;
       }
     });

@@ -58,21 +58,40 @@ describe("events between two looks", () => {
       { time: T, type: "oom", cgroup: "/y", count: 1 },
     ]);
   });
-  test("exit codes the engine's monitor reaped: held until the engine records them, the events after them kept behind", () => {
+  const other = (): HostEvent => ({ time: T, type: "oom", cgroup: "/x", count: 1 });
+  test("exit codes the engine's monitor reaped: held until the engine records them, however many looks that takes; the events after them kept behind", () => {
     const codes: Record<string, number> = {};
-    const held = new ExitCodes((e) => codes[e.id!], 2);
+    const held = new ExitCodes((e) => codes[e.id!]);
     const exit: HostEvent = { time: T, type: "exit", engine: "podman", runtime: "berth", id: "a", exitCode: null };
     const del: HostEvent = { time: T, type: "delete", engine: "podman", runtime: "berth", id: "a" };
     const other: HostEvent = { time: T, type: "oom", cgroup: "/x", count: 1 };
-    expect(held.push([exit, del])).toEqual([]);
+    expect(held.push([exit], 0)).toEqual([]);
+    // a loaded host: podman's cleanup takes many looks (the count of looks is no measure of it)
+    for (let ms = 200; ms < 20_000; ms += 200) expect(held.push([], ms)).toEqual([]);
+    expect(held.push([other], 20_000)).toEqual([]);
     codes.a = 137;
-    expect(held.push([other])).toEqual([{ ...exit, exitCode: 137 }, del, other]);
-    // never recorded: released with null after the last look
-    const never = new ExitCodes(() => undefined, 1);
-    expect(never.push([{ ...exit, id: "b" }])).toEqual([]);
-    expect(never.push([])).toEqual([{ ...exit, id: "b" }]);
+    expect(held.push([del], 20_200)).toEqual([{ ...exit, exitCode: 137 }, other, del]);
+  });
+  test("an exit the engine never records: released with null once its container is deleted (after a grace for the engine's write), or after the longest wait", () => {
+    const exit: HostEvent = { time: T, type: "exit", engine: "podman", runtime: "berth", id: "b", exitCode: null };
+    const del: HostEvent = { time: T, type: "delete", engine: "podman", runtime: "berth", id: "b" };
+    const deleted = new ExitCodes(() => undefined, { afterDeleteMs: 2_000, maxMs: 30_000 });
+    expect(deleted.push([exit], 0)).toEqual([]);
+    expect(deleted.push([del], 5_000)).toEqual([]);
+    expect(deleted.push([], 6_999)).toEqual([]);
+    expect(deleted.push([], 7_000)).toEqual([exit, del]);
+    // another container's delete does not end the wait
+    const never = new ExitCodes(() => undefined, { afterDeleteMs: 2_000, maxMs: 30_000 });
+    expect(never.push([exit, { ...del, id: "c" }], 0)).toEqual([]);
+    expect(never.push([], 29_999)).toEqual([]);
+    expect(never.push([], 30_000)).toEqual([exit, { ...del, id: "c" }]);
     // a code already read (the zombie was caught), or no engine to ask: at once
-    expect(never.push([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }])).toEqual([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }]);
+    expect(never.push([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }], 30_000)).toEqual([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }]);
+    // the end of the stream (--until): what is held goes out, with the code if the engine has it by then
+    const ending = new ExitCodes((e) => (e.id === "d" ? 1 : undefined));
+    expect(ending.push([exit, { ...exit, id: "d" }, other()], 0)).toEqual([]);
+    expect(ending.flush()).toEqual([exit, { ...exit, id: "d", exitCode: 1 }, other()]);
+    expect(ending.flush()).toEqual([]);
   });
   test("docker's filters: event=die/destroy/unpause are exit/delete/resume; type=container is every event, type=image none", () => {
     const e = (type: HostEvent["type"]): HostEvent => ({ time: T, type, id: "abcdef" });
@@ -94,6 +113,65 @@ describe("events between two looks", () => {
   test("the table line", () => {
     expect(formatEvent({ time: T, type: "exit", runtime: "berth", id: "a", pid: 42, cgroup: "/berth/a", exitCode: null })).toBe(`${T} exit   a (runtime=berth-runtime, pid=42, cgroup=/berth/a, exitCode=unknown)`);
     expect(formatEvent({ time: T, type: "oom", cgroup: "/x", count: 1 })).toBe(`${T} oom    cgroup /x (kills=1)`);
+  });
+});
+
+/**
+ * `berth events --filter container=NAME` of podman's container that berth-runtime made,
+ * OOM-killed: created, started, killed, reaped by conmon, its died event written by
+ * podman's cleanup, deleted by the runtime. A look reads berth-runtime's states, then the
+ * kernel log; on a loaded host (the cgroup v2 VM under TCG) a look takes seconds, and any
+ * run of steps can fall between two looks, or between the two reads of one.
+ */
+describe("a podman container berth-runtime made, OOM-killed, however its steps fall between the looks", () => {
+  const ID = "c6ad9fda6ee968eca19293adb470cda2659bcc82bac792903ef7a9a3a125ae36";
+  const cg = `/libpod_parent/libpod-${ID}`;
+  /** What one look saw: the runtime's state (none: not made yet, still being created, or deleted), the kill in the kernel log, podman's record. */
+  interface Look { state?: "created" | "running" | "stopped"; started?: boolean; zombie?: number; kill?: boolean; recorded?: boolean }
+  const snapshot = (l: Look): Snapshot => ({
+    berth: new Map(l.state ? [[ID, { status: l.state, pid: 42, cgroup: cg, engine: "podman", name: "oom", ...(l.started !== undefined && { started: l.started }), ...(l.zombie !== undefined && { exitCode: l.zombie }) }]] : []),
+    oomKills: new Map(),
+    // as takeSnapshot has it: the state names both; without one, a logged kill's cgroup is known by its name (libpod-ID) and podman's records
+    owners: new Map(l.state ? [[cg, { engine: "podman", runtime: "berth", id: ID, name: "oom" }]] : l.kill ? [[cg, { engine: "podman", id: ID, name: "oom" }]] : []),
+    loggedKills: l.kill ? [cg] : [],
+  });
+  /** The looks one after another, `msPerLook` apart, through diffSnapshots and ExitCodes as `berth events` runs them. */
+  const watch = (looks: Look[], msPerLook = 500): HostEvent[] => {
+    let recorded = false;
+    const codes = new ExitCodes(() => (recorded ? 137 : undefined));
+    const out: HostEvent[] = [];
+    let before = snapshot({});
+    looks.forEach((l, i) => {
+      recorded ||= l.recorded === true;
+      const after = snapshot(l);
+      out.push(...codes.push(diffSnapshots(before, after, T), i * msPerLook));
+      before = after;
+    });
+    return out;
+  };
+  const OOM = { type: "oom", engine: "podman", runtime: "berth", id: ID, name: "oom", cgroup: cg, count: 1 };
+  const EXIT = { type: "exit", engine: "podman", runtime: "berth", id: ID, name: "oom", exitCode: 137 };
+  const FULL: HostEvent["type"][] = ["create", "start", "oom", "exit", "delete"];
+  const cases: [string, Look[]][] = [
+    ["each step in a look of its own", [{ state: "created" }, { state: "running" }, { state: "running", kill: true }, { state: "stopped", started: true }, { state: "stopped", started: true, recorded: true }, { recorded: true }]],
+    ["the kill after a look's state read, before its kernel-log read", [{ state: "created" }, { state: "running", kill: true }, { state: "stopped", started: true, recorded: true }, { recorded: true }]],
+    ["the kill and the reap between two looks", [{ state: "created" }, { state: "running" }, { state: "stopped", started: true, kill: true }, { state: "stopped", started: true, recorded: true }, { recorded: true }]],
+    ["the zombie caught before conmon reaped it", [{ state: "created" }, { state: "running" }, { state: "stopped", started: true, zombie: 137, kill: true }, {}]],
+    ["kill, reap, died and delete between two looks: the state gone when the kill is read", [{ state: "created" }, { state: "running" }, { kill: true, recorded: true }]],
+    ["start, kill and reap between two looks", [{ state: "created" }, { state: "stopped", started: true, kill: true }, { recorded: true }]],
+    ["its whole run between two looks: first seen stopped", [{ state: "stopped", started: true, kill: true }, { state: "stopped", started: true, recorded: true }, { recorded: true }]],
+    ["first seen stopped, deleted at the next look", [{ state: "stopped", started: true, kill: true }, { recorded: true }]],
+    ["podman's cleanup slower than ten looks: died written 15 s after the reap", [{ state: "running" }, { state: "stopped", started: true, kill: true }, ...Array<Look>(30).fill({ state: "stopped", started: true }), { state: "stopped", started: true, recorded: true }, { recorded: true }]],
+    ["died written just before the delete", [{ state: "running", kill: true }, ...Array<Look>(12).fill({ state: "stopped", started: true }), { recorded: true }]],
+  ];
+  test.each(cases)("%s: create, start, the kill, the exit with podman's code, delete — each by name, engine and runtime", (_, looks) => {
+    const seen = watch(looks);
+    expect(seen.map((e) => e.type)).toEqual(FULL);
+    expect(seen.filter((e) => e.type === "oom" || e.type === "exit")).toEqual([expect.objectContaining(OOM), expect.objectContaining(EXIT)]);
+    for (const e of seen) expect(e).toMatchObject({ engine: "podman", runtime: "berth", id: ID, name: "oom" });
+  });
+  test("its whole life between two state reads — made and deleted unseen: only the kill is known, by its cgroup's name and podman's records, not which runtime made it", () => {
+    expect(watch([{ kill: true, recorded: true }])).toEqual([{ time: T, type: "oom", engine: "podman", id: ID, name: "oom", cgroup: cg, count: 1 }]);
   });
 });
 

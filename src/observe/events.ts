@@ -274,38 +274,64 @@ export function formatEvent(e: HostEvent): string {
 
 /**
  * Exit events whose code the runtime could not read — the engine's monitor (conmon, a
- * shim) reaped the init — held a few looks until the engine records it (podman's died
- * event), then released with the code, or with null when it never came; the events after
- * them stay behind them. `lookup` asks the engine's records.
+ * shim) reaped the init — held until the engine records it (podman's died event), then
+ * released with the code; the events after them stay behind them. `lookup` asks the
+ * engine's records.
+ *
+ * How long to wait is the engine's own doing, not a number of looks (a look under load
+ * takes seconds, and so does the engine's cleanup): podman writes died before it has the
+ * runtime delete the container, so once its delete is seen the record has the code, or
+ * never will (events on journald); a CRI's status follows its task delete at once.
+ * `afterDeleteMs` past the delete, or `maxMs` past the exit for an engine that never
+ * deletes (its monitor killed), the exit goes out with null.
  */
 export class ExitCodes {
-  private held: { event: HostEvent; looks: number }[] = [];
-  constructor(private readonly lookup: (e: HostEvent) => number | undefined, private readonly maxLooks = 10) {}
+  private held: Held[] = [];
+  private readonly afterDeleteMs: number;
+  private readonly maxMs: number;
+  constructor(private readonly lookup: (e: HostEvent) => number | undefined, opts: { afterDeleteMs?: number; maxMs?: number } = {}) {
+    this.afterDeleteMs = opts.afterDeleteMs ?? 2_000;
+    this.maxMs = opts.maxMs ?? 30_000;
+  }
 
-  /** This look's events → the ones to print now, in order. */
-  push(events: HostEvent[]): HostEvent[] {
-    const queue = [...this.held.map((h) => h.event), ...events];
-    const looks = new Map(this.held.map((h) => [h.event, h.looks + 1]));
+  /** This look's events, at `nowMs` → the ones to print now, in order. */
+  push(events: HostEvent[], nowMs: number): HostEvent[] {
+    const queue: Held[] = [...this.held, ...events.map((event) => ({ event, since: nowMs }))];
+    for (const d of queue) {
+      if (d.event.type !== "delete") continue;
+      for (const h of queue) if (h.deletedAt === undefined && h.event.type === "exit" && h.event.id === d.event.id) h.deletedAt = nowMs;
+    }
     const out: HostEvent[] = [];
     this.held = [];
-    for (const e of queue) {
-      const waiting = this.held.length > 0;
-      if (e.type === "exit" && e.exitCode === null && e.engine !== undefined) {
-        const code = this.lookup(e);
-        const n = looks.get(e) ?? 0;
-        if (code !== undefined) {
-          if (!waiting) out.push({ ...e, exitCode: code });
-          else this.held.push({ event: { ...e, exitCode: code }, looks: n });
-          continue;
-        }
-        if (n < this.maxLooks) {
-          this.held.push({ event: e, looks: n });
+    for (const h of queue) {
+      if (isPending(h.event)) {
+        const code = this.lookup(h.event);
+        if (code !== undefined) h.event = { ...h.event, exitCode: code };
+        else if (nowMs - h.since < this.maxMs && (h.deletedAt === undefined || nowMs - h.deletedAt < this.afterDeleteMs)) {
+          this.held.push(h);
           continue;
         }
       }
-      if (waiting) this.held.push({ event: e, looks: looks.get(e) ?? 0 });
-      else out.push(e);
+      if (this.held.length > 0) this.held.push(h);
+      else out.push(h.event);
     }
     return out;
   }
+
+  /** The end of the stream (--until): what is held, after a last look at the engine's records. */
+  flush(): HostEvent[] {
+    const out = this.held.map((h) => (isPending(h.event) ? { ...h.event, exitCode: this.lookup(h.event) ?? null } : h.event));
+    this.held = [];
+    return out;
+  }
 }
+
+interface Held {
+  event: HostEvent;
+  /** when it was seen, and when its container's runtime state was seen deleted */
+  since: number;
+  deletedAt?: number;
+}
+
+/** An exit of an engine's container whose code only the engine's records can tell. */
+const isPending = (e: HostEvent) => e.type === "exit" && e.exitCode === null && e.engine !== undefined;

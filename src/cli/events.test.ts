@@ -18,14 +18,33 @@ afterAll(() => {
   rt.cleanup();
 }, 60_000);
 
+interface Watcher {
+  events: () => Record<string, unknown>[];
+  stderr: () => string[];
+}
+
 /** `berth events --format json ARGS`, once it says it is watching. */
-async function watch(...args: string[]): Promise<{ events: () => Record<string, unknown>[] }> {
+async function watch(...args: string[]): Promise<Watcher> {
   const proc = Bun.spawn([BERTH, "events", "--format", "json", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   watchers.push(proc);
   const out = new LineStream(proc.stdout);
   const err = new LineStream(proc.stderr);
   expect(await until(() => err.lines.includes("berth: watching for events"), 20_000)).toBe(true);
-  return { events: () => out.lines.map((l) => JSON.parse(l)) };
+  return { events: () => out.lines.map((l) => JSON.parse(l)), stderr: () => err.lines };
+}
+
+/**
+ * `check`, whose failure also says what `berth events` printed about `about`: a CI log
+ * keeps only the tail, and the events in their order tell which interleaving of the
+ * container's steps with the looks went wrong.
+ */
+function explained(w: Watcher, about: (e: Record<string, unknown>) => boolean, check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    const seen = w.events().filter(about).map((e) => `  ${JSON.stringify(e)}`);
+    throw new Error(`${(err as Error).message}\nthe events berth events printed about it, in order:\n${seen.join("\n") || "  (none)"}\nits stderr:\n  ${w.stderr().join("\n  ")}`);
+  }
 }
 
 describe("berth events", () => {
@@ -65,21 +84,26 @@ describe("berth events", () => {
   test.skipIf(!hasPodman).each([["runc", "/usr/sbin/runc"], ["berth-runtime", `${REPO}/bin/berth-runtime`]])("an OOM kill in a podman (%s) container: the kill before the exit, by name, engine and runtime each named, the exit code podman recorded", async (label, runtime) => {
     const name = `berth-events-${label}-${process.pid}`;
     const madeParent = podmanParentAbsent();
-    // podman runs berth-runtime with its default --root
-    const w = await watch("--root", "/run/berth", "--filter", `container=${name}`);
+    // podman runs berth-runtime with its default --root; every event is watched (not --filter container=NAME),
+    // so an event that lost its name still shows when this fails
+    const w = await watch("--root", "/run/berth");
     try {
       // a moment alive first: berth-runtime's state is looked at every 200 ms
       const { id, stderr } = podmanRun(name, ["--memory", "32m", "--memory-swap", "32m"], ["sh", "-c", "sleep 1; exec tail /dev/zero"], runtime);
       expect(stderr).toBe("");
       const cgroup = `/libpod_parent/libpod-${id}`;
+      const ours = (e: Record<string, unknown>) => e.id === id || e.name === name || e.cgroup === cgroup;
       const berthMade = label === "berth-runtime";
       // runc's containers are seen through their cgroup only: the kill; berth-runtime's also through its state: the exit
-      const done = await until(() => w.events().some((e) => e.type === (berthMade ? "delete" : "oom")), 20_000);
-      expect(done ? "" : JSON.stringify(w.events())).toBe("");
-      const mine = w.events().filter((e) => e.type === "oom" || e.type === "exit");
-      expect(mine.map((e) => e.type)).toEqual(berthMade ? ["oom", "exit"] : ["oom"]);
-      expect(mine[0]).toMatchObject({ type: "oom", engine: "podman", id, name, cgroup, count: 1, ...(berthMade && { runtime: "berth" }) });
-      if (berthMade) expect(mine[1]).toMatchObject({ engine: "podman", runtime: "berth", id, name, exitCode: 137 });
+      const done = await until(() => w.events().some((e) => ours(e) && e.type === (berthMade ? "delete" : "oom")), 20_000);
+      explained(w, ours, () => {
+        expect(done).toBe(true);
+        // berth-runtime's: every step, whichever of them fell between two looks
+        expect(w.events().filter(ours).map((e) => e.type)).toEqual(berthMade ? ["create", "start", "oom", "exit", "delete"] : ["oom"]);
+        const mine = w.events().filter((e) => ours(e) && (e.type === "oom" || e.type === "exit"));
+        expect(mine[0]).toMatchObject({ type: "oom", engine: "podman", id, name, cgroup, count: 1, ...(berthMade && { runtime: "berth" }) });
+        if (berthMade) expect(mine[1]).toMatchObject({ engine: "podman", runtime: "berth", id, name, exitCode: 137 });
+      });
     } finally {
       podmanCleanup(name, madeParent);
     }

@@ -128,6 +128,9 @@ export function takeSnapshot(opts: { root: string; engines?: EngineRecords; kern
     if (seen?.engine) Object.assign(s, { engine: seen.engine, ...(name && { name }) });
     owners.set(s.cgroup, { ...(seen?.engine && { engine: seen.engine }), runtime: "berth", id, ...(name && { name }) });
   }
+  // the counters before the log: the kernel logs a kill before it counts it, so every kill
+  // counted here is in the log read below or an earlier one (diffSnapshots relies on it)
+  const oomKills = oomKillCounts();
   const loggedKills = opts.kernelLog ? oomKillsIn(opts.kernelLog.next().filter((r) => r.includes("oom-kill:"))).map((k) => k.taskMemcg) : undefined;
   for (const cgroup of loggedKills ?? []) {
     const known = owners.get(cgroup);
@@ -146,5 +149,5 @@ export function takeSnapshot(opts: { root: string; engines?: EngineRecords; kern
     const name = named.runtime === "berth" ? undefined : engineName(named.runtime, named.id, opts.engines);
     owners.set(named.cgroup, { ...who, id: named.id, ...(name && { name }) });
   }
-  return { berth, oomKills: oomKillCounts(), owners, ...(loggedKills && { loggedKills }) };
+  return { berth, oomKills, owners, ...(loggedKills && { loggedKills }) };
 }

@@ -58,6 +58,28 @@ describe("events between two looks", () => {
       { time: T, type: "oom", cgroup: "/y", count: 1 },
     ]);
   });
+  test("the kernel log's kills and the counters together: a burst past the log's rate limit shows whole, and a kill logged before it is counted is told once", () => {
+    const look = (ooms: [string, number][], logged: string[]): Snapshot => ({ ...snap([], ooms), loggedKills: logged });
+    const counts = (events: HostEvent[]) => events.map((e) => [e.cgroup, e.count]);
+    // twelve kills, ten lines: the kernel printed the first ten (oom_rs: 10 in 5 s)
+    expect(counts(diffSnapshots(look([["/b", 0]], []), look([["/b", 12]], Array(10).fill("/b")), T))).toEqual([["/b", 12]]);
+    // the counters are read before the log: a kill between the two reads is in this look's log and the next look's counter
+    const first = look([["/b", 0]], []);
+    const logged = look([["/b", 0]], ["/b"]);
+    const counted = look([["/b", 1]], []);
+    expect(counts(diffSnapshots(first, logged, T))).toEqual([["/b", 1]]);
+    expect(counts(diffSnapshots(logged, counted, T))).toEqual([]);
+    // …and a kill of the next look still shows
+    expect(counts(diffSnapshots(counted, look([["/b", 2]], ["/b"]), T))).toEqual([["/b", 1]]);
+    // a logged kill whose cgroup was removed before the counters were read: carried nowhere
+    const gone = look([], ["/c"]);
+    expect(counts(diffSnapshots(first, gone, T))).toEqual([["/c", 1]]);
+    expect(gone.loggedUncounted).toEqual(new Map());
+    // a kill between the first look's two reads (its log is the past): counted by the next look, so told
+    expect(counts(diffSnapshots(look([["/b", 0]], ["/b"]), look([["/b", 1]], []), T))).toEqual([["/b", 1]]);
+    // no kernel log (not root): the counters alone
+    expect(counts(diffSnapshots(snap([], [["/b", 1]]), snap([], [["/b", 3]]), T))).toEqual([["/b", 2]]);
+  });
   const other = (): HostEvent => ({ time: T, type: "oom", cgroup: "/x", count: 1 });
   test("exit codes the engine's monitor reaped: held until the engine records them, however many looks that takes; the events after them kept behind", () => {
     const codes: Record<string, number> = {};
@@ -126,11 +148,14 @@ describe("events between two looks", () => {
 describe("a podman container berth-runtime made, OOM-killed, however its steps fall between the looks", () => {
   const ID = "c6ad9fda6ee968eca19293adb470cda2659bcc82bac792903ef7a9a3a125ae36";
   const cg = `/libpod_parent/libpod-${ID}`;
-  /** What one look saw: the runtime's state (none: not made yet, still being created, or deleted), the kill in the kernel log, podman's record. */
-  interface Look { state?: "created" | "running" | "stopped"; started?: boolean; zombie?: number; kill?: boolean; recorded?: boolean }
+  /**
+   * What one look saw: the runtime's state (none: not made yet, still being created, or
+   * deleted), the cgroup's OOM-kill counter (none: no cgroup), the kill in the kernel log, podman's record.
+   */
+  interface Look { state?: "created" | "running" | "stopped"; started?: boolean; zombie?: number; counter?: number; kill?: boolean; recorded?: boolean }
   const snapshot = (l: Look): Snapshot => ({
     berth: new Map(l.state ? [[ID, { status: l.state, pid: 42, cgroup: cg, engine: "podman", name: "oom", ...(l.started !== undefined && { started: l.started }), ...(l.zombie !== undefined && { exitCode: l.zombie }) }]] : []),
-    oomKills: new Map(),
+    oomKills: new Map(l.counter === undefined ? [] : [[cg, l.counter]]),
     // as takeSnapshot has it: the state names both; without one, a logged kill's cgroup is known by its name (libpod-ID) and podman's records
     owners: new Map(l.state ? [[cg, { engine: "podman", runtime: "berth", id: ID, name: "oom" }]] : l.kill ? [[cg, { engine: "podman", id: ID, name: "oom" }]] : []),
     loggedKills: l.kill ? [cg] : [],
@@ -162,6 +187,8 @@ describe("a podman container berth-runtime made, OOM-killed, however its steps f
     ["its whole run between two looks: first seen stopped", [{ state: "stopped", started: true, kill: true }, { state: "stopped", started: true, recorded: true }, { recorded: true }]],
     ["first seen stopped, deleted at the next look", [{ state: "stopped", started: true, kill: true }, { recorded: true }]],
     ["podman's cleanup slower than ten looks: died written 15 s after the reap", [{ state: "running" }, { state: "stopped", started: true, kill: true }, ...Array<Look>(30).fill({ state: "stopped", started: true }), { state: "stopped", started: true, recorded: true }, { recorded: true }]],
+    ["the kill counted by the look after the one that read it in the kernel log", [{ state: "created", counter: 0 }, { state: "running", counter: 0, kill: true }, { state: "stopped", started: true, counter: 1, recorded: true }, { recorded: true }]],
+    ["the kill's line rate-limited out of the kernel log: its counter tells it", [{ state: "created", counter: 0 }, { state: "running", counter: 0 }, { state: "stopped", started: true, counter: 1, recorded: true }, { recorded: true }]],
     ["died written just before the delete", [{ state: "running", kill: true }, ...Array<Look>(12).fill({ state: "stopped", started: true }), { recorded: true }]],
   ];
   test.each(cases)("%s: create, start, the kill, the exit with podman's code, delete — each by name, engine and runtime", (_, looks) => {

@@ -40,10 +40,16 @@ export interface Snapshot {
   owners?: Map<string, Owner>;
   /**
    * The kernel log's kills (task_memcg) written since the look before, when it can be
-   * followed: then they are the OOM events — a cgroup made and removed between two looks
-   * (a container OOM-killed at once and cleaned up by its engine) still counts.
+   * followed (read after oomKills): a cgroup made and removed between two looks (a
+   * container OOM-killed at once and cleaned up by its engine) still counts.
    */
   loggedKills?: string[];
+  /**
+   * cgroup → kills the kernel log told (this look or before) that its counter did not
+   * show yet: the kernel prints a kill before it counts it. diffSnapshots's bookkeeping,
+   * recorded on the later snapshot for the next diff.
+   */
+  loggedUncounted?: Map<string, number>;
 }
 
 /** Who a cgroup belongs to: the engine that manages it and the OCI runtime that made it, where known. */
@@ -161,14 +167,8 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, time: string): 
     if (was.status !== "stopped") out.push({ ...berth(id, was, "exit"), exitCode: was.exitCode ?? null });
     out.push(berth(id, was, "delete"));
   }
-  const rose = new Map<string, number>();
-  if (after.loggedKills) for (const cgroup of after.loggedKills) rose.set(cgroup, (rose.get(cgroup) ?? 0) + 1);
-  else {
-    for (const [cgroup, kills] of after.oomKills) {
-      const prior = before.oomKills.get(cgroup) ?? 0;
-      if (kills > prior) rose.set(cgroup, kills - prior);
-    }
-  }
+  const { rose, uncounted } = oomKillsBetween(before, after);
+  after.loggedUncounted = uncounted;
   for (const [cgroup, count] of rose) {
     // the later look may know the container only from its cgroup's name (its runtime state
     // already deleted when the kill reached the kernel log): what the earlier look knew fills in
@@ -182,6 +182,35 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, time: string): 
   }
   // one look can see a kill and the exit it caused: the kill first, as it happened
   return out.sort((a, b) => (ORDER[a.type] ?? 0) - (ORDER[b.type] ?? 0));
+}
+
+/**
+ * The kills in each cgroup between two looks: the kernel log's, which still tell a cgroup
+ * removed before the look, and the counters' beyond them — the log's oom-kill line is
+ * rate-limited (10 in 5 s, mm/oom_kill.c's oom_rs), the counters are not, so a burst of
+ * kills on a loaded host shows whole. A kill is printed before it is counted, and the
+ * counters are read before the log: a kill counted by this look was logged by this look
+ * or an earlier one, so the log's kills not yet counted (carried in `loggedUncounted`)
+ * are subtracted from the counter's rise rather than told twice.
+ */
+function oomKillsBetween(before: Snapshot, after: Snapshot): { rose: Map<string, number>; uncounted: Map<string, number> } {
+  const logged = new Map<string, number>();
+  for (const cgroup of after.loggedKills ?? []) logged.set(cgroup, (logged.get(cgroup) ?? 0) + 1);
+  const rose = new Map<string, number>();
+  const uncounted = new Map<string, number>();
+  for (const cgroup of new Set([...logged.keys(), ...after.oomKills.keys()])) {
+    const inLog = logged.get(cgroup) ?? 0;
+    const count = after.oomKills.get(cgroup);
+    // a cgroup first seen with kills had them since the look before
+    const counted = count === undefined ? 0 : Math.max(0, count - (before.oomKills.get(cgroup) ?? 0));
+    const carried = before.loggedUncounted?.get(cgroup) ?? 0;
+    const unlogged = Math.max(0, counted - carried - inLog);
+    if (inLog + unlogged > 0) rose.set(cgroup, inLog + unlogged);
+    // a cgroup whose counter is gone will count nothing more
+    const carry = count === undefined ? 0 : Math.max(0, carried + inLog - counted);
+    if (carry > 0) uncounted.set(cgroup, carry);
+  }
+  return { rose, uncounted };
 }
 
 /** The order events of one look happened in (a look sees only berth's words). */

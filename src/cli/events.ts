@@ -11,7 +11,7 @@ import { diffSnapshots, ExitCodes, formatEvent, fromJournal, matchesFilter, pars
 import { JournalReader } from "../engine/event-journal.ts";
 import { parseLogTime } from "../engine/container/logs.ts";
 import { renderGoTemplate } from "../observe/template.ts";
-import { ENGINE_RECORDS, engineRecord } from "../observe/diagnose-gather.ts";
+import { ENGINE_RECORDS, engineRecord, keepsExitRecords } from "../observe/diagnose-gather.ts";
 import { takeSnapshot } from "../observe/events-watch.ts";
 import { KernelLogFollower } from "../observe/kmsg.ts";
 import { BERTH_ROOT, berthEngineName } from "../observe/host-scan.ts";
@@ -66,7 +66,7 @@ export function registerEvents(program: Command): void {
       const kernelLog = KernelLogFollower.open();
       let before = takeSnapshot({ root: opts.root, engines, ...(kernelLog && { kernelLog }) });
       // podman's conmon reaps the init: its died event has the code berth-runtime cannot read
-      const codes = new ExitCodes((e) => (e.id === undefined ? undefined : engineRecord({ runtime: e.engine, id: e.id }, engines)?.exit?.code));
+      const codes = new ExitCodes((e) => (e.id === undefined || !keepsExitRecords(e.engine, engines) ? null : engineRecord({ runtime: e.engine, id: e.id }, engines)?.exit?.code));
       const printFound = (found: HostEvent) => {
         // the engine's container by its name now: a rename since the last look shows on this event
         const name = found.engine === "berth" && found.id !== undefined ? berthEngineName(engines.berth, found.id) : undefined;

@@ -72,6 +72,16 @@ export const ENGINE_RECORDS: EngineRecords = {
 
 const FULL_ID = /^[0-9a-f]{64}$/;
 
+/**
+ * Whether this host keeps the records engineRecord reads a container's exit code from,
+ * for `engine`'s containers: podman's only with its file events backend (journald's are
+ * not read), CRI-O's never.
+ */
+export function keepsExitRecords(engine: string | undefined, where: EngineRecords = ENGINE_RECORDS): boolean {
+  if (engine === "podman") return pathExists(where.podmanEvents);
+  return engine === "docker" || engine === "containerd" || engine === "kubernetes" || engine === "berth";
+}
+
 /** What an engine's records say of a container: who it is, how it last ended, and the OCI runtime's log of it. */
 export interface EngineRecord {
   runtime: string;

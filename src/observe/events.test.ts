@@ -107,6 +107,9 @@ describe("events between two looks", () => {
     expect(never.push([exit, { ...del, id: "c" }], 0)).toEqual([]);
     expect(never.push([], 29_999)).toEqual([]);
     expect(never.push([], 30_000)).toEqual([exit, { ...del, id: "c" }]);
+    // an engine whose records this host does not keep (CRI-O's; podman's events on journald): at once, with null
+    const unkept = new ExitCodes(() => null);
+    expect(unkept.push([exit, del], 0)).toEqual([exit, del]);
     // a code already read (the zombie was caught), or no engine to ask: at once
     expect(never.push([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }], 30_000)).toEqual([{ ...exit, exitCode: 3 }, { ...exit, engine: undefined }]);
     // the end of the stream (--until): what is held goes out, with the code if the engine has it by then

@@ -305,7 +305,8 @@ export function formatEvent(e: HostEvent): string {
  * Exit events whose code the runtime could not read — the engine's monitor (conmon, a
  * shim) reaped the init — held until the engine records it (podman's died event), then
  * released with the code; the events after them stay behind them. `lookup` asks the
- * engine's records.
+ * engine's records: the code, undefined while they have none yet, null when they never
+ * will (an engine whose records this host does not keep): released at once.
  *
  * How long to wait is the engine's own doing, not a number of looks (a look under load
  * takes seconds, and so does the engine's cleanup): podman writes died before it has the
@@ -318,7 +319,7 @@ export class ExitCodes {
   private held: Held[] = [];
   private readonly afterDeleteMs: number;
   private readonly maxMs: number;
-  constructor(private readonly lookup: (e: HostEvent) => number | undefined, opts: { afterDeleteMs?: number; maxMs?: number } = {}) {
+  constructor(private readonly lookup: (e: HostEvent) => number | null | undefined, opts: { afterDeleteMs?: number; maxMs?: number } = {}) {
     this.afterDeleteMs = opts.afterDeleteMs ?? 2_000;
     this.maxMs = opts.maxMs ?? 30_000;
   }
@@ -335,8 +336,8 @@ export class ExitCodes {
     for (const h of queue) {
       if (isPending(h.event)) {
         const code = this.lookup(h.event);
-        if (code !== undefined) h.event = { ...h.event, exitCode: code };
-        else if (nowMs - h.since < this.maxMs && (h.deletedAt === undefined || nowMs - h.deletedAt < this.afterDeleteMs)) {
+        if (typeof code === "number") h.event = { ...h.event, exitCode: code };
+        else if (code === undefined && nowMs - h.since < this.maxMs && (h.deletedAt === undefined || nowMs - h.deletedAt < this.afterDeleteMs)) {
           this.held.push(h);
           continue;
         }

@@ -14,6 +14,7 @@
  * (errorForFlags, renameToFlag).
  */
 import { BerthError } from "../errors.ts";
+import { parseKeyValues, splitKeyValue } from "../key-value.ts";
 import type { LinuxDeviceCgroup, LinuxResources, LinuxThrottleDevice } from "../spec/linux-resources.ts";
 import { validateResources } from "../spec/validate-resources.ts";
 import { cpusToQuota, DEFAULT_CPU_PERIOD } from "./convert.ts";
@@ -159,12 +160,12 @@ export function limitsToResources(flags: LimitFlags, deviceNumbers: (path: strin
     }
     const [major, minor] = device(dev, "--io-max", deviceNumbers);
     for (const pair of pairs) {
-      const [key, value] = pair.split("=");
+      const [key, value] = splitKeyValue(pair) ?? [pair, undefined];
       const listKey = throttleKeys[key as keyof typeof throttleKeys];
       if (!listKey || value === undefined) {
         throw new BerthError(`invalid limit ${JSON.stringify(pair)}; use rbps=, wbps=, riops= or wiops= with a number (or max)`, { field: "--io-max" });
       }
-      const rate = value === "max" ? 0 : key!.endsWith("bps") ? parseSize(value, "--io-max", { allowUnlimited: false }) : parseCount(value, "--io-max");
+      const rate = value === "max" ? 0 : key.endsWith("bps") ? parseSize(value, "--io-max", { allowUnlimited: false }) : parseCount(value, "--io-max");
       const list: LinuxThrottleDevice[] = (blockIO()[listKey] ??= []);
       list.push({ major, minor, rate });
       from(`blockIO.${listKey}`, "--io-max");
@@ -183,11 +184,8 @@ export function limitsToResources(flags: LimitFlags, deviceNumbers: (path: strin
     from("devices", "--device");
   }
 
-  for (const kv of flags.set ?? []) {
-    const eq = kv.indexOf("=");
-    if (eq <= 0) throw new BerthError(`invalid ${JSON.stringify(kv)}; use FILE=VALUE, e.g. memory.high=48m`, { field: "--set" });
-    const file = kv.slice(0, eq);
-    let value = kv.slice(eq + 1);
+  for (const [file, text] of parseKeyValues(flags.set, "--set", "FILE=VALUE, e.g. memory.high=48m")) {
+    let value = text;
     // Byte files accept the same sizes as --memory, as a convenience.
     if (/^(memory\.(max|high|low|min|swap\.max)|hugetlb\..*\.max)$/.test(file) && /[a-z]$/i.test(value) && value !== "max") {
       value = String(parseSize(value, "--set"));

@@ -6,13 +6,14 @@
  * @example parseLabels(["app=web", "flag"], "--label") // → { app: "web", flag: "" }
  */
 import { BerthError } from "../errors.ts";
+import { splitKeyValue } from "../key-value.ts";
 
 export function parseLabels(list: string[], flag: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const l of list) {
-    const eq = l.indexOf("=");
-    if (eq === 0 || l === "") throw new BerthError(`invalid label ${JSON.stringify(l)}; use KEY=VALUE or KEY`, { field: flag });
-    out[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? "" : l.slice(eq + 1);
+    const [key, value] = splitKeyValue(l) ?? [l, ""];
+    if (key === "") throw new BerthError(`invalid label ${JSON.stringify(l)}; use KEY=VALUE or KEY`, { field: flag });
+    out[key] = value;
   }
   return out;
 }

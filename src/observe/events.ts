@@ -8,6 +8,7 @@
  * snapshots come from events-watch.ts.
  */
 import { BerthError } from "../errors.ts";
+import { splitKeyValue } from "../key-value.ts";
 import type { EngineEvent } from "../engine/event-journal.ts";
 
 /**
@@ -253,10 +254,8 @@ const OTHER_OBJECTS = ["daemon", "plugin", "service", "node", "secret", "config"
 export function parseEventFilters(args: string[]): EventFilter {
   const f: EventFilter = {};
   for (const a of args) {
-    const eq = a.indexOf("=");
-    const key = a.slice(0, eq);
-    const value = a.slice(eq + 1);
-    if (eq <= 0 || value === "") throw new BerthError(`invalid filter ${JSON.stringify(a)}; use event=TYPE, type=OBJECT, container=ID, volume=NAME, network=NAME or cgroup=PATH`, { field: "--filter" });
+    const [key, value] = splitKeyValue(a) ?? ["", ""];
+    if (key === "" || value === "") throw new BerthError(`invalid filter ${JSON.stringify(a)}; use event=TYPE, type=OBJECT, container=ID, volume=NAME, network=NAME or cgroup=PATH`, { field: "--filter" });
     if (key === "type" && (OBJECTS.includes(value) || OTHER_OBJECTS.includes(value))) (f.objects ??= new Set()).add(value);
     else if (key === "event" || key === "type") (f.types ??= new Set()).add(FROM_DOCKER[value] ?? value);
     else if (key === "container") (f.containers ??= []).push(value);

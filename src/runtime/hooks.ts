@@ -12,6 +12,7 @@
 import { BerthError, type Warning } from "../errors.ts";
 import type { Hook } from "../spec/runtime-spec.ts";
 import { runProgram } from "../sys/program.ts";
+import { splitKeyValue } from "../key-value.ts";
 
 export type HookKind = "prestart" | "createRuntime" | "createContainer" | "startContainer" | "poststart" | "poststop";
 
@@ -48,7 +49,8 @@ function runHook(kind: HookKind, h: Hook, i: number, run: HookRun): Warning | un
       // args[0] is the hook's argv[0] (runtime-spec); set apart from the path
       ...(!run.enter && { argv0: argv[0] }),
       // no env given: the runtime's own, as runc's exec.Cmd does with a nil Env
-      env: h.env ? Object.fromEntries(h.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) : process.env,
+      // an entry without '=' is no variable a program could read (getenv), so it is left out
+      env: h.env ? Object.fromEntries(h.env.map(splitKeyValue).filter((kv) => kv !== undefined)) : process.env,
       input: run.state,
       ...(run.cwd && !run.enter && { cwd: run.cwd }),
       ...(h.timeout && { timeoutMs: h.timeout * 1000 }),

@@ -12,6 +12,8 @@ import { humanDuration } from "../../human-duration.ts";
 import { alignColumns, parseTemplate } from "../../observe/template.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { writeOut } from "../stdio.ts";
+import { splitKeyValue } from "../../key-value.ts";
+import { hasLabel } from "../../engine/container/views.ts";
 
 interface ImagesOptions {
   all?: boolean;
@@ -100,9 +102,7 @@ export function listImages(repository: string | undefined, opts: ImagesOptions):
 }
 
 function matchesFilter(row: Row, filter: string): boolean {
-  const eq = filter.indexOf("=");
-  const key = eq < 0 ? filter : filter.slice(0, eq);
-  const value = eq < 0 ? "" : filter.slice(eq + 1);
+  const [key, value] = splitKeyValue(filter) ?? [filter, ""];
   switch (key) {
     case "dangling": {
       if (value !== "true" && value !== "false") throw new BerthError(`--filter dangling=${value}: must be true or false`, {});
@@ -112,10 +112,8 @@ function matchesFilter(row: Row, filter: string): boolean {
       const re = globToRegExp(value);
       return re.test(row.repository) || re.test(`${row.repository}:${row.tag}`);
     }
-    case "label": {
-      const [k, v] = value.split("=", 2) as [string, string | undefined];
-      return k in row.labels && (v === undefined || row.labels[k] === v);
-    }
+    case "label":
+      return hasLabel(row.labels, value);
     default:
       throw new BerthError(`--filter ${JSON.stringify(filter)}: unknown filter ${JSON.stringify(key)}; use dangling=true|false, reference=PATTERN or label=KEY[=VALUE]`, {});
   }

@@ -16,18 +16,9 @@ import { confirmPrune, formatPruneReport, NETWORK_HEADINGS, networkMatches, netw
 import { networkUsers, pruneNetworks, removeNetwork } from "../../engine/prune.ts";
 import { recordEvent } from "../../engine/event-journal.ts";
 import { parseLabels } from "../../engine/labels.ts";
+import { parseKeyValues } from "../../key-value.ts";
 
 type Opts = Record<string, unknown>;
-
-function keyValues(list: string[] | undefined, flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of list ?? []) {
-    const i = kv.indexOf("=");
-    if (i <= 0) throw new BerthError(`invalid ${JSON.stringify(kv)}; use KEY=VALUE`, { field: flag });
-    out[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return out;
-}
 
 /** docker's network inspect object. */
 function inspectView(engine: Engine, n: NetworkFile): Record<string, unknown> {
@@ -64,7 +55,7 @@ export function registerNetwork(program: Command): void {
         ...(opts.gateway !== undefined && { gateway: opts.gateway as string }),
         ...(opts.ipRange !== undefined && { ipRange: opts.ipRange as string }),
         internal: opts.internal === true,
-        options: keyValues(opts.opt as string[] | undefined, "--opt"),
+        options: Object.fromEntries(parseKeyValues(opts.opt as string[] | undefined, "--opt")),
         labels: parseLabels((opts.label as string[] | undefined) ?? [], "--label"),
       });
       recordEvent(store.paths, "network", "create", n.berth.id, { name: n.name, type: "bridge" });

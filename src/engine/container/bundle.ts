@@ -22,6 +22,7 @@ import type { RunFlags } from "./run-flags.ts";
 import type { VolumeUse } from "./records.ts";
 import { resolvePath } from "../../runtime/host-path.ts";
 import { parseLabels } from "../labels.ts";
+import { parseKeyValues, splitKeyValue } from "../../key-value.ts";
 import { mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "./process-config.ts";
 
 export interface DeviceInfo {
@@ -123,14 +124,6 @@ function dockerMounts(shmSize: number): Mount[] {
 }
 
 // ---- small parsers ----------------------------------------------------------------------
-
-function keyValues(list: string[] | undefined, flag: string): [string, string][] {
-  return (list ?? []).map((kv) => {
-    const eq = kv.indexOf("=");
-    if (eq <= 0) throw new BerthError(`invalid ${JSON.stringify(kv)}; use KEY=VALUE`, { field: flag });
-    return [kv.slice(0, eq), kv.slice(eq + 1)];
-  });
-}
 
 const RLIMITS = ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as"];
 
@@ -234,7 +227,7 @@ function withIdentity({ spec, flags, ctx }: Step): void {
     spec.hostname = flags.hostname;
   } else spec.hostname = ctx.id.slice(0, 12);
   if (flags.domainname !== undefined) spec.domainname = flags.domainname;
-  const annotations = Object.fromEntries(keyValues(flags.annotation, "--annotation"));
+  const annotations = Object.fromEntries(parseKeyValues(flags.annotation, "--annotation"));
   if (Object.keys(annotations).length) spec.annotations = annotations;
 }
 
@@ -266,7 +259,9 @@ function withSecurityOpts({ spec, flags, ctx, out }: Step): void {
   let seccomp: "default" | "unconfined" | DockerSeccompProfile = "default";
   let systemPaths = true;
   for (const opt of flags.securityOpt ?? []) {
-    const [key, value = ""] = opt.includes("=") ? [opt.slice(0, opt.indexOf("=")), opt.slice(opt.indexOf("=") + 1)] : opt.includes(":") ? [opt.slice(0, opt.indexOf(":")), opt.slice(opt.indexOf(":") + 1)] : [opt, ""];
+    // docker's older KEY:VALUE form too (seccomp:unconfined)
+    const colon = opt.indexOf(":");
+    const [key, value] = splitKeyValue(opt) ?? (colon < 0 ? [opt, ""] : [opt.slice(0, colon), opt.slice(colon + 1)]);
     if (key === "no-new-privileges") {
       if (!["", "true", "false"].includes(value)) throw new BerthError(`invalid ${JSON.stringify(opt)}; use no-new-privileges or no-new-privileges=true|false`, { field: "--security-opt" });
       spec.process!.noNewPrivileges = value !== "false";
@@ -391,7 +386,7 @@ function withNamespaces({ spec, flags, ctx }: Step): void {
   if (network !== "host" && !network.startsWith("container:")) {
     spec.linux!.sysctl = { "net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647" };
   }
-  const sysctls = keyValues(flags.sysctl, "--sysctl");
+  const sysctls = parseKeyValues(flags.sysctl, "--sysctl");
   for (const [k, v] of sysctls) {
     const isNet = k.startsWith("net.");
     const isIpc = k.startsWith("kernel.msg") || k.startsWith("kernel.sem") || k.startsWith("kernel.shm") || k.startsWith("fs.mqueue.");
@@ -502,7 +497,7 @@ export function renameLimitFlag(err: unknown): unknown {
 function withLabels({ flags, image, ctx, out }: Step): void {
   const labels: Record<string, string> = { ...(image.Labels ?? {}) };
   for (const file of flags.labelFile ?? []) {
-    for (const kv of parseEnvFile(ctx.readFile(file, "--label-file"), {}, "--label-file", file)) labels[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
+    Object.assign(labels, parseLabels(parseEnvFile(ctx.readFile(file, "--label-file"), {}, "--label-file", file), "--label-file"));
   }
   out.labels = { ...labels, ...parseLabels(flags.label ?? [], "--label") };
   out.stopSignal = flags.stopSignal ?? image.StopSignal ?? "SIGTERM";

@@ -33,6 +33,7 @@ import { NetworkStore } from "../network/networks.ts";
 import { connectedHosts } from "./network-hosts.ts";
 import { hostsText, parseAddHost, resolvConfWith } from "../network/etc-files.ts";
 import { recordContainerEvent } from "../event-journal.ts";
+import { splitKeyValue } from "../../key-value.ts";
 
 const now = () => new Date().toISOString();
 
@@ -160,8 +161,7 @@ export function logLimits(flags: RunFlags): LogLimits {
   let size = DEFAULT_LOG_MAX_SIZE;
   let files = DEFAULT_LOG_MAX_FILE;
   for (const opt of flags.logOpt ?? []) {
-    const eq = opt.indexOf("=");
-    const [k, v] = eq < 0 ? [opt, ""] : [opt.slice(0, eq), opt.slice(eq + 1)];
+    const [k, v] = splitKeyValue(opt) ?? [opt, ""];
     if (k === "max-size") size = parseSize(v, "--log-opt max-size", { allowUnlimited: false });
     else if (k === "max-file") {
       if (!/^[1-9]\d*$/.test(v)) throw new BerthError(`invalid max-file ${JSON.stringify(v)}; use a whole number of files ≥ 1`, { field: "--log-opt" });

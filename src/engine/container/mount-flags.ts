@@ -9,6 +9,7 @@ import { parseSize } from "../../cgroups/units.ts";
 import type { Mount } from "../../spec/runtime-spec.ts";
 import { localDriverOptions } from "../volume/local-options.ts";
 import { parseLabels } from "../labels.ts";
+import { splitKeyValue } from "../../key-value.ts";
 
 export type MountRequest =
   | { type: "bind"; source: string; target: string; readonly: boolean; propagation: string; flag: string; createSource: boolean }
@@ -110,9 +111,8 @@ export function parseMountFlag(spec: string, newVolumeName: () => string): Mount
   const volumeOpts: string[] = [];
   const volumeLabels: string[] = [];
   for (const field of csvFields(spec, flag)) {
-    const eq = field.indexOf("=");
-    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
-    const value = eq < 0 ? "true" : field.slice(eq + 1);
+    const [rawKey, value] = splitKeyValue(field) ?? [field, "true"];
+    const key = rawKey.trim().toLowerCase();
     if (key === "") throw new BerthError(`invalid mount ${JSON.stringify(spec)}; use type=bind|volume|tmpfs,source=…,target=…`, { field: flag });
     if (key === "volume-opt") volumeOpts.push(value);
     else if (key === "volume-label") volumeLabels.push(value);

@@ -12,6 +12,7 @@ import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { parseLogTime } from "./logs.ts";
 import { dockerPorts, psPorts } from "../network/ports.ts";
 import { humanDuration } from "../../human-duration.ts";
+import { splitKeyValue } from "../../key-value.ts";
 
 /** ps's STATUS column */
 export function statusText(r: ContainerRecord, live: LiveStatus, nowMs: number): string {
@@ -106,10 +107,8 @@ const FILTER_KEYS = ["id", "name", "label", "status", "exited", "ancestor", "bef
 const STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
 
 export function parseFilter(text: string): PsFilter {
-  const eq = text.indexOf("=");
-  const key = eq < 0 ? text : text.slice(0, eq);
-  if (eq < 0 || !FILTER_KEYS.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${FILTER_KEYS.join(", ")}`, { field: "--filter" });
-  const value = text.slice(eq + 1);
+  const [key, value] = splitKeyValue(text) ?? [];
+  if (key === undefined || value === undefined || !FILTER_KEYS.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${FILTER_KEYS.join(", ")}`, { field: "--filter" });
   if (key === "status" && !STATUSES.includes(value)) throw new BerthError(`invalid status ${JSON.stringify(value)}; use one of ${STATUSES.join(", ")}`, { field: "--filter" });
   if ((key === "publish" || key === "expose") && filterPorts(value) === undefined) {
     throw new BerthError(`invalid port ${JSON.stringify(value)} in ${JSON.stringify(text)}; use PORT[/PROTO] or START-END[/PROTO], the container's side`, { field: "--filter" });
@@ -191,10 +190,8 @@ const VOLUME_FILTERS = ["dangling", "name", "label", "driver"];
 
 /** A `ls --filter KEY=VALUE` of one of `keys`; `dangling` takes true|false (docker's volume and network ls). */
 function parseListFilter(text: string, keys: string[]): PsFilter {
-  const eq = text.indexOf("=");
-  const key = eq < 0 ? text : text.slice(0, eq);
-  const value = text.slice(eq + 1);
-  if (eq < 0 || !keys.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${keys.join(", ")}`, { field: "--filter" });
+  const [key, value] = splitKeyValue(text) ?? [];
+  if (key === undefined || value === undefined || !keys.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${keys.join(", ")}`, { field: "--filter" });
   if (key === "dangling" && !["true", "false", "1", "0"].includes(value)) throw new BerthError(`invalid dangling ${JSON.stringify(value)}; use true or false`, { field: "--filter" });
   return { key, value };
 }
@@ -266,9 +263,9 @@ export function prunable(labels: Record<string, string>, created: string, f: Pru
 }
 
 /** A `label=` filter's value: KEY (any value) or KEY=VALUE. */
-function hasLabel(labels: Record<string, string>, spec: string): boolean {
-  const eq = spec.indexOf("=");
-  return eq < 0 ? Object.hasOwn(labels, spec) : labels[spec.slice(0, eq)] === spec.slice(eq + 1);
+export function hasLabel(labels: Record<string, string>, spec: string): boolean {
+  const kv = splitKeyValue(spec);
+  return kv ? labels[kv[0]] === kv[1] : Object.hasOwn(labels, spec);
 }
 
 /**
@@ -337,7 +334,7 @@ export function inspectContainer(r: ContainerRecord, spec: Spec | undefined, liv
     ExecIDs: null,
     HostConfig: {
       Binds: f.volume ?? [],
-      LogConfig: { Type: "k8s-file", Config: Object.fromEntries((f.logOpt ?? []).map((o) => o.split("=", 2) as [string, string])) },
+      LogConfig: { Type: "k8s-file", Config: Object.fromEntries((f.logOpt ?? []).map((o) => splitKeyValue(o) ?? [o, ""])) },
       NetworkMode: f.network ?? (r.Network?.mode === "cni" ? "bridge" : "none"),
       RestartPolicy: { Name: restartName, MaximumRetryCount: Number(restartMax) || 0 },
       AutoRemove: f.rm === true,

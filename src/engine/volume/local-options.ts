@@ -6,6 +6,7 @@
  * volume/local). Checked as moby's validateOpts checks them. Pure.
  */
 import { BerthError } from "../../errors.ts";
+import { splitKeyValue } from "../../key-value.ts";
 
 /** What docker's local driver takes; `size` (an XFS project quota) berth does not do. */
 const KNOWN = ["type", "device", "o"];
@@ -25,9 +26,7 @@ const EXAMPLE = "type=tmpfs,device=tmpfs,o=size=64m or type=none,device=/host/di
 export function localDriverOptions(args: string[], field = "--opt"): Record<string, string> {
   const out: Record<string, string> = {};
   for (const a of args) {
-    const eq = a.indexOf("=");
-    const key = eq < 0 ? a : a.slice(0, eq);
-    const value = eq < 0 ? "" : a.slice(eq + 1);
+    const [key, value] = splitKeyValue(a) ?? [a, ""];
     if (key === "size") throw new BerthError(`size=${value}: a volume size needs the local driver's quota support, which berth lacks; leave it out (a tmpfs volume takes o=size=${value || "64m"})`, { field });
     if (!KNOWN.includes(key)) throw new BerthError(`invalid option ${JSON.stringify(key)} for the local driver; use type=, device= and o= (${EXAMPLE})`, { field });
     out[key] = value;

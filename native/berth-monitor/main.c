@@ -33,7 +33,7 @@ static const char *runtime, *bundle, *id, *pid_file, *monitor_pid_file, *log_pat
 static char *runtime_args[64];
 static int nruntime_args;
 static long long log_max_size;
-static int log_max_files = 1, tty, keep_stdin, sync_fd = -1, claim_fd = -1, created_pipe;
+static int log_max_files = 1, tty, keep_stdin, sync_fd = -1, claim_fd = -1, created_pipe, claim_hung_up;
 static char **exit_command;
 
 static int stdin_fd = -1;                 /* the container's stdin: a pipe's write end, or the terminal */
@@ -271,7 +271,7 @@ static int relay(int fd, int stream, int rounds)
  * Wait for the runtime's create. The holder of the exit claim (the berth that starts the
  * container) hanging up meanwhile means it died half-way through the start, and may never
  * hand the runtime its config (the head start's FIFO): the create is killed then, rather
- * than left waiting forever.
+ * than left waiting forever, and what it made is the exit command's to remove (main).
  */
 static void wait_create(pid_t create, int *status, int sig_fd, int created)
 {
@@ -304,10 +304,24 @@ static void wait_create(pid_t create, int *status, int sig_fd, int created)
 		if (fds[1].revents && recv(claim_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
 			kill(create, SIGKILL);
 			claim_fd = -1; /* hung up: nobody holds the claim any more (closed at exit) */
+			claim_hung_up = 1;
 		}
 		if (fds[1].revents)
 			watch = -1;
 	}
+}
+
+/* the exit command, if any, waited for */
+static void run_exit_command(int null_fd)
+{
+	if (!exit_command[0])
+		return;
+	pid_t ec = spawn(exit_command, null_fd, 2, 2, -1);
+	int st;
+	pid_t w;
+	/* reap what else ends meanwhile (this is still a subreaper) until the exit command is done */
+	while (ec > 0 && ((w = waitpid(-1, &st, 0)) != ec) && !(w < 0 && errno == ECHILD))
+		;
 }
 
 int main(int argc, char **argv)
@@ -411,6 +425,11 @@ int main(int argc, char **argv)
 			snprintf(msg, sizeof msg, tty ? "the runtime sent no terminal on the console socket" : "the runtime wrote no pid file");
 		sync_report(-1, msg);
 		attach_close();
+		/* the killed create leaves what it made (the runtime's state, the cgroup, an init
+		 * that is this process's child now) and nobody who would remove it: the exit
+		 * command does, as it does whenever the claim's holder is gone */
+		if (claim_hung_up)
+			run_exit_command(null_fd);
 		return 1;
 	}
 	sync_report(pid, NULL);
@@ -475,13 +494,6 @@ int main(int argc, char **argv)
 	/* a foreground `run` holding the claim records the exit with the exit command's own code: no second process for it */
 	if (exit_claimed())
 		return 0;
-	if (exit_command[0]) {
-		pid_t ec = spawn(exit_command, null_fd, 2, 2, -1);
-		int st;
-		pid_t w;
-		/* reap what else ends meanwhile (this is still a subreaper) until the exit command is done */
-		while (ec > 0 && ((w = waitpid(-1, &st, 0)) != ec) && !(w < 0 && errno == ECHILD))
-			;
-	}
+	run_exit_command(null_fd);
 	return 0;
 }

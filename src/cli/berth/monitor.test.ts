@@ -327,7 +327,7 @@ describe.skipIf(!canRunContainers)("the exit claim (--exit-claim-fd)", () => {
     expect(await monitorRun("records")).toEqual({ exitCommandRan: false, exitFile: "7" });
   });
 
-  test("the holder hangs up while the runtime's create waits for its config (a run's head start, berth killed): the create is killed, the monitor reports it and ends", async () => {
+  test("the holder hangs up while the runtime's create waits for its config (a run's head start, berth killed): the create is killed, the monitor reports it, runs the exit command and ends", async () => {
     const id = rt.id();
     const run = join(rt.dir, `run-${id}`);
     const bundle = join(run, "bundle");
@@ -340,7 +340,7 @@ describe.skipIf(!canRunContainers)("the exit claim (--exit-claim-fd)", () => {
     const p = Bun.spawn([join(REPO, "native", "build", "berth-monitor"), "--runtime", RUNTIME, "--runtime-arg", "--root", "--runtime-arg", rt.root,
       "--bundle", bundle, "--id", id, "--pid-file", join(run, "pidfile"), "--monitor-pid-file", join(run, "monitor.pid"), "--exit-dir", join(run, "exit"),
       "--log", join(run, "ctr.log"), "--log-max-size", "100000", "--log-max-files", "1", "--attach-socket", "attach", "--sync-fd", "3", "--exit-claim-fd", "4",
-      "--", "/bin/true"], { cwd: run, stdio: ["ignore", "ignore", "inherit", "pipe", pair[1]] });
+      "--", "/bin/sh", "-c", `echo ran > ${join(run, "exit-command-ran")}`], { cwd: run, stdio: ["ignore", "ignore", "inherit", "pipe", pair[1]] });
     close(pair[1]);
     await until(() => existsSync(join(run, "monitor.pid")), 60_000);
     const monitor = Number(readFileSync(join(run, "monitor.pid"), "utf8"));
@@ -349,6 +349,8 @@ describe.skipIf(!canRunContainers)("the exit claim (--exit-claim-fd)", () => {
     close(pair[0]);
     expect(JSON.parse(syncLine((p as unknown as { stdio: number[] }).stdio[3]!))).toEqual({ data: -1, message: "the runtime's create was killed by signal 9" });
     expect(await until(() => ended(monitor), 60_000)).toBe(true);
+    // what the killed create made is the exit command's to remove: nobody else is left to
+    expect(existsSync(join(run, "exit-command-ran"))).toBe(true);
     expect(existsSync(join(rt.root, id))).toBe(false);
   });
 
@@ -377,6 +379,74 @@ describe.skipIf(!canRunContainers)("a foreground run records its container's exi
     expect(fx.berth(["rm", `kept-${process.pid}`]).code).toBe(0);
     expect(fx.monitors()).toEqual([]);
     expect(fx.leftoverCgroups()).toEqual([]);
+  });
+
+  /**
+   * A runtime whose create is slow: berth-runtime, its bundle given a createRuntime hook
+   * that says where it is (its pid in `hooked`) and sleeps — the create waits for it, with
+   * the container's init made, in its cgroup and the runtime's state written.
+   */
+  function slowCreateRuntime(dir: string): { path: string; hooked: string } {
+    const hooked = join(dir, "hooked");
+    const path = join(dir, "slow-create-runtime");
+    const hook = JSON.stringify({ createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${hooked}.tmp && mv ${hooked}.tmp ${hooked} && exec sleep 600`] }] });
+    writeFileSync(path, `#!/bin/sh
+bundle=
+prev=
+for a in "$@"; do
+  [ "$prev" = --bundle ] && bundle=$a
+  prev=$a
+done
+# berth's config.json is one line of JSON with no hooks of its own
+[ -n "$bundle" ] && sed -i '1s|^{|{"hooks":${hook.replaceAll("|", "\\|").replaceAll("&", "\\&")},|' "$bundle/config.json"
+exec ${join(REPO, "native", "build", "bin", "berth-runtime")} "$@"
+`, { mode: 0o755 });
+    return { path, hooked };
+  }
+
+  test("killed (SIGKILL) mid-create: nothing of the container is left — init, cgroup, runtime state, monitor; run's record goes, start -a's stays created and says why", async () => {
+    const dir = mkdtempSync(join(fx.dir, "slow-"));
+    const slow = slowCreateRuntime(dir);
+    const hookPid = () => Number(readFileSync(slow.hooked, "utf8"));
+    /** `berth ARGS` until its create waits in the hook, then SIGKILL: the container's id and its init's pid */
+    const killMidCreate = async (args: string[]): Promise<{ id: string; init: number }> => {
+      const b = spawnBerth(args);
+      expect(await until(() => existsSync(slow.hooked), 60_000)).toBe(true);
+      const id = readdirSync(join(fx.runroot, "runtime")).find((d) => existsSync(join(fx.runroot, "runtime", d, "state.json")))!;
+      const init = (JSON.parse(readFileSync(join(fx.runroot, "runtime", id, "state.json"), "utf8")) as { pid: number }).pid;
+      expect(readFileSync(`/proc/${init}/cgroup`, "utf8")).toContain(id);
+      b.p.kill("SIGKILL");
+      await b.done;
+      return { id, init };
+    };
+    try {
+      const ran = await killMidCreate(["run", "--runtime", slow.path, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "true"]);
+      expect(await until(() => fx.records().length === 0, 60_000)).toBe(true);
+      expect(ended(ran.init)).toBe(true);
+      expect(existsSync(join(fx.runroot, "runtime", ran.id))).toBe(false);
+      expect(fx.leftoverCgroups()).toEqual([]);
+      expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
+      process.kill(hookPid(), "SIGKILL");
+      rmSync(slow.hooked);
+
+      const name = `cut-${process.pid}`;
+      expect(fx.berth(["create", "--runtime", slow.path, "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "true"]).code).toBe(0);
+      const started = await killMidCreate(["start", "-a", name]);
+      expect(await until(() => fx.inspect(name).State.Error !== "", 60_000)).toBe(true);
+      expect(fx.inspect(name).State).toMatchObject({ Status: "created", ExitCode: 125, Error: expect.stringContaining("its start was cut short") });
+      expect(ended(started.init)).toBe(true);
+      expect(existsSync(join(fx.runroot, "runtime", started.id))).toBe(false);
+      expect(fx.leftoverCgroups()).toEqual([]);
+      expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
+      expect(fx.berth(["rm", name]).code).toBe(0);
+    } finally {
+      // the hook is the runtime's own child, outside the container (its cgroup, its namespaces): nothing of berth's ends it
+      if (existsSync(slow.hooked)) {
+        try {
+          process.kill(hookPid(), "SIGKILL");
+        } catch {}
+      }
+    }
   });
 
   test("--restart on-failure:1 in the foreground: run exits with the code, the container is started again once and its second exit recorded", async () => {

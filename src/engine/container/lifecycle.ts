@@ -132,7 +132,10 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
       Flags: flags, Path: p.args![0]!, Args: p.args!.slice(1), Env: p.env ?? [], WorkingDir: p.cwd, User: flags.user ?? root.config.User ?? "",
       Hostname: hostname, Labels: built.labels, StopSignal: built.stopSignal, Runtime: runtime, LogPath: `${dir}/ctr.log`,
       Volumes: built.volumes, Network: plan,
-      State: { Status: "created", Pid: 0, MonitorPid: 0, ExitCode: 0, Error: "", OOMKilled: false, StartedAt: GO_ZERO_TIME, FinishedAt: GO_ZERO_TIME, RestartCount: 0 },
+      State: {
+        Status: "created", Pid: 0, MonitorPid: 0, ExitCode: 0, Error: "", OOMKilled: false, StartedAt: GO_ZERO_TIME, FinishedAt: GO_ZERO_TIME, RestartCount: 0,
+        ...(run && { RunPending: true }),
+      },
     };
     store.write(record);
     recordContainerEvent(engine.paths, record, "create");
@@ -255,7 +258,7 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
     }
     r.State = {
       ...r.State, Status: "running", Pid: pid, PidStartTime: liveStartTime(pid), MonitorPid: monitorPid, MonitorStartTime: liveStartTime(monitorPid),
-      ExitCode: 0, Error: "", OOMKilled: false, StartedAt: now(), FinishedAt: GO_ZERO_TIME, ManuallyStopped: false,
+      ExitCode: 0, Error: "", OOMKilled: false, StartedAt: now(), FinishedAt: GO_ZERO_TIME, ManuallyStopped: false, RunPending: undefined,
     };
     engine.store.write(r);
     recordContainerEvent(engine.paths, r, "start");
@@ -289,8 +292,12 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
   let releasing: (() => void) | undefined;
   try {
     engine.store.locked(id, (r) => {
-    // created: the start failed (and recorded why); exited: recorded already
-    if (r.State.Status === "created") return;
+    // created: the start failed and recorded why — or, with no word of why, the berth
+    // that started it ended mid-create (the monitor runs this when the claim's holder hangs up then)
+    if (r.State.Status === "created") {
+      if (r.State.Error === "") remove = undoCutStart(engine, r);
+      return;
+    }
     if (r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME) {
       code = r.State.ExitCode;
       return;
@@ -331,6 +338,24 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
     finishQuietly(releasing);
   }
   return code;
+}
+
+/** Said of a container whose start was cut short. */
+export const START_CUT = "its start was cut short: the berth that started it ended while the runtime created it";
+
+/**
+ * What a start cut short made goes — the runtime's container (its init, cgroup and state;
+ * the killed create removed none of them), the network's attachment, the volumes' holds —
+ * and the record says why. True when the container is to be removed too: `run`'s
+ * (which removes a container it could not start) or --rm's.
+ */
+function undoCutStart(engine: Engine, r: ContainerRecord): boolean {
+  runtimeOf(engine, r).forceDelete(r.Id);
+  releaseNetwork(engine, r);
+  releaseVolumes(engine, r);
+  r.State = { ...r.State, Pid: 0, MonitorPid: 0, ExitCode: 125, Error: START_CUT };
+  engine.store.write(r);
+  return r.State.RunPending === true || r.Flags.rm === true;
 }
 
 /** docker's events for an exit just recorded: `oom` first when the kernel killed in it, then `die` with the code. */
@@ -464,9 +489,11 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
       const deadline = Date.now() + 10_000;
       while (alive(r.State.MonitorPid, r.State.MonitorStartTime) && exitFileCode(engine, r.Id) === undefined && Date.now() < deadline) Bun.sleepSync(5);
     }
-    // the exit command deleted it from the runtime when it recorded the exit; a created one was never started
+    // the exit command deleted it from the runtime when it recorded the exit; a created one was never started —
+    // unless its start was cut short and nothing undid it (its monitor killed too): then the runtime's state dir (runc's, crun's and berth-runtime's layout) is there
     const recorded = live.status === "exited" && r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME;
-    if (!recorded && !(live.status === "created" && r.State.StartedAt === GO_ZERO_TIME)) runtimeOf(engine, r).forceDelete(r.Id);
+    const neverStarted = live.status === "created" && r.State.StartedAt === GO_ZERO_TIME && !pathExists(`${engine.paths.runtimeRoot}/${r.Id}`);
+    if (!recorded && !neverStarted) runtimeOf(engine, r).forceDelete(r.Id);
     // its exit command will find no record to record the exit in: the die is told here, as docker's rm -f tells it
     if (!recorded && (r.State.Status === "running" || r.State.Status === "paused")) recordContainerEvent(engine.paths, r, "die", { exitCode: String(exitFileCode(engine, r.Id) ?? live.exitCode) });
     // the exit's record began the network's release (cleanupContainer): it ends here, after the root and record went meanwhile

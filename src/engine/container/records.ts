@@ -38,6 +38,8 @@ export interface RecordedState {
   RestartCount: number;
   /** stopped by `berth stop` (docker's HasBeenManuallyStopped): no restart policy brings it back */
   ManuallyStopped?: boolean;
+  /** made by `run` and not started yet: a start cut short (berth killed mid-create) removes it, as `run` removes a container it could not start */
+  RunPending?: boolean;
 }
 
 export interface ContainerRecord {

@@ -3,7 +3,8 @@
  * files, `logs` across them, `logs -f` across rotations, the attach socket (`attach`,
  * `start -a -i`, a terminal), the exit claim (a foreground run records its container's
  * exit, so the exit command does not run; a run killed mid-way leaves it to the exit
- * command). The exit code, --rm, --restart, OOM and a killed monitor are
+ * command — killed mid-create, the exit command removes what the create made; killed
+ * before the runtime's start, rm -f does). The exit code, --rm, --restart, OOM and a killed monitor are
  * container.test.ts's.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
@@ -382,14 +383,20 @@ describe.skipIf(!canRunContainers)("a foreground run records its container's exi
   });
 
   /**
-   * A runtime whose create is slow: berth-runtime, its bundle given a createRuntime hook
-   * that says where it is (its pid in `hooked`) and sleeps — the create waits for it, with
-   * the container's init made, in its cgroup and the runtime's state written.
+   * berth-runtime made slow at `verb`, where it says it is (a pid in `waiting`) and
+   * sleeps: at `create`, its bundle is given a createRuntime hook that does — the create
+   * waits for it with the container's init made, in its cgroup and the runtime's state
+   * written; at `start`, the runtime itself does before it starts anything.
    */
-  function slowCreateRuntime(dir: string): { path: string; hooked: string } {
-    const hooked = join(dir, "hooked");
-    const path = join(dir, "slow-create-runtime");
-    const hook = JSON.stringify({ createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${hooked}.tmp && mv ${hooked}.tmp ${hooked} && exec sleep 600`] }] });
+  function slowRuntime(dir: string, verb: "create" | "start"): { path: string; waiting: string; waiter: () => number } {
+    const waiting = join(dir, `waiting-in-${verb}`);
+    const path = join(dir, `slow-${verb}-runtime`);
+    const wait = `echo $$ > ${waiting}.tmp && mv ${waiting}.tmp ${waiting} && exec sleep 600`;
+    const hook = JSON.stringify({ createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", wait] }] });
+    const slow = verb === "create"
+      // berth's config.json is one line of JSON with no hooks of its own
+      ? `[ -n "$bundle" ] && sed -i '1s|^{|{"hooks":${hook.replaceAll("|", "\\|").replaceAll("&", "\\&")},|' "$bundle/config.json"`
+      : `case " $* " in *" start "*) ${wait};; esac`;
     writeFileSync(path, `#!/bin/sh
 bundle=
 prev=
@@ -397,41 +404,54 @@ for a in "$@"; do
   [ "$prev" = --bundle ] && bundle=$a
   prev=$a
 done
-# berth's config.json is one line of JSON with no hooks of its own
-[ -n "$bundle" ] && sed -i '1s|^{|{"hooks":${hook.replaceAll("|", "\\|").replaceAll("&", "\\&")},|' "$bundle/config.json"
+${slow}
 exec ${join(REPO, "native", "build", "bin", "berth-runtime")} "$@"
 `, { mode: 0o755 });
-    return { path, hooked };
+    return { path, waiting, waiter: () => Number(readFileSync(waiting, "utf8")) };
+  }
+
+  /** `berth ARGS` until its runtime waits in `slow`, then SIGKILL: the container's id and its init's pid */
+  async function killWhileWaiting(args: string[], slow: ReturnType<typeof slowRuntime>, made: string[]): Promise<{ id: string; init: number }> {
+    const b = spawnBerth(args);
+    expect(await until(() => existsSync(slow.waiting), 60_000)).toBe(true);
+    const id = readdirSync(join(fx.runroot, "runtime")).find((d) => existsSync(join(fx.runroot, "runtime", d, "state.json")))!;
+    made.push(id);
+    const init = (JSON.parse(readFileSync(join(fx.runroot, "runtime", id, "state.json"), "utf8")) as { pid: number }).pid;
+    expect(readFileSync(`/proc/${init}/cgroup`, "utf8")).toContain(id);
+    b.p.kill("SIGKILL");
+    await b.done;
+    return { id, init };
+  }
+
+  /** What a failing test left in the runtime goes (the init such a failure keeps would keep its cgroup too). */
+  function deleteFromRuntime(ids: string[]): void {
+    for (const id of ids) if (existsSync(join(fx.runroot, "runtime", id))) Bun.spawnSync([RUNTIME, "--root", join(fx.runroot, "runtime"), "delete", "--force", id]);
+  }
+
+  /** End the process the slow runtime waits in (outside the container: nothing of berth's ends it), if it got there. */
+  function endWaiter(slow: ReturnType<typeof slowRuntime>): void {
+    if (!existsSync(slow.waiting)) return;
+    try {
+      process.kill(slow.waiter(), "SIGKILL");
+    } catch {}
+    rmSync(slow.waiting);
   }
 
   test("killed (SIGKILL) mid-create: nothing of the container is left — init, cgroup, runtime state, monitor; run's record goes, start -a's stays created and says why", async () => {
-    const dir = mkdtempSync(join(fx.dir, "slow-"));
-    const slow = slowCreateRuntime(dir);
-    const hookPid = () => Number(readFileSync(slow.hooked, "utf8"));
-    /** `berth ARGS` until its create waits in the hook, then SIGKILL: the container's id and its init's pid */
-    const killMidCreate = async (args: string[]): Promise<{ id: string; init: number }> => {
-      const b = spawnBerth(args);
-      expect(await until(() => existsSync(slow.hooked), 60_000)).toBe(true);
-      const id = readdirSync(join(fx.runroot, "runtime")).find((d) => existsSync(join(fx.runroot, "runtime", d, "state.json")))!;
-      const init = (JSON.parse(readFileSync(join(fx.runroot, "runtime", id, "state.json"), "utf8")) as { pid: number }).pid;
-      expect(readFileSync(`/proc/${init}/cgroup`, "utf8")).toContain(id);
-      b.p.kill("SIGKILL");
-      await b.done;
-      return { id, init };
-    };
+    const slow = slowRuntime(mkdtempSync(join(fx.dir, "slow-")), "create");
+    const made: string[] = [];
     try {
-      const ran = await killMidCreate(["run", "--runtime", slow.path, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "true"]);
+      const ran = await killWhileWaiting(["run", "--runtime", slow.path, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "true"], slow, made);
       expect(await until(() => fx.records().length === 0, 60_000)).toBe(true);
       expect(ended(ran.init)).toBe(true);
       expect(existsSync(join(fx.runroot, "runtime", ran.id))).toBe(false);
       expect(fx.leftoverCgroups()).toEqual([]);
       expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
-      process.kill(hookPid(), "SIGKILL");
-      rmSync(slow.hooked);
+      endWaiter(slow);
 
       const name = `cut-${process.pid}`;
       expect(fx.berth(["create", "--runtime", slow.path, "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "true"]).code).toBe(0);
-      const started = await killMidCreate(["start", "-a", name]);
+      const started = await killWhileWaiting(["start", "-a", name], slow, made);
       expect(await until(() => fx.inspect(name).State.Error !== "", 60_000)).toBe(true);
       expect(fx.inspect(name).State).toMatchObject({ Status: "created", ExitCode: 125, Error: expect.stringContaining("its start was cut short") });
       expect(ended(started.init)).toBe(true);
@@ -440,12 +460,30 @@ exec ${join(REPO, "native", "build", "bin", "berth-runtime")} "$@"
       expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
       expect(fx.berth(["rm", name]).code).toBe(0);
     } finally {
-      // the hook is the runtime's own child, outside the container (its cgroup, its namespaces): nothing of berth's ends it
-      if (existsSync(slow.hooked)) {
-        try {
-          process.kill(hookPid(), "SIGKILL");
-        } catch {}
-      }
+      endWaiter(slow);
+      deleteFromRuntime(made);
+    }
+  });
+
+  test("killed (SIGKILL) after the create, before the runtime's start: rm -f deletes the created container the runtime holds — init, cgroup, runtime state, monitor", async () => {
+    const slow = slowRuntime(mkdtempSync(join(fx.dir, "slow-")), "start");
+    const made: string[] = [];
+    try {
+      const name = `unstarted-${process.pid}`;
+      const { id, init } = await killWhileWaiting(["run", "--runtime", slow.path, "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "true"], slow, made);
+      endWaiter(slow);
+      // the create was done: the monitor holds the container's init, which waits for a start that never comes
+      expect(ended(init)).toBe(false);
+      expect(fx.inspect(name).State.Status).toBe("created");
+      expect(fx.berth(["rm", "-f", name]).code).toBe(0);
+      expect(fx.records()).toEqual([]);
+      expect(await until(() => ended(init), 60_000)).toBe(true);
+      expect(existsSync(join(fx.runroot, "runtime", id))).toBe(false);
+      expect(await until(() => fx.leftoverCgroups().length === 0, 60_000)).toBe(true);
+      expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
+    } finally {
+      endWaiter(slow);
+      deleteFromRuntime(made);
     }
   });
 

@@ -55,6 +55,26 @@ describe("the event journal", () => {
     expect(all.length).toBeGreaterThan(MAX_BYTES / line);
     expect(all).toEqual(seen.slice(seen.length - all.length));
   });
+  test("two rotations between two reads: the rest of the file read (gone from the directory by then), events.log.1 whole, then events.log — every event once, in order", () => {
+    const paths = fresh();
+    const reader = new JournalReader(paths, false);
+    const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `v${from + i}`);
+    const write = (from: number, to: number) => {
+      for (let i = from; i < to; i++) recordEvent(paths, "volume", "create", `v${i}`, { driver: "local", pad: "x".repeat(200) });
+    };
+    write(0, 10);
+    expect(reader.next().map((e) => e.Actor.ID)).toEqual(ids(0, 10));
+    const log = join(paths.events, "events.log");
+    const first = statSync(log).ino;
+    // two and a half rotations' worth unread: the file being read is rotated out of the journal
+    const end = 10 + Math.floor((2.5 * MAX_BYTES) / (statSync(log).size / 10));
+    write(10, end);
+    expect([first, statSync(log).ino]).not.toContain(statSync(`${log}.1`).ino);
+    expect(reader.next().map((e) => e.Actor.ID)).toEqual(ids(10, end));
+    write(end, end + 5);
+    expect(reader.next().map((e) => e.Actor.ID)).toEqual(ids(end, end + 5));
+    reader.close();
+  });
   test("four processes writing at once: every line whole, none lost", async () => {
     const paths = fresh();
     const script = `import { recordEvent } from ${JSON.stringify(join(import.meta.dir, "event-journal.ts"))};

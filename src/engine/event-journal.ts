@@ -19,9 +19,10 @@
  * are a few hundred bytes anyway. Two rotations are serialised by a lock and the second
  * sees the file already small.
  */
-import { close, mkdirParents, O, openPath, preadFd, renamePath, statFd, statPath, writeAll } from "../sys/libc.ts";
+import { close, mkdirParents, O, openPath, renamePath, statFd, statPath, writeAll } from "../sys/libc.ts";
 import { lockPath } from "../sys/lock-file.ts";
 import type { EnginePaths } from "./paths.ts";
+import { fileEnd, LineFollower, readRotatedLines } from "./line-follower.ts";
 
 /** podman's default events_logfile_max_size: 1 MB, some 3,000 events */
 export const MAX_BYTES = 1024 * 1024;
@@ -94,81 +95,31 @@ export function parseJournal(text: string): EngineEvent[] {
   return out;
 }
 
-/** Bytes of `path` from `offset` to its end (what a follower has not read yet). */
-function readFrom(path: string, offset: number): { text: string; size: number; ino: bigint } | undefined {
-  let fd: number;
-  try {
-    fd = openPath(path, O.RDONLY | O.CLOEXEC);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = statFd(fd);
-    const want = Math.max(0, st.size - offset);
-    const buf = new Uint8Array(want);
-    let got = 0;
-    while (got < want) {
-      const n = preadFd(fd, buf.subarray(got), offset + got);
-      if (n <= 0) break;
-      got += n;
-    }
-    // only whole lines: a writer's line is complete once its one write returned
-    const end = buf.subarray(0, got).lastIndexOf(10) + 1;
-    return { text: new TextDecoder().decode(buf.subarray(0, end)), size: offset + end, ino: st.ino };
-  } finally {
-    close(fd);
-  }
-}
-
 /**
  * Reads the journal from a point on: `next()` gives the events written since the last
  * call, across rotations (the rest of the file it was reading, now `events.log.1`, then
- * the new one from its start).
+ * the new one from its start) — line-follower.ts's reading, as `logs -f` reads a log.
  */
 export class JournalReader {
-  private ino: bigint | undefined;
-  private offset = 0;
-  private whole: boolean;
+  private follower: LineFollower | undefined;
   private readonly file: string;
 
   /** `fromStart`: the whole journal (events.log.1, then events.log) first; else only what is written from now on */
   constructor(paths: EnginePaths, fromStart: boolean) {
     this.file = journalFile(paths);
-    this.whole = fromStart;
-    if (fromStart) return;
-    try {
-      const st = statPath(this.file);
-      this.ino = st.ino;
-      this.offset = st.size;
-    } catch {
-      // no journal yet: the file made next is read from its start
-    }
+    if (!fromStart) this.follower = new LineFollower(this.file, fileEnd(this.file));
   }
 
   next(): EngineEvent[] {
     const out: EngineEvent[] = [];
-    let current: bigint | undefined;
-    try {
-      current = statPath(this.file).ino;
-    } catch {}
-    if (this.whole) {
-      this.whole = false;
-      const older = readFrom(`${this.file}.1`, 0);
-      if (older) out.push(...parseJournal(older.text));
-    } else if (this.ino !== undefined && current !== this.ino) {
-      // rotated since the last read: the rest of the file it was reading, now events.log.1
-      const older = readFrom(`${this.file}.1`, this.offset);
-      if (older && older.ino === this.ino) out.push(...parseJournal(older.text));
-      this.offset = 0;
-    }
-    this.ino = current;
-    if (current === undefined) return out;
-    const now = readFrom(this.file, this.offset);
-    if (now) {
-      out.push(...parseJournal(now.text));
-      this.offset = now.size;
-    }
+    const each = (buf: Uint8Array, end: number) => out.push(...parseJournal(new TextDecoder().decode(buf.subarray(0, end))));
+    if (this.follower) this.follower.read(each);
+    else this.follower = new LineFollower(this.file, readRotatedLines(this.file, each));
     return out;
+  }
+
+  close(): void {
+    this.follower?.close();
   }
 }
 

@@ -21,7 +21,8 @@ import type { Engine } from "../../engine/container/engine.ts";
 import { cleanupContainer, killContainer, settle } from "../../engine/container/lifecycle.ts";
 import { exitFileCode, liveStatus } from "../../engine/container/live-status.ts";
 import type { ExitClaim } from "../../engine/container/monitor.ts";
-import { followLog, type LogPosition } from "../../engine/container/log-reader.ts";
+import { followLog } from "../../engine/container/log-reader.ts";
+import type { FilePosition } from "../../engine/line-follower.ts";
 import { LogParser, logRuns } from "../../engine/container/logs.ts";
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from "../../engine/container/detach-keys.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
@@ -137,7 +138,7 @@ export type AttachEnd = { exitCode: number } | { detached: true };
  * (its exit code) or `session` detaches. The session's socket close wakes it when the
  * container ends, while the event loop serves the socket and stdin meanwhile.
  */
-export async function attachOutput(engine: Engine, r: ContainerRecord, from?: LogPosition, session?: ForegroundSession, exitClaim?: ExitClaim): Promise<AttachEnd> {
+export async function attachOutput(engine: Engine, r: ContainerRecord, from?: FilePosition, session?: ForegroundSession, exitClaim?: ExitClaim): Promise<AttachEnd> {
   // the monitor ends once the exit is recorded: woken then, not at the next 25 ms poll (a blocking wait: nothing else runs here)
   const monitor = (engine.store.read(r.Id) ?? r).State.MonitorPid;
   let detached = false;
@@ -172,7 +173,7 @@ export async function settledExitCode(engine: Engine, id: string, sent?: number,
  * passed on without -t. Its exit code. With `exitClaim` (given to the container's start)
  * this process records the exit, in the exit command's place.
  */
-export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin: boolean; from?: LogPosition; detachKeys: Uint8Array; exitClaim?: ExitClaim }): Promise<AttachEnd> {
+export async function foreground(engine: Engine, r: ContainerRecord, o: { stdin: boolean; from?: FilePosition; detachKeys: Uint8Array; exitClaim?: ExitClaim }): Promise<AttachEnd> {
   let session: ForegroundSession | undefined;
   let wake = () => {};
   let next = new Promise<void>((resolve) => (wake = resolve));

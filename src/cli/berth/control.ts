@@ -17,7 +17,7 @@ import { ExitClaim } from "../../engine/container/monitor.ts";
 import { monitorFiles } from "../../engine/container/monitor-files.ts";
 import { startOrExit } from "./run.ts";
 import { DETACH_KEYS_OPTION, detachKeysOf, foreground } from "./attach.ts";
-import { logEnd } from "../../engine/container/log-reader.ts";
+import { fileEnd } from "../../engine/line-follower.ts";
 import { engineFor } from "./engine-open.ts";
 import { parseStopTimeout } from "../../engine/container/run-flags.ts";
 import { parseSignal } from "../../signals.ts";
@@ -69,7 +69,7 @@ export function registerStart(program: Command): void {
         if (refs.length !== 1) throw new BerthError("attach to one container at a time", { field: opts.attach ? "--attach" : "--interactive" });
         const r = engine.store.resolve(refs[0]!);
         if (opts.interactive && r.Flags.interactive !== true) throw new BerthError(`container ${refs[0]} was not made with -i: it has no stdin to send to; create it with -i`, { field: "--interactive" });
-        const from = logEnd(r.LogPath); // a container started again: only this run's output, as docker's
+        const from = fileEnd(r.LogPath); // a container started again: only this run's output, as docker's
         // this process records the exit (and removes a --rm container), in the exit command's place
         const exitClaim = new ExitClaim();
         const end = await foreground(engine, startOrExit(engine, r.Id, exitClaim), { stdin: opts.interactive === true, from, detachKeys, exitClaim });

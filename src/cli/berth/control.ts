@@ -11,7 +11,7 @@ import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { checkName, UnreadableRecord } from "../../engine/container/records.ts";
 import { runtimeOf } from "../../engine/container/oci-runtime.ts";
-import { cleanupContainer, removeUnreadable, updateContainer, type UpdateFlags, killContainer, removeContainer, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
+import { cleanupContainer, removeUnreadable, removeUnrecorded, updateContainer, type UpdateFlags, killContainer, removeContainer, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
 import { liveStatus } from "../../engine/container/live-status.ts";
 import { ExitClaim } from "../../engine/container/monitor.ts";
 import { monitorFiles } from "../../engine/container/monitor-files.ts";
@@ -204,8 +204,8 @@ export function registerContainer(program: Command): void {
   c.command("cleanup").argument("<id>", "container id").description("record a container's exit (the monitor's exit command)")
     .action(async (id: string, opts: Opts) => {
       const engine = await engineFor(opts);
-      if (!engine.store.read(id)) return;
-      cleanupContainer(engine, id);
+      if (engine.store.read(id)) cleanupContainer(engine, id);
+      else removeUnrecorded(engine, id);
     });
   c.command("prune").description("remove all stopped containers")
     .option("-f, --force", "remove without asking (needed: berth does not prompt)")

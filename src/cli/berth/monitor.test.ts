@@ -3,8 +3,8 @@
  * files, `logs` across them, `logs -f` across rotations, the attach socket (`attach`,
  * `start -a -i`, a terminal), the exit claim (a foreground run records its container's
  * exit, so the exit command does not run; a run killed mid-way leaves it to the exit
- * command — killed mid-create, the exit command removes what the create made; killed
- * before the runtime's start, rm -f does). The exit code, --rm, --restart, OOM and a killed monitor are
+ * command — killed before its record or mid-create, the exit command removes what the
+ * run and the create made; killed before the runtime's start, rm -f does). The exit code, --rm, --restart, OOM and a killed monitor are
  * container.test.ts's.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
@@ -463,6 +463,26 @@ exec ${join(REPO, "native", "build", "bin", "berth-runtime")} "$@"
       endWaiter(slow);
       deleteFromRuntime(made);
     }
+  });
+
+  test("killed (SIGKILL) before its record is written, its monitor's create waiting for the spec: the name is free again, and nothing is left — directories, monitor", async () => {
+    const name = `early-${process.pid}`;
+    // an --env-file that is a FIFO nobody writes: the run waits in its read, after the name's claim and the monitor's launch, before the record
+    const fifo = join(mkdtempSync(join(fx.dir, "fifo-")), "env");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const b = spawnBerth(["run", "--name", name, "--env-file", fifo, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "true"]);
+    expect(await until(() => existsSync(join(fx.root, "containers", ".names", name)) && fx.monitors().length > 0, 60_000)).toBe(true);
+    expect(fx.records()).toHaveLength(1);
+    const id = fx.records()[0]!;
+    expect(existsSync(join(fx.root, "containers", id, "container.json"))).toBe(false);
+    b.p.kill("SIGKILL");
+    await b.done;
+    expect(await until(() => fx.records().length === 0, 60_000)).toBe(true);
+    expect(existsSync(join(fx.root, "containers", ".names", name))).toBe(false);
+    expect(existsSync(join(fx.runroot, "containers", id))).toBe(false);
+    expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
+    expect(fx.run(["--rm", "--name", name], ["true"]).code).toBe(0);
+    expect(fx.records()).toEqual([]);
   });
 
   test("killed (SIGKILL) after the create, before the runtime's start: rm -f deletes the created container the runtime holds — init, cgroup, runtime state, monitor", async () => {

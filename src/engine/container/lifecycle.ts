@@ -340,6 +340,17 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
   return code;
 }
 
+/**
+ * The exit command of a `run` killed before it wrote the record: the monitor (launched
+ * early, its create waiting for the spec) killed the create when the run's claim hung up,
+ * and the directories, names and root the run had made go here — else the name stayed
+ * taken by a container no command could name. Anonymous volumes it made are not known
+ * without the record, and stay (volume prune).
+ */
+export function removeUnrecorded(engine: Engine, id: string): void {
+  engine.store.removeUnrecorded(id, () => releaseSnapshot(engine, id));
+}
+
 /** Said of a container whose start was cut short. */
 export const START_CUT = "its start was cut short: the berth that started it ended while the runtime created it";
 

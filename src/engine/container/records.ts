@@ -292,6 +292,32 @@ export class ContainerStore {
     });
   }
 
+  /**
+   * Remove what a create that died before writing the record left — its names, its
+   * directories — once `release` has undone the rest it made. Under the directory's lock
+   * (not while a removal of it runs); false when it has a record after all, or is gone.
+   */
+  removeUnrecorded(id: string, release: () => void): boolean {
+    let lock: HeldLock;
+    try {
+      lock = lockPath(this.dir(id));
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") return false;
+      throw err;
+    }
+    try {
+      if (!pathExists(this.dir(id)) || pathExists(`${this.dir(id)}/container.json`)) return false;
+      release();
+      // the name is not known without the record: every claim that names the id
+      const names = pathExists(`${this.paths.containers}/.names`) ? listDir(`${this.paths.containers}/.names`) : [];
+      for (const e of names) this.releaseName(e.name, id);
+      this.remove({ Id: id, Name: "" });
+      return true;
+    } finally {
+      lock.release();
+    }
+  }
+
   /** Remove the record, its name and its live state. */
   remove(r: Pick<ContainerRecord, "Id" | "Name">): void {
     this.releaseName(r.Name, r.Id);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyPlan, firstEntryKind, renameTopExpression, splitPath } from "./copy-plan.ts";
+import { archiveArgs, copyPlan, firstEntryKind, hostUnpackArgv, renameTopExpression, splitPath } from "./copy-plan.ts";
 
 describe("copyPlan: docker cp's rules", () => {
   test("a file: to a missing path it becomes that file; to a file it replaces it; to a directory it goes in by its name", () => {
@@ -24,6 +24,21 @@ describe("copyPlan: docker cp's rules", () => {
     expect(splitPath("/a")).toEqual({ dir: "/", base: "a" });
     expect(splitPath("a")).toEqual({ dir: ".", base: "a" });
     expect(splitPath("/")).toEqual({ dir: "/", base: "." });
+  });
+});
+
+describe("the tar command lines", () => {
+  test("archiveArgs: an entry by its name from its directory; with /. at the end, the directory's contents", () => {
+    expect(archiveArgs("/srv/f")).toEqual(["-C", "/srv", "-cf", "-", "f"]);
+    expect(archiveArgs("/srv/")).toEqual(["-C", "/", "-cf", "-", "srv"]);
+    expect(archiveArgs("/srv/.")).toEqual(["-C", "/srv", "-cf", "-", "."]);
+    expect(archiveArgs("/.")).toEqual(["-C", "/", "-cf", "-", "."]);
+    expect(archiveArgs("rel")).toEqual(["-C", ".", "-cf", "-", "rel"]);
+  });
+  test("hostUnpackArgv: only the entry asked for, literally (no wildcards, no unquoting), after --, owned by the caller", () => {
+    expect(hostUnpackArgv("/dest", "/srv/a*b")).toEqual(["tar", "-C", "/dest", "-xf", "-", "--no-same-owner", "--no-wildcards", "--no-unquote", "--", "a*b"]);
+    expect(hostUnpackArgv("/dest", "/srv/.").at(-1)).toBe(".");
+    expect(hostUnpackArgv("/dest", "/srv/-x").slice(-2)).toEqual(["--", "-x"]);
   });
 });
 

@@ -83,3 +83,28 @@ export function renameTopExpression(from: string, to: string): string {
   const replacement = to.replace(/[\\&,]/g, (c) => `\\${c}`);
   return `s,^${pattern}\\(/\\|$\\),${replacement}\\1,S`;
 }
+
+/**
+ * The tar arguments that archive `path`: the entry itself by its name, or with `/.` at
+ * its end, what the directory holds.
+ *
+ * @example archiveArgs("/srv/.") // → ["-C", "/srv", "-cf", "-", "."]
+ */
+export function archiveArgs(path: string): string[] {
+  if (path.endsWith("/.")) return ["-C", path.slice(0, -2) || "/", "-cf", "-", "."];
+  const { dir, base } = splitPath(path);
+  return ["-C", dir, "-cf", "-", base];
+}
+
+/**
+ * The host's tar that unpacks a container's archive of `path` in `into`: only the entry
+ * asked for (the archive's top name, `.` for a directory's contents). The archive is the
+ * container's own tar's output — the image's, which the container may replace — so what
+ * else it holds (a `.ssh/authorized_keys` beside the file asked for) must not land in the
+ * host's directory; GNU tar refuses `..` and absolute names and defers symlinks that
+ * lead out itself.
+ */
+export function hostUnpackArgv(into: string, path: string): string[] {
+  // docker's CLI unpacks with NoLchown: the files are the invoking user's, not the container's uids (-a is not berth's)
+  return ["tar", "-C", into, "-xf", "-", "--no-same-owner", "--no-wildcards", "--no-unquote", "--", archiveArgs(path).at(-1)!];
+}

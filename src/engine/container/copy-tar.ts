@@ -1,5 +1,6 @@
 /**
- * The tar `berth cp` runs to read or write a container's files, inside the container's
+ * `berth cp`'s copies, both ways and to and from tar streams, by docker's rules
+ * (copy-plan.ts), and the tar that reads or writes a container's files, inside the container's
  * view of them (every path, and every symlink in it, resolves within the container) and
  * confined as the container's own processes are: the tar is the image's own, and the
  * container may have replaced it. A running container's runs through the OCI runtime's
@@ -8,18 +9,21 @@
  * container's own binds (volumes, /etc/hostname, hosts, resolv.conf): runc's default spec
  * (its own PID, mount, network, IPC and UTS namespaces, no_new_privs) with only the
  * capabilities a root tar needs — never as the host's root (a chroot once ran it with
- * every capability in the host's PID namespace).
+ * every capability in the host's PID namespace). An image without tar cannot be copied
+ * from or to, and the error says so.
  */
 import { BerthError } from "../../errors.ts";
 import { defaultSpec } from "../../spec/default-spec.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
-import { mkdirParents } from "../../sys/libc.ts";
+import { listDir, mkdirParents, mkdirPath, renamePath, statPath } from "../../sys/libc.ts";
+import { startProgram } from "../../sys/program.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import type { Engine } from "./engine.ts";
 import { acquireVolumes, releaseVolumes } from "./lifecycle.ts";
 import { runtimeOf } from "./oci-runtime.ts";
 import { liveStatus } from "./live-status.ts";
 import type { ContainerRecord } from "./records.ts";
+import { archiveArgs, copyPlan, firstEntryKind, hostUnpackArgv, renameTopExpression, splitPath, type PathKind } from "./copy-plan.ts";
 
 /** What a root tar needs to write any file with its owner and mode: no mknod, no mount, no chroot. */
 const TAR_CAPABILITIES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID"];
@@ -69,4 +73,145 @@ export function tarInContainer(engine: Engine, r: ContainerRecord, tarArgs: stri
       releaseVolumes(engine, r, id);
     },
   };
+}
+
+/** A copy whose tars ran and one failed (a path not in the container, a full disk): docker's cp exits 1 then, not 125. */
+export class CopyFailed extends BerthError {}
+
+/** What a copy is and how its errors name it: `what` begins each message (`cp web:/srv`). */
+export interface CopyRequest {
+  /** the source path: in the container (from), on the host or `-` (to) */
+  path: string;
+  /** the destination path: on the host or `-` (from), in the container (to) */
+  dest: string;
+  what: string;
+}
+
+async function runTar(argv: string[], stdin: "inherit" | "ignore", stdout: "inherit" | "ignore", what: string): Promise<void> {
+  let p;
+  try {
+    p = startProgram(argv, { stdin, stdout, stderr: "pipe" });
+  } catch (err) {
+    throw new BerthError(`${what}: cannot start ${argv[0]}: ${(err as Error).message}`);
+  }
+  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  if (code !== 0) {
+    const line = err.trim().split("\n").at(-1) ?? "";
+    if (code === 127 || (/not found|No such file/.test(line) && /tar/.test(line))) throw new BerthError(`${what}: the container has no tar to copy with (${line}); add tar (busybox has one) to the image`);
+    throw new BerthError(`${what}: ${line || `tar exited ${code}`}`);
+  }
+}
+
+/** `producer | consumer`, one tar writing what the other reads; either failing fails the copy with its words. */
+async function pipeTar(producer: string[], consumer: string[], what: string): Promise<void> {
+  const from = startProgram(producer, { stdout: "pipe", stderr: "pipe" });
+  const to = startProgram(consumer, { stdin: from.stdout, stderr: "pipe" });
+  const [a, b] = await Promise.all([from.exited, to.exited]);
+  if (a === 0 && b === 0) return;
+  // one line: the producer's reason, else the consumer's (GNU tar adds "Exiting with failure status…" after it)
+  const firstLine = async (s: ReadableStream<Uint8Array> | undefined) => (await new Response(s).text()).trim().split("\n")[0] ?? "";
+  throw new CopyFailed(`${what}: ${(await firstLine(from.stderr)) || (await firstLine(to.stderr))}`);
+}
+
+/** What is at a host path (a symlink followed, as docker's cp follows one on the host). */
+function hostKind(path: string): PathKind {
+  try {
+    return statPath(path).isDirectory ? "dir" : "file";
+  } catch {
+    return "missing";
+  }
+}
+
+/**
+ * What is at `path` in the container: the first entry of its own tar's archive of it
+ * (a directory, or anything else taken as a file), "missing" when its tar finds nothing.
+ */
+async function containerKind(engine: Engine, r: ContainerRecord, path: string): Promise<PathKind> {
+  const { dir, base } = splitPath(path);
+  const tar = tarInContainer(engine, r, ["-C", dir, "-cf", "-", base]);
+  try {
+    const p = startProgram(tar.argv, { stdout: "pipe", stderr: "pipe" });
+    const reader = p.stdout!.getReader();
+    let got = new Uint8Array(0);
+    let kind: ReturnType<typeof firstEntryKind>;
+    while ((kind = firstEntryKind(got)) === undefined) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const more = new Uint8Array(got.length + value.length);
+      more.set(got);
+      more.set(value, got.length);
+      got = more;
+    }
+    // the header is all it takes: the tar ends on its closed pipe
+    await reader.cancel();
+    await p.exited;
+    return kind === undefined || kind === "none" ? "missing" : kind === "dir" ? "dir" : "file";
+  } finally {
+    tar.release();
+  }
+}
+
+/** Container → host (docker's rules, copy-plan.ts), or a tar stream on stdout when `dest` is `-`. */
+export async function copyFromContainer(engine: Engine, r: ContainerRecord, { path, dest, what }: CopyRequest): Promise<void> {
+  const tar = tarInContainer(engine, r, archiveArgs(path));
+  try {
+    if (dest === "-") {
+      await runTar(tar.argv, "ignore", "inherit", what);
+      return;
+    }
+    const destKind = hostKind(dest);
+    if (destKind === "dir") {
+      await pipeTar(tar.argv, hostUnpackArgv(dest, path), what);
+      return;
+    }
+    // what the source is shows once it has arrived: unpacked beside the destination, then moved into place
+    const { dir } = splitPath(dest);
+    if (hostKind(dir) !== "dir") throw new BerthError(`${what}: the directory ${dir} does not exist; make it first`, { field: "DEST" });
+    const landing = `${dir}/.berth-cp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    mkdirPath(landing, 0o700);
+    try {
+      await pipeTar(tar.argv, hostUnpackArgv(landing, path), what);
+      const arrived = path.endsWith("/.") ? landing : `${landing}/${splitPath(path).base}`;
+      const plan = copyPlan(path, hostKind(arrived) === "dir" ? "dir" : "file", dest, destKind);
+      if (path.endsWith("/.")) {
+        mkdirPath(`${plan.into}/${plan.name}`, 0o755);
+        for (const e of listDir(landing)) renamePath(`${landing}/${e.name}`, `${plan.into}/${plan.name}/${e.name}`);
+      } else renamePath(arrived, `${plan.into}/${plan.name}`);
+    } finally {
+      removeTree(landing);
+    }
+  } finally {
+    tar.release();
+  }
+}
+
+/** Host → container by docker's rules, or a tar stream on stdin (`path` `-`) unpacked in the destination directory. */
+export async function copyToContainer(engine: Engine, r: ContainerRecord, { path, dest, what }: CopyRequest): Promise<void> {
+  if (path === "-") {
+    // a tar stream is unpacked into the destination directory, as docker's
+    const tar = tarInContainer(engine, r, ["-C", dest || "/", "-xf", "-"]);
+    try {
+      await runTar(tar.argv, "inherit", "ignore", what);
+    } finally {
+      tar.release();
+    }
+    return;
+  }
+  let srcKind: "file" | "dir";
+  try {
+    srcKind = statPath(path, { follow: false }).isDirectory ? "dir" : "file";
+  } catch (err) {
+    throw new BerthError(`${what}: ${path}: ${(err as { code?: string }).code ?? (err as Error).message}; give a file or directory that exists`, { field: "SRC" });
+  }
+  const plan = copyPlan(path, srcKind, dest, await containerKind(engine, r, dest));
+  // the archive's top entry under the name the rules give it (the host's GNU tar renames; busybox's in the container cannot)
+  const { base } = splitPath(path);
+  const rename = !plan.contents && plan.name !== undefined && plan.name !== base ? ["--transform", renameTopExpression(base, plan.name)] : [];
+  const tar = tarInContainer(engine, r, ["-C", plan.into, "-xf", "-"]);
+  try {
+    // GNU tar reads a backslash in a name given to it as an escape (a\\tb as a tab) unless told not to
+    await pipeTar(["tar", "--no-unquote", ...rename, ...archiveArgs(path)], tar.argv, what);
+  } finally {
+    tar.release();
+  }
 }

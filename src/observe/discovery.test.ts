@@ -165,6 +165,12 @@ describe("discoverContainers", () => {
     expect(stopped).toEqual({ runtime: "berth", id: "stopped", name: "stopped", cgroup: "/berth/stopped", pid: 0, pids: [] });
     expect(found.filter((c) => c.id === "db")).toHaveLength(1);
   });
+  test("applyNames: a berth-runtime container is named by its id, one an engine drives (podman's libpod-<id>) only by the engine's name", () => {
+    const own = { runtime: "berth" as const, id: "web", cgroup: "/berth/web", pid: 5, pids: [5] };
+    const podmans = { runtime: "berth" as const, engine: "podman" as const, id: B, cgroup: `/libpod_parent/libpod-${B}`, pid: 6, pids: [6] };
+    expect(applyNames([{ ...own }, { ...podmans }], new Map()).map((c) => [c.id, c.name])).toEqual([[B, undefined], ["web", "web"]]);
+    expect(applyNames([{ ...podmans }], new Map([[B, "db"]]))[0]!.name).toBe("db");
+  });
   test("applyNames re-sorts by the names it gives", () => {
     const found = discoverContainers(procs, { mode: "hybrid" });
     expect(applyNames(found, new Map([[B, "aaa"]])).map((c) => c.name ?? c.id)).toEqual(["db", "aaa", A]);

@@ -274,10 +274,15 @@ export function discoverContainers(procs: ProcessInfo[], opts: DiscoverOptions):
   return applyNames(out, opts.names ?? new Map());
 }
 
-/** Name containers (a berth container's name is its id) and sort them by runtime, then name. */
+/**
+ * Name containers and sort them by runtime, then name. A berth-runtime container's name
+ * is its id — not one an engine drives (podman --runtime berth-runtime): its name is the
+ * engine's, which a reader may still find elsewhere (events asks podman's records when
+ * the container's conmon could not be read), and an id in its place would hide it.
+ */
 export function applyNames(containers: Container[], names: Map<string, string>): Container[] {
   for (const c of containers) {
-    const name = names.get(c.id) ?? (c.runtime === "berth" ? c.id : undefined);
+    const name = names.get(c.id) ?? (c.runtime === "berth" && c.engine === undefined ? c.id : undefined);
     if (name !== undefined) c.name = name;
   }
   return containers.sort((a, b) => byCodePoint(a.runtime, b.runtime) || byCodePoint(a.name ?? a.id, b.name ?? b.id));

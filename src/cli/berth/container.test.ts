@@ -265,6 +265,15 @@ describe.skipIf(!ok)("a detached container", () => {
     const tar = Bun.spawnSync(["tar", "-C", fx.dir, "-cf", "-", "in.txt"]).stdout;
     expect(fx.berth(["cp", "-", "web:/srv"], { stdin: tar }).code).toBe(0);
     expect(fx.berth(["exec", "web", "cat", "/srv/in.txt"]).stdout).toBe("from host\n");
+    // names that look like tar's options are names, both ways (they were read as options)
+    expect(fx.berth(["exec", "web", "sh", "-c", "echo dash > /srv/-v && echo cmd > /srv/--to-command=id"]).code).toBe(0);
+    expect(fx.berth(["cp", "web:/srv/-v", join(fx.dir, "dash-out")]).code).toBe(0);
+    expect(readFileSync(join(fx.dir, "dash-out"), "utf8")).toBe("dash\n");
+    expect(fx.berth(["cp", "web:/srv/--to-command=id", join(fx.dir, "cmd-out")]).code).toBe(0);
+    expect(readFileSync(join(fx.dir, "cmd-out"), "utf8")).toBe("cmd\n");
+    writeFileSync(join(fx.dir, "-v"), "dash in\n");
+    expect(fx.berth(["cp", join(fx.dir, "-v"), "web:/root/-v"]).code).toBe(0);
+    expect(fx.berth(["exec", "web", "cat", "/root/-v"]).stdout).toBe("dash in\n");
     expect(fx.berth(["cp", "/a", "/b"]).code).toBe(125);
     expect(fx.berth(["port", "web"])).toMatchObject({ code: 0, stdout: "" });
   });

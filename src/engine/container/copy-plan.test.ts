@@ -29,11 +29,13 @@ describe("copyPlan: docker cp's rules", () => {
 
 describe("the tar command lines", () => {
   test("archiveArgs: an entry by its name from its directory; with /. at the end, the directory's contents", () => {
-    expect(archiveArgs("/srv/f")).toEqual(["-C", "/srv", "-cf", "-", "f"]);
-    expect(archiveArgs("/srv/")).toEqual(["-C", "/", "-cf", "-", "srv"]);
-    expect(archiveArgs("/srv/.")).toEqual(["-C", "/srv", "-cf", "-", "."]);
-    expect(archiveArgs("/.")).toEqual(["-C", "/", "-cf", "-", "."]);
-    expect(archiveArgs("rel")).toEqual(["-C", ".", "-cf", "-", "rel"]);
+    expect(archiveArgs("/srv/f")).toEqual(["-C", "/srv", "-cf", "-", "--", "f"]);
+    expect(archiveArgs("/srv/")).toEqual(["-C", "/", "-cf", "-", "--", "srv"]);
+    expect(archiveArgs("/srv/.")).toEqual(["-C", "/srv", "-cf", "-", "--", "."]);
+    expect(archiveArgs("/.")).toEqual(["-C", "/", "-cf", "-", "--", "."]);
+    expect(archiveArgs("rel")).toEqual(["-C", ".", "-cf", "-", "--", "rel"]);
+    // a name that looks like an option stays a name
+    expect(archiveArgs("/tmp/--to-command=id")).toEqual(["-C", "/tmp", "-cf", "-", "--", "--to-command=id"]);
   });
   test("hostUnpackArgv: only the entry asked for, literally (no wildcards, no unquoting), after --, owned by the caller", () => {
     expect(hostUnpackArgv("/dest", "/srv/a*b")).toEqual(["tar", "-C", "/dest", "-xf", "-", "--no-same-owner", "--no-wildcards", "--no-unquote", "--", "a*b"]);

@@ -86,14 +86,15 @@ export function renameTopExpression(from: string, to: string): string {
 
 /**
  * The tar arguments that archive `path`: the entry itself by its name, or with `/.` at
- * its end, what the directory holds.
+ * its end, what the directory holds. The name comes after `--`: a file named `-v` or
+ * `--to-command=…` is a name, not an option (GNU's and busybox's tar both end options there).
  *
- * @example archiveArgs("/srv/.") // → ["-C", "/srv", "-cf", "-", "."]
+ * @example archiveArgs("/srv/.") // → ["-C", "/srv", "-cf", "-", "--", "."]
  */
 export function archiveArgs(path: string): string[] {
-  if (path.endsWith("/.")) return ["-C", path.slice(0, -2) || "/", "-cf", "-", "."];
+  if (path.endsWith("/.")) return ["-C", path.slice(0, -2) || "/", "-cf", "-", "--", "."];
   const { dir, base } = splitPath(path);
-  return ["-C", dir, "-cf", "-", base];
+  return ["-C", dir, "-cf", "-", "--", base];
 }
 
 /**

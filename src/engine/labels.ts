@@ -17,3 +17,9 @@ export function parseLabels(list: string[], flag: string): Record<string, string
   }
   return out;
 }
+
+/** A `label=` filter's value: KEY (any value) or KEY=VALUE. */
+export function hasLabel(labels: Record<string, string>, spec: string): boolean {
+  const kv = splitKeyValue(spec);
+  return kv ? labels[kv[0]] === kv[1] : Object.hasOwn(labels, spec);
+}

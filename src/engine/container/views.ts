@@ -13,6 +13,7 @@ import { parseLogTime } from "./logs.ts";
 import { dockerPorts, psPorts } from "../network/ports.ts";
 import { humanDuration } from "../../human-duration.ts";
 import { splitKeyValue } from "../../key-value.ts";
+import { hasLabel } from "../labels.ts";
 
 /** ps's STATUS column */
 export function statusText(r: ContainerRecord, live: LiveStatus, nowMs: number): string {
@@ -260,12 +261,6 @@ export function networkMatches(n: { id: string; name: string; labels: Record<str
 export function prunable(labels: Record<string, string>, created: string, f: PruneFilter): boolean {
   if (f.untilMs !== undefined && !(Date.parse(created) < f.untilMs)) return false;
   return f.labels.every((l) => hasLabel(labels, l)) && !f.notLabels.some((l) => hasLabel(labels, l));
-}
-
-/** A `label=` filter's value: KEY (any value) or KEY=VALUE. */
-export function hasLabel(labels: Record<string, string>, spec: string): boolean {
-  const kv = splitKeyValue(spec);
-  return kv ? labels[kv[0]] === kv[1] : Object.hasOwn(labels, spec);
 }
 
 /**

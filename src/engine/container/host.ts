@@ -7,6 +7,7 @@
 import { BerthError } from "../../errors.ts";
 import { detectHostCgroups, placeOf } from "../../cgroups/layout.ts";
 import { readHostFacts } from "../../cgroups/host-facts.ts";
+import { openCgroup } from "../../cgroups/open-cgroup.ts";
 import { boundingCapabilities, kernelRelease, lastCap } from "../../sys/host-facts.ts";
 import { pathExists, readText, readTextIfExists } from "../../sys/libc.ts";
 import { statDeviceNode } from "../../sys/device-node.ts";
@@ -61,6 +62,17 @@ export function oomKillCount(cgroupsPath: string): number | undefined {
   const text = readTextIfExists(memory === "unified" ? `${dir}/memory.events` : `${dir}/memory.oom_control`);
   const m = text === undefined ? null : /^oom_kill (\d+)$/m.exec(text);
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Kill what is left in the container's cgroup `cgroupsPath` and remove it in every
+ * hierarchy: a runtime killed before it wrote its state (runc's create, in the
+ * createRuntime hooks) leaves the cgroup berth named for it, which its delete does not know.
+ */
+export function removeContainerCgroup(cgroupsPath: string): void {
+  const cg = openCgroup(cgroupsPath);
+  cg.kill();
+  cg.destroy();
 }
 
 /** A device node's type and numbers (--device). */

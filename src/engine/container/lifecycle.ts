@@ -13,7 +13,7 @@ import { buildSpec, dockerLimitFlags, renameLimitFlag, type BundleResult } from 
 import { limitsToResources } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
 import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
-import { blockDevice, bootTimeMs, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, resolvConf } from "./host.ts";
+import { blockDevice, bootTimeMs, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, removeContainerCgroup, resolvConf } from "./host.ts";
 import { startMonitor, type ExitClaim, type LogLimits } from "./monitor.ts";
 import { monitorFiles } from "./monitor-files.ts";
 import { alive, exitFileCode, liveStatus, MONITOR_LOST } from "./live-status.ts";
@@ -356,12 +356,18 @@ export const START_CUT = "its start was cut short: the berth that started it end
 
 /**
  * What a start cut short made goes — the runtime's container (its init, cgroup and state;
- * the killed create removed none of them), the network's attachment, the volumes' holds —
- * and the record says why. True when the container is to be removed too: `run`'s
+ * the killed create removed none of them), the cgroup too when the runtime had not
+ * recorded it yet, the network's attachment, the volumes' holds — and the record says why. True when the container is to be removed too: `run`'s
  * (which removes a container it could not start) or --rm's.
  */
 function undoCutStart(engine: Engine, r: ContainerRecord): boolean {
   runtimeOf(engine, r).forceDelete(r.Id);
+  const cgroupsPath = engine.store.spec(r.Id)?.linux?.cgroupsPath;
+  try {
+    if (cgroupsPath) removeContainerCgroup(cgroupsPath);
+  } catch {
+    // a process that would not leave the cgroup: the rest is undone all the same
+  }
   releaseNetwork(engine, r);
   releaseVolumes(engine, r);
   r.State = { ...r.State, Pid: 0, MonitorPid: 0, ExitCode: 125, Error: START_CUT };

@@ -437,7 +437,7 @@ exec ${join(REPO, "native", "build", "bin", "berth-runtime")} "$@"
     rmSync(slow.waiting);
   }
 
-  test("killed (SIGKILL) mid-create: nothing of the container is left — init, cgroup, runtime state, monitor; run's record goes, start -a's stays created and says why", async () => {
+  test("killed (SIGKILL) mid-create: nothing of the container is left — init, cgroup, runtime state, monitor; run's record goes, start -a's and start's stays created and says why", async () => {
     const slow = slowRuntime(mkdtempSync(join(fx.dir, "slow-")), "create");
     const made: string[] = [];
     try {
@@ -456,6 +456,15 @@ exec ${join(REPO, "native", "build", "bin", "berth-runtime")} "$@"
       expect(fx.inspect(name).State).toMatchObject({ Status: "created", ExitCode: 125, Error: expect.stringContaining("its start was cut short") });
       expect(ended(started.init)).toBe(true);
       expect(existsSync(join(fx.runroot, "runtime", started.id))).toBe(false);
+      expect(fx.leftoverCgroups()).toEqual([]);
+      expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
+      endWaiter(slow);
+
+      // a detached start records no exit, but holds a claim until the container runs: cut short again, the same
+      const again = await killWhileWaiting(["start", name], slow, made);
+      expect(await until(() => !existsSync(join(fx.runroot, "runtime", again.id)), 60_000)).toBe(true);
+      expect(fx.inspect(name).State).toMatchObject({ Status: "created", ExitCode: 125, Error: expect.stringContaining("its start was cut short") });
+      expect(ended(again.init)).toBe(true);
       expect(fx.leftoverCgroups()).toEqual([]);
       expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
       expect(fx.berth(["rm", name]).code).toBe(0);

@@ -14,7 +14,7 @@ import { limitsToResources } from "../../cgroups/resource-flags.ts";
 import { validateResources } from "../../spec/validate-resources.ts";
 import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
 import { blockDevice, bootTimeMs, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, removeContainerCgroup, resolvConf } from "./host.ts";
-import { startMonitor, type ExitClaim, type LogLimits } from "./monitor.ts";
+import { ExitClaim, startMonitor, type LogLimits } from "./monitor.ts";
 import { monitorFiles } from "./monitor-files.ts";
 import { alive, exitFileCode, liveStatus, MONITOR_LOST } from "./live-status.ts";
 import { HeadStart } from "./head-start.ts";
@@ -197,11 +197,16 @@ function resetRuntimeState(engine: Engine, r: ContainerRecord): void {
  */
 export function startContainer(engine: Engine, id: string, exitClaim?: ExitClaim, headStart?: HeadStart): ContainerRecord {
   let monitor: { pid: number; startTime: number } | undefined;
+  // a start that records no exit (start, restart, a restart policy's) holds a claim too until the container runs:
+  // killed mid-create, its monitor kills the create and its exit command removes what the create made
+  const claim = exitClaim ?? new ExitClaim();
   try {
-    return startLocked(engine, id, (m) => (monitor = m), exitClaim, headStart);
+    const r = startLocked(engine, id, (m) => (monitor = m), claim, headStart);
+    if (!exitClaim) claim.release();
+    return r;
   } catch (err) {
     headStart?.abort();
-    exitClaim?.release();
+    claim.release();
     // a monitor whose create failed ends at once: let it be gone before the caller removes its run dir
     if (monitor) waitGone(monitor.pid, monitor.startTime);
     throw err;
@@ -292,12 +297,14 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
   let releasing: (() => void) | undefined;
   try {
     engine.store.locked(id, (r) => {
-    // created: the start failed and recorded why — or, with no word of why, the berth
-    // that started it ended mid-create (the monitor runs this when the claim's holder hangs up then)
-    if (r.State.Status === "created") {
-      if (r.State.Error === "") remove = undoCutStart(engine, r);
+    // not running and no exit file: the container never ran — the monitor runs this when the
+    // claim's holder hangs up mid-create, the berth that started it having ended
+    if (r.State.Status !== "running" && r.State.Status !== "paused" && exitFileCode(engine, id) === undefined) {
+      remove = undoCutStart(engine, r);
       return;
     }
+    // created: the start failed (and recorded why); exited: recorded already
+    if (r.State.Status === "created") return;
     if (r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME) {
       code = r.State.ExitCode;
       return;
@@ -507,10 +514,10 @@ export function removeContainer(engine: Engine, id: string, opts: { force?: bool
       while (alive(r.State.MonitorPid, r.State.MonitorStartTime) && exitFileCode(engine, r.Id) === undefined && Date.now() < deadline) Bun.sleepSync(5);
     }
     // the exit command deleted it from the runtime when it recorded the exit; a created one was never started —
-    // unless its start was cut short and nothing undid it (its monitor killed too): then the runtime's state dir (runc's, crun's and berth-runtime's layout) is there
+    // unless a start was cut short after the create (its monitor holds the init): then the runtime's state dir (runc's, crun's and berth-runtime's layout) is there
     const recorded = live.status === "exited" && r.State.Status === "exited" && r.State.FinishedAt !== GO_ZERO_TIME;
-    const neverStarted = live.status === "created" && r.State.StartedAt === GO_ZERO_TIME && !pathExists(`${engine.paths.runtimeRoot}/${r.Id}`);
-    if (!recorded && !neverStarted) runtimeOf(engine, r).forceDelete(r.Id);
+    const neverStarted = live.status === "created" && r.State.StartedAt === GO_ZERO_TIME;
+    if ((!recorded && !neverStarted) || pathExists(`${engine.paths.runtimeRoot}/${r.Id}`)) runtimeOf(engine, r).forceDelete(r.Id);
     // its exit command will find no record to record the exit in: the die is told here, as docker's rm -f tells it
     if (!recorded && (r.State.Status === "running" || r.State.Status === "paused")) recordContainerEvent(engine.paths, r, "die", { exitCode: String(exitFileCode(engine, r.Id) ?? live.exitCode) });
     // the exit's record began the network's release (cleanupContainer): it ends here, after the root and record went meanwhile

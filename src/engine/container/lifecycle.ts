@@ -299,7 +299,7 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
     engine.store.locked(id, (r) => {
     // not running and no exit file: the container never ran — the monitor runs this when the
     // claim's holder hangs up mid-create, the berth that started it having ended
-    if (r.State.Status !== "running" && r.State.Status !== "paused" && exitFileCode(engine, id) === undefined) {
+    if (r.State.Status !== "running" && r.State.Status !== "paused" && r.State.Status !== "restarting" && exitFileCode(engine, id) === undefined) {
       remove = undoCutStart(engine, r);
       return;
     }
@@ -364,8 +364,9 @@ export const START_CUT = "its start was cut short: the berth that started it end
 /**
  * What a start cut short made goes — the runtime's container (its init, cgroup and state;
  * the killed create removed none of them), the cgroup too when the runtime had not
- * recorded it yet, the network's attachment, the volumes' holds — and the record says why. True when the container is to be removed too: `run`'s
- * (which removes a container it could not start) or --rm's.
+ * recorded it yet, the network's attachment, the volumes' holds — and the record says
+ * why. True when the container is to be removed too: `run`'s (which removes a container
+ * it could not start) or --rm's.
  */
 function undoCutStart(engine: Engine, r: ContainerRecord): boolean {
   runtimeOf(engine, r).forceDelete(r.Id);

@@ -12,6 +12,10 @@ import { detectHostCgroups } from "../src/cgroups/layout.ts";
 import { parseProcCgroup } from "../src/cgroups/mountinfo.ts";
 import { processCgroupDirs } from "../src/cgroups/process-cgroup.ts";
 import { REPO, copySharedRootfs } from "./runtime-harness.ts";
+import { cniChains, removeUnusedCniChains } from "./cni-chains.ts";
+
+/** The CNI chains there when this test process began: the ones it may remove at the end (cni-chains.ts). */
+const CNI_CHAINS_AT_START = cniChains();
 
 export { canRunContainers, until } from "./runtime-harness.ts";
 
@@ -170,5 +174,7 @@ export class EngineFixture {
       if (left === 0) break;
     }
     rmSync(this.dir, { recursive: true, force: true });
+    // the CNI plugins' shared chains, if this test process made them and nothing uses them now
+    removeUnusedCniChains(CNI_CHAINS_AT_START);
   }
 }

@@ -24,7 +24,6 @@ import {
   deleteLink,
   freeLoopbackPort,
   httpGet,
-  iptablesChains,
   isRoot,
   killPids,
   pidsMentioning,
@@ -41,6 +40,7 @@ import {
 } from "./client-env.ts";
 import type { HeldLock } from "../../src/sys/lock-file.ts";
 import { cgroupHierarchies } from "../runtime-harness.ts";
+import { cniChains, removeUnusedCniChains } from "../cni-chains.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
 
 setDefaultTimeout(120_000);
@@ -155,7 +155,7 @@ beforeAll(async () => {
   if (!isRoot) return;
   clientLock = await holdClientLock("podman");
   requireCommands(PODMAN_COMMANDS);
-  chainsBefore = iptablesChains();
+  chainsBefore = cniChains();
   for (const h of cgroupHierarchies()) if (existsSync(join(h, CGROUP_PARENT))) cgroupParentsBefore.add(h);
   if (existsSync(NETNS_DIR)) for (const ns of readdirSync(NETNS_DIR)) netnsBefore.add(ns);
   for (const d of HOST_DIRS) if (existsSync(d)) hostDirsBefore.add(d);
@@ -215,7 +215,7 @@ afterAll(async () => {
     for (const d of HOST_DIRS) if (!hostDirsBefore.has(d)) tryRmdir(d); // only if empty: CNI is shared
     removeRulesMatching("nat", NETWORK);
     removeRulesMatching("filter", NETWORK);
-    removeUnusedPortmapChains(chainsBefore);
+    removeUnusedCniChains(chainsBefore);
   } finally {
     clientLock?.release();
   }
@@ -445,22 +445,3 @@ function removeOurNetns(): void {
   }
 }
 
-/**
- * The portmap plugin's top-level chains (CNI-HOSTPORT-*) are shared by every CNI user
- * on the host and stay after the last container goes. Remove them only if this test
- * made them and no other container's mapping is left in them.
- */
-function removeUnusedPortmapChains(before: ChainSnapshot): void {
-  const nat = runCommand(["iptables", "-t", "nat", "-S"]).stdout.split("\n");
-  if (before.nat?.has("CNI-HOSTPORT-DNAT") || !nat.includes("-N CNI-HOSTPORT-DNAT")) return;
-  if (nat.some((r) => r.startsWith("-A CNI-HOSTPORT-DNAT "))) return; // someone's mapping is live
-  for (const rule of nat.filter((r) => /^-A (PREROUTING|OUTPUT|POSTROUTING) .*-j CNI-HOSTPORT-(DNAT|MASQ)$/.test(r))) {
-    const argv = rule.replace(/^-A /, "-D ").match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ""));
-    runCommand(["iptables", "-t", "nat", ...argv]);
-  }
-  for (const chain of ["CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ"]) {
-    if (before.nat?.has(chain)) continue;
-    runCommand(["iptables", "-t", "nat", "-F", chain]);
-    runCommand(["iptables", "-t", "nat", "-X", chain]);
-  }
-}

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CniInvoker, type NetworkConfList } from "./cni.ts";
 import { createNetworkNamespace, deleteLink, removeNetworkNamespace } from "../../sys/network-namespace.ts";
+import { cniChains, removeUnusedCniChains } from "../../../test/cni-chains.ts";
 
 // plugins are Go executables: seconds each in the cgroup v2 VM (QEMU TCG)
 setDefaultTimeout(300_000);
@@ -34,6 +35,8 @@ const list: NetworkConfList = {
 const rt = { containerId: `cnitest${process.pid}`, netns, ifName: "eth0", capabilityArgs: { portMappings: [{ hostPort: 40000 + (process.pid % 20000), containerPort: 80, protocol: "tcp", hostIP: "127.0.0.1" }], mac: "02:42:0a:55:00:99" } };
 
 const sh = (cmd: string) => Bun.spawnSync(["sh", "-c", cmd]).stdout.toString();
+// the plugins' shared top-level chains, removed at the end if this file made them and nothing uses them
+const chainsBefore = cniChains();
 const rules = () => sh(`iptables-save | grep -e '${rt.containerId}' -e '10.85.${third}.' || true`);
 
 afterAll(() => {
@@ -43,6 +46,7 @@ afterAll(() => {
   removeNetworkNamespace(netns);
   deleteLink(bridge);
   rmSync(dir, { recursive: true, force: true });
+  removeUnusedCniChains(chainsBefore);
 });
 
 describe.skipIf(!ok)("a conflist through the real plugins", () => {

@@ -5,15 +5,15 @@
  * A test run removes them only where it made them (absent when it began) and no
  * container's rule is left in them (another user's mapping or firewall rule is live).
  */
-import type { ChainSnapshot } from "./clients/client-env.ts";
+import { runCommand, type ChainSnapshot } from "./clients/client-env.ts";
 
 function rules(table: string): string[] {
-  const r = Bun.spawnSync(["iptables", "-t", table, "-S"], { stderr: "ignore" });
-  return r.exitCode === 0 ? r.stdout.toString().split("\n") : [];
+  const r = runCommand(["iptables", "-t", table, "-S"]);
+  return r.code === 0 ? r.stdout.split("\n") : [];
 }
 
 function iptables(table: string, args: string[]): void {
-  Bun.spawnSync(["iptables", "-t", table, ...args], { stdout: "ignore", stderr: "ignore" });
+  runCommand(["iptables", "-t", table, ...args]);
 }
 
 /** `-A CHAIN …` as iptables -S prints it → the argv that deletes that rule. */
@@ -21,14 +21,7 @@ function deletion(rule: string): string[] {
   return rule.replace(/^-A /, "-D ").match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ""));
 }
 
-/** Which of the CNI chains exist now, by table (the snapshot to hand removeUnusedCniChains later). */
-export function cniChains(): ChainSnapshot {
-  const snap: ChainSnapshot = {};
-  for (const table of ["nat", "filter"]) snap[table] = new Set(rules(table).filter((l) => l.startsWith("-N CNI-")).map((l) => l.slice(3).trim()));
-  return snap;
-}
-
-/** Remove the CNI plugins' top-level chains that were not there in `before` and hold no container's rule. */
+/** Remove the CNI plugins' top-level chains that were not in `before` (client-env's iptablesChains, taken when the test process began) and hold no container's rule. */
 export function removeUnusedCniChains(before: ChainSnapshot): void {
   const nat = rules("nat");
   if (!before.nat?.has("CNI-HOSTPORT-DNAT") && nat.includes("-N CNI-HOSTPORT-DNAT") && !nat.some((r) => r.startsWith("-A CNI-HOSTPORT-DNAT "))) {

@@ -12,10 +12,11 @@ import { detectHostCgroups } from "../src/cgroups/layout.ts";
 import { parseProcCgroup } from "../src/cgroups/mountinfo.ts";
 import { processCgroupDirs } from "../src/cgroups/process-cgroup.ts";
 import { REPO, copySharedRootfs } from "./runtime-harness.ts";
-import { cniChains, removeUnusedCniChains } from "./cni-chains.ts";
+import { removeUnusedCniChains } from "./cni-chains.ts";
+import { iptablesChains } from "./clients/client-env.ts";
 
 /** The CNI chains there when this test process began: the ones it may remove at the end (cni-chains.ts). */
-const CNI_CHAINS_AT_START = cniChains();
+const CNI_CHAINS_AT_START = iptablesChains();
 
 export { canRunContainers, until } from "./runtime-harness.ts";
 

@@ -28,6 +28,7 @@ import {
   killPids,
   pidsMentioning,
   removeRulesMatching,
+  iptablesChains,
   removeTree,
   requireCommands,
   runCommand,
@@ -40,7 +41,7 @@ import {
 } from "./client-env.ts";
 import type { HeldLock } from "../../src/sys/lock-file.ts";
 import { cgroupHierarchies } from "../runtime-harness.ts";
-import { cniChains, removeUnusedCniChains } from "../cni-chains.ts";
+import { removeUnusedCniChains } from "../cni-chains.ts";
 import { type LocalRegistry, startRegistryWithBusybox } from "./registry.ts";
 
 setDefaultTimeout(120_000);
@@ -155,7 +156,7 @@ beforeAll(async () => {
   if (!isRoot) return;
   clientLock = await holdClientLock("podman");
   requireCommands(PODMAN_COMMANDS);
-  chainsBefore = cniChains();
+  chainsBefore = iptablesChains();
   for (const h of cgroupHierarchies()) if (existsSync(join(h, CGROUP_PARENT))) cgroupParentsBefore.add(h);
   if (existsSync(NETNS_DIR)) for (const ns of readdirSync(NETNS_DIR)) netnsBefore.add(ns);
   for (const d of HOST_DIRS) if (existsSync(d)) hostDirsBefore.add(d);

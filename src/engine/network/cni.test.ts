@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CniInvoker, type NetworkConfList } from "./cni.ts";
 import { createNetworkNamespace, deleteLink, removeNetworkNamespace } from "../../sys/network-namespace.ts";
-import { cniChains, removeUnusedCniChains } from "../../../test/cni-chains.ts";
+import { removeUnusedCniChains } from "../../../test/cni-chains.ts";
+import { iptablesChains } from "../../../test/clients/client-env.ts";
 
 // plugins are Go executables: seconds each in the cgroup v2 VM (QEMU TCG)
 setDefaultTimeout(300_000);
@@ -36,7 +37,7 @@ const rt = { containerId: `cnitest${process.pid}`, netns, ifName: "eth0", capabi
 
 const sh = (cmd: string) => Bun.spawnSync(["sh", "-c", cmd]).stdout.toString();
 // the plugins' shared top-level chains, removed at the end if this file made them and nothing uses them
-const chainsBefore = cniChains();
+const chainsBefore = iptablesChains();
 const rules = () => sh(`iptables-save | grep -e '${rt.containerId}' -e '10.85.${third}.' || true`);
 
 afterAll(() => {

@@ -113,7 +113,7 @@ function berthEngineRecord(target: string, paths: EnginePaths): EngineRecord | u
     return undefined; // not one of berth's (or ambiguous there): the other engines may know it
   }
   const store = new ContainerStore(paths);
-  const source = `${store.dir(r.Id)}/container.json`;
+  const source = store.recordPath(r.Id);
   const exit = dockerExit(JSON.stringify({ State: r.State }), source);
   const log = `${store.runDir(r.Id)}/runtime.log`;
   const parent = r.Flags.cgroupParent ? `/${r.Flags.cgroupParent.replace(/^\/+|\/+$/g, "")}` : "/berth";

@@ -122,8 +122,18 @@ export class ContainerStore {
     return `${this.paths.runContainers}/${id}`;
   }
 
+  /** where names are claimed: a link per name to its holder's id */
+  private namesDir(): string {
+    return `${this.paths.containers}/.names`;
+  }
+
+  /** the record's file: what diagnose names as its source */
+  recordPath(id: string): string {
+    return `${this.dir(id)}/container.json`;
+  }
+
   private namePath(name: string): string {
-    return `${this.paths.containers}/.names/${name}`;
+    return `${this.namesDir()}/${name}`;
   }
 
   /**
@@ -159,10 +169,10 @@ export class ContainerStore {
       holder = readText(this.namePath(name)).trim();
     } catch {}
     // a claim whose record is gone (a create that died half-way), or left empty by a crash (an unflushed claim), is free again
-    if (!holder || (!pathExists(`${this.dir(holder)}/container.json`) && !pathExists(this.dir(holder)))) {
+    if (!holder || (!pathExists(this.recordPath(holder)) && !pathExists(this.dir(holder)))) {
       // Reclaimers take turns and look again: two that both read the stale holder would
       // otherwise each unlink and each win — the second removing the first's new claim.
-      const lock = lockPath(`${this.paths.containers}/.names`);
+      const lock = lockPath(this.namesDir());
       try {
         const now = readTextIfExists(this.namePath(name))?.trim();
         if (now === holder) unlinkPath(this.namePath(name));
@@ -194,12 +204,12 @@ export class ContainerStore {
    * left of it (reviveAfterReboot), torn or missing — 6 fsyncs less per `run --rm`.
    */
   write(record: ContainerRecord): void {
-    writeFileAtomic(`${this.dir(record.Id)}/container.json`, JSON.stringify(record, null, 1), { mode: 0o600, fsync: record.Flags.rm !== true });
+    writeFileAtomic(this.recordPath(record.Id), JSON.stringify(record, null, 1), { mode: 0o600, fsync: record.Flags.rm !== true });
   }
 
   read(id: string): ContainerRecord | undefined {
     try {
-      return JSON.parse(readText(`${this.dir(id)}/container.json`)) as ContainerRecord;
+      return JSON.parse(readText(this.recordPath(id))) as ContainerRecord;
     } catch (err) {
       if ((err as { code?: string }).code === "ENOENT" || (err as { code?: string }).code === "ENOTDIR") return undefined;
       if (err instanceof SyntaxError) throw new UnreadableRecord(id, err.message);
@@ -306,10 +316,10 @@ export class ContainerStore {
       throw err;
     }
     try {
-      if (!pathExists(this.dir(id)) || pathExists(`${this.dir(id)}/container.json`)) return false;
+      if (!pathExists(this.dir(id)) || pathExists(this.recordPath(id))) return false;
       release();
       // the name is not known without the record: every claim that names the id
-      const names = pathExists(`${this.paths.containers}/.names`) ? listDir(`${this.paths.containers}/.names`) : [];
+      const names = pathExists(this.namesDir()) ? listDir(this.namesDir()) : [];
       for (const e of names) this.releaseName(e.name, id);
       this.remove({ Id: id, Name: "" });
       return true;

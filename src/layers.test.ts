@@ -55,9 +55,9 @@ const ROOT = "src root";
 const IO_MODULES = ["node:fs", "node:fs/promises", "node:child_process", "bun:ffi"];
 
 /**
- * Today's imports of IO_MODULES outside src/sys/ (file → modules). h18-sys is moving
- * them behind src/sys/ and deletes each entry as it goes: the list only shrinks, and an
- * entry that no longer matches an import fails the test, so it cannot go stale.
+ * Imports of IO_MODULES outside src/sys/ still to be moved behind it (file → modules):
+ * none are left. The list only shrinks, and an entry that no longer matches an import
+ * fails the test, so it cannot go stale.
  */
 const IO_OUTSIDE_SYS_TODAY: Record<string, readonly string[]> = {};
 

@@ -6,7 +6,7 @@
  */
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
-import { mkdirParents, pathExists, readText, statPath, unlinkPath, waitProcessEnd } from "../../sys/libc.ts";
+import { mkdirParents, pathExists, readText, readTextIfExists, statPath, unlinkPath, waitProcessEnd } from "../../sys/libc.ts";
 import { ImageStore } from "../image/image-store.ts";
 import { bootMarker, type Engine, type PreparedRoot } from "./engine.ts";
 import { buildSpec, dockerLimitFlags, renameLimitFlag, type BundleResult } from "./bundle.ts";
@@ -36,14 +36,6 @@ import { recordContainerEvent } from "../event-journal.ts";
 import { splitKeyValue } from "../../key-value.ts";
 
 const now = () => new Date().toISOString();
-
-function readOptional(path: string): string | undefined {
-  try {
-    return readText(path);
-  } catch {
-    return undefined;
-  }
-}
 
 export interface CreateResult {
   record: ContainerRecord;
@@ -111,7 +103,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
       ...(plan.mode === "cni" && { netnsPath: netnsPath(engine.paths, id) }),
     });
     const spec = built.spec;
-    const hostname = spec.hostname ?? readOptional("/proc/sys/kernel/hostname")?.trim() ?? id.slice(0, 12);
+    const hostname = spec.hostname ?? readTextIfExists("/proc/sys/kernel/hostname")?.trim() ?? id.slice(0, 12);
     writeFileAtomic(etcFiles.hostname, `${hostname}\n`, { mode: 0o644, fsync: false });
     // a bridge network's container gets its address in /etc/hosts at start; --add-host host-gateway waits for it too
     const addHosts = plan.mode === "cni" ? [] : (flags.addHost ?? []).map((h) => parseAddHost(h, undefined));
@@ -247,12 +239,12 @@ function startLocked(engine: Engine, id: string, started: (m: { pid: number; sta
         ...(exitClaim && exitClaim.forMonitor() >= 0 && { exitClaim }),
       }, joinNetwork);
     } catch (err) {
-      const failed = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
+      const failed = Number.parseInt(readTextIfExists(files.monitorPidFile) ?? "0", 10) || 0;
       started({ pid: failed, startTime: liveStartTime(failed) });
       recordStartFailure(engine, r, err);
       throw err;
     }
-    const monitorPid = Number.parseInt(readOptional(files.monitorPidFile) ?? "0", 10) || 0;
+    const monitorPid = Number.parseInt(readTextIfExists(files.monitorPidFile) ?? "0", 10) || 0;
     started({ pid: monitorPid, startTime: liveStartTime(monitorPid) });
     try {
       runtime.start(r.Id, files.runtimeLog);

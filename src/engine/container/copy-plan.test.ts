@@ -59,6 +59,29 @@ describe("firstEntryKind and renameTopExpression against GNU tar", () => {
     // what a tar that found nothing writes: the end-of-archive blocks
     expect(firstEntryKind(new Uint8Array(sh(`tar -C ${dir} -cf - --files-from /dev/null`)))).toBe("none");
   });
+  test("a hostile first header is an entry it cannot read, never a wait for gigabytes: an extended header's size too large, not octal, or base-256", () => {
+    // a header block of type `type` with `size` in its size field (12 bytes at 124)
+    const header = (type: string, size: Uint8Array | string) => {
+      const h = new Uint8Array(512);
+      h.set(new TextEncoder().encode("name"), 0);
+      h.set(typeof size === "string" ? new TextEncoder().encode(size) : size, 124);
+      h[156] = type.charCodeAt(0);
+      return h;
+    };
+    // 8 GiB of pax header declared: the stream that follows was read until its end (containerKind kept all of it)
+    expect(firstEntryKind(header("x", "77777777777\0"))).toBe("other");
+    // 12abc read as 10 by parseInt, skipping the wrong number of blocks
+    expect(firstEntryKind(header("L", "12abc\0"))).toBe("other");
+    // base-256 (its first byte's high bit): NaN, and then every read more wanted
+    const base256 = new Uint8Array(12);
+    base256[0] = 0x80;
+    base256[11] = 1;
+    expect(firstEntryKind(header("x", base256))).toBe("other");
+    // a real one still skipped: 10 bytes of GNU long name, then a directory
+    const long = header("L", "00000000012\0");
+    const data = new Uint8Array(512);
+    expect(firstEntryKind(new Uint8Array([...long, ...data, ...header("5", "00000000000\0")]))).toBe("dir");
+  });
   test("the top entry and what is under it renamed; a name that only matches as a pattern, and a symlink's target, left alone", () => {
     const listing = sh(`tar -C ${dir} -cf - --transform '${renameTopExpression("a.b", "x&,y")}' a.b axb l | tar -tvf -`).toString();
     expect(listing).toMatch(/ x&,y\/\n/);

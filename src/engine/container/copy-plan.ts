@@ -50,10 +50,15 @@ export function copyPlan(src: string, srcKind: "file" | "dir", dest: string, des
   return { into: dir, name: base, contents: false };
 }
 
+/** Far above a real extended header (a long name, a few xattrs): a larger one is the container's tar lying. */
+const MAX_EXTENDED_HEADER_BYTES = 1024 * 1024;
+
 /**
  * A tar header's type of the entry a stream starts with (extended headers skipped):
  * "none" for an archive that ends at once (a tar that found nothing still writes its
- * end); undefined until a whole header is there.
+ * end); undefined until a whole header is there. The stream is the container's tar's: an
+ * extended header whose size is not plain octal or over MAX_EXTENDED_HEADER_BYTES is
+ * "other", so a caller never waits for (nor keeps) more than about that much.
  */
 export function firstEntryKind(bytes: Uint8Array): "file" | "dir" | "other" | "none" | undefined {
   let at = 0;
@@ -62,7 +67,10 @@ export function firstEntryKind(bytes: Uint8Array): "file" | "dir" | "other" | "n
     const type = String.fromCharCode(bytes[at + 156]!);
     // pax (x, g) and GNU long name/link (L, K) headers carry the next entry's metadata: skip them and their data
     if ("xgLK".includes(type)) {
-      const size = Number.parseInt(new TextDecoder().decode(bytes.subarray(at + 124, at + 136)).replace(/\0.*$/s, "").trim() || "0", 8);
+      // octal digits, space- or NUL-padded (base-256, parseInt's "12abc" as 10: not a size to trust)
+      const field = /^ *([0-7]*)[ \0]*$/.exec(new TextDecoder("latin1").decode(bytes.subarray(at + 124, at + 136)));
+      const size = field ? Number.parseInt(field[1] || "0", 8) : Number.NaN;
+      if (!(size <= MAX_EXTENDED_HEADER_BYTES)) return "other";
       at += 512 + Math.ceil(size / 512) * 512;
       continue;
     }

@@ -322,6 +322,32 @@ describe.skipIf(!ok)("a detached container", () => {
       rmSync(evil, { recursive: true, force: true });
     }
   });
+  test("cp with a container tar that writes much to stderr: the copy is made both ways, and a failure is one short line (was all 200 KB of it)", () => {
+    // 200 KB on stderr, no newline, before the copy itself: three times what a pipe holds
+    const tar = join(fx.rootfs, "bin", "tar");
+    rmSync(tar);
+    writeFileSync(tar, '#!/bin/sh\nhead -c 200000 /dev/zero | tr "\\0" x >&2\nexec busybox tar "$@"\n', { mode: 0o755 });
+    const cp = (args: string[]) => {
+      const r = Bun.spawnSync([BERTH, "cp", ...args], { stdin: "ignore", env: fx.env(), timeout: 120_000, killSignal: "SIGKILL" });
+      return { code: r.exitCode ?? 128 + 9, stderr: r.stderr.toString() };
+    };
+    try {
+      const into = join(fx.dir, "cp-noisy");
+      expect(cp(["web:/etc/hostname", into])).toEqual({ code: 0, stderr: "" });
+      expect(readFileSync(into, "utf8")).not.toBe("");
+      writeFileSync(join(fx.dir, "to-noisy.txt"), "in\n");
+      expect(cp([join(fx.dir, "to-noisy.txt"), "web:/tmp/noisy.txt"])).toEqual({ code: 0, stderr: "" });
+      expect(fx.berth(["exec", "web", "cat", "/tmp/noisy.txt"]).stdout).toBe("in\n");
+      // a failing one: one line of it, not 200 KB
+      const failed = cp(["web:/no-such", join(fx.dir, "cp-noisy-missing")]);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr.split("\n").length).toBe(2);
+      expect(failed.stderr.length).toBeLessThan(1000);
+    } finally {
+      rmSync(tar, { force: true });
+      symlinkSync("/bin/busybox", tar);
+    }
+  });
   test("cp of a name with a backslash, both ways: GNU tar on the host takes it as it is", () => {
     expect(fx.berth(["exec", "web", "sh", "-c", "echo in > '/tmp/a\\tb'"]).code).toBe(0);
     const into = join(fx.dir, "cp-backslash");

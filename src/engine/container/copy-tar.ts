@@ -94,9 +94,9 @@ async function runTar(argv: string[], stdin: "inherit" | "ignore", stdout: "inhe
   } catch (err) {
     throw new BerthError(`${what}: cannot start ${argv[0]}: ${(err as Error).message}`);
   }
-  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  const [code, err] = await Promise.all([p.exited, stderrHead(p.stderr)]);
   if (code !== 0) {
-    const line = err.trim().split("\n").at(-1) ?? "";
+    const line = printableLine(err, "last");
     if (code === 127 || (/not found|No such file/.test(line) && /tar/.test(line))) throw new BerthError(`${what}: the container has no tar to copy with (${line}); add tar (busybox has one) to the image`);
     throw new BerthError(`${what}: ${line || `tar exited ${code}`}`);
   }
@@ -106,11 +106,39 @@ async function runTar(argv: string[], stdin: "inherit" | "ignore", stdout: "inhe
 async function pipeTar(producer: string[], consumer: string[], what: string): Promise<void> {
   const from = startProgram(producer, { stdout: "pipe", stderr: "pipe" });
   const to = startProgram(consumer, { stdin: from.stdout, stderr: "pipe" });
-  const [a, b] = await Promise.all([from.exited, to.exited]);
+  const [a, b, fromErr, toErr] = await Promise.all([from.exited, to.exited, stderrHead(from.stderr), stderrHead(to.stderr)]);
   if (a === 0 && b === 0) return;
   // one line: the producer's reason, else the consumer's (GNU tar adds "Exiting with failure status…" after it)
-  const firstLine = async (s: ReadableStream<Uint8Array> | undefined) => (await new Response(s).text()).trim().split("\n")[0] ?? "";
-  throw new CopyFailed(`${what}: ${(await firstLine(from.stderr)) || (await firstLine(to.stderr))}`);
+  throw new CopyFailed(`${what}: ${printableLine(fromErr, "first") || printableLine(toErr, "first")}`);
+}
+
+/** What a tar writes on stderr that berth keeps: its first 64 KiB. */
+const STDERR_KEPT_BYTES = 64 * 1024;
+
+/**
+ * A tar's stderr, read while it runs — a pipe nobody reads fills at 64 KiB and stops its
+ * writer, which hung `berth cp` on a noisy tar — keeping its first STDERR_KEPT_BYTES: the
+ * container's tar may write without end.
+ */
+async function stderrHead(stream: ReadableStream<Uint8Array> | undefined): Promise<string> {
+  if (!stream) return "";
+  const kept: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    if (size >= STDERR_KEPT_BYTES) continue;
+    const part = chunk.subarray(0, STDERR_KEPT_BYTES - size);
+    kept.push(part);
+    size += part.length;
+  }
+  return new TextDecoder().decode(Buffer.concat(kept));
+}
+
+/** The first or last non-empty line of a tar's words, fit for one line of berth's: at most 300 characters, control characters (a terminal's escapes) as `?`. */
+function printableLine(text: string, which: "first" | "last"): string {
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const line = (which === "first" ? lines[0] : lines.at(-1)) ?? "";
+  const shown = line.replace(/\p{Cc}/gu, "?");
+  return shown.length > 300 ? `${shown.slice(0, 300)}…` : shown;
 }
 
 /** What is at a host path (a symlink followed, as docker's cp follows one on the host). */
@@ -130,7 +158,8 @@ async function containerKind(engine: Engine, r: ContainerRecord, path: string): 
   const { dir, base } = splitPath(path);
   const tar = tarInContainer(engine, r, ["-C", dir, "-cf", "-", base]);
   try {
-    const p = startProgram(tar.argv, { stdout: "pipe", stderr: "pipe" });
+    // its stderr unread would fill and stop it before its first header: what it says is not used here
+    const p = startProgram(tar.argv, { stdout: "pipe", stderr: "ignore" });
     const reader = p.stdout!.getReader();
     let got = new Uint8Array(0);
     let kind: ReturnType<typeof firstEntryKind>;

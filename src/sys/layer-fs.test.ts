@@ -28,6 +28,11 @@ describe("readFileInRoot: a file of a root berth does not trust", () => {
     expect(readFileInRoot(root, "/etc/missing", 1000)).toBeUndefined();
     expect(readFileInRoot(root, "/etc/own/passwd", 1000)).toBeUndefined();
   });
+  test("a device node is none, and never opened: its driver's open would run as the host's root (a watchdog's arms it)", () => {
+    // char 0:0 has no driver: an open of it fails ENXIO, so an error here means it was opened
+    expect(Bun.spawnSync(["mknod", join(root, "etc/device"), "c", "0", "0"]).exitCode).toBe(0);
+    expect(readFileInRoot(root, "/etc/device", 1000)).toBeUndefined();
+  });
   test("a file over the limit is EFBIG naming it", () => {
     expect(readFileInRoot(root, "/etc/big", 100)).toBe("x".repeat(100));
     expect(() => readFileInRoot(root, "/etc/big", 99)).toThrow(`EFBIG: file too large, read '${root}/etc/big'`);

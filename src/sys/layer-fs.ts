@@ -421,22 +421,30 @@ export function resolveInRoot(root: string, path: string): string | undefined {
 /**
  * The text of the regular file at `path` inside `root` (symlinks resolved inside it, as
  * openInRoot): what the engine reads of an image it does not trust — /etc/passwd that is a
- * symlink to the host's /dev/zero, or a FIFO, once hung `berth run`. Undefined when no
- * regular file is there (ENOENT, ENOTDIR); a file over `maxBytes` throws SysError EFBIG naming it.
+ * symlink to the host's /dev/zero, or a FIFO, once hung `berth run`; a device node is
+ * looked at, never opened. Undefined when no regular file is there (ENOENT, ENOTDIR); a
+ * file over `maxBytes` throws SysError EFBIG naming it.
  */
 export function readFileInRoot(root: string, path: string, maxBytes: number): string | undefined {
-  let fd: number | undefined;
+  let pathFd: number | undefined;
   try {
-    // O_NONBLOCK: opening a FIFO does not wait for a writer; O_NOCTTY: a tty never becomes ours
-    fd = openInRoot(root, path, O.RDONLY | O.NONBLOCK | O_NOCTTY);
+    // O_PATH: found, not opened — a device node's open is its driver's (a watchdog's arms it), a FIFO's waits for a writer
+    pathFd = openInRoot(root, path, O_PATH);
   } catch (err) {
     if ((err as SysError).errno === 20 /* ENOTDIR */) return undefined;
     throw err;
   }
-  if (fd === undefined) return undefined;
+  if (pathFd === undefined) return undefined;
+  let fd: number;
+  try {
+    if (!statFd(pathFd).isFile) return undefined;
+    // the same inode, opened for reading now that it is known to be a regular file
+    fd = check(syscall(SYS.openat, -100 /* AT_FDCWD */, cString(`/proc/self/fd/${pathFd}`, "open"), O.RDONLY | O_NOCTTY | O.CLOEXEC, 0), "open", `${root}${path}`);
+  } finally {
+    close(pathFd);
+  }
   try {
     const st = statFd(fd);
-    if (!st.isFile) return undefined;
     if (st.size > maxBytes) throw new SysError("read", 27 /* EFBIG */, `${root}${path}`);
     const buf = new Uint8Array(st.size);
     let at = 0;

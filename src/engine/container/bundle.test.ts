@@ -178,6 +178,13 @@ describe("users", () => {
     fails({ user: "99999999999" }, "--user", /invalid uid/);
     fails({}, "image config User", /unable to find user ghost/, { Cmd: ["x"], User: "ghost" });
   });
+  test("an image's passwd or group line whose id no kernel takes (over 4294967294) is no entry: it reached the spec and the runtime", () => {
+    expect(() => resolveUser("evil", [], "evil:x:99999999999:0::/:/bin/sh\n", GROUP)).toThrow(/unable to find user evil/);
+    expect(() => resolveUser("evil", [], "evil:x:4294967295:0::/:/bin/sh\n", GROUP)).toThrow(/unable to find user evil/);
+    expect(() => resolveUser("web", [], "web:x:1000:99999999999::/:/bin/sh\n", GROUP)).toThrow(/unable to find user web/);
+    expect(() => resolveUser("0:big", [], PASSWD, "big:x:99999999999:\n")).toThrow(/unable to find group big/);
+    expect(resolveUser("web", [], PASSWD, `${GROUP}\nbig:x:99999999999:web\n`)).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 10, 29] });
+  });
 });
 
 describe("security flags", () => {

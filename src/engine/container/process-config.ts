@@ -46,17 +46,21 @@ interface PasswdEntry {
   gid: number;
 }
 
+const ID_MAX = 2 ** 32 - 2;
+
+/** An id field of the image's passwd or group: digits, and a number the kernel takes ((uid_t)-1 is "unchanged" to it). */
+const isId = (field: string) => /^\d+$/.test(field) && Number(field) <= ID_MAX;
+
+// a line whose ids are not ids is no entry, as a malformed one: the image's file is not trusted
 function passwdEntries(text: string | undefined): PasswdEntry[] {
-  return (text ?? "").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 4 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!))
+  return (text ?? "").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 4 && isId(f[2]!) && isId(f[3]!))
     .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) }));
 }
 
 function groupEntries(text: string | undefined): { name: string; gid: number; members: string[] }[] {
-  return (text ?? "").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 3 && /^\d+$/.test(f[2]!))
+  return (text ?? "").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 3 && isId(f[2]!))
     .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? "").split(",").filter(Boolean) }));
 }
-
-const ID_MAX = 2 ** 32 - 2;
 
 /**
  * `-u USER[:GROUP]` (names or numbers) against the image's /etc/passwd and /etc/group, as

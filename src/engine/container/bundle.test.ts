@@ -152,6 +152,8 @@ describe("image config", () => {
     expect(build({ workdir: "/tmp" }, { Cmd: ["x"], WorkingDir: "/srv" }).spec.process!.cwd).toBe("/tmp");
     expect(build().spec.process!.cwd).toBe("/");
     fails({ workdir: "tmp" }, "--workdir", /needs to be an absolute path/);
+    // the image's own: named as the image's, with -w as the way round it (it named --workdir, which was not given)
+    fails({}, "image config WorkingDir", /the working directory "srv" is invalid; it needs to be an absolute path: give -w \/PATH/, { Cmd: ["x"], WorkingDir: "srv" });
   });
   test("User from the image, -u overrides; labels from the image, -l and --label-file; StopSignal", () => {
     const r = build({ label: ["a=1", "flag"], labelFile: ["/labels"], stopSignal: undefined }, { Cmd: ["x"], User: "web", Labels: { a: "0", img: "y" }, StopSignal: "SIGQUIT" });

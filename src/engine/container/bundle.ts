@@ -185,7 +185,10 @@ function withProcess({ spec, flags, image, ctx }: Step): void {
   if (args.length === 0) throw new BerthError("no command specified; give one after the image or set the image's Cmd/Entrypoint", { field: "run" });
   p.args = args;
   const cwd = flags.workdir ?? (image.WorkingDir || "/");
-  if (!cwd.startsWith("/")) throw new BerthError(`the working directory ${JSON.stringify(cwd)} is invalid; it needs to be an absolute path`, { field: "--workdir" });
+  if (!cwd.startsWith("/")) {
+    if (flags.workdir !== undefined) throw new BerthError(`the working directory ${JSON.stringify(cwd)} is invalid; it needs to be an absolute path`, { field: "--workdir" });
+    throw new BerthError(`the working directory ${JSON.stringify(cwd)} is invalid; it needs to be an absolute path: give -w /PATH`, { field: "image config WorkingDir" });
+  }
   p.cwd = cwd;
   p.terminal = flags.tty === true;
   const hostname = spec.hostname ?? ctx.id.slice(0, 12);

@@ -36,3 +36,35 @@ export function parseKeyValues(list: readonly string[] | undefined, flag: string
     return kv;
   });
 }
+
+/**
+ * One docker `--filter KEY=VALUE` whose KEY is one of `keys` (the value may be empty, as
+ * docker's filters.ParseFlag allows; a text without `=` is refused, as there). Every
+ * command's --filter says a bad one the same way, naming the keys it takes.
+ *
+ * @example parseFilterFlag("name=web", ["id", "name"]) // → ["name", "web"]
+ * @example parseFilterFlag("nope=1", ["id", "name"]) // throws --filter: invalid filter "nope=1"; use KEY=VALUE with KEY one of id, name
+ */
+export function parseFilterFlag(text: string, keys: readonly string[]): [key: string, value: string] {
+  const kv = splitKeyValue(text);
+  if (!kv || !keys.includes(kv[0])) throw new BerthError(`invalid filter ${quoteInput(text)}; use KEY=VALUE with KEY one of ${keys.join(", ")}`, { field: "--filter" });
+  return kv;
+}
+
+/**
+ * A filter's true|false value (docker's filters.GetBoolOrDefault: true, false, 1 or 0, any case).
+ *
+ * @example filterBool("dangling", "1") // → true
+ */
+export function filterBool(key: string, value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new BerthError(`invalid ${key} ${quoteInput(value)}; use ${key}=true or ${key}=false`, { field: "--filter" });
+}
+
+/** What a user typed, quoted for an error line: control characters escaped, cut at 80 characters (a pasted blob stays one short line). */
+export function quoteInput(text: string): string {
+  const chars = [...text];
+  return chars.length > 80 ? `${JSON.stringify(chars.slice(0, 80).join("")).slice(0, -1)}…"` : JSON.stringify(text);
+}

@@ -133,7 +133,10 @@ describe("events between two looks", () => {
     expect(matchesFilter({ time: T, type: "start", cgroup: "/berth/a" }, f)).toBe(false);
     expect(matchesFilter({ time: T, type: "start", id: "abcdef", name: "web" }, parseEventFilters(["container=abc"]))).toBe(true);
     expect(matchesFilter({ time: T, type: "start", id: "abcdef", name: "web" }, parseEventFilters(["container=web"]))).toBe(true);
-    expect(() => parseEventFilters(["event"])).toThrow('--filter: invalid filter "event"; use event=TYPE, type=OBJECT, container=ID, volume=NAME, network=NAME or cgroup=PATH');
+    const keys = "use KEY=VALUE with KEY one of event, type, container, image, volume, network, cgroup";
+    expect(() => parseEventFilters(["event"])).toThrow(`--filter: invalid filter "event"; ${keys}`);
+    expect(() => parseEventFilters(["=oom"])).toThrow(`--filter: invalid filter "=oom"; ${keys}`);
+    expect(() => parseEventFilters(["until=1h"])).toThrow(`--filter: invalid filter "until=1h"; ${keys}`);
   });
   test("the table line", () => {
     expect(formatEvent({ time: T, type: "exit", runtime: "berth", id: "a", pid: 42, cgroup: "/berth/a", exitCode: null })).toBe(`${T} exit   a (runtime=berth-runtime, pid=42, cgroup=/berth/a, exitCode=unknown)`);

@@ -7,8 +7,7 @@
  * journal (engine/event-journal.ts), turned into the same shape by fromJournal. Pure:
  * snapshots come from events-watch.ts.
  */
-import { BerthError } from "../errors.ts";
-import { splitKeyValue } from "../key-value.ts";
+import { parseFilterFlag } from "../key-value.ts";
 import type { EngineEvent } from "../engine/event-journal.ts";
 
 /**
@@ -244,6 +243,8 @@ export interface EventFilter {
 const OBJECTS = ["container", "image", "volume", "network"];
 const OTHER_OBJECTS = ["daemon", "plugin", "service", "node", "secret", "config"];
 
+const EVENT_FILTERS = ["event", "type", "container", "image", "volume", "network", "cgroup"];
+
 /**
  * docker's `--filter key=value` (repeatable; the same key ORs, different keys AND):
  * `event=oom` (docker's `die`, `destroy`, `unpause` too), `type=container|volume|network`
@@ -254,16 +255,14 @@ const OTHER_OBJECTS = ["daemon", "plugin", "service", "node", "secret", "config"
 export function parseEventFilters(args: string[]): EventFilter {
   const f: EventFilter = {};
   for (const a of args) {
-    const [key, value] = splitKeyValue(a) ?? ["", ""];
-    if (key === "" || value === "") throw new BerthError(`invalid filter ${JSON.stringify(a)}; use event=TYPE, type=OBJECT, container=ID, volume=NAME, network=NAME or cgroup=PATH`, { field: "--filter" });
+    const [key, value] = parseFilterFlag(a, EVENT_FILTERS);
     if (key === "type" && (OBJECTS.includes(value) || OTHER_OBJECTS.includes(value))) (f.objects ??= new Set()).add(value);
     else if (key === "event" || key === "type") (f.types ??= new Set()).add(FROM_DOCKER[value] ?? value);
     else if (key === "container") (f.containers ??= []).push(value);
     else if (key === "volume") (f.volumes ??= []).push(value);
     else if (key === "network") (f.networks ??= []).push(value);
     else if (key === "image") (f.images ??= []).push(value);
-    else if (key === "cgroup") (f.cgroups ??= []).push(value);
-    else throw new BerthError(`unknown filter ${JSON.stringify(key)}; use event, type, container, image, volume, network or cgroup`, { field: "--filter" });
+    else (f.cgroups ??= []).push(value);
   }
   return f;
 }

@@ -959,7 +959,7 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     const events = fx.berth(["events", "--since", "10m", "--until", "0s", "--filter", "type=image", "--format", "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}"]).stdout;
     expect(events).toEndWith(`untag ${id} busybox:latest\ndelete ${id} ${id}\n`);
     const bad = fx.berth(["image", "prune", "-f", "--filter", "dangling=maybe"]);
-    expect([bad.code, bad.stderr]).toEqual([125, `berth: --filter: invalid filter "dangling=maybe"; use KEY=VALUE with KEY until, label or label!\n`]);
+    expect([bad.code, bad.stderr]).toEqual([125, `berth: --filter: invalid filter "dangling=maybe"; use KEY=VALUE with KEY one of until, label, label!\n`]);
   });
 });
 

@@ -211,9 +211,10 @@ export function registerContainer(program: Command): void {
     .option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action(async (opts: Opts) => {
+      const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now());
       confirmPrune(opts.force, ["all stopped containers"]);
       const engine = await engineFor(opts);
-      const { removed, reclaimed } = pruneContainers(engine, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now()));
+      const { removed, reclaimed } = pruneContainers(engine, filter);
       writeOut(formatPruneReport([["Containers", removed]], formatDecimalBytes(reclaimed)));
     });
 }

@@ -241,7 +241,7 @@ describe.skipIf(!ok)("ps --filter expose=/publish=", () => {
     expect([ps("expose=7000/udp"), ps("expose=6990-7010/udp"), ps("expose=7000"), ps("publish=7000/udp")]).toEqual([`${id}\n`, `${id}\n`, "", ""]);
     const bad = fx.berth(["ps", "--filter", "publish=127.0.0.1:80"]);
     expect(bad.code).toBe(125);
-    expect(bad.stderr).toMatch(/^berth: --filter: invalid port "127\.0\.0\.1:80"/);
+    expect(bad.stderr).toMatch(/^berth: --filter: invalid publish "127\.0\.0\.1:80"/);
     expect(fx.berth(["rm", "-f", id]).code).toBe(0);
   });
 });
@@ -285,7 +285,7 @@ describe.skipIf(!ok)("system prune as docker prints it: containers, networks, vo
     expect(full).toMatchObject({ Name: net, Driver: "bridge", Scope: "local", IPv6: "false", Internal: "false", Labels: "" });
     expect(full.ID).toMatch(/^[0-9a-f]{64}$/);
     const badType = fx.berth(["network", "ls", "-f", "type=other"]);
-    expect([badType.code, badType.stderr]).toEqual([125, `berth: --filter: invalid type "other"; use custom or builtin\n`]);
+    expect([badType.code, badType.stderr]).toEqual([125, `berth: --filter: invalid type "other"; use type=custom or type=builtin\n`]);
     const stopped = fx.runDetached(["-v", "/data"], ["sh", "-c", "head -c 3000 /dev/zero > /data/f"]);
     expect(fx.berth(["wait", stopped]).stdout).toBe("0\n");
     // without -f: docker's prompt, which berth does not show — refused, nothing removed

@@ -14,8 +14,8 @@ export function declarePrune(cmd: Command): Command {
     .option("-f, --force", "do not ask for confirmation")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action((opts: { all?: boolean; force?: boolean; filter?: string[] }) => {
-      confirmPrune(opts.force, [opts.all ? "all images without at least one container associated to them" : "all dangling images"]);
       const filter = parsePruneFilters(opts.filter ?? [], Date.now());
+      confirmPrune(opts.force, [opts.all ? "all images without at least one container associated to them" : "all dangling images"]);
       const { lines, reclaimed } = pruneImages(new ImageStore(currentEnginePaths()), opts.all === true, filter);
       writeOut(formatPruneReport([["Images", lines]], formatDecimalBytes(reclaimed)));
     });

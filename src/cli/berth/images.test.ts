@@ -147,6 +147,6 @@ describe("images", () => {
     expect(store.berth(["images", "--digests"]).stdout.split("\n")[0]).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID/);
     for (const id of store.berth(["images", "-q"]).stdout.trim().split("\n")) expect(id).toMatch(/^[0-9a-f]{12}$/);
     const r = store.berth(["images", "--filter", "color=red"]);
-    expect([r.code, r.stderr]).toEqual([125, 'berth: --filter "color=red": unknown filter "color"; use dangling=true|false, reference=PATTERN or label=KEY[=VALUE]\n']);
+    expect([r.code, r.stderr]).toEqual([125, 'berth: --filter: invalid filter "color=red"; use KEY=VALUE with KEY one of dangling, reference, label\n']);
   });
 });

@@ -121,9 +121,10 @@ export function registerNetwork(program: Command): void {
     .option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action(async (opts: Opts) => {
+      const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now());
       confirmPrune(opts.force, ["all networks not used by at least one container"]);
       const engine = await engineFor(opts);
-      writeOut(formatPruneReport([["Networks", pruneNetworks(engine, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now()))]]));
+      writeOut(formatPruneReport([["Networks", pruneNetworks(engine, filter)]]));
     });
 }
 

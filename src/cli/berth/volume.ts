@@ -99,9 +99,10 @@ export function registerVolume(program: Command): void {
     .option("-a, --all", "named volumes too").option("-f, --force", "remove without asking (needed: berth does not prompt)")
     .option("--filter <k=v>", "label=KEY[=VALUE], label!=KEY[=VALUE]", collect)
     .action(async (opts: Opts) => {
+      const filter = parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now(), false);
       confirmPrune(opts.force, [opts.all ? "all local volumes not used by at least one container" : "all anonymous local volumes not used by at least one container"]);
       const engine = await engineFor(opts);
-      const { removed, reclaimed } = pruneVolumes(engine, opts.all === true, parsePruneFilters((opts.filter as string[] | undefined) ?? [], Date.now(), false));
+      const { removed, reclaimed } = pruneVolumes(engine, opts.all === true, filter);
       writeOut(formatPruneReport([["Volumes", removed]], formatDecimalBytes(reclaimed)));
     });
 }

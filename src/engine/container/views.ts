@@ -12,7 +12,7 @@ import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { parseLogTime } from "./logs.ts";
 import { dockerPorts, psPorts } from "../network/ports.ts";
 import { humanDuration } from "../../human-duration.ts";
-import { splitKeyValue } from "../../key-value.ts";
+import { filterBool, parseFilterFlag, quoteInput, splitKeyValue } from "../../key-value.ts";
 import { hasLabel } from "../labels.ts";
 
 /** ps's STATUS column */
@@ -108,13 +108,23 @@ const FILTER_KEYS = ["id", "name", "label", "status", "exited", "ancestor", "bef
 const STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
 
 export function parseFilter(text: string): PsFilter {
-  const [key, value] = splitKeyValue(text) ?? [];
-  if (key === undefined || value === undefined || !FILTER_KEYS.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${FILTER_KEYS.join(", ")}`, { field: "--filter" });
-  if (key === "status" && !STATUSES.includes(value)) throw new BerthError(`invalid status ${JSON.stringify(value)}; use one of ${STATUSES.join(", ")}`, { field: "--filter" });
+  const [key, value] = parseFilterFlag(text, FILTER_KEYS);
+  if (key === "status" && !STATUSES.includes(value)) throw new BerthError(`invalid status ${quoteInput(value)}; use status=STATUS with STATUS one of ${STATUSES.join(", ")}`, { field: "--filter" });
+  if (key === "exited" && !/^-?\d{1,10}$/.test(value)) throw new BerthError(`invalid exited ${quoteInput(value)}; use exited=CODE, a number`, { field: "--filter" });
+  if (key === "name" && !isRegExp(value)) throw new BerthError(`invalid name ${quoteInput(value)}; use name=PATTERN, a regular expression (escape [ ( * + ? with \\)`, { field: "--filter" });
   if ((key === "publish" || key === "expose") && filterPorts(value) === undefined) {
-    throw new BerthError(`invalid port ${JSON.stringify(value)} in ${JSON.stringify(text)}; use PORT[/PROTO] or START-END[/PROTO], the container's side`, { field: "--filter" });
+    throw new BerthError(`invalid ${key} ${quoteInput(value)}; use ${key}=PORT[/PROTO] or ${key}=START-END[/PROTO], the container's side`, { field: "--filter" });
   }
-  return { key, value };
+  return { key, value: key === "exited" ? String(Number(value)) : value };
+}
+
+function isRegExp(text: string): boolean {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `publish=`/`expose=`'s `80`, `80/udp`, `8000-8010/tcp` → "PORT/PROTO" each (tcp when unsaid, as docker's nat.ParsePortSpec) */
@@ -174,12 +184,12 @@ export function confirmPrune(force: unknown, what: string[]): void {
  */
 export function parsePruneFilters(texts: string[], nowMs: number, withUntil = true): PruneFilter {
   const out: PruneFilter = { labels: [], notLabels: [] };
-  const keys = withUntil ? "until, label or label!" : "label or label!";
+  const keys = withUntil ? ["until", "label", "label!"] : ["label", "label!"];
   for (const text of texts) {
-    const m = /^(until|label!?)=(.+)$/.exec(text);
-    if (!m || (m[1] === "until" && !withUntil)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY ${keys}`, { field: "--filter" });
-    if (m[1] === "until") out.untilMs = parseLogTime(m[2]!, "--filter until", nowMs);
-    else (m[1] === "label" ? out.labels : out.notLabels).push(m[2]!);
+    const [key, value] = parseFilterFlag(text, keys);
+    if (value === "") throw new BerthError(`invalid filter ${quoteInput(text)}; use ${key}=${key === "until" ? "TIME" : "KEY[=VALUE]"}`, { field: "--filter" });
+    if (key === "until") out.untilMs = parseLogTime(value, "--filter until", nowMs);
+    else (key === "label" ? out.labels : out.notLabels).push(value);
   }
   return out;
 }
@@ -191,10 +201,8 @@ const VOLUME_FILTERS = ["dangling", "name", "label", "driver"];
 
 /** A `ls --filter KEY=VALUE` of one of `keys`; `dangling` takes true|false (docker's volume and network ls). */
 function parseListFilter(text: string, keys: string[]): PsFilter {
-  const [key, value] = splitKeyValue(text) ?? [];
-  if (key === undefined || value === undefined || !keys.includes(key)) throw new BerthError(`invalid filter ${JSON.stringify(text)}; use KEY=VALUE with KEY one of ${keys.join(", ")}`, { field: "--filter" });
-  if (key === "dangling" && !["true", "false", "1", "0"].includes(value)) throw new BerthError(`invalid dangling ${JSON.stringify(value)}; use true or false`, { field: "--filter" });
-  return { key, value };
+  const [key, value] = parseFilterFlag(text, keys);
+  return { key, value: key === "dangling" ? String(filterBool(key, value)) : value };
 }
 
 /** docker's `volume ls --filter`: dangling=true|false, name=PART, label=KEY[=VALUE], driver=NAME */
@@ -206,7 +214,7 @@ export function parseVolumeFilter(text: string): PsFilter {
 export function volumeMatches(v: { Name: string; Driver: string; Labels: Record<string, string> }, used: boolean, filters: PsFilter[]): boolean {
   for (const [key, values] of byKey(filters)) {
     const ok = values.some((val) => {
-      if (key === "dangling") return (val === "true" || val === "1") !== used;
+      if (key === "dangling") return (val === "true") !== used;
       if (key === "name") return v.Name.includes(val);
       if (key === "driver") return v.Driver === val;
       return hasLabel(v.Labels, val);
@@ -232,7 +240,7 @@ const NETWORK_FILTERS = ["dangling", "driver", "id", "label", "name", "scope", "
 /** docker's `network ls --filter`: dangling=true|false, driver=, id=PART, label=KEY[=VALUE], name=PART, scope=, type=custom|builtin */
 export function parseNetworkFilter(text: string): PsFilter {
   const f = parseListFilter(text, NETWORK_FILTERS);
-  if (f.key === "type" && f.value !== "custom" && f.value !== "builtin") throw new BerthError(`invalid type ${JSON.stringify(f.value)}; use custom or builtin`, { field: "--filter" });
+  if (f.key === "type" && f.value !== "custom" && f.value !== "builtin") throw new BerthError(`invalid type ${quoteInput(f.value)}; use type=custom or type=builtin`, { field: "--filter" });
   return f;
 }
 
@@ -244,7 +252,7 @@ export function parseNetworkFilter(text: string): PsFilter {
 export function networkMatches(n: { id: string; name: string; labels: Record<string, string> }, builtin: boolean, used: boolean, filters: PsFilter[]): boolean {
   for (const [key, values] of byKey(filters)) {
     const ok = values.some((val) => {
-      if (key === "dangling") return (val === "true" || val === "1") === (!used && !builtin);
+      if (key === "dangling") return (val === "true") === (!used && !builtin);
       if (key === "name") return n.name.includes(val);
       if (key === "id") return n.id.startsWith(val);
       if (key === "driver") return val === "bridge";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { chooseImageRows, matchesImageFilter, rowsOf, type ImageRow } from "./image-list.ts";
+import { chooseImageRows, rowsOf, type ImageRow } from "./image-list.ts";
 import type { ImageRecord } from "./index-store.ts";
 
 const image = (id: string, names: string[], repoDigests: string[] = []): ImageRecord =>
@@ -44,9 +44,35 @@ describe("images rows", () => {
     expect(chosen({ filters: ["label=com.example.x=y=z"] })).toEqual(["localhost:5000/team/app:1"]);
     expect(chosen({ filters: ["label=tier=base", "reference=*:latest"] })).toEqual(["busybox:latest"]);
   });
-  test("a bad filter is one line naming it and the filters there are", () => {
-    expect(() => matchesImageFilter(rows[0]!, "dangling=maybe")).toThrow("--filter dangling=maybe: must be true or false");
-    expect(() => matchesImageFilter(rows[0]!, "color=red")).toThrow('--filter "color=red": unknown filter "color"; use dangling=true|false, reference=PATTERN or label=KEY[=VALUE]');
-    expect(() => matchesImageFilter(rows[0]!, "dangling")).toThrow("must be true or false");
+  test("a bad filter is one line naming it and the filters there are, rows or none", () => {
+    const keys = "use KEY=VALUE with KEY one of dangling, reference, label";
+    expect(() => chooseImageRows([], { filters: ["color=red"] })).toThrow(`--filter: invalid filter "color=red"; ${keys}`);
+    expect(() => chooseImageRows([], { filters: ["dangling"] })).toThrow(`--filter: invalid filter "dangling"; ${keys}`);
+    expect(() => chooseImageRows([], { filters: ["label"] })).toThrow(`--filter: invalid filter "label"; ${keys}`);
+    expect(() => chooseImageRows([], { filters: ["=x"] })).toThrow(`--filter: invalid filter "=x"; ${keys}`);
+    expect(() => chooseImageRows([], { filters: [""] })).toThrow(`--filter: invalid filter ""; ${keys}`);
+    expect(() => chooseImageRows([], { filters: ["until=1h"] })).toThrow(`--filter: invalid filter "until=1h"; ${keys}`);
+    expect(() => chooseImageRows(rows, { filters: ["dangling=maybe"] })).toThrow('--filter: invalid dangling "maybe"; use dangling=true or dangling=false');
+    expect(() => chooseImageRows(rows, { filters: ["reference=busy[box"] })).toThrow('--filter: invalid reference "busy[box"; use reference=PATTERN');
+    expect(() => chooseImageRows(rows, { filters: ["reference=[z-a]"] })).toThrow("--filter: invalid reference");
+    // what a user typed is quoted with its control characters escaped and cut short: the error stays one line
+    const err = (() => {
+      try {
+        chooseImageRows(rows, { filters: [`nope\n\u0000${"x".repeat(10_000)}=1`] });
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })()!;
+    expect(err).not.toContain("\n");
+    expect(err).toContain('"nope\\n\\u0000xxx');
+    expect(err.length).toBeLessThan(250);
+  });
+  test("dangling takes docker's true, false, 1, 0 in any case; reference's [ ] classes and \\ escapes are path.Match's", () => {
+    expect(chosen({ filters: ["dangling=1"] })).toEqual(["<none>:<none>"]);
+    expect(chosen({ filters: ["dangling=FALSE"] })).toHaveLength(3);
+    expect(chosen({ filters: ["reference=busybox:1.3[0-9]"] })).toEqual(["busybox:1.36"]);
+    expect(chosen({ filters: ["reference=busybox:[!l]*"] })).toEqual(["busybox:1.36"]);
+    expect(chosen({ filters: ["reference=busybox:1\\.36"] })).toEqual(["busybox:1.36"]);
+    expect(chosen({ filters: ["reference=busybox:\\d*"] })).toEqual([]);
   });
 });

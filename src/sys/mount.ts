@@ -33,14 +33,19 @@ export function unmount(target: string, flags = 0): void {
   if (syscall(SYS_UMOUNT2, cString(target), flags) !== 0) throw new SysError("umount2", errno(), target);
 }
 
-/** Unmount what is mounted on `target` (lazily when busy: MNT_DETACH); nothing mounted there (EINVAL, ENOENT) is fine. */
-export function unmountIfMounted(target: string): void {
+/**
+ * Unmount what is mounted on `target`; nothing mounted there (EINVAL, ENOENT) is fine.
+ * Busy: detached lazily (MNT_DETACH), or with `keepBusy` left mounted and false returned.
+ */
+export function unmountIfMounted(target: string, opts: { keepBusy?: boolean } = {}): boolean {
   try {
     unmount(target);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === "EINVAL" || code === "ENOENT") return;
-    if (code === "EBUSY") return unmount(target, MNT_DETACH);
-    throw err;
+    if (code === "EINVAL" || code === "ENOENT") return true;
+    if (code !== "EBUSY") throw err;
+    if (opts.keepBusy) return false;
+    unmount(target, MNT_DETACH);
   }
+  return true;
 }

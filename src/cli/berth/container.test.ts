@@ -773,6 +773,33 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(fx.berth(["images", "-q"]).stdout).toBe("");
   });
 
+  test("a stopped container holds no mount, as docker's: start mounts its root again with its files; cp and export mount it only while they read", () => {
+    expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
+    const name = `unmounted-${process.pid}`;
+    const first = fx.berth(["run", "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "cat /kept 2>/dev/null; echo kept > /kept; exit 3"]);
+    expect(first).toMatchObject({ code: 3, stdout: "" });
+    const id = fx.inspect(name).Id as string;
+    const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").includes(`/containers/${id}/rootfs `);
+    expect(mounted()).toBe(false);
+    // start -a: the same root, mounted again — the file its first run wrote — and unmounted at its exit
+    expect(fx.berth(["start", "-a", name])).toMatchObject({ code: 3, stdout: "kept\n" });
+    expect(mounted()).toBe(false);
+    // a detached one too: running, it is mounted; its exit (recorded by the monitor's exit command) unmounts it
+    expect(fx.berth(["start", name]).code).toBe(0);
+    expect(fx.berth(["wait", name]).stdout).toBe("3\n");
+    expect(mounted()).toBe(false);
+    const cp = fx.berth(["cp", `${name}:/kept`, "-"]);
+    expect(cp.code).toBe(0);
+    expect(cp.stdout).toContain("kept\n");
+    expect(mounted()).toBe(false);
+    const exported = Bun.spawnSync(["sh", "-c", `"$0" export "$1" | tar -xOf - kept`, BERTH, name], { env: fx.env() });
+    expect(exported.stdout.toString()).toBe("kept\n");
+    expect(mounted()).toBe(false);
+    expect(fx.berth(["diff", name]).stdout).toContain("A /kept\n");
+    expect(fx.berth(["rm", name]).code).toBe(0);
+    expect(fx.leftoverCgroups()).toEqual([]);
+  });
+
   test("a --rm container's root is an ephemeral snapshot: run --rm flushes nothing; after a crash that undid its removal, the reboot check drops it and the image can go", async () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
     const run = ["run", "--network", "none", "--cgroup-parent", fx.cgroupParent];

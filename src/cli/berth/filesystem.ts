@@ -10,7 +10,7 @@ import { containerChanges, formatChanges } from "../../engine/container/changes.
 import { engineFor } from "./engine-open.ts";
 import { refuseTerminal, writeArchive } from "./save.ts";
 import { archiveTree } from "../../engine/container/tree-archive.ts";
-import { ensureSnapshotMounted, snapshotTarget } from "../../engine/container/root-source.ts";
+import { mountForReader, snapshotTarget } from "../../engine/container/root-source.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -34,12 +34,13 @@ export function registerExport(program: Command): void {
       refuseTerminal(opts.output as string | undefined);
       const engine = await engineFor(opts);
       const r = engine.store.resolve(ref);
-      let root = r.Rootfs;
-      if (r.RootfsSource === "snapshot") {
-        ensureSnapshotMounted(engine, r.Id);
-        root = snapshotTarget(engine, r.Id);
+      const root = r.RootfsSource === "snapshot" ? snapshotTarget(engine, r.Id) : r.Rootfs;
+      const unmount = mountForReader(engine, r);
+      try {
+        await writeArchive(archiveTree(root), opts.output as string | undefined);
+      } finally {
+        unmount();
       }
-      await writeArchive(archiveTree(root), opts.output as string | undefined);
     });
 }
 

@@ -22,6 +22,7 @@ import type { Engine } from "./engine.ts";
 import { acquireVolumes, releaseVolumes } from "./lifecycle.ts";
 import { runtimeOf } from "./oci-runtime.ts";
 import { liveStatus } from "./live-status.ts";
+import { mountForReader } from "./root-source.ts";
 import type { ContainerRecord } from "./records.ts";
 import { archiveArgs, copyPlan, firstEntryKind, hostUnpackArgv, renameTopExpression, splitPath, type PathKind } from "./copy-plan.ts";
 
@@ -58,10 +59,14 @@ export function tarInContainer(engine: Engine, r: ContainerRecord, tarArgs: stri
   spec.linux!.cgroupsPath = `${parent.startsWith("/") ? "" : "/"}${parent}/${id}`;
   mkdirParents(bundle, 0o700);
   writeFileAtomic(`${bundle}/config.json`, JSON.stringify(spec), { mode: 0o600, fsync: false });
-  // an --opt volume is a mount only while something uses it: docker's cp mounts it too
+  // a stopped container's root is unmounted; an --opt volume is a mount only while
+  // something uses it: docker's cp mounts both
+  let unmountRoot: (() => void) | undefined;
   try {
+    unmountRoot = mountForReader(engine, r);
     acquireVolumes(engine, r, id);
   } catch (err) {
+    unmountRoot?.();
     removeTree(bundle);
     throw err;
   }
@@ -71,6 +76,7 @@ export function tarInContainer(engine: Engine, r: ContainerRecord, tarArgs: stri
       runtime.forceDelete(id);
       removeTree(bundle);
       releaseVolumes(engine, r, id);
+      unmountRoot();
     },
   };
 }

@@ -25,7 +25,7 @@ import type { RunFlags } from "./run-flags.ts";
 import { parseSize } from "../../cgroups/units.ts";
 import { liveStartTime } from "../../runtime/state.ts";
 import { parseSignal } from "../../signals.ts";
-import { ensureSnapshotMounted, releaseSnapshot } from "./root-source.ts";
+import { ensureSnapshotMounted, releaseSnapshot, unmountStoppedSnapshot } from "./root-source.ts";
 import { userDatabase } from "./process-config.ts";
 import { detachNetworks, joinNetworks, netnsPath, planNetwork, prepareAttachment, startDetach } from "../network/attach.ts";
 import { once } from "../../once.ts";
@@ -316,6 +316,8 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
     if (restart) r.State.RestartCount++;
     engine.store.write(r);
     recordExit(engine, r);
+    // a --rm container's removal unmounts it with the rest; a restart mounts it again
+    if (!restart && r.Flags.rm !== true && r.RootfsSource === "snapshot") unmountStoppedSnapshot(engine, id);
     code = r.State.ExitCode;
     // docker's --rm is the daemon's: whoever records the exit removes it (a foreground run, or the exit command once it detached or was killed)
     remove = r.Flags.rm === true;

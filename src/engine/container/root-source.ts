@@ -8,6 +8,8 @@ import { listDir, mkdirPath, realPath, statPath } from "../../sys/libc.ts";
 import { ImageStore, type ImageRecord } from "../image/image-store.ts";
 import { mountSnapshot, unmountSnapshot } from "../snapshot/mount.ts";
 import type { Engine, PreparedRoot } from "./engine.ts";
+import { liveStatus } from "./live-status.ts";
+import { type ContainerRecord, NoSuchContainer } from "./records.ts";
 
 /** A directory used as the container's root, as it is: no image config, no snapshot. */
 export function directoryRoot(path: string): (id: string) => PreparedRoot {
@@ -61,8 +63,46 @@ export function releaseSnapshot(engine: Engine, id: string): void {
   new ImageStore(engine.paths).removeRootfs(id);
 }
 
-/** Mount the snapshot again when it is not (after a reboot, or a stop that unmounted it). */
-export function ensureSnapshotMounted(engine: Engine, id: string): void {
+/**
+ * Unmount stopped container `id`'s snapshot, as docker's and podman's clean-up after an
+ * exit do: a stopped container holds no mount (a host with hundreds would carry an overlay
+ * each in every mount table it reads). Its files stay in the snapshot's upper directory;
+ * start, cp and export mount it again. Busy (a reader still in it): left mounted, not
+ * detached — a lazily detached overlay would live on beside the one the next start mounts
+ * over the same upper directory. The caller knows the container is not running.
+ */
+export function unmountStoppedSnapshot(engine: Engine, id: string): void {
+  try {
+    unmountSnapshot(snapshotTarget(engine, id), { keepBusy: true });
+  } catch {
+    // still mounted is what a stopped container was before: no reason to fail its exit or a copy
+  }
+}
+
+/**
+ * A reader's view (cp, export) of container `r`'s files: its snapshot mounted while the
+ * reader works, then unmounted again if the container is still not running — decided under
+ * the container's lock, which a start holds while it mounts and runs the container.
+ */
+export function mountForReader(engine: Engine, r: ContainerRecord): () => void {
+  if (r.RootfsSource !== "snapshot") return () => {};
+  const mounted = engine.store.locked(r.Id, () => ensureSnapshotMounted(engine, r.Id));
+  if (!mounted) return () => {};
+  return () => {
+    try {
+      engine.store.locked(r.Id, (cur) => {
+        const live = liveStatus(engine, cur).status;
+        if (live !== "running" && live !== "paused" && live !== "restarting") unmountStoppedSnapshot(engine, cur.Id);
+      });
+    } catch (err) {
+      // removed meanwhile (rm -f): its removal unmounted the snapshot
+      if (!(err instanceof NoSuchContainer)) throw err;
+    }
+  };
+}
+
+/** Mount the snapshot again when it is not (after a reboot, or a stop that unmounted it); true when this call mounted it. */
+export function ensureSnapshotMounted(engine: Engine, id: string): boolean {
   const target = snapshotTarget(engine, id);
   let entries: string[] = [];
   try {
@@ -70,6 +110,8 @@ export function ensureSnapshotMounted(engine: Engine, id: string): void {
   } catch {
     mkdirPath(target, 0o755);
   }
-  if (entries.length === 0) mountSnapshot(new ImageStore(engine.paths).rootfsMounts(id), target);
+  if (entries.length > 0) return false;
+  mountSnapshot(new ImageStore(engine.paths).rootfsMounts(id), target);
+  return true;
 }
 

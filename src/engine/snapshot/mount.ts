@@ -29,7 +29,10 @@ export function mountSnapshot(mounts: Mount[], target: string): void {
   }
 }
 
-/** Unmount what mountSnapshot mounted at `target` (lazily when busy); nothing mounted is fine. */
-export function unmountSnapshot(target: string): void {
-  unmountIfMounted(target);
+/**
+ * Unmount what mountSnapshot mounted at `target` (lazily when busy); nothing mounted is
+ * fine. With `keepBusy`, a busy one stays mounted (false returned).
+ */
+export function unmountSnapshot(target: string, opts: { keepBusy?: boolean } = {}): boolean {
+  return unmountIfMounted(target, opts);
 }

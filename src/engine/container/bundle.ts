@@ -133,7 +133,13 @@ export function parseUlimit(text: string): Rlimit {
   if (!m || !RLIMITS.includes(m[1]!)) {
     throw new BerthError(`invalid ulimit ${JSON.stringify(text)}; use NAME=SOFT[:HARD] with NAME one of ${RLIMITS.join(", ")}`, { field: "--ulimit" });
   }
-  const value = (s: string) => (s === "-1" ? 2 ** 64 - 1 : Number(s));
+  // -1 is RLIM_INFINITY; anything else below 0, or past what a JSON number holds exactly, no kernel limit (the runtime refused it naming process.rlimits)
+  const value = (s: string) => {
+    if (s === "-1" || s === "18446744073709551615") return 2 ** 64 - 1;
+    const n = Number(s);
+    if (n < 0 || n > Number.MAX_SAFE_INTEGER) throw new BerthError(`invalid ulimit ${JSON.stringify(text)}: ${s} is out of range; use 0 to ${Number.MAX_SAFE_INTEGER}, or -1 for unlimited`, { field: "--ulimit" });
+    return n;
+  };
   const soft = value(m[2]!);
   const hard = m[3] === undefined ? soft : value(m[3]);
   if (soft > hard) throw new BerthError(`${text}: the soft limit ${m[2]} is above the hard limit ${m[3]}; make soft ≤ hard`, { field: "--ulimit" });

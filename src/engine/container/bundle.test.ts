@@ -239,7 +239,7 @@ describe("security flags", () => {
     expect(parseUlimit("core=0")).toEqual({ type: "RLIMIT_CORE", soft: 0, hard: 0 });
     fails({ ulimit: ["files=1"] }, "--ulimit", /NAME one of/);
     fails({ ulimit: ["nofile=10:5"] }, "--ulimit", /soft limit 10 is above the hard limit 5/);
-    // below -1 (unlimited) or above 2^64-1: refused naming --ulimit (the runtime refused the spec's process.rlimits[0].soft)
+    // below -1 (unlimited) or past 2^53-1: refused naming --ulimit (the runtime refused the spec's process.rlimits[0].soft)
     fails({ ulimit: ["nofile=-5"] }, "--ulimit", /invalid ulimit "nofile=-5": -5 is out of range; use 0 to 9007199254740991, or -1 for unlimited/);
     fails({ ulimit: ["nofile=1:99999999999999999999"] }, "--ulimit", /99999999999999999999 is out of range/);
     fails({ oomScoreAdj: "1001" }, "--oom-score-adj", /-1000 to 1000/);

@@ -243,6 +243,9 @@ describe("security flags", () => {
     fails({ ulimit: ["nofile=-5"] }, "--ulimit", /invalid ulimit "nofile=-5": -5 is out of range; use 0 to 9007199254740991, or -1 for unlimited/);
     fails({ ulimit: ["nofile=1:99999999999999999999"] }, "--ulimit", /99999999999999999999 is out of range/);
     fails({ oomScoreAdj: "1001" }, "--oom-score-adj", /-1000 to 1000/);
+    // Number() reads "" as 0 and "1e2" as 100: neither is a whole number given
+    fails({ oomScoreAdj: "" }, "--oom-score-adj", /invalid value ""; use a whole number from -1000 to 1000/);
+    fails({ oomScoreAdj: "1e2" }, "--oom-score-adj", /invalid value "1e2"/);
   });
   test("--sysctl: namespaced ones only; net.* refused with --network host", () => {
     expect(build({ sysctl: ["net.core.somaxconn=1024", "kernel.shm_rmid_forced=1"] }).spec.linux!.sysctl).toMatchObject({ "net.core.somaxconn": "1024", "kernel.shm_rmid_forced": "1" });

@@ -211,7 +211,7 @@ function withProcess({ spec, flags, image, ctx }: Step): void {
   const u = resolveUser(flags.user ?? image.User ?? "", flags.groupAdd ?? [], ctx.passwd, ctx.group, flags.user !== undefined ? "--user" : "image config User");
   p.user = { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
   if (flags.oomScoreAdj !== undefined) {
-    const n = Number(flags.oomScoreAdj);
+    const n = /^[+-]?\d+$/.test(flags.oomScoreAdj.trim()) ? Number(flags.oomScoreAdj) : Number.NaN;
     if (!Number.isInteger(n) || n < -1000 || n > 1000) throw new BerthError(`invalid value ${JSON.stringify(flags.oomScoreAdj)}; use a whole number from -1000 to 1000`, { field: "--oom-score-adj" });
     p.oomScoreAdj = n;
   } else p.oomScoreAdj = 0;

@@ -3,11 +3,12 @@
  * and written by several processes at once without a torn or mixed line.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { enginePaths } from "./paths.ts";
 import { JournalReader, MAX_BYTES, parseJournal, recordContainerEvent, recordEvent } from "./event-journal.ts";
+import { fromJournal } from "../observe/events.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -92,5 +93,26 @@ describe("the event journal", () => {
   test("a journal that cannot be written costs the event, not the command", () => {
     const paths = { ...fresh(), events: "/proc/self/no-such-dir/events" };
     expect(() => recordEvent(paths, "container", "start", "x")).not.toThrow();
+  });
+  test("a torn last line (a write cut short on a full /run) costs only itself: the event after it is read, by a follower and from the start", () => {
+    const paths = fresh();
+    recordEvent(paths, "volume", "create", "v0");
+    const reader = new JournalReader(paths, false);
+    appendFileSync(join(paths.events, "events.log"), '{"Type":"volume","Action":"cre');
+    recordEvent(paths, "volume", "create", "v1");
+    expect(reader.next().map((e) => e.Actor.ID)).toEqual(["v1"]);
+    expect(new JournalReader(paths, true).next().map((e) => e.Actor.ID)).toEqual(["v0", "v1"]);
+  });
+  test("a foreign line that is JSON but not an event is skipped: events --since read its time or Actor and threw", () => {
+    const foreign = [
+      '{"Type":"volume","Action":"create","Actor":{"ID":"v","Attributes":{}},"timeNano":1e300}',
+      '{"Type":"volume","Action":"create","Actor":"v","timeNano":1}',
+      '{"Type":"volume","Action":"create","Actor":{"ID":7,"Attributes":{}},"timeNano":1}',
+      '{"Type":"volume","Action":"create","Actor":{"ID":"v","Attributes":"x"},"timeNano":1}',
+    ];
+    const good = '{"Type":"volume","Action":"create","Actor":{"ID":"v","Attributes":{"driver":"local"}},"scope":"local","time":1,"timeNano":1000000000}';
+    const events = parseJournal(`${foreign.join("\n")}\n${good}\n`);
+    expect(events.map((e) => e.Actor.ID)).toEqual(["v"]);
+    expect(fromJournal(events[0]!).time).toBe("1970-01-01T00:00:01.000Z");
   });
 });

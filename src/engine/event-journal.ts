@@ -19,7 +19,7 @@
  * are a few hundred bytes anyway. Two rotations are serialised by a lock and the second
  * sees the file already small.
  */
-import { close, mkdirParents, O, openPath, renamePath, statFd, statPath, writeAll } from "../sys/libc.ts";
+import { close, mkdirParents, O, openPath, preadFd, renamePath, statFd, statPath, writeAll } from "../sys/libc.ts";
 import { lockPath } from "../sys/lock-file.ts";
 import type { EnginePaths } from "./paths.ts";
 import { fileEnd, LineFollower, readRotatedLines } from "./line-follower.ts";
@@ -54,13 +54,13 @@ export function recordEvent(paths: EnginePaths, type: EventObject, action: strin
   try {
     let fd: number;
     try {
-      fd = openPath(file, O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC, 0o600);
+      fd = openPath(file, O.RDWR | O.APPEND | O.CREAT | O.CLOEXEC, 0o600);
     } catch {
       mkdirParents(paths.events, 0o700);
-      fd = openPath(file, O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC, 0o600);
+      fd = openPath(file, O.RDWR | O.APPEND | O.CREAT | O.CLOEXEC, 0o600);
     }
     try {
-      writeAll(fd, `${JSON.stringify(event)}\n`, file);
+      writeAll(fd, `${afterTornLine(fd) ? "\n" : ""}${JSON.stringify(event)}\n`, file);
       const st = statFd(fd);
       if (st.size > MAX_BYTES) rotate(file, st.ino);
     } finally {
@@ -69,6 +69,19 @@ export function recordEvent(paths: EnginePaths, type: EventObject, action: strin
   } catch {
     // the event is lost; the command's own work is done
   }
+}
+
+/**
+ * Whether the journal ends without a newline: a write cut short (a full /run) left part of
+ * a line, which this event's line must not continue — joined to it, it was no JSON and
+ * lost. (Another writer's whole line landing between this look and the write costs an
+ * empty line, which readers skip.)
+ */
+function afterTornLine(fd: number): boolean {
+  const size = statFd(fd).size;
+  if (size === 0) return false;
+  const last = new Uint8Array(1);
+  return preadFd(fd, last, size - 1) === 1 && last[0] !== 0x0a;
 }
 
 /** `events.log` → `events.log.1`, when it is still the file that grew past the bound (another writer may have rotated it). */
@@ -82,6 +95,19 @@ function rotate(file: string, ino: bigint): void {
   }
 }
 
+/** The 8.64e15 ms either side of 1970 a Date holds, in ns: past it, toISOString throws. */
+const MAX_TIME_NANO = 8.64e21;
+
+/** A line berth wrote, not a foreign one that only looks like it: a reader uses its Actor's ID and Attributes and its time as a Date. */
+function isEvent(e: unknown): e is EngineEvent {
+  if (typeof e !== "object" || e === null) return false;
+  const { Type, Action, Actor, timeNano } = e as Record<string, unknown>;
+  if (typeof Type !== "string" || typeof Action !== "string" || typeof timeNano !== "number" || !(Math.abs(timeNano) <= MAX_TIME_NANO)) return false;
+  if (typeof Actor !== "object" || Actor === null) return false;
+  const { ID, Attributes } = Actor as Record<string, unknown>;
+  return typeof ID === "string" && typeof Attributes === "object" && Attributes !== null && !Array.isArray(Attributes);
+}
+
 /** Parse journal text: each whole line's event, oldest first; a torn or foreign line is skipped. */
 export function parseJournal(text: string): EngineEvent[] {
   const out: EngineEvent[] = [];
@@ -89,7 +115,7 @@ export function parseJournal(text: string): EngineEvent[] {
     if (line === "") continue;
     try {
       const e = JSON.parse(line) as EngineEvent;
-      if (typeof e.Action === "string" && typeof e.timeNano === "number" && e.Actor) out.push(e);
+      if (isEvent(e)) out.push(e);
     } catch {}
   }
   return out;

@@ -348,6 +348,13 @@ describe.skipIf(!ok)("a detached container", () => {
       symlinkSync("/bin/busybox", tar);
     }
   });
+  test("cp of a container's symlink onto a host file: the link replaces it, as docker's, its target never looked up on the host (a link to / was refused as a directory)", () => {
+    expect(fx.berth(["exec", "web", "sh", "-c", "mkdir -p /srv && ln -sfn / /srv/rootlink"]).code).toBe(0);
+    const onto = join(fx.dir, "cp-link-onto");
+    writeFileSync(onto, "file\n");
+    expect(fx.berth(["cp", "web:/srv/rootlink", onto])).toMatchObject({ code: 0, stderr: "" });
+    expect(readlinkSync(onto)).toBe("/");
+  });
   test("cp of a name with a backslash, both ways: GNU tar on the host takes it as it is", () => {
     expect(fx.berth(["exec", "web", "sh", "-c", "echo in > '/tmp/a\\tb'"]).code).toBe(0);
     const into = join(fx.dir, "cp-backslash");

@@ -207,7 +207,8 @@ export async function copyFromContainer(engine: Engine, r: ContainerRecord, { pa
     try {
       await pipeTar(tar.argv, hostUnpackArgv(landing, path), what);
       const arrived = path.endsWith("/.") ? landing : `${landing}/${splitPath(path).base}`;
-      const plan = copyPlan(path, hostKind(arrived) === "dir" ? "dir" : "file", dest, destKind);
+      // what arrived as it is: a symlink from the container is a file to the rules, its target (maybe the host's /) never followed
+      const plan = copyPlan(path, statPath(arrived, { follow: false }).isDirectory ? "dir" : "file", dest, destKind);
       if (path.endsWith("/.")) {
         mkdirPath(`${plan.into}/${plan.name}`, 0o755);
         for (const e of listDir(landing)) renamePath(`${landing}/${e.name}`, `${plan.into}/${plan.name}/${e.name}`);

@@ -53,6 +53,18 @@ describe("entriesBeneath and lstatBeneath: a tree another process may change", (
     expect(seen).toEqual(["a", "b/", "b/c/", "b/c/f", "b/out", "up"]);
   });
 
+  test("a name that is not UTF-8 beside the UTF-8 name it decodes to (a\\xff, a\uFFFD): told to undecodable, not the other yielded twice", () => {
+    const both = join(root, "collide");
+    mkdirSync(both);
+    writeFileSync(Buffer.from(`${both}/a\xff`, "latin1"), "hidden");
+    writeFileSync(join(both, "a\uFFFD"), "shown");
+    const seen: string[] = [];
+    const undecodable: string[] = [];
+    for (const e of entriesBeneath(both, { undecodable: (rel) => undecodable.push(rel) })) seen.push(e.rel);
+    expect(seen).toEqual(["a\uFFFD"]);
+    expect(undecodable).toEqual(["a\uFFFD"]);
+  });
+
   test("an entry marked skip before the next is asked for: its directory's children are not walked", () => {
     const seen: string[] = [];
     for (const e of entriesBeneath(tree)) {

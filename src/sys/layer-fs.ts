@@ -313,14 +313,19 @@ export interface WalkedEntry extends EntryStat, Pick<PathStat, "uid" | "gid" | "
  * open (ELOOP/ENOTDIR) and is skipped, as an entry removed meanwhile is.
  *
  * A name that is not UTF-8 comes back from listDir changed (U+FFFD) and cannot be looked
- * up by it: `undecodable` is told its path (a consumer that must not lose it throws),
- * else it is skipped.
+ * up by it — or finds the UTF-8 name it decoded to: `undecodable` is told its path (a
+ * consumer that must not lose it throws), else it is skipped.
  */
 export function* entriesBeneath(root: string, opts: { undecodable?: (rel: string) => void } = {}): Generator<WalkedEntry> {
   const tree = BeneathDir.open(root);
   function* walk(dirFd: number, prefix: string): Generator<WalkedEntry> {
     const names = listDir(`/proc/self/fd/${dirFd}`).map((e) => e.name).sort();
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
+      // a second name decoding the same (a\xff beside a\uFFFD): one of the two is not UTF-8, and its lookup finds the other
+      if (i > 0 && names[i - 1] === name) {
+        opts.undecodable?.(`${prefix}${name}`);
+        continue;
+      }
       const st = tree.statAt(dirFd, name);
       if (!st) {
         if (name.includes("\uFFFD")) opts.undecodable?.(`${prefix}${name}`);

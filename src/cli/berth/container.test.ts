@@ -355,6 +355,18 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["cp", "web:/srv/rootlink", onto])).toMatchObject({ code: 0, stderr: "" });
     expect(readlinkSync(onto)).toBe("/");
   });
+  test("cp: a container path without its leading / is from the container's /, as docker's, not from its working directory", () => {
+    const name = `cp-workdir-${process.pid}`;
+    fx.runDetached(["--name", name, "-w", "/tmp"], ["sleep", "1000"]);
+    writeFileSync(join(fx.dir, "rel-in.txt"), "relative\n");
+    expect(fx.berth(["cp", join(fx.dir, "rel-in.txt"), `${name}:etc/rel-in.txt`]).code).toBe(0);
+    expect(fx.berth(["exec", name, "cat", "/etc/rel-in.txt"])).toMatchObject({ code: 0, stdout: "relative\n" });
+    expect(fx.berth(["exec", name, "ls", "/tmp"]).stdout).not.toContain("etc");
+    const out = join(fx.dir, "rel-out.txt");
+    expect(fx.berth(["cp", `${name}:etc/rel-in.txt`, out]).code).toBe(0);
+    expect(readFileSync(out, "utf8")).toBe("relative\n");
+    expect(fx.berth(["rm", "-f", name]).code).toBe(0);
+  });
   test("cp of a name with a backslash, both ways: GNU tar on the host takes it as it is", () => {
     expect(fx.berth(["exec", "web", "sh", "-c", "echo in > '/tmp/a\\tb'"]).code).toBe(0);
     const into = join(fx.dir, "cp-backslash");

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { archiveArgs, copyPlan, firstEntryKind, hostUnpackArgv, renameTopExpression, splitPath } from "./copy-plan.ts";
+import { archiveArgs, copyPlan, firstEntryKind, fromContainerRoot, hostUnpackArgv, renameTopExpression, splitPath } from "./copy-plan.ts";
 
 describe("copyPlan: docker cp's rules", () => {
   test("a file: to a missing path it becomes that file; to a file it replaces it; to a directory it goes in by its name", () => {
@@ -24,6 +24,11 @@ describe("copyPlan: docker cp's rules", () => {
     expect(splitPath("/a")).toEqual({ dir: "/", base: "a" });
     expect(splitPath("a")).toEqual({ dir: ".", base: "a" });
     expect(splitPath("/")).toEqual({ dir: "/", base: "." });
+  });
+  test("fromContainerRoot: a container path is from its /, the leading slash optional", () => {
+    expect(fromContainerRoot("tmp/f")).toBe("/tmp/f");
+    expect(fromContainerRoot("/tmp/f")).toBe("/tmp/f");
+    expect(fromContainerRoot("")).toBe("/");
   });
 });
 

@@ -23,6 +23,17 @@ export interface CopyPlan {
 
 const clean = (p: string) => p.replace(/\/+$/, "") || "/";
 
+/**
+ * A container path as `berth cp` takes it: from the container's /, with or without its
+ * leading slash (docker's rule) — the container's tar runs in its working directory,
+ * where a relative one would land.
+ *
+ * @example fromContainerRoot("tmp/f") // → "/tmp/f"
+ */
+export function fromContainerRoot(p: string): string {
+  return p.startsWith("/") ? p : `/${p}`;
+}
+
 /** A path's directory and last name: `/a/b/` → `/a`, `b`. */
 export function splitPath(p: string): { dir: string; base: string } {
   const c = clean(p);

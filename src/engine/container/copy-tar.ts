@@ -24,7 +24,7 @@ import { runtimeOf } from "./oci-runtime.ts";
 import { liveStatus } from "./live-status.ts";
 import { mountForReader } from "./root-source.ts";
 import type { ContainerRecord } from "./records.ts";
-import { archiveArgs, copyPlan, firstEntryKind, hostUnpackArgv, renameTopExpression, splitPath, type PathKind } from "./copy-plan.ts";
+import { archiveArgs, copyPlan, firstEntryKind, fromContainerRoot, hostUnpackArgv, renameTopExpression, splitPath, type PathKind } from "./copy-plan.ts";
 
 /** What a root tar needs to write any file with its owner and mode: no mknod, no mount, no chroot. */
 const TAR_CAPABILITIES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID"];
@@ -187,7 +187,9 @@ async function containerKind(engine: Engine, r: ContainerRecord, path: string): 
 }
 
 /** Container → host (docker's rules, copy-plan.ts), or a tar stream on stdout when `dest` is `-`. */
-export async function copyFromContainer(engine: Engine, r: ContainerRecord, { path, dest, what }: CopyRequest): Promise<void> {
+export async function copyFromContainer(engine: Engine, r: ContainerRecord, request: CopyRequest): Promise<void> {
+  const { dest, what } = request;
+  const path = fromContainerRoot(request.path);
   const tar = tarInContainer(engine, r, archiveArgs(path));
   try {
     if (dest === "-") {
@@ -222,10 +224,12 @@ export async function copyFromContainer(engine: Engine, r: ContainerRecord, { pa
 }
 
 /** Host → container by docker's rules, or a tar stream on stdin (`path` `-`) unpacked in the destination directory. */
-export async function copyToContainer(engine: Engine, r: ContainerRecord, { path, dest, what }: CopyRequest): Promise<void> {
+export async function copyToContainer(engine: Engine, r: ContainerRecord, request: CopyRequest): Promise<void> {
+  const { path, what } = request;
+  const dest = fromContainerRoot(request.dest);
   if (path === "-") {
     // a tar stream is unpacked into the destination directory, as docker's
-    const tar = tarInContainer(engine, r, ["-C", dest || "/", "-xf", "-"]);
+    const tar = tarInContainer(engine, r, ["-C", dest, "-xf", "-"]);
     try {
       await runTar(tar.argv, "inherit", "ignore", what);
     } finally {

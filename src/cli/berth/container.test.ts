@@ -792,24 +792,37 @@ describe.skipIf(!ARCHIVE)("real images (berth load of a busybox image built by t
     expect(fx.berth(["images", "-q"]).stdout).toBe("");
   });
 
-  test("a stopped container holds no mount, as docker's: start mounts its root again with its files; cp and export mount it only while they read", () => {
+  test("a created or stopped container holds no mount, as docker's: start mounts its root again with its files; cp and export mount it only while they read", async () => {
     expect(fx.berth(["load", "-i", ARCHIVE!]).code).toBe(0);
     const name = `unmounted-${process.pid}`;
-    const first = fx.berth(["run", "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "cat /kept 2>/dev/null; echo kept > /kept; exit 3"]);
-    expect(first).toMatchObject({ code: 3, stdout: "" });
-    const id = fx.inspect(name).Id as string;
+    // create mounts nothing, as docker's; cp into the created container mounts it only while it copies
+    const id = fx.berth(["create", "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "busybox", "sh", "-c", "cat /kept 2>/dev/null; cat /given; echo kept > /kept; exit 3"]).stdout.trim();
+    expect(id).toMatch(HEX64);
     const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").includes(`/containers/${id}/rootfs `);
     expect(mounted()).toBe(false);
+    const given = join(fx.dir, `given-${process.pid}`);
+    mkdirSync(given, { recursive: true });
+    writeFileSync(join(given, "given"), "given\n");
+    expect(fx.berth(["cp", "-", `${name}:/`], { stdin: Bun.spawnSync(["tar", "-C", given, "-cf", "-", "given"]).stdout }).code).toBe(0);
+    rmSync(given, { recursive: true });
+    expect(mounted()).toBe(false);
+    const first = fx.berth(["start", "-a", name]);
+    expect(first).toMatchObject({ code: 3, stdout: "given\n" });
+    expect(mounted()).toBe(false);
     // start -a: the same root, mounted again — the file its first run wrote — and unmounted at its exit
-    expect(fx.berth(["start", "-a", name])).toMatchObject({ code: 3, stdout: "kept\n" });
+    expect(fx.berth(["start", "-a", name])).toMatchObject({ code: 3, stdout: "kept\ngiven\n" });
     expect(mounted()).toBe(false);
     // a detached one too: running, it is mounted; its exit (recorded by the monitor's exit command) unmounts it
     expect(fx.berth(["start", name]).code).toBe(0);
     expect(fx.berth(["wait", name]).stdout).toBe("3\n");
     expect(mounted()).toBe(false);
-    const cp = fx.berth(["cp", `${name}:/kept`, "-"]);
-    expect(cp.code).toBe(0);
-    expect(cp.stdout).toContain("kept\n");
+    // four cps at once: each reads the root mounted, none unmounts it under another
+    const cps = await Promise.all([0, 1, 2, 3].map(async () => {
+      const p = Bun.spawn([BERTH, "cp", `${name}:/kept`, "-"], { env: fx.env(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      return { code: await p.exited, stdout: await new Response(p.stdout).text(), stderr: await new Response(p.stderr).text() };
+    }));
+    for (const cp of cps) expect(cp).toMatchObject({ code: 0, stderr: "" });
+    for (const cp of cps) expect(cp.stdout).toContain("kept\n");
     expect(mounted()).toBe(false);
     const exported = Bun.spawnSync(["sh", "-c", `"$0" export "$1" | tar -xOf - kept`, BERTH, name], { env: fx.env() });
     expect(exported.stdout.toString()).toBe("kept\n");

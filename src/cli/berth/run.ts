@@ -12,7 +12,7 @@ import type { HeadStart } from "../../engine/container/head-start.ts";
 import { ExitClaim } from "../../engine/container/monitor.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { ContainerStartError } from "../../engine/container/oci-runtime.ts";
-import { directoryRoot, imageRoot } from "../../engine/container/root-source.ts";
+import { directoryRoot, imageRoot, unmountIfStopped } from "../../engine/container/root-source.ts";
 import type { ContainerRecord } from "../../engine/container/records.ts";
 import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts";
 import { pullImage } from "../../engine/image/pull.ts";
@@ -94,6 +94,9 @@ export function registerCreate(program: Command): void {
     .description("create a container without starting it").passThroughOptions())
     .action(async (image: string, command: string[], opts: RunOptions) => {
       const engine = await engineFor(opts as Record<string, unknown>);
-      writeOut(`${(await create(engine, image, command, opts)).record.Id}\n`);
+      const { record } = await create(engine, image, command, opts);
+      // docker's create mounts nothing: the root is mounted by what uses it (start, cp, export)
+      unmountIfStopped(engine, record.Id);
+      writeOut(`${record.Id}\n`);
     });
 }

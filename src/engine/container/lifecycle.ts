@@ -269,6 +269,7 @@ function recordStartFailure(engine: Engine, r: ContainerRecord, err: unknown): v
   const code = err instanceof ContainerStartError ? err.exitCode : 125;
   r.State = { ...r.State, Status: r.State.StartedAt === GO_ZERO_TIME ? "created" : "exited", Pid: 0, MonitorPid: 0, ExitCode: code, Error: (err as Error).message };
   engine.store.write(r);
+  if (r.RootfsSource === "snapshot") unmountStoppedSnapshot(engine, r.Id);
 }
 
 /**

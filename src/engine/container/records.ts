@@ -275,15 +275,22 @@ export class ContainerStore {
     throw new NoSuchContainer(ref);
   }
 
-  /** Hold the container's lock while `fn` runs with its current record. */
-  locked<T>(id: string, fn: (r: ContainerRecord) => T): T {
-    let lock: HeldLock;
+  /**
+   * The container's lock, held until released — by `locked`, and by a reader of a stopped
+   * container's files for as long as it reads (docker's cp holds the container's lock).
+   */
+  hold(id: string): HeldLock {
     try {
-      lock = lockPath(this.dir(id));
+      return lockPath(this.dir(id));
     } catch (err) {
       if ((err as { code?: string }).code === "ENOENT") throw new NoSuchContainer(id);
       throw err;
     }
+  }
+
+  /** Hold the container's lock while `fn` runs with its current record. */
+  locked<T>(id: string, fn: (r: ContainerRecord) => T): T {
+    const lock = this.hold(id);
     try {
       const r = this.read(id);
       if (!r) throw new NoSuchContainer(id);

@@ -80,25 +80,49 @@ export function unmountStoppedSnapshot(engine: Engine, id: string): void {
 }
 
 /**
- * A reader's view (cp, export) of container `r`'s files: its snapshot mounted while the
- * reader works, then unmounted again if the container is still not running — decided under
- * the container's lock, which a start holds while it mounts and runs the container.
+ * A reader's view (cp, export) of container `r`'s files. A stopped container's snapshot is
+ * mounted for it, under the container's lock, held until the reader is done: no start can
+ * run the container meanwhile, and no other reader unmounts what this one reads (as
+ * docker's cp holds the container's lock). What is returned unmounts it and lets go. A
+ * running container's is mounted already: the lock is let go at once.
  */
 export function mountForReader(engine: Engine, r: ContainerRecord): () => void {
   if (r.RootfsSource !== "snapshot") return () => {};
-  const mounted = engine.store.locked(r.Id, () => ensureSnapshotMounted(engine, r.Id));
-  if (!mounted) return () => {};
+  const lock = engine.store.hold(r.Id);
+  let mounted: boolean;
+  try {
+    mounted = ensureSnapshotMounted(engine, r.Id);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  if (!mounted) {
+    lock.release();
+    return () => {};
+  }
   return () => {
     try {
-      engine.store.locked(r.Id, (cur) => {
-        const live = liveStatus(engine, cur).status;
-        if (live !== "running" && live !== "paused" && live !== "restarting") unmountStoppedSnapshot(engine, cur.Id);
-      });
-    } catch (err) {
-      // removed meanwhile (rm -f): its removal unmounted the snapshot
-      if (!(err instanceof NoSuchContainer)) throw err;
+      unmountStoppedSnapshot(engine, r.Id);
+    } finally {
+      lock.release();
     }
   };
+}
+
+/**
+ * Unmount container `id`'s snapshot if the container is not running — decided under its
+ * lock, which a start holds while it mounts the snapshot and runs the container.
+ */
+export function unmountIfStopped(engine: Engine, id: string): void {
+  try {
+    engine.store.locked(id, (r) => {
+      const live = liveStatus(engine, r).status;
+      if (r.RootfsSource === "snapshot" && live !== "running" && live !== "paused" && live !== "restarting") unmountStoppedSnapshot(engine, id);
+    });
+  } catch (err) {
+    // removed meanwhile (rm -f): its removal unmounted the snapshot
+    if (!(err instanceof NoSuchContainer)) throw err;
+  }
 }
 
 /** Mount the snapshot again when it is not (after a reboot, or a stop that unmounted it); true when this call mounted it. */

@@ -71,9 +71,9 @@ export function resolveUser(spec: string, groupAdd: string[], passwd: string | u
   const [userPart = "", groupPart] = spec.split(":", 2);
   const users = passwdEntries(passwd);
   const groups = groupEntries(group);
-  const numeric = (s: string, what: string) => {
+  const numeric = (s: string, what: string, field = flag) => {
     const n = Number(s);
-    if (!Number.isSafeInteger(n) || n < 0 || n > ID_MAX) throw new BerthError(`invalid ${what} ${JSON.stringify(s)}; use 0…${ID_MAX} or a name`, { field: flag });
+    if (!Number.isSafeInteger(n) || n < 0 || n > ID_MAX) throw new BerthError(`invalid ${what} ${JSON.stringify(s)}; use 0…${ID_MAX} or a name`, { field });
     return n;
   };
   let uid: number;
@@ -94,7 +94,7 @@ export function resolveUser(spec: string, groupAdd: string[], passwd: string | u
     if (root) [gid, name] = [root.gid, root.name];
   }
   const groupId = (g: string, f: string) => {
-    if (/^\d+$/.test(g)) return numeric(g, "gid");
+    if (/^\d+$/.test(g)) return numeric(g, "gid", f);
     const e = groups.find((x) => x.name === g);
     if (!e) throw new BerthError(`unable to find group ${g}: no matching entries in group file; use a name from the image's /etc/group or a number`, { field: f });
     return e.gid;

@@ -179,6 +179,11 @@ describe("users", () => {
     fails({ groupAdd: ["video"] }, "--group-add", /unable to find group video/);
     fails({ user: "99999999999" }, "--user", /invalid uid/);
     fails({}, "image config User", /unable to find user ghost/, { Cmd: ["x"], User: "ghost" });
+    // a --group-add number out of range names --group-add (it named --user)
+    fails({ groupAdd: ["99999999999"] }, "--group-add", /invalid gid "99999999999"/);
+  });
+  test("-u \"\" is the image's User, as docker's merge of an empty one (it ran as root)", () => {
+    expect(build({ user: "" }, { Cmd: ["x"], User: "web" }).spec.process!.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 10, 29] });
   });
   test("an image's passwd or group line whose id no kernel takes (over 4294967294) is no entry: it reached the spec and the runtime", () => {
     expect(() => resolveUser("evil", [], "evil:x:99999999999:0::/:/bin/sh\n", GROUP)).toThrow(/unable to find user evil/);

@@ -208,7 +208,8 @@ function withProcess({ spec, flags, image, ctx }: Step): void {
   // docker's CreateDaemonEnvironment: PATH, HOSTNAME, TERM first; the image's and the user's replace them in place
   const base = [DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(flags.tty ? ["TERM=xterm"] : [])];
   p.env = mergeEnv(base, image.Env ?? [], userEnv);
-  const u = resolveUser(flags.user ?? image.User ?? "", flags.groupAdd ?? [], ctx.passwd, ctx.group, flags.user !== undefined ? "--user" : "image config User");
+  // an empty -u is no -u: the image's User (docker's merge of the two configs)
+  const u = resolveUser(flags.user || image.User || "", flags.groupAdd ?? [], ctx.passwd, ctx.group, flags.user ? "--user" : "image config User");
   p.user = { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
   if (flags.oomScoreAdj !== undefined) {
     const n = /^[+-]?\d+$/.test(flags.oomScoreAdj.trim()) ? Number(flags.oomScoreAdj) : Number.NaN;

@@ -210,6 +210,8 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["exec", "web", "nosuch"]).code).toBe(127);
     expect(fx.berth(["exec", "web", "/etc/passwd"]).code).toBe(126);
     expect(fx.berth(["exec", "--env-file", join(fx.dir, "no-such-env"), "web", "true"])).toMatchObject({ code: 125, stderr: `berth: --env-file: cannot read ${join(fx.dir, "no-such-env")}: ENOENT\n` });
+    expect(fx.berth(["exec", "-w", "tmp", "web", "pwd"])).toMatchObject({ code: 125, stderr: 'berth: --workdir: the working directory "tmp" is invalid; it needs to be an absolute path\n' });
+    expect(fx.berth(["exec", "-e", "=x", "web", "true"])).toMatchObject({ code: 125, stderr: 'berth: --env: invalid environment variable "=x"; use NAME=VALUE or NAME\n' });
     expect(fx.berth(["exec", "-d", "web", "sh", "-c", "echo detached > /tmp/d"]).code).toBe(0);
     expect(fx.berth(["exec", "web", "cat", "/tmp/d"]).stdout).toBe("detached\n");
     const capBnd = /^CapBnd:\s*(\w+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1]!;

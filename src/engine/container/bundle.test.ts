@@ -480,4 +480,18 @@ describe("execProcessSpec: exec's whole process for the runtime's --process", ()
     expect(p.capabilities).toEqual({ bounding: ["CAP_CHOWN", "CAP_SYS_ADMIN"], effective: ["CAP_CHOWN", "CAP_SYS_ADMIN"], permitted: ["CAP_CHOWN", "CAP_SYS_ADMIN"], ambient: ["CAP_CHOWN", "CAP_SYS_ADMIN"] });
     expect(base.capabilities.bounding).toEqual(["CAP_CHOWN"]);
   });
+  test("a relative -w or an -e without a name is berth's one line naming the flag, as run's (the runtime refused them: exit 255, its own words)", () => {
+    const refused = (o: { cwd?: string; env?: string[] }, field: string, message: RegExp) => {
+      let err: unknown;
+      try {
+        execProcessSpec(base, { args: ["pwd"], env: o.env ?? [], tty: false, ...(o.cwd !== undefined && { cwd: o.cwd }) });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(BerthError);
+      expect([(err as BerthError).field, (err as BerthError).message]).toEqual([field, expect.stringMatching(message)]);
+    };
+    refused({ cwd: "tmp" }, "--workdir", /: the working directory "tmp" is invalid; it needs to be an absolute path$/);
+    refused({ env: ["PATH=/bin", "=x"] }, "--env", /: invalid environment variable "=x"; use NAME=VALUE or NAME$/);
+  });
 });

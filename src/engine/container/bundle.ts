@@ -23,7 +23,7 @@ import type { VolumeUse } from "./records.ts";
 import { resolvePath } from "../../runtime/host-path.ts";
 import { parseLabels } from "../labels.ts";
 import { parseKeyValues, splitKeyValue } from "../../key-value.ts";
-import { mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "./process-config.ts";
+import { absoluteWorkdir, checkEnvFlag, mergeEnv, parseEnvFile, privilegedCapabilities, resolveUser } from "./process-config.ts";
 
 export interface DeviceInfo {
   type: "c" | "b";
@@ -190,18 +190,13 @@ function withProcess({ spec, flags, image, ctx }: Step): void {
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw new BerthError("no command specified; give one after the image or set the image's Cmd/Entrypoint", { field: "run" });
   p.args = args;
-  const cwd = flags.workdir ?? (image.WorkingDir || "/");
-  if (!cwd.startsWith("/")) {
-    if (flags.workdir !== undefined) throw new BerthError(`the working directory ${JSON.stringify(cwd)} is invalid; it needs to be an absolute path`, { field: "--workdir" });
-    throw new BerthError(`the working directory ${JSON.stringify(cwd)} is invalid; it needs to be an absolute path: give -w /PATH`, { field: "image config WorkingDir" });
-  }
-  p.cwd = cwd;
+  p.cwd = absoluteWorkdir(flags.workdir ?? (image.WorkingDir || "/"), flags.workdir !== undefined ? "--workdir" : "image config WorkingDir");
   p.terminal = flags.tty === true;
   const hostname = spec.hostname ?? ctx.id.slice(0, 12);
   const userEnv: string[] = [];
   for (const file of flags.envFile ?? []) userEnv.push(...parseEnvFile(ctx.readFile(file, "--env-file"), ctx.hostEnv, "--env-file", file));
   for (const e of flags.env ?? []) {
-    if (e.startsWith("=")) throw new BerthError(`invalid environment variable ${JSON.stringify(e)}; use NAME=VALUE or NAME`, { field: "--env" });
+    checkEnvFlag(e);
     if (e.includes("=")) userEnv.push(e);
     else if (ctx.hostEnv[e] !== undefined) userEnv.push(`${e}=${ctx.hostEnv[e]}`);
   }

@@ -25,6 +25,17 @@ export function parseEnvFile(text: string, hostEnv: Record<string, string | unde
   return out;
 }
 
+/** A working directory the runtime can take (absolute), from -w or else the image's WorkingDir (`field`); throws BerthError in docker's words. */
+export function absoluteWorkdir(cwd: string, field = "--workdir"): string {
+  if (!cwd.startsWith("/")) throw new BerthError(`the working directory ${JSON.stringify(cwd)} is invalid; it needs to be an absolute path${field === "--workdir" ? "" : ": give -w /PATH"}`, { field });
+  return cwd;
+}
+
+/** An -e entry: NAME=VALUE or NAME, never a value without a name; throws BerthError naming --env. */
+export function checkEnvFlag(e: string): void {
+  if (e.startsWith("=")) throw new BerthError(`invalid environment variable ${JSON.stringify(e)}; use NAME=VALUE or NAME`, { field: "--env" });
+}
+
 /** Later entries replace earlier ones with the same name, keeping the first one's place (docker's ReplaceOrAppendEnvValues). */
 export function mergeEnv(...lists: string[][]): string[] {
   const out: string[] = [];
@@ -115,16 +126,18 @@ export function privilegedCapabilities(host: { lastCap: number; bounding?: bigin
  * it): the container's own process with the command, its environment, working directory,
  * terminal, user — all of its groups, replaced, never added to the container's (runc's
  * `--additional-gids` appends to them: a root container's group 0 stayed with `-u
- * nobody`) — and, for --privileged, `caps` in every set runc's `--cap` fills. Pure.
+ * nobody`) — and, for --privileged, `caps` in every set runc's `--cap` fills. A relative
+ * `cwd` or an env entry without a name throws BerthError naming its flag. Pure.
  *
  * @example execProcessSpec(spec.process!, { args: ["id"], env: ["PATH=/bin"], tty: false, user: { uid: 65534, gid: 65534, additionalGids: [65534] } })
  */
 export function execProcessSpec(base: Process, o: { args: string[]; env: string[]; cwd?: string; tty: boolean; user?: { uid: number; gid: number; additionalGids: number[] }; caps?: string[] }): Process {
   const p: Process = structuredClone(base);
   p.args = o.args;
+  o.env.forEach(checkEnvFlag);
   p.env = o.env;
   p.terminal = o.tty;
-  if (o.cwd !== undefined) p.cwd = o.cwd;
+  if (o.cwd !== undefined) p.cwd = absoluteWorkdir(o.cwd);
   if (o.user) p.user = { ...p.user, uid: o.user.uid, gid: o.user.gid, additionalGids: o.user.additionalGids };
   if (o.caps?.length) {
     const c = p.capabilities ?? {};

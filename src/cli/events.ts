@@ -7,10 +7,10 @@
  */
 import type { Command } from "./command.ts";
 import { parseCount } from "../cgroups/units.ts";
-import { diffSnapshots, ExitCodes, formatEvent, fromJournal, matchesFilter, parseEventFilters, type HostEvent } from "../observe/events.ts";
+import { diffSnapshots, EVENT_SHAPE, ExitCodes, formatEvent, fromJournal, matchesFilter, parseEventFilters, type HostEvent } from "../observe/events.ts";
 import { JournalReader } from "../engine/event-journal.ts";
 import { parseLogTime } from "../engine/container/logs.ts";
-import { renderGoTemplate } from "../observe/template.ts";
+import { compileGoTemplate } from "../observe/template.ts";
 import { ENGINE_RECORDS, engineRecord, keepsExitRecords } from "../observe/diagnose-gather.ts";
 import { takeSnapshot } from "../observe/events-watch.ts";
 import { KernelLogFollower } from "../observe/kmsg.ts";
@@ -40,12 +40,13 @@ export function registerEvents(program: Command): void {
     .option("--podman-events <file>", "podman's events log (file backend), where the exit codes of the containers conmon reaped are", ENGINE_RECORDS.podmanEvents)
     .action(async (opts: EventsFlags) => {
       const format = opts.format;
-      // a template is checked before anything is watched: a bad one is one line, at once
-      if (format !== "table" && format !== "json") renderGoTemplate(format, {});
+      // a template is checked before anything is watched, its fields too (over an event with none set): a bad one is one line, at once
+      const template = format === "table" || format === "json" ? undefined : compileGoTemplate(format);
+      template?.render({ time: "", type: "" }, EVENT_SHAPE);
       const startedMs = Date.now();
       const sinceMs = opts.since === undefined ? undefined : parseLogTime(opts.since, "--since", startedMs);
       const untilMs = opts.until === undefined ? undefined : parseLogTime(opts.until, "--until", startedMs);
-      const line = (e: HostEvent) => (format === "json" ? JSON.stringify(e) : format === "table" ? formatEvent(e) : renderGoTemplate(format, e));
+      const line = (e: HostEvent) => (format === "json" ? JSON.stringify(e) : format === "table" ? formatEvent(e) : template!.render(e, EVENT_SHAPE));
       const intervalMs = parseCount(opts.interval, "--interval", { min: 10 });
       const engines = { ...ENGINE_RECORDS, podmanEvents: opts.podmanEvents, berth: currentEnginePaths() };
       const filter = parseEventFilters(opts.filter);

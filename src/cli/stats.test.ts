@@ -121,6 +121,6 @@ describe("berth stats", () => {
     expect(gone.stderr).toStartWith(`berth: TARGET: no container, process or cgroup "${fx.base}/never-made" on this host (no cgroup`);
     const bad = berth("stats", "--no-stream", "--format", "{{.Nope}}");
     expect(bad.code).toBe(125);
-    expect(bad.stderr).toStartWith("berth: --format: unknown template action {{.Nope}}; use {{json .}} or one of {{.ID}}");
+    expect(bad.stderr).toStartWith("berth: --format: {{.Nope}}: no field Nope; use {{json .}} or one of .ID");
   }, SLOW);
 });

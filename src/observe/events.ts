@@ -9,6 +9,7 @@
  */
 import { parseFilterFlag } from "../key-value.ts";
 import type { EngineEvent } from "../engine/event-journal.ts";
+import type { GoShape } from "./template.ts";
 
 /**
  * What happened. berth's words for what a runtime's state shows (create … delete, oom);
@@ -94,6 +95,15 @@ export interface HostEvent {
   Actor?: EngineEvent["Actor"];
   timeNano?: number;
 }
+
+/**
+ * What `events --format` may read: every HostEvent field, set or not (an unset one prints
+ * `<no value>`; a name that is none of them is an error), docker's Actor.Attributes a map.
+ */
+export const EVENT_SHAPE: GoShape = {
+  fields: [...(["engine", "runtime", "id", "name", "cgroup", "pid", "exitCode", "count", "object", "image", "signal", "oldName", "command", "execId", "Type", "Action", "Actor", "timeNano"] satisfies (keyof HostEvent)[]), "Actor.ID", "Actor.Attributes"],
+  maps: ["Actor.Attributes"],
+};
 
 /** docker's action → berth's word for it, where berth had one first */
 const FROM_DOCKER: Record<string, EventType> = { die: "exit", destroy: "delete", unpause: "resume" };

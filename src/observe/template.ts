@@ -14,10 +14,56 @@ function unescapeTabs(text: string): string {
   return text.replaceAll("\\t", "\t").replaceAll("\\n", "\n");
 }
 
-/** A `{{ action }}`, its inner text the first group. */
-const ACTION = /\{\{\s*(.*?)\s*\}\}/g;
+/** An action as written (`source`, for errors) and its inner text. */
+interface Action {
+  source: string;
+  expr: string;
+}
 
-type Piece = { text: string } | { field: string } | { json: true };
+/**
+ * Text and `{{ actions }}`, as Go's lexer cuts them: `{{- ` and ` -}}` trim the space
+ * beside them, a comment action (slash-star … star-slash) prints nothing, an action left open is refused.
+ */
+function tokenize(text: string, flag: string): (string | Action)[] {
+  const out: (string | Action)[] = [];
+  let at = 0;
+  let trimNext = false;
+  for (;;) {
+    const open = text.indexOf("{{", at);
+    let before = text.slice(at, open < 0 ? undefined : open);
+    if (trimNext) before = before.trimStart();
+    if (open < 0) {
+      if (before) out.push(before);
+      return out;
+    }
+    const close = text.indexOf("}}", open + 2);
+    if (close < 0) throw new BerthError(`${quoteAction(text.slice(open))}: unclosed action; end it with }}`, { field: flag });
+    let inner = text.slice(open + 2, close);
+    if (/^-\s/.test(inner)) {
+      before = before.trimEnd();
+      inner = inner.slice(1);
+    }
+    trimNext = /\s-$/.test(inner);
+    if (trimNext) inner = inner.slice(0, -1);
+    if (before) out.push(before);
+    const expr = inner.trim();
+    if (!(expr.startsWith("/*") && expr.endsWith("*/"))) out.push({ source: text.slice(open, close + 2), expr });
+    at = close + 2;
+  }
+}
+
+/** An action as an error line shows it: one line, cut short. */
+function quoteAction(source: string): string {
+  const one = source.replace(/[\n\t\r]/g, " ");
+  return [...one].length > 60 ? `${[...one].slice(0, 60).join("")}…` : one;
+}
+
+/** `{{json}}` and `{{json . .}}`: Go's "wrong number of args for json" in a user's words */
+function jsonArity(a: Action, flag: string): never {
+  throw new BerthError(`${quoteAction(a.source)}: json takes one value; use {{json .}} or {{json .Field}}`, { field: flag });
+}
+
+type Piece = { text: string } | { field: string; json?: true } | { json: true };
 
 export interface Template {
   /** `table …`: print a header row and align the tab-separated columns */
@@ -38,36 +84,93 @@ export interface Template {
 export function parseTemplate(text: string, fields: string[], flag = "--format"): Template {
   const table = /^table(\s|$)/.test(text);
   const body = unescapeTabs((table ? text.slice("table".length) : text).trim());
-  const pieces: Piece[] = [];
-  let at = 0;
-  for (const m of body.matchAll(ACTION)) {
-    if (m.index > at) pieces.push({ text: body.slice(at, m.index) });
-    at = m.index + m[0].length;
-    const expr = m[1]!;
-    if (/^json\s+\.$/.test(expr)) pieces.push({ json: true });
-    else if (/^\.\w+$/.test(expr) && fields.includes(expr.slice(1))) pieces.push({ field: expr.slice(1) });
-    else {
-      throw new BerthError(`unknown template action {{${expr}}}; use {{json .}} or one of ${fields.map((f) => `{{.${f}}}`).join(" ")}`, { field: flag });
-    }
-  }
-  if (at < body.length) pieces.push({ text: body.slice(at) });
+  const known = fields.map((f) => `.${f}`).join(" ");
+  const pieces: Piece[] = tokenize(body, flag).map((t) => {
+    if (typeof t === "string") return { text: t };
+    if (/^json\s+\.$/.test(t.expr)) return { json: true };
+    if (/^json(\s|$)/.test(t.expr) && !JSON_ACTION.test(t.expr)) jsonArity(t, flag);
+    const path = /^(json\s+)?\.(\w+)((?:\.\w+)*)$/.exec(t.expr);
+    if (path && !fields.includes(path[2]!)) throw new BerthError(`${quoteAction(t.source)}: no field ${path[2]}; use {{json .}} or one of ${known}`, { field: flag });
+    if (path && path[3]) throw new BerthError(`${quoteAction(t.source)}: .${path[2]} is text and has no field ${path[3].split(".")[1]}; use {{.${path[2]}}}`, { field: flag });
+    if (path) return { field: path[2]!, ...(path[1] && { json: true as const }) };
+    throw new BerthError(`${quoteAction(t.source)}: unsupported action; use {{json .}} or one of ${known}`, { field: flag });
+  });
   const render = (value: (p: Exclude<Piece, { text: string }>) => string) =>
     pieces.map((p) => ("text" in p ? p.text : value(p))).join("");
   return {
     table,
-    json: pieces.some((p) => "json" in p),
+    json: pieces.some((p) => "json" in p && !("field" in p)),
     fields: pieces.flatMap((p) => ("field" in p ? [p.field] : [])),
-    render: (values, record) => render((p) => ("json" in p ? JSON.stringify(record ?? values) : values[p.field] ?? "")),
-    header: (headings) => render((p) => ("json" in p ? "" : headings[p.field] ?? p.field.toUpperCase())),
+    render: (values, record) => render((p) => ("field" in p ? (p.json ? JSON.stringify(values[p.field] ?? "") : values[p.field] ?? "") : JSON.stringify(record ?? values))),
+    header: (headings) => render((p) => ("field" in p ? headings[p.field] ?? p.field.toUpperCase() : "")),
   };
 }
 
-function lookup(value: unknown, path: string): unknown {
-  if (path === ".") return value;
+/**
+ * What a template may read in a value besides its own keys, as the Go type behind it
+ * would allow. Every object is a struct whose fields are its keys — a field it does not
+ * have is an error naming the ones it has, as Go's "can't evaluate field" — except:
+ */
+export interface GoShape {
+  /** the Go maps: dotted paths, `*` for any one key (`NetworkSettings.Networks.*.DriverOpts`); a key a map lacks prints `<no value>`, as Go's */
+  maps?: readonly string[];
+  /** struct fields a value may leave out (optional ones): dotted paths; absent, they print `<no value>` */
+  fields?: readonly string[];
+}
+
+/** whether `path` is one `pattern` names (dotted, `*` any one key; "" the value itself) */
+const matchesPath = (pattern: string, path: readonly string[]) => {
+  const parts = pattern === "" ? [] : pattern.split(".");
+  return parts.length === path.length && parts.every((p, i) => p === "*" || p === path[i]);
+};
+
+/** What a value is, in a user's words, for "has no field" */
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  return typeof v === "string" ? "text" : `a ${typeof v}`;
+}
+
+/** `.A.B` → ["A", "B"]; `.` → [] */
+const pathKeys = (path: string) => (path === "." ? [] : path.slice(1).split("."));
+
+/** the optional fields `shape` declares directly under `path` */
+function optionalFields(shape: GoShape, path: readonly string[]): string[] {
+  return (shape.fields ?? []).map((f) => f.split(".")).filter((f) => f.length === path.length + 1 && matchesPath(f.slice(0, -1).join("."), path)).map((f) => f.at(-1)!);
+}
+
+/**
+ * The value at `keys` under Go's rules for `shape`: a map's missing key is undefined
+ * (`<no value>`, and so is anything under it), a struct's is an error. An optional
+ * field left out is undefined too, and what is read under it must still be one of the
+ * fields `shape` declares there (when it declares any).
+ */
+function lookup(value: unknown, keys: readonly string[], shape: GoShape, a: Action, flag: string): unknown {
   let v: unknown = value;
-  for (const key of path.slice(1).split(".")) {
-    if (v === null || typeof v !== "object" || !(key in (v as object))) return undefined;
-    v = (v as Record<string, unknown>)[key];
+  let inMap = false;
+  const at: string[] = [];
+  const noField = (key: string, have: string[]) => {
+    const base = at.length ? `.${at.join(".")}` : "";
+    return new BerthError(`${quoteAction(a.source)}: ${base ? `${base} has ` : ""}no field ${key}; use one of ${have.filter((k) => /^\w+$/.test(k)).map((k) => `${base}.${k}`).join(" ")}`, { field: flag });
+  };
+  for (const key of keys) {
+    const isMap = shape.maps?.some((m) => matchesPath(m, at)) ?? false;
+    const optional = optionalFields(shape, at);
+    if (v === undefined) {
+      // under a map's missing key anything is <no value>; under a left-out struct, only its declared fields
+      if (!inMap && !isMap && optional.length && !optional.includes(key)) throw noField(key, optional);
+    } else if (isMap && (v === null || (typeof v === "object" && !Array.isArray(v)))) {
+      v = v !== null && Object.hasOwn(v, key) ? (v as Record<string, unknown>)[key] : undefined;
+      inMap ||= v === undefined;
+    } else if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      if (Object.hasOwn(v, key)) v = (v as Record<string, unknown>)[key];
+      else if (optional.includes(key)) v = undefined;
+      else throw noField(key, [...new Set([...Object.keys(v), ...optional])]);
+    } else {
+      const where = at.length ? `.${at.join(".")}` : ".";
+      throw new BerthError(`${quoteAction(a.source)}: ${at.length ? where : "the value"} is ${kindOf(v)} and has no field ${key}; use {{json ${where}}} to see it`, { field: flag });
+    }
+    at.push(key);
   }
   return v;
 }
@@ -81,22 +184,52 @@ export function goString(v: unknown): string {
   return String(v);
 }
 
+/** `.` or `.A.B`: the first group */
+const PATH = String.raw`(\.|(?:\.\w+)+)`;
+const PATH_ACTION = new RegExp(`^${PATH}$`);
+const JSON_ACTION = new RegExp(String.raw`^json\s+${PATH}$`);
+const INDEX_ACTION = new RegExp(String.raw`^index\s+${PATH}\s+"([^"]*)"$`);
+
+type GoPiece = string | ((value: unknown, shape: GoShape) => string);
+
 /**
- * Render `template` over a whole record (`inspect --format`, `events --format`).
+ * A template over whole records (`inspect --format`, `info`, `version`, `events`),
+ * checked once: `{{.A.B}}`, `{{json .A}}`, `{{index .A "key"}}`, `{{.}}`, values
+ * printed as Go's fmt prints them. `render` fails where Go's would: a field the
+ * record's struct does not have (`shape` says which objects are maps).
+ *
+ * @example compileGoTemplate("{{.Config.Cmd}} {{json .RootFS.Layers}}").render(image) // → '[/bin/sh] ["sha256:…"]'
+ */
+export function compileGoTemplate(template: string, flag = "--format"): { render(value: unknown, shape?: GoShape): string } {
+  const pieces: GoPiece[] = tokenize(unescapeTabs(template), flag).map((t) => {
+    if (typeof t === "string") return t;
+    let m: RegExpExecArray | null;
+    if ((m = JSON_ACTION.exec(t.expr))) {
+      const keys = pathKeys(m[1]!);
+      return (v: unknown, shape: GoShape) => JSON.stringify(lookup(v, keys, shape, t, flag) ?? null);
+    }
+    if (/^json(\s|$)/.test(t.expr)) jsonArity(t, flag);
+    if ((m = INDEX_ACTION.exec(t.expr))) {
+      const keys = [...pathKeys(m[1]!), m[2]!];
+      return (v: unknown, shape: GoShape) => goString(lookup(v, keys, shape, t, flag));
+    }
+    if ((m = PATH_ACTION.exec(t.expr))) {
+      const keys = pathKeys(m[1]!);
+      return (v: unknown, shape: GoShape) => goString(lookup(v, keys, shape, t, flag));
+    }
+    if (t.expr === "") throw new BerthError(`${quoteAction(t.source)}: empty action; use {{.Field}}`, { field: flag });
+    throw new BerthError(`${quoteAction(t.source)}: unsupported action; use {{.Field.Sub}}, {{json .Field}} or {{index .Field "key"}}`, { field: flag });
+  });
+  return { render: (value, shape = {}) => pieces.map((p) => (typeof p === "string" ? p : p(value, shape))).join("") };
+}
+
+/**
+ * Render `template` over one record: compileGoTemplate, then render.
  *
  * @example renderGoTemplate("{{.Config.Cmd}} {{json .RootFS.Layers}}", image) // → '[/bin/sh] ["sha256:…"]'
  */
-export function renderGoTemplate(template: string, value: unknown, flag = "--format"): string {
-  return unescapeTabs(template).replace(ACTION, (_, expr: string) => {
-    let m: RegExpExecArray | null;
-    if ((m = /^json\s+(\.[\w.]*)$/.exec(expr))) return JSON.stringify(lookup(value, m[1]!) ?? null);
-    if ((m = /^index\s+(\.[\w.]*)\s+"([^"]*)"$/.exec(expr))) {
-      const container = lookup(value, m[1]!);
-      return goString(container && typeof container === "object" ? (container as Record<string, unknown>)[m[2]!] : undefined);
-    }
-    if (/^\.[\w.]*$/.test(expr)) return goString(lookup(value, expr));
-    throw new BerthError(`unsupported template action {{${expr}}}; use {{.Field.Sub}}, {{json .Field}} or {{index .Field "key"}}`, { field: flag });
-  });
+export function renderGoTemplate(template: string, value: unknown, opts: GoShape & { flag?: string } = {}): string {
+  return compileGoTemplate(template, opts.flag).render(value, opts);
 }
 
 /**

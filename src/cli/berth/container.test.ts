@@ -170,7 +170,7 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["ps", "-q", "--filter", "name=we"]).stdout).toBe(`${id.slice(0, 12)}\n`);
     const bad = fx.berth(["ps", "--format", "{{.Nope}}"]);
     expect(bad.code).toBe(125);
-    expect(bad.stderr).toMatch(/^berth: --format: unknown template action \{\{\.Nope\}\}/);
+    expect(bad.stderr).toMatch(/^berth: --format: \{\{\.Nope\}\}: no field Nope; use \{\{json \.\}\} or one of \.ID /);
   });
   test("logs, --tail, -t, -f follows; a 12-hex prefix and the name both work", async () => {
     await until(() => fx.berth(["logs", "web"]).stdout.split("\n").length > 4, 120_000);

@@ -126,7 +126,7 @@ describe.skipIf(!ok)("top, stats and events on the engine's containers, by their
     if (killedAt < endAt * 1000 - 3000) expect(out.lines).toEqual(own);
     const bad = fx.berth(["events", "--format", "{{.type | upper}}"]);
     expect(bad.code).toBe(125);
-    expect(bad.stderr).toMatch(/^berth: --format: unsupported template action \{\{.type \| upper\}\}/);
+    expect(bad.stderr).toMatch(/^berth: --format: \{\{.type \| upper\}\}: unsupported action; use /);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     const badTime = fx.berth(["events", "--until", "tomorrow"]);
     expect(badTime.code).toBe(125);

@@ -4,13 +4,26 @@
  * exit 125 (docs/engine.md), the same words everywhere, never a stack trace. A private
  * engine root holds one volume (something to inspect) and nothing else.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { dirname, join } from "node:path";
+import { busyboxImageLayout } from "../../../test/clients/registry.ts";
 import { engineRoot } from "../../../test/image-fixture.ts";
 
 setDefaultTimeout(60_000);
 
 const store = engineRoot("filter-format");
-afterAll(() => store.remove());
+const volume = `ff-vol-${process.pid}`;
+const container = `ff-ctr-${process.pid}`;
+beforeAll(() => {
+  for (const args of [["load", "-i", join(dirname(busyboxImageLayout()), "busybox-docker.tar")], ["volume", "create", "-l", "tier=data", volume], ["create", "--name", container, "-l", "tier=web", "busybox", "true"]]) {
+    expect(store.berth(args)).toMatchObject({ code: 0, stderr: "" });
+  }
+});
+afterAll(() => {
+  // the created container's rootfs is an overlay mount: rm takes it down before the directory goes
+  store.berth(["rm", "-f", container]);
+  store.remove();
+});
 
 /** `berth ARGS…` refused: exit 125, nothing on stdout, one line on stderr (returned) */
 function refused(args: string[]): string {
@@ -64,5 +77,48 @@ describe("--filter", () => {
     for (const args of [["images", "--filter", "dangling=1"], ["volume", "ls", "-q", "--filter", "dangling=FALSE"], ["ps", "-aq", "--filter", "exited=0"]]) {
       expect(store.berth(args)).toMatchObject({ code: 0, stderr: "" });
     }
+  });
+});
+
+describe("--format", () => {
+  const lists = [["ps", "-a"], ["images"], ["volume", "ls"], ["network", "ls"], ["system", "df"], ["image", "history", "busybox"], ["stats", "--no-stream"], ["events", "--until", "0s"], ["info"], ["version"], ["inspect", container], ["image", "inspect", "busybox"], ["volume", "inspect", volume]];
+  const flagOf = (cmd: string[]) => (["info", "version", "inspect"].includes(cmd.at(-2) === "inspect" ? "inspect" : cmd[0]!) ? "-f" : "--format");
+
+  test("a template that does not parse: one line naming the action and the fix, on every command", () => {
+    for (const cmd of lists) {
+      for (const [t, why] of [["{{", "{{: unclosed action; end it with }}"], ["{{.ID", "{{.ID: unclosed action; end it with }}"], ["{{json}}", "{{json}}: json takes one value; use {{json .}} or {{json .Field}}"]]) {
+        expect(refused([...cmd, flagOf(cmd), t!])).toBe(`berth: --format: ${why}`);
+      }
+    }
+  });
+
+  test("a field the object does not have: one line naming it and the fields there are, on every command", () => {
+    for (const cmd of lists) {
+      const line = refused([...cmd, flagOf(cmd), "{{.Nope}}"]);
+      expect(line).toStartWith("berth: --format: {{.Nope}}: no field Nope; use ");
+      expect(line).toMatch(/ one of \.\w+ \.\w+/);
+    }
+    expect(refused(["info", "-f", "{{.Nope}}"])).toContain(".NCPU .MemTotal");
+    expect(refused(["version", "-f", "{{.Server.Nope}}"])).toBe("berth: --format: {{.Server.Nope}}: .Server has no field Nope; use one of .Server.Version .Server.Os .Server.Arch .Server.KernelVersion .Server.Components");
+    expect(refused(["inspect", "-f", "{{.State.Nope}}", container])).toStartWith("berth: --format: {{.State.Nope}}: .State has no field Nope; use one of .State.Status .State.Running");
+    expect(refused(["inspect", "-f", "{{.State.Status.Nope}}", container])).toBe("berth: --format: {{.State.Status.Nope}}: .State.Status is text and has no field Nope; use {{json .State.Status}} to see it");
+    expect(refused(["image", "inspect", "-f", "{{.Config.Nope}}", "busybox"])).toStartWith("berth: --format: {{.Config.Nope}}: .Config has no field Nope; use one of .Config.Hostname");
+    expect(refused(["events", "--until", "0s", "--format", "{{.Actor.Nope}}"])).toBe("berth: --format: {{.Actor.Nope}}: .Actor has no field Nope; use one of .Actor.ID .Actor.Attributes");
+  });
+
+  test("a map's missing key prints <no value>, as docker's; its present keys and the struct fields print", () => {
+    expect(store.berth(["inspect", "-f", "{{.Config.Labels.nope}}|{{.Config.Labels.tier}}|{{index .Config.Labels \"nope\"}}|{{.State.Status}}|{{.NetworkSettings.Networks.bridge.IPAddress}}|{{.NetworkSettings.Networks.nope}}", container]))
+      .toEqual({ code: 0, stdout: "<no value>|web|<no value>|created||<no value>\n", stderr: "" });
+    expect(store.berth(["volume", "inspect", "-f", "{{.Labels.tier}} {{.Labels.nope}} {{.Options.nope}} {{.Name}}", volume])).toEqual({ code: 0, stdout: `data <no value> <no value> ${volume}\n`, stderr: "" });
+    expect(store.berth(["inspect", "-f", "{{.Labels.tier}}", volume])).toEqual({ code: 0, stdout: "data\n", stderr: "" });
+    expect(store.berth(["image", "inspect", "-f", "{{.Config.Labels.nope}} {{.GraphDriver.Data.nope}} {{.RepoTags}}", "busybox"])).toEqual({ code: 0, stdout: "<no value> <no value> [busybox:latest]\n", stderr: "" });
+    expect(store.berth(["info", "-f", "{{.Runtimes.nope}} {{.Runtimes.nope.path}}"])).toEqual({ code: 0, stdout: "<no value> <no value>\n", stderr: "" });
+    expect(store.berth(["system", "df", "--format", "{{.Type}}={{.TotalCount}}"])).toEqual({ code: 0, stdout: "Images=1\nContainers=1\nLocal Volumes=1\nBuild Cache=0\n", stderr: "" });
+  });
+
+  test("inspect's template is checked before the objects are looked for, and one object lacking a field prints nothing", () => {
+    expect(refused(["inspect", "-f", "{{", "no-such-object"])).toBe("berth: --format: {{: unclosed action; end it with }}");
+    // the container has .Config.Labels; the volume has no .Config: nothing half-printed
+    expect(refused(["inspect", "-f", "{{.Config.Labels.tier}}", container, volume])).toStartWith("berth: --format: {{.Config.Labels.tier}}: no field Config; use one of .Name .Driver");
   });
 });

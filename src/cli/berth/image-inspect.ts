@@ -2,7 +2,7 @@
 import type { Command } from "../command.ts";
 import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts";
 import { inspectImage } from "../../engine/image/inspect.ts";
-import { renderGoTemplate } from "../../observe/template.ts";
+import { compileGoTemplate, type GoShape } from "../../observe/template.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { ExitError, EXIT_BERTH_FAILED } from "../exit.ts";
@@ -13,10 +13,17 @@ export function imageInspectObject(store: ImageStore, image: ImageRecord): Recor
   return inspectImage(image, store.config(image), store.unpackedSize(image), { lowerDirs }) as Record<string, unknown>;
 }
 
+/** docker's image inspect for templates: its maps (a missing key prints `<no value>`), and the config fields left out when unset */
+export const IMAGE_SHAPE: GoShape = {
+  maps: ["Config.Labels", "Config.Volumes", "Config.ExposedPorts", "GraphDriver.Data"],
+  fields: ["Config.ExposedPorts", "Config.StopSignal", "Config.Healthcheck", "Config.Shell", "Config.ArgsEscaped"],
+};
+
 export function declareImageInspect(cmd: Command): Command {
   return cmd.description("show images' details as JSON").argument("<image...>", "name, name@digest or id")
     .option("-f, --format <template>", "a Go template ({{.Id}}, {{json .Config}}) instead of JSON")
     .action((refs: string[], opts: { format?: string }) => {
+      const template = opts.format === undefined || opts.format === "json" ? undefined : compileGoTemplate(opts.format);
       const store = new ImageStore(currentEnginePaths());
       const out: unknown[] = [];
       const missing: string[] = [];
@@ -28,7 +35,7 @@ export function declareImageInspect(cmd: Command): Command {
         }
         out.push(imageInspectObject(store, image));
       }
-      if (opts.format !== undefined) writeOut(out.map((o) => `${renderGoTemplate(opts.format!, o)}\n`).join(""));
+      if (template) writeOut(out.map((o) => `${template.render(o, IMAGE_SHAPE)}\n`).join(""));
       else writeOut(`${JSON.stringify(out, null, 4)}\n`);
       // docker prints what it found, then the error, and exits 1 — berth's own failure code is 125
       if (missing.length) {

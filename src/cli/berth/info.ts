@@ -5,7 +5,7 @@
  */
 import type { Command } from "../command.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { renderGoTemplate } from "../../observe/template.ts";
+import { compileGoTemplate, type GoShape } from "../../observe/template.ts";
 import { formatInfo, formatVersion, gatherInfo, versionOf } from "../../engine/system-info.ts";
 import { runtimePath } from "../../engine/container/programs.ts";
 import { SPEC_VERSION } from "../runtime/invocation.ts";
@@ -14,14 +14,21 @@ import pkg from "../../../package.json" with { type: "json" };
 
 type Opts = Record<string, unknown>;
 
-/** `--format json` is the JSON on one line (docker's), anything else a Go template over it. */
-function printFormatted(format: string, value: unknown): void {
-  writeOut(`${format === "json" ? JSON.stringify(value) : renderGoTemplate(format, value)}\n`);
+/**
+ * `--format json` is the JSON on one line (docker's), anything else a Go template over
+ * it, checked before anything is gathered. `shape`: the value's Go maps.
+ */
+function formatter(format: string | undefined, shape: GoShape): ((value: unknown) => void) | undefined {
+  if (format === undefined) return undefined;
+  const template = format === "json" ? undefined : compileGoTemplate(format);
+  return (value) => writeOut(`${template ? template.render(value, shape) : JSON.stringify(value)}\n`);
 }
 
 async function infoAction(opts: Opts): Promise<void> {
+  // docker's system.Info: Runtimes is a map by name
+  const print = formatter(opts.format as string | undefined, { maps: ["Runtimes"] });
   const info = gatherInfo(await engineFor(opts), pkg.version, runtimePath(undefined), new Date());
-  if (opts.format !== undefined) return printFormatted(opts.format as string, info);
+  if (print) return print(info);
   const { text, warnings } = formatInfo(info);
   writeOut(text);
   for (const w of warnings) writeErr(`${w}\n`);
@@ -38,8 +45,9 @@ export function registerVersion(program: Command): void {
   program.command("version").description("berth's version, its runtime's and the OCI spec's")
     .option("-f, --format <format>", "json, or a Go template such as '{{.Server.Version}}'")
     .action((opts: Opts) => {
+      const print = formatter(opts.format as string | undefined, {});
       const v = versionOf(pkg.version, Bun.version, SPEC_VERSION);
-      if (opts.format !== undefined) printFormatted(opts.format as string, v);
+      if (print) print(v);
       else writeOut(formatVersion(v));
     });
 }

@@ -7,7 +7,7 @@ import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut, writeRuns } from "../stdio.ts";
-import { alignColumns, parseTemplate } from "../../observe/template.ts";
+import { alignColumns, compileGoTemplate, type GoShape, parseTemplate } from "../../observe/template.ts";
 import { exitFileCode, liveStatus } from "../../engine/container/live-status.ts";
 import { followLog, readLog } from "../../engine/container/log-reader.ts";
 import { linesInWindow, type LogBatch, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
@@ -15,7 +15,8 @@ import { NoSuchContainer } from "../../engine/container/records.ts";
 import { ContainerSizes } from "../../engine/container/disk-usage.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
 import { isVolumeName, volumeInspectView } from "../../engine/volume/volumes.ts";
-import { imageInspectObject } from "./image-inspect.ts";
+import { IMAGE_SHAPE, imageInspectObject } from "./image-inspect.ts";
+import { VOLUME_SHAPE } from "./volume.ts";
 import { inspectContainer, matchesFilters, parseFilter, PS_FIELDS, PS_HEADINGS, psRow } from "../../engine/container/views.ts";
 import { engineFor } from "./engine-open.ts";
 
@@ -123,7 +124,10 @@ export function registerInspect(program: Command): void {
       const type = opts.type as string | undefined;
       if (type !== undefined && !INSPECT_TYPES.includes(type)) throw new BerthError(`type ${JSON.stringify(type)} is not inspected here; use ${INSPECT_TYPES.join(", ")}`, { field: "--type" });
       const want = (t: string) => type === undefined || type === t;
-      const out: Record<string, unknown>[] = [];
+      const format = opts.format as string | undefined;
+      // checked before anything is looked up, as docker's: a template that does not parse is one line
+      const template = format === undefined || format === "json" ? undefined : compileGoTemplate(format);
+      const out: [Record<string, unknown>, GoShape][] = [];
       const sizes = opts.size ? new ContainerSizes(engine) : undefined;
       let images: ImageStore | undefined;
       let missing = 0;
@@ -158,16 +162,18 @@ export function registerInspect(program: Command): void {
         return v ? volumeInspectView(v) : undefined;
       };
       for (const ref of refs) {
-        const found = (want("container") ? container(ref) : undefined) ?? (want("image") ? image(ref) : undefined) ?? (want("volume") ? volume(ref) : undefined);
-        if (found) out.push(found);
+        const c = want("container") ? container(ref) : undefined;
+        const i = c || !want("image") ? undefined : image(ref);
+        const v = c || i || !want("volume") ? undefined : volume(ref);
+        if (c || i || v) out.push(c ? [c, CONTAINER_SHAPE] : i ? [i, IMAGE_SHAPE] : [v!, VOLUME_SHAPE]);
         else {
           writeErr(`Error: No such object: ${ref}\n`);
           missing++;
         }
       }
-      const format = opts.format as string | undefined;
-      if (format === undefined || format === "json") writeOut(`${JSON.stringify(out, null, 4)}\n`);
-      else for (const o of out) writeOut(`${renderPath(format, o)}\n`);
+      // every object rendered before any is printed: a field one of them lacks fails the command with nothing half-written
+      if (template) writeOut(out.map(([o, shape]) => `${template.render(o, shape)}\n`).join(""));
+      else writeOut(`${JSON.stringify(out.map(([o]) => o), null, 4)}\n`);
       if (missing) throw new ExitError(1);
     });
 }
@@ -175,18 +181,10 @@ export function registerInspect(program: Command): void {
 const INSPECT_TYPES = ["container", "image", "volume"];
 
 /**
- * inspect's --format: docker's Go template reduced to what scripts use — `{{.A.B}}`
- * paths and `{{json .A}}`, with text around them.
+ * What `inspect -f` may read in a container besides its keys: docker's maps (a missing
+ * key prints `<no value>`), and the fields berth leaves out when they are unset.
  */
-export function renderPath(template: string, obj: unknown): string {
-  return template.replaceAll("\\n", "\n").replaceAll("\\t", "\t").replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
-    let v: unknown = obj;
-    for (const k of path.split(".").filter(Boolean)) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
-    if (json) return JSON.stringify(v ?? null);
-    if (v === undefined || v === null) return "<no value>";
-    if (typeof v === "object") return Array.isArray(v) ? `[${v.join(" ")}]` : `map[${Object.entries(v).map(([k, x]) => `${k}:${x}`).join(" ")}]`;
-    return String(v);
-  }).replace(/\{\{[^}]*\}\}/g, (m) => {
-    throw new BerthError(`unsupported template action ${m}; use {{.Path.To.Field}} or {{json .Field}}`, { field: "--format" });
-  });
-}
+export const CONTAINER_SHAPE: GoShape = {
+  maps: ["Config.Labels", "Config.Volumes", "Config.ExposedPorts", "HostConfig.LogConfig.Config", "HostConfig.Tmpfs", "HostConfig.Annotations", "GraphDriver.Data", "NetworkSettings.Ports", "NetworkSettings.Networks"],
+  fields: ["SizeRw", "SizeRootFs", "Config.StopTimeout", "Config.ExposedPorts", "HostConfig.Annotations"],
+};

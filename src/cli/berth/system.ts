@@ -9,7 +9,8 @@ import { BerthError } from "../../errors.ts";
 import { writeOut } from "../stdio.ts";
 import { registerInfo } from "./info.ts";
 import { pruneContainers, pruneImages, pruneNetworks, pruneVolumes } from "../../engine/prune.ts";
-import { alignColumns } from "../../observe/template.ts";
+import { alignColumns, parseTemplate } from "../../observe/template.ts";
+import { quoteInput } from "../../key-value.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { liveStatus } from "../../engine/container/live-status.ts";
 import { ImageStore } from "../../engine/image/image-store.ts";
@@ -60,11 +61,18 @@ function verboseDf(engine: Engine, images: ImageStore): string {
   ].join("\n");
 }
 
+/** `system df --format` fields, as docker names them and heads their columns */
+const DF_HEADINGS: Record<string, string> = { Type: "TYPE", TotalCount: "TOTAL", Active: "ACTIVE", Size: "SIZE", Reclaimable: "RECLAIMABLE" };
+const DF_TABLE = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
+
 export function registerSystem(program: Command): void {
   const s = program.command("system").description("the engine's disk use and clean-up");
-  s.command("df").description("disk used by images, containers and volumes").option("--format <format>", "json (one object per line) or table")
+  s.command("df").description("disk used by images, containers and volumes").option("--format <format>", "table, json (one object per line), or a Go template such as '{{.Type}} {{.Size}}'")
     .option("-v, --verbose", "a table per kind: each image (shared and unique size), container and volume")
     .action(async (opts: Opts) => {
+      const format = (opts.format as string | undefined) ?? "table";
+      if (opts.verbose && format !== "table") throw new BerthError(`-v prints docker's three tables only; leave out --format ${quoteInput(format)} or -v`, { field: "--format" });
+      const template = format === "json" ? undefined : parseTemplate(format === "table" ? DF_TABLE : format, Object.keys(DF_HEADINGS));
       const engine = await engineFor(opts);
       const images = new ImageStore(engine.paths);
       if (opts.verbose) {
@@ -92,11 +100,10 @@ export function registerSystem(program: Command): void {
         ["Local Volumes", vols.length, vols.filter((v) => v.used).length, volTotal, volReclaim],
         ["Build Cache", 0, 0, 0, 0],
       ] as const;
-      if (opts.format === "json") {
-        writeOut(table.map(([Type, TotalCount, Active, Size, Reclaimable]) => `${JSON.stringify({ Active: String(Active), Reclaimable: `${formatDecimalBytes(Reclaimable)}${pct(Reclaimable, Size)}`, Size: formatDecimalBytes(Size), TotalCount: String(TotalCount), Type })}\n`).join(""));
-        return;
-      }
-      writeOut(`${alignColumns(["TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE", ...table.map(([t, n, a, size, rec]) => `${t}\t${n}\t${a}\t${formatDecimalBytes(size)}\t${formatDecimalBytes(rec)}${pct(rec, size)}`)])}\n`);
+      const rowsOut = table.map(([Type, TotalCount, Active, Size, Reclaimable]) => ({ Active: String(Active), Reclaimable: `${formatDecimalBytes(Reclaimable)}${pct(Reclaimable, Size)}`, Size: formatDecimalBytes(Size), TotalCount: String(TotalCount), Type }));
+      if (!template) writeOut(rowsOut.map((r) => `${JSON.stringify(r)}\n`).join(""));
+      else if (template.table) writeOut(`${alignColumns([template.header(DF_HEADINGS), ...rowsOut.map((r) => template.render(r, r))])}\n`);
+      else writeOut(rowsOut.map((r) => `${template.render(r, r)}\n`).join(""));
     });
   registerInfo(s);
   s.command("prune").description("remove stopped containers, unused networks and dangling images (-a: every unused image; --volumes: unused anonymous volumes)")

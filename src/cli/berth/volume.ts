@@ -7,7 +7,7 @@ import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { alignColumns, parseTemplate, renderGoTemplate } from "../../observe/template.ts";
+import { alignColumns, compileGoTemplate, type GoShape, parseTemplate } from "../../observe/template.ts";
 import { confirmPrune, formatPruneReport, parsePruneFilters, parseVolumeFilter, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { pruneVolumes } from "../../engine/prune.ts";
@@ -23,6 +23,9 @@ type Opts = Record<string, unknown>;
 function usersOf(engine: Engine, name: string): string[] {
   return engine.store.list().filter((r) => r.Volumes.some((v) => v.name === name)).map((r) => r.Id);
 }
+
+/** docker's volume.Volume for templates: its maps (a missing key prints `<no value>`) */
+export const VOLUME_SHAPE: GoShape = { maps: ["Labels", "Options", "Status"], fields: ["Status", "UsageData"] };
 
 export function registerVolume(program: Command): void {
   const v = program.command("volume").description("manage volumes");
@@ -71,10 +74,11 @@ export function registerVolume(program: Command): void {
   v.command("inspect").argument("<names...>", "volume names").description("docker's JSON of volumes")
     .option("-f, --format <template>", "a Go template ({{.Mountpoint}}, {{json .Labels}}) instead of JSON")
     .action(async (names: string[], opts: Opts) => {
+      const format = opts.format as string | undefined;
+      const template = format === undefined || format === "json" ? undefined : compileGoTemplate(format);
       const engine = await engineFor(opts);
       const out = names.map((n) => volumeInspectView(engine.volumes.get(n)));
-      const format = opts.format as string | undefined;
-      if (format !== undefined && format !== "json") writeOut(out.map((o) => `${renderGoTemplate(format, o)}\n`).join(""));
+      if (template) writeOut(out.map((o) => `${template.render(o, VOLUME_SHAPE)}\n`).join(""));
       else writeOut(`${JSON.stringify(out, null, 4)}\n`);
     });
   v.command("rm").alias("remove").argument("<names...>", "volume names").description("remove volumes").option("-f, --force", "no error for a missing volume")

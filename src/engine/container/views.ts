@@ -11,6 +11,7 @@ import type { ContainerSize } from "./disk-usage.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { parseLogTime } from "./logs.ts";
 import { dockerPorts, psPorts } from "../network/ports.ts";
+import type { EndpointSettings } from "../network/attach.ts";
 import { humanDuration } from "../../human-duration.ts";
 import { filterBool, parseFilterFlag, quoteInput, splitKeyValue } from "../../key-value.ts";
 import { hasLabel } from "../labels.ts";
@@ -435,7 +436,13 @@ function networkSettingsView(r: ContainerRecord): Record<string, unknown> {
     return shown;
   }
   const names = networkNames(r);
-  return { Bridge: "", SandboxID: "", SandboxKey: "", Ports: n ? dockerPorts([], n.exposed) : {}, IPAddress: "", IPPrefixLen: 0, Gateway: "", MacAddress: "", Networks: Object.fromEntries(names.map((x) => [x, {}])) };
+  return { Bridge: "", SandboxID: "", SandboxKey: "", Ports: n ? dockerPorts([], n.exposed) : {}, IPAddress: "", IPPrefixLen: 0, Gateway: "", MacAddress: "", Networks: Object.fromEntries(names.map((x) => [x, NO_ENDPOINT])) };
+}
+
+/** a network's entry while the container does not run: docker's fields, empty (a template reading one prints "", not an error) */
+const NO_ENDPOINT: EndpointSettings = {
+  IPAMConfig: null, Links: null, Aliases: [], NetworkID: "", EndpointID: "", Gateway: "", IPAddress: "", IPPrefixLen: 0,
+  IPv6Gateway: "", GlobalIPv6Address: "", GlobalIPv6PrefixLen: 0, MacAddress: "", DNSNames: [],
 }
 
 export { GO_ZERO };

@@ -8,7 +8,7 @@ import { removeTree } from "../sys/remove-tree.ts";
 import { treeSize } from "../sys/tree-size.ts";
 import { ContainerSizes } from "./container/disk-usage.ts";
 import type { Engine } from "./container/engine.ts";
-import { removeContainer } from "./container/lifecycle.ts";
+import { removeContainer, removeDeadCreates } from "./container/lifecycle.ts";
 import { liveStatus } from "./container/live-status.ts";
 import { prunable, type PruneFilter } from "./container/views.ts";
 import { recordEvent } from "./event-journal.ts";
@@ -16,8 +16,14 @@ import type { ImageStore } from "./image/image-store.ts";
 import { removeBridgeOf, sweepNetworks } from "./network/attach.ts";
 import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "./network/networks.ts";
 
-/** Remove the stopped containers the filter selects (`container prune`, `system prune`); bytes reclaimed are docker's: what they wrote. */
+/**
+ * Remove the stopped containers the filter selects (`container prune`, `system prune`),
+ * and what creates killed before their records left; bytes reclaimed are docker's: what
+ * they wrote.
+ */
 export function pruneContainers(engine: Engine, filter: PruneFilter): { removed: string[]; reclaimed: number } {
+  // a create killed before its record is no container docker would list: it goes all the same, unreported
+  removeDeadCreates(engine);
   const sizes = new ContainerSizes(engine);
   const removed: string[] = [];
   let reclaimed = 0;
@@ -35,6 +41,8 @@ export function pruneContainers(engine: Engine, filter: PruneFilter): { removed:
 
 /** Remove the volumes no container uses — anonymous ones, or with `all` named ones too — that the filter selects (`volume prune`, `system prune --volumes`). */
 export function pruneVolumes(engine: Engine, all: boolean, filter: PruneFilter): { removed: string[]; reclaimed: number } {
+  // the volumes a create killed before its record made go with it (those another container uses stay)
+  removeDeadCreates(engine);
   const used = new Set(engine.store.list().flatMap((r) => r.Volumes.map((x) => x.name)));
   const removed: string[] = [];
   let reclaimed = 0;

@@ -184,7 +184,7 @@ export function registerRename(program: Command): void {
       const engine = await engineFor(opts);
       const name = checkName(newName);
       const r = engine.store.resolve(ref);
-      engine.store.claimName(name, r.Id);
+      engine.store.claimName(name, r.Id, true, (holder) => removeUnrecorded(engine, holder, { ifDead: true }));
       try {
         engine.store.update(r.Id, (x) => {
           x.Name = name;

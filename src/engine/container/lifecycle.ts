@@ -57,8 +57,8 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
   const wanted = flags.name !== undefined ? checkName(flags.name) : undefined;
   const { store } = engine;
   const undo: (() => void)[] = [];
+  const { dir, creating } = store.claimDir(id);
   try {
-    const dir = store.claimDir(id);
     let name = "";
     undo.push(() => store.remove({ Id: id, Name: name }));
     let headStart: HeadStart | undefined;
@@ -72,7 +72,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     }
     // a --rm container's name need not outlive a crash: the reboot check removes the container
     const durable = flags.rm !== true;
-    if (wanted !== undefined) store.claimName(wanted, id, durable);
+    if (wanted !== undefined) store.claimName(wanted, id, durable, (holder) => removeUnrecorded(engine, holder, { ifDead: true }));
     name = wanted ?? store.claimGeneratedName(id, durable);
     // a --rm container's root, like its record, need not outlive a crash (the reboot check removes it)
     const root = prepareRoot(id, !durable);
@@ -111,7 +111,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     const resolv = resolvConfWith(resolvConf(hostResolvConf(), network), flags.dns ?? [], flags.dnsSearch ?? [], flags.dnsOption ?? []);
     writeFileAtomic(etcFiles.resolvConf, resolv, { mode: 0o644, fsync: false });
     for (const v of built.volumes) {
-      if (engine.volumes.ensure(v.name, v.anonymous, v.labels, v.options)) undo.push(() => engine.volumes.remove(v.name, { force: true }));
+      if (engine.volumes.ensure(v.name, v.anonymous, v.labels, v.options, id)) undo.push(() => engine.volumes.remove(v.name, { force: true }));
       if (v.copy && v.target) engine.volumes.seed(v.name, root.rootfs, v.target, `create-${id}`);
     }
     for (const src of built.bindSources) if (!pathExists(src)) mkdirParents(src, 0o755);
@@ -139,6 +139,8 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
       } catch {}
     }
     throw err;
+  } finally {
+    creating.release();
   }
 }
 
@@ -343,14 +345,34 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
 }
 
 /**
- * The exit command of a `run` killed before it wrote the record: the monitor (launched
- * early, its create waiting for the spec) killed the create when the run's claim hung up,
- * and the directories, names and root the run had made go here — else the name stayed
- * taken by a container no command could name. Anonymous volumes it made are not known
- * without the record, and stay (volume prune).
+ * What a `run` or `create` killed before it wrote the record made goes: its directories,
+ * names and root, and the volumes it made (anonymous ones, names it used first) unless a
+ * container uses them now — else the name stayed taken by a container no command could
+ * name. A run's head start is the monitor's exit command: the monitor killed the waiting
+ * create when the run's claim hung up. Without one (another --runtime, `create`) the next
+ * command that meets the leftover removes it (`ifDead`: only a create known dead): a
+ * claim of its name, container or volume prune. True when it was removed.
  */
-export function removeUnrecorded(engine: Engine, id: string): void {
-  engine.store.removeUnrecorded(id, () => releaseSnapshot(engine, id));
+export function removeUnrecorded(engine: Engine, id: string, opts: { ifDead?: boolean } = {}): boolean {
+  return engine.store.removeUnrecorded(id, () => {
+    releaseSnapshot(engine, id);
+    const used = new Set(engine.store.list().flatMap((r) => r.Volumes.map((v) => v.name)));
+    for (const name of engine.volumes.madeFor(id)) {
+      if (used.has(name)) continue;
+      try {
+        engine.volumes.remove(name, { force: true });
+      } catch {
+        // a mount something keeps busy: volume rm tells why, later
+      }
+    }
+  }, opts);
+}
+
+/** Remove what every create killed before its record left (removeUnrecorded): container and volume prune run it first. */
+export function removeDeadCreates(engine: Engine): void {
+  for (const id of engine.store.ids()) {
+    if (!pathExists(engine.store.recordPath(id))) removeUnrecorded(engine, id, { ifDead: true });
+  }
 }
 
 /** Said of a container whose start was cut short. */

@@ -11,7 +11,7 @@
 import { BerthError } from "../../errors.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { claimDir, claimFile } from "../../sys/id-claim.ts";
-import { lockPath, type HeldLock } from "../../sys/lock-file.ts";
+import { lockPath, LockBusyError, type HeldLock } from "../../sys/lock-file.ts";
 import { listDir, mkdirParents, pathExists, readText, readTextIfExists, unlinkPath } from "../../sys/libc.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import type { Spec } from "../../spec/runtime-spec.ts";
@@ -139,9 +139,11 @@ export class ContainerStore {
   /**
    * Claim `name` for `id`; a name in use fails naming the container that has it. Not
    * `durable`: not flushed to disk (a --rm container's: what a crash leaves of it goes).
+   * `removeDead`: removes what a create that died before its record left (lifecycle's
+   * removeUnrecorded, `ifDead`), so the name it held is free again; true when it did.
    */
-  claimName(name: string, id: string, durable = true): void {
-    const holder = this.tryClaimName(name, id, durable);
+  claimName(name: string, id: string, durable = true, removeDead?: (holder: string) => boolean): void {
+    const holder = this.tryClaimName(name, id, durable, removeDead);
     if (holder === undefined) return;
     throw new BerthError(`the container name "/${name}" is already in use by container "${holder}"; remove (or rename) that container to reuse the name`, { field: "--name" });
   }
@@ -161,13 +163,15 @@ export class ContainerStore {
   }
 
   /** Claim `name` for `id`: undefined when claimed, else the id of the container holding it. */
-  private tryClaimName(name: string, id: string, durable: boolean): string | undefined {
+  private tryClaimName(name: string, id: string, durable: boolean, removeDead?: (holder: string) => boolean): string | undefined {
     const claim = { parentMode: 0o700, fsync: durable };
     if (claimFile(this.namePath(name), id, claim)) return undefined;
     let holder = "";
     try {
       holder = readText(this.namePath(name)).trim();
     } catch {}
+    // a holder with a directory and no record: a create under way — or one that died (killed before its record), whose leftovers go
+    if (holder && removeDead && !pathExists(this.recordPath(holder)) && pathExists(this.dir(holder))) removeDead(holder);
     // a claim whose record is gone (a create that died half-way), or left empty by a crash (an unflushed claim), is free again
     if (!holder || (!pathExists(this.recordPath(holder)) && !pathExists(this.dir(holder)))) {
       // Reclaimers take turns and look again: two that both read the stale holder would
@@ -191,11 +195,25 @@ export class ContainerStore {
     } catch {}
   }
 
-  /** Make the container's directory: a 64-hex id collides only by mistake, which is an error. */
-  claimDir(id: string): string {
+  /**
+   * Make the container's directories, and take the lock of its directory: the create
+   * holds it until the record is written (`creating.release()` then), so a directory
+   * with no record whose lock is free is a create that died — killed, or crashed
+   * (removeUnrecorded's `ifDead`). The run dir is made once the lock is held: a create
+   * between its mkdir and its lock has none yet. A 64-hex id collides only by mistake,
+   * which is an error.
+   */
+  claimDir(id: string): { dir: string; creating: HeldLock } {
     if (!claimDir(this.dir(id), { mode: 0o700, parentMode: 0o700 })) throw new BerthError(`container id ${id} exists`);
-    mkdirParents(this.runDir(id), 0o700);
-    return this.dir(id);
+    const creating = lockPath(this.dir(id));
+    try {
+      mkdirParents(this.runDir(id), 0o700);
+    } catch (err) {
+      removeTree(this.dir(id));
+      creating.release();
+      throw err;
+    }
+    return { dir: this.dir(id), creating };
   }
 
   /**
@@ -311,19 +329,25 @@ export class ContainerStore {
 
   /**
    * Remove what a create that died before writing the record left — its names, its
-   * directories — once `release` has undone the rest it made. Under the directory's lock
-   * (not while a removal of it runs); false when it has a record after all, or is gone.
+   * directories — once `release` has undone the rest it made. Under the directory's lock,
+   * which the create holds until its record is written (claimDir) and a removal while it
+   * runs; false when it has a record after all, or is gone, or has no run dir (made
+   * once the lock is held; removed first by `remove`; gone with a reboot's /run, which
+   * reviveAfterReboot deals with). `ifDead`: only when the create is known dead — its
+   * lock free now (a live one's is held: no wait for it) — else false; without it, wait
+   * for the lock (the monitor's exit command: the create it ran for is dead or about to
+   * write the record).
    */
-  removeUnrecorded(id: string, release: () => void): boolean {
+  removeUnrecorded(id: string, release: () => void, opts: { ifDead?: boolean } = {}): boolean {
     let lock: HeldLock;
     try {
-      lock = lockPath(this.dir(id));
+      lock = lockPath(this.dir(id), opts.ifDead ? { timeoutMs: 0 } : {});
     } catch (err) {
-      if ((err as { code?: string }).code === "ENOENT") return false;
+      if ((err as { code?: string }).code === "ENOENT" || (opts.ifDead && err instanceof LockBusyError)) return false;
       throw err;
     }
     try {
-      if (!pathExists(this.dir(id)) || pathExists(this.recordPath(id))) return false;
+      if (!pathExists(this.dir(id)) || pathExists(this.recordPath(id)) || !pathExists(this.runDir(id))) return false;
       release();
       // the name is not known without the record: every claim that names the id
       const names = pathExists(this.namesDir()) ? listDir(this.namesDir()) : [];

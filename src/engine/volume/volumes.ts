@@ -38,13 +38,19 @@ export interface VolumeRecord {
   Options: Record<string, string>;
   /** made for one container by -v /path or --mount without a source */
   Anonymous: boolean;
+  /**
+   * the container whose create made it (an anonymous one, or a name first used by it):
+   * a create that dies before its record removes the volumes made for it, as docker's
+   * daemon rolls back the ones a failed create made
+   */
+  MadeFor?: string;
 }
 
 const NAME = /^[A-Za-z0-9][\w.-]+$/;
 
-/** docker's `volume inspect` object: the record without berth's own Anonymous. */
-export function volumeInspectView(v: VolumeRecord): Omit<VolumeRecord, "Anonymous"> {
-  const { Anonymous: _anonymous, ...shown } = v;
+/** docker's `volume inspect` object: the record without berth's own Anonymous and MadeFor. */
+export function volumeInspectView(v: VolumeRecord): Omit<VolumeRecord, "Anonymous" | "MadeFor"> {
+  const { Anonymous: _anonymous, MadeFor: _madeFor, ...shown } = v;
   return shown;
 }
 
@@ -69,12 +75,18 @@ export class VolumeStore {
     return `${this.dir(name)}/_data`;
   }
 
-  /** Create the volume unless it exists; true when this call created it. `options`: the local driver's, checked (local-options.ts). */
-  ensure(name: string, anonymous = false, labels: Record<string, string> = {}, options: Record<string, string> = {}): boolean {
+  /**
+   * Create the volume unless it exists; true when this call created it. `options`: the
+   * local driver's, checked (local-options.ts); `madeFor`: the container being created.
+   */
+  ensure(name: string, anonymous = false, labels: Record<string, string> = {}, options: Record<string, string> = {}, madeFor?: string): boolean {
     checkVolumeName(name);
     if (!claimDir(this.dir(name), { mode: 0o701, parentMode: 0o700 })) return false;
     mkdirPath(this.dataPath(name), 0o755);
-    const record: VolumeRecord = { Name: name, Driver: "local", Mountpoint: this.dataPath(name), CreatedAt: new Date().toISOString(), Labels: labels, Scope: "local", Options: options, Anonymous: anonymous };
+    const record: VolumeRecord = {
+      Name: name, Driver: "local", Mountpoint: this.dataPath(name), CreatedAt: new Date().toISOString(), Labels: labels, Scope: "local", Options: options, Anonymous: anonymous,
+      ...(madeFor !== undefined && { MadeFor: madeFor }),
+    };
     writeFileAtomic(`${this.dir(name)}/volume.json`, JSON.stringify(record), { mode: 0o600, fsync: false });
     recordEvent(this.paths, "volume", "create", name, { driver: "local" });
     return true;
@@ -125,6 +137,11 @@ export class VolumeStore {
       return [];
     }
     return entries.map((e) => this.read(e.name)).filter((v): v is VolumeRecord => v !== undefined).sort((a, b) => a.Name.localeCompare(b.Name));
+  }
+
+  /** The volumes container `id`'s create made (ensure's `madeFor`). */
+  madeFor(id: string): string[] {
+    return this.list().filter((v) => v.MadeFor === id).map((v) => v.Name);
   }
 
   get(name: string): VolumeRecord {

@@ -1,0 +1,159 @@
+/**
+ * A `run` or `create` killed (SIGKILL) before it wrote its record leaves nothing a user
+ * can see: no volume it made (anonymous, or a name it used first; a volume that was there
+ * before stays, as does one another container uses now), the name free again, no
+ * directory under the root or run root, no monitor, no cgroup. A run of berth-runtime is
+ * cleaned by its head start's monitor (the exit command); another --runtime's run and a
+ * `create`, which have none, by the next command that meets the leftover: a claim of its
+ * name, container prune, volume prune — never while the create still runs.
+ *
+ * The create is held at a known step: after it made its volumes, in the copy-up of a new
+ * `--opt` volume, which mounts it under the volume's holders lock — held here, as another
+ * berth mounting that volume would hold it.
+ */
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { BERTH, canRunContainers, EngineFixture, until } from "../../../test/engine-harness.ts";
+import { lockPath } from "../../sys/lock-file.ts";
+
+setDefaultTimeout(300_000);
+
+const fx = canRunContainers ? new EngineFixture("killed") : (undefined as unknown as EngineFixture);
+afterAll(() => fx?.cleanup());
+
+let serial = 0;
+
+/** Fresh volume names for one case: `kept` exists before the run, `made` is first used by it, `held` is the --opt volume it stops in. */
+function volumeNames() {
+  const tag = `${process.pid}-${++serial}`;
+  return { kept: `kept-${tag}`, made: `made-${tag}`, held: `held-${tag}` };
+}
+
+const volumes = () => fx.berth(["volume", "ls", "-q"]).stdout.split("\n").filter(Boolean).sort();
+/** The container's directories under the root and the run root that are there. */
+const containerDirs = (id: string) => [join(fx.root, "containers", id), join(fx.runroot, "containers", id)].filter((d) => existsSync(d));
+
+/**
+ * `berth VERB … --name NAME` with an anonymous volume, `made` and `kept`, stopped in
+ * `held`'s copy-up once its volumes exist: the create's id (its directory, no record).
+ * Returns a kill for it; the lock is the caller's to release.
+ */
+async function holdBeforeRecord(verb: string[], name: string, v: ReturnType<typeof volumeNames>) {
+  mkdirSync(join(fx.runroot, "volumes"), { recursive: true, mode: 0o700 });
+  const lock = lockPath(join(fx.runroot, "volumes", `${v.held}.lock`), { create: true });
+  const before = new Set(fx.records());
+  const volumesBefore = volumes();
+  const p = Bun.spawn([BERTH, ...verb, "--name", name, "-v", "/anon", "-v", `${v.made}:/made`, "-v", `${v.kept}:/kept`,
+    "--mount", `type=volume,src=${v.held},dst=/held,volume-opt=type=tmpfs,volume-opt=device=tmpfs`,
+    "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "true"], { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: fx.env() });
+  try {
+    // made, held and one anonymous volume: every volume the run makes exists, its copy-up waits for the lock
+    expect(await until(() => volumes().length === volumesBefore.length + 3, 60_000)).toBe(true);
+    const ids = fx.records().filter((id) => !before.has(id));
+    expect(ids).toHaveLength(1);
+    const id = ids[0]!;
+    expect(existsSync(join(fx.root, "containers", id, "container.json"))).toBe(false);
+    return {
+      id, lock, volumesBefore,
+      kill: async () => {
+        p.kill("SIGKILL");
+        expect(await p.exited).not.toBe(0);
+      },
+    };
+  } catch (err) {
+    p.kill("SIGKILL");
+    lock.release();
+    throw err;
+  }
+}
+
+/** What a user checks after the dead create was cleaned: the volumes there before it (and `also`), none of its directories, no monitor or cgroup. */
+async function expectNothingLeft(held: { id: string; volumesBefore: string[] }, also: string[] = []) {
+  expect(volumes()).toEqual([...held.volumesBefore, ...also].sort());
+  expect(containerDirs(held.id)).toEqual([]);
+  expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
+  expect(fx.leftoverCgroups()).toEqual([]);
+}
+
+describe.skipIf(!canRunContainers)("a run or create killed before its record leaves nothing", () => {
+  test("run (berth-runtime: a head start): its monitor's exit command removes the volumes it made — not one there before, nor one another container uses now — and its name is free", async () => {
+    const v = volumeNames();
+    const name = `headstart-${process.pid}`;
+    expect(fx.berth(["volume", "create", v.kept]).code).toBe(0);
+    const held = await holdBeforeRecord(["run"], name, v);
+    let user = "";
+    try {
+      // the monitor and the runtime's create wait for the spec meanwhile
+      expect(fx.monitors().length).toBeGreaterThan(0);
+      // another container takes up `made` while the run is held: it stays
+      const c = fx.berth(["create", "-v", `${v.made}:/m`, "--network", "none", "--rootfs", fx.rootfs, "true"]);
+      expect(c.code).toBe(0);
+      user = c.stdout.trim();
+      await held.kill();
+    } finally {
+      held.lock.release();
+    }
+    expect(await until(() => !existsSync(join(fx.root, "containers", held.id)), 60_000)).toBe(true);
+    expect(volumes()).toEqual([...held.volumesBefore, v.made].sort());
+    expect(fx.berth(["rm", user]).code).toBe(0);
+    await expectNothingLeft(held, [v.made]);
+    expect(fx.run(["--rm", "--name", name], ["true"]).code).toBe(0);
+    expect(fx.berth(["volume", "rm", v.kept, v.made]).code).toBe(0);
+  });
+
+  test.skipIf(!Bun.which("runc"))("run --runtime runc (no head start): the leftover stays until a run of its name, which removes it — volumes it made, directories — and takes the name", async () => {
+    const v = volumeNames();
+    const name = `runc-${process.pid}`;
+    expect(fx.berth(["volume", "create", v.kept]).code).toBe(0);
+    const held = await holdBeforeRecord(["run", "--runtime", "runc"], name, v);
+    try {
+      // nothing watches a run without a head start
+      expect(fx.monitors()).toEqual([]);
+      await held.kill();
+    } finally {
+      held.lock.release();
+    }
+    expect(existsSync(join(fx.root, "containers", held.id))).toBe(true);
+    const again = fx.run(["--rm", "--runtime", "runc", "--name", name], ["echo", "again"]);
+    expect(again).toMatchObject({ code: 0, stdout: "again\n" });
+    await expectNothingLeft(held);
+    expect(fx.berth(["volume", "rm", v.kept]).code).toBe(0);
+  });
+
+  test("create: while it runs, neither container prune nor a run of its name touches it; killed, container prune removes it and the volumes it made", async () => {
+    const v = volumeNames();
+    const name = `create-${process.pid}`;
+    expect(fx.berth(["volume", "create", v.kept]).code).toBe(0);
+    const held = await holdBeforeRecord(["create"], name, v);
+    try {
+      expect(fx.berth(["container", "prune", "-f"]).code).toBe(0);
+      const taken = fx.run(["--rm", "--name", name], ["true"]);
+      expect(taken.code).toBe(125);
+      expect(taken.stderr).toContain(`is already in use by container "${held.id}"`);
+      expect(existsSync(join(fx.root, "containers", held.id))).toBe(true);
+      expect(volumes()).toHaveLength(held.volumesBefore.length + 3);
+      await held.kill();
+    } finally {
+      held.lock.release();
+    }
+    expect(fx.berth(["container", "prune", "-f"]).code).toBe(0);
+    await expectNothingLeft(held);
+    expect(fx.run(["--rm", "--name", name], ["true"]).code).toBe(0);
+    expect(fx.berth(["volume", "rm", v.kept]).code).toBe(0);
+  });
+
+  test("create killed: volume prune removes the volumes it made, named ones too (without -a), and the leftover with them", async () => {
+    const v = volumeNames();
+    expect(fx.berth(["volume", "create", v.kept]).code).toBe(0);
+    const held = await holdBeforeRecord(["create"], `prune-${process.pid}`, v);
+    try {
+      await held.kill();
+    } finally {
+      held.lock.release();
+    }
+    expect(fx.berth(["volume", "prune", "-f"]).code).toBe(0);
+    await expectNothingLeft(held);
+    expect(fx.berth(["volume", "rm", v.kept]).code).toBe(0);
+  });
+});

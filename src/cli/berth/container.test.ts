@@ -416,6 +416,37 @@ describe.skipIf(!ok)("a detached container", () => {
       rmSync(join(fx.rootfs, "tmp", "to-cold.txt"), { force: true });
     }
   });
+  test("cp of a stopped container interrupted (Ctrl-C, a kill): its throw-away container, cgroup and bundle go with berth (the tar ran on, in a session of its own), and what was unpacked beside the destination", async () => {
+    const created = fx.berth(["create", "--network", "none", "--cgroup-parent", fx.cgroupParent, "--name", "cold-int", "--rootfs", fx.rootfs, "true"]);
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    const tar = join(fx.rootfs, "bin", "tar");
+    rmSync(tar);
+    writeFileSync(tar, "#!/bin/sh\nexec sleep 1000\n", { mode: 0o755 });
+    const copying = () => fx.leftoverCgroups().filter((c) => c.includes("-cp-"));
+    const into = join(fx.dir, "cp-interrupted");
+    mkdirSync(into);
+    try {
+      // to a tar stream, and to a new host path (unpacked beside it first): Ctrl-C, then a kill
+      for (const [dest, signal, code] of [["-", "SIGINT", 130], [join(into, "hostname"), "SIGTERM", 143]] as const) {
+        // in a session of its own, as a shell's foreground job: Ctrl-C signals the whole group
+        const p = Bun.spawn(["setsid", BERTH, "cp", "cold-int:/etc/hostname", dest], { env: fx.env(), stdout: "ignore", stderr: "pipe" });
+        expect(await until(() => copying().some((c) => readFileSync(join(c, "cgroup.procs"), "utf8") !== ""), 60_000)).toBe(true);
+        process.kill(-p.pid, signal);
+        expect(await p.exited).toBe(code);
+        expect(copying()).toEqual([]);
+        expect(readdirSync(join(fx.runroot, "runtime")).filter((n) => n.includes("-cp-"))).toEqual([]);
+        expect(readdirSync(join(fx.runroot, "containers", id)).filter((n) => n.startsWith("cp-"))).toEqual([]);
+        expect(readdirSync(into)).toEqual([]);
+      }
+      expect(fx.berth(["rm", "cold-int"]).code).toBe(0);
+    } finally {
+      // what a failure left: the tar's processes first, then their cgroups
+      for (const c of copying()) for (const pid of readFileSync(join(c, "cgroup.procs"), "utf8").split("\n").filter(Boolean)) process.kill(Number(pid), "SIGKILL");
+      rmSync(tar, { force: true });
+      symlinkSync("/bin/busybox", tar);
+    }
+  });
   test("pause and unpause freeze the cgroup; kill -s; stop -t; wait prints the code", async () => {
     expect(fx.berth(["pause", "web"]).code).toBe(0);
     expect(fx.berth(["ps", "--format", "{{.Status}}"]).stdout).toMatch(/\(Paused\)/);

@@ -13,6 +13,7 @@
  * from or to, and the error says so.
  */
 import { BerthError } from "../../errors.ts";
+import { signalNumber } from "../../signals.ts";
 import { defaultSpec } from "../../spec/default-spec.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
 import { listDir, mkdirParents, mkdirPath, renamePath, statPath } from "../../sys/libc.ts";
@@ -70,14 +71,49 @@ export function tarInContainer(engine: Engine, r: ContainerRecord, tarArgs: stri
     removeTree(bundle);
     throw err;
   }
-  return {
-    argv: [runtime.path, ...runtime.globals(), "run", "--bundle", bundle, id],
-    release: () => {
-      runtime.forceDelete(id);
-      removeTree(bundle);
-      releaseVolumes(engine, r, id);
-      unmountRoot();
-    },
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    runtime.forceDelete(id);
+    removeTree(bundle);
+    releaseVolumes(engine, r, id);
+    unmountRoot();
+    done();
+  };
+  // Ctrl-C or a kill meanwhile: its tar is in a session of its own and ran on, with its cgroup, state, bundle, volumes and the root's mount
+  const done = untilInterrupted(release);
+  return { argv: [runtime.path, ...runtime.globals(), "run", "--bundle", bundle, id], release };
+}
+
+/** The signals that end a berth waiting on a copy: a terminal's (Ctrl-C, a hang-up) and kill's default. */
+const INTERRUPTS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** What an interrupted copy undoes before berth exits, newest first. */
+const undoOnInterrupt = new Set<() => void>();
+
+function interrupted(sig: string): void {
+  for (const undo of [...undoOnInterrupt].reverse()) {
+    try {
+      undo();
+    } catch {
+      // the rest still goes
+    }
+  }
+  process.exit(128 + (signalNumber(sig) ?? 0));
+}
+
+/**
+ * Have `undo` run if berth is interrupted (then it exits 128+N, as the signal would have
+ * ended it) until the returned function is called — a copy's finally blocks never run when
+ * a signal ends the process.
+ */
+function untilInterrupted(undo: () => void): () => void {
+  if (undoOnInterrupt.size === 0) for (const sig of INTERRUPTS) process.on(sig, interrupted);
+  undoOnInterrupt.add(undo);
+  return () => {
+    undoOnInterrupt.delete(undo);
+    if (undoOnInterrupt.size === 0) for (const sig of INTERRUPTS) process.off(sig, interrupted);
   };
 }
 
@@ -206,6 +242,7 @@ export async function copyFromContainer(engine: Engine, r: ContainerRecord, requ
     if (hostKind(dir) !== "dir") throw new BerthError(`${what}: the directory ${dir} does not exist; make it first`, { field: "DEST" });
     const landing = `${dir}/.berth-cp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     mkdirPath(landing, 0o700);
+    const landed = untilInterrupted(() => removeTree(landing));
     try {
       await pipeTar(tar.argv, hostUnpackArgv(landing, path), what);
       const arrived = path.endsWith("/.") ? landing : `${landing}/${splitPath(path).base}`;
@@ -217,6 +254,7 @@ export async function copyFromContainer(engine: Engine, r: ContainerRecord, requ
       } else renamePath(arrived, `${plan.into}/${plan.name}`);
     } finally {
       removeTree(landing);
+      landed();
     }
   } finally {
     tar.release();

@@ -39,7 +39,8 @@ export function registerEvents(program: Command): void {
     .option("--root <dir>", "berth-runtime's state directory (the engine's own containers are watched from BERTH_RUNROOT)", BERTH_ROOT)
     .option("--podman-events <file>", "podman's events log (file backend), where the exit codes of the containers conmon reaped are", ENGINE_RECORDS.podmanEvents)
     .action(async (opts: EventsFlags) => {
-      const format = opts.format;
+      // an empty --format is none given, as docker's
+      const format = opts.format || "table";
       // a template is checked before anything is watched, its fields too (over an event with none set): a bad one is one line, at once
       const template = format === "table" || format === "json" ? undefined : compileGoTemplate(format);
       template?.render({ time: "", type: "" }, EVENT_SHAPE);

@@ -34,9 +34,11 @@ export function registerStats(program: Command): void {
     .option("--root <dir>", "berth-runtime's state directory, where berth-runtime container ids come from (the engine's own containers are found from BERTH_RUNROOT)", BERTH_ROOT)
     .action(async (targets: string[], opts: StatsFlags) => {
       const intervalMs = parseCount(opts.interval, "--interval", { min: opts.stream ? 10 : 0 });
-      const json = opts.format === "json";
+      // an empty --format is none given, as docker's
+      const format = opts.format || "table";
+      const json = format === "json";
       const named: Record<string, string> = { table: DEFAULT_STATS_FORMAT, wide: WIDE_STATS_FORMAT };
-      const template = json ? undefined : parseTemplate(named[opts.format] ?? opts.format, Object.keys(STATS_HEADINGS));
+      const template = json ? undefined : parseTemplate(named[format] ?? format, Object.keys(STATS_HEADINGS));
       const pick = (): Subject[] => {
         const host = scanHost({ root: opts.root, engine: currentEnginePaths(), all: opts.all });
         // the engine's stopped container is a row of zeros, as docker's (not top's "is not running")

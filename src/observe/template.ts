@@ -200,7 +200,11 @@ type GoPiece = string | ((value: unknown, shape: GoShape) => string);
  *
  * @example compileGoTemplate("{{.Config.Cmd}} {{json .RootFS.Layers}}").render(image) // → '[/bin/sh] ["sha256:…"]'
  */
-export function compileGoTemplate(template: string, flag = "--format"): { render(value: unknown, shape?: GoShape): string } {
+export interface GoTemplate {
+  render(value: unknown, shape?: GoShape): string;
+}
+
+export function compileGoTemplate(template: string, flag = "--format"): GoTemplate {
   const pieces: GoPiece[] = tokenize(unescapeTabs(template), flag).map((t) => {
     if (typeof t === "string") return t;
     let m: RegExpExecArray | null;
@@ -221,6 +225,16 @@ export function compileGoTemplate(template: string, flag = "--format"): { render
     throw new BerthError(`${quoteAction(t.source)}: unsupported action; use {{.Field.Sub}}, {{json .Field}} or {{index .Field "key"}}`, { field: flag });
   });
   return { render: (value, shape = {}) => pieces.map((p) => (typeof p === "string" ? p : p(value, shape))).join("") };
+}
+
+/**
+ * An inspect's `-f`: undefined for none, an empty one (docker's default) or `json` — the
+ * JSON is printed — else the template, checked before anything is looked up.
+ *
+ * @example inspectTemplate("{{.Name}}")?.render(volume, shape) // → "data"
+ */
+export function inspectTemplate(format: string | undefined): GoTemplate | undefined {
+  return !format || format === "json" ? undefined : compileGoTemplate(format);
 }
 
 /**

@@ -81,7 +81,7 @@ describe("--filter", () => {
 });
 
 describe("--format", () => {
-  const lists = [["ps", "-a"], ["images"], ["volume", "ls"], ["network", "ls"], ["system", "df"], ["image", "history", "busybox"], ["stats", "--no-stream"], ["events", "--until", "0s"], ["info"], ["version"], ["inspect", container], ["image", "inspect", "busybox"], ["volume", "inspect", volume]];
+  const lists = [["ps", "-a"], ["images"], ["volume", "ls"], ["network", "ls"], ["system", "df"], ["image", "history", "busybox"], ["stats", "--no-stream"], ["events", "--until", "0s"], ["info"], ["version"], ["inspect", container], ["image", "inspect", "busybox"], ["volume", "inspect", volume], ["network", "inspect", "bridge"]];
   const flagOf = (cmd: string[]) => (["info", "version", "inspect"].includes(cmd.at(-2) === "inspect" ? "inspect" : cmd[0]!) ? "-f" : "--format");
 
   test("a template that does not parse: one line naming the action and the fix, on every command", () => {
@@ -112,6 +112,7 @@ describe("--format", () => {
     expect(store.berth(["volume", "inspect", "-f", "{{.Labels.tier}} {{.Labels.nope}} {{.Options.nope}} {{.Name}}", volume])).toEqual({ code: 0, stdout: `data <no value> <no value> ${volume}\n`, stderr: "" });
     expect(store.berth(["inspect", "-f", "{{.Labels.tier}}", volume])).toEqual({ code: 0, stdout: "data\n", stderr: "" });
     expect(store.berth(["image", "inspect", "-f", "{{.Config.Labels.nope}} {{.GraphDriver.Data.nope}} {{.RepoTags}}", "busybox"])).toEqual({ code: 0, stdout: "<no value> <no value> [busybox:latest]\n", stderr: "" });
+    expect(store.berth(["network", "inspect", "-f", "{{.Name}} {{.Options.nope}} {{.Labels.nope}}", "bridge"])).toEqual({ code: 0, stdout: "bridge <no value> <no value>\n", stderr: "" });
     expect(store.berth(["info", "-f", "{{.Runtimes.nope}} {{.Runtimes.nope.path}}"])).toEqual({ code: 0, stdout: "<no value> <no value>\n", stderr: "" });
     expect(store.berth(["system", "df", "--format", "{{.Type}}={{.TotalCount}}"])).toEqual({ code: 0, stdout: "Images=1\nContainers=1\nLocal Volumes=1\nBuild Cache=0\n", stderr: "" });
   });
@@ -121,4 +122,13 @@ describe("--format", () => {
     // the container has .Config.Labels; the volume has no .Config: nothing half-printed
     expect(refused(["inspect", "-f", "{{.Config.Labels.tier}}", container, volume])).toStartWith("berth: --format: {{.Config.Labels.tier}}: no field Config; use one of .Name .Driver");
   });
+});
+
+test("an empty --format is none given, as docker's: the default table, text or JSON", () => {
+  expect(store.berth(["ps", "-a", "--format", ""]).stdout).toStartWith("CONTAINER ID   IMAGE");
+  expect(store.berth(["images", "--format", ""]).stdout).toStartWith("REPOSITORY   TAG");
+  expect(store.berth(["system", "df", "--format", ""]).stdout).toStartWith("TYPE ");
+  expect(store.berth(["version", "-f", ""]).stdout).toStartWith("Client:");
+  expect(JSON.parse(store.berth(["inspect", "-f", "", volume]).stdout)[0].Name).toBe(volume);
+  expect(JSON.parse(store.berth(["network", "inspect", "-f", "", "bridge"]).stdout)[0].Name).toBe("bridge");
 });

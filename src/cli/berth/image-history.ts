@@ -32,8 +32,9 @@ export function declareHistory(cmd: Command): Command {
         Size: human ? formatDecimalBytes(r.size) : String(r.size),
         Comment: r.comment,
       });
-      if (opts.format === "json") return writeOut(rows.map((r) => `${JSON.stringify(values(r))}\n`).join(""));
-      const tpl = parseTemplate(opts.format ?? "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", FIELDS);
+      const format = opts.format || undefined;
+      if (format === "json") return writeOut(rows.map((r) => `${JSON.stringify(values(r))}\n`).join(""));
+      const tpl = parseTemplate(format ?? "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", FIELDS);
       const lines = rows.map((r) => tpl.render(values(r)));
       const headings = { ID: "IMAGE", CreatedSince: "CREATED", CreatedAt: "CREATED AT", CreatedBy: "CREATED BY", Size: "SIZE", Comment: "COMMENT" };
       writeOut(tpl.table ? `${alignColumns([tpl.header(headings), ...lines])}\n` : lines.map((l) => `${l}\n`).join(""));

@@ -2,7 +2,7 @@
 import type { Command } from "../command.ts";
 import { ImageStore, type ImageRecord } from "../../engine/image/image-store.ts";
 import { inspectImage } from "../../engine/image/inspect.ts";
-import { compileGoTemplate, type GoShape } from "../../observe/template.ts";
+import { inspectTemplate, type GoShape } from "../../observe/template.ts";
 import { currentEnginePaths } from "./globals.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { ExitError, EXIT_BERTH_FAILED } from "../exit.ts";
@@ -23,7 +23,7 @@ export function declareImageInspect(cmd: Command): Command {
   return cmd.description("show images' details as JSON").argument("<image...>", "name, name@digest or id")
     .option("-f, --format <template>", "a Go template ({{.Id}}, {{json .Config}}) instead of JSON")
     .action((refs: string[], opts: { format?: string }) => {
-      const template = opts.format === undefined || opts.format === "json" ? undefined : compileGoTemplate(opts.format);
+      const template = inspectTemplate(opts.format);
       const store = new ImageStore(currentEnginePaths());
       const out: unknown[] = [];
       const missing: string[] = [];

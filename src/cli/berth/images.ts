@@ -51,7 +51,7 @@ export function listImages(repository: string | undefined, opts: ImagesOptions):
     CreatedAt: r.created ? new Date(r.created).toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC") : "",
     Size: formatDecimalBytes(r.size), Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A", VirtualSize: formatDecimalBytes(r.size),
   });
-  const format = opts.format ?? "table";
+  const format = opts.format || "table";
   if (format === "json") {
     writeOut(shown.map((r) => `${JSON.stringify(values(r))}\n`).join(""));
     return;

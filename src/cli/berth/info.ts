@@ -5,7 +5,7 @@
  */
 import type { Command } from "../command.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { compileGoTemplate, type GoShape } from "../../observe/template.ts";
+import { inspectTemplate, type GoShape } from "../../observe/template.ts";
 import { formatInfo, formatVersion, gatherInfo, versionOf } from "../../engine/system-info.ts";
 import { runtimePath } from "../../engine/container/programs.ts";
 import { SPEC_VERSION } from "../runtime/invocation.ts";
@@ -19,8 +19,8 @@ type Opts = Record<string, unknown>;
  * it, checked before anything is gathered. `shape`: the value's Go maps.
  */
 function formatter(format: string | undefined, shape: GoShape): ((value: unknown) => void) | undefined {
-  if (format === undefined) return undefined;
-  const template = format === "json" ? undefined : compileGoTemplate(format);
+  if (!format) return undefined;
+  const template = inspectTemplate(format);
   return (value) => writeOut(`${template ? template.render(value, shape) : JSON.stringify(value)}\n`);
 }
 

@@ -7,7 +7,7 @@ import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { alignColumns, parseTemplate } from "../../observe/template.ts";
+import { alignColumns, inspectTemplate, type GoShape, parseTemplate } from "../../observe/template.ts";
 import type { Engine } from "../../engine/container/engine.ts";
 import { connectContainer, disconnectContainer } from "../../engine/container/network-connect.ts";
 import { DEFAULT_NETWORK, NetworkStore, type NetworkFile } from "../../engine/network/networks.ts";
@@ -36,6 +36,9 @@ function inspectView(engine: Engine, n: NetworkFile): Record<string, unknown> {
     Options: { "com.docker.network.bridge.name": m.bridge, ...(m.mtu && { "com.docker.network.driver.mtu": String(m.mtu) }) }, Labels: m.labels,
   };
 }
+
+/** docker's network.Inspect for templates: its maps (a missing key prints `<no value>`) */
+const NETWORK_SHAPE: GoShape = { maps: ["IPAM.Options", "Containers", "Options", "Labels"] };
 
 export function registerNetwork(program: Command): void {
   const net = program.command("network").description("manage networks");
@@ -72,7 +75,7 @@ export function registerNetwork(program: Command): void {
       const rows = store.list()
         .filter((n) => networkMatches({ id: n.berth.id, name: n.name, labels: n.berth.labels }, n.name === DEFAULT_NETWORK, filters.some((f) => f.key === "dangling") && networkUsers(engine, n.name).length > 0, filters))
         .map((n) => networkRow({ ...n.berth, name: n.name }, opts.trunc === false));
-      const format = opts.format as string | undefined;
+      const format = (opts.format as string | undefined) || undefined;
       if (opts.quiet) writeOut(rows.map((r) => `${r.ID}\n`).join(""));
       else if (format === "json") writeOut(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
       else {
@@ -83,10 +86,15 @@ export function registerNetwork(program: Command): void {
       }
     });
   net.command("inspect").argument("<names...>", "network names or ids").description("docker's JSON of networks")
+    .option("-f, --format <template>", "a Go template ({{.Name}}, {{json .IPAM.Config}}) instead of JSON")
     .action(async (names: string[], opts: Opts) => {
+      const format = (opts.format as string | undefined) || undefined;
+      const template = inspectTemplate(format);
       const engine = await engineFor(opts);
       const store = new NetworkStore(engine.paths);
-      writeOut(`${JSON.stringify(names.map((n) => inspectView(engine, store.resolve(n))), null, 4)}\n`);
+      const out = names.map((n) => inspectView(engine, store.resolve(n)));
+      if (template) writeOut(out.map((o) => `${template.render(o, NETWORK_SHAPE)}\n`).join(""));
+      else writeOut(`${JSON.stringify(out, null, 4)}\n`);
     });
   net.command("rm").alias("remove").argument("<names...>", "network names or ids").description("remove networks no container uses")
     .action(async (names: string[], opts: Opts) => {

@@ -7,7 +7,7 @@ import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut, writeRuns } from "../stdio.ts";
-import { alignColumns, compileGoTemplate, type GoShape, parseTemplate } from "../../observe/template.ts";
+import { alignColumns, inspectTemplate, type GoShape, parseTemplate } from "../../observe/template.ts";
 import { exitFileCode, liveStatus } from "../../engine/container/live-status.ts";
 import { followLog, readLog } from "../../engine/container/log-reader.ts";
 import { linesInWindow, type LogBatch, LogParser, logRuns, LogTail, parseLogTime, parseTail } from "../../engine/container/logs.ts";
@@ -38,7 +38,7 @@ export function registerPs(program: Command): void {
       const engine = await engineFor(opts);
       const filters = ((opts.filter as string[] | undefined) ?? []).map(parseFilter);
       const last = opts.latest ? 1 : opts.last !== undefined ? parseLast(String(opts.last)) : undefined;
-      const format = opts.format as string | undefined;
+      const format = (opts.format as string | undefined) || undefined;
       const table = opts.size ? `${DEFAULT_PS}\t{{.Size}}` : DEFAULT_PS;
       const template = format === undefined || format === "table" ? parseTemplate(table, PS_FIELDS) : format === "json" ? undefined : parseTemplate(format, PS_FIELDS);
       // docker computes sizes when a format shows them (json shows every field), -s or not
@@ -124,9 +124,9 @@ export function registerInspect(program: Command): void {
       const type = opts.type as string | undefined;
       if (type !== undefined && !INSPECT_TYPES.includes(type)) throw new BerthError(`type ${JSON.stringify(type)} is not inspected here; use ${INSPECT_TYPES.join(", ")}`, { field: "--type" });
       const want = (t: string) => type === undefined || type === t;
-      const format = opts.format as string | undefined;
+      const format = (opts.format as string | undefined) || undefined;
       // checked before anything is looked up, as docker's: a template that does not parse is one line
-      const template = format === undefined || format === "json" ? undefined : compileGoTemplate(format);
+      const template = inspectTemplate(format);
       const out: [Record<string, unknown>, GoShape][] = [];
       const sizes = opts.size ? new ContainerSizes(engine) : undefined;
       let images: ImageStore | undefined;

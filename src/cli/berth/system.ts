@@ -70,7 +70,7 @@ export function registerSystem(program: Command): void {
   s.command("df").description("disk used by images, containers and volumes").option("--format <format>", "table, json (one object per line), or a Go template such as '{{.Type}} {{.Size}}'")
     .option("-v, --verbose", "a table per kind: each image (shared and unique size), container and volume")
     .action(async (opts: Opts) => {
-      const format = (opts.format as string | undefined) ?? "table";
+      const format = (opts.format as string | undefined) || "table";
       if (opts.verbose && format !== "table") throw new BerthError(`-v prints docker's three tables only; leave out --format ${quoteInput(format)} or -v`, { field: "--format" });
       const template = format === "json" ? undefined : parseTemplate(format === "table" ? DF_TABLE : format, Object.keys(DF_HEADINGS));
       const engine = await engineFor(opts);

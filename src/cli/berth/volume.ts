@@ -7,7 +7,7 @@ import { collect, type Command } from "../command.ts";
 import { BerthError } from "../../errors.ts";
 import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
-import { alignColumns, compileGoTemplate, type GoShape, parseTemplate } from "../../observe/template.ts";
+import { alignColumns, inspectTemplate, type GoShape, parseTemplate } from "../../observe/template.ts";
 import { confirmPrune, formatPruneReport, parsePruneFilters, parseVolumeFilter, VOLUME_HEADINGS, volumeMatches } from "../../engine/container/views.ts";
 import { formatDecimalBytes } from "../../cgroups/units.ts";
 import { pruneVolumes } from "../../engine/prune.ts";
@@ -56,7 +56,7 @@ export function registerVolume(program: Command): void {
       const filters = ((opts.filter as string[] | undefined) ?? []).map(parseVolumeFilter);
       const used = filters.some((f) => f.key === "dangling") ? new Set(engine.store.list().flatMap((r) => r.Volumes.map((x) => x.name))) : new Set<string>();
       const list = engine.volumes.list().filter((x) => volumeMatches(x, used.has(x.Name), filters));
-      const format = opts.format as string | undefined;
+      const format = (opts.format as string | undefined) || undefined;
       if (opts.quiet) {
         writeOut(list.map((x) => `${x.Name}\n`).join(""));
         return;
@@ -74,8 +74,8 @@ export function registerVolume(program: Command): void {
   v.command("inspect").argument("<names...>", "volume names").description("docker's JSON of volumes")
     .option("-f, --format <template>", "a Go template ({{.Mountpoint}}, {{json .Labels}}) instead of JSON")
     .action(async (names: string[], opts: Opts) => {
-      const format = opts.format as string | undefined;
-      const template = format === undefined || format === "json" ? undefined : compileGoTemplate(format);
+      const format = (opts.format as string | undefined) || undefined;
+      const template = inspectTemplate(format);
       const engine = await engineFor(opts);
       const out = names.map((n) => volumeInspectView(engine.volumes.get(n)));
       if (template) writeOut(out.map((o) => `${template.render(o, VOLUME_SHAPE)}\n`).join(""));

@@ -357,7 +357,7 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["cp", "web:/srv/rootlink", onto])).toMatchObject({ code: 0, stderr: "" });
     expect(readlinkSync(onto)).toBe("/");
   });
-  test("cp: a container path without its leading / is from the container's /, as docker's, not from its working directory", () => {
+  test("cp: a container path is from the container's / (its leading / optional, .. cleaned), as docker's, not from its working directory", () => {
     const name = `cp-workdir-${process.pid}`;
     fx.runDetached(["--name", name, "-w", "/tmp"], ["sleep", "1000"]);
     writeFileSync(join(fx.dir, "rel-in.txt"), "relative\n");
@@ -367,6 +367,12 @@ describe.skipIf(!ok)("a detached container", () => {
     const out = join(fx.dir, "rel-out.txt");
     expect(fx.berth(["cp", `${name}:etc/rel-in.txt`, out]).code).toBe(0);
     expect(readFileSync(out, "utf8")).toBe("relative\n");
+    // cleaned as docker's (a trailing .. too: tar was asked for a member named "..")
+    expect(fx.berth(["exec", name, "sh", "-c", "mkdir -p /srv/sub && echo dotdot > /srv/dd"]).code).toBe(0);
+    expect(fx.berth(["cp", `${name}:/srv/sub/..`, join(fx.dir, "dotdot-out")])).toMatchObject({ code: 0, stderr: "" });
+    expect(readFileSync(join(fx.dir, "dotdot-out", "dd"), "utf8")).toBe("dotdot\n");
+    expect(fx.berth(["cp", join(fx.dir, "rel-in.txt"), `${name}:srv/sub/..`])).toMatchObject({ code: 0, stderr: "" });
+    expect(fx.berth(["exec", name, "cat", "/srv/rel-in.txt"]).stdout).toBe("relative\n");
     expect(fx.berth(["rm", "-f", name]).code).toBe(0);
   });
   test("cp of a name with a backslash, both ways: GNU tar on the host takes it as it is", () => {

@@ -29,6 +29,11 @@ describe("copyPlan: docker cp's rules", () => {
     expect(fromContainerRoot("tmp/f")).toBe("/tmp/f");
     expect(fromContainerRoot("/tmp/f")).toBe("/tmp/f");
     expect(fromContainerRoot("")).toBe("/");
+    expect(fromContainerRoot("/srv/sub/..")).toBe("/srv");
+    expect(fromContainerRoot("srv//./x/")).toBe("/srv/x/");
+    expect(fromContainerRoot("/srv/sub/../.")).toBe("/srv/.");
+    expect(fromContainerRoot("/..")).toBe("/");
+    expect(fromContainerRoot("/.")).toBe("/.");
   });
 });
 

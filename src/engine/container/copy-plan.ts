@@ -11,6 +11,7 @@
  *   when the source ends in `/.`, its contents into it.
  */
 import { BerthError } from "../../errors.ts";
+import { resolvePath } from "../../runtime/host-path.ts";
 
 export type PathKind = "file" | "dir" | "missing";
 
@@ -25,13 +26,18 @@ const clean = (p: string) => p.replace(/\/+$/, "") || "/";
 
 /**
  * A container path as `berth cp` takes it: from the container's /, with or without its
- * leading slash (docker's rule) — the container's tar runs in its working directory,
- * where a relative one would land.
+ * leading slash, `.` and `..` cleaned, a trailing `/.` or `/` kept (docker's ResolvePath)
+ * — the container's tar runs in its working directory, where a relative one would land,
+ * and a last `..` would be a tar member named "..".
  *
  * @example fromContainerRoot("tmp/f") // → "/tmp/f"
+ * @example fromContainerRoot("/srv/sub/../.") // → "/srv/."
  */
 export function fromContainerRoot(p: string): string {
-  return p.startsWith("/") ? p : `/${p}`;
+  const clean = resolvePath("/", p);
+  if (p.endsWith("/.") || p === ".") return clean === "/" ? "/." : `${clean}/.`;
+  if (p.endsWith("/") && clean !== "/") return `${clean}/`;
+  return clean;
 }
 
 /** A path's directory and last name: `/a/b/` → `/a`, `b`. */

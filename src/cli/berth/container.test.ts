@@ -375,6 +375,15 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["exec", name, "cat", "/srv/rel-in.txt"]).stdout).toBe("relative\n");
     expect(fx.berth(["rm", "-f", name]).code).toBe(0);
   });
+  test("cp to a container path that is a symlink to a directory: into that directory, as docker's (the link was replaced by the file); a name starting with - is a name", () => {
+    expect(fx.berth(["exec", "web", "sh", "-c", "mkdir -p /srv/linked '/tmp/-d' && ln -sfn /srv/linked /linkdir"]).code).toBe(0);
+    writeFileSync(join(fx.dir, "via-link.txt"), "linked\n");
+    expect(fx.berth(["cp", join(fx.dir, "via-link.txt"), "web:/linkdir"])).toMatchObject({ code: 0, stderr: "" });
+    expect(fx.berth(["exec", "web", "sh", "-c", "readlink /linkdir; cat /srv/linked/via-link.txt"]).stdout).toBe("/srv/linked\nlinked\n");
+    // a directory, not a file named -d over it (its tar was given -d as an option)
+    expect(fx.berth(["cp", join(fx.dir, "via-link.txt"), "web:/tmp/-d"])).toMatchObject({ code: 0, stderr: "" });
+    expect(fx.berth(["exec", "web", "cat", "/tmp/-d/via-link.txt"]).stdout).toBe("linked\n");
+  });
   test("cp of a name with a backslash, both ways: GNU tar on the host takes it as it is", () => {
     expect(fx.berth(["exec", "web", "sh", "-c", "echo in > '/tmp/a\\tb'"]).code).toBe(0);
     const into = join(fx.dir, "cp-backslash");

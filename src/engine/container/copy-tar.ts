@@ -195,10 +195,12 @@ function hostKind(path: string): PathKind {
 /**
  * What is at `path` in the container: the first entry of its own tar's archive of it
  * (a directory, or anything else taken as a file), "missing" when its tar finds nothing.
+ * A symlink is what it leads to (-h), as docker's cp follows a destination link: a copy to
+ * a link to a directory goes into the directory, and the tar that unpacks it there
+ * follows the link as its -C.
  */
 async function containerKind(engine: Engine, r: ContainerRecord, path: string): Promise<PathKind> {
-  const { dir, base } = splitPath(path);
-  const tar = tarInContainer(engine, r, ["-C", dir, "-cf", "-", base]);
+  const tar = tarInContainer(engine, r, ["-h", ...archiveArgs(path)]);
   try {
     // its stderr unread would fill and stop it before its first header: what it says is not used here
     const p = startProgram(tar.argv, { stdout: "pipe", stderr: "ignore" });

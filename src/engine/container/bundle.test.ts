@@ -18,6 +18,11 @@ const FILES: Record<string, string> = {
   "/labels": "tier=db\n",
   "/seccomp.json": JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] }),
   "/bad.json": "{",
+  "/null.json": "null",
+  "/syscalls-number.json": JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: 5 }),
+  "/syscall-null.json": JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [null] }),
+  "/archmap-number.json": JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", archMap: 5 }),
+  "/excludes-caps.json": JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO", excludes: { caps: 7 } }] }),
 };
 
 function ctx(over: Partial<BundleContext> = {}): BundleContext {
@@ -234,6 +239,12 @@ describe("security flags", () => {
     const r = build({ securityOpt: ["apparmor=unconfined", "label=disable"] });
     expect(r.warnings).toHaveLength(2);
     fails({ securityOpt: ["seccomp=/bad.json"] }, "--security-opt seccomp", /not valid JSON/);
+    // JSON of another shape: one line naming the part, as docker's decoding refuses it (these were "internal error"s)
+    fails({ securityOpt: ["seccomp=/null.json"] }, "--security-opt seccomp", /the profile is not a JSON object/);
+    fails({ securityOpt: ["seccomp=/syscalls-number.json"] }, "--security-opt seccomp", /syscalls is not a list/);
+    fails({ securityOpt: ["seccomp=/syscall-null.json"] }, "--security-opt seccomp", /syscalls\[0\] is not an object/);
+    fails({ securityOpt: ["seccomp=/archmap-number.json"] }, "--security-opt seccomp", /archMap is not a list/);
+    fails({ securityOpt: ["seccomp=/excludes-caps.json"] }, "--security-opt seccomp", /syscalls\[0\]\.excludes\.caps is not a list of strings/);
     fails({ securityOpt: ["seccomp=/missing.json"] }, "--security-opt seccomp", /cannot read/);
     fails({ securityOpt: ["selinux-ish"] }, "--security-opt", /invalid option "selinux-ish"/);
   });

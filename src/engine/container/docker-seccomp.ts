@@ -69,11 +69,49 @@ export interface SeccompContext {
   kernel: [number, number];
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown) => v == null || (Array.isArray(v) && v.every((s) => typeof s === "string"));
+
+/**
+ * The parts of a profile (a user's file) the conversion reads have the types docker's Go
+ * decoding wants: other JSON is one line naming the part, as docker refuses it — not a
+ * TypeError from reading `null.architectures`. The values themselves (actions, args) are
+ * the runtime's spec validation's.
+ */
+function checkShape(p: unknown, field: string): asserts p is DockerSeccompProfile {
+  const refuse = (part: string, what: string) => new BerthError(`${part} is not ${what}; see docker's seccomp profile format (moby's profiles/seccomp/default.json)`, { field });
+  if (!isObject(p)) throw refuse("the profile", "a JSON object");
+  for (const key of ["architectures", "flags"]) if (!isStrings(p[key])) throw refuse(key, "a list of strings");
+  if (p.archMap != null) {
+    if (!Array.isArray(p.archMap)) throw refuse("archMap", "a list");
+    p.archMap.forEach((a, i) => {
+      if (!isObject(a) || typeof a.architecture !== "string") throw refuse(`archMap[${i}]`, "an object with an architecture");
+      if (!isStrings(a.subArchitectures)) throw refuse(`archMap[${i}].subArchitectures`, "a list of strings");
+    });
+  }
+  if (p.syscalls == null) return;
+  if (!Array.isArray(p.syscalls)) throw refuse("syscalls", "a list");
+  p.syscalls.forEach((call, i) => {
+    if (!isObject(call)) throw refuse(`syscalls[${i}]`, "an object");
+    if (call.name != null && typeof call.name !== "string") throw refuse(`syscalls[${i}].name`, "a string");
+    if (!isStrings(call.names)) throw refuse(`syscalls[${i}].names`, "a list of strings");
+    for (const side of ["includes", "excludes"]) {
+      const filter = call[side];
+      if (filter == null) continue;
+      if (!isObject(filter)) throw refuse(`syscalls[${i}].${side}`, "an object");
+      for (const key of ["caps", "arches"]) if (!isStrings(filter[key])) throw refuse(`syscalls[${i}].${side}.${key}`, "a list of strings");
+      if (filter.minKernel != null && typeof filter.minKernel !== "string") throw refuse(`syscalls[${i}].${side}.minKernel`, "a string");
+    }
+  });
+}
+
 /**
  * @example dockerSeccomp(DOCKER_DEFAULT_SECCOMP, { arch: "amd64", bounding: ["CAP_CHOWN"], kernel: [6, 1] }).architectures
  * // → ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
  */
 export function dockerSeccomp(p: DockerSeccompProfile, ctx: SeccompContext, field = "--security-opt seccomp"): LinuxSeccomp {
+  // docker's own profile is known good: every run converts it
+  if (p !== DOCKER_DEFAULT_SECCOMP) checkShape(p, field);
   if (p.architectures?.length && p.archMap?.length) {
     throw new BerthError("the profile has both architectures and archMap; use one of them", { field });
   }

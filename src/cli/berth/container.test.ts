@@ -70,6 +70,29 @@ describe.skipIf(!ok)("run in the foreground", () => {
     expect(fx.inspect(name).State).toMatchObject({ Status: "exited", ExitCode: 7 });
     expect(fx.berth(["rm", name]).code).toBe(0);
   });
+  test("FinishedAt is when the container ended, not when its exit was recorded: a foreground run stopped (Ctrl-Z) records it late", async () => {
+    const name = `late-${process.pid}`;
+    const p = Bun.spawn([BERTH, "run", "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sh", "-c", "echo up; sleep 1; exit 5"], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: fx.env() });
+    expect(await until(() => fx.berth(["logs", name]).stdout === "up\n", 60_000)).toBe(true);
+    p.kill("SIGSTOP");
+    try {
+      expect(await until(() => fx.inspect(name).State.Status === "exited", 60_000)).toBe(true);
+      const seen = fx.inspect(name).State;
+      expect(seen.ExitCode).toBe(5);
+      expect(Date.parse(seen.FinishedAt)).toBeGreaterThan(Date.parse(seen.StartedAt));
+      expect(fx.berth(["ps", "-a", "--filter", `name=${name}`, "--format", "{{.Status}}"]).stdout).toMatch(/^Exited \(5\) /);
+      await Bun.sleep(1500);
+      const resumed = Date.now();
+      p.kill("SIGCONT");
+      expect(await p.exited).toBe(5);
+      const recorded = fx.inspect(name).State;
+      expect(recorded.FinishedAt).toBe(seen.FinishedAt);
+      expect(Date.parse(recorded.FinishedAt)).toBeLessThan(resumed);
+    } finally {
+      p.kill("SIGCONT");
+    }
+    expect(fx.berth(["rm", name]).code).toBe(0);
+  });
   test("output without a last newline is printed (run, logs, logs -f), and a prompt shows before its line ends (-i)", async () => {
     const name = `nonl-${process.pid}`;
     const r = fx.berth(["run", "--name", name, "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "sh", "-c", "printf abc; printf def >&2"]);

@@ -16,7 +16,7 @@ import type { LinuxResources, Spec } from "../../spec/runtime-spec.ts";
 import { blockDevice, bootTimeMs, deviceInfo, engineHostFacts, hostResolvConf, hostsFile, oomKillCount, readFlagFile, removeContainerCgroup, resolvConf } from "./host.ts";
 import { ExitClaim, startMonitor, type LogLimits } from "./monitor.ts";
 import { monitorFiles } from "./monitor-files.ts";
-import { alive, exitFileCode, liveStatus, MONITOR_LOST } from "./live-status.ts";
+import { alive, exitFileCode, exitFileTime, liveStatus, MONITOR_LOST } from "./live-status.ts";
 import { HeadStart } from "./head-start.ts";
 import { ContainerStartError, OciRuntime, runtimeOf } from "./oci-runtime.ts";
 import { berthCommand, initPath, runtimePath } from "./programs.ts";
@@ -313,7 +313,7 @@ export function cleanupContainer(engine: Engine, id: string, exitClaim?: ExitCla
     releaseVolumes(engine, r);
     r.State = {
       ...r.State, Status: "exited", ExitCode: exitCode ?? 255, Error: exitCode === undefined ? MONITOR_LOST : "",
-      OOMKilled: (ooms ?? 0) > 0, FinishedAt: now(), Pid: 0,
+      OOMKilled: (ooms ?? 0) > 0, FinishedAt: exitFileTime(engine, id) ?? now(), Pid: 0,
     };
     restart = shouldRestart(r.Flags.restart, r.State.ExitCode, r.State.RestartCount, r.State.ManuallyStopped === true);
     if (restart) r.State.RestartCount++;

@@ -28,7 +28,7 @@ export function statusText(r: ContainerRecord, live: LiveStatus, nowMs: number):
     case "restarting":
       return `Restarting (${live.exitCode}) ${humanDuration(nowMs - Date.parse(r.State.FinishedAt))} ago`;
     case "exited": {
-      const finished = Date.parse(r.State.FinishedAt);
+      const finished = Date.parse(live.finishedAt ?? r.State.FinishedAt);
       return `Exited (${live.exitCode}) ${humanDuration(Number.isNaN(finished) || finished <= 0 ? 0 : nowMs - finished)} ago`;
     }
     default:
@@ -321,7 +321,7 @@ export function inspectContainer(r: ContainerRecord, spec: Spec | undefined, liv
     State: {
       Status: live.status, Running: running, Paused: live.status === "paused", Restarting: live.status === "restarting",
       OOMKilled: r.State.OOMKilled, Dead: live.status === "dead", Pid: running ? r.State.Pid : 0, ExitCode: live.exitCode,
-      Error: live.error || r.State.Error, StartedAt: r.State.StartedAt, FinishedAt: r.State.FinishedAt,
+      Error: live.error || r.State.Error, StartedAt: r.State.StartedAt, FinishedAt: live.finishedAt ?? r.State.FinishedAt,
     },
     Image: r.ImageID,
     ResolvConfPath: `${r.LogPath.slice(0, r.LogPath.lastIndexOf("/"))}/resolv.conf`,

@@ -135,6 +135,18 @@ describe("defaults equal docker's", () => {
 });
 
 describe("image config", () => {
+  test("an image's config of the wrong types: a string Cmd/Entrypoint is one argument (docker's strslice; it was split into letters), the rest one line naming the field", () => {
+    const hostile = (config: Record<string, unknown>) => config as unknown as ImageProcessConfig;
+    expect(build({}, hostile({ Cmd: "echo hi" })).spec.process!.args).toEqual(["echo hi"]);
+    expect(build({}, hostile({ Entrypoint: "/init", Cmd: ["x"] })).spec.process!.args).toEqual(["/init", "x"]);
+    fails({}, "image config Cmd", /is not a list of strings/, hostile({ Cmd: ["sh", 5] }));
+    fails({}, "image config Env", /is not a list of strings/, hostile({ Cmd: ["x"], Env: "A=1" }));
+    fails({}, "image config User", /is not a string/, hostile({ Cmd: ["x"], User: 5 }));
+    fails({}, "image config WorkingDir", /is not a string/, hostile({ Cmd: ["x"], WorkingDir: 5 }));
+    fails({}, "image config Labels", /is not an object of strings/, hostile({ Cmd: ["x"], Labels: { a: 5 } }));
+    fails({}, "image config Volumes", /is not an object/, hostile({ Cmd: ["x"], Volumes: ["/data"] }));
+    fails({}, "image config StopSignal", /is not a string/, hostile({ Cmd: ["x"], StopSignal: 9 }));
+  });
   test("Entrypoint + Cmd; user args replace Cmd; --entrypoint replaces Entrypoint and drops Cmd; '' clears it", () => {
     const img: ImageProcessConfig = { Entrypoint: ["/docker-entrypoint.sh"], Cmd: ["redis-server"] };
     expect(build({}, img).spec.process!.args).toEqual(["/docker-entrypoint.sh", "redis-server"]);

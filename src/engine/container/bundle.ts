@@ -508,6 +508,30 @@ function withLabels({ flags, image, ctx, out }: Step): void {
   out.stopSignal = flags.stopSignal ?? image.StopSignal ?? "SIGTERM";
 }
 
+/**
+ * The image's config with the types docker's Go decoding gives it, or one line naming the
+ * field: the config is the image author's JSON, and a wrong type reached the steps as a
+ * TypeError ("internal error") or worse — a string Cmd spread into its letters. As
+ * docker's strslice, a string Cmd or Entrypoint is one argument.
+ */
+function checkedImageConfig(image: ImageProcessConfig): ImageProcessConfig {
+  const raw = image as Record<string, unknown>;
+  const out: ImageProcessConfig = { ...image };
+  const refuse = (key: string, what: string) => new BerthError(`is not ${what}; the image's config is broken: rebuild the image, or give this setting as a flag`, { field: `image config ${key}` });
+  const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
+  for (const key of ["Entrypoint", "Cmd"] as const) {
+    const v = raw[key];
+    if (typeof v === "string") out[key] = [v];
+    else if (v != null && !isStrings(v)) throw refuse(key, "a list of strings");
+  }
+  if (raw.Env != null && !isStrings(raw.Env)) throw refuse("Env", "a list of strings");
+  for (const key of ["User", "WorkingDir", "StopSignal"]) if (raw[key] != null && typeof raw[key] !== "string") throw refuse(key, "a string");
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (raw.Labels != null && !(isObject(raw.Labels) && Object.values(raw.Labels).every((v) => typeof v === "string"))) throw refuse("Labels", "an object of strings");
+  if (raw.Volumes != null && !isObject(raw.Volumes)) throw refuse("Volumes", "an object");
+  return out;
+}
+
 const STEPS = [withIdentity, withProcess, withCapabilities, withSecurityOpts, withMounts, withNamespaces, withResources, withLabels];
 
 /**
@@ -528,6 +552,7 @@ export function buildSpec(image: ImageProcessConfig, flags: RunFlags & { args?: 
     linux: { maskedPaths: [...DOCKER_MASKED_PATHS], readonlyPaths: [...DOCKER_READONLY_PATHS] },
   };
   const out: BundleResult = { spec, warnings: [], volumes: [], bindSources: [], labels: {}, stopSignal: "SIGTERM" };
-  for (const step of STEPS) step({ spec, flags, image, ctx, out });
+  const checked = checkedImageConfig(image);
+  for (const step of STEPS) step({ spec, flags, image: checked, ctx, out });
   return out;
 }

@@ -407,6 +407,20 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(fx.berth(["cp", join(fx.dir, "via-link.txt"), "web:/tmp/-d"])).toMatchObject({ code: 0, stderr: "" });
     expect(fx.berth(["exec", "web", "cat", "/tmp/-d/via-link.txt"]).stdout).toBe("linked\n");
   });
+  test("cp of a path the container lacks: its tar's reason, exit 1 both ways (was its last line, 'error exit delayed', 125, and 'the container has no tar' for a missing directory); a container without tar: 125 saying so", () => {
+    expect(fx.berth(["cp", "web:/nonexist", "-"])).toMatchObject({ code: 1, stderr: "berth: cp web:/nonexist: tar: nonexist: No such file or directory\n" });
+    expect(fx.berth(["cp", "-", "web:/nonexist"], { stdin: new Uint8Array(1024) })).toMatchObject({ code: 1, stderr: "berth: cp - web:/nonexist: tar: can't change directory to '/nonexist': No such file or directory\n" });
+    const tar = join(fx.rootfs, "bin", "tar");
+    rmSync(tar);
+    try {
+      for (const [args, what] of [[["web:/etc/hostname", "-"], "cp web:/etc/hostname"], [["web:/etc/hostname", join(fx.dir, "no-tar")], "cp web:/etc/hostname"], [["-", "web:/tmp"], "cp - web:/tmp"]] as const) {
+        const r = fx.berth(["cp", ...args], { stdin: new Uint8Array(1024) });
+        expect([r.code, r.stderr]).toEqual([125, `berth: ${what}: the container has no tar to copy with (process.args[0]: "tar": executable file not found in $PATH: no such file or directory); add tar (busybox has one) to the image\n`]);
+      }
+    } finally {
+      symlinkSync("/bin/busybox", tar);
+    }
+  });
   test("cp of a name with a backslash, both ways: GNU tar on the host takes it as it is", () => {
     expect(fx.berth(["exec", "web", "sh", "-c", "echo in > '/tmp/a\\tb'"]).code).toBe(0);
     const into = join(fx.dir, "cp-backslash");

@@ -137,11 +137,22 @@ async function runTar(argv: string[], stdin: "inherit" | "ignore", stdout: "inhe
     throw new BerthError(`${what}: cannot start ${argv[0]}: ${(err as Error).message}`);
   }
   const [code, err] = await Promise.all([p.exited, stderrHead(p.stderr)]);
-  if (code !== 0) {
-    const line = printableLine(err, "last");
-    if (code === 127 || (/not found|No such file/.test(line) && /tar/.test(line))) throw new BerthError(`${what}: the container has no tar to copy with (${line}); add tar (busybox has one) to the image`);
-    throw new BerthError(`${what}: ${line || `tar exited ${code}`}`);
-  }
+  if (code === 0) return;
+  throwNoTar(what, code, err);
+  // its first line is the reason (busybox's last: "error exit delayed from previous errors")
+  throw new CopyFailed(`${what}: ${printableLine(err, "first") || `tar exited ${code}`}`);
+}
+
+/**
+ * The runtime's words when the container has no tar to run (runc's and berth-runtime's
+ * `"tar": executable file not found`, crun's ``executable file `tar` not found``): berth's
+ * own failure, 125, saying so. A tar that ran
+ * and failed is the copy's (exit 1) — its "No such file" is about the path, not itself.
+ */
+function throwNoTar(what: string, code: number, stderr: string): void {
+  const line = stderr.split("\n").find((l) => /"tar": executable file not found|executable file `tar` not found/.test(l));
+  if (line === undefined && code !== 127) return;
+  throw new BerthError(`${what}: the container has no tar to copy with (${printableLine(line ?? stderr, "first")}); add tar (busybox has one) to the image`);
 }
 
 /** `producer | consumer`, one tar writing what the other reads; either failing fails the copy with its words. */
@@ -150,6 +161,9 @@ async function pipeTar(producer: string[], consumer: string[], what: string): Pr
   const to = startProgram(consumer, { stdin: from.stdout, stderr: "pipe" });
   const [a, b, fromErr, toErr] = await Promise.all([from.exited, to.exited, stderrHead(from.stderr), stderrHead(to.stderr)]);
   if (a === 0 && b === 0) return;
+  // the container's side (either one) had no tar: the other's broken pipe is not the reason
+  throwNoTar(what, 0, fromErr);
+  throwNoTar(what, 0, toErr);
   // one line: the producer's reason, else the consumer's (GNU tar adds "Exiting with failure status…" after it)
   throw new CopyFailed(`${what}: ${printableLine(fromErr, "first") || printableLine(toErr, "first")}`);
 }

@@ -112,6 +112,6 @@ describe("berth events", () => {
   test("a bad filter is one line, exit 125", () => {
     const r = Bun.spawnSync([BERTH, "events", "--filter", "colour=red"], { stdin: "ignore" });
     expect(r.exitCode).toBe(125);
-    expect(r.stderr.toString()).toBe('berth: --filter: unknown filter "colour"; use event, type, container, image, volume, network or cgroup\n');
+    expect(r.stderr.toString()).toBe('berth: --filter: invalid filter "colour=red"; use KEY=VALUE with KEY one of event, type, container, image, volume, network, cgroup\n');
   });
 });

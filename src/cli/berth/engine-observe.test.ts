@@ -264,7 +264,7 @@ describe.skipIf(!ok)("docker's container VERB forms; container prune as docker p
     expect(fx.berth(["container", "prune", "-f", "--filter", "label!=keep"]).stdout).toBe(`Deleted Containers:\n${gone}\n\nTotal reclaimed space: 0B\n`);
     const bad = fx.berth(["container", "prune", "-f", "--filter", "until=soon"]);
     expect(bad.code).toBe(125);
-    expect(bad.stderr).toMatch(/^berth: --filter until: invalid time "soon"/);
+    expect(bad.stderr).toMatch(/^berth: --filter: invalid until "soon"; use until=TIME/);
     expect(fx.berth(["container", "remove", "-f", running]).stdout).toBe(`${running}\n`);
     expect(fx.berth(["container", "prune", "-f"]).stdout).toBe(`Deleted Containers:\n${keep}\n\nTotal reclaimed space: 0B\n`);
     expect(fx.records()).toEqual([]);

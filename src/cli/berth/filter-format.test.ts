@@ -66,7 +66,7 @@ describe("--filter", () => {
     expect(refused(["ps", "-a", "--filter", "name=["])).toStartWith('berth: --filter: invalid name "["; use name=PATTERN');
     expect(refused(["ps", "-a", "--filter", "exited=x"])).toBe('berth: --filter: invalid exited "x"; use exited=CODE, a number');
     expect(refused(["ps", "-a", "--filter", "status=asleep"])).toStartWith('berth: --filter: invalid status "asleep"; use status=STATUS with STATUS one of created');
-    expect(refused(["container", "prune", "-f", "--filter", "until=notatime"])).toStartWith('berth: --filter until: invalid time "notatime"; use RFC 3339');
+    expect(refused(["container", "prune", "-f", "--filter", "until=notatime"])).toStartWith('berth: --filter: invalid until "notatime"; use until=TIME: RFC 3339');
   });
   test("a very long value is quoted short, control characters escaped: still one line", () => {
     const line = refused(["images", "--filter", `nope\n${"x".repeat(100_000)}=1`]);

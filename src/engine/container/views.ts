@@ -189,10 +189,19 @@ export function parsePruneFilters(texts: string[], nowMs: number, withUntil = tr
   for (const text of texts) {
     const [key, value] = parseFilterFlag(text, keys);
     if (value === "") throw new BerthError(`invalid filter ${quoteInput(text)}; use ${key}=${key === "until" ? "TIME" : "KEY[=VALUE]"}`, { field: "--filter" });
-    if (key === "until") out.untilMs = parseLogTime(value, "--filter until", nowMs);
+    if (key === "until") out.untilMs = untilTime(value, nowMs);
     else (key === "label" ? out.labels : out.notLabels).push(value);
   }
   return out;
+}
+
+/** `until=TIME` as logs' --since reads a time, refused in the words of every other bad filter */
+function untilTime(value: string, nowMs: number): number {
+  try {
+    return parseLogTime(value, "--filter", nowMs);
+  } catch {
+    throw new BerthError(`invalid until ${quoteInput(value)}; use until=TIME: RFC 3339 (2026-01-02T15:04:05Z), Unix seconds, or a duration such as 10m`, { field: "--filter" });
+  }
 }
 
 /** `volume ls --format` columns, as docker names them */

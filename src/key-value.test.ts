@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { BerthError } from "./errors.ts";
-import { parseKeyValues, splitKeyValue } from "./key-value.ts";
+import { filterBool, parseFilterFlag, parseKeyValues, quoteInput, splitKeyValue } from "./key-value.ts";
 
 describe("splitKeyValue: KEY=VALUE at the first '='", () => {
   test("the value keeps every '=' after the first, and may be empty", () => {
@@ -44,5 +44,37 @@ describe("parseKeyValues: docker's KEY=VALUE flags (--sysctl, --annotation, --op
   });
   test("a flag names its own form", () => {
     expect(() => parseKeyValues(["pids.max"], "--set", "FILE=VALUE, e.g. memory.high=48m")).toThrow('--set: invalid "pids.max"; use FILE=VALUE, e.g. memory.high=48m');
+  });
+});
+
+describe("--filter KEY=VALUE: parseFilterFlag, filterBool, quoteInput", () => {
+  const keys = ["name", "label", "dangling"];
+  const line = (text: string) => `--filter: invalid filter ${quoteInput(text)}; use KEY=VALUE with KEY one of name, label, dangling`;
+  test("a known key; the value may be empty and keeps its own =", () => {
+    expect(parseFilterFlag("label=a=b", keys)).toEqual(["label", "a=b"]);
+    expect(parseFilterFlag("name=", keys)).toEqual(["name", ""]);
+  });
+  test("no =, an empty or unknown key, a key in another case, NUL in the key: one line naming the keys", () => {
+    for (const bad of ["label", "", "=x", "nope=1", "Name=web", "na\0me=web", " name=web"]) {
+      let err: unknown;
+      try {
+        parseFilterFlag(bad, keys);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(BerthError);
+      expect((err as BerthError).message).toBe(line(bad));
+      expect((err as BerthError).message).not.toMatch(/[\0\n]/);
+    }
+  });
+  test("true, false, 1, 0 in any case; anything else named with the two forms", () => {
+    expect(["true", "TRUE", "1", "false", "False", "0"].map((v) => filterBool("dangling", v))).toEqual([true, true, true, false, false, false]);
+    expect(() => filterBool("dangling", "yes")).toThrow('--filter: invalid dangling "yes"; use dangling=true or dangling=false');
+    expect(() => filterBool("dangling", "")).toThrow('--filter: invalid dangling ""');
+  });
+  test("quoted input: control characters escaped (C1 and DEL too), cut at 80 characters", () => {
+    expect(quoteInput("a\0b\n\u001b\u007f\u009b")).toBe('"a\\u0000b\\n\\u001b\\u007f\\u009b"');
+    expect(quoteInput("é".repeat(200))).toBe(`"${"é".repeat(80)}…"`);
+    expect(quoteInput("x".repeat(80))).toBe(`"${"x".repeat(80)}"`);
   });
 });

@@ -63,8 +63,9 @@ export function filterBool(key: string, value: string): boolean {
   throw new BerthError(`invalid ${key} ${quoteInput(value)}; use ${key}=true or ${key}=false`, { field: "--filter" });
 }
 
-/** What a user typed, quoted for an error line: control characters escaped, cut at 80 characters (a pasted blob stays one short line). */
+/** What a user typed, quoted for an error line: control characters escaped (C1 and DEL too, which JSON leaves), cut at 80 characters (a pasted blob stays one short line). */
 export function quoteInput(text: string): string {
   const chars = [...text];
-  return chars.length > 80 ? `${JSON.stringify(chars.slice(0, 80).join("")).slice(0, -1)}…"` : JSON.stringify(text);
+  const quoted = chars.length > 80 ? `${JSON.stringify(chars.slice(0, 80).join("")).slice(0, -1)}…"` : JSON.stringify(text);
+  return quoted.replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -38,6 +38,9 @@ describe("parseTemplate", () => {
     const long = errorOf(() => parseTemplate(`{{.Name\n${"x".repeat(5000)}`, FIELDS)).message;
     expect(long).not.toContain("\n");
     expect(long.length).toBeLessThan(120);
+    // a terminal's escape or a NUL in an action is shown escaped, never sent to the terminal
+    const esc = errorOf(() => parseTemplate("{{.Na\u001b[2Jme\u0000}}", FIELDS)).message;
+    expect(esc).toBe("--format: {{.Na\\u001b[2Jme\\u0000}}: unsupported action; use {{json .}} or one of .Name .CPUPerc .PIDs");
   });
   test("{{json .Field}} prints the field as JSON; Go's trim markers and comments", () => {
     expect(parseTemplate("{{json .Name}} {{- .PIDs -}} ", FIELDS).render({ Name: 'a"b', PIDs: "3" })).toBe('"a\\"b"3');

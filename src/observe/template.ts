@@ -52,10 +52,11 @@ function tokenize(text: string, flag: string): (string | Action)[] {
   }
 }
 
-/** An action as an error line shows it: one line, cut short. */
+/** An action as an error line shows it: one line, control characters escaped (none reaches the terminal), cut short. */
 function quoteAction(source: string): string {
-  const one = source.replace(/[\n\t\r]/g, " ");
-  return [...one].length > 60 ? `${[...one].slice(0, 60).join("")}…` : one;
+  const chars = [...source.replace(/[\n\t\r]/g, " ")];
+  const one = (chars.length > 60 ? [...chars.slice(0, 60), "…"] : chars).join("");
+  return one.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** `{{json}}` and `{{json . .}}`: Go's "wrong number of args for json" in a user's words */

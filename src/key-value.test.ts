@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { BerthError } from "./errors.ts";
+import { errorOf } from "../test/berth-error.ts";
 import { filterBool, parseFilterFlag, parseKeyValues, quoteInput, splitKeyValue } from "./key-value.ts";
 
 describe("splitKeyValue: KEY=VALUE at the first '='", () => {
@@ -56,15 +57,9 @@ describe("--filter KEY=VALUE: parseFilterFlag, filterBool, quoteInput", () => {
   });
   test("no =, an empty or unknown key, a key in another case, NUL in the key: one line naming the keys", () => {
     for (const bad of ["label", "", "=x", "nope=1", "Name=web", "na\0me=web", " name=web"]) {
-      let err: unknown;
-      try {
-        parseFilterFlag(bad, keys);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(BerthError);
-      expect((err as BerthError).message).toBe(line(bad));
-      expect((err as BerthError).message).not.toMatch(/[\0\n]/);
+      const { message } = errorOf(() => parseFilterFlag(bad, keys));
+      expect(message).toBe(line(bad));
+      expect(message).not.toMatch(/[\0\n]/);
     }
   });
   test("true, false, 1, 0 in any case; anything else named with the two forms", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { errorOf } from "../../../test/berth-error.ts";
 import { chooseImageRows, rowsOf, type ImageRow } from "./image-list.ts";
 import type { ImageRecord } from "./index-store.ts";
 
@@ -56,13 +57,7 @@ describe("images rows", () => {
     expect(() => chooseImageRows(rows, { filters: ["reference=busy[box"] })).toThrow('--filter: invalid reference "busy[box"; use reference=PATTERN');
     expect(() => chooseImageRows(rows, { filters: ["reference=[z-a]"] })).toThrow("--filter: invalid reference");
     // what a user typed is quoted with its control characters escaped and cut short: the error stays one line
-    const err = (() => {
-      try {
-        chooseImageRows(rows, { filters: [`nope\n\u0000${"x".repeat(10_000)}=1`] });
-      } catch (e) {
-        return (e as Error).message;
-      }
-    })()!;
+    const err = errorOf(() => chooseImageRows(rows, { filters: [`nope\n\u0000${"x".repeat(10_000)}=1`] })).message;
     expect(err).not.toContain("\n");
     expect(err).toContain('"nope\\n\\u0000xxx');
     expect(err.length).toBeLessThan(250);

@@ -16,7 +16,7 @@ export function imageInspectObject(store: ImageStore, image: ImageRecord): Recor
 /** docker's image inspect for templates: its maps (a missing key prints `<no value>`), and the config fields left out when unset */
 export const IMAGE_SHAPE: GoShape = {
   maps: ["Config.Labels", "Config.Volumes", "Config.ExposedPorts", "GraphDriver.Data"],
-  fields: ["Config.ExposedPorts", "Config.StopSignal", "Config.Healthcheck", "Config.Shell", "Config.ArgsEscaped"],
+  fields: ["Variant", "Config.ExposedPorts", "Config.StopSignal", "Config.Healthcheck", "Config.Shell", "Config.ArgsEscaped"],
 };
 
 export function declareImageInspect(cmd: Command): Command {

@@ -163,6 +163,23 @@ describe("applyLayer", () => {
     expect(existsSync("/etc/evil") || existsSync("/tmp/evil") || existsSync("/evil")).toBe(false);
   });
 
+  test("a name longer than a path may be, and an mtime that is not a number: a LayerError naming the layer, its name shortened (was a bare SysError quoting 4 KB, and BigInt's 'Not an integer')", async () => {
+    const long = await applyLayer(streamOf(await craft([{ name: `${"a/".repeat(2100)}f`, body: "x" }])), newDir(), "layer 1 of long:1").catch((e) => e);
+    expect(long).toBeInstanceOf(LayerError);
+    expect(long.message).toStartWith('layer 1 of long:1: entry "a/a/');
+    expect(long.message).toContain("ENAMETOOLONG");
+    expect(long.message.length).toBeLessThan(400);
+    const tar = await craft([{ name: "f", body: "x" }]);
+    // the mtime field (12 bytes at 136) not octal, the header's checksum (8 at 148) made right again
+    tar.set(new TextEncoder().encode("zzzzzzzzzzz\0"), 136);
+    tar.fill(32, 148, 156);
+    const sum = tar.subarray(0, 512).reduce((a, b) => a + b, 0);
+    tar.set(new TextEncoder().encode(`${sum.toString(8).padStart(6, "0")}\0 `), 148);
+    const mtime = await applyLayer(streamOf(tar), newDir(), "layer 1 of bad:1").catch((e) => e);
+    expect(mtime).toBeInstanceOf(LayerError);
+    expect(mtime.message).toBe('layer 1 of bad:1: entry "f" has an mtime that is not a number; the layer is corrupt');
+  });
+
   test("a truncated layer and a corrupt one are refused, naming the layer", async () => {
     const tar = await craft([{ name: "a", body: "x".repeat(100_000) }]);
     const gz = Bun.gzipSync(tar);

@@ -43,13 +43,18 @@ const OPAQUE = ".wh..wh..opq";
  * Normalise a tar entry name to a path relative to the layer root ("" is the root
  * itself), or throw naming the entry. `./a//b/` → `a/b`.
  */
+/** An entry's name as an error quotes it: a hostile one may be thousands of characters, shown by its two ends. */
+function shownName(name: string): string {
+  return JSON.stringify(name.length > 200 ? `${name.slice(0, 100)}…${name.slice(-100)}` : name);
+}
+
 export function layerPath(name: string, what: string): string {
-  if (name.startsWith("/")) throw new LayerError(`${what}: entry ${JSON.stringify(name)} has an absolute path; a layer's entries must be relative to its root`);
+  if (name.startsWith("/")) throw new LayerError(`${what}: entry ${shownName(name)} has an absolute path; a layer's entries must be relative to its root`);
   const out: string[] = [];
   for (const part of name.split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") {
-      if (out.length === 0) throw new LayerError(`${what}: entry ${JSON.stringify(name)} climbs out of the layer with '..'`);
+      if (out.length === 0) throw new LayerError(`${what}: entry ${shownName(name)} climbs out of the layer with '..'`);
       out.pop();
     } else out.push(part);
   }
@@ -103,7 +108,7 @@ class LayerWriter {
   constructor(private readonly root: BeneathDir, private readonly what: string) {}
 
   private refuse(name: string, why: string): never {
-    throw new LayerError(`${this.what}: entry ${JSON.stringify(name)} ${why}`);
+    throw new LayerError(`${this.what}: entry ${shownName(name)} ${why}`);
   }
 
   /** The O_PATH fd of directory `rel`, making missing ones (0755, as tar does); refusing one that leads out. */
@@ -135,7 +140,20 @@ class LayerWriter {
     return false;
   }
 
+  /** Apply one entry; what fails is a LayerError naming the layer and the entry. */
   async apply(h: TarHeader, body: AsyncIterable<Uint8Array>): Promise<void> {
+    try {
+      await this.applyEntry(h, body);
+    } catch (err) {
+      if (err instanceof BerthError) throw err;
+      if (err instanceof SysError && (err.code === "ENOSPC" || err.code === "EDQUOT")) throw new LayerError(`${this.what}: no space left on the device while writing entry ${shownName(h.name)}; free space under the store (--root) and pull again`, { cause: err });
+      // a system call's words without its path: the entry's name says where, shortened
+      const why = err instanceof SysError ? new SysError(err.syscall, err.errno).message : (err as Error).message;
+      throw new LayerError(`${this.what}: entry ${shownName(h.name)}: ${why}`, { cause: err });
+    }
+  }
+
+  private async applyEntry(h: TarHeader, body: AsyncIterable<Uint8Array>): Promise<void> {
     const type = h.type ?? "file";
     if (type === "pax-global-header" || type === "pax-header" || type === "gnu-long-path" || type === "gnu-long-link-path") return;
     const rel = layerPath(h.name, this.what);
@@ -144,6 +162,8 @@ class LayerWriter {
     const mode = (h.mode ?? 0o644) & 0o7777;
     const { uid, gid } = ownerOf(h);
     const mtimeMs = h.mtime ? h.mtime.getTime() : 0;
+    // Go's archive/tar refuses such a header too; a NaN would reach utimensat's timespec
+    if (Number.isNaN(mtimeMs)) this.refuse(h.name, "has an mtime that is not a number; the layer is corrupt");
     if (rel === "") {
       // the layer's root itself ("./"): its metadata, as docker applies it
       if (type !== "directory") this.refuse(h.name, "names the layer's root but is not a directory");
@@ -158,85 +178,78 @@ class LayerWriter {
       return;
     }
     const dirFd = this.parentFd(parentRel, h.name);
-    try {
-      switch (type) {
-        case "file":
-        case "contiguous-file": {
-          this.clear(dirFd, base, false);
-          const fd = this.root.createFileAt(dirFd, base, 0o600);
+    switch (type) {
+      case "file":
+      case "contiguous-file": {
+        this.clear(dirFd, base, false);
+        const fd = this.root.createFileAt(dirFd, base, 0o600);
+        try {
+          for await (const chunk of body) writeFd(fd, chunk);
+          chownFd(fd, uid, gid);
+          chmodFd(fd, mode);
+          for (const [name, value] of xattrsOf(h)) setXattrFd(fd, name, value);
+          utimesFd(fd, mtimeMs);
+        } finally {
+          close(fd);
+        }
+        return;
+      }
+      case "directory": {
+        if (!this.clear(dirFd, base, true)) this.root.mkdirAt(dirFd, base, 0o700);
+        this.root.chownAt(dirFd, base, uid, gid);
+        this.root.chmodAt(dirFd, base, mode);
+        const xattrs = xattrsOf(h);
+        if (xattrs.size > 0) {
+          const fd = this.root.openDirAt(dirFd, base);
           try {
-            for await (const chunk of body) writeFd(fd, chunk);
-            chownFd(fd, uid, gid);
-            chmodFd(fd, mode);
-            for (const [name, value] of xattrsOf(h)) setXattrFd(fd, name, value);
-            utimesFd(fd, mtimeMs);
+            for (const [name, value] of xattrs) setXattrFd(fd, name, value);
           } finally {
             close(fd);
           }
-          return;
         }
-        case "directory": {
-          if (!this.clear(dirFd, base, true)) this.root.mkdirAt(dirFd, base, 0o700);
-          this.root.chownAt(dirFd, base, uid, gid);
-          this.root.chmodAt(dirFd, base, mode);
-          const xattrs = xattrsOf(h);
-          if (xattrs.size > 0) {
-            const fd = this.root.openDirAt(dirFd, base);
-            try {
-              for (const [name, value] of xattrs) setXattrFd(fd, name, value);
-            } finally {
-              close(fd);
-            }
-          }
-          this.dirTimes.push([rel, mtimeMs]);
-          return;
-        }
-        case "symlink":
-          this.clear(dirFd, base, false);
-          this.root.symlinkAt(h.linkname ?? "", dirFd, base);
-          this.root.chownAt(dirFd, base, uid, gid);
-          this.root.utimesAt(dirFd, base, mtimeMs);
-          return;
-        case "link": {
-          const target = layerPath(h.linkname ?? "", this.what);
-          if (target === "") this.refuse(h.name, "is a hardlink to the layer's root");
-          const [targetParent, targetBase] = split(target);
-          let fromFd: number;
-          try {
-            fromFd = this.root.dir(targetParent);
-          } catch (err) {
-            const code = (err as SysError).code;
-            if (code === "EXDEV" || code === "ELOOP") this.refuse(h.name, `is a hardlink to ${JSON.stringify(h.linkname)}, which leads outside the layer; refused`);
-            this.refuse(h.name, `is a hardlink to ${JSON.stringify(h.linkname)}, which is not in this layer`);
-          }
-          const st = this.root.lstatAt(fromFd, targetBase);
-          if (!st) this.refuse(h.name, `is a hardlink to ${JSON.stringify(h.linkname)}, which is not in this layer`);
-          if ((st.mode & S_IFMT) === S_IFDIR) this.refuse(h.name, `is a hardlink to directory ${JSON.stringify(h.linkname)}`);
-          if (target === rel) return;
-          this.clear(dirFd, base, false);
-          this.root.linkAt(fromFd, targetBase, dirFd, base);
-          return;
-        }
-        case "character-device":
-        case "block-device":
-        case "fifo": {
-          this.clear(dirFd, base, false);
-          const kind = type === "fifo" ? S_IFIFO : type === "character-device" ? S_IFCHR : S_IFBLK;
-          this.root.mknodAt(dirFd, base, kind | mode, type === "fifo" ? 0n : makeDev(h.devmajor ?? 0, h.devminor ?? 0));
-          this.root.chownAt(dirFd, base, uid, gid);
-          this.root.chmodAt(dirFd, base, mode);
-          this.root.utimesAt(dirFd, base, mtimeMs);
-          return;
-        }
-        default:
-          // sparse files and other GNU extensions docker never writes
-          this.refuse(h.name, `has tar type ${JSON.stringify(type)}, which berth cannot unpack`);
+        this.dirTimes.push([rel, mtimeMs]);
+        return;
       }
-    } catch (err) {
-      if (err instanceof BerthError) throw err;
-      const e = err as SysError;
-      if (e.code === "ENOSPC" || e.code === "EDQUOT") throw new LayerError(`${this.what}: no space left on the device while writing entry ${JSON.stringify(h.name)}; free space under the store (--root) and pull again`, { cause: err });
-      throw new LayerError(`${this.what}: entry ${JSON.stringify(h.name)}: ${e.message}`, { cause: err });
+      case "symlink":
+        this.clear(dirFd, base, false);
+        this.root.symlinkAt(h.linkname ?? "", dirFd, base);
+        this.root.chownAt(dirFd, base, uid, gid);
+        this.root.utimesAt(dirFd, base, mtimeMs);
+        return;
+      case "link": {
+        const target = layerPath(h.linkname ?? "", this.what);
+        if (target === "") this.refuse(h.name, "is a hardlink to the layer's root");
+        const [targetParent, targetBase] = split(target);
+        let fromFd: number;
+        try {
+          fromFd = this.root.dir(targetParent);
+        } catch (err) {
+          const code = (err as SysError).code;
+          if (code === "EXDEV" || code === "ELOOP") this.refuse(h.name, `is a hardlink to ${JSON.stringify(h.linkname)}, which leads outside the layer; refused`);
+          this.refuse(h.name, `is a hardlink to ${JSON.stringify(h.linkname)}, which is not in this layer`);
+        }
+        const st = this.root.lstatAt(fromFd, targetBase);
+        if (!st) this.refuse(h.name, `is a hardlink to ${JSON.stringify(h.linkname)}, which is not in this layer`);
+        if ((st.mode & S_IFMT) === S_IFDIR) this.refuse(h.name, `is a hardlink to directory ${JSON.stringify(h.linkname)}`);
+        if (target === rel) return;
+        this.clear(dirFd, base, false);
+        this.root.linkAt(fromFd, targetBase, dirFd, base);
+        return;
+      }
+      case "character-device":
+      case "block-device":
+      case "fifo": {
+        this.clear(dirFd, base, false);
+        const kind = type === "fifo" ? S_IFIFO : type === "character-device" ? S_IFCHR : S_IFBLK;
+        this.root.mknodAt(dirFd, base, kind | mode, type === "fifo" ? 0n : makeDev(h.devmajor ?? 0, h.devminor ?? 0));
+        this.root.chownAt(dirFd, base, uid, gid);
+        this.root.chmodAt(dirFd, base, mode);
+        this.root.utimesAt(dirFd, base, mtimeMs);
+        return;
+      }
+      default:
+        // sparse files and other GNU extensions docker never writes
+        this.refuse(h.name, `has tar type ${JSON.stringify(type)}, which berth cannot unpack`);
     }
   }
 

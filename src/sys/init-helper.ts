@@ -8,6 +8,7 @@
  */
 import { close, errno, pathExists, readFd, socketPair, spawnProcess, waitPid, writeAll } from "./libc.ts";
 import { nativeBuildCandidates } from "./native-path.ts";
+import { sealedCopy } from "./sealed-exec.ts";
 
 /** native/build/berth-init (native-path.ts says where it is looked for); BERTH_INIT overrides. */
 export function helperPath(): string {
@@ -85,15 +86,23 @@ export class HelperSession {
     for (let fd = 3; fd < 3 + preserve; fd++) fds.push(fd);
     const sockFd = fds.length;
     fds.push(theirs);
-    const argv = [helperPath(), String(sockFd)];
+    const path = helperPath();
+    const argv = [path, String(sockFd)];
+    // the helper runs from a sealed copy (CVE-2019-5736: sys/sealed-exec.ts), exec'd by its
+    // /proc/self/fd path: Bun's spawn keeps this process's close-on-exec fds until the
+    // exec; posix_spawn closes every fd past those it is given, so the copy goes last
+    // there, and the helper's CLOSE_FROM closes it before the container's execve
+    let exe: number | undefined;
     try {
+      exe = sealedCopy(path);
       const viaBun = opts.wait || opts.stdio !== undefined;
-      this.subprocess = viaBun ? Bun.spawn(argv, { stdio: [...(opts.stdio ?? ["inherit", "inherit", "inherit"]), ...fds.slice(3)] as never, env: {} }) : undefined;
-      this.pid = this.subprocess?.pid ?? spawnProcess(argv[0]!, argv, fds);
+      this.subprocess = viaBun ? Bun.spawn([exe === undefined ? path : `/proc/self/fd/${exe}`, ...argv.slice(1)], { argv0: path, stdio: [...(opts.stdio ?? ["inherit", "inherit", "inherit"]), ...fds.slice(3)] as never, env: {} }) : undefined;
+      this.pid = this.subprocess?.pid ?? (exe === undefined ? spawnProcess(path, argv, fds) : spawnProcess(`/proc/self/fd/${fds.length}`, argv, [...fds, exe]));
     } catch (err) {
       close(ours);
       throw err;
     } finally {
+      if (exe !== undefined) close(exe);
       close(theirs);
     }
     this.unreaped = !this.subprocess;

@@ -120,6 +120,8 @@ struct op *start(int argc, char **argv, uint32_t *count)
 		_exit(1);
 	}
 	sock = (int)fd;
+	/* exec'd from its sealed copy as /proc/self/fd/N (sys/sealed-exec.ts), it was named "N" */
+	(void)prctl(PR_SET_NAME, "berth-init", 0, 0, 0);
 	/* whatever the plan does, the container never inherits the runtime's socket */
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
 	/*

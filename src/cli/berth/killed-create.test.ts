@@ -37,16 +37,17 @@ const containerDirs = (id: string) => [join(fx.root, "containers", id), join(fx.
 /**
  * `berth VERB … --name NAME` with an anonymous volume, `made` and `kept`, stopped in
  * `held`'s copy-up once its volumes exist: the create's id (its directory, no record).
- * Returns a kill for it; the lock is the caller's to release.
+ * Returns a kill for it; the lock is the caller's to release. `root`: the fixture's
+ * rootfs, or an image.
  */
-async function holdBeforeRecord(verb: string[], name: string, v: ReturnType<typeof volumeNames>) {
+async function holdBeforeRecord(verb: string[], name: string, v: ReturnType<typeof volumeNames>, root = ["--rootfs", fx.rootfs]) {
   mkdirSync(join(fx.runroot, "volumes"), { recursive: true, mode: 0o700 });
   const lock = lockPath(join(fx.runroot, "volumes", `${v.held}.lock`), { create: true });
   const before = new Set(fx.records());
   const volumesBefore = volumes();
   const p = Bun.spawn([BERTH, ...verb, "--name", name, "-v", "/anon", "-v", `${v.made}:/made`, "-v", `${v.kept}:/kept`,
     "--mount", `type=volume,src=${v.held},dst=/held,volume-opt=type=tmpfs,volume-opt=device=tmpfs`,
-    "--network", "none", "--cgroup-parent", fx.cgroupParent, "--rootfs", fx.rootfs, "true"], { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: fx.env() });
+    "--network", "none", "--cgroup-parent", fx.cgroupParent, ...root, "true"], { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: fx.env() });
   try {
     // made, held and one anonymous volume: every volume the run makes exists, its copy-up waits for the lock
     expect(await until(() => volumes().length === volumesBefore.length + 3, 60_000)).toBe(true);
@@ -75,6 +76,9 @@ async function expectNothingLeft(held: { id: string; volumesBefore: string[] }, 
   expect(await until(() => fx.monitors().length === 0, 60_000)).toBe(true);
   expect(fx.leftoverCgroups()).toEqual([]);
 }
+
+/** The volumes container `id` mounts (its record's). */
+const volumesOf = (id: string): string[] => (fx.inspect(id).Mounts as { Type: string; Name?: string }[]).filter((m) => m.Type === "volume").map((m) => m.Name!);
 
 describe.skipIf(!canRunContainers)("a run or create killed before its record leaves nothing", () => {
   test("run (berth-runtime: a head start): its monitor's exit command removes the volumes it made — not one there before, nor one another container uses now — and its name is free", async () => {
@@ -141,6 +145,34 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
     await expectNothingLeft(held);
     expect(fx.run(["--rm", "--name", name], ["true"]).code).toBe(0);
     expect(fx.berth(["volume", "rm", v.kept]).code).toBe(0);
+  });
+
+  test("create of an image killed: its snapshot goes with it too (a create of its name) — nothing under the root or run root names it", async () => {
+    const image = `killed-image-${process.pid}`;
+    const tar = join(fx.dir, "image.tar");
+    expect(Bun.spawnSync(["tar", "--numeric-owner", "-C", fx.rootfs, "-cf", tar, "."]).exitCode).toBe(0);
+    expect(fx.berth(["import", "-c", 'VOLUME ["/data"]', tar, image]).code).toBe(0);
+    const v = volumeNames();
+    const name = `image-${process.pid}`;
+    expect(fx.berth(["volume", "create", v.kept]).code).toBe(0);
+    // the image's VOLUME comes after the flags' volumes: the create is held before it makes that one
+    const held = await holdBeforeRecord(["create"], name, v, [image]);
+    try {
+      // its snapshot is made: the snapshotter's metadata names it
+      expect(Bun.spawnSync(["grep", "-rlF", held.id, fx.root]).stdout.toString()).toContain("snapshots/metadata.json\n");
+      await held.kill();
+    } finally {
+      held.lock.release();
+    }
+    const c = fx.berth(["create", "--name", name, "--network", "none", image, "true"]);
+    expect(c.code).toBe(0);
+    // the new create's own anonymous volume for the image's VOLUME aside
+    await expectNothingLeft(held, volumesOf(c.stdout.trim()));
+    expect(Bun.spawnSync(["grep", "-rlF", held.id, fx.root, fx.runroot]).stdout.toString()).toBe("");
+    expect(Bun.spawnSync(["find", fx.root, fx.runroot, "-name", `*${held.id}*`]).stdout.toString()).toBe("");
+    expect(fx.berth(["rm", "-v", name]).code).toBe(0);
+    expect(fx.berth(["volume", "rm", v.kept]).code).toBe(0);
+    expect(fx.berth(["rmi", image]).code).toBe(0);
   });
 
   test("create killed: volume prune removes the volumes it made, named ones too (without -a), and the leftover with them", async () => {

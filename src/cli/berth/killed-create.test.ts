@@ -12,7 +12,7 @@
  * berth mounting that volume would hold it.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BERTH, canRunContainers, EngineFixture, until } from "../../../test/engine-harness.ts";
 import { lockPath } from "../../sys/lock-file.ts";
@@ -98,7 +98,10 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
     } finally {
       held.lock.release();
     }
-    expect(await until(() => !existsSync(join(fx.root, "containers", held.id)), 60_000)).toBe(true);
+    const gone = await until(() => !existsSync(join(fx.root, "containers", held.id)), 60_000);
+    // should it stay, what its monitor and runtime said tells why
+    if (!gone) for (const f of ["monitor.log", "runtime.log"]) console.error(f, readFileSync(join(fx.runroot, "containers", held.id, f), { flag: "r", encoding: "utf8" }));
+    expect(gone).toBe(true);
     expect(volumes()).toEqual([...held.volumesBefore, v.made].sort());
     expect(fx.berth(["rm", user]).code).toBe(0);
     await expectNothingLeft(held, [v.made]);

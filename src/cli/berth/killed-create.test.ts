@@ -65,6 +65,8 @@ async function holdBeforeRecord(verb: string[], name: string, v: ReturnType<type
   } catch (err) {
     p.kill("SIGKILL");
     lock.release();
+    // where it stopped instead: what it said, what it had made
+    console.error(`${verb.join(" ")}: ${await new Response(p.stderr).text()}; volumes ${volumes().join(" ")}; containers ${fx.records().join(" ")}`);
     throw err;
   }
 }
@@ -100,7 +102,7 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
     }
     const gone = await until(() => !existsSync(join(fx.root, "containers", held.id)), 60_000);
     // should it stay, what its monitor and runtime said tells why
-    if (!gone) for (const f of ["monitor.log", "runtime.log"]) console.error(f, readFileSync(join(fx.runroot, "containers", held.id, f), { flag: "r", encoding: "utf8" }));
+    if (!gone) for (const f of ["monitor.log", "runtime.log"]) console.error(f, existsSync(join(fx.runroot, "containers", held.id, f)) && readFileSync(join(fx.runroot, "containers", held.id, f), "utf8"));
     expect(gone).toBe(true);
     expect(volumes()).toEqual([...held.volumesBefore, v.made].sort());
     expect(fx.berth(["rm", user]).code).toBe(0);

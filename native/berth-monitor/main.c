@@ -267,6 +267,13 @@ static int relay(int fd, int stream, int rounds)
 	return 1;
 }
 
+/* 1 when the holder of the exit claim has closed its end without a byte: it died, or let go */
+static int claim_gone(void)
+{
+	char b;
+	return claim_fd >= 0 && recv(claim_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /*
  * Wait for the runtime's create. The holder of the exit claim (the berth that starts the
  * container) hanging up meanwhile means it died half-way through the start, and may never
@@ -300,8 +307,7 @@ static void wait_create(pid_t create, int *status, int sig_fd, int created)
 		struct signalfd_siginfo si;
 		while (read(sig_fd, &si, sizeof si) > 0)
 			;
-		char b;
-		if (fds[1].revents && recv(claim_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+		if (fds[1].revents && claim_gone()) {
 			kill(create, SIGKILL);
 			claim_fd = -1; /* hung up: nobody holds the claim any more (closed at exit) */
 			claim_hung_up = 1;
@@ -415,6 +421,12 @@ int main(int argc, char **argv)
 		unlink(console_path);
 	}
 	if (pid <= 0) {
+		/* a create that ended by itself as its starter died — the head start's runtime reads
+		 * the end of its config FIFO when berth's end closes, and fails — may be reaped
+		 * before the hang-up is seen: the starter is gone all the same, and what it made
+		 * is the exit command's. A live starter waits for this report: its claim is open */
+		if (claim_gone())
+			claim_hung_up = 1;
 		if (create <= 0)
 			snprintf(msg, sizeof msg, "cannot fork the runtime");
 		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)

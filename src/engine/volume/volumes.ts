@@ -40,8 +40,8 @@ export interface VolumeRecord {
   Anonymous: boolean;
   /**
    * the container whose create made it (an anonymous one, or a name first used by it):
-   * a create that dies before its record removes the volumes made for it, as docker's
-   * daemon rolls back the ones a failed create made
+   * a create that dies before its record takes the volumes made for it along (lifecycle's
+   * removeUnrecorded) — never run in, they hold at most the image's copy-up
    */
   MadeFor?: string;
 }

@@ -180,6 +180,22 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
     expect(fx.berth(["rmi", image]).code).toBe(0);
   });
 
+  test("a volume the killed create named first, used since by a container now gone, keeps what that one wrote: container prune leaves it", async () => {
+    const v = volumeNames();
+    expect(fx.berth(["volume", "create", v.kept]).code).toBe(0);
+    const held = await holdBeforeRecord(["create"], `used-${process.pid}`, v);
+    try {
+      await held.kill();
+    } finally {
+      held.lock.release();
+    }
+    expect(fx.run(["--rm", "-v", `${v.made}:/m`], ["sh", "-c", "echo written > /m/f"]).code).toBe(0);
+    expect(fx.berth(["container", "prune", "-f"]).code).toBe(0);
+    await expectNothingLeft(held, [v.made]);
+    expect(fx.run(["--rm", "-v", `${v.made}:/m`], ["cat", "/m/f"])).toMatchObject({ code: 0, stdout: "written\n" });
+    expect(fx.berth(["volume", "rm", v.kept, v.made]).code).toBe(0);
+  });
+
   test("create killed: volume prune removes the volumes it made, named ones too (without -a), and the leftover with them", async () => {
     const v = volumeNames();
     expect(fx.berth(["volume", "create", v.kept]).code).toBe(0);

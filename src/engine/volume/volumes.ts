@@ -81,7 +81,10 @@ export class VolumeStore {
    */
   ensure(name: string, anonymous = false, labels: Record<string, string> = {}, options: Record<string, string> = {}, madeFor?: string): boolean {
     checkVolumeName(name);
-    if (!claimDir(this.dir(name), { mode: 0o701, parentMode: 0o700 })) return false;
+    if (!claimDir(this.dir(name), { mode: 0o701, parentMode: 0o700 })) {
+      this.adopt(name);
+      return false;
+    }
     mkdirPath(this.dataPath(name), 0o755);
     const record: VolumeRecord = {
       Name: name, Driver: "local", Mountpoint: this.dataPath(name), CreatedAt: new Date().toISOString(), Labels: labels, Scope: "local", Options: options, Anonymous: anonymous,
@@ -137,6 +140,18 @@ export class VolumeStore {
       return [];
     }
     return entries.map((e) => this.read(e.name)).filter((v): v is VolumeRecord => v !== undefined).sort((a, b) => a.Name.localeCompare(b.Name));
+  }
+
+  /**
+   * Volume `name` is asked for again — by another container, or by `volume create`: it
+   * is no longer what one create made, to go with it should that create have died (the
+   * next user may write in it, and be gone before the dead create is noticed).
+   */
+  private adopt(name: string): void {
+    const v = this.read(name);
+    if (v?.MadeFor === undefined) return;
+    const { MadeFor: _madeFor, ...kept } = v;
+    writeFileAtomic(`${this.dir(name)}/volume.json`, JSON.stringify(kept), { mode: 0o600, fsync: false });
   }
 
   /** The volumes container `id`'s create made (ensure's `madeFor`). */

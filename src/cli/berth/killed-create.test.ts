@@ -37,12 +37,17 @@ const containerDirs = (id: string) => [join(fx.root, "containers", id), join(fx.
 /**
  * `berth VERB … --name NAME` with an anonymous volume, `made` and `kept`, stopped in
  * `held`'s copy-up once its volumes exist: the create's id (its directory, no record).
- * Returns a kill for it; the lock is the caller's to release. `root`: the fixture's
- * rootfs, or an image.
+ * Returns a kill for it, which lets go of the lock; a test that fails before it lets go
+ * with `release`. `root`: the fixture's rootfs, or an image.
  */
 async function holdBeforeRecord(verb: string[], name: string, v: ReturnType<typeof volumeNames>, root = ["--rootfs", fx.rootfs]) {
   mkdirSync(join(fx.runroot, "volumes"), { recursive: true, mode: 0o700 });
   const lock = lockPath(join(fx.runroot, "volumes", `${v.held}.lock`), { create: true });
+  let held = true;
+  const release = () => {
+    if (held) lock.release();
+    held = false;
+  };
   const before = new Set(fx.records());
   const volumesBefore = volumes();
   const p = Bun.spawn([BERTH, ...verb, "--name", name, "-v", "/anon", "-v", `${v.made}:/made`, "-v", `${v.kept}:/kept`,
@@ -56,15 +61,21 @@ async function holdBeforeRecord(verb: string[], name: string, v: ReturnType<type
     const id = ids[0]!;
     expect(existsSync(join(fx.root, "containers", id, "container.json"))).toBe(false);
     return {
-      id, lock, volumesBefore,
+      id, volumesBefore,
+      /** SIGKILL it, then let go of the lock it waits for (a failed test's finally lets go too) */
       kill: async () => {
-        p.kill("SIGKILL");
-        expect(await p.exited).not.toBe(0);
+        try {
+          p.kill("SIGKILL");
+          expect(await p.exited).not.toBe(0);
+        } finally {
+          release();
+        }
       },
+      release,
     };
   } catch (err) {
     p.kill("SIGKILL");
-    lock.release();
+    release();
     // where it stopped instead: what it said, what it had made
     console.error(`${verb.join(" ")}: ${await new Response(p.stderr).text()}; volumes ${volumes().join(" ")}; containers ${fx.records().join(" ")}`);
     throw err;
@@ -98,7 +109,7 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
       user = c.stdout.trim();
       await held.kill();
     } finally {
-      held.lock.release();
+      held.release();
     }
     const gone = await until(() => !existsSync(join(fx.root, "containers", held.id)), 60_000);
     // should it stay, what its monitor and runtime said tells why
@@ -121,7 +132,7 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
       expect(fx.monitors()).toEqual([]);
       await held.kill();
     } finally {
-      held.lock.release();
+      held.release();
     }
     expect(existsSync(join(fx.root, "containers", held.id))).toBe(true);
     const again = fx.run(["--rm", "--runtime", "runc", "--name", name], ["echo", "again"]);
@@ -144,7 +155,7 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
       expect(volumes()).toHaveLength(held.volumesBefore.length + 3);
       await held.kill();
     } finally {
-      held.lock.release();
+      held.release();
     }
     expect(fx.berth(["container", "prune", "-f"]).code).toBe(0);
     await expectNothingLeft(held);
@@ -167,7 +178,7 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
       expect(Bun.spawnSync(["grep", "-rlF", held.id, fx.root]).stdout.toString()).toContain("snapshots/metadata.json\n");
       await held.kill();
     } finally {
-      held.lock.release();
+      held.release();
     }
     const c = fx.berth(["create", "--name", name, "--network", "none", image, "true"]);
     expect(c.code).toBe(0);
@@ -184,11 +195,7 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
     const v = volumeNames();
     expect(fx.berth(["volume", "create", v.kept]).code).toBe(0);
     const held = await holdBeforeRecord(["create"], `used-${process.pid}`, v);
-    try {
-      await held.kill();
-    } finally {
-      held.lock.release();
-    }
+    await held.kill();
     expect(fx.run(["--rm", "-v", `${v.made}:/m`], ["sh", "-c", "echo written > /m/f"]).code).toBe(0);
     expect(fx.berth(["container", "prune", "-f"]).code).toBe(0);
     await expectNothingLeft(held, [v.made]);
@@ -200,11 +207,7 @@ describe.skipIf(!canRunContainers)("a run or create killed before its record lea
     const v = volumeNames();
     expect(fx.berth(["volume", "create", v.kept]).code).toBe(0);
     const held = await holdBeforeRecord(["create"], `prune-${process.pid}`, v);
-    try {
-      await held.kill();
-    } finally {
-      held.lock.release();
-    }
+    await held.kill();
     expect(fx.berth(["volume", "prune", "-f"]).code).toBe(0);
     await expectNothingLeft(held);
     expect(fx.berth(["volume", "rm", v.kept]).code).toBe(0);

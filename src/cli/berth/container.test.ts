@@ -421,6 +421,25 @@ describe.skipIf(!ok)("a detached container", () => {
       symlinkSync("/bin/busybox", tar);
     }
   });
+  test("cp to the host: no set-user/group-id bit and no device node from the container (a root-owned setuid shell, a 0666 node of the host's disk or memory); the rest lands as before", () => {
+    // the container's root makes both (docker's capabilities include CAP_FOWNER and CAP_MKNOD)
+    expect(fx.berth(["exec", "web", "sh", "-c", "rm -rf /srv/risky && mkdir -p /srv/risky && cp /bin/busybox /srv/risky/sh && chmod 6755 /srv/risky/sh && echo ok > /srv/risky/plain && mkdir -p /srv/node && mknod -m 666 /srv/node/mem c 1 1"]).code).toBe(0);
+    for (const dest of [join(fx.dir, "risky-new"), join(fx.dir, "risky-into")]) {
+      if (dest.endsWith("into")) mkdirSync(dest);
+      expect(fx.berth(["cp", "web:/srv/risky", dest])).toMatchObject({ code: 0, stderr: "" });
+      const landed = dest.endsWith("into") ? join(dest, "risky") : dest;
+      expect(statSync(join(landed, "sh")).mode & 0o7777).toBe(0o755);
+      expect(readFileSync(join(landed, "plain"), "utf8")).toBe("ok\n");
+    }
+    // a device node: refused, one line, exit 1, nothing left (into a directory, and as a new path)
+    const into = join(fx.dir, "node-into");
+    mkdirSync(into);
+    for (const [dest, where] of [[into, into], [join(into, "new"), into]] as const) {
+      const r = fx.berth(["cp", "web:/srv/node", dest]);
+      expect([r.code, r.stderr]).toEqual([1, "berth: cp web:/srv/node: node/mem is a device node (1:1), which berth does not make on the host; copy it as a tar stream (cp web:/srv/node -)\n"]);
+      expect(readdirSync(where)).toEqual([]);
+    }
+  });
   test("cp of a name with a backslash, both ways: GNU tar on the host takes it as it is", () => {
     expect(fx.berth(["exec", "web", "sh", "-c", "echo in > '/tmp/a\\tb'"]).code).toBe(0);
     const into = join(fx.dir, "cp-backslash");

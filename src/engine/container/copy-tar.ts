@@ -16,7 +16,8 @@ import { BerthError } from "../../errors.ts";
 import { signalNumber } from "../../signals.ts";
 import { defaultSpec } from "../../spec/default-spec.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
-import { listDir, mkdirParents, mkdirPath, renamePath, statPath } from "../../sys/libc.ts";
+import { chmodPath, listDir, mkdirParents, mkdirPath, renamePath, statPath } from "../../sys/libc.ts";
+import { devParts, entriesBeneath, S_IFBLK, S_IFCHR, S_IFMT, S_IFREG } from "../../sys/layer-fs.ts";
 import { startProgram } from "../../sys/program.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
 import type { Engine } from "./engine.ts";
@@ -249,24 +250,32 @@ export async function copyFromContainer(engine: Engine, r: ContainerRecord, requ
       return;
     }
     const destKind = hostKind(dest);
-    if (destKind === "dir") {
-      await pipeTar(tar.argv, hostUnpackArgv(dest, path), what);
-      return;
-    }
-    // what the source is shows once it has arrived: unpacked beside the destination, then moved into place
-    const { dir } = splitPath(dest);
+    // everything arrives first in a directory only root may enter, beside the destination:
+    // there what the host must not get is taken out before anyone else can reach it
+    const dir = destKind === "dir" ? dest : splitPath(dest).dir;
     if (hostKind(dir) !== "dir") throw new BerthError(`${what}: the directory ${dir} does not exist; make it first`, { field: "DEST" });
     const landing = `${dir}/.berth-cp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     mkdirPath(landing, 0o700);
     const landed = untilInterrupted(() => removeTree(landing));
     try {
-      await pipeTar(tar.argv, hostUnpackArgv(landing, path), what);
-      const arrived = path.endsWith("/.") ? landing : `${landing}/${splitPath(path).base}`;
+      // unpacked one level down: a /. copy's archive gives its own top directory's mode to where it is unpacked
+      const arrivals = `${landing}/in`;
+      mkdirPath(arrivals, 0o700);
+      await pipeTar(tar.argv, hostUnpackArgv(arrivals, path), what);
+      madeHostSafe(arrivals, what);
+      if (destKind === "dir") {
+        // into the directory as the container's tar would have gone, merging with what is there: by the host's tar, from what is trusted now
+        const member = archiveArgs(path).at(-1)!;
+        await pipeTar(["tar", "--no-unquote", "-C", arrivals, "-cf", "-", "--", member], hostUnpackArgv(dest, path), what);
+        return;
+      }
+      // what the source is shows once it has arrived: then moved into place
+      const arrived = path.endsWith("/.") ? arrivals : `${arrivals}/${splitPath(path).base}`;
       // what arrived as it is: a symlink from the container is a file to the rules, its target (maybe the host's /) never followed
       const plan = copyPlan(path, statPath(arrived, { follow: false }).isDirectory ? "dir" : "file", dest, destKind);
       if (path.endsWith("/.")) {
         mkdirPath(`${plan.into}/${plan.name}`, 0o755);
-        for (const e of listDir(landing)) renamePath(`${landing}/${e.name}`, `${plan.into}/${plan.name}/${e.name}`);
+        for (const e of listDir(arrivals)) renamePath(`${arrivals}/${e.name}`, `${plan.into}/${plan.name}/${e.name}`);
       } else renamePath(arrived, `${plan.into}/${plan.name}`);
     } finally {
       removeTree(landing);
@@ -274,6 +283,25 @@ export async function copyFromContainer(engine: Engine, r: ContainerRecord, requ
     }
   } finally {
     tar.release();
+  }
+}
+
+/**
+ * What `berth cp` lands on the host is root's (berth runs as root) where docker's CLI
+ * makes it its user's: a container's set-user/group-id bit would make a root-owned setuid
+ * program, and its device node a root-made door to the host's disk or memory, for any
+ * user who can reach the destination. The bits are cleared; a device node refuses the
+ * copy (CopyFailed), as docker's CLI run by a user fails to make one. `arrivals` is in a
+ * directory only root may enter, and no tar writes in it any more.
+ */
+function madeHostSafe(arrivals: string, what: string): void {
+  for (const e of entriesBeneath(arrivals)) {
+    const type = e.mode & S_IFMT;
+    if (type === S_IFCHR || type === S_IFBLK) {
+      const { devmajor, devminor } = devParts(e.rdev);
+      throw new CopyFailed(`${what}: ${e.rel} is a device node (${devmajor}:${devminor}), which berth does not make on the host; copy it as a tar stream (${what} -)`);
+    }
+    if (type === S_IFREG && (e.mode & 0o6000) !== 0) chmodPath(`/proc/self/fd/${e.parentFd}/${e.name}`, e.mode & 0o1777);
   }
 }
 

@@ -17,7 +17,7 @@
  * bytes); clients connect through /proc/self/fd (attach.ts).
  */
 import { BerthError } from "../../errors.ts";
-import { close, pollFd, POLLIN, readFd, readTextIfExists, socketPair, writeAll } from "../../sys/libc.ts";
+import { close, pollFd, POLLIN, readFd, readTextIfExists, socketPair, waitProcessEnd, writeAll } from "../../sys/libc.ts";
 import { startWithReportPipe } from "../../sys/program.ts";
 import { monitorPath } from "./programs.ts";
 import { ContainerStartError, type OciRuntime } from "./oci-runtime.ts";
@@ -160,6 +160,8 @@ function readLine(fd: number, timeoutMs: number): string {
 
 /** podman waits as long as conmon takes; berth gives up after this (20 creates at once under QEMU TCG took minutes) */
 const CREATE_TIMEOUT_MS = 600_000;
+/** How long a failed create's monitor is given to end after its report (it ends at once, unless the host stalls it). */
+const MONITOR_END_MS = 2_000;
 
 
 /**
@@ -237,6 +239,8 @@ export function awaitMonitor(launched: LaunchedMonitor, whileCreating?: () => vo
     throw new ContainerStartError(`the monitor gave no word of the runtime's create within ${CREATE_TIMEOUT_MS / 1000} s (or died: see ${r.files.monitorLog}); the container was removed`, 125);
   }
   if ("pid" in m) return m.pid;
+  // the monitor ends once it has told the failure: waited for, so that no process outlives the failed command
+  waitProcessEnd(Number.parseInt(readTextIfExists(r.files.monitorPidFile) ?? "0", 10), MONITOR_END_MS);
   const failure = r.runtime.failure("create", r.files.runtimeLog, m.error);
   throw new ContainerStartError(failure.message, failure.exitCode);
 }

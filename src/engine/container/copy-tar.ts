@@ -16,7 +16,7 @@ import { BerthError } from "../../errors.ts";
 import { signalNumber } from "../../signals.ts";
 import { defaultSpec } from "../../spec/default-spec.ts";
 import { writeFileAtomic } from "../../sys/atomic-file.ts";
-import { chmodPath, listDir, mkdirParents, mkdirPath, renamePath, statPath } from "../../sys/libc.ts";
+import { chmodPath, listDir, mkdirParents, mkdirPath, pathExists, renamePath, statPath } from "../../sys/libc.ts";
 import { devParts, entriesBeneath, S_IFBLK, S_IFCHR, S_IFMT, S_IFREG } from "../../sys/layer-fs.ts";
 import { startProgram } from "../../sys/program.ts";
 import { removeTree } from "../../sys/remove-tree.ts";
@@ -264,9 +264,10 @@ export async function copyFromContainer(engine: Engine, r: ContainerRecord, requ
       await pipeTar(tar.argv, hostUnpackArgv(arrivals, path), what);
       madeHostSafe(arrivals, what);
       if (destKind === "dir") {
-        // into the directory as the container's tar would have gone, merging with what is there: by the host's tar, from what is trusted now
         const member = archiveArgs(path).at(-1)!;
-        await pipeTar(["tar", "--no-unquote", "-C", arrivals, "-cf", "-", "--", member], hostUnpackArgv(dest, path), what);
+        // a new name in the directory: moved there; else merged with what is there as the container's tar would have, by the host's tar from what is trusted now
+        if (member !== "." && !pathExists(`${dest}/${member}`)) renamePath(`${arrivals}/${member}`, `${dest}/${member}`);
+        else await pipeTar(["tar", "--no-unquote", "-C", arrivals, "-cf", "-", "--", member], hostUnpackArgv(dest, path), what);
         return;
       }
       // what the source is shows once it has arrived: then moved into place

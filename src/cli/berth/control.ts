@@ -11,7 +11,7 @@ import { ExitError } from "../exit.ts";
 import { writeErr, writeOut } from "../stdio.ts";
 import { checkName, UnreadableRecord } from "../../engine/container/records.ts";
 import { runtimeOf } from "../../engine/container/oci-runtime.ts";
-import { cleanupContainer, removeUnreadable, removeUnrecorded, updateContainer, type UpdateFlags, killContainer, removeContainer, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
+import { cleanupContainer, removeDeadCreate, removeUnreadable, removeUnrecorded, updateContainer, type UpdateFlags, killContainer, removeContainer, settle, stopContainer, waitContainer } from "../../engine/container/lifecycle.ts";
 import { liveStatus } from "../../engine/container/live-status.ts";
 import { ExitClaim } from "../../engine/container/monitor.ts";
 import { monitorFiles } from "../../engine/container/monitor-files.ts";
@@ -184,7 +184,7 @@ export function registerRename(program: Command): void {
       const engine = await engineFor(opts);
       const name = checkName(newName);
       const r = engine.store.resolve(ref);
-      engine.store.claimName(name, r.Id, true, (holder) => removeUnrecorded(engine, holder, { ifDead: true }));
+      engine.store.claimName(name, r.Id, true, (holder) => removeDeadCreate(engine, holder));
       try {
         engine.store.update(r.Id, (x) => {
           x.Name = name;

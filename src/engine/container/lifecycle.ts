@@ -72,7 +72,7 @@ export function createContainer(engine: Engine, flags: RunFlags & { args?: strin
     }
     // a --rm container's name need not outlive a crash: the reboot check removes the container
     const durable = flags.rm !== true;
-    if (wanted !== undefined) store.claimName(wanted, id, durable, (holder) => removeUnrecorded(engine, holder, { ifDead: true }));
+    if (wanted !== undefined) store.claimName(wanted, id, durable, (holder) => removeDeadCreate(engine, holder));
     name = wanted ?? store.claimGeneratedName(id, durable);
     // a --rm container's root, like its record, need not outlive a crash (the reboot check removes it)
     const root = prepareRoot(id, !durable);
@@ -368,10 +368,23 @@ export function removeUnrecorded(engine: Engine, id: string, opts: { ifDead?: bo
   }, opts);
 }
 
-/** Remove what every create killed before its record left (removeUnrecorded): container and volume prune run it first. */
+/**
+ * Remove what create `id` left if it died before its record (removeUnrecorded, `ifDead`);
+ * true when it did. What cannot be undone now (a mount something keeps busy) is left for
+ * the next command that meets it, not made the failure of the one that met it.
+ */
+export function removeDeadCreate(engine: Engine, id: string): boolean {
+  try {
+    return removeUnrecorded(engine, id, { ifDead: true });
+  } catch {
+    return false;
+  }
+}
+
+/** Remove what every create killed before its record left (removeDeadCreate): container and volume prune run it first. */
 export function removeDeadCreates(engine: Engine): void {
   for (const id of engine.store.ids()) {
-    if (!pathExists(engine.store.recordPath(id))) removeUnrecorded(engine, id, { ifDead: true });
+    if (!pathExists(engine.store.recordPath(id))) removeDeadCreate(engine, id);
   }
 }
 

@@ -70,7 +70,7 @@ describe("renderGoTemplate", () => {
   });
 
   test("an unsupported action names the flag", () => {
-    expect(errorOf(() => renderGoTemplate("{{range .x}}", v)).message).toBe('--format: {{range .x}}: unsupported action; use {{.Field.Sub}}, {{json .Field}} or {{index .Field "key"}}');
+    expect(errorOf(() => renderGoTemplate("{{printf .Id}}", v)).message).toBe('--format: {{printf .Id}}: unsupported action; use {{.Field.Sub}}, {{json .Field}}, {{index .Field "key"}}, {{join .List ", "}}, {{range .Field}}…{{end}} or {{if .Field}}…{{end}}');
     expect(errorOf(() => renderGoTemplate("{{.Nope}}", v, { flag: "-f" })).message).toBe("-f: {{.Nope}}: no field Nope; use one of .Id .Config .Size");
   });
 
@@ -109,5 +109,62 @@ describe("renderGoTemplate", () => {
     for (const [t, why] of [["{{", "{{: unclosed action; end it with }}"], ["{{.ID", "{{.ID: unclosed action"], ["{{json}}", "{{json}}: json takes one value"], ["{{}}", "{{}}: empty action; use {{.Field}}"], ["{{.A..B}}", "{{.A..B}}: unsupported action"], ["{{.A | upper}}", "{{.A | upper}}: unsupported action"]]) {
       expect(errorOf(() => compileGoTemplate(t!)).message).toStartWith(`--format: ${why}`);
     }
+  });
+
+  const inspected = {
+    Name: "/web",
+    State: { Running: true, Status: "running", ExitCode: 0 },
+    Config: { Env: ["PATH=/bin", "A=1"], Labels: { b: "2", a: "1" }, Cmd: null },
+    Mounts: [{ Source: "/srv", Destination: "/data" }, { Source: "/v", Destination: "/v" }],
+    NetworkSettings: { Networks: { web: { IPAddress: "10.90.1.2", DriverOpts: null }, bridge: { IPAddress: "10.90.0.2", DriverOpts: null } } },
+  };
+  const shape = { maps: ["Config.Labels", "NetworkSettings.Networks", "NetworkSettings.Networks.*.DriverOpts"] };
+  const render = (t: string, value: unknown = inspected) => renderGoTemplate(t, value, shape);
+
+  test("range over a list (. is each item) and over a map (its values, in its keys' order), as docker's -f uses them", () => {
+    expect(render("{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}")).toBe("10.90.0.2 10.90.1.2 ");
+    expect(render("{{range .Mounts}}{{.Source}}:{{.Destination}},{{end}}")).toBe("/srv:/data,/v:/v,");
+    expect(render("{{range .Config.Env}}{{.}}\\n{{end}}")).toBe("PATH=/bin\nA=1\n");
+    expect(render("{{range .Config.Labels}}{{.}}{{end}}")).toBe("12");
+    // a map inside a map's value keeps Go's rules: its missing key is <no value>
+    expect(render('{{range .NetworkSettings.Networks}}{{index .DriverOpts "x"}}{{end}}')).toBe("<no value><no value>");
+    // nothing to range over: the else part, or nothing
+    expect(render("{{range .Config.Cmd}}x{{else}}none{{end}}")).toBe("none");
+    expect(render("{{range .Config.Cmd}}x{{end}}|")).toBe("|");
+    expect(render("{{range .Mounts}}{{range .}}{{end}}{{end}}", { Mounts: [[1], []] })).toBe("");
+  });
+
+  test("if, else if, else and with: Go's truth (false, 0, empty text, nil, an empty list or map are false)", () => {
+    expect(render("{{if .State.Running}}up{{else}}down{{end}}")).toBe("up");
+    expect(render("{{if .State.ExitCode}}failed{{else if .State.Running}}running{{else}}done{{end}}")).toBe("running");
+    expect(render("{{if .Config.Cmd}}cmd{{end}}{{if .Config.Env}}env{{end}}{{if .Mounts}}m{{end}}")).toBe("envm");
+    expect(render("{{with .State}}{{.Status}}/{{.ExitCode}}{{end}}")).toBe("running/0");
+    expect(render("{{with .Config.Cmd}}{{.}}{{else}}no cmd{{end}}")).toBe("no cmd");
+    expect(render("{{range .Mounts}}{{if .Source}}{{.Destination}}{{end}}{{end}}")).toBe("/data/v");
+  });
+
+  test("join, upper, lower, len, and index of a list by number", () => {
+    expect(render('{{join .Config.Env ","}}')).toBe("PATH=/bin,A=1");
+    expect(render("{{upper .State.Status}} {{lower .Name}} {{len .Mounts}} {{len .Config.Labels}} {{len .Name}}")).toBe("RUNNING /web 2 2 4");
+    expect(render("{{index .Config.Env 1}}")).toBe("A=1");
+    expect(errorOf(() => render("{{index .Config.Env 5}}")).message).toBe("--format: {{index .Config.Env 5}}: index 5 is out of range: the list has 2");
+    expect(errorOf(() => render('{{join .State ","}}')).message).toBe('--format: {{join .State ","}}: join needs a list, and .State is a map or struct');
+  });
+
+  test("a block's mistakes are refused before any value is seen, naming the action", () => {
+    const refused = (t: string) => errorOf(() => compileGoTemplate(t)).message;
+    expect(refused("{{range .Mounts}}{{.Source}}")).toBe("--format: {{range .Mounts}}: unclosed; end it with {{end}}");
+    expect(refused("{{.Name}}{{end}}")).toBe("--format: {{end}}: {{end}} without a {{range}}, {{if}} or {{with}} before it");
+    expect(refused("{{else}}")).toBe("--format: {{else}}: {{else}} without a {{range}}, {{if}} or {{with}} before it");
+    expect(refused("{{range $i, $m := .Mounts}}{{end}}")).toBe("--format: {{range $i, $m := .Mounts}}: variables are not supported; use {{range .Field}}…{{.}}…{{end}}, where . is each item");
+    expect(refused("{{if}}{{end}}")).toBe("--format: {{if}}: if takes one field; use {{if .Field}}");
+    expect(refused("{{if eq .A .B}}{{end}}")).toBe("--format: {{if eq .A .B}}: if takes one field; use {{if .Field}}");
+    expect(refused("{{if .A}}{{else}}{{else}}{{end}}")).toBe("--format: {{else}}: a second {{else}}; a block has one");
+  });
+
+  test("inside a block, a struct's missing field is still an error, named as the template wrote it; a range over a struct is refused", () => {
+    expect(errorOf(() => render("{{range .Mounts}}{{.Nope}}{{end}}")).message).toBe("--format: {{.Nope}}: no field Nope; use one of .Source .Destination");
+    expect(errorOf(() => render("{{range .State}}{{end}}")).message).toBe("--format: {{range .State}}: range can't iterate over .State, a struct; range takes a list or a map");
+    expect(errorOf(() => render("{{range .Name}}{{end}}")).message).toBe("--format: {{range .Name}}: range can't iterate over .Name, text; range takes a list or a map");
   });
 });

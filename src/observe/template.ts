@@ -119,6 +119,9 @@ export interface GoShape {
   fields?: readonly string[];
 }
 
+/** whether `shape` says the value at (absolute) `path` is a Go map */
+const isMapAt = (shape: GoShape, path: readonly string[]) => shape.maps?.some((m) => matchesPath(m, path)) ?? false;
+
 /** whether `path` is one `pattern` names (dotted, `*` any one key; "" the value itself) */
 const matchesPath = (pattern: string, path: readonly string[]) => {
   const parts = pattern === "" ? [] : pattern.split(".");
@@ -129,6 +132,7 @@ const matchesPath = (pattern: string, path: readonly string[]) => {
 function kindOf(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a map or struct";
   return typeof v === "string" ? "text" : `a ${typeof v}`;
 }
 
@@ -146,17 +150,19 @@ function optionalFields(shape: GoShape, path: readonly string[]): string[] {
  * field left out is undefined too, and what is read under it must still be one of the
  * fields `shape` declares there (when it declares any).
  */
-function lookup(value: unknown, keys: readonly string[], shape: GoShape, a: Action, flag: string): unknown {
+function lookup(value: unknown, keys: readonly string[], shape: GoShape, a: Action, flag: string, base: readonly string[] = []): unknown {
   let v: unknown = value;
   let inMap = false;
+  // `at` is what the template wrote (for the error lines); `abs` where that is in the record (for `shape`): inside a range or with, `.` is not the record
   const at: string[] = [];
+  const abs = () => [...base, ...at];
   const noField = (key: string, have: string[]) => {
     const base = at.length ? `.${at.join(".")}` : "";
     return new BerthError(`${quoteAction(a.source)}: ${base ? `${base} has ` : ""}no field ${key}; use one of ${have.filter((k) => /^\w+$/.test(k)).map((k) => `${base}.${k}`).join(" ")}`, { field: flag });
   };
   for (const key of keys) {
-    const isMap = shape.maps?.some((m) => matchesPath(m, at)) ?? false;
-    const optional = optionalFields(shape, at);
+    const isMap = isMapAt(shape, abs());
+    const optional = optionalFields(shape, abs());
     if (v === undefined) {
       // under a map's missing key anything is <no value>; under a left-out struct, only its declared fields
       if (!inMap && !isMap && optional.length && !optional.includes(key)) throw noField(key, optional);
@@ -189,15 +195,32 @@ export function goString(v: unknown): string {
 const PATH = String.raw`(\.|(?:\.\w+)+)`;
 const PATH_ACTION = new RegExp(`^${PATH}$`);
 const JSON_ACTION = new RegExp(String.raw`^json\s+${PATH}$`);
-const INDEX_ACTION = new RegExp(String.raw`^index\s+${PATH}\s+"([^"]*)"$`);
+const INDEX_ACTION = new RegExp(String.raw`^index\s+${PATH}\s+(?:"([^"]*)"|(\d+))$`);
+const JOIN_ACTION = new RegExp(String.raw`^join\s+${PATH}\s+"([^"]*)"$`);
+const CALL_ACTION = new RegExp(String.raw`^(upper|lower|len)\s+${PATH}$`);
+/** `range`, `if` and `with` over a path: the keyword, the path */
+const BLOCK_ACTION = new RegExp(String.raw`^(range|if|with)\s+${PATH}$`);
 
-type GoPiece = string | ((value: unknown, shape: GoShape) => string);
+/** What a compiled piece of a template prints for `value` (`.`), which sits at `base` in the record (for `shape`). */
+type GoNode = (value: unknown, shape: GoShape, base: readonly string[]) => string;
+
+/** Go's truth: false, 0, "", nil, an empty list or map (and a missing value) are false; anything else is true. */
+function truth(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === "") return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === "object") return Object.keys(v as object).length > 0;
+  return true;
+}
 
 /**
  * A template over whole records (`inspect --format`, `info`, `version`, `events`),
- * checked once: `{{.A.B}}`, `{{json .A}}`, `{{index .A "key"}}`, `{{.}}`, values
- * printed as Go's fmt prints them. `render` fails where Go's would: a field the
- * record's struct does not have (`shape` says which objects are maps).
+ * checked once: `{{.A.B}}`, `{{json .A}}`, `{{index .A "key"}}` (or a list's `{{index .A 0}}`),
+ * `{{.}}`, `{{join .List ", "}}`, `{{upper .A}}`, `{{lower .A}}`, `{{len .A}}`, and the
+ * blocks `{{range .A}}…{{else}}…{{end}}` (a list's items, a map's values in its keys'
+ * order), `{{if .A}}…{{else if .B}}…{{else}}…{{end}}` and `{{with .A}}…{{end}}` — as docker's
+ * `-f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'` uses them. Values are
+ * printed as Go's fmt prints them. `render` fails where Go's would: a field the record's
+ * struct does not have (`shape` says which objects are maps), a range over a struct.
  *
  * @example compileGoTemplate("{{.Config.Cmd}} {{json .RootFS.Layers}}").render(image) // → '[/bin/sh] ["sha256:…"]'
  */
@@ -206,26 +229,123 @@ export interface GoTemplate {
 }
 
 export function compileGoTemplate(template: string, flag = "--format"): GoTemplate {
-  const pieces: GoPiece[] = tokenize(unescapeTabs(template), flag).map((t) => {
-    if (typeof t === "string") return t;
+  const tokens = tokenize(unescapeTabs(template), flag);
+  let next = 0;
+  const refuse = (a: Action, why: string): never => {
+    throw new BerthError(`${quoteAction(a.source)}: ${why}`, { field: flag });
+  };
+
+  /** One action that prints a value. */
+  const action = (t: Action): GoNode => {
     let m: RegExpExecArray | null;
     if ((m = JSON_ACTION.exec(t.expr))) {
       const keys = pathKeys(m[1]!);
-      return (v: unknown, shape: GoShape) => JSON.stringify(lookup(v, keys, shape, t, flag) ?? null);
+      return (v, shape, base) => JSON.stringify(lookup(v, keys, shape, t, flag, base) ?? null);
     }
     if (/^json(\s|$)/.test(t.expr)) jsonArity(t, flag);
     if ((m = INDEX_ACTION.exec(t.expr))) {
-      const keys = [...pathKeys(m[1]!), m[2]!];
-      return (v: unknown, shape: GoShape) => goString(lookup(v, keys, shape, t, flag));
+      const keys = pathKeys(m[1]!);
+      const key = m[2];
+      const at = m[3] === undefined ? undefined : Number(m[3]);
+      return (v, shape, base) => {
+        if (key !== undefined) return goString(lookup(v, [...keys, key], shape, t, flag, base));
+        const list = lookup(v, keys, shape, t, flag, base);
+        if (!Array.isArray(list)) return refuse(t, `index of a number needs a list, and ${m![1]} is ${kindOf(list)}`);
+        if (at! >= list.length) return refuse(t, `index ${at} is out of range: the list has ${list.length}`);
+        return goString(list[at!]);
+      };
+    }
+    if ((m = JOIN_ACTION.exec(t.expr))) {
+      const keys = pathKeys(m[1]!);
+      const sep = m[2]!;
+      return (v, shape, base) => {
+        const list = lookup(v, keys, shape, t, flag, base);
+        if (list === undefined || list === null) return "";
+        if (!Array.isArray(list)) return refuse(t, `join needs a list, and ${m![1]} is ${kindOf(list)}`);
+        return list.map(goString).join(sep);
+      };
+    }
+    if ((m = CALL_ACTION.exec(t.expr))) {
+      const fn = m[1]!;
+      const keys = pathKeys(m[2]!);
+      return (v, shape, base) => {
+        const x = lookup(v, keys, shape, t, flag, base);
+        if (fn === "len") {
+          if (typeof x === "string" || Array.isArray(x)) return String(x.length);
+          if (x !== null && typeof x === "object") return String(Object.keys(x).length);
+          return refuse(t, `len of ${kindOf(x)}; len takes text, a list or a map`);
+        }
+        const text = goString(x);
+        return fn === "upper" ? text.toUpperCase() : text.toLowerCase();
+      };
     }
     if ((m = PATH_ACTION.exec(t.expr))) {
       const keys = pathKeys(m[1]!);
-      return (v: unknown, shape: GoShape) => goString(lookup(v, keys, shape, t, flag));
+      return (v, shape, base) => goString(lookup(v, keys, shape, t, flag, base));
     }
-    if (t.expr === "") throw new BerthError(`${quoteAction(t.source)}: empty action; use {{.Field}}`, { field: flag });
-    throw new BerthError(`${quoteAction(t.source)}: unsupported action; use {{.Field.Sub}}, {{json .Field}} or {{index .Field "key"}}`, { field: flag });
-  });
-  return { render: (value, shape = {}) => pieces.map((p) => (typeof p === "string" ? p : p(value, shape))).join("") };
+    if (t.expr === "") refuse(t, "empty action; use {{.Field}}");
+    if (/\$|:=/.test(t.expr)) refuse(t, "variables are not supported; use {{range .Field}}…{{.}}…{{end}}, where . is each item");
+    return refuse(t, "unsupported action; use {{.Field.Sub}}, {{json .Field}}, {{index .Field \"key\"}}, {{join .List \", \"}}, {{range .Field}}…{{end}} or {{if .Field}}…{{end}}");
+  };
+
+  /** Pieces up to an `{{end}}` or `{{else …}}` (returned as `stop`) when inside `open`'s block, else to the end. */
+  const list = (open: Action | undefined): { nodes: GoNode[]; stop?: Action } => {
+    const nodes: GoNode[] = [];
+    while (next < tokens.length) {
+      const t = tokens[next++]!;
+      if (typeof t === "string") {
+        nodes.push(() => t);
+        continue;
+      }
+      if (t.expr === "end" || /^else(\s|$)/.test(t.expr)) {
+        if (!open) refuse(t, `${t.expr === "end" ? "{{end}}" : "{{else}}"} without a {{range}}, {{if}} or {{with}} before it`);
+        return { nodes, stop: t };
+      }
+      const block = BLOCK_ACTION.exec(t.expr);
+      if (block) nodes.push(blockNode(block[1] as "range" | "if" | "with", pathKeys(block[2]!), t));
+      else if (/^(range|if|with)(\s|$)/.test(t.expr)) refuse(t, /\$|:=/.test(t.expr) ? "variables are not supported; use {{range .Field}}…{{.}}…{{end}}, where . is each item" : `${t.expr.split(/\s/)[0]} takes one field; use {{${t.expr.split(/\s/)[0]} .Field}}`);
+      else nodes.push(action(t));
+    }
+    if (open) refuse(open, "unclosed; end it with {{end}}");
+    return { nodes };
+  };
+
+  const print = (nodes: GoNode[], v: unknown, shape: GoShape, base: readonly string[]) => nodes.map((n) => n(v, shape, base)).join("");
+
+  /** `{{range|if|with .Path}}` … `{{else}}` … `{{end}}`, from just after its opening action. */
+  const blockNode = (kind: "range" | "if" | "with", keys: string[], open: Action): GoNode => {
+    const body = list(open);
+    let otherwise: GoNode[] = [];
+    const elseIf = body.stop && /^else\s+(if|with)\s/.test(body.stop.expr) ? body.stop : undefined;
+    if (elseIf) {
+      // `{{else if .B}}`: an if of its own in the else part, ended by this block's {{end}}
+      const chained = BLOCK_ACTION.exec(elseIf.expr.slice("else".length).trim());
+      if (!chained) refuse(elseIf, "else if takes one field; use {{else if .Field}}");
+      otherwise = [blockNode(chained![1] as "if" | "with", pathKeys(chained![2]!), { source: elseIf.source, expr: chained![0] })];
+    } else if (body.stop && body.stop.expr !== "end") {
+      if (body.stop.expr !== "else") refuse(body.stop, "unsupported else; use {{else}} or {{else if .Field}}");
+      const rest = list(open);
+      if (rest.stop?.expr !== "end") refuse(rest.stop!, "a second {{else}}; a block has one");
+      otherwise = rest.nodes;
+    }
+    return (v, shape, base) => {
+      const x = lookup(v, keys, shape, open, flag, base);
+      const at = [...base, ...keys];
+      if (kind === "if") return truth(x) ? print(body.nodes, v, shape, base) : print(otherwise, v, shape, base);
+      if (kind === "with") return truth(x) ? print(body.nodes, x, shape, at) : print(otherwise, v, shape, base);
+      if (x === undefined || x === null) return print(otherwise, v, shape, base);
+      if (Array.isArray(x)) return x.length ? x.map((item, i) => print(body.nodes, item, shape, [...at, String(i)])).join("") : print(otherwise, v, shape, base);
+      if (typeof x === "object" && isMapAt(shape, at)) {
+        const names = Object.keys(x).sort();
+        return names.length ? names.map((k) => print(body.nodes, (x as Record<string, unknown>)[k], shape, [...at, k])).join("") : print(otherwise, v, shape, base);
+      }
+      const where = keys.length ? `.${keys.join(".")}` : ".";
+      return refuse(open, `range can't iterate over ${where}, ${typeof x === "object" ? "a struct" : kindOf(x)}; range takes a list or a map`);
+    };
+  };
+
+  const { nodes } = list(undefined);
+  return { render: (value, shape = {}) => print(nodes, value, shape, []) };
 }
 
 /**

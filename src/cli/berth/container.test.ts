@@ -218,6 +218,9 @@ describe.skipIf(!ok)("a detached container", () => {
     expect(c.State.Pid).toBeGreaterThan(1);
     expect(readFileSync(`/proc/${c.State.Pid}/cmdline`, "utf8")).toStartWith("sh\0-c\0");
     expect(fx.berth(["inspect", "-f", "{{.State.Status}} {{.Name}}", "web"]).stdout).toBe("running /web\n");
+    // the blocks docker's -f is used with: range over a map and a list, if/else, with, join
+    expect(fx.berth(["inspect", "-f", "{{range .NetworkSettings.Networks}}[{{.IPAddress}}]{{end}} {{range .Config.Labels}}{{.}}{{end}} {{if .State.Running}}up{{else}}down{{end}} {{with .State}}{{.ExitCode}}{{end}} {{join .Config.Cmd \",\"}}", "web"]).stdout).toBe(`[] front up 0 ${c.Config.Cmd.join(",")}\n`);
+    expect(fx.berth(["inspect", "-f", "{{range .State}}{{end}}", "web"])).toMatchObject({ code: 125, stdout: "", stderr: "berth: --format: {{range .State}}: range can't iterate over .State, a struct; range takes a list or a map\n" });
     const missing = fx.berth(["inspect", "web", "nope"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe("Error: No such object: nope\n");

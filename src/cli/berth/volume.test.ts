@@ -226,7 +226,7 @@ describe.skipIf(!ok)("volume create --opt: docker's local driver mounts type/dev
     expect(readFileSync(join(host, "new"), "utf8")).toBe("from-container\n");
     expect(readdirSync(data)).toEqual([]);
     // cp from a stopped container mounts it for the copy, as docker's cp does, and unmounts it after
-    const stopped = fx.berth(["create", "--network", "none", "-v", `${name}:/data`, IMAGE, "true"]).stdout.trim();
+    const stopped = fx.berth(["create", "--network", "none", "--cgroup-parent", fx.cgroupParent, "-v", `${name}:/data`, IMAGE, "true"]).stdout.trim();
     const out = join(fx.dir, `cp-out-${process.pid}`);
     expect(fx.berth(["cp", `${stopped}:/data/new`, out]).code).toBe(0);
     expect(readFileSync(out, "utf8")).toBe("from-container\n");

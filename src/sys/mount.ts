@@ -35,17 +35,15 @@ export function unmount(target: string, flags = 0): void {
 
 /**
  * Unmount what is mounted on `target`; nothing mounted there (EINVAL, ENOENT) is fine.
- * Busy: detached lazily (MNT_DETACH), or with `keepBusy` left mounted and false returned.
+ * Busy: detached lazily (MNT_DETACH), or with `keepBusy` left mounted.
  */
-export function unmountIfMounted(target: string, opts: { keepBusy?: boolean } = {}): boolean {
+export function unmountIfMounted(target: string, opts: { keepBusy?: boolean } = {}): void {
   try {
     unmount(target);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === "EINVAL" || code === "ENOENT") return true;
+    if (code === "EINVAL" || code === "ENOENT" || (code === "EBUSY" && opts.keepBusy)) return;
     if (code !== "EBUSY") throw err;
-    if (opts.keepBusy) return false;
     unmount(target, MNT_DETACH);
   }
-  return true;
 }

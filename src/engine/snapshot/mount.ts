@@ -29,10 +29,7 @@ export function mountSnapshot(mounts: Mount[], target: string): void {
   }
 }
 
-/**
- * Unmount what mountSnapshot mounted at `target` (lazily when busy); nothing mounted is
- * fine. With `keepBusy`, a busy one stays mounted (false returned).
- */
-export function unmountSnapshot(target: string, opts: { keepBusy?: boolean } = {}): boolean {
-  return unmountIfMounted(target, opts);
+/** Unmount what mountSnapshot mounted at `target` (lazily when busy, unless `keepBusy`); nothing mounted is fine. */
+export function unmountSnapshot(target: string, opts: { keepBusy?: boolean } = {}): void {
+  unmountIfMounted(target, opts);
 }

@@ -38,7 +38,19 @@ const F_SEAL_WRITE = 0x8;
  * Throws SysError naming the call.
  */
 export function sealedCopy(path: string): number | undefined {
-  if (isScript(path)) return undefined;
+  // one open for both looks: the first two bytes (pread leaves the offset), then the copy
+  const src = openPath(path, O.RDONLY);
+  try {
+    const head = new Uint8Array(2);
+    if (preadFd(src, head, 0) === 2 && head[0] === 0x23 && head[1] === 0x21) return undefined;
+    return sealedCopyOf(src, path);
+  } finally {
+    close(src);
+  }
+}
+
+/** The sealed memfd of open file `src` (named `path` in errors and in /proc/PID/exe). */
+function sealedCopyOf(src: number, path: string): number {
   // its name, as /proc/PID/exe shows it: "/memfd:berth-init (deleted)"
   const name = new TextEncoder().encode(`${path.slice(path.lastIndexOf("/") + 1)}\0`);
   let mfd = syscall(SYS_MEMFD_CREATE, name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
@@ -46,32 +58,17 @@ export function sealedCopy(path: string): number | undefined {
   if (mfd < 0 && errno() === EINVAL) mfd = syscall(SYS_MEMFD_CREATE, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (mfd < 0) throw new SysError("memfd_create", errno(), path);
   try {
-    const src = openPath(path, O.RDONLY);
-    try {
-      for (let left = statFd(src).size; left > 0; ) {
-        const n = syscall(SYS_SENDFILE, mfd, src, 0, left);
-        if (n < 0) throw new SysError("sendfile", errno(), path);
-        // the file shrank under us: what is there is not the helper
-        if (n === 0) throw new SysError("sendfile", 5 /* EIO */, path);
-        left -= n;
-      }
-    } finally {
-      close(src);
+    for (let left = statFd(src).size; left > 0; ) {
+      const n = syscall(SYS_SENDFILE, mfd, src, 0, left);
+      if (n < 0) throw new SysError("sendfile", errno(), path);
+      // the file shrank under us: what is there is not the helper
+      if (n === 0) throw new SysError("sendfile", 5 /* EIO */, path);
+      left -= n;
     }
     if (syscall(SYS_FCNTL, mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) throw new SysError("fcntl F_ADD_SEALS", errno(), path);
     return mfd;
   } catch (err) {
     close(mfd);
     throw err;
-  }
-}
-
-function isScript(path: string): boolean {
-  const fd = openPath(path, O.RDONLY);
-  try {
-    const head = new Uint8Array(2);
-    return preadFd(fd, head, 0) === 2 && head[0] === 0x23 && head[1] === 0x21;
-  } finally {
-    close(fd);
   }
 }
